@@ -1,0 +1,81 @@
+"""Delays of `after` transitions and delayed `raise`: numbers, durations or named delays."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from statewright.chart.durations import parse_duration_ms, parse_milliseconds
+from statewright.chart.faults import Faults
+from statewright.chart.implementations import Implementations
+
+__all__ = ["DelayFn", "compile_delay", "delay_key"]
+
+#: `(context, event) -> milliseconds`
+DelayFn = Callable[[Mapping[str, object], Mapping[str, object]], int]
+
+_FIX = 'use milliseconds ("1000"), a duration ("48h", "PT48H") or a provided delay name'
+
+
+def delay_key(raw: str) -> str:
+    """Spell an `after` key as XState spells it in `xstate.after.<key>.<state id>`.
+
+    XState turns numeric keys into numbers (`"1000"` -> `1000`, `"1e3"` -> `1000`) and keeps
+    every other key as written.
+    """
+    number = parse_milliseconds(raw)
+    if number is None:
+        return raw
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def compile_delay(
+    raw: object, *, path: str, faults: Faults, impls: Implementations
+) -> DelayFn:
+    """Compile a delay into `fn(context, event) -> ms`; a named delay wins over a duration."""
+    if isinstance(raw, bool):
+        faults.add(path, "a delay cannot be true or false", _FIX)
+        return _zero
+    if isinstance(raw, (int, float)):
+        return _constant(raw, path, faults)
+    if not isinstance(raw, str):
+        faults.add(path, f"a delay must be a number or a string, not {type(raw).__name__}", _FIX)
+        return _zero
+    number = parse_milliseconds(raw)
+    if number is not None:
+        return _constant(number, path, faults)
+    if raw in impls.delays:
+        return _named(raw, impls.delays[raw], path, faults)
+    duration = parse_duration_ms(raw)
+    if duration is not None:
+        return _constant(duration, path, faults)
+    faults.add_missing(path, "delays", raw, impls.delays)
+    return _zero
+
+
+def _constant(value: float, path: str, faults: Faults) -> DelayFn:
+    if value < 0:
+        faults.add(path, f"a delay cannot be negative ({value:g})", _FIX)
+        return _zero
+    milliseconds = round(value)
+    return lambda context, event: milliseconds
+
+
+def _named(name: str, impl: object, path: str, faults: Faults) -> DelayFn:
+    if isinstance(impl, bool) or not (callable(impl) or isinstance(impl, (int, float))):
+        faults.add(path, f"delay {name!r} must be milliseconds or a function", _FIX)
+        return _zero
+    if isinstance(impl, (int, float)):
+        return _constant(impl, path, faults)
+    fn = impl
+
+    def evaluate(context: Mapping[str, object], event: Mapping[str, object]) -> int:
+        value = fn(context, event)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"delay {name!r} returned {value!r}; return milliseconds >= 0")
+        return round(value)
+
+    return evaluate
+
+
+def _zero(context: object, event: object) -> int:
+    return 0

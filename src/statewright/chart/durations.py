@@ -1,0 +1,54 @@
+"""Durations for `after` keys and delayed `raise`: milliseconds, human text or ISO-8601.
+
+XState reads an `after` key as a number of milliseconds or the name of a delay. statewright
+also accepts durations people write (`"48h"`, `"1d 12h"`, `"1.5s"`, `"250ms"`) and ISO-8601
+(`"PT48H"`, `"P2DT3H"`), an optional extension: a plain XState config never uses them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["parse_duration_ms", "parse_milliseconds"]
+
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_HUMAN = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*")
+_ISO = re.compile(
+    r"P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
+)
+
+
+def parse_milliseconds(text: str) -> float | None:
+    """Read `text` as JavaScript reads a numeric `after` key (`"1000"`, `"2.5"`), else None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_duration_ms(text: str) -> int | None:
+    """Return the duration `text` spells in milliseconds, or None if it is not a duration.
+
+    Accepts `"48h"`, `"1d 12h"`, `"1.5s"`, `"250ms"`, `"2w"` and ISO-8601 `"PT48H"`,
+    `"P2DT3H30M"`. Months and years are refused: their length in milliseconds is not fixed.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return None
+    iso = _ISO.fullmatch(stripped.upper())
+    if iso and stripped.upper() not in ("P", "PT") and not stripped.upper().endswith("T"):
+        parts = iso.groupdict()
+        total = sum(float(parts[unit] or 0) * _UNIT_MS[unit.lower()] for unit in "wdhs")
+        total += float(parts["m"] or 0) * _UNIT_MS["m"]
+        return round(total)
+    position, total_ms = 0, 0.0
+    while position < len(stripped):
+        match = _HUMAN.match(stripped, position)
+        if not match:
+            return None
+        total_ms += float(match.group(1)) * _UNIT_MS[match.group(2)]
+        position = match.end()
+    return round(total_ms)

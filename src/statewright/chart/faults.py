@@ -1,0 +1,49 @@
+"""Collecting every fault of a definition in one pass, with a fix and a "did you mean"."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from statewright.errors import Fault
+
+__all__ = ["Faults", "did_you_mean", "join_path"]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """Return `'; did you mean "x"?'`-style advice for the closest candidate, or ""."""
+    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f'did you mean "{matches[0]}"?' if matches else ""
+
+
+def join_path(base: str, key: str | int) -> str:
+    """Extend a JSON path: `states` + `review` -> `states.review`, + 0 -> `states.review[0]`."""
+    if isinstance(key, int):
+        return f"{base}[{key}]"
+    if base == "":
+        return key
+    if not key.replace("_", "a").replace("-", "a").isalnum():
+        return f'{base}["{key}"]'
+    return f"{base}.{key}"
+
+
+class Faults:
+    """The faults found so far: structural ones, and implementations referenced but missing."""
+
+    def __init__(self) -> None:
+        self.structural: list[Fault] = []
+        self.missing: list[Fault] = []
+
+    def add(self, path: str, message: str, fix: str = "") -> None:
+        """Record a structural fault: the definition itself is wrong."""
+        self.structural.append(Fault(path, message, fix))
+
+    def add_missing(self, path: str, kind: str, name: str, provided: Iterable[str]) -> None:
+        """Record a reference to an implementation nobody provided (yet)."""
+        hint = did_you_mean(name, provided)
+        fix = f"provide it: machine.provide({kind}={{{name!r}: ...}})"
+        self.missing.append(Fault(path, f"{kind[:-1]} {name!r} is not provided", _join(hint, fix)))
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)

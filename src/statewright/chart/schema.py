@@ -1,0 +1,141 @@
+"""The keys a definition may use, and checks for the statewright extension object.
+
+XState ignores keys it does not know; statewright reports them, because a misspelt key
+(`"intial"`, `"guards"`, `"target "`) silently changes what a machine does. Keys from XState
+v4 that v5 renamed get the new name as their fix. statewright's own options live under one
+namespaced key, `"statewright"`, so a plain XState config stays valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from statewright.chart.durations import parse_duration_ms
+from statewright.chart.faults import Faults, did_you_mean, join_path
+
+__all__ = [
+    "INVOKE_KEYS",
+    "MACHINE_ONLY_KEYS",
+    "STATE_KEYS",
+    "TRANSITION_KEYS",
+    "check_extension",
+    "check_keys",
+    "check_retry",
+]
+
+STATE_KEYS = frozenset({
+    "id", "type", "initial", "states", "history", "target", "on", "always", "after", "entry",
+    "exit", "invoke", "onDone", "output", "tags", "meta", "description", "statewright",
+})
+MACHINE_ONLY_KEYS = frozenset({"context", "version"})
+TRANSITION_KEYS = frozenset({
+    "target", "guard", "actions", "reenter", "description", "meta", "statewright",
+})
+INVOKE_KEYS = frozenset({"src", "id", "input", "onDone", "onError", "meta", "statewright"})
+
+#: Keys of XState v4 (or of other tools) and what to write instead in XState v5.
+_RENAMED = {
+    "cond": '"cond" is XState v4; write "guard"',
+    "internal": '"internal" is XState v4; v5 transitions are internal by default, write '
+    '"reenter": true for an external one',
+    "entryActions": 'write "entry"',
+    "exitActions": 'write "exit"',
+    "activities": '"activities" were removed in XState v5; use "invoke"',
+    "onEntry": 'write "entry"',
+    "onExit": 'write "exit"',
+    "data": '"data" is XState v4; write "output"',
+    "schema": "remove it (types live in TypeScript, not in the config)",
+    "types": "remove it (types live in TypeScript, not in the config)",
+    "predictableActionArguments": "remove it (XState v4 only)",
+    "in": '"in" guards are not supported; test the state with a guard instead',
+    "onSnapshot": "statewright steps report only done and error; remove onSnapshot",
+    "systemId": "remove it; statewright steps have no system id",
+}
+
+
+def check_keys(
+    config: Mapping[str, object], allowed: frozenset[str], path: str, faults: Faults, *, what: str
+) -> None:
+    """Record a fault for every key of `config` not in `allowed`."""
+    for key in config:
+        if key in allowed:
+            continue
+        key_text = str(key)
+        fix = _RENAMED.get(key_text) or did_you_mean(key_text, allowed)
+        faults.add(join_path(path, key_text), f"unknown {what} key {key_text!r}",
+                   fix or f"allowed keys: {', '.join(sorted(allowed))}")
+
+
+def check_extension(
+    config: Mapping[str, object], path: str, faults: Faults, *, allowed: tuple[str, ...]
+) -> None:
+    """Check the keys of the namespaced `"statewright": {...}` object, if any."""
+    extension = config.get("statewright")
+    if extension is None:
+        return
+    at = join_path(path, "statewright")
+    if not isinstance(extension, Mapping):
+        faults.add(at, '"statewright" must be an object', "")
+        return
+    for key in extension:
+        if key not in allowed:
+            hint = did_you_mean(str(key), allowed)
+            options = ", ".join(allowed) if allowed else "none here"
+            faults.add(join_path(at, str(key)), f"unknown statewright option {key!r}",
+                       hint or f"options here: {options}")
+    roles = extension.get("roles")
+    if roles is not None and not (
+        isinstance(roles, list) and roles and all(isinstance(r, str) for r in roles)
+    ):
+        faults.add(join_path(at, "roles"), "roles must be a non-empty list of role names",
+                   'write "roles": ["approver"]')
+
+
+_RETRY_KEYS = ("attempts", "backoff", "delay", "maxDelay", "multiplier", "jitter", "timeout",
+               "nonRetryable")
+_RETRY_FIX = ('write "retry": {"attempts": 3, "backoff": "exponential", "delay": "1s", '
+              '"maxDelay": "1m", "timeout": "30s", "nonRetryable": ["ValueError"]}')
+
+
+def check_retry(raw: object, path: str, faults: Faults) -> Mapping[str, object] | None:
+    """Validate a step's retry policy and return it with durations in milliseconds."""
+    if not isinstance(raw, Mapping):
+        faults.add(path, "a retry policy must be an object", _RETRY_FIX)
+        return None
+    policy: dict[str, object] = {}
+    for key, value in raw.items():
+        at = join_path(path, str(key))
+        if key not in _RETRY_KEYS:
+            faults.add(at, f"unknown retry option {key!r}",
+                       did_you_mean(str(key), _RETRY_KEYS) or _RETRY_FIX)
+        elif key == "attempts" and not (type(value) is int and value >= 1):
+            faults.add(at, "attempts must be a whole number >= 1", "write 3")
+        elif key == "backoff" and value not in ("exponential", "fixed"):
+            faults.add(at, f"unknown backoff {value!r}", 'write "exponential" or "fixed"')
+        elif key in ("delay", "maxDelay", "timeout"):
+            milliseconds = _duration(value)
+            if milliseconds is None:
+                faults.add(at, f"{key} must be a duration", 'write "30s", "5m" or 1500 (ms)')
+            policy[key] = milliseconds
+            continue
+        elif key == "multiplier" and not (isinstance(value, (int, float)) and value >= 1):
+            faults.add(at, "multiplier must be a number >= 1", "write 2")
+        elif key == "jitter" and not isinstance(value, bool):
+            faults.add(at, "jitter must be true or false", "write true")
+        elif key == "nonRetryable" and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            faults.add(at, "nonRetryable must be a list of error type names",
+                       'write ["ValueError", "PaymentDeclined"]')
+        policy[str(key)] = value
+    return policy
+
+
+def _duration(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return round(value) if value >= 0 else None
+    if isinstance(value, str):
+        return parse_duration_ms(value)
+    return None

@@ -1,0 +1,128 @@
+"""Which transitions an event enables: XState's `transitionNode` and `getCandidates`.
+
+For each active atomic state, XState tries the state, then its ancestors, outward; a state's
+candidates are its transitions for the exact event type in config order or, when it has none
+for that type, its wildcard descriptors (`*`, `order.*`) longest first. The first candidate
+whose guard passes is taken. Parallel regions are searched in value order, and a parallel state
+itself is tried only when none of its regions selected anything.
+
+Candidate lists are memoised per state and event type. A selection that evaluated no guard is
+a pure function of the configuration and the event type, and is cached on the configuration.
+"""
+
+from __future__ import annotations
+
+from statewright.chart.actions import implementation_error
+from statewright.chart.json_types import JsonObject
+from statewright.chart.nodes import StateNode, Transition
+from statewright.chart.plan import Configuration
+
+__all__ = ["candidates_for", "select_eventless_transitions", "select_transitions"]
+
+
+def candidates_for(node: StateNode, event_type: str) -> tuple[Transition, ...]:
+    """The candidates `node` offers for `event_type` (XState's `getCandidates`)."""
+    found = node.candidates.get(event_type)
+    if found is not None:
+        return found
+    exact = node.transitions.get(event_type)
+    if exact is not None:
+        found = tuple(exact)
+    else:
+        matching = [d for d in node.transitions if _wildcard_matches(d, event_type)]
+        matching.sort(key=len, reverse=True)
+        found = tuple(t for d in matching for t in node.transitions[d])
+    node.candidates[event_type] = found
+    return found
+
+
+def _wildcard_matches(descriptor: str, event_type: str) -> bool:
+    if descriptor == "*":
+        return True
+    if not descriptor.endswith(".*"):
+        return False
+    descriptor_tokens = descriptor.split(".")
+    event_tokens = event_type.split(".")
+    for index, token in enumerate(descriptor_tokens):
+        if token == "*":
+            return index == len(descriptor_tokens) - 1
+        if index >= len(event_tokens) or token != event_tokens[index]:
+            return False
+    return True
+
+
+class _Selector:
+    """One selection pass; remembers whether any guard had to be evaluated."""
+
+    __slots__ = ("config", "context", "event", "event_type", "guarded")
+
+    def __init__(self, config: Configuration, context: JsonObject, event: JsonObject) -> None:
+        self.config = config
+        self.context = context
+        self.event = event
+        self.event_type = str(event["type"])
+        self.guarded = False
+
+    def select(self, node: StateNode) -> list[Transition]:
+        children = self.config.kids.get(node)
+        if children:
+            found: list[Transition] = []
+            for child in children:
+                found.extend(self.select(child))
+            if found:
+                return found
+        taken = self.first_enabled(node, candidates_for(node, self.event_type))
+        return [taken] if taken is not None else []
+
+    def first_enabled(
+        self, node: StateNode, candidates: tuple[Transition, ...]
+    ) -> Transition | None:
+        for candidate in candidates:
+            guard = candidate.guard
+            if guard is None:
+                return candidate
+            self.guarded = True
+            try:
+                passed = guard(self.context, self.event)
+            except Exception as error:
+                raise implementation_error(
+                    "guard", candidate.guard_label, node.id, self.event, error
+                ) from error
+            if passed:
+                return candidate
+        return None
+
+
+def select_transitions(
+    config: Configuration, context: JsonObject, event: JsonObject
+) -> tuple[Transition, ...]:
+    """The transitions `event` enables in `config`, before conflict resolution."""
+    event_type = event["type"]
+    assert isinstance(event_type, str)
+    cached = config.selections.get(event_type)
+    if cached is not None:
+        return cached
+    selector = _Selector(config, context, event)
+    found = tuple(selector.select(config.root))
+    if not selector.guarded:
+        config.selections[event_type] = found
+    return found
+
+
+def select_eventless_transitions(
+    config: Configuration, context: JsonObject, event: JsonObject
+) -> tuple[Transition, ...]:
+    """Per active atomic state, the first enabled `always` of it or its nearest ancestor."""
+    if not config.has_always:
+        return ()
+    selector = _Selector(config, context, event)
+    found: dict[Transition, None] = {}
+    for atomic in config.atomic:
+        for node in (atomic, *atomic.ancestors):
+            if not node.always:
+                continue
+            taken = selector.first_enabled(node, node.always)
+            if taken is not None:
+                found[taken] = None
+                break
+    return tuple(found)

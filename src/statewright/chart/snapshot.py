@@ -1,0 +1,281 @@
+"""Snapshots: the immutable state of one machine instance, and their JSON form.
+
+A snapshot holds the active configuration, the context, the status (`active`, `done`,
+`error`, `stopped`), the output once done, the error once failed, the history value and the
+running invocations. `to_json()` gives XState's persisted shape (`value`, `context`,
+`status`, `historyValue`, `children`, `output`, `error`); `Snapshot.from_json` restores it the
+way XState's `restoreSnapshot` does, rebuilding the configuration from `value`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
+
+from statewright.chart.json_types import JsonObject, JsonValue
+from statewright.chart.plan import Configuration
+from statewright.chart.run import ChildRef
+from statewright.chart.values import copy_data
+from statewright.errors import SnapshotError
+
+if TYPE_CHECKING:
+    from statewright.chart.machine import Machine
+    from statewright.chart.nodes import StateNode
+
+__all__ = ["Snapshot", "Status"]
+
+Status = Literal["active", "done", "error", "stopped"]
+_STATUSES = ("active", "done", "error", "stopped")
+_KEYS = ("status", "value", "context", "historyValue", "children", "output", "error", "machine")
+
+
+class Snapshot:
+    """The state of a machine instance. Immutable: transitions return new snapshots."""
+
+    __slots__ = ("_children", "_config", "_history", "_machine", "context", "error", "output",
+                 "status")
+
+    _machine: Machine
+    _config: Configuration
+    context: JsonObject
+    status: Status
+    output: JsonValue
+    error: object
+    _history: Mapping[str, tuple[StateNode, ...]]
+    _children: Mapping[str, ChildRef]
+
+    def __init__(
+        self,
+        machine: Machine,
+        config: Configuration,
+        context: JsonObject,
+        status: Status,
+        *,
+        output: JsonValue = None,
+        error: object = None,
+        history: Mapping[str, tuple[StateNode, ...]],
+        children: Mapping[str, ChildRef],
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "_machine", machine)
+        setter(self, "_config", config)
+        setter(self, "context", context)
+        setter(self, "status", status)
+        setter(self, "output", output)
+        setter(self, "error", error)
+        setter(self, "_history", history)
+        setter(self, "_children", children)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Snapshot is immutable; {name!r} cannot be set")
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @property
+    def machine(self) -> Machine:
+        """The machine this snapshot belongs to."""
+        return self._machine
+
+    @property
+    def value(self) -> JsonValue:
+        """XState's state value: `"a"`, or `{"p": {"x": "x1", "y": "y1"}}`."""
+        return self._config.value()
+
+    @property
+    def configuration(self) -> tuple[str, ...]:
+        """Ids of every active state, root first, in the order XState keeps them."""
+        return tuple(node.id for node in self._config.nodes)
+
+    @property
+    def history(self) -> dict[str, list[str]]:
+        """History state id -> ids of the states it remembers."""
+        return {key: [node.id for node in nodes] for key, nodes in self._history.items()}
+
+    @property
+    def children(self) -> dict[str, dict[str, JsonValue]]:
+        """Running invocations: id -> `{"src", "input", "state"}`."""
+        return {
+            key: {"src": child.src, "input": copy_data(child.input), "state": child.state}
+            for key, child in self._children.items()
+        }
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """The tags of every active state."""
+        return self._config.tags
+
+    @property
+    def accepted_events(self) -> tuple[str, ...]:
+        """Event types the active states handle (wildcards and `xstate.*` left out)."""
+        return self._config.accepted if self.status == "active" else ()
+
+    def has_tag(self, tag: str) -> bool:
+        """True if an active state carries `tag`."""
+        return tag in self._config.tags
+
+    def matches(self, value: JsonValue) -> bool:
+        """True if the snapshot is in `value`: `"a.b"`, or a partial value `{"a": "b"}`."""
+        active = {node.state_path for node in self._config.nodes}
+        return all(path in active for path in _paths_of(value))
+
+    def can(self, event: JsonObject | str) -> bool:
+        """True if `event` would select a transition with a target or actions right now.
+
+        Guards are evaluated; nothing else runs (XState's `snapshot.can`).
+        """
+        return self._machine.can(self, event)
+
+    # -- JSON ---------------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, JsonValue]:
+        """The snapshot as JSON-ready data, in XState's persisted shape."""
+        data: dict[str, JsonValue] = {
+            "machine": self._machine.id,
+            "status": self.status,
+            "value": self.value,
+            "context": copy_data(dict(self.context)),
+            "historyValue": self.history,
+            "children": self.children,
+        }
+        if self.output is not None:
+            data["output"] = copy_data(self.output)
+        if self.error is not None:
+            data["error"] = error_to_json(self.error)
+        return data
+
+    @classmethod
+    def from_json(cls, machine: Machine, data: Mapping[str, object]) -> Snapshot:
+        """Restore a snapshot saved by `to_json()` into `machine`.
+
+        Raises:
+            SnapshotError: the data is not a snapshot of this machine (unknown states, a
+                different machine id, a missing key); restore it into the version that saved it.
+        """
+        return _restore(machine, data)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Snapshot):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Snapshot(value={self.value!r}, status={self.status!r}, context={self.context!r})"
+
+
+def error_to_json(error: object) -> JsonValue:
+    """An error as data: exceptions become `{"type": class name, "message": text}`."""
+    if isinstance(error, BaseException):
+        return {"type": type(error).__name__, "message": str(error)}
+    return copy_data(error)
+
+
+def _paths_of(value: JsonValue) -> list[tuple[str, ...]]:
+    if isinstance(value, str):
+        return [tuple(value.split("."))]
+    if isinstance(value, Mapping):
+        paths: list[tuple[str, ...]] = []
+        for key, inner in value.items():
+            head = tuple(str(key).split("."))
+            paths.append(head)
+            if inner not in ({}, None):
+                paths.extend((*head, *rest) for rest in _paths_of(inner))
+        return paths
+    raise TypeError(f"matches() takes a state value such as 'a.b' or {{'a': 'b'}}, not {value!r}")
+
+
+def _restore(machine: Machine, data: Mapping[str, object]) -> Snapshot:
+    for key in data:
+        if key not in _KEYS:
+            raise SnapshotError(f"unknown snapshot key {key!r}; expected {', '.join(_KEYS)}")
+    saved_by = data.get("machine", machine.id)
+    if saved_by != machine.id:
+        raise SnapshotError(f"snapshot of machine {saved_by!r} cannot be restored into "
+                            f"{machine.id!r}; restore it into the machine that saved it")
+    status = data.get("status")
+    if status not in _STATUSES:
+        raise SnapshotError(f"snapshot status {status!r} is not one of {', '.join(_STATUSES)}")
+    context = data.get("context", {})
+    if not isinstance(context, Mapping):
+        raise SnapshotError("snapshot context must be an object")
+    root = machine.chart.tree.root
+    nodes = _nodes_from_value(root, data.get("value"), machine.id)
+    ids = machine.chart.tree.ids
+    history = {}
+    for key, remembered in _mapping(data.get("historyValue", {}), "historyValue").items():
+        if key not in ids or not isinstance(remembered, list):
+            raise SnapshotError(f"snapshot remembers history {key!r} that {machine.id!r} lacks")
+        history[key] = tuple(_node(ids, state_id, machine.id) for state_id in remembered)
+    children = {}
+    for key, child in _mapping(data.get("children", {}), "children").items():
+        if not isinstance(child, Mapping) or not isinstance(child.get("src"), str):
+            raise SnapshotError(f"snapshot child {key!r} needs a string 'src'")
+        children[key] = ChildRef(str(child["src"]), copy_data(child.get("input")),
+                                 str(child.get("state", "")))
+    return Snapshot(
+        machine,
+        machine.chart.configuration(nodes),
+        copy_data(dict(context)),  # type: ignore[arg-type]
+        status,  # type: ignore[arg-type]
+        output=copy_data(data.get("output")),
+        error=copy_data(data.get("error")),
+        history=history,
+        children=children,
+    )
+
+
+def _mapping(value: object, name: str) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise SnapshotError(f"snapshot {name} must be an object")
+    return value
+
+
+def _node(ids: Mapping[str, StateNode], state_id: object, machine_id: str) -> StateNode:
+    if not isinstance(state_id, str) or state_id not in ids:
+        raise SnapshotError(f"snapshot names state {state_id!r}, which {machine_id!r} lacks")
+    return ids[state_id]
+
+
+def _nodes_from_value(root: StateNode, value: object, machine_id: str) -> tuple[StateNode, ...]:
+    """XState's restore: `getAllStateNodes(getStateNodes(root, value))`, in its order."""
+    found: dict[StateNode, None] = {}
+
+    def walk(node: StateNode, inner: object) -> None:
+        if isinstance(inner, str):
+            found.update(dict.fromkeys((node, _child(node, inner, machine_id))))
+            return
+        if not isinstance(inner, Mapping):
+            raise SnapshotError(f"snapshot value under {node.id!r} must be a string or object")
+        children = [_child(node, str(key), machine_id) for key in inner]
+        found.update(dict.fromkeys((root, node, *children)))
+        for child, key in zip(children, inner, strict=True):
+            walk(child, inner[key])
+
+    walk(root, value)
+    for node in list(found):
+        _complete(node, found)
+    for node in list(found):
+        found.update(dict.fromkeys(reversed(node.ancestors)))
+    return tuple(found)
+
+
+def _complete(node: StateNode, found: dict[StateNode, None]) -> None:
+    if node.type == "compound" and not any(c in found for c in node.children.values()):
+        assert node.initial is not None and node.initial.targets
+        first = node.initial.targets[0]
+        found[first] = None
+        _complete(first, found)
+    elif node.type == "parallel":
+        for child in node.real_children():
+            if child not in found:
+                found[child] = None
+                _complete(child, found)
+
+
+def _child(node: StateNode, key: str, machine_id: str) -> StateNode:
+    child = node.children.get(key)
+    if child is None:
+        raise SnapshotError(f"snapshot is in state {key!r} under {node.id!r}, which machine "
+                            f"{machine_id!r} lacks; restore it into the version that saved it")
+    return child

@@ -1,0 +1,6 @@
+"""The testing kit: run machines in memory on a virtual clock, in users' own tests."""
+
+from statewright.testing.actor import PENDING, Actor, StepError
+from statewright.testing.clock import VirtualClock, to_milliseconds
+
+__all__ = ["PENDING", "Actor", "StepError", "VirtualClock", "to_milliseconds"]
