@@ -7,7 +7,7 @@ Forms a definition may use:
     {"type": "assign", "params": {"total": {"$expr": "context.total + event.amount"}}}
     {"type": "raise",  "params": {"event": {"type": "RETRY"}, "delay": "5m", "id": "retry"}}
     {"type": "cancel", "params": {"id": "retry"}}
-    {"type": "emit",   "params": {"event": {"type": "order.shipped", "id": {"$expr": "context.id"}}}}
+    {"type": "emit",   "params": {"event": {"type": "shipped", "id": {"$expr": "context.id"}}}}
     {"type": "log",    "params": {"message": "charged", "value": {"$expr": "context.total"}}}
 
 Built-ins are pure: each resolves against the run (a new context, an internal event, an
@@ -17,7 +17,7 @@ as XState's actor calls them, at their place in the order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from statewright.chart.delays import compile_delay
 from statewright.chart.effects import Emit, Log, ScheduleTimer
@@ -27,6 +27,7 @@ from statewright.chart.implementations import (
     AssignAction,
     EmitAction,
     Implementations,
+    UserFunction,
     accepts_params,
 )
 from statewright.chart.json_types import JsonObject
@@ -77,7 +78,7 @@ def _compile_one(
             if key not in ("type", "params"):
                 faults.add(join_path(path, key), f"unknown key {key!r} in an action", _FIX)
     else:
-        faults.add(path, "an action must be a name or an object with a string \"type\"", _FIX)
+        faults.add(path, 'an action must be a name or an object with a string "type"', _FIX)
         return None
     if name in BUILTIN_ACTIONS:
         return _builtin(name, params_raw, join_path(path, "params"), faults, impls, where)
@@ -101,9 +102,7 @@ def implementation_error(
         f"{kind} {name!r} in state {where!r} raised {type(error).__name__}: {error} "
         f"(while handling event {event_type!r}); fix the {kind} or the data it reads"
     )
-    return ImplementationError(
-        message, kind=kind, name=name, state=where, event=str(event_type)
-    )
+    return ImplementationError(message, kind=kind, name=name, state=where, event=str(event_type))
 
 
 def _provided(
@@ -116,17 +115,24 @@ def _provided(
     if not callable(impl):
         faults.add(path, f"action {name!r} is not callable", "provide a function or assign(...)")
         return None
-    fn: Callable[..., object] = impl
+    fn: UserFunction = impl
     with_params = accepts_params(fn)
 
-    def run_action(run: Run) -> None:
+    def call(context: JsonObject, event: JsonObject) -> None:
         try:
             if with_params:
-                fn(run.context, run.event, params(run.context, run.event) if params else None)
+                fn(context, event, params(context, event) if params else None)
             else:
-                fn(run.context, run.event)
+                fn(context, event)
         except Exception as error:
-            raise implementation_error("action", name, where, run.event, error) from error
+            raise implementation_error("action", name, where, event, error) from error
+
+    def run_action(run: Run) -> None:
+        if run.deferred is None:
+            call(run.context, run.event)
+        else:
+            context, event = run.context, run.event
+            run.deferred.append(lambda: call(context, event))
 
     return run_action
 
@@ -134,7 +140,7 @@ def _provided(
 def _python_assign(action: AssignAction, name: str, params: ValueFn | None, where: str) -> Op:
     assignment = action.assignment
 
-    def call(fn: Callable[..., object], run: Run) -> object:
+    def call(fn: UserFunction, run: Run) -> object:
         if accepts_params(fn):
             return fn(run.context, run.event, params(run.context, run.event) if params else None)
         return fn(run.context, run.event)
@@ -208,7 +214,9 @@ def _builtin(
             Emit(event=_as_event(event(run.context, run.event), "emit"))
         )
     message = compile_value(
-        params.get("message", ""), path=join_path(path, "message"), faults=faults,
+        params.get("message", ""),
+        path=join_path(path, "message"),
+        faults=faults,
         scope="transition",
     )
     value = compile_value(
@@ -272,8 +280,9 @@ def _raise(
         timer_id = None
     if "delay" not in params:
         return lambda run: run.queue.append(_as_event(event(run.context, run.event), "raise"))
-    delay = compile_delay(params["delay"], path=join_path(path, "delay"), faults=faults,
-                          impls=impls)
+    delay = compile_delay(
+        params["delay"], path=join_path(path, "delay"), faults=faults, impls=impls
+    )
     label = str(params["delay"])
 
     def run_delayed_raise(run: Run) -> None:

@@ -28,9 +28,7 @@ def delay_key(raw: str) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
-def compile_delay(
-    raw: object, *, path: str, faults: Faults, impls: Implementations
-) -> DelayFn:
+def compile_delay(raw: object, *, path: str, faults: Faults, impls: Implementations) -> DelayFn:
     """Compile a delay into `fn(context, event) -> ms`; a named delay wins over a duration."""
     if isinstance(raw, bool):
         faults.add(path, "a delay cannot be true or false", _FIX)

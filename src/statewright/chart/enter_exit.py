@@ -78,9 +78,7 @@ def transition_domain(transition: Transition, history: HistoryValue) -> StateNod
     """The state whose descendants a transition exits and enters (XState's rules)."""
     targets = effective_targets(transition, history)
     source = transition.source
-    if not transition.reenter and all(
-        t is source or t.is_descendant_of(source) for t in targets
-    ):
+    if not transition.reenter and all(t is source or t.is_descendant_of(source) for t in targets):
         return source
     common = _least_common_ancestor([*targets, source])
     if common is not None:

@@ -20,14 +20,20 @@ import ast
 import difflib
 import operator
 from collections.abc import Callable, Mapping
-from typing import NoReturn, TypeGuard, cast
+from typing import NoReturn, Protocol, TypeGuard, cast
 
 from statewright.errors import ExpressionError
 
 __all__ = ["Expression", "compile_expression"]
 
 Evaluator = Callable[[tuple[object, ...]], object]
-Function = Callable[..., object]
+
+
+class Function(Protocol):
+    """An operator or allowed function; the tables below are cast to this, arity is checked."""
+
+    def __call__(self, *args: object) -> object: ...
+
 
 MAX_REPEAT = 100_000  # items or characters one `*` repetition may produce
 MAX_EXPONENT = 1000
@@ -155,7 +161,7 @@ def _round(number: object, digits: object = None) -> object:
 
 # fmt: off
 # name -> (function, fewest arguments, most arguments)
-FUNCTIONS: dict[str, tuple[Function, int, int]] = {
+FUNCTIONS = cast(dict[str, tuple[Function, int, int]], {
     "len": (len, 1, 1), "abs": (abs, 1, 1), "int": (int, 1, 1), "float": (float, 1, 1),
     "str": (str, 1, 1), "bool": (bool, 1, 1), "any": (any, 1, 1), "all": (all, 1, 1),
     "sorted": (sorted, 1, 1), "min": (min, 1, 64), "max": (max, 1, 64),
@@ -166,15 +172,15 @@ FUNCTIONS: dict[str, tuple[Function, int, int]] = {
     "startswith": (lambda s, prefix: _text("startswith", s).startswith(prefix), 2, 2),
     "endswith": (lambda s, suffix: _text("endswith", s).endswith(suffix), 2, 2),
     "contains": (lambda container, item: item in container, 2, 2),
-}
-_OPERATORS: dict[type[ast.AST], Function] = {
+})
+_OPERATORS = cast(dict[type[ast.AST], Function], {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: _mul, ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv, ast.Mod: _mod, ast.Pow: _pow,
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
     ast.Gt: operator.gt, ast.GtE: operator.ge,
     ast.In: lambda x, y: x in y, ast.NotIn: lambda x, y: x not in y,
     ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
-}
+})
 # fmt: on
 _FUNCTION_LIST = ", ".join(sorted(FUNCTIONS))
 _REJECTED = {

@@ -3,17 +3,46 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from statewright.errors import Fault
 
-__all__ = ["Faults", "did_you_mean", "join_path"]
+__all__ = ["Faults", "a_or_an", "did_you_mean", "few", "join_path", "kind_of"]
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """Return `'; did you mean "x"?'`-style advice for the closest candidate, or ""."""
     matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
     return f'did you mean "{matches[0]}"?' if matches else ""
+
+
+def few(names: Iterable[str], limit: int = 8) -> str:
+    """List up to `limit` names, sorted: `"a, b, c"`, then `", ..."` if there are more."""
+    items = sorted(set(names))
+    shown = ", ".join(items[:limit])
+    return shown + (", ..." if len(items) > limit else "")
+
+
+def kind_of(value: object) -> str:
+    """Name a value's JSON kind for a message: `a list`, `a string`, `null`, `true`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def a_or_an(word: str) -> str:
+    """`a_or_an("atomic")` -> `"an atomic"`."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def join_path(base: str, key: str | int) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 from statewright.chart.expressions import compile_expression
 from statewright.chart.faults import Faults, join_path
-from statewright.chart.implementations import Implementations, accepts_params
+from statewright.chart.implementations import Implementations, UserFunction, accepts_params
 from statewright.chart.nodes import Guard
 from statewright.chart.values import compile_value
 from statewright.errors import ExpressionError
@@ -56,8 +56,9 @@ def _compile_mapping(
     if key == "$expr":
         return _expression(raw["$expr"], join_path(path, "$expr"), faults)
     if key == "not":
-        inner, label = compile_guard(raw["not"], path=join_path(path, "not"), faults=faults,
-                                     impls=impls)
+        inner, label = compile_guard(
+            raw["not"], path=join_path(path, "not"), faults=faults, impls=impls
+        )
         return (lambda context, event: not inner(context, event)), f"not({label})"
     if key in ("and", "or"):
         return _combine(key, raw[key], join_path(path, key), faults, impls)
@@ -65,8 +66,9 @@ def _compile_mapping(
     if not isinstance(name, str):
         faults.add(join_path(path, "type"), "a guard type must be a string", _FIX)
         return _never, "invalid guard"
-    params = compile_value(raw.get("params"), path=join_path(path, "params"), faults=faults,
-                           scope="transition")
+    params = compile_value(
+        raw.get("params"), path=join_path(path, "params"), faults=faults, scope="transition"
+    )
     return _named(name, params, path, faults, impls), name
 
 
@@ -74,7 +76,9 @@ def _combine(
     key: str, items: object, path: str, faults: Faults, impls: Implementations
 ) -> tuple[Guard, str]:
     if not isinstance(items, list) or not items:
-        faults.add(path, f'"{key}" takes a non-empty list of guards', f'write {{"{key}": [g1, g2]}}')
+        faults.add(
+            path, f'"{key}" takes a non-empty list of guards', f'write {{"{key}": [g1, g2]}}'
+        )
         return _never, "invalid guard"
     compiled = [
         compile_guard(item, path=join_path(path, i), faults=faults, impls=impls)
@@ -117,7 +121,7 @@ def _named(
 
 
 def _bind(
-    fn: Callable[..., object],
+    fn: UserFunction,
     params: Callable[[Mapping[str, object], Mapping[str, object]], object] | None,
     name: str,
 ) -> Guard:
@@ -130,4 +134,3 @@ def _bind(
 
 def _never(context: object, event: object) -> bool:
     return False
-

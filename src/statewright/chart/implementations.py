@@ -22,6 +22,7 @@ __all__ = [
     "AssignAction",
     "EmitAction",
     "Implementations",
+    "UserFunction",
     "accepts_params",
     "assign",
     "emit",
@@ -32,6 +33,9 @@ BUILTIN_ACTIONS = frozenset({"assign", "raise", "cancel", "emit", "log"})
 #: Names of the built-in guard combinators.
 BUILTIN_GUARDS = frozenset({"and", "or", "not", "$expr"})
 
+#: Anything users register: guards, actions, delays and actors take 1 to 3 arguments, so their
+#: signature is read once at registration (`accepts_params`), not fixed by a type.
+UserFunction = Callable[..., object]
 Assigner = Callable[..., Mapping[str, object]]
 
 
@@ -68,7 +72,7 @@ def emit(event: Callable[..., JsonObject] | JsonObject) -> EmitAction:
     return EmitAction(event)
 
 
-def accepts_params(fn: Callable[..., object]) -> bool:
+def accepts_params(fn: UserFunction) -> bool:
     """True if `fn` takes a third positional argument (the reference's `params`)."""
     try:
         signature = inspect.signature(fn)
@@ -90,9 +94,9 @@ def accepts_params(fn: Callable[..., object]) -> bool:
 class Implementations:
     """The named implementations of a machine, by kind."""
 
-    guards: Mapping[str, Callable[..., object]]
+    guards: Mapping[str, UserFunction]
     actions: Mapping[str, object]
-    actors: Mapping[str, Callable[..., object]]
+    actors: Mapping[str, UserFunction]
     delays: Mapping[str, object]
 
     def merged(self, **updates: Mapping[str, object] | None) -> Implementations:
@@ -114,7 +118,7 @@ class Implementations:
         )
 
 
-def _callables(mapping: Mapping[str, object]) -> dict[str, Callable[..., object]]:
+def _callables(mapping: Mapping[str, object]) -> dict[str, UserFunction]:
     return {name: impl for name, impl in mapping.items() if callable(impl)}
 
 

@@ -10,7 +10,7 @@ Nothing here reads a clock, a file or a database; the same inputs give the same 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import ClassVar
 
 from statewright.chart.faults import Faults
@@ -20,6 +20,7 @@ from statewright.chart.implementations import (
     AssignAction,
     EmitAction,
     Implementations,
+    UserFunction,
 )
 from statewright.chart.json_types import JsonObject
 from statewright.chart.load import build_tree
@@ -61,12 +62,22 @@ class Machine:
             DefinitionError: listing every structural fault of the definition.
         """
         if not isinstance(config, Mapping):
-            fault = Fault("", f"a machine config must be an object, not {type(config).__name__}",
-                          'pass a dict such as {"id": "m", "initial": "a", "states": {"a": {}}}')
+            fault = Fault(
+                "",
+                f"a machine config must be an object, not {type(config).__name__}",
+                'pass a dict such as {"id": "m", "initial": "a", "states": {"a": {}}}',
+            )
             raise DefinitionError([fault])
         if type(max_iterations) is not int or max_iterations < 1:
-            raise DefinitionError([Fault("", f"max_iterations must be >= 1, not {max_iterations!r}",
-                                         "pass a positive whole number")])
+            raise DefinitionError(
+                [
+                    Fault(
+                        "",
+                        f"max_iterations must be >= 1, not {max_iterations!r}",
+                        "pass a positive whole number",
+                    )
+                ]
+            )
         self.config: Mapping[str, object] = config
         self.implementations = implementations
         self.max_iterations = max_iterations
@@ -77,7 +88,8 @@ class Machine:
         self.chart = Chart(tree)
         self.missing_implementations: tuple[Fault, ...] = tuple(tree.faults.missing)
         self._blocking = tuple(
-            fault for fault in tree.faults.missing
+            fault
+            for fault in tree.faults.missing
             if any(fault.message.startswith(kind + " ") for kind in _CALLED_BY_CHART)
         )
         initial = Transition(source=tree.root, event=None, path="initial")
@@ -93,9 +105,9 @@ class Machine:
         cls,
         config: Mapping[str, object],
         *,
-        guards: Mapping[str, Callable[..., object]] | None = None,
+        guards: Mapping[str, UserFunction] | None = None,
         actions: Mapping[str, object] | None = None,
-        actors: Mapping[str, Callable[..., object]] | None = None,
+        actors: Mapping[str, UserFunction] | None = None,
         delays: Mapping[str, object] | None = None,
         max_iterations: int = DEFAULT_MAX_ITERATIONS,
     ) -> Machine:
@@ -111,14 +123,15 @@ class Machine:
     def provide(
         self,
         *,
-        guards: Mapping[str, Callable[..., object]] | None = None,
+        guards: Mapping[str, UserFunction] | None = None,
         actions: Mapping[str, object] | None = None,
-        actors: Mapping[str, Callable[..., object]] | None = None,
+        actors: Mapping[str, UserFunction] | None = None,
         delays: Mapping[str, object] | None = None,
     ) -> Machine:
         """Return a new machine with these implementations laid over the current ones."""
-        impls = _checked(self.implementations, guards=guards, actions=actions, actors=actors,
-                         delays=delays)
+        impls = _checked(
+            self.implementations, guards=guards, actions=actions, actors=actors, delays=delays
+        )
         return type(self)(self.config, impls, max_iterations=self.max_iterations)
 
     # -- the pure API -------------------------------------------------------------------------
@@ -190,15 +203,22 @@ class Machine:
 
 def normalize_event(event: JsonObject | str) -> JsonObject:
     """Accept `"TYPE"` or a mapping with a string `type`; refuse anything else."""
+    if type(event) is dict:
+        event_type = event.get("type")
+        if type(event_type) is str and event_type and event_type != "*":
+            return event
     if isinstance(event, str):
         event = {"type": event}
     elif not isinstance(event, Mapping):
-        raise EventError(f"an event must be a dict with a string 'type' (or a type string), "
-                         f"not {type(event).__name__}")
+        raise EventError(
+            f"an event must be a dict with a string 'type' (or a type string), "
+            f"not {type(event).__name__}"
+        )
     event_type = event.get("type")
     if not isinstance(event_type, str) or not event_type:
-        raise EventError(f"event {copy_data(dict(event))!r} has no string 'type'; "
-                         "send {'type': 'NAME', ...}")
+        raise EventError(
+            f"event {copy_data(dict(event))!r} has no string 'type'; send {{'type': 'NAME', ...}}"
+        )
     if event_type == "*":
         raise EventError("'*' is a wildcard for transitions, not an event type; send a real type")
     return event
@@ -217,17 +237,25 @@ def _checked(base: Implementations, **kinds: Mapping[str, object] | None) -> Imp
             if not isinstance(name, str) or not name:
                 faults.add(kind, f"implementation name {name!r} must be a non-empty string", "")
             elif kind == "actions" and name in BUILTIN_ACTIONS:
-                faults.add(at, f"{name!r} is a built-in action and cannot be replaced",
-                           "give your action another name")
-            elif kind == "actions" and not (callable(impl) or isinstance(
-                    impl, (AssignAction, EmitAction))):
+                faults.add(
+                    at,
+                    f"{name!r} is a built-in action and cannot be replaced",
+                    "give your action another name",
+                )
+            elif kind == "actions" and not (
+                callable(impl) or isinstance(impl, (AssignAction, EmitAction))
+            ):
                 faults.add(at, f"action {name!r} is not callable", "provide a function or assign()")
             elif kind in ("guards", "actors") and not callable(impl):
                 faults.add(at, f"{kind[:-1]} {name!r} is not callable", "provide a function")
-            elif kind == "delays" and (isinstance(impl, bool) or not (
-                    callable(impl) or isinstance(impl, (int, float)))):
-                faults.add(at, f"delay {name!r} must be milliseconds or a function",
-                           "provide a number or fn(context, event) -> ms")
+            elif kind == "delays" and (
+                isinstance(impl, bool) or not (callable(impl) or isinstance(impl, (int, float)))
+            ):
+                faults.add(
+                    at,
+                    f"delay {name!r} must be milliseconds or a function",
+                    "provide a number or fn(context, event) -> ms",
+                )
     if faults.structural:
         raise DefinitionError(faults.structural)
     return base.merged(**kinds)

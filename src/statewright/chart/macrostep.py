@@ -20,7 +20,7 @@ whole macrostep: the result is the *previous* snapshot with status `error`, as X
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -67,137 +67,212 @@ class Microstep:
         }
 
 
-@dataclass(frozen=True, slots=True)
 class Macrostep:
     """What a transition produced: the next snapshot, the effects to run, the microsteps.
 
     Unpacks like XState's `[snapshot, actions]`: `snapshot, effects = machine.transition(...)`.
     """
 
-    snapshot: Snapshot
-    effects: tuple[Effect, ...]
-    microsteps: tuple[Microstep, ...]
+    __slots__ = ("_effects", "_snapshot", "_steps")
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        effects: tuple[Effect, ...],
+        steps: Sequence[tuple[str, tuple[Transition, ...]]] = (),
+    ) -> None:
+        self._snapshot = snapshot
+        self._effects = effects
+        self._steps = steps
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot after the event and everything it set off."""
+        return self._snapshot
+
+    @property
+    def effects(self) -> tuple[Effect, ...]:
+        """What the runner must do, in order: timers, steps, emitted messages, logs."""
+        return self._effects
+
+    @property
+    def microsteps(self) -> tuple[Microstep, ...]:
+        """Each microstep: the event processed and the transitions taken (for audit rows)."""
+        return tuple(Microstep(event, transitions) for event, transitions in self._steps)
+
+    @property
+    def selected(self) -> bool:
+        """True if the event itself selected at least one transition."""
+        return bool(self._steps and self._steps[0][1])
 
     def __iter__(self) -> Iterator[object]:
-        yield self.snapshot
-        yield self.effects
+        yield self._snapshot
+        yield self._effects
+
+    def __repr__(self) -> str:
+        return f"Macrostep({self._snapshot!r}, effects={list(self._effects)!r})"
 
 
-class _Loop:
-    """The mutable part of a macrostep beyond the Run: configuration, history, microsteps."""
+History = Mapping[str, tuple["StateNode", ...]]
+Steps = list[tuple[str, tuple[Transition, ...]]]
 
-    __slots__ = ("config", "history", "machine", "microsteps", "run")
 
-    def __init__(self, machine: Machine, snapshot: Snapshot, run: Run) -> None:
-        self.machine = machine
-        self.run = run
-        self.config: Configuration = snapshot._config
-        self.history: dict[str, tuple[StateNode, ...]] | object = snapshot._history
-        self.microsteps: list[Microstep] = []
+def _microstep(
+    machine: Machine,
+    run: Run,
+    config: Configuration,
+    history: History,
+    transitions: tuple[Transition, ...],
+    steps: Steps,
+) -> tuple[Configuration, History, bool]:
+    """Run one microstep; the bool says whether XState would have made a new snapshot."""
+    event_type = str(run.event["type"])
+    if not transitions:
+        steps.append((event_type, ()))
+        return config, history, False
+    plan = config.plans.get(transitions) or machine.chart.plan(config, transitions, history)
+    run.changed = False
+    for op in plan.ops:
+        op(run)
+    if plan.history is not None:
+        history = {**history, **plan.history}
+    steps.append((event_type, plan.transitions))
+    return plan.next, history, run.changed or not plan.unchanged
 
-    def microstep(self, transitions: tuple[Transition, ...], *, initial: bool = False) -> bool:
-        """Run one microstep; True if XState would have made a new snapshot object."""
-        run = self.run
-        event_type = str(run.event["type"])
-        if not transitions:
-            self.microsteps.append(Microstep(event_type, ()))
-            return False
-        plan = self.machine.chart.plan(self.config, transitions, self.history,  # type: ignore[arg-type]
-                                       initial=initial)
-        run.changed = False
-        for op in plan.ops:
-            op(run)
-        if plan.history is not None:
-            self.history = {**self.history, **plan.history}  # type: ignore[dict-item]
-        self.config = plan.next
-        self.microsteps.append(Microstep(event_type, plan.transitions))
-        return run.changed or not plan.unchanged
 
-    def settle(self) -> None:
-        """Eventless transitions and internal events until nothing is left (XState's loop)."""
-        run = self.run
-        limit = self.machine.max_iterations
-        select_eventless = True
-        iterations = 0
-        while run.status == "active":
-            enabled = (
-                select_eventless_transitions(self.config, run.context, run.event)
-                if select_eventless
-                else ()
-            )
-            if enabled:
-                select_eventless = self.microstep(enabled)
-            else:
-                if not run.queue:
-                    break
-                run.event = run.queue.popleft()
-                self.microstep(select_transitions(self.config, run.context, run.event))
-                select_eventless = True
-            iterations += 1
-            if iterations > limit:
-                raise _loop_error(self.machine, self.microsteps, limit)
-
-    def result(self) -> Macrostep:
-        run = self.run
-        effects = run.effects
-        children = run.children
-        if run.status != "active" and children:
-            effects = effects + [StopStep(id=key) for key in children]
-            children = {}
-        snapshot = Snapshot(
-            self.machine,
-            self.config,
-            run.context,
-            run.status,  # type: ignore[arg-type]
-            output=run.output,
-            history=self.history,  # type: ignore[arg-type]
-            children=children,
+def _settle(
+    machine: Machine, run: Run, config: Configuration, history: History, steps: Steps
+) -> tuple[Configuration, History]:
+    """Eventless transitions and internal events until nothing is left (XState's loop)."""
+    limit = machine.max_iterations
+    select_eventless = True
+    iterations = 0
+    while run.status == "active":
+        enabled = (
+            select_eventless_transitions(config, run.context, run.event) if select_eventless else ()
         )
-        return Macrostep(snapshot, tuple(effects), tuple(self.microsteps))
+        if enabled:
+            config, history, select_eventless = _microstep(
+                machine, run, config, history, enabled, steps
+            )
+        else:
+            if not run.queue:
+                break
+            run.event = run.queue.popleft()
+            transitions = select_transitions(config, run.context, run.event)
+            config, history, _ = _microstep(machine, run, config, history, transitions, steps)
+            select_eventless = True
+        iterations += 1
+        if iterations > limit:
+            raise _loop_error(machine, steps, limit)
+    return config, history
+
+
+def _result(
+    machine: Machine, run: Run, config: Configuration, history: History, steps: Steps
+) -> Macrostep:
+    effects = run.effects
+    children = run.children
+    if run.status != "active" and children:
+        effects = effects + [StopStep(id=key) for key in children]
+        children = {}
+    snapshot = Snapshot(
+        machine,
+        config,
+        run.context,
+        run.status,  # type: ignore[arg-type]
+        output=run.output,
+        history=history,
+        children=children,
+    )
+    return Macrostep(snapshot, tuple(effects), steps)
 
 
 def run_macrostep(machine: Machine, snapshot: Snapshot, event: JsonObject) -> Macrostep:
     """Process `event` from `snapshot` (see the module docstring)."""
-    if snapshot.status != "active":
-        return Macrostep(snapshot, (), ())
-    run = Run(snapshot.context, event, snapshot._children)
-    loop = _Loop(machine, snapshot, run)
+    if snapshot._status != "active":
+        return Macrostep(snapshot, ())
+    event_type = event["type"]
+    run = Run(snapshot._context, event, snapshot._children)
+    config = snapshot._config
+    history = snapshot._history
+    steps: Steps = []
+    if event_type == "xstate.stop":
+        run.status = "stopped"
+        return _result(machine, run, config, history, steps)
     try:
-        if event["type"] == "xstate.stop":
-            run.status = "stopped"
-            return loop.result()
-        transitions = select_transitions(loop.config, run.context, event)
-        if not transitions and str(event["type"]).startswith("xstate.error.actor."):
+        transitions = config.selections.get(str(event_type))
+        if transitions is None:
+            transitions = select_transitions(config, run.context, event)
+        if not transitions and str(event_type).startswith("xstate.error.actor."):
             return _failed(snapshot, event.get("error"))
-        loop.microstep(transitions)
-        loop.settle()
+        config, history, _ = _microstep(machine, run, config, history, transitions, steps)
+        if config.has_always or run.queue:
+            config, history = _settle(machine, run, config, history, steps)
     except Exception as error:
         return _failed(snapshot, error)
-    return loop.result()
+    return _result(machine, run, config, history, steps)
 
 
 def run_initial(machine: Machine, input: object) -> Macrostep:
-    """XState's `getInitialSnapshot`: context from input, enter the initial states, settle."""
+    """XState's `getInitialSnapshot` followed by the actor's `start()`.
+
+    The context is computed from `input`, the initial states are entered in one microstep and
+    the machine settles. As in XState, provided actions of this first macrostep run only once
+    it is computed (XState defers them until `start()`): if one raises, the result is the
+    computed snapshot with status `error`. If computing itself fails (a guard or expression
+    raising), the result is the machine at its initial value with the context as computed
+    from `input`, status `error`.
+    """
     chart = machine.chart
     tree = chart.tree
     event: JsonObject = {"type": "xstate.init", "input": input}
-    pre_initial = Snapshot(machine, chart.configuration((tree.root,)), {}, "active",
-                           history={}, children={})
     run = Run({}, event, {})
-    loop = _Loop(machine, pre_initial, run)
+    run.deferred = []
+    steps: Steps = []
     try:
         if tree.context is not None:
             context = tree.context({}, event)
             if not isinstance(context, dict):
                 raise TypeError(f"the initial context must be an object, got {context!r}")
             run.context = context
-        loop.microstep((machine.initial_transition_node,), initial=True)
-        loop.settle()
+        plan = chart.plan(
+            chart.configuration((tree.root,)),
+            (machine.initial_transition_node,),
+            {},
+            initial=True,
+        )
+        for op in plan.ops:
+            op(run)
+        steps.append(("xstate.init", plan.transitions))
+        config, history = _settle(machine, run, plan.next, plan.history or {}, steps)
     except Exception as error:
-        failed = Snapshot(machine, pre_initial._config, run.context, "error", error=error,
-                          history={}, children={})
-        return Macrostep(failed, (), ())
-    return loop.result()
+        return _failed_initial(machine, run.context, error)
+    result = _result(machine, run, config, history, steps)
+    for action in run.deferred:
+        try:
+            action()
+        except Exception as error:
+            snapshot = result.snapshot
+            failed = Snapshot(
+                machine,
+                snapshot._config,
+                snapshot._context,
+                "error",
+                error=error,
+                history=snapshot._history,
+                children={},
+            )
+            return Macrostep(failed, ())
+    return result
+
+
+def _failed_initial(machine: Machine, context: JsonObject, error: Exception) -> Macrostep:
+    nodes = machine.initial_transition_node.targets or ()
+    config = machine.chart.configuration(tuple(nodes))
+    return Macrostep(
+        Snapshot(machine, config, context, "error", error=error, history={}, children={}), ()
+    )
 
 
 def initial_states(root: StateNode) -> tuple[StateNode, ...]:
@@ -230,13 +305,13 @@ def _failed(snapshot: Snapshot, error: object) -> Macrostep:
         history=snapshot._history,
         children={},
     )
-    return Macrostep(failed, stops, ())
+    return Macrostep(failed, stops)
 
 
-def _loop_error(machine: Machine, microsteps: Sequence[Microstep], limit: int) -> LoopLimitError:
+def _loop_error(machine: Machine, steps: Steps, limit: int) -> LoopLimitError:
     states: dict[str, None] = {}
-    for microstep in microsteps[-50:]:
-        for transition in microstep.transitions:
+    for _, transitions in steps[-50:]:
+        for transition in transitions:
             states[transition.source.id] = None
             for target in transition.targets or ():
                 states[target.id] = None

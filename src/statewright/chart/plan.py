@@ -301,7 +301,10 @@ def _machine_done(completion: StateNode, machine_output: ValueFn | None) -> Op:
         run.status = "done"
         if machine_output is None:
             return
-        done_event = {"type": event_type, "output": inner(run.context, run.event) if inner else None}
+        done_event = {
+            "type": event_type,
+            "output": inner(run.context, run.event) if inner else None,
+        }
         run.output = machine_output(run.context, done_event)
 
     return finish

@@ -7,7 +7,7 @@ freezing it into the next snapshot. Nothing here outlives the macrostep.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from statewright.chart.effects import CancelTimer, Effect, ScheduleTimer, StartStep, StopStep
 from statewright.chart.json_types import JsonObject, JsonValue
@@ -45,6 +45,7 @@ class Run:
         "changed",
         "children",
         "context",
+        "deferred",
         "effects",
         "event",
         "output",
@@ -62,6 +63,8 @@ class Run:
         self._owns_children = False
         #: Set by anything that makes XState clone its snapshot (assign, spawn, stop).
         self.changed = False
+        #: Provided actions waiting to run, during the initial macrostep only (see run_initial).
+        self.deferred: list[Callable[[], None]] | None = None
         #: "active", or "done" once a final child of the root is entered.
         self.status = "active"
         self.output: JsonValue = None

@@ -18,19 +18,46 @@ __all__ = [
     "MACHINE_ONLY_KEYS",
     "STATE_KEYS",
     "TRANSITION_KEYS",
+    "YAML_BOOLEAN",
     "check_extension",
     "check_keys",
     "check_retry",
 ]
 
-STATE_KEYS = frozenset({
-    "id", "type", "initial", "states", "history", "target", "on", "always", "after", "entry",
-    "exit", "invoke", "onDone", "output", "tags", "meta", "description", "statewright",
-})
+STATE_KEYS = frozenset(
+    {
+        "id",
+        "type",
+        "initial",
+        "states",
+        "history",
+        "target",
+        "on",
+        "always",
+        "after",
+        "entry",
+        "exit",
+        "invoke",
+        "onDone",
+        "output",
+        "tags",
+        "meta",
+        "description",
+        "statewright",
+    }
+)
 MACHINE_ONLY_KEYS = frozenset({"context", "version"})
-TRANSITION_KEYS = frozenset({
-    "target", "guard", "actions", "reenter", "description", "meta", "statewright",
-})
+TRANSITION_KEYS = frozenset(
+    {
+        "target",
+        "guard",
+        "actions",
+        "reenter",
+        "description",
+        "meta",
+        "statewright",
+    }
+)
 INVOKE_KEYS = frozenset({"src", "id", "input", "onDone", "onError", "meta", "statewright"})
 
 #: Keys of XState v4 (or of other tools) and what to write instead in XState v5.
@@ -41,15 +68,51 @@ _RENAMED = {
     "entryActions": 'write "entry"',
     "exitActions": 'write "exit"',
     "activities": '"activities" were removed in XState v5; use "invoke"',
-    "onEntry": 'write "entry"',
-    "onExit": 'write "exit"',
+    "onEntry": '"onEntry" is XState v4; write "entry"',
+    "onExit": '"onExit" is XState v4; write "exit"',
     "data": '"data" is XState v4; write "output"',
+    "parallel": '"parallel" is XState v4; write "type": "parallel"',
+    "key": '"key" is XState v4; write "id"',
+    "strict": '"strict" was removed in XState v5; remove it',
+    "delimiter": '"delimiter" was removed in XState v5; state paths always use "."',
     "schema": "remove it (types live in TypeScript, not in the config)",
     "types": "remove it (types live in TypeScript, not in the config)",
     "predictableActionArguments": "remove it (XState v4 only)",
+    "preserveActionOrder": "remove it (XState v4 only)",
     "in": '"in" guards are not supported; test the state with a guard instead',
     "onSnapshot": "statewright steps report only done and error; remove onSnapshot",
     "systemId": "remove it; statewright steps have no system id",
+    "autoForward": '"autoForward" was removed in XState v5; remove it',
+}
+_IMPLEMENTATIONS = (
+    "implementations are passed in Python, not written in the definition: "
+    "Machine.from_config(config, {kind}={{...}}) or machine.provide({kind}={{...}})"
+)
+YAML_BOOLEAN = (
+    'a YAML key such as on, off, yes or no was read as a boolean; quote it ("on":), or load '
+    "the file with Machine.load, which reads YAML booleans only as true/false"
+)
+#: Renames that depend on the object the key is in (`what` of `check_keys`).
+_RENAMED_IN: dict[str, dict[str, str]] = {
+    "state": {
+        "guards": _IMPLEMENTATIONS.format(kind="guards"),
+        "actors": _IMPLEMENTATIONS.format(kind="actors"),
+        "delays": _IMPLEMENTATIONS.format(kind="delays"),
+        "services": '"services" is XState v4 (v5 calls them actors); '
+        + _IMPLEMENTATIONS.format(kind="actors"),
+        "actions": 'a state has no "actions": run them on "entry" or "exit", or in a '
+        'transition: "on": {"EVENT": {"actions": [...]}}',
+        "cond": '"cond" belongs in a transition (and is XState v4): write '
+        '"on": {"EVENT": {"target": ..., "guard": ...}}',
+    },
+    "invoke": {
+        "data": '"data" is XState v4; write "input"',
+        "target": 'an invoke has no "target"; write "onDone": {"target": ...}',
+    },
+    "transition": {
+        "event": 'the event is the key under "on"; remove "event"',
+        "guards": 'write "guard" with one guard; combine several with {"and": [...]}',
+    },
 }
 
 
@@ -61,9 +124,17 @@ def check_keys(
         if key in allowed:
             continue
         key_text = str(key)
-        fix = _RENAMED.get(key_text) or did_you_mean(key_text, allowed)
-        faults.add(join_path(path, key_text), f"unknown {what} key {key_text!r}",
-                   fix or f"allowed keys: {', '.join(sorted(allowed))}")
+        fix = (
+            (YAML_BOOLEAN if isinstance(key, bool) else "")
+            or _RENAMED_IN.get(what, {}).get(key_text)
+            or _RENAMED.get(key_text)
+            or did_you_mean(key_text, allowed)
+        )
+        faults.add(
+            join_path(path, key_text),
+            f"unknown {what} key {key_text!r}",
+            fix or f"allowed keys: {', '.join(sorted(allowed))}",
+        )
 
 
 def check_extension(
@@ -75,26 +146,46 @@ def check_extension(
         return
     at = join_path(path, "statewright")
     if not isinstance(extension, Mapping):
-        faults.add(at, '"statewright" must be an object', "")
+        faults.add(
+            at,
+            f'"statewright" must be an object, not {type(extension).__name__}',
+            'write "statewright": {...} with statewright\'s options, or remove it',
+        )
         return
     for key in extension:
         if key not in allowed:
             hint = did_you_mean(str(key), allowed)
             options = ", ".join(allowed) if allowed else "none here"
-            faults.add(join_path(at, str(key)), f"unknown statewright option {key!r}",
-                       hint or f"options here: {options}")
+            faults.add(
+                join_path(at, str(key)),
+                f"unknown statewright option {key!r}",
+                hint or f"options here: {options}",
+            )
     roles = extension.get("roles")
     if roles is not None and not (
         isinstance(roles, list) and roles and all(isinstance(r, str) for r in roles)
     ):
-        faults.add(join_path(at, "roles"), "roles must be a non-empty list of role names",
-                   'write "roles": ["approver"]')
+        faults.add(
+            join_path(at, "roles"),
+            "roles must be a non-empty list of role names",
+            'write "roles": ["approver"]',
+        )
 
 
-_RETRY_KEYS = ("attempts", "backoff", "delay", "maxDelay", "multiplier", "jitter", "timeout",
-               "nonRetryable")
-_RETRY_FIX = ('write "retry": {"attempts": 3, "backoff": "exponential", "delay": "1s", '
-              '"maxDelay": "1m", "timeout": "30s", "nonRetryable": ["ValueError"]}')
+_RETRY_KEYS = (
+    "attempts",
+    "backoff",
+    "delay",
+    "maxDelay",
+    "multiplier",
+    "jitter",
+    "timeout",
+    "nonRetryable",
+)
+_RETRY_FIX = (
+    'write "retry": {"attempts": 3, "backoff": "exponential", "delay": "1s", '
+    '"maxDelay": "1m", "timeout": "30s", "nonRetryable": ["ValueError"]}'
+)
 
 
 def check_retry(raw: object, path: str, faults: Faults) -> Mapping[str, object] | None:
@@ -106,8 +197,11 @@ def check_retry(raw: object, path: str, faults: Faults) -> Mapping[str, object] 
     for key, value in raw.items():
         at = join_path(path, str(key))
         if key not in _RETRY_KEYS:
-            faults.add(at, f"unknown retry option {key!r}",
-                       did_you_mean(str(key), _RETRY_KEYS) or _RETRY_FIX)
+            faults.add(
+                at,
+                f"unknown retry option {key!r}",
+                did_you_mean(str(key), _RETRY_KEYS) or _RETRY_FIX,
+            )
         elif key == "attempts" and not (type(value) is int and value >= 1):
             faults.add(at, "attempts must be a whole number >= 1", "write 3")
         elif key == "backoff" and value not in ("exponential", "fixed"):
@@ -118,15 +212,20 @@ def check_retry(raw: object, path: str, faults: Faults) -> Mapping[str, object] 
                 faults.add(at, f"{key} must be a duration", 'write "30s", "5m" or 1500 (ms)')
             policy[key] = milliseconds
             continue
-        elif key == "multiplier" and not (isinstance(value, (int, float)) and value >= 1):
+        elif key == "multiplier" and (
+            isinstance(value, bool) or not (isinstance(value, (int, float)) and value >= 1)
+        ):
             faults.add(at, "multiplier must be a number >= 1", "write 2")
         elif key == "jitter" and not isinstance(value, bool):
             faults.add(at, "jitter must be true or false", "write true")
         elif key == "nonRetryable" and not (
             isinstance(value, list) and all(isinstance(v, str) for v in value)
         ):
-            faults.add(at, "nonRetryable must be a list of error type names",
-                       'write ["ValueError", "PaymentDeclined"]')
+            faults.add(
+                at,
+                "nonRetryable must be a list of error type names",
+                'write ["ValueError", "PaymentDeclined"]',
+            )
         policy[str(key)] = value
     return policy
 

@@ -1,8 +1,8 @@
 """Which transitions an event enables: XState's `transitionNode` and `getCandidates`.
 
 For each active atomic state, XState tries the state, then its ancestors, outward; a state's
-candidates are its transitions for the exact event type in config order or, when it has none
-for that type, its wildcard descriptors (`*`, `order.*`) longest first. The first candidate
+candidates are its transitions for the exact event type in config order, then those of its
+matching wildcard descriptors (`*`, `order.*`), longest descriptor first. The first candidate
 whose guard passes is taken. Parallel regions are searched in value order, and a parallel state
 itself is tried only when none of its regions selected anything.
 
@@ -25,13 +25,12 @@ def candidates_for(node: StateNode, event_type: str) -> tuple[Transition, ...]:
     found = node.candidates.get(event_type)
     if found is not None:
         return found
-    exact = node.transitions.get(event_type)
-    if exact is not None:
-        found = tuple(exact)
-    else:
-        matching = [d for d in node.transitions if _wildcard_matches(d, event_type)]
-        matching.sort(key=len, reverse=True)
-        found = tuple(t for d in matching for t in node.transitions[d])
+    matching = [d for d in node.transitions if d != event_type and _wildcard_matches(d, event_type)]
+    matching.sort(key=len, reverse=True)
+    found = (
+        *node.transitions.get(event_type, ()),
+        *(t for d in matching for t in node.transitions[d]),
+    )
     node.candidates[event_type] = found
     return found
 

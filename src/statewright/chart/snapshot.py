@@ -32,17 +32,16 @@ _KEYS = ("status", "value", "context", "historyValue", "children", "output", "er
 class Snapshot:
     """The state of a machine instance. Immutable: transitions return new snapshots."""
 
-    __slots__ = ("_children", "_config", "_history", "_machine", "context", "error", "output",
-                 "status")
-
-    _machine: Machine
-    _config: Configuration
-    context: JsonObject
-    status: Status
-    output: JsonValue
-    error: object
-    _history: Mapping[str, tuple[StateNode, ...]]
-    _children: Mapping[str, ChildRef]
+    __slots__ = (
+        "_children",
+        "_config",
+        "_context",
+        "_error",
+        "_history",
+        "_machine",
+        "_output",
+        "_status",
+    )
 
     def __init__(
         self,
@@ -56,18 +55,35 @@ class Snapshot:
         history: Mapping[str, tuple[StateNode, ...]],
         children: Mapping[str, ChildRef],
     ) -> None:
-        setter = object.__setattr__
-        setter(self, "_machine", machine)
-        setter(self, "_config", config)
-        setter(self, "context", context)
-        setter(self, "status", status)
-        setter(self, "output", output)
-        setter(self, "error", error)
-        setter(self, "_history", history)
-        setter(self, "_children", children)
+        # Read-only properties guard these; plain slot stores keep construction cheap.
+        self._machine = machine
+        self._config = config
+        self._context = context
+        self._status: Status = status
+        self._output = output
+        self._error = error
+        self._history = history
+        self._children = children
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"a Snapshot is immutable; {name!r} cannot be set")
+    @property
+    def context(self) -> JsonObject:
+        """The extended state (XState's `context`); treat it as read-only."""
+        return self._context
+
+    @property
+    def status(self) -> Status:
+        """`active`, `done` (a top-level final state was reached), `error` or `stopped`."""
+        return self._status
+
+    @property
+    def output(self) -> JsonValue:
+        """The machine's output once `done` (its `output` mapping), else None."""
+        return self._output
+
+    @property
+    def error(self) -> object:
+        """What put the snapshot in `error`: the exception, or an invoked step's error data."""
+        return self._error
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -191,8 +207,10 @@ def _restore(machine: Machine, data: Mapping[str, object]) -> Snapshot:
             raise SnapshotError(f"unknown snapshot key {key!r}; expected {', '.join(_KEYS)}")
     saved_by = data.get("machine", machine.id)
     if saved_by != machine.id:
-        raise SnapshotError(f"snapshot of machine {saved_by!r} cannot be restored into "
-                            f"{machine.id!r}; restore it into the machine that saved it")
+        raise SnapshotError(
+            f"snapshot of machine {saved_by!r} cannot be restored into "
+            f"{machine.id!r}; restore it into the machine that saved it"
+        )
     status = data.get("status")
     if status not in _STATUSES:
         raise SnapshotError(f"snapshot status {status!r} is not one of {', '.join(_STATUSES)}")
@@ -211,8 +229,9 @@ def _restore(machine: Machine, data: Mapping[str, object]) -> Snapshot:
     for key, child in _mapping(data.get("children", {}), "children").items():
         if not isinstance(child, Mapping) or not isinstance(child.get("src"), str):
             raise SnapshotError(f"snapshot child {key!r} needs a string 'src'")
-        children[key] = ChildRef(str(child["src"]), copy_data(child.get("input")),
-                                 str(child.get("state", "")))
+        children[key] = ChildRef(
+            str(child["src"]), copy_data(child.get("input")), str(child.get("state", ""))
+        )
     return Snapshot(
         machine,
         machine.chart.configuration(nodes),
@@ -276,6 +295,8 @@ def _complete(node: StateNode, found: dict[StateNode, None]) -> None:
 def _child(node: StateNode, key: str, machine_id: str) -> StateNode:
     child = node.children.get(key)
     if child is None:
-        raise SnapshotError(f"snapshot is in state {key!r} under {node.id!r}, which machine "
-                            f"{machine_id!r} lacks; restore it into the version that saved it")
+        raise SnapshotError(
+            f"snapshot is in state {key!r} under {node.id!r}, which machine "
+            f"{machine_id!r} lacks; restore it into the version that saved it"
+        )
     return child

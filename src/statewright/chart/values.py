@@ -9,11 +9,12 @@ two snapshots ever share a mutable list or dict.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Literal
 
 from statewright.chart.expressions import compile_expression
 from statewright.chart.faults import Faults, join_path
+from statewright.chart.implementations import UserFunction
 from statewright.chart.json_types import JsonObject, JsonValue
 from statewright.chart.nodes import ValueFn
 from statewright.errors import ExpressionError
@@ -59,7 +60,7 @@ def compile_value(raw: object, *, path: str, faults: Faults, scope: Scope) -> Va
     return _compile(raw, path, faults, scope)
 
 
-def _from_callable(fn: Callable[..., object], scope: Scope) -> ValueFn:
+def _from_callable(fn: UserFunction, scope: Scope) -> ValueFn:
     if scope == "init":
         return lambda context, event: fn(event.get("input"))
     return lambda context, event: fn(context, event)

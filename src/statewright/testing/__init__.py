@@ -3,4 +3,10 @@
 from statewright.testing.actor import PENDING, Actor, StepError
 from statewright.testing.clock import VirtualClock, to_milliseconds
 
-__all__ = ["PENDING", "Actor", "StepError", "VirtualClock", "to_milliseconds"]
+__all__ = [
+    "Actor",
+    "PENDING",
+    "StepError",
+    "VirtualClock",
+    "to_milliseconds",
+]

@@ -127,14 +127,18 @@ class Actor:
 
     def resolve_step(self, invoke_id: str, output: object = None) -> Snapshot:
         """Complete a pending step with `output` (its `onDone` runs)."""
-        self._finish_manually(invoke_id, {"type": f"xstate.done.actor.{invoke_id}",
-                                          "output": output, "actorId": invoke_id})
+        self._finish_manually(
+            invoke_id,
+            {"type": f"xstate.done.actor.{invoke_id}", "output": output, "actorId": invoke_id},
+        )
         return self.snapshot
 
     def reject_step(self, invoke_id: str, error: object = None) -> Snapshot:
         """Fail a pending step with `error` (its `onError` runs)."""
-        self._finish_manually(invoke_id, {"type": f"xstate.error.actor.{invoke_id}",
-                                          "error": error, "actorId": invoke_id})
+        self._finish_manually(
+            invoke_id,
+            {"type": f"xstate.error.actor.{invoke_id}", "error": error, "actorId": invoke_id},
+        )
         return self.snapshot
 
     @property
@@ -206,11 +210,17 @@ class Actor:
             return
         kind, value = outcome
         if kind == "done":
-            event = {"type": f"xstate.done.actor.{effect.id}", "output": value,
-                     "actorId": effect.id}
+            event = {
+                "type": f"xstate.done.actor.{effect.id}",
+                "output": value,
+                "actorId": effect.id,
+            }
         else:
-            event = {"type": f"xstate.error.actor.{effect.id}", "error": value,
-                     "actorId": effect.id}
+            event = {
+                "type": f"xstate.error.actor.{effect.id}",
+                "error": value,
+                "actorId": effect.id,
+            }
         self._results.append((effect.id, event))
 
     def _settle(self) -> None:

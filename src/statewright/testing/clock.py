@@ -6,7 +6,6 @@ in creation order), when `advance` passes their due time - like XState's `Simula
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Callable
 
@@ -37,13 +36,22 @@ def to_milliseconds(amount: int | float | str) -> int:
 
 
 class VirtualClock:
-    """Milliseconds since the clock's start, moved only by `advance`."""
+    """Milliseconds since the clock's start, moved only by `advance`.
+
+    `advance` works as XState's `SimulatedClock.increment`: time jumps to the end of the
+    advance first, then every callback due by then fires, in order of due time and creation.
+    A callback scheduled while they fire counts its delay from the end of the advance, and
+    fires in the same advance if it is already due - unless the callback that scheduled it
+    was the last one due (XState checks for new callbacks only before each pending one).
+    """
 
     def __init__(self, start_ms: int = 0) -> None:
         self._now = start_ms
         self._counter = itertools.count()
-        self._heap: list[tuple[int, int]] = []
-        self._callbacks: dict[int, Callable[[], None]] = {}
+        #: handle -> (due, callback)
+        self._timeouts: dict[int, tuple[int, Callable[[], None]]] = {}
+        self._flushing = False
+        self._invalidated = False
 
     def now(self) -> int:
         """The current virtual time in milliseconds."""
@@ -51,33 +59,44 @@ class VirtualClock:
 
     def set_timeout(self, callback: Callable[[], None], delay_ms: int) -> int:
         """Call `callback` once `delay_ms` have passed; returns a handle for `clear_timeout`."""
+        self._invalidated = self._flushing
         handle = next(self._counter)
-        heapq.heappush(self._heap, (self._now + max(0, delay_ms), handle))
-        self._callbacks[handle] = callback
+        self._timeouts[handle] = (self._now + max(0, delay_ms), callback)
         return handle
 
     def clear_timeout(self, handle: int) -> None:
         """Forget a scheduled callback (a no-op if it already fired)."""
-        self._callbacks.pop(handle, None)
+        self._invalidated = self._flushing
+        self._timeouts.pop(handle, None)
 
     def next_due(self) -> int | None:
         """When the next callback is due, or None."""
-        while self._heap and self._heap[0][1] not in self._callbacks:
-            heapq.heappop(self._heap)
-        return self._heap[0][0] if self._heap else None
+        return min((due for due, _ in self._timeouts.values()), default=None)
 
     def advance(self, amount: int | float | str) -> None:
-        """Move time forward, firing every callback that falls due, in order.
+        """Move time forward by `amount` (milliseconds or `"48h"`), firing what falls due."""
+        self._now += to_milliseconds(amount)
+        self._flush()
 
-        Callbacks scheduled while advancing fire in the same call if they fall due within it.
-        """
-        target = self._now + to_milliseconds(amount)
-        while True:
-            due = self.next_due()
-            if due is None or due > target:
-                break
-            _, handle = heapq.heappop(self._heap)
-            callback = self._callbacks.pop(handle)
-            self._now = max(self._now, due)
-            callback()
-        self._now = target
+    def _flush(self) -> None:
+        if self._flushing:
+            self._invalidated = True
+            return
+        self._flushing = True
+        try:
+            while True:
+                pending = sorted(self._timeouts.items(), key=lambda item: (item[1][0], item[0]))
+                restarted = False
+                for handle, (due, callback) in pending:
+                    if self._invalidated:
+                        self._invalidated = False
+                        restarted = True
+                        break
+                    if handle in self._timeouts and due <= self._now:
+                        del self._timeouts[handle]
+                        callback()
+                if not restarted:
+                    return
+        finally:
+            self._flushing = False
+            self._invalidated = False

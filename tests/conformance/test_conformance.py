@@ -1,0 +1,123 @@
+"""Replay every conformance case through statewright and compare with XState's recorded trace.
+
+Each `cases/<name>.json` holds a machine, an optional input and steps (`send` / `advance`);
+`expected/<name>.json` holds what XState 5.33.3 did with it (recorded by
+`recorder/record.mjs`, never edited by hand). See README.md in this folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+CASES_DIR = HERE / "cases"
+EXPECTED_DIR = HERE / "expected"
+CASE_NAMES = sorted(path.stem for path in CASES_DIR.glob("*.json"))
+
+#: Cases statewright does not pass yet: case name -> one-line reason. Strict: a case listed
+#: here that passes fails the run, so the list cannot go stale.
+KNOWN_GAPS: dict[str, str] = {}
+
+try:
+    import statewright
+    from statewright.testing import Actor
+except ImportError as error:  # pragma: no cover - only while the core is being written
+    pytestmark = pytest.mark.skip(reason=f"statewright.testing is not importable yet: {error}")
+
+
+def _load_library() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("conformance_library", HERE / "library.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+library = _load_library()
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _params() -> list[Any]:
+    params = []
+    for name in CASE_NAMES:
+        marks = []
+        if name in KNOWN_GAPS:
+            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[name]))
+        params.append(pytest.param(name, marks=marks, id=name))
+    return params
+
+
+def _trace(actor: Any, emitted_before: int) -> dict[str, object]:
+    """The recorded shape of the actor's state after a step (see README.md)."""
+    snapshot = actor.snapshot
+    return {
+        "value": library.plain(snapshot.value),
+        "context": library.plain(snapshot.context),
+        "status": snapshot.status,
+        "output": library.plain(snapshot.output),
+        "log": list(library.LOG),
+        "emitted": library.plain(actor.emitted[emitted_before:]),
+    }
+
+
+def _compare(
+    name: str, label: str, step: object, expected: dict[str, object], actual: dict[str, object]
+) -> None:
+    # dict equality ignores key order, so parallel `value`s compare as maps.
+    wrong = [field for field in expected if expected[field] != actual.get(field)]
+    if wrong:
+        lines = [f"{name}, {label} {json.dumps(step)}: {', '.join(wrong)} differ"]
+        for field in wrong:
+            lines.append(f"  {field}: expected {json.dumps(expected[field])}")
+            lines.append(f"  {' ' * len(field)}  actual   {json.dumps(actual.get(field))}")
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+@pytest.mark.parametrize("name", _params())
+def test_case_matches_xstate(name: str) -> None:
+    case = _read(CASES_DIR / f"{name}.json")
+    expected = _read(EXPECTED_DIR / f"{name}.json")
+    machine = statewright.Machine.from_config(case["machine"]).provide(
+        **library.implementations(case["machine"])
+    )
+    actor = Actor(machine, input=case.get("input"))
+
+    library.LOG.clear()
+    actor.start()
+    _compare(name, "start", None, expected["initial"], _trace(actor, 0))
+
+    for index, (step, expected_step) in enumerate(
+        zip(case["steps"], expected["steps"], strict=True)
+    ):
+        library.LOG.clear()
+        emitted_before = len(actor.emitted)
+        if "send" in step:
+            actor.send(step["send"])
+        else:
+            actor.advance(step["advance"])
+        _compare(name, f"step {index}", step, expected_step, _trace(actor, emitted_before))
+
+
+def test_every_case_is_recorded() -> None:
+    expected_names = sorted(path.stem for path in EXPECTED_DIR.glob("*.json"))
+    assert expected_names == CASE_NAMES, (
+        "cases/ and expected/ differ; re-record: cd tests/conformance/recorder && "
+        "npm install && node record.mjs"
+    )
+    for name in CASE_NAMES:
+        case = _read(CASES_DIR / f"{name}.json")
+        expected = _read(EXPECTED_DIR / f"{name}.json")
+        assert len(expected["steps"]) == len(case["steps"]), f"{name}: re-record it"
+
+
+def test_known_gaps_name_real_cases() -> None:
+    assert set(KNOWN_GAPS) <= set(CASE_NAMES)
