@@ -183,6 +183,8 @@ class _Builder:
         raw = config.get("type")
         path = join_path(node.path, "type")
         if raw is None:
+            if "parallel" in config:  # XState v4's "parallel": true, reported by check_keys
+                self.untyped.add(node)
             # XState infers the type: children make it compound, "history" makes it history.
             if has_children:
                 return "compound"

@@ -104,6 +104,8 @@ _RENAMED_IN: dict[str, dict[str, str]] = {
         'transition: "on": {"EVENT": {"actions": [...]}}',
         "cond": '"cond" belongs in a transition (and is XState v4): write '
         '"on": {"EVENT": {"target": ..., "guard": ...}}',
+        "context": '"context" belongs on the machine itself; move it to the top level',
+        "version": '"version" belongs on the machine itself; move it to the top level',
     },
     "invoke": {
         "data": '"data" is XState v4; write "input"',
@@ -155,11 +157,15 @@ def check_extension(
     for key in extension:
         if key not in allowed:
             hint = did_you_mean(str(key), allowed)
-            options = ", ".join(allowed) if allowed else "none here"
+            options = (
+                f"the options here are {', '.join(allowed)}"
+                if allowed
+                else ("statewright has no options here; remove it")
+            )
             faults.add(
                 join_path(at, str(key)),
                 f"unknown statewright option {key!r}",
-                hint or f"options here: {options}",
+                hint or options,
             )
     roles = extension.get("roles")
     if roles is not None and not (

@@ -30,7 +30,7 @@ def validate(
     actions, delays, steps) are Python code provided at run time; they are listed, and only
     fail the check with --strict.
     """
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     try:
         machine = Machine.load(path)
     except DefinitionError as error:
