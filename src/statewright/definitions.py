@@ -225,13 +225,18 @@ class Machine(ChartMachine):
             DefinitionError: the file cannot be read or parsed, or the definition has faults.
         """
         config = read_definition(path)
-        machine = cls.from_config(
-            config,
-            guards=guards,
-            actions=actions,
-            actors=actors,
-            delays=delays,
-            max_iterations=max_iterations,
-        )
+        try:
+            machine = cls.from_config(
+                config,
+                guards=guards,
+                actions=actions,
+                actors=actors,
+                delays=delays,
+                max_iterations=max_iterations,
+            )
+        except DefinitionError as error:
+            raise DefinitionError(
+                error.faults, machine_id=error.machine_id, source=str(path)
+            ) from None
         assert isinstance(machine, Machine)
         return machine

@@ -59,10 +59,16 @@ class Fault:
 class DefinitionError(StatewrightError):
     """A machine definition has one or more faults; fix each one listed and load it again."""
 
-    def __init__(self, faults: Sequence[Fault], *, machine_id: str | None = None) -> None:
+    def __init__(
+        self, faults: Sequence[Fault], *, machine_id: str | None = None, source: str | None = None
+    ) -> None:
         self.faults = tuple(faults)
         self.machine_id = machine_id
+        #: The file the definition came from, if it came from one.
+        self.source = source
         head = f"machine {machine_id!r}" if machine_id else "the definition"
+        if source:
+            head = f"{source}: {head}"
         count = len(self.faults)
         lines = "\n".join(f"  {fault}" for fault in self.faults)
         super().__init__(f"{head} has {count} fault{'s' if count != 1 else ''}:\n{lines}")

@@ -108,7 +108,7 @@ def test_machine_only_keys_on_a_state_say_where_they_belong() -> None:
             "services",
             "actors={...}",
         ),
-        (machine(a={"cond": "ok"}), "states.a.cond", 'belongs in a transition'),
+        (machine(a={"cond": "ok"}), "states.a.cond", "belongs in a transition"),
         (
             machine(a={"invoke": {"src": "charge", "data": {}}}),
             "states.a.invoke.data",
@@ -121,7 +121,9 @@ def test_machine_only_keys_on_a_state_say_where_they_belong() -> None:
         ),
     ],
 )
-def test_xstate_v4_keys_get_the_v5_name(config: dict[str, object], path: str, expected_fix: str) -> None:
+def test_xstate_v4_keys_get_the_v5_name(
+    config: dict[str, object], path: str, expected_fix: str
+) -> None:
     fault = only_fault(config, actors={"charge": print})
     assert fault.path == path
     assert fault.message.startswith("unknown ")

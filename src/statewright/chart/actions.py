@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from statewright.chart.delays import compile_delay
 from statewright.chart.effects import Emit, Log, ScheduleTimer
-from statewright.chart.faults import Faults, join_path
+from statewright.chart.faults import Faults, did_you_mean, join_path
 from statewright.chart.implementations import (
     BUILTIN_ACTIONS,
     AssignAction,
@@ -81,7 +81,8 @@ def _compile_one(
         faults.add(path, 'an action must be a name or an object with a string "type"', _FIX)
         return None
     if name in BUILTIN_ACTIONS:
-        return _builtin(name, params_raw, join_path(path, "params"), faults, impls, where)
+        op = _builtin(name, params_raw, join_path(path, "params"), faults, impls, where)
+        return None if op is None else _named_errors(op, name, where)
     if name not in impls.actions:
         faults.add_missing(path, "actions", name, impls.actions)
         return None
@@ -91,6 +92,20 @@ def _compile_one(
             params_raw, path=join_path(path, "params"), faults=faults, scope="transition"
         )
     return _provided(impls.actions[name], name, params, path, faults, where)
+
+
+def _named_errors(op: Op, name: str, where: str) -> Op:
+    """Make a failing built-in (an expression raising, say) name the action, state and event."""
+
+    def run_builtin(run: Run) -> None:
+        try:
+            op(run)
+        except ImplementationError:
+            raise
+        except Exception as error:
+            raise implementation_error("action", name, where, run.event, error) from error
+
+    return run_builtin
 
 
 def implementation_error(
@@ -139,29 +154,42 @@ def _provided(
 
 def _python_assign(action: AssignAction, name: str, params: ValueFn | None, where: str) -> Op:
     assignment = action.assignment
+    if isinstance(assignment, Mapping):
+        parts = [(key, _bind_call(value, params)) for key, value in assignment.items()]
 
-    def call(fn: UserFunction, run: Run) -> object:
-        if accepts_params(fn):
-            return fn(run.context, run.event, params(run.context, run.event) if params else None)
-        return fn(run.context, run.event)
+        def updates_of(run: Run) -> Mapping[str, object]:
+            context, event = run.context, run.event
+            return {key: part(context, event) for key, part in parts}
+
+    else:
+        whole = _bind_call(assignment, params)
+
+        def updates_of(run: Run) -> Mapping[str, object]:
+            result = whole(run.context, run.event)
+            if not isinstance(result, Mapping):
+                raise TypeError(f"assign returned {type(result).__name__}; return a dict")
+            return result
 
     def run_assign(run: Run) -> None:
         try:
-            if isinstance(assignment, Mapping):
-                updates = {
-                    key: call(value, run) if callable(value) else value
-                    for key, value in assignment.items()
-                }
-            else:
-                result = call(assignment, run)
-                if not isinstance(result, Mapping):
-                    raise TypeError(f"assign returned {type(result).__name__}; return a dict")
-                updates = dict(result)
+            updates = updates_of(run)
         except Exception as error:
             raise implementation_error("action", name, where, run.event, error) from error
         run.assign(updates)
 
     return run_assign
+
+
+def _bind_call(value: object, params: ValueFn | None) -> ValueFn:
+    """A value or function of an assignment as `fn(context, event)`; arity read once."""
+    if not callable(value):
+        return lambda context, event: value
+    fn: UserFunction = value
+    if not accepts_params(fn):
+        return lambda context, event: fn(context, event)
+    if params is None:
+        return lambda context, event: fn(context, event, None)
+    return lambda context, event: fn(context, event, params(context, event))
 
 
 def _python_emit(action: EmitAction, name: str, where: str) -> Op:
@@ -195,7 +223,9 @@ def _builtin(
     allowed = _BUILTIN_KEYS[name]
     for key in params:
         if allowed is not None and key not in allowed:
-            faults.add(join_path(path, key), f"unknown {name} param {key!r}", _BUILTIN_FIX[name])
+            hint = did_you_mean(str(key), allowed)
+            faults.add(join_path(path, key), f"unknown {name} param {key!r}",
+                       hint or _BUILTIN_FIX[name])
     for key in _BUILTIN_REQUIRED[name]:
         if key not in params:
             faults.add(path, f'"{name}" needs params.{key}', _BUILTIN_FIX[name])

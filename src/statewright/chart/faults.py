@@ -11,7 +11,7 @@ __all__ = ["Faults", "a_or_an", "did_you_mean", "few", "join_path", "kind_of"]
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """Return `'; did you mean "x"?'`-style advice for the closest candidate, or ""."""
+    """Return `did you mean "x"?` for the closest candidate, or "" if none is close."""
     matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
     return f'did you mean "{matches[0]}"?' if matches else ""
 

@@ -168,7 +168,7 @@ class Machine:
             return False
         resolved = normalize_event(event)
         transitions = select_transitions(snapshot._config, snapshot.context, resolved)
-        return any(t.has_content for t in transitions)
+        return any(t.targets is not None or t.actions for t in transitions)
 
     def snapshot_from_json(self, data: Mapping[str, object]) -> Snapshot:
         """Restore a snapshot saved with `Snapshot.to_json()`."""
@@ -230,12 +230,14 @@ def _checked(base: Implementations, **kinds: Mapping[str, object] | None) -> Imp
         if mapping is None:
             continue
         if not isinstance(mapping, Mapping):
-            faults.add(kind, f"{kind}= must be a dict of name -> implementation", "")
+            faults.add(kind, f"{kind}= must be a dict of name -> implementation, not "
+                       f"{type(mapping).__name__}", f"pass {kind}={{'name': implementation}}")
             continue
         for name, impl in mapping.items():
             at = f"{kind}.{name}"
             if not isinstance(name, str) or not name:
-                faults.add(kind, f"implementation name {name!r} must be a non-empty string", "")
+                faults.add(kind, f"implementation name {name!r} must be a non-empty string",
+                           "name it as the definition refers to it, e.g. 'isApproved'")
             elif kind == "actions" and name in BUILTIN_ACTIONS:
                 faults.add(
                     at,

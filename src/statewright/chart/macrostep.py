@@ -230,12 +230,13 @@ def run_initial(machine: Machine, input: object) -> Macrostep:
     run = Run({}, event, {})
     run.deferred = []
     steps: Steps = []
+    input_context: JsonObject = {}
     try:
         if tree.context is not None:
             context = tree.context({}, event)
             if not isinstance(context, dict):
                 raise TypeError(f"the initial context must be an object, got {context!r}")
-            run.context = context
+            run.context = input_context = context
         plan = chart.plan(
             chart.configuration((tree.root,)),
             (machine.initial_transition_node,),
@@ -247,7 +248,7 @@ def run_initial(machine: Machine, input: object) -> Macrostep:
         steps.append(("xstate.init", plan.transitions))
         config, history = _settle(machine, run, plan.next, plan.history or {}, steps)
     except Exception as error:
-        return _failed_initial(machine, run.context, error)
+        return _failed_initial(machine, input_context, error)
     result = _result(machine, run, config, history, steps)
     for action in run.deferred:
         try:

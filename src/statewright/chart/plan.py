@@ -32,7 +32,16 @@ __all__ = ["Chart", "Configuration", "Plan"]
 
 
 class Configuration:
-    """An interned, ordered set of active state nodes, with per-configuration caches."""
+    """An interned, ordered set of active state nodes, with per-configuration caches.
+
+    `nodes` is XState's `_nodes` exactly as its microsteps leave it. In rare microsteps (two
+    eventless transitions of parallel regions, one restoring history, one re-entering the
+    parallel state) XState's entry set omits ancestors of an entered state; XState keeps that
+    set (its exits and eventless selection use it) but reads the state value through
+    `getAllStateNodes`, which adds missing ancestors and default descendants. statewright
+    does the same: `nodes` for exits, tags and eventless selection; the completed set
+    (`kids`) for the value and event selection.
+    """
 
     __slots__ = (
         "accepted",
@@ -45,6 +54,7 @@ class Configuration:
         "root",
         "selections",
         "tags",
+        "value_template",
     )
 
     def __init__(self, nodes: tuple[StateNode, ...]) -> None:
@@ -53,7 +63,7 @@ class Configuration:
         self.root = nodes[0].ancestors[-1] if nodes[0].ancestors else nodes[0]
         self.atomic = tuple(node for node in nodes if node.is_atomic)
         kids: dict[StateNode, list[StateNode]] = {}
-        for node in nodes:
+        for node in complete_nodes(nodes):
             if node.parent is not None:
                 kids.setdefault(node.parent, []).append(node)
         #: Active children per node, in XState's adjacency order (value order).
@@ -64,10 +74,12 @@ class Configuration:
         self.plans: dict[tuple[Transition, ...], Plan] = {}
         self.tags = frozenset(tag for node in nodes for tag in node.tags)
         self.accepted = _accepted_events(nodes)
+        #: The state value, built once; never hand it out (it is shared), copy it.
+        self.value_template = self._value_of(self.root)
 
     def value(self) -> JsonValue:
-        """The XState state value (`"a"` or `{"p": {"x": "x1"}}`), freshly built."""
-        return self._value_of(self.root)
+        """The XState state value (`"a"` or `{"p": {"x": "x1"}}`), a fresh copy."""
+        return _copy_value(self.value_template)
 
     def _value_of(self, node: StateNode) -> JsonValue:
         children = self.kids.get(node, ())
@@ -77,6 +89,57 @@ class Configuration:
             if children[0].is_atomic:
                 return children[0].key
         return {child.key: self._value_of(child) for child in children}
+
+
+def _copy_value(value: JsonValue) -> JsonValue:
+    if isinstance(value, dict):
+        return {key: _copy_value(inner) for key, inner in value.items()}
+    return value
+
+
+def complete_nodes(nodes: Sequence[StateNode]) -> list[StateNode]:
+    """XState's `getAllStateNodes`: add default descendants of compound and parallel states
+    that lack active children, then every ancestor, keeping first-seen order."""
+    found: dict[StateNode, None] = dict.fromkeys(nodes)
+    children_of: dict[StateNode, bool] = {}
+    for node in found:
+        if node.parent is not None:
+            children_of[node.parent] = True
+    index = 0
+    while index < len(found):
+        node = list(found)[index]
+        index += 1
+        if node.type == "compound" and not children_of.get(node):
+            _add_initial_with_ancestors(node, found)
+        elif node.type == "parallel":
+            for child in node.real_children():
+                if child not in found:
+                    _add_initial_with_ancestors(child, found)
+    for node in list(found):
+        found.update(dict.fromkeys(node.ancestors))
+    return list(found)
+
+
+def _add_initial_with_ancestors(node: StateNode, found: dict[StateNode, None]) -> None:
+    initial: dict[StateNode, None] = {}
+
+    def visit(current: StateNode) -> None:
+        if current in initial:
+            return
+        initial[current] = None
+        if current.type == "compound" and current.initial and current.initial.targets:
+            visit(current.initial.targets[0])
+        elif current.type == "parallel":
+            for child in current.real_children():
+                visit(child)
+
+    visit(node)
+    for state in list(initial):
+        for ancestor in state.ancestors:
+            if ancestor is node:
+                break
+            initial[ancestor] = None
+    found.update(initial)
 
 
 def _accepted_events(nodes: Sequence[StateNode]) -> tuple[str, ...]:

@@ -3,8 +3,10 @@
 A snapshot holds the active configuration, the context, the status (`active`, `done`,
 `error`, `stopped`), the output once done, the error once failed, the history value and the
 running invocations. `to_json()` gives XState's persisted shape (`value`, `context`,
-`status`, `historyValue`, `children`, `output`, `error`); `Snapshot.from_json` restores it the
-way XState's `restoreSnapshot` does, rebuilding the configuration from `value`.
+`status`, `historyValue`, `children`, `output`, `error`) plus `configuration`, the active
+state ids in XState's internal order, so that a restored snapshot behaves exactly like the one
+saved. `Snapshot.from_json` uses `configuration` when present; without it (a snapshot XState
+persisted) it rebuilds the configuration from `value` as XState's `restoreSnapshot` does.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ __all__ = ["Snapshot", "Status"]
 
 Status = Literal["active", "done", "error", "stopped"]
 _STATUSES = ("active", "done", "error", "stopped")
-_KEYS = ("status", "value", "context", "historyValue", "children", "output", "error", "machine")
+_KEYS = (
+    "status", "value", "context", "historyValue", "children", "output", "error", "machine",
+    "configuration",
+)
 
 
 class Snapshot:
@@ -149,6 +154,7 @@ class Snapshot:
             "machine": self._machine.id,
             "status": self.status,
             "value": self.value,
+            "configuration": list(self.configuration),
             "context": copy_data(dict(self.context)),
             "historyValue": self.history,
             "children": self.children,
@@ -218,13 +224,37 @@ def _restore(machine: Machine, data: Mapping[str, object]) -> Snapshot:
     if not isinstance(context, Mapping):
         raise SnapshotError("snapshot context must be an object")
     root = machine.chart.tree.root
-    nodes = _nodes_from_value(root, data.get("value"), machine.id)
     ids = machine.chart.tree.ids
+    configuration = data.get("configuration")
+    if configuration is None:
+        nodes = _nodes_from_value(root, data.get("value"), machine.id)
+    elif isinstance(configuration, list) and configuration:
+        nodes = tuple(_node(ids, state_id, machine.id) for state_id in configuration)
+        if data.get("value") != machine.chart.configuration(nodes).value_template:
+            _nodes_from_value(root, data.get("value"), machine.id)
+            raise SnapshotError(
+                "snapshot value and configuration disagree; the snapshot was edited or "
+                "damaged: restore an unedited copy"
+            )
+    else:
+        raise SnapshotError("snapshot configuration must be a non-empty list of state ids")
+    for node in nodes:
+        if node.type == "history":
+            raise SnapshotError(
+                f"snapshot has the history pseudo-state {node.id!r} active, which no "
+                "transition can do; restore an unedited copy"
+            )
     history = {}
     for key, remembered in _mapping(data.get("historyValue", {}), "historyValue").items():
-        if key not in ids or not isinstance(remembered, list):
-            raise SnapshotError(f"snapshot remembers history {key!r} that {machine.id!r} lacks")
-        history[key] = tuple(_node(ids, state_id, machine.id) for state_id in remembered)
+        owner = ids.get(key)
+        if owner is None or owner.type != "history" or not isinstance(remembered, list):
+            raise SnapshotError(f"snapshot remembers history {key!r}, which is not a history "
+                                f"state of {machine.id!r}")
+        states = tuple(_node(ids, state_id, machine.id) for state_id in remembered)
+        if not all(state.is_descendant_of(owner.parent) for state in states):
+            raise SnapshotError(f"snapshot history {key!r} remembers states outside "
+                                f"{owner.parent.id!r}; restore an unedited copy")  # type: ignore[union-attr]
+        history[key] = states
     children = {}
     for key, child in _mapping(data.get("children", {}), "children").items():
         if not isinstance(child, Mapping) or not isinstance(child.get("src"), str):
