@@ -1,0 +1,1 @@
+"""Benchmarks of statewright; run `python -m benchmarks.core` from the repository root."""
