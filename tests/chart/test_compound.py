@@ -11,18 +11,24 @@ def node(name: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_initial_descends_into_nested_initial_states(rec: Any) -> None:
-    machine = rec.machine({
-        "id": "m",
-        "entry": ["in_m"],
-        "initial": "a",
-        "states": {
-            "a": node("a", initial="a1", states={
-                "a1": node("a1", initial="a11", states={"a11": node("a11")}),
-                "a2": node("a2"),
-            }),
-            "b": node("b"),
-        },
-    })
+    machine = rec.machine(
+        {
+            "id": "m",
+            "entry": ["in_m"],
+            "initial": "a",
+            "states": {
+                "a": node(
+                    "a",
+                    initial="a1",
+                    states={
+                        "a1": node("a1", initial="a11", states={"a11": node("a11")}),
+                        "a2": node("a2"),
+                    },
+                ),
+                "b": node("b"),
+            },
+        }
+    )
 
     snapshot, effects = machine.initial_transition()
 
@@ -37,14 +43,19 @@ def test_initial_descends_into_nested_initial_states(rec: Any) -> None:
 def test_initial_transition_actions_run_after_parent_entry_and_before_child_entry(
     rec: Any,
 ) -> None:
-    machine = rec.machine({
-        "id": "m",
-        "initial": "p",
-        "states": {
-            "p": node("p", initial={"target": "c", "actions": ["t_init"]},
-                      states={"b": node("b"), "c": node("c")}),
-        },
-    })
+    machine = rec.machine(
+        {
+            "id": "m",
+            "initial": "p",
+            "states": {
+                "p": node(
+                    "p",
+                    initial={"target": "c", "actions": ["t_init"]},
+                    states={"b": node("b"), "c": node("c")},
+                ),
+            },
+        }
+    )
 
     snapshot, _ = machine.initial_transition()
 
@@ -54,15 +65,21 @@ def test_initial_transition_actions_run_after_parent_entry_and_before_child_entr
 
 
 def test_initial_object_actions_run_on_every_default_entry(rec: Any) -> None:
-    machine = rec.machine({
-        "id": "m",
-        "initial": "out",
-        "states": {
-            "out": node("out", on={"IN": "p"}),
-            "p": node("p", initial={"target": "c", "actions": ["t_init"]},
-                      states={"c": node("c")}, on={"OUT": "out"}),
-        },
-    })
+    machine = rec.machine(
+        {
+            "id": "m",
+            "initial": "out",
+            "states": {
+                "out": node("out", on={"IN": "p"}),
+                "p": node(
+                    "p",
+                    initial={"target": "c", "actions": ["t_init"]},
+                    states={"c": node("c")},
+                    on={"OUT": "out"},
+                ),
+            },
+        }
+    )
     snapshot, _ = machine.initial_transition()
     rec.take()
 
@@ -77,16 +94,22 @@ def test_initial_object_actions_run_on_every_default_entry(rec: Any) -> None:
 
 
 def test_transition_between_siblings_keeps_the_parent(rec: Any) -> None:
-    machine = rec.machine({
-        "id": "m",
-        "initial": "p",
-        "states": {
-            "p": node("p", initial="a", states={
-                "a": node("a", on={"NEXT": {"target": "b", "actions": ["t_next"]}}),
-                "b": node("b"),
-            }),
-        },
-    })
+    machine = rec.machine(
+        {
+            "id": "m",
+            "initial": "p",
+            "states": {
+                "p": node(
+                    "p",
+                    initial="a",
+                    states={
+                        "a": node("a", on={"NEXT": {"target": "b", "actions": ["t_next"]}}),
+                        "b": node("b"),
+                    },
+                ),
+            },
+        }
+    )
     snapshot, _ = machine.initial_transition()
     rec.take()
 
@@ -100,21 +123,36 @@ def test_transition_between_siblings_keeps_the_parent(rec: Any) -> None:
 
 
 def test_leaving_a_compound_exits_deepest_first_and_enters_outermost_first(rec: Any) -> None:
-    machine = rec.machine({
-        "id": "m",
-        "initial": "a",
-        "states": {
-            "a": node("a", initial="a1", states={
-                "a1": node("a1", initial="a11", states={
-                    "a11": node("a11", on={"GO": {"target": "#m.b.b1.b11",
-                                                  "actions": ["t_go"]}}),
-                }),
-            }),
-            "b": node("b", initial="b1", states={
-                "b1": node("b1", initial="b11", states={"b11": node("b11")}),
-            }),
-        },
-    })
+    machine = rec.machine(
+        {
+            "id": "m",
+            "initial": "a",
+            "states": {
+                "a": node(
+                    "a",
+                    initial="a1",
+                    states={
+                        "a1": node(
+                            "a1",
+                            initial="a11",
+                            states={
+                                "a11": node(
+                                    "a11", on={"GO": {"target": "#m.b.b1.b11", "actions": ["t_go"]}}
+                                ),
+                            },
+                        ),
+                    },
+                ),
+                "b": node(
+                    "b",
+                    initial="b1",
+                    states={
+                        "b1": node("b1", initial="b11", states={"b11": node("b11")}),
+                    },
+                ),
+            },
+        }
+    )
     snapshot, _ = machine.initial_transition()
     rec.take()
 
@@ -123,20 +161,32 @@ def test_leaving_a_compound_exits_deepest_first_and_enters_outermost_first(rec: 
     assert snapshot.value == {"b": {"b1": "b11"}}
     assert snapshot.status == "active"
     assert rec.take() == [
-        "out_a11", "out_a1", "out_a", "t_go", "in_b", "in_b1", "in_b11",
+        "out_a11",
+        "out_a1",
+        "out_a",
+        "t_go",
+        "in_b",
+        "in_b1",
+        "in_b11",
     ]
 
 
 def test_event_unhandled_by_child_is_handled_by_parent(rec: Any) -> None:
-    machine = rec.machine({
-        "id": "m",
-        "initial": "p",
-        "states": {
-            "p": node("p", initial="a", states={"a": node("a")},
-                      on={"LEAVE": {"target": "q", "actions": ["t_leave"]}}),
-            "q": node("q"),
-        },
-    })
+    machine = rec.machine(
+        {
+            "id": "m",
+            "initial": "p",
+            "states": {
+                "p": node(
+                    "p",
+                    initial="a",
+                    states={"a": node("a")},
+                    on={"LEAVE": {"target": "q", "actions": ["t_leave"]}},
+                ),
+                "q": node("q"),
+            },
+        }
+    )
     snapshot, _ = machine.initial_transition()
     rec.take()
 
@@ -148,17 +198,24 @@ def test_event_unhandled_by_child_is_handled_by_parent(rec: Any) -> None:
 
 
 def test_child_handler_shadows_the_parent_handler(rec: Any) -> None:
-    machine = rec.machine({
-        "id": "m",
-        "initial": "p",
-        "states": {
-            "p": node("p", initial="a", states={
-                "a": node("a", on={"GO": {"target": "b", "actions": ["t_child"]}}),
-                "b": node("b"),
-            }, on={"GO": {"target": "q", "actions": ["t_parent"]}}),
-            "q": node("q"),
-        },
-    })
+    machine = rec.machine(
+        {
+            "id": "m",
+            "initial": "p",
+            "states": {
+                "p": node(
+                    "p",
+                    initial="a",
+                    states={
+                        "a": node("a", on={"GO": {"target": "b", "actions": ["t_child"]}}),
+                        "b": node("b"),
+                    },
+                    on={"GO": {"target": "q", "actions": ["t_parent"]}},
+                ),
+                "q": node("q"),
+            },
+        }
+    )
     snapshot, _ = machine.initial_transition()
     rec.take()
 
@@ -173,12 +230,14 @@ def test_child_handler_shadows_the_parent_handler(rec: Any) -> None:
 
 
 def test_unhandled_event_changes_nothing(rec: Any) -> None:
-    machine = rec.machine({
-        "id": "m",
-        "initial": "p",
-        "context": {"n": 1},
-        "states": {"p": node("p", initial="a", states={"a": node("a")})},
-    })
+    machine = rec.machine(
+        {
+            "id": "m",
+            "initial": "p",
+            "context": {"n": 1},
+            "states": {"p": node("p", initial="a", states={"a": node("a")})},
+        }
+    )
     snapshot, _ = machine.initial_transition()
     rec.take()
 
@@ -194,11 +253,13 @@ def test_unhandled_event_changes_nothing(rec: Any) -> None:
 
 
 def test_matches_checks_every_level_of_a_nested_value(rec: Any) -> None:
-    machine = rec.machine({
-        "id": "m",
-        "initial": "a",
-        "states": {"a": {"initial": "a1", "states": {"a1": {}, "a2": {}}}, "b": {}},
-    })
+    machine = rec.machine(
+        {
+            "id": "m",
+            "initial": "a",
+            "states": {"a": {"initial": "a1", "states": {"a1": {}, "a2": {}}}, "b": {}},
+        }
+    )
     snapshot, _ = machine.initial_transition()
 
     assert snapshot.matches("a")

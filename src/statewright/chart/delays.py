@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Mapping
 
 from statewright.chart.durations import parse_duration_ms, parse_milliseconds
@@ -54,7 +56,7 @@ def _constant(value: float, path: str, faults: Faults) -> DelayFn:
     if value < 0:
         faults.add(path, f"a delay cannot be negative ({value:g})", _FIX)
         return _zero
-    milliseconds = round(value)
+    milliseconds = math.ceil(value)
     return lambda context, event: milliseconds
 
 
@@ -70,7 +72,7 @@ def _named(name: str, impl: object, path: str, faults: Faults) -> DelayFn:
         value = fn(context, event)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError(f"delay {name!r} returned {value!r}; return milliseconds >= 0")
-        return round(value)
+        return math.ceil(value)
 
     return evaluate
 

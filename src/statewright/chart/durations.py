@@ -43,7 +43,7 @@ def parse_duration_ms(text: str) -> int | None:
         parts = iso.groupdict()
         total = sum(float(parts[unit] or 0) * _UNIT_MS[unit.lower()] for unit in "wdhs")
         total += float(parts["m"] or 0) * _UNIT_MS["m"]
-        return round(total)
+        return math.ceil(total)
     position, total_ms = 0, 0.0
     while position < len(stripped):
         match = _HUMAN.match(stripped, position)
@@ -51,4 +51,4 @@ def parse_duration_ms(text: str) -> int | None:
             return None
         total_ms += float(match.group(1)) * _UNIT_MS[match.group(2)]
         position = match.end()
-    return round(total_ms)
+    return math.ceil(total_ms)

@@ -160,6 +160,11 @@ class WiringPass:
         assert parent is not None
         target = config.get("target")
         transition = Transition(source=node, event=None, path=join_path(node.path, "target"))
+        if target is None and parent.type == "parallel":
+            # XState: a history state of a parallel state defaults to the parallel state.
+            transition.targets = (parent,)
+            node.initial = transition
+            return
         if target is None:
             node.initial = parent.initial
             return

@@ -309,9 +309,18 @@ def _failed(snapshot: Snapshot, error: object) -> Macrostep:
     return Macrostep(failed, stops)
 
 
+def _cycle(steps: Steps) -> Steps:
+    """The shortest run of microsteps the loop repeats at its end (the trigger left out)."""
+    tail = [step[1] for step in steps[1:]][-200:]
+    for period in range(1, len(tail) // 2 + 1):
+        if tail[-period:] == tail[-2 * period : -period]:
+            return [("", transitions) for transitions in tail[-period:]]
+    return [("", transitions) for transitions in tail]
+
+
 def _loop_error(machine: Machine, steps: Steps, limit: int) -> LoopLimitError:
     states: dict[str, None] = {}
-    for _, transitions in steps[-50:]:
+    for _, transitions in _cycle(steps):
         for transition in transitions:
             states[transition.source.id] = None
             for target in transition.targets or ():

@@ -259,9 +259,13 @@ def _restore(machine: Machine, data: Mapping[str, object]) -> Snapshot:
     for key, child in _mapping(data.get("children", {}), "children").items():
         if not isinstance(child, Mapping) or not isinstance(child.get("src"), str):
             raise SnapshotError(f"snapshot child {key!r} needs a string 'src'")
-        children[key] = ChildRef(
-            str(child["src"]), copy_data(child.get("input")), str(child.get("state", ""))
-        )
+        state_id = child.get("state", "")
+        if not isinstance(state_id, str) or state_id not in ids:
+            raise SnapshotError(
+                f"snapshot child {key!r} runs in state {state_id!r}, which {machine.id!r} "
+                "lacks; restore it into the version that saved it"
+            )
+        children[key] = ChildRef(str(child["src"]), copy_data(child.get("input")), state_id)
     return Snapshot(
         machine,
         machine.chart.configuration(nodes),

@@ -144,7 +144,11 @@ class Actor:
     @property
     def pending_timers(self) -> list[str]:
         """Ids of the timers still pending, in the order they will fire."""
-        return sorted(self._timers, key=lambda key: self._timers[key])
+        def firing_order(timer_id: str) -> tuple[int, int]:
+            handle = self._timers[timer_id]
+            return (self.clock.due(handle) or 0, handle)
+
+        return sorted(self._timers, key=firing_order)
 
     # -- effects ------------------------------------------------------------------------------
 

@@ -69,6 +69,11 @@ class VirtualClock:
         self._invalidated = self._flushing
         self._timeouts.pop(handle, None)
 
+    def due(self, handle: int) -> int | None:
+        """When the callback `handle` is due, or None if it fired or was cleared."""
+        entry = self._timeouts.get(handle)
+        return None if entry is None else entry[0]
+
     def next_due(self) -> int | None:
         """When the next callback is due, or None."""
         return min((due for due, _ in self._timeouts.values()), default=None)
