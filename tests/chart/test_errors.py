@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from statewright import ImplementationError, Machine
 from statewright.testing import Actor
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 
 def node(name: str, **extra: Any) -> dict[str, Any]:
     """A state that records its entry and exit as `in_<name>` / `out_<name>`."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable, Mapping
 
 from statewright.chart.durations import parse_duration_ms, parse_milliseconds
