@@ -20,12 +20,18 @@ _ISO = re.compile(
 )
 
 
+_JS_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_JS_HEX = re.compile(r"\s*0[xX][0-9a-fA-F]+\s*")
+
+
 def parse_milliseconds(text: str) -> float | None:
-    """Read `text` as JavaScript reads a numeric `after` key (`"1000"`, `"2.5"`), else None."""
-    try:
-        value = float(text)
-    except ValueError:
+    """Read `text` as JavaScript's `+text` reads an `after` key (`"1000"`, `"2.5"`, `"0x10"`),
+    or None when JavaScript would see no number (and XState a delay name)."""
+    if _JS_HEX.fullmatch(text):
+        return float(int(text.strip(), 16))
+    if not _JS_NUMBER.fullmatch(text):
         return None
+    value = float(text)
     return value if math.isfinite(value) else None
 
 

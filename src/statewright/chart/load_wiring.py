@@ -423,7 +423,9 @@ def _check_orthogonal(targets: list[StateNode], path: str, faults: Faults) -> No
     """Several targets must each lie in a different region of a parallel state."""
     for i, first in enumerate(targets):
         for second in targets[i + 1 :]:
-            if first is second or first.is_descendant_of(second) or second.is_descendant_of(first):
+            if first.is_descendant_of(second) or second.is_descendant_of(first):
+                clash = False  # XState enters the deeper one
+            elif first is second:
                 clash = True
             else:
                 common = next(a for a in first.ancestors if second.is_descendant_of(a))

@@ -12,7 +12,7 @@ XState's `macrostep` (packages/core/src/stateUtils.ts), step by step:
 4. The loop stops when the status leaves `active`; pending internal events are dropped.
 
 XState bounds the loop only if asked (default: it hangs). statewright bounds it by default
-(`max_iterations` microsteps per macrostep) and names the states in the cycle.
+(`max_iterations` passes of the loop, counted as XState counts them) and names the states in the cycle.
 
 Any exception (a guard or action raising, a failing expression, the loop limit) discards the
 whole macrostep: the result is the *previous* snapshot with status `error`, as XState does.
@@ -148,6 +148,10 @@ def _settle(
     select_eventless = True
     iterations = 0
     while run.status == "active":
+        # XState counts every pass of this loop, the last one that finds nothing included.
+        iterations += 1
+        if iterations > limit:
+            raise _loop_error(machine, steps, limit)
         enabled = (
             select_eventless_transitions(config, run.context, run.event) if select_eventless else ()
         )
@@ -162,9 +166,6 @@ def _settle(
             transitions = select_transitions(config, run.context, run.event)
             config, history, _ = _microstep(machine, run, config, history, transitions, steps)
             select_eventless = True
-        iterations += 1
-        if iterations > limit:
-            raise _loop_error(machine, steps, limit)
     return config, history
 
 
