@@ -9,6 +9,17 @@ The tree::
     ├── EventError             an event is malformed (no "type", not a mapping, ...)
     ├── LoopLimitError         eventless transitions kept firing past the iteration limit
     ├── SnapshotError          a stored snapshot does not fit the machine it is restored into
+    ├── NotFound               no such instance or definition (for this tenant)
+    ├── InstanceExists         starting an instance under an id that is taken
+    ├── EventNotAccepted       the instance's current state does not accept the event
+    ├── TransitionFailed       a guard or action raised during send: nothing was committed
+    ├── VersionConflict        expected_version is stale: someone else moved the instance
+    ├── IdempotencyConflict    an idempotency key reused with a different request
+    ├── PayloadError           an event or input that is not JSON, or too large
+    ├── ConfigError            a bad store URL or engine option
+    ├── StoreError             the database failed or is not usable
+    │   ├── SchemaOutOfDate    the database schema is older (or newer) than this version
+    │   └── StoreUnavailable   the database cannot be reached
     └── InternalError          a bug in statewright: please report it
 
 Each message says what is wrong, where, and what to do about it; the same facts are on
@@ -21,15 +32,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ConfigError",
     "DefinitionError",
     "EventError",
+    "EventNotAccepted",
     "ExpressionError",
     "Fault",
+    "IdempotencyConflict",
     "ImplementationError",
+    "InstanceExists",
     "InternalError",
     "LoopLimitError",
+    "NotFound",
+    "PayloadError",
+    "SchemaOutOfDate",
     "SnapshotError",
     "StatewrightError",
+    "StoreError",
+    "StoreUnavailable",
+    "TransitionFailed",
+    "VersionConflict",
 ]
 
 
@@ -113,6 +135,77 @@ class LoopLimitError(StatewrightError):
         self.states = tuple(states)
         self.limit = limit
         super().__init__(message)
+
+
+class NotFound(StatewrightError):
+    """No such instance or definition visible to this tenant; check the id and the tenant."""
+
+
+class InstanceExists(StatewrightError):
+    """An instance with this id exists already; pick another id or send it events."""
+
+
+class EventNotAccepted(StatewrightError):
+    """The instance's current state accepts no transition for the event.
+
+    `accepted` lists the events it does accept now; send one of those.
+    """
+
+    def __init__(
+        self, message: str, *, instance_id: str, state: object, event: str, accepted: Sequence[str]
+    ) -> None:
+        self.instance_id = instance_id
+        self.state = state
+        self.event = event
+        self.accepted = tuple(accepted)
+        super().__init__(message)
+
+
+class TransitionFailed(StatewrightError):
+    """A guard or action raised while the event was processed; nothing was committed.
+
+    The cause (`__cause__`, also `.error`) names the guard or action; fix it or the data.
+    """
+
+    def __init__(self, message: str, *, instance_id: str, state: object, error: object) -> None:
+        self.instance_id = instance_id
+        self.state = state
+        self.error = error
+        super().__init__(message)
+
+
+class VersionConflict(StatewrightError):
+    """The instance changed since you read it; reload it and send again if still right."""
+
+    def __init__(self, message: str, *, instance_id: str, expected: int, found: int) -> None:
+        self.instance_id = instance_id
+        self.expected = expected
+        self.found = found
+        super().__init__(message)
+
+
+class IdempotencyConflict(StatewrightError):
+    """The idempotency key was used before for a different request; use a new key."""
+
+
+class PayloadError(StatewrightError):
+    """An event or input is not JSON data or is too large; send JSON within the limit."""
+
+
+class ConfigError(StatewrightError):
+    """A bad store URL or engine option; the message says the accepted forms."""
+
+
+class StoreError(StatewrightError):
+    """The database failed or is not usable."""
+
+
+class SchemaOutOfDate(StoreError):
+    """The database schema is not the one this version needs; the message names the command."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached; check that it runs and the URL."""
 
 
 class SnapshotError(StatewrightError):

@@ -12,7 +12,8 @@ XState's `macrostep` (packages/core/src/stateUtils.ts), step by step:
 4. The loop stops when the status leaves `active`; pending internal events are dropped.
 
 XState bounds the loop only if asked (default: it hangs). statewright bounds it by default
-(`max_iterations` passes of the loop, counted as XState counts them) and names the states in the cycle.
+(`max_iterations` passes of the loop, counted as XState counts them) and names the states in
+the cycle.
 
 Any exception (a guard or action raising, a failing expression, the loop limit) discards the
 whole macrostep: the result is the *previous* snapshot with status `error`, as XState does.

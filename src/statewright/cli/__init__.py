@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from statewright.cli.commands import definition, demo
+from statewright.cli.commands import db, definition, demo, verify
 
 app = typer.Typer(
     name="statewright",
@@ -14,6 +14,8 @@ app = typer.Typer(
 )
 app.command("validate")(definition.validate)
 app.command("demo")(demo.demo)
+app.command("verify")(verify.verify)
+app.add_typer(db.app, name="db")
 
 __all__ = ["app", "main"]
 

@@ -1,0 +1,85 @@
+"""`statewright db`: create, upgrade and inspect the database schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, NoReturn
+
+import typer
+
+from statewright.errors import StatewrightError
+from statewright.store import SCHEMA_VERSION, open_store
+from statewright.store.url import redact_url
+
+__all__ = ["app", "migrate", "status"]
+
+app = typer.Typer(
+    help="Create, upgrade and inspect the database schema.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DEFAULT_URL = "sqlite:///statewright.db"
+
+UrlOption = Annotated[
+    str,
+    typer.Option(
+        "--url",
+        help="The store: sqlite:///relative.db, sqlite:////absolute.db or "
+        "postgresql://user@host:5432/dbname.",
+    ),
+]
+
+
+@app.command()
+def migrate(url: UrlOption = DEFAULT_URL) -> None:
+    """Apply every pending migration (an empty database gets the whole schema)."""
+    shown = redact_url(url)
+    try:
+        store = open_store(url)
+        try:
+            applied = store.migrate()
+            version = store.schema_version()
+        finally:
+            store.close()
+    except StatewrightError as error:
+        _fail(error)
+    for number in applied:
+        typer.echo(f"applied migration {number:04d} to {shown}")
+    if version > SCHEMA_VERSION:
+        _fail(f"{shown} is at schema {version}, newer than this version's {SCHEMA_VERSION}; "
+              "upgrade statewright")  # fmt: skip
+    if applied:
+        typer.echo(f"{shown} is now at schema {version}")
+    else:
+        typer.echo(f"{shown} is up to date (schema {version})")
+
+
+@app.command()
+def status(url: UrlOption = DEFAULT_URL) -> None:
+    """Show the database's schema version and the one this version of statewright needs."""
+    shown = redact_url(url)
+    try:
+        store = open_store(url)
+        try:
+            version = store.schema_version()
+        finally:
+            store.close()
+    except StatewrightError as error:
+        _fail(error)
+    if version == SCHEMA_VERSION:
+        typer.echo(f"{shown} is up to date (schema {version})")
+    elif version < SCHEMA_VERSION:
+        typer.echo(
+            f"{shown} is at schema {version} and this version needs {SCHEMA_VERSION}; "
+            f'run "statewright db migrate --url {shown}"'
+        )
+    else:
+        typer.echo(
+            f"{shown} is at schema {version}, newer than this version's {SCHEMA_VERSION}; "
+            "upgrade statewright"
+        )
+
+
+def _fail(error: StatewrightError | str) -> NoReturn:
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(1)

@@ -1,0 +1,82 @@
+"""`statewright verify`: replay every instance's audit log and compare with its snapshot."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from statewright.chart import Machine
+from statewright.engine import Engine
+from statewright.errors import StatewrightError
+
+__all__ = ["verify"]
+
+
+def verify(
+    url: Annotated[str, typer.Option(help="The store URL.")] = "sqlite:///statewright.db",
+    machines: Annotated[
+        Path | None,
+        typer.Option(
+            help="A Python file defining MACHINES = [...], for definitions that need "
+            "Python implementations."
+        ),
+    ] = None,
+) -> None:
+    """Replay every instance's audit log through the chart and check it rebuilds the stored
+    snapshot. Guards and actions run again: they must be free of outside side effects."""
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        engine = Engine.open(url, create=False)
+    except StatewrightError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    failures = 0
+    with engine:
+        for machine in _load_machines(machines) if machines else []:
+            engine.register(machine)
+        total = engine.store.count_instances()
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("verifying", total=total)
+            for tenant, instance_id in _all_instances(engine):
+                try:
+                    result = engine.verify(instance_id, tenant=tenant)
+                    problem = None if result.ok else result.problem
+                except StatewrightError as error:
+                    problem = str(error)
+                if problem:
+                    failures += 1
+                    console.print(f"[red]✗[/red] {tenant}/{instance_id}: {problem}")
+                progress.advance(task)
+    console.print(f"{total - failures} of {total} instances match their audit log")
+    if failures:
+        raise typer.Exit(1)
+
+
+def _all_instances(engine: Engine) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for tenant in engine.store.tenants():
+        after: str | None = None
+        while True:
+            page = engine.store.list_instances(tenant, after_id=after, limit=500)
+            found.extend((record.tenant, record.id) for record in page)
+            if len(page) < 500:
+                break
+            after = page[-1].id
+    return found
+
+
+def _load_machines(path: Path) -> list[Machine]:
+    spec = importlib.util.spec_from_file_location("statewright_verify_machines", path)
+    if spec is None or spec.loader is None:
+        raise typer.BadParameter(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    machines = getattr(module, "MACHINES", None)
+    if not isinstance(machines, list):
+        raise typer.BadParameter(f"{path} defines no MACHINES list")
+    return machines

@@ -1,0 +1,7 @@
+"""The durable engine: every transition committed to SQLite or PostgreSQL with its audit row
+and the work it creates, in one transaction."""
+
+from statewright.engine.engine import Engine
+from statewright.engine.views import AuditEntry, Instance, VerifyResult
+
+__all__ = ["AuditEntry", "Engine", "Instance", "VerifyResult"]

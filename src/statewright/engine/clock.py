@@ -1,0 +1,24 @@
+"""Where the engine gets the time: milliseconds since the Unix epoch, UTC."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+__all__ = ["Clock", "SystemClock"]
+
+
+class Clock(Protocol):
+    """Anything with `now()` in epoch milliseconds (`statewright.testing.VirtualClock` is one)."""
+
+    def now(self) -> int:
+        """The current time in milliseconds since the Unix epoch."""
+        ...
+
+
+class SystemClock:
+    """The machine's wall clock."""
+
+    def now(self) -> int:
+        """The current time in milliseconds since the Unix epoch."""
+        return time.time_ns() // 1_000_000

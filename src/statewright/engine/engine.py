@@ -1,0 +1,480 @@
+"""`Engine`: start instances and send them events, each transition committed whole.
+
+    engine = Engine.open("sqlite:///app.db")
+    engine.register(machine)
+    order = engine.start("order", input={"orderId": "A-1", "amount": 2500})
+    entry = engine.send(order.id, {"type": "APPROVE", "by": "ann"}, actor="ann")
+
+`send` loads the instance, runs the chart's pure `transition`, and commits in ONE database
+transaction the new snapshot (version + 1), the audit row and the rows its effects create or
+delete (timers with absolute due times, steps to run, outbox messages). Nothing is executed
+before the commit. Where a durable engine must differ from XState it does so here, and
+docs/xstate-differences.md lists each difference:
+
+- an event that enables no transition (no handler, and no eventless transition right after
+  it) is refused with `EventNotAccepted`, naming the state and the events it accepts;
+- a guard or action that raises refuses the send with `TransitionFailed`: nothing is written;
+- `xstate.*` events are the runtime's to deliver (timers, step results), not the callers'.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from statewright.chart import Machine, Macrostep, Snapshot
+from statewright.chart.machine import normalize_event
+from statewright.engine.clock import Clock, SystemClock
+from statewright.engine.payload import (
+    DEFAULT_MAX_EVENT_BYTES,
+    canonical_hash,
+    check_id,
+    dump_json,
+    event_json,
+)
+from statewright.engine.registry import Registry
+from statewright.engine.views import AuditEntry, Instance, VerifyResult
+from statewright.engine.writes import build_write
+from statewright.errors import (
+    EventError,
+    EventNotAccepted,
+    IdempotencyConflict,
+    NotFound,
+    SchemaOutOfDate,
+    TransitionFailed,
+    VersionConflict,
+)
+from statewright.store import SCHEMA_VERSION, open_store
+from statewright.store.records import DefinitionRecord, InstanceRecord
+
+if TYPE_CHECKING:
+    from statewright.store.protocol import Store
+
+__all__ = ["DEFAULT_TENANT", "Engine"]
+
+log = logging.getLogger("statewright.engine")
+
+DEFAULT_TENANT = "default"
+
+
+class Engine:
+    """Durable instances of registered machines on one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        """Run on an open, migrated `store`; prefer `Engine.open(url)`."""
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.max_event_bytes = max_event_bytes
+        self.registry = Registry(store, self.clock)
+
+    @classmethod
+    def open(
+        cls,
+        url: str = "sqlite:///statewright.db",
+        *,
+        clock: Clock | None = None,
+        create: bool = True,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> Engine:
+        """Open the store at `url` (`sqlite:///path.db` or `postgresql://user@host:port/db`).
+
+        An empty database gets the schema when `create` is true. A database at an older schema
+        version is not changed: run `statewright db migrate`.
+
+        Raises:
+            SchemaOutOfDate: the schema is older or newer than this version needs.
+            ConfigError: the URL is not one of the accepted forms.
+            StoreUnavailable: the database cannot be reached.
+        """
+        store = open_store(url)
+        try:
+            found = store.schema_version()
+            if found == 0 and create:
+                store.migrate()
+            elif found < SCHEMA_VERSION:
+                raise SchemaOutOfDate(
+                    f"{_safe(url)} is at schema {found} and this version needs "
+                    f'{SCHEMA_VERSION}; run "statewright db migrate --url {_safe(url)}"'
+                )
+            elif found > SCHEMA_VERSION:
+                raise SchemaOutOfDate(
+                    f"{_safe(url)} is at schema {found}, newer than this version's "
+                    f"{SCHEMA_VERSION}; upgrade statewright"
+                )
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, clock=clock, max_event_bytes=max_event_bytes)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- definitions --------------------------------------------------------------------------
+
+    def register(self, machine: Machine) -> DefinitionRecord:
+        """Store a machine's definition (a new version if it changed) and its implementations.
+
+        Running instances stay on the version they started with.
+        """
+        return self.registry.register(machine)
+
+    # -- instances ----------------------------------------------------------------------------
+
+    def start(
+        self,
+        definition_id: str,
+        *,
+        input: object = None,
+        instance_id: str | None = None,
+        tenant: str = DEFAULT_TENANT,
+        actor: str | None = None,
+    ) -> Instance:
+        """Start an instance of the latest version of a definition.
+
+        Raises:
+            NotFound: no such definition.
+            InstanceExists: `instance_id` is taken in this tenant.
+            PayloadError: `input` is not JSON data or too large; an id is malformed.
+            TransitionFailed: a guard or action raised while entering the initial state.
+        """
+        check_id(tenant, "tenant")
+        instance_id = check_id(
+            uuid.uuid4().hex if instance_id is None else instance_id, "instance id"
+        )
+        if actor is not None:
+            check_id(actor, "actor")
+        event = {"type": "xstate.init", "input": input}
+        text = event_json(event, self.max_event_bytes, "the start input")
+        definition = self.registry.latest(definition_id)
+        machine = self.registry.machine(definition_id, definition.version)
+        step = machine.initial_transition(json.loads(text)["input"])
+        if step.snapshot.status == "error":
+            raise _failed(instance_id, step.snapshot, "starting it")
+        now = self.clock.now()
+        write, _ = build_write(
+            tenant=tenant,
+            instance_id=instance_id,
+            definition=definition,
+            machine=machine,
+            expected_version=0,
+            step=step,
+            event_text=text,
+            actor=actor,
+            now=now,
+            from_value=None,
+            idempotency=None,
+        )
+        self.store.commit_transition(write)
+        return self.get(instance_id, tenant=tenant)
+
+    def send(
+        self,
+        instance_id: str,
+        event: dict[str, object] | str,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> AuditEntry:
+        """Process an event and commit the transition; returns its audit entry.
+
+        Raises:
+            NotFound: no such instance in this tenant.
+            EventError: the event has no string "type", or uses a reserved `xstate.` type.
+            PayloadError: the event is not JSON data or is larger than `max_event_bytes`.
+            EventNotAccepted: the current state accepts no transition for it.
+            TransitionFailed: a guard or action raised; nothing was committed.
+            VersionConflict: `expected_version` is stale, or another writer won the race.
+            IdempotencyConflict: the key was used before for another request.
+        """
+        resolved = normalize_event(event)
+        if str(resolved["type"]).startswith("xstate."):
+            raise EventError(
+                f"event type {resolved['type']!r} is reserved: statewright delivers xstate.* "
+                "events itself (timers, step results); send your own event types"
+            )
+        return self.deliver(
+            instance_id,
+            resolved,
+            tenant=tenant,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+        )
+
+    def deliver(
+        self,
+        instance_id: str,
+        event: Mapping[str, object],
+        *,
+        tenant: str = DEFAULT_TENANT,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> AuditEntry:
+        """`send` without the reserved-type check: how the runtime delivers timers and step
+        results (`xstate.after.*`, `xstate.done.actor.*`, `xstate.error.actor.*`)."""
+        check_id(tenant, "tenant")
+        check_id(instance_id, "instance id")
+        if actor is not None:
+            check_id(actor, "actor")
+        resolved = normalize_event(event)
+        text = event_json(resolved, self.max_event_bytes, "the event")
+        record = self._load(tenant, instance_id)
+        request_hash = ""
+        if idempotency_key is not None:
+            check_id(idempotency_key, "idempotency key")
+            request_hash = canonical_hash({"event": resolved, "expected": expected_version})
+            replay = self._replay(record, idempotency_key, request_hash)
+            if replay is not None:
+                return replay
+        if expected_version is not None and expected_version != record.version:
+            raise VersionConflict(
+                f"{instance_id} changed under you (expected version {expected_version}, found "
+                f"{record.version}); reload and resend",
+                instance_id=instance_id,
+                expected=expected_version,
+                found=record.version,
+            )
+        machine = self.registry.machine(record.definition_id, record.definition_version)
+        snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
+        step = machine.transition(snapshot, resolved)
+        _check_accepted(instance_id, snapshot, step, resolved)
+        write, parts = build_write(
+            tenant=tenant,
+            instance_id=instance_id,
+            definition=DefinitionRecord(
+                id=record.definition_id,
+                version=record.definition_version,
+                hash="",
+                config="",
+                created_at=0,
+            ),
+            machine=machine,
+            expected_version=record.version,
+            step=step,
+            event_text=text,
+            actor=actor,
+            now=self.clock.now(),
+            from_value=record.value,
+            idempotency=(idempotency_key, request_hash) if idempotency_key else None,
+        )
+        self.store.commit_transition(write)
+        audit = write.audit
+        return AuditEntry(
+            tenant=tenant,
+            instance_id=instance_id,
+            seq=audit.seq,
+            event=dict(resolved),
+            actor=actor,
+            from_value=snapshot.value,
+            to_value=parts.to_value,
+            status=audit.status,
+            runtime_status=audit.runtime_status,
+            at=audit.at,
+            idempotency_key=idempotency_key,
+            microsteps=parts.microsteps,
+            effects=parts.effects,
+        )
+
+    def get(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> Instance:
+        """The instance as it stands.
+
+        Raises:
+            NotFound: no such instance in this tenant.
+        """
+        return self._view(self._load(tenant, instance_id))
+
+    def list(
+        self,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Instance]:
+        """Instances of a tenant, by id, filtered; page with `after` (the last id seen)."""
+        check_id(tenant, "tenant")
+        records = self.store.list_instances(
+            tenant,
+            definition_id=definition_id,
+            status=status,
+            runtime_status=runtime_status,
+            after_id=after,
+            limit=max(1, min(limit, 1000)),
+        )
+        return [self._view(record) for record in records]
+
+    def history(
+        self, instance_id: str, *, tenant: str = DEFAULT_TENANT
+    ) -> builtins.list[AuditEntry]:
+        """Every committed transition of the instance, oldest first.
+
+        Raises:
+            NotFound: no such instance in this tenant.
+        """
+        self._load(tenant, instance_id)
+        entries: builtins.list[AuditEntry] = []
+        while True:
+            page = self.store.history(tenant, instance_id, after_seq=len(entries), limit=1000)
+            entries.extend(AuditEntry.from_record(record) for record in page)
+            if len(page) < 1000:
+                return entries
+
+    def verify(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> VerifyResult:
+        """Replay the audit log through the chart and compare with the stored snapshot.
+
+        Guards and actions run again, so they must not have side effects outside the
+        snapshot (that is what `emit` and steps are for).
+        """
+        record = self._load(tenant, instance_id)
+        machine = self.registry.machine(record.definition_id, record.definition_version)
+        entries = self.history(instance_id, tenant=tenant)
+        return _replay_log(machine, record, entries)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _load(self, tenant: str, instance_id: str) -> InstanceRecord:
+        check_id(tenant, "tenant")
+        check_id(instance_id, "instance id")
+        record = self.store.load_instance(tenant, instance_id)
+        if record is None:
+            raise NotFound(
+                f"no instance {instance_id!r} in tenant {tenant!r}; check the id and the tenant"
+            )
+        return record
+
+    def _view(self, record: InstanceRecord) -> Instance:
+        machine = self.registry.machine(record.definition_id, record.definition_version)
+        return Instance(
+            tenant=record.tenant,
+            id=record.id,
+            definition_id=record.definition_id,
+            definition_version=record.definition_version,
+            version=record.version,
+            snapshot=Snapshot.from_json(machine, json.loads(record.snapshot)),
+            runtime_status=record.runtime_status,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+    def _replay(self, record: InstanceRecord, key: str, request_hash: str) -> AuditEntry | None:
+        found = self.store.find_idempotency(record.tenant, record.id, key)
+        if found is None:
+            return None
+        if found.request_hash != request_hash:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was used for another request to {record.id}; "
+                "use a new key for a new request"
+            )
+        (first,) = self.store.history(
+            record.tenant, record.id, after_seq=found.version - 1, limit=1
+        )
+        return AuditEntry.from_record(first)
+
+
+def _check_accepted(
+    instance_id: str, before: Snapshot, step: Macrostep, event: Mapping[str, object]
+) -> None:
+    after = step.snapshot
+    if after.status == "error" and before.status == "active":
+        raise _failed(instance_id, after, f"handling {event['type']!r}")
+    moved = step.selected or any(m.transitions for m in step.microsteps[1:])
+    if before.status != "active" or not moved:
+        accepted = ", ".join(before.accepted_events) or "nothing (it is " + before.status + ")"
+        raise EventNotAccepted(
+            f"{instance_id} (in {_state_text(before.value)}) does not accept "
+            f"{event['type']!r}; it accepts {accepted}",
+            instance_id=instance_id,
+            state=before.value,
+            event=str(event["type"]),
+            accepted=before.accepted_events,
+        )
+
+
+def _failed(instance_id: str, snapshot: Snapshot, doing: str) -> TransitionFailed:
+    error = snapshot.error
+    failed = TransitionFailed(
+        f"{instance_id} (in {_state_text(snapshot.value)}) refused the event: {error} "
+        f"while {doing}; nothing was committed",
+        instance_id=instance_id,
+        state=snapshot.value,
+        error=error,
+    )
+    if isinstance(error, BaseException):
+        failed.__cause__ = error
+    return failed
+
+
+def _state_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        parts = [f"{key}.{_state_text(inner)}" if inner else key for key, inner in value.items()]
+        return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+    return str(value)
+
+
+def _replay_log(
+    machine: Machine, record: InstanceRecord, entries: list[AuditEntry]
+) -> VerifyResult:
+    def result(ok: bool, checked: int, problem: str | None = None) -> VerifyResult:
+        return VerifyResult(
+            tenant=record.tenant, instance_id=record.id, ok=ok, checked=checked, problem=problem
+        )
+
+    if not entries or entries[0].event.get("type") != "xstate.init":
+        return result(False, 0, "the audit log does not begin with the start")
+    snapshot: Snapshot | None = None
+    for entry in entries:
+        if snapshot is None:
+            snapshot = machine.initial_transition(entry.event.get("input")).snapshot
+        else:
+            snapshot = machine.transition(snapshot, entry.event).snapshot
+        if snapshot.value != entry.to_value or snapshot.status != entry.status:
+            return result(
+                False,
+                entry.seq,
+                f"at version {entry.seq} the replay is in "
+                f"{snapshot.value!r} ({snapshot.status}), the log says "
+                f"{entry.to_value!r} ({entry.status})",
+            )
+    assert snapshot is not None
+    stored = json.loads(record.snapshot)
+    if json.loads(dump_json(snapshot.to_json(), "snapshot")) != stored:
+        return result(False, len(entries), "the replayed snapshot differs from the stored one")
+    if len(entries) != record.version:
+        return result(
+            False, len(entries), f"the log has {len(entries)} rows for version {record.version}"
+        )
+    return result(True, len(entries))
+
+
+def _safe(url: str) -> str:
+    """The URL without a password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return url

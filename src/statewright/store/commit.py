@@ -1,0 +1,196 @@
+"""`commit_transition`, once for both backends: every row of a transition in one transaction.
+
+The order of the writes:
+
+1. the instance row: inserted for a start (`ON CONFLICT DO NOTHING`: no row means the id is
+   taken), else updated `WHERE version = expected_version` (no row: it is gone or moved on).
+   The update comes first so that, on PostgreSQL, it locks the row for the rest;
+2. cancelled timers deleted, scheduled ones upserted (a new creation number, so a replaced
+   timer fires after the older ones due at the same time);
+3. stopped steps deleted, started ones upserted (a restart resets status and attempts);
+4. outbox rows inserted (a duplicate `message_id` fails the whole commit);
+5. the idempotency row inserted (`ON CONFLICT DO NOTHING`: no row means the key is taken);
+6. with `drop_pending_work`, every timer and step of the instance deleted;
+7. with no `runtime_status` given, the instance's computed from the rows now present:
+   the status if not active, else running with a step, waiting with a timer, else active;
+8. the audit row inserted, exactly as given.
+
+Cancels come before schedules and stops before starts, so a state re-entered within one
+macrostep ends with its new timer and its new step. Every statement is a primary-key or
+index-prefix lookup: the cost does not grow with instances, timers or history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from statewright.errors import (
+    IdempotencyConflict,
+    InstanceExists,
+    InternalError,
+    NotFound,
+    VersionConflict,
+)
+from statewright.store.records import TransitionWrite
+from statewright.store.transaction import Transaction, params_of
+
+__all__ = ["check_write", "write_transition"]
+
+#: Reserves `count` increasing creation numbers in a transaction.
+ReserveSeq = Callable[[Transaction, int], list[int]]
+
+
+def write_transition(
+    tx: Transaction, queries: Mapping[str, str], write: TransitionWrite, reserve: ReserveSeq
+) -> None:
+    """Write every row of `write` in the open transaction `tx` (see the module docstring).
+
+    Raises:
+        InstanceExists, VersionConflict, NotFound, IdempotencyConflict: as
+            `Store.commit_transition`; the caller rolls the transaction back.
+    """
+    _Commit(tx, queries, write, reserve).run()
+
+
+class _Commit:
+    def __init__(
+        self,
+        tx: Transaction,
+        queries: Mapping[str, str],
+        write: TransitionWrite,
+        reserve: ReserveSeq,
+    ) -> None:
+        self.tx = tx
+        self.queries = queries
+        self.write = write
+        self.reserve = reserve
+        self.key = {"tenant": write.tenant, "instance_id": write.instance_id}
+
+    def run(self) -> None:
+        write, tx, queries = self.write, self.tx, self.queries
+        self.instance()
+        self.timers()
+        self.steps()
+        self.outbox()
+        self.idempotency()
+        if write.drop_pending_work:
+            tx.run(queries["delete_instance_timers"], self.key)
+            tx.run(queries["delete_instance_steps"], self.key)
+        if write.instance.runtime_status is None:
+            tx.run(queries["compute_runtime_status"], {**self.key, "id": write.instance_id})
+        tx.run(queries["insert_audit"], params_of(write.audit))
+
+    def instance(self) -> None:
+        write = self.write
+        params = {
+            "tenant": write.tenant,
+            "id": write.instance_id,
+            "definition_id": write.definition_id,
+            "definition_version": write.definition_version,
+            "version": write.audit.seq,
+            "expected_version": write.expected_version,
+            "snapshot": write.instance.snapshot,
+            "value": write.instance.value,
+            "status": write.instance.status,
+            # Replaced in step 7 when None; the column is NOT NULL until then.
+            "runtime_status": write.instance.runtime_status or write.instance.status,
+            "at": write.audit.at,
+        }
+        if write.expected_version == 0:
+            if self.tx.run(self.queries["insert_instance"], params) == 0:
+                raise InstanceExists(
+                    f"instance {write.instance_id!r} exists already (tenant {write.tenant!r}); "
+                    "pick another id or send it events"
+                )
+            return
+        if self.tx.run(self.queries["update_instance"], params) == 1:
+            return
+        row = self.tx.one(self.queries["instance_version"], params)
+        if row is None:
+            raise NotFound(
+                f"no instance {write.instance_id!r} in tenant {write.tenant!r}; "
+                "check the id and the tenant"
+            )
+        found = int(row["version"])
+        raise VersionConflict(
+            f"{write.instance_id} changed under you (expected version "
+            f"{write.expected_version}, found {found}); reload and resend",
+            instance_id=write.instance_id,
+            expected=write.expected_version,
+            found=found,
+        )
+
+    def timers(self) -> None:
+        write = self.write
+        if write.timers_cancelled:
+            cancelled = [{**self.key, "timer_id": timer_id} for timer_id in write.timers_cancelled]
+            self.tx.run_many(self.queries["delete_timer"], cancelled)
+        if write.timers_scheduled:
+            seqs = self.reserve(self.tx, len(write.timers_scheduled))
+            rows = [
+                {**self.key, **params_of(timer), "created_seq": seq}
+                for timer, seq in zip(write.timers_scheduled, seqs, strict=True)
+            ]
+            self.tx.run_many(self.queries["upsert_timer"], rows)
+
+    def steps(self) -> None:
+        write = self.write
+        if write.steps_stopped:
+            stopped = [{**self.key, "invoke_id": invoke_id} for invoke_id in write.steps_stopped]
+            self.tx.run_many(self.queries["delete_step"], stopped)
+        if write.steps_started:
+            seqs = self.reserve(self.tx, len(write.steps_started))
+            common = {**self.key, "started_version": write.audit.seq, "created_at": write.audit.at}
+            rows = [
+                {**common, **params_of(step), "created_seq": seq}
+                for step, seq in zip(write.steps_started, seqs, strict=True)
+            ]
+            self.tx.run_many(self.queries["upsert_step"], rows)
+
+    def outbox(self) -> None:
+        write = self.write
+        if not write.outbox:
+            return
+        seqs = self.reserve(self.tx, len(write.outbox))
+        common = {**self.key, "version": write.audit.seq, "created_at": write.audit.at}
+        rows = [
+            {**common, **params_of(message), "created_seq": seq}
+            for message, seq in zip(write.outbox, seqs, strict=True)
+        ]
+        self.tx.run_many(self.queries["insert_outbox"], rows)
+
+    def idempotency(self) -> None:
+        record = self.write.idempotency
+        if record is None:
+            return
+        if self.tx.run(self.queries["insert_idempotency"], params_of(record)) == 0:
+            raise IdempotencyConflict(
+                f"idempotency key {record.key!r} was already used for "
+                f"{self.write.instance_id!r}; look the earlier send up with find_idempotency, "
+                "or use a new key"
+            )
+
+
+def check_write(write: TransitionWrite) -> None:
+    """Refuse a write whose parts disagree: a bug in the caller, not a user error.
+
+    Raises:
+        InternalError: the audit row names another instance, its seq is not
+            `expected_version + 1`, or the idempotency row records another version.
+    """
+    audit = write.audit
+    if (audit.tenant, audit.instance_id) != (write.tenant, write.instance_id):
+        raise InternalError(
+            f"the audit row of {write.instance_id!r} names {audit.tenant}/{audit.instance_id}; "
+            "please report this bug"
+        )
+    if audit.seq != write.expected_version + 1:
+        raise InternalError(
+            f"the audit row of {write.instance_id!r} has seq {audit.seq} after version "
+            f"{write.expected_version}; please report this bug"
+        )
+    if write.idempotency is not None and write.idempotency.version != audit.seq:
+        raise InternalError(
+            f"the idempotency row of {write.instance_id!r} records version "
+            f"{write.idempotency.version}, not {audit.seq}; please report this bug"
+        )

@@ -1,0 +1,205 @@
+-- PostgreSQL queries, one per "-- name:" section, parameters as %(name)s; sqlite/queries.sql
+-- has the same names. Each operation is one transaction (see store.py); every lookup below
+-- uses a primary key or an index prefix, so its cost does not grow with the number of rows.
+-- Names are unqualified: the connection's search_path picks the schema.
+
+-- name: schema_table_exists
+SELECT count(*) AS found FROM pg_catalog.pg_class
+WHERE oid = to_regclass('schema_migrations') AND relkind = 'r';
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) AS version FROM schema_migrations;
+
+-- Serialises migrations run by several processes at once (held until commit).
+-- name: lock_migrations
+SELECT pg_advisory_xact_lock(hashtext('statewright.migrate'));
+
+-- name: record_migration
+INSERT INTO schema_migrations (version, applied_at) VALUES (%(version)s, %(applied_at)s);
+
+-- name: reserve_work_seq
+SELECT nextval('work_seq') AS value FROM generate_series(1, %(count)s) ORDER BY 1;
+
+-- Definitions ----------------------------------------------------------------------------
+
+-- Two processes saving a new definition at once would pick the same next version.
+-- name: lock_definition
+SELECT pg_advisory_xact_lock(hashtext('statewright.definitions'), hashtext(%(id)s));
+
+-- name: find_definition_by_hash
+SELECT id, version, hash, config, created_at FROM definitions WHERE id = %(id)s AND hash = %(hash)s;
+
+-- name: insert_definition
+INSERT INTO definitions (id, version, hash, config, created_at)
+VALUES (%(id)s, (SELECT coalesce(max(version), 0) + 1 FROM definitions WHERE id = %(id)s),
+        %(hash)s, %(config)s, %(created_at)s);
+
+-- name: get_definition
+SELECT id, version, hash, config, created_at FROM definitions WHERE id = %(id)s AND version = %(version)s;
+
+-- name: get_latest_definition
+SELECT id, version, hash, config, created_at FROM definitions WHERE id = %(id)s
+ORDER BY version DESC LIMIT 1;
+
+-- name: list_definitions
+SELECT id, version, hash, config, created_at FROM definitions AS d
+WHERE version = (SELECT max(version) FROM definitions WHERE id = d.id)
+ORDER BY id;
+
+-- Instances ------------------------------------------------------------------------------
+
+-- name: insert_instance
+INSERT INTO instances (tenant, id, definition_id, definition_version, version, snapshot,
+                       value, status, runtime_status, created_at, updated_at)
+VALUES (%(tenant)s, %(id)s, %(definition_id)s, %(definition_version)s, %(version)s, %(snapshot)s,
+        %(value)s, %(status)s, %(runtime_status)s, %(at)s, %(at)s)
+ON CONFLICT (tenant, id) DO NOTHING;
+
+-- name: update_instance
+UPDATE instances
+SET definition_id = %(definition_id)s, definition_version = %(definition_version)s,
+    version = %(version)s, snapshot = %(snapshot)s, value = %(value)s, status = %(status)s,
+    runtime_status = %(runtime_status)s, updated_at = %(at)s
+WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s;
+
+-- name: instance_version
+SELECT version FROM instances WHERE tenant = %(tenant)s AND id = %(id)s;
+
+-- Running if a step is pending, waiting if a timer is, else active; a finished instance
+-- shows its status. Both probes are primary-key prefix lookups.
+-- name: compute_runtime_status
+UPDATE instances
+SET runtime_status = CASE
+    WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
+    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
+    ELSE 'active' END
+WHERE tenant = %(tenant)s AND id = %(id)s;
+
+-- name: load_instance
+SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,
+       runtime_status, created_at, updated_at
+FROM instances WHERE tenant = %(tenant)s AND id = %(id)s;
+
+-- The WHERE clause is built from fixed fragments in sql_store.py (never from input), so that
+-- each combination of filters uses its index instead of an "(%(x)s IS NULL OR ...)" scan.
+-- name: list_instances
+SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,
+       runtime_status, created_at, updated_at
+FROM instances WHERE {where} ORDER BY tenant, id LIMIT %(limit)s;
+
+-- The fragments list_instances joins with AND; each names the parameter it needs.
+-- name: filter_tenant
+tenant = %(tenant)s
+
+-- name: filter_definition_id
+definition_id = %(definition_id)s
+
+-- name: filter_status
+status = %(status)s
+
+-- name: filter_runtime_status
+runtime_status = %(runtime_status)s
+
+-- name: filter_after_id
+id > %(after_id)s
+
+-- Each tenant found with an index probe (min over the primary key), not a scan of every
+-- instance: the cost grows with the number of tenants only.
+-- name: tenants
+WITH RECURSIVE found (tenant) AS (
+    SELECT (SELECT min(tenant) FROM instances)
+    UNION ALL
+    SELECT (SELECT min(tenant) FROM instances WHERE tenant > found.tenant)
+    FROM found WHERE found.tenant IS NOT NULL
+)
+SELECT tenant FROM found WHERE tenant IS NOT NULL ORDER BY tenant;
+
+-- name: count_instances
+SELECT count(*) AS count FROM instances;
+
+-- name: count_tenant_instances
+SELECT count(*) AS count FROM instances WHERE tenant = %(tenant)s;
+
+-- Audit ----------------------------------------------------------------------------------
+
+-- name: insert_audit
+INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
+                   runtime_status, at, idempotency_key, microsteps, effects)
+VALUES (%(tenant)s, %(instance_id)s, %(seq)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s, %(status)s,
+        %(runtime_status)s, %(at)s, %(idempotency_key)s, %(microsteps)s, %(effects)s);
+
+-- name: history
+SELECT tenant, instance_id, seq, event, actor, from_value, to_value, status, runtime_status,
+       at, idempotency_key, microsteps, effects
+FROM audit WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND seq > %(after_seq)s
+ORDER BY seq LIMIT %(limit)s;
+
+-- Timers ---------------------------------------------------------------------------------
+
+-- name: delete_timer
+DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND timer_id = %(timer_id)s;
+
+-- name: upsert_timer
+INSERT INTO timers (tenant, instance_id, timer_id, due_at, event, created_seq)
+VALUES (%(tenant)s, %(instance_id)s, %(timer_id)s, %(due_at)s, %(event)s, %(created_seq)s)
+ON CONFLICT (tenant, instance_id, timer_id) DO UPDATE
+SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.created_seq;
+
+-- name: delete_instance_timers
+DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s;
+
+-- name: pending_timers
+SELECT tenant, instance_id, timer_id, due_at, event, created_seq
+FROM timers WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
+ORDER BY due_at, created_seq;
+
+-- Steps ----------------------------------------------------------------------------------
+
+-- name: delete_step
+DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND invoke_id = %(invoke_id)s;
+
+-- name: upsert_step
+INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+                   started_version, status, attempts, created_at, created_seq)
+VALUES (%(tenant)s, %(instance_id)s, %(invoke_id)s, %(src)s, %(input)s, %(state)s, %(idempotency_key)s, %(retry)s,
+        %(started_version)s, 'pending', 0, %(created_at)s, %(created_seq)s)
+ON CONFLICT (tenant, instance_id, invoke_id) DO UPDATE
+SET src = excluded.src, input = excluded.input, state = excluded.state,
+    idempotency_key = excluded.idempotency_key, retry = excluded.retry,
+    started_version = excluded.started_version, status = excluded.status,
+    attempts = excluded.attempts, created_at = excluded.created_at,
+    created_seq = excluded.created_seq;
+
+-- name: delete_instance_steps
+DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s;
+
+-- name: steps
+SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+       started_version, status, attempts, created_at
+FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
+ORDER BY created_seq;
+
+-- Outbox ---------------------------------------------------------------------------------
+
+-- name: insert_outbox
+INSERT INTO outbox (message_id, tenant, instance_id, version, event, status, attempts,
+                    created_at, created_seq)
+VALUES (%(message_id)s, %(tenant)s, %(instance_id)s, %(version)s, %(event)s, 'pending', 0,
+        %(created_at)s, %(created_seq)s);
+
+-- name: outbox
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at
+FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
+ORDER BY created_seq;
+
+-- Idempotency ----------------------------------------------------------------------------
+
+-- name: insert_idempotency
+INSERT INTO idempotency (tenant, instance_id, key, request_hash, version)
+VALUES (%(tenant)s, %(instance_id)s, %(key)s, %(request_hash)s, %(version)s)
+ON CONFLICT (tenant, instance_id, key) DO NOTHING;
+
+-- name: find_idempotency
+SELECT tenant, instance_id, key, request_hash, version
+FROM idempotency WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND key = %(key)s;

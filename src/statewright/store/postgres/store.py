@@ -1,0 +1,171 @@
+"""`PostgresStore`: the shared operations (`SqlStore`) over psycopg 3 and a connection pool.
+
+Each operation borrows a pooled connection (autocommit off) and runs in one transaction,
+committed at the end of the block or rolled back on any error. READ COMMITTED is enough:
+`commit_transition` updates the instance row first (`WHERE version = expected`), which
+locks it, so a second writer of the same instance waits and then finds the version moved
+(VersionConflict); inserts of the same new id wait for each other (`ON CONFLICT DO NOTHING`).
+`json` columns are read back as text, exactly as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+from psycopg.types.string import TextLoader
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
+from statewright.store.sql_files import load_migrations, load_queries
+from statewright.store.sql_store import SqlStore
+from statewright.store.transaction import Params, Row, Transaction
+from statewright.store.url import PostgresOptions, redact_url
+
+__all__ = ["PostgresStore"]
+
+_PACKAGE = "statewright.store.postgres"
+#: Seconds to wait for a pooled connection before reporting the database unavailable.
+POOL_TIMEOUT = 10.0
+#: Seconds libpq waits for the server, unless the URL says `connect_timeout`.
+CONNECT_TIMEOUT = 5
+
+_CHECK_SERVER = (
+    "check that the server runs and accepts connections at that host and port, and the "
+    "user, password and database name in the URL"
+)
+
+
+class PostgresStore(SqlStore):
+    """The store in a PostgreSQL database, shared by many processes on many hosts.
+
+    Open it with `statewright.store.open_store("postgresql://user@host:5432/db")`.
+    Thread-safe: every operation borrows its own connection from the pool.
+    """
+
+    queries = load_queries(_PACKAGE)
+    migrations = load_migrations(_PACKAGE)
+
+    def __init__(self, options: PostgresOptions, *, url: str | None = None) -> None:
+        """Check that the server answers, then open the pool; the schema is not touched.
+
+        Raises:
+            StoreUnavailable: the server cannot be reached or refuses the login.
+            ConfigError: libpq rejects a parameter of the URL.
+        """
+        self.url = url if url is not None else options.conninfo
+        self._options = options
+        kwargs: dict[str, Any] = {"autocommit": False}
+        if "connect_timeout" not in _conninfo_keys(options.conninfo, self.display_url):
+            kwargs["connect_timeout"] = CONNECT_TIMEOUT
+        _check_server(options.conninfo, kwargs, self.display_url)
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            options.conninfo,
+            kwargs=kwargs,
+            min_size=options.pool_min,
+            max_size=options.pool_max,
+            configure=_configure,
+            name="statewright",
+            timeout=POOL_TIMEOUT,
+            open=False,
+        )
+        self._pool.open(wait=False)
+
+    def close(self) -> None:
+        """Close the pool and its connections; the store cannot be used afterwards."""
+        self._pool.close()
+
+    @contextmanager
+    def _transaction(self, *, write: bool, what: str) -> Iterator[Transaction]:
+        try:
+            with self._pool.connection() as connection, connection.transaction():
+                yield _PostgresTransaction(connection)
+        except PoolTimeout as error:
+            raise StoreUnavailable(
+                f"{what}: no connection to {self.display_url} within {POOL_TIMEOUT:g} s; "
+                f"{_CHECK_SERVER}; or raise ?pool_max= (now {self._options.pool_max})"
+            ) from error
+        except PoolClosed as error:
+            raise StoreError(f"{what}: the store is closed; open a new one") from error
+        except psycopg.Error as error:
+            raise self._translate(error, what) from error
+
+    def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
+        return [
+            int(row["value"]) for row in tx.all(self.queries["reserve_work_seq"], {"count": count})
+        ]
+
+    def _translate(self, error: psycopg.Error, what: str) -> StoreError:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        state = error.sqlstate or ""
+        if isinstance(error, psycopg.errors.UndefinedTable):
+            return SchemaOutOfDate(
+                f"{what}: {self.display_url} has no statewright schema ({message}); "
+                f'run "statewright db migrate --url {self.display_url}"'
+            )
+        if isinstance(error, psycopg.OperationalError) and (not state or state[:2] in ("08", "57")):
+            return StoreUnavailable(f"{what}: lost {self.display_url} ({message}); {_CHECK_SERVER}")
+        if isinstance(error, psycopg.IntegrityError):
+            return StoreError(
+                f"{what}: the database refused the write ({message}); nothing was written"
+            )
+        return StoreError(f"{what}: {self.display_url}: {message}")
+
+
+def _configure(connection: psycopg.Connection[Any]) -> None:
+    """Read `json` columns as the text that was stored, not as parsed Python values."""
+    connection.adapters.register_loader("json", TextLoader)
+
+
+def _conninfo_keys(conninfo: str, display_url: str) -> set[str]:
+    try:
+        return set(conninfo_to_dict(conninfo))
+    except psycopg.ProgrammingError as error:
+        raise ConfigError(f"bad store URL {display_url!r}: {error}") from error
+
+
+def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> None:
+    """Connect once, so that a wrong URL fails now with the server's reason."""
+    try:
+        with psycopg.connect(conninfo, **kwargs):
+            pass
+    except psycopg.ProgrammingError as error:
+        raise ConfigError(f"bad store URL {display_url!r}: {error}") from error
+    except psycopg.Error as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise StoreUnavailable(
+            f"cannot reach PostgreSQL at {redact_url(display_url)}: {reason}; {_CHECK_SERVER}"
+        ) from error
+
+
+class _PostgresTransaction:
+    """`Transaction` over one psycopg connection inside a transaction block."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def one(self, sql: str, params: Params) -> Row | None:
+        with self._connection.cursor(row_factory=dict_row) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+
+    def all(self, sql: str, params: Params) -> list[Row]:
+        with self._connection.cursor(row_factory=dict_row) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def run(self, sql: str, params: Params) -> int:
+        with self._connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def run_many(self, sql: str, params: Sequence[Params]) -> None:
+        with self._connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+
+    def script(self, sql: str) -> None:
+        self._connection.execute(sql)

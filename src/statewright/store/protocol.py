@@ -1,0 +1,132 @@
+"""The `Store` protocol: domain operations, each one short database transaction.
+
+Two implementations: `statewright.store.sqlite.SqliteStore` (stdlib `sqlite3`, WAL, every
+write `BEGIN IMMEDIATE`) and `statewright.store.postgres.PostgresStore` (psycopg 3 with a
+connection pool). `statewright.store.open_store(url)` picks one from the URL. Both pass the
+same contract suite (`statewright.testing.store_contract`).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from statewright.store.records import (
+    AuditRecord,
+    DefinitionRecord,
+    IdempotencyRecord,
+    InstanceRecord,
+    OutboxRecord,
+    StepRecord,
+    TimerRecord,
+    TransitionWrite,
+)
+
+__all__ = ["SCHEMA_VERSION", "Store"]
+
+#: The schema version this release needs; each backend ships migrations up to it.
+SCHEMA_VERSION = 1
+
+
+class Store(Protocol):
+    """Persistence for definitions, instances, audit rows and the work transitions create."""
+
+    url: str
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The applied schema version; 0 for an empty database."""
+        ...
+
+    def migrate(self) -> list[int]:
+        """Apply every pending migration, in order, each in its own transaction.
+
+        Returns:
+            The versions applied (empty if up to date).
+        """
+        ...
+
+    # -- definitions --------------------------------------------------------------------------
+
+    def save_definition(
+        self, definition_id: str, hash: str, config: str, now: int
+    ) -> DefinitionRecord:
+        """Store a definition, or return the stored one with the same id and hash.
+
+        A new hash for a known id gets the next version number.
+        """
+        ...
+
+    def get_definition(
+        self, definition_id: str, version: int | None = None
+    ) -> DefinitionRecord | None:
+        """A definition by id and version (the latest when `version` is None)."""
+        ...
+
+    def list_definitions(self) -> list[DefinitionRecord]:
+        """The latest version of every definition, by id."""
+        ...
+
+    # -- instances ----------------------------------------------------------------------------
+
+    def commit_transition(self, write: TransitionWrite) -> None:
+        """Commit a transition whole: instance row, audit row, effect rows, idempotency row.
+
+        Raises:
+            InstanceExists: `expected_version` is 0 and the instance id is taken.
+            VersionConflict: the instance's version is no longer `expected_version`.
+            NotFound: the instance does not exist (for `expected_version` > 0).
+        """
+        ...
+
+    def load_instance(self, tenant: str, instance_id: str) -> InstanceRecord | None:
+        """The instance, or None if this tenant has no instance with this id."""
+        ...
+
+    def list_instances(
+        self,
+        tenant: str | None,
+        *,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[InstanceRecord]:
+        """Instances of a tenant (of every tenant for None: admin tools only), filtered,
+        ordered by (tenant, id), paged with `after_id` (an id of the same tenant)."""
+        ...
+
+    def history(
+        self, tenant: str, instance_id: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[AuditRecord]:
+        """Audit rows of an instance in sequence order."""
+        ...
+
+    def find_idempotency(self, tenant: str, instance_id: str, key: str) -> IdempotencyRecord | None:
+        """The remembered send under this idempotency key, if any."""
+        ...
+
+    def pending_timers(self, tenant: str, instance_id: str) -> list[TimerRecord]:
+        """The instance's pending timers in firing order (due time, then creation)."""
+        ...
+
+    def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
+        """The instance's step runs not yet finished, in creation order."""
+        ...
+
+    def outbox(self, tenant: str, instance_id: str) -> list[OutboxRecord]:
+        """The instance's outbox messages, in creation order."""
+        ...
+
+    def tenants(self) -> list[str]:
+        """Every tenant that has instances, sorted (admin tools only)."""
+        ...
+
+    def count_instances(self, tenant: str | None = None) -> int:
+        """How many instances there are (for one tenant, or all)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,198 @@
+"""The rows the engine and the stores exchange: frozen values, one per kind of row.
+
+Times are integers: milliseconds since the Unix epoch, UTC. JSON columns travel as `str`
+(already serialised by the engine), so that what is stored is exactly what was written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "AuditRecord",
+    "DefinitionRecord",
+    "IdempotencyRecord",
+    "InstanceRecord",
+    "InstanceWrite",
+    "OutboxRecord",
+    "OutboxWrite",
+    "StepRecord",
+    "StepWrite",
+    "TimerRecord",
+    "TimerWrite",
+    "TransitionWrite",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefinitionRecord:
+    """A stored machine definition: id + version; `hash` is the sha256 of canonical JSON."""
+
+    id: str
+    version: int
+    hash: str
+    config: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstanceRecord:
+    """An instance as stored: its snapshot (JSON text) and the columns lists filter on."""
+
+    tenant: str
+    id: str
+    definition_id: str
+    definition_version: int
+    version: int
+    snapshot: str
+    value: str
+    status: str
+    runtime_status: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    """One committed transition: the event, who sent it, from where to where, and when.
+
+    `seq` equals the instance version the transition produced (1 for the start).
+    """
+
+    tenant: str
+    instance_id: str
+    seq: int
+    event: str
+    actor: str | None
+    from_value: str | None
+    to_value: str
+    status: str
+    runtime_status: str
+    at: int
+    idempotency_key: str | None
+    microsteps: str
+    effects: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerWrite:
+    """A timer to create (or replace, same `timer_id`): deliver `event` at `due_at`."""
+
+    timer_id: str
+    due_at: int
+    event: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerRecord:
+    """A pending timer as stored; `created_seq` orders timers with equal due times."""
+
+    tenant: str
+    instance_id: str
+    timer_id: str
+    due_at: int
+    event: str
+    created_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepWrite:
+    """A step to start: invocation `invoke_id` runs actor `src` with `input` (JSON text).
+
+    `idempotency_key` is stable for this invocation, for the outside world.
+    """
+
+    invoke_id: str
+    src: str
+    input: str
+    state: str
+    idempotency_key: str
+    retry: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxWrite:
+    """An outbox message to deliver after commit; `message_id` is stable."""
+
+    message_id: str
+    event: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdempotencyRecord:
+    """A remembered `send`: the key, a hash of the request, and the version it produced."""
+
+    tenant: str
+    instance_id: str
+    key: str
+    request_hash: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstanceWrite:
+    """The new state of an instance after a transition."""
+
+    snapshot: str
+    value: str
+    status: str
+    #: Computed by the store in the same transaction when None: running if a step is
+    #: pending, waiting if a timer is pending, else active (or the status when not active).
+    runtime_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransitionWrite:
+    """Everything one transition writes, committed in ONE database transaction.
+
+    For a start, `expected_version` is 0 and the instance row is inserted; otherwise the row
+    is updated only if its version is still `expected_version`.
+    """
+
+    tenant: str
+    instance_id: str
+    definition_id: str
+    definition_version: int
+    expected_version: int
+    instance: InstanceWrite
+    audit: AuditRecord
+    timers_cancelled: tuple[str, ...] = ()
+    timers_scheduled: tuple[TimerWrite, ...] = ()
+    steps_stopped: tuple[str, ...] = ()
+    steps_started: tuple[StepWrite, ...] = ()
+    outbox: tuple[OutboxWrite, ...] = ()
+    #: The instance left `active`: delete every pending timer and step it has.
+    drop_pending_work: bool = False
+    idempotency: IdempotencyRecord | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepRecord:
+    """A step run waiting to be (or being) run: what `StepWrite` created."""
+
+    tenant: str
+    instance_id: str
+    invoke_id: str
+    src: str
+    input: str
+    state: str
+    idempotency_key: str
+    retry: str | None
+    started_version: int
+    status: str
+    attempts: int
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxRecord:
+    """An outbox message as stored."""
+
+    tenant: str
+    instance_id: str
+    message_id: str
+    version: int
+    event: str
+    status: str
+    attempts: int
+    created_at: int

@@ -1,0 +1,281 @@
+"""What the SQLite and PostgreSQL stores share: every operation, written once over named queries.
+
+A backend supplies its queries (same names in both `queries.sql` files), its migrations and
+two hooks: open a transaction (`Transaction` runs queries and migration scripts in it) and
+reserve creation sequence numbers. PostgreSQL's queries also include advisory locks
+(`lock_migrations`, `lock_definition`) that SQLite's single writer makes unnecessary.
+Everything else lives here once (the writes of `commit_transition` in `commit.py`),
+so that the two backends cannot drift (httpx's BaseClient under Client and AsyncClient).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import ClassVar
+
+from statewright.errors import InternalError
+from statewright.store.commit import check_write, write_transition
+from statewright.store.records import (
+    AuditRecord,
+    DefinitionRecord,
+    IdempotencyRecord,
+    InstanceRecord,
+    OutboxRecord,
+    StepRecord,
+    TimerRecord,
+    TransitionWrite,
+)
+from statewright.store.sql_files import Migration
+from statewright.store.transaction import Params, Row, Transaction
+from statewright.store.url import redact_url
+
+__all__ = ["LIST_FILTERS", "SqlStore", "list_instances_sql"]
+
+#: The filters of list_instances, each a `filter_<name>` fragment in queries.sql.
+LIST_FILTERS = ("tenant", "definition_id", "status", "runtime_status", "after_id")
+
+
+class SqlStore(ABC):
+    """The `Store` operations over a backend's named queries; see the module docstring."""
+
+    #: The backend's named queries and migrations, set by each subclass.
+    queries: ClassVar[Mapping[str, str]]
+    migrations: ClassVar[tuple[Migration, ...]]
+
+    url: str
+
+    # -- hooks --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def _transaction(self, *, write: bool, what: str) -> AbstractContextManager[Transaction]:
+        """One transaction: committed on success, rolled back on any error.
+
+        Database errors come out as `StoreError`s whose message starts with `what`.
+        """
+
+    @abstractmethod
+    def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
+        """`count` new increasing creation numbers (timers, steps, outbox)."""
+
+    def _lock(self, tx: Transaction, query: str, params: Params) -> None:
+        """Take an advisory lock named by `query`, where the backend has one."""
+        if query in self.queries:
+            tx.one(self.queries[query], params)
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages."""
+        return redact_url(self.url)
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The applied schema version; 0 for an empty database."""
+        with self._transaction(write=False, what="reading the schema version") as tx:
+            return self._schema_version(tx)
+
+    def migrate(self) -> list[int]:
+        """Apply every pending migration, in order, each in its own transaction.
+
+        Safe to run from several processes at once: each migration is applied once.
+
+        Returns:
+            The versions applied (empty if up to date).
+        """
+        applied: list[int] = []
+        for migration in self.migrations:
+            what = f"applying migration {migration.version:04d}_{migration.name}"
+            with self._transaction(write=True, what=what) as tx:
+                self._lock(tx, "lock_migrations", {})
+                if self._schema_version(tx) >= migration.version:
+                    continue
+                tx.script(migration.sql)
+                tx.run(
+                    self.queries["record_migration"],
+                    {"version": migration.version, "applied_at": time.time_ns() // 1_000_000},
+                )
+            applied.append(migration.version)
+        return applied
+
+    def _schema_version(self, tx: Transaction) -> int:
+        exists = tx.one(self.queries["schema_table_exists"], {})
+        if not exists or not exists["found"]:
+            return 0
+        row = tx.one(self.queries["schema_version"], {})
+        return int(row["version"]) if row else 0
+
+    # -- definitions --------------------------------------------------------------------------
+
+    def save_definition(
+        self, definition_id: str, hash: str, config: str, now: int
+    ) -> DefinitionRecord:
+        """Store a definition, or return the stored one with the same id and hash.
+
+        A new hash for a known id gets the next version number.
+        """
+        params = {"id": definition_id, "hash": hash, "config": config, "created_at": now}
+        with self._transaction(write=True, what=f"saving definition {definition_id!r}") as tx:
+            self._lock(tx, "lock_definition", params)
+            row = tx.one(self.queries["find_definition_by_hash"], params)
+            if row is None:
+                tx.run(self.queries["insert_definition"], params)
+                row = tx.one(self.queries["find_definition_by_hash"], params)
+        if row is None:  # pragma: no cover - the insert above would have raised
+            raise InternalError(f"definition {definition_id!r} vanished right after its insert")
+        return DefinitionRecord(**row)
+
+    def get_definition(
+        self, definition_id: str, version: int | None = None
+    ) -> DefinitionRecord | None:
+        """A definition by id and version (the latest when `version` is None)."""
+        query = "get_latest_definition" if version is None else "get_definition"
+        with self._transaction(write=False, what=f"reading definition {definition_id!r}") as tx:
+            row = tx.one(self.queries[query], {"id": definition_id, "version": version})
+        return None if row is None else DefinitionRecord(**row)
+
+    def list_definitions(self) -> list[DefinitionRecord]:
+        """The latest version of every definition, by id."""
+        with self._transaction(write=False, what="listing definitions") as tx:
+            rows = tx.all(self.queries["list_definitions"], {})
+        return [DefinitionRecord(**row) for row in rows]
+
+    # -- instances ----------------------------------------------------------------------------
+
+    def commit_transition(self, write: TransitionWrite) -> None:
+        """Commit a transition whole: instance row, audit row, effect rows, idempotency row.
+
+        Args:
+            write: everything the transition writes; `write.audit.seq` must be
+                `expected_version + 1` and becomes the instance's version.
+
+        Raises:
+            InstanceExists: `expected_version` is 0 and the instance id is taken.
+            VersionConflict: the instance's version is no longer `expected_version`.
+            NotFound: the instance does not exist (for `expected_version` > 0).
+            IdempotencyConflict: the idempotency key is already recorded for the instance.
+            StoreError: the database refused the write (a duplicate outbox `message_id`,
+                a definition that was never saved, ...); nothing was written.
+            InternalError: the write is inconsistent (audit row of another instance, or a
+                sequence number other than `expected_version + 1`).
+        """
+        check_write(write)
+        what = f"committing a transition of {write.instance_id!r}"
+        with self._transaction(write=True, what=what) as tx:
+            write_transition(tx, self.queries, write, self._reserve_work_seq)
+
+    def load_instance(self, tenant: str, instance_id: str) -> InstanceRecord | None:
+        """The instance, or None if this tenant has no instance with this id."""
+        with self._transaction(write=False, what=f"loading {instance_id!r}") as tx:
+            row = tx.one(self.queries["load_instance"], {"tenant": tenant, "id": instance_id})
+        return None if row is None else InstanceRecord(**row)
+
+    def list_instances(
+        self,
+        tenant: str | None,
+        *,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[InstanceRecord]:
+        """Instances of a tenant (of every tenant for None: admin tools only), filtered,
+        ordered by (tenant, id), paged with `after_id` (an id of the same tenant).
+
+        Raises:
+            ValueError: `after_id` without a tenant (ids repeat across tenants), or a
+                `limit` below 1.
+        """
+        if after_id is not None and tenant is None:
+            raise ValueError("after_id pages within one tenant; pass the tenant too")
+        _check_limit(limit)
+        params: dict[str, object] = {
+            "tenant": tenant,
+            "definition_id": definition_id,
+            "status": status,
+            "runtime_status": runtime_status,
+            "after_id": after_id,
+            "limit": limit,
+        }
+        sql = list_instances_sql(
+            self.queries, [name for name in LIST_FILTERS if params[name] is not None]
+        )
+        with self._transaction(write=False, what="listing instances") as tx:
+            rows = tx.all(sql, params)
+        return [InstanceRecord(**row) for row in rows]
+
+    def history(
+        self, tenant: str, instance_id: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[AuditRecord]:
+        """Audit rows of an instance in sequence order, after `after_seq`, at most `limit`.
+
+        Raises:
+            ValueError: a `limit` below 1.
+        """
+        _check_limit(limit)
+        params = {
+            "tenant": tenant,
+            "instance_id": instance_id,
+            "after_seq": after_seq,
+            "limit": limit,
+        }
+        with self._transaction(write=False, what=f"reading the history of {instance_id!r}") as tx:
+            rows = tx.all(self.queries["history"], params)
+        return [AuditRecord(**row) for row in rows]
+
+    def find_idempotency(self, tenant: str, instance_id: str, key: str) -> IdempotencyRecord | None:
+        """The remembered send under this idempotency key, if any."""
+        params = {"tenant": tenant, "instance_id": instance_id, "key": key}
+        with self._transaction(
+            write=False, what=f"reading an idempotency key of {instance_id!r}"
+        ) as tx:
+            row = tx.one(self.queries["find_idempotency"], params)
+        return None if row is None else IdempotencyRecord(**row)
+
+    def pending_timers(self, tenant: str, instance_id: str) -> list[TimerRecord]:
+        """The instance's pending timers in firing order (due time, then creation)."""
+        return [
+            TimerRecord(**row) for row in self._instance_rows("pending_timers", tenant, instance_id)
+        ]
+
+    def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
+        """The instance's step runs not yet finished, in creation order."""
+        return [StepRecord(**row) for row in self._instance_rows("steps", tenant, instance_id)]
+
+    def outbox(self, tenant: str, instance_id: str) -> list[OutboxRecord]:
+        """The instance's outbox messages, in creation order."""
+        return [OutboxRecord(**row) for row in self._instance_rows("outbox", tenant, instance_id)]
+
+    def _instance_rows(self, query: str, tenant: str, instance_id: str) -> list[Row]:
+        with self._transaction(write=False, what=f"reading the {query} of {instance_id!r}") as tx:
+            return tx.all(self.queries[query], {"tenant": tenant, "instance_id": instance_id})
+
+    def tenants(self) -> list[str]:
+        """Every tenant that has instances, sorted (admin tools only)."""
+        with self._transaction(write=False, what="listing tenants") as tx:
+            return [str(row["tenant"]) for row in tx.all(self.queries["tenants"], {})]
+
+    def count_instances(self, tenant: str | None = None) -> int:
+        """How many instances there are (for one tenant, or all)."""
+        query = "count_instances" if tenant is None else "count_tenant_instances"
+        with self._transaction(write=False, what="counting instances") as tx:
+            row = tx.one(self.queries[query], {"tenant": tenant})
+        return int(row["count"]) if row else 0
+
+
+def list_instances_sql(queries: Mapping[str, str], filters: Sequence[str]) -> str:
+    """The list_instances query for a set of filters (names from `LIST_FILTERS`).
+
+    Only fixed fragments from the query file are joined, never input, so that each
+    combination of filters gets a plain `AND` of equalities its index serves.
+    """
+    where = " AND ".join(queries[f"filter_{name}"] for name in filters)
+    return queries["list_instances"].format(where=where or "1 = 1")
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")

@@ -1,0 +1,137 @@
+"""SQLite connections: opened with the right pragmas, pooled one per concurrent operation.
+
+Threads: a connection is never used by two threads at once. Each operation borrows an idle
+connection (or opens one) and gives it back when its transaction ends, so N threads use at
+most N connections, readers run side by side under WAL, and writers queue on SQLite's write
+lock (`BEGIN IMMEDIATE` waits up to `busy_timeout`). The same holds for several processes on
+one host. WAL needs shared memory: keep the file on a local disk, not a network share.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from statewright.errors import StoreError, StoreUnavailable
+from statewright.store.url import SqliteOptions
+
+__all__ = ["ConnectionPool", "connect", "split_statements"]
+
+#: ON CONFLICT ... DO UPDATE (upsert) arrived in 3.24.
+MINIMUM_SQLITE = (3, 24, 0)
+
+
+def connect(options: SqliteOptions, *, url: str) -> sqlite3.Connection:
+    """Open a connection in autocommit mode (transactions are explicit) with WAL, the
+    busy timeout, the synchronous level and foreign keys on.
+
+    Raises:
+        StoreUnavailable: the file cannot be opened (missing folder, no permission).
+        StoreError: the file is not a SQLite database, or SQLite is too old.
+    """
+    if sqlite3.sqlite_version_info < MINIMUM_SQLITE:
+        needed = ".".join(map(str, MINIMUM_SQLITE))
+        raise StoreError(f"SQLite {sqlite3.sqlite_version} is too old; statewright needs {needed}")
+    try:
+        connection = sqlite3.connect(
+            options.path,
+            timeout=options.busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,  # the pool hands a connection to one thread at a time
+        )
+    except sqlite3.Error as error:
+        raise _cannot_open(options, url, error) from error
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(options.busy_timeout_ms)}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute(f"PRAGMA synchronous = {options.synchronous}")
+        connection.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as error:
+        connection.close()
+        if isinstance(error, sqlite3.OperationalError):
+            raise _cannot_open(options, url, error) from error
+        raise StoreError(
+            f"cannot use {options.path} ({url}): {error}; is it a SQLite database?"
+        ) from error
+    connection.row_factory = _dict_row
+    return connection
+
+
+def _cannot_open(options: SqliteOptions, url: str, error: sqlite3.Error) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"cannot open the SQLite database {options.path} ({url}): {error}; "
+        "check that its folder exists and that this user may write there"
+    )
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+class ConnectionPool:
+    """Idle connections, lent to one operation (so one thread) at a time."""
+
+    def __init__(self, opener: Callable[[], sqlite3.Connection]) -> None:
+        self._opener = opener
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a connection for the duration of the block.
+
+        Raises:
+            StoreError: the store was closed.
+        """
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed; open a new one")
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = self._opener()
+        try:
+            yield connection
+        finally:
+            self._give_back(connection)
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            # A connection left inside a transaction (a failed rollback) is not reused.
+            if not self._closed and not connection.in_transaction:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def close(self) -> None:
+        """Close the idle connections; borrowed ones close when given back."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+def split_statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script, one at a time (comments stay with the next one).
+
+    `executescript` would commit the open transaction first; running the statements one by
+    one keeps a migration inside its transaction.
+
+    Raises:
+        ValueError: the script ends in the middle of a statement.
+    """
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    rest = [
+        line for line in buffer.splitlines() if line.strip() and not line.strip().startswith("--")
+    ]
+    if rest:
+        raise ValueError(f"the SQL script ends inside a statement: {' '.join(rest)[:200]!r}")

@@ -1,0 +1,117 @@
+-- Version 1: every table of the first release.
+
+CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+);
+
+-- Counters handed out under the write lock; "work" orders timers, steps and outbox rows
+-- by creation (PostgreSQL uses a sequence).
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('work', 0);
+
+CREATE TABLE definitions (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (id, version),
+    UNIQUE (id, hash)
+);
+
+CREATE TABLE instances (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    definition_id TEXT NOT NULL,
+    definition_version INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    snapshot TEXT NOT NULL,
+    value TEXT NOT NULL,
+    status TEXT NOT NULL,
+    runtime_status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id),
+    FOREIGN KEY (definition_id, definition_version) REFERENCES definitions (id, version)
+);
+CREATE INDEX instances_by_runtime_status ON instances (tenant, runtime_status, id);
+CREATE INDEX instances_by_definition ON instances (tenant, definition_id, id);
+CREATE INDEX instances_by_status ON instances (tenant, status, id);
+
+CREATE TABLE audit (
+    tenant TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    actor TEXT,
+    from_value TEXT,
+    to_value TEXT NOT NULL,
+    status TEXT NOT NULL,
+    runtime_status TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    idempotency_key TEXT,
+    microsteps TEXT NOT NULL,
+    effects TEXT NOT NULL,
+    PRIMARY KEY (tenant, instance_id, seq),
+    FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
+);
+
+CREATE TABLE timers (
+    tenant TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    timer_id TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    created_seq INTEGER NOT NULL,
+    PRIMARY KEY (tenant, instance_id, timer_id),
+    FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX timers_by_due_at ON timers (due_at, created_seq);
+
+CREATE TABLE steps (
+    tenant TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    invoke_id TEXT NOT NULL,
+    src TEXT NOT NULL,
+    input TEXT NOT NULL,
+    state TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    retry TEXT,
+    started_version INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    created_seq INTEGER NOT NULL,
+    PRIMARY KEY (tenant, instance_id, invoke_id),
+    FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX steps_by_status ON steps (status, created_at);
+
+CREATE TABLE outbox (
+    message_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    created_seq INTEGER NOT NULL,
+    FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX outbox_by_instance ON outbox (tenant, instance_id, created_seq);
+CREATE INDEX outbox_by_status ON outbox (status, created_at);
+
+CREATE TABLE idempotency (
+    tenant TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (tenant, instance_id, key),
+    FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
+);

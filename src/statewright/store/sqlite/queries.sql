@@ -1,0 +1,199 @@
+-- SQLite queries, one per "-- name:" section, parameters as :name. postgres/queries.sql has
+-- the same names with %(name)s parameters. Every write runs inside BEGIN IMMEDIATE (see
+-- store.py); every lookup below uses a primary key or an index prefix, so its cost does not
+-- grow with the number of rows.
+
+-- name: schema_table_exists
+SELECT count(*) AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations';
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) AS version FROM schema_migrations;
+
+-- name: record_migration
+INSERT INTO schema_migrations (version, applied_at) VALUES (:version, :applied_at);
+
+-- name: reserve_work_seq
+UPDATE counters SET value = value + :count WHERE name = 'work';
+
+-- name: read_work_seq
+SELECT value FROM counters WHERE name = 'work';
+
+-- Definitions ----------------------------------------------------------------------------
+
+-- name: find_definition_by_hash
+SELECT id, version, hash, config, created_at FROM definitions WHERE id = :id AND hash = :hash;
+
+-- name: insert_definition
+INSERT INTO definitions (id, version, hash, config, created_at)
+VALUES (:id, (SELECT coalesce(max(version), 0) + 1 FROM definitions WHERE id = :id),
+        :hash, :config, :created_at);
+
+-- name: get_definition
+SELECT id, version, hash, config, created_at FROM definitions WHERE id = :id AND version = :version;
+
+-- name: get_latest_definition
+SELECT id, version, hash, config, created_at FROM definitions WHERE id = :id
+ORDER BY version DESC LIMIT 1;
+
+-- name: list_definitions
+SELECT id, version, hash, config, created_at FROM definitions AS d
+WHERE version = (SELECT max(version) FROM definitions WHERE id = d.id)
+ORDER BY id;
+
+-- Instances ------------------------------------------------------------------------------
+
+-- name: insert_instance
+INSERT INTO instances (tenant, id, definition_id, definition_version, version, snapshot,
+                       value, status, runtime_status, created_at, updated_at)
+VALUES (:tenant, :id, :definition_id, :definition_version, :version, :snapshot,
+        :value, :status, :runtime_status, :at, :at)
+ON CONFLICT (tenant, id) DO NOTHING;
+
+-- name: update_instance
+UPDATE instances
+SET definition_id = :definition_id, definition_version = :definition_version,
+    version = :version, snapshot = :snapshot, value = :value, status = :status,
+    runtime_status = :runtime_status, updated_at = :at
+WHERE tenant = :tenant AND id = :id AND version = :expected_version;
+
+-- name: instance_version
+SELECT version FROM instances WHERE tenant = :tenant AND id = :id;
+
+-- Running if a step is pending, waiting if a timer is, else active; a finished instance
+-- shows its status. Both probes are primary-key prefix lookups.
+-- name: compute_runtime_status
+UPDATE instances
+SET runtime_status = CASE
+    WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
+    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
+    ELSE 'active' END
+WHERE tenant = :tenant AND id = :id;
+
+-- name: load_instance
+SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,
+       runtime_status, created_at, updated_at
+FROM instances WHERE tenant = :tenant AND id = :id;
+
+-- The WHERE clause joins the filter_* fragments below (never input), so that each
+-- combination of filters uses its index instead of an "(x IS NULL OR ...)" scan.
+-- name: list_instances
+SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,
+       runtime_status, created_at, updated_at
+FROM instances WHERE {where} ORDER BY tenant, id LIMIT :limit;
+
+-- The fragments list_instances joins with AND; each names the parameter it needs.
+-- name: filter_tenant
+tenant = :tenant
+
+-- name: filter_definition_id
+definition_id = :definition_id
+
+-- name: filter_status
+status = :status
+
+-- name: filter_runtime_status
+runtime_status = :runtime_status
+
+-- name: filter_after_id
+id > :after_id
+
+-- Each tenant found with an index probe (min over the primary key), not a scan of every
+-- instance: the cost grows with the number of tenants only.
+-- name: tenants
+WITH RECURSIVE found (tenant) AS (
+    SELECT (SELECT min(tenant) FROM instances)
+    UNION ALL
+    SELECT (SELECT min(tenant) FROM instances WHERE tenant > found.tenant)
+    FROM found WHERE found.tenant IS NOT NULL
+)
+SELECT tenant FROM found WHERE tenant IS NOT NULL ORDER BY tenant;
+
+-- name: count_instances
+SELECT count(*) AS count FROM instances;
+
+-- name: count_tenant_instances
+SELECT count(*) AS count FROM instances WHERE tenant = :tenant;
+
+-- Audit ----------------------------------------------------------------------------------
+
+-- name: insert_audit
+INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
+                   runtime_status, at, idempotency_key, microsteps, effects)
+VALUES (:tenant, :instance_id, :seq, :event, :actor, :from_value, :to_value, :status,
+        :runtime_status, :at, :idempotency_key, :microsteps, :effects);
+
+-- name: history
+SELECT tenant, instance_id, seq, event, actor, from_value, to_value, status, runtime_status,
+       at, idempotency_key, microsteps, effects
+FROM audit WHERE tenant = :tenant AND instance_id = :instance_id AND seq > :after_seq
+ORDER BY seq LIMIT :limit;
+
+-- Timers ---------------------------------------------------------------------------------
+
+-- name: delete_timer
+DELETE FROM timers WHERE tenant = :tenant AND instance_id = :instance_id AND timer_id = :timer_id;
+
+-- name: upsert_timer
+INSERT INTO timers (tenant, instance_id, timer_id, due_at, event, created_seq)
+VALUES (:tenant, :instance_id, :timer_id, :due_at, :event, :created_seq)
+ON CONFLICT (tenant, instance_id, timer_id) DO UPDATE
+SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.created_seq;
+
+-- name: delete_instance_timers
+DELETE FROM timers WHERE tenant = :tenant AND instance_id = :instance_id;
+
+-- name: pending_timers
+SELECT tenant, instance_id, timer_id, due_at, event, created_seq
+FROM timers WHERE tenant = :tenant AND instance_id = :instance_id
+ORDER BY due_at, created_seq;
+
+-- Steps ----------------------------------------------------------------------------------
+
+-- name: delete_step
+DELETE FROM steps WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id;
+
+-- name: upsert_step
+INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+                   started_version, status, attempts, created_at, created_seq)
+VALUES (:tenant, :instance_id, :invoke_id, :src, :input, :state, :idempotency_key, :retry,
+        :started_version, 'pending', 0, :created_at, :created_seq)
+ON CONFLICT (tenant, instance_id, invoke_id) DO UPDATE
+SET src = excluded.src, input = excluded.input, state = excluded.state,
+    idempotency_key = excluded.idempotency_key, retry = excluded.retry,
+    started_version = excluded.started_version, status = excluded.status,
+    attempts = excluded.attempts, created_at = excluded.created_at,
+    created_seq = excluded.created_seq;
+
+-- name: delete_instance_steps
+DELETE FROM steps WHERE tenant = :tenant AND instance_id = :instance_id;
+
+-- name: steps
+SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+       started_version, status, attempts, created_at
+FROM steps WHERE tenant = :tenant AND instance_id = :instance_id
+ORDER BY created_seq;
+
+-- Outbox ---------------------------------------------------------------------------------
+
+-- name: insert_outbox
+INSERT INTO outbox (message_id, tenant, instance_id, version, event, status, attempts,
+                    created_at, created_seq)
+VALUES (:message_id, :tenant, :instance_id, :version, :event, 'pending', 0,
+        :created_at, :created_seq);
+
+-- name: outbox
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at
+FROM outbox WHERE tenant = :tenant AND instance_id = :instance_id
+ORDER BY created_seq;
+
+-- Idempotency ----------------------------------------------------------------------------
+
+-- name: insert_idempotency
+INSERT INTO idempotency (tenant, instance_id, key, request_hash, version)
+VALUES (:tenant, :instance_id, :key, :request_hash, :version)
+ON CONFLICT (tenant, instance_id, key) DO NOTHING;
+
+-- name: find_idempotency
+SELECT tenant, instance_id, key, request_hash, version
+FROM idempotency WHERE tenant = :tenant AND instance_id = :instance_id AND key = :key;

@@ -1,0 +1,46 @@
+"""The one seam between the shared store code and a database driver: an open transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["Params", "Row", "Transaction", "params_of"]
+
+#: One result row, by column name.
+Row = dict[str, Any]
+#: Named query parameters (`:name` in SQLite, `%(name)s` in PostgreSQL).
+Params = Mapping[str, object]
+
+
+class Transaction(Protocol):
+    """One open database transaction, as the shared code sees it."""
+
+    def one(self, sql: str, params: Params) -> Row | None:
+        """Run a query; its first row, or None."""
+        ...
+
+    def all(self, sql: str, params: Params) -> list[Row]:
+        """Run a query; every row."""
+        ...
+
+    def run(self, sql: str, params: Params) -> int:
+        """Run a statement; the number of rows it changed."""
+        ...
+
+    def run_many(self, sql: str, params: Sequence[Params]) -> None:
+        """Run a statement once per parameter set."""
+        ...
+
+    def script(self, sql: str) -> None:
+        """Run several statements without parameters (a migration)."""
+        ...
+
+
+def params_of(record: DataclassInstance) -> dict[str, object]:
+    """A record's fields as query parameters, by field name."""
+    return {field.name: getattr(record, field.name) for field in fields(record)}

@@ -1,0 +1,662 @@
+"""The store contract: what every `Store` must do, as plain functions taking a migrated store.
+
+Each `check_*` function takes an open store on an empty, migrated database, exercises one
+promise and raises `AssertionError` if it is broken. `CONTRACT` lists them all; a test suite
+runs each on each backend::
+
+    @pytest.mark.parametrize("check", CONTRACT, ids=lambda check: check.__name__)
+    def test_store_contract(store: Store, check: Check) -> None:
+        check(store)
+
+The builders (`start`, `step`) make consistent `TransitionWrite`s for the checks and for
+other tests that need rows in a store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from statewright.errors import (
+    IdempotencyConflict,
+    InstanceExists,
+    NotFound,
+    StoreError,
+    VersionConflict,
+)
+from statewright.store.protocol import SCHEMA_VERSION, Store
+from statewright.store.records import (
+    AuditRecord,
+    DefinitionRecord,
+    IdempotencyRecord,
+    InstanceWrite,
+    OutboxWrite,
+    StepWrite,
+    TimerWrite,
+    TransitionWrite,
+)
+
+__all__ = ["CONTRACT", "T0", "Check", "save_definition", "start", "step"]
+
+_E = TypeVar("_E", bound=BaseException)
+
+#: A check: takes a store on an empty migrated database, raises AssertionError on failure.
+Check = Callable[[Store], None]
+#: The time of the first transition in the checks (ms since the epoch).
+T0 = 1_700_000_000_000
+_CONFIG = '{"id": "order", "initial": "pending", "states": {"pending": {}}}'
+#: Text that breaks naive SQL quoting or parameter styles of either backend.
+_NASTY = 'it\'s "quoted" -- ; DROP TABLE instances; %s %(x)s :name ? $1 \\ \n\t ünï ✓ 🙂'
+
+
+def save_definition(store: Store, definition_id: str = "order") -> None:
+    """Save version 1 of a small definition (instances need a saved definition)."""
+    store.save_definition(definition_id, f"sha-{definition_id}", _CONFIG, T0)
+
+
+def step(
+    instance_id: str = "order-42",
+    version: int = 1,
+    *,
+    tenant: str = "acme",
+    definition_id: str = "order",
+    value: str = '"pending"',
+    status: str = "active",
+    runtime_status: str | None = None,
+    **changes: Any,
+) -> TransitionWrite:
+    """The write of transition `version` of an instance (1 is the start); `changes` sets
+    any other `TransitionWrite` field (timers, steps, outbox, idempotency, ...)."""
+    audit = AuditRecord(
+        tenant=tenant,
+        instance_id=instance_id,
+        seq=version,
+        event=json.dumps({"type": "xstate.init" if version == 1 else f"E{version}"}),
+        actor="ann",
+        from_value=None if version == 1 else '"before"',
+        to_value=value,
+        status=status,
+        runtime_status=runtime_status or "active",
+        at=T0 + version * 1000,
+        idempotency_key=None,
+        microsteps="[]",
+        effects="[]",
+    )
+    write = TransitionWrite(
+        tenant=tenant,
+        instance_id=instance_id,
+        definition_id=definition_id,
+        definition_version=1,
+        expected_version=version - 1,
+        instance=InstanceWrite(
+            snapshot=json.dumps({"value": value, "version": version}),
+            value=value,
+            status=status,
+            runtime_status=runtime_status,
+        ),
+        audit=audit,
+    )
+    return dataclasses.replace(write, **changes)
+
+
+def start(instance_id: str = "order-42", **options: Any) -> TransitionWrite:
+    """The write that starts an instance (`step(instance_id, 1, ...)`)."""
+    return step(instance_id, 1, **options)
+
+
+def _expect(kind: type[_E], call: Callable[[], object], what: str) -> _E:
+    """Run `call`; the `kind` error it raised (AssertionError naming `what` if none)."""
+    try:
+        call()
+    except kind as error:
+        return error
+    raise AssertionError(f"{what} was accepted")
+
+
+def _commit_versions(store: Store, instance_id: str, last: int, **options: Any) -> None:
+    for version in range(1, last + 1):
+        store.commit_transition(step(instance_id, version, **options))
+
+
+def _timer(timer_id: str, due_at: int) -> TimerWrite:
+    return TimerWrite(timer_id=timer_id, due_at=due_at, event=json.dumps({"type": timer_id}))
+
+
+def _step_write(invoke_id: str, amount: int = 1) -> StepWrite:
+    return StepWrite(
+        invoke_id=invoke_id,
+        src="chargeCard",
+        input=json.dumps({"amount": amount}),
+        state="order.paying",
+        idempotency_key=f"acme/order-42/{invoke_id}/{amount}",
+        retry='{"attempts": 3}',
+    )
+
+
+def _message(message_id: str) -> OutboxWrite:
+    return OutboxWrite(message_id=message_id, event=json.dumps({"type": message_id}))
+
+
+# -- schema and definitions -------------------------------------------------------------------
+
+
+def check_schema_is_current_and_migrate_is_idempotent(store: Store) -> None:
+    """A migrated store is at SCHEMA_VERSION and empty; migrating again applies nothing."""
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.migrate() == []
+    assert store.schema_version() == SCHEMA_VERSION
+    assert (store.tenants(), store.count_instances(), store.list_definitions()) == ([], 0, [])
+
+
+def check_definitions_are_versioned_by_hash(store: Store) -> None:
+    """The same hash returns the stored version; a new hash gets the next version."""
+    first = store.save_definition("order", "h1", _CONFIG, T0)
+    assert first == DefinitionRecord(
+        id="order", version=1, hash="h1", config=_CONFIG, created_at=T0
+    )
+    assert store.save_definition("order", "h1", "{}", T0 + 5) == first
+    second = store.save_definition("order", "h2", '{"v": 2}', T0 + 9)
+    assert (second.version, second.config) == (2, '{"v": 2}')
+    other = store.save_definition("approval", "h1", "{}", T0)
+    assert other.version == 1
+    assert store.get_definition("order") == second
+    assert store.get_definition("order", 1) == first
+    assert store.get_definition("order", 3) is None
+    assert store.get_definition("missing") is None
+    assert store.list_definitions() == [other, second]
+
+
+# -- commits ----------------------------------------------------------------------------------
+
+
+def check_commit_of_a_start(store: Store) -> None:
+    """A start inserts the instance at version 1 and its first audit row."""
+    save_definition(store)
+    write = start(runtime_status="active")
+    store.commit_transition(write)
+    record = store.load_instance("acme", "order-42")
+    assert record is not None
+    assert (record.tenant, record.id, record.version) == ("acme", "order-42", 1)
+    assert (record.definition_id, record.definition_version) == ("order", 1)
+    assert (record.snapshot, record.value) == (write.instance.snapshot, write.instance.value)
+    assert (record.status, record.runtime_status) == ("active", "active")
+    assert record.created_at == record.updated_at == write.audit.at
+    assert store.history("acme", "order-42") == [write.audit]
+
+
+def check_commit_of_an_update(store: Store) -> None:
+    """An update moves the version to the audit row's seq and keeps created_at."""
+    save_definition(store)
+    store.commit_transition(start())
+    update = step("order-42", 2, value='"paid"')
+    store.commit_transition(update)
+    record = store.load_instance("acme", "order-42")
+    assert record is not None
+    assert (record.version, record.value, record.snapshot) == (
+        2,
+        '"paid"',
+        update.instance.snapshot,
+    )
+    assert record.created_at == T0 + 1000
+    assert record.updated_at == update.audit.at
+    assert [row.seq for row in store.history("acme", "order-42")] == [1, 2]
+
+
+def check_start_under_a_taken_id_raises_instance_exists(store: Store) -> None:
+    """Starting an instance whose id is taken fails, naming the id, and changes nothing."""
+    save_definition(store)
+    store.commit_transition(start())
+    taken = _expect(
+        InstanceExists,
+        lambda: store.commit_transition(start(value='"other"')),
+        "a second start of order-42",
+    )
+    assert "order-42" in str(taken)
+    record = store.load_instance("acme", "order-42")
+    assert record is not None and record.value == '"pending"'
+    assert len(store.history("acme", "order-42")) == 1
+
+
+def check_stale_version_raises_version_conflict(store: Store) -> None:
+    """A write from a stale version names the expected and the found version."""
+    save_definition(store)
+    _commit_versions(store, "order-42", 8)
+    conflict = _expect(
+        VersionConflict,
+        lambda: store.commit_transition(step("order-42", 8)),
+        "a write expecting version 7 of a version-8 instance",
+    )
+    assert (conflict.instance_id, conflict.expected, conflict.found) == ("order-42", 7, 8)
+    assert str(conflict) == (
+        "order-42 changed under you (expected version 7, found 8); reload and resend"
+    )
+    assert len(store.history("acme", "order-42")) == 8
+
+
+def check_update_of_a_missing_instance_raises_not_found(store: Store) -> None:
+    """An update of an instance that does not exist raises NotFound and writes nothing."""
+    save_definition(store)
+    missing = _expect(
+        NotFound,
+        lambda: store.commit_transition(step("ghost", 2)),
+        "an update of a missing instance",
+    )
+    assert "ghost" in str(missing)
+    assert store.history("acme", "ghost") == []
+
+
+def check_commit_needs_a_saved_definition(store: Store) -> None:
+    """An instance of a definition that was never saved is refused."""
+    _expect(
+        StoreError,
+        lambda: store.commit_transition(start(definition_id="never-saved")),
+        "an instance of an unsaved definition",
+    )
+    assert store.load_instance("acme", "order-42") is None
+
+
+def check_tenants_are_isolated(store: Store) -> None:
+    """Another tenant sees none of an instance, and may use the same id for its own."""
+    save_definition(store)
+    store.commit_transition(
+        start(timers_scheduled=(_timer("t", T0),), steps_started=(_step_write("s"),))
+    )
+    assert store.load_instance("globex", "order-42") is None
+    assert store.history("globex", "order-42") == []
+    assert store.pending_timers("globex", "order-42") == []
+    assert store.steps("globex", "order-42") == []
+    assert store.outbox("globex", "order-42") == []
+    assert store.list_instances("globex") == []
+    assert store.tenants() == ["acme"]
+    assert store.count_instances("globex") == 0
+    _expect(
+        NotFound,
+        lambda: store.commit_transition(step("order-42", 2, tenant="globex")),
+        "another tenant's update of acme's instance",
+    )
+    store.commit_transition(start(tenant="globex", value='"theirs"'))
+    ours, theirs = (
+        store.load_instance("acme", "order-42"),
+        store.load_instance("globex", "order-42"),
+    )
+    assert ours is not None and theirs is not None
+    assert (ours.value, theirs.value) == ('"pending"', '"theirs"')
+    assert store.pending_timers("globex", "order-42") == []
+
+
+# -- effects ----------------------------------------------------------------------------------
+
+
+def check_timers_replace_cancel_and_fire_in_order(store: Store) -> None:
+    """Timers come in (due time, creation) order; the same id replaces; cancel deletes."""
+    save_definition(store)
+    scheduled = (_timer("a", T0 + 100), _timer("b", T0 + 50), _timer("c", T0 + 100))
+    store.commit_transition(start(timers_scheduled=scheduled))
+    timers = store.pending_timers("acme", "order-42")
+    assert [timer.timer_id for timer in timers] == ["b", "a", "c"]
+    assert timers[0].event == '{"type": "b"}'
+    assert (timers[0].tenant, timers[0].instance_id, timers[0].due_at) == (
+        "acme",
+        "order-42",
+        T0 + 50,
+    )
+    seqs = {timer.timer_id: timer.created_seq for timer in timers}
+    assert seqs["a"] < seqs["c"]
+    store.commit_transition(step("order-42", 2, timers_scheduled=(_timer("a", T0 + 100),)))
+    timers = store.pending_timers("acme", "order-42")
+    assert [timer.timer_id for timer in timers] == ["b", "c", "a"]
+    assert timers[2].created_seq > seqs["c"]
+    store.commit_transition(step("order-42", 3, timers_cancelled=("b", "never-scheduled")))
+    assert [timer.timer_id for timer in store.pending_timers("acme", "order-42")] == ["c", "a"]
+    # Cancel then schedule in one write (a re-entered state): the new timer stays.
+    store.commit_transition(
+        step("order-42", 4, timers_cancelled=("c",), timers_scheduled=(_timer("c", T0 + 1),))
+    )
+    assert [timer.timer_id for timer in store.pending_timers("acme", "order-42")] == ["c", "a"]
+
+
+def check_steps_start_stop_and_replace(store: Store) -> None:
+    """Started steps are pending with 0 attempts; stop deletes; a restart replaces the row."""
+    save_definition(store)
+    write = start(steps_started=(_step_write("charge"), _step_write("reserve")))
+    store.commit_transition(write)
+    charge, reserve = store.steps("acme", "order-42")
+    assert (charge.invoke_id, reserve.invoke_id) == ("charge", "reserve")
+    assert (charge.tenant, charge.instance_id, charge.src) == ("acme", "order-42", "chargeCard")
+    assert (charge.input, charge.state, charge.retry) == (
+        '{"amount": 1}',
+        "order.paying",
+        '{"attempts": 3}',
+    )
+    assert charge.idempotency_key == "acme/order-42/charge/1"
+    assert (charge.status, charge.attempts) == ("pending", 0)
+    assert (charge.started_version, charge.created_at) == (1, write.audit.at)
+    store.commit_transition(step("order-42", 2, steps_stopped=("charge", "never-started")))
+    assert [row.invoke_id for row in store.steps("acme", "order-42")] == ["reserve"]
+    store.commit_transition(
+        step("order-42", 3, steps_stopped=("reserve",), steps_started=(_step_write("reserve", 7),))
+    )
+    (restarted,) = store.steps("acme", "order-42")
+    assert (restarted.input, restarted.started_version) == ('{"amount": 7}', 3)
+    store.commit_transition(step("order-42", 4, steps_started=(_step_write("charge", 9),)))
+    assert [row.invoke_id for row in store.steps("acme", "order-42")] == ["reserve", "charge"]
+
+
+def check_outbox_rows_accumulate_in_order(store: Store) -> None:
+    """Outbox messages are stored pending, with the version that emitted them, in order."""
+    save_definition(store)
+    store.commit_transition(start(outbox=(_message("m-1"), _message("m-2"))))
+    store.commit_transition(step("order-42", 2, outbox=(_message("m-3"),)))
+    messages = store.outbox("acme", "order-42")
+    assert [(m.message_id, m.version) for m in messages] == [("m-1", 1), ("m-2", 1), ("m-3", 2)]
+    first = messages[0]
+    assert (first.tenant, first.instance_id, first.event) == ("acme", "order-42", '{"type": "m-1"}')
+    assert (first.status, first.attempts, first.created_at) == ("pending", 0, T0 + 1000)
+
+
+def check_idempotency_rows(store: Store) -> None:
+    """The idempotency row is found by its key; a reused key fails the whole commit."""
+    save_definition(store)
+    store.commit_transition(start())
+
+    def remembered(version: int) -> IdempotencyRecord:
+        return IdempotencyRecord(
+            tenant="acme", instance_id="order-42", key="k-1", request_hash="sha", version=version
+        )
+
+    store.commit_transition(step("order-42", 2, idempotency=remembered(2)))
+    assert store.find_idempotency("acme", "order-42", "k-1") == remembered(2)
+    assert store.find_idempotency("acme", "order-42", "k-2") is None
+    assert store.find_idempotency("globex", "order-42", "k-1") is None
+    reused = _expect(
+        IdempotencyConflict,
+        lambda: store.commit_transition(step("order-42", 3, idempotency=remembered(3))),
+        "a second use of an idempotency key",
+    )
+    assert "k-1" in str(reused)
+    record = store.load_instance("acme", "order-42")
+    assert record is not None and record.version == 2
+
+
+def check_drop_pending_work_deletes_every_timer_and_step(store: Store) -> None:
+    """An instance that leaves `active` loses all its timers and steps, old and new."""
+    save_definition(store)
+    store.commit_transition(
+        start(timers_scheduled=(_timer("t1", T0),), steps_started=(_step_write("s1"),))
+    )
+    store.commit_transition(
+        step(
+            "order-42",
+            2,
+            status="done",
+            timers_scheduled=(_timer("t2", T0),),
+            steps_started=(_step_write("s2"),),
+            drop_pending_work=True,
+        )
+    )
+    assert store.pending_timers("acme", "order-42") == []
+    assert store.steps("acme", "order-42") == []
+
+
+def check_runtime_status_is_computed_from_pending_work(store: Store) -> None:
+    """Without a given runtime status: the status if not active, else running with a step,
+    waiting with a timer, active with neither; a given one is kept."""
+    save_definition(store)
+
+    def runtime_status() -> str:
+        record = store.load_instance("acme", "order-42")
+        assert record is not None
+        return record.runtime_status
+
+    store.commit_transition(start())
+    assert runtime_status() == "active"
+    store.commit_transition(step("order-42", 2, timers_scheduled=(_timer("t", T0),)))
+    assert runtime_status() == "waiting"
+    store.commit_transition(step("order-42", 3, steps_started=(_step_write("s"),)))
+    assert runtime_status() == "running"
+    store.commit_transition(step("order-42", 4))  # nothing changes: still computed
+    assert runtime_status() == "running"
+    store.commit_transition(step("order-42", 5, steps_stopped=("s",)))
+    assert runtime_status() == "waiting"
+    store.commit_transition(step("order-42", 6, runtime_status="retrying"))
+    assert runtime_status() == "retrying"
+    store.commit_transition(step("order-42", 7, status="error"))
+    assert runtime_status() == "error"
+    assert store.list_instances("acme", runtime_status="error")[0].id == "order-42"
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+
+def check_history_pages_in_sequence_order(store: Store) -> None:
+    """history() returns audit rows after `after_seq`, at most `limit`, by seq."""
+    save_definition(store)
+    _commit_versions(store, "order-42", 5)
+    assert [row.seq for row in store.history("acme", "order-42")] == [1, 2, 3, 4, 5]
+    assert [row.seq for row in store.history("acme", "order-42", after_seq=2, limit=2)] == [3, 4]
+    assert store.history("acme", "order-42", after_seq=5) == []
+
+
+def check_list_filters_and_pages(store: Store) -> None:
+    """list_instances filters by definition, status and runtime status, pages by id, and
+    lists every tenant, by (tenant, id), for None."""
+    save_definition(store)
+    save_definition(store, "approval")
+    store.commit_transition(start("o-3"))
+    store.commit_transition(start("o-1", status="done"))
+    store.commit_transition(start("o-2", timers_scheduled=(_timer("t", T0),)))
+    store.commit_transition(start("a-1", definition_id="approval"))
+    store.commit_transition(start("o-0", tenant="globex"))
+
+    def ids(**filters: Any) -> list[str]:
+        tenant = filters.pop("tenant", "acme")
+        return [record.id for record in store.list_instances(tenant, **filters)]
+
+    assert ids() == ["a-1", "o-1", "o-2", "o-3"]
+    assert ids(definition_id="order") == ["o-1", "o-2", "o-3"]
+    assert ids(status="done") == ["o-1"]
+    assert ids(runtime_status="waiting") == ["o-2"]
+    assert ids(definition_id="order", status="active") == ["o-2", "o-3"]
+    assert ids(limit=2) == ["a-1", "o-1"]
+    assert ids(after_id="o-1", limit=2) == ["o-2", "o-3"]
+    assert ids(after_id="o-3") == []
+    everyone = store.list_instances(None)
+    assert [(r.tenant, r.id) for r in everyone][-2:] == [("acme", "o-3"), ("globex", "o-0")]
+    assert ids(tenant=None, status="active") == ["a-1", "o-2", "o-3", "o-0"]
+    assert (store.count_instances(), store.count_instances("acme")) == (5, 4)
+    assert store.tenants() == ["acme", "globex"]
+    _expect(
+        ValueError, lambda: store.list_instances(None, after_id="o-1"), "after_id without tenant"
+    )
+    _expect(ValueError, lambda: store.list_instances("acme", limit=0), "limit=0")
+
+
+# -- whole or nothing -------------------------------------------------------------------------
+
+
+def check_a_failed_commit_leaves_nothing_behind(store: Store) -> None:
+    """A commit that fails half-way (a duplicate outbox id) writes none of its rows."""
+    save_definition(store)
+    effects: dict[str, Any] = {
+        "timers_scheduled": (_timer("t", T0),),
+        "steps_started": (_step_write("s"),),
+        "outbox": (_message("dup"), _message("dup")),
+    }
+    _expect(
+        StoreError,
+        lambda: store.commit_transition(start(**effects)),
+        "two outbox messages with one id",
+    )
+    assert store.load_instance("acme", "order-42") is None
+    assert store.history("acme", "order-42") == []
+    assert store.pending_timers("acme", "order-42") == []
+    assert store.steps("acme", "order-42") == []
+    assert store.outbox("acme", "order-42") == []
+    store.commit_transition(
+        start(
+            outbox=(_message("dup"),),
+            timers_scheduled=(_timer("t0", T0),),
+            steps_started=(_step_write("s0"),),
+        )
+    )
+    cancels: dict[str, Any] = {"timers_cancelled": ("t0",), "steps_stopped": ("s0",)}
+    _expect(
+        StoreError,
+        lambda: store.commit_transition(step("order-42", 2, **effects, **cancels)),
+        "an outbox id used before",
+    )
+    record = store.load_instance("acme", "order-42")
+    assert record is not None and record.version == 1
+    assert [row.seq for row in store.history("acme", "order-42")] == [1]
+    assert [timer.timer_id for timer in store.pending_timers("acme", "order-42")] == ["t0"]
+    assert [row.invoke_id for row in store.steps("acme", "order-42")] == ["s0"]
+    assert [m.message_id for m in store.outbox("acme", "order-42")] == ["dup"]
+    store.commit_transition(step("order-42", 2))  # the instance is still usable
+
+
+def check_sql_metacharacters_are_stored_verbatim(store: Store) -> None:
+    """Every string field comes back exactly as written, quotes and placeholders included;
+    JSON text keeps its spacing and key order."""
+    nasty = _NASTY
+    as_json = json.dumps({"z": nasty, "a": [1, 2.50, None]}, ensure_ascii=False).replace(
+        ", ", ",   "
+    )
+    definition = store.save_definition(nasty, nasty + "#hash", as_json, T0)
+    assert store.get_definition(nasty) == definition and definition.config == as_json
+    write = TransitionWrite(
+        tenant=nasty,
+        instance_id=nasty + "#id",
+        definition_id=nasty,
+        definition_version=1,
+        expected_version=0,
+        instance=InstanceWrite(snapshot=as_json, value=nasty, status=nasty),
+        audit=AuditRecord(
+            tenant=nasty,
+            instance_id=nasty + "#id",
+            seq=1,
+            event=as_json,
+            actor=nasty,
+            from_value=nasty,
+            to_value=nasty,
+            status=nasty,
+            runtime_status=nasty,
+            at=T0,
+            idempotency_key=nasty,
+            microsteps=as_json,
+            effects=as_json,
+        ),
+        timers_scheduled=(TimerWrite(timer_id=nasty, due_at=T0, event=as_json),),
+        steps_started=(
+            StepWrite(
+                invoke_id=nasty,
+                src=nasty,
+                input=as_json,
+                state=nasty,
+                idempotency_key=nasty,
+                retry=as_json,
+            ),
+        ),
+        outbox=(OutboxWrite(message_id=nasty, event=as_json),),
+        idempotency=IdempotencyRecord(
+            tenant=nasty, instance_id=nasty + "#id", key=nasty, request_hash=nasty, version=1
+        ),
+    )
+    store.commit_transition(write)
+    instance_id = nasty + "#id"
+    record = store.load_instance(nasty, instance_id)
+    assert record is not None
+    assert (record.tenant, record.id, record.definition_id) == (nasty, instance_id, nasty)
+    assert (record.snapshot, record.value, record.status) == (as_json, nasty, nasty)
+    assert record.runtime_status == nasty  # not active: the status itself
+    assert store.history(nasty, instance_id) == [write.audit]
+    (timer,) = store.pending_timers(nasty, instance_id)
+    assert (timer.timer_id, timer.event) == (nasty, as_json)
+    (started,) = store.steps(nasty, instance_id)
+    assert (started.invoke_id, started.src, started.input) == (nasty, nasty, as_json)
+    assert (started.state, started.idempotency_key, started.retry) == (nasty, nasty, as_json)
+    (message,) = store.outbox(nasty, instance_id)
+    assert (message.message_id, message.event) == (nasty, as_json)
+    assert store.find_idempotency(nasty, instance_id, nasty) == write.idempotency
+    assert [r.id for r in store.list_instances(nasty, status=nasty, definition_id=nasty)] == [
+        instance_id
+    ]
+    assert store.count_instances(nasty) == 1
+
+
+def check_concurrent_writers_of_one_version_conflict(store: Store) -> None:
+    """Two threads writing from the same version: exactly one commits, the other conflicts;
+    two threads starting the same id: one starts it, the other gets InstanceExists."""
+    save_definition(store)
+    store.commit_transition(start())
+    outcomes = _race(store, [step("order-42", 2, value='"a"'), step("order-42", 2, value='"b"')])
+    assert sorted(outcomes) == ["VersionConflict", "ok"], outcomes
+    outcomes = _race(store, [start("order-43"), start("order-43")])
+    assert sorted(outcomes) == ["InstanceExists", "ok"], outcomes
+
+
+def check_concurrent_definition_saves_get_distinct_versions(store: Store) -> None:
+    """Threads saving one new definition get one row; different hashes get 1, 2, ..."""
+    barrier = threading.Barrier(4)
+    saved: list[DefinitionRecord] = []
+
+    def save(hash: str) -> None:
+        barrier.wait()
+        saved.append(store.save_definition("order", hash, _CONFIG, T0))
+
+    threads = [threading.Thread(target=save, args=(hash,)) for hash in ("a", "a", "b", "c")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    by_hash = {record.hash: record.version for record in saved}
+    assert len(saved) == 4 and sorted(by_hash.values()) == [1, 2, 3]
+    assert len({record for record in saved if record.hash == "a"}) == 1
+
+
+def _race(store: Store, writes: list[TransitionWrite]) -> list[str]:
+    barrier = threading.Barrier(len(writes))
+    outcomes: list[str] = []
+
+    def commit(write: TransitionWrite) -> None:
+        barrier.wait()
+        try:
+            store.commit_transition(write)
+            outcomes.append("ok")
+        except (VersionConflict, InstanceExists) as error:
+            outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=commit, args=(write,)) for write in writes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+#: Every check, in a sensible reading order.
+CONTRACT: tuple[Check, ...] = (
+    check_schema_is_current_and_migrate_is_idempotent,
+    check_definitions_are_versioned_by_hash,
+    check_commit_of_a_start,
+    check_commit_of_an_update,
+    check_start_under_a_taken_id_raises_instance_exists,
+    check_stale_version_raises_version_conflict,
+    check_update_of_a_missing_instance_raises_not_found,
+    check_commit_needs_a_saved_definition,
+    check_tenants_are_isolated,
+    check_timers_replace_cancel_and_fire_in_order,
+    check_steps_start_stop_and_replace,
+    check_outbox_rows_accumulate_in_order,
+    check_idempotency_rows,
+    check_drop_pending_work_deletes_every_timer_and_step,
+    check_runtime_status_is_computed_from_pending_work,
+    check_history_pages_in_sequence_order,
+    check_list_filters_and_pages,
+    check_a_failed_commit_leaves_nothing_behind,
+    check_sql_metacharacters_are_stored_verbatim,
+    check_concurrent_writers_of_one_version_conflict,
+    check_concurrent_definition_saves_get_distinct_versions,
+)

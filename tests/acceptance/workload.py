@@ -1,0 +1,69 @@
+"""A child process for the acceptance tests: sends events through a real engine and prints
+each committed (instance, version) only after the commit returned.
+
+    python workload.py stream URL INSTANCES          # INC events round-robin until killed
+    python workload.py race URL INSTANCES COUNT SEED # COUNT optimistic INCs on random instances
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+from statewright import Machine
+from statewright.engine import Engine
+from statewright.errors import VersionConflict
+
+COUNTER = {
+    "id": "counter",
+    "initial": "counting",
+    "context": {"n": 0},
+    "states": {
+        "counting": {
+            "on": {
+                "INC": {
+                    "actions": [{"type": "assign", "params": {"n": {"$expr": "context.n + 1"}}}]
+                }
+            }
+        }
+    },
+}
+
+
+def counter_machine() -> Machine:
+    return Machine.from_config(COUNTER)
+
+
+def stream(url: str, instances: int) -> None:
+    with Engine.open(url) as engine:
+        engine.register(counter_machine())
+        ids = [f"c-{index}" for index in range(instances)]
+        turn = 0
+        while True:
+            instance_id = ids[turn % instances]
+            entry = engine.send(instance_id, {"type": "INC"})
+            print(f"{instance_id} {entry.seq}", flush=True)
+            turn += 1
+
+
+def race(url: str, instances: int, count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with Engine.open(url) as engine:
+        engine.register(counter_machine())
+        for _ in range(count):
+            instance_id = f"c-{rng.randrange(instances)}"
+            version = engine.get(instance_id).version
+            try:
+                entry = engine.send(instance_id, {"type": "INC"}, expected_version=version)
+            except VersionConflict as conflict:
+                print(f"conflict {instance_id} {conflict.expected} {conflict.found}", flush=True)
+            else:
+                print(f"ok {instance_id} {entry.seq}", flush=True)
+
+
+if __name__ == "__main__":
+    mode, url, *rest = sys.argv[1:]
+    if mode == "stream":
+        stream(url, int(rest[0]))
+    else:
+        race(url, int(rest[0]), int(rest[1]), int(rest[2]))

@@ -1,0 +1,77 @@
+"""Fixtures for every test that needs a database: one fresh database per test, per backend.
+
+- `store_url`: the URL of a fresh, migrated database; tests using it run once on SQLite and
+  once on PostgreSQL (ids `[sqlite]` and `[postgres]`).
+- `empty_store_url`: the same, without the schema.
+- `store`: an open `Store` on a fresh, migrated database, closed after the test.
+- `postgres_url`: the session's PostgreSQL database. A throwaway server is started the first
+  time a test needs it (about two seconds), unless STATEWRIGHT_TEST_POSTGRES_URL names a
+  database to use instead.
+
+SQLite gets a file in the test's tmp_path. PostgreSQL gets a schema of its own per test
+(`CREATE SCHEMA`, a few milliseconds), selected through the URL's search_path and dropped
+afterwards; a database per test would cost a copy of the template each time.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+pytest.register_assert_rewrite("statewright.testing.store_contract")
+
+from statewright.store import Store, open_store  # noqa: E402
+from statewright.testing.postgres import TemporaryPostgres, create_schema, drop_schema  # noqa: E402
+
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database for this session (throwaway server unless the env names one)."""
+    given = os.environ.get("STATEWRIGHT_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    with TemporaryPostgres() as server:
+        yield server.create_database("statewright_test")
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The URL of a fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        folder = tmp_path_factory.mktemp("db")
+        yield f"sqlite:///{folder / 'statewright.db'}"
+        return
+    base: str = request.getfixturevalue("postgres_url")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    yield create_schema(base, schema)
+    drop_schema(base, schema)
+
+
+@pytest.fixture
+def store_url(empty_store_url: str) -> str:
+    """The URL of a fresh, migrated database on each backend."""
+    store = open_store(empty_store_url)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+    return empty_store_url
+
+
+@pytest.fixture
+def store(empty_store_url: str) -> Iterator[Store]:
+    """An open store on a fresh, migrated database on each backend; closed afterwards."""
+    opened = open_store(empty_store_url)
+    try:
+        opened.migrate()
+        yield opened
+    finally:
+        opened.close()

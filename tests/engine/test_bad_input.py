@@ -1,0 +1,115 @@
+"""Bad input gets a clear error and changes nothing in the database."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from tests_support import order_machine
+
+from statewright.engine import Engine
+from statewright.errors import EventError, NotFound, PayloadError, StatewrightError
+from statewright.testing import VirtualClock
+
+SQL_NASTIES = [
+    "'; DROP TABLE instances; --",
+    'Robert"); DELETE FROM audit; --',
+    "\\x00 OR 1=1",
+    "%s %(x)s ? $1 :name",
+    "ünïcødé ✓ 𝄞",
+]
+
+
+def fingerprint(engine: Engine) -> tuple[object, ...]:
+    instances = engine.list(tenant="default", limit=1000)
+    return tuple((i.id, i.version, len(engine.history(i.id))) for i in instances)
+
+
+@pytest.fixture
+def started(engine: Engine) -> Engine:
+    engine.start("order", input={"amount": 5}, instance_id="o-1")
+    return engine
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{}, {"type": 5}, {"type": ""}, {"kind": "APPROVE"}, ["APPROVE"], 42, None, {"type": "*"}],
+    ids=["empty", "number-type", "empty-type", "no-type", "list", "int", "none", "wildcard"],
+)
+def test_malformed_events_are_refused(started: Engine, event: object) -> None:
+    before = fingerprint(started)
+    with pytest.raises(EventError):
+        started.send("o-1", event)  # type: ignore[arg-type]
+    assert fingerprint(started) == before
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{1, 2}, math.nan, math.inf, object(), b"bytes"],
+    ids=["set", "nan", "inf", "object", "bytes"],
+)
+def test_events_that_are_not_json_are_refused(started: Engine, payload: object) -> None:
+    before = fingerprint(started)
+    with pytest.raises(PayloadError, match="not JSON data"):
+        started.send("o-1", {"type": "NOTE", "text": payload})
+    assert fingerprint(started) == before
+
+
+def test_an_oversized_event_is_refused_with_the_limit(store_url: str, clock: VirtualClock) -> None:
+    with Engine.open(store_url, clock=clock, max_event_bytes=1000) as engine:
+        engine.register(order_machine())
+        engine.start("order", input={"amount": 5}, instance_id="o-1")
+        before = fingerprint(engine)
+        with pytest.raises(PayloadError, match="over the limit of 1000"):
+            engine.send("o-1", {"type": "NOTE", "text": "x" * 2000})
+        with pytest.raises(PayloadError, match="over the limit of 1000"):
+            engine.start("order", input={"amount": 5, "blob": "y" * 2000})
+        assert fingerprint(engine) == before
+        engine.send("o-1", {"type": "NOTE", "text": "x" * 500})
+
+
+@pytest.mark.parametrize("bad_id", ["", "a" * 201, "tab\there", "nul\x00"])
+def test_malformed_ids_are_refused(started: Engine, bad_id: str) -> None:
+    before = fingerprint(started)
+    with pytest.raises(PayloadError, match="1 to 200 characters"):
+        started.send(bad_id, "REJECT")
+    with pytest.raises(PayloadError):
+        started.start("order", input={"amount": 1}, instance_id=bad_id)
+    with pytest.raises(PayloadError):
+        started.send("o-1", "REJECT", tenant=bad_id)
+    assert fingerprint(started) == before
+
+
+def test_unknown_ids_and_other_tenants_ids_change_nothing(started: Engine) -> None:
+    before = fingerprint(started)
+    for call in (
+        lambda: started.send("o-2", "REJECT"),
+        lambda: started.send("o-1", "REJECT", tenant="other"),
+        lambda: started.get("o-1", tenant="other"),
+        lambda: started.verify("o-1", tenant="other"),
+    ):
+        with pytest.raises(NotFound):
+            call()
+    assert fingerprint(started) == before
+
+
+@pytest.mark.parametrize("nasty", SQL_NASTIES)
+def test_sql_metacharacters_in_every_string_field_are_stored_verbatim(
+    engine: Engine, nasty: str
+) -> None:
+    clean = nasty.replace("\\x00", "x00")
+    order = engine.start(
+        "order", input={"amount": 1, "note": nasty}, instance_id=clean, tenant=clean, actor=clean
+    )
+    entry = engine.send(
+        clean, {"type": "NOTE", "text": nasty}, tenant=clean, actor=clean, idempotency_key=clean
+    )
+
+    assert order.id == clean
+    assert entry.actor == clean and entry.idempotency_key == clean
+    assert engine.get(clean, tenant=clean).context["note"] == nasty  # type: ignore[index]
+    assert [e.event.get("text") for e in engine.history(clean, tenant=clean)] == [None, nasty]
+    assert engine.list(tenant=clean)[0].id == clean
+    with pytest.raises(StatewrightError):
+        engine.send(clean, {"type": nasty}, tenant=clean)
+    assert engine.get(clean, tenant=clean).version == 2

@@ -1,0 +1,39 @@
+"""Named queries in .sql files: parsed once, each section by its header."""
+
+from __future__ import annotations
+
+import pytest
+
+from statewright.store.sql_files import parse_queries
+from statewright.store.sqlite.connection import split_statements
+
+
+def test_sections_are_split_by_header_and_comments_dropped() -> None:
+    queries = parse_queries(
+        "-- about the file\n\n-- name: one\n-- what it does, 100% sure\nSELECT 1;\n\n"
+        "-- name: two\nSELECT '-- kept'\nFROM t;\n"
+    )
+    assert dict(queries) == {"one": "SELECT 1", "two": "SELECT '-- kept'\nFROM t"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("SELECT 1;\n-- name: one\nSELECT 1;", "before the first"),
+        ("-- name: one\nSELECT 1;\n-- name: one\nSELECT 2;", "defined twice"),
+        ("-- name: one\n-- nothing here\n", "is empty"),
+    ],
+)
+def test_a_malformed_query_file_is_refused_with_its_line(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_queries(text, source="queries.sql")
+
+
+def test_a_script_splits_into_whole_statements() -> None:
+    script = "-- c\nCREATE TABLE a (x TEXT DEFAULT ';');\nINSERT INTO a VALUES (';');\n-- end\n"
+    assert list(split_statements(script)) == [
+        "-- c\nCREATE TABLE a (x TEXT DEFAULT ';');",
+        "INSERT INTO a VALUES (';');",
+    ]
+    with pytest.raises(ValueError, match="ends inside a statement"):
+        list(split_statements("CREATE TABLE b (x"))
