@@ -61,8 +61,11 @@ def test_demo_steps_the_order_example_through_three_orders() -> None:
     assert result.output.count("done, output") == 3
 
 
-def test_every_command_has_help() -> None:
-    for command in ("validate", "demo"):
-        result = runner.invoke(app, [command, "--help"])
+def test_every_command_has_help_and_is_documented() -> None:
+    docs = (ROOT / "docs" / "cli.md").read_text()
+    commands = [["validate"], ["demo"], ["verify"], ["db", "migrate"], ["db", "status"]]
+    for command in commands:
+        result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0
         assert "Usage" in result.output
+        assert f"statewright {' '.join(command)}" in docs, command

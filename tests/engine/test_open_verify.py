@@ -1,0 +1,104 @@
+"""Opening a store: schema checks; verifying instances from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import statewright.engine.engine as engine_module
+from statewright.cli import app
+from statewright.engine import Engine
+from statewright.errors import ConfigError, SchemaOutOfDate
+from statewright.testing import VirtualClock
+from tests_support import order_machine
+
+runner = CliRunner()
+
+
+def test_an_empty_database_gets_the_schema_on_open(empty_store_url: str) -> None:
+    with Engine.open(empty_store_url) as engine:
+        assert engine.store.schema_version() >= 1
+
+
+def test_an_empty_database_is_left_alone_without_create(empty_store_url: str) -> None:
+    with pytest.raises(SchemaOutOfDate, match="statewright db migrate"):
+        Engine.open(empty_store_url, create=False)
+
+
+def test_an_older_schema_names_the_migrate_command(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "SCHEMA_VERSION", 99)
+    with pytest.raises(SchemaOutOfDate) as info:
+        Engine.open(store_url)
+    assert "needs 99" in str(info.value)
+    assert 'run "statewright db migrate --url' in str(info.value)
+
+
+def test_a_newer_schema_asks_for_an_upgrade(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "SCHEMA_VERSION", 0)
+    with pytest.raises(SchemaOutOfDate, match="upgrade statewright"):
+        Engine.open(store_url)
+
+
+def test_a_bad_url_says_which_forms_work() -> None:
+    with pytest.raises(ConfigError, match="sqlite:///"):
+        Engine.open("mysql://localhost/app")
+
+
+def test_verify_command_checks_every_instance_of_every_tenant(
+    store_url: str, clock: VirtualClock
+) -> None:
+    with Engine.open(store_url, clock=clock) as engine:
+        engine.register(order_machine())
+        for tenant in ("acme", "globex"):
+            for index in range(3):
+                engine.start("order", input={"amount": index}, instance_id=f"o-{index}",
+                             tenant=tenant)
+            engine.send("o-1", {"type": "APPROVE", "by": "ann"}, tenant=tenant)
+
+    result = runner.invoke(app, ["verify", "--url", store_url])
+
+    assert result.exit_code == 0, result.output
+    assert "6 of 6 instances match their audit log" in result.output
+
+
+def test_verify_command_reports_an_instance_that_does_not_replay(
+    store_url: str, clock: VirtualClock
+) -> None:
+    with Engine.open(store_url, clock=clock) as engine:
+        engine.register(order_machine())
+        engine.start("order", input={"amount": 1}, instance_id="o-1")
+        engine.send("o-1", {"type": "NOTE", "text": "a"})
+        record = engine.store.load_instance("default", "o-1")
+        assert record is not None
+        tampered = json.loads(record.snapshot)
+        tampered["context"]["note"] = "edited by hand"
+        _overwrite_snapshot(engine, json.dumps(tampered))
+
+    result = runner.invoke(app, ["verify", "--url", store_url])
+
+    assert result.exit_code == 1
+    assert "default/o-1: the replayed snapshot differs from the stored one" in result.output
+    assert "0 of 1 instances match" in result.output
+
+
+def _overwrite_snapshot(engine: Engine, text: str) -> None:
+    """Tamper with the row behind the engine's back, as a bad migration or a hand edit would."""
+    url = engine.store.url
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(url.split("sqlite:///", 1)[1].split("?")[0])
+        with connection:
+            connection.execute("UPDATE instances SET snapshot = ? WHERE id = 'o-1'", (text,))
+        connection.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(url) as connection:
+            connection.execute("UPDATE instances SET snapshot = %s WHERE id = 'o-1'", (text,))
