@@ -21,6 +21,7 @@ from statewright.chart.values import compile_value
 
 __all__ = ["MachineTree", "build_tree"]
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MachineTree:
     """The compiled tree of a machine and what loading it found wrong."""

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from statewright.chart.actions import implementation_error
 from statewright.chart.delays import compile_delay, delay_key
 from statewright.chart.faults import Faults, join_path, kind_of
-from statewright.chart.implementations import Implementations
 from statewright.chart.load_wiring import WiringPass
 from statewright.chart.nodes import InvokeDef, Op, StateNode, Transition
 from statewright.chart.run import Run
@@ -23,15 +22,6 @@ __all__ = ["InvokeAfterPass"]
 
 class InvokeAfterPass(WiringPass):
     """Compiles invocations and delayed transitions into transitions and entry/exit ops."""
-
-    machine_id: str
-    impls: Implementations
-    faults: Faults
-    nodes: list[StateNode]
-    ids: dict[str, StateNode]
-    configs: dict[StateNode, Mapping[str, object]]
-    raised: list[tuple[str, str]]
-    untyped: set[StateNode]
 
     def _wire_invoke(
         self, node: StateNode, config: Mapping[str, object], out: dict[str, list[Transition]]

@@ -15,13 +15,13 @@ from statewright.chart.schema import (
     check_keys,
 )
 
-__all__ = ["NodePass"]
+__all__ = ["LoaderState", "NodePass"]
 
 _TYPES: tuple[NodeType, ...] = ("atomic", "compound", "parallel", "final", "history")
 
 
-class NodePass:
-    """Creates the state nodes; the wiring pass then resolves targets across the whole tree."""
+class LoaderState:
+    """What both passes share: the faults so far, the nodes by order and by id."""
 
     machine_id: str
     impls: Implementations
@@ -31,6 +31,10 @@ class NodePass:
     configs: dict[StateNode, Mapping[str, object]]
     raised: list[tuple[str, str]]
     untyped: set[StateNode]
+
+
+class NodePass(LoaderState):
+    """Creates the state nodes; the wiring pass then resolves targets across the whole tree."""
 
     # -- pass 1: the nodes ------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from statewright.chart.actions import compile_actions
 from statewright.chart.faults import Faults, a_or_an, did_you_mean, few, join_path, kind_of
 from statewright.chart.guards import compile_guard
-from statewright.chart.implementations import Implementations
+from statewright.chart.load_nodes import LoaderState
 from statewright.chart.nodes import Op, StateNode, Transition
 from statewright.chart.schema import (
     TRANSITION_KEYS,
@@ -21,17 +21,8 @@ from statewright.chart.values import compile_value
 __all__ = ["WiringPass"]
 
 
-class WiringPass:
+class WiringPass(LoaderState):
     """Compiles what each state declares, now that every node exists to be targeted."""
-
-    machine_id: str
-    impls: Implementations
-    faults: Faults
-    nodes: list[StateNode]
-    ids: dict[str, StateNode]
-    configs: dict[StateNode, Mapping[str, object]]
-    raised: list[tuple[str, str]]
-    untyped: set[StateNode]
 
     def _wire_invoke(
         self, node: StateNode, config: Mapping[str, object], out: dict[str, list[Transition]]
