@@ -8,10 +8,13 @@ import pytest
 
 import statewright
 import statewright.chart
+import statewright.runtime
 import statewright.testing
 
 
-@pytest.mark.parametrize("module", [statewright, statewright.chart, statewright.testing])
+@pytest.mark.parametrize(
+    "module", [statewright, statewright.chart, statewright.runtime, statewright.testing]
+)
 def test_all_is_sorted_and_complete(module: types.ModuleType) -> None:
     exported = module.__all__
     assert exported == sorted(exported)

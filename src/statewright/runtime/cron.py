@@ -1,0 +1,441 @@
+"""Schedules: a cron expression in a time zone, and the ticks it makes.
+
+A schedule (`"*/15 * * * *"` every 15 minutes, `"0 2 * * *"` daily at 02:00) names an action
+to take at each tick. This module only computes ticks, in epoch milliseconds; the schedules
+worker claims each tick exactly once by inserting (schedule name, tick time) and performs the
+action. Pure: no clock (the caller passes the times), no randomness; the one read is the
+time-zone database, through `zoneinfo`, which caches each zone.
+
+Cron dialect: five fields, minute hour day-of-month month day-of-week, read by cronsim
+(https://github.com/cuu508/cronsim), which follows Debian's cron: names (`MON`, `JAN`), lists,
+ranges and steps; a day matches when day-of-month OR day-of-week matches, unless one of the two
+starts with `*` (then both must); `@hourly`, `@daily`, `@midnight`, `@weekly`, `@monthly`,
+`@yearly` and `@annually` stand for their five fields. cronsim's extensions are accepted too:
+`L` (last day of the month), `LW` (last weekday), `5L` (last Friday), `MON#1` (first Monday).
+No seconds field: schedules here are for business processes, minute resolution is enough, and
+the six-field dialects disagree on where the seconds go (first in Quartz and cronsim, last
+in croniter), so a six-field expression would read differently to different people.
+
+Daylight saving time. A tick is an instant; the expression is matched against the wall
+clock of the schedule's time zone. cronsim walks the wall clock as a plain calendar (naive
+datetimes, no time zone), and this module turns each matching wall time into instants by
+the two rules of Debian's cron, which cronsim also documents:
+
+- Expressions whose minute AND hour fields both start with something other than `*`
+  (`"30 2 * * *"`, `"0 9 * * MON-FRI"`, `"0,30 1-3 * * *"`) run by the wall clock: when
+  the clock jumps forward over their time, the tick comes at the first minute after the gap
+  (02:30 on a day that springs from 02:00 to 03:00 ticks at 03:00, and `"15,45 2 * * *"`
+  makes ONE tick at 03:00 that day); when the clock repeats an hour, they tick in its first
+  pass only (02:30 summer time, not again at 02:30 winter time).
+- Every other expression (`"*/15 * * * *"`, `"0 * * * *"`, `"0 */2 * * *"`,
+  `"*/30 2 * * *"`) runs by elapsed time: it ticks at each instant whose wall-clock reading
+  matches, so minutes missing from the wall clock make no tick (`"*/30 2 * * *"` skips the
+  spring-forward day) and a repeated hour ticks in both passes (`"0 * * * *"` ticks at 02:00
+  summer time and again at 02:00 winter time, an hour apart). Consecutive ticks of
+  `"*/15 * * * *"` are always 15 minutes apart.
+
+Either way every tick is a distinct instant and ticks strictly increase, so (name, tick
+time) never repeats. `tests/runtime/test_cron.py` checks both rules against a brute-force
+model in zones with one-hour, half-hour (Australia/Lord_Howe) and midnight
+(America/Santiago) changes. In UTC, the default, there is no daylight saving time.
+
+Why not cronsim's own time-zone handling (an aware start datetime)? Those tests found it
+skipping ticks of elapsed-time expressions where the clock skips midnight (Santiago: no
+ticks at all for `"* 1 * * SUN"` on the spring-forward Sunday) and around half-hour changes
+(Lord Howe: 02:00-02:29 missing from `"* */2 * * *"`): it steps hours as 3600 s and jumps
+to midnights that do not exist. Its calendar walk has no such problem.
+
+One more deviation from cronsim, towards Debian: a one-value range with a step (`5-5/10`)
+means 5, where cronsim reads `5/10` (5, 15, 25, ...).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import cache
+from types import MappingProxyType
+
+from cronsim import CronSim, CronSimError
+
+from statewright.chart.faults import did_you_mean
+from statewright.errors import ConfigError
+
+__all__ = ["Schedule", "due_ticks", "next_tick", "parse_schedule"]
+
+_MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_KEYS = ("name", "cron", "timezone", "action", "description")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}")
+_CRON_FIX = (
+    'write five fields, minute hour day-of-month month day-of-week: "*/15 * * * *" '
+    '(every 15 minutes), "0 2 * * *" (daily at 02:00), "0 9 * * MON-FRI"'
+)
+_ACTION_FIX = (
+    'write {"event": {"type": "ESCALATE"}, "where": {"definition": "intake"}} or '
+    '{"start": "report", "input": {...}}'
+)
+#: The keys each kind of action may have, and the filter keys of an `event` action.
+_ACTION_KEYS = {"event": ("event", "where", "tenant"), "start": ("start", "input", "tenant")}
+_WHERE_VALUES: dict[str, tuple[str, ...] | None] = {
+    "definition": None,
+    "status": ("active", "done", "error", "stopped"),
+    "runtimeStatus": ("active", "waiting", "running", "retrying", "done", "error", "stopped"),
+}
+#: Where cronsim gives up looking for the next match, from any start.
+_HORIZON_YEARS = 50
+_PROBE_FROM = datetime(2000, 1, 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule:
+    """A named cron schedule and the action to take at each tick.
+
+    Build it with `parse_schedule` from configuration; constructing it directly validates the
+    same way.
+
+    Attributes:
+        name: unique among schedules; the worker's claim key is (name, tick time).
+        cron: the cron expression, five fields or a macro such as "@daily".
+        timezone: an IANA time-zone name ("Europe/Riga"), whose wall clock the cron reads.
+        action: what to do at a tick, as JSON data (read-only), one of
+            `{"event": {"type": ...} | "TYPE", "where": {"definition": id, "status"?: ...,
+            "runtimeStatus"?: ...}, "tenant"?: str}` (send the event to the instances that
+            match) or `{"start": definition id, "input"?: JSON, "tenant"?: str}`.
+        description: free text for people.
+
+    Raises:
+        ConfigError: on construction, listing every fault with its fix.
+    """
+
+    name: str
+    cron: str
+    timezone: str = "UTC"
+    action: Mapping[str, object] = field(hash=False)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        faults = _schedule_faults(self.name, self.cron, self.timezone, self.action)
+        if faults:
+            raise _error(self.name, faults)
+        frozen = MappingProxyType(json.loads(json.dumps(dict(self.action))))
+        object.__setattr__(self, "action", frozen)
+
+    def to_json(self) -> dict[str, object]:
+        """Return the schedule as configuration; `parse_schedule` reads it back equal."""
+        data: dict[str, object] = {
+            "name": self.name,
+            "cron": self.cron,
+            "timezone": self.timezone,
+            "action": json.loads(json.dumps(dict(self.action))),
+        }
+        if self.description:
+            data["description"] = self.description
+        return data
+
+
+def parse_schedule(data: Mapping[str, object]) -> Schedule:
+    """Read and validate a schedule from configuration (a JSON or YAML object).
+
+    Args:
+        data: keys name, cron, action, and optionally timezone (default "UTC") and
+            description.
+
+    Returns:
+        The schedule.
+
+    Raises:
+        ConfigError: naming the schedule and each faulty field with its fix, all at once.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"a schedule must be an object, not {type(data).__name__}; write "
+            '{"name": "nightly", "cron": "0 2 * * *", "action": {...}}'
+        )
+    name = data.get("name")
+    label = name if isinstance(name, str) and name else "(unnamed)"
+    faults = [
+        f"{key}: unknown schedule key; {did_you_mean(str(key), _KEYS) or 'remove it'}"
+        for key in data
+        if key not in _KEYS
+    ]
+    faults += [f"{key}: missing; {fix}" for key, fix in _REQUIRED.items() if key not in data]
+    for key in ("name", "cron", "timezone", "description"):
+        if key in data and not isinstance(data[key], str):
+            faults.append(f"{key}: must be a string, not {type(data[key]).__name__}")
+    action = data.get("action")
+    if "action" in data and not isinstance(action, Mapping):
+        faults.append(f"action: must be an object; {_ACTION_FIX}")
+    if faults or not isinstance(action, Mapping):
+        raise _error(label, faults)
+    return Schedule(
+        name=str(data["name"]),
+        cron=str(data["cron"]),
+        timezone=str(data.get("timezone", "UTC")),
+        action=action,
+        description=str(data.get("description", "")),
+    )
+
+
+_REQUIRED = {
+    "name": 'add "name": "nightly-report"',
+    "cron": 'add "cron": "0 2 * * *" (daily at 02:00)',
+    "action": f"add it: {_ACTION_FIX}",
+}
+
+
+def next_tick(schedule: Schedule, after_ms: int) -> int:
+    """Return the first tick strictly after `after_ms`, in epoch milliseconds.
+
+    Raises:
+        ConfigError: no tick in the 50 years after `after_ms` (cronsim's horizon); a schedule
+            that never ticks at all is refused when it is built.
+    """
+    for tick in _ticks(schedule, after_ms):
+        return tick
+    raise ConfigError(
+        f'schedule "{schedule.name}": cron {schedule.cron!r} has no tick in the '
+        f"{_HORIZON_YEARS} years after {after_ms} ms; check the expression"
+    )
+
+
+def due_ticks(schedule: Schedule, after_ms: int, until_ms: int, limit: int) -> list[int]:
+    """Return the ticks in (after_ms, until_ms], earliest first, at most `limit` of them.
+
+    A worker passes the last tick it claimed (or the schedule's creation time) and now; after
+    downtime it gets the missed ticks too, `limit` at a time, and decides whether to run them.
+
+    Args:
+        schedule: the schedule.
+        after_ms: exclusive lower bound, epoch ms.
+        until_ms: inclusive upper bound, epoch ms.
+        limit: the most ticks to return (>= 1).
+
+    Returns:
+        Strictly increasing tick times in epoch ms, each a whole minute.
+
+    Raises:
+        ValueError: `limit` < 1.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, not {limit}")
+    ticks: list[int] = []
+    for tick in _ticks(schedule, after_ms):
+        if tick > until_ms:
+            break
+        ticks.append(tick)
+        if len(ticks) == limit:
+            break
+    return ticks
+
+
+def _ticks(schedule: Schedule, after_ms: int) -> Iterator[int]:
+    """Yield the ticks strictly after `after_ms`, in increasing order (ms)."""
+    zone = _zone(schedule.timezone)
+    expression = _expand(schedule.cron)
+    minute, hour = expression.split()[:2]
+    by_wall_clock = not minute.startswith("*") and not hour.startswith("*")
+    # cronsim walks the naive wall clock: calendar arithmetic, no time zone. The walk starts
+    # early enough to meet a wall time that the clock repeats after `after_ms`.
+    after_s = after_ms // 1000
+    start = datetime.fromtimestamp(after_s + _lowest_offset_s(zone, after_s), UTC)
+    pending: list[int] = []  # instants found, in seconds, not yet yielded (a heap)
+    last = after_ms
+    for wall in CronSim(expression, start.replace(tzinfo=None)):
+        instants = _instants(wall, zone, by_wall_clock=by_wall_clock)
+        # The earliest instant of a wall time never decreases as the walk goes on, so what
+        # is pending before it is final. Only the second pass of a repeated hour waits here.
+        while pending and instants and pending[0] < instants[0]:
+            tick = heapq.heappop(pending) * 1000
+            if tick > last:
+                last = tick
+                yield tick
+        for instant in instants:
+            heapq.heappush(pending, instant)
+    while pending:
+        tick = heapq.heappop(pending) * 1000
+        if tick > last:
+            last = tick
+            yield tick
+
+
+def _instants(wall: datetime, zone: tzinfo, *, by_wall_clock: bool) -> list[int]:
+    """The instants (epoch s, ascending) at which the naive wall time `wall` ticks."""
+    if zone is UTC:
+        return [int(wall.replace(tzinfo=UTC).timestamp())]
+    first = wall.replace(tzinfo=zone)  # fold=0: the first pass of a repeated wall time
+    if _exists(first):
+        second = wall.replace(tzinfo=zone, fold=1)
+        if by_wall_clock or second.utcoffset() == first.utcoffset():
+            return [int(first.timestamp())]
+        return [int(first.timestamp()), int(second.timestamp())]
+    if not by_wall_clock:
+        return []  # not on the wall clock today: no tick
+    # Debian's cron: a job whose time was skipped runs at the first minute after the gap.
+    while not _exists(first):
+        first = (first.replace(tzinfo=None) + timedelta(minutes=1)).replace(tzinfo=zone)
+    return [int(first.timestamp())]
+
+
+def _exists(local: datetime) -> bool:
+    """Whether the wall clock of `local`'s zone ever shows it (not in a spring-forward gap)."""
+    return local.astimezone(UTC).astimezone(local.tzinfo).replace(tzinfo=None, fold=0) == (
+        local.replace(tzinfo=None, fold=0)
+    )
+
+
+def _lowest_offset_s(zone: tzinfo, at_s: int) -> int:
+    """The lowest UTC offset of `zone` in the day after `at_s`, in seconds."""
+    if zone is UTC:
+        return 0
+    offsets = (datetime.fromtimestamp(at_s + hour * 3600, zone).utcoffset() for hour in range(27))
+    return min(int(offset.total_seconds()) for offset in offsets if offset is not None)
+
+
+def _expand(cron: str) -> str:
+    expression = _MACROS.get(cron.strip().lower(), cron)
+    return " ".join(
+        ",".join(_without_degenerate_step(item) for item in field.split(","))
+        for field in expression.split()
+    )
+
+
+#: `5-5/10`: a range of one value, with a step. Debian's cron reads it as 5; cronsim as
+#: `5/10` (5, 15, 25, ...), so it is rewritten to the one value before cronsim sees it.
+#: (Found by the brute-force property in tests/runtime/test_cron.py.)
+_DEGENERATE_STEP = re.compile(r"(?P<first>[^-/]+)-(?P<last>[^-/]+)/0*[1-9][0-9]*")
+
+
+def _without_degenerate_step(item: str) -> str:
+    match = _DEGENERATE_STEP.fullmatch(item)
+    if match and match["first"].upper() == match["last"].upper():
+        return match["first"]
+    return item
+
+
+@cache
+def _zone(name: str) -> zoneinfo.ZoneInfo | timezone:
+    # datetime.UTC, not ZoneInfo("UTC"): cronsim recognises it and skips its DST
+    # handling (the ticks are the same either way, only faster).
+    return UTC if name == "UTC" else zoneinfo.ZoneInfo(name)
+
+
+def _schedule_faults(name: str, cron: str, zone: str, action: Mapping[str, object]) -> list[str]:
+    faults = []
+    if not _NAME.fullmatch(name):
+        faults.append(
+            f"name: {name!r} is not a schedule name; use letters, digits and _ . : - "
+            '(up to 200, starting with a letter or digit), e.g. "stale-reviews"'
+        )
+    zone_fault = _zone_fault(zone)
+    if zone_fault:
+        faults.append(zone_fault)
+    faults += _cron_faults(cron)
+    if isinstance(action, Mapping):
+        faults += _action_faults(action)
+    else:
+        faults.append(f"action: must be an object; {_ACTION_FIX}")
+    return faults
+
+
+def _zone_fault(name: str) -> str:
+    try:
+        _zone(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        # Listing the zones reads the whole database; only on this error path.
+        zones = zoneinfo.available_timezones()
+        same = [zone for zone in zones if zone.lower() == name.lower()]
+        hint = f'did you mean "{same[0]}"?' if same else did_you_mean(name, zones)
+        return f"timezone: unknown time zone {name!r}; " + (
+            hint or 'write an IANA name such as "UTC", "Europe/Riga" or "America/New_York"'
+        )
+    return ""
+
+
+def _cron_faults(cron: str) -> list[str]:
+    expression = _expand(cron)
+    fields = expression.split()
+    if cron.strip().startswith("@") and cron.strip().lower() not in _MACROS:
+        known = ", ".join(_MACROS)
+        return [f"cron: unknown macro {cron.strip()!r}; use {known} or {_CRON_FIX}"]
+    if len(fields) != 5:
+        extra = "; seconds are not supported" if len(fields) == 6 else ""
+        return [f"cron: {cron!r} has {len(fields)} fields, not 5{extra}; {_CRON_FIX}"]
+    try:
+        probe = CronSim(expression, _PROBE_FROM)
+    except CronSimError as error:  # "Bad minute", "Bad day-of-week", ...
+        return [f"cron: {cron!r} has a {str(error).lower()} field; {_CRON_FIX}"]
+    if next(probe, None) is None:
+        return [f"cron: {cron!r} never matches a date (day-of-month, month and day-of-week)"]
+    return []
+
+
+def _action_faults(action: Mapping[str, object]) -> list[str]:
+    kinds = [kind for kind in _ACTION_KEYS if kind in action]
+    if len(kinds) != 1:
+        return [f"action: needs exactly one of event, start; {_ACTION_FIX}"]
+    kind = kinds[0]
+    faults = [
+        f"action.{key}: unknown key for a {kind} action; "
+        + (
+            did_you_mean(str(key), _ACTION_KEYS[kind])
+            or f"allowed: {', '.join(_ACTION_KEYS[kind])}"
+        )
+        for key in action
+        if key not in _ACTION_KEYS[kind]
+    ]
+    if "tenant" in action and not (isinstance(action["tenant"], str) and action["tenant"]):
+        faults.append('action.tenant: must be a tenant id, e.g. "default"')
+    if kind == "start" and not (isinstance(action["start"], str) and action["start"]):
+        faults.append('action.start: must be a definition id, e.g. "nightly-report"')
+    if kind == "event":
+        faults += _event_faults(action["event"]) + _where_faults(action.get("where"))
+    try:
+        json.dumps(dict(action), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        faults.append(f"action: is not JSON data ({error}); use objects, lists, strings, numbers")
+    return faults
+
+
+def _event_faults(event: object) -> list[str]:
+    if isinstance(event, str) and event:
+        return []
+    if isinstance(event, Mapping) and isinstance(event.get("type"), str) and event["type"]:
+        return []
+    return ['action.event: must be an event type or an object with one: {"type": "ESCALATE"}']
+
+
+def _where_faults(where: object) -> list[str]:
+    if not isinstance(where, Mapping) or not isinstance(where.get("definition"), str):
+        # Broadcasting to every instance of every definition is never what was meant.
+        return ['action.where: needs the definition to send to: {"definition": "intake"}']
+    faults = []
+    for key, value in where.items():
+        if key not in _WHERE_VALUES:
+            hint = did_you_mean(str(key), _WHERE_VALUES) or f"allowed: {', '.join(_WHERE_VALUES)}"
+            faults.append(f"action.where.{key}: unknown filter; {hint}")
+            continue
+        allowed = _WHERE_VALUES[key]
+        if not isinstance(value, str) or not value or (allowed and value not in allowed):
+            fix = f"one of {', '.join(allowed)}" if allowed else "a non-empty string"
+            faults.append(f"action.where.{key}: {value!r} is not {fix}")
+    return faults
+
+
+def _error(name: str, faults: list[str]) -> ConfigError:
+    if len(faults) == 1:
+        return ConfigError(f'schedule "{name}": {faults[0]}')
+    lines = "\n".join(f"  {fault}" for fault in faults)
+    return ConfigError(f'schedule "{name}" has {len(faults)} faults:\n{lines}')
