@@ -171,7 +171,8 @@ class Engine:
         write, _ = build_write(
             tenant=tenant,
             instance_id=instance_id,
-            definition=definition,
+            definition_id=definition.id,
+            definition_version=definition.version,
             machine=machine,
             expected_version=0,
             step=step,
@@ -238,7 +239,7 @@ class Engine:
             check_id(actor, "actor")
         resolved = normalize_event(event)
         text = event_json(resolved, self.max_event_bytes, "the event")
-        record = self._load(tenant, instance_id)
+        record = self._fetch(tenant, instance_id)
         request_hash = ""
         if idempotency_key is not None:
             check_id(idempotency_key, "idempotency key")
@@ -261,13 +262,8 @@ class Engine:
         write, parts = build_write(
             tenant=tenant,
             instance_id=instance_id,
-            definition=DefinitionRecord(
-                id=record.definition_id,
-                version=record.definition_version,
-                hash="",
-                config="",
-                created_at=0,
-            ),
+            definition_id=record.definition_id,
+            definition_version=record.definition_version,
             machine=machine,
             expected_version=record.version,
             step=step,
@@ -357,6 +353,10 @@ class Engine:
     def _load(self, tenant: str, instance_id: str) -> InstanceRecord:
         check_id(tenant, "tenant")
         check_id(instance_id, "instance id")
+        return self._fetch(tenant, instance_id)
+
+    def _fetch(self, tenant: str, instance_id: str) -> InstanceRecord:
+        """`_load` for ids already checked."""
         record = self.store.load_instance(tenant, instance_id)
         if record is None:
             raise NotFound(

@@ -25,7 +25,6 @@ from statewright.chart import (
 from statewright.engine.payload import dump_json
 from statewright.store.records import (
     AuditRecord,
-    DefinitionRecord,
     IdempotencyRecord,
     InstanceWrite,
     OutboxWrite,
@@ -54,7 +53,8 @@ def build_write(
     *,
     tenant: str,
     instance_id: str,
-    definition: DefinitionRecord,
+    definition_id: str,
+    definition_version: int,
     machine: Machine,
     expected_version: int,
     step: Macrostep,
@@ -127,8 +127,8 @@ def build_write(
     write = TransitionWrite(
         tenant=tenant,
         instance_id=instance_id,
-        definition_id=definition.id,
-        definition_version=definition.version,
+        definition_id=definition_id,
+        definition_version=definition_version,
         expected_version=expected_version,
         instance=InstanceWrite(snapshot=snapshot_text, value=value_text, status=snapshot.status),
         audit=audit,

@@ -4,7 +4,12 @@ The order of the writes:
 
 1. the instance row: inserted for a start (`ON CONFLICT DO NOTHING`: no row means the id is
    taken), else updated `WHERE version = expected_version` (no row: it is gone or moved on).
-   The update comes first so that, on PostgreSQL, it locks the row for the rest;
+   The update comes first so that, on PostgreSQL, it locks the row for the rest. It is tried
+   cheapest first: `update_instance_quiet` (status, definition and runtime status unchanged,
+   for a transition that writes no timers and no steps: then step 7 is not needed), then
+   `update_instance_kept` (status and definition unchanged), then `update_instance`, which
+   sets every column; the first two set only unindexed columns, so that the instance's index
+   entries are not rewritten on every transition;
 2. cancelled timers deleted, scheduled ones upserted (a new creation number, so a replaced
    timer fires after the older ones due at the same time);
 3. stopped steps deleted, started ones upserted (a restart resets status and attempts);
@@ -12,7 +17,8 @@ The order of the writes:
 5. the idempotency row inserted (`ON CONFLICT DO NOTHING`: no row means the key is taken);
 6. with `drop_pending_work`, every timer and step of the instance deleted;
 7. with no `runtime_status` given, the instance's computed from the rows now present:
-   the status if not active, else running with a step, waiting with a timer, else active;
+   the status if not active, else running with a step, waiting with a timer, else active
+   (the row is written only if that changes it);
 8. the audit row inserted, exactly as given.
 
 Cancels come before schedules and stops before starts, so a state re-entered within one
@@ -34,7 +40,7 @@ from statewright.errors import (
 from statewright.store.records import TransitionWrite
 from statewright.store.transaction import Transaction, params_of
 
-__all__ = ["check_write", "write_transition"]
+__all__ = ["check_write", "quiet_params", "write_transition"]
 
 #: Reserves `count` increasing creation numbers in a transaction.
 ReserveSeq = Callable[[Transaction, int], list[int]]
@@ -68,7 +74,7 @@ class _Commit:
 
     def run(self) -> None:
         write, tx, queries = self.write, self.tx, self.queries
-        self.instance()
+        quiet = self.instance()
         self.timers()
         self.steps()
         self.outbox()
@@ -76,36 +82,37 @@ class _Commit:
         if write.drop_pending_work:
             tx.run(queries["delete_instance_timers"], self.key)
             tx.run(queries["delete_instance_steps"], self.key)
-        if write.instance.runtime_status is None:
+        if write.instance.runtime_status is None and not quiet:
             tx.run(queries["compute_runtime_status"], {**self.key, "id": write.instance_id})
         tx.run(queries["insert_audit"], params_of(write.audit))
 
-    def instance(self) -> None:
-        write = self.write
-        params = {
-            "tenant": write.tenant,
-            "id": write.instance_id,
-            "definition_id": write.definition_id,
-            "definition_version": write.definition_version,
-            "version": write.audit.seq,
-            "expected_version": write.expected_version,
-            "snapshot": write.instance.snapshot,
-            "value": write.instance.value,
-            "status": write.instance.status,
-            # Replaced in step 7 when None; the column is NOT NULL until then.
-            "runtime_status": write.instance.runtime_status or write.instance.status,
-            "at": write.audit.at,
-        }
+    def instance(self) -> bool:
+        """Insert or update the instance row; True if its runtime status is known to be
+        right already (`update_instance_quiet` matched)."""
+        write, tx, queries = self.write, self.tx, self.queries
+        params = _instance_params(write)
         if write.expected_version == 0:
-            if self.tx.run(self.queries["insert_instance"], params) == 0:
+            if tx.run(queries["insert_instance"], params) == 0:
                 raise InstanceExists(
                     f"instance {write.instance_id!r} exists already (tenant {write.tenant!r}); "
                     "pick another id or send it events"
                 )
-            return
-        if self.tx.run(self.queries["update_instance"], params) == 1:
-            return
-        row = self.tx.one(self.queries["instance_version"], params)
+            return False
+        if write.instance.runtime_status is None:
+            writes_work = (
+                write.timers_cancelled
+                or write.timers_scheduled
+                or write.steps_stopped
+                or write.steps_started
+                or write.drop_pending_work
+            )
+            if not writes_work and tx.run(queries["update_instance_quiet"], params) == 1:
+                return True
+            if tx.run(queries["update_instance_kept"], params) == 1:
+                return False
+        if tx.run(queries["update_instance"], params) == 1:
+            return False
+        row = tx.one(queries["instance_version"], params)
         if row is None:
             raise NotFound(
                 f"no instance {write.instance_id!r} in tenant {write.tenant!r}; "
@@ -169,6 +176,56 @@ class _Commit:
                 f"{self.write.instance_id!r}; look the earlier send up with find_idempotency, "
                 "or use a new key"
             )
+
+
+def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
+    """The parameters of `commit_quiet_transition`, where a backend has it: a transition that
+    only updates the instance (status, definition and runtime status kept) and adds its audit
+    row, written as one statement. None if `write` does more than that."""
+    if (
+        write.expected_version == 0
+        or write.instance.runtime_status is not None
+        or write.timers_cancelled
+        or write.timers_scheduled
+        or write.steps_stopped
+        or write.steps_started
+        or write.outbox
+        or write.idempotency is not None
+        or write.drop_pending_work
+    ):
+        return None
+    params = _instance_params(write)
+    audit = write.audit
+    params.update(
+        event=audit.event,
+        actor=audit.actor,
+        from_value=audit.from_value,
+        to_value=audit.to_value,
+        audit_status=audit.status,
+        audit_runtime_status=audit.runtime_status,
+        idempotency_key=audit.idempotency_key,
+        microsteps=audit.microsteps,
+        effects=audit.effects,
+    )
+    return params
+
+
+def _instance_params(write: TransitionWrite) -> dict[str, object]:
+    """The parameters of the instance queries (`insert_instance`, `update_instance*`)."""
+    return {
+        "tenant": write.tenant,
+        "id": write.instance_id,
+        "definition_id": write.definition_id,
+        "definition_version": write.definition_version,
+        "version": write.audit.seq,
+        "expected_version": write.expected_version,
+        "snapshot": write.instance.snapshot,
+        "value": write.instance.value,
+        "status": write.instance.status,
+        # Replaced in step 7 when None; the column is NOT NULL until then.
+        "runtime_status": write.instance.runtime_status or write.instance.status,
+        "at": write.audit.at,
+    }
 
 
 def check_write(write: TransitionWrite) -> None:

@@ -6,6 +6,12 @@ reserve creation sequence numbers. PostgreSQL's queries also include advisory lo
 (`lock_migrations`, `lock_definition`) that SQLite's single writer makes unnecessary.
 Everything else lives here once (the writes of `commit_transition` in `commit.py`),
 so that the two backends cannot drift (httpx's BaseClient under Client and AsyncClient).
+
+Two optional hooks save round trips: `_read_one` and `_run_alone` run a lone statement
+outside an explicit transaction, and `fast_paths` holds statements that do alone what a
+transaction of several queries would (PostgreSQL writes a quiet transition, the instance
+update and its audit row, in one). A fast path that changes no row has written nothing;
+the general path then runs and finds out why.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from types import MappingProxyType
 from typing import ClassVar
 
 from statewright.errors import InternalError
-from statewright.store.commit import check_write, write_transition
+from statewright.store.commit import check_write, quiet_params, write_transition
 from statewright.store.records import (
     AuditRecord,
     DefinitionRecord,
@@ -44,6 +51,9 @@ class SqlStore(ABC):
     #: The backend's named queries and migrations, set by each subclass.
     queries: ClassVar[Mapping[str, str]]
     migrations: ClassVar[tuple[Migration, ...]]
+    #: Statements that do alone what a transaction of several queries would, where the
+    #: backend can (PostgreSQL's `fast_paths.sql`); each is optional.
+    fast_paths: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     url: str
 
@@ -55,6 +65,17 @@ class SqlStore(ABC):
 
         Database errors come out as `StoreError`s whose message starts with `what`.
         """
+
+    def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
+        """The first row of one query, read on its own (one statement reads one snapshot,
+        so a backend may run it outside an explicit transaction, in fewer round trips)."""
+        with self._transaction(write=False, what=what) as tx:
+            return tx.one(sql, params)
+
+    def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
+        """Run one statement as a transaction of its own; the number of rows it changed."""
+        with self._transaction(write=True, what=what) as tx:
+            return tx.run(sql, params)
 
     @abstractmethod
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
@@ -163,13 +184,24 @@ class SqlStore(ABC):
         """
         check_write(write)
         what = f"committing a transition of {write.instance_id!r}"
+        # A backend that can write a quiet transition in one statement tries that first;
+        # no row means it was not quiet after all (or the version moved): nothing was
+        # written, and the general path below finds out which.
+        alone = self.fast_paths.get("commit_quiet_transition")
+        if alone is not None:
+            params = quiet_params(write)
+            if params is not None and self._run_alone(alone, params, what=what) == 1:
+                return
         with self._transaction(write=True, what=what) as tx:
             write_transition(tx, self.queries, write, self._reserve_work_seq)
 
     def load_instance(self, tenant: str, instance_id: str) -> InstanceRecord | None:
         """The instance, or None if this tenant has no instance with this id."""
-        with self._transaction(write=False, what=f"loading {instance_id!r}") as tx:
-            row = tx.one(self.queries["load_instance"], {"tenant": tenant, "id": instance_id})
+        row = self._read_one(
+            self.queries["load_instance"],
+            {"tenant": tenant, "id": instance_id},
+            what=f"loading {instance_id!r}",
+        )
         return None if row is None else InstanceRecord(**row)
 
     def list_instances(

@@ -43,4 +43,11 @@ class Transaction(Protocol):
 
 def params_of(record: DataclassInstance) -> dict[str, object]:
     """A record's fields as query parameters, by field name."""
-    return {field.name: getattr(record, field.name) for field in fields(record)}
+    names = _FIELD_NAMES.get(type(record))
+    if names is None:
+        names = _FIELD_NAMES[type(record)] = tuple(field.name for field in fields(record))
+    return {name: getattr(record, name) for name in names}
+
+
+#: Field names per record class (`dataclasses.fields` is slow on a hot path).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}

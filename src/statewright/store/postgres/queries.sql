@@ -65,8 +65,35 @@ WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s;
 -- name: instance_version
 SELECT version FROM instances WHERE tenant = %(tenant)s AND id = %(id)s;
 
+-- The cheap updates of a transition that keeps the instance's status and definition:
+-- only unindexed columns are set, so no index entry is rewritten (a column named in SET
+-- rewrites its index entries even when its value stays the same). No row: the kept
+-- columns changed, or the version moved; update_instance then decides which.
+-- update_instance_quiet also keeps the runtime status, so it checks that the one the pending
+-- work gives (see compute_runtime_status) is the stored one; the store uses it only for a
+-- transition that writes no timers and no steps, so that the work it sees is the final one.
+-- name: update_instance_quiet
+UPDATE instances
+SET version = %(version)s, snapshot = %(snapshot)s, value = %(value)s, updated_at = %(at)s
+WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
+  AND status = %(status)s AND definition_id = %(definition_id)s
+  AND definition_version = %(definition_version)s
+  AND runtime_status = CASE
+    WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
+    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
+    ELSE 'active' END;
+
+-- name: update_instance_kept
+UPDATE instances
+SET version = %(version)s, snapshot = %(snapshot)s, value = %(value)s, updated_at = %(at)s
+WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
+  AND status = %(status)s AND definition_id = %(definition_id)s
+  AND definition_version = %(definition_version)s;
+
 -- Running if a step is pending, waiting if a timer is, else active; a finished instance
--- shows its status. Both probes are primary-key prefix lookups.
+-- shows its status. Both probes are primary-key prefix lookups. The row is written only
+-- when the runtime status changes, so that its index entry is left alone otherwise.
 -- name: compute_runtime_status
 UPDATE instances
 SET runtime_status = CASE
@@ -74,7 +101,12 @@ SET runtime_status = CASE
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
     ELSE 'active' END
-WHERE tenant = %(tenant)s AND id = %(id)s;
+WHERE tenant = %(tenant)s AND id = %(id)s
+  AND runtime_status <> CASE
+    WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
+    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
+    ELSE 'active' END;
 
 -- name: load_instance
 SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,

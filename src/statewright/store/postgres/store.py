@@ -1,7 +1,9 @@
 """`PostgresStore`: the shared operations (`SqlStore`) over psycopg 3 and a connection pool.
 
-Each operation borrows a pooled connection (autocommit off) and runs in one transaction,
-committed at the end of the block or rolled back on any error. READ COMMITTED is enough:
+Each operation borrows a pooled connection (kept in autocommit mode) and runs in one
+transaction: a block (`connection.transaction()`: BEGIN ... COMMIT, rolled back on any
+error) or, for a lone statement (loading an instance, a quiet transition written whole by one
+statement of `fast_paths.sql`), the statement itself, in one round trip. READ COMMITTED is enough:
 `commit_transition` updates the instance row first (`WHERE version = expected`), which
 locks it, so a second writer of the same instance waits and then finds the version moved
 (VersionConflict); inserts of the same new id wait for each other (`ON CONFLICT DO NOTHING`).
@@ -48,6 +50,7 @@ class PostgresStore(SqlStore):
     """
 
     queries = load_queries(_PACKAGE)
+    fast_paths = load_queries(_PACKAGE, "fast_paths.sql")
     migrations = load_migrations(_PACKAGE)
 
     def __init__(self, options: PostgresOptions, *, url: str | None = None) -> None:
@@ -59,7 +62,9 @@ class PostgresStore(SqlStore):
         """
         self.url = url if url is not None else options.conninfo
         self._options = options
-        kwargs: dict[str, Any] = {"autocommit": False}
+        # Autocommit: a lone statement (`_alone`) is its own transaction, one round trip;
+        # every other operation opens its transaction explicitly (`connection.transaction()`).
+        kwargs: dict[str, Any] = {"autocommit": True}
         if "connect_timeout" not in _conninfo_keys(options.conninfo, self.display_url):
             kwargs["connect_timeout"] = CONNECT_TIMEOUT
         _check_server(options.conninfo, kwargs, self.display_url)
@@ -81,9 +86,35 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _transaction(self, *, write: bool, what: str) -> Iterator[Transaction]:
+        with self._errors(what), self._pool.connection() as connection, connection.transaction():
+            yield _PostgresTransaction(connection)
+
+    @contextmanager
+    def _alone(self, what: str) -> Iterator[psycopg.Cursor[Row]]:
+        """A cursor outside any transaction block: each statement is a transaction of its
+        own (autocommit), sent in one round trip instead of three (BEGIN, it, COMMIT)."""
+        with (
+            self._errors(what),
+            self._pool.connection() as connection,
+            connection.cursor(row_factory=dict_row) as cursor,
+        ):
+            yield cursor
+
+    def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
+        with self._alone(what) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+
+    def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
+        with self._alone(what) as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """Pool and database errors as `StoreError`s whose message starts with `what`."""
         try:
-            with self._pool.connection() as connection, connection.transaction():
-                yield _PostgresTransaction(connection)
+            yield
         except PoolTimeout as error:
             raise StoreUnavailable(
                 f"{what}: no connection to {self.display_url} within {POOL_TIMEOUT:g} s; "

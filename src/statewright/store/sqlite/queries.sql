@@ -59,8 +59,35 @@ WHERE tenant = :tenant AND id = :id AND version = :expected_version;
 -- name: instance_version
 SELECT version FROM instances WHERE tenant = :tenant AND id = :id;
 
+-- The cheap updates of a transition that keeps the instance's status and definition:
+-- only unindexed columns are set, so no index entry is rewritten (a column named in SET
+-- rewrites its index entries even when its value stays the same). No row: the kept
+-- columns changed, or the version moved; update_instance then decides which.
+-- update_instance_quiet also keeps the runtime status, so it checks that the one the pending
+-- work gives (see compute_runtime_status) is the stored one; the store uses it only for a
+-- transition that writes no timers and no steps, so that the work it sees is the final one.
+-- name: update_instance_quiet
+UPDATE instances
+SET version = :version, snapshot = :snapshot, value = :value, updated_at = :at
+WHERE tenant = :tenant AND id = :id AND version = :expected_version
+  AND status = :status AND definition_id = :definition_id
+  AND definition_version = :definition_version
+  AND runtime_status = CASE
+    WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
+    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
+    ELSE 'active' END;
+
+-- name: update_instance_kept
+UPDATE instances
+SET version = :version, snapshot = :snapshot, value = :value, updated_at = :at
+WHERE tenant = :tenant AND id = :id AND version = :expected_version
+  AND status = :status AND definition_id = :definition_id
+  AND definition_version = :definition_version;
+
 -- Running if a step is pending, waiting if a timer is, else active; a finished instance
--- shows its status. Both probes are primary-key prefix lookups.
+-- shows its status. Both probes are primary-key prefix lookups. The row is written only
+-- when the runtime status changes, so that its index entry is left alone otherwise.
 -- name: compute_runtime_status
 UPDATE instances
 SET runtime_status = CASE
@@ -68,7 +95,12 @@ SET runtime_status = CASE
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
     ELSE 'active' END
-WHERE tenant = :tenant AND id = :id;
+WHERE tenant = :tenant AND id = :id
+  AND runtime_status <> CASE
+    WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
+    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
+    ELSE 'active' END;
 
 -- name: load_instance
 SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,

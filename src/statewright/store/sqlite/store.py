@@ -3,7 +3,9 @@
 Every write transaction starts with `BEGIN IMMEDIATE`: a deferred `BEGIN` that reads and then
 writes while another connection holds the write lock fails with SQLITE_BUSY at once,
 ignoring the busy timeout, whereas `BEGIN IMMEDIATE` waits for it (shared/FACTS.md). Reads
-run in a deferred transaction, so that a multi-statement read sees one snapshot.
+run in a deferred transaction, so that a multi-statement read sees one snapshot; a lone
+statement (loading an instance) runs without one, since it sees one snapshot anyway and
+BEGIN and COMMIT would double its cost.
 `synchronous=FULL` is the default (a committed transition survives power loss); `NORMAL`
 (about 5x the commits per second) only risks the last transactions on power loss, not
 corruption.
@@ -70,6 +72,16 @@ class SqliteStore(SqlStore):
                 if isinstance(error, sqlite3.Error):
                     raise self._translate(error, what) from error
                 raise
+
+    def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
+        # One statement outside BEGIN ... COMMIT is its own transaction: one snapshot. Every
+        # row is fetched so that the statement finishes and its read lock is released now.
+        with self._pool.connection() as connection:
+            try:
+                rows: list[Row] = connection.execute(sql, params).fetchall()
+            except sqlite3.Error as error:
+                raise self._translate(error, what) from error
+        return rows[0] if rows else None
 
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
         # Under BEGIN IMMEDIATE no other writer can interleave between these two statements.
