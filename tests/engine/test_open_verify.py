@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests_support import order_machine
 from typer.testing import CliRunner
 
 import statewright.engine.engine as engine_module
@@ -12,7 +13,6 @@ from statewright.cli import app
 from statewright.engine import Engine
 from statewright.errors import ConfigError, SchemaOutOfDate
 from statewright.testing import VirtualClock
-from tests_support import order_machine
 
 runner = CliRunner()
 
@@ -57,8 +57,9 @@ def test_verify_command_checks_every_instance_of_every_tenant(
         engine.register(order_machine())
         for tenant in ("acme", "globex"):
             for index in range(3):
-                engine.start("order", input={"amount": index}, instance_id=f"o-{index}",
-                             tenant=tenant)
+                engine.start(
+                    "order", input={"amount": index}, instance_id=f"o-{index}", tenant=tenant
+                )
             engine.send("o-1", {"type": "APPROVE", "by": "ann"}, tenant=tenant)
 
     result = runner.invoke(app, ["verify", "--url", store_url])
