@@ -15,6 +15,7 @@ The tree::
     ├── TransitionFailed       a guard or action raised during send: nothing was committed
     ├── VersionConflict        expected_version is stale: someone else moved the instance
     ├── IdempotencyConflict    an idempotency key reused with a different request
+    ├── WorkGone               a timer or step was already handled, cancelled or replaced
     ├── PayloadError           an event or input that is not JSON, or too large
     ├── ConfigError            a bad store URL or engine option
     ├── StoreError             the database failed or is not usable
@@ -52,6 +53,7 @@ __all__ = [
     "StoreUnavailable",
     "TransitionFailed",
     "VersionConflict",
+    "WorkGone",
 ]
 
 
@@ -186,6 +188,11 @@ class VersionConflict(StatewrightError):
 
 class IdempotencyConflict(StatewrightError):
     """The idempotency key was used before for a different request; use a new key."""
+
+
+class WorkGone(StatewrightError):
+    """A timer (or step) was handled by another worker, cancelled or replaced meanwhile;
+    nothing was committed and there is nothing to do."""
 
 
 class PayloadError(StatewrightError):

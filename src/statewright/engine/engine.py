@@ -20,6 +20,7 @@ docs/xstate-differences.md lists each difference:
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import logging
 import uuid
@@ -49,7 +50,7 @@ from statewright.errors import (
     VersionConflict,
 )
 from statewright.store import SCHEMA_VERSION, open_store
-from statewright.store.records import DefinitionRecord, InstanceRecord
+from statewright.store.records import DefinitionRecord, InstanceRecord, TimerRecord
 
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
@@ -238,6 +239,47 @@ class Engine:
         if actor is not None:
             check_id(actor, "actor")
         resolved = normalize_event(event)
+        return self._handle(
+            tenant,
+            instance_id,
+            resolved,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+        )
+
+    def fire_timer(self, timer: TimerRecord) -> AuditEntry:
+        """Deliver a due timer's event and delete the timer in the same transaction.
+
+        The event is committed even if no transition takes it (a guarded `after` whose guards
+        fail is consumed, as in XState), so a timer fires exactly once.
+
+        Raises:
+            WorkGone: another worker fired it, or it was cancelled or replaced meanwhile.
+            TransitionFailed: a guard or action raised; the timer stays for a later try.
+        """
+        event = json.loads(timer.event)
+        return self._handle(
+            timer.tenant,
+            timer.instance_id,
+            event,
+            actor=None,
+            idempotency_key=None,
+            expected_version=None,
+            consumed_timer=(timer.timer_id, timer.created_seq),
+        )
+
+    def _handle(
+        self,
+        tenant: str,
+        instance_id: str,
+        resolved: Mapping[str, object],
+        *,
+        actor: str | None,
+        idempotency_key: str | None,
+        expected_version: int | None,
+        consumed_timer: tuple[str, int] | None = None,
+    ) -> AuditEntry:
         text = event_json(resolved, self.max_event_bytes, "the event")
         record = self._fetch(tenant, instance_id)
         request_hash = ""
@@ -258,7 +300,7 @@ class Engine:
         machine = self.registry.machine(record.definition_id, record.definition_version)
         snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
         step = machine.transition(snapshot, resolved)
-        _check_accepted(instance_id, snapshot, step, resolved)
+        _check_accepted(instance_id, snapshot, step, resolved, consume=consumed_timer is not None)
         write, parts = build_write(
             tenant=tenant,
             instance_id=instance_id,
@@ -273,6 +315,8 @@ class Engine:
             from_value=record.value,
             idempotency=(idempotency_key, request_hash) if idempotency_key else None,
         )
+        if consumed_timer is not None:
+            write = dataclasses.replace(write, consumed_timer=consumed_timer)
         self.store.commit_transition(write)
         audit = write.audit
         return AuditEntry(
@@ -394,13 +438,18 @@ class Engine:
 
 
 def _check_accepted(
-    instance_id: str, before: Snapshot, step: Macrostep, event: Mapping[str, object]
+    instance_id: str,
+    before: Snapshot,
+    step: Macrostep,
+    event: Mapping[str, object],
+    *,
+    consume: bool = False,
 ) -> None:
     after = step.snapshot
     if after.status == "error" and before.status == "active":
         raise _failed(instance_id, after, f"handling {event['type']!r}")
     moved = step.selected or any(m.transitions for m in step.microsteps[1:])
-    if before.status != "active" or not moved:
+    if before.status != "active" or not (moved or consume):
         accepted = ", ".join(before.accepted_events) or "nothing (it is " + before.status + ")"
         raise EventNotAccepted(
             f"{instance_id} (in {_state_text(before.value)}) does not accept "

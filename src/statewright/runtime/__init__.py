@@ -6,6 +6,7 @@ The loops stand on two pure policies, with no clock, I/O or randomness of their 
 
 - `retry`: `RetryPolicy` and `decide`: when a failed step or outbox delivery runs again,
   and when it gives up (the machine's `onError` path, or the dead-letter list).
+- `worker`: `Worker`, so far the timer loop (`run_once`).
 - `cron`: `Schedule` and `due_ticks`: the tick times of a cron expression in a time zone;
   the schedules worker claims each (schedule name, tick time) once.
 """
@@ -27,6 +28,7 @@ from statewright.runtime.retry import (
     should_retry,
     stable_rand,
 )
+from statewright.runtime.worker import Worker
 
 __all__ = [
     "Backoff",
@@ -38,6 +40,7 @@ __all__ = [
     "STEP_TIMEOUT",
     "Schedule",
     "WORKER_LOST",
+    "Worker",
     "decide",
     "due_ticks",
     "next_delay_ms",

@@ -10,8 +10,9 @@ The order of the writes:
    `update_instance_kept` (status and definition unchanged), then `update_instance`, which
    sets every column; the first two set only unindexed columns, so that the instance's index
    entries are not rewritten on every transition;
-2. cancelled timers deleted, scheduled ones upserted (a new creation number, so a replaced
-   timer fires after the older ones due at the same time);
+2. the timer being handled deleted (if it is gone, the whole transition fails: it was
+   handled already); cancelled timers deleted, scheduled ones upserted (a new creation
+   number, so a replaced timer fires after the older ones due at the same time);
 3. stopped steps deleted, started ones upserted (a restart resets status and attempts);
 4. outbox rows inserted (a duplicate `message_id` fails the whole commit);
 5. the idempotency row inserted (`ON CONFLICT DO NOTHING`: no row means the key is taken);
@@ -36,6 +37,7 @@ from statewright.errors import (
     InternalError,
     NotFound,
     VersionConflict,
+    WorkGone,
 )
 from statewright.store.records import TransitionWrite
 from statewright.store.transaction import Transaction, params_of
@@ -75,6 +77,7 @@ class _Commit:
     def run(self) -> None:
         write, tx, queries = self.write, self.tx, self.queries
         quiet = self.instance()
+        self.consume_timer()
         self.timers()
         self.steps()
         self.outbox()
@@ -100,7 +103,8 @@ class _Commit:
             return False
         if write.instance.runtime_status is None:
             writes_work = (
-                write.timers_cancelled
+                write.consumed_timer
+                or write.timers_cancelled
                 or write.timers_scheduled
                 or write.steps_stopped
                 or write.steps_started
@@ -126,6 +130,19 @@ class _Commit:
             expected=write.expected_version,
             found=found,
         )
+
+    def consume_timer(self) -> None:
+        """Delete the timer being handled; if it is gone (fired by another worker, cancelled,
+        replaced by a newer one), the whole transition is void."""
+        consumed = self.write.consumed_timer
+        if consumed is None:
+            return
+        params = {**self.key, "timer_id": consumed[0], "created_seq": consumed[1]}
+        if self.tx.run(self.queries["consume_timer"], params) == 0:
+            raise WorkGone(
+                f"timer {consumed[0]!r} of {self.write.instance_id!r} was already fired, "
+                "cancelled or replaced; nothing to do"
+            )
 
     def timers(self) -> None:
         write = self.write
@@ -192,6 +209,7 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
         or write.outbox
         or write.idempotency is not None
         or write.drop_pending_work
+        or write.consumed_timer is not None
     ):
         return None
     params = _instance_params(write)

@@ -111,6 +111,10 @@ class Store(Protocol):
         """The instance's pending timers in firing order (due time, then creation)."""
         ...
 
+    def due_timers(self, now: int, limit: int = 100) -> list[TimerRecord]:
+        """Timers of every tenant due at `now`, in firing order (due time, then creation)."""
+        ...
+
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""
         ...

@@ -164,6 +164,9 @@ class TransitionWrite:
     #: The instance left `active`: delete every pending timer and step it has.
     drop_pending_work: bool = False
     idempotency: IdempotencyRecord | None = None
+    #: The timer (id, creation number) whose event this transition handles: deleted in the
+    #: same transaction, which fails with WorkGone if it is no longer there as it was.
+    consumed_timer: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -273,6 +273,12 @@ class SqlStore(ABC):
             TimerRecord(**row) for row in self._instance_rows("pending_timers", tenant, instance_id)
         ]
 
+    def due_timers(self, now: int, limit: int = 100) -> list[TimerRecord]:
+        """Timers of every tenant due at `now`, in firing order (due time, then creation)."""
+        with self._transaction(write=False, what="reading due timers") as tx:
+            rows = tx.all(self.queries["due_timers"], {"now": now, "limit": limit})
+        return [TimerRecord(**row) for row in rows]
+
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""
         return [StepRecord(**row) for row in self._instance_rows("steps", tenant, instance_id)]

@@ -181,6 +181,17 @@ SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.cre
 -- name: delete_instance_timers
 DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s;
 
+-- name: consume_timer
+DELETE FROM timers
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND timer_id = %(timer_id)s
+  AND created_seq = %(created_seq)s;
+
+-- name: due_timers
+SELECT tenant, instance_id, timer_id, due_at, event, created_seq
+FROM timers WHERE due_at <= %(now)s
+ORDER BY due_at, created_seq
+LIMIT %(limit)s;
+
 -- name: pending_timers
 SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s

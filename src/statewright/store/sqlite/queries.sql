@@ -175,6 +175,17 @@ SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.cre
 -- name: delete_instance_timers
 DELETE FROM timers WHERE tenant = :tenant AND instance_id = :instance_id;
 
+-- name: consume_timer
+DELETE FROM timers
+WHERE tenant = :tenant AND instance_id = :instance_id AND timer_id = :timer_id
+  AND created_seq = :created_seq;
+
+-- name: due_timers
+SELECT tenant, instance_id, timer_id, due_at, event, created_seq
+FROM timers WHERE due_at <= :now
+ORDER BY due_at, created_seq
+LIMIT :limit;
+
 -- name: pending_timers
 SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers WHERE tenant = :tenant AND instance_id = :instance_id
