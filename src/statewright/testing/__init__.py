@@ -2,9 +2,11 @@
 
 from statewright.testing.actor import PENDING, Actor, StepError
 from statewright.testing.clock import VirtualClock, to_milliseconds
+from statewright.testing.harness import Harness
 
 __all__ = [
     "Actor",
+    "Harness",
     "PENDING",
     "StepError",
     "VirtualClock",

@@ -1,0 +1,63 @@
+"""The testing harness: the durable engine and worker on virtual time, as users test with it."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from statewright import Machine
+from statewright.testing import Harness
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "order"
+
+CHAIN = {
+    "id": "chain",
+    "initial": "a",
+    "states": {"a": {"after": {"1h": "b"}}, "b": {"after": {"1h": "c"}}, "c": {}},
+}
+
+
+def order_machine() -> Machine:
+    spec = importlib.util.spec_from_file_location("order_steps", EXAMPLE / "steps.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Machine.load(EXAMPLE / "order.json", actors=module.ACTORS)
+
+
+def test_an_unanswered_order_escalates_after_48_hours() -> None:
+    with Harness(order_machine()) as h:
+        h.start("order", instance_id="A-1", input={"orderId": "A-1", "amount": 2500})
+        h.assert_timer_pending("A-1", "xstate.after.48h.order.pending_approval", in_="48h")
+
+        assert h.advance("47h") == 0
+        h.assert_state("A-1", "pending_approval")
+        assert h.advance("1h") == 1
+
+        h.assert_state("A-1", "escalated")
+        h.assert_outbox_pending("A-1", "order.escalated")
+        assert h.engine.verify("A-1").ok
+
+
+def test_advance_fires_chained_timers_at_their_due_times() -> None:
+    with Harness(Machine.from_config(CHAIN)) as h:
+        h.start("chain", instance_id="c-1")
+        assert h.advance("2h") == 2
+        h.assert_state("c-1", "c")
+        fired_at = [entry.at for entry in h.engine.history("c-1")][1:]
+        assert fired_at[1] - fired_at[0] == 3_600_000
+
+
+def test_assertions_say_what_they_found() -> None:
+    with Harness(Machine.from_config(CHAIN)) as h:
+        h.start("chain", instance_id="c-1")
+        with pytest.raises(AssertionError, match=r"c-1 is in 'a' .*not 'b'"):
+            h.assert_state("c-1", "b")
+        with pytest.raises(AssertionError, match=r"outbox messages \[\] pending, not \['x'\]"):
+            h.assert_outbox_pending("c-1", "x")
+        with pytest.raises(AssertionError, match="no pending timer 'nope'"):
+            h.assert_timer_pending("c-1", "nope")
+        with pytest.raises(AssertionError, match="due in 3600000 ms, not 2h"):
+            h.assert_timer_pending("c-1", "xstate.after.1h.chain.a", in_="2h")
