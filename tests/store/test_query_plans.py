@@ -93,7 +93,8 @@ def _postgres_scans(url: str) -> dict[str, list[str]]:
     scans: dict[str, list[str]] = {}
     with psycopg.connect(parse_postgres_url(url).conninfo) as connection:
         connection.execute("SET enable_seqscan = off")
-        for name, sql in _statements(dict(PostgresStore.queries)).items():
+        queries = {**PostgresStore.queries, **PostgresStore.fast_paths}
+        for name, sql in _statements(queries).items():
             rows = connection.execute(f"EXPLAIN {sql}", _params(sql, "postgres")).fetchall()  # type: ignore[arg-type]
             plan = [str(row[0]) for row in rows]
             bad = [
