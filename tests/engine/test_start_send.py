@@ -121,3 +121,30 @@ def test_verify_replays_the_log_to_the_stored_snapshot(engine: Engine) -> None:
 
     assert result.ok, result.problem
     assert result.checked == 5
+
+
+def test_a_step_error_nothing_handles_puts_the_instance_in_error(engine: Engine) -> None:
+    from statewright import Machine
+
+    config = {
+        "id": "bare",
+        "initial": "run",
+        "states": {
+            "run": {"invoke": {"id": "job", "src": "job"}, "after": {"1h": "late"}},
+            "late": {},
+        },
+    }
+    engine.register(Machine.from_config(config, actors={"job": lambda input: None}))
+    engine.start("bare", instance_id="b-1")
+
+    entry = engine.deliver(
+        "b-1", {"type": "xstate.error.actor.job", "error": {"message": "disk full"}}
+    )
+
+    instance = engine.get("b-1")
+    assert (entry.status, instance.status, instance.runtime_status) == ("error", "error", "error")
+    assert instance.snapshot.error == {"message": "disk full"}
+    assert instance.value == "run"
+    assert engine.store.steps("default", "b-1") == []
+    assert engine.store.pending_timers("default", "b-1") == []
+    assert engine.verify("b-1").ok

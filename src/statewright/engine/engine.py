@@ -447,6 +447,8 @@ def _check_accepted(
 ) -> None:
     after = step.snapshot
     if after.status == "error" and before.status == "active":
+        if _is_unhandled_step_error(after, event):
+            return  # XState's outcome, committed: the instance is in error with the step's error
         raise _failed(instance_id, after, f"handling {event['type']!r}")
     moved = step.selected or any(m.transitions for m in step.microsteps[1:])
     if before.status != "active" or not (moved or consume):
@@ -459,6 +461,14 @@ def _check_accepted(
             event=str(event["type"]),
             accepted=before.accepted_events,
         )
+
+
+def _is_unhandled_step_error(after: Snapshot, event: Mapping[str, object]) -> bool:
+    """A step failed and nothing handles its error event: as in XState, the instance goes to
+    `error` with the step's error. That is an outcome to commit, not a refused send."""
+    return str(event["type"]).startswith("xstate.error.actor.") and after.error is event.get(
+        "error"
+    )
 
 
 def _failed(instance_id: str, snapshot: Snapshot, doing: str) -> TransitionFailed:
