@@ -6,7 +6,7 @@ The loops stand on two pure policies, with no clock, I/O or randomness of their 
 
 - `retry`: `RetryPolicy` and `decide`: when a failed step or outbox delivery runs again,
   and when it gives up (the machine's `onError` path, or the dead-letter list).
-- `worker`: `Worker`, so far the timer loop (`run_once`).
+- `worker`: `Worker`, so far the timer loop and outbox delivery to listeners (`run_once`).
 - `cron`: `Schedule` and `due_ticks`: the tick times of a cron expression in a time zone;
   the schedules worker claims each (schedule name, tick time) once.
 """
@@ -14,6 +14,7 @@ The loops stand on two pure policies, with no clock, I/O or randomness of their 
 from __future__ import annotations
 
 from statewright.runtime.cron import Schedule, due_ticks, next_tick, parse_schedule
+from statewright.runtime.outbox import Listener, OutboxMessage
 from statewright.runtime.retry import (
     OUTBOX_DEFAULT,
     STEP_DEFAULT,
@@ -33,7 +34,9 @@ from statewright.runtime.worker import Worker
 __all__ = [
     "Backoff",
     "GiveUpReason",
+    "Listener",
     "OUTBOX_DEFAULT",
+    "OutboxMessage",
     "RetryDecision",
     "RetryPolicy",
     "STEP_DEFAULT",

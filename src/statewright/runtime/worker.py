@@ -6,7 +6,10 @@ the delayed event and deletes the timer in ONE transaction: a timer fires exactl
 audit log shows, even with several workers (the loser of a race gets `WorkGone` and moves on),
 and timers that fell due while nothing ran fire late on the next pass, never lost.
 
-Still to come on this class: the step, outbox and schedule loops, `run()` with graceful
+The outbox loop (`runtime/outbox.py`) delivers messages to registered listeners once the
+worker has at least one: `worker.listen("order.*", fn)`.
+
+Still to come on this class: the step and schedule loops, `run()` with graceful
 shutdown, leases and LISTEN/NOTIFY wake-ups on PostgreSQL.
 """
 
@@ -16,6 +19,7 @@ import logging
 
 from statewright.engine import Engine
 from statewright.errors import StatewrightError, VersionConflict, WorkGone
+from statewright.runtime.outbox import Listener, OutboxDelivery
 
 __all__ = ["Worker"]
 
@@ -28,10 +32,28 @@ class Worker:
     def __init__(self, engine: Engine, *, batch: int = 100) -> None:
         self.engine = engine
         self.batch = batch
+        self.outbox = OutboxDelivery()
+
+    def listen(self, pattern: str, listener: Listener) -> None:
+        """Deliver outbox messages whose event type matches `pattern` to `listener`."""
+        self.outbox.listen(pattern, listener)
 
     def run_once(self) -> int:
-        """Drain the work due now; returns how many timers fired."""
-        return self.fire_due_timers()
+        """Drain the work due now: fire due timers, then deliver due outbox messages (also
+        those the timers just emitted). Returns how many units of work ran."""
+        done = self.fire_due_timers()
+        if self.outbox.active:
+            done += self.deliver_outbox()
+        return done
+
+    def deliver_outbox(self) -> int:
+        """Deliver every outbox message due now; how many were delivered."""
+        delivered = 0
+        while True:
+            count = self.outbox.deliver_due(self.engine.store, self.engine.clock.now(), self.batch)
+            delivered += count
+            if count < self.batch:
+                return delivered
 
     def fire_due_timers(self) -> int:
         """Fire every timer due now, including ones that fall due as others fire."""

@@ -24,7 +24,7 @@ from statewright.store.records import (
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Store(Protocol):
@@ -113,6 +113,28 @@ class Store(Protocol):
 
     def due_timers(self, now: int, limit: int = 100) -> list[TimerRecord]:
         """Timers of every tenant due at `now`, in firing order (due time, then creation)."""
+        ...
+
+    def due_outbox(self, now: int, limit: int = 100) -> list[OutboxRecord]:
+        """Pending outbox messages of every tenant due for a delivery attempt at `now`."""
+        ...
+
+    def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
+        """Mark a message delivered; False if someone else handled this attempt already."""
+        ...
+
+    def outbox_failed(
+        self, message: OutboxRecord, *, error: str, next_attempt_at: int, dead: bool
+    ) -> bool:
+        """Record a failed attempt: try again at `next_attempt_at`, or dead-letter it."""
+        ...
+
+    def dead_letters(self, limit: int = 100) -> list[OutboxRecord]:
+        """Dead-lettered messages of every tenant, oldest first (admin tools)."""
+        ...
+
+    def redrive(self, message_id: str, now: int) -> bool:
+        """Put a dead-lettered message back to pending with its attempts reset."""
         ...
 
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:

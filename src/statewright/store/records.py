@@ -199,3 +199,6 @@ class OutboxRecord:
     status: str
     attempts: int
     created_at: int
+    next_attempt_at: int = 0
+    last_error: str | None = None
+    delivered_at: int | None = None

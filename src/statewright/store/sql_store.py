@@ -279,6 +279,42 @@ class SqlStore(ABC):
             rows = tx.all(self.queries["due_timers"], {"now": now, "limit": limit})
         return [TimerRecord(**row) for row in rows]
 
+    def due_outbox(self, now: int, limit: int = 100) -> list[OutboxRecord]:
+        """Pending outbox messages of every tenant due for a delivery attempt at `now`."""
+        with self._transaction(write=False, what="reading due outbox messages") as tx:
+            rows = tx.all(self.queries["due_outbox"], {"now": now, "limit": limit})
+        return [OutboxRecord(**row) for row in rows]
+
+    def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
+        """Mark a message delivered; False if someone else handled this attempt already."""
+        params = {"message_id": message.message_id, "attempts": message.attempts, "now": now}
+        return self._run_alone(self.queries["outbox_delivered"], params,
+                               what=f"marking {message.message_id!r} delivered") == 1
+
+    def outbox_failed(
+        self, message: OutboxRecord, *, error: str, next_attempt_at: int, dead: bool
+    ) -> bool:
+        """Record a failed attempt: try again at `next_attempt_at`, or dead-letter it."""
+        params = {
+            "message_id": message.message_id, "attempts": message.attempts,
+            "status": "dead" if dead else "pending", "next_attempt_at": next_attempt_at,
+            "error": error,
+        }
+        return self._run_alone(self.queries["outbox_failed"], params,
+                               what=f"recording a failed delivery of {message.message_id!r}") == 1
+
+    def dead_letters(self, limit: int = 100) -> list[OutboxRecord]:
+        """Dead-lettered messages of every tenant, oldest first (admin tools)."""
+        with self._transaction(write=False, what="reading dead letters") as tx:
+            rows = tx.all(self.queries["dead_letters"], {"limit": limit})
+        return [OutboxRecord(**row) for row in rows]
+
+    def redrive(self, message_id: str, now: int) -> bool:
+        """Put a dead-lettered message back to pending with its attempts reset."""
+        return self._run_alone(self.queries["redrive_outbox"],
+                               {"message_id": message_id, "now": now},
+                               what=f"redriving {message_id!r}") == 1
+
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""
         return [StepRecord(**row) for row in self._instance_rows("steps", tenant, instance_id)]

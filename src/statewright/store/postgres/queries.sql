@@ -227,12 +227,41 @@ ORDER BY created_seq;
 
 -- name: insert_outbox
 INSERT INTO outbox (message_id, tenant, instance_id, version, event, status, attempts,
-                    created_at, created_seq)
+                    created_at, created_seq, next_attempt_at)
 VALUES (%(message_id)s, %(tenant)s, %(instance_id)s, %(version)s, %(event)s, 'pending', 0,
-        %(created_at)s, %(created_seq)s);
+        %(created_at)s, %(created_seq)s, %(created_at)s);
+
+-- name: due_outbox
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
+       next_attempt_at, last_error, delivered_at
+FROM outbox WHERE status = 'pending' AND next_attempt_at <= %(now)s
+ORDER BY next_attempt_at, created_seq
+LIMIT %(limit)s;
+
+-- name: outbox_delivered
+UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s,
+       last_error = NULL
+WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
+
+-- name: outbox_failed
+UPDATE outbox SET status = %(status)s, attempts = attempts + 1,
+       next_attempt_at = %(next_attempt_at)s, last_error = %(error)s
+WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
+
+-- name: dead_letters
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
+       next_attempt_at, last_error, delivered_at
+FROM outbox WHERE status = 'dead'
+ORDER BY created_seq
+LIMIT %(limit)s;
+
+-- name: redrive_outbox
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL
+WHERE message_id = %(message_id)s AND status = 'dead';
 
 -- name: outbox
-SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
+       next_attempt_at, last_error, delivered_at
 FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
 ORDER BY created_seq;
 

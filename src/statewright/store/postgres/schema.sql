@@ -100,10 +100,14 @@ CREATE TABLE outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     created_seq BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL DEFAULT 0,
+    last_error TEXT,
+    delivered_at BIGINT,
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
 CREATE INDEX outbox_by_instance ON outbox (tenant, instance_id, created_seq);
 CREATE INDEX outbox_by_status ON outbox (status, created_at);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at, created_seq);
 
 CREATE TABLE idempotency (
     tenant TEXT COLLATE "C" NOT NULL,

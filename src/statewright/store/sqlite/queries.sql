@@ -221,12 +221,41 @@ ORDER BY created_seq;
 
 -- name: insert_outbox
 INSERT INTO outbox (message_id, tenant, instance_id, version, event, status, attempts,
-                    created_at, created_seq)
+                    created_at, created_seq, next_attempt_at)
 VALUES (:message_id, :tenant, :instance_id, :version, :event, 'pending', 0,
-        :created_at, :created_seq);
+        :created_at, :created_seq, :created_at);
+
+-- name: due_outbox
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
+       next_attempt_at, last_error, delivered_at
+FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now
+ORDER BY next_attempt_at, created_seq
+LIMIT :limit;
+
+-- name: outbox_delivered
+UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = :now,
+       last_error = NULL
+WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts;
+
+-- name: outbox_failed
+UPDATE outbox SET status = :status, attempts = attempts + 1,
+       next_attempt_at = :next_attempt_at, last_error = :error
+WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts;
+
+-- name: dead_letters
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
+       next_attempt_at, last_error, delivered_at
+FROM outbox WHERE status = 'dead'
+ORDER BY created_seq
+LIMIT :limit;
+
+-- name: redrive_outbox
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now, last_error = NULL
+WHERE message_id = :message_id AND status = 'dead';
 
 -- name: outbox
-SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
+       next_attempt_at, last_error, delivered_at
 FROM outbox WHERE tenant = :tenant AND instance_id = :instance_id
 ORDER BY created_seq;
 

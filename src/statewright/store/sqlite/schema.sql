@@ -104,10 +104,14 @@ CREATE TABLE outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     created_seq INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    delivered_at INTEGER,
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
 CREATE INDEX outbox_by_instance ON outbox (tenant, instance_id, created_seq);
 CREATE INDEX outbox_by_status ON outbox (status, created_at);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at, created_seq);
 
 CREATE TABLE idempotency (
     tenant TEXT NOT NULL,

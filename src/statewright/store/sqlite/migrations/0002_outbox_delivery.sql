@@ -1,0 +1,5 @@
+-- Outbox delivery: when a message may be tried next, what went wrong last, when it arrived.
+ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN last_error TEXT;
+ALTER TABLE outbox ADD COLUMN delivered_at INTEGER;
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at, created_seq);

@@ -1,0 +1,153 @@
+"""Outbox delivery on both backends: after commit, at least once, retried with backoff, then
+dead-lettered and redrivable. Time is virtual."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from statewright import Machine
+from statewright.engine import Engine
+from statewright.runtime import OUTBOX_DEFAULT, Worker
+from statewright.runtime.outbox import OutboxMessage
+from statewright.testing import VirtualClock
+
+SHIPPING = {
+    "id": "shipping",
+    "initial": "packing",
+    "states": {
+        "packing": {
+            "on": {
+                "SHIP": {
+                    "target": "shipped",
+                    "actions": [
+                        {
+                            "type": "emit",
+                            "params": {
+                                "event": {
+                                    "type": "order.shipped",
+                                    "carrier": {"$expr": "event.carrier"},
+                                }
+                            },
+                        }
+                    ],
+                },
+                "PING": {"actions": [{"type": "emit", "params": {"event": {"type": "ping"}}}]},
+            }
+        },
+        "shipped": {"type": "final"},
+    },
+}
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(1_700_000_000_000)
+
+
+@pytest.fixture
+def engine(store_url: str, clock: VirtualClock) -> Iterator[Engine]:
+    with Engine.open(store_url, clock=clock) as opened:
+        opened.register(Machine.from_config(SHIPPING))
+        yield opened
+
+
+def statuses(engine: Engine, instance_id: str) -> list[tuple[str, int]]:
+    return [(m.status, m.attempts) for m in engine.store.outbox("default", instance_id)]
+
+
+def test_messages_are_delivered_once_after_commit_with_a_stable_id(engine: Engine) -> None:
+    received: list[OutboxMessage] = []
+    worker = Worker(engine)
+    worker.listen("order.*", received.append)
+    engine.start("shipping", instance_id="s-1")
+    engine.send("s-1", {"type": "SHIP", "carrier": "DHL"})
+
+    assert worker.run_once() == 1
+    assert worker.run_once() == 0
+
+    (message,) = received
+    assert message.id == "default/s-1/2/0"
+    assert message.event == {"type": "order.shipped", "carrier": "DHL"}
+    assert (message.instance_id, message.version, message.attempt) == ("s-1", 2, 1)
+    assert statuses(engine, "s-1") == [("delivered", 1)]
+
+
+def test_a_failing_listener_is_retried_with_backoff_then_succeeds(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    calls: list[int] = []
+
+    def flaky(message: OutboxMessage) -> None:
+        calls.append(message.attempt)
+        if len(calls) < 3:
+            raise ConnectionError("receiver down")
+
+    worker = Worker(engine)
+    worker.listen("*", flaky)
+    engine.start("shipping", instance_id="s-1")
+    engine.send("s-1", {"type": "SHIP", "carrier": "UPS"})
+
+    worker.run_once()
+    assert statuses(engine, "s-1") == [("pending", 1)]
+    (record,) = engine.store.outbox("default", "s-1")
+    assert record.last_error == "ConnectionError: receiver down"
+    assert 5_000 <= record.next_attempt_at - clock.now() <= 10_000
+    worker.run_once()
+    assert calls == [1]
+    clock.advance(10_000)
+    worker.run_once()
+    clock.advance("1m")
+    worker.run_once()
+
+    assert calls == [1, 2, 3]
+    assert statuses(engine, "s-1") == [("delivered", 3)]
+
+
+def test_exhausted_messages_are_dead_lettered_and_can_be_redriven(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    broken = True
+
+    def receiver(message: OutboxMessage) -> None:
+        if broken:
+            raise TimeoutError("no answer")
+
+    worker = Worker(engine)
+    worker.listen("ping", receiver)
+    engine.start("shipping", instance_id="s-1")
+    engine.send("s-1", "PING")
+    for _ in range(OUTBOX_DEFAULT.attempts):
+        worker.run_once()
+        clock.advance("2h")
+
+    (dead,) = engine.store.dead_letters()
+    assert (dead.message_id, dead.status, dead.attempts) == ("default/s-1/2/0", "dead", 10)
+    assert dead.last_error == "TimeoutError: no answer"
+    broken = False
+    assert engine.store.redrive(dead.message_id, clock.now())
+    assert worker.run_once() == 1
+    assert engine.store.dead_letters() == []
+
+
+def test_a_message_no_listener_wants_is_dead_lettered_not_dropped(engine: Engine) -> None:
+    worker = Worker(engine)
+    worker.listen("order.*", lambda message: None)
+    engine.start("shipping", instance_id="s-1")
+    engine.send("s-1", "PING")
+
+    worker.run_once()
+
+    (dead,) = engine.store.dead_letters()
+    assert dead.last_error == "no listener for 'ping'"
+    worker.listen("ping", lambda message: None)
+    engine.store.redrive(dead.message_id, engine.clock.now())
+    assert worker.run_once() == 1
+
+
+def test_without_listeners_messages_wait(engine: Engine) -> None:
+    engine.start("shipping", instance_id="s-1")
+    engine.send("s-1", "PING")
+    assert Worker(engine).run_once() == 0
+    assert statuses(engine, "s-1") == [("pending", 0)]
