@@ -78,6 +78,7 @@ class _Commit:
         write, tx, queries = self.write, self.tx, self.queries
         quiet = self.instance()
         self.consume_timer()
+        self.consume_step()
         self.timers()
         self.steps()
         self.outbox()
@@ -104,6 +105,7 @@ class _Commit:
         if write.instance.runtime_status is None:
             writes_work = (
                 write.consumed_timer
+                or write.consumed_step
                 or write.timers_cancelled
                 or write.timers_scheduled
                 or write.steps_stopped
@@ -142,6 +144,25 @@ class _Commit:
             raise WorkGone(
                 f"timer {consumed[0]!r} of {self.write.instance_id!r} was already fired, "
                 "cancelled or replaced; nothing to do"
+            )
+
+    def consume_step(self) -> None:
+        """Delete the step run whose result this is; if it is gone (stopped with its state,
+        replaced, finished by another worker), the whole transition is void."""
+        consumed = self.write.consumed_step
+        if consumed is None:
+            return
+        invoke_id, started_version, attempts = consumed
+        params = {
+            **self.key,
+            "invoke_id": invoke_id,
+            "started_version": started_version,
+            "attempts": attempts,
+        }
+        if self.tx.run(self.queries["consume_step"], params) == 0:
+            raise WorkGone(
+                f"step {invoke_id!r} of {self.write.instance_id!r} was stopped, replaced or "
+                "finished elsewhere; its result is discarded"
             )
 
     def timers(self) -> None:
@@ -210,6 +231,7 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
         or write.idempotency is not None
         or write.drop_pending_work
         or write.consumed_timer is not None
+        or write.consumed_step is not None
     ):
         return None
     params = _instance_params(write)

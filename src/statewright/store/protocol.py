@@ -24,7 +24,7 @@ from statewright.store.records import (
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Store(Protocol):
@@ -135,6 +135,15 @@ class Store(Protocol):
 
     def redrive(self, message_id: str, now: int) -> bool:
         """Put a dead-lettered message back to pending with its attempts reset."""
+        ...
+
+    def claim_steps(self, now: int, lease_ms: int, limit: int = 10) -> list[StepRecord]:
+        """Claim step runs due at `now` (pending, retrying, or running with an expired lease:
+        its worker died) for `lease_ms`; each claim counts as an attempt."""
+        ...
+
+    def retry_step(self, step: StepRecord, *, next_attempt_at: int, error: str) -> bool:
+        """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""
         ...
 
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:

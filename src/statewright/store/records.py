@@ -167,6 +167,10 @@ class TransitionWrite:
     #: The timer (id, creation number) whose event this transition handles: deleted in the
     #: same transaction, which fails with WorkGone if it is no longer there as it was.
     consumed_timer: tuple[str, int] | None = None
+    #: The step run (invoke id, started version, attempts) whose result this transition
+    #: applies: deleted in the same transaction, which fails with WorkGone if it was stopped,
+    #: replaced or finished meanwhile, so a result is applied exactly once.
+    consumed_step: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,6 +189,9 @@ class StepRecord:
     status: str
     attempts: int
     created_at: int
+    next_attempt_at: int = 0
+    lease_until: int | None = None
+    last_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

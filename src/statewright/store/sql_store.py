@@ -288,20 +288,34 @@ class SqlStore(ABC):
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
         """Mark a message delivered; False if someone else handled this attempt already."""
         params = {"message_id": message.message_id, "attempts": message.attempts, "now": now}
-        return self._run_alone(self.queries["outbox_delivered"], params,
-                               what=f"marking {message.message_id!r} delivered") == 1
+        return (
+            self._run_alone(
+                self.queries["outbox_delivered"],
+                params,
+                what=f"marking {message.message_id!r} delivered",
+            )
+            == 1
+        )
 
     def outbox_failed(
         self, message: OutboxRecord, *, error: str, next_attempt_at: int, dead: bool
     ) -> bool:
         """Record a failed attempt: try again at `next_attempt_at`, or dead-letter it."""
         params = {
-            "message_id": message.message_id, "attempts": message.attempts,
-            "status": "dead" if dead else "pending", "next_attempt_at": next_attempt_at,
+            "message_id": message.message_id,
+            "attempts": message.attempts,
+            "status": "dead" if dead else "pending",
+            "next_attempt_at": next_attempt_at,
             "error": error,
         }
-        return self._run_alone(self.queries["outbox_failed"], params,
-                               what=f"recording a failed delivery of {message.message_id!r}") == 1
+        return (
+            self._run_alone(
+                self.queries["outbox_failed"],
+                params,
+                what=f"recording a failed delivery of {message.message_id!r}",
+            )
+            == 1
+        )
 
     def dead_letters(self, limit: int = 100) -> list[OutboxRecord]:
         """Dead-lettered messages of every tenant, oldest first (admin tools)."""
@@ -311,9 +325,41 @@ class SqlStore(ABC):
 
     def redrive(self, message_id: str, now: int) -> bool:
         """Put a dead-lettered message back to pending with its attempts reset."""
-        return self._run_alone(self.queries["redrive_outbox"],
-                               {"message_id": message_id, "now": now},
-                               what=f"redriving {message_id!r}") == 1
+        return (
+            self._run_alone(
+                self.queries["redrive_outbox"],
+                {"message_id": message_id, "now": now},
+                what=f"redriving {message_id!r}",
+            )
+            == 1
+        )
+
+    def claim_steps(self, now: int, lease_ms: int, limit: int = 10) -> list[StepRecord]:
+        """Claim step runs due at `now` for `lease_ms`; each claim counts as an attempt."""
+        params = {"now": now, "lease_until": now + lease_ms, "limit": limit}
+        with self._transaction(write=True, what="claiming steps") as tx:
+            rows = tx.all(self.queries["claim_steps"], params)
+        return [StepRecord(**row) for row in rows]
+
+    def retry_step(self, step: StepRecord, *, next_attempt_at: int, error: str) -> bool:
+        """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""
+        params = {
+            "tenant": step.tenant,
+            "instance_id": step.instance_id,
+            "invoke_id": step.invoke_id,
+            "started_version": step.started_version,
+            "attempts": step.attempts,
+            "next_attempt_at": next_attempt_at,
+            "error": error,
+        }
+        with self._transaction(write=True, what=f"retrying step {step.invoke_id!r}") as tx:
+            if tx.run(self.queries["retry_step"], params) != 1:
+                return False
+            tx.run(
+                self.queries["compute_runtime_status"],
+                {"tenant": step.tenant, "id": step.instance_id},
+            )
+        return True
 
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""

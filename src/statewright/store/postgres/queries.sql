@@ -80,6 +80,8 @@ WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
   AND definition_version = %(definition_version)s
   AND runtime_status = CASE
     WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                 AND status = 'retrying') THEN 'retrying'
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
     ELSE 'active' END;
@@ -98,12 +100,16 @@ WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
 UPDATE instances
 SET runtime_status = CASE
     WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                 AND status = 'retrying') THEN 'retrying'
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
     ELSE 'active' END
 WHERE tenant = %(tenant)s AND id = %(id)s
   AND runtime_status <> CASE
     WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                 AND status = 'retrying') THEN 'retrying'
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
     ELSE 'active' END;
@@ -204,22 +210,47 @@ DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AN
 
 -- name: upsert_step
 INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
-                   started_version, status, attempts, created_at, created_seq)
+                   started_version, status, attempts, created_at, created_seq, next_attempt_at,
+                   lease_until, last_error)
 VALUES (%(tenant)s, %(instance_id)s, %(invoke_id)s, %(src)s, %(input)s, %(state)s, %(idempotency_key)s, %(retry)s,
-        %(started_version)s, 'pending', 0, %(created_at)s, %(created_seq)s)
+        %(started_version)s, 'pending', 0, %(created_at)s, %(created_seq)s, %(created_at)s,
+        NULL, NULL)
 ON CONFLICT (tenant, instance_id, invoke_id) DO UPDATE
 SET src = excluded.src, input = excluded.input, state = excluded.state,
     idempotency_key = excluded.idempotency_key, retry = excluded.retry,
     started_version = excluded.started_version, status = excluded.status,
     attempts = excluded.attempts, created_at = excluded.created_at,
-    created_seq = excluded.created_seq;
+    created_seq = excluded.created_seq, next_attempt_at = excluded.next_attempt_at,
+    lease_until = NULL, last_error = NULL;
 
 -- name: delete_instance_steps
 DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s;
 
+-- name: claim_steps
+UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = %(lease_until)s
+WHERE (tenant, instance_id, invoke_id) IN (
+    SELECT tenant, instance_id, invoke_id FROM steps
+    WHERE status IN ('pending', 'retrying', 'running') AND next_attempt_at <= %(now)s
+      AND (lease_until IS NULL OR lease_until <= %(now)s)
+    ORDER BY next_attempt_at, created_seq
+    LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error;
+
+-- name: retry_step
+UPDATE steps SET status = 'retrying', lease_until = NULL,
+       next_attempt_at = %(next_attempt_at)s, last_error = %(error)s
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND invoke_id = %(invoke_id)s
+  AND started_version = %(started_version)s AND attempts = %(attempts)s;
+
+-- name: consume_step
+DELETE FROM steps
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND invoke_id = %(invoke_id)s
+  AND started_version = %(started_version)s AND attempts = %(attempts)s;
+
 -- name: steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
-       started_version, status, attempts, created_at
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error
 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
 ORDER BY created_seq;
 

@@ -85,10 +85,15 @@ CREATE TABLE steps (
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     created_seq BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL DEFAULT 0,
+    lease_until BIGINT,
+    last_error TEXT,
     PRIMARY KEY (tenant, instance_id, invoke_id),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
 CREATE INDEX steps_by_status ON steps (status, created_at);
+
+CREATE INDEX steps_due ON steps (status, next_attempt_at, created_seq);
 
 CREATE TABLE outbox (
     message_id TEXT PRIMARY KEY,

@@ -74,6 +74,8 @@ WHERE tenant = :tenant AND id = :id AND version = :expected_version
   AND definition_version = :definition_version
   AND runtime_status = CASE
     WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id
+                 AND status = 'retrying') THEN 'retrying'
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
     ELSE 'active' END;
@@ -92,12 +94,16 @@ WHERE tenant = :tenant AND id = :id AND version = :expected_version
 UPDATE instances
 SET runtime_status = CASE
     WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id
+                 AND status = 'retrying') THEN 'retrying'
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
     ELSE 'active' END
 WHERE tenant = :tenant AND id = :id
   AND runtime_status <> CASE
     WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id
+                 AND status = 'retrying') THEN 'retrying'
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
     ELSE 'active' END;
@@ -198,22 +204,47 @@ DELETE FROM steps WHERE tenant = :tenant AND instance_id = :instance_id AND invo
 
 -- name: upsert_step
 INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
-                   started_version, status, attempts, created_at, created_seq)
+                   started_version, status, attempts, created_at, created_seq, next_attempt_at,
+                   lease_until, last_error)
 VALUES (:tenant, :instance_id, :invoke_id, :src, :input, :state, :idempotency_key, :retry,
-        :started_version, 'pending', 0, :created_at, :created_seq)
+        :started_version, 'pending', 0, :created_at, :created_seq, :created_at,
+        NULL, NULL)
 ON CONFLICT (tenant, instance_id, invoke_id) DO UPDATE
 SET src = excluded.src, input = excluded.input, state = excluded.state,
     idempotency_key = excluded.idempotency_key, retry = excluded.retry,
     started_version = excluded.started_version, status = excluded.status,
     attempts = excluded.attempts, created_at = excluded.created_at,
-    created_seq = excluded.created_seq;
+    created_seq = excluded.created_seq, next_attempt_at = excluded.next_attempt_at,
+    lease_until = NULL, last_error = NULL;
 
 -- name: delete_instance_steps
 DELETE FROM steps WHERE tenant = :tenant AND instance_id = :instance_id;
 
+-- name: claim_steps
+UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = :lease_until
+WHERE (tenant, instance_id, invoke_id) IN (
+    SELECT tenant, instance_id, invoke_id FROM steps
+    WHERE status IN ('pending', 'retrying', 'running') AND next_attempt_at <= :now
+      AND (lease_until IS NULL OR lease_until <= :now)
+    ORDER BY next_attempt_at, created_seq
+    LIMIT :limit)
+RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error;
+
+-- name: retry_step
+UPDATE steps SET status = 'retrying', lease_until = NULL,
+       next_attempt_at = :next_attempt_at, last_error = :error
+WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
+  AND started_version = :started_version AND attempts = :attempts;
+
+-- name: consume_step
+DELETE FROM steps
+WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
+  AND started_version = :started_version AND attempts = :attempts;
+
 -- name: steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
-       started_version, status, attempts, created_at
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error
 FROM steps WHERE tenant = :tenant AND instance_id = :instance_id
 ORDER BY created_seq;
 
