@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Machine, Macrostep, Snapshot
+from statewright.chart.implementations import UserFunction
 from statewright.chart.machine import normalize_event
 from statewright.engine.clock import Clock, SystemClock
 from statewright.engine.payload import (
@@ -48,9 +49,10 @@ from statewright.errors import (
     SchemaOutOfDate,
     TransitionFailed,
     VersionConflict,
+    WorkGone,
 )
 from statewright.store import SCHEMA_VERSION, open_store
-from statewright.store.records import DefinitionRecord, InstanceRecord, TimerRecord
+from statewright.store.records import DefinitionRecord, InstanceRecord, StepRecord, TimerRecord
 
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
@@ -269,6 +271,43 @@ class Engine:
             consumed_timer=(timer.timer_id, timer.created_seq),
         )
 
+    def step_function(self, step: StepRecord) -> UserFunction | None:
+        """The provided actor a step run calls, or None if this process has none for it."""
+        record = self._fetch(step.tenant, step.instance_id)
+        machine = self.registry.machine(record.definition_id, record.definition_version)
+        return machine.implementations.actors.get(step.src)
+
+    def finish_step(
+        self,
+        step: StepRecord,
+        *,
+        output: object = None,
+        error: object = None,
+        failed: bool = False,
+    ) -> AuditEntry:
+        """Apply a step run's result: XState's done event (`output`) or, when `failed`, its
+        error event (`error`), and delete the step run in the same transaction.
+
+        Raises:
+            WorkGone: the step run was stopped with its state, replaced or finished meanwhile;
+                the result is discarded.
+        """
+        kind = "error" if failed else "done"
+        event: dict[str, object] = {
+            "type": f"xstate.{kind}.actor.{step.invoke_id}",
+            "actorId": step.invoke_id,
+        }
+        event["error" if failed else "output"] = error if failed else output
+        return self._handle(
+            step.tenant,
+            step.instance_id,
+            event,
+            actor=None,
+            idempotency_key=None,
+            expected_version=None,
+            consumed_step=(step.invoke_id, step.started_version, step.attempts),
+        )
+
     def _handle(
         self,
         tenant: str,
@@ -279,6 +318,7 @@ class Engine:
         idempotency_key: str | None,
         expected_version: int | None,
         consumed_timer: tuple[str, int] | None = None,
+        consumed_step: tuple[str, int, int] | None = None,
     ) -> AuditEntry:
         text = event_json(resolved, self.max_event_bytes, "the event")
         record = self._fetch(tenant, instance_id)
@@ -300,7 +340,8 @@ class Engine:
         machine = self.registry.machine(record.definition_id, record.definition_version)
         snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
         step = machine.transition(snapshot, resolved)
-        _check_accepted(instance_id, snapshot, step, resolved, consume=consumed_timer is not None)
+        consume = consumed_timer is not None or consumed_step is not None
+        _check_accepted(instance_id, snapshot, step, resolved, consume=consume)
         write, parts = build_write(
             tenant=tenant,
             instance_id=instance_id,
@@ -315,8 +356,10 @@ class Engine:
             from_value=record.value,
             idempotency=(idempotency_key, request_hash) if idempotency_key else None,
         )
-        if consumed_timer is not None:
-            write = dataclasses.replace(write, consumed_timer=consumed_timer)
+        if consume:
+            write = dataclasses.replace(
+                write, consumed_timer=consumed_timer, consumed_step=consumed_step
+            )
         self.store.commit_transition(write)
         audit = write.audit
         return AuditEntry(
@@ -450,6 +493,11 @@ def _check_accepted(
         if _is_unhandled_step_error(after, event):
             return  # XState's outcome, committed: the instance is in error with the step's error
         raise _failed(instance_id, after, f"handling {event['type']!r}")
+    if consume and before.status != "active":
+        raise WorkGone(
+            f"{instance_id} is {before.status}: its timers and steps ended with it; "
+            f"{event['type']!r} is discarded"
+        )
     moved = step.selected or any(m.transitions for m in step.microsteps[1:])
     if before.status != "active" or not (moved or consume):
         accepted = ", ".join(before.accepted_events) or "nothing (it is " + before.status + ")"

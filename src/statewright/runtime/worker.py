@@ -9,7 +9,9 @@ and timers that fell due while nothing ran fire late on the next pass, never los
 The outbox loop (`runtime/outbox.py`) delivers messages to registered listeners once the
 worker has at least one: `worker.listen("order.*", fn)`.
 
-Still to come on this class: the step and schedule loops, `run()` with graceful
+The step loop (`runtime/steps.py`) runs invoked steps with leases and retries.
+
+Still to come on this class: the schedule loop, `run()` with graceful
 shutdown, leases and LISTEN/NOTIFY wake-ups on PostgreSQL.
 """
 
@@ -20,6 +22,7 @@ import logging
 from statewright.engine import Engine
 from statewright.errors import StatewrightError, VersionConflict, WorkGone
 from statewright.runtime.outbox import Listener, OutboxDelivery
+from statewright.runtime.steps import DEFAULT_LEASE_MS, run_due_steps
 
 __all__ = ["Worker"]
 
@@ -29,9 +32,12 @@ log = logging.getLogger("statewright.worker")
 class Worker:
     """Runs due work for one engine."""
 
-    def __init__(self, engine: Engine, *, batch: int = 100) -> None:
+    def __init__(
+        self, engine: Engine, *, batch: int = 100, lease_ms: int = DEFAULT_LEASE_MS
+    ) -> None:
         self.engine = engine
         self.batch = batch
+        self.lease_ms = lease_ms
         self.outbox = OutboxDelivery()
 
     def listen(self, pattern: str, listener: Listener) -> None:
@@ -39,9 +45,10 @@ class Worker:
         self.outbox.listen(pattern, listener)
 
     def run_once(self) -> int:
-        """Drain the work due now: fire due timers, then deliver due outbox messages (also
-        those the timers just emitted). Returns how many units of work ran."""
+        """Drain the work due now: fire due timers, run due steps, then deliver due outbox
+        messages (also those just emitted). Returns how many units of work ran."""
         done = self.fire_due_timers()
+        done += run_due_steps(self.engine, lease_ms=self.lease_ms)
         if self.outbox.active:
             done += self.deliver_outbox()
         return done
