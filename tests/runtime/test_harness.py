@@ -61,3 +61,31 @@ def test_assertions_say_what_they_found() -> None:
             h.assert_timer_pending("c-1", "nope")
         with pytest.raises(AssertionError, match="due in 3600000 ms, not 2h"):
             h.assert_timer_pending("c-1", "xstate.after.1h.chain.a", in_="2h")
+
+
+def test_retries_and_dead_letters_can_be_asserted() -> None:
+    calls: list[object] = []
+
+    def flaky(input: object) -> dict[str, object]:
+        calls.append(input)
+        if len(calls) < 3:
+            raise ConnectionError("provider down")
+        return {"paymentId": "pay-1"}
+
+    machine = order_machine().provide(actors={"chargeCard": flaky})
+    with Harness(machine) as h:
+        h.listen("order.escalated", lambda message: None)
+
+        h.start("order", instance_id="A-1", input={"orderId": "A-1", "amount": 100})
+
+        h.assert_retry_scheduled("A-1", "payment", attempts=1)
+        assert h.get("A-1").runtime_status == "retrying"
+        h.advance("10s")
+        h.assert_state("A-1", "fulfilment")
+        assert len(calls) == 3
+        h.send("A-1", "RESERVED")
+        h.send("A-1", {"type": "SHIPPED", "tracking": "T-1"})
+        h.assert_state("A-1", "shipped")
+        h.assert_dead_lettered("A-1", "order.shipped")
+        with pytest.raises(AssertionError, match="no step 'payment' waiting to retry"):
+            h.assert_retry_scheduled("A-1", "payment")

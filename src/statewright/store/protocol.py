@@ -146,6 +146,11 @@ class Store(Protocol):
         """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""
         ...
 
+    def next_work_at(self, *, outbox: bool) -> int | None:
+        """The earliest time a timer, step run (or, with `outbox`, an outbox message) is due,
+        over every tenant; None when nothing waits (for virtual-time harnesses)."""
+        ...
+
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""
         ...

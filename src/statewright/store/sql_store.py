@@ -361,6 +361,16 @@ class SqlStore(ABC):
             )
         return True
 
+    def next_work_at(self, *, outbox: bool) -> int | None:
+        """The earliest time a timer, step run (or, with `outbox`, an outbox message) is due."""
+        times = []
+        with self._transaction(write=False, what="finding the next due work") as tx:
+            for query in ("next_work_at", "next_outbox_at") if outbox else ("next_work_at",):
+                row = tx.one(self.queries[query], {})
+                if row is not None and row["at"] is not None:
+                    times.append(int(str(row["at"])))
+        return min(times, default=None)
+
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""
         return [StepRecord(**row) for row in self._instance_rows("steps", tenant, instance_id)]

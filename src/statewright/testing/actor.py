@@ -144,6 +144,7 @@ class Actor:
     @property
     def pending_timers(self) -> list[str]:
         """Ids of the timers still pending, in the order they will fire."""
+
         def firing_order(timer_id: str) -> tuple[int, int]:
             handle = self._timers[timer_id]
             return (self.clock.due(handle) or 0, handle)

@@ -5,10 +5,12 @@
         h.advance("48h")                  # fires due timers at their due times, in order
         h.assert_state("A-1", "escalated")
         h.assert_outbox_pending("A-1", "order.escalated")
+        h.assert_retry_scheduled("A-2", "payment", attempts=1)
+        h.assert_dead_lettered("A-3", "order.shipped")
 
 Everything runs for real against a temporary SQLite file: the same engine, store and worker
 code as production, with time moving only when the test says so. The worker loops run so
-far: timers (steps, outbox delivery and schedules come with the rest of the runtime).
+far: timers, steps and outbox delivery (schedules come with the rest of the runtime).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from statewright.chart import Machine
 from statewright.engine import AuditEntry, Engine, Instance
+from statewright.runtime.outbox import Listener
 from statewright.runtime.worker import Worker
 from statewright.testing.clock import VirtualClock, to_milliseconds
 
@@ -67,24 +70,32 @@ class Harness:
         return entry
 
     def advance(self, amount: int | float | str) -> int:
-        """Move time forward (`1000`, `"48h"`, `"PT2H"`), stopping at each timer's due time to
-        fire it, so that a timer set by another counts from when that one fired.
+        """Move time forward (`1000`, `"48h"`, `"PT2H"`), stopping whenever work falls due (a
+        timer, a step's retry, an outbox retry) to run it, so that work set off by other work
+        counts from when that ran.
 
         Returns:
-            How many timers fired.
+            How much work ran.
         """
         target = self.clock.now() + to_milliseconds(amount)
-        fired = 0
+        ran = self.run_due_work()
         while True:
-            due = self.engine.store.due_timers(target, 1)
-            if not due:
+            due = self.engine.store.next_work_at(outbox=self.worker.outbox.active)
+            if due is None or due > target:
                 break
-            if due[0].due_at > self.clock.now():
-                self.clock.advance(due[0].due_at - self.clock.now())
-            fired += self.run_due_work()
+            if due > self.clock.now():
+                self.clock.advance(due - self.clock.now())
+            done = self.run_due_work()
+            ran += done
+            if done == 0 and due <= self.clock.now():
+                break  # what is due cannot run now (its guard raises, say): stop stepping
         if target > self.clock.now():
             self.clock.advance(target - self.clock.now())
-        return fired + self.run_due_work()
+        return ran + self.run_due_work()
+
+    def listen(self, pattern: str, listener: Listener) -> None:
+        """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`."""
+        self.worker.listen(pattern, listener)
 
     def run_due_work(self) -> int:
         """Run every worker loop until nothing is due now; how much work ran."""
@@ -132,6 +143,44 @@ class Harness:
         if in_ is not None and timers[timer_id].due_at - self.clock.now() != to_milliseconds(in_):
             left = timers[timer_id].due_at - self.clock.now()
             raise AssertionError(f"timer {timer_id!r} is due in {left} ms, not {in_}")
+
+    def assert_retry_scheduled(
+        self,
+        instance_id: str,
+        invoke_id: str,
+        *,
+        attempts: int | None = None,
+        in_: str | None = None,
+        tenant: str = "default",
+    ) -> None:
+        """Assert a step run failed and waits to be retried (after `attempts` attempts, due
+        `in_` from now)."""
+        steps = {s.invoke_id: s for s in self.engine.store.steps(tenant, instance_id)}
+        step = steps.get(invoke_id)
+        if step is None or step.status != "retrying":
+            found = {key: s.status for key, s in steps.items()} or "none"
+            raise AssertionError(
+                f"{instance_id} has no step {invoke_id!r} waiting to retry; steps: {found}"
+            )
+        if attempts is not None and step.attempts != attempts:
+            raise AssertionError(
+                f"step {invoke_id!r} made {step.attempts} attempts, not {attempts}"
+            )
+        if in_ is not None and step.next_attempt_at - self.clock.now() != to_milliseconds(in_):
+            left = step.next_attempt_at - self.clock.now()
+            raise AssertionError(f"step {invoke_id!r} retries in {left} ms, not {in_}")
+
+    def assert_dead_lettered(
+        self, instance_id: str, *event_types: str, tenant: str = "default"
+    ) -> None:
+        """Assert the instance's dead-lettered outbox messages have exactly these types."""
+        dead = [
+            json.loads(m.event)["type"]
+            for m in self.engine.store.outbox(tenant, instance_id)
+            if m.status == "dead"
+        ]
+        if dead != list(event_types):
+            raise AssertionError(f"{instance_id} has {dead} dead-lettered, not {list(event_types)}")
 
     # -- closing ------------------------------------------------------------------------------
 

@@ -248,6 +248,20 @@ DELETE FROM steps
 WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND invoke_id = %(invoke_id)s
   AND started_version = %(started_version)s AND attempts = %(attempts)s;
 
+-- name: next_work_at
+SELECT MIN(at) AS at FROM (
+    SELECT MIN(due_at) AS at FROM timers
+    UNION ALL
+    SELECT MIN(next_attempt_at) FROM steps WHERE status = 'pending'
+    UNION ALL
+    SELECT MIN(next_attempt_at) FROM steps WHERE status = 'retrying'
+    UNION ALL
+    SELECT MIN(lease_until) FROM steps WHERE status = 'running'
+) AS due;
+
+-- name: next_outbox_at
+SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending';
+
 -- name: steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
        started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error
