@@ -63,7 +63,7 @@ def test_demo_steps_the_order_example_through_three_orders() -> None:
 
 def test_every_command_has_help_and_is_documented() -> None:
     docs = (ROOT / "docs" / "cli.md").read_text()
-    commands = [["validate"], ["demo"], ["verify"], ["db", "migrate"], ["db", "status"]]
+    commands = [["validate"], ["demo"], ["verify"], ["worker"], ["db", "migrate"], ["db", "status"]]
     for command in commands:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0

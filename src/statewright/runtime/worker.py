@@ -18,6 +18,9 @@ shutdown, leases and LISTEN/NOTIFY wake-ups on PostgreSQL.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from collections.abc import Callable
 
 from statewright.engine import Engine
 from statewright.errors import StatewrightError, VersionConflict, WorkGone
@@ -52,6 +55,19 @@ class Worker:
         if self.outbox.active:
             done += self.deliver_outbox()
         return done
+
+    def run(self, *, poll_ms: int = 1000, stop: threading.Event | None = None) -> None:
+        """Work until stopped: by SIGTERM or SIGINT (in the main thread), or by `stop`."""
+        stop = stop or threading.Event()
+        restore = _on_signals(stop)
+        log.info("worker started on %s", self.engine.store.url.split("@")[-1])
+        try:
+            while not stop.is_set():
+                if self.run_once() == 0:
+                    stop.wait(poll_ms / 1000)
+        finally:
+            restore()
+            log.info("worker stopped")
 
     def deliver_outbox(self) -> int:
         """Deliver every outbox message due now; how many were delivered."""
@@ -96,3 +112,23 @@ class Worker:
                     )
                     continue
                 fired += 1
+
+
+def _on_signals(stop: threading.Event) -> Callable[[], None]:
+    """Set `stop` on SIGTERM/SIGINT while the worker runs; returns how to undo that."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(signum: int, frame: object) -> None:
+        log.info("signal %s: finishing the current work, then stopping", signum)
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore

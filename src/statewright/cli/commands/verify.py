@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from statewright.chart import Machine
+from statewright.cli.machines_file import load_machines
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 
@@ -37,7 +36,7 @@ def verify(
         raise typer.Exit(1) from None
     failures = 0
     with engine:
-        for machine in _load_machines(machines) if machines else []:
+        for machine in load_machines(machines) if machines else []:
             engine.register(machine)
         total = engine.store.count_instances()
         with Progress(console=console, transient=True) as progress:
@@ -68,15 +67,3 @@ def _all_instances(engine: Engine) -> list[tuple[str, str]]:
                 break
             after = page[-1].id
     return found
-
-
-def _load_machines(path: Path) -> list[Machine]:
-    spec = importlib.util.spec_from_file_location("statewright_verify_machines", path)
-    if spec is None or spec.loader is None:
-        raise typer.BadParameter(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    machines = getattr(module, "MACHINES", None)
-    if not isinstance(machines, list):
-        raise typer.BadParameter(f"{path} defines no MACHINES list")
-    return machines

@@ -1,0 +1,51 @@
+"""`statewright worker`: run due timers, steps and outbox deliveries for a store."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from statewright.cli.machines_file import load_machines
+from statewright.engine import Engine
+from statewright.errors import StatewrightError
+from statewright.runtime import Worker
+
+__all__ = ["worker"]
+
+
+def worker(
+    url: Annotated[str, typer.Option(help="The store URL.")] = "sqlite:///statewright.db",
+    machines: Annotated[
+        Path | None,
+        typer.Option(
+            help="A Python file defining MACHINES = [...]: the definitions whose "
+            "steps, guards and actions this worker runs."
+        ),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Drain the due work and exit.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds to wait when nothing is due.")] = 1.0,
+) -> None:
+    """Run the worker: fire due timers, run steps with retries, deliver the outbox.
+
+    Stops gracefully on SIGTERM or SIGINT: the work in hand is finished first.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        engine = Engine.open(url, create=False)
+    except StatewrightError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    with engine:
+        for machine in load_machines(machines) if machines else []:
+            engine.register(machine)
+        runner = Worker(engine)
+        if once:
+            done = runner.run_once()
+            console.print(f"ran {done} unit{'s' if done != 1 else ''} of due work")
+            return
+        runner.run(poll_ms=max(1, int(poll * 1000)))
