@@ -22,7 +22,7 @@ ALLOWED_SCANS = {"list_definitions", "count_instances", "schema_version", "schem
 _INTEGER_PARAMS = {
     "version", "expected_version", "definition_version", "due_at", "created_seq", "limit",
     "count", "after_seq", "at", "created_at", "started_version", "applied_at", "seq",
-    "attempts", "now", "next_attempt_at", "lease_until",
+    "attempts", "now", "next_attempt_at", "lease_until", "tick_at",
 }  # fmt: skip
 _TABLES = ("instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency")
 

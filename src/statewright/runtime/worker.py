@@ -20,11 +20,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from statewright.engine import Engine
 from statewright.errors import StatewrightError, VersionConflict, WorkGone
+from statewright.runtime.cron import Schedule
 from statewright.runtime.outbox import Listener, OutboxDelivery
+from statewright.runtime.schedules import ScheduleRunner
 from statewright.runtime.steps import DEFAULT_LEASE_MS, run_due_steps
 
 __all__ = ["Worker"]
@@ -42,16 +44,23 @@ class Worker:
         self.batch = batch
         self.lease_ms = lease_ms
         self.outbox = OutboxDelivery()
+        self.schedules = ScheduleRunner(engine)
+
+    def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
+        """Run a cron schedule (a `Schedule` or its configuration) on this worker."""
+        return self.schedules.add(schedule)
 
     def listen(self, pattern: str, listener: Listener) -> None:
         """Deliver outbox messages whose event type matches `pattern` to `listener`."""
         self.outbox.listen(pattern, listener)
 
     def run_once(self) -> int:
-        """Drain the work due now: fire due timers, run due steps, then deliver due outbox
-        messages (also those just emitted). Returns how many units of work ran."""
+        """Drain the work due now: fire due timers, run due steps, run due schedule ticks,
+        then deliver due outbox messages (also those just emitted). Returns how many units of
+        work ran."""
         done = self.fire_due_timers()
         done += run_due_steps(self.engine, lease_ms=self.lease_ms)
+        done += self.schedules.run_due()
         if self.outbox.active:
             done += self.deliver_outbox()
         return done

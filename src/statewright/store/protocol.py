@@ -24,7 +24,7 @@ from statewright.store.records import (
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Store(Protocol):
@@ -149,6 +149,19 @@ class Store(Protocol):
     def next_work_at(self, *, outbox: bool) -> int | None:
         """The earliest time a timer, step run (or, with `outbox`, an outbox message) is due,
         over every tenant; None when nothing waits (for virtual-time harnesses)."""
+        ...
+
+    def last_tick(self, name: str) -> int | None:
+        """The latest tick of a schedule any worker claimed, or None."""
+        ...
+
+    def claim_tick(self, name: str, tick_at: int, now: int, lease_ms: int) -> bool:
+        """Claim a schedule's tick: True for exactly one worker (or for the one taking over
+        a claim whose lease expired unfinished)."""
+        ...
+
+    def finish_tick(self, name: str, tick_at: int) -> None:
+        """Mark a claimed tick done."""
         ...
 
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:

@@ -371,6 +371,29 @@ class SqlStore(ABC):
                     times.append(int(str(row["at"])))
         return min(times, default=None)
 
+    def last_tick(self, name: str) -> int | None:
+        """The latest tick of a schedule any worker claimed, or None."""
+        row = self._read_one(
+            self.queries["last_tick"], {"name": name}, what=f"reading schedule {name!r}"
+        )
+        return None if row is None or row["at"] is None else int(str(row["at"]))
+
+    def claim_tick(self, name: str, tick_at: int, now: int, lease_ms: int) -> bool:
+        """Claim a schedule's tick: True for exactly one worker (or a take-over)."""
+        params = {"name": name, "tick_at": tick_at, "now": now, "lease_until": now + lease_ms}
+        with self._transaction(write=True, what=f"claiming a tick of {name!r}") as tx:
+            if tx.run(self.queries["insert_tick"], params) == 1:
+                return True
+            return tx.run(self.queries["take_over_tick"], params) == 1
+
+    def finish_tick(self, name: str, tick_at: int) -> None:
+        """Mark a claimed tick done."""
+        self._run_alone(
+            self.queries["finish_tick"],
+            {"name": name, "tick_at": tick_at},
+            what=f"finishing a tick of {name!r}",
+        )
+
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""
         return [StepRecord(**row) for row in self._instance_rows("steps", tenant, instance_id)]

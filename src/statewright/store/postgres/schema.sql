@@ -123,3 +123,11 @@ CREATE TABLE idempotency (
     PRIMARY KEY (tenant, instance_id, key),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
+
+CREATE TABLE schedule_ticks (
+    name TEXT COLLATE "C" NOT NULL,
+    tick_at BIGINT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'running',
+    lease_until BIGINT,
+    PRIMARY KEY (name, tick_at)
+);

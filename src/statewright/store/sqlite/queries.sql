@@ -256,6 +256,23 @@ SELECT MIN(at) AS at FROM (
 -- name: next_outbox_at
 SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending';
 
+-- name: last_tick
+SELECT MAX(tick_at) AS at FROM schedule_ticks WHERE name = :name;
+
+-- name: insert_tick
+INSERT INTO schedule_ticks (name, tick_at, status, lease_until)
+VALUES (:name, :tick_at, 'running', :lease_until)
+ON CONFLICT (name, tick_at) DO NOTHING;
+
+-- name: take_over_tick
+UPDATE schedule_ticks SET lease_until = :lease_until
+WHERE name = :name AND tick_at = :tick_at AND status = 'running'
+  AND lease_until <= :now;
+
+-- name: finish_tick
+UPDATE schedule_ticks SET status = 'done', lease_until = NULL
+WHERE name = :name AND tick_at = :tick_at;
+
 -- name: steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
        started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error

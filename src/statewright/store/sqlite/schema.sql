@@ -127,3 +127,11 @@ CREATE TABLE idempotency (
     PRIMARY KEY (tenant, instance_id, key),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
+
+CREATE TABLE schedule_ticks (
+    name TEXT NOT NULL,
+    tick_at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'running',
+    lease_until INTEGER,
+    PRIMARY KEY (name, tick_at)
+);

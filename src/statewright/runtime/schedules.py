@@ -1,0 +1,112 @@
+"""The schedule loop: cron schedules whose every tick runs once across all workers.
+
+A tick is claimed by inserting (schedule name, tick time) (`Store.claim_tick`): exactly one
+worker wins it. The winner runs the action and marks the tick done; if it dies first, the
+claim's lease expires and another worker takes the tick over. Actions are idempotent on the
+tick, so a take-over never doubles them: an `event` action sends with the idempotency key
+`schedule/<name>/<tick>` (instances that do not accept the event are skipped), a `start`
+action starts the instance `<name>-<tick>` (already started means done).
+
+A schedule first seen by a worker ticks from then on (no backfill before it existed); after
+downtime, the missed ticks run in order, at most `backlog` of them per pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+
+from statewright.engine import Engine
+from statewright.errors import (
+    EventNotAccepted,
+    IdempotencyConflict,
+    InstanceExists,
+    TransitionFailed,
+)
+from statewright.runtime.cron import Schedule, due_ticks, parse_schedule
+
+__all__ = ["ScheduleRunner"]
+
+log = logging.getLogger("statewright.worker")
+
+
+class ScheduleRunner:
+    """The schedules a worker runs, and one pass over their due ticks."""
+
+    def __init__(self, engine: Engine, *, lease_ms: int = 5 * 60_000, backlog: int = 100):
+        self.engine = engine
+        self.lease_ms = lease_ms
+        self.backlog = backlog
+        self._schedules: dict[str, Schedule] = {}
+        self._first_seen: dict[str, int] = {}
+
+    def add(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
+        """Run `schedule` (a `Schedule`, or configuration for `parse_schedule`)."""
+        parsed = schedule if isinstance(schedule, Schedule) else parse_schedule(schedule)
+        self._schedules[parsed.name] = parsed
+        self._first_seen.setdefault(parsed.name, self.engine.clock.now())
+        return parsed
+
+    def run_due(self) -> int:
+        """Claim and run every due tick; how many ticks this worker ran."""
+        ran = 0
+        store, now = self.engine.store, self.engine.clock.now()
+        for name, schedule in self._schedules.items():
+            last = store.last_tick(name)
+            # From just before the last claimed tick: a claim whose worker died is taken over.
+            after = self._first_seen[name] if last is None else last - 1
+            for tick in due_ticks(schedule, after, now, self.backlog):
+                if store.claim_tick(name, tick, now, self.lease_ms):
+                    self._run(schedule, tick)
+                    store.finish_tick(name, tick)
+                    ran += 1
+        return ran
+
+    def _run(self, schedule: Schedule, tick: int) -> None:
+        action = schedule.action
+        tenant = str(action.get("tenant", "default"))
+        actor = f"schedule:{schedule.name}"
+        if "start" in action:
+            with contextlib.suppress(InstanceExists):
+                self.engine.start(
+                    str(action["start"]),
+                    input=action.get("input"),
+                    instance_id=f"{schedule.name}-{tick}",
+                    tenant=tenant,
+                    actor=actor,
+                )
+            return
+        raw_event = action["event"]
+        event = {"type": raw_event} if isinstance(raw_event, str) else dict(raw_event)  # type: ignore[call-overload]
+        where = action.get("where")
+        assert isinstance(where, Mapping)
+        after: str | None = None
+        while True:
+            page = self.engine.list(
+                tenant=tenant,
+                definition_id=str(where["definition"]),
+                status=_text(where.get("status")),
+                runtime_status=_text(where.get("runtimeStatus")),
+                after=after,
+                limit=500,
+            )
+            for instance in page:
+                self._send(instance.id, event, tenant, actor, f"schedule/{schedule.name}/{tick}")
+            if len(page) < 500:
+                return
+            after = page[-1].id
+
+    def _send(
+        self, instance_id: str, event: dict[str, object], tenant: str, actor: str, key: str
+    ) -> None:
+        try:
+            self.engine.send(instance_id, event, tenant=tenant, actor=actor, idempotency_key=key)
+        except (EventNotAccepted, IdempotencyConflict):
+            pass
+        except TransitionFailed as error:
+            log.warning("schedule event to %s/%s refused: %s", tenant, instance_id, error)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

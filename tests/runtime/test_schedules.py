@@ -1,0 +1,127 @@
+"""Cron schedules on both backends: each tick runs once across workers, sends events with an
+idempotency key or starts an instance. Time is virtual."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from statewright import Machine
+from statewright.engine import Engine
+from statewright.runtime import Worker
+from statewright.testing import VirtualClock
+
+QUARTER = 15 * 60_000
+START = 1_700_000_000_000  # 2023-11-14T22:13:20Z
+NEXT_QUARTER = START - START % QUARTER + QUARTER
+
+INTAKE = {
+    "id": "intake",
+    "initial": "draft",
+    "states": {
+        "draft": {"on": {"SUBMIT": "in_review"}},
+        "in_review": {"on": {"ESCALATE": "escalated"}},
+        "escalated": {},
+    },
+}
+REPORT = {
+    "id": "report",
+    "initial": "ready",
+    "context": {"day": {"$expr": "input.day"}},
+    "states": {"ready": {}},
+}
+ESCALATE = {
+    "name": "escalate-stale",
+    "cron": "*/15 * * * *",
+    "action": {"event": "ESCALATE", "where": {"definition": "intake"}},
+}
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(START)
+
+
+def open_engine(url: str, clock: VirtualClock) -> Engine:
+    engine = Engine.open(url, clock=clock)
+    engine.register(Machine.from_config(INTAKE))
+    engine.register(Machine.from_config(REPORT))
+    return engine
+
+
+@pytest.fixture
+def engine(store_url: str, clock: VirtualClock) -> Iterator[Engine]:
+    with open_engine(store_url, clock) as opened:
+        yield opened
+
+
+def escalations(engine: Engine, instance_id: str) -> list[str | None]:
+    return [e.actor for e in engine.history(instance_id) if e.event["type"] == "ESCALATE"]
+
+
+def test_a_tick_sends_the_event_to_matching_instances_once(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    for instance_id in ("r-1", "r-2", "d-1"):
+        engine.start("intake", instance_id=instance_id)
+    engine.send("r-1", "SUBMIT")
+    engine.send("r-2", "SUBMIT")
+    worker = Worker(engine)
+    worker.schedule(ESCALATE)
+
+    assert worker.run_once() == 0
+    clock.advance(NEXT_QUARTER - START)
+    assert worker.run_once() == 1
+    assert worker.run_once() == 0
+
+    assert engine.get("r-1").value == "escalated" and engine.get("r-2").value == "escalated"
+    assert engine.get("d-1").value == "draft"
+    assert escalations(engine, "r-1") == ["schedule:escalate-stale"]
+    assert engine.history("r-1")[-1].idempotency_key == f"schedule/escalate-stale/{NEXT_QUARTER}"
+
+
+def test_missed_ticks_run_after_downtime(engine: Engine, clock: VirtualClock) -> None:
+    worker = Worker(engine)
+    worker.schedule(
+        {
+            "name": "daily-report",
+            "cron": "0 2 * * *",
+            "action": {"start": "report", "input": {"day": "today"}},
+        }
+    )
+    worker.run_once()
+
+    clock.advance("3d")
+
+    assert worker.run_once() == 3
+    assert len(engine.list(definition_id="report")) == 3
+    assert worker.run_once() == 0
+
+
+def test_racing_workers_run_each_tick_once(
+    engine: Engine, clock: VirtualClock, store_url: str
+) -> None:
+    for index in range(10):
+        engine.start("intake", instance_id=f"r-{index}")
+        engine.send(f"r-{index}", "SUBMIT")
+    engines = [open_engine(store_url, clock) for _ in range(3)]
+    workers = [Worker(e) for e in engines]
+    for worker in workers:
+        worker.schedule(ESCALATE)
+    clock.advance(NEXT_QUARTER - START)
+    ran: list[int] = []
+    try:
+        threads = [threading.Thread(target=lambda w=w: ran.append(w.run_once())) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for other in engines:
+            other.close()
+
+    assert sum(ran) == 1
+    for index in range(10):
+        assert escalations(engine, f"r-{index}") == ["schedule:escalate-stale"]
