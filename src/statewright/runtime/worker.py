@@ -28,6 +28,7 @@ from statewright.runtime.cron import Schedule
 from statewright.runtime.outbox import Listener, OutboxDelivery
 from statewright.runtime.schedules import ScheduleRunner
 from statewright.runtime.steps import DEFAULT_LEASE_MS, run_due_steps
+from statewright.runtime.webhooks import Webhook
 
 __all__ = ["Worker"]
 
@@ -53,6 +54,10 @@ class Worker:
     def listen(self, pattern: str, listener: Listener) -> None:
         """Deliver outbox messages whose event type matches `pattern` to `listener`."""
         self.outbox.listen(pattern, listener)
+
+    def webhook(self, pattern: str, url: str, secret: str) -> None:
+        """POST outbox messages matching `pattern` to `url`, signed with `secret`."""
+        self.outbox.listen(pattern, Webhook(url, secret))
 
     def run_once(self) -> int:
         """Drain the work due now: fire due timers, run due steps, run due schedule ticks,

@@ -1,0 +1,110 @@
+"""Webhooks: signed POSTs to a real local HTTP server, retried until it answers 2xx."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from statewright import Machine
+from statewright.engine import Engine
+from statewright.runtime import Worker
+from statewright.runtime.webhooks import verify_signature
+from statewright.testing import VirtualClock
+
+SECRET = "s3cr3t"
+NOTIFY = {
+    "id": "notify",
+    "initial": "a",
+    "states": {
+        "a": {
+            "on": {
+                "GO": {
+                    "target": "b",
+                    "actions": [{"type": "emit", "params": {"event": {"type": "done", "n": 1}}}],
+                }
+            }
+        },
+        "b": {},
+    },
+}
+
+
+class Receiver:
+    """A local endpoint that records requests and answers with the queued statuses."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.close()
+
+
+def test_messages_are_posted_signed_and_retried_until_accepted(
+    store_url: str, receiver: Receiver
+) -> None:
+    clock = VirtualClock(1_700_000_000_000)
+    receiver.statuses = [503]
+    with Engine.open(store_url, clock=clock) as engine:
+        engine.register(Machine.from_config(NOTIFY))
+        worker = Worker(engine)
+        worker.webhook("*", receiver.url, SECRET)
+        engine.start("notify", instance_id="n-1")
+        engine.send("n-1", "GO")
+
+        worker.run_once()
+        (record,) = engine.store.outbox("default", "n-1")
+        assert (record.status, record.last_error) == (
+            "pending",
+            f"WebhookError: {receiver.url} answered 503",
+        )
+        clock.advance("10s")
+        worker.run_once()
+        (record,) = engine.store.outbox("default", "n-1")
+        assert record.status == "delivered"
+
+    assert len(receiver.requests) == 2
+    (_, first_body), (headers, body) = receiver.requests
+    assert body == first_body
+    assert headers["X-Statewright-Message-Id"] == "default/n-1/2/0"
+    assert verify_signature(
+        SECRET, headers["X-Statewright-Timestamp"], body, headers["X-Statewright-Signature"]
+    )
+    assert not verify_signature(
+        "wrong", headers["X-Statewright-Timestamp"], body, headers["X-Statewright-Signature"]
+    )
+    assert json.loads(body) == {
+        "id": "default/n-1/2/0",
+        "tenant": "default",
+        "instance_id": "n-1",
+        "version": 2,
+        "event": {"type": "done", "n": 1},
+    }
