@@ -1,0 +1,27 @@
+"""The approval workflow's step: processing the document, a queue job that fails a quarter
+of the time (the retry policy on the invoke absorbs that)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+
+class ProcessingFailed(Exception):
+    """The processing backend dropped the job."""
+
+
+def make_process(
+    rng: random.Random, failure_rate: float = 0.25
+) -> Callable[[dict[str, object]], dict[str, object]]:
+    """A `processDocument` step failing with probability `failure_rate`, drawn from `rng`."""
+
+    def process_document(input: dict[str, object]) -> dict[str, object]:
+        if rng.random() < failure_rate:
+            raise ProcessingFailed(f"job for {input['document']} dropped")
+        return {"summary": f"{input['document']}, round {input['round']}"}
+
+    return process_document
+
+
+ACTORS = {"processDocument": make_process(random.Random())}
