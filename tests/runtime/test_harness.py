@@ -89,3 +89,30 @@ def test_retries_and_dead_letters_can_be_asserted() -> None:
         h.assert_dead_lettered("A-1", "order.shipped")
         with pytest.raises(AssertionError, match="no step 'payment' waiting to retry"):
             h.assert_retry_scheduled("A-1", "payment")
+
+
+def test_order_payment_fails_three_times_goes_to_review_and_retry_pays() -> None:
+    outcomes = iter([False, False, False, True])
+
+    def charge(input: object) -> dict[str, object]:
+        if not next(outcomes):
+            raise ConnectionError("gateway timeout")
+        return {"paymentId": "pay-9"}
+
+    machine = order_machine().provide(actors={"chargeCard": charge})
+    with Harness(machine) as h:
+        h.start("order", instance_id="A-9", input={"orderId": "A-9", "amount": 100})
+        h.advance("1m")
+        h.assert_state("A-9", "payment_failed")
+        assert h.get("A-9").context["paymentError"] == "gateway timeout"  # type: ignore[index]
+
+        h.send("A-9", "RETRY")
+
+        h.assert_state("A-9", "fulfilment")
+        assert h.get("A-9").context["paymentId"] == "pay-9"  # type: ignore[index]
+        errors = [
+            e
+            for e in h.engine.history("A-9")
+            if str(e.event["type"]).startswith("xstate.error.actor")
+        ]
+        assert len(errors) == 1
