@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from statewright.cli.machines_file import load_machines
+from statewright.cli.machines_file import load_worker_setup
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -28,6 +28,10 @@ def worker(
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Drain the due work and exit.")] = False,
     poll: Annotated[float, typer.Option(help="Seconds to wait when nothing is due.")] = 1.0,
+    lease: Annotated[
+        float, typer.Option(help="Seconds a claimed step is ours before another worker may "
+                            "take it over (longer than your slowest step).")
+    ] = 300.0,
 ) -> None:
     """Run the worker: fire due timers, run steps with retries, deliver the outbox.
 
@@ -41,9 +45,15 @@ def worker(
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
     with engine:
-        for machine in load_machines(machines) if machines else []:
-            engine.register(machine)
-        runner = Worker(engine)
+        runner = Worker(engine, lease_ms=max(1, int(lease * 1000)))
+        if machines:
+            found, listeners, schedules = load_worker_setup(machines)
+            for machine in found:
+                engine.register(machine)
+            for pattern, listener in listeners.items():
+                runner.listen(pattern, listener)  # type: ignore[arg-type]
+            for schedule in schedules:
+                runner.schedule(schedule)  # type: ignore[arg-type]
         if once:
             done = runner.run_once()
             console.print(f"ran {done} unit{'s' if done != 1 else ''} of due work")

@@ -1,0 +1,159 @@
+"""Workers SIGKILLed at random points while orders run (real processes, real time).
+
+Afterwards every order is done, each step's result and each timer was applied exactly once
+(as the audit log shows), every outbox message was delivered at least once, and no work is
+left. Sizes are bounded for CI; STATEWRIGHT_KILL_ORDERS (default 120) and
+STATEWRIGHT_KILL_WORKER_ROUNDS (default 5) make it longer.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from statewright.engine import Engine
+
+ORDERS = int(os.environ.get("STATEWRIGHT_KILL_ORDERS", "120"))
+ROUNDS = int(os.environ.get("STATEWRIGHT_KILL_WORKER_ROUNDS", "5"))
+
+pytestmark = pytest.mark.slow
+
+SETUP = """
+import os
+import time
+
+from statewright import Machine
+
+LOG = os.environ["STATEWRIGHT_KILL_LOG"]
+
+
+def charge(input):
+    with open(LOG + ".charges", "a") as log:  # the outside world sees every attempt
+        log.write(input["order"] + "\\n")
+    time.sleep(0.005)
+    return {"paid": input["order"]}
+
+
+def notify(message):
+    with open(LOG + ".deliveries", "a") as log:
+        log.write(message.id + "\\n")
+
+
+MACHINES = [Machine.from_config({
+    "id": "korder",
+    "initial": "paying",
+    "context": {"order": {"$expr": "input.order"}},
+    "states": {
+        "paying": {"invoke": {"id": "charge", "src": "charge",
+                              "input": {"order": {"$expr": "context.order"}},
+                              "onDone": "cooling"}},
+        "cooling": {"after": {"300": "shipped"}},
+        "shipped": {"type": "final", "entry": [
+            {"type": "emit", "params": {"event": {"type": "order.shipped"}}}]},
+    },
+}, actors={"charge": charge})]
+LISTENERS = {"order.*": notify}
+"""
+
+
+def spawn(url: str, setup: Path, log: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "statewright",
+            "worker",
+            "--url",
+            url,
+            "--machines",
+            str(setup),
+            "--poll",
+            "0.02",
+            "--lease",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(sys.path),
+            "STATEWRIGHT_KILL_LOG": str(log),
+        },
+    )
+
+
+def test_workers_killed_at_random_lose_and_double_nothing(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup, log = tmp_path / "setup.py", tmp_path / "kill"
+    setup.write_text(SETUP)
+    monkeypatch.setenv("STATEWRIGHT_KILL_LOG", str(log))
+    namespace: dict[str, object] = {}
+    exec(compile(SETUP, str(setup), "exec"), namespace)
+    with Engine.open(store_url) as engine:
+        engine.register(namespace["MACHINES"][0])  # type: ignore[index]
+        for index in range(ORDERS):
+            engine.start("korder", instance_id=f"k-{index:04d}", input={"order": f"k-{index:04d}"})
+
+    rng = random.Random(11)
+    kills = 0
+    for _ in range(ROUNDS):
+        workers = [spawn(store_url, setup, log) for _ in range(2)]
+        time.sleep(rng.uniform(0.8, 2.0))
+        for worker in workers:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=30)
+            kills += 1
+    finisher = spawn(store_url, setup, log)
+    try:
+        deadline = time.monotonic() + 120
+        with Engine.open(store_url) as engine:
+            while time.monotonic() < deadline:
+                pending = engine.list(status="active", limit=1)
+                undelivered = [
+                    m
+                    for i in engine.list(limit=1000)
+                    for m in engine.store.outbox("default", i.id)
+                    if m.status != "delivered"
+                ]
+                if not pending and not undelivered:
+                    break
+                time.sleep(0.2)
+    finally:
+        finisher.send_signal(signal.SIGTERM)
+        finisher.wait(timeout=30)
+
+    charges = Counter(log.with_suffix(".charges").read_text().split())
+    deliveries = Counter(log.with_suffix(".deliveries").read_text().split())
+    with Engine.open(store_url) as engine:
+        instances = engine.list(limit=1000)
+        assert len(instances) == ORDERS
+        results = timers = 0
+        for instance in instances:
+            assert instance.status == "done", (instance.id, instance.value)
+            events = Counter(str(e.event["type"]) for e in engine.history(instance.id))
+            assert events["xstate.done.actor.charge"] == 1, instance.id
+            assert events["xstate.after.300.korder.cooling"] == 1, instance.id
+            results += 1
+            timers += 1
+            assert engine.store.steps("default", instance.id) == []
+            assert engine.store.pending_timers("default", instance.id) == []
+            (message,) = engine.store.outbox("default", instance.id)
+            assert message.status == "delivered"
+            assert deliveries[message.message_id] >= 1
+            assert charges[instance.id] >= 1
+    print(
+        f"\n{ORDERS} orders, {kills} workers killed: {results} step results applied once, "
+        f"{sum(charges.values())} charge attempts ({sum(charges.values()) - ORDERS} repeated "
+        f"after kills), {timers} timers fired once, {len(deliveries)} messages delivered "
+        f"({sum(deliveries.values()) - len(deliveries)} redelivered)"
+    )
