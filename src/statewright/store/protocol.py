@@ -115,8 +115,9 @@ class Store(Protocol):
         """Timers of every tenant due at `now`, in firing order (due time, then creation)."""
         ...
 
-    def due_outbox(self, now: int, limit: int = 100) -> list[OutboxRecord]:
-        """Pending outbox messages of every tenant due for a delivery attempt at `now`."""
+    def due_outbox(self, now: int, limit: int = 100, lease_ms: int = 60_000) -> list[OutboxRecord]:
+        """Claim pending outbox messages of every tenant due at `now` for `lease_ms`: no other
+        worker gets them until then (if this one dies, they are due again after it)."""
         ...
 
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:

@@ -279,10 +279,11 @@ class SqlStore(ABC):
             rows = tx.all(self.queries["due_timers"], {"now": now, "limit": limit})
         return [TimerRecord(**row) for row in rows]
 
-    def due_outbox(self, now: int, limit: int = 100) -> list[OutboxRecord]:
-        """Pending outbox messages of every tenant due for a delivery attempt at `now`."""
-        with self._transaction(write=False, what="reading due outbox messages") as tx:
-            rows = tx.all(self.queries["due_outbox"], {"now": now, "limit": limit})
+    def due_outbox(self, now: int, limit: int = 100, lease_ms: int = 60_000) -> list[OutboxRecord]:
+        """Claim pending outbox messages due at `now` for `lease_ms` (see the protocol)."""
+        params = {"now": now, "limit": limit, "lease_until": now + lease_ms}
+        with self._transaction(write=True, what="claiming due outbox messages") as tx:
+            rows = tx.all(self.queries["due_outbox"], params)
         return [OutboxRecord(**row) for row in rows]
 
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:

@@ -294,11 +294,14 @@ VALUES (%(message_id)s, %(tenant)s, %(instance_id)s, %(version)s, %(event)s, 'pe
         %(created_at)s, %(created_seq)s, %(created_at)s);
 
 -- name: due_outbox
-SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
-       next_attempt_at, last_error, delivered_at
-FROM outbox WHERE status = 'pending' AND next_attempt_at <= %(now)s
-ORDER BY next_attempt_at, created_seq
-LIMIT %(limit)s;
+UPDATE outbox SET next_attempt_at = %(lease_until)s
+WHERE message_id IN (
+    SELECT message_id FROM outbox
+    WHERE status = 'pending' AND next_attempt_at <= %(now)s
+    ORDER BY next_attempt_at, created_seq
+    LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
+          next_attempt_at, last_error, delivered_at;
 
 -- name: outbox_delivered
 UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s,

@@ -288,11 +288,14 @@ VALUES (:message_id, :tenant, :instance_id, :version, :event, 'pending', 0,
         :created_at, :created_seq, :created_at);
 
 -- name: due_outbox
-SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
-       next_attempt_at, last_error, delivered_at
-FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now
-ORDER BY next_attempt_at, created_seq
-LIMIT :limit;
+UPDATE outbox SET next_attempt_at = :lease_until
+WHERE message_id IN (
+    SELECT message_id FROM outbox
+    WHERE status = 'pending' AND next_attempt_at <= :now
+    ORDER BY next_attempt_at, created_seq
+    LIMIT :limit)
+RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
+          next_attempt_at, last_error, delivered_at;
 
 -- name: outbox_delivered
 UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = :now,

@@ -1,0 +1,69 @@
+"""Three worker processes share one database (PostgreSQL, or one SQLite file on one host): no
+step, timer or outbox message is handled twice (schedule ticks:
+tests/runtime/test_schedules.py races three workers on each backend)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from test_worker_kill import SETUP, spawn
+
+from statewright.engine import Engine
+
+ORDERS = int(os.environ.get("STATEWRIGHT_SHARED_ORDERS", "150"))
+
+pytestmark = pytest.mark.slow
+
+
+def test_three_workers_handle_everything_exactly_once(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup, log = tmp_path / "setup.py", tmp_path / "shared"
+    setup.write_text(SETUP)
+    monkeypatch.setenv("STATEWRIGHT_KILL_LOG", str(log))
+    namespace: dict[str, object] = {}
+    exec(compile(SETUP, str(setup), "exec"), namespace)
+    with Engine.open(store_url) as engine:
+        engine.register(namespace["MACHINES"][0])  # type: ignore[index]
+        for index in range(ORDERS):
+            engine.start("korder", instance_id=f"k-{index:04d}", input={"order": f"k-{index:04d}"})
+
+    workers = [spawn(store_url, setup, log) for _ in range(3)]
+    try:
+        deadline = time.monotonic() + 120
+        with Engine.open(store_url) as engine:
+            while time.monotonic() < deadline:
+                delivered = sum(
+                    1
+                    for i in engine.list(limit=1000)
+                    for m in engine.store.outbox("default", i.id)
+                    if m.status == "delivered"
+                )
+                if delivered == ORDERS:
+                    break
+                time.sleep(0.2)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=30)
+
+    charges = Counter(log.with_suffix(".charges").read_text().split())
+    deliveries = Counter(log.with_suffix(".deliveries").read_text().split())
+    with Engine.open(store_url) as engine:
+        for instance in engine.list(limit=1000):
+            assert instance.status == "done", instance.id
+            events = Counter(str(e.event["type"]) for e in engine.history(instance.id))
+            assert events["xstate.done.actor.charge"] == 1
+            assert events["xstate.after.300.korder.cooling"] == 1
+    assert len(charges) == ORDERS and set(charges.values()) == {1}, "a step ran twice"
+    assert len(deliveries) == ORDERS and set(deliveries.values()) == {1}, "a message went twice"
+    print(
+        f"\n3 workers, {ORDERS} orders: {sum(charges.values())} step runs, "
+        f"{sum(deliveries.values())} deliveries, {ORDERS} timers, none twice"
+    )
