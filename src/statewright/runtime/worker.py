@@ -77,11 +77,21 @@ class Worker:
         log.info("worker started on %s", self.engine.store.url.split("@")[-1])
         try:
             while not stop.is_set():
-                if self.run_once() == 0:
-                    stop.wait(poll_ms / 1000)
+                if self.run_once() == 0 and not stop.is_set():
+                    self._wait(poll_ms)
         finally:
             restore()
             log.info("worker stopped")
+
+    def _wait(self, poll_ms: int) -> None:
+        """Sleep until the next known due time, a wake-up from another process's commit
+        (PostgreSQL NOTIFY), or `poll_ms` at the latest (NOTIFY is best-effort)."""
+        store = self.engine.store
+        wait_ms = poll_ms
+        due = store.next_work_at(outbox=self.outbox.active)
+        if due is not None:
+            wait_ms = max(0, min(poll_ms, due - self.engine.clock.now()))
+        store.wait_for_work(wait_ms / 1000)
 
     def deliver_outbox(self) -> int:
         """Deliver every outbox message due now; how many were delivered."""

@@ -147,6 +147,11 @@ class Store(Protocol):
         """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""
         ...
 
+    def wait_for_work(self, timeout_s: float) -> None:
+        """Return when another process may have created work (PostgreSQL: a NOTIFY from its
+        commit), or after `timeout_s` at the latest. NOTIFY is best-effort, hence the timeout."""
+        ...
+
     def next_work_at(self, *, outbox: bool) -> int | None:
         """The earliest time a timer, step run (or, with `outbox`, an outbox message) is due,
         over every tenant; None when nothing waits (for virtual-time harnesses)."""

@@ -54,6 +54,8 @@ class SqlStore(ABC):
     #: Statements that do alone what a transaction of several queries would, where the
     #: backend can (PostgreSQL's `fast_paths.sql`); each is optional.
     fast_paths: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: True where a commit can wake other processes' workers (PostgreSQL's NOTIFY).
+    notifies_work: ClassVar[bool] = False
 
     url: str
 
@@ -194,6 +196,8 @@ class SqlStore(ABC):
                 return
         with self._transaction(write=True, what=what) as tx:
             write_transition(tx, self.queries, write, self._reserve_work_seq)
+            if self.notifies_work and _creates_work(write):
+                tx.run(self.queries["notify_work"], {})
 
     def load_instance(self, tenant: str, instance_id: str) -> InstanceRecord | None:
         """The instance, or None if this tenant has no instance with this id."""
@@ -362,6 +366,10 @@ class SqlStore(ABC):
             )
         return True
 
+    def wait_for_work(self, timeout_s: float) -> None:
+        """Wait up to `timeout_s` for another process to create work; here, just wait."""
+        time.sleep(max(0.0, timeout_s))
+
     def next_work_at(self, *, outbox: bool) -> int | None:
         """The earliest time a timer, step run (or, with `outbox`, an outbox message) is due."""
         times = []
@@ -433,3 +441,7 @@ def list_instances_sql(queries: Mapping[str, str], filters: Sequence[str]) -> st
 def _check_limit(limit: int) -> None:
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
+
+
+def _creates_work(write: TransitionWrite) -> bool:
+    return bool(write.timers_scheduled or write.steps_started or write.outbox)

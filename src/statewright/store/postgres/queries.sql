@@ -279,6 +279,9 @@ WHERE name = %(name)s AND tick_at = %(tick_at)s AND status = 'running'
 UPDATE schedule_ticks SET status = 'done', lease_until = NULL
 WHERE name = %(name)s AND tick_at = %(tick_at)s;
 
+-- name: notify_work
+SELECT pg_notify('statewright_work', '');
+
 -- name: steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
        started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error

@@ -62,6 +62,7 @@ class PostgresStore(SqlStore):
         """
         self.url = url if url is not None else options.conninfo
         self._options = options
+        self._listener: psycopg.Connection[Any] | None = None
         # Autocommit: a lone statement (`_alone`) is its own transaction, one round trip;
         # every other operation opens its transaction explicitly (`connection.transaction()`).
         kwargs: dict[str, Any] = {"autocommit": True}
@@ -80,8 +81,20 @@ class PostgresStore(SqlStore):
         )
         self._pool.open(wait=False)
 
+    notifies_work = True
+
+    def wait_for_work(self, timeout_s: float) -> None:
+        """Return on a NOTIFY of new work from any process's commit, or after `timeout_s`."""
+        if self._listener is None:
+            self._listener = psycopg.connect(self._options.conninfo, autocommit=True)
+            self._listener.execute("LISTEN statewright_work")
+        for _ in self._listener.notifies(timeout=max(0.0, timeout_s), stop_after=1):
+            pass
+
     def close(self) -> None:
         """Close the pool and its connections; the store cannot be used afterwards."""
+        if self._listener is not None:
+            self._listener.close()
         self._pool.close()
 
     @contextmanager

@@ -273,6 +273,10 @@ WHERE name = :name AND tick_at = :tick_at AND status = 'running'
 UPDATE schedule_ticks SET status = 'done', lease_until = NULL
 WHERE name = :name AND tick_at = :tick_at;
 
+-- name: notify_work
+-- SQLite wakes no other process; workers on one host poll.
+SELECT 1;
+
 -- name: steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
        started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error
