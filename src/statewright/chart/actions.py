@@ -224,8 +224,9 @@ def _builtin(
     for key in params:
         if allowed is not None and key not in allowed:
             hint = did_you_mean(str(key), allowed)
-            faults.add(join_path(path, key), f"unknown {name} param {key!r}",
-                       hint or _BUILTIN_FIX[name])
+            faults.add(
+                join_path(path, key), f"unknown {name} param {key!r}", hint or _BUILTIN_FIX[name]
+            )
     for key in _BUILTIN_REQUIRED[name]:
         if key not in params:
             faults.add(path, f'"{name}" needs params.{key}', _BUILTIN_FIX[name])

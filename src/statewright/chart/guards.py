@@ -64,8 +64,11 @@ def _compile_mapping(
         return _combine(key, raw[key], join_path(path, key), faults, impls)
     for key in raw:
         if key not in ("type", "params"):
-            faults.add(join_path(path, str(key)), f"unknown guard key {key!r}",
-                       'a guard object has only "type" and "params"')
+            faults.add(
+                join_path(path, str(key)),
+                f"unknown guard key {key!r}",
+                'a guard object has only "type" and "params"',
+            )
     name = raw["type"]
     if not isinstance(name, str):
         faults.add(join_path(path, "type"), "a guard type must be a string", _FIX)
@@ -102,8 +105,11 @@ def _expression(source: object, path: str, faults: Faults) -> tuple[Guard, str]:
     try:
         expression = compile_expression(source, ("context", "event"), path=path)
     except ExpressionError as error:
-        faults.add(path, str(error).split(": ", 1)[-1],
-                   "write a statewright expression over context and event")
+        faults.add(
+            path,
+            str(error).split(": ", 1)[-1],
+            "write a statewright expression over context and event",
+        )
         return _never, source
     return (lambda context, event: bool(expression(context, event))), source
 

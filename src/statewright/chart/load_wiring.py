@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from statewright.chart.actions import compile_actions
+from statewright.chart.events import matches_descriptor
 from statewright.chart.faults import Faults, a_or_an, did_you_mean, few, join_path, kind_of
 from statewright.chart.guards import compile_guard
 from statewright.chart.load_nodes import LoaderState
@@ -392,22 +393,13 @@ class WiringPass(LoaderState):
         """A raised event that no state accepts is almost always a misspelling."""
         descriptors = {event for node in self.nodes for event in node.transitions}
         for path, event_type in self.raised:
-            if not any(_matches(descriptor, event_type) for descriptor in descriptors):
+            if not any(matches_descriptor(descriptor, event_type) for descriptor in descriptors):
                 hint = did_you_mean(event_type, (d for d in descriptors if "*" not in d))
                 self.faults.add(
                     path,
                     f'no state accepts the raised event "{event_type}"',
                     hint or "add a transition for it, or raise an event that exists",
                 )
-
-
-def _matches(descriptor: str, event_type: str) -> bool:
-    if descriptor in (event_type, "*"):
-        return True
-    if not descriptor.endswith(".*"):
-        return False
-    head = descriptor[:-2]
-    return event_type == head or event_type.startswith(head + ".")
 
 
 def _check_orthogonal(targets: list[StateNode], path: str, faults: Faults) -> None:

@@ -230,14 +230,20 @@ def _checked(base: Implementations, **kinds: Mapping[str, object] | None) -> Imp
         if mapping is None:
             continue
         if not isinstance(mapping, Mapping):
-            faults.add(kind, f"{kind}= must be a dict of name -> implementation, not "
-                       f"{type(mapping).__name__}", f"pass {kind}={{'name': implementation}}")
+            faults.add(
+                kind,
+                f"{kind}= must be a dict of name -> implementation, not {type(mapping).__name__}",
+                f"pass {kind}={{'name': implementation}}",
+            )
             continue
         for name, impl in mapping.items():
             at = f"{kind}.{name}"
             if not isinstance(name, str) or not name:
-                faults.add(kind, f"implementation name {name!r} must be a non-empty string",
-                           "name it as the definition refers to it, e.g. 'isApproved'")
+                faults.add(
+                    kind,
+                    f"implementation name {name!r} must be a non-empty string",
+                    "name it as the definition refers to it, e.g. 'isApproved'",
+                )
             elif kind == "actions" and name in BUILTIN_ACTIONS:
                 faults.add(
                     at,

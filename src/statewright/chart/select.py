@@ -13,11 +13,16 @@ a pure function of the configuration and the event type, and is cached on the co
 from __future__ import annotations
 
 from statewright.chart.actions import implementation_error
+from statewright.chart.events import matches_descriptor
 from statewright.chart.json_types import JsonObject
 from statewright.chart.nodes import StateNode, Transition
 from statewright.chart.plan import Configuration
 
-__all__ = ["candidates_for", "select_eventless_transitions", "select_transitions"]
+__all__ = [
+    "candidates_for",
+    "select_eventless_transitions",
+    "select_transitions",
+]
 
 
 def candidates_for(node: StateNode, event_type: str) -> tuple[Transition, ...]:
@@ -25,7 +30,9 @@ def candidates_for(node: StateNode, event_type: str) -> tuple[Transition, ...]:
     found = node.candidates.get(event_type)
     if found is not None:
         return found
-    matching = [d for d in node.transitions if d != event_type and _wildcard_matches(d, event_type)]
+    matching = [
+        d for d in node.transitions if d != event_type and matches_descriptor(d, event_type)
+    ]
     matching.sort(key=len, reverse=True)
     found = (
         *node.transitions.get(event_type, ()),
@@ -33,21 +40,6 @@ def candidates_for(node: StateNode, event_type: str) -> tuple[Transition, ...]:
     )
     node.candidates[event_type] = found
     return found
-
-
-def _wildcard_matches(descriptor: str, event_type: str) -> bool:
-    if descriptor == "*":
-        return True
-    if not descriptor.endswith(".*"):
-        return False
-    descriptor_tokens = descriptor.split(".")
-    event_tokens = event_type.split(".")
-    for index, token in enumerate(descriptor_tokens):
-        if token == "*":
-            return index == len(descriptor_tokens) - 1
-        if index >= len(event_tokens) or token != event_tokens[index]:
-            return False
-    return True
 
 
 class _Selector:

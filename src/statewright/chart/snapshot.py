@@ -29,7 +29,14 @@ __all__ = ["Snapshot", "Status"]
 Status = Literal["active", "done", "error", "stopped"]
 _STATUSES = ("active", "done", "error", "stopped")
 _KEYS = (
-    "status", "value", "context", "historyValue", "children", "output", "error", "machine",
+    "status",
+    "value",
+    "context",
+    "historyValue",
+    "children",
+    "output",
+    "error",
+    "machine",
     "configuration",
 )
 
@@ -248,12 +255,18 @@ def _restore(machine: Machine, data: Mapping[str, object]) -> Snapshot:
     for key, remembered in _mapping(data.get("historyValue", {}), "historyValue").items():
         owner = ids.get(key)
         if owner is None or owner.type != "history" or not isinstance(remembered, list):
-            raise SnapshotError(f"snapshot remembers history {key!r}, which is not a history "
-                                f"state of {machine.id!r}")
+            raise SnapshotError(
+                f"snapshot remembers history {key!r}, which is not a history "
+                f"state of {machine.id!r}"
+            )
         states = tuple(_node(ids, state_id, machine.id) for state_id in remembered)
-        if not all(state.is_descendant_of(owner.parent) for state in states):
-            raise SnapshotError(f"snapshot history {key!r} remembers states outside "
-                                f"{owner.parent.id!r}; restore an unedited copy")  # type: ignore[union-attr]
+        parent = owner.parent
+        assert parent is not None  # a history state is never the root
+        if not all(state.is_descendant_of(parent) for state in states):
+            raise SnapshotError(
+                f"snapshot history {key!r} remembers states outside "
+                f"{parent.id!r}; restore an unedited copy"
+            )
         history[key] = states
     children = {}
     for key, child in _mapping(data.get("children", {}), "children").items():

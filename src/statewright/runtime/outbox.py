@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from statewright.chart.events import matches_descriptor
 from statewright.runtime.retry import OUTBOX_DEFAULT, RetryPolicy, decide, stable_rand
 from statewright.store.protocol import Store
 from statewright.store.records import OutboxRecord
@@ -59,7 +60,7 @@ class OutboxDelivery:
 
     def matching(self, event_type: str) -> list[Listener]:
         """The listeners for an event type, in registration order."""
-        return [fn for pattern, fn in self._listeners if _matches(pattern, event_type)]
+        return [fn for pattern, fn in self._listeners if matches_descriptor(pattern, event_type)]
 
     def deliver_due(self, store: Store, now: int, batch: int) -> int:
         """Try every message due at `now` once; how many were delivered."""
@@ -105,12 +106,3 @@ class OutboxDelivery:
             log.warning("outbox message %s: %s", record.message_id, decision.describe())
             return 0
         return 1 if store.outbox_delivered(record, now) else 0
-
-
-def _matches(pattern: str, event_type: str) -> bool:
-    if pattern in ("*", event_type):
-        return True
-    if pattern.endswith(".*"):
-        head = pattern[:-2]
-        return event_type == head or event_type.startswith(head + ".")
-    return False
