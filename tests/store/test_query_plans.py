@@ -24,6 +24,8 @@ _INTEGER_PARAMS = {
     "count", "after_seq", "at", "created_at", "started_version", "applied_at", "seq",
     "attempts", "now", "next_attempt_at", "lease_until", "tick_at",
 }  # fmt: skip
+#: Parameters that are arrays (PostgreSQL's batched lookups).
+_ARRAY_PARAMS = {"tenants", "ids"}
 _TABLES = ("instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency")
 
 
@@ -43,7 +45,10 @@ def _statements(queries: dict[str, str]) -> dict[str, str]:
 
 def _params(sql: str, style: str) -> dict[str, object]:
     names = re.findall(r":(\w+)" if style == "sqlite" else r"%\((\w+)\)s", sql)
-    return {name: 1 if name in _INTEGER_PARAMS else '"x"' for name in names}
+    return {
+        name: 1 if name in _INTEGER_PARAMS else ["x"] if name in _ARRAY_PARAMS else '"x"'
+        for name in names
+    }
 
 
 def _may_scan(name: str) -> bool:

@@ -24,7 +24,7 @@ import dataclasses
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from statewright.chart import Machine, Macrostep, Snapshot
@@ -39,7 +39,7 @@ from statewright.engine.payload import (
     event_json,
 )
 from statewright.engine.registry import Registry
-from statewright.engine.views import AuditEntry, Instance, VerifyResult
+from statewright.engine.views import AuditEntry, Instance, StepResult, VerifyResult
 from statewright.engine.writes import build_write
 from statewright.errors import (
     EventError,
@@ -47,12 +47,19 @@ from statewright.errors import (
     IdempotencyConflict,
     NotFound,
     SchemaOutOfDate,
+    StatewrightError,
     TransitionFailed,
     VersionConflict,
     WorkGone,
 )
 from statewright.store import SCHEMA_VERSION, open_store
-from statewright.store.records import DefinitionRecord, InstanceRecord, StepRecord, TimerRecord
+from statewright.store.records import (
+    DefinitionRecord,
+    InstanceRecord,
+    StepRecord,
+    TimerRecord,
+    TransitionWrite,
+)
 
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
@@ -292,20 +299,127 @@ class Engine:
             WorkGone: the step run was stopped with its state, replaced or finished meanwhile;
                 the result is discarded.
         """
-        kind = "error" if failed else "done"
-        event: dict[str, object] = {
-            "type": f"xstate.{kind}.actor.{step.invoke_id}",
-            "actorId": step.invoke_id,
-        }
-        event["error" if failed else "output"] = error if failed else output
         return self._handle(
             step.tenant,
             step.instance_id,
-            event,
+            _step_event(step, output, error, failed),
             actor=None,
             idempotency_key=None,
             expected_version=None,
             consumed_step=(step.invoke_id, step.started_version, step.attempts),
+        )
+
+    # -- work in batches: one database transaction for many (the worker's loops) ------------
+
+    def fire_timers(self, timers: Sequence[TimerRecord]) -> builtins.list[Outcome]:
+        """`fire_timer` for many timers, committed in one database transaction (one flush to
+        disk for all). Per timer, in order: its audit entry, or the error `fire_timer` would
+        have raised (the others are committed regardless)."""
+        return self._handle_batch(
+            [
+                _Work(
+                    timer.tenant,
+                    timer.instance_id,
+                    json.loads(timer.event),
+                    consumed_timer=(timer.timer_id, timer.created_seq),
+                )
+                for timer in timers
+            ]
+        )
+
+    def finish_steps(self, results: Sequence[StepResult]) -> builtins.list[Outcome]:
+        """`finish_step` for many step runs, committed in one database transaction. Per
+        result, in order: its audit entry, or the error `finish_step` would have raised
+        (e.g. `WorkGone` for a run stopped meanwhile, `PayloadError` for an output too
+        large); the others are committed regardless."""
+        return self._handle_batch(
+            [
+                _Work(
+                    result.step.tenant,
+                    result.step.instance_id,
+                    _step_event(result.step, result.output, result.error, result.failed),
+                    consumed_step=(
+                        result.step.invoke_id,
+                        result.step.started_version,
+                        result.step.attempts,
+                    ),
+                )
+                for result in results
+            ]
+        )
+
+    def step_functions(self, steps: Sequence[StepRecord]) -> builtins.list[UserFunction | None]:
+        """`step_function` for many step runs, reading their instances in one query."""
+        records = self.store.load_instances([(step.tenant, step.instance_id) for step in steps])
+        functions: builtins.list[UserFunction | None] = []
+        for step in steps:
+            record = records.get((step.tenant, step.instance_id))
+            if record is None:
+                functions.append(None)
+                continue
+            machine = self.registry.machine(record.definition_id, record.definition_version)
+            functions.append(machine.implementations.actors.get(step.src))
+        return functions
+
+    def _handle_batch(self, work: builtins.list[_Work]) -> builtins.list[Outcome]:
+        """Prepare every item against its instance as loaded, commit them together, and go
+        round again for items that met a moved instance (another event came first) or share
+        an instance with an earlier item of the batch (applied one after the other)."""
+        outcomes: builtins.list[Outcome | None] = [None] * len(work)
+        todo = list(range(len(work)))
+        for _ in range(_BATCH_ROUNDS):
+            if not todo:
+                break
+            now: builtins.list[int] = []
+            later: builtins.list[int] = []
+            keys: dict[tuple[str, str], None] = {}
+            for index in todo:
+                key = work[index].key
+                (later if key in keys else now).append(index)
+                keys[key] = None
+            records = self.store.load_instances(builtins.list(keys))
+            prepared: builtins.list[tuple[int, TransitionWrite, AuditEntry]] = []
+            for index in now:
+                item = work[index]
+                try:
+                    prepared.append((index, *self._prepare_work(item, records.get(item.key))))
+                except StatewrightError as error:
+                    outcomes[index] = error
+            committed = self.store.commit_transitions([write for _, write, _ in prepared])
+            for (index, _, entry), refused in zip(prepared, committed, strict=True):
+                if isinstance(refused, VersionConflict):
+                    later.append(index)
+                else:
+                    outcomes[index] = entry if refused is None else refused
+            todo = sorted(later)
+        for index in todo:
+            item = work[index]
+            outcomes[index] = VersionConflict(
+                f"{item.key[1]} kept changing under {item.event['type']!r}; try again",
+                instance_id=item.key[1],
+                expected=0,
+                found=0,
+            )
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _prepare_work(
+        self, item: _Work, record: InstanceRecord | None
+    ) -> tuple[TransitionWrite, AuditEntry]:
+        if record is None:
+            raise NotFound(
+                f"no instance {item.key[1]!r} in tenant {item.key[0]!r}; its "
+                f"{item.event['type']!r} is discarded"
+            )
+        text = event_json(item.event, self.max_event_bytes, "the event")
+        return self._prepare(
+            record,
+            item.event,
+            text,
+            actor=None,
+            idempotency=None,
+            expected_version=None,
+            consumed_timer=item.consumed_timer,
+            consumed_step=item.consumed_step,
         )
 
     def _handle(
@@ -322,13 +436,45 @@ class Engine:
     ) -> AuditEntry:
         text = event_json(resolved, self.max_event_bytes, "the event")
         record = self._fetch(tenant, instance_id)
-        request_hash = ""
+        idempotency = None
         if idempotency_key is not None:
             check_id(idempotency_key, "idempotency key")
             request_hash = canonical_hash({"event": resolved, "expected": expected_version})
             replay = self._replay(record, idempotency_key, request_hash)
             if replay is not None:
                 return replay
+            idempotency = (idempotency_key, request_hash)
+        write, entry = self._prepare(
+            record,
+            resolved,
+            text,
+            actor=actor,
+            idempotency=idempotency,
+            expected_version=expected_version,
+            consumed_timer=consumed_timer,
+            consumed_step=consumed_step,
+        )
+        self.store.commit_transition(write)
+        return entry
+
+    def _prepare(
+        self,
+        record: InstanceRecord,
+        resolved: Mapping[str, object],
+        text: str,
+        *,
+        actor: str | None,
+        idempotency: tuple[str, str] | None,
+        expected_version: int | None,
+        consumed_timer: tuple[str, int] | None,
+        consumed_step: tuple[str, int, int] | None,
+    ) -> tuple[TransitionWrite, AuditEntry]:
+        """Run the event through the chart: the write to commit and the entry it makes.
+
+        Raises:
+            VersionConflict, EventNotAccepted, TransitionFailed, WorkGone: as `send`.
+        """
+        instance_id = record.id
         if expected_version is not None and expected_version != record.version:
             raise VersionConflict(
                 f"{instance_id} changed under you (expected version {expected_version}, found "
@@ -343,7 +489,7 @@ class Engine:
         consume = consumed_timer is not None or consumed_step is not None
         _check_accepted(instance_id, snapshot, step, resolved, consume=consume)
         write, parts = build_write(
-            tenant=tenant,
+            tenant=record.tenant,
             instance_id=instance_id,
             definition_id=record.definition_id,
             definition_version=record.definition_version,
@@ -354,16 +500,15 @@ class Engine:
             actor=actor,
             now=self.clock.now(),
             from_value=record.value,
-            idempotency=(idempotency_key, request_hash) if idempotency_key else None,
+            idempotency=idempotency,
         )
         if consume:
             write = dataclasses.replace(
                 write, consumed_timer=consumed_timer, consumed_step=consumed_step
             )
-        self.store.commit_transition(write)
         audit = write.audit
-        return AuditEntry(
-            tenant=tenant,
+        entry = AuditEntry(
+            tenant=record.tenant,
             instance_id=instance_id,
             seq=audit.seq,
             event=dict(resolved),
@@ -373,10 +518,11 @@ class Engine:
             status=audit.status,
             runtime_status=audit.runtime_status,
             at=audit.at,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency[0] if idempotency else None,
             microsteps=parts.microsteps,
             effects=parts.effects,
         )
+        return write, entry
 
     def get(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> Instance:
         """The instance as it stands.
@@ -478,6 +624,43 @@ class Engine:
             record.tenant, record.id, after_seq=found.version - 1, limit=1
         )
         return AuditEntry.from_record(first)
+
+
+#: How often a batch goes round for items whose instance moved meanwhile.
+_BATCH_ROUNDS = 10
+
+#: What a batch gives back per item: its audit entry, or the error it got.
+Outcome = AuditEntry | StatewrightError
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Work:
+    """One timer or step result to apply in a batch."""
+
+    tenant: str
+    instance_id: str
+    event: Mapping[str, object]
+    consumed_timer: tuple[str, int] | None = None
+    consumed_step: tuple[str, int, int] | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.tenant, self.instance_id)
+
+
+def _step_event(step: StepRecord, output: object, error: object, failed: bool) -> dict[str, object]:
+    """XState's done event for a step run's output, or its error event."""
+    if failed:
+        return {
+            "type": f"xstate.error.actor.{step.invoke_id}",
+            "actorId": step.invoke_id,
+            "error": error,
+        }
+    return {
+        "type": f"xstate.done.actor.{step.invoke_id}",
+        "actorId": step.invoke_id,
+        "output": output,
+    }
 
 
 def _check_accepted(

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 
 from statewright.chart import Snapshot
-from statewright.store.records import AuditRecord
+from statewright.store.records import AuditRecord, StepRecord
 
-__all__ = ["AuditEntry", "Instance", "VerifyResult"]
+__all__ = ["AuditEntry", "Instance", "StepResult", "VerifyResult"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,3 +93,14 @@ class VerifyResult:
     ok: bool
     checked: int
     problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What a step run ended with, for `Engine.finish_steps`: its `output`, or (with
+    `failed`) the `error` its error event carries."""
+
+    step: StepRecord
+    output: object = None
+    error: object = None
+    failed: bool = False

@@ -2,15 +2,26 @@
 
 A step run is claimed with a lease (`Store.claim_steps`; on PostgreSQL `FOR UPDATE SKIP
 LOCKED`), which counts as an attempt, so a worker that dies mid-step has used one: when its
-lease expires another worker claims the run again. The provided actor is called with the
-step's input (sync, or async run to completion). Its result comes back through
-`Engine.finish_step` as XState's done event, deleting the step run in the same transaction, so
-a result is applied exactly once and a result for a run stopped with its state is discarded
-(`WorkGone`). A failure is retried per the invoke's retry policy (`runtime/retry.py`) with the
-instance's runtime status `retrying`; when the policy gives up, the error event goes to the
-machine (its `onError` path, e.g. a manual-review state).
+lease expires another worker claims the run again (and a run whose last allowed attempt was
+lost that way gives up with `WORKER_LOST`). While a worker runs a step it renews the lease
+(a heartbeat every third of the lease), so a step may run longer than the lease and still is
+nobody else's.
 
-Not yet: a per-attempt timeout and lease heartbeats for steps longer than the lease.
+The provided actor is called with the step's input: a sync function on a thread of the
+worker's pool (up to `concurrency` at once), an async one to completion in that thread's own
+event loop. A policy's `timeout` bounds each attempt: an async step is cancelled; a sync one
+cannot be interrupted in Python, so it is abandoned (its thread finishes it, its result is
+dropped) and the attempt fails with `STEP_TIMEOUT`. A step with a timeout therefore runs on
+a thread of its own, a daemon, so that one that never returns cannot hold the worker up.
+With `concurrency=1` steps run one after the other in the worker's own thread (on their own
+thread only when they have a timeout), so that a harness is deterministic.
+
+Results come back through `Engine.finish_steps` as XState's done events, many in ONE database
+transaction (one flush to disk for all of them), each deleting its step run in the same
+transaction: a result is applied exactly once, and a result for a run stopped with its state
+is discarded (`WorkGone`). A failure is retried per the invoke's retry policy
+(`runtime/retry.py`) with the instance's runtime status `retrying`; when the policy gives up,
+the error event goes to the machine (its `onError` path, e.g. a manual-review state).
 """
 
 from __future__ import annotations
@@ -19,96 +30,317 @@ import asyncio
 import inspect
 import json
 import logging
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
+from statewright.chart.implementations import UserFunction
 from statewright.engine import Engine
-from statewright.errors import PayloadError, VersionConflict, WorkGone
-from statewright.runtime.retry import RetryPolicy, decide, stable_rand
+from statewright.engine.views import StepResult
+from statewright.errors import PayloadError, StatewrightError, VersionConflict, WorkGone
+from statewright.runtime.retry import (
+    STEP_TIMEOUT,
+    WORKER_LOST,
+    RetryPolicy,
+    decide,
+    stable_rand,
+)
 from statewright.store.records import StepRecord
 
-__all__ = ["DEFAULT_LEASE_MS", "run_due_steps"]
+__all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunner"]
 
 log = logging.getLogger("statewright.worker")
 
-#: How long a claimed step run is ours before another worker may take it over.
+#: How long a claimed step run is ours before another worker may take it over (renewed by
+#: heartbeats while it runs).
 DEFAULT_LEASE_MS = 5 * 60_000
+#: How many step runs a worker claims at once, and applies the results of in one transaction.
+DEFAULT_BATCH = 64
+#: How many steps a worker runs at the same time.
+DEFAULT_CONCURRENCY = 8
 
 
 class _NotProvided(Exception):
     """This worker has no actor for the step's `src`."""
 
 
-def run_due_steps(engine: Engine, *, lease_ms: int = DEFAULT_LEASE_MS, batch: int = 10) -> int:
-    """Claim and run every step run due now (also those the results start); how many ran."""
-    ran = 0
-    while True:
-        claimed = engine.store.claim_steps(engine.clock.now(), lease_ms, batch)
-        if not claimed:
-            return ran
-        for step in claimed:
-            _run(engine, step)
-            ran += 1
+class _StepTimeout(Exception):
+    """An attempt outlived its policy's `timeout`."""
 
 
-def _run(engine: Engine, step: StepRecord) -> None:
-    try:
-        fn = engine.step_function(step)
-        if fn is None:
-            raise _NotProvided(f"step {step.src!r} is not provided in this worker")
-        result = fn(json.loads(step.input))
-        if inspect.isawaitable(result):
-            result = asyncio.run(_wait(result))
-    except Exception as error:
-        _failed(engine, step, error)
-        return
-    try:
-        _finish(engine, step, output=result)
-    except PayloadError as error:
-        _failed(engine, step, error)
+@dataclass(slots=True)
+class _Attempt:
+    """One claimed step run and how its attempt went."""
 
+    step: StepRecord
+    policy: RetryPolicy
+    function: UserFunction | None
+    started: float | None = None  # time.monotonic() when the function was called
+    output: object = None
+    error: BaseException | None = None
 
-async def _wait(awaitable: object) -> object:
-    return await awaitable  # type: ignore[misc]
+    @property
+    def timeout_s(self) -> float | None:
+        timeout = self.policy.timeout_ms
+        return None if timeout is None else timeout / 1000
 
-
-def _failed(engine: Engine, step: StepRecord, error: Exception) -> None:
-    policy = RetryPolicy.from_json(json.loads(step.retry) if step.retry else None)
-    error_type = type(error).__name__
-    decision = decide(
-        policy, step.attempts, error_type, stable_rand(step.idempotency_key, step.attempts)
-    )
-    due = decision.due_at(engine.clock.now())
-    if decision.retry and due is not None:
-        engine.store.retry_step(step, next_attempt_at=due, error=f"{error_type}: {error}")
-        log.info(
-            "step %s of %s/%s: %s",
-            step.invoke_id,
-            step.tenant,
-            step.instance_id,
-            decision.describe(),
-        )
-        return
-    _finish(engine, step, error={"type": error_type, "message": str(error)}, failed=True)
-
-
-def _finish(engine: Engine, step: StepRecord, **result: object) -> None:
-    for _ in range(10):
+    def call(self) -> None:
+        """Run the step's function here, recording its output or its error."""
+        self.started = time.monotonic()
         try:
-            engine.finish_step(step, **result)  # type: ignore[arg-type]
+            if self.function is None:
+                raise _NotProvided(f"step {self.step.src!r} is not provided in this worker")
+            result = self.function(json.loads(self.step.input))
+            if inspect.isawaitable(result):
+                result = asyncio.run(_within(result, self.timeout_s))
+            self.output = result
+        except TimeoutError as error:
+            self.error = _StepTimeout(_timeout_text(self)) if self._timed_out() else error
+        except Exception as error:
+            self.error = error
+
+    def _timed_out(self) -> bool:
+        timeout = self.timeout_s
+        started = self.started
+        return (
+            timeout is not None and started is not None and (time.monotonic() - started >= timeout)
+        )
+
+
+async def _within(awaitable: object, timeout_s: float | None) -> object:
+    return await asyncio.wait_for(awaitable, timeout_s)  # type: ignore[arg-type]
+
+
+def _timeout_text(attempt: _Attempt) -> str:
+    return (
+        f"step {attempt.step.src!r} (attempt {attempt.step.attempts}) took longer than its "
+        f"timeout of {attempt.policy.timeout_ms} ms"
+    )
+
+
+class StepRunner:
+    """Claims due step runs in batches, runs them, and applies their results."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        lease_ms: int = DEFAULT_LEASE_MS,
+        batch: int = DEFAULT_BATCH,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        self.engine = engine
+        self.lease_ms = lease_ms
+        self.batch = batch
+        self.concurrency = concurrency
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop the pool's idle threads (an abandoned, timed-out step finishes on its own)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def run_due(self) -> int:
+        """Claim and run every step run due now (also those the results start); how many
+        attempts ended."""
+        ran = 0
+        while True:
+            claimed = self.engine.store.claim_steps(
+                self.engine.clock.now(), self.lease_ms, self.batch
+            )
+            if not claimed:
+                return ran
+            functions = self.engine.step_functions(claimed)
+            attempts: list[_Attempt] = []
+            for step, function in zip(claimed, functions, strict=True):
+                policy = RetryPolicy.from_json(json.loads(step.retry) if step.retry else None)
+                attempt = _Attempt(step, policy, function)
+                if step.attempts > policy.attempts:
+                    attempt.error = _WorkerLost(step)
+                attempts.append(attempt)
+            lost = [attempt for attempt in attempts if attempt.error is not None]
+            if lost:
+                self._apply(lost)
+            self._run([attempt for attempt in attempts if attempt.error is None])
+            ran += len(attempts)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _run(self, attempts: list[_Attempt]) -> None:
+        if self.concurrency <= 1:
+            for attempt in attempts:
+                if attempt.timeout_s is None:
+                    attempt.call()
+                    self._apply([attempt])
+                else:
+                    self._run_together([attempt])
             return
-        except WorkGone:
+        self._run_together(attempts)
+
+    def _run_together(self, attempts: list[_Attempt]) -> None:
+        """Run the attempts on the pool; apply results as they come, enforce timeouts and
+        renew the leases of the runs still going."""
+        running: dict[Future[None], _Attempt] = {
+            self._start(attempt): attempt for attempt in attempts
+        }
+        beat_s = self.lease_ms / 3000
+        next_beat = time.monotonic() + beat_s
+        while running:
+            done, _ = wait(
+                running, timeout=_wait_s(running.values(), next_beat), return_when=FIRST_COMPLETED
+            )
+            ended = [running.pop(future) for future in done]
+            now = time.monotonic()
+            for future, attempt in list(running.items()):
+                timeout, started = attempt.timeout_s, attempt.started
+                if timeout is not None and started is not None and now - started >= timeout:
+                    del running[future]
+                    attempt.error = _StepTimeout(_timeout_text(attempt))
+                    ended.append(attempt)
+            if ended:
+                self._apply(ended)
+            if running and time.monotonic() >= next_beat:
+                self._heartbeat(list(running.values()))
+                next_beat = time.monotonic() + beat_s
+
+    def _start(self, attempt: _Attempt) -> Future[None]:
+        """Start an attempt: on the pool, or, with a timeout, on a thread of its own (a
+        daemon, so that a step that never returns cannot hold the worker's exit up)."""
+        if attempt.timeout_s is None:
+            pool = self._pool
+            if pool is None:
+                pool = self._pool = ThreadPoolExecutor(
+                    max_workers=max(1, self.concurrency), thread_name_prefix="statewright-step"
+                )
+            return pool.submit(attempt.call)
+        future: Future[None] = Future()
+        future.set_running_or_notify_cancel()
+
+        def run() -> None:
+            attempt.call()
+            future.set_result(None)
+
+        name = f"statewright-step-{attempt.step.invoke_id}"
+        threading.Thread(target=run, name=name, daemon=True).start()
+        return future
+
+    def _heartbeat(self, attempts: list[_Attempt]) -> None:
+        """Renew the leases of runs still going; a run whose claim was lost meanwhile (stopped
+        with its state, or its lease expired and another worker took it) keeps running, and
+        its result will be discarded."""
+        lease_until = self.engine.clock.now() + self.lease_ms
+        held = self.engine.store.renew_step_leases([a.step for a in attempts], lease_until)
+        for attempt, ours in zip(attempts, held, strict=True):
+            if not ours:
+                log.info(
+                    "step %s of %s/%s: no longer ours (stopped, or taken over after its lease); "
+                    "its result will be discarded",
+                    attempt.step.invoke_id,
+                    attempt.step.tenant,
+                    attempt.step.instance_id,
+                )
+
+    # -- results ------------------------------------------------------------------------------
+
+    def _apply(self, attempts: list[_Attempt]) -> None:
+        """Commit the results of ended attempts: outputs and final failures together in one
+        transaction, retries scheduled one by one."""
+        results = [result for result in (self._result(attempt) for attempt in attempts) if result]
+        if not results:
+            return
+        outcomes = self.engine.finish_steps(results)
+        unstorable: list[_Attempt] = []
+        for result, outcome in zip(results, outcomes, strict=True):
+            step = result.step
+            if isinstance(outcome, PayloadError) and not result.failed:
+                # The output cannot be stored (not JSON data, or too large): a failed attempt.
+                policy = RetryPolicy.from_json(json.loads(step.retry) if step.retry else None)
+                unstorable.append(_Attempt(step, policy, None, error=outcome))
+            elif isinstance(outcome, WorkGone):
+                log.info(
+                    "step %s of %s/%s: result discarded (the step was stopped or replaced)",
+                    step.invoke_id,
+                    step.tenant,
+                    step.instance_id,
+                )
+            elif isinstance(outcome, VersionConflict):
+                log.warning(
+                    "step %s of %s/%s: result not applied, the instance kept changing; the "
+                    "lease will expire and the step run again",
+                    step.invoke_id,
+                    step.tenant,
+                    step.instance_id,
+                )
+            elif isinstance(outcome, StatewrightError):
+                log.warning(
+                    "step %s of %s/%s: result not applied: %s; the lease will expire and the "
+                    "step run again",
+                    step.invoke_id,
+                    step.tenant,
+                    step.instance_id,
+                    outcome,
+                )
+        if unstorable:
+            self._apply(unstorable)
+
+    def _result(self, attempt: _Attempt) -> StepResult | None:
+        """The result to commit, or None when the attempt is to be retried (scheduled here)."""
+        step, error = attempt.step, attempt.error
+        if error is None:
+            return StepResult(step, output=attempt.output)
+        error_type = _error_type(error)
+        decision = decide(
+            attempt.policy,
+            step.attempts,
+            error_type,
+            stable_rand(step.idempotency_key, step.attempts),
+        )
+        due = decision.due_at(self.engine.clock.now())
+        if decision.retry and due is not None:
+            self.engine.store.retry_step(step, next_attempt_at=due, error=f"{error_type}: {error}")
             log.info(
-                "step %s of %s/%s: result discarded (the step was stopped or replaced)",
+                "step %s of %s/%s: %s",
                 step.invoke_id,
                 step.tenant,
                 step.instance_id,
+                decision.describe(),
             )
-            return
-        except VersionConflict:
-            continue  # another event moved the instance; apply the result to the new version
-    log.warning(
-        "step %s of %s/%s: result not applied after 10 conflicts; the lease will "
-        "expire and the step run again",
-        step.invoke_id,
-        step.tenant,
-        step.instance_id,
-    )
+            return None
+        return StepResult(step, error={"type": error_type, "message": str(error)}, failed=True)
+
+
+class _WorkerLost(Exception):
+    """The run's last allowed attempt ended with its worker (the lease expired)."""
+
+    def __init__(self, step: StepRecord) -> None:
+        super().__init__(
+            f"step {step.src!r}: the worker running attempt {step.attempts - 1} stopped "
+            "before it finished (its lease expired)"
+        )
+
+
+def _error_type(error: BaseException) -> str:
+    if isinstance(error, _StepTimeout):
+        return STEP_TIMEOUT
+    if isinstance(error, _WorkerLost):
+        return WORKER_LOST
+    return type(error).__name__
+
+
+def _wait_s(attempts: Iterable[_Attempt], next_beat: float) -> float:
+    """How long to wait for a result: until the next heartbeat or the first timeout; polled
+    briefly while an attempt with a timeout has not started yet."""
+    now = time.monotonic()
+    wait_s = next_beat - now
+    for attempt in attempts:
+        timeout = attempt.timeout_s
+        if timeout is None:
+            continue
+        if attempt.started is None:
+            wait_s = min(wait_s, 0.01)
+        else:
+            wait_s = min(wait_s, attempt.started + timeout - now)
+    return max(0.0, wait_s)

@@ -22,13 +22,19 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 
-from statewright.engine import Engine
-from statewright.errors import StatewrightError, VersionConflict, WorkGone
+from statewright.engine import AuditEntry, Engine
+from statewright.errors import VersionConflict, WorkGone
 from statewright.runtime.cron import Schedule
 from statewright.runtime.outbox import Listener, OutboxDelivery
 from statewright.runtime.schedules import ScheduleRunner
-from statewright.runtime.steps import DEFAULT_LEASE_MS, run_due_steps
+from statewright.runtime.steps import (
+    DEFAULT_BATCH,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_LEASE_MS,
+    StepRunner,
+)
 from statewright.runtime.webhooks import Webhook
+from statewright.store.records import TimerRecord
 
 __all__ = ["Worker"]
 
@@ -39,11 +45,21 @@ class Worker:
     """Runs due work for one engine."""
 
     def __init__(
-        self, engine: Engine, *, batch: int = 100, lease_ms: int = DEFAULT_LEASE_MS
+        self,
+        engine: Engine,
+        *,
+        batch: int = DEFAULT_BATCH,
+        lease_ms: int = DEFAULT_LEASE_MS,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
+        """Work for `engine`: claim up to `batch` timers, step runs or messages at once (their
+        results committed together), run up to `concurrency` steps at the same time (1: one
+        after the other, deterministic), holding each claimed step run for `lease_ms`
+        (renewed while it runs)."""
         self.engine = engine
         self.batch = batch
         self.lease_ms = lease_ms
+        self.steps = StepRunner(engine, lease_ms=lease_ms, batch=batch, concurrency=concurrency)
         self.outbox = OutboxDelivery()
         self.schedules = ScheduleRunner(engine)
 
@@ -64,7 +80,7 @@ class Worker:
         then deliver due outbox messages (also those just emitted). Returns how many units of
         work ran."""
         done = self.fire_due_timers()
-        done += run_due_steps(self.engine, lease_ms=self.lease_ms)
+        done += self.steps.run_due()
         done += self.schedules.run_due()
         if self.outbox.active:
             done += self.deliver_outbox()
@@ -81,6 +97,7 @@ class Worker:
                     self._wait(poll_ms)
         finally:
             restore()
+            self.steps.close()
             log.info("worker stopped")
 
     def _wait(self, poll_ms: int) -> None:
@@ -103,39 +120,39 @@ class Worker:
                 return delivered
 
     def fire_due_timers(self) -> int:
-        """Fire every timer due now, including ones that fall due as others fire."""
+        """Fire every timer due now, including ones that fall due as others fire; each batch
+        of due timers is committed in one transaction."""
         fired = 0
         failed: set[tuple[str, str, str, int]] = set()
         while True:
             due = [
                 timer
                 for timer in self.engine.store.due_timers(self.engine.clock.now(), self.batch)
-                if (timer.tenant, timer.instance_id, timer.timer_id, timer.created_seq)
-                not in failed
+                if _timer_key(timer) not in failed
             ]
             if not due:
                 return fired
-            for timer in due:
-                try:
-                    self.engine.fire_timer(timer)
-                except WorkGone:
+            for timer, outcome in zip(due, self.engine.fire_timers(due), strict=True):
+                if isinstance(outcome, AuditEntry):
+                    fired += 1
+                elif isinstance(outcome, WorkGone | VersionConflict):
+                    # Fired by another worker, cancelled, or the instance kept moving: the
+                    # next pass reads what is left.
                     continue
-                except VersionConflict:
-                    # Another writer moved the instance between our read and our commit:
-                    # the timer is still there; the next pass reads it again.
-                    continue
-                except StatewrightError as error:
+                else:
                     # A guard or action raised: leave the timer, do not spin on it this pass.
-                    failed.add((timer.tenant, timer.instance_id, timer.timer_id, timer.created_seq))
+                    failed.add(_timer_key(timer))
                     log.warning(
                         "timer %s of %s/%s not fired: %s",
                         timer.timer_id,
                         timer.tenant,
                         timer.instance_id,
-                        error,
+                        outcome,
                     )
-                    continue
-                fired += 1
+
+
+def _timer_key(timer: TimerRecord) -> tuple[str, str, str, int]:
+    return (timer.tenant, timer.instance_id, timer.timer_id, timer.created_seq)
 
 
 def _on_signals(stop: threading.Event) -> Callable[[], None]:

@@ -8,8 +8,10 @@ same contract suite (`statewright.testing.store_contract`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
+from statewright.errors import StatewrightError
 from statewright.store.records import (
     AuditRecord,
     DefinitionRecord,
@@ -79,6 +81,19 @@ class Store(Protocol):
         """
         ...
 
+    def commit_transitions(
+        self, writes: Sequence[TransitionWrite]
+    ) -> list[StatewrightError | None]:
+        """Commit several transitions in ONE database transaction; a write that would be
+        refused is left out and the others committed: per write, None or its error."""
+        ...
+
+    def load_instances(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], InstanceRecord]:
+        """The instances with these (tenant, id) keys, by key, in one query."""
+        ...
+
     def load_instance(self, tenant: str, instance_id: str) -> InstanceRecord | None:
         """The instance, or None if this tenant has no instance with this id."""
         ...
@@ -141,6 +156,10 @@ class Store(Protocol):
     def claim_steps(self, now: int, lease_ms: int, limit: int = 10) -> list[StepRecord]:
         """Claim step runs due at `now` (pending, retrying, or running with an expired lease:
         its worker died) for `lease_ms`; each claim counts as an attempt."""
+        ...
+
+    def renew_step_leases(self, steps: Sequence[StepRecord], lease_until: int) -> list[bool]:
+        """Heartbeat: extend claimed step runs' leases; False where the claim is not ours."""
         ...
 
     def retry_step(self, step: StepRecord, *, next_attempt_at: int, error: str) -> bool:

@@ -16,6 +16,7 @@ the general path then runs and finds out why.
 
 from __future__ import annotations
 
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ from contextlib import AbstractContextManager
 from types import MappingProxyType
 from typing import ClassVar
 
-from statewright.errors import InternalError
+from statewright.errors import InternalError, StatewrightError, StoreUnavailable
 from statewright.store.commit import check_write, quiet_params, write_transition
 from statewright.store.records import (
     AuditRecord,
@@ -199,6 +200,47 @@ class SqlStore(ABC):
             if self.notifies_work and _creates_work(write):
                 tx.run(self.queries["notify_work"], {})
 
+    def commit_transitions(
+        self, writes: Sequence[TransitionWrite]
+    ) -> list[StatewrightError | None]:
+        """Commit several transitions in ONE database transaction (group commit: one flush
+        to disk for all of them), each as `commit_transition` would.
+
+        A write that `commit_transition` would refuse (VersionConflict, WorkGone,
+        IdempotencyConflict, a row the database refuses, ...) is left out and the others are
+        committed without it: the result holds, at each write's index, None for committed
+        or the error that write got. Writes of the same instance must come in version order.
+
+        Raises:
+            StoreUnavailable: the database cannot be reached; nothing was committed.
+            InternalError: a write is inconsistent (see `commit_transition`).
+        """
+        for write in writes:
+            check_write(write)
+        outcomes: list[StatewrightError | None] = [None] * len(writes)
+        pending = list(range(len(writes)))
+        what = f"committing {len(writes)} transitions"
+        while pending:
+            failed: int | None = None
+            try:
+                with self._transaction(write=True, what=what) as tx:
+                    for failed in pending:
+                        write_transition(tx, self.queries, writes[failed], self._reserve_work_seq)
+                    failed = None
+                    if self.notifies_work and any(_creates_work(writes[i]) for i in pending):
+                        tx.run(self.queries["notify_work"], {})
+            except StoreUnavailable:
+                raise
+            except StatewrightError as error:
+                if failed is None:
+                    raise  # the commit itself failed: no write is to blame
+                # The transaction was rolled back whole: try again without the failed write.
+                outcomes[failed] = error
+                pending.remove(failed)
+                continue
+            return outcomes
+        return outcomes
+
     def load_instance(self, tenant: str, instance_id: str) -> InstanceRecord | None:
         """The instance, or None if this tenant has no instance with this id."""
         row = self._read_one(
@@ -207,6 +249,23 @@ class SqlStore(ABC):
             what=f"loading {instance_id!r}",
         )
         return None if row is None else InstanceRecord(**row)
+
+    def load_instances(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], InstanceRecord]:
+        """The instances with these (tenant, id) keys, in one query, by key; a key with no
+        instance is left out."""
+        if not keys:
+            return {}
+        params = {
+            "keys": json.dumps([list(key) for key in keys]),
+            "tenants": [tenant for tenant, _ in keys],
+            "ids": [instance_id for _, instance_id in keys],
+        }
+        with self._transaction(write=False, what=f"loading {len(keys)} instances") as tx:
+            rows = tx.all(self.queries["load_instances"], params)
+        records = (InstanceRecord(**row) for row in rows)
+        return {(record.tenant, record.id): record for record in records}
 
     def list_instances(
         self,
@@ -345,6 +404,28 @@ class SqlStore(ABC):
         with self._transaction(write=True, what="claiming steps") as tx:
             rows = tx.all(self.queries["claim_steps"], params)
         return [StepRecord(**row) for row in rows]
+
+    def renew_step_leases(self, steps: Sequence[StepRecord], lease_until: int) -> list[bool]:
+        """Heartbeat: extend the leases of claimed step runs to `lease_until`; for each, False
+        if the claim is no longer ours (the run was stopped, finished, or claimed again)."""
+        if not steps:
+            return []
+        with self._transaction(write=True, what=f"renewing {len(steps)} step leases") as tx:
+            return [
+                tx.run(
+                    self.queries["renew_step_lease"],
+                    {
+                        "tenant": step.tenant,
+                        "instance_id": step.instance_id,
+                        "invoke_id": step.invoke_id,
+                        "started_version": step.started_version,
+                        "attempts": step.attempts,
+                        "lease_until": lease_until,
+                    },
+                )
+                == 1
+                for step in steps
+            ]
 
     def retry_step(self, step: StepRecord, *, next_attempt_at: int, error: str) -> bool:
         """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""

@@ -29,8 +29,11 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Drain the due work and exit.")] = False,
     poll: Annotated[float, typer.Option(help="Seconds to wait when nothing is due.")] = 1.0,
     lease: Annotated[
-        float, typer.Option(help="Seconds a claimed step is ours before another worker may "
-                            "take it over (longer than your slowest step).")
+        float,
+        typer.Option(
+            help="Seconds a claimed step is ours before another worker may "
+            "take it over (longer than your slowest step)."
+        ),
     ] = 300.0,
 ) -> None:
     """Run the worker: fire due timers, run steps with retries, deliver the outbox.

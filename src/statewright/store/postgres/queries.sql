@@ -65,6 +65,13 @@ WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s;
 -- name: instance_version
 SELECT version FROM instances WHERE tenant = %(tenant)s AND id = %(id)s;
 
+-- Several instances by key: the pairs of %(tenants)s and %(ids)s.
+-- name: load_instances
+SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,
+       runtime_status, created_at, updated_at
+FROM instances WHERE (tenant, id) IN (
+    SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::text[]));
+
 -- The cheap updates of a transition that keeps the instance's status and definition:
 -- only unindexed columns are set, so no index entry is rewritten (a column named in SET
 -- rewrites its index entries even when its value stays the same). No row: the kept
@@ -236,6 +243,12 @@ WHERE (tenant, instance_id, invoke_id) IN (
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
        started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error;
+
+-- A heartbeat: the claim (this attempt of this run) is still ours for longer.
+-- name: renew_step_lease
+UPDATE steps SET lease_until = %(lease_until)s
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND invoke_id = %(invoke_id)s
+  AND started_version = %(started_version)s AND attempts = %(attempts)s AND status = 'running';
 
 -- name: retry_step
 UPDATE steps SET status = 'retrying', lease_until = NULL,

@@ -59,6 +59,13 @@ WHERE tenant = :tenant AND id = :id AND version = :expected_version;
 -- name: instance_version
 SELECT version FROM instances WHERE tenant = :tenant AND id = :id;
 
+-- Several instances by key; :keys is a JSON array of [tenant, id] pairs.
+-- name: load_instances
+SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,
+       runtime_status, created_at, updated_at
+FROM instances WHERE (tenant, id) IN (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:keys));
+
 -- The cheap updates of a transition that keeps the instance's status and definition:
 -- only unindexed columns are set, so no index entry is rewritten (a column named in SET
 -- rewrites its index entries even when its value stays the same). No row: the kept
@@ -230,6 +237,12 @@ WHERE (tenant, instance_id, invoke_id) IN (
     LIMIT :limit)
 RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
        started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error;
+
+-- A heartbeat: the claim (this attempt of this run) is still ours for longer.
+-- name: renew_step_lease
+UPDATE steps SET lease_until = :lease_until
+WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
+  AND started_version = :started_version AND attempts = :attempts AND status = 'running';
 
 -- name: retry_step
 UPDATE steps SET status = 'retrying', lease_until = NULL,
