@@ -517,6 +517,72 @@ def check_a_failed_commit_leaves_nothing_behind(store: Store) -> None:
     store.commit_transition(step("order-42", 2))  # the instance is still usable
 
 
+def check_a_batch_commits_together_and_leaves_refused_writes_out(store: Store) -> None:
+    """`commit_transitions`: every write that `commit_transition` would accept is committed
+    in one transaction; each refused one (stale version, taken id, a row the database
+    refuses) is left out with its error, at its index, and writes nothing."""
+    save_definition(store)
+    store.commit_transition(start("order-1"))
+    _commit_versions(store, "order-2", 2)
+    outcomes = store.commit_transitions(
+        [
+            step("order-1", 2, outbox=(_message("m-1"),)),
+            step("order-2", 2),  # stale: order-2 is at version 2
+            start("order-3", timers_scheduled=(_timer("t", T0),)),
+            start("order-1"),  # taken
+            step("order-1", 3, outbox=(_message("m-1"),)),  # the database refuses the id
+            step("order-2", 3, steps_started=(_step_write("charge"),)),
+        ]
+    )
+    kinds = [None if outcome is None else type(outcome) for outcome in outcomes]
+    assert kinds == [None, VersionConflict, None, InstanceExists, StoreError, None], outcomes
+    versions = {
+        instance_id: record.version
+        for (_, instance_id), record in store.load_instances(
+            [("acme", "order-1"), ("acme", "order-2"), ("acme", "order-3")]
+        ).items()
+    }
+    assert versions == {"order-1": 2, "order-2": 3, "order-3": 1}
+    assert [row.seq for row in store.history("acme", "order-1")] == [1, 2]
+    assert [m.message_id for m in store.outbox("acme", "order-1")] == ["m-1"]
+    assert [t.timer_id for t in store.pending_timers("acme", "order-3")] == ["t"]
+    assert [s.invoke_id for s in store.steps("acme", "order-2")] == ["charge"]
+    assert store.commit_transitions([]) == []
+
+
+def check_load_instances_reads_many_by_key(store: Store) -> None:
+    """`load_instances` finds each (tenant, id) pair, never a same id of another tenant, and
+    leaves out keys with no instance."""
+    save_definition(store)
+    odd = "o'; DROP TABLE instances; --"
+    for tenant, instance_id in (("acme", "a"), ("acme", odd), ("globex", "a"), ("globex", "b")):
+        store.commit_transition(start(instance_id, tenant=tenant))
+    keys = [("acme", "a"), ("acme", odd), ("globex", "b"), ("acme", "b"), ("nobody", "a")]
+    found = store.load_instances(keys)
+    assert sorted(found) == [("acme", "a"), ("acme", odd), ("globex", "b")]
+    assert all(record.tenant == key[0] and record.id == key[1] for key, record in found.items())
+    assert store.load_instances([]) == {}
+
+
+def check_step_leases_renew_only_while_the_claim_is_ours(store: Store) -> None:
+    """A heartbeat extends the lease of a claimed run; once the run was claimed again (its
+    lease expired), finished or stopped, the old claim renews nothing."""
+    save_definition(store)
+    NOW = T0 + 1_000  # the start's time: the runs are due from then
+    store.commit_transition(start(steps_started=(_step_write("charge"), _step_write("ship"))))
+    first = store.claim_steps(NOW, 1_000, 10)
+    assert [claimed.invoke_id for claimed in first] == ["charge", "ship"]
+    assert store.renew_step_leases(first, NOW + 60_000) == [True, True]
+    assert store.claim_steps(NOW + 30_000, 1_000, 10) == []  # renewed: not due again yet
+    assert {s.lease_until for s in store.steps("acme", "order-42")} == {NOW + 60_000}
+    again = store.claim_steps(NOW + 60_000, 1_000, 10)  # expired: another worker takes over
+    assert [claimed.attempts for claimed in again] == [2, 2]
+    assert store.renew_step_leases(first, NOW + 90_000) == [False, False]
+    store.commit_transition(step("order-42", 2, steps_stopped=("ship",)))
+    assert store.renew_step_leases(again, NOW + 90_000) == [True, False]
+    assert store.renew_step_leases([], NOW) == []
+
+
 def check_sql_metacharacters_are_stored_verbatim(store: Store) -> None:
     """Every string field comes back exactly as written, quotes and placeholders included;
     JSON text keeps its spacing and key order."""
@@ -656,6 +722,9 @@ CONTRACT: tuple[Check, ...] = (
     check_history_pages_in_sequence_order,
     check_list_filters_and_pages,
     check_a_failed_commit_leaves_nothing_behind,
+    check_a_batch_commits_together_and_leaves_refused_writes_out,
+    check_load_instances_reads_many_by_key,
+    check_step_leases_renew_only_while_the_claim_is_ours,
     check_sql_metacharacters_are_stored_verbatim,
     check_concurrent_writers_of_one_version_conflict,
     check_concurrent_definition_saves_get_distinct_versions,

@@ -1,0 +1,114 @@
+"""The engine's batch API, on which the worker's loops stand: many timers or step results
+committed in one transaction, each with its own outcome. Time is virtual."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+from statewright import Machine
+from statewright.engine import AuditEntry, Engine
+from statewright.engine.views import StepResult
+from statewright.errors import NotFound, PayloadError, WorkGone
+from statewright.testing import VirtualClock
+
+APPROVAL = {
+    "id": "approval",
+    "initial": "waiting",
+    "states": {
+        "waiting": {
+            "after": {"1h": {"guard": {"$expr": "false"}, "target": "never"}, "2h": "escalated"},
+            "on": {"APPROVE": "approved"},
+        },
+        "never": {},
+        "escalated": {"invoke": {"id": "notify", "src": "notify", "onDone": "approved"}},
+        "approved": {"type": "final"},
+    },
+}
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(1_700_000_000_000)
+
+
+@pytest.fixture
+def engine(store_url: str, clock: VirtualClock) -> Iterator[Engine]:
+    with Engine.open(store_url, clock=clock) as opened:
+        opened.register(Machine.from_config(APPROVAL, actors={"notify": lambda _: None}))
+        yield opened
+
+
+def test_timers_of_one_instance_in_one_batch_fire_one_after_the_other(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    engine.start("approval", instance_id="a-1")
+    clock.advance("3h")
+    due = engine.store.due_timers(clock.now())
+
+    outcomes = engine.fire_timers(due)
+
+    assert [type(outcome) for outcome in outcomes] == [AuditEntry, AuditEntry]
+    assert [entry.seq for entry in outcomes if isinstance(entry, AuditEntry)] == [2, 3]
+    assert [str(entry.event["type"]) for entry in engine.history("a-1")[1:]] == [
+        "xstate.after.1h.approval.waiting",
+        "xstate.after.2h.approval.waiting",
+    ]
+    assert engine.get("a-1").value == "escalated"
+    assert engine.verify("a-1").ok
+
+
+def test_a_timer_gone_meanwhile_fails_alone(engine: Engine, clock: VirtualClock) -> None:
+    for instance_id in ("a-1", "a-2", "a-3"):
+        engine.start("approval", instance_id=instance_id)
+    clock.advance("90m")
+    due = engine.store.due_timers(clock.now())
+    engine.send("a-2", "APPROVE")  # cancels a-2's timers after they were read
+
+    outcomes = engine.fire_timers(due)
+
+    assert [type(outcome) for outcome in outcomes] == [AuditEntry, WorkGone, AuditEntry]
+    assert [len(engine.history(i)) for i in ("a-1", "a-2", "a-3")] == [2, 2, 2]
+
+
+def test_step_results_commit_together_each_with_its_own_outcome(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    for instance_id in ("a-1", "a-2", "a-3"):
+        engine.start("approval", instance_id=instance_id)
+    clock.advance("3h")
+    engine.fire_timers(engine.store.due_timers(clock.now()))
+    claimed = sorted(engine.store.claim_steps(clock.now(), 60_000, 10), key=lambda r: r.instance_id)
+    assert [run.instance_id for run in claimed] == ["a-1", "a-2", "a-3"]
+    assert engine.step_functions(claimed) == [engine.step_function(run) for run in claimed]
+
+    outcomes = engine.finish_steps(
+        [
+            StepResult(claimed[0], output={"sent": True}),
+            StepResult(claimed[1], output={"not json": object()}),
+            StepResult(claimed[2], error={"type": "Boom", "message": "no"}, failed=True),
+        ]
+    )
+
+    assert [type(outcome) for outcome in outcomes] == [AuditEntry, PayloadError, AuditEntry]
+    assert [engine.get(i).value for i in ("a-1", "a-2", "a-3")] == [
+        "approved",
+        "escalated",
+        "escalated",
+    ]
+    assert engine.get("a-3").status == "error"  # nothing handles the step's error, as in XState
+    assert [run.instance_id for run in engine.store.steps("default", "a-2")] == ["a-2"]
+
+
+def test_work_for_a_missing_instance_is_not_found(engine: Engine, clock: VirtualClock) -> None:
+    engine.start("approval", instance_id="a-1")
+    clock.advance("3h")
+    (timer, *_) = engine.store.due_timers(clock.now())
+    lost = dataclasses.replace(timer, instance_id="x")
+
+    (outcome,) = engine.fire_timers([lost])
+
+    assert isinstance(outcome, NotFound)
+    assert "no instance 'x'" in str(outcome)
