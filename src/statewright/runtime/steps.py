@@ -174,9 +174,9 @@ class StepRunner:
             for attempt in attempts:
                 if attempt.timeout_s is None:
                     attempt.call()
-                    self._apply([attempt])
                 else:
                     self._run_together([attempt])
+            self._apply([attempt for attempt in attempts if attempt.timeout_s is None])
             return
         self._run_together(attempts)
 

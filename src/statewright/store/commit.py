@@ -42,7 +42,7 @@ from statewright.errors import (
 from statewright.store.records import TransitionWrite
 from statewright.store.transaction import Transaction, params_of
 
-__all__ = ["check_write", "quiet_params", "write_transition"]
+__all__ = ["ReserveSeq", "check_write", "instance_params", "quiet_params", "write_transition"]
 
 #: Reserves `count` increasing creation numbers in a transaction.
 ReserveSeq = Callable[[Transaction, int], list[int]]
@@ -94,7 +94,7 @@ class _Commit:
         """Insert or update the instance row; True if its runtime status is known to be
         right already (`update_instance_quiet` matched)."""
         write, tx, queries = self.write, self.tx, self.queries
-        params = _instance_params(write)
+        params = instance_params(write)
         if write.expected_version == 0:
             if tx.run(queries["insert_instance"], params) == 0:
                 raise InstanceExists(
@@ -234,7 +234,7 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
         or write.consumed_step is not None
     ):
         return None
-    params = _instance_params(write)
+    params = instance_params(write)
     audit = write.audit
     params.update(
         event=audit.event,
@@ -250,7 +250,7 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
     return params
 
 
-def _instance_params(write: TransitionWrite) -> dict[str, object]:
+def instance_params(write: TransitionWrite) -> dict[str, object]:
     """The parameters of the instance queries (`insert_instance`, `update_instance*`)."""
     return {
         "tenant": write.tenant,

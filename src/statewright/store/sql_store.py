@@ -26,6 +26,7 @@ from typing import ClassVar
 
 from statewright.errors import InternalError, StatewrightError, StoreUnavailable
 from statewright.store.commit import check_write, quiet_params, write_transition
+from statewright.store.commit_batch import batchable, write_batch
 from statewright.store.records import (
     AuditRecord,
     DefinitionRecord,
@@ -217,9 +218,11 @@ class SqlStore(ABC):
         """
         for write in writes:
             check_write(write)
+        what = f"committing {len(writes)} transitions"
+        if batchable(writes) and self._commit_batch(writes, what):
+            return [None] * len(writes)
         outcomes: list[StatewrightError | None] = [None] * len(writes)
         pending = list(range(len(writes)))
-        what = f"committing {len(writes)} transitions"
         while pending:
             failed: int | None = None
             try:
@@ -240,6 +243,23 @@ class SqlStore(ABC):
                 continue
             return outcomes
         return outcomes
+
+    def _commit_batch(self, writes: Sequence[TransitionWrite], what: str) -> bool:
+        """Try to commit a whole batch query by query (`commit_batch.py`); False, having
+        written nothing, if some write would be refused."""
+        try:
+            with self._transaction(write=True, what=what) as tx:
+                if not write_batch(tx, self.queries, writes, self._reserve_work_seq):
+                    raise _Refused
+                if self.notifies_work and any(_creates_work(write) for write in writes):
+                    tx.run(self.queries["notify_work"], {})
+        except _Refused:
+            return False
+        except StoreUnavailable:
+            raise
+        except StatewrightError:
+            return False  # e.g. a row the database refuses: the one-by-one path names it
+        return True
 
     def load_instance(self, tenant: str, instance_id: str) -> InstanceRecord | None:
         """The instance, or None if this tenant has no instance with this id."""
@@ -517,6 +537,10 @@ def list_instances_sql(queries: Mapping[str, str], filters: Sequence[str]) -> st
     """
     where = " AND ".join(queries[f"filter_{name}"] for name in filters)
     return queries["list_instances"].format(where=where or "1 = 1")
+
+
+class _Refused(Exception):
+    """A batch write would be refused: roll the batch back."""
 
 
 def _check_limit(limit: int) -> None:

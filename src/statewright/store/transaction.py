@@ -36,6 +36,11 @@ class Transaction(Protocol):
         """Run a statement once per parameter set."""
         ...
 
+    def run_each(self, sql: str, params: Sequence[Params]) -> list[int]:
+        """Run a statement once per parameter set (PostgreSQL: pipelined, without a round
+        trip each); the number of rows each run changed."""
+        ...
+
     def script(self, sql: str) -> None:
         """Run several statements without parameters (a migration)."""
         ...

@@ -550,6 +550,38 @@ def check_a_batch_commits_together_and_leaves_refused_writes_out(store: Store) -
     assert store.commit_transitions([]) == []
 
 
+def check_a_batch_writes_every_row_a_single_commit_writes(store: Store) -> None:
+    """A batch with no refused write (written query by query across the batch) leaves the
+    rows that committing its writes one by one leaves: instances, consumed and cancelled
+    work, new timers, steps and messages, dropped work, runtime statuses, audit rows."""
+    save_definition(store)
+    store.commit_transition(start("a", timers_scheduled=(_timer("t1", T0), _timer("t2", T0))))
+    store.commit_transition(start("b", steps_started=(_step_write("charge"),)))
+    store.commit_transition(start("c", timers_scheduled=(_timer("t", T0),)))
+    (claimed,) = store.claim_steps(T0 + 1_000, 60_000, 10)
+    outcomes = store.commit_transitions(
+        [
+            step("a", 2, consumed_timer=("t1", store.pending_timers("acme", "a")[0].created_seq),
+                 timers_cancelled=("t2",), timers_scheduled=(_timer("t3", T0 + 5),)),
+            step("b", 2, consumed_step=("charge", claimed.started_version, claimed.attempts),
+                 steps_started=(_step_write("ship"),), outbox=(_message("b-paid"),)),
+            step("c", 2, drop_pending_work=True, value='"done"', status="done"),
+            start("d", outbox=(_message("d-started"),)),
+        ]
+    )  # fmt: skip
+    assert outcomes == [None, None, None, None]
+    records = store.load_instances([("acme", name) for name in "abcd"])
+    assert [records[("acme", name)].version for name in "abcd"] == [2, 2, 2, 1]
+    assert [t.timer_id for t in store.pending_timers("acme", "a")] == ["t3"]
+    assert [(s.invoke_id, s.started_version) for s in store.steps("acme", "b")] == [("ship", 2)]
+    assert [m.message_id for m in store.outbox("acme", "b")] == ["b-paid"]
+    assert store.pending_timers("acme", "c") == []
+    assert [m.message_id for m in store.outbox("acme", "d")] == ["d-started"]
+    statuses = [records[("acme", name)].runtime_status for name in "abcd"]
+    assert statuses == ["waiting", "running", "done", "active"]
+    assert [len(store.history("acme", name)) for name in "abcd"] == [2, 2, 2, 1]
+
+
 def check_load_instances_reads_many_by_key(store: Store) -> None:
     """`load_instances` finds each (tenant, id) pair, never a same id of another tenant, and
     leaves out keys with no instance."""
@@ -723,6 +755,7 @@ CONTRACT: tuple[Check, ...] = (
     check_list_filters_and_pages,
     check_a_failed_commit_leaves_nothing_behind,
     check_a_batch_commits_together_and_leaves_refused_writes_out,
+    check_a_batch_writes_every_row_a_single_commit_writes,
     check_load_instances_reads_many_by_key,
     check_step_leases_renew_only_while_the_claim_is_ours,
     check_sql_metacharacters_are_stored_verbatim,

@@ -211,5 +211,16 @@ class _PostgresTransaction:
         with self._connection.cursor() as cursor:
             cursor.executemany(sql, params)
 
+    def run_each(self, sql: str, params: Sequence[Params]) -> list[int]:
+        if not params:
+            return []
+        counts: list[int] = []
+        with self._connection.cursor() as cursor:
+            cursor.executemany(sql, params, returning=True)
+            while True:
+                counts.append(cursor.rowcount)
+                if not cursor.nextset():
+                    return counts
+
     def script(self, sql: str) -> None:
         self._connection.execute(sql)

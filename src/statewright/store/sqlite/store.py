@@ -132,6 +132,10 @@ class _SqliteTransaction:
     def run_many(self, sql: str, params: Sequence[Params]) -> None:
         self._connection.executemany(sql, params)
 
+    def run_each(self, sql: str, params: Sequence[Params]) -> list[int]:
+        execute = self._connection.execute
+        return [execute(sql, one).rowcount for one in params]
+
     def script(self, sql: str) -> None:
         for statement in split_statements(sql):
             self._connection.execute(statement)

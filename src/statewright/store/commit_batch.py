@@ -1,0 +1,173 @@
+"""`write_batch`: many transitions written query by query instead of transition by transition.
+
+`commit.py` writes one transition with up to a dozen statements. A batch of worker results
+(`Store.commit_transitions`) runs each of those statements once for the whole batch
+(`Transaction.run_each` / `run_many`; PostgreSQL pipelines them), so a batch costs a dozen
+round trips, not a dozen per transition. The rows written are exactly those `commit.py`
+writes, in the same order per instance: instance row, consumed work, cancels before
+schedules, stops before starts, outbox, dropped work, runtime status, audit row.
+
+It is all or nothing and optimistic: if any write would be refused (a moved version, a taken
+id, work already consumed), `write_batch` returns False having written part of the batch, the
+caller rolls the transaction back and commits the writes one by one, which finds out which
+write is refused and why. Only batches it can write this way qualify (`batchable`): writes of
+distinct instances, with no idempotency row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from statewright.store.commit import ReserveSeq, instance_params
+from statewright.store.records import TransitionWrite
+from statewright.store.transaction import Params, Transaction, params_of
+
+__all__ = ["batchable", "write_batch"]
+
+
+def batchable(writes: Sequence[TransitionWrite]) -> bool:
+    """Whether `write_batch` can write these: more than one, of distinct instances, none
+    with an idempotency row."""
+    keys = {(write.tenant, write.instance_id) for write in writes}
+    return (
+        len(writes) > 1
+        and len(keys) == len(writes)
+        and all(write.idempotency is None for write in writes)
+    )
+
+
+def write_batch(
+    tx: Transaction,
+    queries: Mapping[str, str],
+    writes: Sequence[TransitionWrite],
+    reserve: ReserveSeq,
+) -> bool:
+    """Write every row of `writes` (see `batchable`) in the open transaction `tx`; False if
+    some write would be refused: the caller must roll `tx` back."""
+    starts = [instance_params(write) for write in writes if write.expected_version == 0]
+    updates = [instance_params(write) for write in writes if write.expected_version > 0]
+    if not _all_one(tx, queries["insert_instance"], starts):
+        return False
+    if not _all_one(tx, queries["update_instance"], updates):
+        return False
+    if not _all_one(tx, queries["consume_timer"], _consumed_timers(writes)):
+        return False
+    if not _all_one(tx, queries["consume_step"], _consumed_steps(writes)):
+        return False
+    _run(tx, queries["delete_timer"], _cancelled_timers(writes))
+    _run(tx, queries["upsert_timer"], _scheduled_timers(tx, writes, reserve))
+    _run(tx, queries["delete_step"], _stopped_steps(writes))
+    _run(tx, queries["upsert_step"], _started_steps(tx, writes, reserve))
+    _run(tx, queries["insert_outbox"], _outbox(tx, writes, reserve))
+    dropped = [_key(write) for write in writes if write.drop_pending_work]
+    _run(tx, queries["delete_instance_timers"], dropped)
+    _run(tx, queries["delete_instance_steps"], dropped)
+    computed = [
+        {**_key(write), "id": write.instance_id}
+        for write in writes
+        if write.instance.runtime_status is None
+    ]
+    _run(tx, queries["compute_runtime_status"], computed)
+    _run(tx, queries["insert_audit"], [params_of(write.audit) for write in writes])
+    return True
+
+
+def _all_one(tx: Transaction, sql: str, params: Sequence[Params]) -> bool:
+    return all(count == 1 for count in tx.run_each(sql, params))
+
+
+def _run(tx: Transaction, sql: str, params: Sequence[Params]) -> None:
+    if params:
+        tx.run_many(sql, params)
+
+
+def _key(write: TransitionWrite) -> dict[str, object]:
+    return {"tenant": write.tenant, "instance_id": write.instance_id}
+
+
+def _consumed_timers(writes: Sequence[TransitionWrite]) -> list[Params]:
+    return [
+        {**_key(write), "timer_id": write.consumed_timer[0], "created_seq": write.consumed_timer[1]}
+        for write in writes
+        if write.consumed_timer is not None
+    ]
+
+
+def _consumed_steps(writes: Sequence[TransitionWrite]) -> list[Params]:
+    params: list[Params] = []
+    for write in writes:
+        if write.consumed_step is not None:
+            invoke_id, started_version, attempts = write.consumed_step
+            params.append(
+                {
+                    **_key(write),
+                    "invoke_id": invoke_id,
+                    "started_version": started_version,
+                    "attempts": attempts,
+                }
+            )
+    return params
+
+
+def _cancelled_timers(writes: Sequence[TransitionWrite]) -> list[Params]:
+    return [
+        {**_key(write), "timer_id": timer_id}
+        for write in writes
+        for timer_id in write.timers_cancelled
+    ]
+
+
+def _scheduled_timers(
+    tx: Transaction, writes: Sequence[TransitionWrite], reserve: ReserveSeq
+) -> list[Params]:
+    count = sum(len(write.timers_scheduled) for write in writes)
+    seqs = iter(reserve(tx, count) if count else [])
+    return [
+        {**_key(write), **params_of(timer), "created_seq": next(seqs)}
+        for write in writes
+        for timer in write.timers_scheduled
+    ]
+
+
+def _stopped_steps(writes: Sequence[TransitionWrite]) -> list[Params]:
+    return [
+        {**_key(write), "invoke_id": invoke_id}
+        for write in writes
+        for invoke_id in write.steps_stopped
+    ]
+
+
+def _started_steps(
+    tx: Transaction, writes: Sequence[TransitionWrite], reserve: ReserveSeq
+) -> list[Params]:
+    count = sum(len(write.steps_started) for write in writes)
+    seqs = iter(reserve(tx, count) if count else [])
+    return [
+        {
+            **_key(write),
+            "started_version": write.audit.seq,
+            "created_at": write.audit.at,
+            **params_of(step),
+            "created_seq": next(seqs),
+        }
+        for write in writes
+        for step in write.steps_started
+    ]
+
+
+def _outbox(
+    tx: Transaction, writes: Sequence[TransitionWrite], reserve: ReserveSeq
+) -> list[Params]:
+    count = sum(len(write.outbox) for write in writes)
+    seqs = iter(reserve(tx, count) if count else [])
+    return [
+        {
+            **_key(write),
+            "version": write.audit.seq,
+            "created_at": write.audit.at,
+            **params_of(message),
+            "created_seq": next(seqs),
+        }
+        for write in writes
+        for message in write.outbox
+    ]
