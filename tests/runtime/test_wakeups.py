@@ -1,11 +1,10 @@
-"""A running worker is woken by new work: a step starts long before the poll interval."""
+"""A running worker is woken by new work: a step starts long before the poll interval.
+PostgreSQL wakes it with NOTIFY, SQLite with a datagram on a Unix socket (wakeup.py)."""
 
 from __future__ import annotations
 
 import threading
 import time
-
-import pytest
 
 from statewright import Machine
 from statewright.engine import Engine
@@ -23,8 +22,6 @@ JOB = {
 
 
 def test_new_work_wakes_a_sleeping_worker(store_url: str) -> None:
-    if not store_url.startswith("postgres"):
-        pytest.skip("only PostgreSQL can wake another process's worker (NOTIFY)")
     started = threading.Event()
     machine = Machine.from_config(JOB, actors={"work": lambda input: started.set()})
     stop = threading.Event()

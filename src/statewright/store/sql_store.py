@@ -82,6 +82,12 @@ class SqlStore(ABC):
             return tx.run(sql, params)
 
     @abstractmethod
+    def _work_committed(self) -> None:
+        """A committed transaction created work: wake other processes' workers, where the
+        backend does that after the commit (SQLite; PostgreSQL's NOTIFY is sent by the
+        transaction itself, see `notifies_work`)."""
+
+    @abstractmethod
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
         """`count` new increasing creation numbers (timers, steps, outbox)."""
 
@@ -200,6 +206,8 @@ class SqlStore(ABC):
             write_transition(tx, self.queries, write, self._reserve_work_seq)
             if self.notifies_work and _creates_work(write):
                 tx.run(self.queries["notify_work"], {})
+        if _creates_work(write):
+            self._work_committed()
 
     def commit_transitions(
         self, writes: Sequence[TransitionWrite]
@@ -241,6 +249,8 @@ class SqlStore(ABC):
                 outcomes[failed] = error
                 pending.remove(failed)
                 continue
+            if any(_creates_work(writes[i]) for i in pending):
+                self._work_committed()
             return outcomes
         return outcomes
 
@@ -259,6 +269,8 @@ class SqlStore(ABC):
             raise
         except StatewrightError:
             return False  # e.g. a row the database refuses: the one-by-one path names it
+        if any(_creates_work(write) for write in writes):
+            self._work_committed()
         return True
 
     def load_instance(self, tenant: str, instance_id: str) -> InstanceRecord | None:

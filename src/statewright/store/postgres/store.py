@@ -91,6 +91,9 @@ class PostgresStore(SqlStore):
         for _ in self._listener.notifies(timeout=max(0.0, timeout_s), stop_after=1):
             pass
 
+    def _work_committed(self) -> None:
+        """Nothing to do: the transaction sent its NOTIFY (`notify_work`) as it committed."""
+
     def close(self) -> None:
         """Close the pool and its connections; the store cannot be used afterwards."""
         if self._listener is not None:

@@ -287,7 +287,7 @@ UPDATE schedule_ticks SET status = 'done', lease_until = NULL
 WHERE name = :name AND tick_at = :tick_at;
 
 -- name: notify_work
--- SQLite wakes no other process; workers on one host poll.
+-- Nothing to do in the transaction: SQLite's wake-ups are sent after the commit (wakeup.py).
 SELECT 1;
 
 -- name: steps

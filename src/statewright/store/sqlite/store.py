@@ -16,11 +16,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from statewright.errors import SchemaOutOfDate, StoreError, StoreUnavailable
 from statewright.store.sql_files import load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
+from statewright.store.sqlite.wakeup import WakeChannel
 from statewright.store.transaction import Params, Row, Transaction
 from statewright.store.url import SqliteOptions
 
@@ -52,10 +54,20 @@ class SqliteStore(SqlStore):
         self._pool = ConnectionPool(lambda: connect(options, url=self.display_url))
         with self._pool.connection():
             pass  # open one connection now, so that a bad path fails here
+        self._wakeups = WakeChannel(Path(options.path))
 
     def close(self) -> None:
         """Close every connection; the store cannot be used afterwards."""
+        self._wakeups.close()
         self._pool.close()
+
+    def wait_for_work(self, timeout_s: float) -> None:
+        """Return when another process (or thread) committed new work on this file, or after
+        `timeout_s` (wake-ups are best-effort, see `wakeup.py`)."""
+        self._wakeups.wait(timeout_s)
+
+    def _work_committed(self) -> None:
+        self._wakeups.notify()
 
     @contextmanager
     def _transaction(self, *, write: bool, what: str) -> Iterator[Transaction]:
