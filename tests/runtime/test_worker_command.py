@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -74,6 +75,8 @@ def test_sigterm_stops_the_worker_gracefully(store_url: str, tmp_path: Path) -> 
             str(machines),
             "--poll",
             "0.05",
+            "--log",
+            "json",
         ],
         stderr=subprocess.PIPE,
         text=True,
@@ -88,5 +91,9 @@ def test_sigterm_stops_the_worker_gracefully(store_url: str, tmp_path: Path) -> 
     _, err = worker.communicate(timeout=30)
 
     assert worker.returncode == 0, err
-    assert "finishing the current work, then stopping" in err
-    assert "worker stopped" in err
+    lines = [json.loads(line) for line in err.splitlines()]  # --log json: one object a line
+    messages = [line["message"] for line in lines]
+    assert any("finishing the current work, then stopping" in m for m in messages), messages
+    assert messages[-1] == "worker stopped"
+    assert {line["logger"] for line in lines} == {"statewright.worker"}
+    assert all({"time", "level"} <= set(line) for line in lines)

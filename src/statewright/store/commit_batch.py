@@ -45,10 +45,9 @@ def write_batch(
     """Write every row of `writes` (see `batchable`) in the open transaction `tx`; False if
     some write would be refused: the caller must roll `tx` back."""
     starts = [instance_params(write) for write in writes if write.expected_version == 0]
-    updates = [instance_params(write) for write in writes if write.expected_version > 0]
     if not _all_one(tx, queries["insert_instance"], starts):
         return False
-    if not _all_one(tx, queries["update_instance"], updates):
+    if not _update_instances(tx, queries, writes):
         return False
     if not _all_one(tx, queries["consume_timer"], _consumed_timers(writes)):
         return False
@@ -70,6 +69,27 @@ def write_batch(
     _run(tx, queries["compute_runtime_status"], computed)
     _run(tx, queries["insert_audit"], [params_of(write.audit) for write in writes])
     return True
+
+
+def _update_instances(
+    tx: Transaction, queries: Mapping[str, str], writes: Sequence[TransitionWrite]
+) -> bool:
+    """Update the instance rows, cheapest first as `commit.py` does: `update_instance_kept`
+    (no indexed column set) where the runtime status is computed afterwards, then
+    `update_instance` for the rest (a status or definition that changed)."""
+    kept = [
+        instance_params(write)
+        for write in writes
+        if write.expected_version > 0 and write.instance.runtime_status is None
+    ]
+    full = [
+        instance_params(write)
+        for write in writes
+        if write.expected_version > 0 and write.instance.runtime_status is not None
+    ]
+    counts = tx.run_each(queries["update_instance_kept"], kept)
+    full.extend(params for params, count in zip(kept, counts, strict=True) if count != 1)
+    return _all_one(tx, queries["update_instance"], full)
 
 
 def _all_one(tx: Transaction, sql: str, params: Sequence[Params]) -> bool:

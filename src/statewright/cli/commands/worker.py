@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import load_worker_setup
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
+from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_CONCURRENCY
 
 __all__ = ["worker"]
 
@@ -35,12 +36,24 @@ def worker(
             "take it over (longer than your slowest step)."
         ),
     ] = 300.0,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Steps run at the same time (threads).")
+    ] = DEFAULT_CONCURRENCY,
+    batch: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Timers, steps or messages claimed at once; their results commit together."
+        ),
+    ] = DEFAULT_BATCH,
+    log: Annotated[
+        LogFormat, typer.Option(help="Log lines as text, or as JSON objects (one per line).")
+    ] = LogFormat.text,
 ) -> None:
     """Run the worker: fire due timers, run steps with retries, deliver the outbox.
 
     Stops gracefully on SIGTERM or SIGINT: the work in hand is finished first.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(log)
     console = Console(highlight=False, soft_wrap=True)
     try:
         engine = Engine.open(url, create=False)
@@ -48,7 +61,12 @@ def worker(
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
     with engine:
-        runner = Worker(engine, lease_ms=max(1, int(lease * 1000)))
+        runner = Worker(
+            engine,
+            lease_ms=max(1, int(lease * 1000)),
+            concurrency=concurrency,
+            batch=batch,
+        )
         if machines:
             found, listeners, schedules = load_worker_setup(machines)
             for machine in found:
