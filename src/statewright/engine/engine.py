@@ -31,6 +31,7 @@ from statewright.chart import Machine, Macrostep, Snapshot
 from statewright.chart.implementations import UserFunction
 from statewright.chart.machine import normalize_event
 from statewright.engine.clock import Clock, SystemClock
+from statewright.engine.heads import DEFAULT_HEAD_CACHE, Head, HeadCache
 from statewright.engine.payload import (
     DEFAULT_MAX_EVENT_BYTES,
     canonical_hash,
@@ -80,12 +81,15 @@ class Engine:
         *,
         clock: Clock | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        head_cache: int = DEFAULT_HEAD_CACHE,
     ) -> None:
-        """Run on an open, migrated `store`; prefer `Engine.open(url)`."""
+        """Run on an open, migrated `store`; prefer `Engine.open(url)`. `head_cache` is how
+        many instances' latest heads are kept to skip the read before a send (`heads.py`)."""
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.max_event_bytes = max_event_bytes
         self.registry = Registry(store, self.clock)
+        self._heads = HeadCache(head_cache)
 
     @classmethod
     def open(
@@ -95,6 +99,7 @@ class Engine:
         clock: Clock | None = None,
         create: bool = True,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        head_cache: int = DEFAULT_HEAD_CACHE,
     ) -> Engine:
         """Open the store at `url` (`sqlite:///path.db` or `postgresql://user@host:port/db`).
 
@@ -124,7 +129,7 @@ class Engine:
         except BaseException:
             store.close()
             raise
-        return cls(store, clock=clock, max_event_bytes=max_event_bytes)
+        return cls(store, clock=clock, max_event_bytes=max_event_bytes, head_cache=head_cache)
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -193,6 +198,7 @@ class Engine:
             idempotency=None,
         )
         self.store.commit_transition(write)
+        self._heads.put(Head.after(write))
         return self.get(instance_id, tenant=tenant)
 
     def send(
@@ -382,15 +388,21 @@ class Engine:
             for index in now:
                 item = work[index]
                 try:
-                    prepared.append((index, *self._prepare_work(item, records.get(item.key))))
+                    record = records.get(item.key)
+                    head = None if record is None else Head.of(record)
+                    prepared.append((index, *self._prepare_work(item, head)))
                 except StatewrightError as error:
                     outcomes[index] = error
             committed = self.store.commit_transitions([write for _, write, _ in prepared])
-            for (index, _, entry), refused in zip(prepared, committed, strict=True):
+            for (index, write, entry), refused in zip(prepared, committed, strict=True):
                 if isinstance(refused, VersionConflict):
                     later.append(index)
                 else:
                     outcomes[index] = entry if refused is None else refused
+                if refused is None:
+                    self._heads.put(Head.after(write))
+                else:
+                    self._heads.drop(write.tenant, write.instance_id)
             todo = sorted(later)
         for index in todo:
             item = work[index]
@@ -402,9 +414,7 @@ class Engine:
             )
         return [outcome for outcome in outcomes if outcome is not None]
 
-    def _prepare_work(
-        self, item: _Work, record: InstanceRecord | None
-    ) -> tuple[TransitionWrite, AuditEntry]:
+    def _prepare_work(self, item: _Work, record: Head | None) -> tuple[TransitionWrite, AuditEntry]:
         if record is None:
             raise NotFound(
                 f"no instance {item.key[1]!r} in tenant {item.key[0]!r}; its "
@@ -435,31 +445,48 @@ class Engine:
         consumed_step: tuple[str, int, int] | None = None,
     ) -> AuditEntry:
         text = event_json(resolved, self.max_event_bytes, "the event")
-        record = self._fetch(tenant, instance_id)
         idempotency = None
         if idempotency_key is not None:
             check_id(idempotency_key, "idempotency key")
             request_hash = canonical_hash({"event": resolved, "expected": expected_version})
-            replay = self._replay(record, idempotency_key, request_hash)
+            replay = self._replay(tenant, instance_id, idempotency_key, request_hash)
             if replay is not None:
                 return replay
             idempotency = (idempotency_key, request_hash)
-        write, entry = self._prepare(
-            record,
-            resolved,
-            text,
-            actor=actor,
-            idempotency=idempotency,
-            expected_version=expected_version,
-            consumed_timer=consumed_timer,
-            consumed_step=consumed_step,
-        )
-        self.store.commit_transition(write)
-        return entry
+        head = self._heads.get(tenant, instance_id)
+        if head is not None and expected_version not in (None, head.version):
+            head = None  # the caller expects another version: read what is stored
+        while True:
+            cached = head is not None
+            if head is None:
+                head = Head.of(self._fetch(tenant, instance_id))
+            try:
+                write, entry = self._prepare(
+                    head,
+                    resolved,
+                    text,
+                    actor=actor,
+                    idempotency=idempotency,
+                    expected_version=expected_version,
+                    consumed_timer=consumed_timer,
+                    consumed_step=consumed_step,
+                )
+                self.store.commit_transition(write)
+            except StatewrightError:
+                self._heads.drop(tenant, instance_id)
+                if cached:
+                    head = None  # the cached head may be stale: decide on the stored one
+                    continue
+                raise
+            except BaseException:
+                self._heads.drop(tenant, instance_id)
+                raise
+            self._heads.put(Head.after(write))
+            return entry
 
     def _prepare(
         self,
-        record: InstanceRecord,
+        record: Head,
         resolved: Mapping[str, object],
         text: str,
         *,
@@ -611,18 +638,18 @@ class Engine:
             updated_at=record.updated_at,
         )
 
-    def _replay(self, record: InstanceRecord, key: str, request_hash: str) -> AuditEntry | None:
-        found = self.store.find_idempotency(record.tenant, record.id, key)
+    def _replay(
+        self, tenant: str, instance_id: str, key: str, request_hash: str
+    ) -> AuditEntry | None:
+        found = self.store.find_idempotency(tenant, instance_id, key)
         if found is None:
             return None
         if found.request_hash != request_hash:
             raise IdempotencyConflict(
-                f"idempotency key {key!r} was used for another request to {record.id}; "
+                f"idempotency key {key!r} was used for another request to {instance_id}; "
                 "use a new key for a new request"
             )
-        (first,) = self.store.history(
-            record.tenant, record.id, after_seq=found.version - 1, limit=1
-        )
+        (first,) = self.store.history(tenant, instance_id, after_seq=found.version - 1, limit=1)
         return AuditEntry.from_record(first)
 
 
