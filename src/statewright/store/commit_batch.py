@@ -16,11 +16,15 @@ distinct instances, with no idempotency row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from statewright.store.commit import ReserveSeq, instance_params
 from statewright.store.records import TransitionWrite
 from statewright.store.transaction import Params, Transaction, params_of
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["batchable", "write_batch"]
 
@@ -140,13 +144,7 @@ def _cancelled_timers(writes: Sequence[TransitionWrite]) -> list[Params]:
 def _scheduled_timers(
     tx: Transaction, writes: Sequence[TransitionWrite], reserve: ReserveSeq
 ) -> list[Params]:
-    count = sum(len(write.timers_scheduled) for write in writes)
-    seqs = iter(reserve(tx, count) if count else [])
-    return [
-        {**_key(write), **params_of(timer), "created_seq": next(seqs)}
-        for write in writes
-        for timer in write.timers_scheduled
-    ]
+    return _new_rows(tx, writes, reserve, lambda write: write.timers_scheduled, _no_stamp)
 
 
 def _stopped_steps(writes: Sequence[TransitionWrite]) -> list[Params]:
@@ -160,34 +158,38 @@ def _stopped_steps(writes: Sequence[TransitionWrite]) -> list[Params]:
 def _started_steps(
     tx: Transaction, writes: Sequence[TransitionWrite], reserve: ReserveSeq
 ) -> list[Params]:
-    count = sum(len(write.steps_started) for write in writes)
-    seqs = iter(reserve(tx, count) if count else [])
-    return [
-        {
-            **_key(write),
-            "started_version": write.audit.seq,
-            "created_at": write.audit.at,
-            **params_of(step),
-            "created_seq": next(seqs),
-        }
-        for write in writes
-        for step in write.steps_started
-    ]
+    def stamp(write: TransitionWrite) -> dict[str, object]:
+        return {"started_version": write.audit.seq, "created_at": write.audit.at}
+
+    return _new_rows(tx, writes, reserve, lambda write: write.steps_started, stamp)
 
 
 def _outbox(
     tx: Transaction, writes: Sequence[TransitionWrite], reserve: ReserveSeq
 ) -> list[Params]:
-    count = sum(len(write.outbox) for write in writes)
+    def stamp(write: TransitionWrite) -> dict[str, object]:
+        return {"version": write.audit.seq, "created_at": write.audit.at}
+
+    return _new_rows(tx, writes, reserve, lambda write: write.outbox, stamp)
+
+
+def _no_stamp(write: TransitionWrite) -> dict[str, object]:
+    return {}
+
+
+def _new_rows(
+    tx: Transaction,
+    writes: Sequence[TransitionWrite],
+    reserve: ReserveSeq,
+    rows_of: Callable[[TransitionWrite], Sequence[DataclassInstance]],
+    stamp: Callable[[TransitionWrite], dict[str, object]],
+) -> list[Params]:
+    """The parameters of the rows `rows_of` each write creates, with the write's key, its
+    `stamp` and a new creation number each, in order."""
+    count = sum(len(rows_of(write)) for write in writes)
     seqs = iter(reserve(tx, count) if count else [])
     return [
-        {
-            **_key(write),
-            "version": write.audit.seq,
-            "created_at": write.audit.at,
-            **params_of(message),
-            "created_seq": next(seqs),
-        }
+        {**_key(write), **stamp(write), **params_of(row), "created_seq": next(seqs)}
         for write in writes
-        for message in write.outbox
+        for row in rows_of(write)
     ]
