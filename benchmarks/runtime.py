@@ -39,6 +39,8 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -50,14 +52,21 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-from benchmarks import runtime_report, runtime_statewright
-from benchmarks.durable import durable_postgres
+import psycopg
+from psycopg import sql
+
+from benchmarks import durable, runtime_report, runtime_statewright
 from benchmarks.runtime_common import percentile
+from statewright.testing.postgres import TemporaryPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
-#: statewright's worker poll on PostgreSQL: it is woken by NOTIFY; this is the fallback.
-POSTGRES_POLL_MS = 1000
+#: benchmarks.durable's durable server, with room for four DBOS processes' pools.
+POSTGRES_SETTINGS = (
+    *(s for s in durable.POSTGRES_SETTINGS if not s.startswith("max_connections")),
+    "max_connections=300",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +81,7 @@ class Budget:
     late_window: float  # seconds over which their due times are spread
     events: int  # timed sends per event-latency run
     gap: float  # seconds between sends (a random pause of gap to 2 * gap)
+    postgres_workers: tuple[int, ...]  # worker processes measured on PostgreSQL
 
 
 FULL = Budget(
@@ -83,6 +93,7 @@ FULL = Budget(
     late_window=10.0,
     events=200,
     gap=0.05,
+    postgres_workers=(1, 2, 4),
 )
 QUICK = Budget(
     steps=60,
@@ -93,7 +104,17 @@ QUICK = Budget(
     late_window=1.5,
     events=15,
     gap=0.02,
+    postgres_workers=(1,),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How each system is told to look for work."""
+
+    worker_poll_ms: int  # statewright: Worker.run(poll_ms=...), the fallback to its wake-ups
+    dbos_poll_s: float  # DBOS: queue polling interval, and notification polling on SQLite
+    dbos_worker_concurrency: int  # DBOS: workflows one queue process runs at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +124,44 @@ class Database:
     name: str
     workers: tuple[int, ...]
     fresh: Callable[[str], str]  # a tag -> the URL of a new, empty database
-    poll_ms: int  # statewright's worker poll
+    fresh_dbos: Callable[[str], str]  # a tag -> a new database with DBOS's schema
 
 
-def sqlite_database(folder: Path, poll_ms: int) -> Database:
+def sqlite_database(folder: Path) -> Database:
+    """Files in `folder`; DBOS's are copies of one file it migrated (in WAL mode)."""
+    template = folder / "dbos_template.db"
+    migrate_dbos(f"sqlite:///{template}")
+
     def fresh(tag: str) -> str:
         return f"sqlite:///{folder / tag}.db"
 
-    return Database("SQLite", (1,), fresh, poll_ms)
+    def fresh_dbos(tag: str) -> str:
+        for suffix in ("", "-wal"):
+            if Path(f"{template}{suffix}").exists():
+                shutil.copyfile(f"{template}{suffix}", f"{folder / tag}.db{suffix}")
+        return fresh(tag)
+
+    return Database("SQLite", (1,), fresh, fresh_dbos)
 
 
-def postgres_database(create: Callable[[str], str]) -> Database:
-    return Database("PostgreSQL", (1, 2, 4), create, POSTGRES_POLL_MS)
+def postgres_database(server: TemporaryPostgres, workers: tuple[int, ...]) -> Database:
+    """Databases of one server; DBOS's are copies of one database it migrated."""
+    migrate_dbos(server.create_database("dbos_template"))
+
+    def fresh_dbos(tag: str) -> str:
+        with psycopg.connect(server.url, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE dbos_template").format(sql.Identifier(tag))
+            )
+        return server.url_for(tag)
+
+    return Database("PostgreSQL", workers, server.create_database, fresh_dbos)
+
+
+def migrate_dbos(url: str) -> None:
+    """Create DBOS's schema at `url` (in a subprocess, as every DBOS job)."""
+    if "error" in dbos({"job": "migrate", "url": url}):
+        raise RuntimeError(f"DBOS could not create its schema at {url}")
 
 
 # -- DBOS, one configuration per subprocess -------------------------------------------------------
@@ -124,7 +171,7 @@ def dbos(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one DBOS job in a fresh interpreter; its JSON result, or {"error": ...}."""
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "benchmarks.runtime_dbos", json.dumps(spec)],
+            [sys.executable, "-m", "benchmarks.runtime_dbos_job", json.dumps(spec)],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -145,18 +192,18 @@ def dbos(spec: dict[str, Any]) -> dict[str, Any]:
 # -- the four measurements --------------------------------------------------------------------
 
 
-def steps(database: Database, budget: Budget, poll_ms: int) -> list[dict[str, Any]]:
-    """Steps/s per worker count, statewright and DBOS in turns."""
+def steps(database: Database, budget: Budget, settings: Settings) -> list[dict[str, Any]]:
+    """Steps/s per worker count, end to end and drained, statewright and DBOS in turns."""
     rows = []
+    poll = settings.worker_poll_ms
     for count in database.workers:
-        tag = f"steps_{count}"
         note(f"{database.name}: steps, {count} worker(s)")
         row: dict[str, Any] = {"database": database.name, "workers": count}
         row["statewright"] = runtime_statewright.steps(
-            database.fresh(f"sw_{tag}"), budget.steps, count, database.poll_ms
+            database.fresh(f"sw_steps_{count}"), budget.steps, count, poll
         )
         row["statewright_drain"] = runtime_statewright.drain(
-            database.fresh(f"sw_drain_{count}"), budget.steps, count, database.poll_ms
+            database.fresh(f"sw_drain_{count}"), budget.steps, count, poll
         )
         modes = ["sequential", "threads", "queue", "drain"] if count == 1 else ["queue", "drain"]
         for mode in modes:
@@ -164,29 +211,30 @@ def steps(database: Database, budget: Budget, poll_ms: int) -> list[dict[str, An
                 {
                     "job": "steps",
                     "mode": mode,
-                    "url": database.fresh(f"dbos_{tag}_{mode}"),
+                    "url": database.fresh_dbos(f"dbos_{mode}_{count}"),
                     "n": budget.steps,
                     "workers": count,
-                    "poll": poll_ms / 1000,
+                    "poll": settings.dbos_poll_s,
+                    "worker_concurrency": settings.dbos_worker_concurrency,
                 }
             )
         rows.append(row)
     return rows
 
 
-def timers(database: Database, budget: Budget) -> list[dict[str, Any]]:
+def timers(database: Database, budget: Budget, settings: Settings) -> list[dict[str, Any]]:
     """Due timers drained per second, statewright and DBOS in turns."""
     rows = []
     for count in database.workers:
         note(f"{database.name}: timers, {count} worker(s)")
         row: dict[str, Any] = {"database": database.name, "workers": count}
         row["statewright"] = runtime_statewright.timers(
-            database.fresh(f"sw_timers_{count}"), budget.timers, count, database.poll_ms
+            database.fresh(f"sw_timers_{count}"), budget.timers, count, settings.worker_poll_ms
         )
         row["dbos_sleep"] = dbos(
             {
                 "job": "sleep",
-                "url": database.fresh(f"dbos_timers_{count}"),
+                "url": database.fresh_dbos(f"dbos_timers_{count}"),
                 "n": budget.dbos_sleepers,
                 "workers": count,
                 "sleep": budget.dbos_sleep_s,
@@ -196,13 +244,15 @@ def timers(database: Database, budget: Budget) -> list[dict[str, Any]]:
     return rows
 
 
-def lateness(database: Database, budget: Budget, measured: float) -> dict[str, Any]:
+def lateness(
+    database: Database, budget: Budget, settings: Settings, measured: float
+) -> dict[str, Any]:
     """Lateness of timers while one worker also runs steps at half the measured rate."""
     note(f"{database.name}: timer lateness under load")
     result = runtime_statewright.lateness(
         database.fresh("sw_lateness"),
         count=1,
-        poll_ms=database.poll_ms,
+        poll_ms=settings.worker_poll_ms,
         load=measured / 2,
         timers_=budget.late_timers,
         window=budget.late_window,
@@ -210,18 +260,18 @@ def lateness(database: Database, budget: Budget, measured: float) -> dict[str, A
     return {"database": database.name, "workers": 1, **result}
 
 
-def events(database: Database, budget: Budget, poll_ms: int) -> dict[str, Any]:
+def events(database: Database, budget: Budget, settings: Settings) -> dict[str, Any]:
     """Event -> step start latency, statewright then DBOS."""
     note(f"{database.name}: event -> step start")
     statewright = runtime_statewright.event_latency(
-        database.fresh("sw_events"), budget.events, database.poll_ms, budget.gap
+        database.fresh("sw_events"), budget.events, settings.worker_poll_ms, budget.gap
     )
     other = dbos(
         {
             "job": "event",
-            "url": database.fresh("dbos_events"),
+            "url": database.fresh_dbos("dbos_events"),
             "n": budget.events,
-            "poll": poll_ms / 1000,
+            "poll": settings.dbos_poll_s,
             "gap": budget.gap,
         }
     )
@@ -250,13 +300,13 @@ def note(text: str) -> None:
     print(f"  {datetime.now(UTC):%H:%M:%S} {text}", file=sys.stderr, flush=True)
 
 
-def run(database: Database, budget: Budget, poll_ms: int) -> dict[str, Any]:
+def run(database: Database, budget: Budget, settings: Settings) -> dict[str, Any]:
     """Every measurement on one kind of database."""
-    found: dict[str, Any] = {"steps": steps(database, budget, poll_ms)}
-    found["timers"] = timers(database, budget)
+    found: dict[str, Any] = {"steps": steps(database, budget, settings)}
+    found["timers"] = timers(database, budget, settings)
     measured = found["steps"][0]["statewright"]["steps_per_s"]
-    found["lateness"] = lateness(database, budget, measured)
-    found["events"] = events(database, budget, poll_ms)
+    found["lateness"] = lateness(database, budget, settings, measured)
+    found["events"] = events(database, budget, settings)
     return found
 
 
@@ -269,14 +319,24 @@ def machine_notes(postgres_url: str | None) -> dict[str, str]:
         "sqlite": sqlite3.sqlite_version,
         "dbos": version("dbos"),
         "psycopg": version("psycopg"),
+        "statewright": source_version(),
     }
     if postgres_url is not None:
-        import psycopg
-
         with psycopg.connect(postgres_url) as connection:
             row = connection.execute("SHOW server_version").fetchone()
             notes["postgresql"] = str(row[0]) if row else "?"
     return notes
+
+
+def source_version() -> str:
+    """The commit the library was measured at, and whether its sources had local changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "src")
+    return git("rev-parse", "--short", "HEAD") + (" with local changes in src/" if changed else "")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -285,11 +345,24 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write raw results here")
     parser.add_argument(
+        "--worker-poll-ms",
+        type=int,
+        default=1000,
+        help="statewright's Worker.run(poll_ms=...): how long an idle worker waits when no "
+        "wake-up comes (default 1000, the library's default)",
+    )
+    parser.add_argument(
         "--poll-ms",
         type=int,
         default=10,
-        help="statewright's worker poll on SQLite, DBOS's queue polling interval and "
-        "DBOS's notification polling on SQLite (default 10)",
+        help="DBOS's queue polling interval, and its notification polling on SQLite "
+        "(default 10; DBOS's own default is 1000)",
+    )
+    parser.add_argument(
+        "--dbos-worker-concurrency",
+        type=int,
+        default=64,
+        help="workflows one DBOS queue process runs at once (default 64)",
     )
     return parser.parse_args(argv)
 
@@ -298,26 +371,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run every measurement, print the tables; return the exit status."""
     args = parse(argv)
     budget = QUICK if args.quick else FULL
+    settings = Settings(args.worker_poll_ms, args.poll_ms / 1000, args.dbos_worker_concurrency)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
     report: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m benchmarks.runtime", *(argv or sys.argv[1:])]),
         "budget": asdict(budget),
-        "poll_ms": args.poll_ms,
-        "postgres_poll_ms": POSTGRES_POLL_MS,
+        "settings": asdict(settings),
         "results": {},
     }
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sw-runtime-")))
-        databases = [sqlite_database(folder, args.poll_ms)]
+        databases = [sqlite_database(folder)]
         postgres_url = None
         if not args.no_postgres:
-            server = stack.enter_context(durable_postgres())
+            with mock.patch.object(durable, "POSTGRES_SETTINGS", POSTGRES_SETTINGS):
+                server = stack.enter_context(durable.durable_postgres())
             postgres_url = server.url
-            databases.append(postgres_database(server.create_database))
+            databases.append(postgres_database(server, budget.postgres_workers))
         report["machine"] = machine_notes(postgres_url)
         print("machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()))
         for database in databases:
-            report["results"][database.name] = run(database, budget, args.poll_ms)
+            report["results"][database.name] = run(database, budget, settings)
     print()
     print(runtime_report.render(report))
     if args.json:

@@ -3,17 +3,19 @@
 DBOS keeps its configuration, registry and threads in globals, so `benchmarks.runtime` runs
 every DBOS configuration in a fresh interpreter:
 
-    .venv/bin/python -m benchmarks.runtime_dbos '{"job": "steps", "mode": "queue", ...}'
+    .venv/bin/python -m benchmarks.runtime_dbos_job '{"job": "steps", "mode": "queue", ...}'
 
-which prints one JSON object with the result as its last line. Worker processes are
-started from there (multiprocessing, spawn), each with DBOS launched under its own executor
-id, and every DBOS instance is torn down with `DBOS.destroy()` before its process ends
-(except the sleepers that are killed on purpose, see `sleep_job`). The jobs:
+which prints one JSON object with the result as its last line. Worker processes are started
+from there (forked from a server process that imported this module and nothing else), each
+with DBOS launched under its own executor id, and every DBOS instance is torn down with
+`DBOS.destroy()` before its process ends (except the sleepers killed on purpose, see
+`sleep_job`). Each job creates DBOS's schema first (`DBOS.migrate`). The jobs:
 
 - `steps`: a workflow of three trivial steps. Modes: `sequential` (one process calls the
   workflow N times), `threads` (one process, `DBOS.start_workflow` N times, then every
-  result), `queue` (K worker processes dequeue from a queue polled every `poll` seconds;
-  this process enqueues N with `DBOSClient`).
+  result), `queue` (K worker processes serve a queue polled every `poll` seconds, running
+  up to `worker_concurrency` workflows each, while this process enqueues N with
+  `DBOSClient`), `drain` (the same, the N enqueued before the workers start).
 - `sleep`: workflows that are inside a durable `DBOS.sleep` whose wake-up time has passed
   while no process ran them: K processes start them and are killed while they sleep, then K
   new processes with the same executor ids launch and recover them (DBOS resumes pending
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import sqlite3
 import sys
@@ -37,14 +38,16 @@ from multiprocessing.synchronize import Event
 from typing import Any
 
 import psycopg
-from dbos import DBOS, DBOSClient, DBOSConfig, SetWorkflowID
+from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions, SetWorkflowID
 
 from benchmarks.runtime_common import (
     SETTLE,
+    context,
     drain_rate,
     processes,
     timed_sends,
     wait_until,
+    warm_up,
 )
 
 #: The application name every process uses, so they share queues and recovery.
@@ -52,6 +55,8 @@ APP = "runtime-bench"
 QUEUE = "bench"
 #: The topic of the messages the event job sends.
 TOPIC = "go"
+#: What the client enqueues.
+ENQUEUE: EnqueueOptions = {"queue_name": QUEUE, "workflow_name": "three_steps"}
 #: Seconds any one job may take before the benchmark gives up.
 TIMEOUT = 600
 #: Where a step of the event job reports its start time (set in the worker process).
@@ -120,19 +125,28 @@ def launch(url: str, executor_id: str, poll: float) -> None:
     logging.getLogger("dbos").setLevel(logging.ERROR)
 
 
-def register_queue(poll: float, worker_concurrency: int | None) -> None:
-    """Register the benchmark queue and wait until this process's queue thread runs."""
-    DBOS.register_queue(QUEUE, polling_interval_sec=poll, worker_concurrency=worker_concurrency)
-    wait_until(lambda: any(t.name == f"queue-worker-{QUEUE}" for t in threading.enumerate()), 30)
-
-
-def prepare_sqlite(url: str) -> None:
-    """Create the SQLite file in WAL mode, as statewright's store opens its own (DBOS leaves
-    the journal mode alone; WAL is a property of the file, so DBOS then uses it)."""
+def prepare(url: str) -> None:
+    """Create DBOS's schema. A SQLite file is created in WAL mode first, as statewright's
+    store opens its own (DBOS leaves the journal mode alone; WAL is a property of the file,
+    so DBOS then uses it)."""
     if url.startswith("sqlite:///"):
         connection = sqlite3.connect(url.removeprefix("sqlite:///"))
         connection.execute("PRAGMA journal_mode=WAL")
         connection.close()
+    DBOS.migrate(url)
+
+
+def client_with_queue(url: str, poll: float, worker_concurrency: int | None) -> DBOSClient:
+    """A client, after registering the benchmark queue (so that workers launched later
+    serve it from the start)."""
+    client = DBOSClient(system_database_url=url, application_name=APP)
+    client.register_queue(
+        QUEUE,
+        polling_interval_sec=poll,
+        worker_concurrency=worker_concurrency,
+        application_name=APP,
+    )
+    return client
 
 
 # -- reading results from the system database ---------------------------------------------------
@@ -158,12 +172,10 @@ def count(url: str, status: str) -> int:
 # -- worker processes ---------------------------------------------------------------------------
 
 
-def queue_worker(
-    url: str, executor_id: str, poll: float, concurrency: int | None, ready: Event, stop: Event
-) -> None:
+def queue_worker(url: str, executor_id: str, poll: float, ready: Event, stop: Event) -> None:
     """A process that runs the queue's workflows until `stop`."""
     launch(url, executor_id, poll)
-    register_queue(poll, concurrency)
+    wait_until(lambda: any(t.name == f"queue-worker-{QUEUE}" for t in threading.enumerate()), 30)
     ready.set()
     stop.wait()
     DBOS.destroy()
@@ -220,7 +232,7 @@ def steps_job(spec: dict[str, Any]) -> dict[str, Any]:
     """N three-step workflows; elapsed from just before the first start to the moment all N
     are seen to have succeeded."""
     url, n, mode = spec["url"], spec["n"], spec["mode"]
-    prepare_sqlite(url)
+    prepare(url)
     if mode == "queue":
         return _steps_on_queue(spec)
     if mode == "drain":
@@ -242,22 +254,18 @@ def steps_job(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _steps_on_queue(spec: dict[str, Any]) -> dict[str, Any]:
     url, n, poll = spec["url"], spec["n"], spec["poll"]
-    concurrency = spec.get("worker_concurrency")
-    targets = [
-        (queue_worker, (url, f"worker-{k}", poll, concurrency)) for k in range(spec["workers"])
-    ]
-    with processes(targets) as running:
-        running.wait_ready()
-        client = DBOSClient(system_database_url=url)
-        try:
-            options = {"queue_name": QUEUE, "workflow_name": "three_steps"}
+    client = client_with_queue(url, poll, spec.get("worker_concurrency"))
+    targets = [(queue_worker, (url, f"worker-{k}", poll)) for k in range(spec["workers"])]
+    try:
+        with processes(targets) as running:
+            running.wait_ready()
             began = time.time()
             for index in range(n):
-                client.enqueue(options, index)  # type: ignore[arg-type]
+                client.enqueue(ENQUEUE, index)
             enqueued = time.time()
             done = wait_until(lambda: count(url, "SUCCESS") >= n, TIMEOUT)
-        finally:
-            client.destroy()
+    finally:
+        client.destroy()
     return {**_steps_result(url, n, done - began), "starting_s": enqueued - began}
 
 
@@ -265,21 +273,13 @@ def _drain(spec: dict[str, Any]) -> dict[str, Any]:
     """N workflows enqueued while no worker runs, then drained by K queue processes; steps
     per second from the first step's recorded completion to the last one's."""
     url, n, poll = spec["url"], spec["n"], spec["poll"]
-    concurrency = spec.get("worker_concurrency")
-    setup = (queue_worker, (url, "setup", poll, concurrency))
-    with processes([setup]) as running:  # creates the schema and the queue, then stops
-        running.wait_ready()
-    client = DBOSClient(system_database_url=url)
+    client = client_with_queue(url, poll, spec.get("worker_concurrency"))
     try:
-        options = {"queue_name": QUEUE, "workflow_name": "three_steps"}
         for index in range(n):
-            client.enqueue(options, index)  # type: ignore[arg-type]
+            client.enqueue(ENQUEUE, index)
     finally:
         client.destroy()
-    targets = [
-        (queue_worker, (url, f"worker-{k}", poll, concurrency)) for k in range(spec["workers"])
-    ]
-    with processes(targets):
+    with processes([(queue_worker, (url, f"worker-{k}", poll)) for k in range(spec["workers"])]):
         wait_until(lambda: count(url, "SUCCESS") >= n, TIMEOUT)
     ((first, last, steps),) = query(
         url,
@@ -301,7 +301,7 @@ def sleep_job(spec: dict[str, Any]) -> dict[str, Any]:
     """N sleepers over K executors, their sleeps over before the recovery; workflows
     completed per second between the first and the last completion seen."""
     url, n, workers = spec["url"], spec["n"], spec["workers"]
-    prepare_sqlite(url)
+    prepare(url)
     shares = [n // workers + (1 if k < n % workers else 0) for k in range(workers)]
     seconds = spec.get("sleep", 2.0)
     with processes(
@@ -321,8 +321,8 @@ def event_job(spec: dict[str, Any]) -> dict[str, Any]:
     """Messages to a workflow waiting in `recv`: wall time from `DBOSClient.send` returning
     to the first line of the step that follows the `recv`."""
     url, n, poll = spec["url"], spec["n"], spec["poll"]
-    prepare_sqlite(url)
-    starts = multiprocessing.get_context("spawn").Queue()
+    prepare(url)
+    starts = context().Queue()
     with processes([(event_worker, (url, poll, n, starts))]) as running:
         running.wait_ready()
         client = DBOSClient(system_database_url=url)
@@ -338,15 +338,20 @@ def event_job(spec: dict[str, Any]) -> dict[str, Any]:
     return {"n": n, **latencies}
 
 
-JOBS = {"steps": steps_job, "sleep": sleep_job, "event": event_job}
+def migrate_job(spec: dict[str, Any]) -> dict[str, Any]:
+    """Only create DBOS's schema (databases for the other jobs are copied from this one)."""
+    prepare(spec["url"])
+    return {}
+
+
+JOBS = {"migrate": migrate_job, "steps": steps_job, "sleep": sleep_job, "event": event_job}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the job described by the JSON argument; print its result as JSON."""
     spec = json.loads((argv or sys.argv[1:])[0])
+    if spec["job"] in ("sleep", "event") or spec.get("mode") in ("queue", "drain"):
+        warm_up()  # the fork server imports DBOS while this process gets the job ready
     result = JOBS[spec["job"]](spec)
     print(json.dumps(result), flush=True)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -138,10 +138,12 @@ def events_table(report: dict[str, Any]) -> str:
     ]
     for row in _rows(report, "events"):
         ours, theirs = row["statewright"], row["dbos"]
-        if row["database"] == "PostgreSQL":
-            wake = f"NOTIFY (statewright poll {report['postgres_poll_ms']} ms)"
-        else:
-            wake = f"polling every {report['poll_ms']} ms"
+        settings = report["settings"]
+        wake = f"statewright: wake-ups, poll {settings['worker_poll_ms']} ms; DBOS: " + (
+            "NOTIFY"
+            if row["database"] == "PostgreSQL"
+            else f"poll {settings['dbos_poll_s'] * 1000:g} ms"
+        )
         lines.append(
             f"| {row['database']} | {wake} "
             f"| {ms(_get(ours, 'p50_ms'))} / {ms(_get(ours, 'p99_ms'))} "

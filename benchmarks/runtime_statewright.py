@@ -9,7 +9,6 @@ row's `at`, milliseconds) unless a docstring says otherwise.
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from typing import Any
 
 from benchmarks.runtime_common import (
     SETTLE,
+    context,
     percentile,
     processes,
     timed_sends,
@@ -147,8 +147,10 @@ def worker(
 def workers(
     url: str, count: int, poll_ms: int, starts: Queue[tuple[int, float]] | None = None
 ) -> Any:
-    """`count` worker processes (a context manager yielding their ready events)."""
-    return processes([(worker, (url, poll_ms, starts))] * count)
+    """`count` worker processes (a context manager). Once the work is measured they are
+    given a moment to stop and then killed: a worker waiting for work notices `stop` only
+    after its poll, and everything measured is committed by then."""
+    return processes([(worker, (url, poll_ms, starts))] * count, grace=0.2)
 
 
 # -- reading results ----------------------------------------------------------------------------
@@ -287,7 +289,7 @@ def event_latency(url: str, n: int, poll_ms: int, gap: float) -> dict[str, Any]:
     engine = open_engine(url)
     for index in range(n):
         engine.start("event_step", instance_id=f"e{index:06d}", input={"index": index})
-    starts: Queue[tuple[int, float]] = multiprocessing.get_context("spawn").Queue()
+    starts: Queue[tuple[int, float]] = context().Queue()
     with workers(url, 1, poll_ms, starts) as running:
         running.wait_ready()
         time.sleep(SETTLE)
