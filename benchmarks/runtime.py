@@ -2,35 +2,39 @@
 
 Run from the repository root (DBOS comes with `pip install -e '.[bench]'`):
 
-    .venv/bin/python -m benchmarks.runtime                  # full run, several minutes
-    .venv/bin/python -m benchmarks.runtime --quick          # smoke run, small N
+    .venv/bin/python -m benchmarks.runtime                  # full run, about ten minutes
+    .venv/bin/python -m benchmarks.runtime --quick          # smoke run, about a minute
     .venv/bin/python -m benchmarks.runtime --no-postgres --json results.json
 
-Four measurements, each on a fresh database per configuration: SQLite (WAL,
-`synchronous=FULL`, one file per run in a temp folder; DBOS's file set to WAL too, see
-`runtime_dbos.prepare_sqlite`) and a throwaway PostgreSQL 15 server started here with durable
-commits (`fsync`, `synchronous_commit`), one database per run for each system.
+Every run gets a fresh database of its own: SQLite files in a temp folder (WAL,
+`synchronous=FULL`; DBOS's files are put in WAL mode too) and databases of a throwaway
+PostgreSQL 15 server started here with durable commits (`fsync`, `synchronous_commit`).
+statewright's workers are processes running `Worker(engine).run(poll_ms=--worker-poll-ms)`;
+DBOS runs in a fresh interpreter per configuration (`runtime_dbos.py`). 1, 2 and 4 workers
+on PostgreSQL (1 with `--quick`), 1 on SQLite.
 
-1. Steps/s: N instances of three trivial steps in sequence, started one after the other by
-   this process while the workers run; steps/s = 3N / (last commit - just before the first
-   start). statewright with 1 worker process on SQLite and 1, 2, 4 on PostgreSQL; DBOS with
-   the same workflow called in sequence, started with `DBOS.start_workflow` (threads), and
-   from a queue served by 1, 2 or 4 processes (polled every `--poll-ms`).
+1. Steps/s, end to end: N instances of three trivial steps in sequence, started one after
+   the other by this process while the workers wait; 3N / (last commit - just before the
+   first start). DBOS, the same workflow three ways: called N times in one process
+   (`sequential`), `DBOS.start_workflow` N times then every result (`threads`), enqueued
+   with `DBOSClient` onto a queue served by 1, 2 or 4 processes (`queue`, polled every
+   `--poll-ms`); the ratio is against the fastest.
+   Drained: the N started before any worker runs; (3N - 1) / (last step result - first).
 2. Timers/s: N instances whose one `after` timer (10 ms) fell due before any worker ran,
-   drained by 1 worker on SQLite and 1, 2, 4 on PostgreSQL: firings/s between the first and
-   the last firing commit. DBOS: workflows inside a durable `DBOS.sleep` that ended while
-   their processes were down, recovered by 1, 2 or 4 processes relaunched.
-3. Timer lateness under load (statewright): timers due at instants spread over a window
-   while three-step instances arrive at half the steps/s measured in 1; lateness = the
-   firing's audit `at` - the due time.
+   drained: (N - 1) / (last firing commit - first). DBOS: workflows inside a durable
+   `DBOS.sleep` that ended while their processes were down, recovered by as many processes
+   relaunched: completions per second between the first and the last seen.
+3. Timer lateness under load (statewright only): timers due at instants spread over a window
+   while three-step instances arrive at half the end-to-end steps/s of 1; lateness = the
+   firing's audit `at` - the timer's due time.
 4. Event -> step start: an event sent to an idle instance enters a state that invokes a
-   step, while one worker process waits (`Worker.run`); latency = the step function's
-   first `time.time()` - `time.time()` as `send` returned. DBOS: `DBOSClient.send` to a
-   workflow waiting in `DBOS.recv`, then its step.
+   step while one worker process waits; latency = the step function's first `time.time()`
+   - `time.time()` just after `send` returned. DBOS: `DBOSClient.send` to a workflow
+   waiting in `DBOS.recv`, then its step.
 
-Ratios are statewright / DBOS measured in the same run (above 1: statewright is faster); the
-machine is shared and noisy, so read ratios, not absolute rates. README.md in this folder
-explains every number.
+Ratios are statewright / DBOS measured in the same run (for latencies DBOS / statewright:
+above 1, statewright is faster either way); the machine is shared and noisy, so read the
+ratios. README.md in this folder explains every number.
 """
 
 from __future__ import annotations
@@ -75,8 +79,8 @@ class Budget:
 
     steps: int  # three-step instances per steps/s run
     timers: int  # due timers per statewright drain
-    dbos_sleepers: int  # DBOS sleepers per recovery (DBOS recovers about 40/s)
-    dbos_sleep_s: float  # how long each DBOS sleeper sleeps before its process is killed
+    dbos_sleepers: int  # DBOS sleepers per recovery (DBOS recovers 40-200/s)
+    dbos_sleep_s: float  # DBOS sleepers sleep this plus 1/30 s per sleeper of their process
     late_timers: int  # timers in the lateness run
     late_window: float  # seconds over which their due times are spread
     events: int  # timed sends per event-latency run
@@ -85,10 +89,10 @@ class Budget:
 
 
 FULL = Budget(
-    steps=1000,
+    steps=600,
     timers=2000,
-    dbos_sleepers=400,
-    dbos_sleep_s=3.0,
+    dbos_sleepers=300,
+    dbos_sleep_s=2.0,
     late_timers=200,
     late_window=10.0,
     events=200,
