@@ -17,14 +17,14 @@ from multiprocessing.synchronize import Event
 
 __all__ = [
     "SETTLE",
+    "Processes",
+    "context",
     "drain_rate",
     "percentile",
     "processes",
-    "context",
     "timed_sends",
-    "warm_up",
-    "Processes",
     "wait_until",
+    "warm_up",
 ]
 
 #: How often a driver looks at the database to see whether the work is done.

@@ -161,7 +161,7 @@ def query(url: str, sql: str) -> list[tuple[Any, ...]]:
         finally:
             connection.close()
     with psycopg.connect(url, autocommit=True) as pg:
-        return pg.execute(sql.encode()).fetchall()  # type: ignore[arg-type]
+        return pg.execute(sql).fetchall()
 
 
 def count(url: str, status: str) -> int:
@@ -229,8 +229,9 @@ def event_worker(
 
 
 def steps_job(spec: dict[str, Any]) -> dict[str, Any]:
-    """N three-step workflows; elapsed from just before the first start to the moment all N
-    are seen to have succeeded."""
+    """N three-step workflows; elapsed from just before the first start until all N are
+    done (the last result returned in this process, or, from a queue, all N seen to have
+    succeeded)."""
     url, n, mode = spec["url"], spec["n"], spec["mode"]
     prepare(url)
     if mode == "queue":

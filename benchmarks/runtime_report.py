@@ -31,7 +31,7 @@ def ms(value: float | None) -> str:
 def ratio(top: float | None, bottom: float | None) -> str:
     if not top or not bottom:
         return "-"
-    return f"{top / bottom:.1f}x"
+    return f"{top / bottom:.3g}x"
 
 
 def _rows(report: dict[str, Any], section: str) -> Iterator[Any]:

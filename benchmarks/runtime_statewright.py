@@ -12,12 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from typing import Any
 
 from benchmarks.runtime_common import (
     SETTLE,
+    Processes,
     context,
     percentile,
     processes,
@@ -146,7 +148,7 @@ def worker(
 
 def workers(
     url: str, count: int, poll_ms: int, starts: Queue[tuple[int, float]] | None = None
-) -> Any:
+) -> AbstractContextManager[Processes]:
     """`count` worker processes (a context manager). Once the work is measured they are
     given a moment to stop and then killed: a worker waiting for work notices `stop` only
     after its poll, and everything measured is committed by then."""
