@@ -2,7 +2,7 @@
 
 Run from the repository root (DBOS comes with `pip install -e '.[bench]'`):
 
-    .venv/bin/python -m benchmarks.runtime                  # full run, about ten minutes
+    .venv/bin/python -m benchmarks.runtime                  # full run, about seven minutes
     .venv/bin/python -m benchmarks.runtime --quick          # smoke run, about a minute
     .venv/bin/python -m benchmarks.runtime --no-postgres --json results.json
 
