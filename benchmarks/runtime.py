@@ -3,8 +3,8 @@
 Run from the repository root (DBOS comes with `pip install -e '.[bench]'`):
 
     .venv/bin/python -m benchmarks.runtime                  # full run, about seven minutes
-    .venv/bin/python -m benchmarks.runtime --quick          # smoke run, about a minute
-    .venv/bin/python -m benchmarks.runtime --no-postgres --json results.json
+    .venv/bin/python -m benchmarks.runtime --quick          # smoke run, about 70 s
+    .venv/bin/python -m benchmarks.runtime --no-postgres --json results.json   # SQLite only
 
 Every run gets a fresh database of its own: SQLite files in a temp folder (WAL,
 `synchronous=FULL`; DBOS's files are put in WAL mode too) and databases of a throwaway
