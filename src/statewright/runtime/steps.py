@@ -148,24 +148,30 @@ class StepRunner:
         attempts ended."""
         ran = 0
         while True:
-            claimed = self.engine.store.claim_steps(
-                self.engine.clock.now(), self.lease_ms, self.batch
-            )
-            if not claimed:
+            count = self.run_batch()
+            ran += count
+            if count == 0:
                 return ran
-            functions = self.engine.step_functions(claimed)
-            attempts: list[_Attempt] = []
-            for step, function in zip(claimed, functions, strict=True):
-                policy = RetryPolicy.from_json(json.loads(step.retry) if step.retry else None)
-                attempt = _Attempt(step, policy, function)
-                if step.attempts > policy.attempts:
-                    attempt.error = _WorkerLost(step)
-                attempts.append(attempt)
-            lost = [attempt for attempt in attempts if attempt.error is not None]
-            if lost:
-                self._apply(lost)
-            self._run([attempt for attempt in attempts if attempt.error is None])
-            ran += len(attempts)
+
+    def run_batch(self) -> int:
+        """Claim one batch of due step runs, run them and apply their results; how many
+        attempts ended (0: nothing was due)."""
+        claimed = self.engine.store.claim_steps(self.engine.clock.now(), self.lease_ms, self.batch)
+        if not claimed:
+            return 0
+        functions = self.engine.step_functions(claimed)
+        attempts: list[_Attempt] = []
+        for step, function in zip(claimed, functions, strict=True):
+            policy = RetryPolicy.from_json(json.loads(step.retry) if step.retry else None)
+            attempt = _Attempt(step, policy, function)
+            if step.attempts > policy.attempts:
+                attempt.error = _WorkerLost(step)
+            attempts.append(attempt)
+        lost = [attempt for attempt in attempts if attempt.error is not None]
+        if lost:
+            self._apply(lost)
+        self._run([attempt for attempt in attempts if attempt.error is None])
+        return len(attempts)
 
     # -- running ------------------------------------------------------------------------------
 

@@ -76,15 +76,25 @@ class Worker:
         self.outbox.listen(pattern, Webhook(url, secret))
 
     def run_once(self) -> int:
-        """Drain the work due now: fire due timers, run due steps, run due schedule ticks,
-        then deliver due outbox messages (also those just emitted). Returns how many units of
-        work ran."""
-        done = self.fire_due_timers()
-        done += self.steps.run_due()
-        done += self.schedules.run_due()
-        if self.outbox.active:
-            done += self.deliver_outbox()
-        return done
+        """Drain the work due now, in rounds: each round fires one batch of due timers, runs
+        one batch of due steps, runs the due schedule ticks and delivers one batch of due
+        outbox messages, until a round finds nothing (work that falls due meanwhile, such
+        as the steps results start, is taken in a later round). A steady stream of steps
+        therefore never keeps due timers waiting for more than a round. Returns how many
+        units of work ran."""
+        done = 0
+        failed_timers: set[tuple[str, str, str, int]] = set()
+        while True:
+            ran = self._fire_timer_batch(failed_timers)
+            ran += self.steps.run_batch()
+            ran += self.schedules.run_due()
+            if self.outbox.active:
+                ran += self.outbox.deliver_due(
+                    self.engine.store, self.engine.clock.now(), self.batch
+                )
+            done += ran
+            if ran == 0:
+                return done
 
     def run(self, *, poll_ms: int = 1000, stop: threading.Event | None = None) -> None:
         """Work until stopped: by SIGTERM or SIGINT (in the main thread), or by `stop`."""
@@ -125,30 +135,38 @@ class Worker:
         fired = 0
         failed: set[tuple[str, str, str, int]] = set()
         while True:
-            due = [
-                timer
-                for timer in self.engine.store.due_timers(self.engine.clock.now(), self.batch)
-                if _timer_key(timer) not in failed
-            ]
-            if not due:
+            count = self._fire_timer_batch(failed)
+            fired += count
+            if count == 0:
                 return fired
-            for timer, outcome in zip(due, self.engine.fire_timers(due), strict=True):
-                if isinstance(outcome, AuditEntry):
-                    fired += 1
-                elif isinstance(outcome, WorkGone | VersionConflict):
-                    # Fired by another worker, cancelled, or the instance kept moving: the
-                    # next pass reads what is left.
-                    continue
-                else:
-                    # A guard or action raised: leave the timer, do not spin on it this pass.
-                    failed.add(_timer_key(timer))
-                    log.warning(
-                        "timer %s of %s/%s not fired: %s",
-                        timer.timer_id,
-                        timer.tenant,
-                        timer.instance_id,
-                        outcome,
-                    )
+
+    def _fire_timer_batch(self, failed: set[tuple[str, str, str, int]]) -> int:
+        """Fire one batch of due timers, skipping those in `failed` (their guard or action
+        raised earlier in this pass; added to it here); how many fired."""
+        due = [
+            timer
+            for timer in self.engine.store.due_timers(self.engine.clock.now(), self.batch)
+            if _timer_key(timer) not in failed
+        ]
+        fired = 0
+        for timer, outcome in zip(due, self.engine.fire_timers(due), strict=True):
+            if isinstance(outcome, AuditEntry):
+                fired += 1
+            elif isinstance(outcome, WorkGone | VersionConflict):
+                # Fired by another worker, cancelled, or the instance kept moving: the next
+                # batch reads what is left.
+                continue
+            else:
+                # A guard or action raised: leave the timer, do not spin on it this pass.
+                failed.add(_timer_key(timer))
+                log.warning(
+                    "timer %s of %s/%s not fired: %s",
+                    timer.timer_id,
+                    timer.tenant,
+                    timer.instance_id,
+                    outcome,
+                )
+        return fired
 
 
 def _timer_key(timer: TimerRecord) -> tuple[str, str, str, int]:
