@@ -56,8 +56,6 @@ class SqlStore(ABC):
     #: Statements that do alone what a transaction of several queries would, where the
     #: backend can (PostgreSQL's `fast_paths.sql`); each is optional.
     fast_paths: ClassVar[Mapping[str, str]] = MappingProxyType({})
-    #: True where a commit can wake other processes' workers (PostgreSQL's NOTIFY).
-    notifies_work: ClassVar[bool] = False
 
     url: str
 
@@ -83,9 +81,8 @@ class SqlStore(ABC):
 
     @abstractmethod
     def _work_committed(self) -> None:
-        """A committed transaction created work: wake other processes' workers, where the
-        backend does that after the commit (SQLite; PostgreSQL's NOTIFY is sent by the
-        transaction itself, see `notifies_work`)."""
+        """A committed transaction created work: wake the workers waiting for some (SQLite:
+        a datagram to each, PostgreSQL: a NOTIFY), after the commit so that they see it."""
 
     @abstractmethod
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
@@ -204,8 +201,6 @@ class SqlStore(ABC):
                 return
         with self._transaction(write=True, what=what) as tx:
             write_transition(tx, self.queries, write, self._reserve_work_seq)
-            if self.notifies_work and _creates_work(write):
-                tx.run(self.queries["notify_work"], {})
         if _creates_work(write):
             self._work_committed()
 
@@ -238,8 +233,6 @@ class SqlStore(ABC):
                     for failed in pending:
                         write_transition(tx, self.queries, writes[failed], self._reserve_work_seq)
                     failed = None
-                    if self.notifies_work and any(_creates_work(writes[i]) for i in pending):
-                        tx.run(self.queries["notify_work"], {})
             except StoreUnavailable:
                 raise
             except StatewrightError as error:
@@ -261,8 +254,6 @@ class SqlStore(ABC):
             with self._transaction(write=True, what=what) as tx:
                 if not write_batch(tx, self.queries, writes, self._reserve_work_seq):
                     raise _Refused
-                if self.notifies_work and any(_creates_work(write) for write in writes):
-                    tx.run(self.queries["notify_work"], {})
         except _Refused:
             return False
         except StoreUnavailable:

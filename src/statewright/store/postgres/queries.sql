@@ -292,6 +292,7 @@ WHERE name = %(name)s AND tick_at = %(tick_at)s AND status = 'running'
 UPDATE schedule_ticks SET status = 'done', lease_until = NULL
 WHERE name = %(name)s AND tick_at = %(tick_at)s;
 
+-- Sent by the notifier thread on a connection of its own, beside the commits (notifier.py).
 -- name: notify_work
 SELECT pg_notify('statewright_work', '');
 

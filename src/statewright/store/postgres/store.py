@@ -23,6 +23,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
+from statewright.store.postgres.notifier import Notifier
 from statewright.store.sql_files import load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
 from statewright.store.transaction import Params, Row, Transaction
@@ -63,6 +64,7 @@ class PostgresStore(SqlStore):
         self.url = url if url is not None else options.conninfo
         self._options = options
         self._listener: psycopg.Connection[Any] | None = None
+        self._notifier = Notifier(options.conninfo, self.queries["notify_work"])
         # Autocommit: a lone statement (`_alone`) is its own transaction, one round trip;
         # every other operation opens its transaction explicitly (`connection.transaction()`).
         kwargs: dict[str, Any] = {"autocommit": True}
@@ -81,8 +83,6 @@ class PostgresStore(SqlStore):
         )
         self._pool.open(wait=False)
 
-    notifies_work = True
-
     def wait_for_work(self, timeout_s: float) -> None:
         """Return on a NOTIFY of new work from any process's commit, or after `timeout_s`."""
         if self._listener is None:
@@ -92,10 +92,11 @@ class PostgresStore(SqlStore):
             pass
 
     def _work_committed(self) -> None:
-        """Nothing to do: the transaction sent its NOTIFY (`notify_work`) as it committed."""
+        self._notifier.poke()  # NOTIFY beside the commit, coalesced: see notifier.py
 
     def close(self) -> None:
         """Close the pool and its connections; the store cannot be used afterwards."""
+        self._notifier.close()
         if self._listener is not None:
             self._listener.close()
         self._pool.close()

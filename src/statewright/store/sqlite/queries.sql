@@ -287,7 +287,8 @@ UPDATE schedule_ticks SET status = 'done', lease_until = NULL
 WHERE name = :name AND tick_at = :tick_at;
 
 -- name: notify_work
--- Nothing to do in the transaction: SQLite's wake-ups are sent after the commit (wakeup.py).
+-- PostgreSQL's wake-up statement (its notifier sends it); SQLite's wake-ups are datagrams
+-- sent after the commit (wakeup.py), so this is never run. Both backends name the same queries.
 SELECT 1;
 
 -- name: steps

@@ -1,0 +1,83 @@
+"""Wake-ups for PostgreSQL workers: `NOTIFY statewright_work`, sent beside the commits.
+
+PostgreSQL serializes the commits of transactions that NOTIFY (a lock held through the
+commit's flush to disk), so a NOTIFY inside every transaction that creates work would stop
+those commits from sharing flushes. Instead, a commit that created work pokes this process's
+`Notifier`, and its thread sends the NOTIFY on a connection of its own: many commits made
+while it sends coalesce into the next one. The NOTIFY is sent after the commit it announces,
+so a woken worker sees the work. It is best-effort like NOTIFY itself (workers also poll).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from typing import Any
+
+import psycopg
+
+__all__ = ["Notifier"]
+
+log = logging.getLogger("statewright.store")
+
+
+class Notifier:
+    """Sends `sql` (a NOTIFY) once after any number of `poke()`s, from a daemon thread."""
+
+    def __init__(self, conninfo: str, sql: str) -> None:
+        self._conninfo = conninfo
+        self._sql = sql
+        self._poked = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def poke(self) -> None:
+        """Ask for a NOTIFY soon (after the commit that calls this)."""
+        if self._thread is None or self._pid != os.getpid():
+            self._start()
+        self._poked.set()
+
+    def close(self) -> None:
+        """Stop the thread (after any NOTIFY it is sending)."""
+        self._closed = True
+        self._poked.set()
+        thread = self._thread
+        if thread is not None and self._pid == os.getpid():
+            thread.join(timeout=5)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()  # a forked child starts its own thread
+            self._thread = threading.Thread(
+                target=self._run, name="statewright-notify", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        connection: psycopg.Connection[Any] | None = None
+        try:
+            while True:
+                self._poked.wait()
+                if self._closed:
+                    return
+                self._poked.clear()
+                try:
+                    if connection is None or connection.closed:
+                        connection = psycopg.connect(self._conninfo, autocommit=True)
+                    connection.execute(self._sql)
+                except psycopg.Error as error:
+                    log.warning("could not wake the workers (they will poll): %s", error)
+                    if connection is not None:
+                        with contextlib.suppress(psycopg.Error):
+                            connection.close()
+                    connection = None
+        finally:
+            if connection is not None:
+                with contextlib.suppress(psycopg.Error):
+                    connection.close()
