@@ -36,7 +36,12 @@ from statewright.runtime.steps import (
 from statewright.runtime.webhooks import Webhook
 from statewright.store.records import TimerRecord
 
-__all__ = ["Worker"]
+__all__ = ["TIMER_LEASE_MS", "Worker"]
+
+#: How long a claimed due timer is a worker's before another may fire it (if the first died).
+TIMER_LEASE_MS = 60_000
+#: The shortest wait when the work due now is held by other workers (their claims).
+_HELD_WAIT_MS = 50
 
 log = logging.getLogger("statewright.worker")
 
@@ -117,8 +122,9 @@ class Worker:
         wait_ms = poll_ms
         due = store.next_work_at(outbox=self.outbox.active)
         if due is not None:
-            wait_ms = max(0, min(poll_ms, due - self.engine.clock.now()))
-        store.wait_for_work(wait_ms / 1000)
+            # Work due now that this pass could not claim is another worker's for now.
+            wait_ms = max(_HELD_WAIT_MS, min(poll_ms, due - self.engine.clock.now()))
+        store.wait_for_work(min(wait_ms, poll_ms) / 1000)
 
     def deliver_outbox(self) -> int:
         """Deliver every outbox message due now; how many were delivered."""
@@ -143,11 +149,10 @@ class Worker:
     def _fire_timer_batch(self, failed: set[tuple[str, str, str, int]]) -> int:
         """Fire one batch of due timers, skipping those in `failed` (their guard or action
         raised earlier in this pass; added to it here); how many fired."""
-        due = [
-            timer
-            for timer in self.engine.store.due_timers(self.engine.clock.now(), self.batch)
-            if _timer_key(timer) not in failed
-        ]
+        claimed = self.engine.store.claim_timers(
+            self.engine.clock.now(), TIMER_LEASE_MS, self.batch
+        )
+        due = [timer for timer in claimed if _timer_key(timer) not in failed]
         fired = 0
         for timer, outcome in zip(due, self.engine.fire_timers(due), strict=True):
             if isinstance(outcome, AuditEntry):
@@ -157,7 +162,8 @@ class Worker:
                 # batch reads what is left.
                 continue
             else:
-                # A guard or action raised: leave the timer, do not spin on it this pass.
+                # A guard or action raised: the timer stays, claimed; after its lease it is
+                # due again (and not retried in this pass).
                 failed.add(_timer_key(timer))
                 log.warning(
                     "timer %s of %s/%s not fired: %s",

@@ -26,7 +26,7 @@ from statewright.store.records import (
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Store(Protocol):
@@ -128,6 +128,11 @@ class Store(Protocol):
 
     def due_timers(self, now: int, limit: int = 100) -> list[TimerRecord]:
         """Timers of every tenant due at `now`, in firing order (due time, then creation)."""
+        ...
+
+    def claim_timers(self, now: int, lease_ms: int, limit: int = 100) -> list[TimerRecord]:
+        """Claim timers of every tenant due at `now` for `lease_ms` (no other worker gets them
+        until then), in firing order (due time, then creation)."""
         ...
 
     def due_outbox(self, now: int, limit: int = 100, lease_ms: int = 60_000) -> list[OutboxRecord]:

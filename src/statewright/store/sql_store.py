@@ -359,6 +359,16 @@ class SqlStore(ABC):
             TimerRecord(**row) for row in self._instance_rows("pending_timers", tenant, instance_id)
         ]
 
+    def claim_timers(self, now: int, lease_ms: int, limit: int = 100) -> list[TimerRecord]:
+        """Claim timers of every tenant due at `now` for `lease_ms` (no other worker gets them
+        until then), in firing order (due time, then creation)."""
+        _check_limit(limit)
+        params = {"now": now, "lease_until": now + lease_ms, "limit": limit}
+        with self._transaction(write=True, what="claiming due timers") as tx:
+            rows = tx.all(self.queries["claim_timers"], params)
+        timers = [TimerRecord(**row) for row in rows]
+        return sorted(timers, key=lambda timer: (timer.due_at, timer.created_seq))
+
     def due_timers(self, now: int, limit: int = 100) -> list[TimerRecord]:
         """Timers of every tenant due at `now`, in firing order (due time, then creation)."""
         with self._transaction(write=False, what="reading due timers") as tx:

@@ -318,6 +318,22 @@ def check_timers_replace_cancel_and_fire_in_order(store: Store) -> None:
     assert [timer.timer_id for timer in store.pending_timers("acme", "order-42")] == ["c", "a"]
 
 
+def check_due_timers_are_claimed_once_until_their_lease_ends(store: Store) -> None:
+    """`claim_timers` hands each due timer to one claimer, in firing order; a claim whose
+    lease ended (its worker died) is due again; a replaced timer is a new, unclaimed one."""
+    save_definition(store)
+    timers = (_timer("a", T0 + 2), _timer("b", T0 + 1), _timer("later", T0 + 60_000))
+    store.commit_transition(start(timers_scheduled=timers))
+    first = store.claim_timers(T0 + 10, 1_000, 1)
+    second = store.claim_timers(T0 + 10, 1_000, 10)
+    assert [t.timer_id for t in first + second] == ["b", "a"]
+    assert store.claim_timers(T0 + 10, 1_000, 10) == []
+    assert [t.timer_id for t in store.claim_timers(T0 + 1_010, 1_000, 10)] == ["b", "a"]
+    store.commit_transition(step("order-42", 2, timers_scheduled=(_timer("a", T0 + 3),)))
+    assert [t.timer_id for t in store.claim_timers(T0 + 1_020, 1_000, 10)] == ["a"]
+    assert [t.timer_id for t in store.due_timers(T0 + 1_020)] == ["b", "a"]  # still pending
+
+
 def check_steps_start_stop_and_replace(store: Store) -> None:
     """Started steps are pending with 0 attempts; stop deletes; a restart replaces the row."""
     save_definition(store)
@@ -746,6 +762,7 @@ CONTRACT: tuple[Check, ...] = (
     check_commit_needs_a_saved_definition,
     check_tenants_are_isolated,
     check_timers_replace_cancel_and_fire_in_order,
+    check_due_timers_are_claimed_once_until_their_lease_ends,
     check_steps_start_stop_and_replace,
     check_outbox_rows_accumulate_in_order,
     check_idempotency_rows,

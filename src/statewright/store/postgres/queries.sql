@@ -189,7 +189,8 @@ DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s A
 INSERT INTO timers (tenant, instance_id, timer_id, due_at, event, created_seq)
 VALUES (%(tenant)s, %(instance_id)s, %(timer_id)s, %(due_at)s, %(event)s, %(created_seq)s)
 ON CONFLICT (tenant, instance_id, timer_id) DO UPDATE
-SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.created_seq;
+SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.created_seq,
+    lease_until = NULL;
 
 -- name: delete_instance_timers
 DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s;
@@ -204,6 +205,18 @@ SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers WHERE due_at <= %(now)s
 ORDER BY due_at, created_seq
 LIMIT %(limit)s;
+
+-- Claim due timers for a lease: no other worker gets them until it ends (if this one dies,
+-- they are due again after it). Firing deletes the row.
+-- name: claim_timers
+UPDATE timers SET lease_until = %(lease_until)s
+WHERE (tenant, instance_id, timer_id) IN (
+    SELECT tenant, instance_id, timer_id FROM timers
+    WHERE due_at <= %(now)s AND (lease_until IS NULL OR lease_until <= %(now)s)
+    ORDER BY due_at, created_seq
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+RETURNING tenant, instance_id, timer_id, due_at, event, created_seq;
 
 -- name: pending_timers
 SELECT tenant, instance_id, timer_id, due_at, event, created_seq

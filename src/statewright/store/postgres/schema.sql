@@ -66,6 +66,7 @@ CREATE TABLE timers (
     due_at BIGINT NOT NULL,
     event JSON NOT NULL,
     created_seq BIGINT NOT NULL,
+    lease_until BIGINT,
     PRIMARY KEY (tenant, instance_id, timer_id),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );

@@ -183,7 +183,8 @@ DELETE FROM timers WHERE tenant = :tenant AND instance_id = :instance_id AND tim
 INSERT INTO timers (tenant, instance_id, timer_id, due_at, event, created_seq)
 VALUES (:tenant, :instance_id, :timer_id, :due_at, :event, :created_seq)
 ON CONFLICT (tenant, instance_id, timer_id) DO UPDATE
-SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.created_seq;
+SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.created_seq,
+    lease_until = NULL;
 
 -- name: delete_instance_timers
 DELETE FROM timers WHERE tenant = :tenant AND instance_id = :instance_id;
@@ -198,6 +199,17 @@ SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers WHERE due_at <= :now
 ORDER BY due_at, created_seq
 LIMIT :limit;
+
+-- Claim due timers for a lease: no other worker gets them until it ends (if this one dies,
+-- they are due again after it). Firing deletes the row.
+-- name: claim_timers
+UPDATE timers SET lease_until = :lease_until
+WHERE (tenant, instance_id, timer_id) IN (
+    SELECT tenant, instance_id, timer_id FROM timers
+    WHERE due_at <= :now AND (lease_until IS NULL OR lease_until <= :now)
+    ORDER BY due_at, created_seq
+    LIMIT :limit)
+RETURNING tenant, instance_id, timer_id, due_at, event, created_seq;
 
 -- name: pending_timers
 SELECT tenant, instance_id, timer_id, due_at, event, created_seq

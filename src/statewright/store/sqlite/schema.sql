@@ -70,6 +70,7 @@ CREATE TABLE timers (
     due_at INTEGER NOT NULL,
     event TEXT NOT NULL,
     created_seq INTEGER NOT NULL,
+    lease_until INTEGER,
     PRIMARY KEY (tenant, instance_id, timer_id),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
