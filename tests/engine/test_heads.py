@@ -92,3 +92,13 @@ def test_no_cache_reads_every_time(store_url: str, clock: VirtualClock) -> None:
         reads = count_reads(engine.store)
         engine.send("o-1", {"type": "NOTE", "text": "a"})
         assert reads == ["o-1"]
+
+
+def test_start_returns_the_instance_as_stored(engine: Engine, clock: VirtualClock) -> None:
+    for instance_id, amount in (("o-1", 5), ("o-2", 7)):
+        started = engine.start("order", input={"amount": amount}, instance_id=instance_id)
+        stored = engine.get(instance_id)
+        assert started.snapshot.to_json() == stored.snapshot.to_json()
+        assert (started.version, started.runtime_status) == (stored.version, stored.runtime_status)
+        assert (started.created_at, started.updated_at) == (stored.created_at, stored.updated_at)
+        assert started.runtime_status == "waiting"  # the 48h timer

@@ -3,6 +3,9 @@ waiting until the stream ends. Time is virtual."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 from statewright import Machine
 from statewright.engine import Engine
 from statewright.runtime import Worker
@@ -65,3 +68,18 @@ def test_a_timer_due_between_steps_fires_before_the_stream_of_steps_ends(
         # The reminder's timer fell due after the first round's steps; it fired in the
         # next round, while the chain still had dozens of steps to go.
         assert seen.index("reminded") <= 3, seen[:10]
+
+
+def test_a_sleeping_worker_sees_stop_long_before_its_poll_ends(store_url: str) -> None:
+    with Engine.open(store_url) as engine:
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=Worker(engine).run, kwargs={"poll_ms": 60_000, "stop": stop}
+        )
+        thread.start()
+        time.sleep(0.3)  # nothing to do: the worker sleeps, up to a minute
+        stopped = time.monotonic()
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        assert time.monotonic() - stopped < 5

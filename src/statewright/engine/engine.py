@@ -199,7 +199,19 @@ class Engine:
         )
         self.store.commit_transition(write)
         self._heads.put(Head.after(write))
-        return self.get(instance_id, tenant=tenant)
+        # As stored, without reading it back: a new instance has no work but its own, so
+        # the audit row's runtime status is the instance's.
+        return Instance(
+            tenant=tenant,
+            id=instance_id,
+            definition_id=definition.id,
+            definition_version=definition.version,
+            version=write.audit.seq,
+            snapshot=step.snapshot,
+            runtime_status=write.audit.runtime_status,
+            created_at=now,
+            updated_at=now,
+        )
 
     def send(
         self,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from statewright.engine import AuditEntry, Engine
@@ -42,6 +43,8 @@ __all__ = ["TIMER_LEASE_MS", "Worker"]
 TIMER_LEASE_MS = 60_000
 #: The shortest wait when the work due now is held by other workers (their claims).
 _HELD_WAIT_MS = 50
+#: How often a sleeping worker looks at its stop flag (SIGTERM, SIGINT, `stop`).
+_STOP_CHECK_MS = 200
 
 log = logging.getLogger("statewright.worker")
 
@@ -109,22 +112,32 @@ class Worker:
         try:
             while not stop.is_set():
                 if self.run_once() == 0 and not stop.is_set():
-                    self._wait(poll_ms)
+                    self._wait(poll_ms, stop)
         finally:
             restore()
             self.steps.close()
             log.info("worker stopped")
 
-    def _wait(self, poll_ms: int) -> None:
-        """Sleep until the next known due time, a wake-up from another process's commit
-        (PostgreSQL NOTIFY), or `poll_ms` at the latest (NOTIFY is best-effort)."""
+    def _wait(self, poll_ms: int, stop: threading.Event) -> None:
+        """Sleep until the next known due time, a wake-up from another process's commit,
+        `stop`, or `poll_ms` at the latest (wake-ups are best-effort). The sleep is taken in
+        slices of at most `_STOP_CHECK_MS`, so that a stop is seen within one."""
         store = self.engine.store
         wait_ms = poll_ms
         due = store.next_work_at(outbox=self.outbox.active)
         if due is not None:
             # Work due now that this pass could not claim is another worker's for now.
             wait_ms = max(_HELD_WAIT_MS, min(poll_ms, due - self.engine.clock.now()))
-        store.wait_for_work(min(wait_ms, poll_ms) / 1000)
+        deadline = time.monotonic() + min(wait_ms, poll_ms) / 1000
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            slice_s = min(remaining, _STOP_CHECK_MS / 1000)
+            began = time.monotonic()
+            store.wait_for_work(slice_s)
+            if time.monotonic() - began < slice_s * 0.9:
+                return  # woken before the slice ended: new work
 
     def deliver_outbox(self) -> int:
         """Deliver every outbox message due now; how many were delivered."""
