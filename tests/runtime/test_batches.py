@@ -112,3 +112,27 @@ def test_work_for_a_missing_instance_is_not_found(engine: Engine, clock: Virtual
 
     assert isinstance(outcome, NotFound)
     assert "no instance 'x'" in str(outcome)
+
+
+def test_many_timers_of_one_instance_in_one_batch_all_fire(
+    store_url: str, clock: VirtualClock
+) -> None:
+    never = {"guard": {"$expr": "false"}, "target": "never"}
+    config = {
+        "id": "reminders",
+        "initial": "waiting",
+        "states": {
+            "waiting": {"after": {f"{n}s": never for n in range(1, 16)}},
+            "never": {},
+        },
+    }
+    with Engine.open(store_url, clock=clock) as engine:
+        engine.register(Machine.from_config(config))
+        engine.start("reminders", instance_id="r-1")
+        clock.advance("20s")
+
+        outcomes = engine.fire_timers(engine.store.due_timers(clock.now()))
+
+        assert [type(outcome) for outcome in outcomes] == [AuditEntry] * 15
+        assert [entry.seq for entry in engine.history("r-1")] == list(range(1, 17))
+        assert engine.store.pending_timers("default", "r-1") == []

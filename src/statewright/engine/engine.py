@@ -298,9 +298,7 @@ class Engine:
 
     def step_function(self, step: StepRecord) -> UserFunction | None:
         """The provided actor a step run calls, or None if this process has none for it."""
-        record = self._fetch(step.tenant, step.instance_id)
-        machine = self.registry.machine(record.definition_id, record.definition_version)
-        return machine.implementations.actors.get(step.src)
+        return self.step_functions([step])[0]
 
     def finish_step(
         self,
@@ -384,10 +382,9 @@ class Engine:
         round again for items that met a moved instance (another event came first) or share
         an instance with an earlier item of the batch (applied one after the other)."""
         outcomes: builtins.list[Outcome | None] = [None] * len(work)
+        conflicts: dict[int, int] = {}  # by item: how often its instance had moved
         todo = list(range(len(work)))
-        for _ in range(_BATCH_ROUNDS):
-            if not todo:
-                break
+        while todo:
             now: builtins.list[int] = []
             later: builtins.list[int] = []
             keys: dict[tuple[str, str], None] = {}
@@ -407,23 +404,17 @@ class Engine:
                     outcomes[index] = error
             committed = self.store.commit_transitions([write for _, write, _ in prepared])
             for (index, write, entry), refused in zip(prepared, committed, strict=True):
-                if isinstance(refused, VersionConflict):
+                if refused is None:
+                    outcomes[index] = entry
+                    self._heads.put(Head.after(write))
+                    continue
+                self._heads.drop(write.tenant, write.instance_id)
+                conflicts[index] = conflicts.get(index, 0) + 1
+                if isinstance(refused, VersionConflict) and conflicts[index] < _BATCH_ROUNDS:
                     later.append(index)
                 else:
-                    outcomes[index] = entry if refused is None else refused
-                if refused is None:
-                    self._heads.put(Head.after(write))
-                else:
-                    self._heads.drop(write.tenant, write.instance_id)
+                    outcomes[index] = refused
             todo = sorted(later)
-        for index in todo:
-            item = work[index]
-            outcomes[index] = VersionConflict(
-                f"{item.key[1]} kept changing under {item.event['type']!r}; try again",
-                instance_id=item.key[1],
-                expected=0,
-                found=0,
-            )
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _prepare_work(self, item: _Work, record: Head | None) -> tuple[TransitionWrite, AuditEntry]:
@@ -665,7 +656,7 @@ class Engine:
         return AuditEntry.from_record(first)
 
 
-#: How often a batch goes round for items whose instance moved meanwhile.
+#: How often a batch item is tried whose instance keeps moving meanwhile.
 _BATCH_ROUNDS = 10
 
 #: What a batch gives back per item: its audit entry, or the error it got.
