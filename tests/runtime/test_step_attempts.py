@@ -189,3 +189,20 @@ def test_a_run_whose_last_attempt_lost_its_worker_gives_up_with_worker_lost(
     assert (review.value, error["type"]) == ("review", WORKER_LOST)
     assert "stopped before it finished" in error["message"]
     assert calls == []
+
+
+def test_an_output_that_cannot_be_stored_is_a_failed_attempt(
+    open_engine: Callable[..., Engine], clock: VirtualClock
+) -> None:
+    outputs: list[object] = [{"card": object()}, {"ok": True}]
+    engine = open_engine({"attempts": 2, "delay": "1s"}, lambda _: outputs.pop(0))
+    engine.start("payment", instance_id="p-1")
+    worker = Worker(engine, concurrency=1)
+
+    worker.run_once()
+    (run,) = engine.store.steps("default", "p-1")
+    assert (run.status, run.attempts) == ("retrying", 1)
+    assert run.last_error is not None and run.last_error.startswith("PayloadError")
+    clock.advance("1s")
+    worker.run_once()
+    assert engine.get("p-1").value == "paid"

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from statewright.chart.implementations import UserFunction
 from statewright.engine import Engine
 from statewright.engine.views import StepResult
-from statewright.errors import PayloadError, StatewrightError, VersionConflict, WorkGone
+from statewright.errors import PayloadError, StatewrightError, WorkGone
 from statewright.runtime.retry import (
     STEP_TIMEOUT,
     WORKER_LOST,
@@ -97,16 +97,15 @@ class _Attempt:
                 result = asyncio.run(_within(result, self.timeout_s))
             self.output = result
         except TimeoutError as error:
-            self.error = _StepTimeout(_timeout_text(self)) if self._timed_out() else error
+            timed_out = self.timed_out(time.monotonic())
+            self.error = _StepTimeout(_timeout_text(self)) if timed_out else error
         except Exception as error:
             self.error = error
 
-    def _timed_out(self) -> bool:
-        timeout = self.timeout_s
-        started = self.started
-        return (
-            timeout is not None and started is not None and (time.monotonic() - started >= timeout)
-        )
+    def timed_out(self, now: float) -> bool:
+        """Whether the attempt has run past its timeout at `now` (monotonic seconds)."""
+        timeout, started = self.timeout_s, self.started
+        return timeout is not None and started is not None and now - started >= timeout
 
 
 async def _within(awaitable: object, timeout_s: float | None) -> object:
@@ -201,8 +200,7 @@ class StepRunner:
             ended = [running.pop(future) for future in done]
             now = time.monotonic()
             for future, attempt in list(running.items()):
-                timeout, started = attempt.timeout_s, attempt.started
-                if timeout is not None and started is not None and now - started >= timeout:
+                if attempt.timed_out(now):
                     del running[future]
                     attempt.error = _StepTimeout(_timeout_text(attempt))
                     ended.append(attempt)
@@ -254,28 +252,20 @@ class StepRunner:
     def _apply(self, attempts: list[_Attempt]) -> None:
         """Commit the results of ended attempts: outputs and final failures together in one
         transaction, retries scheduled one by one."""
-        results = [result for result in (self._result(attempt) for attempt in attempts) if result]
-        if not results:
+        pending = [(attempt, result) for attempt in attempts if (result := self._result(attempt))]
+        if not pending:
             return
-        outcomes = self.engine.finish_steps(results)
+        outcomes = self.engine.finish_steps([result for _, result in pending])
         unstorable: list[_Attempt] = []
-        for result, outcome in zip(results, outcomes, strict=True):
+        for (attempt, result), outcome in zip(pending, outcomes, strict=True):
             step = result.step
             if isinstance(outcome, PayloadError) and not result.failed:
                 # The output cannot be stored (not JSON data, or too large): a failed attempt.
-                policy = RetryPolicy.from_json(json.loads(step.retry) if step.retry else None)
-                unstorable.append(_Attempt(step, policy, None, error=outcome))
+                attempt.output, attempt.error = None, outcome
+                unstorable.append(attempt)
             elif isinstance(outcome, WorkGone):
                 log.info(
                     "step %s of %s/%s: result discarded (the step was stopped or replaced)",
-                    step.invoke_id,
-                    step.tenant,
-                    step.instance_id,
-                )
-            elif isinstance(outcome, VersionConflict):
-                log.warning(
-                    "step %s of %s/%s: result not applied, the instance kept changing; the "
-                    "lease will expire and the step run again",
                     step.invoke_id,
                     step.tenant,
                     step.instance_id,

@@ -443,34 +443,13 @@ class SqlStore(ABC):
         if the claim is no longer ours (the run was stopped, finished, or claimed again)."""
         if not steps:
             return []
+        params = [{**_claim_key(step), "lease_until": lease_until} for step in steps]
         with self._transaction(write=True, what=f"renewing {len(steps)} step leases") as tx:
-            return [
-                tx.run(
-                    self.queries["renew_step_lease"],
-                    {
-                        "tenant": step.tenant,
-                        "instance_id": step.instance_id,
-                        "invoke_id": step.invoke_id,
-                        "started_version": step.started_version,
-                        "attempts": step.attempts,
-                        "lease_until": lease_until,
-                    },
-                )
-                == 1
-                for step in steps
-            ]
+            return [count == 1 for count in tx.run_each(self.queries["renew_step_lease"], params)]
 
     def retry_step(self, step: StepRecord, *, next_attempt_at: int, error: str) -> bool:
         """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""
-        params = {
-            "tenant": step.tenant,
-            "instance_id": step.instance_id,
-            "invoke_id": step.invoke_id,
-            "started_version": step.started_version,
-            "attempts": step.attempts,
-            "next_attempt_at": next_attempt_at,
-            "error": error,
-        }
+        params = {**_claim_key(step), "next_attempt_at": next_attempt_at, "error": error}
         with self._transaction(write=True, what=f"retrying step {step.invoke_id!r}") as tx:
             if tx.run(self.queries["retry_step"], params) != 1:
                 return False
@@ -550,6 +529,17 @@ def list_instances_sql(queries: Mapping[str, str], filters: Sequence[str]) -> st
     """
     where = " AND ".join(queries[f"filter_{name}"] for name in filters)
     return queries["list_instances"].format(where=where or "1 = 1")
+
+
+def _claim_key(step: StepRecord) -> dict[str, object]:
+    """The parameters naming one claim of a step run: the run and its attempt."""
+    return {
+        "tenant": step.tenant,
+        "instance_id": step.instance_id,
+        "invoke_id": step.invoke_id,
+        "started_version": step.started_version,
+        "attempts": step.attempts,
+    }
 
 
 class _Refused(Exception):
