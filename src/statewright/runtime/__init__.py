@@ -6,7 +6,7 @@ The loops stand on two pure policies, with no clock, I/O or randomness of their 
 
 - `retry`: `RetryPolicy` and `decide`: when a failed step or outbox delivery runs again,
   and when it gives up (the machine's `onError` path, or the dead-letter list).
-- `worker`: `Worker`, so far the timer loop and outbox delivery to listeners (`run_once`).
+- `worker`: `Worker`, the timer, step, schedule and outbox loops (`run_once`, `run`).
 - `cron`: `Schedule` and `due_ticks`: the tick times of a cron expression in a time zone;
   the schedules worker claims each (schedule name, tick time) once.
 """

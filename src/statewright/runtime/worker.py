@@ -1,18 +1,18 @@
 """`Worker`: the loops that make a workflow wait, retry and notify.
 
-Built so far: the timer loop. `run_once()` fires every timer due by the engine's clock, oldest
-first (equal due times in creation order), each through `Engine.fire_timer`, which delivers
-the delayed event and deletes the timer in ONE transaction: a timer fires exactly once, as the
-audit log shows, even with several workers (the loser of a race gets `WorkGone` and moves on),
-and timers that fell due while nothing ran fire late on the next pass, never lost.
+`run_once()` drains the work due now in rounds; each round
 
-The outbox loop (`runtime/outbox.py`) delivers messages to registered listeners once the
-worker has at least one: `worker.listen("order.*", fn)`.
+- claims a batch of due timers (oldest first, with a lease, so that workers share them) and
+  fires them through `Engine.fire_timers`: each timer's event is committed and the timer
+  deleted in ONE transaction, so a timer fires exactly once, as the audit log shows, and
+  timers that fell due while nothing ran fire late, never lost;
+- runs a batch of due steps (`runtime/steps.py`: leases, heartbeats, timeouts, retries);
+- runs the due ticks of its cron schedules (`runtime/schedules.py`);
+- delivers a batch of due outbox messages to its listeners and webhooks
+  (`runtime/outbox.py`), once it has at least one: `worker.listen("order.*", fn)`.
 
-The step loop (`runtime/steps.py`) runs invoked steps with leases and retries.
-
-Still to come on this class: the schedule loop, `run()` with graceful
-shutdown, leases and LISTEN/NOTIFY wake-ups on PostgreSQL.
+`run()` repeats it until SIGTERM, SIGINT or `stop`, sleeping when nothing is due until the
+next due time or a wake-up from a commit that created work (the poll is the fallback).
 """
 
 from __future__ import annotations
@@ -138,26 +138,6 @@ class Worker:
             store.wait_for_work(slice_s)
             if time.monotonic() - began < slice_s * 0.9:
                 return  # woken before the slice ended: new work
-
-    def deliver_outbox(self) -> int:
-        """Deliver every outbox message due now; how many were delivered."""
-        delivered = 0
-        while True:
-            count = self.outbox.deliver_due(self.engine.store, self.engine.clock.now(), self.batch)
-            delivered += count
-            if count < self.batch:
-                return delivered
-
-    def fire_due_timers(self) -> int:
-        """Fire every timer due now, including ones that fall due as others fire; each batch
-        of due timers is committed in one transaction."""
-        fired = 0
-        failed: set[tuple[str, str, str, int]] = set()
-        while True:
-            count = self._fire_timer_batch(failed)
-            fired += count
-            if count == 0:
-                return fired
 
     def _fire_timer_batch(self, failed: set[tuple[str, str, str, int]]) -> int:
         """Fire one batch of due timers, skipping those in `failed` (their guard or action
