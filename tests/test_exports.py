@@ -28,3 +28,46 @@ def test_all_is_sorted_and_complete(module: types.ModuleType) -> None:
     assert public - set(exported) == set()
     for name in exported:
         assert hasattr(module, name)
+
+
+def test_engine_and_runtime_names_load_on_first_use() -> None:
+    """`import statewright` loads the core only; the engine's names come with first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, statewright\n"
+        "assert not [m for m in sys.modules if m.startswith(('statewright.store', "
+        "'statewright.engine', 'statewright.runtime'))], 'the core imported the store'\n"
+        "from statewright import Engine, Worker\n"
+        "from statewright.engine import Engine as E\n"
+        "from statewright.runtime import Worker as W\n"
+        "assert Engine is E and Worker is W\n"
+        "try:\n"
+        "    statewright.Nope\n"
+        "except AttributeError as error:\n"
+        "    assert 'Nope' in str(error)\n"
+        "else:\n"
+        "    raise AssertionError('no AttributeError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_engine_opens_from_the_top_level(tmp_path: object) -> None:
+    engine = statewright.Engine.open(f"sqlite:///{tmp_path}/app.db")
+    try:
+        engine.register(
+            statewright.Machine.from_config(
+                {
+                    "id": "light",
+                    "initial": "on",
+                    "states": {"on": {"on": {"OFF": "off"}}, "off": {}},
+                }
+            )
+        )
+        started = engine.start("light", instance_id="l1")
+        with pytest.raises(statewright.VersionConflict):
+            engine.send("l1", {"type": "OFF"}, expected_version=started.version + 1)
+        assert engine.send("l1", {"type": "OFF"}).to_value == "off"
+    finally:
+        engine.close()

@@ -17,8 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
-from statewright import Machine
-from statewright.engine import Engine
+from statewright import Engine, Machine
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
