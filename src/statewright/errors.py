@@ -35,6 +35,7 @@ from dataclasses import dataclass
 __all__ = [
     "ConfigError",
     "DefinitionError",
+    "DefinitionMoved",
     "EventError",
     "EventNotAccepted",
     "ExpressionError",
@@ -193,6 +194,12 @@ class IdempotencyConflict(StatewrightError):
 class WorkGone(StatewrightError):
     """A timer (or step) was handled by another worker, cancelled or replaced meanwhile;
     nothing was committed and there is nothing to do."""
+
+
+class DefinitionMoved(StatewrightError):
+    """A start was pinned to a definition version that is no longer the latest (another
+    process registered a newer one meanwhile); nothing was committed. `Engine.start` starts
+    it again on the latest version."""
 
 
 class PayloadError(StatewrightError):

@@ -83,3 +83,23 @@ def test_a_json_only_definition_runs_in_a_process_that_never_registered_it(
     with Engine.open(store_url, clock=clock) as second:
         second.send("o-1", {"type": "APPROVE", "by": "bo"})
         assert second.get("o-1").value == "paying"
+
+
+def test_a_start_takes_the_version_another_process_registered_since(
+    engine: Engine, store_url: str, clock: VirtualClock
+) -> None:
+    """A start is pinned to the latest version this engine saw; when another process has
+    registered a newer one since, the store refuses it and it is made again on that one."""
+    engine.start("order", input={"amount": 1}, instance_id="before")  # sees version 1
+    changed = copy.deepcopy(ORDER)
+    changed["states"]["pending"]["on"]["HOLD"] = "escalated"  # type: ignore[index]
+    with Engine.open(store_url, clock=clock) as other:
+        assert other.register(Machine.from_config(changed)).version == 2
+
+    started = engine.start("order", input={"amount": 1}, instance_id="after")
+
+    assert started.definition_version == 2
+    assert engine.get("after").definition_version == 2
+    assert [entry.seq for entry in engine.history("after")] == [1]
+    assert engine.send("after", "HOLD").to_value == "escalated"
+    assert engine.get("before").definition_version == 1

@@ -22,10 +22,15 @@ ALLOWED_SCANS = {"list_definitions", "count_instances", "schema_version", "schem
 _INTEGER_PARAMS = {
     "version", "expected_version", "definition_version", "due_at", "created_seq", "limit",
     "count", "after_seq", "at", "created_at", "started_version", "applied_at", "seq",
-    "attempts", "now", "next_attempt_at", "lease_until", "tick_at",
+    "attempts", "now", "next_attempt_at", "lease_until", "tick_at", "work_count", "step_count",
+    "timer_count",
 }  # fmt: skip
-#: Parameters that are arrays (PostgreSQL's batched lookups).
-_ARRAY_PARAMS = {"tenants", "ids"}
+#: Parameters that are arrays (PostgreSQL's batched lookups and one-statement start).
+_ARRAY_PARAMS = {
+    "tenants", "ids", "step_invoke_ids", "step_srcs", "step_inputs", "step_states",
+    "step_keys", "step_retries", "timer_ids", "timer_events", "message_ids", "message_events",
+}  # fmt: skip
+_OTHER_PARAMS: dict[str, object] = {"latest_definition": True, "timer_due_ats": [1]}
 _TABLES = ("instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency")
 
 
@@ -45,10 +50,15 @@ def _statements(queries: dict[str, str]) -> dict[str, str]:
 
 def _params(sql: str, style: str) -> dict[str, object]:
     names = re.findall(r":(\w+)" if style == "sqlite" else r"%\((\w+)\)s", sql)
-    return {
-        name: 1 if name in _INTEGER_PARAMS else ["x"] if name in _ARRAY_PARAMS else '"x"'
-        for name in names
-    }
+    return {name: _param(name) for name in names}
+
+
+def _param(name: str) -> object:
+    if name in _OTHER_PARAMS:
+        return _OTHER_PARAMS[name]
+    if name in _INTEGER_PARAMS:
+        return 1
+    return ["x"] if name in _ARRAY_PARAMS else '"x"'
 
 
 def _may_scan(name: str) -> bool:

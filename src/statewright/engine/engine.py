@@ -43,6 +43,7 @@ from statewright.engine.registry import Registry
 from statewright.engine.views import AuditEntry, Instance, StepResult, VerifyResult
 from statewright.engine.writes import build_write
 from statewright.errors import (
+    DefinitionMoved,
     EventError,
     EventNotAccepted,
     IdempotencyConflict,
@@ -177,8 +178,28 @@ class Engine:
             check_id(actor, "actor")
         event = {"type": "xstate.init", "input": input}
         text = event_json(event, self.max_event_bytes, "the start input")
-        definition = self.registry.latest(definition_id)
-        machine = self.registry.machine(definition_id, definition.version)
+        # Pinned to the latest version seen here; the store refuses the start if another
+        # process registered a newer one (DefinitionMoved), and it is made again on that.
+        attempt = 0
+        while True:
+            definition = self.registry.latest(definition_id, fresh=attempt > 0)
+            try:
+                return self._start_on(definition, tenant, instance_id, text, actor)
+            except DefinitionMoved:
+                attempt += 1
+                if attempt == _START_ROUNDS:
+                    raise
+
+    def _start_on(
+        self,
+        definition: DefinitionRecord,
+        tenant: str,
+        instance_id: str,
+        text: str,
+        actor: str | None,
+    ) -> Instance:
+        """Start the instance on this definition version, if it is still the latest."""
+        machine = self.registry.machine(definition.id, definition.version)
         step = machine.initial_transition(json.loads(text)["input"])
         if step.snapshot.status == "error":
             raise _failed(instance_id, step.snapshot, "starting it")
@@ -196,6 +217,7 @@ class Engine:
             now=now,
             from_value=None,
             idempotency=None,
+            latest_definition=True,
         )
         self.store.commit_transition(write)
         self._heads.put(Head.after(write))
@@ -658,6 +680,8 @@ class Engine:
 
 #: How often a batch item is tried whose instance keeps moving meanwhile.
 _BATCH_ROUNDS = 10
+#: How many times a start is made again on a definition version registered meanwhile.
+_START_ROUNDS = 5
 
 #: What a batch gives back per item: its audit entry, or the error it got.
 Outcome = AuditEntry | StatewrightError

@@ -32,6 +32,9 @@ class Registry:
         self._implementations: dict[str, Implementations] = {}
         self._max_iterations: dict[str, int] = {}
         self._machines: dict[tuple[str, int], Machine] = {}
+        #: The latest version seen per id; a start pinned to a stale one is refused by the
+        #: store (DefinitionMoved) and the engine asks again with `fresh`.
+        self._latest: dict[str, DefinitionRecord] = {}
 
     def register(self, machine: Machine) -> DefinitionRecord:
         """Store `machine`'s definition (a new version if its content changed).
@@ -49,14 +52,19 @@ class Registry:
         self._max_iterations[machine.id] = machine.max_iterations
         self._machines = {key: m for key, m in self._machines.items() if key[0] != machine.id}
         self._machines[(machine.id, record.version)] = machine
+        self._latest.pop(machine.id, None)
         return record
 
-    def latest(self, definition_id: str) -> DefinitionRecord:
-        """The latest stored version of a definition.
+    def latest(self, definition_id: str, *, fresh: bool = False) -> DefinitionRecord:
+        """The latest stored version of a definition, as last seen here unless `fresh`
+        (another process may have registered a newer one since: see `_latest`).
 
         Raises:
             NotFound: no such definition; register it first.
         """
+        cached = None if fresh else self._latest.get(definition_id)
+        if cached is not None:
+            return cached
         record = self._store.get_definition(definition_id)
         if record is None:
             known = ", ".join(d.id for d in self._store.list_definitions()) or "none"
@@ -64,6 +72,7 @@ class Registry:
                 f"no definition {definition_id!r} (registered: {known}); "
                 "call engine.register(machine) first"
             )
+        self._latest[definition_id] = record
         return record
 
     def machine(self, definition_id: str, version: int) -> Machine:

@@ -63,6 +63,7 @@ def build_write(
     now: int,
     from_value: str | None,
     idempotency: tuple[str, str] | None,
+    latest_definition: bool = False,
 ) -> tuple[TransitionWrite, TransitionParts]:
     """Everything the transition `step` commits, as one `TransitionWrite`, and the decoded
     parts of its audit row."""
@@ -147,6 +148,7 @@ def build_write(
             request_hash=idempotency[1],
             version=version,
         ),
+        latest_definition=latest_definition,
     )
     return write, TransitionParts(data["value"], microsteps, summary)
 

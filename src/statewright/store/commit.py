@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from statewright.errors import (
+    DefinitionMoved,
     IdempotencyConflict,
     InstanceExists,
     InternalError,
@@ -42,7 +43,14 @@ from statewright.errors import (
 from statewright.store.records import TransitionWrite
 from statewright.store.transaction import Transaction, params_of
 
-__all__ = ["ReserveSeq", "check_write", "instance_params", "quiet_params", "write_transition"]
+__all__ = [
+    "ReserveSeq",
+    "check_write",
+    "instance_params",
+    "quiet_params",
+    "start_params",
+    "write_transition",
+]
 
 #: Reserves `count` increasing creation numbers in a transaction.
 ReserveSeq = Callable[[Transaction, int], list[int]]
@@ -96,6 +104,11 @@ class _Commit:
         write, tx, queries = self.write, self.tx, self.queries
         params = instance_params(write)
         if write.expected_version == 0:
+            if write.latest_definition and tx.one(queries["newer_definition"], params):
+                raise DefinitionMoved(
+                    f"definition {write.definition_id!r} has a version newer than "
+                    f"{write.definition_version}; start {write.instance_id!r} on it"
+                )
             if tx.run(queries["insert_instance"], params) == 0:
                 raise InstanceExists(
                     f"instance {write.instance_id!r} exists already (tenant {write.tenant!r}); "
@@ -234,7 +247,57 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
         or write.consumed_step is not None
     ):
         return None
-    params = instance_params(write)
+    return _with_audit(instance_params(write), write)
+
+
+def start_params(write: TransitionWrite) -> dict[str, object] | None:
+    """The parameters of `commit_start`, where a backend has it: a start that inserts the
+    instance, its new timers, steps and messages and its audit row, and nothing else (no
+    cancels or stops within the first macrostep, no dropped work, no idempotency row),
+    written as one statement. None if `write` is not such a start."""
+    if (
+        write.expected_version != 0
+        or write.instance.runtime_status is not None
+        or write.timers_cancelled
+        or write.steps_stopped
+        or write.drop_pending_work
+        or write.idempotency is not None
+        or write.consumed_timer is not None
+        or write.consumed_step is not None
+        or len({step.invoke_id for step in write.steps_started}) != len(write.steps_started)
+        or len({timer.timer_id for timer in write.timers_scheduled}) != len(write.timers_scheduled)
+    ):
+        return None
+    params = _with_audit(instance_params(write), write)
+    steps, timers, messages = write.steps_started, write.timers_scheduled, write.outbox
+    # Step 7 for a new instance: its only work is what this write creates.
+    if write.instance.status != "active":
+        runtime_status = write.instance.status
+    else:
+        runtime_status = "running" if steps else "waiting" if timers else "active"
+    params.update(
+        runtime_status=runtime_status,
+        latest_definition=write.latest_definition,
+        work_count=len(steps) + len(timers) + len(messages),
+        step_count=len(steps),
+        timer_count=len(timers),
+        step_invoke_ids=[step.invoke_id for step in steps],
+        step_srcs=[step.src for step in steps],
+        step_inputs=[step.input for step in steps],
+        step_states=[step.state for step in steps],
+        step_keys=[step.idempotency_key for step in steps],
+        step_retries=[step.retry for step in steps],
+        timer_ids=[timer.timer_id for timer in timers],
+        timer_due_ats=[timer.due_at for timer in timers],
+        timer_events=[timer.event for timer in timers],
+        message_ids=[message.message_id for message in messages],
+        message_events=[message.event for message in messages],
+    )
+    return params
+
+
+def _with_audit(params: dict[str, object], write: TransitionWrite) -> dict[str, object]:
+    """`params` with the audit row's fields that a one-statement commit inserts."""
     audit = write.audit
     params.update(
         event=audit.event,

@@ -11,7 +11,7 @@ It is all or nothing and optimistic: if any write would be refused (a moved vers
 id, work already consumed), `write_batch` returns False having written part of the batch, the
 caller rolls the transaction back and commits the writes one by one, which finds out which
 write is refused and why. Only batches it can write this way qualify (`batchable`): writes of
-distinct instances, with no idempotency row.
+distinct instances, with no idempotency row and no start pinned to the latest definition.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ __all__ = ["batchable", "write_batch"]
 
 def batchable(writes: Sequence[TransitionWrite]) -> bool:
     """Whether `write_batch` can write these: more than one, of distinct instances, none
-    with an idempotency row."""
+    with an idempotency row or pinned to the latest definition."""
     keys = {(write.tenant, write.instance_id) for write in writes}
     return (
         len(writes) > 1
         and len(keys) == len(writes)
-        and all(write.idempotency is None for write in writes)
+        and all(write.idempotency is None and not write.latest_definition for write in writes)
     )
 
 

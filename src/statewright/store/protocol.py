@@ -76,6 +76,8 @@ class Store(Protocol):
 
         Raises:
             InstanceExists: `expected_version` is 0 and the instance id is taken.
+            DefinitionMoved: `latest_definition` is set and the definition has a newer
+                version than `definition_version`.
             VersionConflict: the instance's version is no longer `expected_version`.
             NotFound: the instance does not exist (for `expected_version` > 0).
         """

@@ -171,6 +171,9 @@ class TransitionWrite:
     #: applies: deleted in the same transaction, which fails with WorkGone if it was stopped,
     #: replaced or finished meanwhile, so a result is applied exactly once.
     consumed_step: tuple[str, int, int] | None = None
+    #: For a start: commit only if `definition_version` is still the latest stored version
+    #: of `definition_id`, else fail with DefinitionMoved (nothing written).
+    latest_definition: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from statewright.errors import InternalError, StatewrightError, StoreUnavailable
-from statewright.store.commit import check_write, quiet_params, write_transition
+from statewright.store.commit import check_write, quiet_params, start_params, write_transition
 from statewright.store.commit_batch import batchable, write_batch
 from statewright.store.records import (
     AuditRecord,
@@ -181,6 +181,8 @@ class SqlStore(ABC):
 
         Raises:
             InstanceExists: `expected_version` is 0 and the instance id is taken.
+            DefinitionMoved: `latest_definition` is set and the definition has a newer
+                version than `definition_version`.
             VersionConflict: the instance's version is no longer `expected_version`.
             NotFound: the instance does not exist (for `expected_version` > 0).
             IdempotencyConflict: the idempotency key is already recorded for the instance.
@@ -191,14 +193,24 @@ class SqlStore(ABC):
         """
         check_write(write)
         what = f"committing a transition of {write.instance_id!r}"
-        # A backend that can write a quiet transition in one statement tries that first;
-        # no row means it was not quiet after all (or the version moved): nothing was
-        # written, and the general path below finds out which.
-        alone = self.fast_paths.get("commit_quiet_transition")
-        if alone is not None:
-            params = quiet_params(write)
-            if params is not None and self._run_alone(alone, params, what=what) == 1:
-                return
+        # A backend that can write a start or a quiet transition in one statement tries that
+        # first; no row means the case was not the simple one (the id is taken, a newer
+        # definition, the version moved, ...): nothing was written, and the general path
+        # below finds out which.
+        if write.expected_version == 0:
+            alone = self.fast_paths.get("commit_start")
+            params = start_params(write) if alone is not None else None
+        else:
+            alone = self.fast_paths.get("commit_quiet_transition")
+            params = quiet_params(write) if alone is not None else None
+        if (
+            alone is not None
+            and params is not None
+            and self._run_alone(alone, params, what=what) == 1
+        ):
+            if _creates_work(write):
+                self._work_committed()
+            return
         with self._transaction(write=True, what=what) as tx:
             write_transition(tx, self.queries, write, self._reserve_work_seq)
         if _creates_work(write):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from statewright.errors import (
+    DefinitionMoved,
     IdempotencyConflict,
     InstanceExists,
     NotFound,
@@ -34,6 +35,7 @@ from statewright.store.records import (
     IdempotencyRecord,
     InstanceWrite,
     OutboxWrite,
+    StepRecord,
     StepWrite,
     TimerWrite,
     TransitionWrite,
@@ -185,6 +187,77 @@ def check_commit_of_a_start(store: Store) -> None:
     assert (record.status, record.runtime_status) == ("active", "active")
     assert record.created_at == record.updated_at == write.audit.at
     assert store.history("acme", "order-42") == [write.audit]
+
+
+def check_a_start_writes_its_work_in_order(store: Store) -> None:
+    """A start with timers, steps and messages writes each row as given, in creation order,
+    and the instance's runtime status from them."""
+    save_definition(store)
+    write = start(
+        "s-1",
+        timers_scheduled=(_timer("t-b", T0), _timer("t-a", T0)),
+        steps_started=(_step_write("ship"), _step_write("charge", 7)),
+        outbox=(_message("m-2"), _message("m-1")),
+    )
+    store.commit_transition(write)
+    at = write.audit.at
+    # One claim at a time: the first due by (due time, creation number) comes first.
+    timers = [store.claim_timers(T0, 60_000, 1) for _ in range(3)]
+    assert [[(t.timer_id, t.due_at, t.event) for t in claimed] for claimed in timers] == [
+        [("t-b", T0, '{"type": "t-b"}')],
+        [("t-a", T0, '{"type": "t-a"}')],
+        [],
+    ]
+    expected_steps = [
+        StepRecord(tenant="acme", instance_id="s-1", **dataclasses.asdict(step_write),
+                   started_version=1, status="pending", attempts=0, created_at=at,
+                   next_attempt_at=at)
+        for step_write in write.steps_started
+    ]  # fmt: skip
+    assert store.steps("acme", "s-1") == expected_steps
+    claims = [store.claim_steps(at, 60_000, 1) for _ in range(3)]
+    assert [[s.invoke_id for s in claimed] for claimed in claims] == [["ship"], ["charge"], []]
+    assert [(m.message_id, m.version, m.event, m.status, m.created_at) for m in
+            store.outbox("acme", "s-1")] == [
+        ("m-2", 1, '{"type": "m-2"}', "pending", at), ("m-1", 1, '{"type": "m-1"}', "pending", at)
+    ]  # fmt: skip
+    statuses = {}
+    starts: dict[str, dict[str, Any]] = {
+        "running": {"steps_started": (_step_write("x"),)},
+        "waiting": {"timers_scheduled": (_timer("t", T0),)},
+        "active": {"outbox": (_message("only"),)},
+        "done": {"status": "done", "value": '"done"'},
+    }
+    for name, changes in starts.items():
+        store.commit_transition(start(f"s-{name}", **changes))
+        record = store.load_instance("acme", f"s-{name}")
+        assert record is not None
+        statuses[name] = record.runtime_status
+    assert statuses == {name: name for name in statuses}
+    assert store.history("acme", "s-1") == [write.audit]
+
+
+def check_a_start_pinned_to_the_latest_definition_fails_on_a_newer_one(store: Store) -> None:
+    """`latest_definition`: a start on version 1 after version 2 was saved raises
+    DefinitionMoved and writes nothing; on version 2 it commits; unpinned, version 1 does."""
+    save_definition(store)
+    store.commit_transition(start("o-1", latest_definition=True))
+    store.save_definition("order", "sha-order-2", _CONFIG, T0)
+    work: dict[str, Any] = {
+        "latest_definition": True,
+        "timers_scheduled": (_timer("t", T0),),
+        "steps_started": (_step_write("s"),),
+        "outbox": (_message("o-2-started"),),
+    }
+    _expect(DefinitionMoved, lambda: store.commit_transition(start("o-2", **work)), "version 1")
+    assert store.load_instance("acme", "o-2") is None
+    assert store.history("acme", "o-2") == []
+    assert (store.pending_timers("acme", "o-2"), store.steps("acme", "o-2")) == ([], [])
+    assert store.outbox("acme", "o-2") == []
+    store.commit_transition(start("o-2", definition_version=2, **work))
+    store.commit_transition(start("o-3"))
+    versions = [store.load_instance("acme", f"o-{n}") for n in (1, 2, 3)]
+    assert [(r.definition_version if r else None) for r in versions] == [1, 2, 1]
 
 
 def check_commit_of_an_update(store: Store) -> None:
@@ -755,6 +828,8 @@ CONTRACT: tuple[Check, ...] = (
     check_schema_is_current_and_migrate_is_idempotent,
     check_definitions_are_versioned_by_hash,
     check_commit_of_a_start,
+    check_a_start_writes_its_work_in_order,
+    check_a_start_pinned_to_the_latest_definition_fails_on_a_newer_one,
     check_commit_of_an_update,
     check_start_under_a_taken_id_raises_instance_exists,
     check_stale_version_raises_version_conflict,

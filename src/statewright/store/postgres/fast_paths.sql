@@ -27,3 +27,60 @@ SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value
        %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
        %(microsteps)s, %(effects)s
 FROM updated;
+
+-- A start whole, in one statement: the instance row (only if the id is free and, when
+-- latest_definition is set, no newer version of its definition exists), its pending steps,
+-- timers and outbox messages (each list as parallel arrays, creation numbers drawn in list
+-- order: timers, then steps, then messages, as commit.py draws them) and the audit row. The
+-- runtime status comes computed (commit.start_params): a new instance has no work but what
+-- this statement inserts. No row
+-- inserted: nothing was written, and the store takes the general path, which finds out why.
+-- name: commit_start
+WITH instance AS (
+    INSERT INTO instances (tenant, id, definition_id, definition_version, version, snapshot,
+                           value, status, runtime_status, created_at, updated_at)
+    SELECT %(tenant)s, %(id)s, %(definition_id)s, %(definition_version)s, %(version)s,
+           %(snapshot)s, %(value)s, %(status)s, %(runtime_status)s, %(at)s, %(at)s
+    WHERE NOT (%(latest_definition)s AND EXISTS (
+        SELECT 1 FROM definitions
+        WHERE id = %(definition_id)s AND version > %(definition_version)s))
+    ON CONFLICT (tenant, id) DO NOTHING
+    RETURNING tenant, id
+), seqs AS (
+    SELECT value, row_number() OVER (ORDER BY value) AS n
+    FROM (SELECT nextval('work_seq') AS value FROM instance,
+          generate_series(1, %(work_count)s)) AS drawn
+), new_steps AS (
+    INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotency_key,
+                       retry, started_version, status, attempts, created_at, created_seq,
+                       next_attempt_at)
+    SELECT instance.tenant, instance.id, s.invoke_id, s.src, s.input::json, s.state,
+           s.idempotency_key, s.retry::json, %(version)s, 'pending', 0, %(at)s, seqs.value, %(at)s
+    FROM instance,
+         unnest(%(step_invoke_ids)s::text[], %(step_srcs)s::text[], %(step_inputs)s::text[],
+                %(step_states)s::text[], %(step_keys)s::text[], %(step_retries)s::text[])
+             WITH ORDINALITY AS s(invoke_id, src, input, state, idempotency_key, retry, n)
+    JOIN seqs ON seqs.n = s.n + %(timer_count)s
+), new_timers AS (
+    INSERT INTO timers (tenant, instance_id, timer_id, due_at, event, created_seq)
+    SELECT instance.tenant, instance.id, t.timer_id, t.due_at, t.event::json, seqs.value
+    FROM instance,
+         unnest(%(timer_ids)s::text[], %(timer_due_ats)s::bigint[], %(timer_events)s::text[])
+             WITH ORDINALITY AS t(timer_id, due_at, event, n)
+    JOIN seqs ON seqs.n = t.n
+), new_messages AS (
+    INSERT INTO outbox (message_id, tenant, instance_id, version, event, status, attempts,
+                        created_at, created_seq, next_attempt_at)
+    SELECT m.message_id, instance.tenant, instance.id, %(version)s, m.event::json, 'pending', 0,
+           %(at)s, seqs.value, %(at)s
+    FROM instance,
+         unnest(%(message_ids)s::text[], %(message_events)s::text[])
+             WITH ORDINALITY AS m(message_id, event, n)
+    JOIN seqs ON seqs.n = m.n + %(timer_count)s + %(step_count)s
+)
+INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
+                   runtime_status, at, idempotency_key, microsteps, effects)
+SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s,
+       %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
+       %(microsteps)s, %(effects)s
+FROM instance;

@@ -37,6 +37,11 @@ VALUES (%(id)s, (SELECT coalesce(max(version), 0) + 1 FROM definitions WHERE id 
 -- name: get_definition
 SELECT id, version, hash, config, created_at FROM definitions WHERE id = %(id)s AND version = %(version)s;
 
+-- A newer version than the one a start was pinned to (the start is then void).
+-- name: newer_definition
+SELECT version FROM definitions WHERE id = %(definition_id)s AND version > %(definition_version)s
+LIMIT 1;
+
 -- name: get_latest_definition
 SELECT id, version, hash, config, created_at FROM definitions WHERE id = %(id)s
 ORDER BY version DESC LIMIT 1;

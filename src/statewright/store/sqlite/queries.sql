@@ -31,6 +31,11 @@ VALUES (:id, (SELECT coalesce(max(version), 0) + 1 FROM definitions WHERE id = :
 -- name: get_definition
 SELECT id, version, hash, config, created_at FROM definitions WHERE id = :id AND version = :version;
 
+-- A newer version than the one a start was pinned to (the start is then void).
+-- name: newer_definition
+SELECT version FROM definitions WHERE id = :definition_id AND version > :definition_version
+LIMIT 1;
+
 -- name: get_latest_definition
 SELECT id, version, hash, config, created_at FROM definitions WHERE id = :id
 ORDER BY version DESC LIMIT 1;
