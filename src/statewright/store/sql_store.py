@@ -74,6 +74,17 @@ class SqlStore(ABC):
         with self._transaction(write=False, what=what) as tx:
             return tx.one(sql, params)
 
+    def _read_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
+        """Every row of one query, read on its own (see `_read_one`)."""
+        with self._transaction(write=False, what=what) as tx:
+            return tx.all(sql, params)
+
+    def _write_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
+        """Run one writing statement (a claim: UPDATE ... RETURNING) as a transaction of its
+        own; the rows it returns."""
+        with self._transaction(write=True, what=what) as tx:
+            return tx.all(sql, params)
+
     def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
         """Run one statement as a transaction of its own; the number of rows it changed."""
         with self._transaction(write=True, what=what) as tx:
@@ -160,14 +171,16 @@ class SqlStore(ABC):
     ) -> DefinitionRecord | None:
         """A definition by id and version (the latest when `version` is None)."""
         query = "get_latest_definition" if version is None else "get_definition"
-        with self._transaction(write=False, what=f"reading definition {definition_id!r}") as tx:
-            row = tx.one(self.queries[query], {"id": definition_id, "version": version})
+        row = self._read_one(
+            self.queries[query],
+            {"id": definition_id, "version": version},
+            what=f"reading definition {definition_id!r}",
+        )
         return None if row is None else DefinitionRecord(**row)
 
     def list_definitions(self) -> list[DefinitionRecord]:
         """The latest version of every definition, by id."""
-        with self._transaction(write=False, what="listing definitions") as tx:
-            rows = tx.all(self.queries["list_definitions"], {})
+        rows = self._read_all(self.queries["list_definitions"], {}, what="listing definitions")
         return [DefinitionRecord(**row) for row in rows]
 
     # -- instances ----------------------------------------------------------------------------
@@ -297,8 +310,9 @@ class SqlStore(ABC):
             "tenants": [tenant for tenant, _ in keys],
             "ids": [instance_id for _, instance_id in keys],
         }
-        with self._transaction(write=False, what=f"loading {len(keys)} instances") as tx:
-            rows = tx.all(self.queries["load_instances"], params)
+        rows = self._read_all(
+            self.queries["load_instances"], params, what=f"loading {len(keys)} instances"
+        )
         records = (InstanceRecord(**row) for row in rows)
         return {(record.tenant, record.id): record for record in records}
 
@@ -333,8 +347,7 @@ class SqlStore(ABC):
         sql = list_instances_sql(
             self.queries, [name for name in LIST_FILTERS if params[name] is not None]
         )
-        with self._transaction(write=False, what="listing instances") as tx:
-            rows = tx.all(sql, params)
+        rows = self._read_all(sql, params, what="listing instances")
         return [InstanceRecord(**row) for row in rows]
 
     def history(
@@ -352,8 +365,9 @@ class SqlStore(ABC):
             "after_seq": after_seq,
             "limit": limit,
         }
-        with self._transaction(write=False, what=f"reading the history of {instance_id!r}") as tx:
-            rows = tx.all(self.queries["history"], params)
+        rows = self._read_all(
+            self.queries["history"], params, what=f"reading the history of {instance_id!r}"
+        )
         return [AuditRecord(**row) for row in rows]
 
     def find_idempotency(self, tenant: str, instance_id: str, key: str) -> IdempotencyRecord | None:
@@ -376,22 +390,23 @@ class SqlStore(ABC):
         until then), in firing order (due time, then creation)."""
         _check_limit(limit)
         params = {"now": now, "lease_until": now + lease_ms, "limit": limit}
-        with self._transaction(write=True, what="claiming due timers") as tx:
-            rows = tx.all(self.queries["claim_timers"], params)
+        rows = self._write_all(self.queries["claim_timers"], params, what="claiming due timers")
         timers = [TimerRecord(**row) for row in rows]
         return sorted(timers, key=lambda timer: (timer.due_at, timer.created_seq))
 
     def due_timers(self, now: int, limit: int = 100) -> list[TimerRecord]:
         """Timers of every tenant due at `now`, in firing order (due time, then creation)."""
-        with self._transaction(write=False, what="reading due timers") as tx:
-            rows = tx.all(self.queries["due_timers"], {"now": now, "limit": limit})
+        rows = self._read_all(
+            self.queries["due_timers"], {"now": now, "limit": limit}, what="reading due timers"
+        )
         return [TimerRecord(**row) for row in rows]
 
     def due_outbox(self, now: int, limit: int = 100, lease_ms: int = 60_000) -> list[OutboxRecord]:
         """Claim pending outbox messages due at `now` for `lease_ms` (see the protocol)."""
         params = {"now": now, "limit": limit, "lease_until": now + lease_ms}
-        with self._transaction(write=True, what="claiming due outbox messages") as tx:
-            rows = tx.all(self.queries["due_outbox"], params)
+        rows = self._write_all(
+            self.queries["due_outbox"], params, what="claiming due outbox messages"
+        )
         return [OutboxRecord(**row) for row in rows]
 
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
@@ -428,8 +443,9 @@ class SqlStore(ABC):
 
     def dead_letters(self, limit: int = 100) -> list[OutboxRecord]:
         """Dead-lettered messages of every tenant, oldest first (admin tools)."""
-        with self._transaction(write=False, what="reading dead letters") as tx:
-            rows = tx.all(self.queries["dead_letters"], {"limit": limit})
+        rows = self._read_all(
+            self.queries["dead_letters"], {"limit": limit}, what="reading dead letters"
+        )
         return [OutboxRecord(**row) for row in rows]
 
     def redrive(self, message_id: str, now: int) -> bool:
@@ -446,8 +462,7 @@ class SqlStore(ABC):
     def claim_steps(self, now: int, lease_ms: int, limit: int = 10) -> list[StepRecord]:
         """Claim step runs due at `now` for `lease_ms`; each claim counts as an attempt."""
         params = {"now": now, "lease_until": now + lease_ms, "limit": limit}
-        with self._transaction(write=True, what="claiming steps") as tx:
-            rows = tx.all(self.queries["claim_steps"], params)
+        rows = self._write_all(self.queries["claim_steps"], params, what="claiming steps")
         return [StepRecord(**row) for row in rows]
 
     def renew_step_leases(self, steps: Sequence[StepRecord], lease_until: int) -> list[bool]:
@@ -478,11 +493,10 @@ class SqlStore(ABC):
     def next_work_at(self, *, outbox: bool) -> int | None:
         """The earliest time a timer, step run (or, with `outbox`, an outbox message) is due."""
         times = []
-        with self._transaction(write=False, what="finding the next due work") as tx:
-            for query in ("next_work_at", "next_outbox_at") if outbox else ("next_work_at",):
-                row = tx.one(self.queries[query], {})
-                if row is not None and row["at"] is not None:
-                    times.append(int(str(row["at"])))
+        for query in ("next_work_at", "next_outbox_at") if outbox else ("next_work_at",):
+            row = self._read_one(self.queries[query], {}, what="finding the next due work")
+            if row is not None and row["at"] is not None:
+                times.append(int(str(row["at"])))
         return min(times, default=None)
 
     def last_tick(self, name: str) -> int | None:
@@ -517,19 +531,21 @@ class SqlStore(ABC):
         return [OutboxRecord(**row) for row in self._instance_rows("outbox", tenant, instance_id)]
 
     def _instance_rows(self, query: str, tenant: str, instance_id: str) -> list[Row]:
-        with self._transaction(write=False, what=f"reading the {query} of {instance_id!r}") as tx:
-            return tx.all(self.queries[query], {"tenant": tenant, "instance_id": instance_id})
+        return self._read_all(
+            self.queries[query],
+            {"tenant": tenant, "instance_id": instance_id},
+            what=f"reading the {query} of {instance_id!r}",
+        )
 
     def tenants(self) -> list[str]:
         """Every tenant that has instances, sorted (admin tools only)."""
-        with self._transaction(write=False, what="listing tenants") as tx:
-            return [str(row["tenant"]) for row in tx.all(self.queries["tenants"], {})]
+        rows = self._read_all(self.queries["tenants"], {}, what="listing tenants")
+        return [str(row["tenant"]) for row in rows]
 
     def count_instances(self, tenant: str | None = None) -> int:
         """How many instances there are (for one tenant, or all)."""
         query = "count_instances" if tenant is None else "count_tenant_instances"
-        with self._transaction(write=False, what="counting instances") as tx:
-            row = tx.one(self.queries[query], {"tenant": tenant})
+        row = self._read_one(self.queries[query], {"tenant": tenant}, what="counting instances")
         return int(row["count"]) if row else 0
 
 

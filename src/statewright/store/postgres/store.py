@@ -2,8 +2,9 @@
 
 Each operation borrows a pooled connection (kept in autocommit mode) and runs in one
 transaction: a block (`connection.transaction()`: BEGIN ... COMMIT, rolled back on any
-error) or, for a lone statement (loading an instance, a quiet transition written whole by one
-statement of `fast_paths.sql`), the statement itself, in one round trip. READ COMMITTED is enough:
+error) or, for a lone statement (a read, a claim of due work, a start or a quiet transition
+written whole by one statement of `fast_paths.sql`), the statement itself, in one round
+trip. READ COMMITTED is enough:
 `commit_transition` updates the instance row first (`WHERE version = expected`), which
 locks it, so a second writer of the same instance waits and then finds the version moved
 (VersionConflict); inserts of the same new id wait for each other (`ON CONFLICT DO NOTHING`).
@@ -121,6 +122,16 @@ class PostgresStore(SqlStore):
         with self._alone(what) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
+
+    def _read_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
+        with self._alone(what) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def _write_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
+        with self._alone(what) as cursor:  # one statement: atomic on its own
+            cursor.execute(sql, params)
+            return cursor.fetchall()
 
     def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
         with self._alone(what) as cursor:

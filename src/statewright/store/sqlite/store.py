@@ -86,6 +86,10 @@ class SqliteStore(SqlStore):
                 raise
 
     def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
+        rows = self._read_all(sql, params, what=what)
+        return rows[0] if rows else None
+
+    def _read_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
         # One statement outside BEGIN ... COMMIT is its own transaction: one snapshot. Every
         # row is fetched so that the statement finishes and its read lock is released now.
         with self._pool.connection() as connection:
@@ -93,7 +97,7 @@ class SqliteStore(SqlStore):
                 rows: list[Row] = connection.execute(sql, params).fetchall()
             except sqlite3.Error as error:
                 raise self._translate(error, what) from error
-        return rows[0] if rows else None
+        return rows
 
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
         # Under BEGIN IMMEDIATE no other writer can interleave between these two statements.
