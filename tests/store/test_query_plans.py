@@ -25,12 +25,15 @@ _INTEGER_PARAMS = {
     "attempts", "now", "next_attempt_at", "lease_until", "tick_at", "work_count", "step_count",
     "timer_count",
 }  # fmt: skip
-#: Parameters that are arrays (PostgreSQL's batched lookups and one-statement start).
-_ARRAY_PARAMS = {
-    "tenants", "ids", "step_invoke_ids", "step_srcs", "step_inputs", "step_states",
-    "step_keys", "step_retries", "timer_ids", "timer_events", "message_ids", "message_events",
-}  # fmt: skip
-_OTHER_PARAMS: dict[str, object] = {"latest_definition": True, "timer_due_ats": [1]}
+#: Parameters that are arrays (PostgreSQL's batched lookups).
+_ARRAY_PARAMS = {"tenants", "ids"}
+#: The one-statement start's: a flag and lists of rows as JSON.
+_OTHER_PARAMS: dict[str, object] = {
+    "latest_definition": True,
+    "timers": '[["t", 1, "{}"]]',
+    "steps": '[["s", "src", "{}", "state", "key", null]]',
+    "messages": '[["m", "{}"]]',
+}
 _TABLES = ("instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency")
 
 

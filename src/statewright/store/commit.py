@@ -29,6 +29,7 @@ index-prefix lookup: the cost does not grow with instances, timers or history.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 
 from statewright.errors import (
@@ -281,19 +282,18 @@ def start_params(write: TransitionWrite) -> dict[str, object] | None:
         work_count=len(steps) + len(timers) + len(messages),
         step_count=len(steps),
         timer_count=len(timers),
-        step_invoke_ids=[step.invoke_id for step in steps],
-        step_srcs=[step.src for step in steps],
-        step_inputs=[step.input for step in steps],
-        step_states=[step.state for step in steps],
-        step_keys=[step.idempotency_key for step in steps],
-        step_retries=[step.retry for step in steps],
-        timer_ids=[timer.timer_id for timer in timers],
-        timer_due_ats=[timer.due_at for timer in timers],
-        timer_events=[timer.event for timer in timers],
-        message_ids=[message.message_id for message in messages],
-        message_events=[message.event for message in messages],
+        timers=_json_rows([(t.timer_id, t.due_at, t.event) for t in timers]),
+        steps=_json_rows(
+            [(s.invoke_id, s.src, s.input, s.state, s.idempotency_key, s.retry) for s in steps]
+        ),
+        messages=_json_rows([(m.message_id, m.event) for m in messages]),
     )
     return params
+
+
+def _json_rows(rows: list[tuple[object, ...]]) -> str:
+    """Rows as one JSON array of arrays: one query parameter for a list of rows."""
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
 def _with_audit(params: dict[str, object], write: TransitionWrite) -> dict[str, object]:

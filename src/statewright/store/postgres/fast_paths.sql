@@ -30,11 +30,11 @@ FROM updated;
 
 -- A start whole, in one statement: the instance row (only if the id is free and, when
 -- latest_definition is set, no newer version of its definition exists), its pending steps,
--- timers and outbox messages (each list as parallel arrays, creation numbers drawn in list
--- order: timers, then steps, then messages, as commit.py draws them) and the audit row. The
--- runtime status comes computed (commit.start_params): a new instance has no work but what
--- this statement inserts. No row
--- inserted: nothing was written, and the store takes the general path, which finds out why.
+-- timers and outbox messages (each list one JSON array of rows, the fields in column order;
+-- creation numbers drawn in list order: timers, then steps, then messages, as commit.py
+-- draws them) and the audit row. The runtime status comes computed (commit.start_params):
+-- a new instance has no work but what this statement inserts. No row inserted: nothing was
+-- written, and the store takes the general path, which finds out why.
 -- name: commit_start
 WITH instance AS (
     INSERT INTO instances (tenant, id, definition_id, definition_version, version, snapshot,
@@ -50,32 +50,26 @@ WITH instance AS (
     SELECT value, row_number() OVER (ORDER BY value) AS n
     FROM (SELECT nextval('work_seq') AS value FROM instance,
           generate_series(1, %(work_count)s)) AS drawn
+), new_timers AS (
+    INSERT INTO timers (tenant, instance_id, timer_id, due_at, event, created_seq)
+    SELECT instance.tenant, instance.id, t.row->>0, (t.row->>1)::bigint, (t.row->>2)::json,
+           seqs.value
+    FROM instance, json_array_elements(%(timers)s::json) WITH ORDINALITY AS t(row, n)
+    JOIN seqs ON seqs.n = t.n
 ), new_steps AS (
     INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotency_key,
                        retry, started_version, status, attempts, created_at, created_seq,
                        next_attempt_at)
-    SELECT instance.tenant, instance.id, s.invoke_id, s.src, s.input::json, s.state,
-           s.idempotency_key, s.retry::json, %(version)s, 'pending', 0, %(at)s, seqs.value, %(at)s
-    FROM instance,
-         unnest(%(step_invoke_ids)s::text[], %(step_srcs)s::text[], %(step_inputs)s::text[],
-                %(step_states)s::text[], %(step_keys)s::text[], %(step_retries)s::text[])
-             WITH ORDINALITY AS s(invoke_id, src, input, state, idempotency_key, retry, n)
+    SELECT instance.tenant, instance.id, s.row->>0, s.row->>1, (s.row->>2)::json, s.row->>3,
+           s.row->>4, (s.row->>5)::json, %(version)s, 'pending', 0, %(at)s, seqs.value, %(at)s
+    FROM instance, json_array_elements(%(steps)s::json) WITH ORDINALITY AS s(row, n)
     JOIN seqs ON seqs.n = s.n + %(timer_count)s
-), new_timers AS (
-    INSERT INTO timers (tenant, instance_id, timer_id, due_at, event, created_seq)
-    SELECT instance.tenant, instance.id, t.timer_id, t.due_at, t.event::json, seqs.value
-    FROM instance,
-         unnest(%(timer_ids)s::text[], %(timer_due_ats)s::bigint[], %(timer_events)s::text[])
-             WITH ORDINALITY AS t(timer_id, due_at, event, n)
-    JOIN seqs ON seqs.n = t.n
 ), new_messages AS (
     INSERT INTO outbox (message_id, tenant, instance_id, version, event, status, attempts,
                         created_at, created_seq, next_attempt_at)
-    SELECT m.message_id, instance.tenant, instance.id, %(version)s, m.event::json, 'pending', 0,
-           %(at)s, seqs.value, %(at)s
-    FROM instance,
-         unnest(%(message_ids)s::text[], %(message_events)s::text[])
-             WITH ORDINALITY AS m(message_id, event, n)
+    SELECT m.row->>0, instance.tenant, instance.id, %(version)s, (m.row->>1)::json, 'pending',
+           0, %(at)s, seqs.value, %(at)s
+    FROM instance, json_array_elements(%(messages)s::json) WITH ORDINALITY AS m(row, n)
     JOIN seqs ON seqs.n = m.n + %(timer_count)s + %(step_count)s
 )
 INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
