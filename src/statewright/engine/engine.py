@@ -169,6 +169,8 @@ class Engine:
             InstanceExists: `instance_id` is taken in this tenant.
             PayloadError: `input` is not JSON data or too large; an id is malformed.
             TransitionFailed: a guard or action raised while entering the initial state.
+            DefinitionMoved: other processes registered newer versions of the definition
+                during five attempts in a row; start it again.
         """
         check_id(tenant, "tenant")
         instance_id = check_id(
