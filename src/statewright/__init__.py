@@ -29,6 +29,7 @@ from statewright.definitions import Machine, read_definition
 from statewright.errors import (
     ConfigError,
     DefinitionError,
+    DefinitionMoved,
     EventError,
     EventNotAccepted,
     ExpressionError,
@@ -84,6 +85,7 @@ __all__ = [
     "CancelTimer",
     "ConfigError",
     "DefinitionError",
+    "DefinitionMoved",
     "Effect",
     "Emit",
     "Engine",
