@@ -1,10 +1,14 @@
-"""The chart core imports nothing outside the standard library (and nothing above it)."""
+"""The chart core imports nothing outside the standard library (and nothing above it); the
+runtime's pure policies import no clock, randomness or I/O."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
 from pathlib import Path
+
+import pytest
 
 import statewright.chart
 
@@ -62,3 +66,21 @@ def test_the_purity_check_catches_a_forbidden_import(tmp_path: Path) -> None:
     sample.write_text("import sqlite3\nfrom statewright.store import x\nimport yaml\n")
     modules = [module for _, module in imported_modules(sample)]
     assert modules == ["sqlite3", "statewright.store", "yaml"]
+
+
+#: The runtime's pure policies (retry timing, cron ticks): no clock, randomness or I/O, so
+#: that replays and the virtual clock give the same answers; what each may import.
+PURE_POLICIES = {
+    "retry": {"__future__", "collections", "dataclasses", "hashlib", "math", "typing"},
+    "cron": {
+        "__future__", "collections", "cronsim", "dataclasses", "datetime", "functools",
+        "heapq", "json", "re", "types", "zoneinfo",  # zoneinfo: the time-zone database only
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(PURE_POLICIES))
+def test_runtime_policies_are_pure(name: str) -> None:
+    path = Path(importlib.import_module(f"statewright.runtime.{name}").__file__ or "")
+    imported = {module.split(".")[0] for _, module in imported_modules(path)}
+    assert imported - {"statewright"} <= PURE_POLICIES[name]

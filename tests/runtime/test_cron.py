@@ -7,11 +7,9 @@ in zones with daylight saving time, the two DST rules the module docstring state
 
 from __future__ import annotations
 
-import ast
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -19,7 +17,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import statewright.runtime.cron as cron_module
 from statewright.errors import ConfigError
 from statewright.runtime.cron import Schedule, due_ticks, next_tick, parse_schedule
 
@@ -492,32 +489,3 @@ def test_next_tick_is_the_first_due_tick(cron: str, after: int, offset: int) -> 
     tick = next_tick(every, after + offset)
     assert tick > after + offset and tick % MINUTE == 0
     assert due_ticks(every, after + offset, tick, 5) == [tick]
-
-
-def test_the_module_is_pure() -> None:
-    """No clock, randomness or I/O beyond zoneinfo's time-zone database."""
-    tree = ast.parse(Path(cron_module.__file__).read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert imported <= {
-        "__future__",
-        "collections",
-        "cronsim",
-        "dataclasses",
-        "datetime",
-        "functools",
-        "heapq",
-        "json",
-        "re",
-        "statewright",
-        "types",
-        "zoneinfo",
-    }

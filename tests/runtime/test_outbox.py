@@ -42,11 +42,6 @@ SHIPPING = {
 
 
 @pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(1_700_000_000_000)
-
-
-@pytest.fixture
 def engine(store_url: str, clock: VirtualClock) -> Iterator[Engine]:
     with Engine.open(store_url, clock=clock) as opened:
         opened.register(Machine.from_config(SHIPPING))

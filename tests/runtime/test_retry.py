@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import statewright.runtime.retry as retry_module
 from statewright.chart.faults import Faults
 from statewright.chart.schema import check_retry
 from statewright.errors import ConfigError
@@ -316,27 +313,3 @@ def test_stable_rand_is_deterministic_in_range_and_spread() -> None:
     assert draws == [stable_rand(f"order-{n}:charge", 1) for n in range(200)]
     assert min(draws) < 0.1 and max(draws) > 0.9
     assert stable_rand("order-1:charge", 1) != stable_rand("order-1:charge", 2)
-
-
-def test_the_module_is_pure() -> None:
-    """No clock, randomness or I/O: replays and the virtual clock rely on it."""
-    tree = ast.parse(Path(retry_module.__file__).read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert imported <= {
-        "__future__",
-        "collections",
-        "dataclasses",
-        "hashlib",
-        "math",
-        "typing",
-        "statewright",
-    }

@@ -49,11 +49,6 @@ def payment(retry: dict[str, object]) -> dict[str, object]:
 
 
 @pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(1_700_000_000_000)
-
-
-@pytest.fixture
 def open_engine(store_url: str, clock: VirtualClock) -> Iterator[Callable[..., Engine]]:
     engines: list[Engine] = []
 

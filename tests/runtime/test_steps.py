@@ -63,11 +63,6 @@ class Provider:
         return {"id": f"pay-{len(self.calls)}"}
 
 
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(1_700_000_000_000)
-
-
 def open_engine(url: str, clock: VirtualClock, provider: Provider) -> Engine:
     engine = Engine.open(url, clock=clock)
     engine.register(Machine.from_config(PAYMENT, actors={"charge": provider}))
