@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_worker_kill import SETUP, spawn
+from test_worker_kill import seed_orders, spawn
 
 from statewright.engine import Engine
 
@@ -23,15 +23,7 @@ pytestmark = pytest.mark.slow
 def test_three_workers_handle_everything_exactly_once(
     store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    setup, log = tmp_path / "setup.py", tmp_path / "shared"
-    setup.write_text(SETUP)
-    monkeypatch.setenv("STATEWRIGHT_KILL_LOG", str(log))
-    namespace: dict[str, object] = {}
-    exec(compile(SETUP, str(setup), "exec"), namespace)
-    with Engine.open(store_url) as engine:
-        engine.register(namespace["MACHINES"][0])  # type: ignore[index]
-        for index in range(ORDERS):
-            engine.start("korder", instance_id=f"k-{index:04d}", input={"order": f"k-{index:04d}"})
+    setup, log = seed_orders(store_url, tmp_path, monkeypatch, ORDERS, "shared")
 
     workers = [spawn(store_url, setup, log) for _ in range(3)]
     try:

@@ -91,18 +91,27 @@ def spawn(url: str, setup: Path, log: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_workers_killed_at_random_lose_and_double_nothing(
-    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    setup, log = tmp_path / "setup.py", tmp_path / "kill"
+def seed_orders(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, orders: int, log_name: str
+) -> tuple[Path, Path]:
+    """Write the workers' setup file, point the side-effect log at `log_name` and start
+    `orders` orders; the setup file's and the log's paths."""
+    setup, log = tmp_path / "setup.py", tmp_path / log_name
     setup.write_text(SETUP)
     monkeypatch.setenv("STATEWRIGHT_KILL_LOG", str(log))
     namespace: dict[str, object] = {}
     exec(compile(SETUP, str(setup), "exec"), namespace)
     with Engine.open(store_url) as engine:
         engine.register(namespace["MACHINES"][0])  # type: ignore[index]
-        for index in range(ORDERS):
+        for index in range(orders):
             engine.start("korder", instance_id=f"k-{index:04d}", input={"order": f"k-{index:04d}"})
+    return setup, log
+
+
+def test_workers_killed_at_random_lose_and_double_nothing(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup, log = seed_orders(store_url, tmp_path, monkeypatch, ORDERS, "kill")
 
     rng = random.Random(11)
     kills = 0
