@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from statewright.store.sql_files import parse_queries
+from statewright.store.sql_files import include_queries, parse_queries
 from statewright.store.sqlite.connection import split_statements
 
 
@@ -37,3 +37,22 @@ def test_a_script_splits_into_whole_statements() -> None:
     ]
     with pytest.raises(ValueError, match="ends inside a statement"):
         list(split_statements("CREATE TABLE b (x"))
+
+
+def test_a_statement_includes_named_queries_verbatim() -> None:
+    queries = parse_queries("-- name: bump\nUPDATE t SET n = n + 1;\n")
+    statements = parse_queries(
+        "-- name: bumped\nWITH b AS ({bump} RETURNING n)\nSELECT n FROM b;\n"
+    )
+    assert dict(include_queries(statements, queries)) == {
+        "bumped": "WITH b AS (UPDATE t SET n = n + 1 RETURNING n)\nSELECT n FROM b"
+    }
+    with pytest.raises(ValueError, match=r"\{missing\} names no query"):
+        include_queries(parse_queries("-- name: x\nSELECT {missing};\n"), queries)
+
+
+def test_the_quiet_fast_path_states_the_quiet_update_of_queries_sql() -> None:
+    from statewright.store.postgres import PostgresStore
+
+    quiet = PostgresStore.fast_paths["commit_quiet_transition"]
+    assert PostgresStore.queries["update_instance_quiet"] in quiet

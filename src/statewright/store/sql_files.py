@@ -19,9 +19,18 @@ from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 
-__all__ = ["Migration", "load_migrations", "load_queries", "parse_queries", "read_sql"]
+__all__ = [
+    "Migration",
+    "include_queries",
+    "load_migrations",
+    "load_queries",
+    "parse_queries",
+    "read_sql",
+]
 
 _HEADER = re.compile(r"^--\s*name:\s*(?P<name>[a-z_][a-z0-9_]*)\s*$")
+#: `{name}` in a statement that includes a named query (`include_queries`).
+_INCLUDE = re.compile(r"\{(?P<name>[a-z_][a-z0-9_]*)\}")
 _MIGRATION_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 
 
@@ -79,6 +88,22 @@ def read_sql(package: str, filename: str) -> str:
 def load_queries(package: str, filename: str = "queries.sql") -> Mapping[str, str]:
     """Read and parse the query file of a backend package (see `parse_queries`)."""
     return parse_queries(read_sql(package, filename), source=f"{package}/{filename}")
+
+
+def include_queries(statements: Mapping[str, str], queries: Mapping[str, str]) -> Mapping[str, str]:
+    """`statements` with each `{name}` replaced by the query of that name, so that a
+    statement built around a shared query (a CTE around an UPDATE) states it once.
+
+    Raises:
+        ValueError: a `{name}` that names no query.
+    """
+
+    def query(match: re.Match[str]) -> str:
+        if match["name"] not in queries:
+            raise ValueError(f"{{{match['name']}}} names no query")
+        return queries[match["name"]]
+
+    return MappingProxyType({name: _INCLUDE.sub(query, sql) for name, sql in statements.items()})
 
 
 def load_migrations(package: str) -> tuple[Migration, ...]:

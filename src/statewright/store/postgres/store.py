@@ -25,7 +25,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
 from statewright.store.postgres.notifier import Notifier
-from statewright.store.sql_files import load_migrations, load_queries
+from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
 from statewright.store.transaction import Params, Row, Transaction
 from statewright.store.url import PostgresOptions, redact_url
@@ -52,7 +52,7 @@ class PostgresStore(SqlStore):
     """
 
     queries = load_queries(_PACKAGE)
-    fast_paths = load_queries(_PACKAGE, "fast_paths.sql")
+    fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
     migrations = load_migrations(_PACKAGE)
 
     def __init__(self, options: PostgresOptions, *, url: str | None = None) -> None:
