@@ -31,6 +31,7 @@ import platform
 import pstats
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -349,19 +350,32 @@ def databases(folder: Path, postgres_url: str | None) -> list[Database]:
 
 
 def machine_notes(postgres_url: str | None) -> dict[str, str]:
-    """What ran this: CPU count, Python, SQLite, PostgreSQL, platform."""
+    """What ran this: CPU count, Python, SQLite, PostgreSQL, platform, the commit."""
     notes = {
         "platform": platform.platform(),
         "cpus": str(os.cpu_count()),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "psycopg": psycopg.__version__,
+        "statewright": source_version(),
     }
     if postgres_url is not None:
         with psycopg.connect(postgres_url) as connection:
             row = connection.execute("SHOW server_version").fetchone()
             notes["postgresql"] = str(row[0]) if row else "?"
     return notes
+
+
+def source_version() -> str:
+    """The commit the library was measured at, and whether its sources had local changes."""
+
+    def git(*args: str) -> str:
+        root = Path(__file__).resolve().parent.parent
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "src")
+    return git("rev-parse", "--short", "HEAD") + (" with local changes in src/" if changed else "")
 
 
 def format_rate(value: float) -> str:

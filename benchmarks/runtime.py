@@ -41,11 +41,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -315,32 +312,8 @@ def run(database: Database, budget: Budget, settings: Settings) -> dict[str, Any
 
 
 def machine_notes(postgres_url: str | None) -> dict[str, str]:
-    """What ran this: CPUs, Python, SQLite, PostgreSQL, DBOS."""
-    notes = {
-        "platform": platform.platform(),
-        "cpus": str(os.cpu_count()),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "dbos": version("dbos"),
-        "psycopg": version("psycopg"),
-        "statewright": source_version(),
-    }
-    if postgres_url is not None:
-        with psycopg.connect(postgres_url) as connection:
-            row = connection.execute("SHOW server_version").fetchone()
-            notes["postgresql"] = str(row[0]) if row else "?"
-    return notes
-
-
-def source_version() -> str:
-    """The commit the library was measured at, and whether its sources had local changes."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
-
-    changed = git("status", "--porcelain", "--", "src")
-    return git("rev-parse", "--short", "HEAD") + (" with local changes in src/" if changed else "")
+    """What ran this: `benchmarks.durable`'s notes and DBOS's version."""
+    return {**durable.machine_notes(postgres_url), "dbos": version("dbos")}
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
