@@ -42,7 +42,7 @@ def _statements(queries: dict[str, str]) -> dict[str, str]:
     found = {
         name: sql
         for name, sql in queries.items()
-        if not name.startswith(("filter_", "lock_")) and name != "list_instances"
+        if not name.startswith(("filter_", "lock_", "part_")) and name != "list_instances"
     }
     for size in range(len(LIST_FILTERS) + 1):
         for filters in itertools.combinations(LIST_FILTERS, size):

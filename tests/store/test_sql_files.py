@@ -42,13 +42,13 @@ def test_a_script_splits_into_whole_statements() -> None:
 def test_a_statement_includes_named_queries_verbatim() -> None:
     queries = parse_queries("-- name: bump\nUPDATE t SET n = n + 1;\n")
     statements = parse_queries(
-        "-- name: bumped\nWITH b AS ({bump} RETURNING n)\nSELECT n FROM b;\n"
+        "-- name: bumped\nWITH b AS ({include:bump} RETURNING n)\nSELECT n FROM b;\n"
     )
     assert dict(include_queries(statements, queries)) == {
         "bumped": "WITH b AS (UPDATE t SET n = n + 1 RETURNING n)\nSELECT n FROM b"
     }
-    with pytest.raises(ValueError, match=r"\{missing\} names no query"):
-        include_queries(parse_queries("-- name: x\nSELECT {missing};\n"), queries)
+    with pytest.raises(ValueError, match=r"\{include:missing\} names no query"):
+        include_queries(parse_queries("-- name: x\nSELECT {include:missing};\n"), queries)
 
 
 def test_the_quiet_fast_path_states_the_quiet_update_of_queries_sql() -> None:

@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 _HEADER = re.compile(r"^--\s*name:\s*(?P<name>[a-z_][a-z0-9_]*)\s*$")
-#: `{name}` in a statement that includes a named query (`include_queries`).
-_INCLUDE = re.compile(r"\{(?P<name>[a-z_][a-z0-9_]*)\}")
+#: `{include:name}` in a statement that includes a named query (`include_queries`).
+_INCLUDE = re.compile(r"\{include:(?P<name>[a-z_][a-z0-9_]*)\}")
 _MIGRATION_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 
 
@@ -90,18 +90,23 @@ def load_queries(package: str, filename: str = "queries.sql") -> Mapping[str, st
     return parse_queries(read_sql(package, filename), source=f"{package}/{filename}")
 
 
-def include_queries(statements: Mapping[str, str], queries: Mapping[str, str]) -> Mapping[str, str]:
-    """`statements` with each `{name}` replaced by the query of that name, so that a
-    statement built around a shared query (a CTE around an UPDATE) states it once.
+def include_queries(
+    statements: Mapping[str, str], queries: Mapping[str, str] | None = None
+) -> Mapping[str, str]:
+    """`statements` with each `{include:name}` replaced by the query of that name in `queries` (in
+    `statements` itself when None), so that a rule several statements share, or a statement
+    built around a shared one (a CTE around an UPDATE), is stated once. Fragments that are
+    only ever included are named `part_...`.
 
     Raises:
-        ValueError: a `{name}` that names no query.
+        ValueError: an `{include:name}` that names no query.
     """
+    found = statements if queries is None else queries
 
     def query(match: re.Match[str]) -> str:
-        if match["name"] not in queries:
-            raise ValueError(f"{{{match['name']}}} names no query")
-        return queries[match["name"]]
+        if match["name"] not in found:
+            raise ValueError(f"{match[0]} names no query")
+        return found[match["name"]]
 
     return MappingProxyType({name: _INCLUDE.sub(query, sql) for name, sql in statements.items()})
 

@@ -1,16 +1,17 @@
 -- PostgreSQL statements beyond the queries both backends share (queries.sql): each does in
 -- ONE statement what the shared code would do in a transaction of several, so that it costs
--- one round trip in autocommit. `{name}` stands for the query of that name in queries.sql. The store tries one first and, when it changes no row (the
+-- one round trip in autocommit. The store tries one first and, when it changes no row (the
 -- case was not the simple one), takes the general path, which finds out why.
+-- `{include:name}` stands for the query of that name in queries.sql.
 
 -- A quiet transition whole, in one statement (so in one round trip, in autocommit): the
--- update_instance_quiet update of queries.sql (included as `{update_instance_quiet}`) and,
--- only if it matched, the audit row (insert_audit). No row inserted: nothing was written,
--- and the store takes the general path. The audit row's seq and at are the instance's new
--- version and update time (the store checks the first).
+-- update_instance_quiet update of queries.sql (included) and, only if it matched, the
+-- audit row (insert_audit). No row inserted: nothing was written, and the store takes the
+-- general path. The audit row's seq and at are the instance's new version and update time
+-- (the store checks the first).
 -- name: commit_quiet_transition
 WITH updated AS (
-{update_instance_quiet}
+{include:update_instance_quiet}
     RETURNING tenant, id
 )
 INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,

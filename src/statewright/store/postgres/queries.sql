@@ -77,6 +77,19 @@ SELECT tenant, id, definition_id, definition_version, version, snapshot, value, 
 FROM instances WHERE (tenant, id) IN (
     SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::text[]));
 
+-- The runtime status an instance's pending work gives (`{include:part_runtime_status}`):
+-- retrying if a step waits for its next attempt, running if a step is pending, waiting if a
+-- timer is, else active; a finished instance shows its status. Each probe is a primary-key
+-- prefix lookup.
+-- name: part_runtime_status
+CASE
+    WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                 AND status = 'retrying') THEN 'retrying'
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
+    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
+    ELSE 'active' END;
+
 -- The cheap updates of a transition that keeps the instance's status and definition:
 -- only unindexed columns are set, so no index entry is rewritten (a column named in SET
 -- rewrites its index entries even when its value stays the same). No row: the kept
@@ -90,13 +103,7 @@ SET version = %(version)s, snapshot = %(snapshot)s, value = %(value)s, updated_a
 WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
   AND status = %(status)s AND definition_id = %(definition_id)s
   AND definition_version = %(definition_version)s
-  AND runtime_status = CASE
-    WHEN status <> 'active' THEN status
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
-                 AND status = 'retrying') THEN 'retrying'
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
-    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
-    ELSE 'active' END;
+  AND runtime_status = {include:part_runtime_status};
 
 -- name: update_instance_kept
 UPDATE instances
@@ -105,26 +112,13 @@ WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
   AND status = %(status)s AND definition_id = %(definition_id)s
   AND definition_version = %(definition_version)s;
 
--- Running if a step is pending, waiting if a timer is, else active; a finished instance
--- shows its status. Both probes are primary-key prefix lookups. The row is written only
--- when the runtime status changes, so that its index entry is left alone otherwise.
+-- The runtime status the pending work gives (part_runtime_status). The row is written only
+-- when it changes, so that its index entry is left alone otherwise.
 -- name: compute_runtime_status
 UPDATE instances
-SET runtime_status = CASE
-    WHEN status <> 'active' THEN status
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
-                 AND status = 'retrying') THEN 'retrying'
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
-    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
-    ELSE 'active' END
+SET runtime_status = {include:part_runtime_status}
 WHERE tenant = %(tenant)s AND id = %(id)s
-  AND runtime_status <> CASE
-    WHEN status <> 'active' THEN status
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
-                 AND status = 'retrying') THEN 'retrying'
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
-    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
-    ELSE 'active' END;
+  AND runtime_status <> {include:part_runtime_status};
 
 -- name: load_instance
 SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,

@@ -51,7 +51,7 @@ class PostgresStore(SqlStore):
     Thread-safe: every operation borrows its own connection from the pool.
     """
 
-    queries = load_queries(_PACKAGE)
+    queries = include_queries(load_queries(_PACKAGE))
     fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
     migrations = load_migrations(_PACKAGE)
 

@@ -71,6 +71,19 @@ SELECT tenant, id, definition_id, definition_version, version, snapshot, value, 
 FROM instances WHERE (tenant, id) IN (
     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:keys));
 
+-- The runtime status an instance's pending work gives (`{include:part_runtime_status}`):
+-- retrying if a step waits for its next attempt, running if a step is pending, waiting if a
+-- timer is, else active; a finished instance shows its status. Each probe is a primary-key
+-- prefix lookup.
+-- name: part_runtime_status
+CASE
+    WHEN status <> 'active' THEN status
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id
+                 AND status = 'retrying') THEN 'retrying'
+    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
+    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
+    ELSE 'active' END;
+
 -- The cheap updates of a transition that keeps the instance's status and definition:
 -- only unindexed columns are set, so no index entry is rewritten (a column named in SET
 -- rewrites its index entries even when its value stays the same). No row: the kept
@@ -84,13 +97,7 @@ SET version = :version, snapshot = :snapshot, value = :value, updated_at = :at
 WHERE tenant = :tenant AND id = :id AND version = :expected_version
   AND status = :status AND definition_id = :definition_id
   AND definition_version = :definition_version
-  AND runtime_status = CASE
-    WHEN status <> 'active' THEN status
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id
-                 AND status = 'retrying') THEN 'retrying'
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
-    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
-    ELSE 'active' END;
+  AND runtime_status = {include:part_runtime_status};
 
 -- name: update_instance_kept
 UPDATE instances
@@ -99,26 +106,13 @@ WHERE tenant = :tenant AND id = :id AND version = :expected_version
   AND status = :status AND definition_id = :definition_id
   AND definition_version = :definition_version;
 
--- Running if a step is pending, waiting if a timer is, else active; a finished instance
--- shows its status. Both probes are primary-key prefix lookups. The row is written only
--- when the runtime status changes, so that its index entry is left alone otherwise.
+-- The runtime status the pending work gives (part_runtime_status). The row is written only
+-- when it changes, so that its index entry is left alone otherwise.
 -- name: compute_runtime_status
 UPDATE instances
-SET runtime_status = CASE
-    WHEN status <> 'active' THEN status
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id
-                 AND status = 'retrying') THEN 'retrying'
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
-    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
-    ELSE 'active' END
+SET runtime_status = {include:part_runtime_status}
 WHERE tenant = :tenant AND id = :id
-  AND runtime_status <> CASE
-    WHEN status <> 'active' THEN status
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id
-                 AND status = 'retrying') THEN 'retrying'
-    WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
-    WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
-    ELSE 'active' END;
+  AND runtime_status <> {include:part_runtime_status};
 
 -- name: load_instance
 SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,

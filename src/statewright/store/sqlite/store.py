@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from statewright.errors import SchemaOutOfDate, StoreError, StoreUnavailable
-from statewright.store.sql_files import load_migrations, load_queries
+from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
 from statewright.store.sqlite.wakeup import WakeChannel
@@ -38,7 +38,7 @@ class SqliteStore(SqlStore):
     operation borrows its own connection (see `connection.py`).
     """
 
-    queries = load_queries(_PACKAGE)
+    queries = include_queries(load_queries(_PACKAGE))
     migrations = load_migrations(_PACKAGE)
 
     def __init__(self, options: SqliteOptions, *, url: str | None = None) -> None:
