@@ -1,8 +1,10 @@
 """Every hot-path query uses an index: its cost does not grow with instances, timers or history.
 
 Each named query is explained (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN with
-sequential scans disabled, so that only a query no index serves still shows one) and may not
-scan a whole table, unless it is an admin query listed in ALLOWED_SCANS.
+sequential scans disabled, so that only a query no index serves still shows one, both with the
+parameters given and as the generic plan the store's connections use) and may not scan a
+whole table (no sequential scan, no index scan without an index condition), unless it is an
+admin query listed in ALLOWED_SCANS.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
+from collections.abc import Callable
 
 import psycopg
+import psycopg.sql
 import pytest
 
 from statewright.store.sql_store import LIST_FILTERS, list_instances_sql
@@ -23,13 +27,16 @@ _INTEGER_PARAMS = {
     "version", "expected_version", "definition_version", "due_at", "created_seq", "limit",
     "count", "after_seq", "at", "created_at", "started_version", "applied_at", "seq",
     "attempts", "now", "next_attempt_at", "lease_until", "tick_at", "work_count", "step_count",
-    "timer_count",
+    "timer_count", "write_count", "consumed_step_count", "consumed_timer_count",
 }  # fmt: skip
 #: Parameters that are arrays (PostgreSQL's batched lookups).
 _ARRAY_PARAMS = {"tenants", "ids"}
-#: The one-statement start's: a flag and lists of rows as JSON.
+#: The one-statement writes': a flag and lists of rows as JSON.
 _OTHER_PARAMS: dict[str, object] = {
     "latest_definition": True,
+    "writes": '[{"tenant": "t", "id": "i", "expected_version": 1, "deleted_steps": ["s"]}]',
+    "consumed_steps": '[{"tenant": "t", "instance_id": "i", "invoke_id": "s"}]',
+    "consumed_timers": '[{"tenant": "t", "instance_id": "i", "timer_id": "x"}]',
     "timers": '[["t", 1, "{}"]]',
     "steps": '[["s", "src", "{}", "state", "key", null]]',
     "messages": '[["m", "{}"]]',
@@ -115,20 +122,84 @@ def _postgres_scans(url: str) -> dict[str, list[str]]:
         for name, sql in _statements(queries).items():
             rows = connection.execute(f"EXPLAIN {sql}", _params(sql, "postgres")).fetchall()  # type: ignore[arg-type]
             plan = [str(row[0]) for row in rows]
-            bad = [
-                line for line in plan if re.search(rf"Seq Scan on ({'|'.join(_TABLES)})\b", line)
-            ]
+            bad = _full_scans(plan)
             if bad and not _may_scan(name):
                 scans[name] = plan
             connection.rollback()  # EXPLAIN of a write plans it without running it
+            connection.execute("SET enable_seqscan = off")  # the rollback undid it
     return scans
 
 
+def _details(plan: list[str], index: int) -> list[str]:
+    """The detail lines (conditions, filters) of the plan node on line `index`."""
+    line = plan[index]
+    depth = len(line) - len(line.lstrip(" ->"))
+    details = []
+    for detail in plan[index + 1 :]:
+        if "->" in detail or len(detail) - len(detail.lstrip()) <= depth:
+            break
+        details.append(detail)
+    return details
+
+
+def _full_scans(plan: list[str]) -> list[str]:
+    """The plan's scans that read a whole table: a sequential scan, or (sequential scans
+    being disabled) an index scan with no `Index Cond` among its details."""
+    tables = "|".join(_TABLES)
+    found = []
+    for index, line in enumerate(plan):
+        if re.search(rf"Seq Scan on ({tables})\b", line) or (
+            re.search(rf"Index (Only )?Scan (Backward )?using \w+ on ({tables})\b", line)
+            and not any("Index Cond:" in detail for detail in _details(plan, index))
+        ):
+            found.append(line)
+    return found
+
+
 def test_hot_path_queries_never_scan_a_whole_table(store_url: str) -> None:
-    scans = (
-        _sqlite_scans(store_url) if store_url.startswith("sqlite") else _postgres_scans(store_url)
-    )
+    if store_url.startswith("sqlite"):
+        scans = _sqlite_scans(store_url)
+    else:
+        generic = _postgres_generic_scans(store_url)
+        scans = {**_postgres_scans(store_url), **{f"{k} (generic)": v for k, v in generic.items()}}
     assert scans == {}
+
+
+def _numbered(names: list[str]) -> Callable[[re.Match[str]], str]:
+    """Replaces `%(name)s` with `$n`, n its place in `names` (PREPARE's parameters)."""
+    return lambda match: f"${names.index(match[1]) + 1}"
+
+
+def _postgres_generic_scans(url: str) -> dict[str, list[str]]:
+    """As `_postgres_scans`, for the plans the store's connections run: statements prepared
+    (psycopg prepares those run often) and planned once for all parameters
+    (`plan_cache_mode = force_generic_plan`, see postgres/store.py)."""
+    from statewright.store.postgres import PostgresStore
+
+    scans: dict[str, list[str]] = {}
+    conninfo = parse_postgres_url(url).conninfo
+    with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None) as connection:
+        connection.execute("SET plan_cache_mode = force_generic_plan")
+        connection.execute("SET enable_seqscan = off")
+        queries = {**PostgresStore.queries, **PostgresStore.fast_paths}
+        for name, sql in _statements(queries).items():
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+            numbered = re.sub(r"%\((\w+)\)s", _numbered(names), sql)
+            values = _params(sql, "postgres")
+            arguments = ", ".join(
+                psycopg.sql.Literal(values[n]).as_string(connection) for n in names
+            )
+            connection.execute(f"PREPARE generic AS {numbered}")  # type: ignore[arg-type]
+            try:
+                with connection.transaction(force_rollback=True):
+                    execute = f"EXECUTE generic({arguments})" if names else "EXECUTE generic"
+                    rows = connection.execute(f"EXPLAIN {execute}").fetchall()  # type: ignore[arg-type]
+            finally:
+                connection.execute("DEALLOCATE generic")
+            plan = [str(row[0]) for row in rows]
+            if _full_scans(plan) and not _may_scan(name):
+                scans[name] = plan
+    return scans
 
 
 @pytest.mark.parametrize("name", sorted(ALLOWED_SCANS))

@@ -29,7 +29,6 @@ index-prefix lookup: the cost does not grow with instances, timers or history.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 
 from statewright.errors import (
@@ -44,14 +43,7 @@ from statewright.errors import (
 from statewright.store.records import TransitionWrite
 from statewright.store.transaction import Transaction, params_of
 
-__all__ = [
-    "ReserveSeq",
-    "check_write",
-    "instance_params",
-    "quiet_params",
-    "start_params",
-    "write_transition",
-]
+__all__ = ["ReserveSeq", "check_write", "instance_params", "write_transition"]
 
 #: Reserves `count` increasing creation numbers in a transaction.
 ReserveSeq = Callable[[Transaction, int], list[int]]
@@ -228,89 +220,6 @@ class _Commit:
                 f"{self.write.instance_id!r}; look the earlier send up with find_idempotency, "
                 "or use a new key"
             )
-
-
-def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
-    """The parameters of `commit_quiet_transition`, where a backend has it: a transition that
-    only updates the instance (status, definition and runtime status kept) and adds its audit
-    row, written as one statement. None if `write` does more than that."""
-    if (
-        write.expected_version == 0
-        or write.instance.runtime_status is not None
-        or write.timers_cancelled
-        or write.timers_scheduled
-        or write.steps_stopped
-        or write.steps_started
-        or write.outbox
-        or write.idempotency is not None
-        or write.drop_pending_work
-        or write.consumed_timer is not None
-        or write.consumed_step is not None
-    ):
-        return None
-    return _with_audit(instance_params(write), write)
-
-
-def start_params(write: TransitionWrite) -> dict[str, object] | None:
-    """The parameters of `commit_start`, where a backend has it: a start that inserts the
-    instance, its new timers, steps and messages and its audit row, and nothing else (no
-    cancels or stops within the first macrostep, no dropped work, no idempotency row),
-    written as one statement. None if `write` is not such a start."""
-    if (
-        write.expected_version != 0
-        or write.instance.runtime_status is not None
-        or write.timers_cancelled
-        or write.steps_stopped
-        or write.drop_pending_work
-        or write.idempotency is not None
-        or write.consumed_timer is not None
-        or write.consumed_step is not None
-        or len({step.invoke_id for step in write.steps_started}) != len(write.steps_started)
-        or len({timer.timer_id for timer in write.timers_scheduled}) != len(write.timers_scheduled)
-    ):
-        return None
-    params = _with_audit(instance_params(write), write)
-    steps, timers, messages = write.steps_started, write.timers_scheduled, write.outbox
-    # Step 7 for a new instance: its only work is what this write creates.
-    if write.instance.status != "active":
-        runtime_status = write.instance.status
-    else:
-        runtime_status = "running" if steps else "waiting" if timers else "active"
-    params.update(
-        runtime_status=runtime_status,
-        latest_definition=write.latest_definition,
-        work_count=len(steps) + len(timers) + len(messages),
-        step_count=len(steps),
-        timer_count=len(timers),
-        timers=_json_rows([(t.timer_id, t.due_at, t.event) for t in timers]),
-        steps=_json_rows(
-            [(s.invoke_id, s.src, s.input, s.state, s.idempotency_key, s.retry) for s in steps]
-        ),
-        messages=_json_rows([(m.message_id, m.event) for m in messages]),
-    )
-    return params
-
-
-def _json_rows(rows: list[tuple[object, ...]]) -> str:
-    """Rows as one JSON array of arrays: one query parameter for a list of rows."""
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
-
-
-def _with_audit(params: dict[str, object], write: TransitionWrite) -> dict[str, object]:
-    """`params` with the audit row's fields that a one-statement commit inserts."""
-    audit = write.audit
-    params.update(
-        event=audit.event,
-        actor=audit.actor,
-        from_value=audit.from_value,
-        to_value=audit.to_value,
-        audit_status=audit.status,
-        audit_runtime_status=audit.runtime_status,
-        idempotency_key=audit.idempotency_key,
-        microsteps=audit.microsteps,
-        effects=audit.effects,
-    )
-    return params
 
 
 def instance_params(write: TransitionWrite) -> dict[str, object]:

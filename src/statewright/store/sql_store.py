@@ -25,8 +25,9 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from statewright.errors import InternalError, StatewrightError, StoreUnavailable
-from statewright.store.commit import check_write, quiet_params, start_params, write_transition
+from statewright.store.commit import check_write, write_transition
 from statewright.store.commit_batch import batchable, write_batch
+from statewright.store.fast_params import quiet_params, start_params, work_params
 from statewright.store.records import (
     AuditRecord,
     DefinitionRecord,
@@ -206,23 +207,7 @@ class SqlStore(ABC):
         """
         check_write(write)
         what = f"committing a transition of {write.instance_id!r}"
-        # A backend that can write a start or a quiet transition in one statement tries that
-        # first; no row means the case was not the simple one (the id is taken, a newer
-        # definition, the version moved, ...): nothing was written, and the general path
-        # below finds out which.
-        if write.expected_version == 0:
-            alone = self.fast_paths.get("commit_start")
-            params = start_params(write) if alone is not None else None
-        else:
-            alone = self.fast_paths.get("commit_quiet_transition")
-            params = quiet_params(write) if alone is not None else None
-        if (
-            alone is not None
-            and params is not None
-            and self._run_alone(alone, params, what=what) == 1
-        ):
-            if _creates_work(write):
-                self._work_committed()
+        if self._commit_alone([write], what):
             return
         with self._transaction(write=True, what=what) as tx:
             write_transition(tx, self.queries, write, self._reserve_work_seq)
@@ -247,7 +232,9 @@ class SqlStore(ABC):
         for write in writes:
             check_write(write)
         what = f"committing {len(writes)} transitions"
-        if batchable(writes) and self._commit_batch(writes, what):
+        if self._commit_alone(writes, what) or (
+            batchable(writes) and self._commit_batch(writes, what)
+        ):
             return [None] * len(writes)
         outcomes: list[StatewrightError | None] = [None] * len(writes)
         pending = list(range(len(writes)))
@@ -271,6 +258,33 @@ class SqlStore(ABC):
                 self._work_committed()
             return outcomes
         return outcomes
+
+    def _commit_alone(self, writes: Sequence[TransitionWrite], what: str) -> bool:
+        """Commit `writes` with one statement of the backend's `fast_paths`, if it has one
+        that can write them (`fast_params.py`): a start, a quiet transition, or transitions
+        of existing instances. True: written. False: nothing was written (no such statement,
+        or the case was not the simple one: the id is taken, a newer definition, the version
+        moved, the work consumed, a row the database refuses, ...); the general path runs
+        and finds out why."""
+        if not self.fast_paths or not writes:
+            return False
+        name, params = _fast_path(writes)
+        sql = self.fast_paths.get(name)
+        if sql is None or params is None:
+            return False
+        try:
+            if name == "commit_work":
+                rows = self._write_all(sql, params, what=what)
+                written = bool(rows and rows[0]["ok"])
+            else:
+                written = self._run_alone(sql, params, what=what) == 1
+        except StoreUnavailable:
+            raise
+        except StatewrightError:
+            return False
+        if written and any(_creates_work(write) for write in writes):
+            self._work_committed()
+        return written
 
     def _commit_batch(self, writes: Sequence[TransitionWrite], what: str) -> bool:
         """Try to commit a whole batch query by query (`commit_batch.py`); False, having
@@ -577,6 +591,15 @@ class _Refused(Exception):
 def _check_limit(limit: int) -> None:
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
+
+
+def _fast_path(writes: Sequence[TransitionWrite]) -> tuple[str, Params | None]:
+    """The one-statement write for `writes` and its parameters (None: it cannot write them)."""
+    if len(writes) == 1 and writes[0].expected_version == 0:
+        return "commit_start", start_params(writes[0])
+    if len(writes) == 1 and (params := quiet_params(writes[0])) is not None:
+        return "commit_quiet_transition", params
+    return "commit_work", work_params(writes)
 
 
 def _creates_work(write: TransitionWrite) -> bool:

@@ -671,6 +671,101 @@ def check_a_batch_writes_every_row_a_single_commit_writes(store: Store) -> None:
     assert [len(store.history("acme", name)) for name in "abcd"] == [2, 2, 2, 1]
 
 
+def check_a_batch_of_updates_leaves_each_runtime_status_its_pending_work_gives(
+    store: Store,
+) -> None:
+    """A batch of transitions of existing instances only (PostgreSQL writes it in one
+    statement) consumes, cancels, stops and drops exactly the named work, creates the new
+    work in order, and leaves each instance the runtime status its pending work gives: a
+    step waiting for a retry that the batch keeps wins over one it starts, a timer it keeps
+    counts, and nothing left means active."""
+    save_definition(store)
+    store.commit_transition(start("a", timers_scheduled=(_timer("t1", T0), _timer("t2", T0))))
+    store.commit_transition(start("b", steps_started=(_step_write("charge"),)))
+    store.commit_transition(start("c", timers_scheduled=(_timer("t", T0),)))
+    store.commit_transition(start("e", steps_started=(_step_write("s1"), _step_write("s2"))))
+    store.commit_transition(
+        start("f", steps_started=(_step_write("s"),), timers_scheduled=(_timer("t", T0),))
+    )
+    store.commit_transition(start("g", steps_started=(_step_write("only"),)))
+    claimed = {(s.instance_id, s.invoke_id): s for s in store.claim_steps(T0 + 1_000, 60_000, 10)}
+    assert store.retry_step(claimed[("e", "s2")], next_attempt_at=T0 + 9_000, error="boom")
+
+    def consumed(instance_id: str, invoke_id: str) -> tuple[str, int, int]:
+        run = claimed[(instance_id, invoke_id)]
+        return (invoke_id, run.started_version, run.attempts)
+
+    t1 = store.pending_timers("acme", "a")[0]
+    outcomes = store.commit_transitions(
+        [
+            step("a", 2, consumed_timer=("t1", t1.created_seq), timers_cancelled=("t2",),
+                 timers_scheduled=(_timer("t3", T0 + 5), _timer("t4", T0 + 5))),
+            step("b", 2, consumed_step=consumed("b", "charge"),
+                 steps_started=(_step_write("ship"), _step_write("pack")),
+                 outbox=(_message("b-paid"), _message("b-next"))),
+            step("c", 2, drop_pending_work=True, value='"done"', status="done"),
+            step("e", 2, consumed_step=consumed("e", "s1"), steps_started=(_step_write("s3"),)),
+            step("f", 2, steps_stopped=("s",)),
+            step("g", 2, consumed_step=consumed("g", "only")),
+        ]
+    )  # fmt: skip
+    assert outcomes == [None] * 6, outcomes
+    names = "abcefg"
+    records = store.load_instances([("acme", name) for name in names])
+    assert [records[("acme", name)].version for name in names] == [2] * 6
+    statuses = [records[("acme", name)].runtime_status for name in names]
+    assert statuses == ["waiting", "running", "done", "retrying", "waiting", "active"]
+    assert [t.timer_id for t in store.pending_timers("acme", "a")] == ["t3", "t4"]
+    assert [s.invoke_id for s in store.steps("acme", "b")] == ["ship", "pack"]
+    assert [m.message_id for m in store.outbox("acme", "b")] == ["b-paid", "b-next"]
+    assert store.pending_timers("acme", "c") == []
+    assert [(s.invoke_id, s.status) for s in store.steps("acme", "e")] == [
+        ("s2", "retrying"),
+        ("s3", "pending"),
+    ]
+    assert store.steps("acme", "f") == []
+    assert [t.timer_id for t in store.pending_timers("acme", "f")] == ["t"]
+    assert store.steps("acme", "g") == []
+    assert [len(store.history("acme", name)) for name in names] == [2] * 6
+    # New work is claimed in creation order (the retry after, being due later).
+    due = [(s.instance_id, s.invoke_id) for _ in range(4)
+           for s in store.claim_steps(T0 + 10_000, 60_000, 1)]  # fmt: skip
+    assert due == [("b", "ship"), ("b", "pack"), ("e", "s3"), ("e", "s2")], due
+
+
+def check_a_batch_of_updates_writes_nothing_of_a_refused_write(store: Store) -> None:
+    """A batch of updates with a stale version or a step result whose run is gone commits
+    the other writes and none of the rows of the refused ones."""
+    save_definition(store)
+    store.commit_transition(start("ok", steps_started=(_step_write("s"),)))
+    store.commit_transition(start("stale"))
+    store.commit_transition(start("gone", steps_started=(_step_write("s"),)))
+    runs = {s.instance_id: s for s in store.claim_steps(T0 + 1_000, 60_000, 10)}
+    store.commit_transition(step("stale", 2))
+    store.commit_transition(step("gone", 2, steps_stopped=("s",)))
+
+    def result(instance_id: str, version: int) -> TransitionWrite:
+        run = runs[instance_id]
+        return step(
+            instance_id,
+            version,
+            consumed_step=("s", run.started_version, run.attempts),
+            steps_started=(_step_write("next"),),
+            outbox=(_message(f"{instance_id}-m"),),
+        )
+
+    outcomes = store.commit_transitions(
+        [result("ok", 2), step("stale", 2, outbox=(_message("stale-m"),)), result("gone", 3)]
+    )
+    kinds = [None if outcome is None else type(outcome).__name__ for outcome in outcomes]
+    assert kinds == [None, "VersionConflict", "WorkGone"], outcomes
+    assert [s.invoke_id for s in store.steps("acme", "ok")] == ["next"]
+    assert [m.message_id for m in store.outbox("acme", "ok")] == ["ok-m"]
+    assert store.outbox("acme", "stale") == [] and store.outbox("acme", "gone") == []
+    assert store.steps("acme", "gone") == []
+    assert [len(store.history("acme", name)) for name in ("ok", "stale", "gone")] == [2, 2, 2]
+
+
 def check_load_instances_reads_many_by_key(store: Store) -> None:
     """`load_instances` finds each (tenant, id) pair, never a same id of another tenant, and
     leaves out keys with no instance."""
@@ -848,6 +943,8 @@ CONTRACT: tuple[Check, ...] = (
     check_a_failed_commit_leaves_nothing_behind,
     check_a_batch_commits_together_and_leaves_refused_writes_out,
     check_a_batch_writes_every_row_a_single_commit_writes,
+    check_a_batch_of_updates_leaves_each_runtime_status_its_pending_work_gives,
+    check_a_batch_of_updates_writes_nothing_of_a_refused_write,
     check_load_instances_reads_many_by_key,
     check_step_leases_renew_only_while_the_claim_is_ours,
     check_sql_metacharacters_are_stored_verbatim,

@@ -25,7 +25,7 @@ FROM updated;
 -- latest_definition is set, no newer version of its definition exists), its pending steps,
 -- timers and outbox messages (each list one JSON array of rows, the fields in column order;
 -- creation numbers drawn in list order: timers, then steps, then messages, as commit.py
--- draws them) and the audit row. The runtime status comes computed (commit.start_params):
+-- draws them) and the audit row. The runtime status comes computed (fast_params.start_params):
 -- a new instance has no work but what this statement inserts. No row inserted: nothing was
 -- written, and the store takes the general path, which finds out why.
 -- name: commit_start
@@ -71,3 +71,141 @@ SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value
        %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
        %(microsteps)s, %(effects)s
 FROM instance;
+
+-- Transitions of existing instances, one or many (a worker's batch of results), whole, in
+-- one statement (fast_params.work_params): every instance row, the timer or step each one
+-- consumes, the timers and steps each cancels, stops or (leaving `active`) drops, the ones it
+-- schedules and starts, its messages and its audit row.
+--
+-- All or nothing: first every instance row is locked at its expected version (FOR NO KEY
+-- UPDATE, the lock an UPDATE takes) and every consumed timer and step at its expected claim
+-- (FOR UPDATE, as a DELETE); only if every lock was taken (`ok`) is anything written. The
+-- locked row must also be the one this statement's snapshot sees (same xmin): the runtime
+-- status is computed from that snapshot, so if another transaction changed the instance
+-- while this one waited for its lock, nothing is written. `ok` false: the store takes the
+-- general path, which finds out why.
+--
+-- A computed runtime status is part_runtime_status's rule (queries.sql) applied to the rows
+-- as this statement leaves them: the instance's timers and steps minus those it deletes,
+-- plus those it creates. One statement cannot see its own changes, so the rule is stated
+-- here on the rows before them and each write's lists; tests check that both agree.
+-- work_params leaves out writes that delete and create the same timer or step. The LIMITs
+-- tell the planner how many rows a JSON list holds (it assumes 100 for a function), so that
+-- it looks each one up by its key instead of scanning a table.
+-- name: commit_work
+WITH w AS MATERIALIZED (
+    SELECT * FROM json_to_recordset(%(writes)s::json) AS w (
+        tenant text, id text, definition_id text, definition_version integer,
+        version integer, expected_version integer, snapshot text, value text, status text,
+        runtime_status text, at bigint, drop_work boolean, starts_steps boolean,
+        schedules_timers boolean, deleted_steps text[], deleted_timers text[], event text,
+        actor text, from_value text, to_value text, audit_status text,
+        audit_runtime_status text, idempotency_key text, microsteps text, effects text)
+    LIMIT %(write_count)s
+), seen AS MATERIALIZED (
+    SELECT i.tenant, i.id, i.xmin::text AS row_version
+    FROM instances AS i JOIN w ON i.tenant = w.tenant AND i.id = w.id
+    WHERE i.version = w.expected_version
+), locked AS MATERIALIZED (
+    SELECT i.tenant, i.id, i.xmin::text AS row_version
+    FROM instances AS i JOIN w ON i.tenant = w.tenant AND i.id = w.id
+    WHERE i.version = w.expected_version
+    FOR NO KEY UPDATE OF i
+), held_steps AS MATERIALIZED (
+    SELECT 1
+    FROM steps AS s JOIN (
+        SELECT * FROM json_to_recordset(%(consumed_steps)s::json) AS c (
+            tenant text, instance_id text, invoke_id text, started_version integer,
+            attempts integer)
+        LIMIT %(consumed_step_count)s) AS c
+      ON s.tenant = c.tenant AND s.instance_id = c.instance_id AND s.invoke_id = c.invoke_id
+     AND s.started_version = c.started_version AND s.attempts = c.attempts
+    FOR UPDATE OF s
+), held_timers AS MATERIALIZED (
+    SELECT 1
+    FROM timers AS t JOIN (
+        SELECT * FROM json_to_recordset(%(consumed_timers)s::json) AS c (
+            tenant text, instance_id text, timer_id text, created_seq bigint)
+        LIMIT %(consumed_timer_count)s) AS c
+      ON t.tenant = c.tenant AND t.instance_id = c.instance_id AND t.timer_id = c.timer_id
+     AND t.created_seq = c.created_seq
+    FOR UPDATE OF t
+), ok AS MATERIALIZED (
+    SELECT (SELECT count(*) FROM locked JOIN seen USING (tenant, id, row_version))
+               = %(write_count)s
+       AND (SELECT count(*) FROM held_steps) = %(consumed_step_count)s
+       AND (SELECT count(*) FROM held_timers) = %(consumed_timer_count)s AS ok
+), updated AS (
+    UPDATE instances AS i
+    SET definition_id = w.definition_id, definition_version = w.definition_version,
+        version = w.version, snapshot = w.snapshot::json, value = w.value, status = w.status,
+        runtime_status = coalesce(w.runtime_status, CASE
+            WHEN w.status <> 'active' THEN w.status
+            WHEN EXISTS (SELECT 1 FROM steps AS s
+                         WHERE s.tenant = w.tenant AND s.instance_id = w.id
+                           AND s.status = 'retrying' AND s.invoke_id <> ALL (w.deleted_steps))
+                THEN 'retrying'
+            WHEN w.starts_steps OR EXISTS (
+                    SELECT 1 FROM steps AS s
+                    WHERE s.tenant = w.tenant AND s.instance_id = w.id
+                      AND s.invoke_id <> ALL (w.deleted_steps))
+                THEN 'running'
+            WHEN w.schedules_timers OR EXISTS (
+                    SELECT 1 FROM timers AS t
+                    WHERE t.tenant = w.tenant AND t.instance_id = w.id
+                      AND t.timer_id <> ALL (w.deleted_timers))
+                THEN 'waiting'
+            ELSE 'active' END),
+        updated_at = w.at
+    FROM w
+    WHERE (SELECT ok FROM ok) AND i.tenant = w.tenant AND i.id = w.id
+), gone_steps AS (
+    DELETE FROM steps AS s USING w
+    WHERE (SELECT ok FROM ok) AND s.tenant = w.tenant AND s.instance_id = w.id
+      AND (w.drop_work OR s.invoke_id = ANY (w.deleted_steps))
+), gone_timers AS (
+    DELETE FROM timers AS t USING w
+    WHERE (SELECT ok FROM ok) AND t.tenant = w.tenant AND t.instance_id = w.id
+      AND (w.drop_work OR t.timer_id = ANY (w.deleted_timers))
+), seqs AS (
+    SELECT value, row_number() OVER (ORDER BY value) AS n
+    FROM (SELECT nextval('work_seq') AS value FROM generate_series(1, %(work_count)s)
+          WHERE (SELECT ok FROM ok)) AS drawn
+), new_timers AS (
+    INSERT INTO timers (tenant, instance_id, timer_id, due_at, event, created_seq)
+    SELECT t.tenant, t.instance_id, t.timer_id, t.due_at, t.event::json, seqs.value
+    FROM json_to_recordset(%(timers)s::json) AS t (
+        n integer, tenant text, instance_id text, timer_id text, due_at bigint, event text)
+    JOIN seqs ON seqs.n = t.n
+    {include:part_timer_replaced}
+), new_steps AS (
+    INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotency_key,
+                       retry, started_version, status, attempts, created_at, created_seq,
+                       next_attempt_at, lease_until, last_error)
+    SELECT s.tenant, s.instance_id, s.invoke_id, s.src, s.input::json, s.state,
+           s.idempotency_key, s.retry::json, s.started_version, 'pending', 0, s.created_at,
+           seqs.value, s.created_at, NULL, NULL
+    FROM json_to_recordset(%(steps)s::json) AS s (
+        n integer, tenant text, instance_id text, invoke_id text, src text, input text,
+        state text, idempotency_key text, retry text, started_version integer,
+        created_at bigint)
+    JOIN seqs ON seqs.n = s.n
+    {include:part_step_restarted}
+), new_messages AS (
+    INSERT INTO outbox (message_id, tenant, instance_id, version, event, status, attempts,
+                        created_at, created_seq, next_attempt_at)
+    SELECT m.message_id, m.tenant, m.instance_id, m.version, m.event::json, 'pending', 0,
+           m.created_at, seqs.value, m.created_at
+    FROM json_to_recordset(%(messages)s::json) AS m (
+        n integer, tenant text, instance_id text, message_id text, event text,
+        version integer, created_at bigint)
+    JOIN seqs ON seqs.n = m.n
+), new_audit AS (
+    INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
+                       runtime_status, at, idempotency_key, microsteps, effects)
+    SELECT w.tenant, w.id, w.version, w.event::json, w.actor, w.from_value, w.to_value,
+           w.audit_status, w.audit_runtime_status, w.at, w.idempotency_key,
+           w.microsteps::json, w.effects::json
+    FROM w WHERE (SELECT ok FROM ok)
+)
+SELECT ok FROM ok;

@@ -184,12 +184,17 @@ ORDER BY seq LIMIT %(limit)s;
 -- name: delete_timer
 DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND timer_id = %(timer_id)s;
 
+-- A timer of an id the instance has already replaces it: a new due time and creation
+-- number, and no claim (`{include:part_timer_replaced}`).
+-- name: part_timer_replaced
+ON CONFLICT (tenant, instance_id, timer_id) DO UPDATE
+SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.created_seq,
+    lease_until = NULL
+
 -- name: upsert_timer
 INSERT INTO timers (tenant, instance_id, timer_id, due_at, event, created_seq)
 VALUES (%(tenant)s, %(instance_id)s, %(timer_id)s, %(due_at)s, %(event)s, %(created_seq)s)
-ON CONFLICT (tenant, instance_id, timer_id) DO UPDATE
-SET due_at = excluded.due_at, event = excluded.event, created_seq = excluded.created_seq,
-    lease_until = NULL;
+{include:part_timer_replaced};
 
 -- name: delete_instance_timers
 DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s;
@@ -227,6 +232,17 @@ ORDER BY due_at, created_seq;
 -- name: delete_step
 DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND invoke_id = %(invoke_id)s;
 
+-- A step of an invoke id the instance has already restarts it: a new run, pending, with no
+-- attempts, claim or error (`{include:part_step_restarted}`).
+-- name: part_step_restarted
+ON CONFLICT (tenant, instance_id, invoke_id) DO UPDATE
+SET src = excluded.src, input = excluded.input, state = excluded.state,
+    idempotency_key = excluded.idempotency_key, retry = excluded.retry,
+    started_version = excluded.started_version, status = excluded.status,
+    attempts = excluded.attempts, created_at = excluded.created_at,
+    created_seq = excluded.created_seq, next_attempt_at = excluded.next_attempt_at,
+    lease_until = NULL, last_error = NULL
+
 -- name: upsert_step
 INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
                    started_version, status, attempts, created_at, created_seq, next_attempt_at,
@@ -234,13 +250,7 @@ INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotenc
 VALUES (%(tenant)s, %(instance_id)s, %(invoke_id)s, %(src)s, %(input)s, %(state)s, %(idempotency_key)s, %(retry)s,
         %(started_version)s, 'pending', 0, %(created_at)s, %(created_seq)s, %(created_at)s,
         NULL, NULL)
-ON CONFLICT (tenant, instance_id, invoke_id) DO UPDATE
-SET src = excluded.src, input = excluded.input, state = excluded.state,
-    idempotency_key = excluded.idempotency_key, retry = excluded.retry,
-    started_version = excluded.started_version, status = excluded.status,
-    attempts = excluded.attempts, created_at = excluded.created_at,
-    created_seq = excluded.created_seq, next_attempt_at = excluded.next_attempt_at,
-    lease_until = NULL, last_error = NULL;
+{include:part_step_restarted};
 
 -- name: delete_instance_steps
 DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s;

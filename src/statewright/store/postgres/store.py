@@ -176,8 +176,13 @@ class PostgresStore(SqlStore):
 
 
 def _configure(connection: psycopg.Connection[Any]) -> None:
-    """Read `json` columns as the text that was stored, not as parsed Python values."""
+    """Read `json` columns as the text that was stored, not as parsed Python values, and plan
+    each prepared statement once (psycopg prepares a statement run several times on a
+    connection): every statement looks rows up by key, so one plan fits all parameters,
+    while the planner would otherwise plan the larger ones anew on every run (a CTE whose
+    custom plan looks cheaper than its generic one costs more to plan than to run)."""
     connection.adapters.register_loader("json", TextLoader)
+    connection.execute("SET plan_cache_mode = force_generic_plan")
 
 
 def _conninfo_keys(conninfo: str, display_url: str) -> set[str]:
