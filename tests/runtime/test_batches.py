@@ -131,3 +131,49 @@ def test_many_timers_of_one_instance_in_one_batch_all_fire(
         assert [type(outcome) for outcome in outcomes] == [AuditEntry] * 15
         assert [entry.seq for entry in engine.history("r-1")] == list(range(1, 17))
         assert engine.store.pending_timers("default", "r-1") == []
+
+
+def test_results_start_from_the_heads_step_functions_read_and_survive_a_stale_one(
+    store_url: str, clock: VirtualClock
+) -> None:
+    """`finish_steps` does not read again the instances `step_functions` just read; if one
+    moved meanwhile (another process sent it an event), its result is applied on the
+    instance as it is now."""
+    config = {
+        "id": "pay",
+        "initial": "paying",
+        "context": {"notes": 0},
+        "states": {
+            "paying": {
+                "invoke": {"id": "charge", "src": "charge", "onDone": "paid"},
+                "on": {"NOTE": {"actions": {"type": "assign", "params": {"notes": 1}}}},
+            },
+            "paid": {"type": "final"},
+        },
+    }
+    with (
+        Engine.open(store_url, clock=clock) as engine,
+        Engine.open(store_url, clock=clock) as other,
+    ):
+        for opened in (engine, other):
+            opened.register(Machine.from_config(config, actors={"charge": lambda _: 1}))
+        for instance_id in ("p-1", "p-2"):
+            engine.start("pay", instance_id=instance_id)
+        claimed = engine.store.claim_steps(clock.now(), 60_000, 10)
+        engine.step_functions(claimed)
+        other.send("p-2", "NOTE")  # p-2 moves on after its head was read
+        reads: list[object] = []
+        load_instances = engine.store.load_instances
+
+        def counted(keys: list[tuple[str, str]]) -> object:
+            reads.append(sorted(key[1] for key in keys))
+            return load_instances(keys)
+
+        engine.store.load_instances = counted  # type: ignore[method-assign]
+        outcomes = engine.finish_steps([StepResult(run, output=1) for run in claimed])
+
+        assert [type(outcome) for outcome in outcomes] == [AuditEntry, AuditEntry]
+        assert reads == [[], ["p-2"]]  # nothing read first; p-2 afresh after its conflict
+        assert [engine.get(i).value for i in ("p-1", "p-2")] == ["paid", "paid"]
+        assert engine.get("p-2").context == {"notes": 1}
+        assert [len(engine.history(i)) for i in ("p-1", "p-2")] == [2, 3]

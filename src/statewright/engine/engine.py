@@ -391,6 +391,9 @@ class Engine:
     def step_functions(self, steps: Sequence[StepRecord]) -> builtins.list[UserFunction | None]:
         """`step_function` for many step runs, reading their instances in one query."""
         records = self.store.load_instances([(step.tenant, step.instance_id) for step in steps])
+        for record in records.values():
+            # Their results come next: `finish_steps` starts from these heads, not a re-read.
+            self._heads.put(Head.of(record))
         functions: builtins.list[UserFunction | None] = []
         for step in steps:
             record = records.get((step.tenant, step.instance_id))
@@ -416,14 +419,12 @@ class Engine:
                 key = work[index].key
                 (later if key in keys else now).append(index)
                 keys[key] = None
-            records = self.store.load_instances(builtins.list(keys))
+            heads = self._load_heads(builtins.list(keys))
             prepared: builtins.list[tuple[int, TransitionWrite, AuditEntry]] = []
             for index in now:
                 item = work[index]
                 try:
-                    record = records.get(item.key)
-                    head = None if record is None else Head.of(record)
-                    prepared.append((index, *self._prepare_work(item, head)))
+                    prepared.append((index, *self._prepare_work(item, heads.get(item.key))))
                 except StatewrightError as error:
                     outcomes[index] = error
             committed = self.store.commit_transitions([write for _, write, _ in prepared])
@@ -440,6 +441,22 @@ class Engine:
                     outcomes[index] = refused
             todo = sorted(later)
         return [outcome for outcome in outcomes if outcome is not None]
+
+    def _load_heads(self, keys: builtins.list[tuple[str, str]]) -> dict[tuple[str, str], Head]:
+        """The heads of these instances: cached ones as they are (a stale one fails its
+        commit with VersionConflict, and the item goes round again, read afresh), the others
+        read in one query; an instance that does not exist is left out."""
+        heads: dict[tuple[str, str], Head] = {}
+        missing: builtins.list[tuple[str, str]] = []
+        for key in keys:
+            head = self._heads.get(*key)
+            if head is None:
+                missing.append(key)
+            else:
+                heads[key] = head
+        for key, record in self.store.load_instances(missing).items():
+            heads[key] = Head.of(record)
+        return heads
 
     def _prepare_work(self, item: _Work, record: Head | None) -> tuple[TransitionWrite, AuditEntry]:
         if record is None:
