@@ -391,9 +391,9 @@ class Engine:
     def step_functions(self, steps: Sequence[StepRecord]) -> builtins.list[UserFunction | None]:
         """`step_function` for many step runs, reading their instances in one query."""
         records = self.store.load_instances([(step.tenant, step.instance_id) for step in steps])
-        for record in records.values():
+        for loaded in records.values():
             # Their results come next: `finish_steps` starts from these heads, not a re-read.
-            self._heads.put(Head.of(record))
+            self._heads.put(Head.of(loaded))
         functions: builtins.list[UserFunction | None] = []
         for step in steps:
             record = records.get((step.tenant, step.instance_id))
