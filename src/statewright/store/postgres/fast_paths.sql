@@ -83,7 +83,8 @@ FROM instance;
 -- locked row must also be the one this statement's snapshot sees (same xmin): the runtime
 -- status is computed from that snapshot, so if another transaction changed the instance
 -- while this one waited for its lock, nothing is written. `ok` false: the store takes the
--- general path, which finds out why.
+-- general path, which finds out why. Rows are locked in key order, so that two workers
+-- whose batches share instances (parallel steps of one instance) wait rather than deadlock.
 --
 -- A computed runtime status is part_runtime_status's rule (queries.sql) applied to the rows
 -- as this statement leaves them: the instance's timers and steps minus those it deletes,
@@ -110,6 +111,7 @@ WITH w AS MATERIALIZED (
     SELECT i.tenant, i.id, i.xmin::text AS row_version
     FROM instances AS i JOIN w ON i.tenant = w.tenant AND i.id = w.id
     WHERE i.version = w.expected_version
+    ORDER BY i.tenant, i.id
     FOR NO KEY UPDATE OF i
 ), held_steps AS MATERIALIZED (
     SELECT 1
@@ -120,6 +122,7 @@ WITH w AS MATERIALIZED (
         LIMIT %(consumed_step_count)s) AS c
       ON s.tenant = c.tenant AND s.instance_id = c.instance_id AND s.invoke_id = c.invoke_id
      AND s.started_version = c.started_version AND s.attempts = c.attempts
+    ORDER BY s.tenant, s.instance_id, s.invoke_id
     FOR UPDATE OF s
 ), held_timers AS MATERIALIZED (
     SELECT 1
@@ -129,6 +132,7 @@ WITH w AS MATERIALIZED (
         LIMIT %(consumed_timer_count)s) AS c
       ON t.tenant = c.tenant AND t.instance_id = c.instance_id AND t.timer_id = c.timer_id
      AND t.created_seq = c.created_seq
+    ORDER BY t.tenant, t.instance_id, t.timer_id
     FOR UPDATE OF t
 ), ok AS MATERIALIZED (
     SELECT (SELECT count(*) FROM locked JOIN seen USING (tenant, id, row_version))
