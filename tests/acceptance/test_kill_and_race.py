@@ -66,11 +66,14 @@ def test_sigkill_mid_stream_loses_no_committed_transition(store_url: str) -> Non
     committed: dict[str, int] = {}
     for _ in range(KILL_ROUNDS):
         child = spawn("stream", store_url, str(INSTANCES))
-        time.sleep(rng.uniform(0.3, 1.2))
+        assert child.stdout is not None
+        # Killed a random while after its first commit, however long it took to start.
+        first = child.stdout.readline()
+        time.sleep(rng.uniform(0.1, 0.6))
         child.send_signal(signal.SIGKILL)
         out, err = child.communicate()
         assert child.returncode == -signal.SIGKILL, err
-        for line in out.splitlines():
+        for line in (first + out).splitlines():
             instance_id, seq = line.split()
             committed[instance_id] = max(committed.get(instance_id, 0), int(seq))
         stored = check_consistent(store_url)
