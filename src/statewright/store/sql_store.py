@@ -273,11 +273,7 @@ class SqlStore(ABC):
         if sql is None or params is None:
             return False
         try:
-            if name == "commit_work":
-                rows = self._write_all(sql, params, what=what)
-                written = bool(rows and rows[0]["ok"])
-            else:
-                written = self._run_alone(sql, params, what=what) == 1
+            written = self._run_alone(sql, params, what=what) == 1
         except StoreUnavailable:
             raise
         except StatewrightError:
