@@ -83,8 +83,9 @@ FROM instance;
 -- locked row must also be the one this statement's snapshot sees (same xmin): the runtime
 -- status is computed from that snapshot, so if another transaction changed the instance
 -- while this one waited for its lock, nothing is written. `ok` false: the store takes the
--- general path, which finds out why (one row returned: written). Rows are locked in key order, so that two workers
--- whose batches share instances (parallel steps of one instance) wait rather than deadlock.
+-- general path, which finds out why; one row returned means written. Rows are locked in
+-- key order, so that two workers whose batches share instances (parallel steps of one
+-- instance) wait rather than deadlock.
 --
 -- A computed runtime status is part_runtime_status's rule (queries.sql) applied to the rows
 -- as this statement leaves them: the instance's timers and steps minus those it deletes,
