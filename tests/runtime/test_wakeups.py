@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+
+import pytest
 
 from statewright import Machine
 from statewright.engine import Engine
@@ -46,3 +49,57 @@ def test_new_work_wakes_a_sleeping_worker(store_url: str) -> None:
             thread.join(timeout=30)
     assert latency < 5, latency
     assert not thread.is_alive()
+
+
+def test_one_of_several_idle_workers_listens_and_all_the_work_is_done(
+    store_url: str,
+) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL passes one listening turn among idle workers; SQLite wakes all")
+    ran_by: list[int] = []
+
+    def machine_for(index: int) -> Machine:
+        return Machine.from_config(JOB, actors={"work": lambda input: ran_by.append(index)})
+
+    stop = threading.Event()
+    engines = [Engine.open(store_url) for _ in range(3)]
+    threads = []
+    with Engine.open(store_url) as client:
+        client.register(machine_for(-1))
+        for index, engine in enumerate(engines):
+            engine.register(machine_for(index))
+            thread = threading.Thread(
+                target=Worker(engine).run, kwargs={"poll_ms": 30_000, "stop": stop}
+            )
+            thread.start()
+            threads.append(thread)
+        try:
+            assert wait_for(lambda: sum(e.store.listening for e in engines) == 1)
+            time.sleep(0.3)
+            assert sum(e.store.listening for e in engines) == 1
+            for n in range(30):
+                client.start("job", instance_id=f"j-{n}")
+                client.send(f"j-{n}", "GO")
+            assert wait_for(lambda: len(ran_by) == 30), ran_by
+            assert wait_for(lambda: not client.list(status="active", limit=1))
+            assert wait_for(lambda: sum(e.store.listening for e in engines) == 1)
+        finally:
+            stop.set()
+            for n in range(3):  # wake-ups, so that each worker sees `stop` soon
+                client.start("job", instance_id=f"last-{n}")
+                client.send(f"last-{n}", "GO")
+            for thread in threads:
+                thread.join(timeout=60)
+            for engine in engines:
+                engine.close()
+    assert not any(thread.is_alive() for thread in threads)
+    assert sorted(set(ran_by)) <= [0, 1, 2]
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()

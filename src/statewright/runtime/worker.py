@@ -93,30 +93,48 @@ class Worker:
         done = 0
         failed_timers: set[tuple[str, str, str, int]] = set()
         while True:
-            ran = self._fire_timer_batch(failed_timers)
-            ran += self.steps.run_batch()
-            ran += self.schedules.run_due()
-            if self.outbox.active:
-                ran += self.outbox.deliver_due(
-                    self.engine.store, self.engine.clock.now(), self.batch
-                )
+            ran, _ = self._round(failed_timers)
             done += ran
             if ran == 0:
                 return done
 
     def run(self, *, poll_ms: int = 1000, stop: threading.Event | None = None) -> None:
-        """Work until stopped: by SIGTERM or SIGINT (in the main thread), or by `stop`."""
+        """Work until stopped: by SIGTERM or SIGINT (in the main thread), or by `stop`.
+
+        Rounds follow each other while one comes back with a full batch (more is due);
+        otherwise the worker waits for a wake-up. On PostgreSQL one idle worker listens
+        at a time (store/postgres/listener.py), so a trickle of work is taken by one worker
+        in batches, not in ones by every worker; the work a round's own results start wakes
+        it again at once."""
         stop = stop or threading.Event()
         restore = _on_signals(stop)
         log.info("worker started on %s", self.engine.store.url.split("@")[-1])
         try:
             while not stop.is_set():
-                if self.run_once() == 0 and not stop.is_set():
-                    self._wait(poll_ms, stop)
+                ran, more = self._round(set())
+                if more or stop.is_set():
+                    continue
+                if ran and self.engine.store.wait_for_work(0):
+                    continue  # woken already, e.g. by the work this round's results started
+                self._wait(poll_ms, stop)
         finally:
             restore()
             self.steps.close()
             log.info("worker stopped")
+
+    def _round(self, failed_timers: set[tuple[str, str, str, int]]) -> tuple[int, bool]:
+        """One batch of each kind of due work: how many units ran, and whether a batch came
+        back full (so that more is probably due)."""
+        fired, claimed = self._fire_timer_batch(failed_timers)
+        steps = self.steps.run_batch()
+        ran = fired + steps + self.schedules.run_due()
+        delivered = 0
+        if self.outbox.active:
+            delivered = self.outbox.deliver_due(
+                self.engine.store, self.engine.clock.now(), self.batch
+            )
+        full = max(claimed, steps, delivered) >= self.batch
+        return ran + delivered, full
 
     def _wait(self, poll_ms: int, stop: threading.Event) -> None:
         """Sleep until the next known due time, a wake-up from another process's commit,
@@ -124,7 +142,9 @@ class Worker:
         slices of at most `_STOP_CHECK_MS`, so that a stop is seen within one."""
         store = self.engine.store
         wait_ms = poll_ms
-        due = store.next_work_at(outbox=self.outbox.active)
+        # An idle worker that is not listening waits for its turn (or its poll), not for the
+        # next due time: the listening one wakes for that.
+        due = store.next_work_at(outbox=self.outbox.active) if store.listening else None
         if due is not None:
             # Work due now that this pass could not claim is another worker's for now.
             wait_ms = max(_HELD_WAIT_MS, min(poll_ms, due - self.engine.clock.now()))
@@ -134,14 +154,12 @@ class Worker:
             if remaining <= 0:
                 return
             slice_s = min(remaining, _STOP_CHECK_MS / 1000)
-            began = time.monotonic()
-            store.wait_for_work(slice_s)
-            if time.monotonic() - began < slice_s * 0.9:
-                return  # woken before the slice ended: new work
+            if store.wait_for_work(slice_s):
+                return  # woken: new work
 
-    def _fire_timer_batch(self, failed: set[tuple[str, str, str, int]]) -> int:
+    def _fire_timer_batch(self, failed: set[tuple[str, str, str, int]]) -> tuple[int, int]:
         """Fire one batch of due timers, skipping those in `failed` (their guard or action
-        raised earlier in this pass; added to it here); how many fired."""
+        raised earlier in this pass; added to it here); how many fired, of how many claimed."""
         claimed = self.engine.store.claim_timers(
             self.engine.clock.now(), TIMER_LEASE_MS, self.batch
         )
@@ -165,7 +183,7 @@ class Worker:
                     timer.instance_id,
                     outcome,
                 )
-        return fired
+        return fired, len(claimed)
 
 
 def _timer_key(timer: TimerRecord) -> tuple[str, str, str, int]:

@@ -173,9 +173,18 @@ class Store(Protocol):
         """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""
         ...
 
-    def wait_for_work(self, timeout_s: float) -> None:
-        """Return when another process may have created work (PostgreSQL: a NOTIFY from its
-        commit), or after `timeout_s` at the latest. NOTIFY is best-effort, hence the timeout."""
+    def wait_for_work(self, timeout_s: float) -> bool:
+        """Return True when another process may have created work (PostgreSQL: a NOTIFY from
+        its commit; one idle worker listens at a time), or False after `timeout_s` at the
+        latest. NOTIFY is best-effort, hence the timeout; `timeout_s=0` checks for a wake-up
+        that came already."""
+        ...
+
+    @property
+    def listening(self) -> bool:
+        """Whether this process is the idle worker that wakes for new work and due times
+        (PostgreSQL: one at a time, the holder of the listening turn; the others wait for
+        the turn or their poll). True where every waiting worker is woken."""
         ...
 
     def next_work_at(self, *, outbox: bool) -> int | None:

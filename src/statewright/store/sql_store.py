@@ -496,9 +496,15 @@ class SqlStore(ABC):
             )
         return True
 
-    def wait_for_work(self, timeout_s: float) -> None:
+    @property
+    def listening(self) -> bool:
+        """Every waiting worker is woken for new work and due times (see Store)."""
+        return True
+
+    def wait_for_work(self, timeout_s: float) -> bool:
         """Wait up to `timeout_s` for another process to create work; here, just wait."""
         time.sleep(max(0.0, timeout_s))
+        return False
 
     def next_work_at(self, *, outbox: bool) -> int | None:
         """The earliest time a timer, step run (or, with `outbox`, an outbox message) is due."""

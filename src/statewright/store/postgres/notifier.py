@@ -70,6 +70,9 @@ class Notifier:
                 try:
                     if connection is None or connection.closed:
                         connection = psycopg.connect(self._conninfo, autocommit=True)
+                        # A NOTIFY's transaction needs no flush to disk: it is a wake-up,
+                        # delivered at its commit, and lost with a crash like any other.
+                        connection.execute("SET synchronous_commit = off")
                     connection.execute(self._sql)
                 except psycopg.Error as error:
                     log.warning("could not wake the workers (they will poll): %s", error)

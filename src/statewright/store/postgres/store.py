@@ -24,6 +24,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
+from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
@@ -64,7 +65,7 @@ class PostgresStore(SqlStore):
         """
         self.url = url if url is not None else options.conninfo
         self._options = options
-        self._listener: psycopg.Connection[Any] | None = None
+        self._listener = Listener(options.conninfo)
         self._notifier = Notifier(options.conninfo, self.queries["notify_work"])
         # Autocommit: a lone statement (`_alone`) is its own transaction, one round trip;
         # every other operation opens its transaction explicitly (`connection.transaction()`).
@@ -84,13 +85,15 @@ class PostgresStore(SqlStore):
         )
         self._pool.open(wait=False)
 
-    def wait_for_work(self, timeout_s: float) -> None:
-        """Return on a NOTIFY of new work from any process's commit, or after `timeout_s`."""
-        if self._listener is None:
-            self._listener = psycopg.connect(self._options.conninfo, autocommit=True)
-            self._listener.execute("LISTEN statewright_work")
-        for _ in self._listener.notifies(timeout=max(0.0, timeout_s), stop_after=1):
-            pass
+    def wait_for_work(self, timeout_s: float) -> bool:
+        """Return on a NOTIFY of new work from any process's commit (True), or after
+        `timeout_s`; one idle worker listens at a time (see listener.py)."""
+        return self._listener.wait(timeout_s)
+
+    @property
+    def listening(self) -> bool:
+        """Whether this process holds the listening turn (see listener.py)."""
+        return self._listener.holding
 
     def _work_committed(self) -> None:
         self._notifier.poke()  # NOTIFY beside the commit, coalesced: see notifier.py
@@ -98,8 +101,7 @@ class PostgresStore(SqlStore):
     def close(self) -> None:
         """Close the pool and its connections; the store cannot be used afterwards."""
         self._notifier.close()
-        if self._listener is not None:
-            self._listener.close()
+        self._listener.close()
         self._pool.close()
 
     @contextmanager
@@ -182,6 +184,7 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
     while the planner would otherwise plan the larger ones anew on every run (a CTE whose
     custom plan looks cheaper than its generic one costs more to plan than to run)."""
     connection.adapters.register_loader("json", TextLoader)
+    connection.prepare_threshold = 0
     connection.execute("SET plan_cache_mode = force_generic_plan")
 
 
@@ -243,4 +246,4 @@ class _PostgresTransaction:
                     return counts
 
     def script(self, sql: str) -> None:
-        self._connection.execute(sql)
+        self._connection.execute(sql, prepare=False)  # several statements

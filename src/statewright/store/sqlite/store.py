@@ -61,10 +61,10 @@ class SqliteStore(SqlStore):
         self._wakeups.close()
         self._pool.close()
 
-    def wait_for_work(self, timeout_s: float) -> None:
-        """Return when another process (or thread) committed new work on this file, or after
-        `timeout_s` (wake-ups are best-effort, see `wakeup.py`)."""
-        self._wakeups.wait(timeout_s)
+    def wait_for_work(self, timeout_s: float) -> bool:
+        """Return when another process (or thread) committed new work on this file (True),
+        or after `timeout_s` (wake-ups are best-effort, see `wakeup.py`)."""
+        return self._wakeups.wait(timeout_s)
 
     def _work_committed(self) -> None:
         self._wakeups.notify()

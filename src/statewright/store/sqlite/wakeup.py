@@ -59,18 +59,19 @@ class WakeChannel:
             except OSError:
                 pass  # best-effort; the waiter's polling covers it
 
-    def wait(self, timeout_s: float) -> None:
-        """Return on a wake-up from another process's commit, or after `timeout_s`."""
+    def wait(self, timeout_s: float) -> bool:
+        """Return on a wake-up from another process's commit (True), or after `timeout_s`."""
         timeout_s = max(0.0, timeout_s)
         listener = self._listen()
         if listener is None:
             time.sleep(timeout_s)
-            return
+            return False
         readable, _, _ = select.select([listener], [], [], timeout_s)
         if readable:
             with contextlib.suppress(BlockingIOError):
                 while listener.recv(64):  # several commits may have woken us: take them all
                     pass
+        return bool(readable)
 
     def close(self) -> None:
         """Stop listening and release the sockets."""

@@ -1,0 +1,176 @@
+"""Waiting for work on PostgreSQL: one idle worker listens, the others queue behind it.
+
+Every NOTIFY reaches every connection that LISTENs. If every idle worker woke for each one, a
+stream of small commits would wake them all, and all but one would find nothing: each of
+those wakes costs a round of claims, and with several workers per core that herd costs more
+than the work. So idle workers take turns instead:
+
+- The **token** is a session-level advisory lock, one per schema (the key is the schema's
+  name hashed), held on the worker's listening connection.
+- The worker holding it waits for a NOTIFY (or its timeout) and wakes for it. It keeps the
+  token while it works, since it looks for more work before it waits again; NOTIFYs that
+  come meanwhile are read when it waits again.
+- The other idle workers wait for the lock itself. PostgreSQL grants a released lock to one
+  waiter, so exactly one of them takes the token when it is let go.
+- The holder lets the token go when it has worked for longer than `help_after_s` (a slow
+  step, a full batch): the next idle worker then listens. Taking the token wakes a worker:
+  a NOTIFY may have come while nobody listened, and only the holder waits for the next due
+  time (the others wait for the token, or for their poll).
+- A worker that dies closes its connection, which releases the token.
+
+Every connection LISTENs all the time, so no NOTIFY falls between two holders. Waiting in
+the queue ends at the timeout like listening does (the worker's poll, as NOTIFY is
+best-effort).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from typing import Any
+
+import psycopg
+
+__all__ = ["HELP_AFTER_S", "Listener"]
+
+log = logging.getLogger("statewright.store")
+
+#: How long the worker holding the token may work before another idle worker listens.
+HELP_AFTER_S = 0.02
+#: The advisory lock's first key ("sw" in ASCII); the second is the schema's hashed name.
+_TOKEN_CLASS = 0x7377
+_TOKEN = f"{_TOKEN_CLASS}, hashtext(coalesce(current_schema(), ''))"
+_CHANNEL = "statewright_work"
+
+
+class Listener:
+    """A worker's waits for NOTIFYs of new work, taking turns with the other idle workers."""
+
+    def __init__(self, conninfo: str, *, help_after_s: float = HELP_AFTER_S) -> None:
+        self._conninfo = conninfo
+        self._help_after_s = help_after_s
+        self._connection: psycopg.Connection[Any] | None = None
+        self._holding = False
+        self._busy_since: float | None = None  # when the last wait returned; None: waiting
+        self._lock = threading.Lock()  # the token's state, between wait() and the watchdog
+        self._busy = threading.Event()  # set while the worker works holding the token
+        self._closed = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    @property
+    def holding(self) -> bool:
+        """Whether this worker holds the token (it is the one that listens)."""
+        return self._holding
+
+    def wait(self, timeout_s: float) -> bool:
+        """Return True on a NOTIFY (holding the token) or on taking the token; False after
+        `timeout_s` at the latest."""
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        with self._lock:
+            self._busy_since = None
+            holding = self._holding
+        try:
+            connection = self._connect()
+            if not holding:
+                taken = self._take(connection, timeout_s)
+                _drain(connection)  # this worker looks for work now, or was not listening
+                return taken
+            if _drain(connection):
+                return True
+            remaining = max(0.0, deadline - time.monotonic())
+            return any(True for _ in connection.notifies(timeout=remaining, stop_after=1))
+        except psycopg.Error as error:
+            log.warning("waiting for work on PostgreSQL failed (will poll): %s", error)
+            self._drop()
+            time.sleep(max(0.0, deadline - time.monotonic()))
+            return False
+        finally:
+            self._working()
+
+    def close(self) -> None:
+        """Stop the watchdog and close the connection (which lets the token go)."""
+        self._closed.set()
+        self._busy.set()
+        watchdog = self._watchdog
+        if watchdog is not None and watchdog is not threading.current_thread():
+            watchdog.join(timeout=5)
+        self._drop()
+
+    # -- the token ------------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        connection = self._connection
+        if connection is None or connection.closed:
+            connection = psycopg.connect(self._conninfo, autocommit=True)
+            connection.execute(f"LISTEN {_CHANNEL}")
+            self._connection, self._holding = connection, False
+        return connection
+
+    def _take(self, connection: psycopg.Connection[Any], timeout_s: float) -> bool:
+        """Queue for the token for up to `timeout_s`; whether it was taken."""
+        wait_ms = max(1, int(timeout_s * 1000))
+        try:
+            connection.execute(f"SET lock_timeout = {wait_ms}; SELECT pg_advisory_lock({_TOKEN})")
+        except psycopg.errors.LockNotAvailable:
+            return False
+        with self._lock:
+            self._holding = True
+        return True
+
+    def _working(self) -> None:
+        """The worker goes to work: let the token go if that lasts longer than help_after_s."""
+        with self._lock:
+            if not self._holding:
+                return
+            self._busy_since = time.monotonic()
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(
+                target=self._watch, name="statewright-listener", daemon=True
+            )
+            self._watchdog.start()
+        self._busy.set()
+
+    def _watch(self) -> None:
+        """Let the token go when its holder has worked for longer than help_after_s."""
+        while not self._closed.is_set():
+            self._busy.wait()
+            with self._lock:
+                since = self._busy_since
+                if since is None or not self._holding:
+                    self._busy.clear()
+                    continue
+            late = since + self._help_after_s - time.monotonic()
+            if late > 0:
+                self._closed.wait(late)
+                continue
+            with self._lock:
+                if self._busy_since == since and self._holding and not self._closed.is_set():
+                    self._release()
+
+    def _release(self) -> None:
+        """Let the token go (with `_lock` held, while the worker works)."""
+        self._holding = False
+        connection = self._connection
+        if connection is None or connection.closed:
+            return
+        try:
+            connection.execute(f"SELECT pg_advisory_unlock({_TOKEN})")
+        except psycopg.Error as error:
+            log.warning("could not pass the listening turn on (closing it): %s", error)
+            with contextlib.suppress(psycopg.Error):
+                connection.close()
+
+    def _drop(self) -> None:
+        with self._lock:
+            self._holding = False
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                connection.close()
+
+
+def _drain(connection: psycopg.Connection[Any]) -> bool:
+    """Read the NOTIFYs already received; whether there were any."""
+    return sum(1 for _ in connection.notifies(timeout=0)) > 0
