@@ -116,7 +116,7 @@ class Worker:
                     continue
                 if ran and self.engine.store.wait_for_work(0):
                     continue  # woken already, e.g. by the work this round's results started
-                self._wait(poll_ms, stop)
+                self._wait(poll_ms, stop, worked=ran > 0)
         finally:
             restore()
             self.steps.close()
@@ -136,17 +136,20 @@ class Worker:
         full = max(claimed, steps, delivered) >= self.batch
         return ran + delivered, full
 
-    def _wait(self, poll_ms: int, stop: threading.Event) -> None:
+    def _wait(self, poll_ms: int, stop: threading.Event, *, worked: bool = False) -> None:
         """Sleep until the next known due time, a wake-up from another process's commit,
         `stop`, or `poll_ms` at the latest (wake-ups are best-effort). The sleep is taken in
-        slices of at most `_STOP_CHECK_MS`, so that a stop is seen within one."""
+        slices of at most `_STOP_CHECK_MS`, so that a stop is seen within one. After a round
+        that `worked`, work already due is taken at once."""
         store = self.engine.store
         wait_ms = poll_ms
         # An idle worker that is not listening waits for its turn (or its poll), not for the
         # next due time: the listening one wakes for that.
         due = store.next_work_at(outbox=self.outbox.active) if store.listening else None
         if due is not None:
-            # Work due now that this pass could not claim is another worker's for now.
+            if worked and due <= self.engine.clock.now():
+                return  # e.g. a timer that fell due during the round
+            # Work due now that a round found nothing of is another worker's for now.
             wait_ms = max(_HELD_WAIT_MS, min(poll_ms, due - self.engine.clock.now()))
         deadline = time.monotonic() + min(wait_ms, poll_ms) / 1000
         while not stop.is_set():
