@@ -487,13 +487,13 @@ class SqlStore(ABC):
     def retry_step(self, step: StepRecord, *, next_attempt_at: int, error: str) -> bool:
         """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""
         params = {**_claim_key(step), "next_attempt_at": next_attempt_at, "error": error}
+        instance = {"tenant": step.tenant, "id": step.instance_id}
         with self._transaction(write=True, what=f"retrying step {step.invoke_id!r}") as tx:
+            # The instance first, then its step: the order of a transition that stops it.
+            tx.one(self.queries["lock_instance"], instance)
             if tx.run(self.queries["retry_step"], params) != 1:
                 return False
-            tx.run(
-                self.queries["compute_runtime_status"],
-                {"tenant": step.tenant, "id": step.instance_id},
-            )
+            tx.run(self.queries["compute_runtime_status"], instance)
         return True
 
     @property

@@ -70,6 +70,11 @@ WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s;
 -- name: instance_version
 SELECT version FROM instances WHERE tenant = %(tenant)s AND id = %(id)s;
 
+-- Taken before a write that changes an instance's pending work and then its runtime status,
+-- so that it locks the instance before the work, as transitions do (no deadlock between them).
+-- name: lock_instance
+SELECT version FROM instances WHERE tenant = %(tenant)s AND id = %(id)s FOR NO KEY UPDATE;
+
 -- Several instances by key: the pairs of %(tenants)s and %(ids)s.
 -- name: load_instances
 SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,

@@ -64,6 +64,10 @@ WHERE tenant = :tenant AND id = :id AND version = :expected_version;
 -- name: instance_version
 SELECT version FROM instances WHERE tenant = :tenant AND id = :id;
 
+-- PostgreSQL locks the instance row here; a SQLite write transaction holds the database.
+-- name: lock_instance
+SELECT version FROM instances WHERE tenant = :tenant AND id = :id;
+
 -- Several instances by key; :keys is a JSON array of [tenant, id] pairs.
 -- name: load_instances
 SELECT tenant, id, definition_id, definition_version, version, snapshot, value, status,
