@@ -1,7 +1,8 @@
 """The order workflow's step: charging the card.
 
-A real deployment calls a payment provider here, passing the step run's idempotency key so a
-retried charge is never taken twice. This one declines amounts over 5000 and otherwise returns
+A real deployment calls a payment provider here, passing the step run's idempotency key
+(`statewright.runtime.current_step().idempotency_key`) so a retried charge is never taken
+twice. This one declines amounts over 5000 and otherwise returns
 a payment id derived from the order, so runs are reproducible.
 """
 

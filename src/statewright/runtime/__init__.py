@@ -7,6 +7,8 @@ The loops stand on two pure policies, with no clock, I/O or randomness of their 
 - `retry`: `RetryPolicy` and `decide`: when a failed step or outbox delivery runs again,
   and when it gives up (the machine's `onError` path, or the dead-letter list).
 - `worker`: `Worker`, the timer, step, schedule and outbox loops (`run_once`, `run`).
+- `step_context`: `current_step()`, inside a step function: its run's idempotency key, and
+  whether the run was stopped (its state left), so that a long step can return early.
 - `cron`: `Schedule` and `due_ticks`: the tick times of a cron expression in a time zone;
   the schedules worker claims each (schedule name, tick time) once.
 """
@@ -29,6 +31,7 @@ from statewright.runtime.retry import (
     should_retry,
     stable_rand,
 )
+from statewright.runtime.step_context import StepContext, current_step
 from statewright.runtime.worker import Worker
 
 __all__ = [
@@ -42,8 +45,10 @@ __all__ = [
     "STEP_DEFAULT",
     "STEP_TIMEOUT",
     "Schedule",
+    "StepContext",
     "WORKER_LOST",
     "Worker",
+    "current_step",
     "decide",
     "due_ticks",
     "next_delay_ms",

@@ -19,7 +19,10 @@ thread only when they have a timeout), so that a harness is deterministic.
 Results come back through `Engine.finish_steps` as XState's done events, many in ONE database
 transaction (one flush to disk for all of them), each deleting its step run in the same
 transaction: a result is applied exactly once, and a result for a run stopped with its state
-is discarded (`WorkGone`). A failure is retried per the invoke's retry policy
+is discarded (`WorkGone`). A running step whose run was stopped (its state left, or taken over
+by another worker) is cancelled once the heartbeat, at least every second, finds it gone: an
+async one's task is cancelled, a sync one is told through `current_step().cancelled` and no
+longer waited for (`runtime/step_context.py`). A failure is retried per the invoke's retry policy
 (`runtime/retry.py`) with the instance's runtime status `retrying`; when the policy gives up,
 the error event goes to the machine (its `onError` path, e.g. a manual-review state).
 """
@@ -27,14 +30,15 @@ the error event goes to the machine (its `onError` path, e.g. a manual-review st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from statewright.chart.implementations import UserFunction
 from statewright.engine import Engine
@@ -47,6 +51,7 @@ from statewright.runtime.retry import (
     decide,
     stable_rand,
 )
+from statewright.runtime.step_context import CANCEL_CHECK_MS, StepContext, _current
 from statewright.store.records import StepRecord
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunner"]
@@ -80,6 +85,8 @@ class _Attempt:
     started: float | None = None  # time.monotonic() when the function was called
     output: object = None
     error: BaseException | None = None
+    stopped: threading.Event = field(default_factory=threading.Event)
+    cancel_task: Callable[[], None] | None = None  # cancels a running async step's task
 
     @property
     def timeout_s(self) -> float | None:
@@ -89,18 +96,43 @@ class _Attempt:
     def call(self) -> None:
         """Run the step's function here, recording its output or its error."""
         self.started = time.monotonic()
+        token = _current.set(self.context())
         try:
             if self.function is None:
                 raise _NotProvided(f"step {self.step.src!r} is not provided in this worker")
             result = self.function(json.loads(self.step.input))
             if inspect.isawaitable(result):
-                result = asyncio.run(_within(result, self.timeout_s))
+                result = asyncio.run(_cancellable(result, self))
             self.output = result
         except TimeoutError as error:
             timed_out = self.timed_out(time.monotonic())
             self.error = _StepTimeout(_timeout_text(self)) if timed_out else error
+        except asyncio.CancelledError as error:
+            self.error = error  # stopped (cancel()); the result is not applied
         except Exception as error:
             self.error = error
+        finally:
+            _current.reset(token)
+
+    def context(self) -> StepContext:
+        step = self.step
+        return StepContext(
+            tenant=step.tenant,
+            instance_id=step.instance_id,
+            invoke_id=step.invoke_id,
+            src=step.src,
+            attempt=step.attempts,
+            idempotency_key=step.idempotency_key,
+            _stopped=self.stopped,
+        )
+
+    def cancel(self) -> None:
+        """The run was stopped: tell the function (`current_step().cancelled`) and cancel
+        it if it is async."""
+        self.stopped.set()
+        cancel_task = self.cancel_task
+        if cancel_task is not None:
+            cancel_task()
 
     def timed_out(self, now: float) -> bool:
         """Whether the attempt has run past its timeout at `now` (monotonic seconds)."""
@@ -108,8 +140,22 @@ class _Attempt:
         return timeout is not None and started is not None and now - started >= timeout
 
 
-async def _within(awaitable: object, timeout_s: float | None) -> object:
-    return await asyncio.wait_for(awaitable, timeout_s)  # type: ignore[arg-type]
+async def _cancellable(awaitable: object, attempt: _Attempt) -> object:
+    """Await an async step within its timeout, cancellable from the worker's thread."""
+    task, loop = asyncio.current_task(), asyncio.get_running_loop()
+    if task is not None:
+
+        def cancel_task() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: it ended meanwhile
+                loop.call_soon_threadsafe(task.cancel)
+
+        attempt.cancel_task = cancel_task
+    if attempt.stopped.is_set():
+        raise asyncio.CancelledError
+    try:
+        return await asyncio.wait_for(awaitable, attempt.timeout_s)  # type: ignore[arg-type]
+    finally:
+        attempt.cancel_task = None
 
 
 def _timeout_text(attempt: _Attempt) -> str:
@@ -191,7 +237,9 @@ class StepRunner:
         running: dict[Future[None], _Attempt] = {
             self._start(attempt): attempt for attempt in attempts
         }
-        beat_s = self.lease_ms / 3000
+        # Renew the leases every third of the lease, and check that the runs are still
+        # wanted (a stopped one is cancelled) at least every CANCEL_CHECK_MS.
+        beat_s = min(self.lease_ms / 3000, CANCEL_CHECK_MS / 1000)
         next_beat = time.monotonic() + beat_s
         while running:
             done, _ = wait(
@@ -207,7 +255,9 @@ class StepRunner:
             if ended:
                 self._apply(ended)
             if running and time.monotonic() >= next_beat:
-                self._heartbeat(list(running.values()))
+                for attempt in self._heartbeat(list(running.values())):
+                    attempt.cancel()  # no longer ours: not waited for, its result dropped
+                    running = {f: a for f, a in running.items() if a is not attempt}
                 next_beat = time.monotonic() + beat_s
 
     def _start(self, attempt: _Attempt) -> Future[None]:
@@ -231,21 +281,23 @@ class StepRunner:
         threading.Thread(target=run, name=name, daemon=True).start()
         return future
 
-    def _heartbeat(self, attempts: list[_Attempt]) -> None:
-        """Renew the leases of runs still going; a run whose claim was lost meanwhile (stopped
-        with its state, or its lease expired and another worker took it) keeps running, and
-        its result will be discarded."""
+    def _heartbeat(self, attempts: list[_Attempt]) -> list[_Attempt]:
+        """Renew the leases of runs still going; returns those whose claim was lost meanwhile
+        (stopped with their state, or their lease expired and another worker took them)."""
         lease_until = self.engine.clock.now() + self.lease_ms
         held = self.engine.store.renew_step_leases([a.step for a in attempts], lease_until)
+        lost = []
         for attempt, ours in zip(attempts, held, strict=True):
             if not ours:
                 log.info(
                     "step %s of %s/%s: no longer ours (stopped, or taken over after its lease); "
-                    "its result will be discarded",
+                    "cancelled, its result will be discarded",
                     attempt.step.invoke_id,
                     attempt.step.tenant,
                     attempt.step.instance_id,
                 )
+                lost.append(attempt)
+        return lost
 
     # -- results ------------------------------------------------------------------------------
 
