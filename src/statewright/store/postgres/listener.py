@@ -6,21 +6,24 @@ those wakes costs a round of claims, and with several workers per core that herd
 than the work. So idle workers take turns instead:
 
 - The **token** is a session-level advisory lock, one per schema (the key is the schema's
-  name hashed), held on the worker's listening connection.
+  name hashed), held on the worker's listening connection, which LISTENs while it holds it.
 - The worker holding it waits for a NOTIFY (or its timeout) and wakes for it. It keeps the
   token while it works, since it looks for more work before it waits again; NOTIFYs that
   come meanwhile are read when it waits again.
-- The other idle workers wait for the lock itself. PostgreSQL grants a released lock to one
-  waiter, so exactly one of them takes the token when it is let go.
+- The other idle workers wait for the lock itself, each on a thread of its own that blocks
+  in `pg_advisory_lock` (no timeout: the server neither polls nor logs anything for it).
+  PostgreSQL grants a released lock to one waiter, so exactly one of them takes the token
+  when it is let go.
 - The holder lets the token go when it has worked for longer than `help_after_s` (a slow
   step, a full batch): the next idle worker then listens. Taking the token wakes a worker:
   a NOTIFY may have come while nobody listened, and only the holder waits for the next due
   time (the others wait for the token, or for their poll).
 - A worker that dies closes its connection, which releases the token.
 
-Every connection LISTENs all the time, so no NOTIFY falls between two holders. Waiting in
-the queue ends at the timeout like listening does (the worker's poll, as NOTIFY is
-best-effort).
+A worker that takes the token LISTENs before it looks for work, so work committed before that
+is found by its look, and work committed after wakes it. Waiting for the token ends at the
+timeout like listening does (the worker's poll, as NOTIFY is best-effort); the thread stays
+queued.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Listener:
         self._busy = threading.Event()  # set while the worker works holding the token
         self._closed = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._queued: _Queued | None = None  # the thread waiting for the token
 
     @property
     def holding(self) -> bool:
@@ -74,9 +78,7 @@ class Listener:
         try:
             connection = self._connect()
             if not holding:
-                taken = self._take(connection, timeout_s)
-                _drain(connection)  # this worker looks for work now, or was not listening
-                return taken
+                return self._take(connection, timeout_s)
             if _drain(connection):
                 return True
             remaining = max(0.0, deadline - time.monotonic())
@@ -104,17 +106,23 @@ class Listener:
         connection = self._connection
         if connection is None or connection.closed:
             connection = psycopg.connect(self._conninfo, autocommit=True)
-            connection.execute(f"LISTEN {_CHANNEL}")
             self._connection, self._holding = connection, False
         return connection
 
     def _take(self, connection: psycopg.Connection[Any], timeout_s: float) -> bool:
-        """Queue for the token for up to `timeout_s`; whether it was taken."""
-        wait_ms = max(1, int(timeout_s * 1000))
-        try:
-            connection.execute(f"SET lock_timeout = {wait_ms}; SELECT pg_advisory_lock({_TOKEN})")
-        except psycopg.errors.LockNotAvailable:
+        """Wait up to `timeout_s` for the token (queued on a thread that blocks in the lock,
+        and stays queued after a timeout); whether it was taken. Taken, the connection
+        LISTENs, and NOTIFYs read before (from an earlier turn) are dropped: the worker
+        looks for work next."""
+        queued = self._queued
+        if queued is None:
+            queued = self._queued = _Queued(connection)
+        if not queued.done.wait(max(0.0, timeout_s)):
             return False
+        self._queued = None
+        if queued.error is not None:
+            raise queued.error
+        _drain(connection)
         with self._lock:
             self._holding = True
         return True
@@ -156,7 +164,7 @@ class Listener:
         if connection is None or connection.closed:
             return
         try:
-            connection.execute(f"SELECT pg_advisory_unlock({_TOKEN})")
+            connection.execute(f"UNLISTEN {_CHANNEL}; SELECT pg_advisory_unlock({_TOKEN})")
         except psycopg.Error as error:
             log.warning("could not pass the listening turn on (closing it): %s", error)
             with contextlib.suppress(psycopg.Error):
@@ -166,9 +174,34 @@ class Listener:
         with self._lock:
             self._holding = False
             connection, self._connection = self._connection, None
-        if connection is not None:
+            queued, self._queued = self._queued, None
+        if connection is None:
+            return
+        if queued is not None and not queued.done.is_set():
             with contextlib.suppress(psycopg.Error):
-                connection.close()
+                connection.cancel_safe(timeout=2)  # ends its wait for the lock
+            queued.done.wait(2)
+        with contextlib.suppress(psycopg.Error):
+            connection.close()
+
+
+class _Queued:
+    """A daemon thread waiting on `connection` for the token, then LISTENing."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self.done = threading.Event()
+        self.error: psycopg.Error | None = None
+        threading.Thread(
+            target=self._run, args=(connection,), name="statewright-turn", daemon=True
+        ).start()
+
+    def _run(self, connection: psycopg.Connection[Any]) -> None:
+        try:
+            connection.execute(f"SELECT pg_advisory_lock({_TOKEN}); LISTEN {_CHANNEL}")
+        except psycopg.Error as error:
+            self.error = error
+        finally:
+            self.done.set()
 
 
 def _drain(connection: psycopg.Connection[Any]) -> bool:
