@@ -48,10 +48,17 @@ def open_engine(store_url: str, clock: VirtualClock) -> Iterator[Callable[..., E
         engine.close()
 
 
-def run_in_thread(worker: Worker) -> threading.Thread:
-    thread = threading.Thread(target=worker.run_once)
-    thread.start()
-    return thread
+def cancel_while_running(
+    engine: Engine, started: threading.Event
+) -> tuple[Engine, threading.Thread]:
+    """Start p-1, let a worker (on a thread) start its step, then send CANCEL, which leaves
+    the invoking state; returns the engine and the worker's thread."""
+    engine.start("payment", instance_id="p-1")
+    running = threading.Thread(target=Worker(engine).run_once)
+    running.start()
+    assert started.wait(PATIENCE)
+    engine.send("p-1", "CANCEL")
+    return engine, running
 
 
 def test_a_step_knows_its_run_and_its_idempotency_key(open_engine: Callable[..., Engine]) -> None:
@@ -94,12 +101,8 @@ def test_an_async_step_whose_state_was_left_is_cancelled_and_its_result_dropped(
             raise
         return {"ok": True}
 
-    engine = open_engine(charge)
-    engine.start("payment", instance_id="p-1")
-    running = run_in_thread(Worker(engine))
+    engine, running = cancel_while_running(open_engine(charge), started)
     try:
-        assert started.wait(PATIENCE)
-        engine.send("p-1", "CANCEL")
         assert cancelled.wait(PATIENCE), "the running step was not cancelled"
     finally:
         running.join(PATIENCE)
@@ -121,12 +124,8 @@ def test_a_sync_step_whose_state_was_left_is_told_and_not_waited_for(
         finish.wait(PATIENCE)  # it goes on after it was told; the worker does not wait
         return {"ok": True}
 
-    engine = open_engine(charge)
-    engine.start("payment", instance_id="p-1")
-    running = run_in_thread(Worker(engine))
+    engine, running = cancel_while_running(open_engine(charge), started)
     try:
-        assert started.wait(PATIENCE)
-        engine.send("p-1", "CANCEL")
         running.join(PATIENCE)
         assert not running.is_alive(), "the worker waited for a stopped step"
         assert returned.wait(PATIENCE)

@@ -255,9 +255,10 @@ class StepRunner:
             if ended:
                 self._apply(ended)
             if running and time.monotonic() >= next_beat:
-                for attempt in self._heartbeat(list(running.values())):
+                lost = {id(attempt): attempt for attempt in self._heartbeat(list(running.values()))}
+                for attempt in lost.values():
                     attempt.cancel()  # no longer ours: not waited for, its result dropped
-                    running = {f: a for f, a in running.items() if a is not attempt}
+                running = {f: a for f, a in running.items() if id(a) not in lost}
                 next_beat = time.monotonic() + beat_s
 
     def _start(self, attempt: _Attempt) -> Future[None]:
