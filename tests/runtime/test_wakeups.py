@@ -93,7 +93,7 @@ def test_one_of_several_idle_workers_listens_and_all_the_work_is_done(
             for engine in engines:
                 engine.close()
     assert not any(thread.is_alive() for thread in threads)
-    assert sorted(set(ran_by)) <= [0, 1, 2]
+    assert len(ran_by) == 30, ran_by  # and none ran twice
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
