@@ -24,7 +24,8 @@ def worker(
         Path | None,
         typer.Option(
             help="A Python file defining MACHINES = [...]: the definitions whose "
-            "steps, guards and actions this worker runs."
+            "steps, guards and actions this worker runs; optionally LISTENERS = {pattern: fn} "
+            "and SCHEDULES = [...]. Imported once, with its folder on the import path."
         ),
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Drain the due work and exit.")] = False,
