@@ -76,7 +76,9 @@ class Worker:
         return self.schedules.add(schedule)
 
     def listen(self, pattern: str, listener: Listener) -> None:
-        """Deliver outbox messages whose event type matches `pattern` to `listener`."""
+        """Deliver outbox messages whose event type matches `pattern` to `listener`. The
+        worker claims only messages its patterns match; `message.engine` is this worker's
+        engine, for listeners that react with `send` or `start`."""
         self.outbox.listen(pattern, listener)
 
     def webhook(self, pattern: str, url: str, secret: str) -> None:
