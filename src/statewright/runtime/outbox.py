@@ -125,7 +125,11 @@ class OutboxDelivery:
         if not listeners:
             # The claim asked for our patterns only; a listener added meanwhile can explain a
             # mismatch. Not charged: the claim lapses and the message is due again.
-            log.warning("message not delivered: %s: no listener matches here", about)
+            log.warning(
+                "message not delivered: %s: no listener matches here",
+                about,
+                extra={"kind": "message_unmatched", **fields},
+            )
             return 0
         message = OutboxMessage(
             id=record.message_id,
@@ -169,16 +173,16 @@ class OutboxDelivery:
         )
         due = decision.due_at(now)
         reason = f"{type(error).__name__}: {error}"
-        store.outbox_failed(
+        recorded = store.outbox_failed(
             record,
             error=reason,
             next_attempt_at=now if due is None else due,
             dead=not decision.retry,
         )
         kind, what = (
-            ("message_failed", "message failed")
-            if decision.retry
-            else ("message_dead_lettered", "message dead-lettered")
+            ("message_dead_lettered", "message dead-lettered")
+            if recorded and not decision.retry
+            else ("message_failed", "message failed")
         )
         log.warning(
             "%s: %s of %s: %s; %s",
@@ -186,12 +190,14 @@ class OutboxDelivery:
             about,
             decision.attempts,
             reason,
-            _outcome(decision),
+            _outcome(decision, recorded),
             extra={"kind": kind, "error": reason, **fields},
         )
 
 
-def _outcome(decision: RetryDecision) -> str:
+def _outcome(decision: RetryDecision, recorded: bool) -> str:
+    if not recorded:
+        return "another worker had taken the message over meanwhile (its claim ran out)"
     if decision.retry:
         return f"retrying in {decision.delay_ms} ms"
     if decision.give_up == "non_retryable":
