@@ -72,9 +72,13 @@ def test_retries_and_dead_letters_can_be_asserted() -> None:
             raise ConnectionError("provider down")
         return {"paymentId": "pay-1"}
 
+    def carrier_down(message: object) -> None:
+        raise ConnectionError("carrier API down")
+
     machine = order_machine().provide(actors={"chargeCard": flaky})
     with Harness(machine) as h:
         h.listen("order.escalated", lambda message: None)
+        h.listen("order.shipped", carrier_down)
 
         h.start("order", instance_id="A-1", input={"orderId": "A-1", "amount": 100})
 
@@ -86,6 +90,9 @@ def test_retries_and_dead_letters_can_be_asserted() -> None:
         h.send("A-1", "RESERVED")
         h.send("A-1", {"type": "SHIPPED", "tracking": "T-1"})
         h.assert_state("A-1", "shipped")
+        h.assert_dead_lettered("A-1")
+        for _ in range(10):  # the outbox's 10 attempts, at most 1 h apart
+            h.advance("1h")
         h.assert_dead_lettered("A-1", "order.shipped")
         with pytest.raises(AssertionError, match="no step 'payment' waiting to retry"):
             h.assert_retry_scheduled("A-1", "payment")

@@ -126,19 +126,58 @@ def test_exhausted_messages_are_dead_lettered_and_can_be_redriven(
     assert engine.store.dead_letters() == []
 
 
-def test_a_message_no_listener_wants_is_dead_lettered_not_dropped(engine: Engine) -> None:
-    worker = Worker(engine)
-    worker.listen("order.*", lambda message: None)
+def test_a_message_no_worker_listens_for_waits_uncharged_for_one_that_does(
+    engine: Engine, clock: VirtualClock
+) -> None:
     engine.start("shipping", instance_id="s-1")
     engine.send("s-1", "PING")
+    (emitted,) = engine.store.outbox("default", "s-1")
+    shipping_only = Worker(engine)
+    shipping_only.listen("order.*", lambda message: None)
+    shipping_only.listen("pin", lambda message: None)
 
-    worker.run_once()
+    assert shipping_only.run_once() == 0
+    clock.advance("2h")
+    assert shipping_only.run_once() == 0
 
-    (dead,) = engine.store.dead_letters()
-    assert dead.last_error == "no listener for 'ping'"
-    worker.listen("ping", lambda message: None)
-    engine.store.redrive(dead.message_id, engine.clock.now())
-    assert worker.run_once() == 1
+    (waiting,) = engine.store.outbox("default", "s-1")
+    assert waiting == emitted  # not claimed, not charged, not dead-lettered
+    assert engine.store.dead_letters() == []
+    # Nor does it keep the worker awake: it is no work of this worker's.
+    outbox = shipping_only.outbox
+    assert engine.store.next_work_at(outbox=True, outbox_types=outbox.patterns) is None
+    received: list[OutboxMessage] = []
+    pinging = Worker(engine)
+    pinging.listen("ping", received.append)
+    assert pinging.run_once() == 1
+    assert [(m.event, m.attempt) for m in received] == [({"type": "ping"}, 1)]
+    assert statuses(engine, "s-1") == [("delivered", 1)]
+
+
+def test_a_listener_reacts_through_the_engine_it_is_given(engine: Engine) -> None:
+    def ship_the_next(message: OutboxMessage) -> None:
+        if message.instance_id != "s-1":
+            return
+        message.engine.send(
+            "s-2",
+            {"type": "SHIP", "carrier": "relay"},
+            tenant=message.tenant,
+            idempotency_key=message.id,
+        )
+        message.engine.start("shipping", instance_id="s-3", tenant=message.tenant)
+
+    worker = Worker(engine)
+    worker.listen("order.shipped", ship_the_next)
+    engine.start("shipping", instance_id="s-1")
+    engine.start("shipping", instance_id="s-2")
+    engine.send("s-1", {"type": "SHIP", "carrier": "DHL"})
+
+    assert worker.run_once() == 2  # s-1's message, then the one s-2 emitted in reaction
+
+    assert engine.get("s-2").status == "done"
+    assert engine.history("s-2")[-1].event == {"type": "SHIP", "carrier": "relay"}
+    assert engine.get("s-3").value == "packing"
+    assert statuses(engine, "s-2") == [("delivered", 1)]
 
 
 def test_without_listeners_messages_wait(engine: Engine) -> None:

@@ -97,3 +97,84 @@ def test_sigterm_stops_the_worker_gracefully(store_url: str, tmp_path: Path) -> 
     assert messages[-1] == "worker stopped"
     assert {line["logger"] for line in lines} == {"statewright.worker"}
     assert all({"time", "level"} <= set(line) for line in lines)
+
+
+REACTING = """
+from statewright import Machine
+
+MACHINES = [
+    Machine.from_config({
+        "id": "relay",
+        "initial": "waiting",
+        "states": {
+            "waiting": {"after": {"0": {"target": "passed", "actions": [
+                {"type": "emit", "params": {"event": {"type": "relay.passed"}}}]}}},
+            "passed": {"type": "final"},
+        },
+    }),
+    Machine.from_config({
+        "id": "catcher",
+        "initial": "waiting",
+        "states": {"waiting": {"on": {"TAKE": "caught"}}, "caught": {"type": "final"}},
+    }),
+]
+
+
+def pass_it_on(message):
+    message.engine.send("catcher-1", "TAKE", tenant=message.tenant, idempotency_key=message.id)
+
+
+LISTENERS = {"relay.*": pass_it_on}
+"""
+
+
+@pytest.mark.slow
+def test_a_listener_in_the_setup_file_reacts_and_the_json_log_has_the_facts(
+    store_url: str, tmp_path: Path
+) -> None:
+    setup = tmp_path / "relay_setup.py"
+    setup.write_text(REACTING)
+    namespace: dict[str, object] = {}
+    exec(compile(REACTING, str(setup), "exec"), namespace)
+    machines = namespace["MACHINES"]
+    assert isinstance(machines, list)
+    with Engine.open(store_url) as engine:
+        for machine in machines:
+            engine.register(machine)
+        engine.start("relay", instance_id="relay-1", tenant="acme")
+        engine.start("catcher", instance_id="catcher-1", tenant="acme")
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "statewright",
+            "worker",
+            "--url",
+            store_url,
+            "--machines",
+            str(setup),
+            "--once",
+            "--log",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+
+    assert done.returncode == 0, done.stderr
+    facts = [json.loads(line) for line in done.stderr.splitlines()]
+    by_kind = {line.get("kind"): line for line in facts}
+    assert by_kind["timer_fired"]["instance_id"] == "relay-1"
+    assert by_kind["timer_fired"]["tenant"] == "acme"
+    delivered = by_kind["message_delivered"]
+    assert (delivered["instance_id"], delivered["tenant"], delivered["event_type"]) == (
+        "relay-1",
+        "acme",
+        "relay.passed",
+    )
+    with Engine.open(store_url) as engine:
+        assert engine.get("relay-1", tenant="acme").status == "done"
+        assert engine.get("catcher-1", tenant="acme").value == "caught"

@@ -1,52 +1,151 @@
-"""Loading `MACHINES = [...]` from a Python file, for commands that run definitions needing
-Python implementations."""
+"""Loading `MACHINES = [...]` (and a worker's `LISTENERS` and `SCHEDULES`) from a Python file,
+for commands that run definitions needing Python implementations.
+
+The file is imported once, as a script would be: its folder goes first on `sys.path`, so it
+can import the modules beside it, and it is registered under its own name, so that those
+modules importing it back get the same module instead of running it a second time. Anything
+that stops the import (no such file, a syntax error, a failing import, any exception at import
+time) is a `ConfigError` of one line naming the file, the line and the fix.
+"""
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
+import sys
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import typer
+from types import ModuleType
 
 from statewright.chart import Machine
+from statewright.errors import ConfigError
 
-__all__ = ["load_machines", "load_worker_setup"]
+__all__ = ["WorkerSetup", "load_machines", "load_worker_setup"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSetup:
+    """What a worker's setup file defines: definitions, outbox listeners, cron schedules."""
+
+    machines: list[Machine]
+    listeners: dict[str, object] = field(default_factory=dict)
+    schedules: list[object] = field(default_factory=list)
 
 
 def load_machines(path: Path) -> list[Machine]:
     """The `MACHINES` list a Python file defines.
 
     Raises:
-        typer.BadParameter: the file cannot be imported or defines no MACHINES list.
+        ConfigError: the file is missing, cannot be imported, or defines no MACHINES list.
     """
-    spec = importlib.util.spec_from_file_location("statewright_cli_machines", path)
-    if spec is None or spec.loader is None:
-        raise typer.BadParameter(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    return _machines(path, _import(path))
+
+
+def load_worker_setup(path: Path) -> WorkerSetup:
+    """`MACHINES`, and optionally `LISTENERS` (event pattern -> function) and `SCHEDULES`
+    (schedule configurations), from one import of a Python file.
+
+    Raises:
+        ConfigError: the file is missing, cannot be imported, defines no MACHINES list, or
+            LISTENERS / SCHEDULES are of the wrong shape.
+    """
+    module = _import(path)
+    machines = _machines(path, module)
+    listeners = getattr(module, "LISTENERS", {})
+    schedules = getattr(module, "SCHEDULES", [])
+    if not isinstance(listeners, dict) or not all(
+        isinstance(pattern, str) and callable(fn) for pattern, fn in listeners.items()
+    ):
+        raise ConfigError(
+            f"{path}: LISTENERS must be a dict of event pattern -> function, "
+            'e.g. LISTENERS = {"order.*": notify}'
+        )
+    if not isinstance(schedules, list):
+        raise ConfigError(
+            f"{path}: SCHEDULES must be a list of schedule configurations, "
+            'e.g. SCHEDULES = [{"name": ..., "cron": ..., "action": ...}]'
+        )
+    return WorkerSetup(machines, listeners, schedules)
+
+
+def _machines(path: Path, module: ModuleType) -> list[Machine]:
     machines = getattr(module, "MACHINES", None)
     if not isinstance(machines, list) or not all(isinstance(m, Machine) for m in machines):
-        raise typer.BadParameter(
+        raise ConfigError(
             f"{path} defines no MACHINES list of machines; add MACHINES = [Machine.load(...), ...]"
         )
     return machines
 
 
-def load_worker_setup(
-    path: Path,
-) -> tuple[list[Machine], dict[str, object], list[object]]:
-    """`MACHINES`, and optionally `LISTENERS` (event pattern -> function) and `SCHEDULES`
-    (schedule configurations), from a Python file."""
-    machines = load_machines(path)
-    spec = importlib.util.spec_from_file_location("statewright_cli_worker_setup", path)
-    assert spec is not None and spec.loader is not None
+def _import(path: Path) -> ModuleType:
+    """Run the file once as a module whose folder is on `sys.path`."""
+    if not path.is_file():
+        raise ConfigError(_missing(path))
+    path = path.resolve()
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = _module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{path}: not a Python file; give a .py file defining MACHINES")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    listeners = getattr(module, "LISTENERS", {})
-    schedules = getattr(module, "SCHEDULES", [])
-    if not isinstance(listeners, dict) or not isinstance(schedules, list):
-        raise typer.BadParameter(
-            f"{path}: LISTENERS must be a dict of pattern -> function "
-            "and SCHEDULES a list of schedule configurations"
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        del sys.modules[name]
+        line = f", line {error.lineno}" if error.lineno else ""
+        where = error.filename or str(path)
+        raise ConfigError(
+            f"{where}{line}: {type(error).__name__}: {error.msg}; fix the file"
+        ) from None
+    except BaseException as error:
+        del sys.modules[name]
+        if not isinstance(error, Exception):
+            raise  # KeyboardInterrupt, SystemExit: not the file's fault to report
+        raise ConfigError(_import_failed(path, error)) from None
+    return module
+
+
+def _module_name(path: Path) -> str:
+    """The file's own name, so that a module beside it importing it gets this module; a
+    private name when that is taken by another module (`json.py`, a second file)."""
+    taken = sys.modules.get(path.stem)
+    if path.stem.isidentifier() and (taken is None or _same_file(taken, path)):
+        return path.stem
+    return f"_statewright_setup_{abs(hash(str(path)))}"
+
+
+def _same_file(module: ModuleType, path: Path) -> bool:
+    origin = getattr(module, "__file__", None)
+    return origin is not None and Path(origin).resolve() == path
+
+
+def _missing(path: Path) -> str:
+    if path.is_dir():
+        return f"{path} is a folder; give the Python file in it that defines MACHINES"
+    folder = path.parent
+    nearby = [p.name for p in folder.glob("*.py")] if folder.is_dir() else []
+    close = difflib.get_close_matches(path.name, nearby, n=1)
+    hint = f'did you mean "{folder / close[0]}"?' if close else "check the --machines path"
+    return f"{path}: no such file; {hint}"
+
+
+def _import_failed(path: Path, error: Exception) -> str:
+    """One line: where in the file the import failed, what failed, and what to do."""
+    frames = traceback.extract_tb(error.__traceback__)
+    lines = [frame.lineno for frame in frames if frame.filename == str(path)]
+    where = f"{path}, line {lines[-1]}" if lines and lines[-1] else str(path)
+    origin = frames[-1] if frames else None
+    if origin is not None and origin.filename != str(path) and "importlib" not in origin.filename:
+        where += f" (in {origin.filename}, line {origin.lineno})"
+    if isinstance(error, ModuleNotFoundError) and error.name and "." not in error.name:
+        return (
+            f"{where}: no module named {error.name!r}; install it, or put {error.name}.py "
+            f"beside {path.name} (its folder is on the import path)"
         )
-    return machines, listeners, schedules
+    if isinstance(error, ImportError):
+        return f"{where}: ImportError: {error}; fix the import or install what it needs"
+    return f"{where}: {type(error).__name__}: {error} (raised while importing it); fix the file"

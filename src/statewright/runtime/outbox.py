@@ -2,12 +2,19 @@
 commit to registered listeners, at least once, with a stable message id.
 
 A listener is `fn(message: OutboxMessage)`, registered for an event type, a prefix
-(`"order.*"`) or everything (`"*"`). A message is delivered when every matching listener
-returned; if one raises, the whole message is tried again later with backoff
-(`retry.OUTBOX_DEFAULT`: 10 attempts, doubling from 10 s up to 1 h) and, when the attempts are
-exhausted, dead-lettered. A message no listener matches is dead-lettered at once with that
-reason, never dropped: add a listener and `redrive` it. Listeners must be idempotent on
-`message.id`, since a crash between a delivery and its bookkeeping repeats it.
+(`"order.*"`) or everything (`"*"`). The message carries the worker's `engine`, so that a
+listener can react (send an event, start an instance) without a connection of its own. A
+worker claims only the messages its listeners match (the claim filters on the event type), so
+a message no running worker listens for stays pending, uncharged, until a worker with that
+listener starts. A message is delivered when every matching listener returned; if one raises,
+the whole message is tried again later with backoff (`retry.OUTBOX_DEFAULT`: 10 attempts,
+doubling from 10 s up to 1 h) and, when the attempts are exhausted, dead-lettered (`redrive`
+puts it back). Listeners must be idempotent on `message.id`, since a crash between a delivery
+and its bookkeeping repeats it.
+
+Each delivery and each dead letter is one log line (logger `statewright.worker`) with the
+instance id, tenant, message id, event type and attempt also as `extra` fields, e.g.
+`message delivered: order-42 (tenant acme) order.shipped, message acme/order-42/3/0, attempt 1`.
 """
 
 from __future__ import annotations
@@ -15,12 +22,22 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from statewright.chart.events import matches_descriptor
-from statewright.runtime.retry import OUTBOX_DEFAULT, RetryPolicy, decide, stable_rand
+from statewright.runtime.retry import (
+    OUTBOX_DEFAULT,
+    RetryDecision,
+    RetryPolicy,
+    decide,
+    stable_rand,
+)
 from statewright.store.protocol import Store
 from statewright.store.records import OutboxRecord
+
+if TYPE_CHECKING:
+    from statewright.engine import Engine
 
 __all__ = ["Listener", "OutboxDelivery", "OutboxMessage"]
 
@@ -29,7 +46,20 @@ log = logging.getLogger("statewright.worker")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutboxMessage:
-    """What a listener receives: the message id (stable across retries) and the event."""
+    """What a listener receives: the message id (stable across retries) and the event, and
+    the worker's `engine` to react with.
+
+    Attributes:
+        id: the message id, `tenant/instance/version/index`: deduplicate on it.
+        tenant: the tenant of the instance that emitted the message.
+        instance_id: the instance that emitted it.
+        version: the instance version whose transition emitted it.
+        event: the emitted event.
+        attempt: 1 for the first delivery, counting up on retries.
+        engine: the engine the worker runs for: `message.engine.send(...)`, `.start(...)`,
+            `.get(...)` (pass `tenant=message.tenant`, and an idempotency key derived from
+            `message.id`, so that a repeated delivery does not act twice).
+    """
 
     id: str
     tenant: str
@@ -37,15 +67,17 @@ class OutboxMessage:
     version: int
     event: dict[str, object]
     attempt: int
+    engine: Engine = field(repr=False, compare=False)
 
 
 Listener = Callable[[OutboxMessage], object]
 
 
 class OutboxDelivery:
-    """Listeners by event pattern, and one delivery pass over the due messages."""
+    """Listeners by event pattern, and one delivery pass over the due messages they match."""
 
-    def __init__(self, policy: RetryPolicy = OUTBOX_DEFAULT) -> None:
+    def __init__(self, engine: Engine, policy: RetryPolicy = OUTBOX_DEFAULT) -> None:
+        self.engine = engine
         self.policy = policy
         self._listeners: list[tuple[str, Listener]] = []
 
@@ -58,27 +90,45 @@ class OutboxDelivery:
         """True once a listener is registered (without one, messages wait)."""
         return bool(self._listeners)
 
+    @property
+    def patterns(self) -> list[str]:
+        """The patterns listened for: the event types this worker claims messages of."""
+        return list(dict.fromkeys(pattern for pattern, _ in self._listeners))
+
     def matching(self, event_type: str) -> list[Listener]:
         """The listeners for an event type, in registration order."""
         return [fn for pattern, fn in self._listeners if matches_descriptor(pattern, event_type)]
 
     def deliver_due(self, store: Store, now: int, batch: int) -> int:
-        """Try every message due at `now` once; how many were delivered."""
+        """Try every message due at `now` that a listener matches once; how many were
+        delivered. Messages of other event types are left to other workers."""
         delivered = 0
-        for record in store.due_outbox(now, batch):
+        for record in store.due_outbox(now, batch, types=self.patterns):
             delivered += self._deliver(store, record, now)
         return delivered
 
     def _deliver(self, store: Store, record: OutboxRecord, now: int) -> int:
         event = json.loads(record.event)
-        attempt = record.attempts + 1
-        listeners = self.matching(str(event.get("type")))
+        event_type = str(event.get("type"))
+        fields = {
+            "instance_id": record.instance_id,
+            "tenant": record.tenant,
+            "message_id": record.message_id,
+            "event_type": event_type,
+            "attempt": record.attempts + 1,
+        }
+        about = (
+            f"{record.instance_id} (tenant {record.tenant}) {event_type}, "
+            f"message {record.message_id}, attempt {record.attempts + 1}"
+        )
+        listeners = self.matching(event_type)
         if not listeners:
-            store.outbox_failed(
-                record,
-                error=f"no listener for {event.get('type')!r}",
-                next_attempt_at=now,
-                dead=True,
+            # The claim asked for our patterns only; a listener added meanwhile can explain a
+            # mismatch. Not charged: the claim lapses and the message is due again.
+            log.warning(
+                "message not delivered: %s: no listener matches here",
+                about,
+                extra={"kind": "message_unmatched", **fields},
             )
             return 0
         message = OutboxMessage(
@@ -87,22 +137,69 @@ class OutboxDelivery:
             instance_id=record.instance_id,
             version=record.version,
             event=event,
-            attempt=attempt,
+            attempt=record.attempts + 1,
+            engine=self.engine,
         )
         try:
             for listener in listeners:
                 listener(message)
         except Exception as error:
-            decision = decide(
-                self.policy, attempt, type(error).__name__, stable_rand(record.message_id, attempt)
-            )
-            due = decision.due_at(now)
-            store.outbox_failed(
-                record,
-                error=f"{type(error).__name__}: {error}",
-                next_attempt_at=now if due is None else due,
-                dead=not decision.retry,
-            )
-            log.warning("outbox message %s: %s", record.message_id, decision.describe())
+            self._failed(store, record, error, now, about, fields)
             return 0
-        return 1 if store.outbox_delivered(record, now) else 0
+        if store.outbox_delivered(record, now):
+            log.info("message delivered: %s", about, extra={"kind": "message_delivered", **fields})
+            return 1
+        log.warning(
+            "message delivered: %s, but another worker had taken it over meanwhile (its claim "
+            "ran out): it may be delivered again",
+            about,
+            extra={"kind": "message_delivered_late", **fields},
+        )
+        return 0
+
+    def _failed(
+        self,
+        store: Store,
+        record: OutboxRecord,
+        error: Exception,
+        now: int,
+        about: str,
+        fields: dict[str, object],
+    ) -> None:
+        """Record a failed attempt: retried later, or dead-lettered; one log line either way."""
+        attempt = record.attempts + 1
+        decision = decide(
+            self.policy, attempt, type(error).__name__, stable_rand(record.message_id, attempt)
+        )
+        due = decision.due_at(now)
+        reason = f"{type(error).__name__}: {error}"
+        recorded = store.outbox_failed(
+            record,
+            error=reason,
+            next_attempt_at=now if due is None else due,
+            dead=not decision.retry,
+        )
+        kind, what = (
+            ("message_dead_lettered", "message dead-lettered")
+            if recorded and not decision.retry
+            else ("message_failed", "message failed")
+        )
+        log.warning(
+            "%s: %s of %s: %s; %s",
+            what,
+            about,
+            decision.attempts,
+            reason,
+            _outcome(decision, recorded),
+            extra={"kind": kind, "error": reason, **fields},
+        )
+
+
+def _outcome(decision: RetryDecision, recorded: bool) -> str:
+    if not recorded:
+        return "another worker had taken the message over meanwhile (its claim ran out)"
+    if decision.retry:
+        return f"retrying in {decision.delay_ms} ms"
+    if decision.give_up == "non_retryable":
+        return f"{decision.error_type} is not retryable; dead-lettered"
+    return "no attempts left; dead-lettered"

@@ -68,7 +68,7 @@ class Worker:
         self.batch = batch
         self.lease_ms = lease_ms
         self.steps = StepRunner(engine, lease_ms=lease_ms, batch=batch, concurrency=concurrency)
-        self.outbox = OutboxDelivery()
+        self.outbox = OutboxDelivery(engine)
         self.schedules = ScheduleRunner(engine)
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
@@ -76,7 +76,9 @@ class Worker:
         return self.schedules.add(schedule)
 
     def listen(self, pattern: str, listener: Listener) -> None:
-        """Deliver outbox messages whose event type matches `pattern` to `listener`."""
+        """Deliver outbox messages whose event type matches `pattern` to `listener`. The
+        worker claims only messages its patterns match; `message.engine` is this worker's
+        engine, for listeners that react with `send` or `start`."""
         self.outbox.listen(pattern, listener)
 
     def webhook(self, pattern: str, url: str, secret: str) -> None:
@@ -145,7 +147,11 @@ class Worker:
         wait_ms = poll_ms
         # An idle worker that is not listening waits for its turn (or its poll), not for the
         # next due time: the listening one wakes for that.
-        due = store.next_work_at(outbox=self.outbox.active) if store.listening else None
+        due = (
+            store.next_work_at(outbox=self.outbox.active, outbox_types=self.outbox.patterns)
+            if store.listening
+            else None
+        )
         if due is not None:
             if worked and due <= self.engine.clock.now():
                 return  # e.g. a timer that fell due during the round
@@ -171,6 +177,23 @@ class Worker:
         for timer, outcome in zip(due, self.engine.fire_timers(due), strict=True):
             if isinstance(outcome, AuditEntry):
                 fired += 1
+                late_ms = max(0, outcome.at - timer.due_at)
+                log.info(
+                    "timer fired: %s (tenant %s) %s, version %s, %s ms late",
+                    timer.instance_id,
+                    timer.tenant,
+                    timer.timer_id,
+                    outcome.version,
+                    late_ms,
+                    extra={
+                        "kind": "timer_fired",
+                        "instance_id": timer.instance_id,
+                        "tenant": timer.tenant,
+                        "timer_id": timer.timer_id,
+                        "version": outcome.version,
+                        "late_ms": late_ms,
+                    },
+                )
             elif isinstance(outcome, WorkGone | VersionConflict):
                 # Fired by another worker, cancelled, or the instance kept moving: the next
                 # batch reads what is left.

@@ -137,9 +137,20 @@ class Store(Protocol):
         until then), in firing order (due time, then creation)."""
         ...
 
-    def due_outbox(self, now: int, limit: int = 100, lease_ms: int = 60_000) -> list[OutboxRecord]:
+    def due_outbox(
+        self,
+        now: int,
+        limit: int = 100,
+        lease_ms: int = 60_000,
+        *,
+        types: Sequence[str] | None = None,
+    ) -> list[OutboxRecord]:
         """Claim pending outbox messages of every tenant due at `now` for `lease_ms`: no other
-        worker gets them until then (if this one dies, they are due again after it)."""
+        worker gets them until then (if this one dies, they are due again after it).
+
+        With `types` (event-type descriptors as listeners use them: `"order.shipped"`,
+        `"order.*"`, `"*"`), only messages whose event type one of them matches are claimed;
+        the others stay pending, untouched, for a worker that has listeners for them."""
         ...
 
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
@@ -187,9 +198,12 @@ class Store(Protocol):
         the turn or their poll). True where every waiting worker is woken."""
         ...
 
-    def next_work_at(self, *, outbox: bool) -> int | None:
-        """The earliest time a timer, step run (or, with `outbox`, an outbox message) is due,
-        over every tenant; None when nothing waits (for virtual-time harnesses)."""
+    def next_work_at(
+        self, *, outbox: bool, outbox_types: Sequence[str] | None = None
+    ) -> int | None:
+        """The earliest time a timer, step run (or, with `outbox`, an outbox message, of the
+        event types `outbox_types` matches as in `due_outbox`) is due, over every tenant; None
+        when nothing waits (for virtual-time harnesses)."""
         ...
 
     def last_tick(self, name: str) -> int | None:

@@ -411,9 +411,19 @@ class SqlStore(ABC):
         )
         return [TimerRecord(**row) for row in rows]
 
-    def due_outbox(self, now: int, limit: int = 100, lease_ms: int = 60_000) -> list[OutboxRecord]:
-        """Claim pending outbox messages due at `now` for `lease_ms` (see the protocol)."""
-        params = {"now": now, "limit": limit, "lease_until": now + lease_ms}
+    def due_outbox(
+        self,
+        now: int,
+        limit: int = 100,
+        lease_ms: int = 60_000,
+        *,
+        types: Sequence[str] | None = None,
+    ) -> list[OutboxRecord]:
+        """Claim pending outbox messages due at `now` for `lease_ms`, of the event types
+        `types` matches (see the protocol)."""
+        if types is not None and not types:
+            return []
+        params = {"now": now, "limit": limit, "lease_until": now + lease_ms, **_types(types)}
         rows = self._write_all(
             self.queries["due_outbox"], params, what="claiming due outbox messages"
         )
@@ -506,11 +516,17 @@ class SqlStore(ABC):
         time.sleep(max(0.0, timeout_s))
         return False
 
-    def next_work_at(self, *, outbox: bool) -> int | None:
-        """The earliest time a timer, step run (or, with `outbox`, an outbox message) is due."""
+    def next_work_at(
+        self, *, outbox: bool, outbox_types: Sequence[str] | None = None
+    ) -> int | None:
+        """The earliest time a timer, step run (or, with `outbox`, an outbox message of the
+        event types `outbox_types` matches) is due."""
         times = []
+        if outbox and outbox_types is not None and not outbox_types:
+            outbox = False
         for query in ("next_work_at", "next_outbox_at") if outbox else ("next_work_at",):
-            row = self._read_one(self.queries[query], {}, what="finding the next due work")
+            params = _types(outbox_types) if query == "next_outbox_at" else {}
+            row = self._read_one(self.queries[query], params, what="finding the next due work")
             if row is not None and row["at"] is not None:
                 times.append(int(str(row["at"])))
         return min(times, default=None)
@@ -606,3 +622,21 @@ def _fast_path(writes: Sequence[TransitionWrite]) -> tuple[str, Params | None]:
 
 def _creates_work(write: TransitionWrite) -> bool:
     return bool(write.timers_scheduled or write.steps_started or write.outbox)
+
+
+def _types(descriptors: Sequence[str] | None) -> dict[str, str | None]:
+    """The `types` and `prefixes` parameters of the outbox claim: event-type descriptors as
+    listeners use them (`"order.shipped"`, `"order.*"` for `order` and `order.<...>`, `"*"`)
+    as JSON arrays of exact types and of type prefixes; both None for every type."""
+    if descriptors is None or "*" in descriptors:
+        return {"types": None, "prefixes": None}
+    exact: list[str] = []
+    prefixes: list[str] = []
+    for descriptor in descriptors:
+        tokens = descriptor.split(".")
+        if len(tokens) > 1 and tokens[-1] == "*" and "*" not in tokens[:-1]:
+            exact.append(descriptor[:-2])
+            prefixes.append(descriptor[:-1])
+        else:  # no wildcard ("*" elsewhere than last matches only itself)
+            exact.append(descriptor)
+    return {"types": json.dumps(exact), "prefixes": json.dumps(prefixes)}

@@ -80,7 +80,8 @@ class Harness:
         target = self.clock.now() + to_milliseconds(amount)
         ran = self.run_due_work()
         while True:
-            due = self.engine.store.next_work_at(outbox=self.worker.outbox.active)
+            outbox = self.worker.outbox
+            due = self.engine.store.next_work_at(outbox=outbox.active, outbox_types=outbox.patterns)
             if due is None or due > target:
                 break
             if due > self.clock.now():

@@ -446,6 +446,39 @@ def check_outbox_rows_accumulate_in_order(store: Store) -> None:
     assert (first.status, first.attempts, first.created_at) == ("pending", 0, T0 + 1000)
 
 
+def check_outbox_claims_only_the_event_types_asked_for(store: Store) -> None:
+    """A claim with `types` takes only the messages whose event type a descriptor matches as a
+    listener pattern does (exact, case-sensitive, no SQL wildcards; `x.*` for `x` and
+    `x.<...>`); the others stay pending and untouched for a claim that asks for them."""
+    save_definition(store)
+    types = ["order", "order.shipped", "order.shipped.late", "orders", "Order.shipped", "ping",
+             "pin_", "a.b.c", "a.*.*", "100%"]  # fmt: skip
+    store.commit_transition(start(outbox=tuple(_message(t) for t in types)))
+    now = T0 + 2000
+
+    def claimed(descriptors: list[str] | None) -> list[str]:
+        # A lease of 0 leaves every message due again at `now`, for the next claim.
+        claim = store.due_outbox(now, 100, lease_ms=0, types=descriptors)
+        return sorted(message.message_id for message in claim)
+
+    assert claimed(["order.*"]) == ["order", "order.shipped", "order.shipped.late"]
+    assert claimed(["order.shipped"]) == ["order.shipped"]
+    assert claimed(["pin_", "100%"]) == ["100%", "pin_"]
+    assert claimed(["a.*.*"]) == ["a.*.*"]
+    assert claimed(["ping", "Order.*", "a.b.*"]) == ["Order.shipped", "a.b.c", "ping"]
+    assert claimed(["nothing.*"]) == [] and claimed([]) == []
+    assert claimed(["ping", "*"]) == claimed(None) == sorted(types)
+
+    (ping,) = store.due_outbox(now, 100, lease_ms=60_000, types=["ping"])
+    assert ping.message_id == "ping"
+    assert store.next_work_at(outbox=True, outbox_types=["ping"]) == now + 60_000
+    assert store.next_work_at(outbox=True, outbox_types=["orders"]) == now
+    assert store.next_work_at(outbox=True, outbox_types=["nothing"]) is None
+    assert store.next_work_at(outbox=True, outbox_types=[]) is None
+    others = [m for m in store.outbox("acme", "order-42") if m.message_id != "ping"]
+    assert {(m.status, m.attempts) for m in others} == {("pending", 0)}
+
+
 def check_idempotency_rows(store: Store) -> None:
     """The idempotency row is found by its key; a reused key fails the whole commit."""
     save_definition(store)
@@ -935,6 +968,7 @@ CONTRACT: tuple[Check, ...] = (
     check_due_timers_are_claimed_once_until_their_lease_ends,
     check_steps_start_stop_and_replace,
     check_outbox_rows_accumulate_in_order,
+    check_outbox_claims_only_the_event_types_asked_for,
     check_idempotency_rows,
     check_drop_pending_work_deletes_every_timer_and_step,
     check_runtime_status_is_computed_from_pending_work,

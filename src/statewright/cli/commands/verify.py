@@ -30,13 +30,14 @@ def verify(
     snapshot. Guards and actions run again: they must be free of outside side effects."""
     console = Console(highlight=False, soft_wrap=True)
     try:
+        found = load_machines(machines) if machines else []
         engine = Engine.open(url, create=False)
     except StatewrightError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
     failures = 0
     with engine:
-        for machine in load_machines(machines) if machines else []:
+        for machine in found:
             engine.register(machine)
         total = engine.store.count_instances()
         with Progress(console=console, transient=True) as progress:

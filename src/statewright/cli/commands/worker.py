@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from statewright.cli.logs import LogFormat, configure_logging
-from statewright.cli.machines_file import load_worker_setup
+from statewright.cli.machines_file import WorkerSetup, load_worker_setup
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -24,7 +24,8 @@ def worker(
         Path | None,
         typer.Option(
             help="A Python file defining MACHINES = [...]: the definitions whose "
-            "steps, guards and actions this worker runs."
+            "steps, guards and actions this worker runs; optionally LISTENERS = {pattern: fn} "
+            "and SCHEDULES = [...]. Imported once, with its folder on the import path."
         ),
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Drain the due work and exit.")] = False,
@@ -56,6 +57,12 @@ def worker(
     configure_logging(log)
     console = Console(highlight=False, soft_wrap=True)
     try:
+        # The setup file is read before the store is opened: a broken file changes nothing.
+        setup = load_worker_setup(machines) if machines else WorkerSetup([])
+    except StatewrightError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    try:
         engine = Engine.open(url, create=False)
     except StatewrightError as error:
         console.print(f"[red]{error}[/red]")
@@ -67,14 +74,16 @@ def worker(
             concurrency=concurrency,
             batch=batch,
         )
-        if machines:
-            found, listeners, schedules = load_worker_setup(machines)
-            for machine in found:
+        try:
+            for machine in setup.machines:
                 engine.register(machine)
-            for pattern, listener in listeners.items():
+            for pattern, listener in setup.listeners.items():
                 runner.listen(pattern, listener)  # type: ignore[arg-type]
-            for schedule in schedules:
+            for schedule in setup.schedules:
                 runner.schedule(schedule)  # type: ignore[arg-type]
+        except StatewrightError as error:
+            console.print(f"[red]{machines}: {error}[/red]")
+            raise typer.Exit(1) from None
         if once:
             done = runner.run_once()
             console.print(f"ran {done} unit{'s' if done != 1 else ''} of due work")

@@ -300,7 +300,13 @@ SELECT MIN(at) AS at FROM (
 ) AS due;
 
 -- name: next_outbox_at
-SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending';
+-- :types and :prefixes as in due_outbox.
+SELECT MIN(next_attempt_at) AS at FROM outbox
+WHERE status = 'pending'
+  AND (%(types)s::json IS NULL
+       OR event ->> 'type' IN (SELECT value FROM json_array_elements_text(%(types)s::json))
+       OR EXISTS (SELECT 1 FROM json_array_elements_text(%(prefixes)s::json) AS prefix(value)
+                  WHERE substr(event ->> 'type', 1, length(prefix.value)) = prefix.value));
 
 -- name: last_tick
 SELECT MAX(tick_at) AS at FROM schedule_ticks WHERE name = %(name)s;
@@ -338,10 +344,17 @@ VALUES (%(message_id)s, %(tenant)s, %(instance_id)s, %(version)s, %(event)s, 'pe
         %(created_at)s, %(created_seq)s, %(created_at)s);
 
 -- name: due_outbox
+-- :types and :prefixes, JSON arrays of event types and of type prefixes (`order.` for a
+-- listener of `order.*`), keep the claim to the messages this worker has listeners for; with
+-- both NULL it claims every message.
 UPDATE outbox SET next_attempt_at = %(lease_until)s
 WHERE message_id IN (
     SELECT message_id FROM outbox
     WHERE status = 'pending' AND next_attempt_at <= %(now)s
+      AND (%(types)s::json IS NULL
+           OR event ->> 'type' IN (SELECT value FROM json_array_elements_text(%(types)s::json))
+           OR EXISTS (SELECT 1 FROM json_array_elements_text(%(prefixes)s::json) AS prefix(value)
+                      WHERE substr(event ->> 'type', 1, length(prefix.value)) = prefix.value))
     ORDER BY next_attempt_at, created_seq
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,

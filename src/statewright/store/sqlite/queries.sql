@@ -292,7 +292,14 @@ SELECT MIN(at) AS at FROM (
 ) AS due;
 
 -- name: next_outbox_at
-SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending';
+-- :types and :prefixes as in due_outbox.
+SELECT MIN(next_attempt_at) AS at FROM outbox
+WHERE status = 'pending'
+  AND (:types IS NULL
+       OR json_extract(event, '$.type') IN (SELECT value FROM json_each(:types))
+       OR EXISTS (SELECT 1 FROM json_each(:prefixes) AS prefix
+                  WHERE substr(json_extract(event, '$.type'), 1, length(prefix.value))
+                        = prefix.value));
 
 -- name: last_tick
 SELECT MAX(tick_at) AS at FROM schedule_ticks WHERE name = :name;
@@ -331,10 +338,18 @@ VALUES (:message_id, :tenant, :instance_id, :version, :event, 'pending', 0,
         :created_at, :created_seq, :created_at);
 
 -- name: due_outbox
+-- :types and :prefixes, JSON arrays of event types and of type prefixes (`order.` for a
+-- listener of `order.*`), keep the claim to the messages this worker has listeners for; with
+-- both NULL it claims every message.
 UPDATE outbox SET next_attempt_at = :lease_until
 WHERE message_id IN (
     SELECT message_id FROM outbox
     WHERE status = 'pending' AND next_attempt_at <= :now
+      AND (:types IS NULL
+           OR json_extract(event, '$.type') IN (SELECT value FROM json_each(:types))
+           OR EXISTS (SELECT 1 FROM json_each(:prefixes) AS prefix
+                      WHERE substr(json_extract(event, '$.type'), 1, length(prefix.value))
+                            = prefix.value))
     ORDER BY next_attempt_at, created_seq
     LIMIT :limit)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
