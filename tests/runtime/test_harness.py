@@ -160,3 +160,23 @@ def test_advance_keeps_stepping_through_failed_deliveries_to_each_retry(store_ur
         assert 5_000 <= waits[0] <= 10_000
         assert all(0 < wait <= 3_600_000 for wait in waits)
         assert tried_at[-1] < h.clock.now()
+
+
+def test_advance_ends_at_a_timer_that_cannot_fire() -> None:
+    def broken(*args: object) -> bool:
+        raise RuntimeError("guard broke")
+
+    stuck = {
+        "id": "stuck",
+        "initial": "a",
+        "states": {"a": {"after": {"1h": {"target": "b", "guard": "ok"}}}, "b": {}},
+    }
+    with Harness(Machine.from_config(stuck, guards={"ok": broken})) as h:
+        h.start("stuck", instance_id="s-1")
+        start = h.clock.now()
+
+        assert h.advance("48h") == 0  # the timer stays due; the advance still ends
+
+        assert h.clock.now() - start == 48 * 3_600_000
+        h.assert_state("s-1", "a")
+        h.assert_timer_pending("s-1", "xstate.after.1h.stuck.a")
