@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from pathlib import Path
 
 import pytest
 
 from statewright import Machine
+from statewright.runtime import OUTBOX_DEFAULT, OutboxMessage
 from statewright.testing import Harness
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "order"
@@ -16,6 +18,16 @@ CHAIN = {
     "id": "chain",
     "initial": "a",
     "states": {"a": {"after": {"1h": "b"}}, "b": {"after": {"1h": "c"}}, "c": {}},
+}
+
+NOTIFY = {
+    "id": "notify",
+    "initial": "idle",
+    "states": {
+        "idle": {
+            "on": {"NOTE": {"actions": [{"type": "emit", "params": {"event": {"type": "note"}}}]}}
+        }
+    },
 }
 
 
@@ -123,3 +135,48 @@ def test_order_payment_fails_three_times_goes_to_review_and_retry_pays() -> None
             if str(e.event["type"]).startswith("xstate.error.actor")
         ]
         assert len(errors) == 1
+
+
+def test_advance_keeps_stepping_through_failed_deliveries_to_each_retry(store_url: str) -> None:
+    with Harness(Machine.from_config(NOTIFY), url=store_url) as h:
+        tried_at: list[int] = []
+
+        def receiver_down(message: OutboxMessage) -> None:
+            tried_at.append(h.clock.now())
+            raise ConnectionError("receiver down")
+
+        h.listen("note", receiver_down)
+        h.start("notify", instance_id="n-1")
+        h.send("n-1", "NOTE")
+        assert len(tried_at) == 1
+
+        h.advance("3h")
+
+        # Every retry ran when it fell due, not all at the end of the advance: 10 attempts,
+        # backing off from 10 s to the 1 h cap (with jitter), then the dead letter.
+        h.assert_dead_lettered("n-1", "note")
+        assert len(tried_at) == OUTBOX_DEFAULT.attempts
+        waits = [later - earlier for earlier, later in itertools.pairwise(tried_at)]
+        assert 5_000 <= waits[0] <= 10_000
+        assert all(0 < wait <= 3_600_000 for wait in waits)
+        assert tried_at[-1] < h.clock.now()
+
+
+def test_advance_ends_at_a_timer_that_cannot_fire() -> None:
+    def broken(*args: object) -> bool:
+        raise RuntimeError("guard broke")
+
+    stuck = {
+        "id": "stuck",
+        "initial": "a",
+        "states": {"a": {"after": {"1h": {"target": "b", "guard": "ok"}}}, "b": {}},
+    }
+    with Harness(Machine.from_config(stuck, guards={"ok": broken})) as h:
+        h.start("stuck", instance_id="s-1")
+        start = h.clock.now()
+
+        assert h.advance("48h") == 0  # the timer stays due; the advance still ends
+
+        assert h.clock.now() - start == 48 * 3_600_000
+        h.assert_state("s-1", "a")
+        h.assert_timer_pending("s-1", "xstate.after.1h.stuck.a")

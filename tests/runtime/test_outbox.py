@@ -9,8 +9,9 @@ import pytest
 
 from statewright import Machine
 from statewright.engine import Engine
+from statewright.errors import ConfigError
 from statewright.runtime import OUTBOX_DEFAULT, Worker
-from statewright.runtime.outbox import OutboxMessage
+from statewright.runtime.outbox import OUTBOX_LEASE_MS, OutboxMessage
 from statewright.testing import VirtualClock
 
 SHIPPING = {
@@ -185,3 +186,73 @@ def test_without_listeners_messages_wait(engine: Engine) -> None:
     engine.send("s-1", "PING")
     assert Worker(engine).run_once() == 0
     assert statuses(engine, "s-1") == [("pending", 0)]
+
+
+@pytest.mark.parametrize("lease_ms", [None, 5_000])
+def test_a_claimed_message_is_held_for_the_outbox_lease_then_another_worker_may_take_it(
+    engine: Engine, clock: VirtualClock, lease_ms: int | None
+) -> None:
+    held = OUTBOX_LEASE_MS if lease_ms is None else lease_ms
+    other = Worker(engine)
+    taken_over: list[OutboxMessage] = []
+    other.listen("ping", taken_over.append)
+    seen: list[tuple[str, int]] = []
+
+    def outlasts_its_lease(message: OutboxMessage) -> None:
+        (record,) = engine.store.outbox("default", "s-1")
+        seen.append(("claimed for", record.next_attempt_at - clock.now()))
+        clock.advance(held - 1)
+        seen.append(("just before the lease ends", other.run_once()))
+        clock.advance(1)
+        seen.append(("when it ends", other.run_once()))
+
+    worker = Worker(engine) if lease_ms is None else Worker(engine, outbox_lease_ms=lease_ms)
+    worker.listen("ping", outlasts_its_lease)
+    engine.start("shipping", instance_id="s-1")
+    engine.send("s-1", "PING")
+
+    assert worker.run_once() == 0  # delivered, but the other worker had taken it over
+
+    assert seen == [
+        ("claimed for", held),
+        ("just before the lease ends", 0),
+        ("when it ends", 1),
+    ]
+    assert [m.attempt for m in taken_over] == [1]  # a listener outlasting the lease: twice
+    assert statuses(engine, "s-1") == [("delivered", 1)]
+
+
+def test_a_message_whose_claim_ran_out_while_the_batch_was_delivered_is_not_started(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    other = Worker(engine)
+    other_got: list[str] = []
+    other.listen("ping", lambda message: other_got.append(message.id))
+    got: list[str] = []
+
+    def slow(message: OutboxMessage) -> None:
+        got.append(message.id)
+        clock.advance(1_000)  # the whole batch's claim runs out meanwhile
+        other.run_once()
+
+    worker = Worker(engine, outbox_lease_ms=1_000)
+    worker.listen("ping", slow)
+    engine.start("shipping", instance_id="s-1")
+    engine.send("s-1", "PING")
+    engine.send("s-1", "PING")
+
+    worker.run_once()
+
+    # The first of the batch ran past its lease (and was taken over: delivered twice); the
+    # second was not started once its claim had run out, so only the other worker has it.
+    assert len(got) == 1
+    assert sorted(other_got) == ["default/s-1/2/0", "default/s-1/3/0"]
+    assert statuses(engine, "s-1") == [("delivered", 1), ("delivered", 1)]
+
+
+@pytest.mark.parametrize("lease_ms", [0, -5, 1.5])
+def test_an_outbox_lease_that_is_not_a_positive_whole_number_is_refused(
+    engine: Engine, lease_ms: int
+) -> None:
+    with pytest.raises(ConfigError, match=r"outbox_lease_ms must be a whole number .* not"):
+        Worker(engine, outbox_lease_ms=lease_ms)

@@ -178,3 +178,67 @@ def test_a_listener_in_the_setup_file_reacts_and_the_json_log_has_the_facts(
     with Engine.open(store_url) as engine:
         assert engine.get("relay-1", tenant="acme").status == "done"
         assert engine.get("catcher-1", tenant="acme").value == "caught"
+
+
+HELD = """
+import json
+from statewright import Machine
+
+MACHINES = [Machine.from_config({
+    "id": "held",
+    "initial": "a",
+    "states": {"a": {"after": {"0": {"target": "b", "actions": [
+        {"type": "emit", "params": {"event": {"type": "held.note"}}}]}}}, "b": {}},
+})]
+
+
+def note_the_claim(message):
+    (record,) = message.engine.store.outbox(message.tenant, message.instance_id)
+    with open(REPORT, "w") as report:
+        now = message.engine.clock.now()
+        json.dump({"lease_until": record.next_attempt_at, "now": now}, report)
+
+
+LISTENERS = {"held.*": note_the_claim}
+"""
+
+
+@pytest.mark.parametrize("seconds", [None, "2.5"])
+def test_outbox_lease_sets_how_long_a_claimed_message_is_held(
+    store_url: str, tmp_path: Path, seconds: str | None
+) -> None:
+    report = tmp_path / "claim.json"
+    setup = tmp_path / "held_setup.py"
+    setup.write_text(f"REPORT = {str(report)!r}\n{HELD}")
+    namespace: dict[str, object] = {}
+    exec(compile(setup.read_text(), str(setup), "exec"), namespace)
+    (machine,) = namespace["MACHINES"]  # type: ignore[misc]
+    with Engine.open(store_url) as engine:
+        engine.register(machine)
+        engine.start("held", instance_id="h-1")
+    args = ["worker", "--url", store_url, "--machines", str(setup), "--once"]
+    before_ms = time.time() * 1000
+
+    result = runner.invoke(app, args if seconds is None else [*args, "--outbox-lease", seconds])
+
+    assert result.exit_code == 0, result.output
+    assert "ran 2 units of due work" in result.output  # the timer, then the delivery
+    claim = json.loads(report.read_text())
+    lease_ms = 30_000 if seconds is None else 2_500
+    claimed_at = claim["lease_until"] - lease_ms
+    assert before_ms - 1 <= claimed_at <= claim["now"]
+
+
+def test_an_outbox_lease_of_zero_is_refused_before_anything_runs(
+    store_url: str, tmp_path: Path
+) -> None:
+    machines = prepare(store_url, tmp_path)
+
+    args = ["worker", "--url", store_url, "--machines", str(machines), "--once"]
+
+    result = runner.invoke(app, [*args, "--outbox-lease", "0"])
+
+    assert result.exit_code == 2
+    assert "--outbox-lease" in result.output
+    with Engine.open(store_url) as engine:
+        assert engine.get("q-1").value == "a"

@@ -12,6 +12,12 @@ doubling from 10 s up to 1 h) and, when the attempts are exhausted, dead-lettere
 puts it back). Listeners must be idempotent on `message.id`, since a crash between a delivery
 and its bookkeeping repeats it.
 
+A worker claims a batch of messages for a lease (`OUTBOX_LEASE_MS` by default) and delivers
+them one after the other. A message whose claim has run out before its turn is left for the
+next claim, not started, so a message is held only while its own listeners run (the first of a
+batch always runs: every round makes progress). A listener that runs longer than the lease may
+see its message delivered twice, once by another worker.
+
 Each delivery and each dead letter is one log line (logger `statewright.worker`) with the
 instance id, tenant, message id, event type and attempt also as `extra` fields, e.g.
 `message delivered: order-42 (tenant acme) order.shipped, message acme/order-42/3/0, attempt 1`.
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from statewright.chart.events import matches_descriptor
+from statewright.errors import ConfigError
 from statewright.runtime.retry import (
     OUTBOX_DEFAULT,
     RetryDecision,
@@ -39,7 +46,10 @@ from statewright.store.records import OutboxRecord
 if TYPE_CHECKING:
     from statewright.engine import Engine
 
-__all__ = ["Listener", "OutboxDelivery", "OutboxMessage"]
+__all__ = ["Listener", "OUTBOX_LEASE_MS", "OutboxDelivery", "OutboxMessage"]
+
+#: How long a claimed outbox message is a worker's before another may deliver it.
+OUTBOX_LEASE_MS = 30_000
 
 log = logging.getLogger("statewright.worker")
 
@@ -76,9 +86,21 @@ Listener = Callable[[OutboxMessage], object]
 class OutboxDelivery:
     """Listeners by event pattern, and one delivery pass over the due messages they match."""
 
-    def __init__(self, engine: Engine, policy: RetryPolicy = OUTBOX_DEFAULT) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        policy: RetryPolicy = OUTBOX_DEFAULT,
+        *,
+        lease_ms: int = OUTBOX_LEASE_MS,
+    ) -> None:
+        if isinstance(lease_ms, bool) or not isinstance(lease_ms, int) or lease_ms < 1:
+            raise ConfigError(
+                f"outbox_lease_ms must be a whole number of milliseconds, at least 1, not "
+                f"{lease_ms!r}; the default is {OUTBOX_LEASE_MS}"
+            )
         self.engine = engine
         self.policy = policy
+        self.lease_ms = lease_ms
         self._listeners: list[tuple[str, Listener]] = []
 
     def listen(self, pattern: str, listener: Listener) -> None:
@@ -101,9 +123,13 @@ class OutboxDelivery:
 
     def deliver_due(self, store: Store, now: int, batch: int) -> int:
         """Try every message due at `now` that a listener matches once; how many were
-        delivered. Messages of other event types are left to other workers."""
+        delivered. Messages of other event types are left to other workers, and messages
+        whose claim ran out while earlier ones of the batch were delivered to the next claim."""
         delivered = 0
-        for record in store.due_outbox(now, batch, types=self.patterns):
+        claimed = store.due_outbox(now, batch, self.lease_ms, types=self.patterns)
+        for index, record in enumerate(claimed):
+            if index and self.engine.clock.now() >= record.next_attempt_at:
+                continue  # its claim lapsed: another worker may hold it by now
             delivered += self._deliver(store, record, now)
         return delivered
 

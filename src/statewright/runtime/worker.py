@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from statewright.engine import AuditEntry, Engine
 from statewright.errors import VersionConflict, WorkGone
 from statewright.runtime.cron import Schedule
-from statewright.runtime.outbox import Listener, OutboxDelivery
+from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener, OutboxDelivery
 from statewright.runtime.schedules import ScheduleRunner
 from statewright.runtime.steps import (
     DEFAULT_BATCH,
@@ -59,16 +59,18 @@ class Worker:
         batch: int = DEFAULT_BATCH,
         lease_ms: int = DEFAULT_LEASE_MS,
         concurrency: int = DEFAULT_CONCURRENCY,
+        outbox_lease_ms: int = OUTBOX_LEASE_MS,
     ) -> None:
         """Work for `engine`: claim up to `batch` timers, step runs or messages at once (their
         results committed together), run up to `concurrency` steps at the same time (1: one
         after the other, deterministic), holding each claimed step run for `lease_ms`
-        (renewed while it runs)."""
+        (renewed while it runs) and each claimed outbox message for `outbox_lease_ms` (a
+        message whose listeners run longer may be delivered twice)."""
         self.engine = engine
         self.batch = batch
         self.lease_ms = lease_ms
         self.steps = StepRunner(engine, lease_ms=lease_ms, batch=batch, concurrency=concurrency)
-        self.outbox = OutboxDelivery(engine)
+        self.outbox = OutboxDelivery(engine, lease_ms=outbox_lease_ms)
         self.schedules = ScheduleRunner(engine)
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:

@@ -13,6 +13,7 @@ from statewright.cli.machines_file import WorkerSetup, load_worker_setup
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
+from statewright.runtime.outbox import OUTBOX_LEASE_MS
 from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_CONCURRENCY
 
 __all__ = ["worker"]
@@ -37,6 +38,14 @@ def worker(
             "take it over (longer than your slowest step)."
         ),
     ] = 300.0,
+    outbox_lease: Annotated[
+        float,
+        typer.Option(
+            min=0.001,
+            help="Seconds a claimed outbox message is ours before another worker may "
+            "deliver it; a message whose listeners run longer may be delivered twice.",
+        ),
+    ] = OUTBOX_LEASE_MS / 1000,
     concurrency: Annotated[
         int, typer.Option(min=1, help="Steps run at the same time (threads).")
     ] = DEFAULT_CONCURRENCY,
@@ -71,6 +80,7 @@ def worker(
         runner = Worker(
             engine,
             lease_ms=max(1, int(lease * 1000)),
+            outbox_lease_ms=max(1, int(outbox_lease * 1000)),
             concurrency=concurrency,
             batch=batch,
         )
