@@ -1,11 +1,17 @@
 """The step loop: run invoked steps as jobs, retry them, and apply each result exactly once.
 
 A step run is claimed with a lease (`Store.claim_steps`; on PostgreSQL `FOR UPDATE SKIP
-LOCKED`), which counts as an attempt, so a worker that dies mid-step has used one: when its
-lease expires another worker claims the run again (and a run whose last allowed attempt was
-lost that way gives up with `WORKER_LOST`). While a worker runs a step it renews the lease
-(a heartbeat every third of the lease), so a step may run longer than the lease and still is
-nobody else's.
+LOCKED`), which counts as an attempt. A worker claims only runs of the step sources it
+provides (the actors of the machines registered on its engine): a run nobody provides stays
+pending, uncharged, and is claimed when a worker that provides it starts. It claims only as
+many runs as it can start at once (`min(batch, concurrency)`), so that every claimed run
+starts right away: an attempt is spent only on a run that started. A worker that dies
+mid-step has used one: when its lease expires (`DEFAULT_LEASE_MS`, 30 s) another worker
+claims the run again ("lease taken over" in the log, and the lost attempt kept with
+`WORKER_LOST` in the history), and a run whose last allowed attempt was lost that way gives
+up with `WORKER_LOST`. While a worker runs a step it renews the lease (a heartbeat every
+third of the lease, at least every second), so a step may run longer than the lease and
+still is nobody else's.
 
 The provided actor is called with the step's input: a sync function on a thread of the
 worker's pool (up to `concurrency` at once), an async one to completion in that thread's own
@@ -24,7 +30,10 @@ by another worker) is cancelled once the heartbeat, at least every second, finds
 async one's task is cancelled, a sync one is told through `current_step().cancelled` and no
 longer waited for (`runtime/step_context.py`). A failure is retried per the invoke's retry policy
 (`runtime/retry.py`) with the instance's runtime status `retrying`; when the policy gives up,
-the error event goes to the machine (its `onError` path, e.g. a manual-review state).
+the error event goes to the machine (its `onError` path, e.g. a manual-review state). Each
+failed attempt is kept for the history (`Engine.history(..., attempts=True)`) in the same
+transaction as its retry or its error event. The log (`statewright.worker`, INFO) has one
+line per attempt started, succeeded, failed, and per run given up or taken over.
 """
 
 from __future__ import annotations
@@ -52,16 +61,18 @@ from statewright.runtime.retry import (
     stable_rand,
 )
 from statewright.runtime.step_context import CANCEL_CHECK_MS, StepContext, _current
-from statewright.store.records import StepRecord
+from statewright.store.records import StepAttemptRecord, StepRecord
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunner"]
 
 log = logging.getLogger("statewright.worker")
 
 #: How long a claimed step run is ours before another worker may take it over (renewed by
-#: heartbeats while it runs).
-DEFAULT_LEASE_MS = 5 * 60_000
-#: How many step runs a worker claims at once, and applies the results of in one transaction.
+#: heartbeats, at least every second, while it runs): a dead worker's step moves on within
+#: about this long.
+DEFAULT_LEASE_MS = 30_000
+#: How many step runs a worker claims at once (at most `concurrency`: every claimed run
+#: starts at once), and applies the results of in one transaction.
 DEFAULT_BATCH = 64
 #: How many steps a worker runs at the same time.
 DEFAULT_CONCURRENCY = 8
@@ -83,6 +94,8 @@ class _Attempt:
     policy: RetryPolicy
     function: UserFunction | None
     started: float | None = None  # time.monotonic() when the function was called
+    started_at: int | None = None  # the engine's clock when the attempt was started
+    ended: float | None = None  # time.monotonic() when the function returned or raised
     output: object = None
     error: BaseException | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
@@ -112,6 +125,7 @@ class _Attempt:
         except Exception as error:
             self.error = error
         finally:
+            self.ended = time.monotonic()
             _current.reset(token)
 
     def context(self) -> StepContext:
@@ -182,6 +196,12 @@ class StepRunner:
         self.concurrency = concurrency
         self._pool: ThreadPoolExecutor | None = None
 
+    @property
+    def claim_limit(self) -> int:
+        """How many runs one batch claims: as many as can start at once, so that no claimed
+        run waits (a claim is an attempt)."""
+        return max(1, min(self.batch, self.concurrency))
+
     def close(self) -> None:
         """Stop the pool's idle threads (an abandoned, timed-out step finishes on its own)."""
         if self._pool is not None:
@@ -199,12 +219,20 @@ class StepRunner:
                 return ran
 
     def run_batch(self) -> int:
-        """Claim one batch of due step runs, run them and apply their results; how many
-        attempts ended (0: nothing was due)."""
-        claimed = self.engine.store.claim_steps(self.engine.clock.now(), self.lease_ms, self.batch)
+        """Claim one batch of due step runs (of the sources this worker provides, as many as
+        it can start now), run them and apply their results; how many attempts ended (0:
+        nothing was due)."""
+        engine = self.engine
+        claimed = engine.store.claim_steps(
+            engine.clock.now(),
+            self.lease_ms,
+            self.claim_limit,
+            srcs=sorted(engine.registry.actor_sources()),
+        )
         if not claimed:
             return 0
-        functions = self.engine.step_functions(claimed)
+        self._taken_over([step for step in claimed if step.claimed_from == "running"])
+        functions = engine.step_functions(claimed)
         attempts: list[_Attempt] = []
         for step, function in zip(claimed, functions, strict=True):
             policy = RetryPolicy.from_json(json.loads(step.retry) if step.retry else None)
@@ -218,12 +246,35 @@ class StepRunner:
         self._run([attempt for attempt in attempts if attempt.error is None])
         return len(attempts)
 
+    def _taken_over(self, steps: list[StepRecord]) -> None:
+        """Runs claimed from a worker whose lease lapsed: log it and keep the lost attempt."""
+        if not steps:
+            return
+        now = self.engine.clock.now()
+        for step in steps:
+            log.info(
+                "step %s (%s) of %s/%s: lease taken over; the worker of attempt %d stopped "
+                "before it finished",
+                step.invoke_id,
+                step.src,
+                step.tenant,
+                step.instance_id,
+                step.attempts - 1,
+            )
+        self.engine.store.record_step_attempts(
+            [
+                _attempt_record(step, step.attempts - 1, WORKER_LOST, _lost_text(step), None, now)
+                for step in steps
+            ]
+        )
+
     # -- running ------------------------------------------------------------------------------
 
     def _run(self, attempts: list[_Attempt]) -> None:
         if self.concurrency <= 1:
             for attempt in attempts:
                 if attempt.timeout_s is None:
+                    self._started(attempt)
                     attempt.call()
                 else:
                     self._run_together([attempt])
@@ -264,6 +315,7 @@ class StepRunner:
     def _start(self, attempt: _Attempt) -> Future[None]:
         """Start an attempt: on the pool, or, with a timeout, on a thread of its own (a
         daemon, so that a step that never returns cannot hold the worker's exit up)."""
+        self._started(attempt)
         if attempt.timeout_s is None:
             pool = self._pool
             if pool is None:
@@ -281,6 +333,18 @@ class StepRunner:
         name = f"statewright-step-{attempt.step.invoke_id}"
         threading.Thread(target=run, name=name, daemon=True).start()
         return future
+
+    def _started(self, attempt: _Attempt) -> None:
+        step = attempt.step
+        attempt.started_at = self.engine.clock.now()
+        log.info(
+            "step %s (%s) of %s/%s: attempt %d started",
+            step.invoke_id,
+            step.src,
+            step.tenant,
+            step.instance_id,
+            step.attempts,
+        )
 
     def _heartbeat(self, attempts: list[_Attempt]) -> list[_Attempt]:
         """Renew the leases of runs still going; returns those whose claim was lost meanwhile
@@ -332,11 +396,35 @@ class StepRunner:
                     step.instance_id,
                     outcome,
                 )
+            elif result.failed:
+                error = attempt.error
+                lost = isinstance(error, _WorkerLost)  # that attempt never ran
+                log.info(
+                    "step %s (%s) of %s/%s: given up after attempt %d: %s: %s",
+                    step.invoke_id,
+                    step.src,
+                    step.tenant,
+                    step.instance_id,
+                    step.attempts - 1 if lost else step.attempts,
+                    "error" if error is None else _error_type(error),
+                    error,
+                )
+            else:
+                log.info(
+                    "step %s (%s) of %s/%s: attempt %d succeeded in %d ms",
+                    step.invoke_id,
+                    step.src,
+                    step.tenant,
+                    step.instance_id,
+                    step.attempts,
+                    _elapsed_ms(attempt),
+                )
         if unstorable:
             self._apply(unstorable)
 
     def _result(self, attempt: _Attempt) -> StepResult | None:
-        """The result to commit, or None when the attempt is to be retried (scheduled here)."""
+        """The result to commit, or None when the attempt is to be retried (scheduled here,
+        with the failed attempt kept for the history)."""
         step, error = attempt.step, attempt.error
         if error is None:
             return StepResult(step, output=attempt.output)
@@ -347,18 +435,43 @@ class StepRunner:
             error_type,
             stable_rand(step.idempotency_key, step.attempts),
         )
-        due = decision.due_at(self.engine.clock.now())
-        if decision.retry and due is not None:
-            self.engine.store.retry_step(step, next_attempt_at=due, error=f"{error_type}: {error}")
+        now = self.engine.clock.now()
+        lost = isinstance(error, _WorkerLost)  # kept already, when it was taken over
+        record = None
+        if not lost:
+            started_at = now if attempt.started_at is None else attempt.started_at
+            record = _attempt_record(step, step.attempts, error_type, str(error), started_at, now)
             log.info(
-                "step %s of %s/%s: %s",
+                "step %s (%s) of %s/%s: attempt %d failed in %d ms: %s: %s",
                 step.invoke_id,
+                step.src,
                 step.tenant,
                 step.instance_id,
-                decision.describe(),
+                step.attempts,
+                _elapsed_ms(attempt),
+                error_type,
+                error,
             )
+        due = decision.due_at(now)
+        if decision.retry and due is not None:
+            retried = self.engine.store.retry_step(
+                step, next_attempt_at=due, error=f"{error_type}: {error}", attempt=record
+            )
+            if retried:
+                log.info(
+                    "step %s of %s/%s: %s",
+                    step.invoke_id,
+                    step.tenant,
+                    step.instance_id,
+                    decision.describe(),
+                )
             return None
-        return StepResult(step, error={"type": error_type, "message": str(error)}, failed=True)
+        return StepResult(
+            step,
+            error={"type": error_type, "message": str(error)},
+            failed=True,
+            attempt=record,
+        )
 
 
 class _WorkerLost(Exception):
@@ -369,6 +482,44 @@ class _WorkerLost(Exception):
             f"step {step.src!r}: the worker running attempt {step.attempts - 1} stopped "
             "before it finished (its lease expired)"
         )
+
+
+def _lost_text(step: StepRecord) -> str:
+    return (
+        f"the worker running attempt {step.attempts - 1} stopped before it finished (its "
+        "lease expired and another worker took the run over)"
+    )
+
+
+def _attempt_record(
+    step: StepRecord,
+    attempt: int,
+    error_type: str,
+    message: str,
+    started_at: int | None,
+    ended_at: int,
+) -> StepAttemptRecord:
+    return StepAttemptRecord(
+        tenant=step.tenant,
+        instance_id=step.instance_id,
+        invoke_id=step.invoke_id,
+        started_version=step.started_version,
+        attempt=attempt,
+        src=step.src,
+        error_type=error_type,
+        error_message=message,
+        started_at=started_at,
+        ended_at=ended_at,
+    )
+
+
+def _elapsed_ms(attempt: _Attempt) -> int:
+    """How long the attempt ran, in real time (0 if it never started; until now if it has
+    not ended, e.g. abandoned past its timeout)."""
+    if attempt.started is None:
+        return 0
+    ended = time.monotonic() if attempt.ended is None else attempt.ended
+    return round((ended - attempt.started) * 1000)
 
 
 def _error_type(error: BaseException) -> str:
