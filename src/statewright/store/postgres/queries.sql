@@ -300,7 +300,8 @@ WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND invoke_id = %(in
 UPDATE steps SET status = 'retrying', lease_until = NULL,
        next_attempt_at = %(next_attempt_at)s, last_error = %(error)s
 WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND invoke_id = %(invoke_id)s
-  AND started_version = %(started_version)s AND attempts = %(attempts)s;
+  AND started_version = %(started_version)s AND attempts = %(attempts)s
+  AND status = 'running';
 
 -- name: consume_step
 DELETE FROM steps

@@ -292,7 +292,8 @@ WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
 UPDATE steps SET status = 'retrying', lease_until = NULL,
        next_attempt_at = :next_attempt_at, last_error = :error
 WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
-  AND started_version = :started_version AND attempts = :attempts;
+  AND started_version = :started_version AND attempts = :attempts
+  AND status = 'running';
 
 -- name: consume_step
 DELETE FROM steps
