@@ -664,10 +664,18 @@ class Engine:
                 break
         if not attempts:
             return entries
-        failed = self.step_attempts(instance_id, tenant=tenant)
-        merged: builtins.list[AuditEntry | StepAttempt] = [*failed, *entries]
-        merged.sort(key=lambda entry: (entry.at, entry.kind == "transition"))
-        return merged
+        at = {entry.seq: entry.at for entry in entries}
+
+        def order(entry: AuditEntry | StepAttempt) -> tuple[int, int, int]:
+            if isinstance(entry, AuditEntry):
+                return (entry.at, entry.seq, 0)
+            # Never before the transition that started its run, even in the same millisecond.
+            started = entry.started_version
+            return (max(entry.at, at.get(started, entry.at)), started, 1)
+
+        merged: builtins.list[AuditEntry | StepAttempt] = [*entries]
+        merged.extend(self.step_attempts(instance_id, tenant=tenant))
+        return sorted(merged, key=order)
 
     def step_attempts(
         self, instance_id: str, *, tenant: str = DEFAULT_TENANT
