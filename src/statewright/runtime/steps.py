@@ -38,30 +38,29 @@ line per attempt started, succeeded, failed, and per run given up or taken over.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import inspect
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 
-from statewright.chart.implementations import UserFunction
 from statewright.engine import Engine
 from statewright.engine.views import StepResult
 from statewright.errors import PayloadError, StatewrightError, WorkGone
-from statewright.runtime.retry import (
-    STEP_TIMEOUT,
-    WORKER_LOST,
-    RetryPolicy,
-    decide,
-    stable_rand,
+from statewright.runtime.retry import WORKER_LOST, RetryPolicy, decide, stable_rand
+from statewright.runtime.step_attempt import (
+    Attempt,
+    StepTimeout,
+    WorkerLost,
+    attempt_record,
+    elapsed_ms,
+    error_type_of,
+    lost_text,
+    timeout_text,
+    wait_s,
 )
-from statewright.runtime.step_context import CANCEL_CHECK_MS, StepContext, _current
-from statewright.store.records import StepAttemptRecord, StepRecord
+from statewright.runtime.step_context import CANCEL_CHECK_MS
+from statewright.store.records import StepRecord
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunner"]
 
@@ -76,107 +75,6 @@ DEFAULT_LEASE_MS = 30_000
 DEFAULT_BATCH = 64
 #: How many steps a worker runs at the same time.
 DEFAULT_CONCURRENCY = 8
-
-
-class _NotProvided(Exception):
-    """This worker has no actor for the step's `src`."""
-
-
-class _StepTimeout(Exception):
-    """An attempt outlived its policy's `timeout`."""
-
-
-@dataclass(slots=True)
-class _Attempt:
-    """One claimed step run and how its attempt went."""
-
-    step: StepRecord
-    policy: RetryPolicy
-    function: UserFunction | None
-    started: float | None = None  # time.monotonic() when the function was called
-    started_at: int | None = None  # the engine's clock when the attempt was started
-    ended: float | None = None  # time.monotonic() when the function returned or raised
-    output: object = None
-    error: BaseException | None = None
-    stopped: threading.Event = field(default_factory=threading.Event)
-    cancel_task: Callable[[], None] | None = None  # cancels a running async step's task
-
-    @property
-    def timeout_s(self) -> float | None:
-        timeout = self.policy.timeout_ms
-        return None if timeout is None else timeout / 1000
-
-    def call(self) -> None:
-        """Run the step's function here, recording its output or its error."""
-        self.started = time.monotonic()
-        token = _current.set(self.context())
-        try:
-            if self.function is None:
-                raise _NotProvided(f"step {self.step.src!r} is not provided in this worker")
-            result = self.function(json.loads(self.step.input))
-            if inspect.isawaitable(result):
-                result = asyncio.run(_cancellable(result, self))
-            self.output = result
-        except TimeoutError as error:
-            timed_out = self.timed_out(time.monotonic())
-            self.error = _StepTimeout(_timeout_text(self)) if timed_out else error
-        except asyncio.CancelledError as error:
-            self.error = error  # stopped (cancel()); the result is not applied
-        except Exception as error:
-            self.error = error
-        finally:
-            self.ended = time.monotonic()
-            _current.reset(token)
-
-    def context(self) -> StepContext:
-        step = self.step
-        return StepContext(
-            tenant=step.tenant,
-            instance_id=step.instance_id,
-            invoke_id=step.invoke_id,
-            src=step.src,
-            attempt=step.attempts,
-            idempotency_key=step.idempotency_key,
-            _stopped=self.stopped,
-        )
-
-    def cancel(self) -> None:
-        """The run was stopped: tell the function (`current_step().cancelled`) and cancel
-        it if it is async."""
-        self.stopped.set()
-        cancel_task = self.cancel_task
-        if cancel_task is not None:
-            cancel_task()
-
-    def timed_out(self, now: float) -> bool:
-        """Whether the attempt has run past its timeout at `now` (monotonic seconds)."""
-        timeout, started = self.timeout_s, self.started
-        return timeout is not None and started is not None and now - started >= timeout
-
-
-async def _cancellable(awaitable: object, attempt: _Attempt) -> object:
-    """Await an async step within its timeout, cancellable from the worker's thread."""
-    task, loop = asyncio.current_task(), asyncio.get_running_loop()
-    if task is not None:
-
-        def cancel_task() -> None:
-            with contextlib.suppress(RuntimeError):  # the loop closed: it ended meanwhile
-                loop.call_soon_threadsafe(task.cancel)
-
-        attempt.cancel_task = cancel_task
-    if attempt.stopped.is_set():
-        raise asyncio.CancelledError
-    try:
-        return await asyncio.wait_for(awaitable, attempt.timeout_s)  # type: ignore[arg-type]
-    finally:
-        attempt.cancel_task = None
-
-
-def _timeout_text(attempt: _Attempt) -> str:
-    return (
-        f"step {attempt.step.src!r} (attempt {attempt.step.attempts}) took longer than its "
-        f"timeout of {attempt.policy.timeout_ms} ms"
-    )
 
 
 class StepRunner:
@@ -233,12 +131,12 @@ class StepRunner:
             return 0
         self._taken_over([step for step in claimed if step.claimed_from == "running"])
         functions = engine.step_functions(claimed)
-        attempts: list[_Attempt] = []
+        attempts: list[Attempt] = []
         for step, function in zip(claimed, functions, strict=True):
             policy = RetryPolicy.from_json(json.loads(step.retry) if step.retry else None)
-            attempt = _Attempt(step, policy, function)
+            attempt = Attempt(step, policy, function)
             if step.attempts > policy.attempts:
-                attempt.error = _WorkerLost(step)
+                attempt.error = WorkerLost(step)
             attempts.append(attempt)
         lost = [attempt for attempt in attempts if attempt.error is not None]
         if lost:
@@ -263,14 +161,14 @@ class StepRunner:
             )
         self.engine.store.record_step_attempts(
             [
-                _attempt_record(step, step.attempts - 1, WORKER_LOST, _lost_text(step), None, now)
+                attempt_record(step, step.attempts - 1, WORKER_LOST, lost_text(step), None, now)
                 for step in steps
             ]
         )
 
     # -- running ------------------------------------------------------------------------------
 
-    def _run(self, attempts: list[_Attempt]) -> None:
+    def _run(self, attempts: list[Attempt]) -> None:
         if self.concurrency <= 1:
             for attempt in attempts:
                 if attempt.timeout_s is None:
@@ -282,10 +180,10 @@ class StepRunner:
             return
         self._run_together(attempts)
 
-    def _run_together(self, attempts: list[_Attempt]) -> None:
+    def _run_together(self, attempts: list[Attempt]) -> None:
         """Run the attempts on the pool; apply results as they come, enforce timeouts and
         renew the leases of the runs still going."""
-        running: dict[Future[None], _Attempt] = {
+        running: dict[Future[None], Attempt] = {
             self._start(attempt): attempt for attempt in attempts
         }
         # Renew the leases every third of the lease, and check that the runs are still
@@ -294,14 +192,14 @@ class StepRunner:
         next_beat = time.monotonic() + beat_s
         while running:
             done, _ = wait(
-                running, timeout=_wait_s(running.values(), next_beat), return_when=FIRST_COMPLETED
+                running, timeout=wait_s(running.values(), next_beat), return_when=FIRST_COMPLETED
             )
             ended = [running.pop(future) for future in done]
             now = time.monotonic()
             for future, attempt in list(running.items()):
                 if attempt.timed_out(now):
                     del running[future]
-                    attempt.error = _StepTimeout(_timeout_text(attempt))
+                    attempt.error = StepTimeout(timeout_text(attempt))
                     ended.append(attempt)
             if ended:
                 self._apply(ended)
@@ -312,7 +210,7 @@ class StepRunner:
                 running = {f: a for f, a in running.items() if id(a) not in lost}
                 next_beat = time.monotonic() + beat_s
 
-    def _start(self, attempt: _Attempt) -> Future[None]:
+    def _start(self, attempt: Attempt) -> Future[None]:
         """Start an attempt: on the pool, or, with a timeout, on a thread of its own (a
         daemon, so that a step that never returns cannot hold the worker's exit up)."""
         self._started(attempt)
@@ -334,7 +232,7 @@ class StepRunner:
         threading.Thread(target=run, name=name, daemon=True).start()
         return future
 
-    def _started(self, attempt: _Attempt) -> None:
+    def _started(self, attempt: Attempt) -> None:
         step = attempt.step
         attempt.started_at = self.engine.clock.now()
         log.info(
@@ -346,7 +244,7 @@ class StepRunner:
             step.attempts,
         )
 
-    def _heartbeat(self, attempts: list[_Attempt]) -> list[_Attempt]:
+    def _heartbeat(self, attempts: list[Attempt]) -> list[Attempt]:
         """Renew the leases of runs still going; returns those whose claim was lost meanwhile
         (stopped with their state, or their lease expired and another worker took them)."""
         lease_until = self.engine.clock.now() + self.lease_ms
@@ -366,14 +264,14 @@ class StepRunner:
 
     # -- results ------------------------------------------------------------------------------
 
-    def _apply(self, attempts: list[_Attempt]) -> None:
+    def _apply(self, attempts: list[Attempt]) -> None:
         """Commit the results of ended attempts: outputs and final failures together in one
         transaction, retries scheduled one by one."""
         pending = [(attempt, result) for attempt in attempts if (result := self._result(attempt))]
         if not pending:
             return
         outcomes = self.engine.finish_steps([result for _, result in pending])
-        unstorable: list[_Attempt] = []
+        unstorable: list[Attempt] = []
         for (attempt, result), outcome in zip(pending, outcomes, strict=True):
             step = result.step
             if isinstance(outcome, PayloadError) and not result.failed:
@@ -398,7 +296,7 @@ class StepRunner:
                 )
             elif result.failed:
                 error = attempt.error
-                lost = isinstance(error, _WorkerLost)  # that attempt never ran
+                lost = isinstance(error, WorkerLost)  # that attempt never ran
                 log.info(
                     "step %s (%s) of %s/%s: given up after attempt %d: %s: %s",
                     step.invoke_id,
@@ -406,7 +304,7 @@ class StepRunner:
                     step.tenant,
                     step.instance_id,
                     step.attempts - 1 if lost else step.attempts,
-                    "error" if error is None else _error_type(error),
+                    "error" if error is None else error_type_of(error),
                     error,
                 )
             else:
@@ -417,18 +315,18 @@ class StepRunner:
                     step.tenant,
                     step.instance_id,
                     step.attempts,
-                    _elapsed_ms(attempt),
+                    elapsed_ms(attempt),
                 )
         if unstorable:
             self._apply(unstorable)
 
-    def _result(self, attempt: _Attempt) -> StepResult | None:
+    def _result(self, attempt: Attempt) -> StepResult | None:
         """The result to commit, or None when the attempt is to be retried (scheduled here,
         with the failed attempt kept for the history)."""
         step, error = attempt.step, attempt.error
         if error is None:
             return StepResult(step, output=attempt.output)
-        error_type = _error_type(error)
+        error_type = error_type_of(error)
         decision = decide(
             attempt.policy,
             step.attempts,
@@ -436,11 +334,11 @@ class StepRunner:
             stable_rand(step.idempotency_key, step.attempts),
         )
         now = self.engine.clock.now()
-        lost = isinstance(error, _WorkerLost)  # kept already, when it was taken over
+        lost = isinstance(error, WorkerLost)  # kept already, when it was taken over
         record = None
         if not lost:
             started_at = now if attempt.started_at is None else attempt.started_at
-            record = _attempt_record(step, step.attempts, error_type, str(error), started_at, now)
+            record = attempt_record(step, step.attempts, error_type, str(error), started_at, now)
             log.info(
                 "step %s (%s) of %s/%s: attempt %d failed in %d ms: %s: %s",
                 step.invoke_id,
@@ -448,7 +346,7 @@ class StepRunner:
                 step.tenant,
                 step.instance_id,
                 step.attempts,
-                _elapsed_ms(attempt),
+                elapsed_ms(attempt),
                 error_type,
                 error,
             )
@@ -472,75 +370,3 @@ class StepRunner:
             failed=True,
             attempt=record,
         )
-
-
-class _WorkerLost(Exception):
-    """The run's last allowed attempt ended with its worker (the lease expired)."""
-
-    def __init__(self, step: StepRecord) -> None:
-        super().__init__(
-            f"step {step.src!r}: the worker running attempt {step.attempts - 1} stopped "
-            "before it finished (its lease expired)"
-        )
-
-
-def _lost_text(step: StepRecord) -> str:
-    return (
-        f"the worker running attempt {step.attempts - 1} stopped before it finished (its "
-        "lease expired and another worker took the run over)"
-    )
-
-
-def _attempt_record(
-    step: StepRecord,
-    attempt: int,
-    error_type: str,
-    message: str,
-    started_at: int | None,
-    ended_at: int,
-) -> StepAttemptRecord:
-    return StepAttemptRecord(
-        tenant=step.tenant,
-        instance_id=step.instance_id,
-        invoke_id=step.invoke_id,
-        started_version=step.started_version,
-        attempt=attempt,
-        src=step.src,
-        error_type=error_type,
-        error_message=message,
-        started_at=started_at,
-        ended_at=ended_at,
-    )
-
-
-def _elapsed_ms(attempt: _Attempt) -> int:
-    """How long the attempt ran, in real time (0 if it never started; until now if it has
-    not ended, e.g. abandoned past its timeout)."""
-    if attempt.started is None:
-        return 0
-    ended = time.monotonic() if attempt.ended is None else attempt.ended
-    return round((ended - attempt.started) * 1000)
-
-
-def _error_type(error: BaseException) -> str:
-    if isinstance(error, _StepTimeout):
-        return STEP_TIMEOUT
-    if isinstance(error, _WorkerLost):
-        return WORKER_LOST
-    return type(error).__name__
-
-
-def _wait_s(attempts: Iterable[_Attempt], next_beat: float) -> float:
-    """How long to wait for a result: until the next heartbeat or the first timeout; polled
-    briefly while an attempt with a timeout has not started yet."""
-    now = time.monotonic()
-    wait_s = next_beat - now
-    for attempt in attempts:
-        timeout = attempt.timeout_s
-        if timeout is None:
-            continue
-        if attempt.started is None:
-            wait_s = min(wait_s, 0.01)
-        else:
-            wait_s = min(wait_s, attempt.started + timeout - now)
-    return max(0.0, wait_s)
