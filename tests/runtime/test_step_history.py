@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from statewright import Machine
-from statewright.engine import AuditEntry, Engine
-from statewright.engine.views import StepAttempt
+from statewright.engine import AuditEntry, Engine, StepAttempt
 from statewright.runtime import WORKER_LOST, Worker
 from statewright.testing import VirtualClock
 
