@@ -166,13 +166,15 @@ def test_a_live_worker_that_provides_the_step_clears_waiting_for(
     assert engine.get("o-1").waiting_for == "a worker that provides chargeCard"
 
 
-def test_a_batch_claims_only_the_runs_it_can_start(store_url: str, clock: VirtualClock) -> None:
-    release = threading.Event()
+def test_a_batch_claims_only_the_runs_it_can_start_and_more_as_they_end(
+    store_url: str, clock: VirtualClock
+) -> None:
+    permits = threading.Semaphore(0)
     started: list[str] = []
 
     def charge(_: object) -> None:
         started.append("charge")
-        release.wait(PATIENCE)
+        permits.acquire(timeout=PATIENCE)
 
     engine = Engine.open(store_url, clock=clock)
     try:
@@ -184,13 +186,19 @@ def test_a_batch_claims_only_the_runs_it_can_start(store_url: str, clock: Virtua
         batch.start()
         try:
             _wait_until(lambda: len(started) == 2, "two attempts started")
-            attempts = sorted(run.attempts for run in _runs(engine))
+            at_first = sorted(run.attempts for run in _runs(engine))
+            permits.release()  # one charge ends: its slot takes the next run
+            _wait_until(lambda: len(started) == 3, "a third attempt started")
+            after_one = sorted(run.attempts for run in _runs(engine))
         finally:
-            release.set()
+            permits.release(100)
             batch.join(PATIENCE)
-        print(f"due=10 concurrency=2 started={len(started)} charged={sum(attempts)}")
-        assert attempts == [0] * 8 + [1, 1]  # only the two that started are charged
-        assert worker.steps.claim_limit == 2
+        print(f"due=10 concurrency=2 started={len(started)} charged_at_first={sum(at_first)}")
+        assert at_first == [0] * 8 + [1, 1]  # only the two that started are charged
+        # The first order went on to shipping (a new run, not provided here, uncharged).
+        assert after_one == [0] * 8 + [1, 1]
+        assert len(started) == 10
+        assert [i.value for i in engine.list()] == ["shipping"] * 10
     finally:
         engine.close()
 

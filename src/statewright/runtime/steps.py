@@ -4,8 +4,9 @@ A step run is claimed with a lease (`Store.claim_steps`; on PostgreSQL `FOR UPDA
 LOCKED`), which counts as an attempt. A worker claims only runs of the step sources it
 provides (the actors of the machines registered on its engine): a run nobody provides stays
 pending, uncharged, and is claimed when a worker that provides it starts. It claims only as
-many runs as it can start at once (`min(batch, concurrency)`), so that every claimed run
-starts right away: an attempt is spent only on a run that started. A worker that dies
+many runs as it can start at once (free slots of `concurrency`), and more as runs end, up
+to `batch` per batch, so that every claimed run starts right away: an attempt is spent only
+on a run that started. A worker that dies
 mid-step has used one: when its lease expires (`DEFAULT_LEASE_MS`, 30 s) another worker
 claims the run again ("lease taken over" in the log, and the lost attempt kept with
 `WORKER_LOST` in the history), and a run whose last allowed attempt was lost that way gives
@@ -93,11 +94,14 @@ class StepRunner:
         self.batch = batch
         self.concurrency = concurrency
         self._pool: ThreadPoolExecutor | None = None
+        #: The pool's attempts not yet returned, also those no longer waited for (stopped):
+        #: each holds a pool thread, so that no more are claimed than can start.
+        self._pool_busy: set[Future[None]] = set()
 
     @property
     def claim_limit(self) -> int:
-        """How many runs one batch claims: as many as can start at once, so that no claimed
-        run waits (a claim is an attempt)."""
+        """How many runs a batch has in hand at once: as many as can start at once, so that
+        no claimed run waits (a claim is an attempt)."""
         return max(1, min(self.batch, self.concurrency))
 
     def close(self) -> None:
@@ -105,6 +109,7 @@ class StepRunner:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        self._pool_busy.clear()
 
     def run_due(self) -> int:
         """Claim and run every step run due now (also those the results start); how many
@@ -117,18 +122,29 @@ class StepRunner:
                 return ran
 
     def run_batch(self) -> int:
-        """Claim one batch of due step runs (of the sources this worker provides, as many as
-        it can start now), run them and apply their results; how many attempts ended (0:
-        nothing was due)."""
+        """Run one batch of due step runs (of the sources this worker provides): claim as
+        many as can start now, start them, and claim more as they end, up to `batch` in all
+        (the results applied as they come); how many attempts ended (0: nothing was due, or
+        no slot was free)."""
+        claims = _Claims(self, budget=self.batch)
+        attempts = claims.take(self._free_slots({}))
+        if claims.count == 0:
+            return 0
+        self._run(attempts, claims)
+        return claims.count
+
+    def _claim(self, limit: int) -> tuple[int, list[Attempt]]:
+        """Claim up to `limit` due runs: how many were claimed, and the attempts to run (a
+        run whose last allowed attempt was lost with its worker is given up here at once)."""
         engine = self.engine
         claimed = engine.store.claim_steps(
             engine.clock.now(),
             self.lease_ms,
-            self.claim_limit,
+            limit,
             srcs=sorted(engine.registry.actor_sources()),
         )
         if not claimed:
-            return 0
+            return 0, []
         self._taken_over([step for step in claimed if step.claimed_from == "running"])
         functions = engine.step_functions(claimed)
         attempts: list[Attempt] = []
@@ -141,8 +157,15 @@ class StepRunner:
         lost = [attempt for attempt in attempts if attempt.error is not None]
         if lost:
             self._apply(lost)
-        self._run([attempt for attempt in attempts if attempt.error is None])
-        return len(attempts)
+        return len(claimed), [attempt for attempt in attempts if attempt.error is None]
+
+    def _free_slots(self, running: dict[Future[None], Attempt]) -> int:
+        """How many more attempts can start at once: `concurrency` less the attempts
+        running, and less the pool threads still busy with abandoned ones."""
+        self._pool_busy = {future for future in self._pool_busy if not future.done()}
+        own_threads = sum(1 for attempt in running.values() if attempt.timeout_s is not None)
+        busy = len(self._pool_busy) + own_threads
+        return max(0, max(1, self.concurrency) - busy)
 
     def _taken_over(self, steps: list[StepRecord]) -> None:
         """Runs claimed from a worker whose lease lapsed: log it and keep the lost attempt."""
@@ -168,24 +191,29 @@ class StepRunner:
 
     # -- running ------------------------------------------------------------------------------
 
-    def _run(self, attempts: list[Attempt]) -> None:
+    def _run(self, attempts: list[Attempt], claims: _Claims) -> None:
         if self.concurrency <= 1:
-            for attempt in attempts:
-                if attempt.timeout_s is None:
-                    self._started(attempt)
-                    attempt.call()
-                else:
-                    self._run_together([attempt])
-            self._apply([attempt for attempt in attempts if attempt.timeout_s is None])
+            done: list[Attempt] = []
+            while attempts:
+                for attempt in attempts:
+                    if attempt.timeout_s is None:
+                        self._started(attempt)
+                        attempt.call()
+                        done.append(attempt)
+                    else:
+                        self._run_together([attempt], None)
+                attempts = claims.take(1)
+            self._apply(done)  # one transaction for the batch's results
             return
-        self._run_together(attempts)
+        self._run_together(attempts, claims)
 
-    def _run_together(self, attempts: list[Attempt]) -> None:
-        """Run the attempts on the pool; apply results as they come, enforce timeouts and
-        renew the leases of the runs still going."""
-        running: dict[Future[None], Attempt] = {
-            self._start(attempt): attempt for attempt in attempts
-        }
+    def _run_together(self, attempts: list[Attempt], claims: _Claims | None) -> None:
+        """Run the attempts on the pool, starting more from `claims` as slots free up;
+        apply results as they come, enforce timeouts and renew the leases of the runs
+        still going."""
+        running: dict[Future[None], Attempt] = {}
+        for attempt in attempts:
+            running[self._start(attempt)] = attempt
         # Renew the leases every third of the lease, and check that the runs are still
         # wanted (a stopped one is cancelled) at least every CANCEL_CHECK_MS.
         beat_s = min(self.lease_ms / 3000, CANCEL_CHECK_MS / 1000)
@@ -209,6 +237,9 @@ class StepRunner:
                     attempt.cancel()  # no longer ours: not waited for, its result dropped
                 running = {f: a for f, a in running.items() if id(a) not in lost}
                 next_beat = time.monotonic() + beat_s
+            if claims is not None and ended:
+                for attempt in claims.take(self._free_slots(running)):
+                    running[self._start(attempt)] = attempt
 
     def _start(self, attempt: Attempt) -> Future[None]:
         """Start an attempt: on the pool, or, with a timeout, on a thread of its own (a
@@ -220,7 +251,9 @@ class StepRunner:
                 pool = self._pool = ThreadPoolExecutor(
                     max_workers=max(1, self.concurrency), thread_name_prefix="statewright-step"
                 )
-            return pool.submit(attempt.call)
+            submitted = pool.submit(attempt.call)
+            self._pool_busy.add(submitted)
+            return submitted
         future: Future[None] = Future()
         future.set_running_or_notify_cancel()
 
@@ -370,3 +403,28 @@ class StepRunner:
             failed=True,
             attempt=record,
         )
+
+
+class _Claims:
+    """The claims of one batch: up to `budget` runs in all, taken as slots free up, until a
+    claim comes back short (nothing more is due)."""
+
+    def __init__(self, runner: StepRunner, *, budget: int) -> None:
+        self.runner = runner
+        self.budget = budget
+        self.count = 0
+        self.exhausted = False
+
+    def take(self, free: int) -> list[Attempt]:
+        """Claim up to `free` runs (within the budget); the attempts to start now."""
+        attempts: list[Attempt] = []
+        # Runs given up at once (their last attempt's worker was lost) take no slot: the
+        # claim is made again for the slots they left.
+        while not attempts and not self.exhausted:
+            limit = min(free, self.budget - self.count)
+            if limit <= 0:
+                break
+            claimed, attempts = self.runner._claim(limit)
+            self.count += claimed
+            self.exhausted = claimed < limit
+        return attempts

@@ -147,7 +147,7 @@ class Worker:
             delivered = self.outbox.deliver_due(
                 self.engine.store, self.engine.clock.now(), self.batch
             )
-        full = max(claimed, delivered) >= self.batch or steps >= self.steps.claim_limit
+        full = max(claimed, steps, delivered) >= self.batch
         return ran + delivered, full
 
     def _wait(self, poll_ms: int, stop: threading.Event, *, worked: bool = False) -> None:
