@@ -649,8 +649,8 @@ class Engine:
         self, instance_id: str, *, tenant: str = DEFAULT_TENANT, attempts: bool = False
     ) -> builtins.list[AuditEntry] | builtins.list[AuditEntry | StepAttempt]:
         """Every committed transition of the instance, oldest first; with `attempts`, its
-        failed step attempts too (`StepAttempt`, `kind` "step_attempt"), placed by time (an
-        attempt before a transition of the same millisecond, e.g. the one its error made).
+        failed step attempts too (`StepAttempt`, `kind` "step_attempt"), placed by time:
+        after the transition that started its run, before the ones that came after it ended.
 
         Raises:
             NotFound: no such instance in this tenant.
