@@ -38,9 +38,9 @@ from statewright.store.records import (
     StepRecord,
     TimerRecord,
     TransitionWrite,
-    WorkerRecord,
 )
 from statewright.store.sql_files import Migration
+from statewright.store.sql_workers import WorkerRows
 from statewright.store.transaction import Params, Row, Transaction, params_of
 from statewright.store.url import redact_url
 
@@ -50,7 +50,7 @@ __all__ = ["LIST_FILTERS", "SqlStore", "list_instances_sql"]
 LIST_FILTERS = ("tenant", "definition_id", "status", "runtime_status", "after_id")
 
 
-class SqlStore(ABC):
+class SqlStore(WorkerRows, ABC):
     """The `Store` operations over a backend's named queries; see the module docstring."""
 
     #: The backend's named queries and migrations, set by each subclass.
@@ -522,44 +522,6 @@ class SqlStore(ABC):
                 tx.run(self.queries["insert_step_attempt"], params_of(attempt))
             tx.run(self.queries["compute_runtime_status"], instance)
         return True
-
-    def record_step_attempts(self, attempts: Sequence[StepAttemptRecord]) -> None:
-        """Keep failed step attempts for the history (an attempt recorded already is kept
-        as it was)."""
-        if not attempts:
-            return
-        rows = [params_of(attempt) for attempt in attempts]
-        with self._transaction(write=True, what=f"recording {len(rows)} step attempts") as tx:
-            tx.run_many(self.queries["insert_step_attempt"], rows)
-
-    def step_attempts(self, tenant: str, instance_id: str) -> list[StepAttemptRecord]:
-        """The instance's failed step attempts, in the order they ended."""
-        rows = self._instance_rows("step_attempts", tenant, instance_id)
-        return [StepAttemptRecord(**row) for row in rows]
-
-    # -- workers ------------------------------------------------------------------------------
-
-    def register_worker(self, worker: WorkerRecord, *, forget_before: int | None = None) -> None:
-        """Record that a worker runs and what it provides (again on every heartbeat: its
-        `heartbeat_at` and what it provides are updated); with `forget_before`, forget the
-        workers not heard of since then."""
-        with self._transaction(write=True, what=f"registering worker {worker.id!r}") as tx:
-            tx.run(self.queries["upsert_worker"], params_of(worker))
-            if forget_before is not None:
-                tx.run(self.queries["forget_workers"], {"before": forget_before})
-
-    def remove_worker(self, worker_id: str) -> None:
-        """Forget a worker that stopped cleanly."""
-        self._run_alone(
-            self.queries["delete_worker"], {"id": worker_id}, what=f"removing worker {worker_id!r}"
-        )
-
-    def live_workers(self, alive_after: int) -> list[WorkerRecord]:
-        """The workers heard of at or after `alive_after`, oldest first."""
-        rows = self._read_all(
-            self.queries["live_workers"], {"alive_after": alive_after}, what="listing workers"
-        )
-        return [WorkerRecord(**row) for row in rows]
 
     @property
     def listening(self) -> bool:
