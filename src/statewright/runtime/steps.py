@@ -104,6 +104,11 @@ class StepRunner:
         no claimed run waits (a claim is an attempt)."""
         return max(1, min(self.batch, self.concurrency))
 
+    @property
+    def _refill_at(self) -> int:
+        """How many slots must be free before a batch claims more runs."""
+        return max(1, self.concurrency // 2)
+
     def close(self) -> None:
         """Stop the pool's idle threads (an abandoned, timed-out step finishes on its own)."""
         if self._pool is not None:
@@ -237,8 +242,11 @@ class StepRunner:
                     attempt.cancel()  # no longer ours: not waited for, its result dropped
                 running = {f: a for f, a in running.items() if id(a) not in lost}
                 next_beat = time.monotonic() + beat_s
-            if claims is not None and ended:
-                for attempt in claims.take(self._free_slots(running)):
+            # Refill once half the slots are free (or none runs): a claim per ended run
+            # would cost a statement and an instance read each.
+            free = self._free_slots(running) if claims is not None and ended else 0
+            if claims is not None and free and (not running or free >= self._refill_at):
+                for attempt in claims.take(free):
                     running[self._start(attempt)] = attempt
 
     def _start(self, attempt: Attempt) -> Future[None]:
