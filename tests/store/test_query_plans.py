@@ -22,15 +22,20 @@ from statewright.store.sql_store import LIST_FILTERS, list_instances_sql
 from statewright.store.url import parse_postgres_url, parse_sqlite_url
 
 #: Admin and schema queries that may read a whole (small or admin-only) table.
-ALLOWED_SCANS = {"list_definitions", "count_instances", "schema_version", "schema_table_exists"}
+ALLOWED_SCANS = {
+    "list_definitions", "count_instances", "schema_version", "schema_table_exists",
+    # The workers table holds one row per worker process: small, read whole.
+    "live_workers", "forget_workers",
+}  # fmt: skip
 _INTEGER_PARAMS = {
     "version", "expected_version", "definition_version", "due_at", "created_seq", "limit",
     "count", "after_seq", "at", "created_at", "started_version", "applied_at", "seq",
     "attempts", "now", "next_attempt_at", "lease_until", "tick_at", "work_count", "step_count",
+    "attempt", "started_at", "ended_at", "pid", "heartbeat_at", "before", "alive_after",
     "timer_count", "write_count", "consumed_step_count", "consumed_timer_count",
 }  # fmt: skip
 #: Parameters that are arrays (PostgreSQL's batched lookups).
-_ARRAY_PARAMS = {"tenants", "ids"}
+_ARRAY_PARAMS = {"tenants", "ids", "srcs"}
 #: The one-statement writes': a flag and lists of rows as JSON.
 _OTHER_PARAMS: dict[str, object] = {
     "latest_definition": True,
@@ -40,8 +45,12 @@ _OTHER_PARAMS: dict[str, object] = {
     "timers": '[["t", 1, "{}"]]',
     "steps": '[["s", "src", "{}", "state", "key", null]]',
     "messages": '[["m", "{}"]]',
+    "srcs_json": '["x"]',
 }
-_TABLES = ("instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency")
+_TABLES = (
+    "instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency",
+    "step_attempts", "workers",
+)  # fmt: skip
 
 
 def _statements(queries: dict[str, str]) -> dict[str, str]:

@@ -2,6 +2,6 @@
 and the work it creates, in one transaction."""
 
 from statewright.engine.engine import Engine
-from statewright.engine.views import AuditEntry, Instance, VerifyResult
+from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
 
-__all__ = ["AuditEntry", "Engine", "Instance", "VerifyResult"]
+__all__ = ["AuditEntry", "Engine", "Instance", "StepAttempt", "VerifyResult"]

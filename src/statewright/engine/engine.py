@@ -25,7 +25,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from statewright.chart import Machine, Macrostep, Snapshot
 from statewright.chart.implementations import UserFunction
@@ -40,7 +40,8 @@ from statewright.engine.payload import (
     event_json,
 )
 from statewright.engine.registry import Registry
-from statewright.engine.views import AuditEntry, Instance, StepResult, VerifyResult
+from statewright.engine.views import AuditEntry, Instance, StepAttempt, StepResult, VerifyResult
+from statewright.engine.workers import waiting_for
 from statewright.engine.writes import build_write
 from statewright.errors import (
     DefinitionMoved,
@@ -58,6 +59,7 @@ from statewright.store import SCHEMA_VERSION, open_store
 from statewright.store.records import (
     DefinitionRecord,
     InstanceRecord,
+    StepAttemptRecord,
     StepRecord,
     TimerRecord,
     TransitionWrite,
@@ -383,6 +385,7 @@ class Engine:
                         result.step.started_version,
                         result.step.attempts,
                     ),
+                    step_attempt=result.attempt,
                 )
                 for result in results
             ]
@@ -465,7 +468,7 @@ class Engine:
                 f"{item.event['type']!r} is discarded"
             )
         text = event_json(item.event, self.max_event_bytes, "the event")
-        return self._prepare(
+        write, entry = self._prepare(
             record,
             item.event,
             text,
@@ -475,6 +478,9 @@ class Engine:
             consumed_timer=item.consumed_timer,
             consumed_step=item.consumed_step,
         )
+        if item.step_attempt is not None:  # kept for the history in the same transaction
+            write = dataclasses.replace(write, step_attempt=item.step_attempt)
+        return write, entry
 
     def _handle(
         self,
@@ -596,12 +602,16 @@ class Engine:
         return write, entry
 
     def get(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> Instance:
-        """The instance as it stands.
+        """The instance as it stands, with what it waits for when nobody is doing it
+        (`waiting_for`: "a worker that provides chargeCard").
 
         Raises:
             NotFound: no such instance in this tenant.
         """
-        return self._view(self._load(tenant, instance_id))
+        record = self._load(tenant, instance_id)
+        view = self._view(record)
+        waiting = waiting_for(self.store, record, self.clock.now())
+        return view if waiting is None else dataclasses.replace(view, waiting_for=waiting)
 
     def list(
         self,
@@ -625,10 +635,22 @@ class Engine:
         )
         return [self._view(record) for record in records]
 
+    @overload
     def history(
-        self, instance_id: str, *, tenant: str = DEFAULT_TENANT
-    ) -> builtins.list[AuditEntry]:
-        """Every committed transition of the instance, oldest first.
+        self, instance_id: str, *, tenant: str = ..., attempts: Literal[False] = False
+    ) -> builtins.list[AuditEntry]: ...
+
+    @overload
+    def history(
+        self, instance_id: str, *, tenant: str = ..., attempts: Literal[True]
+    ) -> builtins.list[AuditEntry | StepAttempt]: ...
+
+    def history(
+        self, instance_id: str, *, tenant: str = DEFAULT_TENANT, attempts: bool = False
+    ) -> builtins.list[AuditEntry] | builtins.list[AuditEntry | StepAttempt]:
+        """Every committed transition of the instance, oldest first; with `attempts`, its
+        failed step attempts too (`StepAttempt`, `kind` "step_attempt"), placed by time:
+        after the transition that started its run, before the ones that came after it ended.
 
         Raises:
             NotFound: no such instance in this tenant.
@@ -639,7 +661,36 @@ class Engine:
             page = self.store.history(tenant, instance_id, after_seq=len(entries), limit=1000)
             entries.extend(AuditEntry.from_record(record) for record in page)
             if len(page) < 1000:
-                return entries
+                break
+        if not attempts:
+            return entries
+        at = {entry.seq: entry.at for entry in entries}
+
+        def order(entry: AuditEntry | StepAttempt) -> tuple[int, int, int]:
+            if isinstance(entry, AuditEntry):
+                return (entry.at, entry.seq, 0)
+            # Never before the transition that started its run, even in the same millisecond.
+            started = entry.started_version
+            return (max(entry.at, at.get(started, entry.at)), started, 1)
+
+        merged: builtins.list[AuditEntry | StepAttempt] = [*entries]
+        merged.extend(self.step_attempts(instance_id, tenant=tenant))
+        return sorted(merged, key=order)
+
+    def step_attempts(
+        self, instance_id: str, *, tenant: str = DEFAULT_TENANT
+    ) -> builtins.list[StepAttempt]:
+        """The instance's failed step attempts (attempt number, error, when and how long),
+        in the order they ended.
+
+        Raises:
+            NotFound: no such instance in this tenant.
+        """
+        self._load(tenant, instance_id)
+        return [
+            StepAttempt.from_record(record)
+            for record in self.store.step_attempts(tenant, instance_id)
+        ]
 
     def verify(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> VerifyResult:
         """Replay the audit log through the chart and compare with the stored snapshot.
@@ -715,6 +766,7 @@ class _Work:
     event: Mapping[str, object]
     consumed_timer: tuple[str, int] | None = None
     consumed_step: tuple[str, int, int] | None = None
+    step_attempt: StepAttemptRecord | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -75,6 +75,14 @@ class Registry:
         self._latest[definition_id] = record
         return record
 
+    def actor_sources(self) -> frozenset[str]:
+        """The step sources (`src` names of actors) the machines registered here provide."""
+        return frozenset(
+            src
+            for implementations in self._implementations.values()
+            for src in implementations.actors
+        )
+
     def machine(self, definition_id: str, version: int) -> Machine:
         """The machine that runs instances of this definition version."""
         cached = self._machines.get((definition_id, version))

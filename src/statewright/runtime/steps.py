@@ -1,11 +1,18 @@
 """The step loop: run invoked steps as jobs, retry them, and apply each result exactly once.
 
 A step run is claimed with a lease (`Store.claim_steps`; on PostgreSQL `FOR UPDATE SKIP
-LOCKED`), which counts as an attempt, so a worker that dies mid-step has used one: when its
-lease expires another worker claims the run again (and a run whose last allowed attempt was
-lost that way gives up with `WORKER_LOST`). While a worker runs a step it renews the lease
-(a heartbeat every third of the lease), so a step may run longer than the lease and still is
-nobody else's.
+LOCKED`), which counts as an attempt. A worker claims only runs of the step sources it
+provides (the actors of the machines registered on its engine): a run nobody provides stays
+pending, uncharged, and is claimed when a worker that provides it starts. It claims only as
+many runs as it can start at once (free slots of `concurrency`), and more as runs end, up
+to `batch` per batch, so that every claimed run starts right away: an attempt is spent only
+on a run that started. A worker that dies
+mid-step has used one: when its lease expires (`DEFAULT_LEASE_MS`, 30 s) another worker
+claims the run again ("lease taken over" in the log, and the lost attempt kept with
+`WORKER_LOST` in the history), and a run whose last allowed attempt was lost that way gives
+up with `WORKER_LOST`. While a worker runs a step it renews the lease (a heartbeat every
+third of the lease, at least every second), so a step may run longer than the lease and
+still is nobody else's.
 
 The provided actor is called with the step's input: a sync function on a thread of the
 worker's pool (up to `concurrency` at once), an async one to completion in that thread's own
@@ -24,34 +31,36 @@ by another worker) is cancelled once the heartbeat, at least every second, finds
 async one's task is cancelled, a sync one is told through `current_step().cancelled` and no
 longer waited for (`runtime/step_context.py`). A failure is retried per the invoke's retry policy
 (`runtime/retry.py`) with the instance's runtime status `retrying`; when the policy gives up,
-the error event goes to the machine (its `onError` path, e.g. a manual-review state).
+the error event goes to the machine (its `onError` path, e.g. a manual-review state). Each
+failed attempt is kept for the history (`Engine.history(..., attempts=True)`) in the same
+transaction as its retry or its error event. The log (`statewright.worker`, INFO) has one
+line per attempt started, succeeded, failed, and per run given up or taken over.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import inspect
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 
-from statewright.chart.implementations import UserFunction
 from statewright.engine import Engine
 from statewright.engine.views import StepResult
 from statewright.errors import PayloadError, StatewrightError, WorkGone
-from statewright.runtime.retry import (
-    STEP_TIMEOUT,
-    WORKER_LOST,
-    RetryPolicy,
-    decide,
-    stable_rand,
+from statewright.runtime.retry import WORKER_LOST, RetryPolicy, decide, stable_rand
+from statewright.runtime.step_attempt import (
+    Attempt,
+    StepTimeout,
+    WorkerLost,
+    attempt_record,
+    elapsed_ms,
+    error_type_of,
+    lost_text,
+    timeout_text,
+    wait_s,
 )
-from statewright.runtime.step_context import CANCEL_CHECK_MS, StepContext, _current
+from statewright.runtime.step_context import CANCEL_CHECK_MS
 from statewright.store.records import StepRecord
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunner"]
@@ -59,110 +68,14 @@ __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunn
 log = logging.getLogger("statewright.worker")
 
 #: How long a claimed step run is ours before another worker may take it over (renewed by
-#: heartbeats while it runs).
-DEFAULT_LEASE_MS = 5 * 60_000
-#: How many step runs a worker claims at once, and applies the results of in one transaction.
+#: heartbeats, at least every second, while it runs): a dead worker's step moves on within
+#: about this long.
+DEFAULT_LEASE_MS = 30_000
+#: How many step runs a worker claims at once (at most `concurrency`: every claimed run
+#: starts at once), and applies the results of in one transaction.
 DEFAULT_BATCH = 64
 #: How many steps a worker runs at the same time.
 DEFAULT_CONCURRENCY = 8
-
-
-class _NotProvided(Exception):
-    """This worker has no actor for the step's `src`."""
-
-
-class _StepTimeout(Exception):
-    """An attempt outlived its policy's `timeout`."""
-
-
-@dataclass(slots=True)
-class _Attempt:
-    """One claimed step run and how its attempt went."""
-
-    step: StepRecord
-    policy: RetryPolicy
-    function: UserFunction | None
-    started: float | None = None  # time.monotonic() when the function was called
-    output: object = None
-    error: BaseException | None = None
-    stopped: threading.Event = field(default_factory=threading.Event)
-    cancel_task: Callable[[], None] | None = None  # cancels a running async step's task
-
-    @property
-    def timeout_s(self) -> float | None:
-        timeout = self.policy.timeout_ms
-        return None if timeout is None else timeout / 1000
-
-    def call(self) -> None:
-        """Run the step's function here, recording its output or its error."""
-        self.started = time.monotonic()
-        token = _current.set(self.context())
-        try:
-            if self.function is None:
-                raise _NotProvided(f"step {self.step.src!r} is not provided in this worker")
-            result = self.function(json.loads(self.step.input))
-            if inspect.isawaitable(result):
-                result = asyncio.run(_cancellable(result, self))
-            self.output = result
-        except TimeoutError as error:
-            timed_out = self.timed_out(time.monotonic())
-            self.error = _StepTimeout(_timeout_text(self)) if timed_out else error
-        except asyncio.CancelledError as error:
-            self.error = error  # stopped (cancel()); the result is not applied
-        except Exception as error:
-            self.error = error
-        finally:
-            _current.reset(token)
-
-    def context(self) -> StepContext:
-        step = self.step
-        return StepContext(
-            tenant=step.tenant,
-            instance_id=step.instance_id,
-            invoke_id=step.invoke_id,
-            src=step.src,
-            attempt=step.attempts,
-            idempotency_key=step.idempotency_key,
-            _stopped=self.stopped,
-        )
-
-    def cancel(self) -> None:
-        """The run was stopped: tell the function (`current_step().cancelled`) and cancel
-        it if it is async."""
-        self.stopped.set()
-        cancel_task = self.cancel_task
-        if cancel_task is not None:
-            cancel_task()
-
-    def timed_out(self, now: float) -> bool:
-        """Whether the attempt has run past its timeout at `now` (monotonic seconds)."""
-        timeout, started = self.timeout_s, self.started
-        return timeout is not None and started is not None and now - started >= timeout
-
-
-async def _cancellable(awaitable: object, attempt: _Attempt) -> object:
-    """Await an async step within its timeout, cancellable from the worker's thread."""
-    task, loop = asyncio.current_task(), asyncio.get_running_loop()
-    if task is not None:
-
-        def cancel_task() -> None:
-            with contextlib.suppress(RuntimeError):  # the loop closed: it ended meanwhile
-                loop.call_soon_threadsafe(task.cancel)
-
-        attempt.cancel_task = cancel_task
-    if attempt.stopped.is_set():
-        raise asyncio.CancelledError
-    try:
-        return await asyncio.wait_for(awaitable, attempt.timeout_s)  # type: ignore[arg-type]
-    finally:
-        attempt.cancel_task = None
-
-
-def _timeout_text(attempt: _Attempt) -> str:
-    return (
-        f"step {attempt.step.src!r} (attempt {attempt.step.attempts}) took longer than its "
-        f"timeout of {attempt.policy.timeout_ms} ms"
-    )
 
 
 class StepRunner:
@@ -181,12 +94,27 @@ class StepRunner:
         self.batch = batch
         self.concurrency = concurrency
         self._pool: ThreadPoolExecutor | None = None
+        #: The pool's attempts not yet returned, also those no longer waited for (stopped):
+        #: each holds a pool thread, so that no more are claimed than can start.
+        self._pool_busy: set[Future[None]] = set()
+
+    @property
+    def claim_limit(self) -> int:
+        """How many runs a batch has in hand at once: as many as can start at once, so that
+        no claimed run waits (a claim is an attempt)."""
+        return max(1, min(self.batch, self.concurrency))
+
+    @property
+    def _refill_at(self) -> int:
+        """How many slots must be free before a batch claims more runs."""
+        return max(1, self.concurrency // 2)
 
     def close(self) -> None:
         """Stop the pool's idle threads (an abandoned, timed-out step finishes on its own)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        self._pool_busy.clear()
 
     def run_due(self) -> int:
         """Claim and run every step run due now (also those the results start); how many
@@ -199,58 +127,112 @@ class StepRunner:
                 return ran
 
     def run_batch(self) -> int:
-        """Claim one batch of due step runs, run them and apply their results; how many
-        attempts ended (0: nothing was due)."""
-        claimed = self.engine.store.claim_steps(self.engine.clock.now(), self.lease_ms, self.batch)
-        if not claimed:
+        """Run one batch of due step runs (of the sources this worker provides): claim as
+        many as can start now, start them, and claim more as they end, up to `batch` in all
+        (the results applied as they come); how many attempts ended (0: nothing was due, or
+        no slot was free)."""
+        claims = _Claims(self, budget=self.batch)
+        attempts = claims.take(self._free_slots({}))
+        if claims.count == 0:
             return 0
-        functions = self.engine.step_functions(claimed)
-        attempts: list[_Attempt] = []
+        self._run(attempts, claims)
+        return claims.count
+
+    def _claim(self, limit: int) -> tuple[int, list[Attempt]]:
+        """Claim up to `limit` due runs: how many were claimed, and the attempts to run (a
+        run whose last allowed attempt was lost with its worker is given up here at once)."""
+        engine = self.engine
+        claimed = engine.store.claim_steps(
+            engine.clock.now(),
+            self.lease_ms,
+            limit,
+            srcs=sorted(engine.registry.actor_sources()),
+        )
+        if not claimed:
+            return 0, []
+        self._taken_over([step for step in claimed if step.claimed_from == "running"])
+        functions = engine.step_functions(claimed)
+        attempts: list[Attempt] = []
         for step, function in zip(claimed, functions, strict=True):
             policy = RetryPolicy.from_json(json.loads(step.retry) if step.retry else None)
-            attempt = _Attempt(step, policy, function)
+            attempt = Attempt(step, policy, function)
             if step.attempts > policy.attempts:
-                attempt.error = _WorkerLost(step)
+                attempt.error = WorkerLost(step)
             attempts.append(attempt)
         lost = [attempt for attempt in attempts if attempt.error is not None]
         if lost:
             self._apply(lost)
-        self._run([attempt for attempt in attempts if attempt.error is None])
-        return len(attempts)
+        return len(claimed), [attempt for attempt in attempts if attempt.error is None]
+
+    def _free_slots(self, running: dict[Future[None], Attempt]) -> int:
+        """How many more attempts can start at once: `concurrency` less the attempts
+        running, and less the pool threads still busy with abandoned ones."""
+        self._pool_busy = {future for future in self._pool_busy if not future.done()}
+        own_threads = sum(1 for attempt in running.values() if attempt.timeout_s is not None)
+        busy = len(self._pool_busy) + own_threads
+        return max(0, max(1, self.concurrency) - busy)
+
+    def _taken_over(self, steps: list[StepRecord]) -> None:
+        """Runs claimed from a worker whose lease lapsed: log it and keep the lost attempt."""
+        if not steps:
+            return
+        now = self.engine.clock.now()
+        for step in steps:
+            log.info(
+                "step %s (%s) of %s/%s: lease taken over; the worker of attempt %d stopped "
+                "before it finished",
+                step.invoke_id,
+                step.src,
+                step.tenant,
+                step.instance_id,
+                step.attempts - 1,
+            )
+        self.engine.store.record_step_attempts(
+            [
+                attempt_record(step, step.attempts - 1, WORKER_LOST, lost_text(step), None, now)
+                for step in steps
+            ]
+        )
 
     # -- running ------------------------------------------------------------------------------
 
-    def _run(self, attempts: list[_Attempt]) -> None:
+    def _run(self, attempts: list[Attempt], claims: _Claims) -> None:
         if self.concurrency <= 1:
-            for attempt in attempts:
-                if attempt.timeout_s is None:
-                    attempt.call()
-                else:
-                    self._run_together([attempt])
-            self._apply([attempt for attempt in attempts if attempt.timeout_s is None])
+            done: list[Attempt] = []
+            while attempts:
+                for attempt in attempts:
+                    if attempt.timeout_s is None:
+                        self._started(attempt)
+                        attempt.call()
+                        done.append(attempt)
+                    else:
+                        self._run_together([attempt], None)
+                attempts = claims.take(1)
+            self._apply(done)  # one transaction for the batch's results
             return
-        self._run_together(attempts)
+        self._run_together(attempts, claims)
 
-    def _run_together(self, attempts: list[_Attempt]) -> None:
-        """Run the attempts on the pool; apply results as they come, enforce timeouts and
-        renew the leases of the runs still going."""
-        running: dict[Future[None], _Attempt] = {
-            self._start(attempt): attempt for attempt in attempts
-        }
+    def _run_together(self, attempts: list[Attempt], claims: _Claims | None) -> None:
+        """Run the attempts on the pool, starting more from `claims` as slots free up;
+        apply results as they come, enforce timeouts and renew the leases of the runs
+        still going."""
+        running: dict[Future[None], Attempt] = {}
+        for attempt in attempts:
+            running[self._start(attempt)] = attempt
         # Renew the leases every third of the lease, and check that the runs are still
         # wanted (a stopped one is cancelled) at least every CANCEL_CHECK_MS.
         beat_s = min(self.lease_ms / 3000, CANCEL_CHECK_MS / 1000)
         next_beat = time.monotonic() + beat_s
         while running:
             done, _ = wait(
-                running, timeout=_wait_s(running.values(), next_beat), return_when=FIRST_COMPLETED
+                running, timeout=wait_s(running.values(), next_beat), return_when=FIRST_COMPLETED
             )
             ended = [running.pop(future) for future in done]
             now = time.monotonic()
             for future, attempt in list(running.items()):
                 if attempt.timed_out(now):
                     del running[future]
-                    attempt.error = _StepTimeout(_timeout_text(attempt))
+                    attempt.error = StepTimeout(timeout_text(attempt))
                     ended.append(attempt)
             if ended:
                 self._apply(ended)
@@ -260,17 +242,26 @@ class StepRunner:
                     attempt.cancel()  # no longer ours: not waited for, its result dropped
                 running = {f: a for f, a in running.items() if id(a) not in lost}
                 next_beat = time.monotonic() + beat_s
+            # Refill once half the slots are free (or none runs): a claim per ended run
+            # would cost a statement and an instance read each.
+            free = self._free_slots(running) if claims is not None and ended else 0
+            if claims is not None and free and (not running or free >= self._refill_at):
+                for attempt in claims.take(free):
+                    running[self._start(attempt)] = attempt
 
-    def _start(self, attempt: _Attempt) -> Future[None]:
+    def _start(self, attempt: Attempt) -> Future[None]:
         """Start an attempt: on the pool, or, with a timeout, on a thread of its own (a
         daemon, so that a step that never returns cannot hold the worker's exit up)."""
+        self._started(attempt)
         if attempt.timeout_s is None:
             pool = self._pool
             if pool is None:
                 pool = self._pool = ThreadPoolExecutor(
                     max_workers=max(1, self.concurrency), thread_name_prefix="statewright-step"
                 )
-            return pool.submit(attempt.call)
+            submitted = pool.submit(attempt.call)
+            self._pool_busy.add(submitted)
+            return submitted
         future: Future[None] = Future()
         future.set_running_or_notify_cancel()
 
@@ -282,7 +273,19 @@ class StepRunner:
         threading.Thread(target=run, name=name, daemon=True).start()
         return future
 
-    def _heartbeat(self, attempts: list[_Attempt]) -> list[_Attempt]:
+    def _started(self, attempt: Attempt) -> None:
+        step = attempt.step
+        attempt.started_at = self.engine.clock.now()
+        log.info(
+            "step %s (%s) of %s/%s: attempt %d started",
+            step.invoke_id,
+            step.src,
+            step.tenant,
+            step.instance_id,
+            step.attempts,
+        )
+
+    def _heartbeat(self, attempts: list[Attempt]) -> list[Attempt]:
         """Renew the leases of runs still going; returns those whose claim was lost meanwhile
         (stopped with their state, or their lease expired and another worker took them)."""
         lease_until = self.engine.clock.now() + self.lease_ms
@@ -302,14 +305,14 @@ class StepRunner:
 
     # -- results ------------------------------------------------------------------------------
 
-    def _apply(self, attempts: list[_Attempt]) -> None:
+    def _apply(self, attempts: list[Attempt]) -> None:
         """Commit the results of ended attempts: outputs and final failures together in one
         transaction, retries scheduled one by one."""
         pending = [(attempt, result) for attempt in attempts if (result := self._result(attempt))]
         if not pending:
             return
         outcomes = self.engine.finish_steps([result for _, result in pending])
-        unstorable: list[_Attempt] = []
+        unstorable: list[Attempt] = []
         for (attempt, result), outcome in zip(pending, outcomes, strict=True):
             step = result.step
             if isinstance(outcome, PayloadError) and not result.failed:
@@ -332,64 +335,104 @@ class StepRunner:
                     step.instance_id,
                     outcome,
                 )
+            elif result.failed:
+                error = attempt.error
+                lost = isinstance(error, WorkerLost)  # that attempt never ran
+                log.info(
+                    "step %s (%s) of %s/%s: given up after attempt %d: %s: %s",
+                    step.invoke_id,
+                    step.src,
+                    step.tenant,
+                    step.instance_id,
+                    step.attempts - 1 if lost else step.attempts,
+                    "error" if error is None else error_type_of(error),
+                    error,
+                )
+            else:
+                log.info(
+                    "step %s (%s) of %s/%s: attempt %d succeeded in %d ms",
+                    step.invoke_id,
+                    step.src,
+                    step.tenant,
+                    step.instance_id,
+                    step.attempts,
+                    elapsed_ms(attempt),
+                )
         if unstorable:
             self._apply(unstorable)
 
-    def _result(self, attempt: _Attempt) -> StepResult | None:
-        """The result to commit, or None when the attempt is to be retried (scheduled here)."""
+    def _result(self, attempt: Attempt) -> StepResult | None:
+        """The result to commit, or None when the attempt is to be retried (scheduled here,
+        with the failed attempt kept for the history)."""
         step, error = attempt.step, attempt.error
         if error is None:
             return StepResult(step, output=attempt.output)
-        error_type = _error_type(error)
+        error_type = error_type_of(error)
         decision = decide(
             attempt.policy,
             step.attempts,
             error_type,
             stable_rand(step.idempotency_key, step.attempts),
         )
-        due = decision.due_at(self.engine.clock.now())
-        if decision.retry and due is not None:
-            self.engine.store.retry_step(step, next_attempt_at=due, error=f"{error_type}: {error}")
+        now = self.engine.clock.now()
+        lost = isinstance(error, WorkerLost)  # kept already, when it was taken over
+        record = None
+        if not lost:
+            started_at = now if attempt.started_at is None else attempt.started_at
+            record = attempt_record(step, step.attempts, error_type, str(error), started_at, now)
             log.info(
-                "step %s of %s/%s: %s",
+                "step %s (%s) of %s/%s: attempt %d failed in %d ms: %s: %s",
                 step.invoke_id,
+                step.src,
                 step.tenant,
                 step.instance_id,
-                decision.describe(),
+                step.attempts,
+                elapsed_ms(attempt),
+                error_type,
+                error,
             )
+        due = decision.due_at(now)
+        if decision.retry and due is not None:
+            retried = self.engine.store.retry_step(
+                step, next_attempt_at=due, error=f"{error_type}: {error}", attempt=record
+            )
+            if retried:
+                log.info(
+                    "step %s of %s/%s: %s",
+                    step.invoke_id,
+                    step.tenant,
+                    step.instance_id,
+                    decision.describe(),
+                )
             return None
-        return StepResult(step, error={"type": error_type, "message": str(error)}, failed=True)
-
-
-class _WorkerLost(Exception):
-    """The run's last allowed attempt ended with its worker (the lease expired)."""
-
-    def __init__(self, step: StepRecord) -> None:
-        super().__init__(
-            f"step {step.src!r}: the worker running attempt {step.attempts - 1} stopped "
-            "before it finished (its lease expired)"
+        return StepResult(
+            step,
+            error={"type": error_type, "message": str(error)},
+            failed=True,
+            attempt=record,
         )
 
 
-def _error_type(error: BaseException) -> str:
-    if isinstance(error, _StepTimeout):
-        return STEP_TIMEOUT
-    if isinstance(error, _WorkerLost):
-        return WORKER_LOST
-    return type(error).__name__
+class _Claims:
+    """The claims of one batch: up to `budget` runs in all, taken as slots free up, until a
+    claim comes back short (nothing more is due)."""
 
+    def __init__(self, runner: StepRunner, *, budget: int) -> None:
+        self.runner = runner
+        self.budget = budget
+        self.count = 0
+        self.exhausted = False
 
-def _wait_s(attempts: Iterable[_Attempt], next_beat: float) -> float:
-    """How long to wait for a result: until the next heartbeat or the first timeout; polled
-    briefly while an attempt with a timeout has not started yet."""
-    now = time.monotonic()
-    wait_s = next_beat - now
-    for attempt in attempts:
-        timeout = attempt.timeout_s
-        if timeout is None:
-            continue
-        if attempt.started is None:
-            wait_s = min(wait_s, 0.01)
-        else:
-            wait_s = min(wait_s, attempt.started + timeout - now)
-    return max(0.0, wait_s)
+    def take(self, free: int) -> list[Attempt]:
+        """Claim up to `free` runs (within the budget); the attempts to start now."""
+        attempts: list[Attempt] = []
+        # Runs given up at once (their last attempt's worker was lost) take no slot: the
+        # claim is made again for the slots they left.
+        while not attempts and not self.exhausted:
+            limit = min(free, self.budget - self.count)
+            if limit <= 0:
+                break
+            claimed, attempts = self.runner._claim(limit)
+            self.count += claimed
+            self.exhausted = claimed < limit
+        return attempts

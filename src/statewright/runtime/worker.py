@@ -27,6 +27,7 @@ from statewright.engine import AuditEntry, Engine
 from statewright.errors import VersionConflict, WorkGone
 from statewright.runtime.cron import Schedule
 from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener, OutboxDelivery
+from statewright.runtime.presence import Presence
 from statewright.runtime.schedules import ScheduleRunner
 from statewright.runtime.steps import (
     DEFAULT_BATCH,
@@ -39,8 +40,9 @@ from statewright.store.records import TimerRecord
 
 __all__ = ["TIMER_LEASE_MS", "Worker"]
 
-#: How long a claimed due timer is a worker's before another may fire it (if the first died).
-TIMER_LEASE_MS = 60_000
+#: How long a claimed due timer is a worker's before another may fire it (if the first died):
+#: a claim is held only while its transition commits, so a few seconds is plenty.
+TIMER_LEASE_MS = 10_000
 #: The shortest wait when the work due now is held by other workers (their claims).
 _HELD_WAIT_MS = 50
 #: How often a sleeping worker looks at its stop flag (SIGTERM, SIGINT, `stop`).
@@ -57,21 +59,31 @@ class Worker:
         engine: Engine,
         *,
         batch: int = DEFAULT_BATCH,
-        lease_ms: int = DEFAULT_LEASE_MS,
+        step_lease_ms: int = DEFAULT_LEASE_MS,
+        timer_lease_ms: int = TIMER_LEASE_MS,
         concurrency: int = DEFAULT_CONCURRENCY,
         outbox_lease_ms: int = OUTBOX_LEASE_MS,
+        lease_ms: int | None = None,
     ) -> None:
-        """Work for `engine`: claim up to `batch` timers, step runs or messages at once (their
-        results committed together), run up to `concurrency` steps at the same time (1: one
-        after the other, deterministic), holding each claimed step run for `lease_ms`
-        (renewed while it runs) and each claimed outbox message for `outbox_lease_ms` (a
-        message whose listeners run longer may be delivered twice)."""
+        """Work for `engine`: claim up to `batch` timers or messages at once (their results
+        committed together), run up to `concurrency` steps at the same time (1: one after
+        the other, deterministic; a batch of steps claims only as many as can start),
+        holding each claimed step run for `step_lease_ms` (renewed while it runs), each
+        claimed timer for `timer_lease_ms` (while its transition commits) and each claimed
+        outbox message for `outbox_lease_ms` (a message whose listeners run longer may be
+        delivered twice): a dead worker's work is taken over after that long. `lease_ms` is
+        the older name of `step_lease_ms`."""
         self.engine = engine
         self.batch = batch
-        self.lease_ms = lease_ms
-        self.steps = StepRunner(engine, lease_ms=lease_ms, batch=batch, concurrency=concurrency)
+        self.lease_ms = step_lease_ms if lease_ms is None else lease_ms
+        self.timer_lease_ms = timer_lease_ms
+        self.steps = StepRunner(
+            engine, lease_ms=self.lease_ms, batch=batch, concurrency=concurrency
+        )
         self.outbox = OutboxDelivery(engine, lease_ms=outbox_lease_ms)
         self.schedules = ScheduleRunner(engine)
+        # Advertises what this worker provides while `run` runs (runtime/presence.py).
+        self.presence = Presence(engine, lambda: self.outbox.patterns)
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
         """Run a cron schedule (a `Schedule` or its configuration) on this worker."""
@@ -113,6 +125,7 @@ class Worker:
         stop = stop or threading.Event()
         restore = _on_signals(stop)
         log.info("worker started on %s", self.engine.store.url.split("@")[-1])
+        self.presence.start()
         try:
             while not stop.is_set():
                 ran, more = self._round(set())
@@ -123,6 +136,7 @@ class Worker:
                 self._wait(poll_ms, stop, worked=ran > 0)
         finally:
             restore()
+            self.presence.stop()
             self.steps.close()
             log.info("worker stopped")
 
@@ -172,7 +186,7 @@ class Worker:
         """Fire one batch of due timers, skipping those in `failed` (their guard or action
         raised earlier in this pass; added to it here); how many fired, of how many claimed."""
         claimed = self.engine.store.claim_timers(
-            self.engine.clock.now(), TIMER_LEASE_MS, self.batch
+            self.engine.clock.now(), self.timer_lease_ms, self.batch
         )
         due = [timer for timer in claimed if _timer_key(timer) not in failed]
         fired = 0

@@ -13,7 +13,8 @@ The order of the writes:
 2. the timer being handled deleted (if it is gone, the whole transition fails: it was
    handled already); cancelled timers deleted, scheduled ones upserted (a new creation
    number, so a replaced timer fires after the older ones due at the same time);
-3. stopped steps deleted, started ones upserted (a restart resets status and attempts);
+3. stopped steps deleted, started ones upserted (a restart resets status and attempts); the
+   failed attempt of a step given up (`step_attempt`) kept for the history;
 4. outbox rows inserted (a duplicate `message_id` fails the whole commit);
 5. the idempotency row inserted (`ON CONFLICT DO NOTHING`: no row means the key is taken);
 6. with `drop_pending_work`, every timer and step of the instance deleted;
@@ -80,6 +81,8 @@ class _Commit:
         quiet = self.instance()
         self.consume_timer()
         self.consume_step()
+        if write.step_attempt is not None:
+            tx.run(queries["insert_step_attempt"], params_of(write.step_attempt))
         self.timers()
         self.steps()
         self.outbox()

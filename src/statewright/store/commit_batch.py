@@ -57,6 +57,8 @@ def write_batch(
         return False
     if not _all_one(tx, queries["consume_step"], _consumed_steps(writes)):
         return False
+    attempts = [params_of(write.step_attempt) for write in writes if write.step_attempt]
+    _run(tx, queries["insert_step_attempt"], attempts)
     _run(tx, queries["delete_timer"], _cancelled_timers(writes))
     _run(tx, queries["upsert_timer"], _scheduled_timers(tx, writes, reserve))
     _run(tx, queries["delete_step"], _stopped_steps(writes))

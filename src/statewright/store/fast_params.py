@@ -32,6 +32,7 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
         or write.drop_pending_work
         or write.consumed_timer is not None
         or write.consumed_step is not None
+        or write.step_attempt is not None
     ):
         return None
     return _with_audit(instance_params(write), write)
@@ -86,6 +87,8 @@ def work_params(writes: Sequence[TransitionWrite]) -> dict[str, object] | None:
     state, a timer replaced by itself): one statement cannot order those."""
     if not writes or len({(w.tenant, w.instance_id) for w in writes}) != len(writes):
         return None
+    if any(write.step_attempt is not None for write in writes):
+        return None  # a given-up step's attempt row: the general path writes it
     rows: list[dict[str, object]] = []
     consumed_steps: list[dict[str, object]] = []
     consumed_timers: list[dict[str, object]] = []

@@ -18,15 +18,17 @@ from statewright.store.records import (
     IdempotencyRecord,
     InstanceRecord,
     OutboxRecord,
+    StepAttemptRecord,
     StepRecord,
     TimerRecord,
     TransitionWrite,
+    WorkerRecord,
 )
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class Store(Protocol):
@@ -171,17 +173,49 @@ class Store(Protocol):
         """Put a dead-lettered message back to pending with its attempts reset."""
         ...
 
-    def claim_steps(self, now: int, lease_ms: int, limit: int = 10) -> list[StepRecord]:
+    def claim_steps(
+        self, now: int, lease_ms: int, limit: int = 10, *, srcs: Sequence[str] | None = None
+    ) -> list[StepRecord]:
         """Claim step runs due at `now` (pending, retrying, or running with an expired lease:
-        its worker died) for `lease_ms`; each claim counts as an attempt."""
+        its worker died) for `lease_ms`; each claim counts as an attempt. With `srcs`, only
+        runs of those step sources (the ones the claiming worker provides)."""
         ...
 
     def renew_step_leases(self, steps: Sequence[StepRecord], lease_until: int) -> list[bool]:
         """Heartbeat: extend claimed step runs' leases; False where the claim is not ours."""
         ...
 
-    def retry_step(self, step: StepRecord, *, next_attempt_at: int, error: str) -> bool:
-        """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""
+    def retry_step(
+        self,
+        step: StepRecord,
+        *,
+        next_attempt_at: int,
+        error: str,
+        attempt: StepAttemptRecord | None = None,
+    ) -> bool:
+        """Schedule a claimed step run's next attempt, keeping the failed `attempt` for the
+        history in the same transaction; False if it was stopped or reclaimed."""
+        ...
+
+    def record_step_attempts(self, attempts: Sequence[StepAttemptRecord]) -> None:
+        """Keep failed step attempts for the history (e.g. one whose worker was lost)."""
+        ...
+
+    def step_attempts(self, tenant: str, instance_id: str) -> list[StepAttemptRecord]:
+        """The instance's failed step attempts, in the order they ended."""
+        ...
+
+    def register_worker(self, worker: WorkerRecord, *, forget_before: int | None = None) -> None:
+        """Record that a worker runs and what it provides (its heartbeat); with
+        `forget_before`, forget the workers not heard of since then."""
+        ...
+
+    def remove_worker(self, worker_id: str) -> None:
+        """Forget a worker that stopped cleanly."""
+        ...
+
+    def live_workers(self, alive_after: int) -> list[WorkerRecord]:
+        """The workers heard of at or after `alive_after`, oldest first."""
         ...
 
     def wait_for_work(self, timeout_s: float) -> bool:

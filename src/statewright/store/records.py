@@ -16,11 +16,13 @@ __all__ = [
     "InstanceWrite",
     "OutboxRecord",
     "OutboxWrite",
+    "StepAttemptRecord",
     "StepRecord",
     "StepWrite",
     "TimerRecord",
     "TimerWrite",
     "TransitionWrite",
+    "WorkerRecord",
 ]
 
 
@@ -174,6 +176,9 @@ class TransitionWrite:
     #: For a start: commit only if `definition_version` is still the latest stored version
     #: of `definition_id`, else fail with DefinitionMoved (nothing written).
     latest_definition: bool = False
+    #: The failed attempt whose error this transition delivers (a step given up), kept for
+    #: the history in the same transaction.
+    step_attempt: StepAttemptRecord | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,6 +200,43 @@ class StepRecord:
     next_attempt_at: int = 0
     lease_until: int | None = None
     last_error: str | None = None
+    #: The status the latest claim took the run from; "running" means its previous attempt's
+    #: worker stopped (its lease lapsed) and this claim took the run over.
+    claimed_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepAttemptRecord:
+    """A failed attempt of a step run, kept for the history after the run is gone.
+
+    `started_at` is None for an attempt whose worker was lost (only its end was seen: the
+    take-over of its lapsed lease).
+    """
+
+    tenant: str
+    instance_id: str
+    invoke_id: str
+    started_version: int
+    attempt: int
+    src: str
+    error_type: str
+    error_message: str
+    started_at: int | None
+    ended_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerRecord:
+    """A running worker as it advertises itself: which step sources and listener patterns
+    (JSON arrays) it provides, and when it was last heard of."""
+
+    id: str
+    host: str
+    pid: int
+    steps: str
+    listeners: str
+    started_at: int
+    heartbeat_at: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,12 +34,14 @@ from statewright.store.records import (
     IdempotencyRecord,
     InstanceRecord,
     OutboxRecord,
+    StepAttemptRecord,
     StepRecord,
     TimerRecord,
     TransitionWrite,
 )
 from statewright.store.sql_files import Migration
-from statewright.store.transaction import Params, Row, Transaction
+from statewright.store.sql_workers import WorkerRows
+from statewright.store.transaction import Params, Row, Transaction, params_of
 from statewright.store.url import redact_url
 
 __all__ = ["LIST_FILTERS", "SqlStore", "list_instances_sql"]
@@ -48,7 +50,7 @@ __all__ = ["LIST_FILTERS", "SqlStore", "list_instances_sql"]
 LIST_FILTERS = ("tenant", "definition_id", "status", "runtime_status", "after_id")
 
 
-class SqlStore(ABC):
+class SqlStore(WorkerRows, ABC):
     """The `Store` operations over a backend's named queries; see the module docstring."""
 
     #: The backend's named queries and migrations, set by each subclass.
@@ -479,10 +481,24 @@ class SqlStore(ABC):
             == 1
         )
 
-    def claim_steps(self, now: int, lease_ms: int, limit: int = 10) -> list[StepRecord]:
-        """Claim step runs due at `now` for `lease_ms`; each claim counts as an attempt."""
-        params = {"now": now, "lease_until": now + lease_ms, "limit": limit}
-        rows = self._write_all(self.queries["claim_steps"], params, what="claiming steps")
+    def claim_steps(
+        self, now: int, lease_ms: int, limit: int = 10, *, srcs: Sequence[str] | None = None
+    ) -> list[StepRecord]:
+        """Claim step runs due at `now` for `lease_ms`; each claim counts as an attempt.
+
+        With `srcs`, only runs of those step sources (what the claiming worker provides):
+        the others stay pending, uncharged. An empty `srcs` claims nothing.
+        """
+        _check_limit(limit)
+        params: dict[str, object] = {"now": now, "lease_until": now + lease_ms, "limit": limit}
+        query = "claim_steps"
+        if srcs is not None:
+            if not srcs:
+                return []
+            names = sorted(set(srcs))
+            params.update(srcs=names, srcs_json=json.dumps(names))
+            query = "claim_steps_of"
+        rows = self._write_all(self.queries[query], params, what="claiming steps")
         return [StepRecord(**row) for row in rows]
 
     def renew_step_leases(self, steps: Sequence[StepRecord], lease_until: int) -> list[bool]:
@@ -494,8 +510,17 @@ class SqlStore(ABC):
         with self._transaction(write=True, what=f"renewing {len(steps)} step leases") as tx:
             return [count == 1 for count in tx.run_each(self.queries["renew_step_lease"], params)]
 
-    def retry_step(self, step: StepRecord, *, next_attempt_at: int, error: str) -> bool:
-        """Schedule a claimed step run's next attempt; False if it was stopped or reclaimed."""
+    def retry_step(
+        self,
+        step: StepRecord,
+        *,
+        next_attempt_at: int,
+        error: str,
+        attempt: StepAttemptRecord | None = None,
+    ) -> bool:
+        """Schedule a claimed step run's next attempt, keeping the failed `attempt` for the
+        history in the same transaction; False (nothing written) if it was stopped or
+        reclaimed."""
         params = {**_claim_key(step), "next_attempt_at": next_attempt_at, "error": error}
         instance = {"tenant": step.tenant, "id": step.instance_id}
         with self._transaction(write=True, what=f"retrying step {step.invoke_id!r}") as tx:
@@ -503,6 +528,8 @@ class SqlStore(ABC):
             tx.one(self.queries["lock_instance"], instance)
             if tx.run(self.queries["retry_step"], params) != 1:
                 return False
+            if attempt is not None:
+                tx.run(self.queries["insert_step_attempt"], params_of(attempt))
             tx.run(self.queries["compute_runtime_status"], instance)
         return True
 

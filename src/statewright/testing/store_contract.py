@@ -27,6 +27,7 @@ from statewright.errors import (
     NotFound,
     StoreError,
     VersionConflict,
+    WorkGone,
 )
 from statewright.store.protocol import SCHEMA_VERSION, Store
 from statewright.store.records import (
@@ -35,10 +36,12 @@ from statewright.store.records import (
     IdempotencyRecord,
     InstanceWrite,
     OutboxWrite,
+    StepAttemptRecord,
     StepRecord,
     StepWrite,
     TimerWrite,
     TransitionWrite,
+    WorkerRecord,
 )
 
 __all__ = ["CONTRACT", "T0", "Check", "save_definition", "start", "step"]
@@ -832,6 +835,116 @@ def check_step_leases_renew_only_while_the_claim_is_ours(store: Store) -> None:
     assert store.renew_step_leases([], NOW) == []
 
 
+def check_a_claim_takes_only_the_step_sources_given(store: Store) -> None:
+    """A claim with `srcs` takes only runs of those sources; the others stay pending with no
+    attempt charged, until a claim that provides them."""
+    save_definition(store)
+    NOW = T0 + 1_000
+    ship = dataclasses.replace(_step_write("ship"), src="shipOrder")
+    store.commit_transition(start(steps_started=(_step_write("charge"), ship)))
+    assert store.claim_steps(NOW, 1_000, 10, srcs=[]) == []
+    assert store.claim_steps(NOW, 1_000, 10, srcs=["sendEmail"]) == []
+    (shipped,) = store.claim_steps(NOW, 1_000, 10, srcs=["shipOrder", "sendEmail"])
+    assert (shipped.invoke_id, shipped.attempts, shipped.claimed_from) == ("ship", 1, "pending")
+    later = NOW + 3_600_000
+    assert store.claim_steps(later, 1_000, 10, srcs=["shipOrder"]) == [
+        dataclasses.replace(shipped, attempts=2, lease_until=later + 1_000, claimed_from="running")
+    ]  # its lease lapsed: taken over
+    charge = {s.invoke_id: s for s in store.steps("acme", "order-42")}["charge"]
+    assert (charge.status, charge.attempts) == ("pending", 0)  # never charged
+    (claimed,) = store.claim_steps(later, 1_000, 10, srcs=["chargeCard"])
+    assert (claimed.invoke_id, claimed.attempts) == ("charge", 1)
+
+
+def _attempt(invoke_id: str, attempt: int, **changes: Any) -> StepAttemptRecord:
+    record = StepAttemptRecord(
+        tenant="acme",
+        instance_id="order-42",
+        invoke_id=invoke_id,
+        started_version=1,
+        attempt=attempt,
+        src="chargeCard",
+        error_type="CardDeclined",
+        error_message=_NASTY,
+        started_at=T0 + 2_000,
+        ended_at=T0 + 2_500 + attempt,
+    )
+    return dataclasses.replace(record, **changes)
+
+
+def check_failed_step_attempts_are_kept_with_their_retry_or_error(store: Store) -> None:
+    """A retry keeps its failed attempt in the same transaction (nothing when the claim is
+    no longer ours); a transition that delivers a step's error keeps its attempt (nothing
+    when the transition is refused); a lost attempt is kept once."""
+    save_definition(store)
+    store.commit_transition(start(steps_started=(_step_write("charge"), _step_write("ship"))))
+    runs = {s.invoke_id: s for s in store.claim_steps(T0 + 1_000, 60_000, 10)}
+    first = _attempt("charge", 1)
+    assert store.retry_step(runs["charge"], next_attempt_at=T0 + 5_000, error="x", attempt=first)
+    stale = _attempt("charge", 1, error_type="Stale")
+    assert not store.retry_step(
+        runs["charge"], next_attempt_at=T0 + 5_000, error="x", attempt=stale
+    )
+    assert store.step_attempts("acme", "order-42") == [first]
+    lost = _attempt("ship", 1, error_type="WORKER_LOST", started_at=None)
+    store.record_step_attempts([lost, lost])
+    store.record_step_attempts([])
+    (again,) = store.claim_steps(T0 + 5_000, 60_000, 10)
+    last = _attempt("charge", 2, ended_at=T0 + 6_000)
+    gone = step("order-42", 2, step_attempt=_attempt("charge", 9), consumed_step=("charge", 1, 1))
+    _expect(WorkGone, lambda: store.commit_transition(gone), "a result of a stale claim")
+    store.commit_transition(
+        step("order-42", 2, step_attempt=last, consumed_step=("charge", 1, again.attempts))
+    )
+    assert store.step_attempts("acme", "order-42") == [first, lost, last]
+    assert store.step_attempts("acme", "nobody") == []
+
+
+def check_a_batch_keeps_the_attempts_of_the_steps_it_gives_up(store: Store) -> None:
+    """`commit_transitions` writes each write's failed attempt with it, and none of a write
+    it leaves out."""
+    save_definition(store)
+    for instance_id in ("order-1", "order-2"):
+        store.commit_transition(start(instance_id, steps_started=(_step_write("charge"),)))
+    runs = {s.instance_id: s for s in store.claim_steps(T0 + 1_000, 60_000, 10)}
+
+    def given_up(instance_id: str, attempts: int) -> TransitionWrite:
+        attempt = _attempt("charge", 1, instance_id=instance_id)
+        return step(instance_id, 2, step_attempt=attempt, consumed_step=("charge", 1, attempts))
+
+    outcomes = store.commit_transitions(
+        [given_up("order-1", runs["order-1"].attempts), given_up("order-2", 7)]
+    )
+    assert [type(outcome) for outcome in outcomes] == [type(None), WorkGone]
+    assert [a.instance_id for a in store.step_attempts("acme", "order-1")] == ["order-1"]
+    assert store.step_attempts("acme", "order-2") == []
+
+
+def check_workers_register_renew_and_go(store: Store) -> None:
+    """A worker's row is written, renewed with what it provides now, read while it was
+    heard of recently enough, deleted when it stops, and forgotten once long unheard of."""
+    worker = WorkerRecord(
+        id="w-1",
+        host="host-a",
+        pid=4242,
+        steps='["chargeCard"]',
+        listeners='["order.*"]',
+        started_at=T0,
+        heartbeat_at=T0,
+    )
+    old = dataclasses.replace(worker, id="w-0", heartbeat_at=T0 - 7_200_000)
+    store.register_worker(old)
+    store.register_worker(worker)
+    assert store.live_workers(T0 - 7_200_000) == [old, worker]
+    renewed = dataclasses.replace(worker, steps='["chargeCard", "ship"]', heartbeat_at=T0 + 5)
+    store.register_worker(dataclasses.replace(renewed, started_at=T0 + 5), forget_before=T0)
+    assert store.live_workers(T0 - 7_200_000) == [renewed]  # w-0 forgotten; start kept
+    assert store.live_workers(T0 + 6) == []
+    store.remove_worker("w-1")
+    store.remove_worker("w-1")
+    assert store.live_workers(0) == []
+
+
 def check_sql_metacharacters_are_stored_verbatim(store: Store) -> None:
     """Every string field comes back exactly as written, quotes and placeholders included;
     JSON text keeps its spacing and key order."""
@@ -981,6 +1094,10 @@ CONTRACT: tuple[Check, ...] = (
     check_a_batch_of_updates_writes_nothing_of_a_refused_write,
     check_load_instances_reads_many_by_key,
     check_step_leases_renew_only_while_the_claim_is_ours,
+    check_a_claim_takes_only_the_step_sources_given,
+    check_failed_step_attempts_are_kept_with_their_retry_or_error,
+    check_a_batch_keeps_the_attempts_of_the_steps_it_gives_up,
+    check_workers_register_renew_and_go,
     check_sql_metacharacters_are_stored_verbatim,
     check_concurrent_writers_of_one_version_conflict,
     check_concurrent_definition_saves_get_distinct_versions,

@@ -14,7 +14,8 @@ from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
 from statewright.runtime.outbox import OUTBOX_LEASE_MS
-from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_CONCURRENCY
+from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS
+from statewright.runtime.worker import TIMER_LEASE_MS
 
 __all__ = ["worker"]
 
@@ -34,10 +35,17 @@ def worker(
     lease: Annotated[
         float,
         typer.Option(
-            help="Seconds a claimed step is ours before another worker may "
-            "take it over (longer than your slowest step)."
+            help="Seconds a claimed step is ours before another worker may take it "
+            "over; renewed while the step runs, so a dead worker's step moves after this long."
         ),
-    ] = 300.0,
+    ] = DEFAULT_LEASE_MS / 1000,
+    timer_lease: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a claimed due timer is ours while its transition commits; "
+            "a dead worker's timers fire after this long."
+        ),
+    ] = TIMER_LEASE_MS / 1000,
     outbox_lease: Annotated[
         float,
         typer.Option(
@@ -79,7 +87,8 @@ def worker(
     with engine:
         runner = Worker(
             engine,
-            lease_ms=max(1, int(lease * 1000)),
+            step_lease_ms=max(1, int(lease * 1000)),
+            timer_lease_ms=max(1, int(timer_lease * 1000)),
             outbox_lease_ms=max(1, int(outbox_lease * 1000)),
             concurrency=concurrency,
             batch=batch,

@@ -89,6 +89,7 @@ CREATE TABLE steps (
     next_attempt_at BIGINT NOT NULL DEFAULT 0,
     lease_until BIGINT,
     last_error TEXT,
+    claimed_from TEXT,
     PRIMARY KEY (tenant, instance_id, invoke_id),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
@@ -131,4 +132,30 @@ CREATE TABLE schedule_ticks (
     status TEXT NOT NULL DEFAULT 'running',
     lease_until BIGINT,
     PRIMARY KEY (name, tick_at)
+);
+
+-- Workers and what they provide (heartbeat_at: last heard of); failed step attempts.
+CREATE TABLE workers (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    steps JSON NOT NULL,
+    listeners JSON NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+);
+
+CREATE TABLE step_attempts (
+    tenant TEXT COLLATE "C" NOT NULL,
+    instance_id TEXT COLLATE "C" NOT NULL,
+    invoke_id TEXT NOT NULL,
+    started_version INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    src TEXT NOT NULL,
+    error_type TEXT NOT NULL,
+    error_message TEXT NOT NULL,
+    started_at BIGINT,
+    ended_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant, instance_id, invoke_id, started_version, attempt),
+    FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );

@@ -238,7 +238,7 @@ SET src = excluded.src, input = excluded.input, state = excluded.state,
     started_version = excluded.started_version, status = excluded.status,
     attempts = excluded.attempts, created_at = excluded.created_at,
     created_seq = excluded.created_seq, next_attempt_at = excluded.next_attempt_at,
-    lease_until = NULL, last_error = NULL
+    lease_until = NULL, last_error = NULL, claimed_from = NULL
 
 -- name: upsert_step
 INSERT INTO steps (tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
@@ -252,8 +252,11 @@ VALUES (:tenant, :instance_id, :invoke_id, :src, :input, :state, :idempotency_ke
 -- name: delete_instance_steps
 DELETE FROM steps WHERE tenant = :tenant AND instance_id = :instance_id;
 
+-- Claim due step runs for a lease; each claim is an attempt. `claimed_from` keeps the
+-- status the run was taken from: 'running' is a take-over of a lapsed lease.
 -- name: claim_steps
-UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = :lease_until
+UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = :lease_until,
+       claimed_from = status
 WHERE (tenant, instance_id, invoke_id) IN (
     SELECT tenant, instance_id, invoke_id FROM steps
     WHERE status IN ('pending', 'retrying', 'running') AND next_attempt_at <= :now
@@ -261,7 +264,23 @@ WHERE (tenant, instance_id, invoke_id) IN (
     ORDER BY next_attempt_at, created_seq
     LIMIT :limit)
 RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
-       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error;
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
+       claimed_from;
+
+-- The same, only of the step sources a worker provides (the others stay pending).
+-- name: claim_steps_of
+UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = :lease_until,
+       claimed_from = status
+WHERE (tenant, instance_id, invoke_id) IN (
+    SELECT tenant, instance_id, invoke_id FROM steps
+    WHERE status IN ('pending', 'retrying', 'running') AND next_attempt_at <= :now
+      AND (lease_until IS NULL OR lease_until <= :now)
+      AND src IN (SELECT value FROM json_each(:srcs_json))
+    ORDER BY next_attempt_at, created_seq
+    LIMIT :limit)
+RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
+       claimed_from;
 
 -- A heartbeat: the claim (this attempt of this run) is still ours for longer.
 -- name: renew_step_lease
@@ -273,12 +292,27 @@ WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
 UPDATE steps SET status = 'retrying', lease_until = NULL,
        next_attempt_at = :next_attempt_at, last_error = :error
 WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
-  AND started_version = :started_version AND attempts = :attempts;
+  AND started_version = :started_version AND attempts = :attempts
+  AND status = 'running';
 
 -- name: consume_step
 DELETE FROM steps
 WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
   AND started_version = :started_version AND attempts = :attempts;
+
+-- A failed attempt of a step run, kept for the history (the run's row goes when it ends).
+-- name: insert_step_attempt
+INSERT INTO step_attempts (tenant, instance_id, invoke_id, started_version, attempt, src,
+                           error_type, error_message, started_at, ended_at)
+VALUES (:tenant, :instance_id, :invoke_id, :started_version, :attempt, :src,
+        :error_type, :error_message, :started_at, :ended_at)
+ON CONFLICT (tenant, instance_id, invoke_id, started_version, attempt) DO NOTHING;
+
+-- name: step_attempts
+SELECT tenant, instance_id, invoke_id, started_version, attempt, src, error_type,
+       error_message, started_at, ended_at
+FROM step_attempts WHERE tenant = :tenant AND instance_id = :instance_id
+ORDER BY ended_at, invoke_id, started_version, attempt;
 
 -- name: next_work_at
 SELECT MIN(at) AS at FROM (
@@ -325,7 +359,8 @@ SELECT 1;
 
 -- name: steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
-       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
+       claimed_from
 FROM steps WHERE tenant = :tenant AND instance_id = :instance_id
 ORDER BY created_seq;
 
@@ -392,3 +427,25 @@ ON CONFLICT (tenant, instance_id, key) DO NOTHING;
 -- name: find_idempotency
 SELECT tenant, instance_id, key, request_hash, version
 FROM idempotency WHERE tenant = :tenant AND instance_id = :instance_id AND key = :key;
+
+-- Workers --------------------------------------------------------------------------------
+
+-- A worker says it runs (at its start, then on every heartbeat) and what it provides.
+-- name: upsert_worker
+INSERT INTO workers (id, host, pid, steps, listeners, started_at, heartbeat_at)
+VALUES (:id, :host, :pid, :steps, :listeners, :started_at, :heartbeat_at)
+ON CONFLICT (id) DO UPDATE
+SET steps = excluded.steps, listeners = excluded.listeners, heartbeat_at = excluded.heartbeat_at;
+
+-- name: delete_worker
+DELETE FROM workers WHERE id = :id;
+
+-- Workers not heard of for long (killed, or their host lost): forgotten. The table holds a
+-- row per worker process, so it is small and read whole.
+-- name: forget_workers
+DELETE FROM workers WHERE heartbeat_at < :before;
+
+-- name: live_workers
+SELECT id, host, pid, steps, listeners, started_at, heartbeat_at
+FROM workers WHERE heartbeat_at >= :alive_after
+ORDER BY started_at, id;

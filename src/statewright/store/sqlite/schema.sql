@@ -93,6 +93,7 @@ CREATE TABLE steps (
     next_attempt_at INTEGER NOT NULL DEFAULT 0,
     lease_until INTEGER,
     last_error TEXT,
+    claimed_from TEXT,
     PRIMARY KEY (tenant, instance_id, invoke_id),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
@@ -135,4 +136,30 @@ CREATE TABLE schedule_ticks (
     status TEXT NOT NULL DEFAULT 'running',
     lease_until INTEGER,
     PRIMARY KEY (name, tick_at)
+);
+
+-- Workers and what they provide (heartbeat_at: last heard of); failed step attempts.
+CREATE TABLE workers (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    steps TEXT NOT NULL,
+    listeners TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
+
+CREATE TABLE step_attempts (
+    tenant TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    invoke_id TEXT NOT NULL,
+    started_version INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    src TEXT NOT NULL,
+    error_type TEXT NOT NULL,
+    error_message TEXT NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, instance_id, invoke_id, started_version, attempt),
+    FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
