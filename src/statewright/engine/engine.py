@@ -23,6 +23,8 @@ import builtins
 import dataclasses
 import json
 import logging
+import random
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -36,6 +38,7 @@ from statewright.engine.payload import (
     DEFAULT_MAX_EVENT_BYTES,
     canonical_hash,
     check_id,
+    check_version,
     dump_json,
     event_json,
 )
@@ -48,6 +51,7 @@ from statewright.errors import (
     EventNotAccepted,
     IdempotencyConflict,
     NotFound,
+    PayloadError,
     SchemaOutOfDate,
     StatewrightError,
     TransitionFailed,
@@ -66,7 +70,7 @@ from statewright.store.records import (
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
-__all__ = ["DEFAULT_TENANT", "Engine"]
+__all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 
 log = logging.getLogger("statewright.engine")
 
@@ -144,10 +148,18 @@ class Engine:
 
     # -- definitions --------------------------------------------------------------------------
 
-    def register(self, machine: Machine) -> DefinitionRecord:
+    def register(self, machine: Machine | Mapping[str, object]) -> DefinitionRecord:
         """Store a machine's definition (a new version if it changed) and its implementations.
 
-        Running instances stay on the version they started with.
+        Running instances stay on the version they started with. Registering the content of
+        an earlier version again makes it the latest (a new version with that content): a
+        rollback is one call. A plain config dict is taken as `Machine.from_config(config)`.
+
+        Raises:
+            DefinitionError: the definition has faults, is not JSON data, or needs guards,
+                actions or delays this machine does not provide (nothing is stored: provide
+                them with `machine.provide(...)`). Steps (`invoke.src`) may be missing: they
+                are the workers' to provide.
         """
         return self.registry.register(machine)
 
@@ -161,11 +173,13 @@ class Engine:
         instance_id: str | None = None,
         tenant: str = DEFAULT_TENANT,
         actor: str | None = None,
+        version: int | None = None,
     ) -> Instance:
-        """Start an instance of the latest version of a definition.
+        """Start an instance of the latest version of a definition, or of `version`.
 
         Raises:
-            NotFound: no such definition.
+            NotFound: no such definition, or no such version of it (the message names the
+                versions there are).
             InstanceExists: `instance_id` is taken in this tenant.
             PayloadError: `input` is not JSON data or too large; an id is malformed.
             TransitionFailed: a guard or action raised while entering the initial state.
@@ -180,6 +194,9 @@ class Engine:
             check_id(actor, "actor")
         event = {"type": "xstate.init", "input": input}
         text = event_json(event, self.max_event_bytes, "the start input")
+        if version is not None:
+            pinned = self.registry.version(definition_id, check_version(version, "version"))
+            return self._start_on(pinned, tenant, instance_id, text, actor, latest=False)
         # Pinned to the latest version seen here; the store refuses the start if another
         # process registered a newer one (DefinitionMoved), and it is made again on that.
         attempt = 0
@@ -199,8 +216,11 @@ class Engine:
         instance_id: str,
         text: str,
         actor: str | None,
+        *,
+        latest: bool = True,
     ) -> Instance:
-        """Start the instance on this definition version, if it is still the latest."""
+        """Start the instance on this definition version (if it is still the latest, when
+        `latest`)."""
         machine = self.registry.machine(definition.id, definition.version)
         step = machine.initial_transition(json.loads(text)["input"])
         if step.snapshot.status == "error":
@@ -219,7 +239,7 @@ class Engine:
             now=now,
             from_value=None,
             idempotency=None,
-            latest_definition=True,
+            latest_definition=latest,
         )
         self.store.commit_transition(write)
         self._heads.put(Head.after(write))
@@ -432,6 +452,7 @@ class Engine:
                 if refused is None:
                     outcomes[index] = entry
                     self._heads.put(Head.after(write))
+                    _log_unapplied(work[index].event, entry)
                     continue
                 self._heads.drop(write.tenant, write.instance_id)
                 conflicts[index] = conflicts.get(index, 0) + 1
@@ -465,7 +486,7 @@ class Engine:
                 f"{item.event['type']!r} is discarded"
             )
         text = event_json(item.event, self.max_event_bytes, "the event")
-        return self._prepare(
+        return self._prepare_item(
             record,
             item.event,
             text,
@@ -488,6 +509,15 @@ class Engine:
         consumed_timer: tuple[str, int] | None = None,
         consumed_step: tuple[str, int, int] | None = None,
     ) -> AuditEntry:
+        """Decide `resolved` on the instance and commit it.
+
+        Without `expected_version`, a commit that loses the race to another writer is not
+        the caller's problem: the event is decided again on the instance as it now stands,
+        up to `SEND_ATTEMPTS` times with a short jittered pause between (`VersionConflict`
+        only if it never got through). With `expected_version` the conflict is the answer.
+        """
+        if expected_version is not None:
+            check_version(expected_version, "expected_version")
         text = event_json(resolved, self.max_event_bytes, "the event")
         idempotency = None
         if idempotency_key is not None:
@@ -500,12 +530,13 @@ class Engine:
         head = self._heads.get(tenant, instance_id)
         if head is not None and expected_version not in (None, head.version):
             head = None  # the caller expects another version: read what is stored
+        lost = 0  # races lost to other writers, on a head read from the store
         while True:
             cached = head is not None
             if head is None:
                 head = Head.of(self._fetch(tenant, instance_id))
             try:
-                write, entry = self._prepare(
+                write, entry = self._prepare_item(
                     head,
                     resolved,
                     text,
@@ -516,6 +547,22 @@ class Engine:
                     consumed_step=consumed_step,
                 )
                 self.store.commit_transition(write)
+            except VersionConflict as conflict:
+                self._heads.drop(tenant, instance_id)
+                head = None
+                if cached:
+                    continue  # the cached head was stale: decide on the stored one
+                lost += 1
+                if expected_version is not None:
+                    raise
+                if lost >= SEND_ATTEMPTS:
+                    raise _kept_moving(conflict, lost) from conflict
+                time.sleep(_conflict_pause_s(lost))
+                if idempotency is not None:  # the winner may have been this very request
+                    replay = self._replay(tenant, instance_id, *idempotency)
+                    if replay is not None:
+                        return replay
+                continue
             except StatewrightError:
                 self._heads.drop(tenant, instance_id)
                 if cached:
@@ -526,7 +573,55 @@ class Engine:
                 self._heads.drop(tenant, instance_id)
                 raise
             self._heads.put(Head.after(write))
+            _log_unapplied(resolved, entry)
             return entry
+
+    def _prepare_item(
+        self,
+        record: Head,
+        resolved: Mapping[str, object],
+        text: str,
+        *,
+        actor: str | None,
+        idempotency: tuple[str, str] | None,
+        expected_version: int | None,
+        consumed_timer: tuple[str, int] | None,
+        consumed_step: tuple[str, int, int] | None,
+    ) -> tuple[TransitionWrite, AuditEntry]:
+        """`_prepare`; a step's output whose transition raises becomes the step's error event
+        (the output, the error and the JSON path that failed), so that the run ends on its
+        `onError` path in this same commit instead of running again for a result that can
+        never be applied."""
+        try:
+            return self._prepare(
+                record,
+                resolved,
+                text,
+                actor=actor,
+                idempotency=idempotency,
+                expected_version=expected_version,
+                consumed_timer=consumed_timer,
+                consumed_step=consumed_step,
+            )
+        except TransitionFailed as failed:
+            if consumed_step is None or not str(resolved["type"]).startswith(_DONE):
+                raise
+            error_event = _unapplied_event(resolved, failed)
+            try:
+                error_text = event_json(error_event, self.max_event_bytes, "the step's error")
+            except PayloadError:  # the output and the error together are too large
+                del error_event["error"]["output"]  # type: ignore[attr-defined]
+                error_text = event_json(error_event, self.max_event_bytes, "the step's error")
+            return self._prepare(
+                record,
+                error_event,
+                error_text,
+                actor=actor,
+                idempotency=idempotency,
+                expected_version=expected_version,
+                consumed_timer=consumed_timer,
+                consumed_step=consumed_step,
+            )
 
     def _prepare(
         self,
@@ -645,11 +740,28 @@ class Engine:
         """Replay the audit log through the chart and compare with the stored snapshot.
 
         Guards and actions run again, so they must not have side effects outside the
-        snapshot (that is what `emit` and steps are for).
+        snapshot (that is what `emit` and steps are for). Safe beside live workers: the
+        snapshot and the log are compared at the version read.
+
+        Raises:
+            NotFound: no such instance in this tenant.
         """
         record = self._load(tenant, instance_id)
         machine = self.registry.machine(record.definition_id, record.definition_version)
-        entries = self.history(instance_id, tenant=tenant)
+        # The instance as read is one committed version; its audit rows up to that version
+        # were committed with it and never change, so reading only those (a worker may
+        # commit more meanwhile) compares the log and the snapshot at the same version.
+        entries: builtins.list[AuditEntry] = []
+        while len(entries) < record.version:
+            page = self.store.history(
+                tenant,
+                instance_id,
+                after_seq=len(entries),
+                limit=min(1000, record.version - len(entries)),
+            )
+            entries.extend(AuditEntry.from_record(row) for row in page)
+            if not page:
+                break
         return _replay_log(machine, record, entries)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -701,6 +813,14 @@ class Engine:
 _BATCH_ROUNDS = 10
 #: How many times a start is made again on a definition version registered meanwhile.
 _START_ROUNDS = 5
+#: How many times an event without `expected_version` is decided and committed before a
+#: race lost to other writers every time is reported (`VersionConflict`).
+SEND_ATTEMPTS = 8
+#: The pause before the second attempt; it doubles (with jitter) up to `_PAUSE_MAX_S`.
+_PAUSE_S = 0.002
+_PAUSE_MAX_S = 0.1
+#: A step's done event (its output), as opposed to its error event.
+_DONE = "xstate.done.actor."
 
 #: What a batch gives back per item: its audit entry, or the error it got.
 Outcome = AuditEntry | StatewrightError
@@ -734,6 +854,56 @@ def _step_event(step: StepRecord, output: object, error: object, failed: bool) -
         "actorId": step.invoke_id,
         "output": output,
     }
+
+
+def _unapplied_event(done: Mapping[str, object], failed: TransitionFailed) -> dict[str, object]:
+    """The error event of a step whose output the done event's transition could not apply:
+    the real error's type and message, the JSON path that failed, and the output."""
+    error = failed.error
+    cause = error.__cause__ if isinstance(error, BaseException) and error.__cause__ else error
+    path = getattr(cause, "path", "") or getattr(error, "path", "")
+    actor_id = str(done["type"])[len(_DONE) :]
+    return {
+        "type": f"xstate.error.actor.{actor_id}",
+        "actorId": actor_id,
+        "error": {
+            "type": type(cause).__name__,
+            "message": f"the step's output could not be applied: {error}",
+            "path": path or None,
+            "output": done.get("output"),
+        },
+    }
+
+
+def _log_unapplied(event: Mapping[str, object], entry: AuditEntry) -> None:
+    if entry.event["type"] != event["type"] and str(event["type"]).startswith(_DONE):
+        error = entry.event.get("error")
+        log.warning(
+            "step %s of %s/%s: output not applied, the step took its error path: %s",
+            entry.event.get("actorId"),
+            entry.tenant,
+            entry.instance_id,
+            error.get("message") if isinstance(error, dict) else error,
+        )
+
+
+def _conflict_pause_s(lost: int) -> float:
+    """How long to wait after losing the `lost`-th race: doubling, jittered (so that the
+    writers that collided do not collide again), capped."""
+    pause: float = min(_PAUSE_MAX_S, _PAUSE_S * 2.0 ** (lost - 1))
+    return pause * random.uniform(0.5, 1.5)
+
+
+def _kept_moving(conflict: VersionConflict, attempts: int) -> VersionConflict:
+    instance_id = conflict.instance_id
+    return VersionConflict(
+        f"{instance_id} kept changing under this event: other writers committed first "
+        f"{attempts} times in a row (last: expected version {conflict.expected}, found "
+        f"{conflict.found}); nothing was committed: send it again",
+        instance_id=instance_id,
+        expected=conflict.expected,
+        found=conflict.found,
+    )
 
 
 def _check_accepted(
