@@ -815,10 +815,10 @@ _BATCH_ROUNDS = 10
 _START_ROUNDS = 5
 #: How many times an event without `expected_version` is decided and committed before a
 #: race lost to other writers every time is reported (`VersionConflict`).
-SEND_ATTEMPTS = 8
+SEND_ATTEMPTS = 12
 #: The pause before the second attempt; it doubles (with jitter) up to `_PAUSE_MAX_S`.
-_PAUSE_S = 0.002
-_PAUSE_MAX_S = 0.1
+_PAUSE_S = 0.001
+_PAUSE_MAX_S = 0.25
 #: A step's done event (its output), as opposed to its error event.
 _DONE = "xstate.done.actor."
 
