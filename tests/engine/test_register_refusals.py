@@ -88,7 +88,7 @@ def test_a_faulty_config_dict_is_refused_with_its_faults(engine: Engine) -> None
 
 
 def test_a_lone_surrogate_in_a_definition_is_refused(engine: Engine) -> None:
-    with pytest.raises(DefinitionError, match="lone surrogate at .states.a.meta.note"):
+    with pytest.raises(DefinitionError, match=r"lone surrogate at \.states\.a\.meta\.note"):
         engine.register(two_states(meta={"note": "bad \ud800"}))
     assert stored(engine) == [("order", 1)]
 

@@ -67,8 +67,7 @@ def step_events(engine: Engine, instance_id: str) -> list[str]:
     return [
         str(e.event["type"])
         for e in engine.history(instance_id)
-        if str(e.event["type"]).startswith("xstate.")
-        and str(e.event["type"]) != "xstate.init"
+        if str(e.event["type"]).startswith("xstate.") and str(e.event["type"]) != "xstate.init"
     ]
 
 
@@ -76,7 +75,9 @@ def test_an_expression_that_cannot_read_the_output_takes_on_error_once(
     engine: Engine, charge: Charge
 ) -> None:
     reads_total = {"type": "assign", "params": {"total": {"$expr": "event.output.total + 1"}}}
-    engine.register(Machine.from_config(payment([reads_total], ON_ERROR), actors={"charge": charge}))
+    engine.register(
+        Machine.from_config(payment([reads_total], ON_ERROR), actors={"charge": charge})
+    )
     engine.start("payment", instance_id="p-1")
     worker = Worker(engine)
 
@@ -117,7 +118,10 @@ def test_a_python_action_that_raises_on_the_output_takes_on_error_once(
     assert charge.calls == 1
     error = engine.history("p-1")[-1].event["error"]
     assert isinstance(error, dict)
-    assert (error["type"], error["path"]) == ("KeyError", "states.charging.invoke.onDone.actions[0]")
+    assert (error["type"], error["path"]) == (
+        "KeyError",
+        "states.charging.invoke.onDone.actions[0]",
+    )
     assert "action 'takeTotal'" in error["message"] and "'total'" in error["message"]
     assert "output not applied, the step took its error path" in caplog.text
     assert "lease" not in caplog.text
@@ -141,7 +145,9 @@ def test_without_on_error_the_instance_ends_in_error_with_the_real_error(
 
 def test_finish_step_alone_applies_the_same_rule(engine: Engine, charge: Charge) -> None:
     reads_total = {"type": "assign", "params": {"total": {"$expr": "event.output.total + 1"}}}
-    engine.register(Machine.from_config(payment([reads_total], ON_ERROR), actors={"charge": charge}))
+    engine.register(
+        Machine.from_config(payment([reads_total], ON_ERROR), actors={"charge": charge})
+    )
     engine.start("payment", instance_id="p-1")
     (step,) = engine.store.claim_steps(engine.clock.now(), 60_000)
 

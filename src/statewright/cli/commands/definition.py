@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -126,8 +127,11 @@ def _import_implementations(spec: str) -> Implementations:
             f"{spec!r} is not module:attr; write e.g. myapp.orders:MACHINE",
             param_hint="--implementations",
         )
-    if "" not in sys.path and "." not in sys.path:
-        sys.path.insert(0, "")  # the current folder, as `python -m` has it
+    # The current folder is importable, as `python -m` has it, while the module loads.
+    folder = os.getcwd()
+    added = folder not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, folder)
     try:
         module = importlib.import_module(module_name)
     except Exception as error:  # an ImportError, or whatever the module raised on import
@@ -136,6 +140,9 @@ def _import_implementations(spec: str) -> Implementations:
             "module name and run from the folder it is importable from",
             param_hint="--implementations",
         ) from None
+    finally:
+        if added:
+            sys.path.remove(folder)
     value = module
     for part in attr.split("."):
         if not hasattr(value, part):
