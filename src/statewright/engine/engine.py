@@ -355,6 +355,10 @@ class Engine:
         """Apply a step run's result: XState's done event (`output`) or, when `failed`, its
         error event (`error`), and delete the step run in the same transaction.
 
+        An output whose transition raises (its `assign` reads a field the output lacks, say)
+        is applied as the step's error event instead, carrying `{"type", "message", "path",
+        "output"}` of that failure: the run ends on `onError`, and is not run again.
+
         Raises:
             WorkGone: the step run was stopped with its state, replaced or finished meanwhile;
                 the result is discarded.

@@ -18,7 +18,7 @@ from statewright.chart.implementations import Implementations
 from statewright.chart.nodes import StateNode, Transition
 from statewright.cli.machines_file import load_machines
 from statewright.definitions import Machine
-from statewright.errors import DefinitionError, Fault
+from statewright.errors import DefinitionError, Fault, StatewrightError
 
 __all__ = ["render_tree", "validate"]
 
@@ -66,6 +66,9 @@ def validate(
     except DefinitionError as error:
         _print_faults(console, f"{path}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
+    except StatewrightError as error:  # the --machines file could not be loaded
+        console.print(f"[red]✗[/red] {error}")
+        raise typer.Exit(2) from None
     checked = machines is not None or implementations is not None
     failing = machine.unrunnable_faults if checked else machine.misspelt_durations
     if failing:
