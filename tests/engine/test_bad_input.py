@@ -186,3 +186,16 @@ def test_an_expected_version_that_is_no_whole_number_is_refused(
     if expected == "2":
         assert "pass the number 2" in str(info.value)
     assert fingerprint(started) == before
+
+
+@pytest.mark.parametrize("field", ["definition_id", "status", "runtime_status", "after"])
+def test_a_lone_surrogate_in_a_list_filter_is_refused(started: Engine, field: str) -> None:
+    with pytest.raises(PayloadError, match="lone surrogates"):
+        started.list(**{field: "x\ud800"})  # type: ignore[arg-type]
+
+
+def test_a_lone_surrogate_in_a_definition_id_is_refused(started: Engine) -> None:
+    before = fingerprint(started)
+    with pytest.raises(PayloadError, match="definition id"):
+        started.start("or\ud800der", input={"amount": 1})
+    assert fingerprint(started) == before

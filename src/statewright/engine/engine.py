@@ -187,6 +187,7 @@ class Engine:
                 during five attempts in a row; start it again.
         """
         check_id(tenant, "tenant")
+        check_id(definition_id, "definition id")
         instance_id = check_id(
             uuid.uuid4().hex if instance_id is None else instance_id, "instance id"
         )
@@ -712,8 +713,20 @@ class Engine:
         after: str | None = None,
         limit: int = 100,
     ) -> builtins.list[Instance]:
-        """Instances of a tenant, by id, filtered; page with `after` (the last id seen)."""
+        """Instances of a tenant, by id, filtered; page with `after` (the last id seen).
+
+        Raises:
+            PayloadError: the tenant or a filter is not a well-formed id.
+        """
         check_id(tenant, "tenant")
+        for what, given in (
+            ("definition id", definition_id),
+            ("status", status),
+            ("runtime status", runtime_status),
+            ("after", after),
+        ):
+            if given is not None:
+                check_id(given, what)
         records = self.store.list_instances(
             tenant,
             definition_id=definition_id,
