@@ -87,6 +87,14 @@ def test_validate_fails_on_an_after_key_that_is_a_misspelt_duration(tmp_path: Pa
     assert 'did you mean "1m"?' in result.output
 
 
+def test_validate_fails_on_a_definition_register_cannot_store(tmp_path: Path) -> None:
+    config = {"id": "m", "initial": "a", "states": {"a": {"meta": {"note": "\ud800"}}}}
+    result = runner.invoke(app, ["validate", str(write_definition(tmp_path, config))])
+    assert result.exit_code == 1
+    assert "it cannot be registered" in result.output
+    assert "lone surrogate at .states.a.meta.note" in result.output
+
+
 def test_validate_checks_the_implementations_a_module_provides(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -31,7 +31,7 @@ from statewright.errors import DefinitionError, Fault, NotFound, PayloadError
 from statewright.store.protocol import Store
 from statewright.store.records import DefinitionRecord
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "storable_faults"]
 
 
 class Registry:
@@ -60,7 +60,10 @@ class Registry:
         blocking = machine.unrunnable_faults
         if blocking:
             raise DefinitionError(blocking, machine_id=machine.id)
-        config = _plain_config(machine)
+        storable = storable_faults(machine)
+        if storable:
+            raise DefinitionError(storable, machine_id=machine.id)
+        config = machine.config
         text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         content_hash = canonical_hash(config)
         now = self._clock.now()
@@ -156,25 +159,22 @@ def _reinstated_hash(content_hash: str, replaced_hash: str) -> str:
     return hashlib.sha256(f"{content_hash} after {replaced_hash}".encode()).hexdigest()
 
 
-def _plain_config(machine: Machine) -> Mapping[str, object]:
+def storable_faults(machine: Machine) -> tuple[Fault, ...]:
+    """Why the machine's config cannot be stored as a durable definition: Python callables
+    inline, values that are not JSON, lone surrogates; empty if it can be."""
     try:
         json.dumps(machine.config, allow_nan=False)
     except (TypeError, ValueError) as error:
-        raise DefinitionError(
-            [
-                Fault(
-                    "",
-                    f"a durable definition must be JSON data ({error})",
-                    "reference guards, actions and steps by name and pass the functions "
-                    "with provide(...)",
-                )
-            ],
-            machine_id=machine.id,
-        ) from None
+        return (
+            Fault(
+                "",
+                f"a durable definition must be JSON data ({error})",
+                "reference guards, actions and steps by name and pass the functions "
+                "with provide(...)",
+            ),
+        )
     try:
         dump_json(machine.config, "the definition")
     except PayloadError as error:
-        raise DefinitionError(
-            [Fault("", str(error), "fix that string in the definition")], machine_id=machine.id
-        ) from None
-    return machine.config
+        return (Fault("", str(error), "fix that string in the definition"),)
+    return ()

@@ -18,6 +18,7 @@ from statewright.chart.implementations import Implementations
 from statewright.chart.nodes import StateNode, Transition
 from statewright.cli.machines_file import load_machines
 from statewright.definitions import Machine
+from statewright.engine.registry import storable_faults
 from statewright.errors import DefinitionError, Fault, StatewrightError
 
 __all__ = ["render_tree", "validate"]
@@ -70,9 +71,11 @@ def validate(
         console.print(f"[red]✗[/red] {error}")
         raise typer.Exit(2) from None
     checked = machines is not None or implementations is not None
-    failing = machine.unrunnable_faults if checked else machine.misspelt_durations
+    failing = storable_faults(machine) + (
+        machine.unrunnable_faults if checked else machine.misspelt_durations
+    )
     if failing:
-        what = "not provided: Engine.register refuses it" if checked else "misspelt durations"
+        what = "Engine.register refuses it" if checked else "it cannot be registered"
         _print_faults(console, f"{path}: {len(failing)} fault(s) ({what})", failing)
         raise typer.Exit(1)
     missing = machine.missing_implementations
