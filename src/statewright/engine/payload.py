@@ -53,7 +53,9 @@ def dump_json(value: object, what: str, max_depth: int | None = None) -> str:
         _check_depth(value, what, limit)
         if not text:
             raise PayloadError(f"{what} is nested too deep to encode; flatten it")
-    if _SURROGATE.search(text):
+    # A lone surrogate is the one thing that encodes to JSON but not to UTF-8 (so no column
+    # can hold it); `isascii` is a flag lookup, so ASCII text costs nothing here.
+    if not text.isascii() and not _is_utf8(text):
         raise PayloadError(
             f"{what} holds a lone surrogate {_surrogate_at(value)}, which is not Unicode "
             "text; send valid UTF-8 strings (a surrogate pair decoded into one character)"
@@ -63,6 +65,14 @@ def dump_json(value: object, what: str, max_depth: int | None = None) -> str:
 
 #: What to name as the limit when the encoder itself gave up (Python's recursion limit).
 _PYTHON_DEPTH = 500
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_depth(value: object, what: str, limit: int) -> None:
@@ -116,7 +126,7 @@ _encode = json.JSONEncoder(
 def event_json(event: object, limit: int, what: str) -> str:
     """The event as JSON text, refused if not JSON or larger than `limit` bytes."""
     text = dump_json(event, what, MAX_DEPTH)
-    size = len(text.encode("utf-8"))
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
     if size > limit:
         raise PayloadError(
             f"{what} is {size} bytes of JSON, over the limit of {limit}; "
