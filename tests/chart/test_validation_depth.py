@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from statewright import DefinitionError, Machine
@@ -50,3 +52,17 @@ def test_states_nested_within_the_limit_run() -> None:
     machine = Machine.from_config(nested_states(levels))
     snapshot = machine.initial_transition().snapshot
     assert len(snapshot.configuration) == levels + 1
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_file_nested_1500_deep_is_a_fault(tmp_path: Path, suffix: str) -> None:
+    deep = "[" * 1500 + "]" * 1500
+    path = tmp_path / f"deep{suffix}"
+    path.write_text(
+        '{"id": "m", "initial": "a", "context": {"d": ' + deep + '}, "states": {"a": {}}}'
+    )
+    with pytest.raises(DefinitionError) as info:
+        Machine.load(path)
+    (fault,) = info.value.faults
+    assert fault.path == str(path)
+    assert fault.message == "objects and arrays are nested too deeply to read"
