@@ -153,3 +153,31 @@ def test_verify_beside_a_writer_never_reports_a_false_mismatch(
     finally:
         writer_engine.close()
         verifier.close()
+
+
+def test_twin_sends_with_one_idempotency_key_commit_once(
+    store_url: str, clock: VirtualClock
+) -> None:
+    first, second = open_engines(store_url, clock, 2)
+    try:
+        for index in range(10):
+            first.start("order", input={"amount": 5}, instance_id=f"o-{index}")
+        entries: dict[int, list[int]] = {index: [] for index in range(10)}
+
+        def twin(engine: Engine) -> Callable[[], None]:
+            def send_all() -> None:
+                for index in range(10):
+                    entry = engine.send(
+                        f"o-{index}", {"type": "NOTE", "text": "once"}, idempotency_key="k"
+                    )
+                    entries[index].append(entry.seq)
+
+            return send_all
+
+        assert run_together([twin(first), twin(second)]) == []
+        for index in range(10):
+            assert entries[index] == [2, 2]
+            assert first.get(f"o-{index}").version == 2
+    finally:
+        first.close()
+        second.close()
