@@ -568,6 +568,17 @@ class Engine:
                     if replay is not None:
                         return replay
                 continue
+            except IdempotencyConflict:
+                self._heads.drop(tenant, instance_id)
+                if idempotency is None:
+                    raise
+                # The key was stored after this send looked for it: by its twin (a retry of
+                # the same request racing it) the answer is the twin's entry; by another
+                # request, `_replay` raises the conflict naming the key.
+                replay = self._replay(tenant, instance_id, *idempotency)
+                if replay is None:
+                    raise
+                return replay
             except StatewrightError:
                 self._heads.drop(tenant, instance_id)
                 if cached:
