@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from tests_support import order_machine
 
-import statewright.engine.engine as engine_module
+import statewright.engine.conflicts as conflicts
 from statewright.engine import Engine
 from statewright.errors import VersionConflict
 from statewright.testing import VirtualClock
@@ -103,7 +103,7 @@ class _AlwaysBeaten:
 def test_a_send_that_never_wins_its_race_gives_up_with_a_conflict(
     store_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "_PAUSE_MAX_S", 0.001)  # the count matters, not the wait
+    monkeypatch.setattr(conflicts, "PAUSE_MAX_S", 0.001)  # the count matters, not the wait
     engine, rival = open_engines(store_url, clock, 2)
     try:
         engine.start("order", input={"amount": 5}, instance_id="o-1")
@@ -111,10 +111,10 @@ def test_a_send_that_never_wins_its_race_gives_up_with_a_conflict(
         engine.store = beaten  # type: ignore[assignment]
         with pytest.raises(VersionConflict, match="kept changing under this event") as info:
             engine.send("o-1", {"type": "NOTE", "text": "mine"})
-        assert beaten.beaten == engine_module.SEND_ATTEMPTS
+        assert beaten.beaten == conflicts.SEND_ATTEMPTS
         assert info.value.found == info.value.expected + 1
         texts = [e.event.get("text") for e in rival.history("o-1")]
-        assert "mine" not in texts and len(texts) == 1 + engine_module.SEND_ATTEMPTS
+        assert "mine" not in texts and len(texts) == 1 + conflicts.SEND_ATTEMPTS
     finally:
         engine.close()
         rival.close()

@@ -23,7 +23,6 @@ import builtins
 import dataclasses
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ from statewright.chart import Machine, Macrostep, Snapshot
 from statewright.chart.implementations import UserFunction
 from statewright.chart.machine import normalize_event
 from statewright.engine.clock import Clock, SystemClock
+from statewright.engine.conflicts import SEND_ATTEMPTS, conflict_pause_s, kept_moving
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, Head, HeadCache
 from statewright.engine.payload import (
     DEFAULT_MAX_EVENT_BYTES,
@@ -43,6 +43,7 @@ from statewright.engine.payload import (
     event_json,
 )
 from statewright.engine.registry import Registry
+from statewright.engine.unapplied import DONE_PREFIX, log_unapplied, unapplied_event
 from statewright.engine.views import AuditEntry, Instance, StepResult, VerifyResult
 from statewright.engine.writes import build_write
 from statewright.errors import (
@@ -457,7 +458,7 @@ class Engine:
                 if refused is None:
                     outcomes[index] = entry
                     self._heads.put(Head.after(write))
-                    _log_unapplied(work[index].event, entry)
+                    log_unapplied(work[index].event, entry)
                     continue
                 self._heads.drop(write.tenant, write.instance_id)
                 conflicts[index] = conflicts.get(index, 0) + 1
@@ -561,8 +562,8 @@ class Engine:
                 if expected_version is not None:
                     raise
                 if lost >= SEND_ATTEMPTS:
-                    raise _kept_moving(conflict, lost) from conflict
-                time.sleep(_conflict_pause_s(lost))
+                    raise kept_moving(conflict, lost) from conflict
+                time.sleep(conflict_pause_s(lost))
                 if idempotency is not None:  # the winner may have been this very request
                     replay = self._replay(tenant, instance_id, *idempotency)
                     if replay is not None:
@@ -589,7 +590,7 @@ class Engine:
                 self._heads.drop(tenant, instance_id)
                 raise
             self._heads.put(Head.after(write))
-            _log_unapplied(resolved, entry)
+            log_unapplied(resolved, entry)
             return entry
 
     def _prepare_item(
@@ -620,9 +621,9 @@ class Engine:
                 consumed_step=consumed_step,
             )
         except TransitionFailed as failed:
-            if consumed_step is None or not str(resolved["type"]).startswith(_DONE):
+            if consumed_step is None or not str(resolved["type"]).startswith(DONE_PREFIX):
                 raise
-            error_event = _unapplied_event(resolved, failed)
+            error_event = unapplied_event(resolved, failed)
             try:
                 error_text = event_json(error_event, self.max_event_bytes, "the step's error")
             except PayloadError:  # the output and the error together are too large
@@ -841,14 +842,6 @@ class Engine:
 _BATCH_ROUNDS = 10
 #: How many times a start is made again on a definition version registered meanwhile.
 _START_ROUNDS = 5
-#: How many times an event without `expected_version` is decided and committed before a
-#: race lost to other writers every time is reported (`VersionConflict`).
-SEND_ATTEMPTS = 12
-#: The pause before the second attempt; it doubles (with jitter) up to `_PAUSE_MAX_S`.
-_PAUSE_S = 0.001
-_PAUSE_MAX_S = 0.25
-#: A step's done event (its output), as opposed to its error event.
-_DONE = "xstate.done.actor."
 
 #: What a batch gives back per item: its audit entry, or the error it got.
 Outcome = AuditEntry | StatewrightError
@@ -882,56 +875,6 @@ def _step_event(step: StepRecord, output: object, error: object, failed: bool) -
         "actorId": step.invoke_id,
         "output": output,
     }
-
-
-def _unapplied_event(done: Mapping[str, object], failed: TransitionFailed) -> dict[str, object]:
-    """The error event of a step whose output the done event's transition could not apply:
-    the real error's type and message, the JSON path that failed, and the output."""
-    error = failed.error
-    cause = error.__cause__ if isinstance(error, BaseException) and error.__cause__ else error
-    path = getattr(cause, "path", "") or getattr(error, "path", "")
-    actor_id = str(done["type"])[len(_DONE) :]
-    return {
-        "type": f"xstate.error.actor.{actor_id}",
-        "actorId": actor_id,
-        "error": {
-            "type": type(cause).__name__,
-            "message": f"the step's output could not be applied: {error}",
-            "path": path or None,
-            "output": done.get("output"),
-        },
-    }
-
-
-def _log_unapplied(event: Mapping[str, object], entry: AuditEntry) -> None:
-    if entry.event["type"] != event["type"] and str(event["type"]).startswith(_DONE):
-        error = entry.event.get("error")
-        log.warning(
-            "step %s of %s/%s: output not applied, the step took its error path: %s",
-            entry.event.get("actorId"),
-            entry.tenant,
-            entry.instance_id,
-            error.get("message") if isinstance(error, dict) else error,
-        )
-
-
-def _conflict_pause_s(lost: int) -> float:
-    """How long to wait after losing the `lost`-th race: doubling, jittered (so that the
-    writers that collided do not collide again), capped."""
-    pause: float = min(_PAUSE_MAX_S, _PAUSE_S * 2.0 ** (lost - 1))
-    return pause * random.uniform(0.5, 1.5)
-
-
-def _kept_moving(conflict: VersionConflict, attempts: int) -> VersionConflict:
-    instance_id = conflict.instance_id
-    return VersionConflict(
-        f"{instance_id} kept changing under this event: other writers committed first "
-        f"{attempts} times in a row (last: expected version {conflict.expected}, found "
-        f"{conflict.found}); nothing was committed: send it again",
-        instance_id=instance_id,
-        expected=conflict.expected,
-        found=conflict.found,
-    )
 
 
 def _check_accepted(
