@@ -57,12 +57,9 @@ class Registry:
                 provided. Nothing is stored.
         """
         machine = _as_machine(machine)
-        blocking = machine.unrunnable_faults
-        if blocking:
-            raise DefinitionError(blocking, machine_id=machine.id)
-        storable = storable_faults(machine)
-        if storable:
-            raise DefinitionError(storable, machine_id=machine.id)
+        refusals = storable_faults(machine) + machine.unrunnable_faults
+        if refusals:
+            raise DefinitionError(refusals, machine_id=machine.id)
         config = machine.config
         text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         content_hash = canonical_hash(config)
