@@ -87,6 +87,16 @@ def read_definition(path: str | Path) -> dict[str, object]:
                 )
             ]
         ) from error
+    except RecursionError:
+        raise DefinitionError(
+            [
+                Fault(
+                    str(file),
+                    "objects and arrays are nested too deeply to read",
+                    "flatten it: nest fewer states, or keep deep data out of the definition",
+                )
+            ]
+        ) from None
     if not isinstance(data, dict):
         what = "it is empty" if data is None else f"it holds a {type(data).__name__}"
         raise DefinitionError(

@@ -113,13 +113,18 @@ class ImplementationError(StatewrightError):
     """A guard, action or delay raised while a transition ran.
 
     The original exception is the `__cause__`; fix the implementation or the data it read.
+    `path` is where the definition refers to it (`states.paying.invoke.onDone.actions[0]`),
+    when known.
     """
 
-    def __init__(self, message: str, *, kind: str, name: str, state: str, event: str) -> None:
+    def __init__(
+        self, message: str, *, kind: str, name: str, state: str, event: str, path: str = ""
+    ) -> None:
         self.kind = kind
         self.name = name
         self.state = state
         self.event = event
+        self.path = path
         super().__init__(message)
 
 

@@ -94,3 +94,49 @@ def test_a_misspelt_duration_is_reported_as_a_delay_to_provide() -> None:
     (missing,) = running.missing_implementations
     assert missing.path == 'states.a.after["5 hours"]'
     assert "machine.provide(delays=" in missing.fix
+    assert running.misspelt_durations == (missing,)
+    assert running.unrunnable_faults == (missing,)
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("1 minute", "1m"),
+        ("90 Seconds", "90s"),
+        ("2 hours and 30 mins", "2h 30m"),
+        ("1.5 days", "1.5d"),
+        ("3 weeks", "3w"),
+        ("250 msec", "250ms"),
+    ],
+)
+def test_a_misspelt_duration_says_what_was_meant(key: str, meant: str) -> None:
+    running = Machine.from_config(machine(a={"after": {key: "b"}}, b={}))
+    (fault,) = running.misspelt_durations
+    assert (
+        fault.message == f"delay {key!r} is not provided, and is not a duration statewright reads"
+    )
+    assert fault.fix.startswith(f'did you mean "{meant}"?')
+    with pytest.raises(DefinitionError, match="did you mean"):
+        running.initial_transition()
+
+
+@pytest.mark.parametrize("key", ["1 fortnight", "5 hours ago", "10 x"])
+def test_a_duration_nobody_can_read_still_says_how_durations_are_written(key: str) -> None:
+    (fault,) = Machine.from_config(machine(a={"after": {key: "b"}}, b={})).misspelt_durations
+    assert "did you mean" not in fault.fix
+    assert '"250ms", "1.5s", "1m", "48h"' in fault.fix
+
+
+def test_a_delay_named_like_a_duration_runs_when_provided() -> None:
+    running = Machine.from_config(
+        machine(a={"after": {"1 minute": "b"}}, b={}), delays={"1 minute": 60_000}
+    )
+    assert running.misspelt_durations == () and running.missing_implementations == ()
+    (timer,) = [e for e in running.initial_transition().effects if isinstance(e, ScheduleTimer)]
+    assert timer.delay_ms == 60_000
+
+
+def test_a_named_delay_is_no_misspelt_duration() -> None:
+    running = Machine.from_config(machine(a={"after": {"slowly": "b"}}, b={}))
+    assert running.misspelt_durations == ()
+    assert [f.message for f in running.unrunnable_faults] == ["delay 'slowly' is not provided"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from statewright.cli import app
@@ -51,6 +53,111 @@ def test_validate_reports_a_missing_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1
     assert "no such file" in result.output
+
+
+GATED = {
+    "id": "gated",
+    "initial": "a",
+    "states": {
+        "a": {"on": {"GO": {"target": "b", "guard": "isReady"}}},
+        "b": {"invoke": {"src": "work", "onDone": "c"}},
+        "c": {"type": "final"},
+    },
+}
+
+
+def write_definition(tmp_path: Path, config: dict[str, object]) -> Path:
+    path = tmp_path / "gated.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def fresh_module(folder: Path, text: str) -> str:
+    """Write a module under a name no test imported before; its name."""
+    name = f"impls_{uuid.uuid4().hex}"
+    (folder / f"{name}.py").write_text(text)
+    return name
+
+
+def test_validate_fails_on_an_after_key_that_is_a_misspelt_duration(tmp_path: Path) -> None:
+    config = {"id": "m", "initial": "a", "states": {"a": {"after": {"1 minute": "b"}}, "b": {}}}
+    result = runner.invoke(app, ["validate", str(write_definition(tmp_path, config))])
+    assert result.exit_code == 1
+    assert 'states.a.after["1 minute"]' in result.output
+    assert 'did you mean "1m"?' in result.output
+
+
+def test_validate_fails_on_a_definition_register_cannot_store(tmp_path: Path) -> None:
+    config = {"id": "m", "initial": "a", "states": {"a": {"meta": {"note": "\ud800"}}}}
+    result = runner.invoke(app, ["validate", str(write_definition(tmp_path, config))])
+    assert result.exit_code == 1
+    assert "it cannot be registered" in result.output
+    assert "lone surrogate at .states.a.meta.note" in result.output
+
+
+def test_validate_checks_the_implementations_a_module_provides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = fresh_module(
+        tmp_path, "FULL = {'guards': {'isReady': lambda c, e: True}}\nNONE = {}\n"
+    )
+    monkeypatch.chdir(tmp_path)  # the current folder is importable, as with python -m
+    path = str(write_definition(tmp_path, GATED))
+
+    missing = runner.invoke(app, ["validate", path, "--implementations", f"{module}:NONE"])
+    assert missing.exit_code == 1
+    assert "Engine.register refuses it" in missing.output
+    assert "guard 'isReady' is not provided" in missing.output
+
+    full = runner.invoke(app, ["validate", path, "-q", "--implementations", f"{module}:FULL"])
+    assert full.exit_code == 0, full.output
+    assert "to run on workers that provide them" in full.output
+    assert "actor 'work' is not provided" in full.output
+
+    strict = runner.invoke(
+        app, ["validate", path, "--strict", "--implementations", f"{module}:FULL"]
+    )
+    assert strict.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_such_module_here:X", "cannot import 'no_such_module_here'"),
+        ("{module}:MISSING", "has no 'MISSING'"),
+        ("{module}", "is not module:attr"),
+        ("{module}:TEXT", "point it at a Machine"),
+    ],
+)
+def test_validate_names_a_bad_implementations_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str, message: str
+) -> None:
+    module = fresh_module(tmp_path, "TEXT = 'not implementations'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = spec.format(module=module)
+    result = runner.invoke(
+        app, ["validate", str(write_definition(tmp_path, GATED)), "--implementations", spec]
+    )
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+
+
+def test_validate_checks_the_machine_of_a_machines_file(tmp_path: Path) -> None:
+    path = write_definition(tmp_path, GATED)
+    machines = tmp_path / "machines.py"
+    machines.write_text(
+        "from statewright import Machine\n"
+        f"MACHINES = [Machine.load({str(path)!r}, guards={{'isReady': lambda c, e: True}},"
+        " actors={'work': lambda i: i})]\n"
+    )
+    result = runner.invoke(app, ["validate", str(path), "--strict", "--machines", str(machines)])
+    assert result.exit_code == 0, result.output
+
+    other = tmp_path / "other.py"
+    other.write_text("MACHINES = []\n")
+    result = runner.invoke(app, ["validate", str(path), "--machines", str(other)])
+    assert result.exit_code == 2
+    assert "defines no machine 'gated'" in " ".join(result.output.split())
 
 
 def test_demo_steps_the_order_example_through_three_orders() -> None:

@@ -113,3 +113,89 @@ def test_sql_metacharacters_in_every_string_field_are_stored_verbatim(
     with pytest.raises(StatewrightError):
         engine.send(clean, {"type": nasty}, tenant=clean)
     assert engine.get(clean, tenant=clean).version == 2
+
+
+def nested(depth: int) -> object:
+    """Arrays nested `depth` deep (an odd depth alternates objects and arrays)."""
+    value: object = "bottom"
+    for level in range(depth):
+        value = {"inner": value} if depth % 2 and level % 2 else [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "NOTE", "text": "half a pair \ud800"},
+        {"type": "NOTE", "text": {"key \udfff": 1}},
+        {"type": "NOTE\ud800"},
+    ],
+    ids=["value", "key", "type"],
+)
+def test_a_lone_surrogate_in_an_event_is_refused(started: Engine, event: dict[str, object]) -> None:
+    before = fingerprint(started)
+    with pytest.raises(PayloadError, match="lone surrogate") as info:
+        started.send("o-1", event)
+    assert "valid UTF-8" in str(info.value)
+    with pytest.raises(PayloadError, match="lone surrogate"):
+        started.start("order", input={"amount": 1, "note": event})
+    assert fingerprint(started) == before
+
+
+def test_the_surrogate_is_located(started: Engine) -> None:
+    with pytest.raises(PayloadError, match=r"at \.items\[1\]\.name"):
+        started.send("o-1", {"type": "NOTE", "items": [{"name": "ok"}, {"name": "\ud800"}]})
+
+
+@pytest.mark.parametrize("field", ["instance_id", "tenant", "actor", "idempotency_key"])
+def test_a_lone_surrogate_in_an_id_is_refused(started: Engine, field: str) -> None:
+    before = fingerprint(started)
+    ids = {"instance_id": "o-1", field: "id-\ud800"}
+    instance_id = ids.pop("instance_id")
+    with pytest.raises(PayloadError, match="lone surrogates"):
+        started.send(instance_id, {"type": "NOTE", "text": "x"}, **ids)
+    if field != "idempotency_key":
+        with pytest.raises(PayloadError, match="lone surrogates"):
+            started.start("order", input={"amount": 1}, **{field: "id-\ud800"})
+    assert fingerprint(started) == before
+
+
+@pytest.mark.parametrize("depth", [65, 5000])
+def test_an_event_nested_too_deep_is_refused(started: Engine, depth: int) -> None:
+    before = fingerprint(started)
+    with pytest.raises(PayloadError, match="nested deeper than 64 objects and arrays"):
+        started.send("o-1", {"type": "NOTE", "text": nested(depth)})
+    with pytest.raises(PayloadError, match="nested deeper than 64"):
+        started.start("order", input={"amount": 1, "deep": nested(depth)})
+    assert fingerprint(started) == before
+
+
+def test_an_event_nested_within_the_limit_is_accepted(started: Engine) -> None:
+    entry = started.send("o-1", {"type": "NOTE", "text": nested(62)})
+    assert entry.seq == 2
+    assert started.verify("o-1").ok
+
+
+@pytest.mark.parametrize("expected", ["2", 2.0, True, -1, [2]])
+def test_an_expected_version_that_is_no_whole_number_is_refused(
+    started: Engine, expected: object
+) -> None:
+    before = fingerprint(started)
+    with pytest.raises(PayloadError, match="expected_version must be a whole number") as info:
+        started.send("o-1", "REJECT", expected_version=expected)  # type: ignore[arg-type]
+    if expected == "2":
+        assert "pass the number 2" in str(info.value)
+    assert fingerprint(started) == before
+
+
+@pytest.mark.parametrize("field", ["definition_id", "status", "runtime_status", "after"])
+def test_a_lone_surrogate_in_a_list_filter_is_refused(started: Engine, field: str) -> None:
+    with pytest.raises(PayloadError, match="lone surrogates"):
+        started.list(**{field: "x\ud800"})  # type: ignore[arg-type]
+
+
+def test_a_lone_surrogate_in_a_definition_id_is_refused(started: Engine) -> None:
+    before = fingerprint(started)
+    with pytest.raises(PayloadError, match="definition id"):
+        started.start("or\ud800der", input={"amount": 1})
+    assert fingerprint(started) == before

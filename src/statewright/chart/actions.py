@@ -82,7 +82,7 @@ def _compile_one(
         return None
     if name in BUILTIN_ACTIONS:
         op = _builtin(name, params_raw, join_path(path, "params"), faults, impls, where)
-        return None if op is None else _named_errors(op, name, where)
+        return None if op is None else _named_errors(op, name, where, path)
     if name not in impls.actions:
         faults.add_missing(path, "actions", name, impls.actions)
         return None
@@ -94,7 +94,7 @@ def _compile_one(
     return _provided(impls.actions[name], name, params, path, faults, where)
 
 
-def _named_errors(op: Op, name: str, where: str) -> Op:
+def _named_errors(op: Op, name: str, where: str, path: str) -> Op:
     """Make a failing built-in (an expression raising, say) name the action, state and event."""
 
     def run_builtin(run: Run) -> None:
@@ -103,30 +103,33 @@ def _named_errors(op: Op, name: str, where: str) -> Op:
         except ImplementationError:
             raise
         except Exception as error:
-            raise implementation_error("action", name, where, run.event, error) from error
+            raise implementation_error("action", name, where, run.event, error, path) from error
 
     return run_builtin
 
 
 def implementation_error(
-    kind: str, name: str, where: str, event: JsonObject, error: Exception
+    kind: str, name: str, where: str, event: JsonObject, error: Exception, path: str = ""
 ) -> ImplementationError:
-    """Describe an exception raised by a guard, action or delay, naming it and its place."""
+    """Describe an exception raised by a guard, action or delay, naming it and its place
+    (`path`: where the definition refers to it)."""
     event_type = event.get("type")
     message = (
         f"{kind} {name!r} in state {where!r} raised {type(error).__name__}: {error} "
         f"(while handling event {event_type!r}); fix the {kind} or the data it reads"
     )
-    return ImplementationError(message, kind=kind, name=name, state=where, event=str(event_type))
+    return ImplementationError(
+        message, kind=kind, name=name, state=where, event=str(event_type), path=path
+    )
 
 
 def _provided(
     impl: object, name: str, params: ValueFn | None, path: str, faults: Faults, where: str
 ) -> Op | None:
     if isinstance(impl, AssignAction):
-        return _python_assign(impl, name, params, where)
+        return _python_assign(impl, name, params, where, path)
     if isinstance(impl, EmitAction):
-        return _python_emit(impl, name, where)
+        return _python_emit(impl, name, where, path)
     if not callable(impl):
         faults.add(path, f"action {name!r} is not callable", "provide a function or assign(...)")
         return None
@@ -140,7 +143,7 @@ def _provided(
             else:
                 fn(context, event)
         except Exception as error:
-            raise implementation_error("action", name, where, event, error) from error
+            raise implementation_error("action", name, where, event, error, path) from error
 
     def run_action(run: Run) -> None:
         if run.deferred is None:
@@ -152,7 +155,9 @@ def _provided(
     return run_action
 
 
-def _python_assign(action: AssignAction, name: str, params: ValueFn | None, where: str) -> Op:
+def _python_assign(
+    action: AssignAction, name: str, params: ValueFn | None, where: str, path: str
+) -> Op:
     assignment = action.assignment
     if isinstance(assignment, Mapping):
         parts = [(key, _bind_call(value, params)) for key, value in assignment.items()]
@@ -174,7 +179,7 @@ def _python_assign(action: AssignAction, name: str, params: ValueFn | None, wher
         try:
             updates = updates_of(run)
         except Exception as error:
-            raise implementation_error("action", name, where, run.event, error) from error
+            raise implementation_error("action", name, where, run.event, error, path) from error
         run.assign(updates)
 
     return run_assign
@@ -192,7 +197,7 @@ def _bind_call(value: object, params: ValueFn | None) -> ValueFn:
     return lambda context, event: fn(context, event, params(context, event))
 
 
-def _python_emit(action: EmitAction, name: str, where: str) -> Op:
+def _python_emit(action: EmitAction, name: str, where: str, path: str) -> Op:
     source = action.event
 
     def run_emit(run: Run) -> None:
@@ -200,7 +205,7 @@ def _python_emit(action: EmitAction, name: str, where: str) -> Op:
             event = source(run.context, run.event) if callable(source) else dict(source)
             run.effects.append(Emit(event=_as_event(event, "emit")))
         except Exception as error:
-            raise implementation_error("action", name, where, run.event, error) from error
+            raise implementation_error("action", name, where, run.event, error, path) from error
 
     return run_emit
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from statewright.chart.durations import parse_duration_ms, parse_milliseconds
+from statewright.chart.durations import (
+    looks_like_duration,
+    parse_duration_ms,
+    parse_milliseconds,
+    suggest_duration,
+)
 from statewright.chart.faults import Faults
 from statewright.chart.implementations import Implementations
 
@@ -47,6 +52,16 @@ def compile_delay(raw: object, *, path: str, faults: Faults, impls: Implementati
     duration = parse_duration_ms(raw)
     if duration is not None:
         return _constant(duration, path, faults)
+    if looks_like_duration(raw):
+        suggestion = suggest_duration(raw)
+        faults.add_misspelt_duration(
+            path,
+            raw,
+            (f'did you mean "{suggestion}"? ' if suggestion else "")
+            + 'durations are written like "250ms", "1.5s", "1m", "48h", "1d 12h" or '
+            f'"PT48H"; or provide a delay with that name: machine.provide(delays={{{raw!r}: ...}})',
+        )
+        return _zero
     faults.add_missing(path, "delays", raw, impls.delays)
     return _zero
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["parse_duration_ms", "parse_milliseconds"]
+__all__ = ["looks_like_duration", "parse_duration_ms", "parse_milliseconds", "suggest_duration"]
 
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _HUMAN = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*")
@@ -58,3 +58,45 @@ def parse_duration_ms(text: str) -> int | None:
         total_ms += float(match.group(1)) * _UNIT_MS[match.group(2)]
         position = match.end()
     return math.ceil(total_ms)
+
+
+#: Unit words people write, by the unit statewright reads.
+_UNIT_WORDS = {
+    "ms": ("ms", "msec", "msecs", "millisecond", "milliseconds"),
+    "s": ("s", "sec", "secs", "second", "seconds"),
+    "m": ("m", "min", "mins", "minute", "minutes"),
+    "h": ("h", "hr", "hrs", "hour", "hours"),
+    "d": ("d", "day", "days"),
+    "w": ("w", "wk", "wks", "week", "weeks"),
+}
+_UNIT_OF = {word: unit for unit, words in _UNIT_WORDS.items() for word in words}
+_WORDY = re.compile(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]+)")
+_FILLER = re.compile(r"[\s,]*(?:and)?[\s,]*")
+
+
+def looks_like_duration(text: str) -> bool:
+    """True if `text` starts with a number: meant as a duration, not as a delay's name."""
+    return bool(re.match(r"\s*[+-]?\.?\d", text))
+
+
+def suggest_duration(text: str) -> str | None:
+    """The duration statewright reads that `text` most likely means (`"1 minute"` ->
+    `"1m"`, `"2 hours and 30 mins"` -> `"2h 30m"`), or None."""
+    parts: list[str] = []
+    position = 0
+    stripped = text.strip()
+    while position < len(stripped):
+        filler = _FILLER.match(stripped, position)
+        if filler and filler.end() > position:
+            position = filler.end()
+            continue
+        match = _WORDY.match(stripped, position)
+        if match is None:
+            return None
+        unit = _UNIT_OF.get(match.group(2).lower())
+        if unit is None:
+            return None
+        parts.append(match.group(1) + unit)
+        position = match.end()
+    suggestion = " ".join(parts)
+    return suggestion if parts and parse_duration_ms(suggestion) is not None else None

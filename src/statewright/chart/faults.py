@@ -62,6 +62,9 @@ class Faults:
     def __init__(self) -> None:
         self.structural: list[Fault] = []
         self.missing: list[Fault] = []
+        #: Missing delays whose names read as durations statewright cannot parse (`"1
+        #: minute"`): surely a typo, not a delay to provide; also in `missing`.
+        self.misspelt_durations: list[Fault] = []
 
     def add(self, path: str, message: str, fix: str = "") -> None:
         """Record a structural fault: the definition itself is wrong."""
@@ -72,6 +75,14 @@ class Faults:
         hint = did_you_mean(name, provided)
         fix = f"provide it: machine.provide({kind}={{{name!r}: ...}})"
         self.missing.append(Fault(path, f"{kind[:-1]} {name!r} is not provided", _join(hint, fix)))
+
+    def add_misspelt_duration(self, path: str, name: str, fix: str) -> None:
+        """Record a delay that reads as a duration but is none statewright parses."""
+        fault = Fault(
+            path, f"delay {name!r} is not provided, and is not a duration statewright reads", fix
+        )
+        self.missing.append(fault)
+        self.misspelt_durations.append(fault)
 
 
 def _join(*parts: str) -> str:

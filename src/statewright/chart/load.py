@@ -12,14 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from statewright.chart.faults import Faults, kind_of
+from statewright.chart.faults import Faults, join_path, kind_of
 from statewright.chart.implementations import Implementations
 from statewright.chart.load_invoke import InvokeAfterPass
 from statewright.chart.load_nodes import NodePass
 from statewright.chart.nodes import StateNode, ValueFn
 from statewright.chart.values import compile_value
+from statewright.errors import Fault
 
-__all__ = ["MachineTree", "build_tree"]
+__all__ = ["MAX_DEFINITION_DEPTH", "MachineTree", "build_tree", "too_deep"]
+
+#: How deeply objects and arrays may nest in a definition: far past any real chart (a state
+#: nested in a state takes two levels), well short of what the loader's recursion can take.
+MAX_DEFINITION_DEPTH = 200
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +38,29 @@ class MachineTree:
     context: ValueFn | None
     output: ValueFn | None
     faults: Faults
+
+
+def too_deep(config: object, limit: int = MAX_DEFINITION_DEPTH) -> Fault | None:
+    """The fault of a definition nested past `limit` (or nested in itself), found without
+    recursion, or None."""
+    stack: list[tuple[object, int, str]] = [(config, 0, "")]
+    while stack:
+        item, depth, path = stack.pop()
+        if isinstance(item, Mapping):
+            children = [(value, join_path(path, str(key))) for key, value in item.items()]
+        elif isinstance(item, (list, tuple)):
+            children = [(value, join_path(path, index)) for index, value in enumerate(item)]
+        else:
+            continue
+        if depth >= limit:
+            shown = path if len(path) <= 120 else path[:60] + " ... " + path[-55:]
+            return Fault(
+                shown,
+                f"the definition nests objects and arrays deeper than {limit} levels",
+                "flatten it: nest fewer states, or keep deep data out of the definition",
+            )
+        stack.extend((child, depth + 1, at) for child, at in children)
+    return None
 
 
 def build_tree(config: Mapping[str, object], impls: Implementations) -> MachineTree:

@@ -23,7 +23,7 @@ from statewright.chart.implementations import (
     UserFunction,
 )
 from statewright.chart.json_types import JsonObject
-from statewright.chart.load import build_tree
+from statewright.chart.load import build_tree, too_deep
 from statewright.chart.macrostep import (
     DEFAULT_MAX_ITERATIONS,
     Macrostep,
@@ -78,6 +78,9 @@ class Machine:
                     )
                 ]
             )
+        deep = too_deep(config)
+        if deep is not None:
+            raise DefinitionError([deep])
         self.config: Mapping[str, object] = config
         self.implementations = implementations
         self.max_iterations = max_iterations
@@ -87,6 +90,9 @@ class Machine:
         self.id = tree.id
         self.chart = Chart(tree)
         self.missing_implementations: tuple[Fault, ...] = tuple(tree.faults.missing)
+        #: `after` keys and delays that read as durations but are none statewright parses
+        #: (`"1 minute"`; each says what was meant): also in `missing_implementations`.
+        self.misspelt_durations: tuple[Fault, ...] = tuple(tree.faults.misspelt_durations)
         self._blocking = tuple(
             fault
             for fault in tree.faults.missing
@@ -192,6 +198,13 @@ class Machine:
             return self.chart.tree.ids[state_id]
         except KeyError:
             raise KeyError(f"machine {self.id!r} has no state {state_id!r}") from None
+
+    @property
+    def unrunnable_faults(self) -> tuple[Fault, ...]:
+        """The guards, actions and delays the definition names that are not provided: until
+        they are, no transition can run (and `Engine.register` refuses the machine). Missing
+        steps (`invoke.src`) are not among them: they matter only to whoever runs steps."""
+        return self._blocking
 
     def _check_runnable(self) -> None:
         if self._blocking:

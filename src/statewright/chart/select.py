@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from statewright.chart.actions import implementation_error
 from statewright.chart.events import matches_descriptor
+from statewright.chart.faults import join_path
 from statewright.chart.json_types import JsonObject
 from statewright.chart.nodes import StateNode, Transition
 from statewright.chart.plan import Configuration
@@ -77,7 +78,12 @@ class _Selector:
                 passed = guard(self.context, self.event)
             except Exception as error:
                 raise implementation_error(
-                    "guard", candidate.guard_label, node.id, self.event, error
+                    "guard",
+                    candidate.guard_label,
+                    node.id,
+                    self.event,
+                    error,
+                    join_path(candidate.path, "guard") if candidate.path else "",
                 ) from error
             if passed:
                 return candidate

@@ -23,6 +23,7 @@ import builtins
 import dataclasses
 import json
 import logging
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, overload
@@ -31,15 +32,18 @@ from statewright.chart import Machine, Macrostep, Snapshot
 from statewright.chart.implementations import UserFunction
 from statewright.chart.machine import normalize_event
 from statewright.engine.clock import Clock, SystemClock
+from statewright.engine.conflicts import SEND_ATTEMPTS, conflict_pause_s, kept_moving
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, Head, HeadCache
 from statewright.engine.payload import (
     DEFAULT_MAX_EVENT_BYTES,
     canonical_hash,
     check_id,
+    check_version,
     dump_json,
     event_json,
 )
 from statewright.engine.registry import Registry
+from statewright.engine.unapplied import DONE_PREFIX, log_unapplied, unapplied_event
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, StepResult, VerifyResult
 from statewright.engine.workers import waiting_for
 from statewright.engine.writes import build_write
@@ -49,6 +53,7 @@ from statewright.errors import (
     EventNotAccepted,
     IdempotencyConflict,
     NotFound,
+    PayloadError,
     SchemaOutOfDate,
     StatewrightError,
     TransitionFailed,
@@ -68,7 +73,7 @@ from statewright.store.records import (
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
-__all__ = ["DEFAULT_TENANT", "Engine"]
+__all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 
 log = logging.getLogger("statewright.engine")
 
@@ -146,10 +151,18 @@ class Engine:
 
     # -- definitions --------------------------------------------------------------------------
 
-    def register(self, machine: Machine) -> DefinitionRecord:
+    def register(self, machine: Machine | Mapping[str, object]) -> DefinitionRecord:
         """Store a machine's definition (a new version if it changed) and its implementations.
 
-        Running instances stay on the version they started with.
+        Running instances stay on the version they started with. Registering the content of
+        an earlier version again makes it the latest (a new version with that content): a
+        rollback is one call. A plain config dict is taken as `Machine.from_config(config)`.
+
+        Raises:
+            DefinitionError: the definition has faults, is not JSON data, or needs guards,
+                actions or delays this machine does not provide (nothing is stored: provide
+                them with `machine.provide(...)`). Steps (`invoke.src`) may be missing: they
+                are the workers' to provide.
         """
         return self.registry.register(machine)
 
@@ -163,11 +176,13 @@ class Engine:
         instance_id: str | None = None,
         tenant: str = DEFAULT_TENANT,
         actor: str | None = None,
+        version: int | None = None,
     ) -> Instance:
-        """Start an instance of the latest version of a definition.
+        """Start an instance of the latest version of a definition, or of `version`.
 
         Raises:
-            NotFound: no such definition.
+            NotFound: no such definition, or no such version of it (the message names the
+                versions there are).
             InstanceExists: `instance_id` is taken in this tenant.
             PayloadError: `input` is not JSON data or too large; an id is malformed.
             TransitionFailed: a guard or action raised while entering the initial state.
@@ -175,6 +190,7 @@ class Engine:
                 during five attempts in a row; start it again.
         """
         check_id(tenant, "tenant")
+        check_id(definition_id, "definition id")
         instance_id = check_id(
             uuid.uuid4().hex if instance_id is None else instance_id, "instance id"
         )
@@ -182,6 +198,9 @@ class Engine:
             check_id(actor, "actor")
         event = {"type": "xstate.init", "input": input}
         text = event_json(event, self.max_event_bytes, "the start input")
+        if version is not None:
+            pinned = self.registry.version(definition_id, check_version(version, "version"))
+            return self._start_on(pinned, tenant, instance_id, text, actor, latest=False)
         # Pinned to the latest version seen here; the store refuses the start if another
         # process registered a newer one (DefinitionMoved), and it is made again on that.
         attempt = 0
@@ -201,8 +220,11 @@ class Engine:
         instance_id: str,
         text: str,
         actor: str | None,
+        *,
+        latest: bool = True,
     ) -> Instance:
-        """Start the instance on this definition version, if it is still the latest."""
+        """Start the instance on this definition version (if it is still the latest, when
+        `latest`)."""
         machine = self.registry.machine(definition.id, definition.version)
         step = machine.initial_transition(json.loads(text)["input"])
         if step.snapshot.status == "error":
@@ -221,7 +243,7 @@ class Engine:
             now=now,
             from_value=None,
             idempotency=None,
-            latest_definition=True,
+            latest_definition=latest,
         )
         self.store.commit_transition(write)
         self._heads.put(Head.after(write))
@@ -337,6 +359,10 @@ class Engine:
         """Apply a step run's result: XState's done event (`output`) or, when `failed`, its
         error event (`error`), and delete the step run in the same transaction.
 
+        An output whose transition raises (its `assign` reads a field the output lacks, say)
+        is applied as the step's error event instead, carrying `{"type", "message", "path",
+        "output"}` of that failure: the run ends on `onError`, and is not run again.
+
         Raises:
             WorkGone: the step run was stopped with its state, replaced or finished meanwhile;
                 the result is discarded.
@@ -435,6 +461,7 @@ class Engine:
                 if refused is None:
                     outcomes[index] = entry
                     self._heads.put(Head.after(write))
+                    log_unapplied(work[index].event, entry)
                     continue
                 self._heads.drop(write.tenant, write.instance_id)
                 conflicts[index] = conflicts.get(index, 0) + 1
@@ -468,7 +495,7 @@ class Engine:
                 f"{item.event['type']!r} is discarded"
             )
         text = event_json(item.event, self.max_event_bytes, "the event")
-        write, entry = self._prepare(
+        write, entry = self._prepare_item(
             record,
             item.event,
             text,
@@ -494,6 +521,15 @@ class Engine:
         consumed_timer: tuple[str, int] | None = None,
         consumed_step: tuple[str, int, int] | None = None,
     ) -> AuditEntry:
+        """Decide `resolved` on the instance and commit it.
+
+        Without `expected_version`, a commit that loses the race to another writer is not
+        the caller's problem: the event is decided again on the instance as it now stands,
+        up to `SEND_ATTEMPTS` times with a short jittered pause between (`VersionConflict`
+        only if it never got through). With `expected_version` the conflict is the answer.
+        """
+        if expected_version is not None:
+            check_version(expected_version, "expected_version")
         text = event_json(resolved, self.max_event_bytes, "the event")
         idempotency = None
         if idempotency_key is not None:
@@ -506,12 +542,13 @@ class Engine:
         head = self._heads.get(tenant, instance_id)
         if head is not None and expected_version not in (None, head.version):
             head = None  # the caller expects another version: read what is stored
+        lost = 0  # races lost to other writers, on a head read from the store
         while True:
             cached = head is not None
             if head is None:
                 head = Head.of(self._fetch(tenant, instance_id))
             try:
-                write, entry = self._prepare(
+                write, entry = self._prepare_item(
                     head,
                     resolved,
                     text,
@@ -522,6 +559,33 @@ class Engine:
                     consumed_step=consumed_step,
                 )
                 self.store.commit_transition(write)
+            except VersionConflict as conflict:
+                self._heads.drop(tenant, instance_id)
+                head = None
+                if cached:
+                    continue  # the cached head was stale: decide on the stored one
+                lost += 1
+                if expected_version is not None:
+                    raise
+                if lost >= SEND_ATTEMPTS:
+                    raise kept_moving(conflict, lost) from conflict
+                time.sleep(conflict_pause_s(lost))
+                if idempotency is not None:  # the winner may have been this very request
+                    replay = self._replay(tenant, instance_id, *idempotency)
+                    if replay is not None:
+                        return replay
+                continue
+            except IdempotencyConflict:
+                self._heads.drop(tenant, instance_id)
+                if idempotency is None:
+                    raise
+                # The key was stored after this send looked for it: by its twin (a retry of
+                # the same request racing it) the answer is the twin's entry; by another
+                # request, `_replay` raises the conflict naming the key.
+                replay = self._replay(tenant, instance_id, *idempotency)
+                if replay is None:
+                    raise
+                return replay
             except StatewrightError:
                 self._heads.drop(tenant, instance_id)
                 if cached:
@@ -532,7 +596,55 @@ class Engine:
                 self._heads.drop(tenant, instance_id)
                 raise
             self._heads.put(Head.after(write))
+            log_unapplied(resolved, entry)
             return entry
+
+    def _prepare_item(
+        self,
+        record: Head,
+        resolved: Mapping[str, object],
+        text: str,
+        *,
+        actor: str | None,
+        idempotency: tuple[str, str] | None,
+        expected_version: int | None,
+        consumed_timer: tuple[str, int] | None,
+        consumed_step: tuple[str, int, int] | None,
+    ) -> tuple[TransitionWrite, AuditEntry]:
+        """`_prepare`; a step's output whose transition raises becomes the step's error event
+        (the output, the error and the JSON path that failed), so that the run ends on its
+        `onError` path in this same commit instead of running again for a result that can
+        never be applied."""
+        try:
+            return self._prepare(
+                record,
+                resolved,
+                text,
+                actor=actor,
+                idempotency=idempotency,
+                expected_version=expected_version,
+                consumed_timer=consumed_timer,
+                consumed_step=consumed_step,
+            )
+        except TransitionFailed as failed:
+            if consumed_step is None or not str(resolved["type"]).startswith(DONE_PREFIX):
+                raise
+            error_event = unapplied_event(resolved, failed)
+            try:
+                error_text = event_json(error_event, self.max_event_bytes, "the step's error")
+            except PayloadError:  # the output and the error together are too large
+                del error_event["error"]["output"]  # type: ignore[attr-defined]
+                error_text = event_json(error_event, self.max_event_bytes, "the step's error")
+            return self._prepare(
+                record,
+                error_event,
+                error_text,
+                actor=actor,
+                idempotency=idempotency,
+                expected_version=expected_version,
+                consumed_timer=consumed_timer,
+                consumed_step=consumed_step,
+            )
 
     def _prepare(
         self,
@@ -623,8 +735,20 @@ class Engine:
         after: str | None = None,
         limit: int = 100,
     ) -> builtins.list[Instance]:
-        """Instances of a tenant, by id, filtered; page with `after` (the last id seen)."""
+        """Instances of a tenant, by id, filtered; page with `after` (the last id seen).
+
+        Raises:
+            PayloadError: the tenant or a filter is not a well-formed id.
+        """
         check_id(tenant, "tenant")
+        for what, given in (
+            ("definition id", definition_id),
+            ("status", status),
+            ("runtime status", runtime_status),
+            ("after", after),
+        ):
+            if given is not None:
+                check_id(given, what)
         records = self.store.list_instances(
             tenant,
             definition_id=definition_id,
@@ -696,11 +820,28 @@ class Engine:
         """Replay the audit log through the chart and compare with the stored snapshot.
 
         Guards and actions run again, so they must not have side effects outside the
-        snapshot (that is what `emit` and steps are for).
+        snapshot (that is what `emit` and steps are for). Safe beside live workers: the
+        snapshot and the log are compared at the version read.
+
+        Raises:
+            NotFound: no such instance in this tenant.
         """
         record = self._load(tenant, instance_id)
         machine = self.registry.machine(record.definition_id, record.definition_version)
-        entries = self.history(instance_id, tenant=tenant)
+        # The instance as read is one committed version; its audit rows up to that version
+        # were committed with it and never change, so reading only those (a worker may
+        # commit more meanwhile) compares the log and the snapshot at the same version.
+        entries: builtins.list[AuditEntry] = []
+        while len(entries) < record.version:
+            page = self.store.history(
+                tenant,
+                instance_id,
+                after_seq=len(entries),
+                limit=min(1000, record.version - len(entries)),
+            )
+            entries.extend(AuditEntry.from_record(row) for row in page)
+            if not page:
+                break
         return _replay_log(machine, record, entries)
 
     # -- helpers ------------------------------------------------------------------------------

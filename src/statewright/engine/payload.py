@@ -11,31 +11,104 @@ from statewright.errors import PayloadError
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
+    "MAX_DEPTH",
     "canonical_hash",
     "check_id",
+    "check_version",
     "dump_json",
     "event_json",
 ]
 
 #: Largest event (or start input) accepted, as UTF-8 JSON, unless the engine is told otherwise.
 DEFAULT_MAX_EVENT_BYTES = 64 * 1024
+#: Deepest nesting of objects and arrays accepted in an event or input.
+MAX_DEPTH = 64
 
-_ID = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
+#: 1 to 200 characters: no control characters, and no lone surrogates (which no UTF-8
+#: database column can hold).
+_ID = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{1,200}")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def dump_json(value: object, what: str) -> str:
+def dump_json(value: object, what: str, max_depth: int | None = None) -> str:
     """Serialise `value` compactly; anything that is not plain JSON data is refused.
 
     Raises:
-        PayloadError: naming `what` and the offending value (NaN, sets, objects, ...).
+        PayloadError: naming `what` and the offending value (NaN, sets, objects, lone
+            surrogates, ...), or nesting past `max_depth` (or past what Python can encode).
     """
     try:
-        return _encode(value)
+        text = _encode(value)
     except (TypeError, ValueError) as error:
         raise PayloadError(
             f"{what} is not JSON data: {error}; send only objects, arrays, "
             "strings, finite numbers, true/false and null"
         ) from None
+    except RecursionError:
+        text = ""  # nested past Python's own limit: refused just below
+    # Nesting is at most the number of brackets (those in strings too): that count is
+    # cheap, the walk is done only past it.
+    limit = _PYTHON_DEPTH if max_depth is None else max_depth
+    if not text or (max_depth is not None and text.count("{") + text.count("[") > limit):
+        _check_depth(value, what, limit)
+        if not text:
+            raise PayloadError(f"{what} is nested too deep to encode; flatten it")
+    # A lone surrogate is the one thing that encodes to JSON but not to UTF-8 (so no column
+    # can hold it); `isascii` is a flag lookup, so ASCII text costs nothing here.
+    if not text.isascii() and not _is_utf8(text):
+        raise PayloadError(
+            f"{what} holds a lone surrogate {_surrogate_at(value)}, which is not Unicode "
+            "text; send valid UTF-8 strings (a surrogate pair decoded into one character)"
+        )
+    return text
+
+
+#: What to name as the limit when the encoder itself gave up (Python's recursion limit).
+_PYTHON_DEPTH = 500
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_depth(value: object, what: str, limit: int) -> None:
+    """Refuse objects and arrays nested deeper than `limit` (without recursion)."""
+    stack: list[tuple[object, int, str]] = [(value, 0, "")]
+    while stack:
+        item, depth, path = stack.pop()
+        if isinstance(item, dict):
+            children: list[tuple[object, str]] = [(v, f"{path}.{k}") for k, v in item.items()]
+        elif isinstance(item, (list, tuple)):
+            children = [(v, f"{path}[{i}]") for i, v in enumerate(item)]
+        else:
+            continue
+        if depth >= limit:
+            raise PayloadError(
+                f"{what} is nested deeper than {limit} objects and arrays (at "
+                f"{path[:80] or 'the top'}...); flatten it or send a reference to the data"
+            )
+        stack.extend((child, depth + 1, at) for child, at in children)
+
+
+def _surrogate_at(value: object) -> str:
+    """Where the first lone surrogate is, as `at .a.b[2]` (key or value)."""
+    stack: list[tuple[object, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str) and _SURROGATE.search(item):
+            return f"at {path or 'the top'}"
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return f"in a key at {path or 'the top'}"
+                stack.append((inner, f"{path}.{key}"))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((inner, f"{path}[{i}]") for i, inner in enumerate(item))
+    return ""
 
 
 def _refuse(value: object) -> object:
@@ -52,8 +125,8 @@ _encode = json.JSONEncoder(
 
 def event_json(event: object, limit: int, what: str) -> str:
     """The event as JSON text, refused if not JSON or larger than `limit` bytes."""
-    text = dump_json(event, what)
-    size = len(text.encode("utf-8"))
+    text = dump_json(event, what, MAX_DEPTH)
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
     if size > limit:
         raise PayloadError(
             f"{what} is {size} bytes of JSON, over the limit of {limit}; "
@@ -71,10 +144,28 @@ def canonical_hash(value: object) -> str:
 
 
 def check_id(value: object, what: str) -> str:
-    """An instance id, tenant or actor: 1 to 200 characters, no control characters."""
+    """An instance id, tenant or actor: 1 to 200 characters, no control characters, valid
+    Unicode (no lone surrogates)."""
     if not isinstance(value, str) or not _ID.fullmatch(value):
         raise PayloadError(
-            f"{what} {value!r:.80} must be 1 to 200 characters without control characters"
+            f"{what} {value!r:.80} must be 1 to 200 characters without control characters "
+            "or lone surrogates"
+        )
+    return value
+
+
+def check_version(value: object, what: str) -> int:
+    """A version number a caller passes (`expected_version`, `version`): a whole number.
+
+    Raises:
+        PayloadError: naming the value, its type and the fix (a string "2" is not 2).
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        shown = f"the {type(value).__name__} {value!r:.40}"
+        fix = f"pass the number {value}" if isinstance(value, str) and value.isdigit() else ""
+        raise PayloadError(
+            f"{what} must be a whole number >= 0, not {shown}; "
+            + (fix or "pass the version as an int, e.g. instance.version")
         )
     return value
 

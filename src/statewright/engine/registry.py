@@ -1,26 +1,37 @@
 """Definitions by id and content hash, and the machines that run each version.
 
 Registering a machine stores its config (canonical JSON, sha256) as a new version when the
-content changed, and remembers its Python implementations under its id. An instance is pinned
-to the version it started on: its machine is that version's stored config with the
-implementations registered for the id in this process (or none, for a definition that needs
-none), so a running instance never changes behaviour when the definition does.
+content differs from the latest version's, and remembers its Python implementations under its
+id. An instance is pinned to the version it started on: its machine is that version's stored
+config with the implementations registered for the id in this process (or none, for a
+definition that needs none), so a running instance never changes behaviour when the
+definition does.
+
+A definition that cannot run here is refused before anything is stored: faults, content that
+is not JSON data, and guards, actions or delays the machine does not provide (the chart calls
+those on every transition). Steps may be missing: workers provide them.
+
+Registering the content of an earlier version again makes it the latest: a new version with
+that content (a rollback is one call). The store keeps one row per (id, hash), so such a
+version is stored under a hash derived from the content's and the replaced version's
+(`_reinstated_hash`); the first version with some content carries the content hash itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 
 from statewright.chart import Machine
 from statewright.chart.implementations import EMPTY, Implementations
 from statewright.engine.clock import Clock
-from statewright.engine.payload import canonical_hash
-from statewright.errors import DefinitionError, Fault, NotFound
+from statewright.engine.payload import canonical_hash, dump_json
+from statewright.errors import DefinitionError, Fault, NotFound, PayloadError
 from statewright.store.protocol import Store
 from statewright.store.records import DefinitionRecord
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "storable_faults"]
 
 
 class Registry:
@@ -36,24 +47,53 @@ class Registry:
         #: store (DefinitionMoved) and the engine asks again with `fresh`.
         self._latest: dict[str, DefinitionRecord] = {}
 
-    def register(self, machine: Machine) -> DefinitionRecord:
-        """Store `machine`'s definition (a new version if its content changed).
+    def register(self, machine: Machine | Mapping[str, object]) -> DefinitionRecord:
+        """Store `machine`'s definition (a new version if it differs from the latest).
 
         Raises:
-            DefinitionError: the config holds Python callables inline (name them and provide
-                them instead), or is not JSON data.
+            DefinitionError: `machine` is neither a Machine nor a config dict; the config
+                has faults, holds Python callables inline (name them and provide them
+                instead) or is not JSON data; guards, actions or delays it names are not
+                provided. Nothing is stored.
         """
-        config = _plain_config(machine)
+        machine = _as_machine(machine)
+        refusals = storable_faults(machine) + machine.unrunnable_faults
+        if refusals:
+            raise DefinitionError(refusals, machine_id=machine.id)
+        config = machine.config
         text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        record = self._store.save_definition(
-            machine.id, canonical_hash(config), text, self._clock.now()
-        )
+        content_hash = canonical_hash(config)
+        now = self._clock.now()
+        record = self._store.save_definition(machine.id, content_hash, text, now)
+        latest = self._store.get_definition(machine.id)
+        if latest is not None and latest.version != record.version and latest.config != text:
+            # An earlier version's content, registered again: it becomes the latest.
+            reinstated = _reinstated_hash(content_hash, latest.hash)
+            record = self._store.save_definition(machine.id, reinstated, text, now)
+        elif latest is not None and latest.config == text:
+            record = latest
         self._implementations[machine.id] = machine.implementations
         self._max_iterations[machine.id] = machine.max_iterations
         self._machines = {key: m for key, m in self._machines.items() if key[0] != machine.id}
         self._machines[(machine.id, record.version)] = machine
         self._latest.pop(machine.id, None)
         return record
+
+    def version(self, definition_id: str, version: int) -> DefinitionRecord:
+        """A stored version of a definition.
+
+        Raises:
+            NotFound: no such definition, or no such version (naming the versions there are).
+        """
+        record = self._store.get_definition(definition_id, version)
+        if record is not None:
+            return record
+        latest = self.latest(definition_id, fresh=True)
+        there = "only version 1" if latest.version == 1 else f"versions 1 to {latest.version}"
+        raise NotFound(
+            f"definition {definition_id!r} has no version {version} (it has {there}); "
+            "pick one of those, or leave version out for the latest"
+        )
 
     def latest(self, definition_id: str, *, fresh: bool = False) -> DefinitionRecord:
         """The latest stored version of a definition, as last seen here unless `fresh`
@@ -100,19 +140,46 @@ class Registry:
         return machine
 
 
-def _plain_config(machine: Machine) -> Mapping[str, object]:
+def _as_machine(machine: object) -> Machine:
+    """A Machine as it is; a config dict as `Machine.from_config(config)`."""
+    if isinstance(machine, Machine):
+        return machine
+    if isinstance(machine, Mapping):
+        return Machine.from_config(machine)
+    raise DefinitionError(
+        [
+            Fault(
+                "",
+                f"register() takes a Machine or a config dict, not {type(machine).__name__}",
+                "pass Machine.from_config(config) or Machine.load(path), with its "
+                "implementations provided",
+            )
+        ]
+    )
+
+
+def _reinstated_hash(content_hash: str, replaced_hash: str) -> str:
+    """The hash of a version that brings back earlier content on top of `replaced_hash`:
+    the same rollback made by two processes at once is one version."""
+    return hashlib.sha256(f"{content_hash} after {replaced_hash}".encode()).hexdigest()
+
+
+def storable_faults(machine: Machine) -> tuple[Fault, ...]:
+    """Why the machine's config cannot be stored as a durable definition: Python callables
+    inline, values that are not JSON, lone surrogates; empty if it can be."""
     try:
         json.dumps(machine.config, allow_nan=False)
     except (TypeError, ValueError) as error:
-        raise DefinitionError(
-            [
-                Fault(
-                    "",
-                    f"a durable definition must be JSON data ({error})",
-                    "reference guards, actions and steps by name and pass the functions "
-                    "with provide(...)",
-                )
-            ],
-            machine_id=machine.id,
-        ) from None
-    return machine.config
+        return (
+            Fault(
+                "",
+                f"a durable definition must be JSON data ({error})",
+                "reference guards, actions and steps by name and pass the functions "
+                "with provide(...)",
+            ),
+        )
+    try:
+        dump_json(machine.config, "the definition")
+    except PayloadError as error:
+        return (Fault("", str(error), "fix that string in the definition"),)
+    return ()

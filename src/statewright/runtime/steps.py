@@ -328,8 +328,8 @@ class StepRunner:
                 )
             elif isinstance(outcome, StatewrightError):
                 log.warning(
-                    "step %s of %s/%s: result not applied: %s; the lease will expire and the "
-                    "step run again",
+                    "step %s of %s/%s: result not applied (not even as the step's error): %s; "
+                    "the lease will expire and the step run again",
                     step.invoke_id,
                     step.tenant,
                     step.instance_id,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -9,11 +13,17 @@ import typer
 from rich.console import Console
 from rich.tree import Tree
 
+from statewright.chart import Machine as ChartMachine
+from statewright.chart.implementations import Implementations
 from statewright.chart.nodes import StateNode, Transition
+from statewright.cli.machines_file import load_machines
 from statewright.definitions import Machine
-from statewright.errors import DefinitionError
+from statewright.engine.registry import storable_faults
+from statewright.errors import DefinitionError, Fault, StatewrightError
 
 __all__ = ["render_tree", "validate"]
+
+_KINDS = ("guards", "actions", "actors", "delays")
 
 
 def validate(
@@ -23,27 +33,60 @@ def validate(
         bool,
         typer.Option(help="Also fail when guards, actions, delays or steps are not provided."),
     ] = False,
+    machines: Annotated[
+        Path | None,
+        typer.Option(
+            help="A Python file defining MACHINES = [...]: check the definition against the "
+            "implementations of the machine with its id."
+        ),
+    ] = None,
+    implementations: Annotated[
+        str | None,
+        typer.Option(
+            help="module:attr naming a Machine, an Implementations or a dict of kind -> "
+            "name -> function (guards, actions, actors, delays) to check the definition "
+            "against."
+        ),
+    ] = None,
 ) -> None:
     """Validate a machine definition: every fault with its JSON path and a fix.
 
     On success, print its states and transitions. Implementations the definition names (guards,
     actions, delays, steps) are Python code provided at run time; they are listed, and only
-    fail the check with --strict.
+    fail the check with --strict. With --machines or --implementations they are checked: a
+    missing guard, action or delay fails (Engine.register would refuse the definition), a
+    missing step is listed (workers provide steps). An "after" key that reads as a duration
+    statewright cannot parse ("1 minute") always fails.
     """
     console = Console(highlight=False, soft_wrap=True)
     try:
-        machine = Machine.load(path)
+        machine: ChartMachine = Machine.load(path)
+        if machines is not None or implementations is not None:
+            python_side = _python_side(machine.id, machines, implementations)
+            machine = machine.provide(**{kind: getattr(python_side, kind) for kind in _KINDS})
     except DefinitionError as error:
-        console.print(f"[red]✗[/red] {path}: {len(error.faults)} fault(s)")
-        for fault in error.faults:
-            console.print(f"  [bold]{fault.path or '(machine)'}[/bold]: {fault.message}")
-            if fault.fix:
-                console.print(f"    [dim]fix:[/dim] {fault.fix}")
+        _print_faults(console, f"{path}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
+    except StatewrightError as error:  # the --machines file could not be loaded
+        console.print(f"[red]✗[/red] {error}")
+        raise typer.Exit(2) from None
+    checked = machines is not None or implementations is not None
+    failing = storable_faults(machine) + (
+        machine.unrunnable_faults if checked else machine.misspelt_durations
+    )
+    if failing:
+        what = "Engine.register refuses it" if checked else "it cannot be registered"
+        _print_faults(console, f"{path}: {len(failing)} fault(s) ({what})", failing)
+        raise typer.Exit(1)
     missing = machine.missing_implementations
     console.print(f"[green]✓[/green] {path}: machine {machine.id!r}, {len(machine.states)} states")
     if missing:
-        label = "[red]missing[/red]" if strict else "[yellow]to provide at run time[/yellow]"
+        if strict:
+            label = "[red]missing[/red]"
+        elif checked:
+            label = "[yellow]to run on workers that provide them[/yellow]"
+        else:
+            label = "[yellow]to provide at run time[/yellow]"
         console.print(f"  implementations {label}:")
         for fault in missing:
             console.print(f"    {fault.path}: {fault.message}")
@@ -53,7 +96,83 @@ def validate(
         raise typer.Exit(1)
 
 
-def render_tree(machine: Machine) -> Tree:
+def _print_faults(console: Console, head: str, faults: tuple[Fault, ...]) -> None:
+    console.print(f"[red]✗[/red] {head}")
+    for fault in faults:
+        console.print(f"  [bold]{fault.path or '(machine)'}[/bold]: {fault.message}")
+        if fault.fix:
+            console.print(f"    [dim]fix:[/dim] {fault.fix}")
+
+
+def _python_side(
+    machine_id: str, machines: Path | None, implementations: str | None
+) -> Implementations:
+    """The implementations to check `machine_id` against: those of the machine with that
+    id in the --machines file, laid under those --implementations names."""
+    found = Implementations(guards={}, actions={}, actors={}, delays={})
+    if machines is not None:
+        loaded = {machine.id: machine for machine in load_machines(machines)}
+        if machine_id not in loaded:
+            raise typer.BadParameter(
+                f"{machines} defines no machine {machine_id!r} in MACHINES (it defines "
+                f"{', '.join(sorted(loaded)) or 'none'}); add it, or check the definition's id",
+                param_hint="--machines",
+            )
+        found = loaded[machine_id].implementations
+    if implementations is not None:
+        extra = _import_implementations(implementations)
+        found = found.merged(**{kind: getattr(extra, kind) for kind in _KINDS})
+    return found
+
+
+def _import_implementations(spec: str) -> Implementations:
+    """Import `module:attr`: a Machine, an Implementations, or a dict of kind -> mapping."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise typer.BadParameter(
+            f"{spec!r} is not module:attr; write e.g. myapp.orders:MACHINE",
+            param_hint="--implementations",
+        )
+    # The current folder is importable, as `python -m` has it, while the module loads.
+    folder = os.getcwd()
+    added = folder not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # an ImportError, or whatever the module raised on import
+        raise typer.BadParameter(
+            f"cannot import {module_name!r}: {type(error).__name__}: {error}; check the "
+            "module name and run from the folder it is importable from",
+            param_hint="--implementations",
+        ) from None
+    finally:
+        if added:
+            sys.path.remove(folder)
+    value = module
+    for part in attr.split("."):
+        if not hasattr(value, part):
+            raise typer.BadParameter(
+                f"module {module_name!r} has no {attr!r}; check the name after the colon",
+                param_hint="--implementations",
+            )
+        value = getattr(value, part)
+    if isinstance(value, ChartMachine):
+        return value.implementations
+    if isinstance(value, Implementations):
+        return value
+    if isinstance(value, Mapping) and set(value) <= set(_KINDS):
+        kinds = {kind: value.get(kind) or {} for kind in _KINDS}
+        empty = Implementations(guards={}, actions={}, actors={}, delays={})
+        return empty.merged(**kinds)
+    raise typer.BadParameter(
+        f"{spec} is a {type(value).__name__}; point it at a Machine, an Implementations or a "
+        'dict such as {"guards": {...}, "actions": {...}, "actors": {...}, "delays": {...}}',
+        param_hint="--implementations",
+    )
+
+
+def render_tree(machine: ChartMachine) -> Tree:
     """A Rich tree of the machine's states with their transitions."""
     tree = Tree(_label(machine.root))
     _add_children(tree, machine.root)
