@@ -4,6 +4,7 @@ Time is virtual; the attempts themselves run in real time."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -101,11 +102,21 @@ def test_failed_attempts_appear_in_the_history_by_time_and_verify_ignores_them(
     assert engine.verify("p-1", tenant="acme").ok
 
     lines = [r.getMessage() for r in caplog.records if r.name == "statewright.worker"]
-    assert sum("attempt" in line and "started" in line for line in lines) == 3
-    assert any("attempt 1 failed in" in line and "CardDeclined: card declined (call 1)" in line
-               for line in lines)  # fmt: skip
-    assert any("given up after attempt 3: CardDeclined" in line for line in lines)
-    assert all("acme/p-1" in line for line in lines if line.startswith("step "))
+    about = "p-1 (tenant acme) charge (charge)"
+    assert [line for line in lines if line.startswith("step started: ")] == [
+        f"step started: {about}, attempt {n}" for n in (1, 2, 3)
+    ]
+    failed = [line for line in lines if line.startswith("step failed: ")]
+    assert [re.sub(r"\d+ ms", "N ms", line) for line in failed] == [
+        f"step failed: {about}, attempt {n} of 3 in N ms: CardDeclined: card declined "
+        f"(call {n}); retrying in N ms"
+        for n in (1, 2)
+    ]
+    (given_up,) = [line for line in lines if line.startswith("step given up: ")]
+    assert re.sub(r"\d+ ms", "N ms", given_up) == (
+        f"step given up: {about}, attempt 3 of 3 in N ms: CardDeclined: card declined "
+        "(call 3); no attempts left; sent xstate.error.actor.charge"
+    )
 
 
 def test_a_success_after_failures_logs_each_attempt(
@@ -123,7 +134,13 @@ def test_a_success_after_failures_logs_each_attempt(
     assert engine.get("p-1").status == "done"
     assert [a.attempt for a in engine.step_attempts("p-1")] == [1]
     lines = [r.getMessage() for r in caplog.records if r.name == "statewright.worker"]
-    assert any("charge (charge) of default/p-1: attempt 2 succeeded in" in line for line in lines)
+    assert [re.sub(r"\d+ ms", "N ms", line) for line in lines if line.startswith("step ")] == [
+        "step started: p-1 (tenant default) charge (charge), attempt 1",
+        "step failed: p-1 (tenant default) charge (charge), attempt 1 of 3 in N ms: "
+        "CardDeclined: card declined (call 1); retrying in N ms",
+        "step started: p-1 (tenant default) charge (charge), attempt 2",
+        "step succeeded: p-1 (tenant default) charge (charge), attempt 2 in N ms",
+    ]
 
 
 def test_a_run_taken_over_after_its_lease_is_logged_and_its_lost_attempt_kept(
@@ -143,7 +160,10 @@ def test_a_run_taken_over_after_its_lease_is_logged_and_its_lost_attempt_kept(
     (lost,) = engine.step_attempts("p-1")
     assert (lost.attempt, lost.error_type, lost.started_at) == (1, WORKER_LOST, None)
     lines = [r.getMessage() for r in caplog.records if r.name == "statewright.worker"]
-    assert any("default/p-1: lease taken over" in line for line in lines)
+    assert (
+        "step lease taken over: p-1 (tenant default) charge (charge), attempt 1: its worker "
+        "stopped before it finished (its lease expired); claimed again here"
+    ) in lines
 
 
 def test_a_lost_last_attempt_gives_up_with_worker_lost_once_in_the_history(

@@ -72,7 +72,10 @@ class Presence:
             self.engine.store.remove_worker(self.id)
         except StatewrightError as error:
             log.warning(
-                "worker %s: could not remove its row (%s); it will count as gone", self.id, error
+                "worker row not removed: %s: %s; it will count as gone once its heartbeat is old",
+                self.id,
+                error,
+                extra={"kind": "worker_row_not_removed", "worker_id": self.id, "error": str(error)},
             )
 
     def record(self) -> WorkerRecord:
@@ -92,7 +95,16 @@ class Presence:
         try:
             self.engine.store.register_worker(self.record(), forget_before=forget_before)
         except StatewrightError as error:
-            log.warning("worker %s: heartbeat not written: %s", self.id, error)
+            log.warning(
+                "worker heartbeat not written: %s: %s",
+                self.id,
+                error,
+                extra={
+                    "kind": "worker_heartbeat_failed",
+                    "worker_id": self.id,
+                    "error": str(error),
+                },
+            )
             return False
         return True
 

@@ -33,14 +33,14 @@ longer waited for (`runtime/step_context.py`). A failure is retried per the invo
 (`runtime/retry.py`) with the instance's runtime status `retrying`; when the policy gives up,
 the error event goes to the machine (its `onError` path, e.g. a manual-review state). Each
 failed attempt is kept for the history (`Engine.history(..., attempts=True)`) in the same
-transaction as its retry or its error event. The log (`statewright.worker`, INFO) has one
-line per attempt started, succeeded, failed, and per run given up or taken over.
+transaction as its retry or its error event. The log (`statewright.worker`) has one line per
+attempt started, succeeded or failed, and per run given up, taken over, cancelled or whose
+result was discarded (`runtime/step_log.py`: the formats, fields and levels).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -48,24 +48,22 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from statewright.engine import Engine
 from statewright.engine.views import StepResult
 from statewright.errors import PayloadError, StatewrightError, WorkGone
-from statewright.runtime.retry import WORKER_LOST, RetryPolicy, decide, stable_rand
+from statewright.runtime.retry import WORKER_LOST, RetryDecision, RetryPolicy, decide, stable_rand
 from statewright.runtime.step_attempt import (
     Attempt,
     StepTimeout,
     WorkerLost,
     attempt_record,
-    elapsed_ms,
     error_type_of,
     lost_text,
     timeout_text,
     wait_s,
 )
 from statewright.runtime.step_context import CANCEL_CHECK_MS
+from statewright.runtime.step_log import log_attempt, log_step
 from statewright.store.records import StepRecord
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunner"]
-
-log = logging.getLogger("statewright.worker")
 
 #: How long a claimed step run is ours before another worker may take it over (renewed by
 #: heartbeats, at least every second, while it runs): a dead worker's step moves on within
@@ -178,14 +176,12 @@ class StepRunner:
             return
         now = self.engine.clock.now()
         for step in steps:
-            log.info(
-                "step %s (%s) of %s/%s: lease taken over; the worker of attempt %d stopped "
-                "before it finished",
-                step.invoke_id,
-                step.src,
-                step.tenant,
-                step.instance_id,
+            log_step(
+                "step_taken_over",
+                step,
                 step.attempts - 1,
+                note="its worker stopped before it finished (its lease expired); claimed "
+                "again here",
             )
         self.engine.store.record_step_attempts(
             [
@@ -276,14 +272,7 @@ class StepRunner:
     def _started(self, attempt: Attempt) -> None:
         step = attempt.step
         attempt.started_at = self.engine.clock.now()
-        log.info(
-            "step %s (%s) of %s/%s: attempt %d started",
-            step.invoke_id,
-            step.src,
-            step.tenant,
-            step.instance_id,
-            step.attempts,
-        )
+        log_step("step_started", step, step.attempts)
 
     def _heartbeat(self, attempts: list[Attempt]) -> list[Attempt]:
         """Renew the leases of runs still going; returns those whose claim was lost meanwhile
@@ -293,12 +282,12 @@ class StepRunner:
         lost = []
         for attempt, ours in zip(attempts, held, strict=True):
             if not ours:
-                log.info(
-                    "step %s of %s/%s: no longer ours (stopped, or taken over after its lease); "
-                    "cancelled, its result will be discarded",
-                    attempt.step.invoke_id,
-                    attempt.step.tenant,
-                    attempt.step.instance_id,
+                log_step(
+                    "step_cancelled",
+                    attempt.step,
+                    attempt.step.attempts,
+                    note="no longer this worker's (stopped with its state, or taken over "
+                    "after its lease); its result will be discarded",
                 )
                 lost.append(attempt)
         return lost
@@ -308,65 +297,39 @@ class StepRunner:
     def _apply(self, attempts: list[Attempt]) -> None:
         """Commit the results of ended attempts: outputs and final failures together in one
         transaction, retries scheduled one by one."""
-        pending = [(attempt, result) for attempt in attempts if (result := self._result(attempt))]
+        pending = [ended for attempt in attempts if (ended := self._result(attempt))]
         if not pending:
             return
-        outcomes = self.engine.finish_steps([result for _, result in pending])
+        outcomes = self.engine.finish_steps([result for _, result, _ in pending])
         unstorable: list[Attempt] = []
-        for (attempt, result), outcome in zip(pending, outcomes, strict=True):
-            step = result.step
+        for (attempt, result, decision), outcome in zip(pending, outcomes, strict=True):
             if isinstance(outcome, PayloadError) and not result.failed:
                 # The output cannot be stored (not JSON data, or too large): a failed attempt.
                 attempt.output, attempt.error = None, outcome
                 unstorable.append(attempt)
             elif isinstance(outcome, WorkGone):
-                log.info(
-                    "step %s of %s/%s: result discarded (the step was stopped or replaced)",
-                    step.invoke_id,
-                    step.tenant,
-                    step.instance_id,
-                )
+                note = "the step was stopped or replaced meanwhile"
+                log_attempt("step_discarded", attempt, note=note)
             elif isinstance(outcome, StatewrightError):
-                log.warning(
-                    "step %s of %s/%s: result not applied (not even as the step's error): %s; "
-                    "the lease will expire and the step run again",
-                    step.invoke_id,
-                    step.tenant,
-                    step.instance_id,
-                    outcome,
+                note = (
+                    f"{outcome} (not even as the step's error); the lease will expire and the "
+                    "step run again"
                 )
-            elif result.failed:
-                error = attempt.error
-                lost = isinstance(error, WorkerLost)  # that attempt never ran
-                log.info(
-                    "step %s (%s) of %s/%s: given up after attempt %d: %s: %s",
-                    step.invoke_id,
-                    step.src,
-                    step.tenant,
-                    step.instance_id,
-                    step.attempts - 1 if lost else step.attempts,
-                    "error" if error is None else error_type_of(error),
-                    error,
-                )
+                log_attempt("step_not_applied", attempt, note=note)
+            elif decision is not None:
+                log_attempt("step_given_up", attempt, of=True, note=_given_up(result, decision))
             else:
-                log.info(
-                    "step %s (%s) of %s/%s: attempt %d succeeded in %d ms",
-                    step.invoke_id,
-                    step.src,
-                    step.tenant,
-                    step.instance_id,
-                    step.attempts,
-                    elapsed_ms(attempt),
-                )
+                log_attempt("step_succeeded", attempt)
         if unstorable:
             self._apply(unstorable)
 
-    def _result(self, attempt: Attempt) -> StepResult | None:
-        """The result to commit, or None when the attempt is to be retried (scheduled here,
-        with the failed attempt kept for the history)."""
+    def _result(self, attempt: Attempt) -> tuple[Attempt, StepResult, RetryDecision | None] | None:
+        """The result to commit (with the decision to give up, for a failure), or None when
+        the attempt is to be retried (scheduled and logged here, with the failed attempt
+        kept for the history)."""
         step, error = attempt.step, attempt.error
         if error is None:
-            return StepResult(step, output=attempt.output)
+            return attempt, StepResult(step, output=attempt.output), None
         error_type = error_type_of(error)
         decision = decide(
             attempt.policy,
@@ -380,37 +343,35 @@ class StepRunner:
         if not lost:
             started_at = now if attempt.started_at is None else attempt.started_at
             record = attempt_record(step, step.attempts, error_type, str(error), started_at, now)
-            log.info(
-                "step %s (%s) of %s/%s: attempt %d failed in %d ms: %s: %s",
-                step.invoke_id,
-                step.src,
-                step.tenant,
-                step.instance_id,
-                step.attempts,
-                elapsed_ms(attempt),
-                error_type,
-                error,
-            )
         due = decision.due_at(now)
         if decision.retry and due is not None:
             retried = self.engine.store.retry_step(
                 step, next_attempt_at=due, error=f"{error_type}: {error}", attempt=record
             )
             if retried:
-                log.info(
-                    "step %s of %s/%s: %s",
-                    step.invoke_id,
-                    step.tenant,
-                    step.instance_id,
-                    decision.describe(),
+                note = f"retrying in {decision.delay_ms} ms"
+                log_attempt(
+                    "step_failed", attempt, of=True, note=note, retry_in_ms=decision.delay_ms
                 )
+            else:
+                note = "not retried: the step was stopped or taken over meanwhile"
+                log_attempt("step_failed", attempt, of=True, note=note)
             return None
-        return StepResult(
+        failed = StepResult(
             step,
             error={"type": error_type, "message": str(error)},
             failed=True,
             attempt=record,
         )
+        return attempt, failed, decision
+
+
+def _given_up(result: StepResult, decision: RetryDecision) -> str:
+    """Why a run was given up, and what the machine was sent."""
+    sent = f"sent xstate.error.actor.{result.step.invoke_id}"
+    if decision.give_up == "non_retryable":
+        return f"{decision.error_type} is not retryable; {sent}"
+    return f"no attempts left; {sent}"
 
 
 class _Claims:
