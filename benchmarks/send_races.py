@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-import statewright.engine.engine as engine_module
+import statewright.engine.sending as sending_module
 from statewright import Machine
 from statewright.engine import Engine
 from statewright.errors import VersionConflict
@@ -43,13 +43,13 @@ NOTES: dict[str, object] = {
 def race(url: str, writers: int, sends: int) -> str:
     """One run: `writers` threads, `sends` each, on a fresh instance at `url`."""
     pauses: collections.Counter[int] = collections.Counter()
-    pause_of = engine_module.conflict_pause_s
+    pause_of = sending_module.conflict_pause_s
 
     def counting(lost: int) -> float:
         pauses[lost] += 1
         return pause_of(lost)
 
-    engine_module.conflict_pause_s = counting  # counts the pauses the engine takes
+    sending_module.conflict_pause_s = counting  # counts the pauses the engine takes
     engines = [Engine.open(url, head_cache=0) for _ in range(writers)]
     try:
         for engine in engines:
@@ -74,7 +74,7 @@ def race(url: str, writers: int, sends: int) -> str:
             thread.join()
         seconds = time.perf_counter() - started
     finally:
-        engine_module.conflict_pause_s = pause_of
+        sending_module.conflict_pause_s = pause_of
         for engine in engines:
             engine.close()
     backend = url.split(":", 1)[0]

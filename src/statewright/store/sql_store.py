@@ -490,15 +490,19 @@ class SqlStore(WorkerRows, ABC):
         the others stay pending, uncharged. An empty `srcs` claims nothing.
         """
         _check_limit(limit)
-        params: dict[str, object] = {"now": now, "lease_until": now + lease_ms, "limit": limit}
-        query = "claim_steps"
+        params: dict[str, object] = {
+            "now": now,
+            "lease_until": now + lease_ms,
+            "limit": limit,
+            "srcs": None,
+            "srcs_json": None,
+        }
         if srcs is not None:
             if not srcs:
                 return []
             names = sorted(set(srcs))
             params.update(srcs=names, srcs_json=json.dumps(names))
-            query = "claim_steps_of"
-        rows = self._write_all(self.queries[query], params, what="claiming steps")
+        rows = self._write_all(self.queries["claim_steps"], params, what="claiming steps")
         return [StepRecord(**row) for row in rows]
 
     def renew_step_leases(self, steps: Sequence[StepRecord], lease_until: int) -> list[bool]:

@@ -261,7 +261,9 @@ VALUES (%(tenant)s, %(instance_id)s, %(invoke_id)s, %(src)s, %(input)s, %(state)
 DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s;
 
 -- Claim due step runs for a lease; each claim is an attempt. `claimed_from` keeps the
--- status the run was taken from: 'running' is a take-over of a lapsed lease.
+-- status the run was taken from: 'running' is a take-over of a lapsed lease. With a list of
+-- step sources (what the claiming worker provides), only runs of those: the others stay
+-- pending; without (NULL), any source.
 -- name: claim_steps
 UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = %(lease_until)s,
        claimed_from = status
@@ -269,21 +271,7 @@ WHERE (tenant, instance_id, invoke_id) IN (
     SELECT tenant, instance_id, invoke_id FROM steps
     WHERE status IN ('pending', 'retrying', 'running') AND next_attempt_at <= %(now)s
       AND (lease_until IS NULL OR lease_until <= %(now)s)
-    ORDER BY next_attempt_at, created_seq
-    LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
-       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
-       claimed_from;
-
--- The same, only of the step sources a worker provides (the others stay pending).
--- name: claim_steps_of
-UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = %(lease_until)s,
-       claimed_from = status
-WHERE (tenant, instance_id, invoke_id) IN (
-    SELECT tenant, instance_id, invoke_id FROM steps
-    WHERE status IN ('pending', 'retrying', 'running') AND next_attempt_at <= %(now)s
-      AND (lease_until IS NULL OR lease_until <= %(now)s)
-      AND src = ANY(%(srcs)s)
+      AND (%(srcs)s::text[] IS NULL OR src = ANY(%(srcs)s::text[]))
     ORDER BY next_attempt_at, created_seq
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,

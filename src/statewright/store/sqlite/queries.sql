@@ -253,7 +253,9 @@ VALUES (:tenant, :instance_id, :invoke_id, :src, :input, :state, :idempotency_ke
 DELETE FROM steps WHERE tenant = :tenant AND instance_id = :instance_id;
 
 -- Claim due step runs for a lease; each claim is an attempt. `claimed_from` keeps the
--- status the run was taken from: 'running' is a take-over of a lapsed lease.
+-- status the run was taken from: 'running' is a take-over of a lapsed lease. With a list of
+-- step sources (what the claiming worker provides), only runs of those: the others stay
+-- pending; without (NULL), any source.
 -- name: claim_steps
 UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = :lease_until,
        claimed_from = status
@@ -261,21 +263,7 @@ WHERE (tenant, instance_id, invoke_id) IN (
     SELECT tenant, instance_id, invoke_id FROM steps
     WHERE status IN ('pending', 'retrying', 'running') AND next_attempt_at <= :now
       AND (lease_until IS NULL OR lease_until <= :now)
-    ORDER BY next_attempt_at, created_seq
-    LIMIT :limit)
-RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
-       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
-       claimed_from;
-
--- The same, only of the step sources a worker provides (the others stay pending).
--- name: claim_steps_of
-UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = :lease_until,
-       claimed_from = status
-WHERE (tenant, instance_id, invoke_id) IN (
-    SELECT tenant, instance_id, invoke_id FROM steps
-    WHERE status IN ('pending', 'retrying', 'running') AND next_attempt_at <= :now
-      AND (lease_until IS NULL OR lease_until <= :now)
-      AND src IN (SELECT value FROM json_each(:srcs_json))
+      AND (:srcs_json IS NULL OR src IN (SELECT value FROM json_each(:srcs_json)))
     ORDER BY next_attempt_at, created_seq
     LIMIT :limit)
 RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,

@@ -1,0 +1,213 @@
+"""Deciding an event: run it through the chart on the instance's head, and build the write
+to commit and the audit entry it makes, or refuse it (`EventNotAccepted`, `TransitionFailed`,
+`WorkGone`, `VersionConflict`). Nothing here commits: `sending.py` and `work.py` do.
+
+`Deciding` is the base of the `Engine` mixins: it names the state they share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from statewright.chart import Macrostep, Snapshot
+from statewright.engine.clock import Clock
+from statewright.engine.heads import Head, HeadCache
+from statewright.engine.payload import check_id, event_json
+from statewright.engine.registry import Registry
+from statewright.engine.unapplied import DONE_PREFIX, unapplied_event
+from statewright.engine.views import AuditEntry
+from statewright.engine.writes import build_write
+from statewright.errors import (
+    EventNotAccepted,
+    NotFound,
+    PayloadError,
+    TransitionFailed,
+    VersionConflict,
+    WorkGone,
+)
+from statewright.store.records import InstanceRecord, TransitionWrite
+
+if TYPE_CHECKING:
+    from statewright.store.protocol import Store
+
+__all__ = ["DEFAULT_TENANT", "Deciding", "transition_failed"]
+
+DEFAULT_TENANT = "default"
+
+
+class Deciding:
+    """The engine's state, its reads of one instance, and deciding events on its head."""
+
+    store: Store
+    clock: Clock
+    max_event_bytes: int
+    registry: Registry
+    _heads: HeadCache
+
+    def _load(self, tenant: str, instance_id: str) -> InstanceRecord:
+        check_id(tenant, "tenant")
+        check_id(instance_id, "instance id")
+        return self._fetch(tenant, instance_id)
+
+    def _fetch(self, tenant: str, instance_id: str) -> InstanceRecord:
+        """`_load` for ids already checked."""
+        record = self.store.load_instance(tenant, instance_id)
+        if record is None:
+            raise NotFound(
+                f"no instance {instance_id!r} in tenant {tenant!r}; check the id and the tenant"
+            )
+        return record
+
+    def _prepare(
+        self,
+        record: Head,
+        resolved: Mapping[str, object],
+        text: str,
+        *,
+        actor: str | None,
+        idempotency: tuple[str, str] | None,
+        expected_version: int | None,
+        consumed_timer: tuple[str, int] | None,
+        consumed_step: tuple[str, int, int] | None,
+    ) -> tuple[TransitionWrite, AuditEntry]:
+        """Run the event through the chart: the write to commit and the entry it makes.
+
+        A step's output whose transition raises becomes the step's error event (the output,
+        the error and the JSON path that failed), so that the run ends on its `onError` path
+        in this same commit instead of running again for a result that can never be applied.
+
+        Raises:
+            VersionConflict, EventNotAccepted, TransitionFailed, WorkGone: as `send`.
+        """
+        instance_id = record.id
+        if expected_version is not None and expected_version != record.version:
+            raise VersionConflict(
+                f"{instance_id} changed under you (expected version {expected_version}, found "
+                f"{record.version}); reload and resend",
+                instance_id=instance_id,
+                expected=expected_version,
+                found=record.version,
+            )
+        machine = self.registry.machine(record.definition_id, record.definition_version)
+        consume = consumed_timer is not None or consumed_step is not None
+
+        def decide(event: Mapping[str, object]) -> tuple[Snapshot, Macrostep]:
+            snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
+            step = machine.transition(snapshot, event)
+            _check_accepted(instance_id, snapshot, step, event, consume=consume)
+            return snapshot, step
+
+        try:
+            snapshot, step = decide(resolved)
+        except TransitionFailed as failed:
+            if consumed_step is None or not str(resolved["type"]).startswith(DONE_PREFIX):
+                raise
+            error_event = unapplied_event(resolved, failed)
+            try:
+                text = event_json(error_event, self.max_event_bytes, "the step's error")
+            except PayloadError:  # the output and the error together are too large
+                del error_event["error"]["output"]  # type: ignore[attr-defined]
+                text = event_json(error_event, self.max_event_bytes, "the step's error")
+            resolved = error_event
+            snapshot, step = decide(resolved)
+        write, parts = build_write(
+            tenant=record.tenant,
+            instance_id=instance_id,
+            definition_id=record.definition_id,
+            definition_version=record.definition_version,
+            machine=machine,
+            expected_version=record.version,
+            step=step,
+            event_text=text,
+            actor=actor,
+            now=self.clock.now(),
+            from_value=record.value,
+            idempotency=idempotency,
+        )
+        if consume:
+            write = dataclasses.replace(
+                write, consumed_timer=consumed_timer, consumed_step=consumed_step
+            )
+        audit = write.audit
+        entry = AuditEntry(
+            tenant=record.tenant,
+            instance_id=instance_id,
+            seq=audit.seq,
+            event=dict(resolved),
+            actor=actor,
+            from_value=snapshot.value,
+            to_value=parts.to_value,
+            status=audit.status,
+            runtime_status=audit.runtime_status,
+            at=audit.at,
+            idempotency_key=idempotency[0] if idempotency else None,
+            microsteps=parts.microsteps,
+            effects=parts.effects,
+        )
+        return write, entry
+
+
+def _check_accepted(
+    instance_id: str,
+    before: Snapshot,
+    step: Macrostep,
+    event: Mapping[str, object],
+    *,
+    consume: bool = False,
+) -> None:
+    after = step.snapshot
+    if after.status == "error" and before.status == "active":
+        if _is_unhandled_step_error(after, event):
+            return  # XState's outcome, committed: the instance is in error with the step's error
+        raise transition_failed(instance_id, after, f"handling {event['type']!r}")
+    if consume and before.status != "active":
+        raise WorkGone(
+            f"{instance_id} is {before.status}: its timers and steps ended with it; "
+            f"{event['type']!r} is discarded"
+        )
+    moved = step.selected or any(m.transitions for m in step.microsteps[1:])
+    if before.status != "active" or not (moved or consume):
+        accepted = ", ".join(before.accepted_events) or "nothing (it is " + before.status + ")"
+        raise EventNotAccepted(
+            f"{instance_id} (in {_state_text(before.value)}) does not accept "
+            f"{event['type']!r}; it accepts {accepted}",
+            instance_id=instance_id,
+            state=before.value,
+            event=str(event["type"]),
+            accepted=before.accepted_events,
+        )
+
+
+def _is_unhandled_step_error(after: Snapshot, event: Mapping[str, object]) -> bool:
+    """A step failed and nothing handles its error event: as in XState, the instance goes to
+    `error` with the step's error. That is an outcome to commit, not a refused send."""
+    return str(event["type"]).startswith("xstate.error.actor.") and after.error is event.get(
+        "error"
+    )
+
+
+def transition_failed(instance_id: str, snapshot: Snapshot, doing: str) -> TransitionFailed:
+    """The refusal for a transition that left `snapshot` in error while `doing` something."""
+    error = snapshot.error
+    failed = TransitionFailed(
+        f"{instance_id} (in {_state_text(snapshot.value)}) refused the event: {error} "
+        f"while {doing}; nothing was committed",
+        instance_id=instance_id,
+        state=snapshot.value,
+        error=error,
+    )
+    if isinstance(error, BaseException):
+        failed.__cause__ = error
+    return failed
+
+
+def _state_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        parts = [f"{key}.{_state_text(inner)}" if inner else key for key, inner in value.items()]
+        return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+    return str(value)

@@ -1,0 +1,298 @@
+"""Starting instances and sending them events, one committed transition per call.
+
+A send that loses the race to another writer is decided again on the instance as it now
+stands (`conflicts.py`); a start that meets a definition version registered meanwhile is made
+again on it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+
+from statewright.chart.machine import normalize_event
+from statewright.engine.conflicts import SEND_ATTEMPTS, conflict_pause_s, kept_moving
+from statewright.engine.deciding import DEFAULT_TENANT, Deciding, transition_failed
+from statewright.engine.heads import Head
+from statewright.engine.payload import canonical_hash, check_id, check_version, event_json
+from statewright.engine.unapplied import log_unapplied
+from statewright.engine.views import AuditEntry, Instance
+from statewright.engine.writes import build_write
+from statewright.errors import (
+    DefinitionMoved,
+    EventError,
+    IdempotencyConflict,
+    StatewrightError,
+    VersionConflict,
+)
+from statewright.store.records import DefinitionRecord
+
+__all__ = ["Sending"]
+
+#: How many times a start is made again on a definition version registered meanwhile.
+_START_ROUNDS = 5
+
+
+class Sending(Deciding):
+    """`start`, `send` and `deliver`, with their retries on conflicts."""
+
+    def start(
+        self,
+        definition_id: str,
+        *,
+        input: object = None,
+        instance_id: str | None = None,
+        tenant: str = DEFAULT_TENANT,
+        actor: str | None = None,
+        version: int | None = None,
+    ) -> Instance:
+        """Start an instance of the latest version of a definition, or of `version`.
+
+        Raises:
+            NotFound: no such definition, or no such version of it (the message names the
+                versions there are).
+            InstanceExists: `instance_id` is taken in this tenant.
+            PayloadError: `input` is not JSON data or too large; an id is malformed.
+            TransitionFailed: a guard or action raised while entering the initial state.
+            DefinitionMoved: other processes registered newer versions of the definition
+                during five attempts in a row; start it again.
+        """
+        check_id(tenant, "tenant")
+        check_id(definition_id, "definition id")
+        instance_id = check_id(
+            uuid.uuid4().hex if instance_id is None else instance_id, "instance id"
+        )
+        if actor is not None:
+            check_id(actor, "actor")
+        event = {"type": "xstate.init", "input": input}
+        text = event_json(event, self.max_event_bytes, "the start input")
+        if version is not None:
+            pinned = self.registry.version(definition_id, check_version(version, "version"))
+            return self._start_on(pinned, tenant, instance_id, text, actor, latest=False)
+        # Pinned to the latest version seen here; the store refuses the start if another
+        # process registered a newer one (DefinitionMoved), and it is made again on that.
+        attempt = 0
+        while True:
+            definition = self.registry.latest(definition_id, fresh=attempt > 0)
+            try:
+                return self._start_on(definition, tenant, instance_id, text, actor)
+            except DefinitionMoved:
+                attempt += 1
+                if attempt == _START_ROUNDS:
+                    raise
+
+    def _start_on(
+        self,
+        definition: DefinitionRecord,
+        tenant: str,
+        instance_id: str,
+        text: str,
+        actor: str | None,
+        *,
+        latest: bool = True,
+    ) -> Instance:
+        """Start the instance on this definition version (if it is still the latest, when
+        `latest`)."""
+        machine = self.registry.machine(definition.id, definition.version)
+        step = machine.initial_transition(json.loads(text)["input"])
+        if step.snapshot.status == "error":
+            raise transition_failed(instance_id, step.snapshot, "starting it")
+        now = self.clock.now()
+        write, _ = build_write(
+            tenant=tenant,
+            instance_id=instance_id,
+            definition_id=definition.id,
+            definition_version=definition.version,
+            machine=machine,
+            expected_version=0,
+            step=step,
+            event_text=text,
+            actor=actor,
+            now=now,
+            from_value=None,
+            idempotency=None,
+            latest_definition=latest,
+        )
+        self.store.commit_transition(write)
+        self._heads.put(Head.after(write))
+        # As stored, without reading it back: a new instance has no work but its own, so
+        # the audit row's runtime status is the instance's.
+        return Instance(
+            tenant=tenant,
+            id=instance_id,
+            definition_id=definition.id,
+            definition_version=definition.version,
+            version=write.audit.seq,
+            snapshot=step.snapshot,
+            runtime_status=write.audit.runtime_status,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def send(
+        self,
+        instance_id: str,
+        event: dict[str, object] | str,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> AuditEntry:
+        """Process an event and commit the transition; returns its audit entry.
+
+        Raises:
+            NotFound: no such instance in this tenant.
+            EventError: the event has no string "type", or uses a reserved `xstate.` type.
+            PayloadError: the event is not JSON data or is larger than `max_event_bytes`.
+            EventNotAccepted: the current state accepts no transition for it.
+            TransitionFailed: a guard or action raised; nothing was committed.
+            VersionConflict: `expected_version` is stale, or another writer won the race.
+            IdempotencyConflict: the key was used before for another request.
+        """
+        resolved = normalize_event(event)
+        if str(resolved["type"]).startswith("xstate."):
+            raise EventError(
+                f"event type {resolved['type']!r} is reserved: statewright delivers xstate.* "
+                "events itself (timers, step results); send your own event types"
+            )
+        return self.deliver(
+            instance_id,
+            resolved,
+            tenant=tenant,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+        )
+
+    def deliver(
+        self,
+        instance_id: str,
+        event: Mapping[str, object],
+        *,
+        tenant: str = DEFAULT_TENANT,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> AuditEntry:
+        """`send` without the reserved-type check: how the runtime delivers timers and step
+        results (`xstate.after.*`, `xstate.done.actor.*`, `xstate.error.actor.*`)."""
+        check_id(tenant, "tenant")
+        check_id(instance_id, "instance id")
+        if actor is not None:
+            check_id(actor, "actor")
+        resolved = normalize_event(event)
+        return self._handle(
+            tenant,
+            instance_id,
+            resolved,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+        )
+
+    def _handle(
+        self,
+        tenant: str,
+        instance_id: str,
+        resolved: Mapping[str, object],
+        *,
+        actor: str | None,
+        idempotency_key: str | None,
+        expected_version: int | None,
+        consumed_timer: tuple[str, int] | None = None,
+        consumed_step: tuple[str, int, int] | None = None,
+    ) -> AuditEntry:
+        """Decide `resolved` on the instance and commit it.
+
+        Without `expected_version`, a commit that loses the race to another writer is not
+        the caller's problem: the event is decided again on the instance as it now stands,
+        up to `SEND_ATTEMPTS` times with a short jittered pause between (`VersionConflict`
+        only if it never got through). With `expected_version` the conflict is the answer.
+        """
+        if expected_version is not None:
+            check_version(expected_version, "expected_version")
+        text = event_json(resolved, self.max_event_bytes, "the event")
+        idempotency = None
+        if idempotency_key is not None:
+            check_id(idempotency_key, "idempotency key")
+            request_hash = canonical_hash({"event": resolved, "expected": expected_version})
+            replay = self._replay(tenant, instance_id, idempotency_key, request_hash)
+            if replay is not None:
+                return replay
+            idempotency = (idempotency_key, request_hash)
+        head = self._heads.get(tenant, instance_id)
+        if head is not None and expected_version not in (None, head.version):
+            head = None  # the caller expects another version: read what is stored
+        lost = 0  # races lost to other writers, on a head read from the store
+        while True:
+            cached = head is not None
+            if head is None:
+                head = Head.of(self._fetch(tenant, instance_id))
+            try:
+                write, entry = self._prepare(
+                    head,
+                    resolved,
+                    text,
+                    actor=actor,
+                    idempotency=idempotency,
+                    expected_version=expected_version,
+                    consumed_timer=consumed_timer,
+                    consumed_step=consumed_step,
+                )
+                self.store.commit_transition(write)
+            except VersionConflict as conflict:
+                self._heads.drop(tenant, instance_id)
+                head = None
+                if cached:
+                    continue  # the cached head was stale: decide on the stored one
+                lost += 1
+                if expected_version is not None:
+                    raise
+                if lost >= SEND_ATTEMPTS:
+                    raise kept_moving(conflict, lost) from conflict
+                time.sleep(conflict_pause_s(lost))
+                if idempotency is not None:  # the winner may have been this very request
+                    replay = self._replay(tenant, instance_id, *idempotency)
+                    if replay is not None:
+                        return replay
+                continue
+            except IdempotencyConflict:
+                self._heads.drop(tenant, instance_id)
+                if idempotency is None:
+                    raise
+                # The key was stored after this send looked for it: by its twin (a retry of
+                # the same request racing it) the answer is the twin's entry; by another
+                # request, `_replay` raises the conflict naming the key.
+                replay = self._replay(tenant, instance_id, *idempotency)
+                if replay is None:
+                    raise
+                return replay
+            except StatewrightError:
+                self._heads.drop(tenant, instance_id)
+                if cached:
+                    head = None  # the cached head may be stale: decide on the stored one
+                    continue
+                raise
+            except BaseException:
+                self._heads.drop(tenant, instance_id)
+                raise
+            self._heads.put(Head.after(write))
+            log_unapplied(resolved, entry)
+            return entry
+
+    def _replay(
+        self, tenant: str, instance_id: str, key: str, request_hash: str
+    ) -> AuditEntry | None:
+        found = self.store.find_idempotency(tenant, instance_id, key)
+        if found is None:
+            return None
+        if found.request_hash != request_hash:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was used for another request to {instance_id}; "
+                "use a new key for a new request"
+            )
+        (first,) = self.store.history(tenant, instance_id, after_seq=found.version - 1, limit=1)
+        return AuditEntry.from_record(first)
