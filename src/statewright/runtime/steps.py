@@ -7,7 +7,7 @@ pending, uncharged, and is claimed when a worker that provides it starts. It cla
 many runs as it can start at once (free slots of `concurrency`), and more as runs end, up
 to `batch` per batch, so that every claimed run starts right away: an attempt is spent only
 on a run that started. A worker that dies
-mid-step has used one: when its lease expires (`DEFAULT_LEASE_MS`, 30 s) another worker
+mid-step has used one: when its lease expires (`DEFAULT_LEASE_MS`, 10 s) another worker
 claims the run again ("lease taken over" in the log, and the lost attempt kept with
 `WORKER_LOST` in the history), and a run whose last allowed attempt was lost that way gives
 up with `WORKER_LOST`. While a worker runs a step it renews the lease (a heartbeat every
@@ -68,7 +68,7 @@ __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunn
 #: How long a claimed step run is ours before another worker may take it over (renewed by
 #: heartbeats, at least every second, while it runs): a dead worker's step moves on within
 #: about this long.
-DEFAULT_LEASE_MS = 30_000
+DEFAULT_LEASE_MS = 10_000
 #: How many step runs a worker claims at once (at most `concurrency`: every claimed run
 #: starts at once), and applies the results of in one transaction.
 DEFAULT_BATCH = 64

@@ -42,7 +42,7 @@ __all__ = ["TIMER_LEASE_MS", "Worker"]
 
 #: How long a claimed due timer is a worker's before another may fire it (if the first died):
 #: a claim is held only while its transition commits, so a few seconds is plenty.
-TIMER_LEASE_MS = 10_000
+TIMER_LEASE_MS = 5_000
 #: The shortest wait when the work due now is held by other workers (their claims).
 _HELD_WAIT_MS = 50
 #: How often a sleeping worker looks at its stop flag (SIGTERM, SIGINT, `stop`).
