@@ -63,7 +63,7 @@ def test_a_missing_folder_exits_1_naming_the_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "migrate", "--url", url])
     assert result.exit_code == 1
     assert "cannot open the SQLite database" in result.output
-    assert "folder exists" in result.output
+    assert "missing does not exist; create it or fix the path" in result.output
 
 
 def test_db_commands_have_help() -> None:

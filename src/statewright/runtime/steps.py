@@ -39,11 +39,13 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from statewright.chart.implementations import UserFunction
 from statewright.engine import Engine
 from statewright.engine.views import StepResult
 from statewright.errors import PayloadError, StatewrightError, WorkGone
+from statewright.runtime.outage import Outage, is_transient
 from statewright.runtime.retry import (
     STEP_TIMEOUT,
     WORKER_LOST,
@@ -57,6 +59,8 @@ from statewright.store.records import StepRecord
 __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunner"]
 
 log = logging.getLogger("statewright.worker")
+
+_T = TypeVar("_T")
 
 #: How long a claimed step run is ours before another worker may take it over (renewed by
 #: heartbeats while it runs).
@@ -181,6 +185,8 @@ class StepRunner:
         self.batch = batch
         self.concurrency = concurrency
         self._pool: ThreadPoolExecutor | None = None
+        #: While the worker runs: results are committed through outages of the store.
+        self.outage: Outage | None = None
 
     def close(self) -> None:
         """Stop the pool's idle threads (an abandoned, timed-out step finishes on its own)."""
@@ -286,7 +292,13 @@ class StepRunner:
         """Renew the leases of runs still going; returns those whose claim was lost meanwhile
         (stopped with their state, or their lease expired and another worker took them)."""
         lease_until = self.engine.clock.now() + self.lease_ms
-        held = self.engine.store.renew_step_leases([a.step for a in attempts], lease_until)
+        try:
+            held = self.engine.store.renew_step_leases([a.step for a in attempts], lease_until)
+        except Exception as error:
+            if self.outage is None or not is_transient(error):
+                raise
+            self.outage.failed(error)  # the runs go on; the next heartbeat tries again
+            return []
         lost = []
         for attempt, ours in zip(attempts, held, strict=True):
             if not ours:
@@ -308,14 +320,19 @@ class StepRunner:
         pending = [(attempt, result) for attempt in attempts if (result := self._result(attempt))]
         if not pending:
             return
-        outcomes = self.engine.finish_steps([result for _, result in pending])
+        results = [result for _, result in pending]
+        outcomes = self._through_outage(lambda: self.engine.finish_steps(results))
         unstorable: list[_Attempt] = []
+        away: BaseException | None = None
         for (attempt, result), outcome in zip(pending, outcomes, strict=True):
             step = result.step
             if isinstance(outcome, PayloadError) and not result.failed:
                 # The output cannot be stored (not JSON data, or too large): a failed attempt.
                 attempt.output, attempt.error = None, outcome
                 unstorable.append(attempt)
+            elif self.outage and isinstance(outcome, Exception) and is_transient(outcome):
+                away = outcome
+                unstorable.append(attempt)  # committed again once the store is back
             elif isinstance(outcome, WorkGone):
                 log.info(
                     "step %s of %s/%s: result discarded (the step was stopped or replaced)",
@@ -332,8 +349,15 @@ class StepRunner:
                     step.instance_id,
                     outcome,
                 )
+        if away is not None and self.outage is not None:
+            self.outage.failed(away)
         if unstorable:
             self._apply(unstorable)
+
+    def _through_outage(self, operation: Callable[[], _T]) -> _T:
+        """Run a commit, retried through an outage of the store while the worker runs (the
+        store refuses it if the run's lease was taken over meanwhile)."""
+        return operation() if self.outage is None else self.outage.call(operation)
 
     def _result(self, attempt: _Attempt) -> StepResult | None:
         """The result to commit, or None when the attempt is to be retried (scheduled here)."""
@@ -349,7 +373,11 @@ class StepRunner:
         )
         due = decision.due_at(self.engine.clock.now())
         if decision.retry and due is not None:
-            self.engine.store.retry_step(step, next_attempt_at=due, error=f"{error_type}: {error}")
+            self._through_outage(
+                lambda: self.engine.store.retry_step(
+                    step, next_attempt_at=due, error=f"{error_type}: {error}"
+                )
+            )
             log.info(
                 "step %s of %s/%s: %s",
                 step.invoke_id,

@@ -38,6 +38,17 @@ _PACKAGE = "statewright.store.postgres"
 POOL_TIMEOUT = 10.0
 #: Seconds libpq waits for the server, unless the URL says `connect_timeout`.
 CONNECT_TIMEOUT = 5
+#: How a connection notices that the network to the server is gone, unless the URL says
+#: otherwise: TCP keepalives on an idle connection (dead after about 10 + 3 x 3 s) and, for
+#: data sent and never acknowledged, `tcp_user_timeout` (ms). Without them a statement sent
+#: into a cut-off network waits for the kernel's retransmissions (about 15 minutes).
+NETWORK_DEFAULTS: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 20_000,
+}
 
 _CHECK_SERVER = (
     "check that the server runs and accepts connections at that host and port, and the "
@@ -65,14 +76,15 @@ class PostgresStore(SqlStore):
         """
         self.url = url if url is not None else options.conninfo
         self._options = options
-        self._listener = Listener(options.conninfo)
-        self._notifier = Notifier(options.conninfo, self.queries["notify_work"])
         # Autocommit: a lone statement (`_alone`) is its own transaction, one round trip;
         # every other operation opens its transaction explicitly (`connection.transaction()`).
         kwargs: dict[str, Any] = {"autocommit": True}
-        if "connect_timeout" not in _conninfo_keys(options.conninfo, self.display_url):
-            kwargs["connect_timeout"] = CONNECT_TIMEOUT
+        given = _conninfo_keys(options.conninfo, self.display_url)
+        defaults = {"connect_timeout": CONNECT_TIMEOUT, **NETWORK_DEFAULTS}
+        kwargs.update({key: value for key, value in defaults.items() if key not in given})
         _check_server(options.conninfo, kwargs, self.display_url)
+        self._listener = Listener(options.conninfo, connect_kwargs=kwargs)
+        self._notifier = Notifier(options.conninfo, self.queries["notify_work"], kwargs)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             options.conninfo,
             kwargs=kwargs,
