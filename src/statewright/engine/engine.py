@@ -827,4 +827,3 @@ def _replay_log(
             False, len(entries), f"the log has {len(entries)} rows for version {record.version}"
         )
     return result(True, len(entries))
-

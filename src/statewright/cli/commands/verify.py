@@ -12,12 +12,15 @@ from rich.progress import Progress
 from statewright.cli.machines_file import load_machines
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE
 
 __all__ = ["verify"]
 
 
 def verify(
-    url: Annotated[str, typer.Option(help="The store URL.")] = "sqlite:///statewright.db",
+    url: Annotated[
+        str, typer.Option(envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL).")
+    ] = DEFAULT_URL,
     machines: Annotated[
         Path | None,
         typer.Option(

@@ -14,12 +14,15 @@ from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
 from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_CONCURRENCY
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE
 
 __all__ = ["worker"]
 
 
 def worker(
-    url: Annotated[str, typer.Option(help="The store URL.")] = "sqlite:///statewright.db",
+    url: Annotated[
+        str, typer.Option(envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL).")
+    ] = DEFAULT_URL,
     machines: Annotated[
         Path | None,
         typer.Option(
@@ -79,4 +82,7 @@ def worker(
             done = runner.run_once()
             console.print(f"ran {done} unit{'s' if done != 1 else ''} of due work")
             return
-        runner.run(poll_ms=max(1, int(poll * 1000)))
+        try:
+            runner.run(poll_ms=max(1, int(poll * 1000)))
+        except StatewrightError:
+            raise typer.Exit(1) from None  # the worker logged the cause, on one line
