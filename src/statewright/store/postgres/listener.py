@@ -183,7 +183,7 @@ class Listener:
         try:
             connection.execute(f"UNLISTEN {_CHANNEL}; SELECT pg_advisory_unlock({_TOKEN})")
         except psycopg.Error as error:
-            log.warning("could not pass the listening turn on (closing it): %s", error)
+            log.debug("could not pass the listening turn on (closing it): %s", error)
             with contextlib.suppress(psycopg.Error):
                 connection.close()
 

@@ -13,6 +13,8 @@ locks it, so a second writer of the same instance waits and then finds the versi
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -49,6 +51,11 @@ NETWORK_DEFAULTS: dict[str, int] = {
     "keepalives_count": 3,
     "tcp_user_timeout": 20_000,
 }
+
+# The pool logs a warning per failed reconnection attempt; a worker logs each outage once
+# itself (runtime/outage.py). Set this logger's level to see the pool's own lines.
+if logging.getLogger("psycopg.pool").level == logging.NOTSET:
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 _CHECK_SERVER = (
     "check that the server runs and accepts connections at that host and port, and the "
@@ -165,7 +172,13 @@ class PostgresStore(SqlStore):
         except PoolClosed as error:
             raise StoreError(f"{what}: the store is closed; open a new one") from error
         except psycopg.Error as error:
-            raise self._translate(error, what) from error
+            translated = self._translate(error, what)
+            if isinstance(translated, StoreUnavailable):
+                # The server restarted or the network dropped: the idle connections are
+                # most likely dead too. Replace them now, not one failed operation each.
+                with contextlib.suppress(Exception):
+                    self._pool.check()
+            raise translated from error
 
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
         return [
