@@ -126,6 +126,13 @@ class TemporaryPostgres:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url_for(name)
 
+    def trust_network(self, network: str) -> None:
+        """Let logins from `network` (CIDR, e.g. 10.1.2.0/30) in without a password."""
+        hba = self.folder / "data" / "pg_hba.conf"
+        with hba.open("a") as out:
+            out.write(f"host all all {network} trust\n")
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "reload")
+
     def restart(self) -> None:
         """Restart the server (`pg_ctl restart -m fast`: sessions are cut off, the server
         shuts down cleanly and starts again); returns once it accepts connections."""
