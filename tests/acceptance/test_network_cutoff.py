@@ -133,7 +133,6 @@ def test_a_cut_off_workers_late_result_is_discarded_and_applied_once(
                              env={"STATEWRIGHT_WORKER_TAG": "A"},
                              prefix=["ip", "netns", "exec", namespace])  # fmt: skip
             workers.append(worker_a)
-            worker_b: subprocess.Popen[str] | None = None
             for index in range(orders):
                 order = f"o-{index}"
                 with Engine.open(url) as engine:
@@ -141,10 +140,10 @@ def test_a_cut_off_workers_late_result_is_discarded_and_applied_once(
                 wait_for("A to start the step", lambda o=order: f"A started {o}" in read(marks), 60)
                 ip("netns", "exec", namespace, "ip", "link", "set", link, "down")
                 cut_at = time.monotonic()
-                if worker_b is None:
-                    worker_b = spawn(url, setup, log, stderr=files["B"], lease_s=2,
-                                     env={"STATEWRIGHT_WORKER_TAG": "B"})  # fmt: skip
-                    workers.append(worker_b)
+                # B starts once A is cut off (so that A takes each step first).
+                worker_b = spawn(url, setup, log, stderr=files["B"], lease_s=2,
+                                 env={"STATEWRIGHT_WORKER_TAG": "B"})  # fmt: skip
+                workers.append(worker_b)
                 with Engine.open(url) as engine:
                     wait_for(
                         "B to take the step over and finish the order",
@@ -158,9 +157,12 @@ def test_a_cut_off_workers_late_result_is_discarded_and_applied_once(
                     lambda n=index + 1: read(logs["A"]).count("result discarded") >= n,
                     90,
                 )
+                worker_b.send_signal(signal.SIGTERM)
+                worker_b.wait(timeout=30)
         finally:
             for worker in workers:
-                worker.send_signal(signal.SIGTERM)
+                if worker.poll() is None:
+                    worker.send_signal(signal.SIGTERM)
             for worker in workers:
                 try:
                     worker.wait(timeout=30)
