@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from statewright.chart.events import matches_descriptor
+from statewright.runtime.outage import Outage
 from statewright.runtime.retry import OUTBOX_DEFAULT, RetryPolicy, decide, stable_rand
 from statewright.store.protocol import Store
 from statewright.store.records import OutboxRecord
@@ -48,6 +49,9 @@ class OutboxDelivery:
     def __init__(self, policy: RetryPolicy = OUTBOX_DEFAULT) -> None:
         self.policy = policy
         self._listeners: list[tuple[str, Listener]] = []
+        #: While the worker runs: a delivery is recorded through an outage of the store
+        #: (rather than the message redelivered once its claim lapses).
+        self.outage: Outage | None = None
 
     def listen(self, pattern: str, listener: Listener) -> None:
         """Deliver messages whose event type matches `pattern` (`"x"`, `"order.*"`, `"*"`)."""
@@ -105,4 +109,7 @@ class OutboxDelivery:
             )
             log.warning("outbox message %s: %s", record.message_id, decision.describe())
             return 0
-        return 1 if store.outbox_delivered(record, now) else 0
+        outage = self.outage
+        if outage is None:
+            return 1 if store.outbox_delivered(record, now) else 0
+        return 1 if outage.call(lambda: store.outbox_delivered(record, now)) else 0

@@ -77,6 +77,7 @@ class Worker:
         self.steps = StepRunner(engine, lease_ms=lease_ms, batch=batch, concurrency=concurrency)
         self.outbox = OutboxDelivery()
         self.schedules = ScheduleRunner(engine)
+        self._outage: Outage | None = None  # while `run` runs
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
         """Run a cron schedule (a `Schedule` or its configuration) on this worker."""
@@ -117,7 +118,7 @@ class Worker:
         restore = _on_signals(stop)
         store = self.engine.store
         outage = Outage(redact_url(store.url), stop)
-        self.steps.outage = outage
+        self.steps.outage = self.outbox.outage = self._outage = outage
         try:
             outage.call(store.check)  # before anything is claimed; waits out an outage
             log.info("worker started on %s", outage.store)
@@ -135,7 +136,7 @@ class Worker:
             raise
         finally:
             restore()
-            self.steps.outage = None
+            self.steps.outage = self.outbox.outage = self._outage = None
             self.steps.close()
             log.info("worker stopped")
 
@@ -195,7 +196,15 @@ class Worker:
         )
         due = [timer for timer in claimed if _timer_key(timer) not in failed]
         fired = 0
-        for timer, outcome in zip(due, self.engine.fire_timers(due), strict=True):
+        # Claimed timers are fired through an outage (their lease permitting), rather than
+        # left to wait out their lease: a timer fired meanwhile elsewhere is `WorkGone`.
+        outage = self._outage
+        outcomes = (
+            self.engine.fire_timers(due)
+            if outage is None or not due
+            else outage.call(lambda: self.engine.fire_timers(due))
+        )
+        for timer, outcome in zip(due, outcomes, strict=True):
             if isinstance(outcome, AuditEntry):
                 fired += 1
             elif is_transient(outcome):
