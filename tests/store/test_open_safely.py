@@ -3,9 +3,12 @@ and a worker that meets a fault waiting cannot fix (one line, exit 1, nothing cl
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -170,3 +173,43 @@ def test_check_refuses_an_outdated_schema(store_url: str) -> None:
             store.check()
     finally:
         store.close()
+
+
+READ_ONLY = """
+import os, sys
+from statewright.engine import Engine
+from statewright.errors import StatewrightError, StoreUnavailable
+from statewright.runtime import Worker
+import statewright.store.sqlite.faults
+
+os.setgid(65534)
+os.setuid(65534)  # nobody: the file is root's, readable by all, writable by root only
+try:
+    with Engine.open(sys.argv[1], create=False) as engine:
+        Worker(engine).run(poll_ms=50)
+except StoreUnavailable as error:
+    print("transient", error)
+except StatewrightError as error:
+    print("fault", error)
+"""
+
+
+@pytest.mark.slow
+def test_a_read_only_file_is_a_fault_naming_the_fix_not_an_outage(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run the opener as another user (nobody)")
+    folder = Path(tempfile.mkdtemp(prefix="statewright-ro-"))
+    try:
+        folder.chmod(0o755)
+        url = f"sqlite:///{folder / 'ro.db'}"
+        with Engine.open(url):
+            pass
+        (folder / "ro.db").chmod(0o644)
+        done = subprocess.run(
+            [sys.executable, "-c", READ_ONLY, url], capture_output=True, text=True, timeout=60
+        )
+        assert done.stdout.startswith("fault "), done.stdout + done.stderr
+        assert "is read-only for this user" in done.stdout
+        assert "writable for the user running statewright" in done.stdout
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
