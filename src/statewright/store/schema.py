@@ -138,8 +138,9 @@ def open_schema(store: Store, *, create: bool, share: bool) -> int:
         if tables and not share:
             raise StoreError(
                 f"{shown} is not a statewright database: it holds tables of another "
-                f"application ({', '.join(tables[:3])}); check the URL, or pass share=True "
-                "to Engine.open to keep statewright's tables beside them"
+                f"application ({', '.join(tables[:3])}); check the URL, or add "
+                "statewright's tables beside them: Engine.open(url, share=True) or "
+                '"statewright db migrate --share"'
             )
         if create:
             found = store.create_schema()
