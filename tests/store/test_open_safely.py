@@ -213,3 +213,10 @@ def test_a_read_only_file_is_a_fault_naming_the_fix_not_an_outage(tmp_path: Path
         assert "writable for the user running statewright" in done.stdout
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_worker_on_a_postgres_database_that_does_not_exist_exits_1(postgres_url: str) -> None:
+    missing = postgres_url.rpartition("/")[0] + "/no_such_database"
+    done = run_worker(missing)
+    assert_one_line(done, 'database "no_such_database" does not exist')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +14,9 @@ from statewright.cli.machines_file import load_worker_setup
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
+from statewright.runtime.outage import Outage
 from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_CONCURRENCY
-from statewright.store.url import DEFAULT_URL, URL_VARIABLE
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
 __all__ = ["worker"]
 
@@ -58,8 +60,10 @@ def worker(
     """
     configure_logging(log)
     console = Console(highlight=False, soft_wrap=True)
+    # A store that is away at start (a restart, a failover) is waited for, logged once.
+    outage = Outage(redact_url(url))
     try:
-        engine = Engine.open(url, create=False)
+        engine = outage.call(lambda: Engine.open(url, create=False))
     except StatewrightError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
@@ -72,8 +76,12 @@ def worker(
         )
         if machines:
             found, listeners, schedules = load_worker_setup(machines)
-            for machine in found:
-                engine.register(machine)
+            try:
+                for machine in found:
+                    outage.call(partial(engine.register, machine))
+            except StatewrightError as error:
+                console.print(f"[red]{error}[/red]")
+                raise typer.Exit(1) from None
             for pattern, listener in listeners.items():
                 runner.listen(pattern, listener)  # type: ignore[arg-type]
             for schedule in schedules:

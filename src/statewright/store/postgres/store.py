@@ -57,6 +57,15 @@ NETWORK_DEFAULTS: dict[str, int] = {
 if logging.getLogger("psycopg.pool").level == logging.NOTSET:
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
+#: Signs, in a failed connection's message, that the server answered and refused the login.
+_REFUSALS = (
+    "does not exist",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "permission denied",
+    "no password supplied",
+)
+
 _CHECK_SERVER = (
     "check that the server runs and accepts connections at that host and port, and the "
     "user, password and database name in the URL"
@@ -229,7 +238,10 @@ def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> No
         raise ConfigError(f"bad store URL {display_url!r}: {error}") from error
     except psycopg.Error as error:
         reason = " ".join(str(error).split()) or type(error).__name__
-        raise StoreUnavailable(
+        # The server answered and refused (no such database or role, a wrong password): a
+        # fault of the URL, which waiting does not fix, unlike a server that is away.
+        lasting = any(sign in reason for sign in _REFUSALS)
+        raise (StoreError if lasting else StoreUnavailable)(
             f"cannot reach PostgreSQL at {redact_url(display_url)}: {reason}; {_CHECK_SERVER}"
         ) from error
 
