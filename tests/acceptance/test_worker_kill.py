@@ -15,7 +15,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -64,9 +66,21 @@ LISTENERS = {"order.*": notify}
 """
 
 
-def spawn(url: str, setup: Path, log: Path) -> subprocess.Popen[str]:
+def spawn(
+    url: str,
+    setup: Path,
+    log: Path,
+    *,
+    stderr: int | IO[str] = subprocess.DEVNULL,
+    lease_s: float = 1.0,
+    env: dict[str, str] | None = None,
+    prefix: Sequence[str] = (),
+) -> subprocess.Popen[str]:
+    """A worker process for `url` running the setup's machines, its log to `stderr`
+    (`prefix`: a command to run it under, such as `ip netns exec NAME`)."""
     return subprocess.Popen(
         [
+            *prefix,
             sys.executable,
             "-m",
             "statewright",
@@ -78,13 +92,14 @@ def spawn(url: str, setup: Path, log: Path) -> subprocess.Popen[str]:
             "--poll",
             "0.02",
             "--lease",
-            "1",
+            str(lease_s),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         text=True,
         env={
             **os.environ,
+            **(env or {}),
             "PYTHONPATH": os.pathsep.join(sys.path),
             "STATEWRIGHT_KILL_LOG": str(log),
         },
@@ -124,28 +139,49 @@ def test_workers_killed_at_random_lose_and_double_nothing(
             kills += 1
     finisher = spawn(store_url, setup, log)
     try:
-        deadline = time.monotonic() + 120
-        with Engine.open(store_url) as engine:
-            while time.monotonic() < deadline:
-                pending = engine.list(status="active", limit=1)
-                undelivered = [
-                    m
-                    for i in engine.list(limit=1000)
-                    for m in engine.store.outbox("default", i.id)
-                    if m.status != "delivered"
-                ]
-                if not pending and not undelivered:
-                    break
-                time.sleep(0.2)
+        wait_for_orders(store_url, 120)
     finally:
         finisher.send_signal(signal.SIGTERM)
         finisher.wait(timeout=30)
 
+    results, timers, charges, deliveries = check_orders(store_url, log, ORDERS)
+    print(
+        f"\n{ORDERS} orders, {kills} workers killed: {results} step results applied once, "
+        f"{sum(charges.values())} charge attempts ({sum(charges.values()) - ORDERS} repeated "
+        f"after kills), {timers} timers fired once, {len(deliveries)} messages delivered "
+        f"({sum(deliveries.values()) - len(deliveries)} redelivered)"
+    )
+
+
+def wait_for_orders(store_url: str, timeout_s: float) -> None:
+    """Wait until no order is active and every outbox message is delivered (or time out)."""
+    deadline = time.monotonic() + timeout_s
+    with Engine.open(store_url) as engine:
+        while time.monotonic() < deadline:
+            pending = engine.list(status="active", limit=1)
+            undelivered = [
+                m
+                for i in engine.list(limit=1000)
+                for m in engine.store.outbox("default", i.id)
+                if m.status != "delivered"
+            ]
+            if not pending and not undelivered:
+                return
+            time.sleep(0.2)
+
+
+def check_orders(
+    store_url: str, log: Path, orders: int
+) -> tuple[int, int, Counter[str], Counter[str]]:
+    """Assert DESIGN.md's promises over the finished orders: each is done, its step result
+    and its timer were applied exactly once (the audit log), its message was delivered at
+    least once, and no work is left. Returns the step results and timers counted, and the
+    charges and deliveries the outside world saw."""
     charges = Counter(log.with_suffix(".charges").read_text().split())
     deliveries = Counter(log.with_suffix(".deliveries").read_text().split())
     with Engine.open(store_url) as engine:
         instances = engine.list(limit=1000)
-        assert len(instances) == ORDERS
+        assert len(instances) == orders
         results = timers = 0
         for instance in instances:
             assert instance.status == "done", (instance.id, instance.value)
@@ -160,9 +196,4 @@ def test_workers_killed_at_random_lose_and_double_nothing(
             assert message.status == "delivered"
             assert deliveries[message.message_id] >= 1
             assert charges[instance.id] >= 1
-    print(
-        f"\n{ORDERS} orders, {kills} workers killed: {results} step results applied once, "
-        f"{sum(charges.values())} charge attempts ({sum(charges.values()) - ORDERS} repeated "
-        f"after kills), {timers} timers fired once, {len(deliveries)} messages delivered "
-        f"({sum(deliveries.values()) - len(deliveries)} redelivered)"
-    )
+    return results, timers, charges, deliveries

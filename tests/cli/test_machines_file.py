@@ -171,3 +171,37 @@ def test_verify_reports_a_broken_file_the_same_way(url: str, tmp_path: Path) -> 
 
     assert result.exit_code == 1
     assert result.output.strip().startswith(f"{setup}, line 1: no module named")
+
+
+UNRUNNABLE = """
+from statewright import Machine
+
+MACHINES = [
+    Machine.from_config(
+        {
+            "id": "guarded",
+            "initial": "a",
+            "states": {"a": {"on": {"GO": {"target": "b", "guard": "isReady"}}}, "b": {}},
+        }
+    )
+]
+"""
+
+
+@pytest.mark.parametrize("command", ["worker", "verify"])
+def test_a_machine_missing_a_guard_is_one_line_naming_the_file_and_the_guard(
+    url: str, tmp_path: Path, command: str
+) -> None:
+    setup = tmp_path / f"unrunnable_{command}.py"
+    setup.write_text(UNRUNNABLE)
+    more = ["--once"] if command == "worker" else []
+
+    result = runner.invoke(app, [command, "--url", url, "--machines", str(setup), *more])
+
+    assert result.exit_code == 1, result.output
+    line = " ".join(result.output.split())
+    assert line.startswith(f"{setup}: "), result.output
+    assert "isReady" in line
+    assert "Traceback" not in result.output
+    with Engine.open(url) as engine:
+        assert engine.store.get_definition("guarded") is None  # nothing stored

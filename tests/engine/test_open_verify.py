@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from tests_support import order_machine
 from typer.testing import CliRunner
 
-import statewright.engine.engine as engine_module
+import statewright.store.schema as schema_module
 from statewright.cli import app
 from statewright.engine import Engine
-from statewright.errors import ConfigError, SchemaOutOfDate
+from statewright.errors import ConfigError, SchemaOutOfDate, StoreError
 from statewright.testing import VirtualClock
 
 runner = CliRunner()
@@ -23,14 +24,17 @@ def test_an_empty_database_gets_the_schema_on_open(empty_store_url: str) -> None
 
 
 def test_an_empty_database_is_left_alone_without_create(empty_store_url: str) -> None:
-    with pytest.raises(SchemaOutOfDate, match="statewright db migrate"):
+    # SQLite: no file is created (a StoreError naming the path); PostgreSQL: SchemaOutOfDate.
+    with pytest.raises(StoreError, match="statewright db migrate"):
         Engine.open(empty_store_url, create=False)
+    if empty_store_url.startswith("sqlite:///"):
+        assert not Path(empty_store_url.removeprefix("sqlite:///")).exists()
 
 
 def test_an_older_schema_names_the_migrate_command(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "SCHEMA_VERSION", 99)
+    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", 99)
     with pytest.raises(SchemaOutOfDate) as info:
         Engine.open(store_url)
     assert "needs 99" in str(info.value)
@@ -40,7 +44,7 @@ def test_an_older_schema_names_the_migrate_command(
 def test_a_newer_schema_asks_for_an_upgrade(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "SCHEMA_VERSION", 0)
+    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", 0)
     with pytest.raises(SchemaOutOfDate, match="upgrade statewright"):
         Engine.open(store_url)
 

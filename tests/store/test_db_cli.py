@@ -2,22 +2,74 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import statewright.cli.commands.db as db_module
 from statewright.cli import app
 from statewright.store import SCHEMA_VERSION
 
 runner = CliRunner()
 
 
-def test_status_of_an_empty_database_says_to_migrate(empty_store_url: str) -> None:
+def test_status_of_an_empty_database_says_to_migrate_and_exits_1(empty_store_url: str) -> None:
     result = runner.invoke(app, ["db", "status", "--url", empty_store_url])
-    assert result.exit_code == 0, result.output
-    assert f"is at schema 0 and this version needs {SCHEMA_VERSION}" in result.output
+    assert result.exit_code == 1, result.output
+    if empty_store_url.startswith("sqlite:///"):
+        # No such file: named, and not created.
+        path = empty_store_url.removeprefix("sqlite:///")
+        assert f"no SQLite database at {path}" in result.output
+        assert not Path(path).exists()
+    else:
+        assert f"is at schema 0 and this version needs {SCHEMA_VERSION}" in result.output
     assert "statewright db migrate" in result.output
+
+
+def test_status_on_a_mistyped_path_creates_nothing(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "status", "--url", f"sqlite:///{tmp_path}/nope/x.db"])
+    assert result.exit_code == 1
+    assert f"its folder {tmp_path}/nope does not exist" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_status_exits_1_while_a_migration_is_pending(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["db", "status", "--url", store_url]).exit_code == 0
+    monkeypatch.setattr(db_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    result = runner.invoke(app, ["db", "status", "--url", store_url])
+    assert result.exit_code == 1
+    assert f"this version needs {SCHEMA_VERSION + 1}" in result.output
+
+
+def test_the_url_comes_from_statewright_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'from-env.db'}"
+    monkeypatch.setenv("STATEWRIGHT_URL", url)
+    result = runner.invoke(app, ["db", "migrate"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "from-env.db").exists()
+    assert runner.invoke(app, ["db", "status"]).exit_code == 0
+
+
+def test_migrate_refuses_another_applications_database_unless_shared(tmp_path: Path) -> None:
+    path = tmp_path / "theirs.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    url = f"sqlite:///{path}"
+    refused = runner.invoke(app, ["db", "migrate", "--url", url])
+    assert refused.exit_code == 1
+    assert "not a statewright database" in refused.output and "customers" in refused.output
+    with sqlite3.connect(path) as connection:
+        names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+    assert names == ["customers"]
+    shared = runner.invoke(app, ["db", "migrate", "--url", url, "--share"])
+    assert shared.exit_code == 0, shared.output
+    assert runner.invoke(app, ["db", "status", "--url", url]).exit_code == 0
 
 
 def test_migrate_applies_pending_migrations_then_reports_up_to_date(empty_store_url: str) -> None:
@@ -37,6 +89,7 @@ def test_the_default_url_is_statewright_db_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STATEWRIGHT_URL", raising=False)
     result = runner.invoke(app, ["db", "migrate"])
     assert result.exit_code == 0, result.output
     assert "sqlite:///statewright.db" in result.output
@@ -63,7 +116,7 @@ def test_a_missing_folder_exits_1_naming_the_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "migrate", "--url", url])
     assert result.exit_code == 1
     assert "cannot open the SQLite database" in result.output
-    assert "folder exists" in result.output
+    assert "missing does not exist; create it or fix the path" in result.output
 
 
 def test_db_commands_have_help() -> None:

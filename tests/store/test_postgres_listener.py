@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from statewright.store.postgres.listener import Listener
-from statewright.testing.postgres import create_schema, drop_schema
+from statewright.testing.postgres import TemporaryPostgres, create_schema, drop_schema
 
 
 @pytest.fixture
@@ -140,3 +140,26 @@ def test_each_schema_has_a_turn_of_its_own(postgres_url: str, schema_url: str) -
         here.close()
         there.close()
         drop_schema(postgres_url, other_schema)
+
+
+@pytest.mark.slow
+def test_listening_resumes_after_the_server_restarts() -> None:
+    with TemporaryPostgres() as server:
+        url = server.create_database("relisten")
+        listener = Listener(url, connect_kwargs={"connect_timeout": 2})
+        try:
+            take_turn(listener)
+            notify(url)
+            assert listener.wait(5.0) is True
+            server.restart()  # the listening connection is cut off
+            deadline = time.monotonic() + 20
+            woken = False
+            while not woken and time.monotonic() < deadline:
+                # The first waits find the connection gone (and poll); a later one
+                # reconnects, takes the turn and LISTENs again, and a NOTIFY wakes it.
+                if listener.wait(0.5) and listener.holding:
+                    notify(url)
+                    woken = listener.wait(5.0)
+            assert woken
+        finally:
+            listener.close()

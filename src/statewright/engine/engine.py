@@ -32,9 +32,10 @@ from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
 from statewright.engine.reads import Reads
 from statewright.engine.registry import Registry
 from statewright.engine.work import Work
-from statewright.errors import SchemaOutOfDate
-from statewright.store import SCHEMA_VERSION, open_store
+from statewright.store import open_store
 from statewright.store.records import DefinitionRecord
+from statewright.store.schema import open_schema
+from statewright.store.url import resolve_url
 
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
@@ -71,38 +72,33 @@ class Engine(Work, Reads):
     @classmethod
     def open(
         cls,
-        url: str = "sqlite:///statewright.db",
+        url: str | None = None,
         *,
         clock: Clock | None = None,
         create: bool = True,
+        share: bool = False,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         head_cache: int = DEFAULT_HEAD_CACHE,
     ) -> Engine:
-        """Open the store at `url` (`sqlite:///path.db` or `postgresql://user@host:port/db`).
+        """Open the store at `url` (`sqlite:///path.db` or `postgresql://user@host:port/db`;
+        by default the STATEWRIGHT_URL environment variable, else `sqlite:///statewright.db`).
 
-        An empty database gets the schema when `create` is true. A database at an older schema
-        version is not changed: run `statewright db migrate`.
+        An empty database gets the schema when `create` is true (a SQLite file is created
+        then too, in a folder that must exist); several processes may do so at once. A
+        database at an older schema version is not changed: run `statewright db migrate`.
+        A database that holds another application's tables is refused unless `share` is
+        true (statewright's tables then go beside them).
 
         Raises:
             SchemaOutOfDate: the schema is older or newer than this version needs.
             ConfigError: the URL is not one of the accepted forms.
+            StoreError: another application's database (and not `share`), no such SQLite
+                file (and not `create`) or no such folder, a damaged or read-only file.
             StoreUnavailable: the database cannot be reached.
         """
-        store = open_store(url)
+        store = open_store(resolve_url(url), create=create)
         try:
-            found = store.schema_version()
-            if found == 0 and create:
-                store.migrate()
-            elif found < SCHEMA_VERSION:
-                raise SchemaOutOfDate(
-                    f"{_safe(url)} is at schema {found} and this version needs "
-                    f'{SCHEMA_VERSION}; run "statewright db migrate --url {_safe(url)}"'
-                )
-            elif found > SCHEMA_VERSION:
-                raise SchemaOutOfDate(
-                    f"{_safe(url)} is at schema {found}, newer than this version's "
-                    f"{SCHEMA_VERSION}; upgrade statewright"
-                )
+            open_schema(store, create=create, share=share)
         except BaseException:
             store.close()
             raise
@@ -134,13 +130,3 @@ class Engine(Work, Reads):
                 are the workers' to provide.
         """
         return self.registry.register(machine)
-
-
-def _safe(url: str) -> str:
-    """The URL without a password."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}@{host}"
-    return url

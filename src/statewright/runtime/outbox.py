@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from statewright.chart.events import matches_descriptor
 from statewright.errors import ConfigError
+from statewright.runtime.outage import Outage
 from statewright.runtime.retry import (
     OUTBOX_DEFAULT,
     RetryDecision,
@@ -102,6 +103,9 @@ class OutboxDelivery:
         self.policy = policy
         self.lease_ms = lease_ms
         self._listeners: list[tuple[str, Listener]] = []
+        #: While the worker runs: a delivery is recorded through an outage of the store
+        #: (rather than the message redelivered once its claim lapses).
+        self.outage: Outage | None = None
 
     def listen(self, pattern: str, listener: Listener) -> None:
         """Deliver messages whose event type matches `pattern` (`"x"`, `"order.*"`, `"*"`)."""
@@ -172,7 +176,7 @@ class OutboxDelivery:
         except Exception as error:
             self._failed(store, record, error, now, about, fields)
             return 0
-        if store.outbox_delivered(record, now):
+        if self._recorded(lambda: store.outbox_delivered(record, now)):
             log.info("message delivered: %s", about, extra={"kind": "message_delivered", **fields})
             return 1
         log.warning(
@@ -182,6 +186,12 @@ class OutboxDelivery:
             extra={"kind": "message_delivered_late", **fields},
         )
         return 0
+
+    def _recorded(self, operation: Callable[[], bool]) -> bool:
+        """Record a delivery's outcome, through an outage of the store while the worker runs
+        (rather than the message delivered again once its claim lapses)."""
+        outage = self.outage
+        return operation() if outage is None else outage.call(operation)
 
     def _failed(
         self,
@@ -199,11 +209,13 @@ class OutboxDelivery:
         )
         due = decision.due_at(now)
         reason = f"{type(error).__name__}: {error}"
-        recorded = store.outbox_failed(
-            record,
-            error=reason,
-            next_attempt_at=now if due is None else due,
-            dead=not decision.retry,
+        recorded = self._recorded(
+            lambda: store.outbox_failed(
+                record,
+                error=reason,
+                next_attempt_at=now if due is None else due,
+                dead=not decision.retry,
+            )
         )
         kind, what = (
             ("message_dead_lettered", "message dead-lettered")

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from statewright.engine import Engine
 from statewright.engine.workers import WORKER_HEARTBEAT_MS
 from statewright.errors import StatewrightError
+from statewright.runtime.outage import is_transient
 from statewright.store.records import WorkerRecord
 
 __all__ = ["FORGET_WORKERS_MS", "Presence"]
@@ -63,11 +64,12 @@ class Presence:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the heartbeat and delete the worker's row."""
+        """Stop the heartbeat and delete the worker's row (nothing if it never started)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        if self._thread is None:
+            return
+        self._thread.join()
+        self._thread = None
         try:
             self.engine.store.remove_worker(self.id)
         except StatewrightError as error:
@@ -95,7 +97,10 @@ class Presence:
         try:
             self.engine.store.register_worker(self.record(), forget_before=forget_before)
         except StatewrightError as error:
-            log.warning(
+            # While the store is away the worker logs the outage once; the beats it misses
+            # meanwhile are not news.
+            log.log(
+                logging.DEBUG if is_transient(error) else logging.WARNING,
                 "worker heartbeat not written: %s: %s",
                 self.id,
                 error,

@@ -43,11 +43,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TypeVar
 
 from statewright.engine import Engine
 from statewright.engine.views import StepResult
 from statewright.errors import PayloadError, StatewrightError, WorkGone
+from statewright.runtime.outage import Outage, is_transient
 from statewright.runtime.retry import WORKER_LOST, RetryDecision, RetryPolicy, decide, stable_rand
 from statewright.runtime.step_attempt import (
     Attempt,
@@ -64,6 +67,8 @@ from statewright.runtime.step_log import log_attempt, log_step
 from statewright.store.records import StepRecord
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunner"]
+
+_T = TypeVar("_T")
 
 #: How long a claimed step run is ours before another worker may take it over (renewed by
 #: heartbeats, at least every second, while it runs): a dead worker's step moves on within
@@ -95,6 +100,8 @@ class StepRunner:
         #: The pool's attempts not yet returned, also those no longer waited for (stopped):
         #: each holds a pool thread, so that no more are claimed than can start.
         self._pool_busy: set[Future[None]] = set()
+        #: While the worker runs: results are committed through outages of the store.
+        self.outage: Outage | None = None
 
     @property
     def claim_limit(self) -> int:
@@ -278,7 +285,13 @@ class StepRunner:
         """Renew the leases of runs still going; returns those whose claim was lost meanwhile
         (stopped with their state, or their lease expired and another worker took them)."""
         lease_until = self.engine.clock.now() + self.lease_ms
-        held = self.engine.store.renew_step_leases([a.step for a in attempts], lease_until)
+        try:
+            held = self.engine.store.renew_step_leases([a.step for a in attempts], lease_until)
+        except Exception as error:
+            if self.outage is None or not is_transient(error):
+                raise
+            self.outage.failed(error)  # the runs go on; the next heartbeat tries again
+            return []
         lost = []
         for attempt, ours in zip(attempts, held, strict=True):
             if not ours:
@@ -300,13 +313,18 @@ class StepRunner:
         pending = [ended for attempt in attempts if (ended := self._result(attempt))]
         if not pending:
             return
-        outcomes = self.engine.finish_steps([result for _, result, _ in pending])
+        results = [result for _, result, _ in pending]
+        outcomes = self._through_outage(lambda: self.engine.finish_steps(results))
         unstorable: list[Attempt] = []
+        away: BaseException | None = None
         for (attempt, result, decision), outcome in zip(pending, outcomes, strict=True):
             if isinstance(outcome, PayloadError) and not result.failed:
                 # The output cannot be stored (not JSON data, or too large): a failed attempt.
                 attempt.output, attempt.error = None, outcome
                 unstorable.append(attempt)
+            elif self.outage and isinstance(outcome, Exception) and is_transient(outcome):
+                away = outcome
+                unstorable.append(attempt)  # committed again once the store is back
             elif isinstance(outcome, WorkGone):
                 note = "the step was stopped or replaced meanwhile"
                 log_attempt("step_discarded", attempt, note=note)
@@ -320,8 +338,15 @@ class StepRunner:
                 log_attempt("step_given_up", attempt, of=True, note=_given_up(result, decision))
             else:
                 log_attempt("step_succeeded", attempt)
+        if away is not None and self.outage is not None:
+            self.outage.failed(away)
         if unstorable:
             self._apply(unstorable)
+
+    def _through_outage(self, operation: Callable[[], _T]) -> _T:
+        """Run a commit, retried through an outage of the store while the worker runs (the
+        store refuses it if the run's lease was taken over meanwhile)."""
+        return operation() if self.outage is None else self.outage.call(operation)
 
     def _result(self, attempt: Attempt) -> tuple[Attempt, StepResult, RetryDecision | None] | None:
         """The result to commit (with the decision to give up, for a failure), or None when
@@ -345,8 +370,10 @@ class StepRunner:
             record = attempt_record(step, step.attempts, error_type, str(error), started_at, now)
         due = decision.due_at(now)
         if decision.retry and due is not None:
-            retried = self.engine.store.retry_step(
-                step, next_attempt_at=due, error=f"{error_type}: {error}", attempt=record
+            retried = self._through_outage(
+                lambda: self.engine.store.retry_step(
+                    step, next_attempt_at=due, error=f"{error_type}: {error}", attempt=record
+                )
             )
             if retried:
                 note = f"retrying in {decision.delay_ms} ms"

@@ -13,6 +13,11 @@
 
 `run()` repeats it until SIGTERM, SIGINT or `stop`, sleeping when nothing is due until the
 next due time or a wake-up from a commit that created work (the poll is the fallback).
+It first checks the store (`Store.check`: schema version, and for SQLite the file's
+integrity and that it is writable) and stops with one error line, before it claims
+anything, if the store cannot be used. Once running, it rides out outages of the store
+(`runtime/outage.py`): it backs off, logs one line when the store goes away and one when
+it is back, and carries on; only a fault that waiting cannot fix stops it.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import time
 from collections.abc import Callable, Mapping
 
 from statewright.engine import AuditEntry, Engine
-from statewright.errors import VersionConflict, WorkGone
+from statewright.errors import StatewrightError, VersionConflict, WorkGone
 from statewright.runtime.cron import Schedule
+from statewright.runtime.outage import Outage, is_transient
 from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener, OutboxDelivery
 from statewright.runtime.presence import Presence
 from statewright.runtime.schedules import ScheduleRunner
@@ -37,6 +43,7 @@ from statewright.runtime.steps import (
 )
 from statewright.runtime.webhooks import Webhook
 from statewright.store.records import TimerRecord
+from statewright.store.url import redact_url
 
 __all__ = ["TIMER_LEASE_MS", "Worker"]
 
@@ -84,6 +91,7 @@ class Worker:
         self.schedules = ScheduleRunner(engine)
         # Advertises what this worker provides while `run` runs (runtime/presence.py).
         self.presence = Presence(engine, lambda: self.outbox.patterns)
+        self._outage: Outage | None = None  # while `run` runs
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
         """Run a cron schedule (a `Schedule` or its configuration) on this worker."""
@@ -124,21 +132,41 @@ class Worker:
         it again at once."""
         stop = stop or threading.Event()
         restore = _on_signals(stop)
-        log.info("worker started on %s", self.engine.store.url.split("@")[-1])
-        self.presence.start()
+        store = self.engine.store
+        outage = Outage(redact_url(store.url), stop)
+        self.steps.outage = self.outbox.outage = self._outage = outage
         try:
+            outage.call(store.check)  # before anything is claimed; waits out an outage
+            log.info("worker started on %s", outage.store)
+            self.presence.start()
             while not stop.is_set():
-                ran, more = self._round(set())
-                if more or stop.is_set():
-                    continue
-                if ran and self.engine.store.wait_for_work(0):
-                    continue  # woken already, e.g. by the work this round's results started
-                self._wait(poll_ms, stop, worked=ran > 0)
+                try:
+                    self._turn(poll_ms, stop, outage)
+                except StatewrightError as error:
+                    if not is_transient(error):
+                        raise
+                    outage.failed(error)
+        except StatewrightError as error:
+            if is_transient(error) and stop.is_set():
+                return  # stopped while the store was away
+            log.error("worker cannot go on: %s", " ".join(str(error).split()))
+            raise
         finally:
             restore()
             self.presence.stop()
+            self.steps.outage = self.outbox.outage = self._outage = None
             self.steps.close()
             log.info("worker stopped")
+
+    def _turn(self, poll_ms: int, stop: threading.Event, outage: Outage) -> None:
+        """One round of work, then, unless more is due, a wait for a wake-up."""
+        ran, more = self._round(set())
+        outage.ok()
+        if more or stop.is_set():
+            return
+        if ran and self.engine.store.wait_for_work(0):
+            return  # woken already, e.g. by the work this round's results started
+        self._wait(poll_ms, stop, worked=ran > 0)
 
     def _round(self, failed_timers: set[tuple[str, str, str, int]]) -> tuple[int, bool]:
         """One batch of each kind of due work: how many units ran, and whether a batch came
@@ -190,7 +218,15 @@ class Worker:
         )
         due = [timer for timer in claimed if _timer_key(timer) not in failed]
         fired = 0
-        for timer, outcome in zip(due, self.engine.fire_timers(due), strict=True):
+        # Claimed timers are fired through an outage (their lease permitting), rather than
+        # left to wait out their lease: a timer fired meanwhile elsewhere is `WorkGone`.
+        outage = self._outage
+        outcomes = (
+            self.engine.fire_timers(due)
+            if outage is None or not due
+            else outage.call(lambda: self.engine.fire_timers(due))
+        )
+        for timer, outcome in zip(due, outcomes, strict=True):
             if isinstance(outcome, AuditEntry):
                 fired += 1
                 late_ms = max(0, outcome.at - timer.due_at)
@@ -210,6 +246,8 @@ class Worker:
                         "late_ms": late_ms,
                     },
                 )
+            elif is_transient(outcome):
+                raise outcome  # the store went away mid-batch: the worker backs off
             elif isinstance(outcome, WorkGone | VersionConflict):
                 # Fired by another worker, cancelled, or the instance kept moving: the next
                 # batch reads what is left.

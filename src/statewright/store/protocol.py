@@ -50,6 +50,28 @@ class Store(Protocol):
         """
         ...
 
+    def create_schema(self) -> int:
+        """Give an empty database the whole schema, in one transaction under the migration
+        lock (a second process waits for it, then finds the schema made); a database that
+        has a schema is left alone. Returns the schema version found or made."""
+        ...
+
+    def foreign_tables(self) -> list[str]:
+        """A few of the tables of a database without a statewright schema (another
+        application's); empty for an empty database or one of statewright's."""
+        ...
+
+    def check(self) -> None:
+        """Check that a worker can use the database now, before it claims anything: the
+        schema is this version's (SQLite: and the file is intact and writable).
+
+        Raises:
+            SchemaOutOfDate: the schema is not this version's.
+            StoreError: the database is not statewright's, damaged or read-only.
+            StoreUnavailable: the database cannot be reached for now.
+        """
+        ...
+
     # -- definitions --------------------------------------------------------------------------
 
     def save_definition(

@@ -39,6 +39,7 @@ from statewright.store.records import (
     TimerRecord,
     TransitionWrite,
 )
+from statewright.store.schema import SchemaOps
 from statewright.store.sql_files import Migration
 from statewright.store.sql_workers import WorkerRows
 from statewright.store.transaction import Params, Row, Transaction, params_of
@@ -50,7 +51,7 @@ __all__ = ["LIST_FILTERS", "SqlStore", "list_instances_sql"]
 LIST_FILTERS = ("tenant", "definition_id", "status", "runtime_status", "after_id")
 
 
-class SqlStore(WorkerRows, ABC):
+class SqlStore(SchemaOps, WorkerRows, ABC):
     """The `Store` operations over a backend's named queries; see the module docstring."""
 
     #: The backend's named queries and migrations, set by each subclass.
@@ -102,52 +103,10 @@ class SqlStore(WorkerRows, ABC):
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
         """`count` new increasing creation numbers (timers, steps, outbox)."""
 
-    def _lock(self, tx: Transaction, query: str, params: Params) -> None:
-        """Take an advisory lock named by `query`, where the backend has one."""
-        if query in self.queries:
-            tx.one(self.queries[query], params)
-
     @property
     def display_url(self) -> str:
         """The URL without its password, for messages."""
         return redact_url(self.url)
-
-    # -- schema -------------------------------------------------------------------------------
-
-    def schema_version(self) -> int:
-        """The applied schema version; 0 for an empty database."""
-        with self._transaction(write=False, what="reading the schema version") as tx:
-            return self._schema_version(tx)
-
-    def migrate(self) -> list[int]:
-        """Apply every pending migration, in order, each in its own transaction.
-
-        Safe to run from several processes at once: each migration is applied once.
-
-        Returns:
-            The versions applied (empty if up to date).
-        """
-        applied: list[int] = []
-        for migration in self.migrations:
-            what = f"applying migration {migration.version:04d}_{migration.name}"
-            with self._transaction(write=True, what=what) as tx:
-                self._lock(tx, "lock_migrations", {})
-                if self._schema_version(tx) >= migration.version:
-                    continue
-                tx.script(migration.sql)
-                tx.run(
-                    self.queries["record_migration"],
-                    {"version": migration.version, "applied_at": time.time_ns() // 1_000_000},
-                )
-            applied.append(migration.version)
-        return applied
-
-    def _schema_version(self, tx: Transaction) -> int:
-        exists = tx.one(self.queries["schema_table_exists"], {})
-        if not exists or not exists["found"]:
-            return 0
-        row = tx.one(self.queries["schema_version"], {})
-        return int(row["version"]) if row else 0
 
     # -- definitions --------------------------------------------------------------------------
 

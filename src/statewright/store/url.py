@@ -13,6 +13,7 @@ Accepted forms::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
@@ -23,14 +24,22 @@ if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
 __all__ = [
+    "DEFAULT_URL",
+    "URL_VARIABLE",
     "PostgresOptions",
     "SqliteOptions",
     "open_store",
     "parse_postgres_url",
     "parse_sqlite_url",
     "redact_url",
+    "resolve_url",
     "with_query",
 ]
+
+#: The environment variable that names the store wherever a URL is not given.
+URL_VARIABLE = "STATEWRIGHT_URL"
+#: The store when neither a URL nor STATEWRIGHT_URL is given: a file in the working folder.
+DEFAULT_URL = "sqlite:///statewright.db"
 
 _FORMS = (
     "use sqlite:///relative/path.db or sqlite:////absolute/path.db "
@@ -57,11 +66,14 @@ class PostgresOptions:
     pool_max: int = 10
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, create: bool = True) -> Store:
     """Open the store a URL names. The schema is neither created nor migrated here.
 
     Args:
         url: a `sqlite:` or `postgresql:` URL (see the module docstring).
+        create: create a SQLite file that does not exist (its folder must); when false, a
+            missing file is an error that names the path (PostgreSQL databases are never
+            created).
 
     Returns:
         A `SqliteStore` or a `PostgresStore`.
@@ -69,17 +81,26 @@ def open_store(url: str) -> Store:
     Raises:
         ConfigError: the URL is not one of the accepted forms.
         StoreUnavailable: the database cannot be opened or reached.
+        StoreError: the database cannot be used (no such SQLite file and not `create`, a
+            missing folder, a damaged file, no permission).
     """
     scheme = url.partition(":")[0].lower()
     if scheme == "sqlite":
         from statewright.store.sqlite import SqliteStore
 
-        return SqliteStore(parse_sqlite_url(url), url=url)
+        return SqliteStore(parse_sqlite_url(url), url=url, create=create)
     if scheme in ("postgresql", "postgres"):
         from statewright.store.postgres import PostgresStore
 
         return PostgresStore(parse_postgres_url(url), url=url)
     raise _bad(url, "unknown scheme")
+
+
+def resolve_url(url: str | None) -> str:
+    """`url`, else the STATEWRIGHT_URL environment variable, else `DEFAULT_URL`."""
+    if url:
+        return url
+    return os.environ.get(URL_VARIABLE) or DEFAULT_URL
 
 
 def parse_sqlite_url(url: str) -> SqliteOptions:

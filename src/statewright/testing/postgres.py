@@ -74,8 +74,10 @@ class TemporaryPostgres:
         folder: its temp folder (data, socket and log), removed by `stop`.
     """
 
-    def __init__(self, *, bin_dir: Path | None = None) -> None:
+    def __init__(self, *, bin_dir: Path | None = None, host: str = "127.0.0.1") -> None:
+        """A server to start on `host` (an address of this machine; loopback by default)."""
         self.bin_dir = bin_dir or find_postgres_bin()
+        self.host = host
         self.folder = Path(tempfile.mkdtemp(prefix="statewright-pg-"))
         self.port = 0
         self._as_postgres: list[str] = []
@@ -88,7 +90,7 @@ class TemporaryPostgres:
 
     def url_for(self, database: str) -> str:
         """The URL of one database of this server (login `postgres`, no password)."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
     def start(self) -> TemporaryPostgres:
         """Create the cluster and start the server; returns once it accepts connections.
@@ -110,7 +112,7 @@ class TemporaryPostgres:
         self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                   "--locale=C", "--no-sync")  # fmt: skip
         self.port = _free_port()
-        options = [f"-p {self.port}", f"-k {self.folder}", "-c listen_addresses=127.0.0.1"]
+        options = [f"-p {self.port}", f"-k {self.folder}", f"-c listen_addresses={self.host}"]
         options += [f"-c {setting}" for setting in _SETTINGS]
         self._run("pg_ctl", "-D", str(data), "-o", " ".join(options),
                   "-l", str(self.folder / "log"), "-w", "-t", "60", "start")  # fmt: skip
@@ -123,6 +125,19 @@ class TemporaryPostgres:
         with psycopg.connect(self.url, autocommit=True) as connection:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url_for(name)
+
+    def trust_network(self, network: str) -> None:
+        """Let logins from `network` (CIDR, e.g. 10.1.2.0/30) in without a password."""
+        hba = self.folder / "data" / "pg_hba.conf"
+        with hba.open("a") as out:
+            out.write(f"host all all {network} trust\n")
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "reload")
+
+    def restart(self) -> None:
+        """Restart the server (`pg_ctl restart -m fast`: sessions are cut off, the server
+        shuts down cleanly and starts again); returns once it accepts connections."""
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"),
+                  "-m", "fast", "-w", "-t", "60", "restart")  # fmt: skip
 
     def stop(self) -> None:
         """Stop the server at once and remove its folder; safe to call twice."""

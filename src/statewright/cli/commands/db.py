@@ -8,7 +8,7 @@ import typer
 
 from statewright.errors import StatewrightError
 from statewright.store import SCHEMA_VERSION, open_store
-from statewright.store.url import redact_url
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
 __all__ = ["app", "migrate", "status"]
 
@@ -18,12 +18,11 @@ app = typer.Typer(
     add_completion=False,
 )
 
-DEFAULT_URL = "sqlite:///statewright.db"
-
 UrlOption = Annotated[
     str,
     typer.Option(
         "--url",
+        envvar=URL_VARIABLE,
         help="The store: sqlite:///relative.db, sqlite:////absolute.db or "
         "postgresql://user@host:5432/dbname.",
     ),
@@ -31,12 +30,28 @@ UrlOption = Annotated[
 
 
 @app.command()
-def migrate(url: UrlOption = DEFAULT_URL) -> None:
+def migrate(
+    url: UrlOption = DEFAULT_URL,
+    share: Annotated[
+        bool,
+        typer.Option(
+            "--share",
+            help="Add statewright's tables to a database that holds another application's.",
+        ),
+    ] = False,
+) -> None:
     """Apply every pending migration (an empty database gets the whole schema)."""
     shown = redact_url(url)
     try:
         store = open_store(url)
         try:
+            tables = [] if share else store.foreign_tables()
+            if tables:
+                _fail(
+                    f"{shown} is not a statewright database: it holds tables of another "
+                    f"application ({', '.join(tables[:3])}); check the URL, or pass --share "
+                    "to add statewright's tables beside them"
+                )
             applied = store.migrate()
             version = store.schema_version()
         finally:
@@ -56,10 +71,11 @@ def migrate(url: UrlOption = DEFAULT_URL) -> None:
 
 @app.command()
 def status(url: UrlOption = DEFAULT_URL) -> None:
-    """Show the database's schema version and the one this version of statewright needs."""
+    """Show the database's schema version and the one this version of statewright needs;
+    exit 1 unless they are the same (a SQLite file is never created here)."""
     shown = redact_url(url)
     try:
-        store = open_store(url)
+        store = open_store(url, create=False)
         try:
             version = store.schema_version()
         finally:
@@ -73,11 +89,13 @@ def status(url: UrlOption = DEFAULT_URL) -> None:
             f"{shown} is at schema {version} and this version needs {SCHEMA_VERSION}; "
             f'run "statewright db migrate --url {shown}"'
         )
+        raise typer.Exit(1)
     else:
         typer.echo(
             f"{shown} is at schema {version}, newer than this version's {SCHEMA_VERSION}; "
             "upgrade statewright"
         )
+        raise typer.Exit(1)
 
 
 def _fail(error: StatewrightError | str) -> NoReturn:

@@ -12,12 +12,15 @@ from rich.progress import Progress
 from statewright.cli.machines_file import load_machines
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE
 
 __all__ = ["verify"]
 
 
 def verify(
-    url: Annotated[str, typer.Option(help="The store URL.")] = "sqlite:///statewright.db",
+    url: Annotated[
+        str, typer.Option(envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL).")
+    ] = DEFAULT_URL,
     machines: Annotated[
         Path | None,
         typer.Option(
@@ -37,8 +40,12 @@ def verify(
         raise typer.Exit(1) from None
     failures = 0
     with engine:
-        for machine in found:
-            engine.register(machine)
+        try:
+            for machine in found:
+                engine.register(machine)
+        except StatewrightError as error:
+            console.print(f"[red]{machines}: {error}[/red]")
+            raise typer.Exit(1) from None
         total = engine.store.count_instances()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("verifying", total=total)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -13,15 +14,19 @@ from statewright.cli.machines_file import WorkerSetup, load_worker_setup
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
+from statewright.runtime.outage import Outage
 from statewright.runtime.outbox import OUTBOX_LEASE_MS
 from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS
 from statewright.runtime.worker import TIMER_LEASE_MS
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
 __all__ = ["worker"]
 
 
 def worker(
-    url: Annotated[str, typer.Option(help="The store URL.")] = "sqlite:///statewright.db",
+    url: Annotated[
+        str, typer.Option(envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL).")
+    ] = DEFAULT_URL,
     machines: Annotated[
         Path | None,
         typer.Option(
@@ -73,6 +78,8 @@ def worker(
     """
     configure_logging(log)
     console = Console(highlight=False, soft_wrap=True)
+    # A store that is away at start (a restart, a failover) is waited for, logged once.
+    outage = Outage(redact_url(url))
     try:
         # The setup file is read before the store is opened: a broken file changes nothing.
         setup = load_worker_setup(machines) if machines else WorkerSetup([])
@@ -80,7 +87,7 @@ def worker(
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
     try:
-        engine = Engine.open(url, create=False)
+        engine = outage.call(lambda: Engine.open(url, create=False))
     except StatewrightError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
@@ -95,7 +102,7 @@ def worker(
         )
         try:
             for machine in setup.machines:
-                engine.register(machine)
+                outage.call(partial(engine.register, machine))
             for pattern, listener in setup.listeners.items():
                 runner.listen(pattern, listener)  # type: ignore[arg-type]
             for schedule in setup.schedules:
@@ -107,4 +114,7 @@ def worker(
             done = runner.run_once()
             console.print(f"ran {done} unit{'s' if done != 1 else ''} of due work")
             return
-        runner.run(poll_ms=max(1, int(poll * 1000)))
+        try:
+            runner.run(poll_ms=max(1, int(poll * 1000)))
+        except StatewrightError:
+            raise typer.Exit(1) from None  # the worker logged the cause, on one line

@@ -51,8 +51,16 @@ _CHANNEL = "statewright_work"
 class Listener:
     """A worker's waits for NOTIFYs of new work, taking turns with the other idle workers."""
 
-    def __init__(self, conninfo: str, *, help_after_s: float = HELP_AFTER_S) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        help_after_s: float = HELP_AFTER_S,
+        connect_kwargs: dict[str, Any] | None = None,
+    ) -> None:
         self._conninfo = conninfo
+        self._connect_kwargs = {**(connect_kwargs or {}), "autocommit": True}
+        self._failing_since: float | None = None  # the first failure of the current outage
         self._help_after_s = help_after_s
         self._connection: psycopg.Connection[Any] | None = None
         self._holding = False
@@ -84,7 +92,10 @@ class Listener:
             remaining = max(0.0, deadline - time.monotonic())
             return any(True for _ in connection.notifies(timeout=remaining, stop_after=1))
         except psycopg.Error as error:
-            log.warning("waiting for work on PostgreSQL failed (will poll): %s", error)
+            # The worker logs the outage; this one polls until the next wait reconnects.
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+            log.debug("waiting for work on PostgreSQL failed (polling): %s", error)
             self._drop()
             time.sleep(max(0.0, deadline - time.monotonic()))
             return False
@@ -105,8 +116,14 @@ class Listener:
     def _connect(self) -> psycopg.Connection[Any]:
         connection = self._connection
         if connection is None or connection.closed:
-            connection = psycopg.connect(self._conninfo, autocommit=True)
+            connection = psycopg.connect(self._conninfo, **self._connect_kwargs)
             self._connection, self._holding = connection, False
+            if self._failing_since is not None:
+                log.debug(
+                    "listening for work again after %.1f s",
+                    time.monotonic() - self._failing_since,
+                )
+                self._failing_since = None
         return connection
 
     def _take(self, connection: psycopg.Connection[Any], timeout_s: float) -> bool:
@@ -166,7 +183,7 @@ class Listener:
         try:
             connection.execute(f"UNLISTEN {_CHANNEL}; SELECT pg_advisory_unlock({_TOKEN})")
         except psycopg.Error as error:
-            log.warning("could not pass the listening turn on (closing it): %s", error)
+            log.debug("could not pass the listening turn on (closing it): %s", error)
             with contextlib.suppress(psycopg.Error):
                 connection.close()
 

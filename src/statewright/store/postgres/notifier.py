@@ -26,8 +26,11 @@ log = logging.getLogger("statewright.store")
 class Notifier:
     """Sends `sql` (a NOTIFY) once after any number of `poke()`s, from a daemon thread."""
 
-    def __init__(self, conninfo: str, sql: str) -> None:
+    def __init__(
+        self, conninfo: str, sql: str, connect_kwargs: dict[str, Any] | None = None
+    ) -> None:
         self._conninfo = conninfo
+        self._connect_kwargs = {**(connect_kwargs or {}), "autocommit": True}
         self._sql = sql
         self._poked = threading.Event()
         self._closed = False
@@ -69,13 +72,14 @@ class Notifier:
                 self._poked.clear()
                 try:
                     if connection is None or connection.closed:
-                        connection = psycopg.connect(self._conninfo, autocommit=True)
+                        connection = psycopg.connect(self._conninfo, **self._connect_kwargs)
                         # A NOTIFY's transaction needs no flush to disk: it is a wake-up,
                         # delivered at its commit, and lost with a crash like any other.
                         connection.execute("SET synchronous_commit = off")
                     connection.execute(self._sql)
                 except psycopg.Error as error:
-                    log.warning("could not wake the workers (they will poll): %s", error)
+                    # A lost connection (the server restarted): the next poke reconnects.
+                    log.debug("could not wake the workers (they will poll): %s", error)
                     if connection is not None:
                         with contextlib.suppress(psycopg.Error):
                             connection.close()

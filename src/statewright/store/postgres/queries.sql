@@ -7,6 +7,10 @@
 SELECT count(*) AS found FROM pg_catalog.pg_class
 WHERE oid = to_regclass('schema_migrations') AND relkind = 'r';
 
+-- name: list_tables
+SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = current_schema()
+ORDER BY tablename LIMIT 5;
+
 -- name: schema_version
 SELECT coalesce(max(version), 0) AS version FROM schema_migrations;
 

@@ -13,6 +13,8 @@ locks it, so a second writer of the same instance waits and then finds the versi
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -38,6 +40,31 @@ _PACKAGE = "statewright.store.postgres"
 POOL_TIMEOUT = 10.0
 #: Seconds libpq waits for the server, unless the URL says `connect_timeout`.
 CONNECT_TIMEOUT = 5
+#: How a connection notices that the network to the server is gone, unless the URL says
+#: otherwise: TCP keepalives on an idle connection (dead after about 10 + 3 x 3 s) and, for
+#: data sent and never acknowledged, `tcp_user_timeout` (ms). Without them a statement sent
+#: into a cut-off network waits for the kernel's retransmissions (about 15 minutes).
+NETWORK_DEFAULTS: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 20_000,
+}
+
+# The pool logs a warning per failed reconnection attempt; a worker logs each outage once
+# itself (runtime/outage.py). Set this logger's level to see the pool's own lines.
+if logging.getLogger("psycopg.pool").level == logging.NOTSET:
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+
+#: Signs, in a failed connection's message, that the server answered and refused the login.
+_REFUSALS = (
+    "does not exist",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "permission denied",
+    "no password supplied",
+)
 
 _CHECK_SERVER = (
     "check that the server runs and accepts connections at that host and port, and the "
@@ -65,14 +92,15 @@ class PostgresStore(SqlStore):
         """
         self.url = url if url is not None else options.conninfo
         self._options = options
-        self._listener = Listener(options.conninfo)
-        self._notifier = Notifier(options.conninfo, self.queries["notify_work"])
         # Autocommit: a lone statement (`_alone`) is its own transaction, one round trip;
         # every other operation opens its transaction explicitly (`connection.transaction()`).
         kwargs: dict[str, Any] = {"autocommit": True}
-        if "connect_timeout" not in _conninfo_keys(options.conninfo, self.display_url):
-            kwargs["connect_timeout"] = CONNECT_TIMEOUT
+        given = _conninfo_keys(options.conninfo, self.display_url)
+        defaults = {"connect_timeout": CONNECT_TIMEOUT, **NETWORK_DEFAULTS}
+        kwargs.update({key: value for key, value in defaults.items() if key not in given})
         _check_server(options.conninfo, kwargs, self.display_url)
+        self._listener = Listener(options.conninfo, connect_kwargs=kwargs)
+        self._notifier = Notifier(options.conninfo, self.queries["notify_work"], kwargs)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             options.conninfo,
             kwargs=kwargs,
@@ -153,7 +181,13 @@ class PostgresStore(SqlStore):
         except PoolClosed as error:
             raise StoreError(f"{what}: the store is closed; open a new one") from error
         except psycopg.Error as error:
-            raise self._translate(error, what) from error
+            translated = self._translate(error, what)
+            if isinstance(translated, StoreUnavailable):
+                # The server restarted or the network dropped: the idle connections are
+                # most likely dead too. Replace them now, not one failed operation each.
+                with contextlib.suppress(Exception):
+                    self._pool.check()
+            raise translated from error
 
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
         return [
@@ -204,7 +238,10 @@ def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> No
         raise ConfigError(f"bad store URL {display_url!r}: {error}") from error
     except psycopg.Error as error:
         reason = " ".join(str(error).split()) or type(error).__name__
-        raise StoreUnavailable(
+        # The server answered and refused (no such database or role, a wrong password): a
+        # fault of the URL, which waiting does not fix, unlike a server that is away.
+        lasting = any(sign in reason for sign in _REFUSALS)
+        raise (StoreError if lasting else StoreUnavailable)(
             f"cannot reach PostgreSQL at {redact_url(display_url)}: {reason}; {_CHECK_SERVER}"
         ) from error
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from statewright.errors import StoreError, StoreUnavailable
+from statewright.errors import StoreError
+from statewright.store.sqlite.faults import translate
 from statewright.store.url import SqliteOptions
 
 __all__ = ["ConnectionPool", "connect", "split_statements"]
@@ -29,8 +30,9 @@ def connect(options: SqliteOptions, *, url: str) -> sqlite3.Connection:
     busy timeout, the synchronous level and foreign keys on.
 
     Raises:
-        StoreUnavailable: the file cannot be opened (missing folder, no permission).
-        StoreError: the file is not a SQLite database, or SQLite is too old.
+        StoreUnavailable: the file cannot be opened for now (locked, an I/O error).
+        StoreError: the file cannot be used (a missing folder, no permission, read-only,
+            damaged or not a SQLite database), or SQLite is too old.
     """
     if sqlite3.sqlite_version_info < MINIMUM_SQLITE:
         needed = ".".join(map(str, MINIMUM_SQLITE))
@@ -43,7 +45,7 @@ def connect(options: SqliteOptions, *, url: str) -> sqlite3.Connection:
             check_same_thread=False,  # the pool hands a connection to one thread at a time
         )
     except sqlite3.Error as error:
-        raise _cannot_open(options, url, error) from error
+        raise _opening(options, url, error) from error
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(options.busy_timeout_ms)}")
         connection.execute("PRAGMA journal_mode = WAL")
@@ -51,19 +53,18 @@ def connect(options: SqliteOptions, *, url: str) -> sqlite3.Connection:
         connection.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as error:
         connection.close()
-        if isinstance(error, sqlite3.OperationalError):
-            raise _cannot_open(options, url, error) from error
-        raise StoreError(
-            f"cannot use {options.path} ({url}): {error}; is it a SQLite database?"
-        ) from error
+        raise _opening(options, url, error) from error
     connection.row_factory = _dict_row
     return connection
 
 
-def _cannot_open(options: SqliteOptions, url: str, error: sqlite3.Error) -> StoreUnavailable:
-    return StoreUnavailable(
-        f"cannot open the SQLite database {options.path} ({url}): {error}; "
-        "check that its folder exists and that this user may write there"
+def _opening(options: SqliteOptions, url: str, error: sqlite3.Error) -> StoreError:
+    return translate(
+        error,
+        what="opening the store",
+        path=options.path,
+        url=url,
+        busy_ms=options.busy_timeout_ms,
     )
 
 

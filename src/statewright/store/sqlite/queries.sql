@@ -6,6 +6,10 @@
 -- name: schema_table_exists
 SELECT count(*) AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations';
 
+-- name: list_tables
+SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
+ORDER BY name LIMIT 5;
+
 -- name: schema_version
 SELECT coalesce(max(version), 0) AS version FROM schema_migrations;
 

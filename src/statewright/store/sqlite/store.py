@@ -14,14 +14,16 @@ corruption.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from statewright.errors import SchemaOutOfDate, StoreError, StoreUnavailable
+from statewright.errors import StoreError
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
+from statewright.store.sqlite.faults import missing_file, translate
 from statewright.store.sqlite.wakeup import WakeChannel
 from statewright.store.transaction import Params, Row, Transaction
 from statewright.store.url import SqliteOptions
@@ -41,16 +43,22 @@ class SqliteStore(SqlStore):
     queries = include_queries(load_queries(_PACKAGE))
     migrations = load_migrations(_PACKAGE)
 
-    def __init__(self, options: SqliteOptions, *, url: str | None = None) -> None:
-        """Open the database file (created if missing); the schema is not touched.
+    def __init__(
+        self, options: SqliteOptions, *, url: str | None = None, create: bool = True
+    ) -> None:
+        """Open the database file (created if missing and `create`, in a folder that must
+        exist); the schema is not touched.
 
         Raises:
-            StoreUnavailable: the file cannot be opened.
-            StoreError: the file is not a SQLite database.
+            StoreUnavailable: the file cannot be opened for now (locked, an I/O error).
+            StoreError: no such file (and not `create`), a missing folder, or a file that
+                cannot be used (not a SQLite database, damaged, no permission).
         """
         self.url = url if url is not None else f"sqlite:///{options.path}"
         self.path = options.path
         self._options = options
+        if not create and (missing := missing_file(options.path, self.display_url)):
+            raise missing
         self._pool = ConnectionPool(lambda: connect(options, url=self.display_url))
         with self._pool.connection():
             pass  # open one connection now, so that a bad path fails here
@@ -106,26 +114,62 @@ class SqliteStore(SqlStore):
         last = int(row["value"]) if row else count
         return list(range(last - count + 1, last + 1))
 
+    def check(self) -> None:
+        """Check, before a worker claims anything, that the file is intact (`PRAGMA
+        quick_check`, given at most `QUICK_CHECK_S`), writable, and at this version's
+        schema.
+
+        Raises:
+            StoreError: the file is damaged, read-only or not statewright's.
+            SchemaOutOfDate: the schema is not this version's.
+            StoreUnavailable: the file is locked or cannot be read for now.
+        """
+        with self._pool.connection() as connection:
+            try:
+                _quick_check(connection, self.path, self.display_url)
+                connection.execute("BEGIN IMMEDIATE")  # the write lock: fails if read-only
+                connection.execute("CREATE TABLE statewright_write_check (x)")
+                connection.execute("ROLLBACK")
+            except sqlite3.Error as error:
+                if connection.in_transaction:
+                    with suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
+                raise self._translate(error, "checking the database") from error
+        super().check()
+
     def _translate(self, error: sqlite3.Error, what: str) -> StoreError:
-        message = str(error)
-        where = f"{self.path} ({self.display_url})"
-        if "no such table" in message:
-            return SchemaOutOfDate(
-                f"{what}: {where} has no statewright schema ({message}); "
-                f'run "statewright db migrate --url {self.display_url}"'
-            )
-        if "locked" in message or "busy" in message:
-            return StoreUnavailable(
-                f"{what}: {where} stayed locked for {self._options.busy_timeout_ms} ms; another "
-                "process holds a long write transaction; retry, or raise ?busy_timeout="
-            )
-        if isinstance(error, sqlite3.IntegrityError):
-            return StoreError(
-                f"{what}: the database refused the write ({message}); nothing was written"
-            )
-        if "unable to open" in message or "disk I/O" in message:
-            return StoreUnavailable(f"{what}: {where}: {message}; check the disk and permissions")
-        return StoreError(f"{what}: {where}: {message}")
+        return translate(
+            error,
+            what=what,
+            path=self.path,
+            url=self.display_url,
+            busy_ms=self._options.busy_timeout_ms,
+        )
+
+
+#: The longest a worker's start-up integrity check may take; a larger file is checked in
+#: part (the check stops there and the worker starts).
+QUICK_CHECK_S = 2.0
+
+
+def _quick_check(connection: sqlite3.Connection, path: str, url: str) -> None:
+    """`PRAGMA quick_check(1)`, interrupted after QUICK_CHECK_S (then taken as passed)."""
+    deadline = time.monotonic() + QUICK_CHECK_S
+    connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    try:
+        row = connection.execute("PRAGMA quick_check(1)").fetchone()
+    except sqlite3.OperationalError as error:
+        if "interrupted" in str(error):
+            return
+        raise
+    finally:
+        connection.set_progress_handler(None, 0)
+    found = str(next(iter(row.values()))) if row else "ok"
+    if found != "ok":
+        raise StoreError(
+            f"{path} ({url}) is damaged ({found}); stop the workers and restore it from a "
+            f"backup (or salvage it: sqlite3 {path} .recover)"
+        )
 
 
 class _SqliteTransaction:
