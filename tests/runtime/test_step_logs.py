@@ -5,15 +5,14 @@ facts as `extra` fields, which `--log json` writes as fields of the line."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Iterator
 
 import pytest
+from log_lines import as_json, of_kind
 
 from statewright import Machine
-from statewright.cli.logs import JsonFormatter
 from statewright.engine import Engine
 from statewright.runtime import Worker
 from statewright.testing import VirtualClock
@@ -58,22 +57,6 @@ def open_engine(store_url: str, clock: VirtualClock) -> Iterator[Callable[..., E
     yield open_
     for engine in engines:
         engine.close()
-
-
-@pytest.fixture
-def logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="statewright.worker")
-    return caplog
-
-
-def of_kind(logged: pytest.LogCaptureFixture, kind: str) -> list[logging.LogRecord]:
-    return [record for record in logged.records if getattr(record, "kind", None) == kind]
-
-
-def as_json(record: logging.LogRecord) -> dict[str, object]:
-    line = json.loads(JsonFormatter().format(record))
-    assert isinstance(line, dict)
-    return line
 
 
 def without_times(message: str) -> str:

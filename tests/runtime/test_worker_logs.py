@@ -4,14 +4,13 @@ dead-lettered, naming the instance and tenant, with the same facts as `extra` fi
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 
 import pytest
+from log_lines import as_json, of_kind
 
 from statewright import Machine
-from statewright.cli.logs import JsonFormatter
 from statewright.engine import Engine
 from statewright.runtime import RetryPolicy, Worker
 from statewright.runtime.outbox import OutboxMessage
@@ -37,22 +36,6 @@ def engine(store_url: str, clock: VirtualClock) -> Iterator[Engine]:
     with Engine.open(store_url, clock=clock) as opened:
         opened.register(Machine.from_config(REMINDER))
         yield opened
-
-
-@pytest.fixture
-def logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="statewright.worker")
-    return caplog
-
-
-def of_kind(logged: pytest.LogCaptureFixture, kind: str) -> list[logging.LogRecord]:
-    return [record for record in logged.records if getattr(record, "kind", None) == kind]
-
-
-def as_json(record: logging.LogRecord) -> dict[str, object]:
-    line = json.loads(JsonFormatter().format(record))
-    assert isinstance(line, dict)
-    return line
 
 
 def test_a_fired_timer_is_one_line_with_instance_tenant_and_lateness(
