@@ -3,6 +3,7 @@ the machine's onError, taken over after a worker dies. Time is virtual."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -191,3 +192,33 @@ def test_a_dead_workers_step_is_taken_over_after_its_lease(
     assert done_events(engine, "p-1") == ["xstate.done.actor.charge"]
     with pytest.raises(WorkGone):
         engine.finish_step(claimed, output={"id": "zombie"})
+
+
+def test_one_at_a_time_results_are_committed_before_their_leases_lapse(store_url: str) -> None:
+    """With concurrency 1 a batch's results wait for the batch, unrenewed: they are committed
+    once the first has waited a third of the lease, so none is taken over and run again."""
+    calls: list[object] = []
+
+    def slow(input: object) -> object:
+        calls.append(input)
+        time.sleep(0.12)
+        return input
+
+    config = {
+        "id": "slow",
+        "initial": "a",
+        "states": {
+            "a": {"invoke": {"src": "slow", "input": {"$expr": "context.n"}, "onDone": "b"}},
+            "b": {"type": "final"},
+        },
+        "context": {"n": {"$expr": "input.n"}},
+    }
+    with Engine.open(store_url) as engine:
+        engine.register(Machine.from_config(config, actors={"slow": slow}))
+        for n in range(6):
+            engine.start("slow", instance_id=f"s-{n}", input={"n": n})
+
+        Worker(engine, concurrency=1, step_lease_ms=300).run_once()
+
+        assert sorted(calls) == list(range(6))  # each ran once: none was taken over
+        assert all(engine.get(f"s-{n}").status == "done" for n in range(6))

@@ -201,17 +201,27 @@ class StepRunner:
 
     def _run(self, attempts: list[Attempt], claims: _Claims) -> None:
         if self.concurrency <= 1:
+            # One after the other in this thread (deterministic, for harnesses), the results
+            # committed together at the end of the batch, or sooner once the first of them
+            # has waited a third of the lease: a run's lease is not renewed while its result
+            # waits here, and a result held back too long would be taken over.
             done: list[Attempt] = []
+            held_since = 0.0
             while attempts:
                 for attempt in attempts:
                     if attempt.timeout_s is None:
                         self._started(attempt)
                         attempt.call()
                         done.append(attempt)
+                        if len(done) == 1:
+                            held_since = time.monotonic()
                     else:
                         self._run_together([attempt], None)
+                    if done and time.monotonic() - held_since >= self.lease_ms / 3000:
+                        self._apply(done)
+                        done = []
                 attempts = claims.take(1)
-            self._apply(done)  # one transaction for the batch's results
+            self._apply(done)
             return
         self._run_together(attempts, claims)
 
