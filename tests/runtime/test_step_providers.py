@@ -189,6 +189,10 @@ def test_a_batch_claims_only_the_runs_it_can_start_and_more_as_they_end(
             at_first = sorted(run.attempts for run in _runs(engine))
             permits.release()  # one charge ends: its slot takes the next run
             _wait_until(lambda: len(started) == 3, "a third attempt started")
+            # Its result is committed with others' or after RESULT_HOLD_S at the latest.
+            _wait_until(
+                lambda: any(i.value == "shipping" for i in engine.list()), "the first result"
+            )
             after_one = sorted(run.attempts for run in _runs(engine))
         finally:
             permits.release(100)

@@ -79,6 +79,8 @@ DEFAULT_LEASE_MS = 10_000
 DEFAULT_BATCH = 64
 #: How many steps a worker runs at the same time.
 DEFAULT_CONCURRENCY = 8
+#: How long an ended run's result may wait for others' to be committed with them.
+RESULT_HOLD_S = 0.05
 
 
 class StepRunner:
@@ -227,8 +229,10 @@ class StepRunner:
 
     def _run_together(self, attempts: list[Attempt], claims: _Claims | None) -> None:
         """Run the attempts on the pool, starting more from `claims` as slots free up;
-        apply results as they come, enforce timeouts and renew the leases of the runs
-        still going."""
+        enforce timeouts, renew the leases of the runs still going, and commit results in
+        groups: held while more runs go on, for up to `RESULT_HOLD_S` (so that fast steps'
+        results share a transaction, as they would if the whole batch had been claimed at
+        once), committed at once when nothing else runs."""
         running: dict[Future[None], Attempt] = {}
         for attempt in attempts:
             running[self._start(attempt)] = attempt
@@ -236,10 +240,13 @@ class StepRunner:
         # wanted (a stopped one is cancelled) at least every CANCEL_CHECK_MS.
         beat_s = min(self.lease_ms / 3000, CANCEL_CHECK_MS / 1000)
         next_beat = time.monotonic() + beat_s
+        held: list[Attempt] = []  # ended, their results not committed yet
+        apply_by = 0.0
         while running:
-            done, _ = wait(
-                running, timeout=wait_s(running.values(), next_beat), return_when=FIRST_COMPLETED
-            )
+            timeout = wait_s(running.values(), next_beat)
+            if held:
+                timeout = max(0.0, min(timeout, apply_by - time.monotonic()))
+            done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
             ended = [running.pop(future) for future in done]
             now = time.monotonic()
             for future, attempt in list(running.items()):
@@ -247,8 +254,9 @@ class StepRunner:
                     del running[future]
                     attempt.error = StepTimeout(timeout_text(attempt))
                     ended.append(attempt)
-            if ended:
-                self._apply(ended)
+            if ended and not held:
+                apply_by = now + min(RESULT_HOLD_S, self.lease_ms / 3000)
+            held.extend(ended)
             if running and time.monotonic() >= next_beat:
                 lost = {id(attempt): attempt for attempt in self._heartbeat(list(running.values()))}
                 for attempt in lost.values():
@@ -261,6 +269,11 @@ class StepRunner:
             if claims is not None and free and (not running or free >= self._refill_at):
                 for attempt in claims.take(free):
                     running[self._start(attempt)] = attempt
+            if held and (not running or time.monotonic() >= apply_by):
+                self._apply(held)
+                held = []
+        if held:
+            self._apply(held)
 
     def _start(self, attempt: Attempt) -> Future[None]:
         """Start an attempt: on the pool, or, with a timeout, on a thread of its own (a

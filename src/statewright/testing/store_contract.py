@@ -204,13 +204,17 @@ def check_a_start_writes_its_work_in_order(store: Store) -> None:
     )
     store.commit_transition(write)
     at = write.audit.at
-    # One claim at a time: the first due by (due time, creation number) comes first.
-    timers = [store.claim_timers(T0, 60_000, 1) for _ in range(3)]
+    # The first due by (due time, creation number) comes first; the instance's next timer
+    # waits while an earlier one is pending (claimed or not), so that workers never fire
+    # one instance's timers out of order.
+    timers = [store.claim_timers(T0, 60_000, 1) for _ in range(2)]
     assert [[(t.timer_id, t.due_at, t.event) for t in claimed] for claimed in timers] == [
         [("t-b", T0, '{"type": "t-b"}')],
-        [("t-a", T0, '{"type": "t-a"}')],
         [],
     ]
+    # Its lease over, the first is claimed again; the second still waits for it.
+    again = store.claim_timers(T0 + 60_000, 60_000, 10)
+    assert [t.timer_id for t in again] == ["t-b"]
     expected_steps = [
         StepRecord(tenant="acme", instance_id="s-1", **dataclasses.asdict(step_write),
                    started_version=1, status="pending", attempts=0, created_at=at,
@@ -398,16 +402,36 @@ def check_due_timers_are_claimed_once_until_their_lease_ends(store: Store) -> No
     """`claim_timers` hands each due timer to one claimer, in firing order; a claim whose
     lease ended (its worker died) is due again; a replaced timer is a new, unclaimed one."""
     save_definition(store)
-    timers = (_timer("a", T0 + 2), _timer("b", T0 + 1), _timer("later", T0 + 60_000))
-    store.commit_transition(start(timers_scheduled=timers))
+    store.commit_transition(start("order-a", timers_scheduled=(_timer("a", T0 + 2),)))
+    timers = (_timer("b", T0 + 1), _timer("later", T0 + 60_000))
+    store.commit_transition(start("order-b", timers_scheduled=timers))
     first = store.claim_timers(T0 + 10, 1_000, 1)
     second = store.claim_timers(T0 + 10, 1_000, 10)
     assert [t.timer_id for t in first + second] == ["b", "a"]
     assert store.claim_timers(T0 + 10, 1_000, 10) == []
     assert [t.timer_id for t in store.claim_timers(T0 + 1_010, 1_000, 10)] == ["b", "a"]
-    store.commit_transition(step("order-42", 2, timers_scheduled=(_timer("a", T0 + 3),)))
+    store.commit_transition(step("order-a", 2, timers_scheduled=(_timer("a", T0 + 3),)))
     assert [t.timer_id for t in store.claim_timers(T0 + 1_020, 1_000, 10)] == ["a"]
     assert [t.timer_id for t in store.due_timers(T0 + 1_020)] == ["b", "a"]  # still pending
+
+
+def check_an_instances_timers_are_claimed_in_order(store: Store) -> None:
+    """An instance's timer is not claimed while an earlier one of the same instance is
+    pending (claimed or not), so that two workers never fire its timers out of order;
+    other instances' timers are not held up."""
+    save_definition(store)
+    timers = (_timer("first", T0 + 1), _timer("second", T0 + 2))
+    store.commit_transition(start("order-1", timers_scheduled=timers))
+    store.commit_transition(start("order-2", timers_scheduled=(_timer("other", T0 + 3),)))
+    claimed = store.claim_timers(T0 + 10, 1_000, 10)
+    assert [(t.instance_id, t.timer_id) for t in claimed] == [
+        ("order-1", "first"),
+        ("order-2", "other"),
+    ]
+    assert store.claim_timers(T0 + 10, 1_000, 10) == []  # "second" waits for "first"
+    # "first" fired (deleted with its transition): "second" is due next.
+    store.commit_transition(step("order-1", 2, consumed_timer=("first", claimed[0].created_seq)))
+    assert [t.timer_id for t in store.claim_timers(T0 + 10, 1_000, 10)] == ["second"]
 
 
 def check_steps_start_stop_and_replace(store: Store) -> None:
@@ -1079,6 +1103,7 @@ CONTRACT: tuple[Check, ...] = (
     check_tenants_are_isolated,
     check_timers_replace_cancel_and_fire_in_order,
     check_due_timers_are_claimed_once_until_their_lease_ends,
+    check_an_instances_timers_are_claimed_in_order,
     check_steps_start_stop_and_replace,
     check_outbox_rows_accumulate_in_order,
     check_outbox_claims_only_the_event_types_asked_for,

@@ -217,8 +217,15 @@ LIMIT :limit;
 -- name: claim_timers
 UPDATE timers SET lease_until = :lease_until
 WHERE (tenant, instance_id, timer_id) IN (
-    SELECT tenant, instance_id, timer_id FROM timers
+    SELECT tenant, instance_id, timer_id FROM timers AS t
     WHERE due_at <= :now AND (lease_until IS NULL OR lease_until <= :now)
+      -- An instance's timers fire in order: one waits while an earlier one is pending, so
+      -- that two workers never fire one instance's timers out of order.
+      AND NOT EXISTS (
+          SELECT 1 FROM timers AS earlier
+          WHERE earlier.tenant = t.tenant AND earlier.instance_id = t.instance_id
+            AND (earlier.due_at < t.due_at
+                 OR (earlier.due_at = t.due_at AND earlier.created_seq < t.created_seq)))
     ORDER BY due_at, created_seq
     LIMIT :limit)
 RETURNING tenant, instance_id, timer_id, due_at, event, created_seq;
