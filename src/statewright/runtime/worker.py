@@ -192,7 +192,11 @@ class Worker:
         # An idle worker that is not listening waits for its turn (or its poll), not for the
         # next due time: the listening one wakes for that.
         due = (
-            store.next_work_at(outbox=self.outbox.active, outbox_types=self.outbox.patterns)
+            store.next_work_at(
+                outbox=self.outbox.active,
+                outbox_types=self.outbox.patterns,
+                srcs=sorted(self.engine.registry.actor_sources()),
+            )
             if store.listening
             else None
         )

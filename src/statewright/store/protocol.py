@@ -255,11 +255,16 @@ class Store(Protocol):
         ...
 
     def next_work_at(
-        self, *, outbox: bool, outbox_types: Sequence[str] | None = None
+        self,
+        *,
+        outbox: bool,
+        outbox_types: Sequence[str] | None = None,
+        srcs: Sequence[str] | None = None,
     ) -> int | None:
-        """The earliest time a timer, step run (or, with `outbox`, an outbox message, of the
-        event types `outbox_types` matches as in `due_outbox`) is due, over every tenant; None
-        when nothing waits (for virtual-time harnesses)."""
+        """The earliest time a timer, step run (of the step sources `srcs`, as in
+        `claim_steps`; every source for None) or, with `outbox`, an outbox message of the
+        event types `outbox_types` matches as in `due_outbox`, is due, over every tenant;
+        None when nothing waits (for virtual-time harnesses)."""
         ...
 
     def last_tick(self, name: str) -> int | None:

@@ -449,18 +449,9 @@ class SqlStore(SchemaOps, WorkerRows, ABC):
         the others stay pending, uncharged. An empty `srcs` claims nothing.
         """
         _check_limit(limit)
-        params: dict[str, object] = {
-            "now": now,
-            "lease_until": now + lease_ms,
-            "limit": limit,
-            "srcs": None,
-            "srcs_json": None,
-        }
-        if srcs is not None:
-            if not srcs:
-                return []
-            names = sorted(set(srcs))
-            params.update(srcs=names, srcs_json=json.dumps(names))
+        if srcs is not None and not srcs:
+            return []
+        params = {"now": now, "lease_until": now + lease_ms, "limit": limit, **_srcs(srcs)}
         rows = self._write_all(self.queries["claim_steps"], params, what="claiming steps")
         return [StepRecord(**row) for row in rows]
 
@@ -507,15 +498,19 @@ class SqlStore(SchemaOps, WorkerRows, ABC):
         return False
 
     def next_work_at(
-        self, *, outbox: bool, outbox_types: Sequence[str] | None = None
+        self,
+        *,
+        outbox: bool,
+        outbox_types: Sequence[str] | None = None,
+        srcs: Sequence[str] | None = None,
     ) -> int | None:
-        """The earliest time a timer, step run (or, with `outbox`, an outbox message of the
-        event types `outbox_types` matches) is due."""
+        """The earliest time a timer, step run (of the sources `srcs`, all for None) or, with
+        `outbox`, an outbox message of the event types `outbox_types` matches is due."""
         times = []
         if outbox and outbox_types is not None and not outbox_types:
             outbox = False
         for query in ("next_work_at", "next_outbox_at") if outbox else ("next_work_at",):
-            params = _types(outbox_types) if query == "next_outbox_at" else {}
+            params = _types(outbox_types) if query == "next_outbox_at" else _srcs(srcs)
             row = self._read_one(self.queries[query], params, what="finding the next due work")
             if row is not None and row["at"] is not None:
                 times.append(int(str(row["at"])))
@@ -630,3 +625,12 @@ def _types(descriptors: Sequence[str] | None) -> dict[str, str | None]:
         else:  # no wildcard ("*" elsewhere than last matches only itself)
             exact.append(descriptor)
     return {"types": json.dumps(exact), "prefixes": json.dumps(prefixes)}
+
+
+def _srcs(srcs: Sequence[str] | None) -> dict[str, object]:
+    """The step-source filter's parameters (both backends' spellings): None for every
+    source, else the names (an empty list matches none)."""
+    if srcs is None:
+        return {"srcs": None, "srcs_json": None}
+    names = sorted(set(srcs))
+    return {"srcs": names, "srcs_json": json.dumps(names)}

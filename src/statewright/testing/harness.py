@@ -82,7 +82,11 @@ class Harness:
         stuck_at: int | None = None
         while True:
             outbox = self.worker.outbox
-            due = self.engine.store.next_work_at(outbox=outbox.active, outbox_types=outbox.patterns)
+            due = self.engine.store.next_work_at(
+                outbox=outbox.active,
+                outbox_types=outbox.patterns,
+                srcs=sorted(self.engine.registry.actor_sources()),
+            )
             if due is None or due > target or due == stuck_at:
                 # Nothing more due by the target, or what is due stays due without running
                 # (a timer whose guard raises, say): stop stepping.

@@ -866,6 +866,11 @@ def check_a_claim_takes_only_the_step_sources_given(store: Store) -> None:
     NOW = T0 + 1_000
     ship = dataclasses.replace(_step_write("ship"), src="shipOrder")
     store.commit_transition(start(steps_started=(_step_write("charge"), ship)))
+    # What is due for a worker is what it can claim: a run of a source it lacks is not.
+    assert store.next_work_at(outbox=False, srcs=["sendEmail"]) is None
+    assert store.next_work_at(outbox=False, srcs=[]) is None
+    due = store.next_work_at(outbox=False)
+    assert due is not None and store.next_work_at(outbox=False, srcs=["shipOrder"]) == due
     assert store.claim_steps(NOW, 1_000, 10, srcs=[]) == []
     assert store.claim_steps(NOW, 1_000, 10, srcs=["sendEmail"]) == []
     (shipped,) = store.claim_steps(NOW, 1_000, 10, srcs=["shipOrder", "sendEmail"])

@@ -321,15 +321,20 @@ SELECT tenant, instance_id, invoke_id, started_version, attempt, src, error_type
 FROM step_attempts WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
 ORDER BY ended_at, invoke_id, started_version, attempt;
 
+-- Steps only of the sources the worker provides (all for NULL), as claim_steps: a run no
+-- worker here can start is not work due for it.
 -- name: next_work_at
 SELECT MIN(at) AS at FROM (
     SELECT MIN(due_at) AS at FROM timers
     UNION ALL
     SELECT MIN(next_attempt_at) FROM steps WHERE status = 'pending'
+        AND (%(srcs)s::text[] IS NULL OR src = ANY(%(srcs)s::text[]))
     UNION ALL
     SELECT MIN(next_attempt_at) FROM steps WHERE status = 'retrying'
+        AND (%(srcs)s::text[] IS NULL OR src = ANY(%(srcs)s::text[]))
     UNION ALL
     SELECT MIN(lease_until) FROM steps WHERE status = 'running'
+        AND (%(srcs)s::text[] IS NULL OR src = ANY(%(srcs)s::text[]))
 ) AS due;
 
 -- name: next_outbox_at

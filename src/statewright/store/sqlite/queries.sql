@@ -313,15 +313,20 @@ SELECT tenant, instance_id, invoke_id, started_version, attempt, src, error_type
 FROM step_attempts WHERE tenant = :tenant AND instance_id = :instance_id
 ORDER BY ended_at, invoke_id, started_version, attempt;
 
+-- Steps only of the sources the worker provides (all for NULL), as claim_steps: a run no
+-- worker here can start is not work due for it.
 -- name: next_work_at
 SELECT MIN(at) AS at FROM (
     SELECT MIN(due_at) AS at FROM timers
     UNION ALL
     SELECT MIN(next_attempt_at) FROM steps WHERE status = 'pending'
+        AND (:srcs_json IS NULL OR src IN (SELECT value FROM json_each(:srcs_json)))
     UNION ALL
     SELECT MIN(next_attempt_at) FROM steps WHERE status = 'retrying'
+        AND (:srcs_json IS NULL OR src IN (SELECT value FROM json_each(:srcs_json)))
     UNION ALL
     SELECT MIN(lease_until) FROM steps WHERE status = 'running'
+        AND (:srcs_json IS NULL OR src IN (SELECT value FROM json_each(:srcs_json)))
 ) AS due;
 
 -- name: next_outbox_at
