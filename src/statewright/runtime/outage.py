@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from statewright.errors import StoreUnavailable
 
-__all__ = ["MAX_BACKOFF_S", "Outage", "OutagePolicy", "is_transient"]
+__all__ = ["MAX_BACKOFF_S", "Outage", "OutagePolicy", "is_transient", "through"]
 
 log = logging.getLogger("statewright.worker")
 
@@ -140,6 +140,12 @@ class Outage:
                 continue
             self.ok()
             return result
+
+
+def through(outage: Outage | None, operation: Callable[[], T]) -> T:
+    """Run `operation` through `outage` (retried while the store is away) while a worker
+    runs; outside a running worker (`run_once`, harnesses: no outage), once."""
+    return operation() if outage is None else outage.call(operation)
 
 
 def _one_line(error: BaseException) -> str:

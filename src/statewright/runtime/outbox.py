@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from statewright.chart.events import matches_descriptor
 from statewright.errors import ConfigError
-from statewright.runtime.outage import Outage
+from statewright.runtime.outage import Outage, through
 from statewright.runtime.retry import (
     OUTBOX_DEFAULT,
     RetryDecision,
@@ -176,7 +176,7 @@ class OutboxDelivery:
         except Exception as error:
             self._failed(store, record, error, now, about, fields)
             return 0
-        if self._recorded(lambda: store.outbox_delivered(record, now)):
+        if through(self.outage, lambda: store.outbox_delivered(record, now)):
             log.info("message delivered: %s", about, extra={"kind": "message_delivered", **fields})
             return 1
         log.warning(
@@ -186,12 +186,6 @@ class OutboxDelivery:
             extra={"kind": "message_delivered_late", **fields},
         )
         return 0
-
-    def _recorded(self, operation: Callable[[], bool]) -> bool:
-        """Record a delivery's outcome, through an outage of the store while the worker runs
-        (rather than the message delivered again once its claim lapses)."""
-        outage = self.outage
-        return operation() if outage is None else outage.call(operation)
 
     def _failed(
         self,
@@ -209,13 +203,14 @@ class OutboxDelivery:
         )
         due = decision.due_at(now)
         reason = f"{type(error).__name__}: {error}"
-        recorded = self._recorded(
+        recorded = through(
+            self.outage,
             lambda: store.outbox_failed(
                 record,
                 error=reason,
                 next_attempt_at=now if due is None else due,
                 dead=not decision.retry,
-            )
+            ),
         )
         kind, what = (
             ("message_dead_lettered", "message dead-lettered")

@@ -43,14 +43,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TypeVar
 
 from statewright.engine import Engine
 from statewright.engine.views import StepResult
 from statewright.errors import PayloadError, StatewrightError, WorkGone
-from statewright.runtime.outage import Outage, is_transient
+from statewright.runtime.outage import Outage, is_transient, through
 from statewright.runtime.retry import WORKER_LOST, RetryDecision, RetryPolicy, decide, stable_rand
 from statewright.runtime.step_attempt import (
     Attempt,
@@ -67,8 +65,6 @@ from statewright.runtime.step_log import log_attempt, log_step
 from statewright.store.records import StepRecord
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_CONCURRENCY", "DEFAULT_LEASE_MS", "StepRunner"]
-
-_T = TypeVar("_T")
 
 #: How long a claimed step run is ours before another worker may take it over (renewed by
 #: heartbeats, at least every second, while it runs): a dead worker's step moves on within
@@ -337,7 +333,7 @@ class StepRunner:
         if not pending:
             return
         results = [result for _, result, _ in pending]
-        outcomes = self._through_outage(lambda: self.engine.finish_steps(results))
+        outcomes = through(self.outage, lambda: self.engine.finish_steps(results))
         unstorable: list[Attempt] = []
         away: BaseException | None = None
         for (attempt, result, decision), outcome in zip(pending, outcomes, strict=True):
@@ -366,11 +362,6 @@ class StepRunner:
         if unstorable:
             self._apply(unstorable)
 
-    def _through_outage(self, operation: Callable[[], _T]) -> _T:
-        """Run a commit, retried through an outage of the store while the worker runs (the
-        store refuses it if the run's lease was taken over meanwhile)."""
-        return operation() if self.outage is None else self.outage.call(operation)
-
     def _result(self, attempt: Attempt) -> tuple[Attempt, StepResult, RetryDecision | None] | None:
         """The result to commit (with the decision to give up, for a failure), or None when
         the attempt is to be retried (scheduled and logged here, with the failed attempt
@@ -393,10 +384,11 @@ class StepRunner:
             record = attempt_record(step, step.attempts, error_type, str(error), started_at, now)
         due = decision.due_at(now)
         if decision.retry and due is not None:
-            retried = self._through_outage(
+            retried = through(
+                self.outage,
                 lambda: self.engine.store.retry_step(
                     step, next_attempt_at=due, error=f"{error_type}: {error}", attempt=record
-                )
+                ),
             )
             if retried:
                 note = f"retrying in {decision.delay_ms} ms"

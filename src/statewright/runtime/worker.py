@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from statewright.engine import AuditEntry, Engine
 from statewright.errors import StatewrightError, VersionConflict, WorkGone
 from statewright.runtime.cron import Schedule
-from statewright.runtime.outage import Outage, is_transient
+from statewright.runtime.outage import Outage, is_transient, through
 from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener, OutboxDelivery
 from statewright.runtime.presence import Presence
 from statewright.runtime.schedules import ScheduleRunner
@@ -224,12 +224,7 @@ class Worker:
         fired = 0
         # Claimed timers are fired through an outage (their lease permitting), rather than
         # left to wait out their lease: a timer fired meanwhile elsewhere is `WorkGone`.
-        outage = self._outage
-        outcomes = (
-            self.engine.fire_timers(due)
-            if outage is None or not due
-            else outage.call(lambda: self.engine.fire_timers(due))
-        )
+        outcomes = through(self._outage, lambda: self.engine.fire_timers(due)) if due else []
         for timer, outcome in zip(due, outcomes, strict=True):
             if isinstance(outcome, AuditEntry):
                 fired += 1
