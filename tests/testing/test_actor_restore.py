@@ -10,7 +10,9 @@ running steps run again as a worker runs them again after a restart.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -378,3 +380,26 @@ def test_timers_lists_pending_timers_in_firing_order_and_round_trips_as_json() -
         PendingTimer("xstate.after.1000.m.a", 1000, {"type": "xstate.after.1000.m.a"}),
     ]
     assert [PendingTimer.from_json(t.to_json()) for t in actor.timers] == actor.timers
+
+
+# -- the example in docs/architecture.md ("The testing kit") ----------------------------------
+
+
+def test_the_documented_example() -> None:
+    example = Path(__file__).parents[2] / "examples" / "order"
+    spec = importlib.util.spec_from_file_location("order_steps", example / "steps.py")
+    assert spec is not None and spec.loader is not None
+    steps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(steps)
+    machine = Machine.load(example / "order.json", actors=steps.ACTORS)
+
+    # As documented, from here on.
+    actor = Actor(machine, input={"orderId": "A-2", "amount": 2500}).start()
+    actor.advance("24h")
+    saved = json.dumps(actor.snapshot.to_json())  # what your application stored
+    timers = [timer.to_json() for timer in actor.timers]  # what the engine keeps beside it
+    actor.stop()
+
+    restored = Actor.from_snapshot(machine, saved, timers=timers, clock=actor.clock)
+    restored.advance("24h")  # 48 h after the order came in, as before the restore
+    assert restored.snapshot.value == "escalated"
