@@ -149,7 +149,7 @@ def test_without_the_timers_a_restore_is_xstates_and_never_fires() -> None:
 def test_a_restored_timer_can_still_be_cancelled_by_its_id() -> None:
     machine = Machine.from_config(waiting_config())
     old = Actor(machine).start()
-    saved, timers = save(old)
+    saved, timers = old.snapshot, old.timers  # the objects themselves do as well as JSON
     old.stop()
     actor = Actor.from_snapshot(machine, saved, timers=timers, clock=old.clock)
     actor.send("STOP_PING")
