@@ -299,7 +299,10 @@ def _mapping(value: object, name: str) -> Mapping[str, object]:
 
 def _node(ids: Mapping[str, StateNode], state_id: object, machine_id: str) -> StateNode:
     if not isinstance(state_id, str) or state_id not in ids:
-        raise SnapshotError(f"snapshot names state {state_id!r}, which {machine_id!r} lacks")
+        raise SnapshotError(
+            f"snapshot names state {state_id!r}, which {machine_id!r} lacks; restore it into "
+            "the version that saved it"
+        )
     return ids[state_id]
 
 

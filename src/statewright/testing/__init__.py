@@ -3,11 +3,13 @@
 from statewright.testing.actor import PENDING, Actor, StepError
 from statewright.testing.clock import VirtualClock, to_milliseconds
 from statewright.testing.harness import Harness
+from statewright.testing.restore import PendingTimer
 
 __all__ = [
     "Actor",
     "Harness",
     "PENDING",
+    "PendingTimer",
     "StepError",
     "VirtualClock",
     "to_milliseconds",

@@ -7,6 +7,10 @@ events, emitted events collected - and keeps the latest snapshot. Nothing is per
 
 Step results arrive the way promise results do in XState: not inside the macrostep that
 started the step, but when the actor settles, after the `send` or `advance` that started it.
+
+`Actor.from_snapshot` continues from a saved snapshot as the durable engine continues after a
+restart: pending timers keep their due times (given as `timers`, from the actor that saved the
+snapshot), and the steps the snapshot has running are run again (see `restore.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import inspect
 import itertools
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from statewright.chart import (
@@ -30,11 +34,22 @@ from statewright.chart import (
     StartStep,
     StopStep,
 )
+from statewright.chart.json_types import JsonObject
 from statewright.chart.snapshot import error_to_json
-from statewright.errors import StatewrightError
+from statewright.errors import SnapshotError, StatewrightError
 from statewright.testing.clock import VirtualClock
+from statewright.testing.restore import (
+    PendingTimer,
+    SavedSnapshot,
+    SavedTimer,
+    read_snapshot,
+    read_timers,
+    states_with_after,
+)
 
 __all__ = ["PENDING", "Actor", "StepError"]
+
+_ANONYMOUS = "anonymous."
 
 
 class _Pending:
@@ -86,13 +101,108 @@ class Actor:
         self.emitted: list[dict[str, object]] = []
         #: `log` actions, in order.
         self.logs: list[Log] = []
-        self._timers: dict[str, int] = {}
+        #: Pending timers: id -> (clock handle, event).
+        self._timers: dict[str, tuple[int, JsonObject]] = {}
         self._anonymous = itertools.count()
         #: Running steps: invocation id -> (src, input).
         self.running_steps: dict[str, tuple[str, object]] = {}
         self._results: deque[tuple[str, dict[str, object]]] = deque()
 
     # -- driving ------------------------------------------------------------------------------
+
+    @classmethod
+    def from_snapshot(
+        cls,
+        machine: Machine,
+        snapshot: SavedSnapshot,
+        *,
+        timers: Iterable[SavedTimer] | None = None,
+        clock: VirtualClock | None = None,
+        run_steps: bool = True,
+    ) -> Actor:
+        """Continue a machine from a saved snapshot, as the durable engine does after a restart.
+
+        The actor starts at once (do not call `start()`): the steps the snapshot has running
+        (`snapshot.children`) are run again with their saved input, as a worker runs the steps
+        of a restarted instance again, and their results are settled before this returns; the
+        `timers` are scheduled at their due times (one already due fires on the next
+        `advance`, `advance(0)` will do). Nothing else runs: no entry action, no eventless
+        transition. A snapshot that is `done`, `error` or `stopped` stays so, with no timers or
+        steps.
+
+        Stop the actor that saved the snapshot before restoring on its clock, or its timers
+        fire too.
+
+        Args:
+            machine: the machine, with its implementations provided.
+            snapshot: a `Snapshot`, `snapshot.to_json()`, or that as JSON text.
+            timers: the timers pending when it was saved, with their due times on the clock:
+                `actor.timers` of the saving actor, or their `to_json()` form. Required when an
+                active state has `after` transitions; `[]` restores without any timers (what
+                XState does).
+            clock: the `VirtualClock` the timers' due times refer to (the saving actor's
+                `clock`, or a `VirtualClock(start_ms=...)`); a new one at 0 by default.
+            run_steps: run the restored and later steps (True), or leave them pending for
+                `resolve_step` / `reject_step` (False).
+
+        Returns:
+            The restored, started actor.
+
+        Raises:
+            SnapshotError: the snapshot is not JSON, not a snapshot, or not one of `machine`
+                (another machine, or states, history or steps this version lacks); a timer is
+                malformed; or `timers` is missing while an active state waits on `after`.
+            StatewrightError: with `run_steps`, a running step's actor is not provided.
+            Nothing is scheduled on `clock` when any of these is raised.
+        """
+        restored = read_snapshot(machine, snapshot)
+        active = restored.status == "active"
+        if timers is None:
+            waiting = states_with_after(restored) if active else []
+            if waiting:
+                names = ", ".join(repr(node.id) for node in waiting)
+                raise SnapshotError(
+                    f"the snapshot is in {names}, which waits on `after` timers, and no timers "
+                    "were given; pass timers=actor.timers of the actor that saved it (their "
+                    "due times are not in the snapshot), or timers=[] to restore without them"
+                )
+            pending: list[PendingTimer] = []
+        else:
+            pending = read_timers(timers)
+        children = restored.children if active else {}
+        if run_steps:
+            for invoke_id, child in children.items():
+                if child["src"] not in machine.implementations.actors:
+                    raise StatewrightError(
+                        f"step {child['src']!r} (invoked in {child['state']!r} as {invoke_id!r}) "
+                        f"is running in the snapshot but not provided; "
+                        f"machine.provide(actors={{{child['src']!r}: fn}})"
+                    )
+        actor = cls(machine, clock=clock, run_steps=run_steps)
+        actor._snapshot = restored
+        if not active:
+            return actor
+        now = actor.clock.now()
+        for timer in pending:
+            actor._set_timer(timer.id, dict(timer.event), max(0, timer.due_ms - now))
+        # Anonymous ids the actor hands out next must not replace a restored timer.
+        taken = [
+            int(timer.id[len(_ANONYMOUS) :])
+            for timer in pending
+            if timer.id.startswith(_ANONYMOUS) and timer.id[len(_ANONYMOUS) :].isdigit()
+        ]
+        actor._anonymous = itertools.count(max(taken, default=-1) + 1)
+        for invoke_id, child in children.items():
+            actor._start_step(
+                StartStep(
+                    id=invoke_id,
+                    src=str(child["src"]),
+                    input=child["input"],
+                    state=str(child["state"]),
+                )
+            )
+        actor._settle()
+        return actor
 
     def start(self) -> Actor:
         """Enter the initial state and settle; returns the actor."""
@@ -144,12 +254,25 @@ class Actor:
     @property
     def pending_timers(self) -> list[str]:
         """Ids of the timers still pending, in the order they will fire."""
+        return [timer.id for timer in self.timers]
 
-        def firing_order(timer_id: str) -> tuple[int, int]:
-            handle = self._timers[timer_id]
-            return (self.clock.due(handle) or 0, handle)
+    @property
+    def timers(self) -> list[PendingTimer]:
+        """The timers still pending, in the order they will fire, with their due times.
 
-        return sorted(self._timers, key=firing_order)
+        Save them with the snapshot (`[t.to_json() for t in actor.timers]`) and pass them to
+        `Actor.from_snapshot` to restore the actor with its timers, as the durable engine keeps
+        its timer rows across a restart.
+        """
+
+        pending = [
+            (self.clock.due(handle) or 0, handle, timer_id, event)
+            for timer_id, (handle, event) in self._timers.items()
+        ]
+        return [
+            PendingTimer(timer_id, due, dict(event))
+            for due, _, timer_id, event in sorted(pending, key=lambda item: item[:2])
+        ]
 
     # -- effects ------------------------------------------------------------------------------
 
@@ -163,7 +286,7 @@ class Actor:
         for effect in step.effects:
             self._perform(effect)
         if step.snapshot.status != "active":
-            for handle in self._timers.values():
+            for handle, _ in self._timers.values():
                 self.clock.clear_timeout(handle)
             self._timers.clear()
             self.running_steps.clear()
@@ -173,9 +296,9 @@ class Actor:
         if isinstance(effect, ScheduleTimer):
             self._schedule(effect)
         elif isinstance(effect, CancelTimer):
-            handle = self._timers.pop(effect.id, None)
-            if handle is not None:
-                self.clock.clear_timeout(handle)
+            pending = self._timers.pop(effect.id, None)
+            if pending is not None:
+                self.clock.clear_timeout(pending[0])
         elif isinstance(effect, StartStep):
             self._start_step(effect)
         elif isinstance(effect, StopStep):
@@ -187,18 +310,20 @@ class Actor:
             self.logs.append(effect)
 
     def _schedule(self, effect: ScheduleTimer) -> None:
-        timer_id = effect.id if effect.id is not None else f"anonymous.{next(self._anonymous)}"
+        timer_id = effect.id if effect.id is not None else f"{_ANONYMOUS}{next(self._anonymous)}"
+        self._set_timer(timer_id, dict(effect.event), effect.delay_ms)
+
+    def _set_timer(self, timer_id: str, event: JsonObject, delay_ms: int) -> None:
         old = self._timers.pop(timer_id, None)
         if old is not None:
-            self.clock.clear_timeout(old)
-        event = dict(effect.event)
+            self.clock.clear_timeout(old[0])
 
         def fire() -> None:
             self._timers.pop(timer_id, None)
             if self.snapshot.status == "active":
                 self._deliver(event)
 
-        self._timers[timer_id] = self.clock.set_timeout(fire, effect.delay_ms)
+        self._timers[timer_id] = (self.clock.set_timeout(fire, delay_ms), event)
 
     def _start_step(self, effect: StartStep) -> None:
         self.running_steps[effect.id] = (effect.src, effect.input)

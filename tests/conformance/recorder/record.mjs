@@ -397,28 +397,48 @@ function trace(snapshot, log, emitted) {
   return T;
 }
 
+/**
+ * The `{"restore": true}` step: persist the actor as an application would
+ * (`getPersistedSnapshot()`, through JSON text), stop it, and carry on with a new actor
+ * created from that snapshot on the same clock, subscribed the same way. Returns the new actor.
+ * The runner does the same with `Actor.from_snapshot` (see ../README.md).
+ */
+async function restoreActor(actor, machine, clock, testCase, observe) {
+  const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+  actor.stop();
+  const options = { snapshot: persisted, clock };
+  if ('input' in testCase) options.input = testCase.input;
+  const restored = createActor(machine, options);
+  observe(restored);
+  restored.start();
+  return restored;
+}
+
 async function runCase(testCase) {
   PATH_FAULTS = [];
   const machine = buildMachine(testCase.machine);
   const clock = new SimulatedClock();
   const options = { clock };
   if ('input' in testCase) options.input = testCase.input;
-  const actor = createActor(machine, options);
+  let actor = createActor(machine, options);
   let emitted = [];
-  actor.on('*', (event) => emitted.push(plain(event)));
   // An error observer: XState rethrows unobserved errors asynchronously. Only the library's
   // deliberate failures may put a case in error; anything else is a recorder or case bug.
   const unexpected = [];
-  actor.subscribe({
-    error: (err) => {
-      const deliberate =
-        err?.message === 'boom' ||
-        err?.message === 'explode' ||
-        /guard 'explode'/.test(err?.message ?? '') ||
-        (isObject(err) && err.message === 'failed' && Object.keys(err).length === 1);
-      if (!deliberate) unexpected.push(err);
-    }
-  });
+  const observe = (target) => {
+    target.on('*', (event) => emitted.push(plain(event)));
+    target.subscribe({
+      error: (err) => {
+        const deliberate =
+          err?.message === 'boom' ||
+          err?.message === 'explode' ||
+          /guard 'explode'/.test(err?.message ?? '') ||
+          (isObject(err) && err.message === 'failed' && Object.keys(err).length === 1);
+        if (!deliberate) unexpected.push(err);
+      }
+    });
+  };
+  observe(actor);
 
   LOG = [];
   actor.start();
@@ -433,6 +453,8 @@ async function runCase(testCase) {
       actor.send(step.send);
     } else if ('advance' in step) {
       clock.increment(step.advance);
+    } else if (step.restore === true) {
+      actor = await restoreActor(actor, machine, clock, testCase, observe);
     } else {
       throw new Error(`recorder: unknown step ${JSON.stringify(step)}`);
     }
