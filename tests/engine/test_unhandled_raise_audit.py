@@ -52,6 +52,13 @@ def test_register_logs_each_warning_once(engine: Engine, caplog: pytest.LogCaptu
         "the raise if nothing should"
         for path, event in zip(WARNED_PATHS, ("NOBODY", "LATE_NOBODY"), strict=True)
     ]
+    fields = [
+        (r.kind, r.definition_id, r.definition_version, r.path)  # type: ignore[attr-defined]
+        for r in caplog.records
+    ]
+    assert fields == [
+        ("definition_warning", "raiser", record.version, path) for path in WARNED_PATHS
+    ]
 
 
 def test_register_logs_nothing_for_a_definition_without_warnings(
@@ -93,3 +100,14 @@ def test_a_delayed_raise_nobody_handles_fires_and_its_drop_is_audited(
     assert entry.microsteps == [{"event": "LATE_NOBODY", "transitions": []}]
     assert engine.store.pending_timers("default", instance.id) == []
     assert engine.verify(instance.id).ok
+
+
+def test_a_new_version_logs_its_warnings_again(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="statewright.engine"):
+        first = engine.register(Machine.from_config(CONFIG))
+        caplog.clear()
+        second = engine.register(Machine.from_config({**CONFIG, "description": "v2"}))
+    assert second.version == first.version + 1
+    assert [r.definition_version for r in caplog.records] == [second.version] * 2  # type: ignore[attr-defined]

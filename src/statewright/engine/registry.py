@@ -97,7 +97,20 @@ class Registry:
             return
         self._warned.add(key)
         for warning in machine.warnings:
-            log.warning("definition %r version %d: %s", machine.id, record.version, warning)
+            log.warning(
+                "definition %r version %d: %s",
+                machine.id,
+                record.version,
+                warning,
+                extra={
+                    "kind": "definition_warning",
+                    "definition_id": machine.id,
+                    "definition_version": record.version,
+                    "path": warning.path,
+                    "warning": warning.message,
+                    "fix": warning.fix,
+                },
+            )
 
     def version(self, definition_id: str, version: int) -> DefinitionRecord:
         """A stored version of a definition.
