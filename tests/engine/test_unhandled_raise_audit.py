@@ -40,7 +40,9 @@ CONFIG: dict[str, object] = {
 WARNED_PATHS = ("states.a.on.GO.actions[0].params.event", "states.a.on.ARM.actions.params.event")
 
 
-def test_register_logs_each_warning_once(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+def test_register_logs_each_warning_once_per_engine_and_version(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="statewright.engine"):
         record = engine.register(Machine.from_config(CONFIG))
         again = engine.register(Machine.from_config(CONFIG))

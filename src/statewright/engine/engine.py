@@ -130,7 +130,7 @@ class Engine(Work, Reads):
                 are the workers' to provide.
 
         A definition with warnings (`Machine.warnings`, e.g. a raised event no state handles)
-        is registered; each warning is logged once per process and version at WARNING on the
+        is registered; each warning is logged once per engine and version at WARNING on the
         `statewright.engine` logger: `definition 'order' version 3: <path>: <message>; <fix>`.
         """
         return self.registry.register(machine)

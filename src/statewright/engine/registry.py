@@ -49,7 +49,7 @@ class Registry:
         #: The latest version seen per id; a start pinned to a stale one is refused by the
         #: store (DefinitionMoved) and the engine asks again with `fresh`.
         self._latest: dict[str, DefinitionRecord] = {}
-        #: The (id, version)s whose warnings were logged here: once per process, however
+        #: The (id, version)s whose warnings were logged here: once per engine, however
         #: often the same definition is registered again.
         self._warned: set[tuple[str, int]] = set()
 
@@ -62,7 +62,7 @@ class Registry:
                 instead) or is not JSON data; guards, actions or delays it names are not
                 provided. Nothing is stored.
 
-        Warnings (`Machine.warnings`) do not stop it: each is logged once per process and
+        Warnings (`Machine.warnings`) do not stop it: each is logged once per engine and
         version, at WARNING on the `statewright.engine` logger.
         """
         machine = _as_machine(machine)
