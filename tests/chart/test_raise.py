@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from statewright import CancelTimer, DefinitionError, Machine, ScheduleTimer
+from statewright import CancelTimer, ScheduleTimer
 from statewright.testing import Actor
 
 
@@ -371,17 +369,3 @@ def test_raised_events_left_when_the_machine_is_done_are_dropped(rec: Any) -> No
     assert step.snapshot.status == "done"
     assert rec.take() == ["in_f", "out_f"]
     assert [m.event for m in step.microsteps] == ["GO"]
-
-
-def test_raising_an_event_no_state_accepts_is_a_definition_error() -> None:
-    with pytest.raises(DefinitionError) as info:
-        Machine.from_config(
-            {
-                "id": "m",
-                "initial": "a",
-                "states": {"a": {"entry": [raise_("REDAY")], "on": {"READY": "b"}}, "b": {}},
-            }
-        )
-
-    assert 'no state accepts the raised event "REDAY"' in str(info.value)
-    assert 'did you mean "READY"?' in str(info.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from statewright import DefinitionError, Fault, Machine
@@ -69,7 +71,16 @@ def test_boolean_event_type_from_yaml() -> None:
     assert "YAML" in fault.fix
 
 
-def test_raised_event_no_state_accepts_suggests_the_near_miss() -> None:
+def only_warning(config: object, **implementations: Any) -> Fault:
+    """The definition loads; it has exactly one warning, with a fix."""
+    loaded = Machine.from_config(config, **implementations)  # type: ignore[arg-type]
+    assert len(loaded.warnings) == 1, loaded.warnings
+    warning = loaded.warnings[0]
+    assert warning.fix, warning
+    return warning
+
+
+def test_raised_event_no_state_handles_is_a_warning_with_the_near_miss() -> None:
     config = machine(
         a={
             "entry": {"type": "raise", "params": {"event": {"type": "SUBMT"}}},
@@ -77,10 +88,12 @@ def test_raised_event_no_state_accepts_suggests_the_near_miss() -> None:
         },
         b={},
     )
-    fault = only_fault(config)
-    assert fault.path == "states.a.entry.params.event"
-    assert fault.message == 'no state accepts the raised event "SUBMT"'
-    assert fault.fix == 'did you mean "SUBMIT"?'
+    warning = only_warning(config)
+    assert warning.path == "states.a.entry.params.event"
+    assert warning.message == (
+        'no state handles the raised event "SUBMT": it is dropped when processed'
+    )
+    assert warning.fix == 'did you mean "SUBMIT"?'
 
 
 def test_raised_event_as_a_string_in_an_action_list() -> None:
@@ -88,17 +101,35 @@ def test_raised_event_as_a_string_in_an_action_list() -> None:
         a={"on": {"GO": {"actions": ["x", {"type": "raise", "params": {"event": "DONN"}}]}}},
         b={"on": {"DONE": "a"}},
     )
-    with pytest.raises(DefinitionError) as info:
-        Machine.from_config(config, actions={"x": lambda context, event: None})
-    (fault,) = info.value.faults
-    assert fault.path == "states.a.on.GO.actions[1].params.event"
-    assert fault.fix == 'did you mean "DONE"?'
+    warning = only_warning(config, actions={"x": lambda context, event: None})
+    assert warning.path == "states.a.on.GO.actions[1].params.event"
+    assert warning.fix == 'did you mean "DONE"?'
 
 
 def test_raised_event_without_a_near_miss() -> None:
     config = machine(a={"entry": {"type": "raise", "params": {"event": "ZZZ"}}, "on": {"GO": {}}})
+    warning = only_warning(config)
+    assert warning.fix == "add a transition for it, or remove the raise if nothing should"
+
+
+def test_every_unhandled_raise_is_warned_at_its_own_path() -> None:
+    raise_zzz = {"type": "raise", "params": {"event": "ZZZ", "delay": 100}}
+    config = machine(a={"entry": [raise_zzz], "exit": raise_zzz, "on": {"GO": {}}})
+    paths = [w.path for w in Machine.from_config(config).warnings]
+    assert paths == ["states.a.entry[0].params.event", "states.a.exit.params.event"]
+
+
+def test_a_handled_raise_and_a_clean_definition_have_no_warnings() -> None:
+    config = machine(a={"entry": {"type": "raise", "params": {"event": "GO"}}, "on": {"GO": {}}})
+    assert Machine.from_config(config).warnings == ()
+
+
+def test_a_warning_is_not_one_of_the_faults() -> None:
+    config = machine(
+        a={"entry": {"type": "raise", "params": {"event": "SUBMT"}}, "on": {"GO": "nowhere"}}
+    )
     fault = only_fault(config)
-    assert fault.fix == "add a transition for it, or raise an event that exists"
+    assert fault.path == "states.a.on.GO.target"
 
 
 @pytest.mark.parametrize("descriptor", ["*", "order.*"])

@@ -23,6 +23,7 @@ BROKEN: dict[str, object] = {
         "review": {
             "id": "dup",
             "type": "compund",
+            # A raised event no state handles is a warning (as XState accepts it), not a fault.
             "entry": {"type": "raise", "params": {"event": "APROVE"}},
             "on": {"APPROVE": {"target": "done", "guard": {"$expr": "context.total <"}}},
         },
@@ -44,7 +45,6 @@ EXPECTED = {
     "states.open.after.-1": "a delay cannot be negative",
     "states.review.type": 'did you mean "compound"?',
     'states.review.on.APPROVE.guard["$expr"]': "invalid syntax",
-    "states.review.entry.params.event": 'did you mean "APPROVE"?',
     "states.shipping.id": 'duplicate state id "dup"',
     "states.shipping.initial": "its states are y",
     "states.done.on": 'a final state cannot have "on"',

@@ -57,10 +57,18 @@ def join_path(base: str, key: str | int) -> str:
 
 
 class Faults:
-    """The faults found so far: structural ones, and implementations referenced but missing."""
+    """What loading found so far: structural faults, implementations referenced but missing,
+    and warnings.
+
+    A warning is a `Fault` record (path, message, fix) for something XState accepts and
+    statewright runs as XState does, but that is probably not what the author meant (a raised
+    event no state handles). It never stops a definition from loading or registering.
+    """
 
     def __init__(self) -> None:
         self.structural: list[Fault] = []
+        #: Accepted, run as in XState, but probably a mistake; see the class docstring.
+        self.warnings: list[Fault] = []
         self.missing: list[Fault] = []
         #: Missing delays whose names read as durations statewright cannot parse (`"1
         #: minute"`): surely a typo, not a delay to provide; also in `missing`.
@@ -69,6 +77,10 @@ class Faults:
     def add(self, path: str, message: str, fix: str = "") -> None:
         """Record a structural fault: the definition itself is wrong."""
         self.structural.append(Fault(path, message, fix))
+
+    def warn(self, path: str, message: str, fix: str = "") -> None:
+        """Record a warning: the definition is valid, but this part is probably a mistake."""
+        self.warnings.append(Fault(path, message, fix))
 
     def add_missing(self, path: str, kind: str, name: str, provided: Iterable[str]) -> None:
         """Record a reference to an implementation nobody provided (yet)."""

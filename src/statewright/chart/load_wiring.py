@@ -390,15 +390,20 @@ class WiringPass(LoaderState):
                 self.raised.append((join_path(join_path(at, "params"), "event"), event_type))
 
     def check_raised_events(self) -> None:
-        """A raised event that no state accepts is almost always a misspelling."""
+        """Warn of a raised event that no state handles: almost always a misspelling.
+
+        XState accepts it and drops the event when its turn comes (nothing is selected), and
+        so does statewright; the warning keeps the near miss visible.
+        """
         descriptors = {event for node in self.nodes for event in node.transitions}
         for path, event_type in self.raised:
             if not any(matches_descriptor(descriptor, event_type) for descriptor in descriptors):
                 hint = did_you_mean(event_type, (d for d in descriptors if "*" not in d))
-                self.faults.add(
+                self.faults.warn(
                     path,
-                    f'no state accepts the raised event "{event_type}"',
-                    hint or "add a transition for it, or raise an event that exists",
+                    f'no state handles the raised event "{event_type}": '
+                    "it is dropped when processed",
+                    hint or "add a transition for it, or remove the raise if nothing should",
                 )
 
 

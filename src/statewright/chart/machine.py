@@ -93,6 +93,10 @@ class Machine:
         #: `after` keys and delays that read as durations but are none statewright parses
         #: (`"1 minute"`; each says what was meant): also in `missing_implementations`.
         self.misspelt_durations: tuple[Fault, ...] = tuple(tree.faults.misspelt_durations)
+        #: What XState accepts and statewright runs as XState does, but is probably a mistake
+        #: (a raised event no state handles, with a "did you mean"): each with its JSON path
+        #: and a fix. The machine loads and runs; `statewright validate --strict` fails on them.
+        self.warnings: tuple[Fault, ...] = tuple(tree.faults.warnings)
         self._blocking = tuple(
             fault
             for fault in tree.faults.missing

@@ -48,10 +48,21 @@ DEFAULT_MAX_ITERATIONS = 1000
 
 @dataclass(frozen=True, slots=True)
 class Microstep:
-    """One microstep: the event it processed and the transitions it took."""
+    """One microstep: the event it processed and the transitions it took.
+
+    An event that selects nothing still takes its turn and is recorded, with no
+    transitions: it was dropped (`dropped`). That is what happens, as in XState, to a raised
+    event the current states do not handle (also one no state handles at all) and to a
+    delayed event that arrives when nothing handles it.
+    """
 
     event: str
     transitions: tuple[Transition, ...]
+
+    @property
+    def dropped(self) -> bool:
+        """True if the event selected no transition: nothing handled it, nothing changed."""
+        return not self.transitions
 
     def to_json(self) -> dict[str, object]:
         """The microstep as data for an audit row."""
@@ -98,7 +109,8 @@ class Macrostep:
 
     @property
     def microsteps(self) -> tuple[Microstep, ...]:
-        """Each microstep: the event processed and the transitions taken (for audit rows)."""
+        """Each microstep: the event processed and the transitions taken (for audit rows); an
+        event that selected nothing has a microstep with no transitions (`Microstep.dropped`)."""
         return tuple(Microstep(event, transitions) for event, transitions in self._steps)
 
     @property

@@ -128,5 +128,9 @@ class Engine(Work, Reads):
                 actions or delays this machine does not provide (nothing is stored: provide
                 them with `machine.provide(...)`). Steps (`invoke.src`) may be missing: they
                 are the workers' to provide.
+
+        A definition with warnings (`Machine.warnings`, e.g. a raised event no state handles)
+        is registered; each warning is logged once per engine and version at WARNING on the
+        `statewright.engine` logger: `definition 'order' version 3: <path>: <message>; <fix>`.
         """
         return self.registry.register(machine)

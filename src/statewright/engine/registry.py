@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
 
 from statewright.chart import Machine
@@ -32,6 +33,8 @@ from statewright.store.protocol import Store
 from statewright.store.records import DefinitionRecord
 
 __all__ = ["Registry", "storable_faults"]
+
+log = logging.getLogger("statewright.engine")
 
 
 class Registry:
@@ -46,6 +49,9 @@ class Registry:
         #: The latest version seen per id; a start pinned to a stale one is refused by the
         #: store (DefinitionMoved) and the engine asks again with `fresh`.
         self._latest: dict[str, DefinitionRecord] = {}
+        #: The (id, version)s whose warnings were logged here: once per engine, however
+        #: often the same definition is registered again.
+        self._warned: set[tuple[str, int]] = set()
 
     def register(self, machine: Machine | Mapping[str, object]) -> DefinitionRecord:
         """Store `machine`'s definition (a new version if it differs from the latest).
@@ -55,6 +61,9 @@ class Registry:
                 has faults, holds Python callables inline (name them and provide them
                 instead) or is not JSON data; guards, actions or delays it names are not
                 provided. Nothing is stored.
+
+        Warnings (`Machine.warnings`) do not stop it: each is logged once per engine and
+        version, at WARNING on the `statewright.engine` logger.
         """
         machine = _as_machine(machine)
         refusals = storable_faults(machine) + machine.unrunnable_faults
@@ -77,7 +86,31 @@ class Registry:
         self._machines = {key: m for key, m in self._machines.items() if key[0] != machine.id}
         self._machines[(machine.id, record.version)] = machine
         self._latest.pop(machine.id, None)
+        self._log_warnings(machine, record)
         return record
+
+    def _log_warnings(self, machine: Machine, record: DefinitionRecord) -> None:
+        """One WARNING line per warning of the definition (see `Machine.warnings`): it is
+        registered and runs, but probably not as its author meant."""
+        key = (machine.id, record.version)
+        if not machine.warnings or key in self._warned:
+            return
+        self._warned.add(key)
+        for warning in machine.warnings:
+            log.warning(
+                "definition %r version %d: %s",
+                machine.id,
+                record.version,
+                warning,
+                extra={
+                    "kind": "definition_warning",
+                    "definition_id": machine.id,
+                    "definition_version": record.version,
+                    "path": warning.path,
+                    "warning": warning.message,
+                    "fix": warning.fix,
+                },
+            )
 
     def version(self, definition_id: str, version: int) -> DefinitionRecord:
         """A stored version of a definition.

@@ -28,10 +28,15 @@ _KINDS = ("guards", "actions", "actors", "delays")
 
 def validate(
     path: Annotated[Path, typer.Argument(help="A machine definition: .json, .yaml or .yml.")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only faults.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only faults and warnings, not the states.")
+    ] = False,
     strict: Annotated[
         bool,
-        typer.Option(help="Also fail when guards, actions, delays or steps are not provided."),
+        typer.Option(
+            help="Also fail on warnings, and when guards, actions, delays or steps are not "
+            "provided."
+        ),
     ] = False,
     machines: Annotated[
         Path | None,
@@ -56,7 +61,12 @@ def validate(
     fail the check with --strict. With --machines or --implementations they are checked: a
     missing guard, action or delay fails (Engine.register would refuse the definition), a
     missing step is listed (workers provide steps). An "after" key that reads as a duration
-    statewright cannot parse ("1 minute") always fails.
+    statewright cannot parse ("1 minute") always fails. Warnings (what XState accepts but is
+    probably a mistake, such as a raised event no state handles) are printed with their
+    path and a fix; only --strict fails on them.
+
+    Exit status: 0 valid, 1 faults (or, with --strict, warnings or missing implementations),
+    2 a bad option.
     """
     console = Console(highlight=False, soft_wrap=True)
     try:
@@ -80,6 +90,8 @@ def validate(
         raise typer.Exit(1)
     missing = machine.missing_implementations
     console.print(f"[green]✓[/green] {path}: machine {machine.id!r}, {len(machine.states)} states")
+    if machine.warnings:
+        _print_warnings(console, machine.warnings, strict=strict)
     if missing:
         if strict:
             label = "[red]missing[/red]"
@@ -92,7 +104,7 @@ def validate(
             console.print(f"    {fault.path}: {fault.message}")
     if not quiet:
         console.print(render_tree(machine))
-    if strict and missing:
+    if strict and (missing or machine.warnings):
         raise typer.Exit(1)
 
 
@@ -102,6 +114,16 @@ def _print_faults(console: Console, head: str, faults: tuple[Fault, ...]) -> Non
         console.print(f"  [bold]{fault.path or '(machine)'}[/bold]: {fault.message}")
         if fault.fix:
             console.print(f"    [dim]fix:[/dim] {fault.fix}")
+
+
+def _print_warnings(console: Console, warnings: tuple[Fault, ...], *, strict: bool) -> None:
+    count = f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
+    label = "[red]failing --strict[/red]" if strict else "[yellow]it loads and runs[/yellow]"
+    console.print(f"  {count} ({label}):")
+    for warning in warnings:
+        console.print(f"    [bold]{warning.path or '(machine)'}[/bold]: {warning.message}")
+        if warning.fix:
+            console.print(f"      [dim]fix:[/dim] {warning.fix}")
 
 
 def _python_side(
