@@ -38,9 +38,13 @@ class Configuration:
     eventless transitions of parallel regions, one restoring history, one re-entering the
     parallel state) XState's entry set omits ancestors of an entered state; XState keeps that
     set (its exits and eventless selection use it) but reads the state value through
-    `getAllStateNodes`, which adds missing ancestors and default descendants. statewright
-    does the same: `nodes` for exits, tags and eventless selection; the completed set
-    (`kids`) for the value and event selection.
+    `getAllStateNodes`, which adds missing ancestors and default descendants, and selects
+    transitions for an event by walking that value (`transitionNode`), not the set: below a
+    compound state whose first active child is atomic it follows that child only, even when
+    the completed set holds another child too (a region left behind when its parallel state
+    was exited). statewright does the same: `nodes` for exits, tags, eventless selection and
+    `stateIn` by id; `kids`, the children the value follows, for the value, `matches`,
+    `stateIn` by value and event selection.
     """
 
     __slots__ = (
@@ -66,8 +70,16 @@ class Configuration:
         for node in complete_nodes(nodes):
             if node.parent is not None:
                 kids.setdefault(node.parent, []).append(node)
-        #: Active children per node, in XState's adjacency order (value order).
-        self.kids = {parent: tuple(children) for parent, children in kids.items()}
+        #: Per node, the active children its state value follows, in XState's adjacency
+        #: order: all of them, except below a compound state whose first child is atomic.
+        self.kids = {
+            parent: (
+                (children[0],)
+                if parent.type == "compound" and children[0].is_atomic
+                else tuple(children)
+            )
+            for parent, children in kids.items()
+        }
         self.has_always = any(node.always for node in nodes)
         #: event type -> transitions, for events whose selection evaluated no guard.
         self.selections: dict[str, tuple[Transition, ...]] = {}
