@@ -402,9 +402,7 @@ def _incomplete_machine(rec: Any, guard: object = None) -> Any:
 
 
 @pytest.mark.parametrize("guard", [None, {"$expr": "true"}], ids=["cached", "guarded"])
-def test_an_incomplete_configuration_selects_along_the_state_value(
-    rec: Any, guard: object
-) -> None:
+def test_an_incomplete_configuration_selects_along_the_state_value(rec: Any, guard: object) -> None:
     machine = _incomplete_machine(rec, guard)
     snapshot, _ = machine.initial_transition()
     snapshot, _ = machine.transition(snapshot, "GO")
