@@ -420,6 +420,9 @@ def test_an_incomplete_configuration_selects_along_the_state_value(rec: Any, gua
         assert rec.take() == ["t_root"]
     assert after.value == "s"
     assert snapshot.can("R")
+    # The regions' own events are not selected from this value, so they are not offered.
+    assert not snapshot.can("H")
+    assert snapshot.accepted_events == ("R", "GO")
     restored = type(snapshot).from_json(machine, snapshot.to_json())
     machine.transition(restored, "R")
     assert rec.take() == ["t_root"]

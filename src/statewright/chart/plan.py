@@ -67,7 +67,8 @@ class Configuration:
         self.root = nodes[0].ancestors[-1] if nodes[0].ancestors else nodes[0]
         self.atomic = tuple(node for node in nodes if node.is_atomic)
         kids: dict[StateNode, list[StateNode]] = {}
-        for node in complete_nodes(nodes):
+        completed = complete_nodes(nodes)
+        for node in completed:
             if node.parent is not None:
                 kids.setdefault(node.parent, []).append(node)
         #: Per node, the active children its state value follows, in XState's adjacency
@@ -85,7 +86,14 @@ class Configuration:
         self.selections: dict[str, tuple[Transition, ...]] = {}
         self.plans: dict[tuple[Transition, ...], Plan] = {}
         self.tags = frozenset(tag for node in nodes for tag in node.tags)
-        self.accepted = _accepted_events(nodes)
+        #: What event selection walks: the root and every node the value follows.
+        walked: set[StateNode] = set()
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            walked.add(node)
+            stack.extend(self.kids.get(node, ()))
+        self.accepted = _accepted_events([node for node in completed if node in walked])
         #: The state value, built once; never hand it out (it is shared), copy it.
         self.value_template = self._value_of(self.root)
 
