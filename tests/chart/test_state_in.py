@@ -242,3 +242,18 @@ def test_state_in_is_refused_in_data_expressions() -> None:
             }
         )
     assert "stateIn() can be used only in a guard" in str(info.value)
+
+
+def test_an_inline_python_guard_may_declare_state_in() -> None:
+    def inline(context: Any, event: Any, state_in: Any) -> bool:
+        return bool(state_in("form.valid"))
+
+    machine = form_machine(inline)
+    assert not submits(machine, fixed=False)
+    assert submits(machine, fixed=True)
+
+
+def test_expression_faults_do_not_mention_the_hidden_state_name() -> None:
+    fault = only_fault({"$expr": "stat == 1"})
+    assert "$state" not in fault.message
+    assert "$state" not in fault.fix
