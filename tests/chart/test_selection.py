@@ -373,3 +373,56 @@ def test_an_event_may_be_given_as_its_type_string(rec: Any) -> None:
 
     assert snapshot.value == "b"
     assert rec.take() == [{"type": "GO"}]
+
+
+def _incomplete_machine(rec: Any, guard: object = None) -> Any:
+    """Leaving parallel `p` for its own history state exits `p` without re-entering it."""
+    p_handler: dict[str, Any] = {"actions": ["t_p"]}
+    if guard is not None:
+        p_handler["guard"] = guard
+    return rec.machine(
+        {
+            "id": "m",
+            "initial": "s",
+            "on": {"R": {"actions": ["t_root"]}},
+            "states": {
+                "s": {"on": {"GO": "p"}},
+                "p": {
+                    "type": "parallel",
+                    "on": {"R": p_handler},
+                    "states": {
+                        "a": {"initial": "a1", "states": {"a1": {"on": {"H": "#m.p.h"}}}},
+                        "b": {"initial": "b1", "states": {"b1": {}}},
+                        "h": {"type": "history"},
+                    },
+                },
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("guard", [None, {"$expr": "true"}], ids=["cached", "guarded"])
+def test_an_incomplete_configuration_selects_along_the_state_value(rec: Any, guard: object) -> None:
+    machine = _incomplete_machine(rec, guard)
+    snapshot, _ = machine.initial_transition()
+    snapshot, _ = machine.transition(snapshot, "GO")
+    snapshot, _ = machine.transition(snapshot, "H")
+    # The regions are still active states, but the value names only the root's initial child.
+    assert snapshot.value == "s"
+    assert "m.p.a.a1" in snapshot.configuration
+    assert "m.p" not in snapshot.configuration
+    assert snapshot.matches("s")
+    assert not snapshot.matches("p")
+    assert not snapshot.matches("p.a.a1")
+    rec.take()
+    for _ in range(2):  # the second time from the selection cached on the configuration
+        after, _ = machine.transition(snapshot, "R")
+        assert rec.take() == ["t_root"]
+    assert after.value == "s"
+    assert snapshot.can("R")
+    # The regions' own events are not selected from this value, so they are not offered.
+    assert not snapshot.can("H")
+    assert snapshot.accepted_events == ("R", "GO")
+    restored = type(snapshot).from_json(machine, snapshot.to_json())
+    machine.transition(restored, "R")
+    assert rec.take() == ["t_root"]

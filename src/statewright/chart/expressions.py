@@ -27,6 +27,8 @@ from statewright.errors import ExpressionError
 __all__ = ["Expression", "compile_expression"]
 
 Evaluator = Callable[[tuple[object, ...]], object]
+#: Resolves the literal argument of `stateIn(...)` into a test of the `$state` value.
+StateInResolver = Callable[[object], Callable[[object], bool]]
 
 
 class Function(Protocol):
@@ -255,14 +257,23 @@ class Expression:
 
 
 def compile_expression(
-    source: str, names: tuple[str, ...] = ("context", "event"), *, path: str = ""
+    source: str,
+    names: tuple[str, ...] = ("context", "event"),
+    *,
+    path: str = "",
+    state_in: StateInResolver | None = None,
 ) -> Expression:
     """Parse and compile `source` once into a fast, safe callable.
 
     Args:
         source: the expression, e.g. ``context.total < 1000 and event.priority == "high"``.
         names: the names the expression may read; the result takes their values in this order.
+            A name starting with `$` cannot be written in the expression: it passes a value
+            only the functions below read.
         path: where the expression sits in the definition, for error messages.
+        state_in: enables `stateIn(<literal>)`: resolves the literal once (raising
+            `ValueError` with the message for an unknown state) into a test of the value
+            passed as the name `$state`, which `names` must then include.
 
     Returns:
         The compiled `Expression`.
@@ -276,7 +287,8 @@ def compile_expression(
         raise ExpressionError(message, expression=source, path=path) from None
 
     try:
-        fn = _Compiler(names, fail).compile(ast.parse(source.strip(), mode="eval").body)
+        compiler = _Compiler(names, fail, state_in)
+        fn = compiler.compile(ast.parse(source.strip(), mode="eval").body)
     except (SyntaxError, ValueError) as exc:
         fail(_syntax_message(source, exc))
     except (RecursionError, MemoryError):
@@ -297,9 +309,16 @@ def _syntax_message(source: str, exc: Exception) -> str:
 class _Compiler:
     """Walks the tree once, turning each node into an `Evaluator` closure."""
 
-    def __init__(self, names: tuple[str, ...], fail: Callable[[str], NoReturn]) -> None:
-        self.index = {name: i for i, name in enumerate(names)}
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        fail: Callable[[str], NoReturn],
+        state_in: StateInResolver | None = None,
+    ) -> None:
+        self.index = {name: i for i, name in enumerate(names) if not name.startswith("$")}
+        self.hidden = {name: i for i, name in enumerate(names) if name.startswith("$")}
         self.fail = fail
+        self.state_in = state_in
 
     def compile(self, node: ast.expr) -> Evaluator:
         kind = type(node).__name__
@@ -491,6 +510,8 @@ class _Compiler:
 
     def visit_Call(self, node: ast.Call) -> Evaluator:
         func = node.func
+        if isinstance(func, ast.Name) and func.id == "stateIn":
+            return self.call_state_in(node)
         if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
             shown = ast.unparse(func)
             self.fail(f"calls to {shown!r} are not allowed; allowed functions: {_FUNCTION_LIST}")
@@ -507,3 +528,23 @@ class _Compiler:
             only = args[0]
             return lambda a: fn(only(a))
         return lambda a: fn(*[arg(a) for arg in args])
+
+    def call_state_in(self, node: ast.Call) -> Evaluator:
+        """`stateIn("#id")`, `stateIn("a.b")`, `stateIn({"a": "b"})`: resolved once, here."""
+        slot = self.hidden.get("$state")
+        if self.state_in is None or slot is None:
+            self.fail(
+                "stateIn() can be used only in a guard's $expr, not in data; "
+                "move the test into the transition's guard"
+            )
+        if len(node.args) != 1 or node.keywords:
+            self.fail('stateIn() takes one argument: "#id", "a.b" or {"a": "b"}')
+        try:
+            literal = ast.literal_eval(node.args[0])
+        except (ValueError, TypeError, SyntaxError):
+            self.fail('stateIn() takes a literal: "#id", "a.b" or {"a": "b"}, not an expression')
+        try:
+            test = self.state_in(literal)
+        except ValueError as exc:
+            self.fail(f"stateIn(): {exc}")
+        return lambda a: test(a[slot])

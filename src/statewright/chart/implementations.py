@@ -4,7 +4,9 @@ Guards, actions, delays and actors (steps) are Python callables registered under
 definition refers to. Their shape is read once, when the machine is built, so that calling
 them per event costs one Python call:
 
-- guard `fn(context, event)` or `fn(context, event, params)` -> bool
+- guard `fn(context, event)` or `fn(context, event, params)` -> bool; a guard that also
+  declares a parameter named `state_in` is passed, by keyword, a function that tests the active
+  states as the `xstate.stateIn` guard does: `state_in("#id")`, `state_in("a.b")`
 - action `fn(context, event)` or `fn(context, event, params)`; or `assign(...)` / `emit(...)`
 - delay: milliseconds, or `fn(context, event)` -> milliseconds
 - actor: `fn(input)` -> output, sync or async; run by the runtime, never by the chart
@@ -31,7 +33,7 @@ __all__ = [
 #: Names of the data-only built-in actions; they cannot be provided under these names.
 BUILTIN_ACTIONS = frozenset({"assign", "raise", "cancel", "emit", "log"})
 #: Names of the built-in guard combinators.
-BUILTIN_GUARDS = frozenset({"and", "or", "not", "$expr"})
+BUILTIN_GUARDS = frozenset({"and", "or", "not", "$expr", "xstate.stateIn"})
 
 #: Anything users register: guards, actions, delays and actors take 1 to 3 arguments, so their
 #: signature is read once at registration (`accepts_params`), not fixed by a type.
@@ -72,8 +74,11 @@ def emit(event: Callable[..., JsonObject] | JsonObject) -> EmitAction:
     return EmitAction(event)
 
 
-def accepts_params(fn: UserFunction) -> bool:
-    """True if `fn` takes a third positional argument (the reference's `params`)."""
+def accepts_params(fn: UserFunction, *, ignore: str = "") -> bool:
+    """True if `fn` takes a third positional argument (the reference's `params`).
+
+    A parameter named `ignore` (one passed by keyword) does not count.
+    """
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -82,12 +87,24 @@ def accepts_params(fn: UserFunction) -> bool:
     for parameter in signature.parameters.values():
         if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
             return True
-        if parameter.kind in (
+        if parameter.name != ignore and parameter.kind in (
             inspect.Parameter.POSITIONAL_ONLY,
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
         ):
             positional += 1
     return positional >= 3
+
+
+def takes_state_in(fn: UserFunction) -> bool:
+    """True if the guard `fn` declares a `state_in` parameter that can be passed by keyword."""
+    try:
+        parameter = inspect.signature(fn).parameters.get("state_in")
+    except (TypeError, ValueError):
+        return False
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from statewright.chart.schema import (
     check_extension,
     check_keys,
 )
+from statewright.chart.state_in import StateTree
 from statewright.chart.targets import resolve_path, resolve_target
 from statewright.chart.values import compile_value
 
@@ -331,7 +332,11 @@ class WiringPass(LoaderState):
         transition = Transition(source=node, event=event, path=path)
         if "guard" in raw:
             transition.guard, transition.guard_label = compile_guard(
-                raw["guard"], path=join_path(path, "guard"), faults=self.faults, impls=self.impls
+                raw["guard"],
+                path=join_path(path, "guard"),
+                faults=self.faults,
+                impls=self.impls,
+                tree=StateTree(self.nodes[0], self.ids),
             )
         transition.actions = self._actions(raw.get("actions"), join_path(path, "actions"), node.id)
         reenter = raw.get("reenter", False)

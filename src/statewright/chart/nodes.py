@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from statewright.chart.json_types import JsonObject, JsonValue
 
 if TYPE_CHECKING:
+    from statewright.chart.plan import Configuration
     from statewright.chart.run import Run
 
 __all__ = ["Guard", "InvokeDef", "NodeType", "Op", "StateNode", "Transition", "ValueFn"]
@@ -20,8 +21,9 @@ NodeType = Literal["atomic", "compound", "parallel", "final", "history"]
 
 #: An executable piece of a microstep: an action, a timer, an invocation start or stop.
 Op = Callable[["Run"], None]
-#: A compiled guard: `(context, event) -> passed`.
-Guard = Callable[[JsonObject, JsonObject], bool]
+#: A compiled guard: `(context, event, configuration) -> passed`; the configuration being
+#: selected from is there for `stateIn`, the other guards ignore it.
+Guard = Callable[[JsonObject, JsonObject, "Configuration"], bool]
 #: A compiled data template: `(context, event) -> value` (`$expr` markers evaluated).
 ValueFn = Callable[[JsonObject, JsonObject], JsonValue]
 

@@ -38,9 +38,13 @@ class Configuration:
     eventless transitions of parallel regions, one restoring history, one re-entering the
     parallel state) XState's entry set omits ancestors of an entered state; XState keeps that
     set (its exits and eventless selection use it) but reads the state value through
-    `getAllStateNodes`, which adds missing ancestors and default descendants. statewright
-    does the same: `nodes` for exits, tags and eventless selection; the completed set
-    (`kids`) for the value and event selection.
+    `getAllStateNodes`, which adds missing ancestors and default descendants, and selects
+    transitions for an event by walking that value (`transitionNode`), not the set: below a
+    compound state whose first active child is atomic it follows that child only, even when
+    the completed set holds another child too (a region left behind when its parallel state
+    was exited). statewright does the same: `nodes` for exits, tags, eventless selection and
+    `stateIn` by id; `kids`, the children the value follows, for the value, `matches`,
+    `stateIn` by value and event selection.
     """
 
     __slots__ = (
@@ -63,17 +67,33 @@ class Configuration:
         self.root = nodes[0].ancestors[-1] if nodes[0].ancestors else nodes[0]
         self.atomic = tuple(node for node in nodes if node.is_atomic)
         kids: dict[StateNode, list[StateNode]] = {}
-        for node in complete_nodes(nodes):
+        completed = complete_nodes(nodes)
+        for node in completed:
             if node.parent is not None:
                 kids.setdefault(node.parent, []).append(node)
-        #: Active children per node, in XState's adjacency order (value order).
-        self.kids = {parent: tuple(children) for parent, children in kids.items()}
+        #: Per node, the active children its state value follows, in XState's adjacency
+        #: order: all of them, except below a compound state whose first child is atomic.
+        self.kids = {
+            parent: (
+                (children[0],)
+                if parent.type == "compound" and children[0].is_atomic
+                else tuple(children)
+            )
+            for parent, children in kids.items()
+        }
         self.has_always = any(node.always for node in nodes)
         #: event type -> transitions, for events whose selection evaluated no guard.
         self.selections: dict[str, tuple[Transition, ...]] = {}
         self.plans: dict[tuple[Transition, ...], Plan] = {}
         self.tags = frozenset(tag for node in nodes for tag in node.tags)
-        self.accepted = _accepted_events(nodes)
+        #: What event selection walks: the root and every node the value follows.
+        walked: set[StateNode] = set()
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            walked.add(node)
+            stack.extend(self.kids.get(node, ()))
+        self.accepted = _accepted_events([node for node in completed if node in walked])
         #: The state value, built once; never hand it out (it is shared), copy it.
         self.value_template = self._value_of(self.root)
 

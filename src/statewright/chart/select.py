@@ -75,7 +75,7 @@ class _Selector:
                 return candidate
             self.guarded = True
             try:
-                passed = guard(self.context, self.event)
+                passed = guard(self.context, self.event, self.config)
             except Exception as error:
                 raise implementation_error(
                     "guard",

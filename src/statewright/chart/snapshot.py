@@ -143,7 +143,9 @@ class Snapshot:
 
     def matches(self, value: JsonValue) -> bool:
         """True if the snapshot is in `value`: `"a.b"`, or a partial value `{"a": "b"}`."""
-        active = {node.state_path for node in self._config.nodes}
+        # The state value, not the active set: they differ when a microstep left the set
+        # incomplete, and XState's `matches` reads the value.
+        active = set(_paths_of(self._config.value_template))
         return all(path in active for path in _paths_of(value))
 
     def can(self, event: JsonObject | str) -> bool:

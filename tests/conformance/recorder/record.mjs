@@ -21,6 +21,7 @@ import {
   and,
   or,
   not,
+  stateIn,
   fromPromise
 } from 'xstate';
 
@@ -234,6 +235,7 @@ function translateGuard(guard, used) {
     if ('and' in guard) return and(guard.and.map((g) => translateGuard(g, used)));
     if ('or' in guard) return or(guard.or.map((g) => translateGuard(g, used)));
     if ('not' in guard) return not(translateGuard(guard.not, used));
+    if (guard.type === 'xstate.stateIn') return translateStateIn(guard);
     if (typeof guard.type === 'string') {
       used.guards.add(guard.type);
       for (const key of GUARD_PARAMS[guard.type] ?? []) {
@@ -247,6 +249,23 @@ function translateGuard(guard, used) {
     }
   }
   throw new Error(`recorder: bad guard ${JSON.stringify(guard)}`);
+}
+
+/**
+ * {"type": "xstate.stateIn", "params": {"state": "#id" | "a.b" | {"a": "b"}}} becomes XState's
+ * stateIn(state): an id tests the active states, anything else matches the state value.
+ */
+function translateStateIn(guard) {
+  const params = guard.params;
+  if (!isObject(params) || Object.keys(params).join() !== 'state') {
+    throw new Error(`recorder: xstate.stateIn takes params {"state": ...}: ${JSON.stringify(guard)}`);
+  }
+  const state = params.state;
+  if (!(typeof state === 'string' && state) && !isObject(state)) {
+    throw new Error(`recorder: xstate.stateIn state must be "#id", "a.b" or an object`);
+  }
+  if (containsExpr(state)) throw new Error('recorder: xstate.stateIn takes a literal state');
+  return stateIn(state);
 }
 
 // Keys the recorder knows how to translate; anything else is a mistake in a case.
