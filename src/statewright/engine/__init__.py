@@ -3,5 +3,27 @@ and the work it creates, in one transaction."""
 
 from statewright.engine.engine import Engine
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
+from statewright.engine.work_views import (
+    Accepted,
+    AcceptedEvent,
+    DeadLetter,
+    Page,
+    PendingTimer,
+    StateCount,
+    StepRun,
+)
 
-__all__ = ["AuditEntry", "Engine", "Instance", "StepAttempt", "VerifyResult"]
+__all__ = [
+    "Accepted",
+    "AcceptedEvent",
+    "AuditEntry",
+    "DeadLetter",
+    "Engine",
+    "Instance",
+    "Page",
+    "PendingTimer",
+    "StateCount",
+    "StepAttempt",
+    "StepRun",
+    "VerifyResult",
+]

@@ -28,8 +28,9 @@ from statewright.engine.clock import Clock, SystemClock
 from statewright.engine.conflicts import SEND_ATTEMPTS
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, HeadCache
+from statewright.engine.listing import Listing
+from statewright.engine.operating import Operating
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
-from statewright.engine.reads import Reads
 from statewright.engine.registry import Registry
 from statewright.engine.work import Work
 from statewright.store import open_store
@@ -45,11 +46,13 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(Work, Reads):
+class Engine(Work, Operating, Listing):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and
-    step results, alone or in batches), `reads.py` (get, list, history, verify), over
+    step results, alone or in batches), `reads.py` (get, history, verify), `listing.py`
+    (list, count by state), `operating.py` (accepted events, cancel, retry a step now,
+    steps, timers and dead letters, redrive), over
     `deciding.py` (an event run through the chart into the write to commit).
     """
 

@@ -243,7 +243,8 @@ def state_matchers(states: Sequence[StateMatch]) -> str:
     null) and where to find it in a value, as SQLite JSON paths and PostgreSQL path arrays."""
     matchers = []
     for match in states:
-        *parent, leaf = match.path
+        # The root (a tag on the machine itself) is every value: its key path is "$".
+        parent, leaf = list(match.path[:-1]), (match.path[-1] if match.path else None)
         matchers.append(
             {
                 "d": match.definition_id,
