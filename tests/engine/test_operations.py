@@ -222,3 +222,19 @@ def test_dead_letters_are_listed_and_redriven(engine: Engine, clock: VirtualCloc
     with pytest.raises(NotFound, match="is pending, not dead"):
         engine.redrive(message.message_id)
     assert engine.redrive() == 0
+
+
+def test_cancel_needs_no_implementations(store_url: str, clock: VirtualClock) -> None:
+    """A process without the machine's guards and actions (an operator's) can still cancel:
+    stopping runs none of them."""
+    guarded = {
+        "id": "guarded",
+        "initial": "a",
+        "states": {"a": {"on": {"GO": {"target": "b", "guard": "ready"}}}, "b": {}},
+    }
+    with Engine.open(store_url, clock=clock) as owner:
+        owner.register(Machine.from_config(guarded, guards={"ready": lambda c, e: True}))
+        owner.start("guarded", instance_id="g-1")
+    with Engine.open(store_url, clock=clock) as operator:
+        entry = operator.cancel("g-1", reason="tidy up")
+        assert (entry.status, operator.get("g-1").status) == ("stopped", "stopped")

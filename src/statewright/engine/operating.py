@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from statewright.chart import Snapshot
 from statewright.chart.accepting import accepted_transitions
+from statewright.chart.macrostep import run_macrostep
 from statewright.engine.conflicts import SEND_ATTEMPTS, conflict_pause_s, kept_moving
 from statewright.engine.cursor import decode_cursor, encode_cursor
 from statewright.engine.deciding import DEFAULT_TENANT, Deciding
@@ -131,7 +132,8 @@ class Operating(Deciding):
                 )
             machine = self.registry.machine(record.definition_id, record.definition_version)
             before = Snapshot.from_json(machine, json.loads(record.snapshot))
-            step = machine.transition(before, event)
+            # Stopping runs no guard or action: no implementation is needed here.
+            step = run_macrostep(machine, before, event)
             write, parts = build_write(
                 tenant=tenant,
                 instance_id=instance_id,
