@@ -57,6 +57,8 @@ def validate(
     missing guard, action or delay fails (Engine.register would refuse the definition), a
     missing step is listed (workers provide steps). An "after" key that reads as a duration
     statewright cannot parse ("1 minute") always fails.
+
+    Example: statewright validate definitions/order.json --machines implementations.py
     """
     console = Console(highlight=False, soft_wrap=True)
     try:
