@@ -201,3 +201,21 @@ def test_the_store_url_comes_from_url_then_env_then_the_project(
     with Engine.open(f"sqlite:///{given}"):
         pass
     assert run("list", "--url", f"sqlite:///{given}").exit_code == 0
+
+
+@pytest.mark.slow
+def test_bulk_commands_over_a_filter(project: Path) -> None:
+    for number, amount in enumerate([2500, 2500, 25]):
+        assert start(f"A-{number}", amount).exit_code == 0
+    assert run("bulk", "cancel").exit_code == 2  # no filter and no --all
+    dry = data(run("bulk", "send", "APPROVE", "by=ops", "--state", "pending_approval",
+                   "--dry-run", "--json"))  # fmt: skip
+    assert dry == {"matched": 2, "dry_run": True, "done": [], "refused": {}}
+    sent = run("bulk", "send", "APPROVE", "by=ops", "--state", "pending_approval")
+    assert sent.exit_code == 0 and "2 matched: 2 sent, 0 refused" in sent.stdout
+    refused = run("bulk", "send", "APPROVE", "--definition", "order", "--json")
+    assert refused.exit_code == 1
+    assert set(json.loads(refused.stdout)["refused"]) == {"A-0", "A-1", "A-2"}
+    cancelled = run("bulk", "cancel", "--all", "--reason", "closing")
+    assert cancelled.exit_code == 0 and "3 matched: 3 cancelled" in cancelled.stdout
+    assert run("bulk", "retry", "--all").exit_code == 1  # stopped: nothing waits

@@ -238,3 +238,20 @@ def test_cancel_needs_no_implementations(store_url: str, clock: VirtualClock) ->
     with Engine.open(store_url, clock=clock) as operator:
         entry = operator.cancel("g-1", reason="tidy up")
         assert (entry.status, operator.get("g-1").status) == ("stopped", "stopped")
+
+
+def test_retry_of_a_step_that_finished_says_so(engine: Engine, clock: VirtualClock) -> None:
+    looping = {
+        "id": "looping",
+        "initial": "work",
+        "states": {
+            "work": {"invoke": {"id": "job", "src": "chargeCard", "onDone": "idle"}},
+            "idle": {"on": {"AGAIN": "work"}},
+        },
+    }
+    engine.register(Machine.from_config(looping, actors={"chargeCard": lambda i: 1}))
+    engine.start("looping", instance_id="l-1")
+    (run,) = engine.store.claim_steps(clock.now(), 60_000, 10)
+    engine.finish_step(run, output=1)
+    with pytest.raises(StepNotRetryable, match="'job' finished with its output at version 2"):
+        engine.retry_step("l-1", "job")

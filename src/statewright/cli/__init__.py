@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from statewright.cli.commands import (
+    bulk,
     db,
     definition,
     demo,
@@ -40,6 +41,7 @@ app.command("cancel")(instance.cancel)
 app.command("dead-letters")(outbox.dead_letters)
 app.command("redrive")(outbox.redrive)
 app.add_typer(db.app, name="db")
+app.add_typer(bulk.app, name="bulk")
 
 __all__ = ["app", "main"]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.engine.listing import Listing
@@ -21,10 +22,20 @@ from statewright.engine.operating import Operating
 from statewright.engine.work import Work
 from statewright.errors import PayloadError, StatewrightError
 
-__all__ = ["BULK_LIMIT", "Bulk", "BulkResult"]
+__all__ = ["BULK_LIMIT", "Bulk", "BulkFilters", "BulkResult"]
 
 #: The most instances one bulk call acts on; narrow the filter (or repeat) for more.
 BULK_LIMIT = 10_000
+
+
+class BulkFilters(TypedDict):
+    """The filters of a bulk operation (those of `Engine.list`), for `**filters`."""
+
+    definition_id: str | None
+    status: str | None
+    runtime_status: str | None
+    state: str | None
+    tag: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,19 +61,31 @@ class Bulk(Work, Operating, Listing):
         idempotency_key: str | None = None,
         dry_run: bool = False,
         limit: int = BULK_LIMIT,
-        **filters: str | None,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        state: str | None = None,
+        tag: str | None = None,
     ) -> BulkResult:
         """Send `event` to every instance of the tenant the filters match (`definition_id`,
         `status`, `runtime_status`, `state`, `tag`, as `list`).
 
         Raises:
-            PayloadError: a malformed filter or event, or more matches than `limit`.
+            PayloadError: a malformed filter or event (as `list` and `send`), or more
+                matches than `limit` (nothing is done then).
         """
 
         def act(instance_id: str) -> None:
             key = None if idempotency_key is None else f"{idempotency_key}/{instance_id}"
             self.send(instance_id, event, tenant=tenant, actor=actor, idempotency_key=key)
 
+        filters: BulkFilters = {
+            "definition_id": definition_id,
+            "status": status,
+            "runtime_status": runtime_status,
+            "state": state,
+            "tag": tag,
+        }
         return self._bulk(act, tenant, dry_run, limit, filters)
 
     def bulk_cancel(
@@ -73,7 +96,11 @@ class Bulk(Work, Operating, Listing):
         actor: str | None = None,
         dry_run: bool = False,
         limit: int = BULK_LIMIT,
-        **filters: str | None,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        state: str | None = None,
+        tag: str | None = None,
     ) -> BulkResult:
         """Cancel every instance of the tenant the filters match (see `bulk_send`); finished
         ones are reported as refused (`InstanceNotActive`)."""
@@ -81,6 +108,13 @@ class Bulk(Work, Operating, Listing):
         def act(instance_id: str) -> None:
             self.cancel(instance_id, tenant=tenant, reason=reason, actor=actor)
 
+        filters: BulkFilters = {
+            "definition_id": definition_id,
+            "status": status,
+            "runtime_status": runtime_status,
+            "state": state,
+            "tag": tag,
+        }
         return self._bulk(act, tenant, dry_run, limit, filters)
 
     def bulk_retry(
@@ -89,7 +123,11 @@ class Bulk(Work, Operating, Listing):
         tenant: str = DEFAULT_TENANT,
         dry_run: bool = False,
         limit: int = BULK_LIMIT,
-        **filters: str | None,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        state: str | None = None,
+        tag: str | None = None,
     ) -> BulkResult:
         """Make every waiting step of the instances the filters match due now (see
         `bulk_send`); an instance with none waiting is reported (`StepNotRetryable`)."""
@@ -97,6 +135,13 @@ class Bulk(Work, Operating, Listing):
         def act(instance_id: str) -> None:
             self.retry_step(instance_id, tenant=tenant)
 
+        filters: BulkFilters = {
+            "definition_id": definition_id,
+            "status": status,
+            "runtime_status": runtime_status,
+            "state": state,
+            "tag": tag,
+        }
         return self._bulk(act, tenant, dry_run, limit, filters)
 
     def _bulk(
@@ -105,14 +150,8 @@ class Bulk(Work, Operating, Listing):
         tenant: str,
         dry_run: bool,
         limit: int,
-        filters: dict[str, str | None],
+        filters: BulkFilters,
     ) -> BulkResult:
-        unknown = set(filters) - {"definition_id", "status", "runtime_status", "state", "tag"}
-        if unknown:
-            raise PayloadError(
-                f"unknown bulk filter {', '.join(sorted(unknown))}; filter on definition_id, "
-                "status, runtime_status, state or tag"
-            )
         matched = sum(c.count for c in self.count_by_state(tenant=tenant, **filters))
         if dry_run:
             return BulkResult(matched=matched, dry_run=True)
