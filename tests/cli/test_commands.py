@@ -219,3 +219,12 @@ def test_bulk_commands_over_a_filter(project: Path) -> None:
     cancelled = run("bulk", "cancel", "--all", "--reason", "closing")
     assert cancelled.exit_code == 0 and "3 matched: 3 cancelled" in cancelled.stdout
     assert run("bulk", "retry", "--all").exit_code == 1  # stopped: nothing waits
+
+
+def test_a_broken_project_file_is_refused_naming_the_key(project: Path) -> None:
+    (project / "statewright.toml").write_text('[statewright]\nurll = "sqlite:///x.db"\n')
+    result = run("list")
+    assert result.exit_code == 2
+    assert "unknown key 'urll'" in result.output and "url, definitions" in result.output
+    (project / "statewright.toml").write_text("[statewright\n")
+    assert run("list").exit_code == 2

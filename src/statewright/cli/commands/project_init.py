@@ -9,9 +9,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from statewright.cli.session import fail
-from statewright.errors import InstanceExists
-
 __all__ = ["FILES", "init"]
 
 _TOML = """\
@@ -184,13 +181,11 @@ def init(
     """
     taken = [name for name in FILES if (folder / name).exists()]
     if taken:
-        fail(
-            InstanceExists(
-                f"{folder}: {', '.join(taken)} exist already; init makes a new project: "
-                "pick an empty folder (nothing was written)"
-            ),
-            False,
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[red]{folder}: {', '.join(taken)} exist already; init makes a new project: "
+            "pick an empty folder (nothing was written)[/red]"
         )
+        raise typer.Exit(4)  # a conflict, as the exit codes of docs/cli.md say
     for name, text in FILES.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
