@@ -175,8 +175,9 @@ def retry(
     tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Make the waiting steps of every instance the filters match due now; exit 1 if one
-    had none waiting.
+    """Make the waiting steps of every instance the filters match due now.
+
+    Exit 1 if one of them had none waiting.
 
     Example: statewright bulk retry --runtime-status retrying
     """

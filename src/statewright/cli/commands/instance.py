@@ -137,8 +137,9 @@ def cancel(
     tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Stop an instance: its pending timers and steps are cancelled, its status becomes
-    stopped. An instance that has finished already is left alone (exit 4).
+    """Stop an instance: its pending timers and steps are cancelled, its status is stopped.
+
+    An instance that has finished already is left alone (exit 4).
 
     Example: statewright cancel A-1 --reason "customer called" --actor ann
     """

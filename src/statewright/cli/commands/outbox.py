@@ -84,8 +84,9 @@ def redrive(
     tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Put dead letters back to be delivered now, their attempts reset: one by its message
-    id, or those --instance / --event-type match, or --all.
+    """Put dead letters back to be delivered now, their attempts reset.
+
+    One by its message id, or those --instance / --event-type match, or --all.
 
     Example: statewright redrive --event-type order.shipped --dry-run
     """

@@ -172,9 +172,11 @@ def init(
         Path, typer.Argument(help="Where to make the project (created if missing).")
     ] = Path("."),
 ) -> None:
-    """Make a new project: statewright.toml, an example order definition, its Python
-    implementations and a test of it; then the commands there need no flags. Refuses (exit
-    4) to overwrite any file.
+    """Make a new project: statewright.toml, an example definition, implementations, a test.
+
+    The example is an order workflow; its implementations file holds its guard and step, and
+    the test runs it with the testing kit (pytest). The commands run in the project need no
+    flags. Refuses (exit 4) to overwrite any file.
 
     Example: statewright init shop && cd shop && pytest && statewright start order --input
     '{"orderId": "A-1", "amount": 25}'

@@ -27,9 +27,11 @@ def show(
     tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show an instance: business state and runtime status side by side, its context, pending
-    timers with due times, steps with attempts and last error, the events it accepts now,
-    and its history as a timeline.
+    """Show an instance whole: its state, context, timers, steps, accepted events, history.
+
+    Business state and runtime status side by side, the context, pending timers with due
+    times, steps with attempts and last error, the events it accepts now, and its history as
+    a timeline.
 
     Example: statewright show A-1
     """

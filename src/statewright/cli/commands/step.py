@@ -22,9 +22,10 @@ def retry(
     tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Make a step that waits for its next attempt due now; a worker that provides it takes
-    it at once. Refused (exit 1) with the reason when it is running, pending, finished,
-    gave up, or there is no such step.
+    """Make a step that waits for its next attempt due now.
+
+    A worker that provides it takes it at once. Refused (exit 1) with the reason when it is
+    running, pending, finished, gave up, or there is no such step.
 
     Example: statewright retry A-1 charge
     """

@@ -29,8 +29,9 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Replay every instance's audit log through the chart and check it rebuilds the stored
-    snapshot. Guards and actions run again: they must be free of outside side effects.
+    """Replay every instance's audit log and check it rebuilds the stored snapshot.
+
+    Guards and actions run again: they must be free of outside side effects.
 
     Example: statewright verify --url sqlite:///app.db --machines machines.py
     """
