@@ -228,3 +228,16 @@ def test_a_broken_project_file_is_refused_naming_the_key(project: Path) -> None:
     assert "unknown key 'urll'" in result.output and "url, definitions" in result.output
     (project / "statewright.toml").write_text("[statewright\n")
     assert run("list").exit_code == 2
+
+
+def test_a_subfolder_of_the_project_uses_its_store_and_tenant(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml = project / "statewright.toml"
+    toml.write_text(toml.read_text() + 'tenant = "acme"\n')
+    assert start("A-1", 2500).exit_code == 0
+    monkeypatch.chdir(project / "definitions")
+    listed = data(run("list", "--json"))
+    assert isinstance(listed, dict)
+    assert [(i["tenant"], i["id"]) for i in listed["instances"]] == [("acme", "A-1")]
+    assert run("show", "A-1", "--tenant", "default").exit_code == 3
