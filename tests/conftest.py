@@ -21,7 +21,9 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest.register_assert_rewrite("statewright.testing.store_contract")
+pytest.register_assert_rewrite(
+    "statewright.testing.store_contract", "statewright.testing.store_contract_ops"
+)
 
 from statewright.store import Store, open_store  # noqa: E402
 from statewright.testing.postgres import TemporaryPostgres, create_schema, drop_schema  # noqa: E402

@@ -12,6 +12,8 @@ The tree::
     ├── NotFound               no such instance or definition (for this tenant)
     ├── InstanceExists         starting an instance under an id that is taken
     ├── EventNotAccepted       the instance's current state does not accept the event
+    ├── InstanceNotActive      cancelling an instance that is done, stopped or in error
+    ├── StepNotRetryable       a step retried now that is not waiting for its next attempt
     ├── TransitionFailed       a guard or action raised during send: nothing was committed
     ├── VersionConflict        expected_version is stale: someone else moved the instance
     ├── IdempotencyConflict    an idempotency key reused with a different request
@@ -43,6 +45,7 @@ __all__ = [
     "IdempotencyConflict",
     "ImplementationError",
     "InstanceExists",
+    "InstanceNotActive",
     "InternalError",
     "LoopLimitError",
     "NotFound",
@@ -50,6 +53,7 @@ __all__ = [
     "SchemaOutOfDate",
     "SnapshotError",
     "StatewrightError",
+    "StepNotRetryable",
     "StoreError",
     "StoreUnavailable",
     "TransitionFailed",
@@ -166,6 +170,43 @@ class EventNotAccepted(StatewrightError):
         self.state = state
         self.event = event
         self.accepted = tuple(accepted)
+        super().__init__(message)
+
+
+class InstanceNotActive(StatewrightError):
+    """The instance has finished (`done`, `stopped` or `error`): there is nothing left to
+    cancel, and nothing was changed. `status` says how it finished, at `version`."""
+
+    def __init__(self, message: str, *, instance_id: str, status: str, version: int) -> None:
+        self.instance_id = instance_id
+        self.status = status
+        self.version = version
+        super().__init__(message)
+
+
+class StepNotRetryable(StatewrightError):
+    """The step cannot be retried now; `reason` says why, and nothing was changed.
+
+    `reason` is one of `running` (an attempt runs now), `pending` (its first attempt is due
+    already: a worker that provides it will take it), `finished` (it ended with a result),
+    `gave_up` (its attempts are spent and its error went to the chart), `no_step` (the
+    instance has no such step), `no_waiting_step` (none of its steps waits for a retry) or
+    `not_active` (the instance has finished). `status` is the step's status when it has one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        instance_id: str,
+        invoke_id: str | None,
+        reason: str,
+        status: str | None = None,
+    ) -> None:
+        self.instance_id = instance_id
+        self.invoke_id = invoke_id
+        self.reason = reason
+        self.status = status
         super().__init__(message)
 
 

@@ -1,4 +1,5 @@
-"""The store contract (statewright.testing.store_contract), on SQLite and on PostgreSQL."""
+"""The store contract (statewright.testing.store_contract and store_contract_ops), on SQLite
+and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import pytest
 from statewright.errors import StoreError
 from statewright.store import Store, open_store
 from statewright.testing.store_contract import CONTRACT, Check
+from statewright.testing.store_contract_ops import OPS_CONTRACT
 
 
-@pytest.mark.parametrize("check", CONTRACT, ids=lambda check: check.__name__.removeprefix("check_"))
+@pytest.mark.parametrize(
+    "check", CONTRACT + OPS_CONTRACT, ids=lambda check: check.__name__.removeprefix("check_")
+)
 def test_store_contract(store: Store, check: Check) -> None:
     check(store)
 

@@ -67,6 +67,16 @@ def _statements(queries: dict[str, str]) -> dict[str, str]:
     return found
 
 
+def _with_operations(store: type) -> dict[str, str]:
+    """A backend's queries and its operations.sql, `count_by_state` for one tenant."""
+    queries = dict(store.queries)
+    operations = dict(store.operations)
+    operations["count_by_state"] = operations["count_by_state"].format(
+        where=queries["filter_tenant"]
+    )
+    return {**queries, **operations}
+
+
 def _params(sql: str, style: str) -> dict[str, object]:
     names = re.findall(r":(\w+)" if style == "sqlite" else r"%\((\w+)\)s", sql)
     return {name: _param(name) for name in names}
@@ -104,7 +114,7 @@ def _sqlite_scans(url: str) -> dict[str, list[str]]:
     connection = sqlite3.connect(parse_sqlite_url(url).path)
     scans: dict[str, list[str]] = {}
     try:
-        for name, sql in _statements(dict(SqliteStore.queries)).items():
+        for name, sql in _statements(_with_operations(SqliteStore)).items():
             plan = [
                 row[3]
                 for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", _params(sql, "sqlite"))
@@ -127,7 +137,7 @@ def _postgres_scans(url: str) -> dict[str, list[str]]:
     scans: dict[str, list[str]] = {}
     with psycopg.connect(parse_postgres_url(url).conninfo) as connection:
         connection.execute("SET enable_seqscan = off")
-        queries = {**PostgresStore.queries, **PostgresStore.fast_paths}
+        queries = {**_with_operations(PostgresStore), **PostgresStore.fast_paths}
         for name, sql in _statements(queries).items():
             rows = connection.execute(f"EXPLAIN {sql}", _params(sql, "postgres")).fetchall()  # type: ignore[arg-type]
             plan = [str(row[0]) for row in rows]
@@ -190,7 +200,7 @@ def _postgres_generic_scans(url: str) -> dict[str, list[str]]:
     with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None) as connection:
         connection.execute("SET plan_cache_mode = force_generic_plan")
         connection.execute("SET enable_seqscan = off")
-        queries = {**PostgresStore.queries, **PostgresStore.fast_paths}
+        queries = {**_with_operations(PostgresStore), **PostgresStore.fast_paths}
         for name, sql in _statements(queries).items():
             names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
             numbered = re.sub(r"%\((\w+)\)s", _numbered(names), sql)

@@ -348,6 +348,7 @@ class WiringPass(LoaderState):
             )
             reenter = False
         transition.reenter = reenter
+        transition.roles = _roles(raw)
         target = raw.get("target")
         if target is not None:
             transition.targets = self._resolve_targets(node, target, join_path(path, "target"))
@@ -429,3 +430,13 @@ def _check_orthogonal(targets: list[StateNode], path: str, faults: Faults) -> No
                     f'targets "{first.id}" and "{second.id}" cannot both be active',
                     "multiple targets must be in different regions of a parallel state",
                 )
+
+
+def _roles(raw: Mapping[str, object]) -> tuple[str, ...] | None:
+    """The roles a transition's `"statewright"` extension names (checked by
+    `check_extension`), or None."""
+    extension = raw.get("statewright")
+    roles = extension.get("roles") if isinstance(extension, Mapping) else None
+    if isinstance(roles, list) and roles and all(isinstance(role, str) for role in roles):
+        return tuple(roles)
+    return None

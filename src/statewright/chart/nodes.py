@@ -39,6 +39,7 @@ class Transition:
         "has_content",
         "path",
         "reenter",
+        "roles",
         "source",
         "target_paths",
         "targets",
@@ -58,6 +59,8 @@ class Transition:
         self.guard_label = ""
         self.actions: tuple[Op, ...] = ()
         self.reenter = False
+        #: The roles that may send its event (`"statewright": {"roles": [...]}`); None: any.
+        self.roles: tuple[str, ...] | None = None
         #: XState's `ownEvents` test: a target, actions or reenter make it count.
         self.has_content = False
 

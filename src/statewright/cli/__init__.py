@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from statewright.cli.commands import db, definition, demo, verify, worker
+from statewright.cli.commands import (
+    bulk,
+    db,
+    definition,
+    demo,
+    instance,
+    listing,
+    outbox,
+    project_init,
+    show,
+    step,
+    verify,
+    worker,
+)
 
 app = typer.Typer(
     name="statewright",
@@ -16,7 +29,19 @@ app.command("validate")(definition.validate)
 app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
 app.command("worker")(worker.worker)
+app.command("init")(project_init.init)
+app.command("start")(instance.start)
+app.command("send")(instance.send)
+app.command("list")(listing.list_instances)
+app.command("show")(show.show)
+app.command("history")(show.history)
+app.command("accepted")(instance.accepted)
+app.command("retry")(step.retry)
+app.command("cancel")(instance.cancel)
+app.command("dead-letters")(outbox.dead_letters)
+app.command("redrive")(outbox.redrive)
 app.add_typer(db.app, name="db")
+app.add_typer(bulk.app, name="bulk")
 
 __all__ = ["app", "main"]
 

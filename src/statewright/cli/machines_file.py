@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from statewright.chart import Machine
+from statewright.definitions import Machine
 from statewright.errors import ConfigError
 
-__all__ = ["WorkerSetup", "load_machines", "load_worker_setup"]
+__all__ = ["WorkerSetup", "load_machines", "load_project_setup", "load_worker_setup"]
+
+#: The module attributes a project's implementations file may define, by `provide` keyword.
+_KINDS = {"guards": "GUARDS", "actions": "ACTIONS", "actors": "ACTORS", "delays": "DELAYS"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,11 @@ def load_worker_setup(path: Path) -> WorkerSetup:
             LISTENERS / SCHEDULES are of the wrong shape.
     """
     module = _import(path)
-    machines = _machines(path, module)
+    return _setup(path, module, _machines(path, module))
+
+
+def _setup(path: Path, module: ModuleType, machines: list[Machine]) -> WorkerSetup:
+    """The setup with `machines` and the module's LISTENERS and SCHEDULES, checked."""
     listeners = getattr(module, "LISTENERS", {})
     schedules = getattr(module, "SCHEDULES", [])
     if not isinstance(listeners, dict) or not all(
@@ -67,6 +74,49 @@ def load_worker_setup(path: Path) -> WorkerSetup:
             'e.g. SCHEDULES = [{"name": ..., "cron": ..., "action": ...}]'
         )
     return WorkerSetup(machines, listeners, schedules)
+
+
+def load_project_setup(definitions: Path | None, implementations: Path | None) -> WorkerSetup:
+    """A project's machines: each definition file in the `definitions` folder, provided with
+    the implementations file's `GUARDS`, `ACTIONS`, `ACTORS` and `DELAYS` dicts (or, if it
+    defines `MACHINES`, those instead), with its `LISTENERS` and `SCHEDULES`.
+
+    Raises:
+        ConfigError: the folder is missing, or the file as `load_worker_setup`.
+        DefinitionError: a definition file has faults.
+    """
+    if implementations is not None and not implementations.is_file():
+        raise ConfigError(_missing(implementations))
+    module = _import(implementations) if implementations is not None else None
+    if module is not None and implementations is not None and hasattr(module, "MACHINES"):
+        return _setup(implementations, module, _machines(implementations, module))
+    provided: dict[str, dict[str, object]] = {}
+    for keyword, name in _KINDS.items():
+        value = getattr(module, name, None) if module is not None else None
+        if value is not None and not isinstance(value, dict):
+            raise ConfigError(
+                f"{implementations}: {name} must be a dict of name -> function, "
+                f'e.g. {name} = {{"chargeCard": charge_card}}'
+            )
+        provided[keyword] = value or {}
+    machines = [
+        Machine.load(file, **provided)  # type: ignore[arg-type]
+        for file in _definition_files(definitions)
+    ]
+    if module is None or implementations is None:
+        return WorkerSetup(machines)
+    return _setup(implementations, module, machines)
+
+
+def _definition_files(folder: Path | None) -> list[Path]:
+    if folder is None:
+        return []
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{folder}: no such folder of definitions; create it, or fix definitions = in "
+            "statewright.toml"
+        )
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".json", ".yaml", ".yml"))
 
 
 def _machines(path: Path, module: ModuleType) -> list[Machine]:

@@ -1,7 +1,31 @@
 """The durable engine: every transition committed to SQLite or PostgreSQL with its audit row
 and the work it creates, in one transaction."""
 
+from statewright.engine.bulk import BulkResult
 from statewright.engine.engine import Engine
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
+from statewright.engine.work_views import (
+    Accepted,
+    AcceptedEvent,
+    DeadLetter,
+    Page,
+    PendingTimer,
+    StateCount,
+    StepRun,
+)
 
-__all__ = ["AuditEntry", "Engine", "Instance", "StepAttempt", "VerifyResult"]
+__all__ = [
+    "Accepted",
+    "AcceptedEvent",
+    "AuditEntry",
+    "BulkResult",
+    "DeadLetter",
+    "Engine",
+    "Instance",
+    "Page",
+    "PendingTimer",
+    "StateCount",
+    "StepAttempt",
+    "StepRun",
+    "VerifyResult",
+]

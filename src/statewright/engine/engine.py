@@ -24,14 +24,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Machine
+from statewright.engine.bulk import Bulk
 from statewright.engine.clock import Clock, SystemClock
 from statewright.engine.conflicts import SEND_ATTEMPTS
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, HeadCache
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
-from statewright.engine.reads import Reads
 from statewright.engine.registry import Registry
-from statewright.engine.work import Work
 from statewright.store import open_store
 from statewright.store.records import DefinitionRecord
 from statewright.store.schema import open_schema
@@ -45,11 +44,14 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(Work, Reads):
+class Engine(Bulk):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and
-    step results, alone or in batches), `reads.py` (get, list, history, verify), over
+    step results, alone or in batches), `reads.py` (get, history, verify), `listing.py`
+    (list, count by state), `operating.py` (accepted events, cancel, retry a step now,
+    steps, timers and dead letters, redrive), `bulk.py` (send, cancel or retry over a
+    filter), over
     `deciding.py` (an event run through the chart into the write to commit).
     """
 

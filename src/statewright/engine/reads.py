@@ -10,7 +10,7 @@ from typing import Literal, overload
 
 from statewright.chart import Machine, Snapshot
 from statewright.engine.deciding import DEFAULT_TENANT, Deciding
-from statewright.engine.payload import check_id, dump_json
+from statewright.engine.payload import dump_json
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
 from statewright.engine.workers import waiting_for
 from statewright.store.records import InstanceRecord
@@ -19,7 +19,7 @@ __all__ = ["Reads"]
 
 
 class Reads(Deciding):
-    """`get`, `list`, `history`, `step_attempts` and `verify`."""
+    """`get`, `history`, `step_attempts` and `verify` (`list` is in `listing.py`)."""
 
     def get(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> Instance:
         """The instance as it stands, with what it waits for when nobody is doing it
@@ -32,40 +32,6 @@ class Reads(Deciding):
         view = self._view(record)
         waiting = waiting_for(self.store, record, self.clock.now())
         return view if waiting is None else dataclasses.replace(view, waiting_for=waiting)
-
-    def list(
-        self,
-        *,
-        tenant: str = DEFAULT_TENANT,
-        definition_id: str | None = None,
-        status: str | None = None,
-        runtime_status: str | None = None,
-        after: str | None = None,
-        limit: int = 100,
-    ) -> builtins.list[Instance]:
-        """Instances of a tenant, by id, filtered; page with `after` (the last id seen).
-
-        Raises:
-            PayloadError: the tenant or a filter is not a well-formed id.
-        """
-        check_id(tenant, "tenant")
-        for what, given in (
-            ("definition id", definition_id),
-            ("status", status),
-            ("runtime status", runtime_status),
-            ("after", after),
-        ):
-            if given is not None:
-                check_id(given, what)
-        records = self.store.list_instances(
-            tenant,
-            definition_id=definition_id,
-            status=status,
-            runtime_status=runtime_status,
-            after_id=after,
-            limit=max(1, min(limit, 1000)),
-        )
-        return [self._view(record) for record in records]
 
     @overload
     def history(

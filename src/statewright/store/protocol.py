@@ -18,6 +18,8 @@ from statewright.store.records import (
     IdempotencyRecord,
     InstanceRecord,
     OutboxRecord,
+    StateCountRecord,
+    StateMatch,
     StepAttemptRecord,
     StepRecord,
     TimerRecord,
@@ -294,6 +296,88 @@ class Store(Protocol):
 
     def count_instances(self, tenant: str | None = None) -> int:
         """How many instances there are (for one tenant, or all)."""
+        ...
+
+    # -- operators ----------------------------------------------------------------------------
+
+    def find_instances(
+        self,
+        tenant: str,
+        *,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        states: Sequence[StateMatch] | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[InstanceRecord]:
+        """A tenant's instances by id, filtered as `list_instances` and, with `states`, to
+        those in one of these business states (an empty `states` matches none)."""
+        ...
+
+    def count_by_state(
+        self,
+        tenant: str,
+        *,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        states: Sequence[StateMatch] | None = None,
+    ) -> list[StateCountRecord]:
+        """How many of a tenant's instances have each state value, per definition."""
+        ...
+
+    def list_steps(
+        self,
+        tenant: str,
+        *,
+        instance_id: str | None = None,
+        status: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+    ) -> list[StepRecord]:
+        """A tenant's unfinished step runs by (instance id, invoke id), after `after`."""
+        ...
+
+    def list_timers(
+        self,
+        tenant: str,
+        *,
+        instance_id: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+    ) -> list[TimerRecord]:
+        """A tenant's pending timers by (instance id, timer id), after `after`."""
+        ...
+
+    def retry_step_now(self, step: StepRecord, now: int) -> bool:
+        """Make a step run waiting for its next attempt due at `now`; False if it is no
+        longer that run, waiting."""
+        ...
+
+    def list_dead_letters(
+        self,
+        tenant: str,
+        *,
+        instance_id: str | None = None,
+        event_type: str | None = None,
+        message_id: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxRecord]:
+        """A tenant's dead-lettered outbox messages by id, after `after_id`."""
+        ...
+
+    def redrive_dead_letters(
+        self,
+        tenant: str,
+        now: int,
+        *,
+        instance_id: str | None = None,
+        event_type: str | None = None,
+        message_id: str | None = None,
+    ) -> int:
+        """Put a tenant's matching dead letters back to pending now; how many."""
         ...
 
     def close(self) -> None:

@@ -16,6 +16,8 @@ __all__ = [
     "InstanceWrite",
     "OutboxRecord",
     "OutboxWrite",
+    "StateCountRecord",
+    "StateMatch",
     "StepAttemptRecord",
     "StepRecord",
     "StepWrite",
@@ -254,3 +256,22 @@ class OutboxRecord:
     next_attempt_at: int = 0
     last_error: str | None = None
     delivered_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateMatch:
+    """A business state to filter instances on: its key path from the root (`("review",
+    "legal")`), for every definition or only `definition_id` (and `definition_version`)."""
+
+    path: tuple[str, ...]
+    definition_id: str | None = None
+    definition_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateCountRecord:
+    """How many instances of a definition have one state value (JSON text)."""
+
+    definition_id: str
+    value: str
+    count: int

@@ -40,7 +40,10 @@ def migrate(
         ),
     ] = False,
 ) -> None:
-    """Apply every pending migration (an empty database gets the whole schema)."""
+    """Apply every pending migration (an empty database gets the whole schema).
+
+    Example: statewright db migrate --url postgresql://app@db:5432/app
+    """
     shown = redact_url(url)
     try:
         store = open_store(url)
@@ -72,7 +75,10 @@ def migrate(
 @app.command()
 def status(url: UrlOption = DEFAULT_URL) -> None:
     """Show the database's schema version and the one this version of statewright needs;
-    exit 1 unless they are the same (a SQLite file is never created here)."""
+    exit 1 unless they are the same (a SQLite file is never created here).
+
+    Example: statewright db status --url sqlite:///app.db
+    """
     shown = redact_url(url)
     try:
         store = open_store(url, create=False)

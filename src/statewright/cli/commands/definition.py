@@ -67,6 +67,8 @@ def validate(
 
     Exit status: 0 valid, 1 faults (or, with --strict, warnings or missing implementations),
     2 a bad option.
+
+    Example: statewright validate definitions/order.json --machines implementations.py
     """
     console = Console(highlight=False, soft_wrap=True)
     try:

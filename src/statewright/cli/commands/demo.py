@@ -47,7 +47,10 @@ def demo(
         Path, typer.Option(help="The order example folder (order.json and steps.py).")
     ] = Path("examples/order"),
 ) -> None:
-    """Step the order workflow through three orders in memory, printing each state."""
+    """Step the order workflow through three orders in memory, printing each state.
+
+    Example: statewright demo --example examples/order
+    """
     console = Console(highlight=False)
     try:
         machine = Machine.load(example / "order.json", actors=_load_actors(example / "steps.py"))

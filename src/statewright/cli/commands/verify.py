@@ -29,8 +29,12 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Replay every instance's audit log through the chart and check it rebuilds the stored
-    snapshot. Guards and actions run again: they must be free of outside side effects."""
+    """Replay every instance's audit log and check it rebuilds the stored snapshot.
+
+    Guards and actions run again: they must be free of outside side effects.
+
+    Example: statewright verify --url sqlite:///app.db --machines machines.py
+    """
     console = Console(highlight=False, soft_wrap=True)
     try:
         found = load_machines(machines) if machines else []

@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 
 from statewright.cli.logs import LogFormat, configure_logging
-from statewright.cli.machines_file import WorkerSetup, load_worker_setup
+from statewright.cli.machines_file import WorkerSetup, load_project_setup, load_worker_setup
+from statewright.cli.project import find_project, resolve_store_url
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -25,14 +26,22 @@ __all__ = ["worker"]
 
 def worker(
     url: Annotated[
-        str, typer.Option(envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL).")
-    ] = DEFAULT_URL,
+        str | None,
+        typer.Option(
+            envvar=URL_VARIABLE,
+            help="The store URL (default: $STATEWRIGHT_URL, then statewright.toml's url, then "
+            f"{DEFAULT_URL}).",
+            show_default=False,
+        ),
+    ] = None,
     machines: Annotated[
         Path | None,
         typer.Option(
             help="A Python file defining MACHINES = [...]: the definitions whose "
             "steps, guards and actions this worker runs; optionally LISTENERS = {pattern: fn} "
-            "and SCHEDULES = [...]. Imported once, with its folder on the import path."
+            "and SCHEDULES = [...]. Imported once, with its folder on the import path. "
+            "Default: the definitions and implementations statewright.toml names.",
+            show_default=False,
         ),
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Drain the due work and exit.")] = False,
@@ -74,20 +83,32 @@ def worker(
 ) -> None:
     """Run the worker: fire due timers, run steps with retries, deliver the outbox.
 
-    Stops gracefully on SIGTERM or SIGINT: the work in hand is finished first.
+    Stops gracefully on SIGTERM or SIGINT: the work in hand is finished first. In a project
+    made by "statewright init" it needs no flags: statewright.toml names the store, the
+    definitions and the implementations.
+
+    Example: statewright worker --url sqlite:///app.db --machines machines.py --once
     """
     configure_logging(log)
     console = Console(highlight=False, soft_wrap=True)
-    # A store that is away at start (a restart, a failover) is waited for, logged once.
-    outage = Outage(redact_url(url))
     try:
+        project = find_project()
+        url = resolve_store_url(url, project)
         # The setup file is read before the store is opened: a broken file changes nothing.
-        setup = load_worker_setup(machines) if machines else WorkerSetup([])
+        if machines:
+            setup = load_worker_setup(machines)
+        elif project is not None:
+            setup = load_project_setup(project.definitions, project.implementations)
+        else:
+            setup = WorkerSetup([])
     except StatewrightError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
+    # A store that is away at start (a restart, a failover) is waited for, logged once.
+    outage = Outage(redact_url(url))
+    store_url = url
     try:
-        engine = outage.call(lambda: Engine.open(url, create=False))
+        engine = outage.call(lambda: Engine.open(store_url, create=False))
     except StatewrightError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
@@ -108,7 +129,7 @@ def worker(
             for schedule in setup.schedules:
                 runner.schedule(schedule)  # type: ignore[arg-type]
         except StatewrightError as error:
-            console.print(f"[red]{machines}: {error}[/red]")
+            console.print(f"[red]{machines or 'statewright.toml'}: {error}[/red]")
             raise typer.Exit(1) from None
         if once:
             done = runner.run_once()

@@ -1,0 +1,387 @@
+"""What operators and outside callers do to instances beside sending events: see what an
+instance accepts now, cancel it, retry a waiting step now, and read a tenant's step runs,
+timers and dead letters (and redrive those). Every call is scoped to one tenant: another
+tenant's instance is `NotFound`, never visible.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from statewright.chart import Snapshot
+from statewright.chart.accepting import accepted_transitions
+from statewright.chart.macrostep import run_macrostep
+from statewright.engine.conflicts import SEND_ATTEMPTS, conflict_pause_s, kept_moving
+from statewright.engine.cursor import decode_cursor, encode_cursor
+from statewright.engine.deciding import DEFAULT_TENANT, Deciding
+from statewright.engine.heads import Head
+from statewright.engine.payload import check_id, check_version, event_json
+from statewright.engine.retrying import refusal
+from statewright.engine.views import AuditEntry
+from statewright.engine.work_views import (
+    Accepted,
+    AcceptedEvent,
+    DeadLetter,
+    Page,
+    PendingTimer,
+    StepRun,
+)
+from statewright.engine.writes import build_write
+from statewright.errors import InstanceNotActive, NotFound, StepNotRetryable, VersionConflict
+
+__all__ = ["Operating"]
+
+T = TypeVar("T")
+
+#: The most items one page holds.
+MAX_PAGE = 1000
+
+
+class Operating(Deciding):
+    """`accepted`, `cancel`, `retry_step`, `steps`, `timers`, `dead_letters`, `redrive`."""
+
+    def accepted(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> Accepted:
+        """The events the instance accepts now: each event type (or wildcard descriptor)
+        some transition of its active states takes, whether guards decide it (they may
+        still refuse a given payload), the roles that may send it, and where it leads.
+        An instance that is not active accepts nothing.
+
+        Raises:
+            NotFound: no such instance in this tenant.
+        """
+        record = self._load(tenant, instance_id)
+        machine = self.registry.machine(record.definition_id, record.definition_version)
+        snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
+        events = []
+        for descriptor, transitions in accepted_transitions(snapshot):
+            open_to_all = any(t.roles is None for t in transitions)
+            roles = {role: None for t in transitions for role in t.roles or ()}
+            events.append(
+                AcceptedEvent(
+                    type=descriptor,
+                    wildcard="*" in descriptor,
+                    guarded=all(t.guard is not None for t in transitions),
+                    roles=None if open_to_all else tuple(roles),
+                    targets=tuple(
+                        dict.fromkeys(n.id for t in transitions for n in t.targets or ())
+                    ),
+                )
+            )
+        return Accepted(
+            tenant=record.tenant,
+            instance_id=record.id,
+            version=record.version,
+            value=snapshot.value,
+            status=snapshot.status,
+            events=tuple(events),
+        )
+
+    def cancel(
+        self,
+        instance_id: str,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        reason: str | None = None,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> AuditEntry:
+        """Stop the instance: status `stopped`, its pending timers and step runs deleted in
+        the same transaction (a step running now finds its result discarded), and an audit
+        row of the event `{"type": "xstate.stop", "reason": ...}` by `actor`. Outbox
+        messages already emitted are still delivered. `verify` replays it as XState stops an
+        actor.
+
+        Raises:
+            NotFound: no such instance in this tenant.
+            InstanceNotActive: it is done, stopped or in error already; nothing changed.
+            VersionConflict: `expected_version` is stale, or other writers kept winning.
+            PayloadError: a malformed id or actor, or a reason that is too large.
+        """
+        check_id(tenant, "tenant")
+        check_id(instance_id, "instance id")
+        if actor is not None:
+            check_id(actor, "actor")
+        if expected_version is not None:
+            check_version(expected_version, "expected_version")
+        event: dict[str, object] = {"type": "xstate.stop"}
+        if reason is not None:
+            event["reason"] = reason
+        text = event_json(event, self.max_event_bytes, "the cancel reason")
+        lost = 0
+        while True:
+            record = self._fetch(tenant, instance_id)
+            if record.status != "active":
+                raise InstanceNotActive(
+                    f"{instance_id} is {record.status} already (version {record.version}): "
+                    "there is nothing to cancel, and nothing was changed",
+                    instance_id=instance_id,
+                    status=record.status,
+                    version=record.version,
+                )
+            if expected_version is not None and expected_version != record.version:
+                raise VersionConflict(
+                    f"{instance_id} changed under you (expected version {expected_version}, "
+                    f"found {record.version}); reload it and cancel again if still right",
+                    instance_id=instance_id,
+                    expected=expected_version,
+                    found=record.version,
+                )
+            machine = self.registry.machine(record.definition_id, record.definition_version)
+            before = Snapshot.from_json(machine, json.loads(record.snapshot))
+            # Stopping runs no guard or action: no implementation is needed here.
+            step = run_macrostep(machine, before, event)
+            write, parts = build_write(
+                tenant=tenant,
+                instance_id=instance_id,
+                definition_id=record.definition_id,
+                definition_version=record.definition_version,
+                machine=machine,
+                expected_version=record.version,
+                step=step,
+                event_text=text,
+                actor=actor,
+                now=self.clock.now(),
+                from_value=record.value,
+                idempotency=None,
+            )
+            try:
+                self.store.commit_transition(write)
+            except VersionConflict as conflict:
+                self._heads.drop(tenant, instance_id)
+                lost += 1
+                if expected_version is not None:
+                    raise
+                if lost >= SEND_ATTEMPTS:
+                    raise kept_moving(conflict, lost) from conflict
+                time.sleep(conflict_pause_s(lost))
+                continue
+            self._heads.put(Head.after(write))
+            return AuditEntry(
+                tenant=tenant,
+                instance_id=instance_id,
+                seq=write.audit.seq,
+                event=event,
+                actor=actor,
+                from_value=before.value,
+                to_value=parts.to_value,
+                status=write.audit.status,
+                runtime_status=write.audit.runtime_status,
+                at=write.audit.at,
+                idempotency_key=None,
+                microsteps=parts.microsteps,
+                effects=parts.effects,
+            )
+
+    def retry_step(
+        self, instance_id: str, invoke_id: str | None = None, *, tenant: str = DEFAULT_TENANT
+    ) -> builtins.list[StepRun]:
+        """Make a step run that waits for its next attempt due now: a worker that provides
+        it takes it at once (its retry policy and attempt count are unchanged). Without
+        `invoke_id`, every step of the instance that waits for a retry.
+
+        Returns:
+            The runs made due, as they now stand.
+
+        Raises:
+            NotFound: no such instance in this tenant.
+            StepNotRetryable: the step is running, pending (due already), finished, gave up,
+                or there is no such step, or none waits; `.reason` says which, the message
+                says what to do. Nothing was changed.
+        """
+        record = self._load(tenant, instance_id)
+        if invoke_id is not None:
+            check_id(invoke_id, "invoke id")
+        now = self.clock.now()
+        for _ in range(SEND_ATTEMPTS):
+            steps = self.store.steps(tenant, instance_id)
+            chosen = [s for s in steps if invoke_id is None or s.invoke_id == invoke_id]
+            waiting = [s for s in chosen if s.status == "retrying"]
+            if not waiting or (invoke_id is not None and len(chosen) != 1):
+                raise refusal(self.store, record, invoke_id, chosen, steps, now)
+            if all(self.store.retry_step_now(step, now) for step in waiting):
+                made = {s.invoke_id for s in waiting}
+                fresh = self.store.steps(tenant, instance_id)
+                return [StepRun.from_record(s) for s in fresh if s.invoke_id in made]
+            record = self._fetch(tenant, instance_id)  # a worker claimed one meanwhile
+        raise StepNotRetryable(
+            f"{instance_id}: its steps kept changing while being retried; look again with "
+            f'"statewright show {instance_id}" and retry if one still waits',
+            instance_id=instance_id,
+            invoke_id=invoke_id,
+            reason="running",
+        )
+
+    def steps(
+        self,
+        instance_id: str | None = None,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page[StepRun]:
+        """The unfinished step runs of an instance, or of the whole tenant, by (instance id,
+        invoke id): their status, attempts, last error and next attempt.
+
+        Raises:
+            NotFound: `instance_id` is not an instance of this tenant.
+            PayloadError: a malformed filter, or a cursor another list gave.
+        """
+        filters = self._scope(tenant, instance_id, status=status)
+        size = _page_size(limit)
+        after = _key_after(cursor, "steps", filters)
+        rows = self.store.list_steps(
+            tenant, instance_id=instance_id, status=status, after=after, limit=size + 1
+        )
+        runs = [StepRun.from_record(row) for row in rows]
+        return _page(runs, size, "steps", filters, lambda r: [r.instance_id, r.invoke_id])
+
+    def timers(
+        self,
+        instance_id: str | None = None,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page[PendingTimer]:
+        """The pending timers of an instance, or of the whole tenant, by (instance id, timer
+        id), with their due times.
+
+        Raises:
+            NotFound: `instance_id` is not an instance of this tenant.
+            PayloadError: a malformed filter, or a cursor another list gave.
+        """
+        filters = self._scope(tenant, instance_id)
+        size = _page_size(limit)
+        after = _key_after(cursor, "timers", filters)
+        rows = self.store.list_timers(tenant, instance_id=instance_id, after=after, limit=size + 1)
+        timers = [PendingTimer.from_record(row) for row in rows]
+        return _page(timers, size, "timers", filters, lambda t: [t.instance_id, t.timer_id])
+
+    def dead_letters(
+        self,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        instance_id: str | None = None,
+        event_type: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page[DeadLetter]:
+        """The tenant's dead-lettered outbox messages (of one instance, of one event type),
+        by message id.
+
+        Raises:
+            PayloadError: a malformed filter, or a cursor another list gave.
+        """
+        filters = self._scope(tenant, None, instance_id=instance_id, event_type=event_type)
+        size = _page_size(limit)
+        after = _key_after(cursor, "dead_letters", filters)
+        rows = self.store.list_dead_letters(
+            tenant,
+            instance_id=instance_id,
+            event_type=event_type,
+            after_id=None if after is None else after[0],
+            limit=size + 1,
+        )
+        letters = [DeadLetter.from_record(row) for row in rows]
+        return _page(letters, size, "dead_letters", filters, lambda d: [d.message_id])
+
+    def redrive(
+        self,
+        message_id: str | None = None,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        instance_id: str | None = None,
+        event_type: str | None = None,
+        dry_run: bool = False,
+    ) -> int:
+        """Put dead letters back to be delivered now, attempts reset: the one `message_id`
+        names, or every one of the tenant the filters match (all of them with none). With
+        `dry_run`, only count them.
+
+        Returns:
+            How many were (or, with `dry_run`, would be) redriven.
+
+        Raises:
+            NotFound: `message_id` names no dead letter of this tenant (the message says if
+                it is pending or delivered instead).
+            PayloadError: a malformed filter.
+        """
+        self._scope(tenant, None, message_id=message_id, instance_id=instance_id)
+        if event_type is not None:
+            check_id(event_type, "event type")
+        filters = {"instance_id": instance_id, "event_type": event_type, "message_id": message_id}
+        if dry_run or message_id is not None:
+            count = 0
+            after: str | None = None
+            while True:
+                page = self.store.list_dead_letters(
+                    tenant, after_id=after, limit=MAX_PAGE, **filters
+                )
+                count += len(page)
+                if len(page) < MAX_PAGE:
+                    break
+                after = page[-1].message_id
+            if message_id is not None and count == 0:
+                raise NotFound(_not_dead(self, tenant, message_id))
+            if dry_run:
+                return count
+        return self.store.redrive_dead_letters(tenant, self.clock.now(), **filters)
+
+    def _scope(self, tenant: str, owner: str | None, **filters: str | None) -> dict[str, object]:
+        """Check the tenant and filters (and that the instance `owner` is this tenant's);
+        the filters as a cursor's digest covers them."""
+        check_id(tenant, "tenant")
+        for name, value in filters.items():
+            if value is not None:
+                check_id(value, name.replace("_", " "))
+        if owner is not None:
+            self._load(tenant, owner)
+            filters["instance_id"] = owner
+        return {"tenant": tenant, **filters}
+
+
+def _page_size(limit: int) -> int:
+    return max(1, min(int(limit), MAX_PAGE))
+
+
+def _key_after(cursor: str | None, kind: str, filters: dict[str, object]) -> tuple[str, str] | None:
+    if cursor is None:
+        return None
+    size = 1 if kind == "dead_letters" else 2
+    key = decode_cursor(cursor, kind, filters, size)
+    return (key[0], key[-1])
+
+
+def _page(
+    items: builtins.list[T],
+    size: int,
+    kind: str,
+    filters: dict[str, object],
+    key_of: Callable[[T], builtins.list[str]],
+) -> Page[T]:
+    """The first `size` items (one more was read to know if a next page exists)."""
+    if len(items) <= size:
+        return Page(items)
+    kept = items[:size]
+    return Page(kept, encode_cursor(kind, filters, key_of(kept[-1])))
+
+
+def _not_dead(operating: Operating, tenant: str, message_id: str) -> str:
+    """Why a redrive of `message_id` finds no dead letter: which status it has, if any."""
+    parts = message_id.split("/")
+    if len(parts) >= 2 and parts[0] == tenant:
+        for message in operating.store.outbox(tenant, "/".join(parts[1:-2])):
+            if message.message_id == message_id:
+                return (
+                    f"outbox message {message_id!r} is {message.status}, not dead: only a "
+                    'dead letter can be redriven (list them with "statewright dead-letters")'
+                )
+    return (
+        f"no dead letter {message_id!r} in tenant {tenant!r}; list them with "
+        '"statewright dead-letters"'
+    )

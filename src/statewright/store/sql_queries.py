@@ -1,0 +1,271 @@
+"""The store operations outside callers need beside the engine's own: instances by business
+state with counts per state, a tenant's step runs, timers and dead letters page by page, a
+step run made due now, dead letters redriven. A mixin of `SqlStore`, over the queries of each
+backend's `operations.sql` (and the `filter_*` fragments of its `queries.sql`).
+
+Every list is one tenant's, ordered by a primary key or index prefix and paged by keyset (the
+last key seen), so a page costs the same however deep it is and rows inserted meanwhile never
+shift a page. A business-state filter reads the tenant's instances (narrowed by the other
+filters' indexes) and tests each value: state values are JSON, which no index of the schema
+covers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import ClassVar
+
+from statewright.store.records import (
+    InstanceRecord,
+    OutboxRecord,
+    StateCountRecord,
+    StateMatch,
+    StepRecord,
+    TimerRecord,
+)
+from statewright.store.transaction import Params, Row, Transaction
+
+__all__ = ["OperatorQueries", "state_matchers"]
+
+#: The filters of `list_instances` that name one column each (`filter_<name>` in queries.sql).
+_COLUMN_FILTERS = ("tenant", "definition_id", "status", "runtime_status")
+
+
+class OperatorQueries:
+    """Lists and operator writes (see the module docstring)."""
+
+    queries: ClassVar[Mapping[str, str]]
+    #: The backend's `operations.sql`, set by each subclass.
+    operations: ClassVar[Mapping[str, str]]
+
+    def _transaction(self, *, write: bool, what: str) -> AbstractContextManager[Transaction]:
+        raise NotImplementedError
+
+    def _read_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
+        raise NotImplementedError
+
+    def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
+        raise NotImplementedError
+
+    def _work_committed(self) -> None:
+        raise NotImplementedError
+
+    # -- instances ----------------------------------------------------------------------------
+
+    def find_instances(
+        self,
+        tenant: str,
+        *,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        states: Sequence[StateMatch] | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[InstanceRecord]:
+        """A tenant's instances by id, filtered as `list_instances` and, with `states`, to
+        those in one of the business states given (an empty `states` matches none)."""
+        if states is not None and not states:
+            return []
+        where, params = self._instance_filters(
+            tenant, definition_id, status, runtime_status, states
+        )
+        if after_id is not None:
+            where.append(self.queries["filter_after_id"])
+            params["after_id"] = after_id
+        params["limit"] = max(1, limit)
+        sql = self.queries["list_instances"].format(where=" AND ".join(where))
+        rows = self._read_all(sql, params, what="listing instances")
+        return [InstanceRecord(**row) for row in rows]
+
+    def count_by_state(
+        self,
+        tenant: str,
+        *,
+        definition_id: str | None = None,
+        status: str | None = None,
+        runtime_status: str | None = None,
+        states: Sequence[StateMatch] | None = None,
+    ) -> list[StateCountRecord]:
+        """How many of a tenant's instances are in each business state (per definition and
+        state value), with the filters of `find_instances`."""
+        if states is not None and not states:
+            return []
+        where, params = self._instance_filters(
+            tenant, definition_id, status, runtime_status, states
+        )
+        sql = self.operations["count_by_state"].format(where=" AND ".join(where))
+        rows = self._read_all(sql, params, what="counting instances by state")
+        return [
+            StateCountRecord(
+                definition_id=str(row["definition_id"]),
+                value=str(row["value"]),
+                count=int(str(row["count"])),
+            )
+            for row in rows
+        ]
+
+    def _instance_filters(
+        self,
+        tenant: str,
+        definition_id: str | None,
+        status: str | None,
+        runtime_status: str | None,
+        states: Sequence[StateMatch] | None,
+    ) -> tuple[list[str], dict[str, object]]:
+        """The WHERE fragments (fixed text from the query files, never input) and their
+        parameters."""
+        params: dict[str, object] = {
+            "tenant": tenant,
+            "definition_id": definition_id,
+            "status": status,
+            "runtime_status": runtime_status,
+        }
+        where = [self.queries[f"filter_{name}"] for name in _COLUMN_FILTERS if params[name]]
+        if states is not None:
+            where.append(self.operations["filter_states"])
+            params["states"] = state_matchers(states)
+        return where, params
+
+    # -- steps and timers ---------------------------------------------------------------------
+
+    def list_steps(
+        self,
+        tenant: str,
+        *,
+        instance_id: str | None = None,
+        status: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+    ) -> list[StepRecord]:
+        """A tenant's unfinished step runs (of one instance, of one status), ordered by
+        (instance id, invoke id), after the key `after`."""
+        params = {
+            "tenant": tenant,
+            "instance_id": instance_id,
+            "status": status,
+            **_after(after),
+            "limit": max(1, limit),
+        }
+        rows = self._read_all(self.operations["list_steps"], params, what="listing steps")
+        return [StepRecord(**row) for row in rows]
+
+    def list_timers(
+        self,
+        tenant: str,
+        *,
+        instance_id: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+    ) -> list[TimerRecord]:
+        """A tenant's pending timers (of one instance), ordered by (instance id, timer id),
+        after the key `after`."""
+        params = {"tenant": tenant, "instance_id": instance_id, **_after(after)}
+        params["limit"] = max(1, limit)
+        rows = self._read_all(self.operations["list_timers"], params, what="listing timers")
+        return [TimerRecord(**row) for row in rows]
+
+    def retry_step_now(self, step: StepRecord, now: int) -> bool:
+        """Make a step run that waits for its next attempt due at `now`; False (nothing
+        written) if it is no longer that run waiting (claimed, stopped, finished)."""
+        params = {
+            "tenant": step.tenant,
+            "instance_id": step.instance_id,
+            "invoke_id": step.invoke_id,
+            "started_version": step.started_version,
+            "attempts": step.attempts,
+            "now": now,
+        }
+        changed = self._run_alone(
+            self.operations["retry_step_now"], params, what=f"retrying step {step.invoke_id!r}"
+        )
+        if changed:
+            self._work_committed()
+        return changed == 1
+
+    # -- dead letters -------------------------------------------------------------------------
+
+    def list_dead_letters(
+        self,
+        tenant: str,
+        *,
+        instance_id: str | None = None,
+        event_type: str | None = None,
+        message_id: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxRecord]:
+        """A tenant's dead-lettered outbox messages (of one instance, event type or id), by
+        message id, after `after_id`."""
+        params = {
+            "tenant": tenant,
+            "instance_id": instance_id,
+            "event_type": event_type,
+            "message_id": message_id,
+            "after_id": after_id,
+            "limit": max(1, limit),
+        }
+        rows = self._read_all(
+            self.operations["list_dead_letters"], params, what="listing dead letters"
+        )
+        return [OutboxRecord(**row) for row in rows]
+
+    def redrive_dead_letters(
+        self,
+        tenant: str,
+        now: int,
+        *,
+        instance_id: str | None = None,
+        event_type: str | None = None,
+        message_id: str | None = None,
+    ) -> int:
+        """Put a tenant's matching dead letters back to pending, due at `now`, attempts reset,
+        in one transaction; how many."""
+        params = {
+            "tenant": tenant,
+            "now": now,
+            "instance_id": instance_id,
+            "event_type": event_type,
+            "message_id": message_id,
+        }
+        changed = self._run_alone(
+            self.operations["redrive_dead_letters"], params, what="redriving dead letters"
+        )
+        if changed:
+            self._work_committed()
+        return changed
+
+
+def state_matchers(states: Sequence[StateMatch]) -> str:
+    """The `:states` parameter of `filter_states`: per state, its definition and version (or
+    null) and where to find it in a value, as SQLite JSON paths and PostgreSQL path arrays."""
+    matchers = []
+    for match in states:
+        # The root (a tag on the machine itself) is every value: its key path is "$".
+        parent, leaf = list(match.path[:-1]), (match.path[-1] if match.path else None)
+        matchers.append(
+            {
+                "d": match.definition_id,
+                "v": match.definition_version,
+                "leaf": leaf,
+                "parent": _json_path(parent),
+                "key": _json_path(match.path),
+                "p": parent,
+                "k": list(match.path),
+            }
+        )
+    return json.dumps(matchers)
+
+
+def _json_path(keys: Sequence[str]) -> str:
+    """A SQLite JSON path to a key path (`$."review"."legal"`)."""
+    return "$" + "".join(f'."{key}"' for key in keys)
+
+
+def _after(after: tuple[str, str] | None) -> dict[str, object]:
+    return {
+        "after_instance": None if after is None else after[0],
+        "after_key": None if after is None else after[1],
+    }

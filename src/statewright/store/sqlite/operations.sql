@@ -1,0 +1,73 @@
+-- SQLite queries for operators and outside callers (sql_queries.py): instances by business
+-- state, counts per state, a tenant's steps, timers and dead letters, a step retried now, dead
+-- letters redriven. Same names as postgres/operations.sql. Every list is keyset-paged on a
+-- primary key or index prefix, within one tenant.
+
+-- Instances in a business state: :states is a JSON array of matchers, each
+-- {"d": definition id or null, "v": version or null, "parent": JSON path of the state's
+-- parent value, "leaf": its key, "key": JSON path of the state itself}. An instance matches
+-- when its value at the parent path is the leaf (an atomic state) or has the state as a key
+-- (a compound or parallel state); `review` matches "review" and {"review": ...}.
+-- name: filter_states
+EXISTS (SELECT 1 FROM json_each(:states) AS m
+        WHERE (json_extract(m.value, '$.d') IS NULL
+               OR json_extract(m.value, '$.d') = instances.definition_id)
+          AND (json_extract(m.value, '$.v') IS NULL
+               OR json_extract(m.value, '$.v') = instances.definition_version)
+          AND ((json_type(instances.value, json_extract(m.value, '$.parent')) = 'text'
+                AND json_extract(instances.value, json_extract(m.value, '$.parent'))
+                    = json_extract(m.value, '$.leaf'))
+               OR json_type(instances.value, json_extract(m.value, '$.key')) IS NOT NULL))
+
+-- name: count_by_state
+SELECT definition_id, value, count(*) AS count
+FROM instances WHERE {where}
+GROUP BY definition_id, value ORDER BY definition_id, value;
+
+-- A tenant's step runs (of one instance, of one status), keyset-paged on the primary key.
+-- name: list_steps
+SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
+       claimed_from
+FROM steps
+WHERE tenant = :tenant
+  AND (:instance_id IS NULL OR instance_id = :instance_id)
+  AND (:status IS NULL OR status = :status)
+  AND (:after_instance IS NULL OR (instance_id, invoke_id) > (:after_instance, :after_key))
+ORDER BY instance_id, invoke_id
+LIMIT :limit;
+
+-- name: list_timers
+SELECT tenant, instance_id, timer_id, due_at, event, created_seq
+FROM timers
+WHERE tenant = :tenant
+  AND (:instance_id IS NULL OR instance_id = :instance_id)
+  AND (:after_instance IS NULL OR (instance_id, timer_id) > (:after_instance, :after_key))
+ORDER BY instance_id, timer_id
+LIMIT :limit;
+
+-- A tenant's dead letters (of one instance, of one event type), keyset-paged on the id.
+-- name: list_dead_letters
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
+       next_attempt_at, last_error, delivered_at
+FROM outbox
+WHERE tenant = :tenant AND status = 'dead'
+  AND (:instance_id IS NULL OR instance_id = :instance_id)
+  AND (:event_type IS NULL OR json_extract(event, '$.type') = :event_type)
+  AND (:message_id IS NULL OR message_id = :message_id)
+  AND (:after_id IS NULL OR message_id > :after_id)
+ORDER BY message_id
+LIMIT :limit;
+
+-- name: redrive_dead_letters
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now, last_error = NULL
+WHERE tenant = :tenant AND status = 'dead'
+  AND (:instance_id IS NULL OR instance_id = :instance_id)
+  AND (:event_type IS NULL OR json_extract(event, '$.type') = :event_type)
+  AND (:message_id IS NULL OR message_id = :message_id);
+
+-- A run waiting for its next attempt is due now; nothing else about it changes.
+-- name: retry_step_now
+UPDATE steps SET next_attempt_at = :now
+WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
+  AND started_version = :started_version AND attempts = :attempts AND status = 'retrying';

@@ -1,0 +1,72 @@
+"""Every command of the `statewright` app is documented in docs/cli.md, with an example there
+and in its --help."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from statewright.cli import app
+
+DOCS = Path(__file__).parents[2] / "docs" / "cli.md"
+
+
+def command_paths() -> Iterator[tuple[str, ...]]:
+    """Every command's words (`("db", "migrate")`), groups walked."""
+
+    def walk(command: object, words: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        children = getattr(command, "commands", None)
+        if children:
+            for name, child in sorted(children.items()):
+                yield from walk(child, (*words, name))
+        else:
+            yield words
+
+    yield from walk(typer.main.get_command(app), ())
+
+
+COMMANDS = list(command_paths())
+
+
+def sections() -> dict[str, str]:
+    """docs/cli.md's `## ` sections by heading."""
+    found: dict[str, str] = {}
+    heading = ""
+    for line in DOCS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            heading = line
+            found[heading] = ""
+        elif heading:
+            found[heading] += line + "\n"
+    return found
+
+
+def test_the_walk_finds_the_commands() -> None:
+    assert {("start",), ("send",), ("db", "migrate"), ("worker",)} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
+def test_every_command_has_a_section_with_an_example(words: tuple[str, ...]) -> None:
+    name = "statewright " + " ".join(words)
+    matching = [body for head, body in sections().items() if head.startswith(f"## `{name}")]
+    assert matching, f"docs/cli.md has no section headed ## `{name} ...`"
+    example = re.compile(rf"^\s*(\$ )?{re.escape(name)}(\s|$)", re.MULTILINE)
+    assert example.search(matching[0]), f"the section on {name} shows no example command line"
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(words: tuple[str, ...]) -> None:
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [*words, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example: statewright " + " ".join(words) in result.output
+
+
+def test_the_exit_codes_are_documented() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    for code in range(6):
+        assert re.search(rf"^\|\s*{code}\s*\|", text, re.MULTILINE), f"exit code {code}"

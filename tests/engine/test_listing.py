@@ -1,0 +1,93 @@
+"""Listing instances by business state or tag with keyset cursors, and counts per state."""
+
+from __future__ import annotations
+
+import pytest
+
+from statewright import Machine
+from statewright.engine import Engine
+from statewright.errors import PayloadError
+
+REVIEW = {
+    "id": "review",
+    "initial": "draft",
+    "states": {
+        "draft": {"on": {"SUBMIT": "review"}},
+        "review": {
+            "tags": ["busy"],
+            "initial": "legal",
+            "states": {
+                "legal": {"on": {"OK": "finance"}},
+                "finance": {"tags": ["money"], "on": {"OK": "#review.done"}},
+            },
+        },
+        "done": {"type": "final"},
+    },
+}
+
+
+@pytest.fixture
+def reviews(engine: Engine) -> Engine:
+    engine.register(Machine.from_config(REVIEW))
+    for number in range(6):
+        engine.start("review", instance_id=f"r-{number}")
+    for number in (1, 2, 3, 4):
+        engine.send(f"r-{number}", "SUBMIT")
+    for number in (3, 4):
+        engine.send(f"r-{number}", "OK")
+    engine.send("r-4", "OK")
+    engine.start("order", input={"amount": 5}, instance_id="o-1")
+    return engine
+
+
+def ids(found: list[object]) -> list[str]:
+    return [instance.id for instance in found]  # type: ignore[attr-defined]
+
+
+def test_list_filters_by_business_state_and_nested_state(reviews: Engine) -> None:
+    assert ids(reviews.list(state="review")) == ["r-1", "r-2", "r-3"]
+    assert ids(reviews.list(state="review.finance")) == ["r-3"]
+    assert ids(reviews.list(state="draft")) == ["r-0", "r-5"]
+    assert ids(reviews.list(state="done")) == ["r-4"]
+    assert ids(reviews.list(state="pending", definition_id="order")) == ["o-1"]
+    assert ids(reviews.list(state="review", tenant="other")) == []
+
+
+def test_list_filters_by_tag(reviews: Engine) -> None:
+    assert ids(reviews.list(tag="busy")) == ["r-1", "r-2", "r-3"]
+    assert ids(reviews.list(tag="money", definition_id="review")) == ["r-3"]
+    assert ids(reviews.list(tag="nobody-has-it")) == []
+
+
+def test_list_pages_with_a_cursor_stable_under_inserts(reviews: Engine) -> None:
+    first = reviews.list(definition_id="review", limit=2)
+    assert ids(first) == ["r-0", "r-1"] and first.next_cursor
+    reviews.start("review", instance_id="r-00")  # sorts before the cursor: not seen, no shift
+    reviews.start("review", instance_id="r-9")
+    second = reviews.list(definition_id="review", limit=2, cursor=first.next_cursor)
+    assert ids(second) == ["r-2", "r-3"]
+    third = reviews.list(definition_id="review", limit=10, cursor=second.next_cursor)
+    assert ids(third) == ["r-4", "r-5", "r-9"] and third.next_cursor is None
+    with pytest.raises(PayloadError, match="other filters"):
+        reviews.list(definition_id="order", cursor=first.next_cursor)
+
+
+def test_bad_state_filters_are_refused_naming_the_fix(reviews: Engine) -> None:
+    with pytest.raises(PayloadError, match="no state 'reveiw'; did you mean \"review\""):
+        reviews.list(definition_id="review", state="reveiw")
+    with pytest.raises(PayloadError, match="not both"):
+        reviews.list(state="review", tag="busy")
+
+
+def test_count_by_state_groups_per_definition_and_value(reviews: Engine) -> None:
+    counts = {(c.definition_id, c.state): c.count for c in reviews.count_by_state()}
+    assert counts == {
+        ("order", "pending"): 1,
+        ("review", "done"): 1,
+        ("review", "draft"): 2,
+        ("review", "review.finance"): 1,
+        ("review", "review.legal"): 2,
+    }
+    busy = reviews.count_by_state(tag="busy")
+    assert {c.state: c.count for c in busy} == {"review.finance": 1, "review.legal": 2}
+    assert reviews.count_by_state(status="done")[0].count == 1
