@@ -329,6 +329,7 @@ class WiringPass(LoaderState):
         check_keys(raw, TRANSITION_KEYS, path, self.faults, what="transition")
         check_extension(raw, path, self.faults, allowed=("roles",))
         transition = Transition(source=node, event=event, path=path)
+        transition.roles = _roles(raw.get("statewright"))
         if "guard" in raw:
             transition.guard, transition.guard_label = compile_guard(
                 raw["guard"], path=join_path(path, "guard"), faults=self.faults, impls=self.impls
@@ -419,3 +420,11 @@ def _check_orthogonal(targets: list[StateNode], path: str, faults: Faults) -> No
                     f'targets "{first.id}" and "{second.id}" cannot both be active',
                     "multiple targets must be in different regions of a parallel state",
                 )
+
+
+def _roles(extension: object) -> tuple[str, ...] | None:
+    """The `roles` of a transition's statewright object, once `check_extension` took it."""
+    roles = extension.get("roles") if isinstance(extension, Mapping) else None
+    if isinstance(roles, list) and roles and all(isinstance(role, str) for role in roles):
+        return tuple(roles)
+    return None

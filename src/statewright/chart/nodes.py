@@ -37,6 +37,7 @@ class Transition:
         "has_content",
         "path",
         "reenter",
+        "roles",
         "source",
         "target_paths",
         "targets",
@@ -58,6 +59,9 @@ class Transition:
         self.reenter = False
         #: XState's `ownEvents` test: a target, actions or reenter make it count.
         self.has_content = False
+        #: Who may send the event that takes it (`"statewright": {"roles": [...]}`); None
+        #: for anyone. The chart only keeps it: the engine checks it for callers with roles.
+        self.roles: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         targets = None if self.targets is None else [t.id for t in self.targets]

@@ -41,6 +41,7 @@ class SqliteStore(SqlStore):
     """
 
     queries = include_queries(load_queries(_PACKAGE))
+    token_queries = load_queries(_PACKAGE, "tokens.sql")
     migrations = load_migrations(_PACKAGE)
 
     def __init__(
