@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Machine
+from statewright.engine.catalog import Catalog
 from statewright.engine.clock import Clock, SystemClock
 from statewright.engine.conflicts import SEND_ATTEMPTS
 from statewright.engine.deciding import DEFAULT_TENANT
@@ -31,6 +32,7 @@ from statewright.engine.heads import DEFAULT_HEAD_CACHE, HeadCache
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
 from statewright.engine.reads import Reads
 from statewright.engine.registry import Registry
+from statewright.engine.tokens import Tokens
 from statewright.engine.work import Work
 from statewright.store import open_store
 from statewright.store.records import DefinitionRecord
@@ -45,12 +47,14 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(Work, Reads):
+class Engine(Work, Reads, Tokens, Catalog):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and
     step results, alone or in batches), `reads.py` (get, list, history, verify), over
-    `deciding.py` (an event run through the chart into the write to commit).
+    `deciding.py` (an event run through the chart into the write to commit); `tokens.py`
+    (API tokens) and `catalog.py` (definitions, readiness, idempotent requests) serve the
+    HTTP API.
     """
 
     def __init__(
