@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from statewright.cli.commands import db, definition, demo, verify, worker
+from statewright.cli.commands import db, definition, demo, serve, tokens, verify, worker
 
 app = typer.Typer(
     name="statewright",
@@ -16,7 +16,9 @@ app.command("validate")(definition.validate)
 app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
 app.command("worker")(worker.worker)
+app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
+app.add_typer(tokens.app, name="tokens")
 
 __all__ = ["app", "main"]
 

@@ -101,6 +101,10 @@ class Tokens(Deciding):
             raise PayloadError(f"role {role!r} is not one of {', '.join(ROLES)}; pick one")
         if name:
             check_id(name, "token name")
+            if len(name) > 100:
+                raise PayloadError(
+                    f"token name {name[:40]!r}... is over 100 characters; shorten it"
+                )
         for extra in event_roles:
             if not isinstance(extra, str) or not _EVENT_ROLE.fullmatch(extra):
                 raise PayloadError(
