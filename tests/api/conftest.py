@@ -71,9 +71,7 @@ def make_api(url: str, settings: ApiSettings | None = None) -> Iterator[Api]:
         tokens["approver"] = engine.create_token(
             tenant="acme", role="operator", name="ann", event_roles=["approver"]
         )[1]
-        tokens["no-payloads"] = engine.create_token(
-            tenant="acme", role="viewer", payloads=False
-        )[1]
+        tokens["no-payloads"] = engine.create_token(tenant="acme", role="viewer", payloads=False)[1]
         app = create_app(engine, settings or ApiSettings(max_body_bytes=4096, rate=0))
         with TestClient(app, raise_server_exceptions=True) as client:
             yield Api(client, engine, tokens)
