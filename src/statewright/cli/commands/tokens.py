@@ -106,8 +106,11 @@ def list_tokens(
     if as_json:
         typer.echo(json.dumps([_as_dict(token) for token in tokens]))
         return
-    table = Table("prefix", "tenant", "role", "event roles", "payloads", "name", "created",
-                  "revoked")  # fmt: skip
+    table = Table(box=None)
+    for column in ("prefix", "tenant", "role", "event roles", "payloads", "name"):
+        table.add_column(column, no_wrap=column == "prefix", overflow="fold")
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("revoked", no_wrap=True)
     for token in tokens:
         table.add_row(
             token.prefix,
