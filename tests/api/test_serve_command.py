@@ -94,16 +94,7 @@ def test_serve_answers_on_a_loopback_port_and_stops_on_sigterm(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.communicate()
-            assert time.monotonic() < deadline, "serve did not answer within 30 s"
-            time.sleep(0.1)
+        wait_until_live(server, base)
         auth = {"Authorization": f"Bearer {secret}"}
         assert httpx.get(f"{base}/v1/definitions").status_code == 401
         started = httpx.post(
@@ -129,6 +120,67 @@ def test_serve_answers_on_a_loopback_port_and_stops_on_sigterm(
         assert engine.get("o1", tenant="acme").context == {"amount": 3, "approvedBy": "ann"}
 
 
+QUICK = """
+from statewright import Machine
+
+MACHINES = [Machine.from_config({
+    "id": "quick",
+    "initial": "a",
+    "states": {
+        "a": {"after": {"0": "b"}},
+        "b": {"invoke": {"id": "job", "src": "job", "onDone": "c"}},
+        "c": {"type": "final"},
+    },
+}, actors={"job": lambda input: {"ok": True}})]
+"""
+
+
+@pytest.mark.slow
+def test_serve_with_worker_runs_timers_and_steps_in_the_same_process(
+    store_url: str, tmp_path: Path
+) -> None:
+    machines = tmp_path / "machines.py"
+    machines.write_text(QUICK)
+    with Engine.open(store_url) as engine:
+        _, secret = engine.create_token(role="operator")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", str(port),
+         "--machines", str(machines), "--with-worker"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {secret}"}
+    try:
+        wait_until_live(server, base)
+        started = httpx.post(f"{base}/v1/instances/q1", json={"definition": "quick"}, headers=auth)
+        assert started.status_code == 201, started.text
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{base}/v1/instances/q1", headers=auth).json()["status"] != "done":
+            assert time.monotonic() < deadline, "the worker in serve did not finish q1"
+            time.sleep(0.05)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "worker started" in err and "worker stopped" in err
+
+
+def wait_until_live(server: subprocess.Popen[str], base: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, server.communicate()
+        assert time.monotonic() < deadline, "serve did not answer within 30 s"
+        time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_serve_warns_when_bound_beyond_loopback(store_url: str) -> None:
     port = free_port()
@@ -140,15 +192,7 @@ def test_serve_warns_when_bound_beyond_loopback(store_url: str) -> None:
         text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until_live(server, f"http://127.0.0.1:{port}")
     finally:
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=30)

@@ -87,7 +87,6 @@ def caller_with(role: str) -> Callable[..., Caller]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
         token = authenticate(request, credentials)
-        request.state.token_prefix = token.prefix
         request.app.state.limiter.check(token.prefix)
         if _RANK.get(token.role, -1) < needed:
             raise Problem(
