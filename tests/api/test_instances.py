@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Api, order_machine
+from statewright import Machine
+from statewright.engine import Engine
 
 PROBLEM = "application/problem+json"
 
@@ -166,3 +168,27 @@ def test_list_filters_and_pages_with_after(api: Api) -> None:
     assert ids("runtime_status=active")[0] == ["a", "c", "d"]
     bad = api.client.get("/v1/instances?limit=0", headers=api.auth("viewer"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.limit"
+
+
+def test_a_start_whose_transition_fails_is_409_and_writes_nothing(api: Api) -> None:
+    response = post(api, "/v1/instances/bad", {"definition": "order", "input": None})
+    assert response.status_code == 409 and response.json()["type"].endswith("transition-failed")
+    assert "nothing was committed" in response.json()["detail"]
+    assert api.engine.list(tenant="acme") == []
+
+
+def test_a_definition_needing_implementations_the_server_lacks_names_the_fix(
+    api: Api, store_url: str
+) -> None:
+    config = {
+        "id": "guarded",
+        "initial": "a",
+        "states": {"a": {"on": {"GO": {"target": "b", "guard": "ok"}}}, "b": {}},
+    }
+    with Engine.open(store_url) as elsewhere:  # registered by another process, with its guard
+        elsewhere.register(Machine.from_config(config, guards={"ok": lambda c, e: True}))
+    response = post(api, "/v1/instances/g", {"definition": "guarded"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert "guard 'ok' is not provided" in response.json()["detail"]
+    assert "serve --machines FILE" in response.json()["detail"]

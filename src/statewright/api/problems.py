@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from statewright.errors import (
+    DefinitionError,
     DefinitionMoved,
     EventError,
     EventNotAccepted,
@@ -137,6 +138,15 @@ def problem_of(error: StatewrightError, *, if_match: bool = False) -> Problem:
         )
     if isinstance(error, StoreError):
         return Problem(503, "store-error", "The store is not usable", detail)
+    if isinstance(error, DefinitionError):
+        return Problem(
+            500,
+            "server-setup",
+            "The server cannot run this definition",
+            f"{' '.join(detail.split())}; this server lacks the definition's Python "
+            'implementations: its operator starts it with "statewright serve --machines FILE" '
+            "whose MACHINES provide them",
+        )
     return Problem(
         500,
         "server-setup",
