@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -179,3 +180,26 @@ def test_each_token_is_rate_limited_on_its_own(limited: Api) -> None:
     refused = limited.client.get("/v1/definitions", headers=limited.auth("viewer"))
     assert refused.headers["content-type"] == PROBLEM and int(refused.headers["retry-after"]) > 0
     assert limited.client.get("/v1/definitions", headers=limited.auth("admin")).status_code == 200
+
+
+def test_concurrent_requests_with_one_key_move_the_instance_once(api: Api) -> None:
+    start_o1(api)
+    barrier = threading.Barrier(6)
+    responses: list[Any] = []
+
+    def one() -> None:
+        barrier.wait()
+        responses.append(send(api, {"type": "NOTE", "text": "once"}, "race-1"))
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(responses) == 6
+    answered = [r for r in responses if r.status_code == 200]
+    busy = [r for r in responses if r.status_code == 409]
+    assert answered and len(answered) + len(busy) == 6, [r.status_code for r in responses]
+    assert all(r.json() == answered[0].json() for r in answered)
+    assert all(r.json()["type"].endswith("request-in-progress") for r in busy)
+    assert api.engine.get("o1", tenant="acme").version == 2
