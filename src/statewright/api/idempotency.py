@@ -94,7 +94,7 @@ def idempotent(
                 f"the Idempotency-Key {key!r} was sent before with another request (method, "
                 "path or body); use a new key for a new request",
             )
-        if found.status is None or found.response is None:
+        if found.response_status is None or found.response is None:
             raise Problem(
                 409,
                 "request-in-progress",
@@ -104,7 +104,7 @@ def idempotent(
                 headers={"Retry-After": "1"},
             )
         kept = json.loads(found.response)
-        replay = Reply(found.status, kept["body"], kept["headers"], kept["media_type"])
+        replay = Reply(found.response_status, kept["body"], kept["headers"], kept["media_type"])
         response = replay.response()
         response.headers["Idempotent-Replayed"] = "true"
         return response

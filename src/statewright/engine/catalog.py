@@ -71,7 +71,7 @@ class Catalog(Deciding):
     def claim_request(self, tenant: str, key: str, request_hash: str) -> RequestRecord | None:
         """Claim an idempotency key for a request: None if it is this caller's to handle
         (then `finish_request` or `drop_request`), else the request kept under the key:
-        answered (`status` set) or still being handled."""
+        answered (`response_status` set) or still being handled."""
         now = self.clock.now()
         if now - self._forgot_at >= _FORGET_EVERY_MS:
             self._forgot_at = now

@@ -82,7 +82,7 @@ class TokenRows:
                 tx.run(self.token_queries["insert_request"], params)
                 return None
             found = RequestRecord(**row)
-            if found.status is None and found.started_at < stale_before:
+            if found.response_status is None and found.started_at < stale_before:
                 taken = tx.run(
                     self.token_queries["take_over_request"],
                     {**params, "started_at": found.started_at, "stale_before": stale_before},
@@ -95,7 +95,7 @@ class TokenRows:
         """Keep the response to the request claimed under `key`."""
         self._run_alone(
             self.token_queries["finish_request"],
-            {"tenant": tenant, "key": key, "status": status, "response": response},
+            {"tenant": tenant, "key": key, "response_status": status, "response": response},
             what=f"keeping the response for idempotency key {key!r}",
         )
 

@@ -31,12 +31,12 @@ class TokenRecord:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestRecord:
     """A request sent with an Idempotency-Key: its hash and, once answered, the response
-    (`status` None while it is being handled)."""
+    (`response_status` None while it is being handled)."""
 
     tenant: str
     key: str
     request_hash: str
-    status: int | None
+    response_status: int | None
     response: str | None
     started_at: int
 

@@ -1131,10 +1131,10 @@ def check_idempotent_requests_are_claimed_once_and_replayed(store: Store) -> Non
     assert store.claim_request("acme", "k1", "h1", T0, T0 - 60_000) is None
     assert store.claim_request("other", "k1", "h9", T0, T0 - 60_000) is None, "per tenant"
     running = store.claim_request("acme", "k1", "h2", T0 + 1, T0 - 60_000)
-    assert running is not None and running.status is None and running.request_hash == "h1"
+    assert running is not None and running.response_status is None and running.request_hash == "h1"
     store.finish_request("acme", "k1", 201, '{"body": 1}')
     done = store.claim_request("acme", "k1", "h1", T0 + 2, T0 - 60_000)
-    assert done is not None and (done.status, done.response) == (201, '{"body": 1}')
+    assert done is not None and (done.response_status, done.response) == (201, '{"body": 1}')
     assert store.claim_request("acme", "k2", "h1", T0, T0 - 60_000) is None
     assert store.claim_request("acme", "k2", "h1", T0 + 70_000, T0 + 10_000) is None, "stale"
     store.drop_request("acme", "k2")

@@ -178,7 +178,7 @@ CREATE TABLE http_requests (
     tenant TEXT COLLATE "C" NOT NULL,
     key TEXT COLLATE "C" NOT NULL,
     request_hash TEXT NOT NULL,
-    status INTEGER,
+    response_status INTEGER,
     response TEXT,
     started_at BIGINT NOT NULL,
     PRIMARY KEY (tenant, key)

@@ -21,26 +21,26 @@ ORDER BY created_at, prefix;
 UPDATE tokens SET revoked_at = %(now)s WHERE prefix = %(prefix)s AND revoked_at IS NULL;
 
 -- name: insert_request
-INSERT INTO http_requests (tenant, key, request_hash, status, response, started_at)
+INSERT INTO http_requests (tenant, key, request_hash, response_status, response, started_at)
 VALUES (%(tenant)s, %(key)s, %(request_hash)s, NULL, NULL, %(now)s)
 ON CONFLICT (tenant, key) DO NOTHING;
 
 -- name: find_request
-SELECT tenant, key, request_hash, status, response, started_at
+SELECT tenant, key, request_hash, response_status, response, started_at
 FROM http_requests WHERE tenant = %(tenant)s AND key = %(key)s;
 
 -- A request whose handler died (its process stopped) is taken over once it is stale.
 -- name: take_over_request
 UPDATE http_requests SET request_hash = %(request_hash)s, started_at = %(now)s
-WHERE tenant = %(tenant)s AND key = %(key)s AND status IS NULL AND started_at = %(started_at)s
+WHERE tenant = %(tenant)s AND key = %(key)s AND response_status IS NULL AND started_at = %(started_at)s
   AND started_at < %(stale_before)s;
 
 -- name: finish_request
-UPDATE http_requests SET status = %(status)s, response = %(response)s
-WHERE tenant = %(tenant)s AND key = %(key)s AND status IS NULL;
+UPDATE http_requests SET response_status = %(response_status)s, response = %(response)s
+WHERE tenant = %(tenant)s AND key = %(key)s AND response_status IS NULL;
 
 -- name: drop_request
-DELETE FROM http_requests WHERE tenant = %(tenant)s AND key = %(key)s AND status IS NULL;
+DELETE FROM http_requests WHERE tenant = %(tenant)s AND key = %(key)s AND response_status IS NULL;
 
 -- name: forget_requests
 DELETE FROM http_requests WHERE started_at < %(before)s;

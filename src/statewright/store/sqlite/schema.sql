@@ -182,7 +182,7 @@ CREATE TABLE http_requests (
     tenant TEXT NOT NULL,
     key TEXT NOT NULL,
     request_hash TEXT NOT NULL,
-    status INTEGER,
+    response_status INTEGER,
     response TEXT,
     started_at INTEGER NOT NULL,
     PRIMARY KEY (tenant, key)

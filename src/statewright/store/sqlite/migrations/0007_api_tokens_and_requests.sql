@@ -1,7 +1,7 @@
 -- API tokens: each bound to one tenant and one role, kept as a SHA-256 digest under a
 -- non-secret lookup prefix (the secret itself is never stored); revoked_at set on revoke.
 -- HTTP requests sent with an Idempotency-Key: the first one's response, replayed to the
--- same request again (status NULL while it is being handled).
+-- same request again (response_status NULL while it is being handled).
 CREATE TABLE tokens (
     prefix TEXT PRIMARY KEY,
     digest TEXT NOT NULL,
@@ -18,7 +18,7 @@ CREATE TABLE http_requests (
     tenant TEXT NOT NULL,
     key TEXT NOT NULL,
     request_hash TEXT NOT NULL,
-    status INTEGER,
+    response_status INTEGER,
     response TEXT,
     started_at INTEGER NOT NULL,
     PRIMARY KEY (tenant, key)
