@@ -16,6 +16,7 @@ The tree::
     ├── StepNotRetryable       a step retried now that is not waiting for its next attempt
     ├── TransitionFailed       a guard or action raised during send: nothing was committed
     ├── VersionConflict        expected_version is stale: someone else moved the instance
+    ├── NotPermitted           the caller's roles may not send this event in this state
     ├── IdempotencyConflict    an idempotency key reused with a different request
     ├── WorkGone               a timer or step was already handled, cancelled or replaced
     ├── PayloadError           an event or input that is not JSON, or too large
@@ -49,6 +50,7 @@ __all__ = [
     "InternalError",
     "LoopLimitError",
     "NotFound",
+    "NotPermitted",
     "PayloadError",
     "SchemaOutOfDate",
     "SnapshotError",
@@ -230,6 +232,19 @@ class VersionConflict(StatewrightError):
         self.instance_id = instance_id
         self.expected = expected
         self.found = found
+        super().__init__(message)
+
+
+class NotPermitted(StatewrightError):
+    """The transition the event takes declares `"statewright": {"roles": [...]}` and the
+    caller holds none of them; nothing was committed. `required` names the roles that may."""
+
+    def __init__(
+        self, message: str, *, instance_id: str, event: str, required: Sequence[str]
+    ) -> None:
+        self.instance_id = instance_id
+        self.event = event
+        self.required = tuple(required)
         super().__init__(message)
 
 

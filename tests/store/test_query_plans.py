@@ -26,6 +26,8 @@ ALLOWED_SCANS = {
     "list_definitions", "count_instances", "schema_version", "schema_table_exists",
     # The workers table holds one row per worker process: small, read whole.
     "live_workers", "forget_workers",
+    # Tokens are listed by an admin command (a few rows per tenant).
+    "list_tokens",
 }  # fmt: skip
 _INTEGER_PARAMS = {
     "version", "expected_version", "definition_version", "due_at", "created_seq", "limit",
@@ -33,6 +35,7 @@ _INTEGER_PARAMS = {
     "attempts", "now", "next_attempt_at", "lease_until", "tick_at", "work_count", "step_count",
     "attempt", "started_at", "ended_at", "pid", "heartbeat_at", "before", "alive_after",
     "timer_count", "write_count", "consumed_step_count", "consumed_timer_count",
+    "response_status", "payloads", "revoked_at", "stale_before",
 }  # fmt: skip
 #: Parameters that are arrays (PostgreSQL's batched lookups).
 _ARRAY_PARAMS = {"tenants", "ids", "srcs"}
@@ -49,7 +52,7 @@ _OTHER_PARAMS: dict[str, object] = {
 }
 _TABLES = (
     "instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency",
-    "step_attempts", "workers",
+    "step_attempts", "workers", "tokens", "http_requests",
 )  # fmt: skip
 
 
@@ -114,7 +117,9 @@ def _sqlite_scans(url: str) -> dict[str, list[str]]:
     connection = sqlite3.connect(parse_sqlite_url(url).path)
     scans: dict[str, list[str]] = {}
     try:
-        for name, sql in _statements(_with_operations(SqliteStore)).items():
+        for name, sql in _statements(
+            {**_with_operations(SqliteStore), **SqliteStore.token_queries}
+        ).items():
             plan = [
                 row[3]
                 for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", _params(sql, "sqlite"))
@@ -137,7 +142,11 @@ def _postgres_scans(url: str) -> dict[str, list[str]]:
     scans: dict[str, list[str]] = {}
     with psycopg.connect(parse_postgres_url(url).conninfo) as connection:
         connection.execute("SET enable_seqscan = off")
-        queries = {**_with_operations(PostgresStore), **PostgresStore.fast_paths}
+        queries = {
+            **_with_operations(PostgresStore),
+            **PostgresStore.fast_paths,
+            **PostgresStore.token_queries,
+        }
         for name, sql in _statements(queries).items():
             rows = connection.execute(f"EXPLAIN {sql}", _params(sql, "postgres")).fetchall()  # type: ignore[arg-type]
             plan = [str(row[0]) for row in rows]
@@ -200,7 +209,11 @@ def _postgres_generic_scans(url: str) -> dict[str, list[str]]:
     with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None) as connection:
         connection.execute("SET plan_cache_mode = force_generic_plan")
         connection.execute("SET enable_seqscan = off")
-        queries = {**_with_operations(PostgresStore), **PostgresStore.fast_paths}
+        queries = {
+            **_with_operations(PostgresStore),
+            **PostgresStore.fast_paths,
+            **PostgresStore.token_queries,
+        }
         for name, sql in _statements(queries).items():
             names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
             numbered = re.sub(r"%\((\w+)\)s", _numbered(names), sql)
@@ -225,4 +238,4 @@ def _postgres_generic_scans(url: str) -> dict[str, list[str]]:
 def test_allowed_scans_name_real_queries(name: str) -> None:
     from statewright.store.sqlite import SqliteStore
 
-    assert name in SqliteStore.queries
+    assert name in {**SqliteStore.queries, **SqliteStore.token_queries}

@@ -56,3 +56,11 @@ def test_the_quiet_fast_path_states_the_quiet_update_of_queries_sql() -> None:
 
     quiet = PostgresStore.fast_paths["commit_quiet_transition"]
     assert PostgresStore.queries["update_instance_quiet"] in quiet
+
+
+def test_both_backends_name_the_same_token_queries() -> None:
+    from statewright.store.postgres import PostgresStore
+    from statewright.store.sqlite import SqliteStore
+
+    assert list(SqliteStore.token_queries) == list(PostgresStore.token_queries)
+    assert {"find_token", "insert_request", "forget_requests"} <= set(SqliteStore.token_queries)

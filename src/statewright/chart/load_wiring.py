@@ -330,6 +330,7 @@ class WiringPass(LoaderState):
         check_keys(raw, TRANSITION_KEYS, path, self.faults, what="transition")
         check_extension(raw, path, self.faults, allowed=("roles",))
         transition = Transition(source=node, event=event, path=path)
+        transition.roles = _roles(raw.get("statewright"))
         if "guard" in raw:
             transition.guard, transition.guard_label = compile_guard(
                 raw["guard"],
@@ -348,7 +349,6 @@ class WiringPass(LoaderState):
             )
             reenter = False
         transition.reenter = reenter
-        transition.roles = _roles(raw)
         target = raw.get("target")
         if target is not None:
             transition.targets = self._resolve_targets(node, target, join_path(path, "target"))
@@ -432,10 +432,8 @@ def _check_orthogonal(targets: list[StateNode], path: str, faults: Faults) -> No
                 )
 
 
-def _roles(raw: Mapping[str, object]) -> tuple[str, ...] | None:
-    """The roles a transition's `"statewright"` extension names (checked by
-    `check_extension`), or None."""
-    extension = raw.get("statewright")
+def _roles(extension: object) -> tuple[str, ...] | None:
+    """The `roles` of a transition's statewright object, once `check_extension` took it."""
     roles = extension.get("roles") if isinstance(extension, Mapping) else None
     if isinstance(roles, list) and roles and all(isinstance(role, str) for role in roles):
         return tuple(roles)

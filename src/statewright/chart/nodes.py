@@ -59,10 +59,11 @@ class Transition:
         self.guard_label = ""
         self.actions: tuple[Op, ...] = ()
         self.reenter = False
-        #: The roles that may send its event (`"statewright": {"roles": [...]}`); None: any.
-        self.roles: tuple[str, ...] | None = None
         #: XState's `ownEvents` test: a target, actions or reenter make it count.
         self.has_content = False
+        #: Who may send the event that takes it (`"statewright": {"roles": [...]}`); None
+        #: for anyone. The chart only keeps it: the engine checks it for callers with roles.
+        self.roles: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         targets = None if self.targets is None else [t.id for t in self.targets]

@@ -13,8 +13,10 @@ from statewright.cli.commands import (
     listing,
     outbox,
     project_init,
+    serve,
     show,
     step,
+    tokens,
     verify,
     worker,
 )
@@ -40,8 +42,10 @@ app.command("retry")(step.retry)
 app.command("cancel")(instance.cancel)
 app.command("dead-letters")(outbox.dead_letters)
 app.command("redrive")(outbox.redrive)
+app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(bulk.app, name="bulk")
+app.add_typer(tokens.app, name="tokens")
 
 __all__ = ["app", "main"]
 

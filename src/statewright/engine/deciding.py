@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Macrostep, Snapshot
 from statewright.engine.clock import Clock
 from statewright.engine.heads import Head, HeadCache
 from statewright.engine.payload import check_id, event_json
+from statewright.engine.permissions import check_roles
 from statewright.engine.registry import Registry
 from statewright.engine.unapplied import DONE_PREFIX, unapplied_event
 from statewright.engine.views import AuditEntry
@@ -72,6 +73,7 @@ class Deciding:
         expected_version: int | None,
         consumed_timer: tuple[str, int] | None,
         consumed_step: tuple[str, int, int] | None,
+        roles: Collection[str] | None = None,
     ) -> tuple[TransitionWrite, AuditEntry]:
         """Run the event through the chart: the write to commit and the entry it makes.
 
@@ -79,8 +81,12 @@ class Deciding:
         the error and the JSON path that failed), so that the run ends on its `onError` path
         in this same commit instead of running again for a result that can never be applied.
 
+        With `roles`, the transitions the event selects must allow one of them
+        (`permissions.py`).
+
         Raises:
-            VersionConflict, EventNotAccepted, TransitionFailed, WorkGone: as `send`.
+            VersionConflict, EventNotAccepted, TransitionFailed, WorkGone, NotPermitted:
+                as `send`.
         """
         instance_id = record.id
         if expected_version is not None and expected_version != record.version:
@@ -113,6 +119,7 @@ class Deciding:
                 text = event_json(error_event, self.max_event_bytes, "the step's error")
             resolved = error_event
             snapshot, step = decide(resolved)
+        check_roles(instance_id, step, resolved, roles)
         write, parts = build_write(
             tenant=record.tenant,
             instance_id=instance_id,

@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING
 
 from statewright.chart import Machine
 from statewright.engine.bulk import Bulk
+from statewright.engine.catalog import Catalog
 from statewright.engine.clock import Clock, SystemClock
 from statewright.engine.conflicts import SEND_ATTEMPTS
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, HeadCache
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
 from statewright.engine.registry import Registry
+from statewright.engine.tokens import Tokens
 from statewright.store import open_store
 from statewright.store.records import DefinitionRecord
 from statewright.store.schema import open_schema
@@ -44,7 +46,7 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(Bulk):
+class Engine(Bulk, Tokens, Catalog):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and
@@ -52,7 +54,9 @@ class Engine(Bulk):
     (list, count by state), `operating.py` (accepted events, cancel, retry a step now,
     steps, timers and dead letters, redrive), `bulk.py` (send, cancel or retry over a
     filter), over
-    `deciding.py` (an event run through the chart into the write to commit).
+    `deciding.py` (an event run through the chart into the write to commit); `tokens.py`
+    (API tokens) and `catalog.py` (definitions, readiness, idempotent requests) serve the
+    HTTP API.
     """
 
     def __init__(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from statewright.chart.machine import normalize_event
 from statewright.engine.conflicts import SEND_ATTEMPTS, conflict_pause_s, kept_moving
@@ -140,14 +140,19 @@ class Sending(Deciding):
         actor: str | None = None,
         idempotency_key: str | None = None,
         expected_version: int | None = None,
+        roles: Collection[str] | None = None,
     ) -> AuditEntry:
         """Process an event and commit the transition; returns its audit entry.
+
+        With `roles` (the roles the caller holds), a transition the event takes that names
+        `"statewright": {"roles": [...]}` must name one of them (`admin` may send any).
 
         Raises:
             NotFound: no such instance in this tenant.
             EventError: the event has no string "type", or uses a reserved `xstate.` type.
             PayloadError: the event is not JSON data or is larger than `max_event_bytes`.
             EventNotAccepted: the current state accepts no transition for it.
+            NotPermitted: `roles` holds none of the roles its transition names.
             TransitionFailed: a guard or action raised; nothing was committed.
             VersionConflict: `expected_version` is stale, or another writer won the race.
             IdempotencyConflict: the key was used before for another request.
@@ -165,6 +170,7 @@ class Sending(Deciding):
             actor=actor,
             idempotency_key=idempotency_key,
             expected_version=expected_version,
+            roles=roles,
         )
 
     def deliver(
@@ -176,6 +182,7 @@ class Sending(Deciding):
         actor: str | None = None,
         idempotency_key: str | None = None,
         expected_version: int | None = None,
+        roles: Collection[str] | None = None,
     ) -> AuditEntry:
         """`send` without the reserved-type check: how the runtime delivers timers and step
         results (`xstate.after.*`, `xstate.done.actor.*`, `xstate.error.actor.*`)."""
@@ -191,6 +198,7 @@ class Sending(Deciding):
             actor=actor,
             idempotency_key=idempotency_key,
             expected_version=expected_version,
+            roles=roles,
         )
 
     def _handle(
@@ -204,6 +212,7 @@ class Sending(Deciding):
         expected_version: int | None,
         consumed_timer: tuple[str, int] | None = None,
         consumed_step: tuple[str, int, int] | None = None,
+        roles: Collection[str] | None = None,
     ) -> AuditEntry:
         """Decide `resolved` on the instance and commit it.
 
@@ -241,6 +250,7 @@ class Sending(Deciding):
                     expected_version=expected_version,
                     consumed_timer=consumed_timer,
                     consumed_step=consumed_step,
+                    roles=roles,
                 )
                 self.store.commit_transition(write)
             except VersionConflict as conflict:

@@ -26,14 +26,15 @@ from statewright.store.records import (
     TransitionWrite,
     WorkerRecord,
 )
+from statewright.store.tokens import TokenStore
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
-class Store(Protocol):
+class Store(TokenStore, Protocol):
     """Persistence for definitions, instances, audit rows and the work transitions create."""
 
     url: str

@@ -43,6 +43,7 @@ from statewright.store.records import (
     TransitionWrite,
     WorkerRecord,
 )
+from statewright.store.tokens import TokenRecord
 
 __all__ = ["CONTRACT", "T0", "Check", "save_definition", "start", "step"]
 
@@ -1093,6 +1094,55 @@ def _race(store: Store, writes: list[TransitionWrite]) -> list[str]:
     return outcomes
 
 
+def _token(prefix: str, tenant: str = "acme", **changes: Any) -> TokenRecord:
+    fields: dict[str, Any] = {
+        "prefix": prefix,
+        "digest": "d" * 64,
+        "tenant": tenant,
+        "role": "operator",
+        "event_roles": '["approver"]',
+        "payloads": 1,
+        "name": _NASTY,
+        "created_at": T0,
+    }
+    return TokenRecord(**{**fields, **changes})
+
+
+def check_tokens_are_found_listed_and_revoked(store: Store) -> None:
+    """A saved token is found by its prefix, listed per tenant, and revoked once."""
+    store.save_token(_token("p1"))
+    store.save_token(_token("p2", tenant="other", payloads=0, created_at=T0 + 1))
+    assert store.find_token("p1") == _token("p1")
+    assert store.find_token("nope") is None
+    assert [t.prefix for t in store.list_tokens()] == ["p1", "p2"]
+    assert [t.prefix for t in store.list_tokens("other")] == ["p2"]
+    assert store.list_tokens("other")[0].payloads == 0
+    assert store.revoke_token("p1", T0 + 5)
+    assert not store.revoke_token("p1", T0 + 9), "a second revocation changes nothing"
+    assert not store.revoke_token("nope", T0 + 9)
+    found = store.find_token("p1")
+    assert found is not None and found.revoked_at == T0 + 5
+    _expect(StoreError, lambda: store.save_token(_token("p2")), "a taken prefix")
+
+
+def check_idempotent_requests_are_claimed_once_and_replayed(store: Store) -> None:
+    """A key is claimed once per tenant; a finished request is returned as kept; a claim
+    left unanswered is taken over once stale; dropped and forgotten keys are free again."""
+    assert store.claim_request("acme", "k1", "h1", T0, T0 - 60_000) is None
+    assert store.claim_request("other", "k1", "h9", T0, T0 - 60_000) is None, "per tenant"
+    running = store.claim_request("acme", "k1", "h2", T0 + 1, T0 - 60_000)
+    assert running is not None and running.response_status is None and running.request_hash == "h1"
+    store.finish_request("acme", "k1", 201, '{"body": 1}')
+    done = store.claim_request("acme", "k1", "h1", T0 + 2, T0 - 60_000)
+    assert done is not None and (done.response_status, done.response) == (201, '{"body": 1}')
+    assert store.claim_request("acme", "k2", "h1", T0, T0 - 60_000) is None
+    assert store.claim_request("acme", "k2", "h1", T0 + 70_000, T0 + 10_000) is None, "stale"
+    store.drop_request("acme", "k2")
+    assert store.claim_request("acme", "k2", "h3", T0 + 80_000, T0) is None, "dropped"
+    assert store.forget_requests(T0 + 50_000) == 2  # acme/k1 and other/k1
+    assert store.claim_request("acme", "k1", "h4", T0 + 90_000, T0) is None, "forgotten"
+
+
 #: Every check, in a sensible reading order.
 CONTRACT: tuple[Check, ...] = (
     check_schema_is_current_and_migrate_is_idempotent,
@@ -1131,4 +1181,6 @@ CONTRACT: tuple[Check, ...] = (
     check_sql_metacharacters_are_stored_verbatim,
     check_concurrent_writers_of_one_version_conflict,
     check_concurrent_definition_saves_get_distinct_versions,
+    check_tokens_are_found_listed_and_revoked,
+    check_idempotent_requests_are_claimed_once_and_replayed,
 )

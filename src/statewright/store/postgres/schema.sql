@@ -159,3 +159,29 @@ CREATE TABLE step_attempts (
     PRIMARY KEY (tenant, instance_id, invoke_id, started_version, attempt),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
+
+-- API tokens (a digest under a lookup prefix) and the responses of requests sent with an
+-- Idempotency-Key.
+CREATE TABLE tokens (
+    prefix TEXT COLLATE "C" PRIMARY KEY,
+    digest TEXT NOT NULL,
+    tenant TEXT COLLATE "C" NOT NULL,
+    role TEXT NOT NULL,
+    event_roles JSON NOT NULL,
+    payloads INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+
+CREATE TABLE http_requests (
+    tenant TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    request_hash TEXT NOT NULL,
+    response_status INTEGER,
+    response TEXT,
+    started_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant, key)
+);
+
+CREATE INDEX http_requests_by_age ON http_requests (started_at);

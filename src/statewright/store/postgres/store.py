@@ -81,6 +81,7 @@ class PostgresStore(SqlStore):
 
     queries = include_queries(load_queries(_PACKAGE))
     operations = load_queries(_PACKAGE, "operations.sql")
+    token_queries = load_queries(_PACKAGE, "tokens.sql")
     fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
     migrations = load_migrations(_PACKAGE)
 

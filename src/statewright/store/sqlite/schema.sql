@@ -163,3 +163,29 @@ CREATE TABLE step_attempts (
     PRIMARY KEY (tenant, instance_id, invoke_id, started_version, attempt),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
+
+-- API tokens (a digest under a lookup prefix) and the responses of requests sent with an
+-- Idempotency-Key.
+CREATE TABLE tokens (
+    prefix TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    role TEXT NOT NULL,
+    event_roles TEXT NOT NULL,
+    payloads INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+
+CREATE TABLE http_requests (
+    tenant TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    response_status INTEGER,
+    response TEXT,
+    started_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, key)
+);
+
+CREATE INDEX http_requests_by_age ON http_requests (started_at);

@@ -1,0 +1,129 @@
+"""`create_app(engine)`: the HTTP API over one engine, as a FastAPI application.
+
+    engine = Engine.open("sqlite:///app.db")
+    app = create_app(engine)            # serve it with uvicorn: `statewright serve`
+
+Every route but liveness and readiness needs an API token (`auth.py`) and sees only its
+tenant. Errors are `application/problem+json` (`problems.py`); bodies over `max_body_bytes`
+are refused with 413, malformed ones with 422; each token may send `rate` requests a second
+(bursts of `burst`), then 429.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from statewright.api.limits import BodyLimit, RateLimiter
+from statewright.api.metrics import Metrics, MetricsMiddleware
+from statewright.api.problems import Problem, problem_of, problem_response
+from statewright.api.routes import definitions, instances, service
+from statewright.engine import Engine
+from statewright.errors import StatewrightError
+
+__all__ = ["ApiSettings", "create_app"]
+
+log = logging.getLogger("statewright.api")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiSettings:
+    """The API's limits."""
+
+    #: Largest request body accepted (bytes); larger ones get 413.
+    max_body_bytes: int = 1024 * 1024
+    #: Requests a second each token may send (0: no limit), and the burst it may save up.
+    rate: float = 50.0
+    burst: int = 100
+
+
+def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
+    """The API over `engine` (which the caller opens and closes)."""
+    settings = settings or ApiSettings()
+    app = FastAPI(
+        title="statewright",
+        summary="Durable statecharts: start instances, send them events, read their history.",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served by routes/service.py, behind a token
+    )
+    app.state.engine = engine
+    app.state.limiter = RateLimiter(settings.rate, settings.burst)
+    app.state.metrics = Metrics()
+    for router in (service.router, definitions.router, instances.router):
+        app.include_router(router)
+    _handle_errors(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def _handle_errors(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def problem(request: Request, error: Problem) -> JSONResponse:
+        return problem_response(request, error)
+
+    @app.exception_handler(StatewrightError)
+    async def engine_error(request: Request, error: StatewrightError) -> JSONResponse:
+        found = problem_of(error, if_match="if-match" in request.headers)
+        if found.status >= 500:
+            log.error("%s %s: %s", request.method, request.url.path, error)
+        return problem_response(request, found)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        found = [
+            {"field": ".".join(str(part) for part in e.get("loc", ())), "message": e.get("msg")}
+            for e in error.errors()
+        ]
+        named = "; ".join(f"{e['field']}: {e['message']}" for e in found[:5])
+        return problem_response(
+            request,
+            Problem(
+                422,
+                "invalid-request",
+                "Invalid request",
+                f"{named}; send JSON (Content-Type: application/json) of the documented shape",
+                errors=found,
+            ),
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 413: "Request body too large"}
+        detail = str(error.detail)
+        if error.status_code == 404:
+            detail = (
+                f"no route {request.url.path}; the OpenAPI document at /openapi.json lists them"
+            )
+        return problem_response(
+            request,
+            Problem(
+                error.status_code,
+                {413: "body-too-large"}.get(error.status_code, "http-error"),
+                titles.get(error.status_code, "HTTP error"),
+                detail,
+                headers=dict(error.headers or {}),
+            ),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return problem_response(
+            request,
+            Problem(
+                500,
+                "internal-error",
+                "Internal server error",
+                "the server failed on this request; the server log names the cause: please "
+                "report it",
+            ),
+        )

@@ -1,0 +1,134 @@
+"""The request and response bodies of the API, as pydantic models (the OpenAPI document is
+made from them). Values, contexts and event payloads are any JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AcceptedOut",
+    "DefinitionOut",
+    "DefinitionSummary",
+    "DefinitionVersion",
+    "DefinitionsOut",
+    "EventIn",
+    "HealthOut",
+    "HistoryOut",
+    "InstanceOut",
+    "InstancesOut",
+    "StartIn",
+    "TransitionOut",
+]
+
+
+class StartIn(BaseModel):
+    """Start an instance of a definition (its latest version unless `version`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    definition: str = Field(min_length=1, max_length=200, description="The definition id.")
+    input: Any = Field(default=None, description="The start input (any JSON).")
+    version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="A definition version."
+    )
+
+
+class EventIn(BaseModel):
+    """An event: its `type` and any other members as its payload."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
+
+    type: str = Field(min_length=1, max_length=200, description="The event type.")
+
+
+class InstanceOut(BaseModel):
+    """An instance as it stands: business state (`value`, `context`) and runtime status."""
+
+    id: str
+    tenant: str
+    definition: str
+    definition_version: int
+    version: int = Field(description="Increases by one per committed transition; the ETag.")
+    value: Any = Field(description="The statechart value.")
+    status: str = Field(description="active, done, error or stopped.")
+    runtime_status: str
+    context: Any = Field(default=None, description="Null when the token may not read it.")
+    output: Any = None
+    accepted_events: list[str]
+    waiting_for: str | None = None
+    payloads_withheld: bool = False
+    created_at: int = Field(description="Milliseconds since the epoch.")
+    updated_at: int
+
+
+class InstancesOut(BaseModel):
+    """A page of instances by id; `next` is the `after` of the next page (null at the end)."""
+
+    items: list[InstanceOut]
+    next: str | None
+
+
+class TransitionOut(BaseModel):
+    """One committed transition (an audit row)."""
+
+    instance_id: str
+    version: int
+    event: dict[str, Any] = Field(description="Only its type when payloads are withheld.")
+    actor: str | None
+    from_value: Any
+    to_value: Any
+    status: str
+    runtime_status: str
+    at: int
+    idempotency_key: str | None
+
+
+class HistoryOut(BaseModel):
+    """Every committed transition of an instance, oldest first."""
+
+    items: list[TransitionOut]
+
+
+class AcceptedOut(BaseModel):
+    """The events the instance accepts now."""
+
+    instance_id: str
+    version: int
+    value: Any
+    status: str
+    accepted_events: list[str]
+
+
+class DefinitionVersion(BaseModel):
+    """One stored version of a definition."""
+
+    version: int
+    hash: str
+    created_at: int
+
+
+class DefinitionSummary(DefinitionVersion):
+    """A definition's latest version."""
+
+    id: str
+
+
+class DefinitionsOut(BaseModel):
+    """Every stored definition, by id."""
+
+    items: list[DefinitionSummary]
+
+
+class DefinitionOut(DefinitionSummary):
+    """One version of a definition, its config, and every version there is."""
+
+    config: dict[str, Any]
+    versions: list[DefinitionVersion]
+
+
+class HealthOut(BaseModel):
+    """Health: `ok`."""
+
+    status: str

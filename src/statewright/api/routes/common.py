@@ -1,0 +1,75 @@
+"""What the routes share: the documented error responses, the engine of the app, and the
+`ETag` / `If-Match` of instance versions."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+
+from statewright.api.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemModel
+from statewright.engine import Engine
+
+__all__ = ["engine_of", "errors", "etag", "expected_version", "location"]
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for these problem statuses (401, 422 and 429 always)."""
+    described = {
+        401: "No valid API token.",
+        403: "The token's role may not do this.",
+        404: "No such object in the token's tenant.",
+        409: "Refused in the instance's current state, or the request is in progress.",
+        412: "If-Match does not name the current version.",
+        413: "The request body is too large.",
+        422: "Malformed input, or an Idempotency-Key reused for another request.",
+        429: "Too many requests from this token.",
+        503: "The store cannot be reached; try again.",
+    }
+    return {
+        status: {
+            "model": ProblemModel,
+            "description": described[status],
+            "content": {
+                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemModel"}}
+            },
+        }
+        for status in sorted({401, 422, 429, 503, *statuses})
+    }
+
+
+def engine_of(request: Request) -> Engine:
+    """The engine the app runs on."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def etag(version: int) -> str:
+    """The ETag of an instance version."""
+    return f'"{version}"'
+
+
+def location(instance_id: str) -> str:
+    """The path of an instance."""
+    return f"/v1/instances/{quote(instance_id, safe='')}"
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an `If-Match` names; None for none or `*`.
+
+    Raises:
+        Problem: 412 for a value that names no version (it cannot match).
+    """
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
+    if not tag.isascii() or not tag.isdigit() or len(tag) > 18:
+        raise Problem(
+            412,
+            "precondition-failed",
+            "If-Match names no version",
+            f"If-Match {if_match[:40]!r} names no instance version; send the ETag of the "
+            'instance as read (If-Match: "3"), or no If-Match',
+        )
+    return int(tag)

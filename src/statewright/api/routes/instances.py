@@ -1,0 +1,239 @@
+"""Instances: start (a generated or caller-chosen id), get (`ETag` = version), list, history,
+the events accepted now, and send an event (`If-Match` → 412 when stale)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from statewright.api.auth import Caller, caller_with
+from statewright.api.idempotency import KEY_HEADER, Reply, check_key, idempotent
+from statewright.api.models import (
+    AcceptedOut,
+    EventIn,
+    HistoryOut,
+    InstanceOut,
+    InstancesOut,
+    StartIn,
+    TransitionOut,
+)
+from statewright.api.routes.common import engine_of, errors, etag, expected_version, location
+from statewright.api.views import accepted_events, instance_out, transition_out
+from statewright.errors import InstanceExists
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["instances"])
+
+Viewer = Annotated[Caller, Depends(caller_with("viewer"))]
+Operator = Annotated[Caller, Depends(caller_with("operator"))]
+InstanceId = Annotated[str, Path(min_length=1, max_length=200, description="The instance id.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=KEY_HEADER,
+        description="Send the request again with the same key to get the first response.",
+    ),
+]
+#: Ids made from an Idempotency-Key: a start retried after its response was lost finds its
+#: instance instead of making a second one.
+_KEYED_IDS = uuid.UUID("0b6f5bb4-5f8e-4d36-9a53-5f1f8e0c7a21")
+
+
+@router.post(
+    "/instances",
+    status_code=201,
+    response_model=InstanceOut,
+    responses=errors(403, 404, 409, 413),
+    summary="Start an instance under a generated id",
+)
+def start_generated(
+    request: Request, body: StartIn, caller: Operator, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Start an instance of `definition`; its id is generated (from the Idempotency-Key,
+    when one is sent). 201 with `Location` and `ETag`."""
+    key = check_key(key)
+    keyed = None if key is None else uuid.uuid5(_KEYED_IDS, f"{caller.tenant}\0{key}").hex
+    return _start(request, caller, body, keyed or uuid.uuid4().hex, key, keyed=keyed is not None)
+
+
+@router.post(
+    "/instances/{instance_id}",
+    status_code=201,
+    response_model=InstanceOut,
+    responses=errors(403, 404, 409, 413),
+    summary="Start an instance under a chosen id",
+)
+def start_chosen(
+    request: Request,
+    instance_id: InstanceId,
+    body: StartIn,
+    caller: Operator,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Start an instance of `definition` under `instance_id` (409 if the id is taken in the
+    tenant). 201 with `Location` and `ETag`."""
+    return _start(request, caller, body, instance_id, check_key(key), keyed=False)
+
+
+def _start(
+    request: Request,
+    caller: Caller,
+    body: StartIn,
+    instance_id: str,
+    key: str | None,
+    *,
+    keyed: bool,
+) -> JSONResponse:
+    engine = engine_of(request)
+
+    def handle() -> Reply:
+        try:
+            instance = engine.start(
+                body.definition,
+                input=body.input,
+                instance_id=instance_id,
+                tenant=caller.tenant,
+                actor=caller.token.actor,
+                version=body.version,
+            )
+        except InstanceExists:
+            if not keyed:
+                raise
+            # Started by this very request, whose response was lost before it was kept.
+            instance = engine.get(instance_id, tenant=caller.tenant)
+        return Reply(
+            201,
+            instance_out(instance, payloads=caller.payloads).model_dump(mode="json"),
+            {"Location": location(instance.id), "ETag": etag(instance.version)},
+        )
+
+    return idempotent(request, caller, key, body.model_dump(mode="json"), handle)
+
+
+@router.get(
+    "/instances",
+    response_model=InstancesOut,
+    responses=errors(),
+    summary="List instances",
+)
+def list_instances(
+    request: Request,
+    caller: Viewer,
+    definition: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    status: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="active, done, error...")
+    ] = None,
+    runtime_status: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    after: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="The `next` of the previous page."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> InstancesOut:
+    """The tenant's instances by id, filtered; page on with `after` = the last `next`."""
+    found = engine_of(request).list(
+        tenant=caller.tenant,
+        definition_id=definition,
+        status=status,
+        runtime_status=runtime_status,
+        after=after,
+        limit=limit,
+    )
+    return InstancesOut(
+        items=[instance_out(instance, payloads=caller.payloads) for instance in found],
+        next=found[-1].id if len(found) == limit else None,
+    )
+
+
+@router.get(
+    "/instances/{instance_id}",
+    response_model=InstanceOut,
+    responses=errors(404),
+    summary="Get an instance",
+)
+def get_instance(request: Request, instance_id: InstanceId, caller: Viewer) -> JSONResponse:
+    """The instance as it stands; its `ETag` is its version (for `If-Match` on a send)."""
+    instance = engine_of(request).get(instance_id, tenant=caller.tenant)
+    return JSONResponse(
+        instance_out(instance, payloads=caller.payloads).model_dump(mode="json"),
+        headers={"ETag": etag(instance.version)},
+    )
+
+
+@router.get(
+    "/instances/{instance_id}/history",
+    response_model=HistoryOut,
+    responses=errors(404),
+    summary="An instance's history",
+)
+def history(request: Request, instance_id: InstanceId, caller: Viewer) -> HistoryOut:
+    """Every committed transition of the instance, oldest first."""
+    entries = engine_of(request).history(instance_id, tenant=caller.tenant)
+    return HistoryOut(items=[transition_out(e, payloads=caller.payloads) for e in entries])
+
+
+@router.get(
+    "/instances/{instance_id}/accepted",
+    response_model=AcceptedOut,
+    responses=errors(404),
+    summary="The events an instance accepts now",
+)
+def accepted(request: Request, instance_id: InstanceId, caller: Viewer) -> AcceptedOut:
+    """The event types the instance's current state handles."""
+    instance = engine_of(request).get(instance_id, tenant=caller.tenant)
+    return AcceptedOut(
+        instance_id=instance.id,
+        version=instance.version,
+        value=instance.value,
+        status=instance.status,
+        accepted_events=accepted_events(instance),
+    )
+
+
+@router.post(
+    "/instances/{instance_id}/events",
+    response_model=TransitionOut,
+    responses=errors(403, 404, 409, 412, 413),
+    summary="Send an event",
+)
+def send_event(
+    request: Request,
+    instance_id: InstanceId,
+    body: EventIn,
+    caller: Operator,
+    key: IdempotencyKey = None,
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", description='The instance version expected, as its ETag: "3".'),
+    ] = None,
+) -> JSONResponse:
+    """Send an event; 200 with the committed transition and the new `ETag`. Not accepted in
+    the current state: 409 with `state` and `accepted_events`; a transition whose roles the
+    token lacks: 403, nothing written; a stale `If-Match`: 412 with `current_version`."""
+    key = check_key(key)
+    expected = expected_version(if_match)
+    event = body.model_dump(mode="json")
+    engine = engine_of(request)
+
+    def handle() -> Reply:
+        entry = engine.send(
+            instance_id,
+            event,
+            tenant=caller.tenant,
+            actor=caller.token.actor,
+            idempotency_key=key,
+            expected_version=expected,
+            roles=caller.token.roles,
+        )
+        return Reply(
+            200,
+            transition_out(entry, payloads=caller.payloads).model_dump(mode="json"),
+            {"ETag": etag(entry.version)},
+        )
+
+    return idempotent(request, caller, key, {"event": event, "if_match": expected}, handle)

@@ -1,0 +1,87 @@
+"""The service around the API: liveness and readiness (no token: for load balancers and
+orchestrators; they say nothing about the data), metrics and the OpenAPI document and its
+docs page (a token is needed: OWASP ASVS 13.4.5)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from statewright.api.auth import Caller, caller_with
+from statewright.api.models import HealthOut
+from statewright.api.problems import problem_of
+from statewright.api.routes.common import engine_of, errors
+from statewright.errors import StatewrightError
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["service"])
+
+Viewer = Annotated[Caller, Depends(caller_with("viewer"))]
+
+
+@router.get("/health/live", response_model=HealthOut, summary="Liveness")
+def live() -> HealthOut:
+    """200 while the process serves requests."""
+    return HealthOut(status="ok")
+
+
+@router.get(
+    "/health/ready",
+    response_model=HealthOut,
+    responses={503: errors()[503]},
+    summary="Readiness",
+)
+def ready(request: Request) -> HealthOut:
+    """200 when the store answers and holds this version's schema; else 503."""
+    try:
+        engine_of(request).ready()
+    except StatewrightError as error:
+        problem = problem_of(error)
+        problem.status = 503
+        raise problem from error
+    return HealthOut(status="ok")
+
+
+@router.get(
+    "/metrics",
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
+        **errors(),
+    },
+    response_class=Response,
+    summary="Metrics (Prometheus text)",
+)
+def metrics(request: Request, caller: Viewer) -> Response:
+    """The API's metrics in the Prometheus text format."""
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request, caller: Viewer) -> JSONResponse:
+    """The OpenAPI document."""
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", include_in_schema=False)
+def docs(request: Request, caller: Viewer) -> HTMLResponse:
+    """The OpenAPI docs page, its document inline (the page needs no second request)."""
+    spec = json.dumps(request.app.openapi()).replace("</", "<\\/")
+    return HTMLResponse(_DOCS_PAGE.replace("{SPEC}", spec))
+
+
+_DOCS_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>statewright API</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head><body><div id="ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({dom_id: "#ui", spec: {SPEC}});</script>
+</body></html>
+"""

@@ -1,0 +1,160 @@
+"""`statewright serve`: run the HTTP API (uvicorn) over a store, on 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from statewright.cli.logs import LogFormat, configure_logging
+from statewright.cli.machines_file import WorkerSetup, load_worker_setup
+from statewright.engine import Engine
+from statewright.errors import StatewrightError
+from statewright.runtime import Worker
+from statewright.runtime.outage import Outage
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
+
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["is_loopback", "serve"]
+
+
+def serve(
+    url: Annotated[
+        str, typer.Option(envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL).")
+    ] = DEFAULT_URL,
+    host: Annotated[
+        str,
+        typer.Option(
+            help="The address to listen on. Other than loopback, the API is reachable from "
+            "the network: put TLS in front of it (a reverse proxy)."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="The TCP port.")] = 8000,
+    machines: Annotated[
+        Path | None,
+        typer.Option(
+            help="A Python file defining MACHINES = [...]: the definitions whose guards and "
+            "actions the API runs when it sends events (as for `worker`)."
+        ),
+    ] = None,
+    max_body: Annotated[
+        int, typer.Option(min=1, help="The largest request body accepted, in bytes (else 413).")
+    ] = 1024 * 1024,
+    rate: Annotated[
+        float,
+        typer.Option(min=0, help="Requests a second each token may send (0: no limit)."),
+    ] = 50.0,
+    burst: Annotated[
+        int, typer.Option(min=1, help="Requests a token may send at once above its rate.")
+    ] = 100,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="Also run the worker loops (timers, steps, schedules, outbox) in this "
+            "process, for the one-machine case; --machines may then define LISTENERS and "
+            "SCHEDULES as for `worker`.",
+        ),
+    ] = False,
+    log: Annotated[
+        LogFormat, typer.Option(help="Log lines as text, or as JSON objects (one per line).")
+    ] = LogFormat.text,
+) -> None:
+    """Run the HTTP API; every request needs a token from `statewright tokens create`.
+
+    Example: statewright serve --url sqlite:///app.db --machines machines.py --port 8000
+
+    Stops on SIGTERM or SIGINT, finishing the requests in hand (and, with --with-worker,
+    the work in hand).
+    """
+    import uvicorn
+
+    from statewright.api import ApiSettings, create_app
+
+    configure_logging(log)
+    try:
+        setup = load_worker_setup(machines) if machines else WorkerSetup([])
+        engine = Outage(redact_url(url)).call(lambda: Engine.open(url, create=False))
+    except StatewrightError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    with engine:
+        try:
+            for machine in setup.machines:
+                engine.register(machine)
+            runner = _worker(engine, setup) if with_worker else None
+        except StatewrightError as error:
+            typer.echo(f"error: {machines}: {error}", err=True)
+            raise typer.Exit(1) from None
+        if not is_loopback(host):
+            typer.echo(
+                f"warning: serving on {host}, reachable from the network; every request "
+                "needs a token, but put TLS in front of it (a reverse proxy)",
+                err=True,
+            )
+        app = create_app(engine, ApiSettings(max_body_bytes=max_body, rate=rate, burst=burst))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="info", server_header=False)
+        )
+        stop = threading.Event()
+        failed: list[BaseException] = []
+        thread = None
+        if runner is not None:
+            thread = threading.Thread(
+                target=_run_worker, args=(runner, stop, server, failed), name="worker"
+            )
+            thread.start()
+        typer.echo(f"serving {redact_url(url)} at http://{host}:{port} (OpenAPI at /docs)")
+        # uvicorn stops gracefully on SIGTERM or SIGINT, then raises the signal again to the
+        # handler it found: a quiet one, so that a clean stop exits 0 (as `worker` does).
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _stopped)
+        try:
+            server.run()
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join()
+        if failed:
+            raise typer.Exit(1)  # the worker logged the cause, on one line
+
+
+def _worker(engine: Engine, setup: WorkerSetup) -> Worker:
+    """A worker on the server's engine, with the setup file's listeners and schedules."""
+    runner = Worker(engine)
+    for pattern, listener in setup.listeners.items():
+        runner.listen(pattern, listener)  # type: ignore[arg-type]
+    for schedule in setup.schedules:
+        runner.schedule(schedule)  # type: ignore[arg-type]
+    return runner
+
+
+def _run_worker(
+    runner: Worker, stop: threading.Event, server: uvicorn.Server, failed: list[BaseException]
+) -> None:
+    """Run the worker loops until `stop`; if they cannot go on, stop the server too."""
+    try:
+        runner.run(stop=stop)
+    except BaseException as error:
+        failed.append(error)
+        server.should_exit = True
+
+
+def _stopped(signum: int, frame: object) -> None:
+    """What a stop signal does once uvicorn has shut down: nothing more."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address (or `localhost`)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

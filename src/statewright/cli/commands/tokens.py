@@ -1,0 +1,171 @@
+"""`statewright tokens`: create, list and revoke the API tokens `statewright serve` accepts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from statewright.engine import Engine
+from statewright.engine.engine import DEFAULT_TENANT
+from statewright.engine.tokens import ROLES, Token
+from statewright.errors import StatewrightError
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Create, list and revoke API tokens (each bound to one tenant and one role).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+UrlOption = Annotated[
+    str,
+    typer.Option("--url", envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+@app.command()
+def create(
+    role: Annotated[
+        str,
+        typer.Option(help=f"One of {', '.join(ROLES)}: read; also start and send; everything."),
+    ] = "viewer",
+    tenant: Annotated[str, typer.Option(help="The tenant the token sees.")] = DEFAULT_TENANT,
+    name: Annotated[
+        str, typer.Option(help="Who or what uses it; audit rows name it as the actor.")
+    ] = "",
+    event_role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event-role",
+            help='An extra role for events whose transition names it ("statewright": '
+            '{"roles": ["approver"]}); repeat for several.',
+        ),
+    ] = None,
+    no_payloads: Annotated[
+        bool,
+        typer.Option("--no-payloads", help="Withhold contexts and event payloads from it."),
+    ] = False,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a token and print it; it is shown this once (only its digest is stored).
+
+    Example: statewright tokens create --tenant acme --role operator --event-role approver
+    """
+    with _engine(url) as engine:
+        try:
+            token, secret = engine.create_token(
+                tenant=tenant,
+                role=role,
+                name=name,
+                event_roles=event_role or (),
+                payloads=not no_payloads,
+            )
+        except StatewrightError as error:
+            _fail(error)
+    if as_json:
+        typer.echo(json.dumps({**_as_dict(token), "token": secret}))
+        return
+    typer.echo(secret)
+    typer.echo(
+        f"token {token.prefix}: tenant {token.tenant}, role {token.role}; shown this once: "
+        "keep it in your secret store (send it as 'Authorization: Bearer <token>')",
+        err=True,
+    )
+
+
+@app.command("list")
+def list_tokens(
+    tenant: Annotated[
+        str | None, typer.Option(help="Only this tenant's tokens (default: all).")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """List the tokens (never their secrets), revoked ones included.
+
+    Example: statewright tokens list --tenant acme --json
+    """
+    with _engine(url) as engine:
+        try:
+            tokens = engine.tokens(tenant=tenant)
+        except StatewrightError as error:
+            _fail(error)
+    if as_json:
+        typer.echo(json.dumps([_as_dict(token) for token in tokens]))
+        return
+    table = Table(box=None)
+    for column in ("prefix", "tenant", "role", "event roles", "payloads", "name"):
+        table.add_column(column, no_wrap=column == "prefix", overflow="fold")
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("revoked", no_wrap=True)
+    for token in tokens:
+        table.add_row(
+            token.prefix,
+            token.tenant,
+            token.role,
+            ", ".join(token.event_roles),
+            "yes" if token.payloads else "no",
+            token.name,
+            _time(token.created_at),
+            _time(token.revoked_at) if token.revoked_at else "",
+        )
+    Console(highlight=False, soft_wrap=True).print(table)
+
+
+@app.command()
+def revoke(
+    prefix: Annotated[str, typer.Argument(help="The token's prefix (as listed) or the token.")],
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke a token: from now on it authenticates nothing (no restart needed).
+
+    Example: statewright tokens revoke 3f9c2a7b1d04
+    """
+    with _engine(url) as engine:
+        try:
+            token = engine.revoke_token(prefix)
+        except StatewrightError as error:
+            _fail(error)
+    if as_json:
+        typer.echo(json.dumps(_as_dict(token)))
+    else:
+        typer.echo(f"token {token.prefix} (tenant {token.tenant}) is revoked")
+
+
+def _engine(url: str) -> Engine:
+    try:
+        return Engine.open(url, create=False)
+    except StatewrightError as error:
+        _fail(error)
+
+
+def _as_dict(token: Token) -> dict[str, object]:
+    return {
+        "prefix": token.prefix,
+        "tenant": token.tenant,
+        "role": token.role,
+        "event_roles": list(token.event_roles),
+        "payloads": token.payloads,
+        "name": token.name,
+        "created_at": token.created_at,
+        "revoked_at": token.revoked_at,
+    }
+
+
+def _time(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _fail(error: object) -> NoReturn:
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(1)

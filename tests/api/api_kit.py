@@ -1,0 +1,76 @@
+"""What the API tests share: the order definition, the app in-process over an engine on a
+store (FastAPI's TestClient), and tokens of each role in two tenants."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+
+from statewright import Machine
+from statewright.api import ApiSettings, create_app
+from statewright.engine import Engine
+
+ORDER = {
+    "id": "order",
+    "initial": "pending",
+    "context": {"amount": {"$expr": "input.amount"}, "approvedBy": None},
+    "states": {
+        "pending": {
+            "on": {
+                "APPROVE": {
+                    "target": "approved",
+                    "statewright": {"roles": ["approver"]},
+                    "actions": [
+                        {"type": "assign", "params": {"approvedBy": {"$expr": "event.by"}}}
+                    ],
+                },
+                "REJECT": "rejected",
+                "NOTE": {
+                    "actions": [{"type": "assign", "params": {"note": {"$expr": "event.text"}}}]
+                },
+            },
+        },
+        "approved": {"on": {"SHIP": "shipped"}},
+        "shipped": {"type": "final"},
+        "rejected": {"type": "final"},
+    },
+}
+
+
+@dataclass
+class Api:
+    """The app in-process, its engine, and a token of each role per tenant."""
+
+    client: TestClient
+    engine: Engine
+    tokens: dict[str, str]
+
+    def auth(self, name: str) -> dict[str, str]:
+        """The Authorization header of the token `name` (e.g. "operator", "other:admin")."""
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+
+def order_machine(version: int = 1) -> Machine:
+    config = copy.deepcopy(ORDER)
+    if version > 1:
+        config["states"]["approved"]["on"]["HOLD"] = "pending"  # type: ignore[index]
+    return Machine.from_config(config)
+
+
+def make_api(url: str, settings: ApiSettings | None = None) -> Iterator[Api]:
+    with Engine.open(url) as engine:
+        engine.register(order_machine())
+        tokens: dict[str, str] = {}
+        for role in ("viewer", "operator", "admin"):
+            tokens[role] = engine.create_token(tenant="acme", role=role, name=role)[1]
+            tokens[f"other:{role}"] = engine.create_token(tenant="other", role=role)[1]
+        tokens["approver"] = engine.create_token(
+            tenant="acme", role="operator", name="ann", event_roles=["approver"]
+        )[1]
+        tokens["no-payloads"] = engine.create_token(tenant="acme", role="viewer", payloads=False)[1]
+        app = create_app(engine, settings or ApiSettings(max_body_bytes=4096, rate=0))
+        with TestClient(app, raise_server_exceptions=True) as client:
+            yield Api(client, engine, tokens)

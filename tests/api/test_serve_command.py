@@ -1,0 +1,199 @@
+"""`statewright serve` as a real process on a loopback port, and `statewright tokens`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from api_kit import ORDER
+from typer.testing import CliRunner
+
+from statewright.cli import app
+from statewright.cli.commands.serve import is_loopback
+from statewright.engine import Engine
+
+runner = CliRunner()
+
+MACHINES = f"""
+from statewright import Machine
+
+MACHINES = [Machine.from_config({ORDER!r})]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_tokens_create_list_and_revoke(store_url: str) -> None:
+    created = runner.invoke(
+        app,
+        ["tokens", "create", "--url", store_url, "--tenant", "acme", "--role", "operator",
+         "--name", "ci", "--event-role", "approver", "--json"],
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    token = json.loads(created.stdout)
+    assert token["token"].startswith(f"sw_{token['prefix']}_") and token["role"] == "operator"
+    assert token["event_roles"] == ["approver"] and token["payloads"] is True
+    plain = runner.invoke(app, ["tokens", "create", "--url", store_url, "--no-payloads"])
+    assert plain.exit_code == 0 and plain.stdout.strip().startswith("sw_")
+    assert "shown this once" in plain.stderr
+    listed = runner.invoke(
+        app, ["tokens", "list", "--url", store_url, "--tenant", "acme", "--json"]
+    )
+    assert [t["prefix"] for t in json.loads(listed.stdout)] == [token["prefix"]]
+    assert token["token"] not in listed.stdout
+    table = runner.invoke(app, ["tokens", "list", "--url", store_url])
+    assert token["prefix"] in table.stdout and "viewer" in table.stdout
+    revoked = runner.invoke(app, ["tokens", "revoke", token["prefix"], "--url", store_url])
+    assert revoked.exit_code == 0 and "revoked" in revoked.stdout
+    with Engine.open(store_url) as engine:
+        assert engine.authenticate(token["token"]) is None
+
+
+def test_tokens_refusals_exit_1_naming_the_fix(store_url: str) -> None:
+    bad_role = runner.invoke(app, ["tokens", "create", "--url", store_url, "--role", "root"])
+    assert bad_role.exit_code == 1 and "viewer, operator, admin" in bad_role.stderr
+    unknown = runner.invoke(app, ["tokens", "revoke", "0123456789ab", "--url", store_url])
+    assert unknown.exit_code == 1 and "tokens list" in unknown.stderr
+
+
+def test_loopback_addresses() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert is_loopback("[::1]") and is_loopback("127.0.0.2")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+    assert not is_loopback("example.com")
+
+
+@pytest.mark.slow
+def test_serve_answers_on_a_loopback_port_and_stops_on_sigterm(
+    store_url: str, tmp_path: Path
+) -> None:
+    machines = tmp_path / "machines.py"
+    machines.write_text(MACHINES)
+    with Engine.open(store_url) as engine:
+        _, secret = engine.create_token(tenant="acme", role="admin", name="test")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", str(port),
+         "--machines", str(machines)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_live(server, base)
+        auth = {"Authorization": f"Bearer {secret}"}
+        assert httpx.get(f"{base}/v1/definitions").status_code == 401
+        started = httpx.post(
+            f"{base}/v1/instances/o1",
+            json={"definition": "order", "input": {"amount": 3}},
+            headers=auth,
+        )
+        assert started.status_code == 201 and started.headers["location"] == "/v1/instances/o1"
+        sent = httpx.post(
+            f"{base}/v1/instances/o1/events",
+            json={"type": "APPROVE", "by": "ann"},
+            headers=auth | {"If-Match": '"1"'},
+        )
+        assert sent.status_code == 200 and sent.json()["to_value"] == "approved"
+        assert "server" not in sent.headers
+        assert httpx.get(f"{base}/health/ready").status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert f"at http://127.0.0.1:{port}" in out and "warning" not in err
+    with Engine.open(store_url) as engine:
+        assert engine.get("o1", tenant="acme").context == {"amount": 3, "approvedBy": "ann"}
+
+
+QUICK = """
+from statewright import Machine
+
+MACHINES = [Machine.from_config({
+    "id": "quick",
+    "initial": "a",
+    "states": {
+        "a": {"after": {"0": "b"}},
+        "b": {"invoke": {"id": "job", "src": "job", "onDone": "c"}},
+        "c": {"type": "final"},
+    },
+}, actors={"job": lambda input: {"ok": True}})]
+"""
+
+
+@pytest.mark.slow
+def test_serve_with_worker_runs_timers_and_steps_in_the_same_process(
+    store_url: str, tmp_path: Path
+) -> None:
+    machines = tmp_path / "machines.py"
+    machines.write_text(QUICK)
+    with Engine.open(store_url) as engine:
+        _, secret = engine.create_token(role="operator")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", str(port),
+         "--machines", str(machines), "--with-worker"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {secret}"}
+    try:
+        wait_until_live(server, base)
+        started = httpx.post(f"{base}/v1/instances/q1", json={"definition": "quick"}, headers=auth)
+        assert started.status_code == 201, started.text
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{base}/v1/instances/q1", headers=auth).json()["status"] != "done":
+            assert time.monotonic() < deadline, "the worker in serve did not finish q1"
+            time.sleep(0.05)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "worker started" in err and "worker stopped" in err
+
+
+def wait_until_live(server: subprocess.Popen[str], base: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, server.communicate()
+        assert time.monotonic() < deadline, "serve did not answer within 30 s"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_serve_warns_when_bound_beyond_loopback(store_url: str) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", str(port),
+         "--host", "0.0.0.0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_until_live(server, f"http://127.0.0.1:{port}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert "warning: serving on 0.0.0.0, reachable from the network" in err

@@ -1,0 +1,82 @@
+"""Health (liveness; readiness checks the store), metrics in Prometheus text and the
+OpenAPI document and docs page, the last two behind a token."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+from api_kit import Api, make_api
+
+
+def test_liveness_and_readiness_need_no_token(api: Api) -> None:
+    assert api.client.get("/health/live").json() == {"status": "ok"}
+    assert api.client.get("/health/ready").json() == {"status": "ok"}
+
+
+@pytest.fixture
+def sqlite_api(tmp_path: object) -> Iterator[Api]:
+    yield from make_api(f"sqlite:///{tmp_path}/api.db")
+
+
+def test_readiness_is_503_when_the_store_is_not_this_versions(
+    sqlite_api: Api, tmp_path: object
+) -> None:
+    with sqlite3.connect(f"{tmp_path}/api.db") as connection:
+        connection.execute("DELETE FROM schema_migrations WHERE version = 7")
+    response = sqlite_api.client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "db migrate" in response.json()["detail"]
+    assert sqlite_api.client.get("/health/live").status_code == 200
+
+
+def test_metrics_count_requests_by_route_template_and_status(api: Api) -> None:
+    api.client.get("/v1/instances/nope", headers=api.auth("viewer"))
+    api.client.get("/v1/instances/nope", headers=api.auth("viewer"))
+    api.client.get("/v1/definitions", headers=api.auth("viewer"))
+    response = api.client.get("/metrics", headers=api.auth("viewer"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert (
+        'statewright_http_requests_total{method="GET",route="/v1/instances/{instance_id}",'
+        'status="404"} 2.0' in text
+    )
+    assert 'route="/v1/definitions",status="200"} 1.0' in text
+    assert "statewright_http_request_duration_seconds_bucket" in text
+
+
+def test_the_openapi_document_and_docs_page_need_a_token(api: Api) -> None:
+    assert api.client.get("/openapi.json").status_code == 401
+    assert api.client.get("/docs").status_code == 401
+    document = api.client.get("/openapi.json", headers=api.auth("viewer")).json()
+    paths = document["paths"]
+    assert {
+        "/v1/instances",
+        "/v1/instances/{instance_id}",
+        "/v1/instances/{instance_id}/events",
+        "/v1/instances/{instance_id}/history",
+        "/v1/instances/{instance_id}/accepted",
+        "/v1/definitions",
+        "/v1/definitions/{definition_id}",
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+    } <= set(paths)
+    send = paths["/v1/instances/{instance_id}/events"]["post"]
+    assert {"409", "412", "403"} <= set(send["responses"])
+    assert "application/problem+json" in send["responses"]["409"]["content"]
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    page = api.client.get("/docs", headers=api.auth("viewer"))
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    assert '"/v1/instances/{instance_id}/events"' in page.text
+
+
+def test_unknown_routes_and_methods_are_problems(api: Api) -> None:
+    missing = api.client.get("/v2/nothing", headers=api.auth("viewer"))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    wrong = api.client.delete("/v1/definitions", headers=api.auth("viewer"))
+    assert wrong.status_code == 405 and wrong.json()["status"] == 405
