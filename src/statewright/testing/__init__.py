@@ -3,12 +3,16 @@
 from statewright.testing.actor import PENDING, Actor, StepError
 from statewright.testing.clock import VirtualClock, to_milliseconds
 from statewright.testing.harness import Harness
+from statewright.testing.paths import Path, PathStep, paths
 
 __all__ = [
     "Actor",
     "Harness",
     "PENDING",
+    "Path",
+    "PathStep",
     "StepError",
     "VirtualClock",
+    "paths",
     "to_milliseconds",
 ]
