@@ -53,10 +53,7 @@ def _check(path: Path, actor: Actor, index: int) -> None:
         return
     where = "at the start" if index < 0 else f"after step {index + 1} ({path.steps[index].event})"
     hint = ""
-    types = [str(step.event["type"]) for step in path.steps]
-    if actor.run_steps and any(
-        t.startswith(("xstate.done.actor.", "xstate.error.actor.")) for t in types
-    ):
+    if actor.run_steps and any(node.invoke for node in actor.machine.states):
         hint = "; the path delivers step results itself: create the actor with run_steps=False"
     elif index < 0:
         hint = "; replay on a new actor, started with the input the path was explored with"
