@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from statewright.cli.commands import db, definition, demo, verify, worker
+from statewright.cli.commands import db, definition, demo, paths, verify, worker
 
 app = typer.Typer(
     name="statewright",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("validate")(definition.validate)
 app.command("demo")(demo.demo)
+app.command("paths")(paths.paths)
 app.command("verify")(verify.verify)
 app.command("worker")(worker.worker)
 app.add_typer(db.app, name="db")

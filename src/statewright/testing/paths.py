@@ -19,6 +19,7 @@ context), and the message says how to narrow it.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -113,22 +114,24 @@ class Path:
 
 
 def format_value(value: JsonValue) -> str:
-    """A state value for people: `payment`, `fulfilment.inventory.reserving`, or JSON."""
+    """A state value for people: `payment`, `fulfilment.shipping.preparing`, or for parallel
+    regions every active leaf, comma-separated."""
     if isinstance(value, str):
         return value
-    if isinstance(value, Mapping) and len(value) == 1:
-        ((key, inner),) = value.items()
-        inner_text = format_value(inner)
-        return f"{key}.{inner_text}" if not inner_text.startswith("{") else f"{key} {inner_text}"
-    import json
-
-    return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+    if isinstance(value, Mapping):
+        leaves = []
+        for key, inner in value.items():
+            inner_text = format_value(inner) if inner not in ({}, None) else ""
+            if not inner_text:
+                leaves.append(str(key))
+            else:
+                leaves.extend(f"{key}.{leaf}" for leaf in inner_text.split(", "))
+        return ", ".join(leaves)
+    return json.dumps(value)
 
 
 def format_event(event: Mapping[str, object]) -> str:
     """An event for people: its type, then its other fields as JSON when it has some."""
-    import json
-
     rest = {key: value for key, value in event.items() if key != "type"}
     if str(event["type"]).startswith(("xstate.done.actor.", "xstate.error.actor.")):
         rest.pop("actorId", None)
