@@ -132,11 +132,11 @@ def paths(
 def _table(machine: ChartMachine, found: list[TestPath], simple: bool, with_context: bool) -> Table:
     kind = "simple" if simple else "shortest"
     table = Table(title=f"{machine.id}: {len(found)} {kind} path(s)")
-    table.add_column("state")
+    table.add_column("state", overflow="fold")
     if with_context:
         table.add_column("context")
     table.add_column("steps", justify="right")
-    table.add_column("events")
+    table.add_column("events", overflow="fold")
     for path in found:
         snapshot = path.snapshot
         state = format_value(snapshot.value)
