@@ -344,3 +344,32 @@ def test_replay_reports_where_the_actor_left_the_path() -> None:
     actor.send("TIMER")
     with pytest.raises(AssertionError, match="at the start the actor is in 'yellow'"):
         path.run(actor)
+
+
+def test_a_raising_action_reaches_an_error_state() -> None:
+    def boom(context: object, event: object) -> None:
+        raise RuntimeError("boom")
+
+    machine = Machine.from_config(
+        {
+            "id": "m",
+            "initial": "a",
+            "states": {"a": {"on": {"GO": {"target": "b", "actions": "boom"}}}, "b": {}},
+        },
+        actions={"boom": boom},
+    )
+    assert [(p.snapshot.value, p.snapshot.status) for p in paths(machine)] == [
+        ("a", "active"),
+        ("a", "error"),
+    ]
+
+
+def test_wildcards_send_only_matching_samples() -> None:
+    config = {
+        "id": "m",
+        "initial": "a",
+        "states": {"a": {"on": {"order.*": "b", "*": "c"}}, "b": {}, "c": {}},
+    }
+    assert by_value(paths(config)) == {"a": []}
+    found = paths(config, events={"order.placed": [{}], "OTHER": [{}]})
+    assert by_value(found) == {"a": [], "b": ["order.placed"], "c": ["OTHER"]}

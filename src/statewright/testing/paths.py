@@ -3,7 +3,9 @@
 `paths(machine)` explores the machine with its pure chart (`Machine.transition`; no store, no
 clock, nothing runs but guards, actions and expressions) and returns, for every state it can
 reach, the shortest sequence of events that leads there - XState's `getShortestPaths` from
-`@xstate/graph`. `paths(machine, simple=True)` returns every simple path instead (no state
+`@xstate/graph`. Provided guards and actions run during exploration, as in every transition:
+keep actions free of side effects (or provide no-op ones to explore). `paths(machine,
+simple=True)` returns every simple path instead (no state
 visited twice: XState's `getSimplePaths`). A test replays each path on an in-memory actor:
 
     for path in paths(machine, events={"APPROVE": [{"by": "ann"}]}, input={"amount": 2500}):
