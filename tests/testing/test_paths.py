@@ -8,7 +8,7 @@ import pytest
 
 from statewright import Machine
 from statewright.errors import PathError
-from statewright.testing import Actor, Path, paths
+from statewright.testing import Actor, Path, path_from_events, paths
 
 LIGHT: dict[str, Any] = {
     "id": "light",
@@ -373,3 +373,11 @@ def test_wildcards_send_only_matching_samples() -> None:
     assert by_value(paths(config)) == {"a": []}
     found = paths(config, events={"order.placed": [{}], "OTHER": [{}]})
     assert by_value(found) == {"a": [], "b": ["order.placed"], "c": ["OTHER"]}
+
+
+def test_a_path_from_given_events_replays_and_checks_each_state() -> None:
+    machine = Machine.from_config(LIGHT)
+    path = path_from_events(machine, ["TIMER", {"type": "BACK"}, "NOPE"])
+    assert [step.snapshot.value for step in path.steps] == ["yellow", "green", "green"]
+    assert path.run(Actor(machine)).value == "green"
+    assert path.describe() == "reaches green: TIMER → BACK → NOPE"

@@ -3,7 +3,7 @@
 from statewright.testing.actor import PENDING, Actor, StepError
 from statewright.testing.clock import VirtualClock, to_milliseconds
 from statewright.testing.harness import Harness
-from statewright.testing.paths import Path, PathStep, paths
+from statewright.testing.paths import Path, PathStep, path_from_events, paths
 
 __all__ = [
     "Actor",
@@ -13,6 +13,7 @@ __all__ = [
     "PathStep",
     "StepError",
     "VirtualClock",
+    "path_from_events",
     "paths",
     "to_milliseconds",
 ]

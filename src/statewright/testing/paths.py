@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from statewright.chart import Machine, Snapshot
 from statewright.chart.json_types import JsonObject, JsonValue
+from statewright.chart.machine import normalize_event
 from statewright.errors import PathError
 from statewright.testing.path_options import (
     EventSamples,
@@ -40,7 +41,7 @@ from statewright.testing.path_options import (
 )
 from statewright.testing.path_replay import replay
 
-__all__ = ["DEFAULT_LIMIT", "Path", "PathStep", "paths"]
+__all__ = ["DEFAULT_LIMIT", "Path", "PathStep", "path_from_events", "paths"]
 
 #: Default bound on the number of distinct states explored.
 DEFAULT_LIMIT = 10_000
@@ -291,3 +292,29 @@ def paths(
             if stop is None or stop(tail.snapshot):
                 found.append(Path(head.start, head.steps + tail.steps, key))
     return found
+
+
+def path_from_events(
+    machine: Machine | Mapping[str, object],
+    events: Iterable[JsonObject | str],
+    *,
+    input: object = None,
+    serialize: SerializeOption = "full",
+) -> Path:
+    """The path these events take from the initial state (XState's `getPathsFromEvents`).
+
+    Useful to pin a path written by hand and replay it with `Path.run`, checking each state.
+
+    Raises:
+        EventError: an event is not a mapping with a string "type" (or a type string).
+        DefinitionError: the definition has faults, or names guards or actions not provided.
+    """
+    chart = machine if isinstance(machine, Machine) else Machine.from_config(machine)
+    start = chart.initial_transition(input).snapshot
+    steps: list[PathStep] = []
+    snapshot = start
+    for event in events:
+        resolved = normalize_event(event)
+        snapshot = chart.transition(snapshot, resolved).snapshot
+        steps.append(PathStep(event=resolved, snapshot=snapshot))
+    return Path(start, tuple(steps), state_key(serialize))
