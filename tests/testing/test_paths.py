@@ -381,3 +381,24 @@ def test_a_path_from_given_events_replays_and_checks_each_state() -> None:
     assert [step.snapshot.value for step in path.steps] == ["yellow", "green", "green"]
     assert path.run(Actor(machine)).value == "green"
     assert path.describe() == "reaches green: TIMER → BACK → NOPE"
+
+
+def test_simple_paths_follow_a_long_chain_of_states() -> None:
+    counter = {
+        "id": "counter",
+        "initial": "on",
+        "context": {"n": 0},
+        "states": {
+            "on": {
+                "on": {
+                    "INC": {
+                        "guard": {"$expr": "context.n < 2000"},
+                        "actions": {"type": "assign", "params": {"n": {"$expr": "context.n + 1"}}},
+                    }
+                }
+            }
+        },
+    }
+    found = paths(counter, simple=True)
+    assert len(found) == 2001
+    assert max(len(path) for path in found) == 2000

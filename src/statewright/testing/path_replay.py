@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Snapshot
+from statewright.errors import StatewrightError
 from statewright.testing.actor import Actor
 
 if TYPE_CHECKING:
@@ -23,7 +24,9 @@ def replay(path: Path, actor: object) -> Snapshot:
             f"path.run() takes a statewright.testing.Actor, not {type(actor).__name__}; "
             "create one with Actor(machine, input=..., run_steps=False)"
         )
-    if not actor.macrosteps:
+    try:
+        actor.snapshot  # noqa: B018 - raises if the actor has not started
+    except StatewrightError:
         actor.start()
     _check(path, actor, -1)
     for index, step in enumerate(path.steps):

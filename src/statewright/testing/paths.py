@@ -196,21 +196,26 @@ class _Graph:
         start = self.states[self.start_key]
         on_path = {self.start_key}
         steps: list[PathStep] = []
-
-        def visit(here: str) -> None:
+        # Depth first without recursion (a long chain of states would pass Python's limit):
+        # one iterator over the outgoing edges per state on the current path.
+        stack = [iter(self.edges[self.start_key])]
+        found.append(Path(start, (), self.key))
+        while stack:
+            edge = next(stack[-1], None)
+            if edge is None:
+                stack.pop()
+                if steps:
+                    on_path.discard(self.key(steps.pop().snapshot))
+                continue
+            event, there = edge
+            if there in on_path:
+                continue
+            on_path.add(there)
+            steps.append(PathStep(event=event, snapshot=self.states[there]))
             found.append(Path(start, tuple(steps), self.key))
             if len(found) > limit:
                 raise _limit_error(machine, limit, what="simple paths")
-            for event, there in self.edges[here]:
-                if there in on_path:
-                    continue
-                on_path.add(there)
-                steps.append(PathStep(event=event, snapshot=self.states[there]))
-                visit(there)
-                steps.pop()
-                on_path.discard(there)
-
-        visit(self.start_key)
+            stack.append(iter(self.edges[there]))
         return found
 
 
