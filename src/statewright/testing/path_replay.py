@@ -10,7 +10,7 @@ from statewright.errors import StatewrightError
 from statewright.testing.actor import Actor
 
 if TYPE_CHECKING:
-    from statewright.testing.paths import Path
+    from statewright.testing.paths import Path, PathStep
 
 __all__ = ["replay"]
 
@@ -28,10 +28,11 @@ def replay(path: Path, actor: object) -> Snapshot:
         actor.snapshot  # noqa: B018 - raises if the actor has not started
     except StatewrightError:
         actor.start()
-    _check(path, actor, -1)
-    for index, step in enumerate(path.steps):
+    steps = path.steps
+    _check(path, steps, actor, -1)
+    for index, step in enumerate(steps):
         _deliver(actor, step.event)
-        _check(path, actor, index)
+        _check(path, steps, actor, index)
     return actor.snapshot
 
 
@@ -49,12 +50,12 @@ def _deliver(actor: Actor, event: Mapping[str, object]) -> None:
     actor.send(event)
 
 
-def _check(path: Path, actor: Actor, index: int) -> None:
-    expected = path.steps[index].snapshot if index >= 0 else path.start
+def _check(path: Path, steps: tuple[PathStep, ...], actor: Actor, index: int) -> None:
+    expected = steps[index].snapshot if index >= 0 else path.start
     actual = actor.snapshot
     if path.key(actual) == path.key(expected):
         return
-    where = "at the start" if index < 0 else f"after step {index + 1} ({path.steps[index].event})"
+    where = "at the start" if index < 0 else f"after step {index + 1} ({steps[index].event})"
     hint = ""
     if actor.run_steps and any(node.invoke for node in actor.machine.states):
         hint = "; the path delivers step results itself: create the actor with run_steps=False"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from statewright.chart import Machine, Snapshot
 from statewright.chart.json_types import JsonObject, JsonValue
@@ -56,23 +56,60 @@ class PathStep:
 
 
 @dataclass(frozen=True, slots=True)
+class _Link:
+    """The last step of a path and the path before it: paths found together share their
+    prefixes, so finding n paths costs O(n) however long they are."""
+
+    previous: _Link | None
+    step: PathStep
+    length: int
+
+
 class Path:
     """A sequence of events from `start` to a state, with the snapshot after each.
 
     Attributes:
         start: the snapshot the path starts from (the initial state unless `from_state` was a
             snapshot).
-        steps: each event and the snapshot after it; empty for the start state itself.
+        key: the function that keyed states while the path was found (`serialize=`); `run`
+            compares states with it.
     """
 
-    start: Snapshot
-    steps: tuple[PathStep, ...]
-    key: Callable[[Snapshot], str] = field(repr=False, compare=False)
+    __slots__ = ("_last", "key", "start")
+
+    def __init__(self, start: Snapshot, last: _Link | None, key: Callable[[Snapshot], str]) -> None:
+        self.start = start
+        self._last = last
+        self.key = key
+
+    def _then(self, step: PathStep) -> Path:
+        length = self._last.length + 1 if self._last else 1
+        return Path(self.start, _Link(self._last, step, length), self.key)
+
+    @property
+    def steps(self) -> tuple[PathStep, ...]:
+        """Each event and the snapshot after it, in order; empty for the start state."""
+        found: list[PathStep] = []
+        link = self._last
+        while link is not None:
+            found.append(link.step)
+            link = link.previous
+        return tuple(reversed(found))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Path):
+            return NotImplemented
+        return self.start == other.start and self.steps == other.steps
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Path {self.describe()}>"
 
     @property
     def snapshot(self) -> Snapshot:
         """The state the path reaches."""
-        return self.steps[-1].snapshot if self.steps else self.start
+        return self._last.step.snapshot if self._last else self.start
 
     @property
     def events(self) -> list[JsonObject]:
@@ -80,7 +117,7 @@ class Path:
         return [step.event for step in self.steps]
 
     def __len__(self) -> int:
-        return len(self.steps)
+        return self._last.length if self._last else 0
 
     def describe(self) -> str:
         """One line for people: `reaches "payment": APPROVE {"by": "ann"} → ...`."""
@@ -182,37 +219,37 @@ class _Graph:
                     self.parent[there] = (here, event)
                     queue.append(there)
 
-    def shortest(self, target: str) -> Path:
-        steps: list[PathStep] = []
-        here = target
-        while (edge := self.parent[here]) is not None:
-            steps.append(PathStep(event=edge[1], snapshot=self.states[here]))
-            here = edge[0]
-        return Path(self.states[self.start_key], tuple(reversed(steps)), self.key)
+    def shortest(self, head: Path) -> dict[str, Path]:
+        """The shortest path to every state, each continuing `head` (which ends at start)."""
+        found = {self.start_key: head}
+        for there, edge in self.parent.items():
+            if edge is not None:
+                here, event = edge
+                found[there] = found[here]._then(PathStep(event=event, snapshot=self.states[there]))
+        return found
 
-    def simple(self, limit: int, machine: Machine) -> list[Path]:
+    def simple(self, head: Path, limit: int, machine: Machine) -> list[Path]:
         """Every path from the start that visits no state twice (XState's `getSimplePaths`)."""
-        found: list[Path] = []
-        start = self.states[self.start_key]
+        found = [head]
         on_path = {self.start_key}
-        steps: list[PathStep] = []
+        trail = [head]
         # Depth first without recursion (a long chain of states would pass Python's limit):
         # one iterator over the outgoing edges per state on the current path.
         stack = [iter(self.edges[self.start_key])]
-        found.append(Path(start, (), self.key))
         while stack:
             edge = next(stack[-1], None)
             if edge is None:
                 stack.pop()
-                if steps:
-                    on_path.discard(self.key(steps.pop().snapshot))
+                if len(trail) > 1:
+                    on_path.discard(self.key(trail.pop().snapshot))
                 continue
             event, there = edge
             if there in on_path:
                 continue
             on_path.add(there)
-            steps.append(PathStep(event=event, snapshot=self.states[there]))
-            found.append(Path(start, tuple(steps), self.key))
+            path = trail[-1]._then(PathStep(event=event, snapshot=self.states[there]))
+            trail.append(path)
+            found.append(path)
             if len(found) > limit:
                 raise _limit_error(machine, limit, what="simple paths")
             stack.append(iter(self.edges[there]))
@@ -277,25 +314,24 @@ def paths(
     stop = state_filter(chart, to_state, "to_state") if to_state is not None else None
     initial = chart.initial_transition(input).snapshot
     if isinstance(from_state, Snapshot):
-        starts = [Path(from_state, (), key)]
+        heads = [Path(from_state, None, key)]
     elif from_state is None:
-        starts = [Path(initial, (), key)]
+        heads = [Path(initial, None, key)]
     else:
         matches = state_filter(chart, from_state, "from_state")
         graph = _Graph(chart, initial, key, events, None, limit)
-        starts = [graph.shortest(k) for k, s in graph.states.items() if matches(s)]
-        if not starts:
+        reached = graph.shortest(Path(initial, None, key))
+        heads = [path for k, path in reached.items() if matches(graph.states[k])]
+        if not heads:
             raise PathError(
                 f"from_state={from_state!r}: no reachable state of machine {chart.id!r} matches "
                 "it with these sample events; check the state, or give events= that reach it"
             )
     found: list[Path] = []
-    for head in starts:
+    for head in heads:
         graph = _Graph(chart, head.snapshot, key, events, stop, limit)
-        tails = graph.simple(limit, chart) if simple else [graph.shortest(k) for k in graph.states]
-        for tail in tails:
-            if stop is None or stop(tail.snapshot):
-                found.append(Path(head.start, head.steps + tail.steps, key))
+        tails = graph.simple(head, limit, chart) if simple else graph.shortest(head).values()
+        found.extend(path for path in tails if stop is None or stop(path.snapshot))
     return found
 
 
@@ -315,11 +351,9 @@ def path_from_events(
         DefinitionError: the definition has faults, or names guards or actions not provided.
     """
     chart = machine if isinstance(machine, Machine) else Machine.from_config(machine)
-    start = chart.initial_transition(input).snapshot
-    steps: list[PathStep] = []
-    snapshot = start
+    path = Path(chart.initial_transition(input).snapshot, None, state_key(serialize))
     for event in events:
         resolved = normalize_event(event)
-        snapshot = chart.transition(snapshot, resolved).snapshot
-        steps.append(PathStep(event=resolved, snapshot=snapshot))
-    return Path(start, tuple(steps), state_key(serialize))
+        after = chart.transition(path.snapshot, resolved).snapshot
+        path = path._then(PathStep(event=resolved, snapshot=after))
+    return path
