@@ -28,6 +28,12 @@ def test_paths_prints_the_shortest_path_to_every_state() -> None:
         app, ["paths", ORDER, "--input", INPUT, "--events", EVENTS, "--serialize", "value"]
     )
     assert "order: 10 shortest path(s)" in by_value.output
+    assert "approvedBy" not in by_value.output
+    with_context = runner.invoke(
+        app, ["paths", ORDER, "--input", INPUT, "--to", "payment", "--context"]
+    )
+    assert with_context.exit_code == 0, with_context.output
+    assert '"approvedBy": null' in with_context.output
     assert "escalated" in result.output
     assert "shipped (done)" in result.output
     assert "xstate.after.48h.order.pending_a" in result.output
