@@ -7,7 +7,7 @@ and random clock advances, so timers fire as they would in a test. Every snapsho
 through must be among the states `paths` found (keyed by value, context, status and history),
 and the path found to it must replay to the same state.
 
-STATEWRIGHT_PATHS_EXAMPLES sets the number of random charts (default 60).
+STATEWRIGHT_PATHS_EXAMPLES sets the number of random charts (default 60; 400 takes minutes).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from statewright.errors import PathError
 from statewright.testing import Actor, paths
 from statewright.testing.path_options import state_key
 
@@ -71,7 +72,12 @@ def test_paths_reach_every_state_a_random_walk_reaches(
 ) -> None:
     machine = chart.build(config, [])
     key = state_key("full")
-    found = {key(path.snapshot): path for path in paths(machine)}
+    try:
+        found = {key(path.snapshot): path for path in paths(machine)}
+    except PathError:
+        # Deep parallel charts with histories can have more states than the limit; the
+        # limit's own behaviour is tested in test_paths.py.
+        assume(False)
     actor = Actor(machine).start()
     seen = [actor.snapshot]
     for kind, argument in walk:
