@@ -9,6 +9,7 @@ The tree::
     ├── EventError             an event is malformed (no "type", not a mapping, ...)
     ├── LoopLimitError         eventless transitions kept firing past the iteration limit
     ├── SnapshotError          a stored snapshot does not fit the machine it is restored into
+    ├── PathError              test paths cannot be explored as asked (a bad filter, the limit)
     ├── NotFound               no such instance or definition (for this tenant)
     ├── InstanceExists         starting an instance under an id that is taken
     ├── EventNotAccepted       the instance's current state does not accept the event
@@ -51,6 +52,7 @@ __all__ = [
     "LoopLimitError",
     "NotFound",
     "NotPermitted",
+    "PathError",
     "PayloadError",
     "SchemaOutOfDate",
     "SnapshotError",
@@ -261,6 +263,12 @@ class DefinitionMoved(StatewrightError):
     """A start was pinned to a definition version that is no longer the latest (another
     process registered a newer one meanwhile); nothing was committed. `Engine.start` starts
     it again on the latest version."""
+
+
+class PathError(StatewrightError):
+    """`statewright.testing.paths` cannot explore as asked: a filter names no state, a sample
+    event is malformed, or more states are reachable than `limit` allows. The message says
+    which, and how to narrow the exploration."""
 
 
 class PayloadError(StatewrightError):

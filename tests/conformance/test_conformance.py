@@ -137,3 +137,53 @@ def test_every_case_is_recorded() -> None:
 
 def test_known_gaps_name_real_cases() -> None:
     assert set(KNOWN_GAPS) <= set(CASE_NAMES)
+
+
+# -- test paths (`xstate/graph`) --------------------------------------------------------------
+
+PATHS_CASES = [name for name in CASE_NAMES if "paths" in _read(CASES_DIR / f"{name}.json")]
+
+
+def _path_summary(found: list[Any]) -> list[dict[str, object]]:
+    """The recorded shape: each path's state (value, context) and length, sorted."""
+    rows = [
+        {
+            "value": library.plain(path.snapshot.value),
+            "context": library.plain(path.snapshot.context),
+            "length": len(path),
+        }
+        for path in found
+    ]
+    return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True))
+
+
+@pytest.mark.parametrize("name", PATHS_CASES)
+def test_paths_match_xstate_graph(name: str) -> None:
+    """`statewright.testing.paths` against XState's getShortestPaths / getSimplePaths.
+
+    XState sends exactly the case's events in every state and keys states by value and
+    context; the same events are given here as samples (every other event type the machine
+    handles as none) and states are keyed the same way (serialize="xstate")."""
+    from statewright.testing import paths
+
+    case = _read(CASES_DIR / f"{name}.json")
+    recorded = _read(EXPECTED_DIR / f"{name}.json")["paths"]
+    machine = statewright.Machine.from_config(case["machine"]).provide(
+        **library.implementations(case["machine"])
+    )
+    samples: dict[str, list[dict[str, object]]] = {
+        event_type: []
+        for node in machine.states
+        for event_type in node.transitions
+        if "*" not in event_type
+    }
+    for event in case["paths"]["events"]:
+        samples[event["type"]].append(event)
+    options: dict[str, Any] = {"events": samples, "input": case.get("input"), "serialize": "xstate"}
+    if "to" in case["paths"]:
+        options["to_state"] = case["paths"]["to"]
+    for kind in ("shortest", "simple"):
+        if kind in recorded:
+            found = paths(machine, simple=kind == "simple", **options)
+            expected = sorted(recorded[kind], key=lambda row: json.dumps(row, sort_keys=True))
+            assert _path_summary(found) == expected, f"{name}: {kind} paths differ"

@@ -263,8 +263,11 @@ class Chart:
         same_set = set(nodes) == config.node_set
         unchanged = same_set and not recorded and not done
         next_nodes = active if unchanged else tuple(nodes)
+        # A history target makes the plan depend on the history value: in the entry set, and
+        # also in conflict removal, whose exit sets read it (so `selected`, not `transitions`:
+        # a transition to a history state that lost the conflict still decided it).
         cacheable = not entry.used_history and not any(
-            target.type == "history" for t in transitions for target in t.targets or ()
+            target.type == "history" for t in selected for target in t.targets or ()
         )
         plan = Plan(
             transitions=transitions,

@@ -12,6 +12,7 @@ from statewright.cli.commands import (
     instance,
     listing,
     outbox,
+    paths,
     project_init,
     serve,
     show,
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 app.command("validate")(definition.validate)
 app.command("demo")(demo.demo)
+app.command("paths")(paths.paths)
 app.command("verify")(verify.verify)
 app.command("worker")(worker.worker)
 app.command("init")(project_init.init)

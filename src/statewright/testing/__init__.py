@@ -3,6 +3,7 @@
 from statewright.testing.actor import PENDING, Actor, StepError
 from statewright.testing.clock import VirtualClock, to_milliseconds
 from statewright.testing.harness import Harness
+from statewright.testing.paths import Path, PathStep, path_from_events, paths
 from statewright.testing.restore import PendingTimer
 
 __all__ = [
@@ -10,7 +11,11 @@ __all__ = [
     "Harness",
     "PENDING",
     "PendingTimer",
+    "Path",
+    "PathStep",
     "StepError",
     "VirtualClock",
+    "path_from_events",
+    "paths",
     "to_milliseconds",
 ]

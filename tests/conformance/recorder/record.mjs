@@ -24,6 +24,7 @@ import {
   stateIn,
   fromPromise
 } from 'xstate';
+import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const casesDir = join(here, '..', 'cases');
@@ -489,10 +490,55 @@ async function runCase(testCase) {
   return { initial, steps };
 }
 
+
+// ---------------------------------------------------------------------------------------
+// Test paths (`xstate/graph`), for cases with a "paths" key:
+//
+//   "paths": {"events": [<event>, ...], "simple": true?, "to": "<state value>"?}
+//
+// getShortestPaths (and getSimplePaths when "simple") explore the machine with these events
+// sent in every state, from the initial state of the case's input. Recorded as the reached
+// states with path lengths, sorted: XState's order among paths (and its choice among equally
+// short ones) is unspecified, so only the set is pinned. XState keys a state by value and
+// context; so does the runner (serialize="xstate").
+
+const PATHS_KEYS = new Set(['events', 'simple', 'to']);
+
+function recordPaths(testCase) {
+  const spec = testCase.paths;
+  if (!isObject(spec)) throw new Error('recorder: "paths" must be an object');
+  checkKeys(spec, PATHS_KEYS, 'paths');
+  if (!Array.isArray(spec.events) || !spec.events.every((e) => isObject(e) && typeof e.type === 'string')) {
+    throw new Error('recorder: paths.events must be a list of events with a string type');
+  }
+  PATH_FAULTS = [];
+  const machine = buildMachine(testCase.machine);
+  const options = { events: spec.events };
+  if ('input' in testCase) options.input = testCase.input;
+  if (typeof spec.to === 'string') options.toState = (snapshot) => snapshot.matches(spec.to);
+  const summary = (paths) =>
+    paths
+      .map((path) => ({
+        value: canonical(path.state.value),
+        context: canonical(path.state.context),
+        length: path.weight
+      }))
+      .sort((a, b) => {
+        const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+  const recorded = { shortest: summary(getShortestPaths(machine, options)) };
+  if (spec.simple) recorded.simple = summary(getSimplePaths(machine, options));
+  if (PATH_FAULTS.length) {
+    throw new Error(`recorder: paths through a missing value: ${[...new Set(PATH_FAULTS)]}`);
+  }
+  return recorded;
+}
+
 // ---------------------------------------------------------------------------------------
 
 function validateCase(name, testCase) {
-  const allowed = new Set(['description', 'machine', 'input', 'steps']);
+  const allowed = new Set(['description', 'machine', 'input', 'steps', 'paths']);
   for (const key of Object.keys(testCase)) {
     if (!allowed.has(key)) throw new Error(`${name}: unknown case key '${key}'`);
   }
@@ -527,6 +573,7 @@ async function main() {
         const testCase = JSON.parse(readFileSync(join(casesDir, file), 'utf8'));
         validateCase(name, testCase);
         const result = await runCase(testCase);
+        if ('paths' in testCase) result.paths = recordPaths(testCase);
         writeFileSync(join(expectedDir, file), JSON.stringify(result, null, 2) + '\n');
       } catch (err) {
         failures += 1;
