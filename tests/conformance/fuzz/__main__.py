@@ -25,7 +25,7 @@ from tests.conformance.replay import first_difference
 
 RECORDER = Path(__file__).resolve().parent.parent / "recorder"
 #: Seconds XState may take for a batch before the first unrecorded case counts as hanging.
-TIMEOUT = 120
+TIMEOUT = 30
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         f"({len(refused_by_xstate)} generated machines XState itself refuses, not counted)"
     )
     for cause, names in sorted(causes.items(), key=lambda item: -len(item[1])):
-        print(f"  {len(names):4d}  {cause}: {', '.join(names[:6])}{' ...' if len(names) > 6 else ''}")
+        print(
+            f"  {len(names):4d}  {cause}: {', '.join(names[:6])}{' ...' if len(names) > 6 else ''}"
+        )
     if refused_by_xstate:
         print("XState refuses:")
         for reason, count in Counter(refused_by_xstate.values()).most_common():
@@ -85,7 +87,15 @@ def record(cases_dir: Path, expected_dir: Path, names: list[str]) -> dict[str, s
     refused: dict[str, str] = {}
     pending = list(names)
     while pending:
-        command = ["node", "record.mjs", "--cases", str(cases_dir), "--expected", str(expected_dir)]
+        command = [
+            "node",
+            "--max-old-space-size=512",
+            "record.mjs",
+            "--cases",
+            str(cases_dir),
+            "--expected",
+            str(expected_dir),
+        ]
         try:
             result = subprocess.run(
                 [*command, *pending],
@@ -104,10 +114,10 @@ def record(cases_dir: Path, expected_dir: Path, names: list[str]) -> dict[str, s
             refused[match.group(1)] = _reason(match.group(2))
         done = {name for name in pending if (expected_dir / f"{name}.json").exists()}
         left = [name for name in pending if name not in done and name not in refused]
-        if hung and left:
-            refused[left[0]] = "hangs (no trace within the timeout)"
+        if left and (hung or "heap out of memory" in stderr):
+            refused[left[0]] = "hangs (runs out of time or memory)"
             left = left[1:]
-        elif not hung and left:
+        elif left:
             raise RuntimeError(f"record.mjs wrote nothing for {left[:3]}:\n{stderr[-2000:]}")
         pending = left
     return refused
@@ -142,8 +152,12 @@ def cause_of(difference: str) -> str:
     difference by the step kind and the fields that differ."""
     first = difference.splitlines()[0]
     if "statewright refuses the definition" in first:
-        messages = sorted({re.sub(r'"[^"]*"', '"..."', part.split(": ", 1)[-1])
-                           for part in first.split("definition: ", 1)[1].split("; ")})
+        messages = sorted(
+            {
+                re.sub(r'"[^"]*"', '"..."', part.split(": ", 1)[-1])
+                for part in first.split("definition: ", 1)[1].split("; ")
+            }
+        )
         return "refused: " + "; ".join(messages)
     if "statewright raises" in first:
         return "raises: " + first.split("statewright raises ", 1)[1].split(":")[0]

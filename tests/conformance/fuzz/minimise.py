@@ -1,0 +1,115 @@
+"""Shrink a case on which statewright and XState disagree, keeping the disagreement.
+
+    python -m tests.conformance.fuzz.minimise CASE.json [--out SMALL.json]
+
+Each round tries every single deletion (a key of an object, an element of a list, a step),
+records all of them with XState in one run, and keeps the smallest that XState still accepts
+and statewright still gets wrong in the same way (the same kind of difference, see
+`cause_of`). It stops when no deletion keeps the disagreement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tests.conformance.fuzz.__main__ import cause_of, compare, record
+
+#: Keys never deleted: the machine needs them to mean anything.
+_KEEP = frozenset({"id", "type", "src"})
+
+
+def deletions(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path whose deletion still leaves JSON (object keys and list elements)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in _KEEP and not (key == "guard" and _bounds(item)):
+                yield (*path, key)
+            yield from deletions(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if not _bounds(item):
+                yield (*path, index)
+            yield from deletions(item, (*path, index))
+
+
+def _bounds(item: Any) -> bool:
+    """What keeps a generated loop finite (see generate.py): never deleted on its own."""
+    text = json.dumps(item)
+    return item == "inc" or (
+        isinstance(item, dict) and ('"countLt"' in text or '"armed"' in text) and len(text) < 120
+    )
+
+
+def without(value: Any, path: tuple[Any, ...]) -> Any:
+    copy = json.loads(json.dumps(value))
+    parent = copy
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    return copy
+
+
+def minimise(case: dict[str, Any]) -> dict[str, Any]:
+    expected_cause = _cause(case, {})
+    if expected_cause is None:
+        raise SystemExit("the case agrees with XState: nothing to minimise")
+    print(f"keeping: {expected_cause}")
+    while True:
+        folder = Path(tempfile.mkdtemp(prefix="statewright-minimise-"))
+        (folder / "cases").mkdir()
+        (folder / "expected").mkdir()
+        candidates: dict[str, dict[str, Any]] = {}
+        for index, path in enumerate(
+            deletions({"machine": case["machine"], "steps": case["steps"]})
+        ):
+            candidate = without(case, path)
+            name = f"c{index:05d}"
+            candidates[name] = candidate
+            (folder / "cases" / f"{name}.json").write_text(json.dumps(candidate))
+        refused = record(folder / "cases", folder / "expected", sorted(candidates))
+        kept = []
+        for name, candidate in candidates.items():
+            if name in refused:
+                continue
+            expected = json.loads((folder / "expected" / f"{name}.json").read_text())
+            if _cause(candidate, expected) == expected_cause:
+                kept.append(candidate)
+        if not kept:
+            return case
+        case = min(kept, key=lambda c: len(json.dumps(c)))
+        print(f"  {len(json.dumps(case))} characters")
+
+
+def _cause(case: dict[str, Any], expected: dict[str, Any]) -> str | None:
+    if not expected:
+        folder = Path(tempfile.mkdtemp(prefix="statewright-minimise-"))
+        (folder / "cases").mkdir()
+        (folder / "expected").mkdir()
+        (folder / "cases" / "case.json").write_text(json.dumps(case))
+        if record(folder / "cases", folder / "expected", ["case"]):
+            return None
+        expected = json.loads((folder / "expected" / "case.json").read_text())
+    difference = compare("case", case, expected)
+    return None if difference is None else cause_of(difference)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.conformance.fuzz.minimise")
+    parser.add_argument("case", type=Path)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    case = json.loads(args.case.read_text())
+    small = minimise(case)
+    text = json.dumps(small, indent=1) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
