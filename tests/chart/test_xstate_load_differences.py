@@ -253,6 +253,13 @@ REFUSED_AT_LOAD: list[tuple[str, Any, str, str]] = [
         "states.a.states.h.on",
         'a history state cannot have "on"',
     ),
+    # XState runs them: a nested final state's `always` leaves it.
+    (
+        "final-with-always",
+        machine(a={"initial": "f", "states": {"f": {"type": "final", "always": "g"}, "g": {}}}),
+        "states.a.states.f.always",
+        'a final state cannot have "always"',
+    ),
     # -- event descriptors XState matches only literally ----------------------------------------
     (
         "event-with-spaces",
