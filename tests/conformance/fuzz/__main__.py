@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if difference is None:
             agreed += 1
             continue
-        causes[cause_of(difference)].append(name)
+        causes[known_cause(case, cause_of(difference))].append(name)
         details[name] = difference
 
     compared = len(cases) - len(refused_by_xstate)
@@ -145,6 +145,41 @@ def compare(name: str, case: dict[str, Any], expected: dict[str, Any]) -> str | 
         return f"{name}: statewright refuses the definition: {faults}"
     except Exception as error:
         return f"{name}: statewright raises {type(error).__name__}: {error}"
+
+
+#: Disagreements whose cause is known and tracked elsewhere: a test on the case and the
+#: cause, and the label the summary gives them.
+KNOWN_CAUSES = (
+    (
+        lambda case, cause: "no state accepts the raised event" in cause,
+        "raised events nobody handles are refused (XState drops them)",
+    ),
+    (
+        lambda case, cause: cause.startswith("trace differs") and _history_in_parallel(case),
+        "after a transition to a history state that is a direct child of a parallel state "
+        "(an incomplete configuration; KNOWN_GAPS fuzz-history-in-parallel-*)",
+    ),
+)
+
+
+def known_cause(case: dict[str, Any], cause: str) -> str:
+    """`cause`, prefixed with what is known about it."""
+    for matches, label in KNOWN_CAUSES:
+        if matches(case, cause):
+            return f"known: {label}: {cause}"
+    return cause
+
+
+def _history_in_parallel(case: dict[str, Any]) -> bool:
+    def walk(node: Any) -> bool:
+        children = node.get("states") or {}
+        if node.get("type") == "parallel" and any(
+            child.get("type") == "history" for child in children.values()
+        ):
+            return True
+        return any(walk(child) for child in children.values())
+
+    return walk(case["machine"])
 
 
 def cause_of(difference: str) -> str:

@@ -63,25 +63,29 @@ def minimise(case: dict[str, Any]) -> dict[str, Any]:
         folder = Path(tempfile.mkdtemp(prefix="statewright-minimise-"))
         (folder / "cases").mkdir()
         (folder / "expected").mkdir()
-        candidates: dict[str, dict[str, Any]] = {}
-        for index, path in enumerate(
-            deletions({"machine": case["machine"], "steps": case["steps"]})
-        ):
-            candidate = without(case, path)
-            name = f"c{index:05d}"
-            candidates[name] = candidate
-            (folder / "cases" / f"{name}.json").write_text(json.dumps(candidate))
-        refused = record(folder / "cases", folder / "expected", sorted(candidates))
+        paths = list(deletions({"machine": case["machine"], "steps": case["steps"]}))
+        names = {f"c{index:05d}": path for index, path in enumerate(paths)}
+        for name, path in names.items():
+            (folder / "cases" / f"{name}.json").write_text(json.dumps(without(case, path)))
+        refused = record(folder / "cases", folder / "expected", sorted(names))
         kept = []
-        for name, candidate in candidates.items():
+        for name, path in names.items():
             if name in refused:
                 continue
             expected = json.loads((folder / "expected" / f"{name}.json").read_text())
-            if _cause(candidate, expected) == expected_cause:
-                kept.append(candidate)
+            if _cause(without(case, path), expected) == expected_cause:
+                kept.append(path)
         if not kept:
             return case
-        case = min(kept, key=lambda c: len(json.dumps(c)))
+        # Try every deletion that kept the difference at once; else the largest one alone.
+        together = case
+        for path in sorted(kept, key=lambda p: [str(k) for k in p], reverse=True):
+            if not any(other != path and path[: len(other)] == other for other in kept):
+                together = without(together, path)
+        if len(kept) > 1 and _cause(together, {}) == expected_cause:
+            case = together
+        else:
+            case = min((without(case, path) for path in kept), key=lambda c: len(json.dumps(c)))
         print(f"  {len(json.dumps(case))} characters")
 
 
