@@ -22,7 +22,10 @@ CASE_NAMES = sorted(path.stem for path in CASES_DIR.glob("*.json"))
 
 #: Cases statewright does not pass yet: case name -> one-line reason. Strict: a case listed
 #: here that passes fails the run, so the list cannot go stale.
-KNOWN_GAPS: dict[str, str] = {}
+KNOWN_GAPS: dict[str, str] = {
+    "fuzz-history-in-parallel-raised": "selection on an incomplete configuration: XState "
+    "follows the child named by the state value, statewright every configured child",
+}
 
 try:
     import statewright  # noqa: F401

@@ -157,7 +157,7 @@ KNOWN_CAUSES = (
     (
         lambda case, cause: cause.startswith("trace differs") and _history_in_parallel(case),
         "after a transition to a history state that is a direct child of a parallel state "
-        "(an incomplete configuration; KNOWN_GAPS fuzz-history-in-parallel-*)",
+        "(selection on an incomplete configuration; KNOWN_GAPS fuzz-history-in-parallel-raised)",
     ),
 )
 

@@ -59,11 +59,26 @@ def minimise(case: dict[str, Any]) -> dict[str, Any]:
     if expected_cause is None:
         raise SystemExit("the case agrees with XState: nothing to minimise")
     print(f"keeping: {expected_cause}")
+    case = _shrink(case, expected_cause, coarse=True)
+    return _shrink(case, expected_cause, coarse=False)
+
+
+#: In the coarse pass: whole states, steps and what a state declares.
+_COARSE = frozenset({"on", "after", "always", "invoke", "entry", "exit", "onDone", "output"})
+
+
+def _shrink(case: dict[str, Any], expected_cause: str, *, coarse: bool) -> dict[str, Any]:
     while True:
         folder = Path(tempfile.mkdtemp(prefix="statewright-minimise-"))
         (folder / "cases").mkdir()
         (folder / "expected").mkdir()
         paths = list(deletions({"machine": case["machine"], "steps": case["steps"]}))
+        if coarse:
+            paths = [
+                p
+                for p in paths
+                if p[-1] in _COARSE or (len(p) > 1 and p[-2] in ("states", "steps"))
+            ]
         names = {f"c{index:05d}": path for index, path in enumerate(paths)}
         for name, path in names.items():
             (folder / "cases" / f"{name}.json").write_text(json.dumps(without(case, path)))
