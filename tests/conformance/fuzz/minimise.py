@@ -14,6 +14,7 @@ import argparse
 import json
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,34 +68,25 @@ def minimise(case: dict[str, Any]) -> dict[str, Any]:
 _COARSE = frozenset({"on", "after", "always", "invoke", "entry", "exit", "onDone", "output"})
 
 
-def _shrink(case: dict[str, Any], expected_cause: str, *, coarse: bool) -> dict[str, Any]:
-    while True:
-        folder = Path(tempfile.mkdtemp(prefix="statewright-minimise-"))
+@contextmanager
+def _workspace() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="statewright-minimise-") as name:
+        folder = Path(name)
         (folder / "cases").mkdir()
         (folder / "expected").mkdir()
-        paths = list(deletions({"machine": case["machine"], "steps": case["steps"]}))
-        if coarse:
-            paths = [
-                p
-                for p in paths
-                if p[-1] in _COARSE or (len(p) > 1 and p[-2] in ("states", "steps"))
-            ]
-        names = {f"c{index:05d}": path for index, path in enumerate(paths)}
-        for name, path in names.items():
-            (folder / "cases" / f"{name}.json").write_text(json.dumps(without(case, path)))
-        refused = record(folder / "cases", folder / "expected", sorted(names))
-        kept = []
-        for name, path in names.items():
-            if name in refused:
-                continue
-            expected = json.loads((folder / "expected" / f"{name}.json").read_text())
-            if _cause(without(case, path), expected) == expected_cause:
-                kept.append(path)
+        yield folder
+
+
+def _shrink(case: dict[str, Any], expected_cause: str, *, coarse: bool) -> dict[str, Any]:
+    while True:
+        with _workspace() as folder:
+            kept = _kept_deletions(case, expected_cause, folder, coarse=coarse)
         if not kept:
             return case
         # Try every deletion that kept the difference at once; else the largest one alone.
+        # Later list elements go first, so that earlier indexes stay right.
         together = case
-        for path in sorted(kept, key=lambda p: [str(k) for k in p], reverse=True):
+        for path in sorted(kept, key=_order, reverse=True):
             if not any(other != path and path[: len(other)] == other for other in kept):
                 together = without(together, path)
         if len(kept) > 1 and _cause(together, {}) == expected_cause:
@@ -104,15 +96,40 @@ def _shrink(case: dict[str, Any], expected_cause: str, *, coarse: bool) -> dict[
         print(f"  {len(json.dumps(case))} characters")
 
 
+def _order(path: tuple[Any, ...]) -> list[tuple[int, int, str]]:
+    return [(0, key, "") if isinstance(key, int) else (1, 0, str(key)) for key in path]
+
+
+def _kept_deletions(
+    case: dict[str, Any], expected_cause: str, folder: Path, *, coarse: bool
+) -> list[tuple[Any, ...]]:
+    """The single deletions that XState accepts and that keep `expected_cause`."""
+    paths = list(deletions({"machine": case["machine"], "steps": case["steps"]}))
+    if coarse:
+        paths = [
+            p for p in paths if p[-1] in _COARSE or (len(p) > 1 and p[-2] in ("states", "steps"))
+        ]
+    names = {f"c{index:05d}": path for index, path in enumerate(paths)}
+    for name, path in names.items():
+        (folder / "cases" / f"{name}.json").write_text(json.dumps(without(case, path)))
+    refused = record(folder / "cases", folder / "expected", sorted(names))
+    kept = []
+    for name, path in names.items():
+        if name in refused:
+            continue
+        expected = json.loads((folder / "expected" / f"{name}.json").read_text())
+        if _cause(without(case, path), expected) == expected_cause:
+            kept.append(path)
+    return kept
+
+
 def _cause(case: dict[str, Any], expected: dict[str, Any]) -> str | None:
     if not expected:
-        folder = Path(tempfile.mkdtemp(prefix="statewright-minimise-"))
-        (folder / "cases").mkdir()
-        (folder / "expected").mkdir()
-        (folder / "cases" / "case.json").write_text(json.dumps(case))
-        if record(folder / "cases", folder / "expected", ["case"]):
-            return None
-        expected = json.loads((folder / "expected" / "case.json").read_text())
+        with _workspace() as folder:
+            (folder / "cases" / "case.json").write_text(json.dumps(case))
+            if record(folder / "cases", folder / "expected", ["case"]):
+                return None
+            expected = json.loads((folder / "expected" / "case.json").read_text())
     difference = compare("case", case, expected)
     return None if difference is None else cause_of(difference)
 
