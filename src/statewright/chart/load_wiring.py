@@ -141,6 +141,8 @@ class WiringPass(LoaderState):
 
     def _wire_history(self, node: StateNode, config: Mapping[str, object]) -> None:
         mode = config.get("history", "shallow")
+        if mode is True:  # XState v5 reads `"history": true` as shallow
+            mode = "shallow"
         if mode not in ("shallow", "deep"):
             self.faults.add(
                 join_path(node.path, "history"),

@@ -234,9 +234,9 @@ def run_initial(machine: Machine, input: object) -> Macrostep:
     The context is computed from `input`, the initial states are entered in one microstep and
     the machine settles. As in XState, provided actions of this first macrostep run only once
     it is computed (XState defers them until `start()`): if one raises, the result is the
-    computed snapshot with status `error`. If computing itself fails (a guard or expression
-    raising), the result is the machine at its initial value with the context as computed
-    from `input`, status `error`.
+    computed snapshot with status `error` (and its output, if it reached a final state). If
+    computing itself fails (a guard or expression raising), the result is the machine at its
+    initial value with the context as computed from `input`, status `error`.
     """
     chart = machine.chart
     tree = chart.tree
@@ -274,6 +274,7 @@ def run_initial(machine: Machine, input: object) -> Macrostep:
                 snapshot._config,
                 snapshot._context,
                 "error",
+                output=snapshot.output,  # XState keeps it if the first macrostep ended the machine
                 error=error,
                 history=snapshot._history,
                 children={},

@@ -1,6 +1,7 @@
 // Records the expected conformance traces by running every case in XState v5 itself.
 //
 //   cd tests/conformance/recorder && npm install && node record.mjs [case-name ...]
+//   node record.mjs --cases DIR --expected DIR [case-name ...]   (other folders, e.g. the fuzzer's)
 //
 // Reads ../cases/*.json, translates statewright's JSON dialect into an XState config
 // (see ../README.md), runs each case with a SimulatedClock and writes ../expected/<name>.json.
@@ -27,8 +28,27 @@ import {
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const casesDir = join(here, '..', 'cases');
-const expectedDir = join(here, '..', 'expected');
+
+/** `--cases DIR` and `--expected DIR` replace the corpus folders; the other arguments name cases. */
+function parseArgs(argv) {
+  const options = { cases: join(here, '..', 'cases'), expected: join(here, '..', 'expected') };
+  const names = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i].match(/^--(cases|expected)(?:=(.*))?$/);
+    if (!flag) {
+      names.push(argv[i]);
+      continue;
+    }
+    const value = flag[2] ?? argv[++i];
+    if (!value) throw new Error(`record.mjs: --${flag[1]} needs a folder`);
+    options[flag[1]] = value;
+  }
+  return { ...options, names };
+}
+
+const args = parseArgs(process.argv.slice(2));
+const casesDir = args.cases;
+const expectedDir = args.expected;
 
 // ---------------------------------------------------------------------------------------
 // The shared implementation library (mirrored by tests/conformance/library.py).
@@ -549,7 +569,7 @@ function validateCase(name, testCase) {
 }
 
 async function main() {
-  const only = new Set(process.argv.slice(2).map((n) => basename(n, '.json')));
+  const only = new Set(args.names.map((n) => basename(n, '.json')));
   const files = readdirSync(casesDir)
     .filter((f) => f.endsWith('.json'))
     .filter((f) => only.size === 0 || only.has(basename(f, '.json')))

@@ -1,0 +1,108 @@
+"""Replaying a conformance case through statewright and comparing it with XState's trace.
+
+Shared by `test_conformance.py` (the recorded corpus) and `fuzz/` (generated machines). A
+case is `{"machine", "input"?, "steps"}`, an expected trace `{"initial", "steps"}`; see
+README.md in this folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+__all__ = ["first_difference", "library"]
+
+HERE = Path(__file__).parent
+
+
+def _load_library() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("conformance_library", HERE / "library.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+library = _load_library()
+
+
+def _trace(actor: Any, emitted_before: int) -> dict[str, object]:
+    """The recorded shape of the actor's state after a step (see README.md)."""
+    snapshot = actor.snapshot
+    return {
+        "value": library.plain(snapshot.value),
+        "context": library.plain(snapshot.context),
+        "status": snapshot.status,
+        "output": library.plain(snapshot.output),
+        "log": list(library.LOG),
+        "emitted": library.plain(actor.emitted[emitted_before:]),
+    }
+
+
+def _difference(
+    name: str, label: str, step: object, expected: Mapping[str, object], actual: dict[str, object]
+) -> str | None:
+    # dict equality ignores key order, so parallel `value`s compare as maps.
+    wrong = [field for field in expected if expected[field] != actual.get(field)]
+    if not wrong:
+        return None
+    lines = [f"{name}, {label} {json.dumps(step)}: {', '.join(wrong)} differ"]
+    for field in wrong:
+        lines.append(f"  {field}: expected {json.dumps(expected[field])}")
+        lines.append(f"  {' ' * len(field)}  actual   {json.dumps(actual.get(field))}")
+    return "\n".join(lines)
+
+
+def _restore(actor: Any, machine: Any, step: Mapping[str, object]) -> Any:
+    """The `{"restore": true}` step: save the snapshot as JSON text, stop, restore, carry on.
+
+    The pending timers are saved too (the durable engine keeps them as rows beside the
+    snapshot); XState loses them, which is why no recorded case restores with a timer pending.
+    """
+    from statewright.testing import Actor
+
+    assert step == {"restore": True}, f"unknown step {step!r}"
+    saved = json.dumps(actor.snapshot.to_json())
+    timers = [timer.to_json() for timer in actor.timers]
+    actor.stop()
+    return Actor.from_snapshot(machine, saved, timers=timers, clock=actor.clock)
+
+
+def first_difference(name: str, case: Mapping[str, Any], expected: Mapping[str, Any]) -> str | None:
+    """Run `case` in statewright's testing actor; describe the first step that differs from
+    `expected`, or return None if every step agrees. Errors statewright raises propagate."""
+    import statewright
+    from statewright.testing import Actor
+
+    machine = statewright.Machine.from_config(case["machine"]).provide(
+        **library.implementations(case["machine"])
+    )
+    actor = Actor(machine, input=case.get("input"))
+
+    library.LOG.clear()
+    actor.start()
+    difference = _difference(name, "start", None, expected["initial"], _trace(actor, 0))
+    if difference:
+        return difference
+
+    for index, (step, expected_step) in enumerate(
+        zip(case["steps"], expected["steps"], strict=True)
+    ):
+        library.LOG.clear()
+        emitted_before = len(actor.emitted)
+        if "send" in step:
+            actor.send(step["send"])
+        elif "advance" in step:
+            actor.advance(step["advance"])
+        else:
+            actor = _restore(actor, machine, step)
+            emitted_before = 0
+        actual = _trace(actor, emitted_before)
+        difference = _difference(name, f"step {index}", step, expected_step, actual)
+        if difference:
+            return difference
+    return None
