@@ -81,6 +81,6 @@ def dead_letter(api: Api, instance_id: str) -> str:
     (run,) = [r for r in api.engine.store.claim_steps(now, 60_000, 10)]
     assert run.instance_id == instance_id
     api.engine.finish_step(run, output={"ok": True})
-    (message,) = api.engine.store.due_outbox(now, 10)
+    (message,) = api.engine.store.due_outbox(api.engine.clock.now() + 1, 10)
     api.engine.store.outbox_failed(message, error="listener: boom", next_attempt_at=0, dead=True)
     return message.message_id
