@@ -39,8 +39,9 @@ def test_retry_makes_a_waiting_step_due_now(api: Api) -> None:
     assert waiting["next_attempt_at"] > api.engine.clock.now() + HOUR // 2
     viewer = post(api, "/v1/instances/s1/steps/charge/retry", token="viewer")
     assert viewer.status_code == 403
-    assert get(api, "/v1/instances/s1/steps").json()["items"][0]["next_attempt_at"] == (
-        waiting["next_attempt_at"]
+    assert (
+        get(api, "/v1/instances/s1/steps").json()["items"][0]["next_attempt_at"]
+        == (waiting["next_attempt_at"])
     )
     response = post(api, "/v1/instances/s1/steps/charge/retry", **{"Idempotency-Key": "r-1"})
     assert response.status_code == 200, response.text
