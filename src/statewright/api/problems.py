@@ -71,10 +71,15 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extensions = extensions
 
+    @property
+    def type(self) -> str:
+        """The problem type URI: `urn:statewright:problem:<slug>`."""
+        return _TYPE_PREFIX + self.slug
+
     def body(self, instance: str) -> dict[str, Any]:
         """The problem document for the request at path `instance`."""
         return {
-            "type": _TYPE_PREFIX + self.slug,
+            "type": self.type,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,

@@ -129,7 +129,7 @@ def _reply(result: BulkResult) -> Reply:
         refused.append(
             RefusedOut(
                 instance_id=instance_id,
-                type=problem.body("")["type"],
+                type=problem.type,
                 detail=problem.detail,
                 reason=getattr(error, "reason", None),
             )
