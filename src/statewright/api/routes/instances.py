@@ -121,7 +121,7 @@ def _start(
 @router.get(
     "/instances",
     response_model=InstancesOut,
-    responses=errors(),
+    responses=errors(404),
     summary="List instances",
 )
 def list_instances(

@@ -35,7 +35,7 @@ router = APIRouter(prefix="/v1", tags=["instances"])
 @router.get(
     "/state-counts",
     response_model=StateCountsOut,
-    responses=errors(),
+    responses=errors(404),
     summary="Count instances per business state",
 )
 def state_counts(
