@@ -72,7 +72,7 @@ def test_another_tenants_instance_is_404_never_403(api: Api) -> None:
     )
     assert sent.status_code == 404
     listed = api.client.get("/v1/instances", headers=api.auth("other:admin"))
-    assert listed.json() == {"items": [], "next": None}
+    assert listed.json() == {"items": [], "next_cursor": None, "next": None}
     assert api.engine.get("o1", tenant="acme").version == 1
 
 

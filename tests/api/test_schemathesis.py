@@ -49,7 +49,7 @@ def test_generated_requests_get_no_server_error_and_match_the_document(served: A
         "/openapi.json", served.client.app, headers=served.auth("admin")
     )
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 10
+    assert len(operations) >= 21  # every route of the document (docs/api.md lists them)
     for operation in operations:
 
         @given(case=operation.as_strategy())

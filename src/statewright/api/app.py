@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from statewright.api.limits import BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
-from statewright.api.routes import definitions, instances, service
+from statewright.api.routes import bulk, definitions, instances, operations, outbox, service, work
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 
@@ -57,7 +57,16 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.limiter = RateLimiter(settings.rate, settings.burst)
     app.state.metrics = Metrics()
-    for router in (service.router, definitions.router, instances.router):
+    routers = (
+        service.router,
+        definitions.router,
+        instances.router,
+        operations.router,
+        work.router,
+        outbox.router,
+        bulk.router,
+    )
+    for router in routers:
         app.include_router(router)
     _handle_errors(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

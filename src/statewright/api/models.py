@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AcceptedEventOut",
     "AcceptedOut",
     "DefinitionOut",
     "DefinitionSummary",
@@ -64,9 +65,11 @@ class InstanceOut(BaseModel):
 
 
 class InstancesOut(BaseModel):
-    """A page of instances by id; `next` is the `after` of the next page (null at the end)."""
+    """A page of instances by id: `next_cursor` is the `cursor` of the next page, `next` (the
+    last id) its `after`; both null on the last page."""
 
     items: list[InstanceOut]
+    next_cursor: str | None
     next: str | None
 
 
@@ -91,14 +94,27 @@ class HistoryOut(BaseModel):
     items: list[TransitionOut]
 
 
+class AcceptedEventOut(BaseModel):
+    """An event type (or wildcard descriptor) the instance accepts now."""
+
+    type: str
+    wildcard: bool = Field(description="A descriptor such as `*` or `order.*`.")
+    guarded: bool = Field(description="Every transition taking it has a guard (may refuse).")
+    roles: list[str] | None = Field(description="Who may send it; null: any operator.")
+    targets: list[str] = Field(description="The states it leads to (ids); empty: it stays.")
+    allowed: bool = Field(description="Whether the caller's token may send it.")
+
+
 class AcceptedOut(BaseModel):
-    """The events the instance accepts now."""
+    """The events the instance accepts now: their types, and each with whether a guard
+    decides it, who may send it, where it leads and whether the caller may send it."""
 
     instance_id: str
     version: int
     value: Any
     status: str
     accepted_events: list[str]
+    events: list[AcceptedEventOut]
 
 
 class DefinitionVersion(BaseModel):

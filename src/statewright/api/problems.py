@@ -20,10 +20,12 @@ from statewright.errors import (
     EventNotAccepted,
     IdempotencyConflict,
     InstanceExists,
+    InstanceNotActive,
     NotFound,
     NotPermitted,
     PayloadError,
     StatewrightError,
+    StepNotRetryable,
     StoreError,
     StoreUnavailable,
     TransitionFailed,
@@ -69,10 +71,15 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extensions = extensions
 
+    @property
+    def type(self) -> str:
+        """The problem type URI: `urn:statewright:problem:<slug>`."""
+        return _TYPE_PREFIX + self.slug
+
     def body(self, instance: str) -> dict[str, Any]:
         """The problem document for the request at path `instance`."""
         return {
-            "type": _TYPE_PREFIX + self.slug,
+            "type": self.type,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
@@ -126,6 +133,25 @@ def problem_of(error: StatewrightError, *, if_match: bool = False) -> Problem:
         )
     if isinstance(error, InstanceExists):
         return Problem(409, "instance-exists", "Instance exists", detail)
+    if isinstance(error, InstanceNotActive):
+        return Problem(
+            409,
+            "instance-not-active",
+            "The instance has finished",
+            detail,
+            instance_status=error.status,
+            current_version=error.version,
+        )
+    if isinstance(error, StepNotRetryable):
+        return Problem(
+            409,
+            "step-not-retryable",
+            "The step cannot be retried now",
+            detail,
+            reason=error.reason,
+            invoke_id=error.invoke_id,
+            step_status=error.status,
+        )
     if isinstance(error, TransitionFailed):
         return Problem(409, "transition-failed", "The transition failed", detail, state=error.state)
     if isinstance(error, IdempotencyConflict):

@@ -1,19 +1,64 @@
 """Engine objects as API bodies, with payloads withheld from tokens that may not read them,
-and the events an instance accepts now."""
+and the events an instance accepts now, marked with whether the caller may send each."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from statewright.api.models import InstanceOut, TransitionOut
+from statewright.api.auth import Caller
+from statewright.api.models import AcceptedEventOut, InstanceOut, TransitionOut
+from statewright.api.operation_models import (
+    DeadLetterOut,
+    StepOut,
+    TimerOut,
+)
+from statewright.engine import Accepted, DeadLetter, PendingTimer, StepRun
+from statewright.engine.operating import accepted_of
+from statewright.engine.permissions import ADMIN_ROLE
 from statewright.engine.views import AuditEntry, Instance
 
-__all__ = ["accepted_events", "instance_out", "transition_out"]
+__all__ = [
+    "accepted",
+    "accepted_events_out",
+    "dead_letter_out",
+    "instance_out",
+    "step_out",
+    "timer_out",
+    "transition_out",
+]
+
+#: The roles that may send events at all.
+_SENDERS = ("operator", ADMIN_ROLE)
 
 
-def accepted_events(instance: Instance) -> list[str]:
-    """The event types the instance's active states handle now (none unless it is active)."""
-    return list(instance.snapshot.accepted_events)
+def accepted(instance: Instance) -> Accepted:
+    """The events the instance accepts now (`Engine.accepted`, on the instance as read)."""
+    return accepted_of(
+        instance.snapshot, tenant=instance.tenant, instance_id=instance.id, version=instance.version
+    )
+
+
+def accepted_events_out(found: Accepted, caller: Caller) -> list[AcceptedEventOut]:
+    """Each accepted event, `allowed` when the caller's token may send it: a role that sends
+    (operator, admin) and, where its transitions name roles, one of them (admin: any)."""
+    token = caller.token
+    sends = token.role in _SENDERS
+    return [
+        AcceptedEventOut(
+            type=event.type,
+            wildcard=event.wildcard,
+            guarded=event.guarded,
+            roles=None if event.roles is None else list(event.roles),
+            targets=list(event.targets),
+            allowed=sends
+            and (
+                event.roles is None
+                or token.role == ADMIN_ROLE
+                or any(role in token.roles for role in event.roles)
+            ),
+        )
+        for event in found.events
+    ]
 
 
 def instance_out(instance: Instance, *, payloads: bool) -> InstanceOut:
@@ -29,7 +74,7 @@ def instance_out(instance: Instance, *, payloads: bool) -> InstanceOut:
         runtime_status=instance.runtime_status,
         context=instance.context if payloads else None,
         output=instance.snapshot.output if payloads else None,
-        accepted_events=accepted_events(instance),
+        accepted_events=list(accepted(instance).types),
         waiting_for=instance.waiting_for,
         payloads_withheld=not payloads,
         created_at=instance.created_at,
@@ -39,11 +84,10 @@ def instance_out(instance: Instance, *, payloads: bool) -> InstanceOut:
 
 def transition_out(entry: AuditEntry, *, payloads: bool) -> TransitionOut:
     """A transition's body; without `payloads`, its event is only its type."""
-    event: dict[str, Any] = entry.event if payloads else {"type": entry.event.get("type")}
     return TransitionOut(
         instance_id=entry.instance_id,
         version=entry.seq,
-        event=event,
+        event=_event(entry.event, payloads),
         actor=entry.actor,
         from_value=entry.from_value,
         to_value=entry.to_value,
@@ -52,3 +96,50 @@ def transition_out(entry: AuditEntry, *, payloads: bool) -> TransitionOut:
         at=entry.at,
         idempotency_key=entry.idempotency_key,
     )
+
+
+def step_out(run: StepRun, *, payloads: bool) -> StepOut:
+    """A step run's body; without `payloads`, its input is withheld."""
+    return StepOut(
+        instance_id=run.instance_id,
+        invoke_id=run.invoke_id,
+        src=run.src,
+        state=run.state,
+        status=run.status,
+        attempts=run.attempts,
+        max_attempts=run.max_attempts,
+        last_error=run.last_error,
+        next_attempt_at=run.next_attempt_at,
+        lease_until=run.lease_until,
+        started_version=run.started_version,
+        created_at=run.created_at,
+        input=run.input if payloads else None,
+    )
+
+
+def timer_out(timer: PendingTimer, *, payloads: bool) -> TimerOut:
+    """A timer's body; without `payloads`, its event is only its type."""
+    return TimerOut(
+        instance_id=timer.instance_id,
+        timer_id=timer.timer_id,
+        due_at=timer.due_at,
+        event=_event(timer.event, payloads),
+    )
+
+
+def dead_letter_out(letter: DeadLetter, *, payloads: bool) -> DeadLetterOut:
+    """A dead letter's body; without `payloads`, its event is only its type."""
+    return DeadLetterOut(
+        message_id=letter.message_id,
+        instance_id=letter.instance_id,
+        version=letter.version,
+        event=_event(letter.event, payloads),
+        attempts=letter.attempts,
+        last_error=letter.last_error,
+        created_at=letter.created_at,
+        failed_at=letter.failed_at,
+    )
+
+
+def _event(event: dict[str, Any] | dict[str, object], payloads: bool) -> dict[str, Any]:
+    return dict(event) if payloads else {"type": event.get("type")}

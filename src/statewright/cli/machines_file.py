@@ -18,10 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from statewright.cli.project import Project
 from statewright.definitions import Machine
 from statewright.errors import ConfigError
 
-__all__ = ["WorkerSetup", "load_machines", "load_project_setup", "load_worker_setup"]
+__all__ = [
+    "WorkerSetup",
+    "load_machines",
+    "load_project_setup",
+    "load_worker_setup",
+    "resolve_setup",
+]
 
 #: The module attributes a project's implementations file may define, by `provide` keyword.
 _KINDS = {"guards": "GUARDS", "actions": "ACTIONS", "actors": "ACTORS", "delays": "DELAYS"}
@@ -55,6 +62,20 @@ def load_worker_setup(path: Path) -> WorkerSetup:
     """
     module = _import(path)
     return _setup(path, module, _machines(path, module))
+
+
+def resolve_setup(machines: Path | None, project: Project | None) -> WorkerSetup:
+    """What a long-running command (`worker`, `serve`) registers: the `--machines` file's
+    setup if given, else the project's definitions and implementations, else nothing.
+
+    Raises:
+        ConfigError, DefinitionError: as `load_worker_setup` and `load_project_setup`.
+    """
+    if machines is not None:
+        return load_worker_setup(machines)
+    if project is not None:
+        return load_project_setup(project.definitions, project.implementations)
+    return WorkerSetup([])
 
 
 def _setup(path: Path, module: ModuleType, machines: list[Machine]) -> WorkerSetup:

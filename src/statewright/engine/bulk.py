@@ -12,7 +12,7 @@ crash sends nothing twice.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -59,6 +59,7 @@ class Bulk(Work, Operating, Listing):
         tenant: str = DEFAULT_TENANT,
         actor: str | None = None,
         idempotency_key: str | None = None,
+        roles: Collection[str] | None = None,
         dry_run: bool = False,
         limit: int = BULK_LIMIT,
         definition_id: str | None = None,
@@ -68,7 +69,8 @@ class Bulk(Work, Operating, Listing):
         tag: str | None = None,
     ) -> BulkResult:
         """Send `event` to every instance of the tenant the filters match (`definition_id`,
-        `status`, `runtime_status`, `state`, `tag`, as `list`).
+        `status`, `runtime_status`, `state`, `tag`, as `list`). With `roles`, each send
+        checks the per-event roles as `send` does (a refusal is reported per instance).
 
         Raises:
             PayloadError: a malformed filter or event (as `list` and `send`), or more
@@ -77,7 +79,9 @@ class Bulk(Work, Operating, Listing):
 
         def act(instance_id: str) -> None:
             key = None if idempotency_key is None else f"{idempotency_key}/{instance_id}"
-            self.send(instance_id, event, tenant=tenant, actor=actor, idempotency_key=key)
+            self.send(
+                instance_id, event, tenant=tenant, actor=actor, idempotency_key=key, roles=roles
+            )
 
         filters: BulkFilters = {
             "definition_id": definition_id,

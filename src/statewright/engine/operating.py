@@ -33,7 +33,7 @@ from statewright.engine.work_views import (
 from statewright.engine.writes import build_write
 from statewright.errors import InstanceNotActive, NotFound, StepNotRetryable, VersionConflict
 
-__all__ = ["Operating"]
+__all__ = ["Operating", "accepted_of"]
 
 T = TypeVar("T")
 
@@ -56,28 +56,8 @@ class Operating(Deciding):
         record = self._load(tenant, instance_id)
         machine = self.registry.machine(record.definition_id, record.definition_version)
         snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
-        events = []
-        for descriptor, transitions in accepted_transitions(snapshot):
-            open_to_all = any(t.roles is None for t in transitions)
-            roles = {role: None for t in transitions for role in t.roles or ()}
-            events.append(
-                AcceptedEvent(
-                    type=descriptor,
-                    wildcard="*" in descriptor,
-                    guarded=all(t.guard is not None for t in transitions),
-                    roles=None if open_to_all else tuple(roles),
-                    targets=tuple(
-                        dict.fromkeys(n.id for t in transitions for n in t.targets or ())
-                    ),
-                )
-            )
-        return Accepted(
-            tenant=record.tenant,
-            instance_id=record.id,
-            version=record.version,
-            value=snapshot.value,
-            status=snapshot.status,
-            events=tuple(events),
+        return accepted_of(
+            snapshot, tenant=record.tenant, instance_id=record.id, version=record.version
         )
 
     def cancel(
@@ -384,4 +364,30 @@ def _not_dead(operating: Operating, tenant: str, message_id: str) -> str:
     return (
         f"no dead letter {message_id!r} in tenant {tenant!r}; list them with "
         '"statewright dead-letters"'
+    )
+
+
+def accepted_of(snapshot: Snapshot, *, tenant: str, instance_id: str, version: int) -> Accepted:
+    """What an instance whose snapshot is `snapshot` accepts (see `Operating.accepted`), for
+    a caller that holds the instance already."""
+    events = []
+    for descriptor, transitions in accepted_transitions(snapshot):
+        open_to_all = any(t.roles is None for t in transitions)
+        roles = {role: None for t in transitions for role in t.roles or ()}
+        events.append(
+            AcceptedEvent(
+                type=descriptor,
+                wildcard="*" in descriptor,
+                guarded=all(t.guard is not None for t in transitions),
+                roles=None if open_to_all else tuple(roles),
+                targets=tuple(dict.fromkeys(n.id for t in transitions for n in t.targets or ())),
+            )
+        )
+    return Accepted(
+        tenant=tenant,
+        instance_id=instance_id,
+        version=version,
+        value=snapshot.value,
+        status=snapshot.status,
+        events=tuple(events),
     )

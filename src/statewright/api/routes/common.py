@@ -3,15 +3,108 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import quote
 
+from fastapi import Depends, Header, Path, Query
 from starlette.requests import Request
 
+from statewright.api.auth import Caller, caller_with
+from statewright.api.idempotency import KEY_HEADER
 from statewright.api.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemModel
 from statewright.engine import Engine
+from statewright.engine.bulk import BulkFilters
 
-__all__ = ["engine_of", "errors", "etag", "expected_version", "location"]
+__all__ = [
+    "Cursor",
+    "IdempotencyKey",
+    "IfMatch",
+    "InstanceFilters",
+    "InstanceId",
+    "Limit",
+    "Operator",
+    "Viewer",
+    "engine_of",
+    "errors",
+    "etag",
+    "expected_version",
+    "instance_filters",
+    "location",
+]
+
+Viewer = Annotated[Caller, Depends(caller_with("viewer"))]
+Operator = Annotated[Caller, Depends(caller_with("operator"))]
+InstanceId = Annotated[str, Path(min_length=1, max_length=200, description="The instance id.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=KEY_HEADER,
+        description="Send the request again with the same key to get the first response.",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description='The instance version expected, as its ETag: "3".'),
+]
+Cursor = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=2000,
+        description="The `next_cursor` of the previous page, with the same filters.",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=1000, description="The page size.")]
+_Filter = Query(min_length=1, max_length=200)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceFilters:
+    """The filters of the instance list (and its counts)."""
+
+    definition: str | None = None
+    status: str | None = None
+    runtime_status: str | None = None
+    state: str | None = None
+    tag: str | None = None
+
+    def engine(self) -> BulkFilters:
+        """As the engine's keyword arguments."""
+        return {
+            "definition_id": self.definition,
+            "status": self.status,
+            "runtime_status": self.runtime_status,
+            "state": self.state,
+            "tag": self.tag,
+        }
+
+
+def instance_filters(
+    definition: Annotated[str | None, _Filter] = None,
+    status: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="active, done, error or stopped."),
+    ] = None,
+    runtime_status: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="active, waiting, running, retrying..."),
+    ] = None,
+    state: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="In this business state (`review`, nested `review.legal`).",
+        ),
+    ] = None,
+    tag: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="In a state carrying this tag."),
+    ] = None,
+) -> InstanceFilters:
+    """A dependency: the instance filters of the query string."""
+    return InstanceFilters(definition, status, runtime_status, state, tag)
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from statewright.api.auth import Caller, caller_with
-from statewright.api.idempotency import KEY_HEADER, Reply, check_key, idempotent
+from statewright.api.auth import Caller
+from statewright.api.idempotency import Reply, check_key, idempotent
 from statewright.api.models import (
     AcceptedOut,
     EventIn,
@@ -21,24 +21,27 @@ from statewright.api.models import (
     StartIn,
     TransitionOut,
 )
-from statewright.api.routes.common import engine_of, errors, etag, expected_version, location
-from statewright.api.views import accepted_events, instance_out, transition_out
+from statewright.api.routes.common import (
+    IdempotencyKey,
+    IfMatch,
+    InstanceFilters,
+    InstanceId,
+    Operator,
+    Viewer,
+    engine_of,
+    errors,
+    etag,
+    expected_version,
+    instance_filters,
+    location,
+)
+from statewright.api.views import accepted, accepted_events_out, instance_out, transition_out
 from statewright.errors import InstanceExists
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["instances"])
 
-Viewer = Annotated[Caller, Depends(caller_with("viewer"))]
-Operator = Annotated[Caller, Depends(caller_with("operator"))]
-InstanceId = Annotated[str, Path(min_length=1, max_length=200, description="The instance id.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias=KEY_HEADER,
-        description="Send the request again with the same key to get the first response.",
-    ),
-]
 #: Ids made from an Idempotency-Key: a start retried after its response was lost finds its
 #: instance instead of making a second one.
 _KEYED_IDS = uuid.UUID("0b6f5bb4-5f8e-4d36-9a53-5f1f8e0c7a21")
@@ -118,35 +121,32 @@ def _start(
 @router.get(
     "/instances",
     response_model=InstancesOut,
-    responses=errors(),
+    responses=errors(404),
     summary="List instances",
 )
 def list_instances(
     request: Request,
     caller: Viewer,
-    definition: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    status: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="active, done, error...")
+    filters: Annotated[InstanceFilters, Depends(instance_filters)],
+    cursor: Annotated[
+        str | None,
+        Query(min_length=1, max_length=2000, description="The `next_cursor` of the last page."),
     ] = None,
-    runtime_status: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     after: Annotated[
         str | None,
-        Query(min_length=1, max_length=200, description="The `next` of the previous page."),
+        Query(min_length=1, max_length=200, description="The `next` (an id) of the last page."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> InstancesOut:
-    """The tenant's instances by id, filtered; page on with `after` = the last `next`."""
+    """The tenant's instances by id, filtered; page on with `cursor` = the last
+    `next_cursor` and the same filters (or `after` = the last `next`)."""
     found = engine_of(request).list(
-        tenant=caller.tenant,
-        definition_id=definition,
-        status=status,
-        runtime_status=runtime_status,
-        after=after,
-        limit=limit,
+        tenant=caller.tenant, cursor=cursor, after=after, limit=limit, **filters.engine()
     )
     return InstancesOut(
         items=[instance_out(instance, payloads=caller.payloads) for instance in found],
-        next=found[-1].id if len(found) == limit else None,
+        next_cursor=found.next_cursor,
+        next=found[-1].id if found.next_cursor is not None else None,
     )
 
 
@@ -183,15 +183,19 @@ def history(request: Request, instance_id: InstanceId, caller: Viewer) -> Histor
     responses=errors(404),
     summary="The events an instance accepts now",
 )
-def accepted(request: Request, instance_id: InstanceId, caller: Viewer) -> AcceptedOut:
-    """The event types the instance's current state handles."""
+def accepted_events(request: Request, instance_id: InstanceId, caller: Viewer) -> AcceptedOut:
+    """The event types the instance's current state handles (`accepted_events`) and, per
+    type, whether a guard decides it, the roles that may send it, where it leads, and
+    whether this caller's token may send it (`allowed`)."""
     instance = engine_of(request).get(instance_id, tenant=caller.tenant)
+    found = accepted(instance)
     return AcceptedOut(
         instance_id=instance.id,
         version=instance.version,
         value=instance.value,
         status=instance.status,
-        accepted_events=accepted_events(instance),
+        accepted_events=list(found.types),
+        events=accepted_events_out(found, caller),
     )
 
 
@@ -207,10 +211,7 @@ def send_event(
     body: EventIn,
     caller: Operator,
     key: IdempotencyKey = None,
-    if_match: Annotated[
-        str | None,
-        Header(alias="If-Match", description='The instance version expected, as its ETag: "3".'),
-    ] = None,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Send an event; 200 with the committed transition and the new `ETag`. Not accepted in
     the current state: 409 with `state` and `accepted_events`; a transition whose roles the

@@ -6,6 +6,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from statewright.cli.project import find_project, resolve_store_url
 from statewright.errors import StatewrightError
 from statewright.store import SCHEMA_VERSION, open_store
 from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
@@ -19,19 +20,21 @@ app = typer.Typer(
 )
 
 UrlOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--url",
         envvar=URL_VARIABLE,
         help="The store: sqlite:///relative.db, sqlite:////absolute.db or "
-        "postgresql://user@host:5432/dbname.",
+        "postgresql://user@host:5432/dbname (default: $STATEWRIGHT_URL, then "
+        f"statewright.toml's url, then {DEFAULT_URL}).",
+        show_default=False,
     ),
 ]
 
 
 @app.command()
 def migrate(
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     share: Annotated[
         bool,
         typer.Option(
@@ -44,6 +47,7 @@ def migrate(
 
     Example: statewright db migrate --url postgresql://app@db:5432/app
     """
+    url = _url(url)
     shown = redact_url(url)
     try:
         store = open_store(url)
@@ -73,12 +77,13 @@ def migrate(
 
 
 @app.command()
-def status(url: UrlOption = DEFAULT_URL) -> None:
+def status(url: UrlOption = None) -> None:
     """Show the database's schema version and the one this version of statewright needs;
     exit 1 unless they are the same (a SQLite file is never created here).
 
     Example: statewright db status --url sqlite:///app.db
     """
+    url = _url(url)
     shown = redact_url(url)
     try:
         store = open_store(url, create=False)
@@ -102,6 +107,14 @@ def status(url: UrlOption = DEFAULT_URL) -> None:
             "upgrade statewright"
         )
         raise typer.Exit(1)
+
+
+def _url(given: str | None) -> str:
+    """The store as every command finds it (`--url`, STATEWRIGHT_URL, statewright.toml)."""
+    try:
+        return resolve_store_url(given, find_project())
+    except StatewrightError as error:
+        _fail(error)
 
 
 def _fail(error: StatewrightError | str) -> NoReturn:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from statewright.cli.logs import LogFormat, configure_logging
-from statewright.cli.machines_file import WorkerSetup, load_worker_setup
+from statewright.cli.machines_file import WorkerSetup, resolve_setup
+from statewright.cli.project import find_project, resolve_store_url
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -26,8 +27,14 @@ __all__ = ["is_loopback", "serve"]
 
 def serve(
     url: Annotated[
-        str, typer.Option(envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL).")
-    ] = DEFAULT_URL,
+        str | None,
+        typer.Option(
+            envvar=URL_VARIABLE,
+            help="The store URL (default: $STATEWRIGHT_URL, then statewright.toml's url, then "
+            f"{DEFAULT_URL}).",
+            show_default=False,
+        ),
+    ] = None,
     host: Annotated[
         str,
         typer.Option(
@@ -40,7 +47,9 @@ def serve(
         Path | None,
         typer.Option(
             help="A Python file defining MACHINES = [...]: the definitions whose guards and "
-            "actions the API runs when it sends events (as for `worker`)."
+            "actions the API runs when it sends events (as for `worker`). Default: the "
+            "definitions and implementations statewright.toml names.",
+            show_default=False,
         ),
     ] = None,
     max_body: Annotated[
@@ -68,6 +77,9 @@ def serve(
 ) -> None:
     """Run the HTTP API; every request needs a token from `statewright tokens create`.
 
+    In a project made by "statewright init" it needs no flags: statewright.toml names the
+    store, the definitions and the implementations.
+
     Example: statewright serve --url sqlite:///app.db --machines machines.py --port 8000
 
     Stops on SIGTERM or SIGINT, finishing the requests in hand (and, with --with-worker,
@@ -79,8 +91,11 @@ def serve(
 
     configure_logging(log)
     try:
-        setup = load_worker_setup(machines) if machines else WorkerSetup([])
-        engine = Outage(redact_url(url)).call(lambda: Engine.open(url, create=False))
+        project = find_project()
+        store_url = resolve_store_url(url, project)
+        # The setup is read before the store is opened: a broken file changes nothing.
+        setup = resolve_setup(machines, project)
+        engine = Outage(redact_url(store_url)).call(lambda: Engine.open(store_url, create=False))
     except StatewrightError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
@@ -90,7 +105,7 @@ def serve(
                 engine.register(machine)
             runner = _worker(engine, setup) if with_worker else None
         except StatewrightError as error:
-            typer.echo(f"error: {machines}: {error}", err=True)
+            typer.echo(f"error: {machines or 'statewright.toml'}: {error}", err=True)
             raise typer.Exit(1) from None
         if not is_loopback(host):
             typer.echo(
@@ -110,7 +125,7 @@ def serve(
                 target=_run_worker, args=(runner, stop, server, failed), name="worker"
             )
             thread.start()
-        typer.echo(f"serving {redact_url(url)} at http://{host}:{port} (OpenAPI at /docs)")
+        typer.echo(f"serving {redact_url(store_url)} at http://{host}:{port} (OpenAPI at /docs)")
         # uvicorn stops gracefully on SIGTERM or SIGINT, then raises the signal again to the
         # handler it found: a quiet one, so that a clean stop exits 0 (as `worker` does).
         for sig in (signal.SIGTERM, signal.SIGINT):

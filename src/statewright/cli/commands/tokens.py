@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from statewright.cli.project import Project, find_project, resolve_store_url
 from statewright.engine import Engine
 from statewright.engine.engine import DEFAULT_TENANT
 from statewright.engine.tokens import ROLES, Token
@@ -25,8 +26,14 @@ app = typer.Typer(
 )
 
 UrlOption = Annotated[
-    str,
-    typer.Option("--url", envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL)."),
+    str | None,
+    typer.Option(
+        "--url",
+        envvar=URL_VARIABLE,
+        help="The store URL (default: $STATEWRIGHT_URL, then statewright.toml's url, then "
+        f"{DEFAULT_URL}).",
+        show_default=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -37,7 +44,13 @@ def create(
         str,
         typer.Option(help=f"One of {', '.join(ROLES)}: read; also start and send; everything."),
     ] = "viewer",
-    tenant: Annotated[str, typer.Option(help="The tenant the token sees.")] = DEFAULT_TENANT,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            help="The tenant the token sees (default: statewright.toml's, else default).",
+            show_default=False,
+        ),
+    ] = None,
     name: Annotated[
         str, typer.Option(help="Who or what uses it; audit rows name it as the actor.")
     ] = "",
@@ -53,17 +66,18 @@ def create(
         bool,
         typer.Option("--no-payloads", help="Withhold contexts and event payloads from it."),
     ] = False,
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a token and print it; it is shown this once (only its digest is stored).
 
     Example: statewright tokens create --tenant acme --role operator --event-role approver
     """
-    with _engine(url) as engine:
+    project = _project()
+    with _engine(url, project) as engine:
         try:
             token, secret = engine.create_token(
-                tenant=tenant,
+                tenant=tenant or (project.tenant if project else None) or DEFAULT_TENANT,
                 role=role,
                 name=name,
                 event_roles=event_role or (),
@@ -87,14 +101,14 @@ def list_tokens(
     tenant: Annotated[
         str | None, typer.Option(help="Only this tenant's tokens (default: all).")
     ] = None,
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the tokens (never their secrets), revoked ones included.
 
     Example: statewright tokens list --tenant acme --json
     """
-    with _engine(url) as engine:
+    with _engine(url, _project()) as engine:
         try:
             tokens = engine.tokens(tenant=tenant)
         except StatewrightError as error:
@@ -124,14 +138,14 @@ def list_tokens(
 @app.command()
 def revoke(
     prefix: Annotated[str, typer.Argument(help="The token's prefix (as listed) or the token.")],
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a token: from now on it authenticates nothing (no restart needed).
 
     Example: statewright tokens revoke 3f9c2a7b1d04
     """
-    with _engine(url) as engine:
+    with _engine(url, _project()) as engine:
         try:
             token = engine.revoke_token(prefix)
         except StatewrightError as error:
@@ -142,9 +156,17 @@ def revoke(
         typer.echo(f"token {token.prefix} (tenant {token.tenant}) is revoked")
 
 
-def _engine(url: str) -> Engine:
+def _project() -> Project | None:
     try:
-        return Engine.open(url, create=False)
+        return find_project()
+    except StatewrightError as error:
+        _fail(error)
+
+
+def _engine(url: str | None, project: Project | None) -> Engine:
+    """The store as every command finds it (`--url`, STATEWRIGHT_URL, statewright.toml)."""
+    try:
+        return Engine.open(resolve_store_url(url, project), create=False)
     except StatewrightError as error:
         _fail(error)
 

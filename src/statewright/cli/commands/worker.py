@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from statewright.cli.logs import LogFormat, configure_logging
-from statewright.cli.machines_file import WorkerSetup, load_project_setup, load_worker_setup
+from statewright.cli.machines_file import resolve_setup
 from statewright.cli.project import find_project, resolve_store_url
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
@@ -95,12 +95,7 @@ def worker(
         project = find_project()
         url = resolve_store_url(url, project)
         # The setup file is read before the store is opened: a broken file changes nothing.
-        if machines:
-            setup = load_worker_setup(machines)
-        elif project is not None:
-            setup = load_project_setup(project.definitions, project.implementations)
-        else:
-            setup = WorkerSetup([])
+        setup = resolve_setup(machines, project)
     except StatewrightError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None

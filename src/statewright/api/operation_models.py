@@ -1,0 +1,184 @@
+"""The request and response bodies of the operators' routes: counts per state, cancel, step
+runs, timers, dead letters, redrive and bulk operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from statewright.api.models import EventIn
+
+__all__ = [
+    "BulkCancelIn",
+    "BulkFilterIn",
+    "BulkOut",
+    "BulkRetryIn",
+    "BulkSendIn",
+    "CancelIn",
+    "DeadLetterOut",
+    "DeadLettersOut",
+    "RedriveIn",
+    "RedriveOut",
+    "RefusedOut",
+    "StateCountOut",
+    "StateCountsOut",
+    "StepOut",
+    "StepsOut",
+    "TimerOut",
+    "TimersOut",
+]
+
+_Id = Field(default=None, min_length=1, max_length=200)
+
+
+class StateCountOut(BaseModel):
+    """How many instances of a definition are in one business state."""
+
+    definition: str
+    state: str = Field(description="The state as text: `review.legal`; parallel: `(a.x, b.y)`.")
+    value: Any = Field(description="The statechart value.")
+    count: int
+
+
+class StateCountsOut(BaseModel):
+    """Counts per business state (by definition, then state) and their sum."""
+
+    items: list[StateCountOut]
+    total: int
+
+
+class CancelIn(BaseModel):
+    """Why the instance is cancelled (kept in its audit row)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class StepOut(BaseModel):
+    """An unfinished step run: pending, running or retrying."""
+
+    instance_id: str
+    invoke_id: str
+    src: str = Field(description="The step's implementation name.")
+    state: str
+    status: str = Field(description="pending, running or retrying.")
+    attempts: int
+    max_attempts: int | None
+    last_error: str | None
+    next_attempt_at: int
+    lease_until: int | None
+    started_version: int
+    created_at: int
+    input: Any = Field(default=None, description="Null when the token may not read payloads.")
+
+
+class StepsOut(BaseModel):
+    """A page of step runs by (instance id, invoke id); `next_cursor` gives the next one."""
+
+    items: list[StepOut]
+    next_cursor: str | None
+
+
+class TimerOut(BaseModel):
+    """A pending timer: the event it fires at `due_at`."""
+
+    instance_id: str
+    timer_id: str
+    due_at: int
+    event: dict[str, Any] = Field(description="Only its type when payloads are withheld.")
+
+
+class TimersOut(BaseModel):
+    """A page of timers by (instance id, timer id); `next_cursor` gives the next one."""
+
+    items: list[TimerOut]
+    next_cursor: str | None
+
+
+class DeadLetterOut(BaseModel):
+    """An outbox message whose deliveries gave up."""
+
+    message_id: str
+    instance_id: str
+    version: int
+    event: dict[str, Any] = Field(description="Only its type when payloads are withheld.")
+    attempts: int
+    last_error: str | None
+    created_at: int
+    failed_at: int
+
+
+class DeadLettersOut(BaseModel):
+    """A page of dead letters by message id; `next_cursor` gives the next one."""
+
+    items: list[DeadLetterOut]
+    next_cursor: str | None
+
+
+class RedriveIn(BaseModel):
+    """Which dead letters to deliver again: one by id, those the filters match, or `all`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: str | None = _Id
+    instance_id: str | None = _Id
+    event_type: str | None = _Id
+    all: bool = Field(default=False, description="Every dead letter of the tenant.")
+    dry_run: bool = Field(default=False, description="Only count them.")
+
+
+class RedriveOut(BaseModel):
+    """How many dead letters were (with `dry_run`, would be) redriven."""
+
+    redriven: int
+    dry_run: bool
+
+
+class BulkFilterIn(BaseModel):
+    """The instances a bulk operation acts on (the filters of the instance list), or `all`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    definition: str | None = _Id
+    status: str | None = _Id
+    runtime_status: str | None = _Id
+    state: str | None = _Id
+    tag: str | None = _Id
+    all: bool = Field(default=False, description="Every instance of the tenant (no filter).")
+    dry_run: bool = Field(default=False, description="Only count the matches.")
+
+
+class BulkSendIn(BulkFilterIn):
+    """Send `event` to every instance matched."""
+
+    event: EventIn = Field(description='The event: {"type": "APPROVE", ...payload}.')
+
+
+class BulkCancelIn(BulkFilterIn):
+    """Cancel every instance matched."""
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class BulkRetryIn(BulkFilterIn):
+    """Make the waiting steps of every instance matched due now."""
+
+
+class RefusedOut(BaseModel):
+    """An instance the bulk operation refused, and why."""
+
+    instance_id: str
+    type: str = Field(description="The problem type, as the one-instance route answers it.")
+    detail: str
+    reason: str | None = Field(default=None, description="A step retry's refusal reason.")
+
+
+class BulkOut(BaseModel):
+    """How many instances the filter matched, those acted on, and those refused."""
+
+    matched: int
+    done: list[str]
+    refused: list[RefusedOut]
+    dry_run: bool

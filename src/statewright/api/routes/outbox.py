@@ -1,0 +1,98 @@
+"""The outbox's dead letters: list them, and put them back to be delivered (one, those a
+filter matches, or all; `dry_run` only counts)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from statewright.api.idempotency import Reply, check_key, idempotent
+from statewright.api.operation_models import DeadLettersOut, RedriveIn, RedriveOut
+from statewright.api.problems import Problem
+from statewright.api.routes.common import (
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    Operator,
+    Viewer,
+    engine_of,
+    errors,
+)
+from statewright.api.views import dead_letter_out
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["outbox"])
+
+_Filter = Query(min_length=1, max_length=200)
+
+
+@router.get(
+    "/dead-letters",
+    response_model=DeadLettersOut,
+    responses=errors(),
+    summary="List dead letters",
+)
+def dead_letters(
+    request: Request,
+    caller: Viewer,
+    instance_id: Annotated[str | None, _Filter] = None,
+    event_type: Annotated[str | None, _Filter] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> DeadLettersOut:
+    """The tenant's outbox messages whose delivery gave up (of one instance, of one event
+    type), by message id: attempts, when it failed, the last error."""
+    page = engine_of(request).dead_letters(
+        tenant=caller.tenant,
+        instance_id=instance_id,
+        event_type=event_type,
+        cursor=cursor,
+        limit=limit,
+    )
+    return DeadLettersOut(
+        items=[dead_letter_out(letter, payloads=caller.payloads) for letter in page],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.post(
+    "/dead-letters/redrive",
+    response_model=RedriveOut,
+    responses=errors(403, 404, 413),
+    summary="Redrive dead letters",
+)
+def redrive(
+    request: Request, body: RedriveIn, caller: Operator, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Put dead letters back to be delivered now, their attempts reset: the one
+    `message_id` names, those `instance_id` and `event_type` match, or with `all` every
+    one of the tenant; `dry_run` only counts them. A `message_id` that is no dead letter of
+    the tenant: 404 saying if it is pending or delivered instead."""
+    key = check_key(key)
+    chosen = body.message_id or body.instance_id or body.event_type
+    if chosen is None and not body.all:
+        raise Problem(
+            422,
+            "invalid-request",
+            "Which dead letters?",
+            'name the dead letters: "message_id", "instance_id" or "event_type", or '
+            '"all": true for every one of the tenant ("dry_run": true counts them first)',
+            errors=[{"field": "body", "message": "no message_id, filter or all"}],
+        )
+    engine = engine_of(request)
+
+    def handle() -> Reply:
+        count = engine.redrive(
+            body.message_id,
+            tenant=caller.tenant,
+            instance_id=body.instance_id,
+            event_type=body.event_type,
+            dry_run=body.dry_run,
+        )
+        return Reply(200, RedriveOut(redriven=count, dry_run=body.dry_run).model_dump())
+
+    return idempotent(request, caller, key, body.model_dump(mode="json"), handle)
