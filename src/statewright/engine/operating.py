@@ -47,7 +47,8 @@ class Operating(Deciding):
     def accepted(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> Accepted:
         """The events the instance accepts now: each event type (or wildcard descriptor)
         some transition of its active states takes, whether guards decide it (they may
-        still refuse a given payload), the roles that may send it, and where it leads.
+        still refuse a given payload), the roles that may send it, where it leads, and the
+        JSON Schema its fields must fit, if the definition declares one.
         An instance that is not active accepts nothing.
 
         Raises:
@@ -69,6 +70,7 @@ class Operating(Deciding):
                     targets=tuple(
                         dict.fromkeys(n.id for t in transitions for n in t.targets or ())
                     ),
+                    schema=machine.event_schemas.schema_for(descriptor),
                 )
             )
         return Accepted(
