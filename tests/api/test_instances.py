@@ -139,6 +139,12 @@ def test_history_lists_every_transition_in_order(api: Api) -> None:
 def test_accepted_lists_the_events_of_the_current_state(api: Api) -> None:
     post(api, "/v1/instances/o1", {"definition": "order", "input": {"amount": 1}})
     body = api.client.get("/v1/instances/o1/accepted", headers=api.auth("viewer")).json()
+    events = body.pop("events")
+    assert [(e["type"], e["roles"], e["targets"]) for e in events] == [
+        ("APPROVE", ["approver"], ["order.approved"]),
+        ("REJECT", None, ["order.rejected"]),
+        ("NOTE", None, []),
+    ]
     assert body == {
         "instance_id": "o1",
         "version": 1,

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AcceptedEventOut",
     "AcceptedOut",
     "DefinitionOut",
     "DefinitionSummary",
@@ -91,6 +92,25 @@ class HistoryOut(BaseModel):
     items: list[TransitionOut]
 
 
+class AcceptedEventOut(BaseModel):
+    """An event type the instance accepts now (or a wildcard descriptor), and what sending
+    it takes."""
+
+    type: str
+    wildcard: bool = Field(description="A descriptor (`*`, `order.*`) matching many types.")
+    guarded: bool = Field(description="Every transition for it has a guard, which may refuse.")
+    roles: list[str] | None = Field(description="The roles that may send it; null: anyone.")
+    targets: list[str] = Field(description="The states it leads to; empty: it stays.")
+    event_schema: dict[str, Any] | bool | None = Field(
+        alias="schema",
+        description="The JSON Schema (draft 2020-12) its fields besides `type` must fit, as "
+        "the definition declares it; null when it declares none. A send that fails it: 422 "
+        "naming each field.",
+    )
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
 class AcceptedOut(BaseModel):
     """The events the instance accepts now."""
 
@@ -99,6 +119,9 @@ class AcceptedOut(BaseModel):
     value: Any
     status: str
     accepted_events: list[str]
+    events: list[AcceptedEventOut] = Field(
+        description="Each accepted event with its guard, roles, targets and field schema."
+    )
 
 
 class DefinitionVersion(BaseModel):

@@ -4,6 +4,7 @@ the events accepted now, and send an event (`If-Match` → 412 when stale)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse
 from statewright.api.auth import Caller, caller_with
 from statewright.api.idempotency import KEY_HEADER, Reply, check_key, idempotent
 from statewright.api.models import (
+    AcceptedEventOut,
     AcceptedOut,
     EventIn,
     HistoryOut,
@@ -22,7 +24,7 @@ from statewright.api.models import (
     TransitionOut,
 )
 from statewright.api.routes.common import engine_of, errors, etag, expected_version, location
-from statewright.api.views import accepted_events, instance_out, transition_out
+from statewright.api.views import instance_out, transition_out
 from statewright.errors import InstanceExists
 
 __all__ = ["router"]
@@ -184,14 +186,26 @@ def history(request: Request, instance_id: InstanceId, caller: Viewer) -> Histor
     summary="The events an instance accepts now",
 )
 def accepted(request: Request, instance_id: InstanceId, caller: Viewer) -> AcceptedOut:
-    """The event types the instance's current state handles."""
-    instance = engine_of(request).get(instance_id, tenant=caller.tenant)
+    """The event types the instance's current state handles, each with the JSON Schema its
+    fields must fit when its definition declares one (a console builds its forms from them)."""
+    found = engine_of(request).accepted(instance_id, tenant=caller.tenant)
     return AcceptedOut(
-        instance_id=instance.id,
-        version=instance.version,
-        value=instance.value,
-        status=instance.status,
-        accepted_events=accepted_events(instance),
+        instance_id=found.instance_id,
+        version=found.version,
+        value=found.value,
+        status=found.status,
+        accepted_events=[event.type for event in found.events if not event.wildcard],
+        events=[
+            AcceptedEventOut(
+                type=event.type,
+                wildcard=event.wildcard,
+                guarded=event.guarded,
+                roles=None if event.roles is None else list(event.roles),
+                targets=list(event.targets),
+                schema=dict(event.schema) if isinstance(event.schema, Mapping) else event.schema,
+            )
+            for event in found.events
+        ],
     )
 
 
@@ -214,7 +228,9 @@ def send_event(
 ) -> JSONResponse:
     """Send an event; 200 with the committed transition and the new `ETag`. Not accepted in
     the current state: 409 with `state` and `accepted_events`; a transition whose roles the
-    token lacks: 403, nothing written; a stale `If-Match`: 412 with `current_version`."""
+    token lacks: 403, nothing written; a stale `If-Match`: 412 with `current_version`; fields
+    that fail the schema the definition declares for the event: 422 with `errors`
+    (`[{"path": "items[2].sku", "message": ...}]`), nothing written."""
     key = check_key(key)
     expected = expected_version(if_match)
     event = body.model_dump(mode="json")
