@@ -59,6 +59,9 @@ EXTENSION_KEYS = ("events", "input", "strict_events")
 MAX_ERRORS = 20
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _EMPTY_REGISTRY: Registry[Mapping[str, object] | bool] = Registry()
+#: The draft 2020-12 meta-schema's validator (its references resolve in the meta-schemas
+#: jsonschema ships with: nothing is fetched).
+_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 _SCHEMA_FIX = (
     'write a JSON Schema (draft 2020-12) of the fields besides "type", e.g. {"type": "object", '
     '"properties": {"amount": {"type": "number"}}, "required": ["amount"]}'
@@ -256,9 +259,8 @@ def _check_schema(schema: object, path: str, faults: Faults, *, fix: str = _SCHE
             f'statewright reads draft 2020-12: write "{_DRAFT}" or remove "$schema"',
         )
         return False
-    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
     bad = False
-    for error in meta.iter_errors(schema):
+    for error in _META.iter_errors(schema):
         where = path
         for key in error.absolute_path:
             where = join_path(where, key)
