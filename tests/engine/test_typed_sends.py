@@ -143,3 +143,12 @@ def test_a_bulk_send_refuses_each_instance_and_writes_nothing(engine: Engine) ->
 def test_accepted_lists_each_events_schema(engine: Engine) -> None:
     found = {event.type: event.schema for event in engine.accepted("c-1").events}
     assert found == {"PAY": CLAIM["statewright"]["events"]["PAY"], "NOTE": None}
+
+
+def test_validators_are_built_once_per_definition_version(engine: Engine) -> None:
+    schemas = engine.registry.machine("claim", 1).event_schemas
+    engine.send("c-1", {"type": "NOTE", "text": "x"})
+    with pytest.raises(PayloadInvalid):
+        engine.send("c-1", {"type": "PAY"})
+    engine.send("c-1", {"type": "PAY", "amount": 1})
+    assert engine.registry.machine("claim", 1).event_schemas is schemas
