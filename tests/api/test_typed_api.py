@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from api_kit import CLAIM, Api
+from jsonschema import Draft202012Validator, ValidationError
 
 PROBLEM = "application/problem+json"
 
@@ -84,4 +85,9 @@ def test_the_openapi_document_lists_the_declared_schemas(typed: Api) -> None:
     assert pay["$id"] == "urn:statewright:claim:1:event:PAY"
     assert pay["properties"]["lines"]["items"] == {"$ref": "#/$defs/line"}
     assert document["components"]["schemas"]["claim.input"]["required"] == ["customer"]
+    # As published, a working schema whose inner reference resolves.
+    Draft202012Validator.check_schema(pay)
+    Draft202012Validator(pay).validate({"amount": 1, "lines": [{"sku": "a"}]})
+    with pytest.raises(ValidationError, match="'sku' is a required property"):
+        Draft202012Validator(pay).validate({"amount": 1, "lines": [{}]})
     assert "ProblemModel" in document["components"]["schemas"]  # the API's own are kept
