@@ -187,3 +187,13 @@ def test_transition_itself_checks_no_payload_as_in_xstate() -> None:
     machine = Machine.from_config(typed())
     snapshot = machine.transition(machine.initial_transition().snapshot, {"type": "APPROVE"})
     assert snapshot.snapshot.value == "approved"
+
+
+def test_xstate_types_key_points_to_the_statewright_events() -> None:
+    config = typed()
+    config["types"] = {"events": {}}
+    with pytest.raises(DefinitionError) as info:
+        Machine.from_config(config)
+    (fault,) = info.value.faults
+    assert fault.path == "types"
+    assert '"statewright": {"events": {"TYPE": {...}}}' in fault.fix
