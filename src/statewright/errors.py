@@ -21,6 +21,7 @@ The tree::
     ├── IdempotencyConflict    an idempotency key reused with a different request
     ├── WorkGone               a timer or step was already handled, cancelled or replaced
     ├── PayloadError           an event or input that is not JSON, or too large
+    │   └── PayloadInvalid     an event or input that fails its declared JSON Schema
     ├── ConfigError            a bad store URL or engine option
     ├── StoreError             the database failed or is not usable
     │   ├── SchemaOutOfDate    the database schema is older (or newer) than this version
@@ -33,7 +34,7 @@ attributes for programs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "NotPermitted",
     "PathError",
     "PayloadError",
+    "PayloadInvalid",
     "SchemaOutOfDate",
     "SnapshotError",
     "StatewrightError",
@@ -273,6 +275,30 @@ class PathError(StatewrightError):
 
 class PayloadError(StatewrightError):
     """An event or input is not JSON data or is too large; send JSON within the limit."""
+
+
+class PayloadInvalid(PayloadError):
+    """An event's fields (or a start input) do not fit the JSON Schema its definition
+    declares (`"statewright": {"events": {TYPE: schema}}`, or `"input"`); nothing was changed.
+
+    `errors` lists each failure as `{"path": "items[2].sku", "message": "..."}` ("" is the
+    whole event); fix those fields and send again. `event_type` is None for a start input.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        event_type: str | None,
+        errors: Sequence[Mapping[str, str]],
+        definition_id: str,
+        instance_id: str | None = None,
+    ) -> None:
+        self.event_type = event_type
+        self.errors = tuple(dict(error) for error in errors)
+        self.definition_id = definition_id
+        self.instance_id = instance_id
+        super().__init__(message)
 
 
 class ConfigError(StatewrightError):

@@ -40,6 +40,40 @@ ORDER = {
 }
 
 
+#: A definition with typed events: a JSON Schema for PAY's fields and for the start input.
+CLAIM = {
+    "id": "claim",
+    "initial": "review",
+    "context": {"paid": 0},
+    "statewright": {
+        "input": {"type": "object", "required": ["customer"]},
+        "events": {
+            "PAY": {
+                "type": "object",
+                "properties": {
+                    "amount": {"type": "integer", "minimum": 1},
+                    "lines": {"type": "array", "items": {"$ref": "#/$defs/line"}},
+                },
+                "required": ["amount"],
+                "$defs": {"line": {"type": "object", "required": ["sku"]}},
+            }
+        },
+    },
+    "states": {
+        "review": {
+            "on": {
+                "PAY": {
+                    "target": "paid",
+                    "actions": [{"type": "assign", "params": {"paid": {"$expr": "event.amount"}}}],
+                },
+                "DROP": "paid",
+            }
+        },
+        "paid": {"type": "final"},
+    },
+}
+
+
 @dataclass
 class Api:
     """The app in-process, its engine, and a token of each role per tenant."""

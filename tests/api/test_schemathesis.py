@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from api_kit import Api, make_api
+from api_kit import CLAIM, Api, make_api
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -35,6 +35,7 @@ CHECKS = [
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     folder: Path = tmp_path_factory.mktemp("schemathesis")
     for api in make_api(f"sqlite:///{folder}/api.db", ApiSettings(max_body_bytes=4096, rate=0)):
+        api.engine.register(CLAIM)  # typed events: their schemas are in the document too
         api.client.post(
             "/v1/instances/o1",
             json={"definition": "order", "input": {"amount": 1}},

@@ -95,14 +95,23 @@ class HistoryOut(BaseModel):
 
 
 class AcceptedEventOut(BaseModel):
-    """An event type (or wildcard descriptor) the instance accepts now."""
+    """An event type the instance accepts now (or a wildcard descriptor), and what sending
+    it takes."""
 
     type: str
-    wildcard: bool = Field(description="A descriptor such as `*` or `order.*`.")
-    guarded: bool = Field(description="Every transition taking it has a guard (may refuse).")
-    roles: list[str] | None = Field(description="Who may send it; null: any operator.")
-    targets: list[str] = Field(description="The states it leads to (ids); empty: it stays.")
+    wildcard: bool = Field(description="A descriptor (`*`, `order.*`) matching many types.")
+    guarded: bool = Field(description="Every transition for it has a guard, which may refuse.")
+    roles: list[str] | None = Field(description="The roles that may send it; null: anyone.")
+    targets: list[str] = Field(description="The states it leads to; empty: it stays.")
     allowed: bool = Field(description="Whether the caller's token may send it.")
+    event_schema: dict[str, Any] | bool | None = Field(
+        alias="schema",
+        description="The JSON Schema (draft 2020-12) its fields besides `type` must fit, as "
+        "the definition declares it; null when it declares none. A send that fails it: 422 "
+        "naming each field.",
+    )
+
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class AcceptedOut(BaseModel):
@@ -114,7 +123,9 @@ class AcceptedOut(BaseModel):
     value: Any
     status: str
     accepted_events: list[str]
-    events: list[AcceptedEventOut]
+    events: list[AcceptedEventOut] = Field(
+        description="Each accepted event with its guard, roles, targets and field schema."
+    )
 
 
 class DefinitionVersion(BaseModel):

@@ -1,6 +1,7 @@
 """Errors as RFC 9457 `application/problem+json`: `type`, `title`, `status`, `detail` (which
 names the fix) and `instance` (the request path), plus extension members that carry data
-(`accepted_events`, `current_version`, `required_roles`, ...).
+(`accepted_events`, `current_version`, `required_roles`, `errors` naming each field that
+fails an event's schema, ...).
 
 `Problem` is raised by the API's own checks; `problem_of` maps an engine error to one.
 """
@@ -24,6 +25,7 @@ from statewright.errors import (
     NotFound,
     NotPermitted,
     PayloadError,
+    PayloadInvalid,
     StatewrightError,
     StepNotRetryable,
     StoreError,
@@ -156,6 +158,15 @@ def problem_of(error: StatewrightError, *, if_match: bool = False) -> Problem:
         return Problem(409, "transition-failed", "The transition failed", detail, state=error.state)
     if isinstance(error, IdempotencyConflict):
         return Problem(422, "idempotency-key-reused", "Idempotency key reused", detail)
+    if isinstance(error, PayloadInvalid):
+        return Problem(
+            422,
+            "payload-invalid",
+            "The event's fields do not fit its schema",
+            detail,
+            event_type=error.event_type,
+            errors=list(error.errors),
+        )
     if isinstance(error, PayloadError | EventError):
         return Problem(422, "invalid-input", "Invalid input", detail)
     if isinstance(error, StoreUnavailable | DefinitionMoved):

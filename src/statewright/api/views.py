@@ -3,6 +3,7 @@ and the events an instance accepts now, marked with whether the caller may send 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from statewright.api.auth import Caller
@@ -50,6 +51,7 @@ def accepted_events_out(found: Accepted, caller: Caller) -> list[AcceptedEventOu
             guarded=event.guarded,
             roles=None if event.roles is None else list(event.roles),
             targets=list(event.targets),
+            schema=dict(event.schema) if isinstance(event.schema, Mapping) else event.schema,
             allowed=sends
             and (
                 event.roles is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from statewright.chart.event_schemas import EventSchemas, load_event_schemas
 from statewright.chart.faults import Faults, join_path, kind_of
 from statewright.chart.implementations import Implementations
 from statewright.chart.load_invoke import InvokeAfterPass
@@ -37,6 +38,7 @@ class MachineTree:
     ids: Mapping[str, StateNode]
     context: ValueFn | None
     output: ValueFn | None
+    event_schemas: EventSchemas
     faults: Faults
 
 
@@ -75,6 +77,11 @@ def build_tree(config: Mapping[str, object], impls: Implementations) -> MachineT
     for node in builder.nodes:
         builder.wire(node)
     builder.check_raised_events()
+    event_schemas = load_event_schemas(
+        config.get("statewright"),
+        {event for node in builder.nodes for event in node.transitions},
+        faults,
+    )
     context = None
     if "context" in config:
         raw_context = config["context"]
@@ -104,6 +111,7 @@ def build_tree(config: Mapping[str, object], impls: Implementations) -> MachineT
         ids=builder.ids,
         context=context,
         output=output,
+        event_schemas=event_schemas,
         faults=faults,
     )
 

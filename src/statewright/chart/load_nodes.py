@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from statewright.chart.event_schemas import EXTENSION_KEYS
 from statewright.chart.faults import Faults, a_or_an, did_you_mean, join_path, kind_of
 from statewright.chart.implementations import Implementations
 from statewright.chart.nodes import NodeType, StateNode
@@ -53,7 +54,7 @@ class NodePass(LoaderState):
         self.configs[node] = config
         allowed = STATE_KEYS | MACHINE_ONLY_KEYS if parent is None else STATE_KEYS
         check_keys(config, allowed, path, self.faults, what="state")
-        check_extension(config, path, self.faults, allowed=())
+        check_extension(config, path, self.faults, allowed=EXTENSION_KEYS if parent is None else ())
         self._name(node, config)
         states = config.get("states")
         if states is not None and not isinstance(states, Mapping):

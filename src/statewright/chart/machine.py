@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from statewright.chart.event_schemas import EventSchemas, payload_invalid
 from statewright.chart.faults import Faults
 from statewright.chart.implementations import (
     BUILTIN_ACTIONS,
@@ -97,6 +98,9 @@ class Machine:
         #: (a raised event no state handles, with a "did you mean"): each with its JSON path
         #: and a fix. The machine loads and runs; `statewright validate --strict` fails on them.
         self.warnings: tuple[Fault, ...] = tuple(tree.faults.warnings)
+        #: The JSON Schemas the definition declares for its events and start input
+        #: (`"statewright": {"events": ..., "input": ...}`), their validators built once.
+        self.event_schemas: EventSchemas = tree.event_schemas
         self._blocking = tuple(
             fault
             for fault in tree.faults.missing
@@ -183,6 +187,30 @@ class Machine:
     def snapshot_from_json(self, data: Mapping[str, object]) -> Snapshot:
         """Restore a snapshot saved with `Snapshot.to_json()`."""
         return Snapshot.from_json(self, data)
+
+    def check_event(self, event: JsonObject | str, *, instance_id: str | None = None) -> None:
+        """Refuse an event whose fields fail the schema declared for its type (or whose type
+        declares none, when the definition sets `strict_events`). XState checks no payloads;
+        `transition` does not either: the engine and the testing actor call this first.
+
+        Raises:
+            EventError: the event is not a mapping with a string "type".
+            PayloadInvalid: naming each field that fails and what is wrong with it.
+        """
+        resolved = normalize_event(event)
+        errors = self.event_schemas.event_errors(resolved)
+        if errors:
+            raise payload_invalid(self.id, str(resolved["type"]), errors, instance_id)
+
+    def check_input(self, input: object, *, instance_id: str | None = None) -> None:
+        """Refuse a start input that fails the declared input schema, if any.
+
+        Raises:
+            PayloadInvalid: naming each field that fails and what is wrong with it.
+        """
+        errors = self.event_schemas.input_errors(input)
+        if errors:
+            raise payload_invalid(self.id, None, errors, instance_id)
 
     # -- introspection ------------------------------------------------------------------------
 

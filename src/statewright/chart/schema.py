@@ -75,8 +75,10 @@ _RENAMED = {
     "key": '"key" is XState v4; write "id"',
     "strict": '"strict" was removed in XState v5; remove it',
     "delimiter": '"delimiter" was removed in XState v5; state paths always use "."',
-    "schema": "remove it (types live in TypeScript, not in the config)",
-    "types": "remove it (types live in TypeScript, not in the config)",
+    "schema": "remove it (types live in TypeScript, not in the config); to check event "
+    'fields at run time, declare JSON Schemas in "statewright": {"events": {"TYPE": {...}}}',
+    "types": "remove it (types live in TypeScript, not in the config); to check event "
+    'fields at run time, declare JSON Schemas in "statewright": {"events": {"TYPE": {...}}}',
     "predictableActionArguments": "remove it (XState v4 only)",
     "preserveActionOrder": "remove it (XState v4 only)",
     "in": '"in" guards are not supported; test the state with a guard instead',

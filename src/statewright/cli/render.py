@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 from statewright.engine import Instance
 from statewright.engine.work_views import state_text
 
-__all__ = ["at", "instance_data", "one_line", "parse_fields", "parse_json", "state_text"]
+__all__ = [
+    "at",
+    "fields_text",
+    "instance_data",
+    "one_line",
+    "parse_fields",
+    "parse_json",
+    "state_text",
+]
 
 
 def instance_data(instance: Instance) -> dict[str, object]:
@@ -43,6 +51,24 @@ def one_line(value: object, width: int = 80) -> str:
     """JSON on one line, cut at `width` characters."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def fields_text(schema: object, width: int = 60) -> str:
+    """An event schema in brief: `amount: number (required), note: string` for an object
+    schema with properties, else the schema as JSON on one line ("" for none)."""
+    if schema is None:
+        return ""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(schema, dict) or not isinstance(properties, dict):
+        return one_line(schema, width)
+    required = schema.get("required")
+    needed = set(required) if isinstance(required, list) else set()
+    parts = []
+    for name, field in properties.items():
+        kind = field.get("type", "any") if isinstance(field, dict) else "any"
+        kind = "|".join(kind) if isinstance(kind, list) else str(kind)
+        parts.append(f"{name}: {kind}" + (" (required)" if name in needed else ""))
+    return ", ".join(parts)
 
 
 def parse_json(text: str, what: str) -> object:

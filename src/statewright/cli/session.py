@@ -26,6 +26,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from statewright.cli.machines_file import load_project_setup
 from statewright.cli.project import Project, find_project, resolve_store_url
@@ -145,7 +146,8 @@ def fail(error: StatewrightError, as_json: bool) -> NoReturn:
     code = exit_code(error)
     if as_json:
         print_json({"error": type(error).__name__, "message": str(error), **_facts(error)})
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]{error}[/red]")
+    # Escaped: messages quote user data (a schema's "^[a-z]+$") that is not Rich markup.
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]{escape(str(error))}[/red]")
     raise typer.Exit(code)
 
 
@@ -170,7 +172,7 @@ def _facts(error: StatewrightError) -> dict[str, object]:
     for name in ("instance_id", "state", "event", "accepted", "expected", "found", "status"):
         if hasattr(error, name):
             facts[name] = _plain(getattr(error, name))
-    for name in ("invoke_id", "reason", "version"):
+    for name in ("invoke_id", "reason", "version", "event_type", "errors"):
         if hasattr(error, name):
             facts[name] = getattr(error, name)
     if isinstance(error, DefinitionError):

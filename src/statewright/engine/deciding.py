@@ -85,8 +85,8 @@ class Deciding:
         (`permissions.py`).
 
         Raises:
-            VersionConflict, EventNotAccepted, TransitionFailed, WorkGone, NotPermitted:
-                as `send`.
+            VersionConflict, EventNotAccepted, TransitionFailed, WorkGone, NotPermitted,
+                PayloadInvalid: as `send`.
         """
         instance_id = record.id
         if expected_version is not None and expected_version != record.version:
@@ -98,6 +98,9 @@ class Deciding:
                 found=record.version,
             )
         machine = self.registry.machine(record.definition_id, record.definition_version)
+        # Before anything is decided or written: fields that fail the schema the definition
+        # declares for the event's type refuse it (PayloadInvalid, naming each field).
+        machine.check_event(resolved, instance_id=instance_id)
         consume = consumed_timer is not None or consumed_step is not None
 
         def decide(event: Mapping[str, object]) -> tuple[Snapshot, Macrostep]:

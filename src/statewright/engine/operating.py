@@ -47,7 +47,8 @@ class Operating(Deciding):
     def accepted(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> Accepted:
         """The events the instance accepts now: each event type (or wildcard descriptor)
         some transition of its active states takes, whether guards decide it (they may
-        still refuse a given payload), the roles that may send it, and where it leads.
+        still refuse a given payload), the roles that may send it, where it leads, and the
+        JSON Schema its fields must fit, if the definition declares one.
         An instance that is not active accepts nothing.
 
         Raises:
@@ -381,6 +382,7 @@ def accepted_of(snapshot: Snapshot, *, tenant: str, instance_id: str, version: i
                 guarded=all(t.guard is not None for t in transitions),
                 roles=None if open_to_all else tuple(roles),
                 targets=tuple(dict.fromkeys(n.id for t in transitions for n in t.targets or ())),
+                schema=snapshot.machine.event_schemas.schema_for(descriptor),
             )
         )
     return Accepted(

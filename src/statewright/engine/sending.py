@@ -24,6 +24,7 @@ from statewright.errors import (
     DefinitionMoved,
     EventError,
     IdempotencyConflict,
+    PayloadInvalid,
     StatewrightError,
     VersionConflict,
 )
@@ -55,6 +56,8 @@ class Sending(Deciding):
                 versions there are).
             InstanceExists: `instance_id` is taken in this tenant.
             PayloadError: `input` is not JSON data or too large; an id is malformed.
+            PayloadInvalid: `input` fails the definition's input schema
+                (`"statewright": {"input": ...}`), naming each field; nothing is stored.
             TransitionFailed: a guard or action raised while entering the initial state.
             DefinitionMoved: other processes registered newer versions of the definition
                 during five attempts in a row; start it again.
@@ -96,7 +99,9 @@ class Sending(Deciding):
         """Start the instance on this definition version (if it is still the latest, when
         `latest`)."""
         machine = self.registry.machine(definition.id, definition.version)
-        step = machine.initial_transition(json.loads(text)["input"])
+        input = json.loads(text)["input"]
+        machine.check_input(input, instance_id=instance_id)
+        step = machine.initial_transition(input)
         if step.snapshot.status == "error":
             raise transition_failed(instance_id, step.snapshot, "starting it")
         now = self.clock.now()
@@ -151,6 +156,10 @@ class Sending(Deciding):
             NotFound: no such instance in this tenant.
             EventError: the event has no string "type", or uses a reserved `xstate.` type.
             PayloadError: the event is not JSON data or is larger than `max_event_bytes`.
+            PayloadInvalid: its fields fail the JSON Schema the instance's definition
+                declares for its type (`"statewright": {"events": {TYPE: schema}}`), or the
+                definition sets `strict_events` and declares none for it; `.errors` names
+                each field. Checked before anything is decided: nothing is written.
             EventNotAccepted: the current state accepts no transition for it.
             NotPermitted: `roles` holds none of the roles its transition names.
             TransitionFailed: a guard or action raised; nothing was committed.
@@ -280,6 +289,8 @@ class Sending(Deciding):
                 if replay is None:
                     raise
                 return replay
+            except PayloadInvalid:
+                raise  # the event's own fault: the head is as good as before
             except StatewrightError:
                 self._heads.drop(tenant, instance_id)
                 if cached:

@@ -7,7 +7,7 @@ Times are milliseconds since the Unix epoch (UTC); JSON columns come back decode
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -48,7 +48,10 @@ class AcceptedEvent:
     `guarded`: every transition that takes it has a guard, which may still refuse a given
     payload. `roles`: the roles that may send it (a transition's `"statewright": {"roles":
     [...]}`), None when a transition that takes it names none (anyone may). `targets`: the
-    states its transitions lead to (state ids), empty for transitions that stay.
+    states its transitions lead to (state ids), empty for transitions that stay. `schema`:
+    the JSON Schema (draft 2020-12) of its fields besides `type` that the definition declares
+    (`"statewright": {"events": {TYPE: schema}}`), None when it declares none; a send whose
+    fields fail it is refused (`PayloadInvalid`).
     """
 
     type: str
@@ -56,6 +59,7 @@ class AcceptedEvent:
     guarded: bool
     roles: tuple[str, ...] | None
     targets: tuple[str, ...]
+    schema: Mapping[str, object] | bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -205,9 +205,14 @@ class Actor:
         return actor
 
     def start(self) -> Actor:
-        """Enter the initial state and settle; returns the actor."""
+        """Enter the initial state and settle; returns the actor.
+
+        Raises:
+            PayloadInvalid: the input fails the definition's input schema, as in the engine.
+        """
         if self._snapshot is not None:
             raise StatewrightError("this actor has already started; create a new Actor")
+        self.machine.check_input(self.input)
         self._apply(self.machine.initial_transition(self.input))
         self._settle()
         return self
@@ -220,7 +225,13 @@ class Actor:
         return self._snapshot
 
     def send(self, event: Mapping[str, object] | str) -> Snapshot:
-        """Process an event, then settle step results; returns the new snapshot."""
+        """Process an event, then settle step results; returns the new snapshot.
+
+        As the engine does, an event whose fields fail the schema the definition declares
+        for its type is refused first (`PayloadInvalid`) and changes nothing, so a unit test
+        catches what production refuses.
+        """
+        self.machine.check_event(event)
         self._deliver(event)
         self._settle()
         return self.snapshot

@@ -116,7 +116,8 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Refused in the instance's current state, or the request is in progress.",
         412: "If-Match does not name the current version.",
         413: "The request body is too large.",
-        422: "Malformed input, or an Idempotency-Key reused for another request.",
+        422: "Malformed input, fields failing the event's declared schema (`errors`), or an "
+        "Idempotency-Key reused for another request.",
         429: "Too many requests from this token.",
         503: "The store cannot be reached; try again.",
     }

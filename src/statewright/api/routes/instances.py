@@ -215,7 +215,9 @@ def send_event(
 ) -> JSONResponse:
     """Send an event; 200 with the committed transition and the new `ETag`. Not accepted in
     the current state: 409 with `state` and `accepted_events`; a transition whose roles the
-    token lacks: 403, nothing written; a stale `If-Match`: 412 with `current_version`."""
+    token lacks: 403, nothing written; a stale `If-Match`: 412 with `current_version`; fields
+    that fail the schema the definition declares for the event: 422 with `errors`
+    (`[{"path": "items[2].sku", "message": ...}]`), nothing written."""
     key = check_key(key)
     expected = expected_version(if_match)
     event = body.model_dump(mode="json")

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from statewright.api.auth import Caller, caller_with
+from statewright.api.event_schemas import with_event_schemas
 from statewright.api.models import HealthOut
 from statewright.api.problems import problem_of
 from statewright.api.routes.common import engine_of, errors
@@ -66,15 +67,19 @@ def metrics(request: Request, caller: Viewer) -> Response:
 
 @router.get("/openapi.json", include_in_schema=False)
 def openapi(request: Request, caller: Viewer) -> JSONResponse:
-    """The OpenAPI document."""
-    return JSONResponse(request.app.openapi())
+    """The OpenAPI document, with the event schemas the stored definitions declare."""
+    return JSONResponse(_document(request))
 
 
 @router.get("/docs", include_in_schema=False)
 def docs(request: Request, caller: Viewer) -> HTMLResponse:
     """The OpenAPI docs page, its document inline (the page needs no second request)."""
-    spec = json.dumps(request.app.openapi()).replace("</", "<\\/")
+    spec = json.dumps(_document(request)).replace("</", "<\\/")
     return HTMLResponse(_DOCS_PAGE.replace("{SPEC}", spec))
+
+
+def _document(request: Request) -> dict[str, object]:
+    return with_event_schemas(request.app.openapi(), engine_of(request).definitions())
 
 
 _DOCS_PAGE = """<!doctype html>

@@ -6,9 +6,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from statewright.cli.render import instance_data, parse_fields, parse_json, state_text
+from statewright.cli.render import (
+    fields_text,
+    instance_data,
+    parse_fields,
+    parse_json,
+    state_text,
+)
 from statewright.cli.session import (
     JsonOption,
     TenantOption,
@@ -97,7 +104,8 @@ def send(
     tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send an event to an instance; exit 1 with the events it accepts if it does not.
+    """Send an event to an instance; exit 1 with the events it accepts if it does not, exit
+    2 naming each field that fails the event's schema (see `statewright accepted`).
 
     Example: statewright send A-1 APPROVE by=ann --actor ann
     """
@@ -167,7 +175,8 @@ def accepted(
     tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The events an instance accepts now: guarded ones may still refuse a given payload.
+    """The events an instance accepts now: guarded ones may still refuse a given payload;
+    the fields each takes, from the JSON Schema its definition declares (in full with --json).
 
     Example: statewright accepted A-1 --role operator
     """
@@ -185,13 +194,14 @@ def accepted(
         if not events:
             console.print("it accepts no event now" + (f" from role {role}" if role else ""))
             return
-        table = Table("event", "guard", "roles", "leads to")
+        table = Table("event", "guard", "roles", "leads to", "fields (schema)")
         for event in events:
             table.add_row(
                 event.type + (" (wildcard)" if event.wildcard else ""),
                 "guarded" if event.guarded else "",
                 ", ".join(event.roles) if event.roles else "anyone",
                 ", ".join(event.targets) or "(stays)",
+                escape(fields_text(event.schema)) or "(any)",
             )
         console.print(table)
 
