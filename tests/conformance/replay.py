@@ -14,7 +14,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["first_difference", "library"]
+from statewright.chart.json_types import JsonObject
+from statewright.testing import Actor
+
+__all__ = ["XStateTimersActor", "first_difference", "library"]
 
 HERE = Path(__file__).parent
 
@@ -28,6 +31,25 @@ def _load_library() -> ModuleType:
 
 
 library = _load_library()
+
+
+class XStateTimersActor(Actor):
+    """The testing actor with XState's scheduler (system.ts, `scheduler.schedule`/`cancel`).
+
+    A timer scheduled under an id that is still pending does not replace it: the old timer
+    still fires, and the id names only the newest (a `cancel` clears the newest; the old one,
+    when it fires, forgets the id, so the newest can no longer be cancelled). statewright's
+    actor replaces the pending timer: a deliberate difference (docs/xstate-differences.md).
+    Replaying with this actor tells whether that difference alone explains a disagreement.
+    """
+
+    def _set_timer(self, timer_id: str, event: JsonObject, delay_ms: int) -> None:
+        def fire() -> None:
+            self._timers.pop(timer_id, None)
+            if self.snapshot.status == "active":
+                self._deliver(event)
+
+        self._timers[timer_id] = (self.clock.set_timeout(fire, delay_ms), event)
 
 
 def _trace(actor: Any, emitted_before: int) -> dict[str, object]:
@@ -63,25 +85,31 @@ def _restore(actor: Any, machine: Any, step: Mapping[str, object]) -> Any:
     The pending timers are saved too (the durable engine keeps them as rows beside the
     snapshot); XState loses them, which is why no recorded case restores with a timer pending.
     """
-    from statewright.testing import Actor
-
     assert step == {"restore": True}, f"unknown step {step!r}"
     saved = json.dumps(actor.snapshot.to_json())
     timers = [timer.to_json() for timer in actor.timers]
     actor.stop()
-    return Actor.from_snapshot(machine, saved, timers=timers, clock=actor.clock)
+    return type(actor).from_snapshot(machine, saved, timers=timers, clock=actor.clock)
 
 
-def first_difference(name: str, case: Mapping[str, Any], expected: Mapping[str, Any]) -> str | None:
+def first_difference(
+    name: str, case: Mapping[str, Any], expected: Mapping[str, Any], *, actor_type: Any = None
+) -> str | None:
     """Run `case` in statewright's testing actor; describe the first step that differs from
-    `expected`, or return None if every step agrees. Errors statewright raises propagate."""
+    `expected`, or return None if every step agrees. Errors statewright raises propagate.
+
+    `actor_type` replaces `statewright.testing.Actor` (`XStateTimersActor` to test whether
+    a difference comes from timers scheduled under a pending id).
+    """
     import statewright
-    from statewright.testing import Actor
+
+    if actor_type is None:
+        actor_type = Actor
 
     machine = statewright.Machine.from_config(case["machine"]).provide(
         **library.implementations(case["machine"])
     )
-    actor = Actor(machine, input=case.get("input"))
+    actor = actor_type(machine, input=case.get("input"))
 
     library.LOG.clear()
     actor.start()

@@ -17,10 +17,10 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.conformance.fuzz.causes import known_cause
 from tests.conformance.fuzz.generate import generate_case
 from tests.conformance.replay import first_difference
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if difference is None:
             agreed += 1
             continue
-        causes[known_cause(case, cause_of(difference))].append(name)
+        causes[known_cause(case, expected, cause_of(difference))].append(name)
         details[name] = difference
 
     compared = len(cases) - len(refused_by_xstate)
@@ -146,35 +146,6 @@ def compare(name: str, case: dict[str, Any], expected: dict[str, Any]) -> str | 
         return f"{name}: statewright refuses the definition: {faults}"
     except Exception as error:
         return f"{name}: statewright raises {type(error).__name__}: {error}"
-
-
-#: Disagreements whose cause is known and tracked elsewhere: a test on the case and the
-#: cause, and the label the summary gives them.
-#: Disagreements whose cause is known and deliberate: (test of the case and cause, label).
-KNOWN_CAUSES: tuple[tuple[Callable[[dict[str, Any], str], bool], str], ...] = ()
-
-
-def _root_history(case: dict[str, Any]) -> bool:
-    states = case["machine"].get("states") or {}
-    return any(child.get("type") == "history" for child in states.values())
-
-
-KNOWN_CAUSES += (
-    (
-        lambda case, cause: cause.startswith("trace differs") and _root_history(case),
-        "a state entered again without being exited, through a history state of the machine "
-        "itself, re-schedules its timers under pending ids (deliberate; KNOWN_GAPS "
-        "fuzz-history-root-after-rescheduled)",
-    ),
-)
-
-
-def known_cause(case: dict[str, Any], cause: str) -> str:
-    """`cause`, prefixed with what is known about it."""
-    for matches, label in KNOWN_CAUSES:
-        if matches(case, cause):
-            return f"known: {label}: {cause}"
-    return cause
 
 
 def cause_of(difference: str) -> str:
