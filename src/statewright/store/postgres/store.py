@@ -82,6 +82,7 @@ class PostgresStore(SqlStore):
     queries = include_queries(load_queries(_PACKAGE))
     operations = load_queries(_PACKAGE, "operations.sql")
     token_queries = load_queries(_PACKAGE, "tokens.sql")
+    stream_queries = load_queries(_PACKAGE, "stream.sql")
     fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
     migrations = load_migrations(_PACKAGE)
 

@@ -43,6 +43,7 @@ class SqliteStore(SqlStore):
     queries = include_queries(load_queries(_PACKAGE))
     operations = load_queries(_PACKAGE, "operations.sql")
     token_queries = load_queries(_PACKAGE, "tokens.sql")
+    stream_queries = load_queries(_PACKAGE, "stream.sql")
     migrations = load_migrations(_PACKAGE)
 
     def __init__(
