@@ -37,17 +37,21 @@ class StreamRows:
         limit: int = 1000,
     ) -> list[StreamRecord]:
         """A tenant's audit rows with `after < stream_seq <= through`, in that order, at most
-        `limit`; only one instance's, or one definition's instances', when given."""
-        params = {
+        `limit`; only one instance's, or else one definition's instances', when given."""
+        params: dict[str, object] = {
             "tenant": tenant,
             "after": after,
             "through": through,
-            "instance_id": instance_id,
-            "definition_id": definition_id,
             "limit": limit,
         }
+        if instance_id is not None:
+            query = "stream_instance_rows"  # by its key; its definition is the instance's
+            params["instance_id"] = instance_id
+        else:
+            query = "stream_rows"
+            params["definition_id"] = definition_id
         with self._transaction(write=False, what="reading the audit stream") as tx:
-            rows = tx.all(self.stream_queries["stream_rows"], params)
+            rows = tx.all(self.stream_queries[query], params)
         return [StreamRecord(**row) for row in rows]
 
     def stream_marker(self) -> StreamMarker:

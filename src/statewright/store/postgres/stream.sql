@@ -13,8 +13,16 @@ SELECT a.stream_seq, a.tenant, a.instance_id, a.seq, i.definition_id, a.event::t
        a.actor, a.from_value, a.to_value, a.status, a.runtime_status, a.at
 FROM audit AS a JOIN instances AS i ON i.tenant = a.tenant AND i.id = a.instance_id
 WHERE a.tenant = %(tenant)s AND a.stream_seq > %(after)s AND a.stream_seq <= %(through)s
-  AND (%(instance_id)s::text IS NULL OR a.instance_id = %(instance_id)s::text)
   AND (%(definition_id)s::text IS NULL OR i.definition_id = %(definition_id)s::text)
+ORDER BY a.stream_seq LIMIT %(limit)s;
+
+-- One instance's rows (read by its key: only its own rows are scanned).
+-- name: stream_instance_rows
+SELECT a.stream_seq, a.tenant, a.instance_id, a.seq, i.definition_id, a.event::text AS event,
+       a.actor, a.from_value, a.to_value, a.status, a.runtime_status, a.at
+FROM audit AS a JOIN instances AS i ON i.tenant = a.tenant AND i.id = a.instance_id
+WHERE a.tenant = %(tenant)s AND a.instance_id = %(instance_id)s
+  AND a.stream_seq > %(after)s AND a.stream_seq <= %(through)s
 ORDER BY a.stream_seq LIMIT %(limit)s;
 
 -- name: stream_last_drawn
