@@ -86,9 +86,10 @@ class SseStream:
 def sse(base: str, path: str, headers: dict[str, str]) -> Iterator[SseStream]:
     """Open a stream (every read bounded by READ_TIMEOUT_S)."""
     timeout = httpx.Timeout(READ_TIMEOUT_S, connect=5.0)
-    with httpx.Client(base_url=base, timeout=timeout) as client, client.stream(
-        "GET", path, headers={"Accept-Encoding": "gzip", **headers}
-    ) as response:
+    with (
+        httpx.Client(base_url=base, timeout=timeout) as client,
+        client.stream("GET", path, headers={"Accept-Encoding": "gzip", **headers}) as response,
+    ):
         yield SseStream(response, response.iter_lines())
 
 

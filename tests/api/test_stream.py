@@ -124,7 +124,8 @@ def test_tenants_filters_payloads_resync_and_tokens(
     machines, auth = project
     with serve(store_url, machines, "--stream-replay", "3") as base:
         assert httpx.get(f"{base}/v1/stream").status_code == 401
-        assert httpx.get(f"{base}/v1/stream", headers={"Authorization": "Bearer x"}).status_code == 401
+        wrong = {"Authorization": "Bearer sw_0123456789ab_x"}
+        assert httpx.get(f"{base}/v1/stream", headers=wrong).status_code == 401
         _start(base, auth["other"], "x1", "order")
         hidden = httpx.get(f"{base}/v1/instances/x1/stream", headers=auth["viewer"])
         assert hidden.status_code == 404  # another tenant's instance: as if there were none
@@ -166,7 +167,8 @@ def test_tenants_filters_payloads_resync_and_tokens(
             assert int(resync.id or 0) > first
             _send(base, auth["operator"], "o1", {"type": "NOTE", "text": "after"})
             (after,) = far.events(1)
-            assert after.data["event"]["text"] == "after" and int(after.id or 0) > int(resync.id or 0)
+            assert after.data["event"]["text"] == "after"
+            assert int(after.id or 0) > int(resync.id or 0)
         ahead = auth["viewer"] | {"Last-Event-ID": "999999"}
         with sse(base, "/v1/instances/o1/stream", ahead) as unknown:
             (resync,) = unknown.events(1)

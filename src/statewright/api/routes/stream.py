@@ -43,7 +43,7 @@ LastEventId = Annotated[
         description="The `id` of the last event received: the stream resumes after it.",
     ),
 ]
-_DESCRIBED = {
+_DESCRIBED: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `transition` per committed transition (`id:` the "
         "stream cursor, `data:` JSON), `resync` when events were skipped, comments as "
@@ -88,9 +88,7 @@ async def tenant_stream(
 async def instance_stream(
     request: Request,
     caller: Viewer,
-    instance_id: Annotated[
-        str, Path(min_length=1, max_length=200, description="The instance id.")
-    ],
+    instance_id: Annotated[str, Path(min_length=1, max_length=200, description="The instance id.")],
     last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """Every transition of the instance committed from now on (after `Last-Event-ID` when

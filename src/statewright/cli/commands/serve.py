@@ -21,6 +21,8 @@ from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 if TYPE_CHECKING:
     import uvicorn
 
+    from statewright.api.stream_hub import StreamHub
+
 __all__ = ["is_loopback", "serve"]
 
 
@@ -122,7 +124,7 @@ def serve(
         )
         settings = ApiSettings(max_body_bytes=max_body, rate=rate, burst=burst, stream=streams)
         app = create_app(engine, settings)
-        server = _server_class()(
+        server = _server_class(app.state.stream_hub)(
             uvicorn.Config(app, host=host, port=port, log_level="info", server_header=False)
         )
         stop = threading.Event()
@@ -148,7 +150,7 @@ def serve(
             raise typer.Exit(1)  # the worker logged the cause, on one line
 
 
-def _server_class() -> type[uvicorn.Server]:
+def _server_class(hub: StreamHub) -> type[uvicorn.Server]:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -156,7 +158,7 @@ def _server_class() -> type[uvicorn.Server]:
         open responses to end, and a stream would not)."""
 
         def handle_exit(self, sig: int, frame: Any) -> None:
-            self.config.app.state.stream_hub.stop()
+            hub.stop()
             super().handle_exit(sig, frame)
 
     return Server
