@@ -1,13 +1,14 @@
 """The live stream's fan-out: one reader of the audit table per `serve` process, shared by
 every client connected to it.
 
-The reader (an asyncio task, running while anyone is subscribed) asks the engine for the
-stream's horizon every `poll_s` seconds (one small query: on PostgreSQL the audit sequence
-and the transactions in flight, on SQLite the largest cursor), and when it moved reads each
-subscribed tenant's new transitions up to it, in cursor order, and hands each to the
-subscriptions of its tenant. A transition committed by any process (a worker on another
-host) is found there: the data always comes from the audit table, so nothing is lost when a
-process misses a wake-up, and no client holds a database connection.
+The reader (an asyncio task, running while anyone is subscribed) waits for a wake-up
+(PostgreSQL: `LISTEN statewright_audit` on one connection, notified after the commits of any
+process; SQLite: none) or `poll_s` seconds, asks the engine for the stream's horizon (one
+small query: on PostgreSQL the audit sequence and the transactions in flight, on SQLite the
+largest cursor), and when it moved reads each subscribed tenant's new transitions up to it,
+in cursor order, and hands each to the subscriptions of its tenant. A transition committed
+by any process (a worker on another host) is found there: the data always comes from the
+audit table, so nothing is lost when a wake-up is, and no client holds a connection.
 
 Each subscription queues at most `queue_size` transitions; a client that reads slower than
 transitions come loses its queue for a `resync` marker instead of growing memory
@@ -102,7 +103,6 @@ class StreamHub:
         self._cursors: dict[str, int] = {}  # per subscribed tenant: the last cursor handed out
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -162,9 +162,8 @@ class StreamHub:
                 if not failing:
                     log.warning("the live stream cannot read the store (retrying): %s", error)
                 failing = True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.poll_s)
-            self._wake.clear()
+            if self._subscriptions and not self.stopping.is_set():
+                await asyncio.to_thread(self.engine.wait_for_commits, self.settings.poll_s)
 
     async def _read(self) -> None:
         horizon = await asyncio.to_thread(self.engine.stream_horizon)

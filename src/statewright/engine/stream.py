@@ -65,7 +65,7 @@ class StreamEntry:
 
 
 class Streams(Deciding):
-    """`audit_since` and `stream_horizon` (see the module docstring)."""
+    """`audit_since`, `stream_horizon` and `wait_for_commits` (see the module docstring)."""
 
     _stream_lock: threading.Lock | None = None
     _stream_settled = 0
@@ -112,6 +112,12 @@ class Streams(Deciding):
             limit=limit,
         )
         return [StreamEntry.from_record(record) for record in records]
+
+    def wait_for_commits(self, timeout_s: float) -> bool:
+        """Wait until another process may have committed transitions (True: PostgreSQL's
+        NOTIFY, sent after their commits), or `timeout_s` (False; SQLite always waits it
+        out). Only a wake-up, possibly lost: read `audit_since` after it either way."""
+        return self.store.wait_for_commits(timeout_s)
 
     def stream_horizon(self) -> int:
         """The largest cursor up to which every transition is committed or never will be.

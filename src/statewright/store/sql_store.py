@@ -102,6 +102,10 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, AB
         """A committed transaction created work: wake the workers waiting for some (SQLite:
         a datagram to each, PostgreSQL: a NOTIFY), after the commit so that they see it."""
 
+    def _audit_committed(self) -> None:
+        """Transitions were committed (audit rows): wake the live streams of other processes
+        where the backend can (PostgreSQL: a NOTIFY after the commit; SQLite streams poll)."""
+
     @abstractmethod
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
         """`count` new increasing creation numbers (timers, steps, outbox)."""
@@ -175,6 +179,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, AB
             return
         with self._transaction(write=True, what=what) as tx:
             write_transition(tx, self.queries, write, self._reserve_work_seq)
+        self._audit_committed()
         if _creates_work(write):
             self._work_committed()
 
@@ -218,6 +223,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, AB
                 outcomes[failed] = error
                 pending.remove(failed)
                 continue
+            self._audit_committed()
             if any(_creates_work(writes[i]) for i in pending):
                 self._work_committed()
             return outcomes
@@ -242,6 +248,8 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, AB
             raise
         except StatewrightError:
             return False
+        if written:
+            self._audit_committed()
         if written and any(_creates_work(write) for write in writes):
             self._work_committed()
         return written
@@ -259,6 +267,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, AB
             raise
         except StatewrightError:
             return False  # e.g. a row the database refuses: the one-by-one path names it
+        self._audit_committed()
         if any(_creates_work(write) for write in writes):
             self._work_committed()
         return True

@@ -62,3 +62,8 @@ class StreamStore(Protocol):
     def stream_settled(self, pending: str) -> bool:
         """Whether none of the transactions a marker saw in flight is in flight still."""
         ...
+
+    def wait_for_commits(self, timeout_s: float) -> bool:
+        """Return True when another process may have committed transitions (PostgreSQL: a
+        NOTIFY), else False after `timeout_s`. Only a wake-up: read the rows after it."""
+        ...

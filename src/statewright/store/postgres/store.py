@@ -26,6 +26,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
+from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
@@ -104,6 +105,8 @@ class PostgresStore(SqlStore):
         _check_server(options.conninfo, kwargs, self.display_url)
         self._listener = Listener(options.conninfo, connect_kwargs=kwargs)
         self._notifier = Notifier(options.conninfo, self.queries["notify_work"], kwargs)
+        self._audit_notifier = Notifier(options.conninfo, self.queries["notify_audit"], kwargs)
+        self._commits = CommitListener(options.conninfo, kwargs)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             options.conninfo,
             kwargs=kwargs,
@@ -129,9 +132,19 @@ class PostgresStore(SqlStore):
     def _work_committed(self) -> None:
         self._notifier.poke()  # NOTIFY beside the commit, coalesced: see notifier.py
 
+    def _audit_committed(self) -> None:
+        self._audit_notifier.poke()  # for the live streams: see commit_listener.py
+
+    def wait_for_commits(self, timeout_s: float) -> bool:
+        """Return on a NOTIFY of committed transitions from any process (True), or after
+        `timeout_s`; one connection per store, for the live stream (commit_listener.py)."""
+        return self._commits.wait(timeout_s)
+
     def close(self) -> None:
         """Close the pool and its connections; the store cannot be used afterwards."""
         self._notifier.close()
+        self._audit_notifier.close()
+        self._commits.close()
         self._listener.close()
         self._pool.close()
 

@@ -80,6 +80,12 @@ class SqliteStore(SqlStore):
     def _work_committed(self) -> None:
         self._wakeups.notify()
 
+    def wait_for_commits(self, timeout_s: float) -> bool:
+        """Wait `timeout_s` (False): live streams on SQLite poll the audit table, one
+        cheap read of its largest cursor per look."""
+        time.sleep(max(0.0, timeout_s))
+        return False
+
     @contextmanager
     def _transaction(self, *, write: bool, what: str) -> Iterator[Transaction]:
         with self._pool.connection() as connection:

@@ -82,3 +82,20 @@ def test_the_horizon_waits_for_a_number_drawn_by_a_transaction_in_flight(
         assert engine.stream_horizon() > lost
         (third,) = engine.audit_since(horizon, tenant="acme")
         assert third.instance_id == "i3"
+
+
+def test_a_commit_wakes_a_wait_for_commits_of_another_engine(store_url: str) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("SQLite streams poll: wait_for_commits only waits")
+    with Engine.open(store_url) as writer, Engine.open(store_url) as reader:
+        writer.register(FLOW)
+        assert reader.wait_for_commits(0.05) is False  # listening from now on; nothing came
+        writer.start("flow", instance_id="i1", tenant="acme")
+        assert reader.wait_for_commits(10) is True
+        (entry,) = reader.audit_since(0, tenant="acme")
+        assert entry.instance_id == "i1"
+
+
+def test_sqlite_wait_for_commits_waits_out_its_timeout(tmp_path: object) -> None:
+    with Engine.open(f"sqlite:///{tmp_path}/a.db") as engine:
+        assert engine.wait_for_commits(0.01) is False
