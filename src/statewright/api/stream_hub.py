@@ -162,6 +162,9 @@ class StreamHub:
                 if not failing:
                     log.warning("the live stream cannot read the store (retrying): %s", error)
                 failing = True
+            except Exception:
+                log.exception("the live stream's reader failed (retrying); please report it")
+                failing = True
             if self._subscriptions and not self.stopping.is_set():
                 await asyncio.to_thread(self.engine.wait_for_commits, self.settings.poll_s)
 
