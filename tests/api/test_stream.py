@@ -258,3 +258,18 @@ def test_the_openapi_document_lists_both_streams(api: Api) -> None:
     for path in ("/v1/stream", "/v1/instances/{instance_id}/stream"):
         content = document["paths"][path]["get"]["responses"]["200"]["content"]
         assert "text/event-stream" in content, json.dumps(content)
+
+
+def test_a_client_ahead_of_the_subscription_skips_what_it_has() -> None:
+    async def run() -> list[object]:
+        subscription = Subscription(
+            tenant="acme", instance_id=None, definition_id=None, start=2, queue_size=10
+        )
+        for cursor in (3, 4, 5):
+            subscription.offer(_entry(cursor))
+        subscription.skip_through(4)
+        subscription.offer(_entry(4))
+        subscription.offer(_entry(6))
+        return subscription.take()
+
+    assert [e.cursor for e in asyncio.run(run()) if isinstance(e, StreamEntry)] == [5, 6]

@@ -86,6 +86,15 @@ class Subscription:
             self.items.append(entry)
         self.ready.set()
 
+    def skip_through(self, cursor: int) -> None:
+        """Start after `cursor` instead (the client has everything up to it: it came from
+        another server whose reader was ahead of this one's)."""
+        if cursor > self.start:
+            self.start = cursor
+            kept = [item for item in self.items if item.cursor > cursor]
+            self.items.clear()
+            self.items.extend(kept)
+
     def take(self) -> list[StreamEntry | Resync]:
         """Everything queued, oldest first."""
         taken = list(self.items)

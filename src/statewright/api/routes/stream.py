@@ -170,7 +170,12 @@ async def _replay(
     start (the live events take over from there): the transitions, or a `resync`."""
     start = subscription.start
     if after > start:
-        return [Resync(start, "unknown-cursor")]  # another server's id, or a restored database
+        # Another server's reader may be ahead of this one's: the id is good if it is
+        # settled here too; else it is from another database (or one restored from backup).
+        if after <= await asyncio.to_thread(hub.engine.stream_horizon):
+            subscription.skip_through(after)
+            return []
+        return [Resync(start, "unknown-cursor")]
     if after == start:
         return []
     limit = hub.settings.replay_limit

@@ -34,7 +34,11 @@ from statewright.store.sql_store import SqlStore
 from statewright.store.transaction import Params, Row, Transaction
 from statewright.store.url import PostgresOptions, redact_url
 
-__all__ = ["PostgresStore"]
+__all__ = ["AUDIT_NOTIFY_S", "PostgresStore"]
+
+#: The least time between two NOTIFYs for the live streams (commits meanwhile coalesce):
+#: one per commit would cost the writers a third of their sequential send rate.
+AUDIT_NOTIFY_S = 0.05
 
 _PACKAGE = "statewright.store.postgres"
 #: Seconds to wait for a pooled connection before reporting the database unavailable.
@@ -105,7 +109,9 @@ class PostgresStore(SqlStore):
         _check_server(options.conninfo, kwargs, self.display_url)
         self._listener = Listener(options.conninfo, connect_kwargs=kwargs)
         self._notifier = Notifier(options.conninfo, self.queries["notify_work"], kwargs)
-        self._audit_notifier = Notifier(options.conninfo, self.queries["notify_audit"], kwargs)
+        self._audit_notifier = Notifier(
+            options.conninfo, self.queries["notify_audit"], kwargs, min_interval_s=AUDIT_NOTIFY_S
+        )
         self._commits = CommitListener(options.conninfo, kwargs)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             options.conninfo,
