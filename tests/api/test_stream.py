@@ -55,6 +55,7 @@ def project(store_url: str, tmp_path: Path) -> tuple[Path, dict[str, dict[str, s
             "operator": engine.create_token(tenant="acme", role="operator"),
             "no-payloads": engine.create_token(tenant="acme", role="viewer", payloads=False),
             "other": engine.create_token(tenant="other", role="operator"),
+            "revoked": engine.create_token(tenant="acme", role="viewer", name="revoked"),
         }
     return machines, {name: {"Authorization": f"Bearer {t[1]}"} for name, t in made.items()}
 
@@ -173,6 +174,15 @@ def test_tenants_filters_payloads_resync_and_tokens(
         with sse(base, "/v1/instances/o1/stream", ahead) as unknown:
             (resync,) = unknown.events(1)
             assert resync.event == "resync" and resync.data["reason"] == "unknown-cursor"
+        # A token revoked while its stream is open gets no more events: the stream ends.
+        with sse(base, "/v1/stream", auth["revoked"]) as doomed:
+            doomed.quiet()
+            with Engine.open(store_url) as engine:
+                (token,) = [t for t in engine.tokens(tenant="acme") if t.name == "revoked"]
+                engine.revoke_token(token.prefix)
+            _send(base, auth["operator"], "o1", {"type": "NOTE", "text": "unseen"})
+            with pytest.raises(AssertionError, match="the stream ended"):
+                doomed.next(skip_heartbeats=False)
         # A stream still open when the server stops is ended: serve exits (checked by `serve`).
         still_open = sse(base, "/v1/stream", auth["viewer"])
         stream = still_open.__enter__()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
@@ -25,6 +25,7 @@ from statewright.api.problems import Problem
 from statewright.api.routes.common import engine_of, errors
 from statewright.api.stream_hub import Resync, StreamHub, Subscription
 from statewright.engine.stream import StreamEntry
+from statewright.errors import StatewrightError
 
 __all__ = ["EVENT_STREAM", "router"]
 
@@ -124,16 +125,31 @@ async def _stream(
     after = _cursor(last_event_id)
     hub = hub_of(request)
     filters = {"tenant": caller.tenant, "instance_id": instance_id, "definition_id": definition_id}
-    events = _events(hub, filters, after, payloads=caller.payloads)
+    secret = request.headers.get("authorization", "").partition(" ")[2].strip()
+
+    async def still_valid() -> bool:
+        try:
+            token = await asyncio.to_thread(hub.engine.authenticate, secret)
+        except StatewrightError:
+            return False  # the store is unreachable: the client's reconnect gets a 503
+        return token is not None and token.prefix == caller.token.prefix
+
+    events = _events(hub, filters, after, still_valid, payloads=caller.payloads)
     return StreamingResponse(events, media_type=EVENT_STREAM, headers=STREAM_HEADERS)
 
 
 async def _events(
-    hub: StreamHub, filters: dict[str, Any], after: int | None, *, payloads: bool
+    hub: StreamHub,
+    filters: dict[str, Any],
+    after: int | None,
+    still_valid: Callable[[], Awaitable[bool]],
+    *,
+    payloads: bool,
 ) -> AsyncIterator[str]:
     """The stream's text: the retry hint, the replay, then live events and heartbeats. The
     subscription is made here, so that it ends with the stream (the client went away, or
-    the server stops), whenever that is."""
+    the server stops), whenever that is. The token is checked again before each batch of
+    events and each heartbeat: a revoked one ends the stream (its reconnect gets 401)."""
     settings = hub.settings
     subscription = await hub.subscribe(**filters)
     try:
@@ -152,8 +168,10 @@ async def _events(
                         return_when=asyncio.FIRST_COMPLETED,
                     )
                 ready.cancel()
+                if hub.stopping.is_set() or not await still_valid():
+                    break
                 items = subscription.take()
-                if not items and not hub.stopping.is_set():
+                if not items:
                     yield ": heartbeat\n\n"
                 for item in items:
                     yield _format(item, payloads=payloads)
