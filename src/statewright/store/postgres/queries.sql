@@ -367,10 +367,6 @@ WHERE name = %(name)s AND tick_at = %(tick_at)s;
 -- name: notify_work
 SELECT pg_notify('statewright_work', '');
 
--- Transitions were committed: wakes the live streams (store/postgres/commit_listener.py).
--- name: notify_audit
-SELECT pg_notify('statewright_audit', '');
-
 -- name: steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
        started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,

@@ -110,7 +110,10 @@ class PostgresStore(SqlStore):
         self._listener = Listener(options.conninfo, connect_kwargs=kwargs)
         self._notifier = Notifier(options.conninfo, self.queries["notify_work"], kwargs)
         self._audit_notifier = Notifier(
-            options.conninfo, self.queries["notify_audit"], kwargs, min_interval_s=AUDIT_NOTIFY_S
+            options.conninfo,
+            self.stream_queries["notify_audit"],
+            kwargs,
+            min_interval_s=AUDIT_NOTIFY_S,
         )
         self._commits = CommitListener(options.conninfo, kwargs)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(

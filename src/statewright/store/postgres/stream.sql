@@ -37,3 +37,8 @@ SELECT NOT EXISTS (
     SELECT 1 FROM pg_snapshot_xip(%(pending)s::pg_snapshot) AS x
     WHERE pg_xact_status(x) = 'in progress'
 ) AS settled;
+
+-- Transitions were committed: wakes the live streams (commit_listener.py), sent after the
+-- commits by the notifier thread, never inside a transition's transaction.
+-- name: notify_audit
+SELECT pg_notify('statewright_audit', '');
