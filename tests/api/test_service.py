@@ -24,7 +24,10 @@ def test_readiness_is_503_when_the_store_is_not_this_versions(
     sqlite_api: Api, tmp_path: object
 ) -> None:
     with sqlite3.connect(f"{tmp_path}/api.db") as connection:
-        connection.execute("DELETE FROM schema_migrations WHERE version = 7")
+        connection.execute(
+            "DELETE FROM schema_migrations "
+            "WHERE version = (SELECT max(version) FROM schema_migrations)"
+        )
     response = sqlite_api.client.get("/health/ready")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"

@@ -1,5 +1,5 @@
-"""The store contract (statewright.testing.store_contract and store_contract_ops), on SQLite
-and on PostgreSQL."""
+"""The store contract (statewright.testing.store_contract, store_contract_ops and
+store_contract_stream), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from statewright.errors import StoreError
 from statewright.store import Store, open_store
 from statewright.testing.store_contract import CONTRACT, Check
 from statewright.testing.store_contract_ops import OPS_CONTRACT
+from statewright.testing.store_contract_stream import STREAM_CONTRACT
 
 
 @pytest.mark.parametrize(
-    "check", CONTRACT + OPS_CONTRACT, ids=lambda check: check.__name__.removeprefix("check_")
+    "check",
+    CONTRACT + OPS_CONTRACT + STREAM_CONTRACT,
+    ids=lambda check: check.__name__.removeprefix("check_"),
 )
 def test_store_contract(store: Store, check: Check) -> None:
     check(store)

@@ -35,7 +35,7 @@ _INTEGER_PARAMS = {
     "attempts", "now", "next_attempt_at", "lease_until", "tick_at", "work_count", "step_count",
     "attempt", "started_at", "ended_at", "pid", "heartbeat_at", "before", "alive_after",
     "timer_count", "write_count", "consumed_step_count", "consumed_timer_count",
-    "response_status", "payloads", "revoked_at", "stale_before",
+    "response_status", "payloads", "revoked_at", "stale_before", "after", "through",
 }  # fmt: skip
 #: Parameters that are arrays (PostgreSQL's batched lookups).
 _ARRAY_PARAMS = {"tenants", "ids", "srcs"}
@@ -49,6 +49,7 @@ _OTHER_PARAMS: dict[str, object] = {
     "steps": '[["s", "src", "{}", "state", "key", null]]',
     "messages": '[["m", "{}"]]',
     "srcs_json": '["x"]',
+    "pending": "10:12:10,11",
 }
 _TABLES = (
     "instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency",
@@ -118,7 +119,11 @@ def _sqlite_scans(url: str) -> dict[str, list[str]]:
     scans: dict[str, list[str]] = {}
     try:
         for name, sql in _statements(
-            {**_with_operations(SqliteStore), **SqliteStore.token_queries}
+            {
+                **_with_operations(SqliteStore),
+                **SqliteStore.token_queries,
+                **SqliteStore.stream_queries,
+            }
         ).items():
             plan = [
                 row[3]
@@ -146,6 +151,7 @@ def _postgres_scans(url: str) -> dict[str, list[str]]:
             **_with_operations(PostgresStore),
             **PostgresStore.fast_paths,
             **PostgresStore.token_queries,
+            **PostgresStore.stream_queries,
         }
         for name, sql in _statements(queries).items():
             rows = connection.execute(f"EXPLAIN {sql}", _params(sql, "postgres")).fetchall()  # type: ignore[arg-type]
@@ -213,6 +219,7 @@ def _postgres_generic_scans(url: str) -> dict[str, list[str]]:
             **_with_operations(PostgresStore),
             **PostgresStore.fast_paths,
             **PostgresStore.token_queries,
+            **PostgresStore.stream_queries,
         }
         for name, sql in _statements(queries).items():
             names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))

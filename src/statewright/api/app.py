@@ -12,7 +12,7 @@ are refused with 413, malformed ones with 422; each token may send `rate` reques
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +23,17 @@ from starlette.responses import JSONResponse
 from statewright.api.limits import BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
-from statewright.api.routes import bulk, definitions, instances, operations, outbox, service, work
+from statewright.api.routes import (
+    bulk,
+    definitions,
+    instances,
+    operations,
+    outbox,
+    service,
+    stream,
+    work,
+)
+from statewright.api.stream_hub import StreamHub, StreamSettings
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 
@@ -41,6 +51,8 @@ class ApiSettings:
     #: Requests a second each token may send (0: no limit), and the burst it may save up.
     rate: float = 50.0
     burst: int = 100
+    #: The live stream's heartbeat, poll interval, replay and queue bounds.
+    stream: StreamSettings = field(default_factory=StreamSettings)
 
 
 def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
@@ -57,6 +69,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.limiter = RateLimiter(settings.rate, settings.burst)
     app.state.metrics = Metrics()
+    app.state.stream_hub = StreamHub(engine, settings.stream)
     routers = (
         service.router,
         definitions.router,
@@ -65,6 +78,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         work.router,
         outbox.router,
         bulk.router,
+        stream.router,
     )
     for router in routers:
         app.include_router(router)

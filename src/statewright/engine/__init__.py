@@ -3,6 +3,7 @@ and the work it creates, in one transaction."""
 
 from statewright.engine.bulk import BulkResult
 from statewright.engine.engine import Engine
+from statewright.engine.stream import StreamEntry
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
 from statewright.engine.work_views import (
     Accepted,
@@ -27,5 +28,6 @@ __all__ = [
     "StateCount",
     "StepAttempt",
     "StepRun",
+    "StreamEntry",
     "VerifyResult",
 ]

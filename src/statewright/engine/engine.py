@@ -32,6 +32,7 @@ from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, HeadCache
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
 from statewright.engine.registry import Registry
+from statewright.engine.stream import Streams
 from statewright.engine.tokens import Tokens
 from statewright.store import open_store
 from statewright.store.records import DefinitionRecord
@@ -46,7 +47,7 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(Bulk, Tokens, Catalog):
+class Engine(Bulk, Tokens, Catalog, Streams):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and
@@ -55,8 +56,8 @@ class Engine(Bulk, Tokens, Catalog):
     steps, timers and dead letters, redrive), `bulk.py` (send, cancel or retry over a
     filter), over
     `deciding.py` (an event run through the chart into the write to commit); `tokens.py`
-    (API tokens) and `catalog.py` (definitions, readiness, idempotent requests) serve the
-    HTTP API.
+    (API tokens), `catalog.py` (definitions, readiness, idempotent requests) and `stream.py`
+    (committed transitions after a cursor, for the live stream) serve the HTTP API.
     """
 
     def __init__(

@@ -26,15 +26,16 @@ from statewright.store.records import (
     TransitionWrite,
     WorkerRecord,
 )
+from statewright.store.stream import StreamStore
 from statewright.store.tokens import TokenStore
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
-class Store(TokenStore, Protocol):
+class Store(TokenStore, StreamStore, Protocol):
     """Persistence for definitions, instances, audit rows and the work transitions create."""
 
     url: str

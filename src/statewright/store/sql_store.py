@@ -42,6 +42,7 @@ from statewright.store.records import (
 from statewright.store.schema import SchemaOps
 from statewright.store.sql_files import Migration
 from statewright.store.sql_queries import OperatorQueries
+from statewright.store.sql_stream import StreamRows
 from statewright.store.sql_tokens import TokenRows
 from statewright.store.sql_workers import WorkerRows
 from statewright.store.transaction import Params, Row, Transaction, params_of
@@ -53,7 +54,7 @@ __all__ = ["LIST_FILTERS", "SqlStore", "list_instances_sql"]
 LIST_FILTERS = ("tenant", "definition_id", "status", "runtime_status", "after_id")
 
 
-class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, ABC):
+class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, ABC):
     """The `Store` operations over a backend's named queries; see the module docstring."""
 
     #: The backend's named queries and migrations, set by each subclass.
@@ -100,6 +101,10 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, ABC):
     def _work_committed(self) -> None:
         """A committed transaction created work: wake the workers waiting for some (SQLite:
         a datagram to each, PostgreSQL: a NOTIFY), after the commit so that they see it."""
+
+    def _audit_committed(self) -> None:
+        """Transitions were committed (audit rows): wake the live streams of other processes
+        where the backend can (PostgreSQL: a NOTIFY after the commit; SQLite streams poll)."""
 
     @abstractmethod
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
@@ -174,6 +179,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, ABC):
             return
         with self._transaction(write=True, what=what) as tx:
             write_transition(tx, self.queries, write, self._reserve_work_seq)
+        self._audit_committed()
         if _creates_work(write):
             self._work_committed()
 
@@ -217,6 +223,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, ABC):
                 outcomes[failed] = error
                 pending.remove(failed)
                 continue
+            self._audit_committed()
             if any(_creates_work(writes[i]) for i in pending):
                 self._work_committed()
             return outcomes
@@ -241,6 +248,8 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, ABC):
             raise
         except StatewrightError:
             return False
+        if written:
+            self._audit_committed()
         if written and any(_creates_work(write) for write in writes):
             self._work_committed()
         return written
@@ -258,6 +267,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, ABC):
             raise
         except StatewrightError:
             return False  # e.g. a row the database refuses: the one-by-one path names it
+        self._audit_committed()
         if any(_creates_work(write) for write in writes):
             self._work_committed()
         return True

@@ -6,7 +6,7 @@ import ipaddress
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,8 @@ from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from statewright.api.stream_hub import StreamHub
 
 __all__ = ["is_loopback", "serve"]
 
@@ -71,6 +73,25 @@ def serve(
             "SCHEDULES as for `worker`.",
         ),
     ] = False,
+    stream_heartbeat: Annotated[
+        float,
+        typer.Option(min=0.01, help="Seconds between heartbeat comments on an idle live stream."),
+    ] = 15.0,
+    stream_poll: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            help="Seconds between looks for new transitions while live streams are open.",
+        ),
+    ] = 0.25,
+    stream_replay: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="The most transitions replayed to a stream resuming with Last-Event-ID "
+            "(a larger gap gets a resync event).",
+        ),
+    ] = 1000,
     log: Annotated[
         LogFormat, typer.Option(help="Log lines as text, or as JSON objects (one per line).")
     ] = LogFormat.text,
@@ -87,7 +108,7 @@ def serve(
     """
     import uvicorn
 
-    from statewright.api import ApiSettings, create_app
+    from statewright.api import ApiSettings, StreamSettings, create_app
 
     configure_logging(log)
     try:
@@ -113,8 +134,12 @@ def serve(
                 "needs a token, but put TLS in front of it (a reverse proxy)",
                 err=True,
             )
-        app = create_app(engine, ApiSettings(max_body_bytes=max_body, rate=rate, burst=burst))
-        server = uvicorn.Server(
+        streams = StreamSettings(
+            heartbeat_s=stream_heartbeat, poll_s=stream_poll, replay_limit=stream_replay
+        )
+        settings = ApiSettings(max_body_bytes=max_body, rate=rate, burst=burst, stream=streams)
+        app = create_app(engine, settings)
+        server = _server_class(app.state.stream_hub)(
             uvicorn.Config(app, host=host, port=port, log_level="info", server_header=False)
         )
         stop = threading.Event()
@@ -138,6 +163,20 @@ def serve(
                 thread.join()
         if failed:
             raise typer.Exit(1)  # the worker logged the cause, on one line
+
+
+def _server_class(hub: StreamHub) -> type[uvicorn.Server]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, ending the live streams when it is asked to stop (it waits for
+        open responses to end, and a stream would not)."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            hub.stop()
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 def _worker(engine: Engine, setup: WorkerSetup) -> Worker:

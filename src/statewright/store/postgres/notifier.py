@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -27,8 +28,16 @@ class Notifier:
     """Sends `sql` (a NOTIFY) once after any number of `poke()`s, from a daemon thread."""
 
     def __init__(
-        self, conninfo: str, sql: str, connect_kwargs: dict[str, Any] | None = None
+        self,
+        conninfo: str,
+        sql: str,
+        connect_kwargs: dict[str, Any] | None = None,
+        *,
+        min_interval_s: float = 0.0,
     ) -> None:
+        """`min_interval_s`: the least time between two NOTIFYs (the pokes made meanwhile
+        coalesce into the next one), for wake-ups that may come a little later."""
+        self._min_interval_s = min_interval_s
         self._conninfo = conninfo
         self._connect_kwargs = {**(connect_kwargs or {}), "autocommit": True}
         self._sql = sql
@@ -77,6 +86,8 @@ class Notifier:
                         # delivered at its commit, and lost with a crash like any other.
                         connection.execute("SET synchronous_commit = off")
                     connection.execute(self._sql)
+                    if self._min_interval_s > 0 and not self._closed:
+                        time.sleep(self._min_interval_s)
                 except psycopg.Error as error:
                     # A lost connection (the server restarted): the next poke reconnects.
                     log.debug("could not wake the workers (they will poll): %s", error)

@@ -55,9 +55,15 @@ CREATE TABLE audit (
     idempotency_key TEXT,
     microsteps JSON NOT NULL,
     effects JSON NOT NULL,
+    stream_seq BIGINT GENERATED ALWAYS AS IDENTITY,
     PRIMARY KEY (tenant, instance_id, seq),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
+
+-- stream_seq: the live stream's cursor, one increasing number over every tenant's audit
+-- rows. Drawn at insert, so commits may make them visible out of order: readers stop at
+-- the numbers every transaction that drew one has settled (store/postgres/stream.sql).
+CREATE INDEX audit_stream ON audit (tenant, stream_seq);
 
 CREATE TABLE timers (
     tenant TEXT COLLATE "C" NOT NULL,

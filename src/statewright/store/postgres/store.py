@@ -26,6 +26,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
+from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
@@ -33,7 +34,11 @@ from statewright.store.sql_store import SqlStore
 from statewright.store.transaction import Params, Row, Transaction
 from statewright.store.url import PostgresOptions, redact_url
 
-__all__ = ["PostgresStore"]
+__all__ = ["AUDIT_NOTIFY_S", "PostgresStore"]
+
+#: The least time between two NOTIFYs for the live streams (commits meanwhile coalesce):
+#: one per commit would cost the writers a third of their sequential send rate.
+AUDIT_NOTIFY_S = 0.05
 
 _PACKAGE = "statewright.store.postgres"
 #: Seconds to wait for a pooled connection before reporting the database unavailable.
@@ -82,6 +87,7 @@ class PostgresStore(SqlStore):
     queries = include_queries(load_queries(_PACKAGE))
     operations = load_queries(_PACKAGE, "operations.sql")
     token_queries = load_queries(_PACKAGE, "tokens.sql")
+    stream_queries = load_queries(_PACKAGE, "stream.sql")
     fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
     migrations = load_migrations(_PACKAGE)
 
@@ -103,6 +109,13 @@ class PostgresStore(SqlStore):
         _check_server(options.conninfo, kwargs, self.display_url)
         self._listener = Listener(options.conninfo, connect_kwargs=kwargs)
         self._notifier = Notifier(options.conninfo, self.queries["notify_work"], kwargs)
+        self._audit_notifier = Notifier(
+            options.conninfo,
+            self.stream_queries["notify_audit"],
+            kwargs,
+            min_interval_s=AUDIT_NOTIFY_S,
+        )
+        self._commits = CommitListener(options.conninfo, kwargs)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             options.conninfo,
             kwargs=kwargs,
@@ -128,9 +141,19 @@ class PostgresStore(SqlStore):
     def _work_committed(self) -> None:
         self._notifier.poke()  # NOTIFY beside the commit, coalesced: see notifier.py
 
+    def _audit_committed(self) -> None:
+        self._audit_notifier.poke()  # for the live streams: see commit_listener.py
+
+    def wait_for_commits(self, timeout_s: float) -> bool:
+        """Return on a NOTIFY of committed transitions from any process (True), or after
+        `timeout_s`; one connection per store, for the live stream (commit_listener.py)."""
+        return self._commits.wait(timeout_s)
+
     def close(self) -> None:
         """Close the pool and its connections; the store cannot be used afterwards."""
         self._notifier.close()
+        self._audit_notifier.close()
+        self._commits.close()
         self._listener.close()
         self._pool.close()
 

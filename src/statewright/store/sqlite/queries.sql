@@ -171,9 +171,10 @@ SELECT count(*) AS count FROM instances WHERE tenant = :tenant;
 
 -- name: insert_audit
 INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
-                   runtime_status, at, idempotency_key, microsteps, effects)
+                   runtime_status, at, idempotency_key, microsteps, effects, stream_seq)
 VALUES (:tenant, :instance_id, :seq, :event, :actor, :from_value, :to_value, :status,
-        :runtime_status, :at, :idempotency_key, :microsteps, :effects);
+        :runtime_status, :at, :idempotency_key, :microsteps, :effects,
+        (SELECT coalesce(max(stream_seq), 0) + 1 FROM audit));
 
 -- name: history
 SELECT tenant, instance_id, seq, event, actor, from_value, to_value, status, runtime_status,

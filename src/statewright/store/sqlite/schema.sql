@@ -59,9 +59,15 @@ CREATE TABLE audit (
     idempotency_key TEXT,
     microsteps TEXT NOT NULL,
     effects TEXT NOT NULL,
+    stream_seq INTEGER,
     PRIMARY KEY (tenant, instance_id, seq),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
+
+-- stream_seq: the live stream's cursor, one increasing number over every tenant's audit
+-- rows, in commit order (the insert takes the largest plus one under the write lock).
+CREATE UNIQUE INDEX audit_by_stream_seq ON audit (stream_seq);
+CREATE INDEX audit_stream ON audit (tenant, stream_seq);
 
 CREATE TABLE timers (
     tenant TEXT NOT NULL,
