@@ -272,7 +272,10 @@ def throughput(databases: Sequence[Database], budget: Budget) -> tuple[list[Thro
     """
     loops: list[tuple[Throughput, Callable[[int], None], Callable[[int], None]]] = []
     for database in databases:
-        loops.append((Throughput(database.name), database.ceiling(), engine_sends(database.url)))
+        # The engine first: it creates its schema in a database that has no table yet (the
+        # PostgreSQL ceiling's table shares the database and would make it a stranger's).
+        engine = engine_sends(database.url)
+        loops.append((Throughput(database.name), database.ceiling(), engine))
     no_database = engine_sends_without_database()
     no_database_rates: list[float] = []
     for _, ceiling, engine in loops:
