@@ -1,0 +1,292 @@
+"""Sends over HTTP: a real `statewright serve` process, a load generator in another process.
+
+    python -m benchmarks.http                   # SQLite FULL and PostgreSQL, ~2 minutes
+    python -m benchmarks.http --quick           # smoke run, ~30 seconds
+    python -m benchmarks.http --no-postgres --clients 1,16 --serve-arg=--no-group-commit
+
+For each database: the engine's in-process sequential send rate (`Engine.send` in a loop,
+the counter of `durable.py`), then a `statewright serve` process on a free loopback port and
+the load generator (`http_load.py`) with 1, 16 and 64 clients, each sending INC to instances
+of its own (no version conflicts), then 16 clients sharing 4 instances with `If-Match`
+(conflicts are 412s of the losing sender only; every acknowledged version is checked to be
+distinct and present). Reported: sends/s, p50/p99 latency, errors, the HTTP rate over the
+in-process sequential rate, and the CPU time per send of the server and of the load
+generator (what limits a two-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks import durable
+from statewright import Machine
+from statewright.engine import Engine
+
+__all__ = ["main"]
+
+SHARED_INSTANCES = 4
+SHARED_CLIENTS = 16
+PER_CLIENT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Seconds per load run and its warm-up, seconds and turns of the sequential rate."""
+
+    seconds: float
+    warmup: float
+    sequential: float
+    turns: int
+
+
+FULL = Budget(seconds=5.0, warmup=1.0, sequential=2.0, turns=3)
+QUICK = Budget(seconds=1.0, warmup=0.3, sequential=0.5, turns=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One load run."""
+
+    database: str
+    clients: int
+    shared: bool
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: dict[str, int]
+    server_cpu_ms: float
+    load_cpu_ms: float
+    checked: str
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def prepare(url: str, clients: int) -> tuple[str, list[list[str]], list[str]]:
+    """Register the counter, start every client's instances and the shared ones; a token."""
+    with Engine.open(url) as engine:
+        engine.register(Machine.from_config(durable.COUNTER))
+        own = [[f"h{c:02d}-{i}" for i in range(PER_CLIENT)] for c in range(clients)]
+        shared = [f"shared-{i}" for i in range(SHARED_INSTANCES)]
+        for instance_id in [*(i for ids in own for i in ids), *shared]:
+            engine.start("counter", instance_id=instance_id)
+        _, secret = engine.create_token(role="operator", name="http-benchmark")
+    return secret, own, shared
+
+
+def sequential(url: str, budget: Budget) -> float:
+    """The engine's in-process sequential sends/s on `url` (median of the turns)."""
+    with Engine.open(url) as engine:
+        ids = [f"seq-{i:04d}" for i in range(durable.INSTANCES)]
+        if engine.store.load_instance("default", ids[0]) is None:
+            for instance_id in ids:
+                engine.start("counter", instance_id=instance_id)
+        turn = 0
+
+        def loop(n: int) -> None:
+            nonlocal turn
+            for _ in range(n):
+                engine.send(ids[turn % len(ids)], durable.INC)
+                turn += 1
+
+        loop(100)  # warm: the head cache and the prepared statements
+        rates = sorted(durable.rate(loop, budget.sequential) for _ in range(budget.turns))
+    return rates[len(rates) // 2]
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def serving(url: str, folder: Path, extra: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """A `statewright serve` process on a free loopback port: (pid, port)."""
+    port = free_port()
+    log = (folder / f"serve-{port}.log").open("w")
+    command = [sys.executable, "-m", "statewright", "serve", "--url", url, "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--rate", "0", *extra], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"serve did not start; see {log.name}")
+            time.sleep(0.05)
+        yield process.pid, port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def load(plan: dict[str, object]) -> dict[str, object]:
+    """Run the load generator in its own process; its results."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.http_load", json.dumps(plan)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(fraction * len(values)))] * 1000
+
+
+def check_shared(url: str, acknowledged: dict[str, list[int]]) -> str:
+    """Every acknowledged version of a shared instance is distinct, and the instance's
+    version is the start's plus every acknowledged send: no send lost, none doubled."""
+    with Engine.open(url) as engine:
+        for instance_id, versions in acknowledged.items():
+            stored = engine.get(instance_id).version
+            if len(set(versions)) != len(versions) or stored != 1 + len(versions):
+                return f"FAILED on {instance_id}: {len(versions)} acknowledged, version {stored}"
+    return "no send lost or doubled"
+
+
+def measure(
+    name: str, url: str, clients: Sequence[int], budget: Budget, folder: Path, extra: Sequence[str]
+) -> tuple[float, list[Row], str]:
+    """Sequential rate, the load runs and `verify` of one database."""
+    token, own, shared = prepare(url, max(clients))
+    seq = sequential(url, budget)
+    rows = []
+    with serving(url, folder, extra) as (pid, port):
+        runs = [(count, False) for count in clients] + [(SHARED_CLIENTS, True)]
+        for count, is_shared in runs:
+            ids = [shared] * count if is_shared else own[:count]
+            plan = {
+                "port": port,
+                "token": token,
+                "clients": ids,
+                "warmup": budget.warmup,
+                "seconds": budget.seconds,
+                "if_match": is_shared,
+            }
+            before = _cpu_s(pid)
+            result = load(plan)
+            server_cpu = _cpu_s(pid) - before
+            latencies = result["latencies"]
+            assert isinstance(latencies, list)
+            total = int(str(result["ok"])) + sum(dict(result["errors"]).values())  # type: ignore[call-overload]
+            everything = max(1, total * (budget.seconds + budget.warmup) / budget.seconds)
+            rows.append(
+                Row(
+                    database=name,
+                    clients=count,
+                    shared=is_shared,
+                    rate=int(str(result["ok"])) / float(str(result["seconds"])),
+                    p50_ms=_percentile(latencies, 0.5),
+                    p99_ms=_percentile(latencies, 0.99),
+                    errors=dict(result["errors"]),  # type: ignore[call-overload]
+                    server_cpu_ms=server_cpu / everything * 1000,
+                    load_cpu_ms=float(str(result["cpu"])) / everything * 1000,
+                    checked=check_shared(url, result["acknowledged"])  # type: ignore[arg-type]
+                    if is_shared
+                    else "",
+                )
+            )
+    with Engine.open(url) as engine:
+        every = [*shared, *(i for ids in own for i in ids)]
+        bad = [i for i in every if not engine.verify(i).ok]
+    return seq, rows, "verify: all passed" if not bad else f"verify FAILED: {bad[:5]}"
+
+
+def report(results: Sequence[tuple[str, float, list[Row], str]]) -> str:
+    """The results as Markdown."""
+    lines = [
+        "| database | clients | sends/s | p50 ms | p99 ms | errors | HTTP / in-process "
+        "sequential | server CPU ms/send | load CPU ms/send |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    notes = []
+    for name, seq, rows, verified in results:
+        lines.append(f"| {name} | in-process sequential | {seq:,.0f} | | | | 1.00 | | |")
+        for row in rows:
+            label = f"{row.clients} sharing {SHARED_INSTANCES}" if row.shared else row.clients
+            errors = ", ".join(f"{n}x{code}" for code, n in sorted(row.errors.items())) or "0"
+            lines.append(
+                f"| {name} | {label} | {row.rate:,.0f} | {row.p50_ms:.1f} | {row.p99_ms:.1f} | "
+                f"{errors} | {row.rate / seq:.2f} | {row.server_cpu_ms:.2f} | "
+                f"{row.load_cpu_ms:.2f} |"
+            )
+            if row.shared:
+                notes.append(f"- {name}, shared instances: {row.checked}")
+        notes.append(f"- {name}: {verified}")
+        target = [r for r in rows if r.clients == 16 and not r.shared]
+        if target:
+            met = "met" if target[0].rate >= seq else "missed"
+            notes.append(
+                f"- {name}: 16 clients / in-process sequential = {target[0].rate / seq:.2f} "
+                f"[target >= 1: {met}]"
+            )
+    return "\n".join([*lines, "", *notes])
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--clients", default="1,16,64", help="client counts (default 1,16,64)")
+    parser.add_argument(
+        "--serve-arg", action="append", default=[], help="an extra `serve` argument (repeat)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; print the table."""
+    args = parse(argv)
+    budget = QUICK if args.quick else FULL
+    clients = [int(part) for part in args.clients.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        folder = Path(tmp)
+        databases = [("SQLite FULL", f"sqlite:///{folder / 'http.db'}")]
+        if not args.no_postgres:
+            server = stack.enter_context(durable.durable_postgres())
+            databases.append(("PostgreSQL", server.url))
+        for name, url in databases:
+            print(f"{name} ...", file=sys.stderr, flush=True)
+            results.append((name, *measure(name, url, clients, budget, folder, args.serve_arg)))
+    print(f"serve arguments: {' '.join(args.serve_arg) or '(defaults)'}; cores: {os.cpu_count()}")
+    print(report(results))
+    if args.json:
+        rows = [asdict(row) | {"sequential": seq} for _, seq, rs, _ in results for row in rs]
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
