@@ -62,6 +62,13 @@ def serve(
             "SCHEDULES as for `worker`.",
         ),
     ] = False,
+    group_commit: Annotated[
+        bool,
+        typer.Option(
+            help="Commit the sends of concurrent requests together, one transaction for all "
+            "(each still answered only after its own rows are committed)."
+        ),
+    ] = True,
     log: Annotated[
         LogFormat, typer.Option(help="Log lines as text, or as JSON objects (one per line).")
     ] = LogFormat.text,
@@ -80,7 +87,9 @@ def serve(
     configure_logging(log)
     try:
         setup = load_worker_setup(machines) if machines else WorkerSetup([])
-        engine = Outage(redact_url(url)).call(lambda: Engine.open(url, create=False))
+        engine = Outage(redact_url(url)).call(
+            lambda: Engine.open(url, create=False, group_commit=group_commit)
+        )
     except StatewrightError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
