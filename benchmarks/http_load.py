@@ -10,7 +10,8 @@ several times the CPU per request, and this machine's two cores are shared with 
 Plan members: `port`, `token`, `clients` (a list, one list of instance ids per client),
 `warmup` and `seconds` (requests are timed only after the warm-up), and `if_match`: send
 `If-Match` with the version last seen of the instance (from the `ETag` of a 200, or the
-`current_version` of a 412), so that clients sharing instances lose races as 412s.
+`current_version` of a 412), so that clients sharing instances lose races as 412s;
+`probe`: send `GET /health/live` instead (no token, no database): the HTTP stack's floor.
 """
 
 from __future__ import annotations
@@ -59,14 +60,17 @@ async def _client(
             extra = ""
             if plan["if_match"] and instance_id in versions:
                 extra = f'If-Match: "{versions[instance_id]}"\r\n'
-            request = f"POST /v1/instances/{instance_id}/events HTTP/1.1\r\n{base}{extra}\r\n"
-            writer.write(request.encode() + body)
+            if plan.get("probe"):
+                writer.write(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            else:
+                request = f"POST /v1/instances/{instance_id}/events HTTP/1.1\r\n{base}{extra}\r\n"
+                writer.write(request.encode() + body)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
             headers = _headers(head)
             payload = await reader.readexactly(int(headers.get("content-length", "0")))
             ended = time.perf_counter()
-            if status == 200:
+            if status == 200 and "etag" in headers:
                 version = int(headers["etag"].strip('"W/'))
                 versions[instance_id] = version
                 tally.acknowledged.setdefault(instance_id, []).append(version)

@@ -40,21 +40,30 @@ def engine(store_url: str) -> Iterator[Engine]:
 
 
 class HeldFirstCommit:
-    """Wraps the store's `commit_transitions`: the first call waits for `release`, so that
-    the senders arriving meanwhile queue into one group; records each call's size."""
+    """Wraps the store's `commit_transition(s)`: the first commit waits for `release`, so
+    that the senders arriving meanwhile queue into one group; records each commit's size."""
 
     def __init__(self, engine: Engine) -> None:
         self.release = threading.Event()
         self.sizes: list[int] = []
-        self.inner = engine.store.commit_transitions
-        engine.store.commit_transitions = self  # type: ignore[method-assign]
+        store = engine.store
+        self.one, self.many = store.commit_transition, store.commit_transitions
+        store.commit_transition = self.commit_one  # type: ignore[method-assign]
+        store.commit_transitions = self.commit_many  # type: ignore[method-assign]
 
-    def __call__(self, writes: Sequence[TransitionWrite]) -> list[StatewrightError | None]:
+    def hold(self, size: int) -> None:
         first = not self.sizes
-        self.sizes.append(len(writes))
+        self.sizes.append(size)
         if first:
             assert self.release.wait(30)
-        return self.inner(writes)
+
+    def commit_one(self, write: TransitionWrite) -> None:
+        self.hold(1)
+        self.one(write)
+
+    def commit_many(self, writes: Sequence[TransitionWrite]) -> list[StatewrightError | None]:
+        self.hold(len(writes))
+        return self.many(writes)
 
 
 def queued(engine: Engine) -> int:

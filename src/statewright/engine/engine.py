@@ -78,7 +78,7 @@ class Engine(Bulk, Tokens, Catalog):
         self.max_event_bytes = max_event_bytes
         self.registry = Registry(store, self.clock)
         self._heads = HeadCache(head_cache)
-        self._commits = CommitGroups(store) if group_commit else None
+        self._commits = CommitGroups() if group_commit else None
 
     @classmethod
     def open(

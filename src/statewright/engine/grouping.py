@@ -56,16 +56,16 @@ class _Sender:
 class CommitGroups:
     """Commits each sender's write, in groups with the writes of concurrent senders."""
 
-    def __init__(self, store: Store, *, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
-        self._store = store
+    def __init__(self, *, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
         self._max_wait_s = max_wait_s
         self._lock = threading.Lock()
         self._joined = threading.Condition(self._lock)
         self._queue: list[_Sender] = []
         self._last_size = 1
 
-    def commit(self, write: TransitionWrite) -> None:
-        """Commit `write` (as `Store.commit_transition`), in a group with concurrent ones.
+    def commit(self, write: TransitionWrite, store: Store) -> None:
+        """Commit `write` to `store` (as `Store.commit_transition`), in a group with
+        concurrent ones (all callers pass the same store).
 
         Raises:
             Whatever `Store.commit_transition` raises for this write.
@@ -80,12 +80,15 @@ class CommitGroups:
             if sender.done:
                 return self._answer(sender)
             group = self._gather()
+        outcomes: list[BaseException | None]
         try:
-            outcomes: list[BaseException | None] = list(
-                self._store.commit_transitions([member.write for member in group])
-            )
-        except BaseException as error:  # the database itself: no write of the group is in
-            outcomes = [error] * len(group)
+            if len(group) == 1:
+                store.commit_transition(write)  # alone: the cheapest path
+                outcomes = [None]
+            else:
+                outcomes = list(store.commit_transitions([member.write for member in group]))
+        except BaseException as error:  # alone: its own error; else the database's itself,
+            outcomes = [error] * len(group)  # and no write of the group is in
         with self._lock:
             for member, outcome in zip(group, outcomes, strict=True):
                 member.error = outcome

@@ -299,7 +299,7 @@ class Sending(Deciding):
         if self._commits is None:
             self.store.commit_transition(write)
         else:
-            self._commits.commit(write)
+            self._commits.commit(write, self.store)
 
     def _replay(
         self, tenant: str, instance_id: str, key: str, request_hash: str

@@ -12,6 +12,7 @@ import typer
 
 from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup, load_worker_setup
+from statewright.cli.serve_processes import run_processes
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -69,6 +70,14 @@ def serve(
             "(each still answered only after its own rows are committed)."
         ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port, each with its own engine (they share "
+            "only the database). Each keeps its own rate-limit buckets. --with-worker needs 1.",
+        ),
+    ] = 1,
     log: Annotated[
         LogFormat, typer.Option(help="Log lines as text, or as JSON objects (one per line).")
     ] = LogFormat.text,
@@ -93,6 +102,14 @@ def serve(
     except StatewrightError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+    if workers > 1 and with_worker:
+        engine.close()
+        typer.echo(
+            "error: --with-worker runs the worker loops in the one server process; use "
+            "--workers 1, or run `statewright worker` beside the server processes",
+            err=True,
+        )
+        raise typer.Exit(1)
     with engine:
         try:
             for machine in setup.machines:
@@ -107,6 +124,23 @@ def serve(
                 "needs a token, but put TLS in front of it (a reverse proxy)",
                 err=True,
             )
+        if workers > 1:
+            typer.echo(
+                f"serving {redact_url(url)} at http://{host}:{port} with {workers} processes"
+            )
+            engine.close()
+            run_processes(
+                url=url,
+                host=host,
+                port=port,
+                workers=workers,
+                machines=machines,
+                group_commit=group_commit,
+                max_body=max_body,
+                rate=rate,
+                burst=burst,
+            )
+            return
         app = create_app(engine, ApiSettings(max_body_bytes=max_body, rate=rate, burst=burst))
         server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="info", server_header=False)

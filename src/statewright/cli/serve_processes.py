@@ -1,0 +1,74 @@
+"""`statewright serve --workers N`: N server processes sharing one listening socket.
+
+Each process opens its own engine (its own connections, head cache and group commits) from
+the settings the parent leaves in `SERVE_SETTINGS`; they share nothing but the database,
+where every check that keeps sends correct lives (versioned updates, idempotency rows,
+tokens), so any number of processes, here or on other hosts, may serve one store. What is
+per process: the rate limit's buckets (a token may send up to N x `--rate` a second) and
+the metrics (each process counts its own requests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["SERVE_SETTINGS", "app_from_environment", "run_processes"]
+
+#: The environment variable that carries the settings to the server processes.
+SERVE_SETTINGS = "STATEWRIGHT_SERVE_SETTINGS"
+
+
+def run_processes(
+    *,
+    url: str,
+    host: str,
+    port: int,
+    workers: int,
+    machines: Path | None,
+    group_commit: bool,
+    max_body: int,
+    rate: float,
+    burst: int,
+) -> None:
+    """Serve with `workers` processes until SIGTERM or SIGINT (each finishes its requests)."""
+    import uvicorn
+
+    os.environ[SERVE_SETTINGS] = json.dumps(
+        {
+            "url": url,
+            "machines": None if machines is None else str(machines.resolve()),
+            "group_commit": group_commit,
+            "settings": {"max_body_bytes": max_body, "rate": rate, "burst": burst},
+        }
+    )
+    uvicorn.run(
+        f"{__name__}:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        server_header=False,
+    )
+
+
+def app_from_environment() -> FastAPI:
+    """The API of one server process, over an engine of its own (uvicorn calls this)."""
+    from statewright.api import ApiSettings, create_app
+    from statewright.cli.machines_file import WorkerSetup, load_worker_setup
+    from statewright.engine import Engine
+
+    settings = json.loads(os.environ[SERVE_SETTINGS])
+    machines = settings["machines"]
+    setup = load_worker_setup(Path(machines)) if machines else WorkerSetup([])
+    engine = Engine.open(settings["url"], create=False, group_commit=settings["group_commit"])
+    for machine in setup.machines:
+        engine.register(machine)
+    # The engine lives as long as the process: its connections close when it exits.
+    return create_app(engine, ApiSettings(**settings["settings"]))
