@@ -2,7 +2,8 @@
 
     python -m benchmarks.http                   # SQLite FULL and PostgreSQL, ~2 minutes
     python -m benchmarks.http --quick           # smoke run, ~30 seconds
-    python -m benchmarks.http --no-postgres --clients 1,16 --serve-arg=--no-group-commit
+    python -m benchmarks.http --no-postgres --clients 1,16 --variant=--no-group-commit
+    python -m benchmarks.http --variant=--no-group-commit --variant= --variant='--workers 2'
 
 For each database: the engine's in-process sequential send rate (`Engine.send` in a loop,
 the counter of `durable.py`), then a `statewright serve` process on a free loopback port and
@@ -168,101 +169,152 @@ def _percentile(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(fraction * len(values)))] * 1000
 
 
-def check_shared(url: str, acknowledged: dict[str, list[int]]) -> str:
-    """Every acknowledged version of a shared instance is distinct, and the instance's
-    version is the start's plus every acknowledged send: no send lost, none doubled."""
+def versions(url: str, ids: Sequence[str]) -> dict[str, int]:
+    """The stored version of each instance."""
     with Engine.open(url) as engine:
-        for instance_id, versions in acknowledged.items():
-            stored = engine.get(instance_id).version
-            if len(set(versions)) != len(versions) or stored != 1 + len(versions):
-                return f"FAILED on {instance_id}: {len(versions)} acknowledged, version {stored}"
+        return {instance_id: engine.get(instance_id).version for instance_id in ids}
+
+
+def check_shared(url: str, before: dict[str, int], acknowledged: dict[str, list[int]]) -> str:
+    """The acknowledged versions of each shared instance are exactly those it gained during
+    the run, each once: no send lost, none doubled."""
+    after = versions(url, list(before))
+    for instance_id, start in before.items():
+        got = sorted(acknowledged.get(instance_id, []))
+        if got != list(range(start + 1, after[instance_id] + 1)):
+            return (
+                f"FAILED on {instance_id}: {len(got)} acknowledged, {start} -> {after[instance_id]}"
+            )
     return "no send lost or doubled"
 
 
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One serve configuration measured on one database, with the sequential rate taken
+    just before it."""
+
+    database: str
+    serve_args: str
+    sequential: float
+    rows: list[Row]
+
+
 def measure(
-    name: str, url: str, clients: Sequence[int], budget: Budget, folder: Path, extra: Sequence[str]
-) -> tuple[float, list[Row], str]:
-    """Sequential rate, the load runs and `verify` of one database."""
+    name: str,
+    url: str,
+    clients: Sequence[int],
+    budget: Budget,
+    folder: Path,
+    variants: Sequence[str],
+) -> tuple[list[Variant], str]:
+    """For each serve variant: the sequential rate and the load runs; then `verify`."""
     token, own, shared = prepare(url, max(clients))
-    seq = sequential(url, budget)
-    rows = []
-    with serving(url, folder, extra) as (pid, port):
-        runs = [(count, "own") for count in clients]
-        runs += [(SHARED_CLIENTS, "shared"), (PROBE_CLIENTS, "probe")]
-        for count, kind in runs:
-            is_shared = kind == "shared"
-            ids = {"own": own[:count], "shared": [shared] * count, "probe": [["-"]] * count}[kind]
-            plan = {
-                "probe": kind == "probe",
-                "port": port,
-                "token": token,
-                "clients": ids,
-                "warmup": budget.warmup,
-                "seconds": budget.seconds,
-                "if_match": is_shared,
-            }
-            before = _cpu_s(pid)
-            result = load(plan)
-            server_cpu = _cpu_s(pid) - before
-            latencies = result["latencies"]
-            assert isinstance(latencies, list)
-            total = int(str(result["ok"])) + sum(dict(result["errors"]).values())  # type: ignore[call-overload]
-            everything = max(1, total * (budget.seconds + budget.warmup) / budget.seconds)
-            rows.append(
-                Row(
-                    database=name,
-                    clients=count,
-                    kind=kind,
-                    rate=int(str(result["ok"])) / float(str(result["seconds"])),
-                    p50_ms=_percentile(latencies, 0.5),
-                    p99_ms=_percentile(latencies, 0.99),
-                    errors=dict(result["errors"]),  # type: ignore[call-overload]
-                    server_cpu_ms=server_cpu / everything * 1000,
-                    load_cpu_ms=float(str(result["cpu"])) / everything * 1000,
-                    checked=check_shared(url, result["acknowledged"])  # type: ignore[arg-type]
-                    if is_shared
-                    else "",
-                )
-            )
+    found = []
+    for variant in variants:
+        seq = sequential(url, budget)
+        rows = []
+        with serving(url, folder, variant.split()) as (pid, port):
+            runs = [(count, "own") for count in clients]
+            runs += [(SHARED_CLIENTS, "shared"), (PROBE_CLIENTS, "probe")]
+            for count, kind in runs:
+                rows.append(one_run(name, url, pid, port, token, count, kind, own, shared, budget))
+        found.append(Variant(name, variant, seq, rows))
     with Engine.open(url) as engine:
         every = [*shared, *(i for ids in own for i in ids)]
         bad = [i for i in every if not engine.verify(i).ok]
-    return seq, rows, "verify: all passed" if not bad else f"verify FAILED: {bad[:5]}"
+    return found, "verify: all passed" if not bad else f"verify FAILED: {bad[:5]}"
 
 
-def report(results: Sequence[tuple[str, float, list[Row], str]]) -> str:
+def one_run(
+    name: str,
+    url: str,
+    pid: int,
+    port: int,
+    token: str,
+    count: int,
+    kind: str,
+    own: list[list[str]],
+    shared: list[str],
+    budget: Budget,
+) -> Row:
+    """One load run of `count` clients: own instances, shared ones, or the health probe."""
+    ids = {"own": own[:count], "shared": [shared] * count, "probe": [["-"]] * count}[kind]
+    plan = {
+        "probe": kind == "probe",
+        "port": port,
+        "token": token,
+        "clients": ids,
+        "warmup": budget.warmup,
+        "seconds": budget.seconds,
+        "if_match": kind == "shared",
+    }
+    before = versions(url, shared) if kind == "shared" else {}
+    cpu = _cpu_s(pid)
+    result = load(plan)
+    server_cpu = _cpu_s(pid) - cpu
+    latencies = result["latencies"]
+    assert isinstance(latencies, list)
+    errors: dict[str, int] = dict(result["errors"])  # type: ignore[call-overload]
+    ok = int(str(result["ok"]))
+    # CPU over every request the run sent, its warm-up's estimated at the timed rate.
+    everything = max(1.0, (ok + sum(errors.values())) * (budget.seconds + budget.warmup))
+    everything /= budget.seconds
+    acknowledged: dict[str, list[int]] = result["acknowledged"]  # type: ignore[assignment]
+    return Row(
+        database=name,
+        clients=count,
+        kind=kind,
+        rate=ok / float(str(result["seconds"])),
+        p50_ms=_percentile(latencies, 0.5),
+        p99_ms=_percentile(latencies, 0.99),
+        errors=errors,
+        server_cpu_ms=server_cpu / everything * 1000,
+        load_cpu_ms=float(str(result["cpu"])) / everything * 1000,
+        checked=check_shared(url, before, acknowledged) if kind == "shared" else "",
+    )
+
+
+def report(results: Sequence[tuple[list[Variant], str]]) -> str:
     """The results as Markdown."""
     lines = [
-        "| database | clients | sends/s | p50 ms | p99 ms | errors | HTTP / in-process "
-        "sequential | server CPU ms/send | load CPU ms/send |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|",
+        "| database | serve | clients | sends/s | p50 ms | p99 ms | errors | HTTP / in-process "
+        "sequential | server CPU ms/req | load CPU ms/req |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     notes = []
-    for name, seq, rows, verified in results:
-        lines.append(f"| {name} | in-process sequential | {seq:,.0f} | | | | 1.00 | | |")
-        for row in rows:
-            label = {
-                "own": str(row.clients),
-                "shared": f"{row.clients} sharing {SHARED_INSTANCES}",
-                "probe": f"{row.clients}, GET /health/live",
-            }[row.kind]
-            errors = ", ".join(f"{n}x{code}" for code, n in sorted(row.errors.items())) or "0"
+    for variants, verified in results:
+        for variant in variants:
+            name, seq, args = variant.database, variant.sequential, variant.serve_args or "-"
             lines.append(
-                f"| {name} | {label} | {row.rate:,.0f} | {row.p50_ms:.1f} | {row.p99_ms:.1f} | "
-                f"{errors} | {row.rate / seq:.2f} | {row.server_cpu_ms:.2f} | "
-                f"{row.load_cpu_ms:.2f} |"
+                f"| {name} | {args} | in-process sequential | {seq:,.0f} | | | | 1.00 | | |"
             )
-            if row.kind == "shared":
-                notes.append(f"- {name}, shared instances: {row.checked}")
-        notes.append(f"- {name}: {verified}")
-        target = [r for r in rows if r.clients == 16 and r.kind == "own"]
-        if target:
-            met = "met" if target[0].rate >= seq else "missed"
-            notes.append(
-                f"- {name}: 16 clients / in-process sequential = {target[0].rate / seq:.2f} "
-                f"[target >= 1: {met}]"
-            )
+            for row in variant.rows:
+                lines.append(_line(row, args, seq))
+                if row.kind == "shared":
+                    notes.append(f"- {name}, {args}, shared instances: {row.checked}")
+            target = [r for r in variant.rows if r.clients == 16 and r.kind == "own"]
+            if target:
+                met = "met" if target[0].rate >= seq else "missed"
+                notes.append(
+                    f"- {name}, {args}: 16 clients / in-process sequential = "
+                    f"{target[0].rate / seq:.2f} [target >= 1: {met}]"
+                )
+        notes.append(f"- {variants[0].database}: {verified}")
     return "\n".join([*lines, "", *notes])
+
+
+def _line(row: Row, args: str, seq: float) -> str:
+    label = {
+        "own": str(row.clients),
+        "shared": f"{row.clients} sharing {SHARED_INSTANCES}",
+        "probe": f"{row.clients}, GET /health/live",
+    }[row.kind]
+    errors = ", ".join(f"{n}x{code}" for code, n in sorted(row.errors.items())) or "0"
+    return (
+        f"| {row.database} | {args} | {label} | {row.rate:,.0f} | {row.p50_ms:.1f} | "
+        f"{row.p99_ms:.1f} | {errors} | {row.rate / seq:.2f} | {row.server_cpu_ms:.2f} | "
+        f"{row.load_cpu_ms:.2f} |"
+    )
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -272,7 +324,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--clients", default="1,16,64", help="client counts (default 1,16,64)")
     parser.add_argument(
-        "--serve-arg", action="append", default=[], help="an extra `serve` argument (repeat)"
+        "--variant",
+        action="append",
+        help="`serve` arguments of one configuration, e.g. --variant='--workers 2'; repeat "
+        "to compare configurations in one run (default: one, serve's defaults)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     return parser.parse_args(argv)
@@ -283,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     budget = QUICK if args.quick else FULL
     clients = [int(part) for part in args.clients.split(",")]
+    variants = args.variant or [""]
     results = []
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         folder = Path(tmp)
@@ -292,11 +348,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             databases.append(("PostgreSQL", server.url))
         for name, url in databases:
             print(f"{name} ...", file=sys.stderr, flush=True)
-            results.append((name, *measure(name, url, clients, budget, folder, args.serve_arg)))
-    print(f"serve arguments: {' '.join(args.serve_arg) or '(defaults)'}; cores: {os.cpu_count()}")
+            results.append(measure(name, url, clients, budget, folder, variants))
+    print(f"cores: {os.cpu_count()}")
     print(report(results))
     if args.json:
-        rows = [asdict(row) | {"sequential": seq} for _, seq, rs, _ in results for row in rs]
+        rows = [
+            asdict(row) | {"serve": v.serve_args, "sequential": v.sequential}
+            for variants_found, _ in results
+            for v in variants_found
+            for row in v.rows
+        ]
         args.json.write_text(json.dumps(rows, indent=2))
     return 0
 

@@ -46,9 +46,9 @@ MAX_GROUP = 128
 class _Sender:
     __slots__ = ("done", "error", "ready", "write")
 
-    def __init__(self, write: TransitionWrite, lock: threading.Lock) -> None:
+    def __init__(self, write: TransitionWrite) -> None:
         self.write = write
-        self.ready = threading.Condition(lock)
+        self.ready: threading.Condition | None = None  # made when it has to wait
         self.done = False
         self.error: BaseException | None = None
 
@@ -71,11 +71,13 @@ class CommitGroups:
             Whatever `Store.commit_transition` raises for this write.
         """
         check_write(write)  # a bug in one write must not fail the group
-        sender = _Sender(write, self._lock)
+        sender = _Sender(write)
         with self._lock:
             self._queue.append(sender)
             self._joined.notify()
             while not sender.done and self._queue[0] is not sender:
+                if sender.ready is None:
+                    sender.ready = threading.Condition(self._lock)
                 sender.ready.wait()
             if sender.done:
                 return self._answer(sender)
@@ -94,15 +96,18 @@ class CommitGroups:
                 member.error = outcome
                 member.done = True
                 self._queue.remove(member)
-                member.ready.notify()
-            if self._queue:
-                self._queue[0].ready.notify()  # the next leader
+                if member.ready is not None:
+                    member.ready.notify()
+            if self._queue and (leader := self._queue[0].ready) is not None:
+                leader.notify()  # the next leader
             self._last_size = len(group)
         return self._answer(sender)
 
     def _gather(self) -> list[_Sender]:
         """The leader's group (lock held): the queue from its head, one write per instance,
         after waiting briefly for more when the last group was larger."""
+        if len(self._queue) == 1 and self._last_size == 1:
+            return [self._queue[0]]  # a lone sender, as the last one was
         if len(self._queue) < self._last_size and self._max_wait_s > 0:
             deadline = time.monotonic() + self._max_wait_s
             while len(self._queue) < self._last_size:
