@@ -44,12 +44,13 @@ MAX_GROUP = 128
 
 
 class _Sender:
-    __slots__ = ("done", "error", "ready", "write")
+    __slots__ = ("done", "error", "ready", "taken", "write")
 
     def __init__(self, write: TransitionWrite) -> None:
         self.write = write
         self.ready: threading.Condition | None = None  # made when it has to wait
         self.done = False
+        self.taken = False  # in a group being committed
         self.error: BaseException | None = None
 
 
@@ -78,7 +79,13 @@ class CommitGroups:
             while not sender.done and self._queue[0] is not sender:
                 if sender.ready is None:
                     sender.ready = threading.Condition(self._lock)
-                sender.ready.wait()
+                try:
+                    sender.ready.wait()
+                except BaseException:  # interrupted: leave the queue unless being committed
+                    if not sender.taken:
+                        self._queue.remove(sender)
+                        self._wake_leader()
+                    raise
             if sender.done:
                 return self._answer(sender)
             group = self._gather()
@@ -98,15 +105,20 @@ class CommitGroups:
                 self._queue.remove(member)
                 if member.ready is not None:
                     member.ready.notify()
-            if self._queue and (leader := self._queue[0].ready) is not None:
-                leader.notify()  # the next leader
+            self._wake_leader()
             self._last_size = len(group)
         return self._answer(sender)
+
+    def _wake_leader(self) -> None:
+        """Wake the sender at the head of the queue, if it waits (lock held)."""
+        if self._queue and (ready := self._queue[0].ready) is not None:
+            ready.notify()
 
     def _gather(self) -> list[_Sender]:
         """The leader's group (lock held): the queue from its head, one write per instance,
         after waiting briefly for more when the last group was larger."""
         if len(self._queue) == 1 and self._last_size == 1:
+            self._queue[0].taken = True
             return [self._queue[0]]  # a lone sender, as the last one was
         if len(self._queue) < self._last_size and self._max_wait_s > 0:
             deadline = time.monotonic() + self._max_wait_s
@@ -121,6 +133,7 @@ class CommitGroups:
             if key in keys:
                 continue  # the next group: its version depends on this one's outcome
             keys.add(key)
+            member.taken = True
             group.append(member)
             if len(group) == MAX_GROUP:
                 break
