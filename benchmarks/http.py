@@ -10,9 +10,10 @@ the counter of `durable.py`), then a `statewright serve` process on a free loopb
 the load generator (`http_load.py`) with 1, 16 and 64 clients, each sending INC to instances
 of its own (no version conflicts), then 16 clients sharing 4 instances with `If-Match`
 (conflicts are 412s of the losing sender only; every acknowledged version is checked to be
-distinct and present). Reported: sends/s, p50/p99 latency, errors, the HTTP rate over the
-in-process sequential rate, and the CPU time per send of the server and of the load
-generator (what limits a two-core machine).
+distinct and present), then 16 clients of `GET /health/live` (the HTTP stack's floor); each
+`--variant` (serve's arguments) is measured in turn. Reported: sends/s, p50/p99 latency,
+errors, the HTTP rate over the in-process sequential rate, and the CPU time per request of
+the server and of the load generator (what limits a two-core machine).
 """
 
 from __future__ import annotations
