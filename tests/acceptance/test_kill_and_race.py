@@ -60,12 +60,16 @@ def check_consistent(url: str) -> dict[str, int]:
     return versions
 
 
-def test_sigkill_mid_stream_loses_no_committed_transition(store_url: str) -> None:
+@pytest.mark.parametrize("mode", ["stream", "threads"])
+def test_sigkill_mid_stream_loses_no_committed_transition(store_url: str, mode: str) -> None:
+    """`threads`: eight threads of one engine, their commits grouped, racing on the same
+    instances: whatever a group had acknowledged before the kill is stored."""
     prepare(store_url)
     rng = random.Random(7)
     committed: dict[str, int] = {}
+    args = [str(INSTANCES)] if mode == "stream" else [str(INSTANCES), "8"]
     for _ in range(KILL_ROUNDS):
-        child = spawn("stream", store_url, str(INSTANCES))
+        child = spawn(mode, store_url, *args)
         assert child.stdout is not None
         # Killed a random while after its first commit, however long it took to start.
         first = child.stdout.readline()

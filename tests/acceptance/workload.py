@@ -3,12 +3,15 @@ each committed (instance, version) only after the commit returned.
 
     python workload.py stream URL INSTANCES          # INC events round-robin until killed
     python workload.py race URL INSTANCES COUNT SEED # COUNT optimistic INCs on random instances
+    python workload.py threads URL INSTANCES THREADS # THREADS threads streaming INCs at once
+                                                     # (group commits) until killed
 """
 
 from __future__ import annotations
 
 import random
 import sys
+import threading
 
 from statewright import Machine
 from statewright.engine import Engine
@@ -61,9 +64,32 @@ def race(url: str, instances: int, count: int, seed: int) -> None:
                 print(f"ok {instance_id} {entry.seq}", flush=True)
 
 
+def threads(url: str, instances: int, count: int) -> None:
+    """Threads of one engine sending at once (their commits grouped), each to every instance
+    in turn; a line per send only after it returned, so after its group committed."""
+    printing = threading.Lock()
+    with Engine.open(url) as engine:
+        engine.register(counter_machine())
+
+        def sender(offset: int) -> None:
+            turn = offset
+            while True:
+                instance_id = f"c-{turn % instances}"
+                entry = engine.send(instance_id, {"type": "INC"})
+                with printing:
+                    print(f"{instance_id} {entry.seq}", flush=True)
+                turn += 1
+
+        for offset in range(count):
+            threading.Thread(target=sender, args=(offset,), daemon=True).start()
+        threading.Event().wait()
+
+
 if __name__ == "__main__":
     mode, url, *rest = sys.argv[1:]
     if mode == "stream":
         stream(url, int(rest[0]))
+    elif mode == "threads":
+        threads(url, int(rest[0]), int(rest[1]))
     else:
         race(url, int(rest[0]), int(rest[1]), int(rest[2]))

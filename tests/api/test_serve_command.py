@@ -197,3 +197,55 @@ def test_serve_warns_when_bound_beyond_loopback(store_url: str) -> None:
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=30)
     assert "warning: serving on 0.0.0.0, reachable from the network" in err
+
+
+@pytest.mark.slow
+def test_serve_with_two_processes_commits_every_send_once(store_url: str, tmp_path: Path) -> None:
+    machines = tmp_path / "machines.py"
+    machines.write_text(MACHINES)
+    with Engine.open(store_url) as engine:
+        _, secret = engine.create_token(tenant="acme", role="admin", name="test")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", str(port),
+         "--machines", str(machines), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {secret}"}
+    try:
+        wait_until_live(server, base)
+        for index in range(4):
+            started = httpx.post(
+                f"{base}/v1/instances/o{index}",
+                json={"definition": "order", "input": {"amount": 3}},
+                headers=auth,
+            )
+            assert started.status_code == 201, started.text
+        # Fresh connections, so that both processes take requests; each note is kept once.
+        for turn in range(12):
+            sent = httpx.post(
+                f"{base}/v1/instances/o{turn % 4}/events",
+                json={"type": "NOTE", "text": str(turn)},
+                headers=auth,
+            )
+            assert sent.status_code == 200, sent.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "with 2 processes" in out
+    with Engine.open(store_url) as engine:
+        for index in range(4):
+            notes = [e.event.get("text") for e in engine.history(f"o{index}", tenant="acme")]
+            assert notes[1:] == [str(turn) for turn in range(index, 12, 4)]
+            assert engine.verify(f"o{index}", tenant="acme").ok
+
+
+def test_serve_refuses_a_worker_beside_several_processes(store_url: str) -> None:
+    refused = runner.invoke(app, ["serve", "--url", store_url, "--workers", "2", "--with-worker"])
+    assert refused.exit_code == 1
+    assert "--workers 1" in refused.stderr and "statewright worker" in refused.stderr

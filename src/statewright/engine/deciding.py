@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from statewright.chart import Macrostep, Snapshot
 from statewright.engine.clock import Clock
+from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import Head, HeadCache
 from statewright.engine.payload import check_id, event_json
 from statewright.engine.permissions import check_roles
@@ -47,6 +48,7 @@ class Deciding:
     max_event_bytes: int
     registry: Registry
     _heads: HeadCache
+    _commits: CommitGroups | None
 
     def _load(self, tenant: str, instance_id: str) -> InstanceRecord:
         check_id(tenant, "tenant")

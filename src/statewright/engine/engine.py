@@ -29,6 +29,7 @@ from statewright.engine.catalog import Catalog
 from statewright.engine.clock import Clock, SystemClock
 from statewright.engine.conflicts import SEND_ATTEMPTS
 from statewright.engine.deciding import DEFAULT_TENANT
+from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, HeadCache
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
 from statewright.engine.registry import Registry
@@ -67,14 +68,18 @@ class Engine(Bulk, Tokens, Catalog, Streams):
         clock: Clock | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         head_cache: int = DEFAULT_HEAD_CACHE,
+        group_commit: bool = True,
     ) -> None:
         """Run on an open, migrated `store`; prefer `Engine.open(url)`. `head_cache` is how
-        many instances' latest heads are kept to skip the read before a send (`heads.py`)."""
+        many instances' latest heads are kept to skip the read before a send (`heads.py`).
+        With `group_commit`, the starts and sends of concurrent threads are committed
+        together, one transaction for all (`grouping.py`); without, each commits alone."""
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.max_event_bytes = max_event_bytes
         self.registry = Registry(store, self.clock)
         self._heads = HeadCache(head_cache)
+        self._commits = CommitGroups() if group_commit else None
 
     @classmethod
     def open(
@@ -86,6 +91,7 @@ class Engine(Bulk, Tokens, Catalog, Streams):
         share: bool = False,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         head_cache: int = DEFAULT_HEAD_CACHE,
+        group_commit: bool = True,
     ) -> Engine:
         """Open the store at `url` (`sqlite:///path.db` or `postgresql://user@host:port/db`;
         by default the STATEWRIGHT_URL environment variable, else `sqlite:///statewright.db`).
@@ -94,7 +100,7 @@ class Engine(Bulk, Tokens, Catalog, Streams):
         then too, in a folder that must exist); several processes may do so at once. A
         database at an older schema version is not changed: run `statewright db migrate`.
         A database that holds another application's tables is refused unless `share` is
-        true (statewright's tables then go beside them).
+        true (statewright's tables then go beside them). `group_commit`: see `Engine()`.
 
         Raises:
             SchemaOutOfDate: the schema is older or newer than this version needs.
@@ -109,7 +115,13 @@ class Engine(Bulk, Tokens, Catalog, Streams):
         except BaseException:
             store.close()
             raise
-        return cls(store, clock=clock, max_event_bytes=max_event_bytes, head_cache=head_cache)
+        return cls(
+            store,
+            clock=clock,
+            max_event_bytes=max_event_bytes,
+            head_cache=head_cache,
+            group_commit=group_commit,
+        )
 
     def close(self) -> None:
         """Release the store's connections."""

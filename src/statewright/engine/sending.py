@@ -28,7 +28,7 @@ from statewright.errors import (
     StatewrightError,
     VersionConflict,
 )
-from statewright.store.records import DefinitionRecord
+from statewright.store.records import DefinitionRecord, TransitionWrite
 
 __all__ = ["Sending"]
 
@@ -120,7 +120,7 @@ class Sending(Deciding):
             idempotency=None,
             latest_definition=latest,
         )
-        self.store.commit_transition(write)
+        self._commit(write)
         self._heads.put(Head.after(write))
         # As stored, without reading it back: a new instance has no work but its own, so
         # the audit row's runtime status is the instance's.
@@ -261,7 +261,7 @@ class Sending(Deciding):
                     consumed_step=consumed_step,
                     roles=roles,
                 )
-                self.store.commit_transition(write)
+                self._commit(write)
             except VersionConflict as conflict:
                 self._heads.drop(tenant, instance_id)
                 head = None
@@ -303,6 +303,14 @@ class Sending(Deciding):
             self._heads.put(Head.after(write))
             log_unapplied(resolved, entry)
             return entry
+
+    def _commit(self, write: TransitionWrite) -> None:
+        """Commit one start or send: in a group with concurrent senders' (`grouping.py`),
+        or alone."""
+        if self._commits is None:
+            self.store.commit_transition(write)
+        else:
+            self._commits.commit(write, self.store)
 
     def _replay(
         self, tenant: str, instance_id: str, key: str, request_hash: str

@@ -13,6 +13,7 @@ import typer
 from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
 from statewright.cli.project import find_project, resolve_store_url
+from statewright.cli.serve_processes import run_processes
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -92,6 +93,21 @@ def serve(
             "(a larger gap gets a resync event).",
         ),
     ] = 1000,
+    group_commit: Annotated[
+        bool,
+        typer.Option(
+            help="Commit the sends of concurrent requests together, one transaction for all "
+            "(each still answered only after its own rows are committed)."
+        ),
+    ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port, each with its own engine (they share "
+            "only the database). Each keeps its own rate-limit buckets. --with-worker needs 1.",
+        ),
+    ] = 1,
     log: Annotated[
         LogFormat, typer.Option(help="Log lines as text, or as JSON objects (one per line).")
     ] = LogFormat.text,
@@ -116,10 +132,20 @@ def serve(
         store_url = resolve_store_url(url, project)
         # The setup is read before the store is opened: a broken file changes nothing.
         setup = resolve_setup(machines, project)
-        engine = Outage(redact_url(store_url)).call(lambda: Engine.open(store_url, create=False))
+        engine = Outage(redact_url(store_url)).call(
+            lambda: Engine.open(store_url, create=False, group_commit=group_commit)
+        )
     except StatewrightError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+    if workers > 1 and with_worker:
+        engine.close()
+        typer.echo(
+            "error: --with-worker runs the worker loops in the one server process; use "
+            "--workers 1, or run `statewright worker` beside the server processes",
+            err=True,
+        )
+        raise typer.Exit(1)
     with engine:
         try:
             for machine in setup.machines:
@@ -138,6 +164,21 @@ def serve(
             heartbeat_s=stream_heartbeat, poll_s=stream_poll, replay_limit=stream_replay
         )
         settings = ApiSettings(max_body_bytes=max_body, rate=rate, burst=burst, stream=streams)
+        if workers > 1:
+            typer.echo(
+                f"serving {redact_url(store_url)} at http://{host}:{port} with {workers} processes"
+            )
+            engine.close()
+            run_processes(
+                url=store_url,
+                host=host,
+                port=port,
+                workers=workers,
+                machines=machines,
+                group_commit=group_commit,
+                settings=settings,
+            )
+            return
         app = create_app(engine, settings)
         server = _server_class(app.state.stream_hub)(
             uvicorn.Config(app, host=host, port=port, log_level="info", server_header=False)

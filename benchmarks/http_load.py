@@ -1,0 +1,129 @@
+"""The load generator of `benchmarks.http`, run in a process of its own.
+
+    python -m benchmarks.http_load '<json plan>'      # prints one JSON line of results
+
+Each client is one keep-alive HTTP/1.1 connection sending `POST /v1/instances/{id}/events`
+one request at a time (the next only after the answer), round-robin over its instances.
+HTTP is written and parsed by hand on asyncio streams: a general client (httpx) spends
+several times the CPU per request, and this machine's two cores are shared with the server.
+
+Plan members: `port`, `token`, `clients` (a list, one list of instance ids per client),
+`warmup` and `seconds` (requests are timed only after the warm-up), and `if_match`: send
+`If-Match` with the version last seen of the instance (from the `ETag` of a 200, or the
+`current_version` of a 412), so that clients sharing instances lose races as 412s;
+`probe`: send `GET /health/live` instead (no token, no database): the HTTP stack's floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+
+__all__ = ["main"]
+
+
+@dataclass
+class Tally:
+    """What the clients saw during the timed window."""
+
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    #: Per instance, the versions that 200s acknowledged (all of them, timed or not).
+    acknowledged: dict[str, list[int]] = field(default_factory=dict)
+
+
+async def _client(
+    plan: dict[str, object], ids: list[str], tally: Tally, window: tuple[float, float]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(str(plan["port"])))
+    body = b'{"type":"INC"}'
+    base = (
+        "Host: 127.0.0.1\r\n"
+        f"Authorization: Bearer {plan['token']}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+    )
+    versions: dict[str, int] = {}
+    start, stop = window
+    turn = 0
+    try:
+        while True:
+            began = time.perf_counter()
+            if began >= stop:
+                return
+            instance_id = ids[turn % len(ids)]
+            turn += 1
+            extra = ""
+            if plan["if_match"] and instance_id in versions:
+                extra = f'If-Match: "{versions[instance_id]}"\r\n'
+            if plan.get("probe"):
+                writer.write(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            else:
+                request = f"POST /v1/instances/{instance_id}/events HTTP/1.1\r\n{base}{extra}\r\n"
+                writer.write(request.encode() + body)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            headers = _headers(head)
+            payload = await reader.readexactly(int(headers.get("content-length", "0")))
+            ended = time.perf_counter()
+            if status == 200 and "etag" in headers:
+                version = int(headers["etag"].strip('"W/'))
+                versions[instance_id] = version
+                tally.acknowledged.setdefault(instance_id, []).append(version)
+            elif status == 412:
+                versions[instance_id] = int(json.loads(payload)["current_version"])
+            if began < start:
+                continue
+            if status == 200:
+                tally.ok += 1
+                tally.latencies.append(ended - began)
+            else:
+                tally.errors[str(status)] = tally.errors.get(str(status), 0) + 1
+    finally:
+        writer.close()
+
+
+def _headers(head: bytes) -> dict[str, str]:
+    found = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if value:
+            found[name.strip().lower()] = value.strip()
+    return found
+
+
+async def run(plan: dict[str, object]) -> dict[str, object]:
+    """Run the plan's clients; their tally, the timed window's length and this process's
+    CPU seconds."""
+    tally = Tally()
+    clients = plan["clients"]
+    assert isinstance(clients, list)
+    now = time.perf_counter()
+    start = now + float(str(plan["warmup"]))
+    window = (start, start + float(str(plan["seconds"])))
+    cpu = time.process_time()
+    await asyncio.gather(*(_client(plan, ids, tally, window) for ids in clients))
+    tally.latencies.sort()
+    return {
+        "ok": tally.ok,
+        "errors": tally.errors,
+        "seconds": window[1] - window[0],
+        "latencies": tally.latencies,
+        "acknowledged": tally.acknowledged,
+        "cpu": time.process_time() - cpu,
+    }
+
+
+def main(argv: list[str]) -> int:
+    """Run the plan given as JSON in `argv[0]`; print the results as one JSON line."""
+    plan = json.loads(argv[0])
+    print(json.dumps(asyncio.run(run(plan))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,92 @@
+"""`statewright serve --workers N`: N server processes sharing one listening socket.
+
+Each process opens its own engine (its own connections, head cache and group commits) from
+the settings the parent leaves in `SERVE_SETTINGS`; they share nothing but the database,
+where every check that keeps sends correct lives (versioned updates, idempotency rows,
+tokens), so any number of processes, here or on other hosts, may serve one store. What is
+per process: the rate limit's buckets (a token may send up to N x `--rate` a second) and
+the metrics (each process counts its own requests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from statewright.api import ApiSettings
+
+__all__ = ["SERVE_SETTINGS", "STREAM_GRACE_S", "app_from_environment", "run_processes"]
+
+#: Seconds a server process waits for open responses (live streams) after SIGTERM.
+STREAM_GRACE_S = 5
+
+#: The environment variable that carries the settings to the server processes.
+SERVE_SETTINGS = "STATEWRIGHT_SERVE_SETTINGS"
+
+
+def run_processes(
+    *,
+    url: str,
+    host: str,
+    port: int,
+    workers: int,
+    machines: Path | None,
+    group_commit: bool,
+    settings: ApiSettings,
+) -> None:
+    """Serve with `workers` processes until SIGTERM or SIGINT (each finishes its requests)."""
+    import uvicorn
+
+    os.environ[SERVE_SETTINGS] = json.dumps(
+        {
+            "url": url,
+            "machines": None if machines is None else str(machines.resolve()),
+            "group_commit": group_commit,
+            "settings": {
+                "max_body_bytes": settings.max_body_bytes,
+                "rate": settings.rate,
+                "burst": settings.burst,
+            },
+            "stream": {
+                "heartbeat_s": settings.stream.heartbeat_s,
+                "poll_s": settings.stream.poll_s,
+                "replay_limit": settings.stream.replay_limit,
+            },
+        }
+    )
+    uvicorn.run(
+        f"{__name__}:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        server_header=False,
+        # Each process's open live streams never end by themselves: give them this long
+        # after SIGTERM, then close them (clients reconnect with Last-Event-ID elsewhere).
+        timeout_graceful_shutdown=STREAM_GRACE_S,
+    )
+
+
+def app_from_environment() -> FastAPI:
+    """The API of one server process, over an engine of its own (uvicorn calls this)."""
+    from statewright.api import ApiSettings, StreamSettings, create_app
+    from statewright.cli.machines_file import resolve_setup
+    from statewright.cli.project import find_project
+    from statewright.engine import Engine
+
+    settings = json.loads(os.environ[SERVE_SETTINGS])
+    machines = settings["machines"]
+    # The same definitions as the parent: its --machines, else the project's (same folder).
+    setup = resolve_setup(Path(machines) if machines else None, find_project())
+    engine = Engine.open(settings["url"], create=False, group_commit=settings["group_commit"])
+    for machine in setup.machines:
+        engine.register(machine)
+    # The engine lives as long as the process: its connections close when it exits.
+    stream = StreamSettings(**settings["stream"])
+    return create_app(engine, ApiSettings(**settings["settings"], stream=stream))
