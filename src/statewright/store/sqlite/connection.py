@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
@@ -48,7 +49,7 @@ def connect(options: SqliteOptions, *, url: str) -> sqlite3.Connection:
         raise _opening(options, url, error) from error
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(options.busy_timeout_ms)}")
-        connection.execute("PRAGMA journal_mode = WAL")
+        _set_wal(connection, options.busy_timeout_ms / 1000)
         connection.execute(f"PRAGMA synchronous = {options.synchronous}")
         connection.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as error:
@@ -56,6 +57,25 @@ def connect(options: SqliteOptions, *, url: str) -> sqlite3.Connection:
         raise _opening(options, url, error) from error
     connection.row_factory = _dict_row
     return connection
+
+
+def _set_wal(connection: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch to WAL, waiting while another connection holds the lock the switch needs.
+
+    SQLite answers SQLITE_BUSY at once here, without its busy handler, when another process
+    is opening (or creating) the same new file: so wait for it as `busy_timeout` would.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.002)
 
 
 def _opening(options: SqliteOptions, url: str, error: sqlite3.Error) -> StoreError:
