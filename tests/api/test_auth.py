@@ -153,3 +153,32 @@ def test_a_token_denied_payloads_reads_no_context_or_event_payload(api: Api) -> 
     assert listed["items"][0]["context"] is None
     full = api.client.get("/v1/instances/o1", headers=api.auth("viewer")).json()
     assert full["context"] == {"amount": 5, "approvedBy": None}
+
+
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [("unknown", 401), ("revoked", 401), ("viewer", 403)],
+)
+def test_the_token_is_checked_before_the_body_on_sends_and_starts(
+    api: Api, token: str, status: int
+) -> None:
+    start(api)
+    secret = {"unknown": "sw_0123456789ab_" + "A" * 43, "revoked": api.tokens["operator"]}.get(
+        token, api.tokens.get(token, "")
+    )
+    if token == "revoked":
+        api.engine.revoke_token(secret)
+    for path, body in [
+        ("/v1/instances/o1/events", {"no": "type"}),
+        ("/v1/instances/o1/events", {"type": 7}),
+        ("/v1/instances", {"definition": 1}),
+        ("/v1/instances/o2", {}),
+    ]:
+        response = api.client.post(path, json=body, headers={"Authorization": f"Bearer {secret}"})
+        assert response.status_code == status, (path, response.text)
+        assert response.headers["content-type"] == PROBLEM
+    # With a token that may send, the same bodies are refused as malformed.
+    response = api.client.post(
+        "/v1/instances/o1/events", json={"no": "type"}, headers=api.auth("admin")
+    )
+    assert response.status_code == 422 and response.json()["errors"]

@@ -116,6 +116,7 @@ def test_serve_answers_on_a_loopback_port_and_stops_on_sigterm(
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     assert f"at http://127.0.0.1:{port}" in out and "warning" not in err
+    assert '"POST /v1/instances/o1/events HTTP/1.1" 200' in out  # the access log, by default
     with Engine.open(store_url) as engine:
         assert engine.get("o1", tenant="acme").context == {"amount": 3, "approvedBy": "ann"}
 
@@ -179,6 +180,27 @@ def wait_until_live(server: subprocess.Popen[str], base: str) -> None:
         assert server.poll() is None, server.communicate()
         assert time.monotonic() < deadline, "serve did not answer within 30 s"
         time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_serve_without_the_access_log_logs_no_line_per_request(store_url: str) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", str(port),
+         "--no-access-log"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_until_live(server, f"http://127.0.0.1:{port}")
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/definitions").status_code == 401
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "GET /health/live" not in out + err and "GET /v1/definitions" not in out + err
+    assert "Application startup complete" in err  # the server's own lines stay
 
 
 @pytest.mark.slow

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from statewright.api.auth import DEFERRED_STATE, DeferredCaller
 from statewright.api.limits import BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
@@ -102,6 +104,15 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        deferred: DeferredCaller | None = getattr(request.state, DEFERRED_STATE, None)
+        if deferred is not None:
+            # The token first, as on every other route: without a valid one, 401.
+            try:
+                await run_in_threadpool(deferred.caller)
+            except Problem as refused:
+                return problem_response(request, refused)
+            except StatewrightError as failed:
+                return await engine_error(request, failed)
         found = [
             {"field": ".".join(str(part) for part in e.get("loc", ())), "message": e.get("msg")}
             for e in error.errors()

@@ -11,7 +11,7 @@ transition the event takes (`engine/permissions.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -22,7 +22,14 @@ from statewright.api.problems import Problem
 from statewright.engine import Engine
 from statewright.engine.tokens import ROLES, Token
 
-__all__ = ["Caller", "bearer", "caller_with"]
+__all__ = [
+    "DEFERRED_STATE",
+    "Caller",
+    "DeferredCaller",
+    "bearer",
+    "caller_with",
+    "deferred_caller_with",
+]
 
 #: The OpenAPI security scheme: `Authorization: Bearer sw_...`.
 bearer = HTTPBearer(auto_error=False, description="An API token: statewright tokens create")
@@ -56,6 +63,25 @@ def _unauthorized(detail: str) -> Problem:
     )
 
 
+def _check_role(role: str) -> None:
+    if role not in _RANK:  # fails when the routes are declared
+        raise ValueError(f"unknown role {role!r}; the roles are {', '.join(ROLES)}")
+
+
+def _secret(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The bearer secret the request carries.
+
+    Raises:
+        Problem: 401 when there is none.
+    """
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized(
+            "send an API token as 'Authorization: Bearer sw_...'; "
+            '"statewright tokens create" makes one'
+        )
+    return credentials.credentials
+
+
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Token:
     """The active token the request carries.
 
@@ -63,13 +89,12 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
         Problem: 401 for no token, a malformed, unknown, wrong or revoked one (one answer
             for all, so that a caller learns nothing about which).
     """
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _unauthorized(
-            "send an API token as 'Authorization: Bearer sw_...'; "
-            '"statewright tokens create" makes one'
-        )
+    return _token(request, _secret(credentials))
+
+
+def _token(request: Request, secret: str) -> Token:
     engine: Engine = request.app.state.engine
-    token = engine.authenticate(credentials.credentials)
+    token = engine.authenticate(secret)
     if token is None:
         raise _unauthorized(
             "the API token is not valid (unknown, mistyped or revoked); "
@@ -78,25 +103,82 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     return token
 
 
+def _authorize(request: Request, secret: str, role: str) -> Caller:
+    """The caller of `secret`, counted against its rate, holding `role` or a higher one.
+
+    Raises:
+        Problem: 401 (no valid token), 429 (over its rate), 403 (its role is too low).
+    """
+    token = _token(request, secret)
+    request.app.state.limiter.check(token.prefix)
+    if _RANK.get(token.role, -1) < _RANK[role]:
+        raise Problem(
+            403,
+            "role-too-low",
+            "The token's role may not do this",
+            f"this needs a token with role {role} or higher; token {token.prefix} has "
+            f'role {token.role}: "statewright tokens create --role {role}" makes one',
+            required_role=role,
+        )
+    return Caller(token)
+
+
 def caller_with(role: str) -> Callable[..., Caller]:
     """A dependency: the caller, whose token must hold `role` or a higher one."""
-    needed = _RANK[role]
+    _check_role(role)
 
     def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
-        token = authenticate(request, credentials)
-        request.app.state.limiter.check(token.prefix)
-        if _RANK.get(token.role, -1) < needed:
-            raise Problem(
-                403,
-                "role-too-low",
-                "The token's role may not do this",
-                f"this needs a token with role {role} or higher; token {token.prefix} has "
-                f'role {token.role}: "statewright tokens create --role {role}" makes one',
-                required_role=role,
-            )
-        return Caller(token)
+        return _authorize(request, _secret(credentials), role)
+
+    return dependency
+
+
+class DeferredCaller:
+    """The caller of a request whose token is checked in the route's own thread.
+
+    A sync dependency runs in the thread pool, a hop that costs about as much CPU as a
+    send's own work; the hot routes (a send, a start) take this one instead, and call
+    `caller()` before anything else. Until then only the header's presence is checked.
+    The 422 of a request failing validation checks the token first (`app.py`), so a
+    caller without a valid token still learns nothing but 401, 429 or 403.
+    """
+
+    __slots__ = ("_found", "_request", "_role", "_secret")
+
+    def __init__(self, request: Request, secret: str, role: str) -> None:
+        self._request = request
+        self._secret = secret
+        self._role = role
+        self._found: Caller | None = None
+
+    def caller(self) -> Caller:
+        """The authenticated caller (the store is read once; blocking: call it in a thread).
+
+        Raises:
+            Problem: 401, 429 or 403, as `caller_with`'s dependency.
+        """
+        if self._found is None:
+            self._found = _authorize(self._request, self._secret, self._role)
+        return self._found
+
+
+#: Where a request's `DeferredCaller` is kept (`request.state`), for the 422 handler.
+DEFERRED_STATE = "deferred_caller"
+
+
+def deferred_caller_with(role: str) -> Callable[..., Awaitable[DeferredCaller]]:
+    """A dependency like `caller_with(role)` whose token check the route makes itself."""
+    _check_role(role)
+
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> DeferredCaller:
+        found = DeferredCaller(request, _secret(credentials), role)
+        setattr(request.state, DEFERRED_STATE, found)
+        return found
 
     return dependency

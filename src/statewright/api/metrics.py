@@ -5,6 +5,7 @@ is needed)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,26 @@ class Metrics:
             ("method", "route"),
             registry=self.registry,
         )
+        # The labelled children, looked up once per label set: `labels()` checks its
+        # arguments and takes a lock on every call, a dict lookup does neither.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
+
+    def count(self, method: str, route: str, status: int) -> None:
+        """Count one answered request."""
+        key = (method, route, status)
+        child = self._counted.get(key)
+        if child is None:
+            child = self._counted.setdefault(key, self.requests.labels(method, route, str(status)))
+        child.inc()
+
+    def time(self, method: str, route: str, seconds: float) -> None:
+        """Record how long a request took until its response started."""
+        key = (method, route)
+        child = self._timed.get(key)
+        if child is None:
+            child = self._timed.setdefault(key, self.duration.labels(method, route))
+        child.observe(seconds)
 
 
 class MetricsMiddleware:
@@ -50,13 +71,11 @@ class MetricsMiddleware:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 route = getattr(scope.get("route"), "path", "unmatched")
-                self.metrics.duration.labels(scope["method"], route).observe(
-                    time.perf_counter() - started
-                )
+                self.metrics.time(scope["method"], route, time.perf_counter() - started)
             await send(message)
 
         try:
             await self.app(scope, receive, counted)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.count(scope["method"], route, status)

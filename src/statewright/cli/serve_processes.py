@@ -38,6 +38,7 @@ def run_processes(
     machines: Path | None,
     group_commit: bool,
     settings: ApiSettings,
+    access_log: bool = True,
 ) -> None:
     """Serve with `workers` processes until SIGTERM or SIGINT (each finishes its requests)."""
     import uvicorn
@@ -66,6 +67,7 @@ def run_processes(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         server_header=False,
         # Each process's open live streams never end by themselves: give them this long
         # after SIGTERM, then close them (clients reconnect with Last-Event-ID elsewhere).

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import Depends, Header, Path, Query
 from starlette.requests import Request
 
-from statewright.api.auth import Caller, caller_with
+from statewright.api.auth import Caller, DeferredCaller, caller_with, deferred_caller_with
 from statewright.api.idempotency import KEY_HEADER
 from statewright.api.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemModel
 from statewright.engine import Engine
@@ -18,6 +18,7 @@ from statewright.engine.bulk import BulkFilters
 
 __all__ = [
     "Cursor",
+    "DeferredOperator",
     "IdempotencyKey",
     "IfMatch",
     "InstanceFilters",
@@ -35,6 +36,8 @@ __all__ = [
 
 Viewer = Annotated[Caller, Depends(caller_with("viewer"))]
 Operator = Annotated[Caller, Depends(caller_with("operator"))]
+#: `Operator` checked by the route itself, first thing (`DeferredCaller`): one hop less.
+DeferredOperator = Annotated[DeferredCaller, Depends(deferred_caller_with("operator"))]
 InstanceId = Annotated[str, Path(min_length=1, max_length=200, description="The instance id.")]
 IdempotencyKey = Annotated[
     str | None,

@@ -22,11 +22,11 @@ from statewright.api.models import (
     TransitionOut,
 )
 from statewright.api.routes.common import (
+    DeferredOperator,
     IdempotencyKey,
     IfMatch,
     InstanceFilters,
     InstanceId,
-    Operator,
     Viewer,
     engine_of,
     errors,
@@ -55,10 +55,11 @@ _KEYED_IDS = uuid.UUID("0b6f5bb4-5f8e-4d36-9a53-5f1f8e0c7a21")
     summary="Start an instance under a generated id",
 )
 def start_generated(
-    request: Request, body: StartIn, caller: Operator, key: IdempotencyKey = None
+    request: Request, body: StartIn, deferred: DeferredOperator, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Start an instance of `definition`; its id is generated (from the Idempotency-Key,
     when one is sent). 201 with `Location` and `ETag`."""
+    caller = deferred.caller()
     key = check_key(key)
     keyed = None if key is None else uuid.uuid5(_KEYED_IDS, f"{caller.tenant}\0{key}").hex
     return _start(request, caller, body, keyed or uuid.uuid4().hex, key, keyed=keyed is not None)
@@ -75,11 +76,12 @@ def start_chosen(
     request: Request,
     instance_id: InstanceId,
     body: StartIn,
-    caller: Operator,
+    deferred: DeferredOperator,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Start an instance of `definition` under `instance_id` (409 if the id is taken in the
     tenant). 201 with `Location` and `ETag`."""
+    caller = deferred.caller()
     return _start(request, caller, body, instance_id, check_key(key), keyed=False)
 
 
@@ -209,7 +211,7 @@ def send_event(
     request: Request,
     instance_id: InstanceId,
     body: EventIn,
-    caller: Operator,
+    deferred: DeferredOperator,
     key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
@@ -218,6 +220,7 @@ def send_event(
     token lacks: 403, nothing written; a stale `If-Match`: 412 with `current_version`; fields
     that fail the schema the definition declares for the event: 422 with `errors`
     (`[{"path": "items[2].sku", "message": ...}]`), nothing written."""
+    caller = deferred.caller()
     key = check_key(key)
     expected = expected_version(if_match)
     event = body.model_dump(mode="json")
