@@ -72,12 +72,9 @@ def validate(
     """
     console = Console(highlight=False, soft_wrap=True)
     try:
-        machine: ChartMachine = Machine.load(path)
-        if machines is not None or implementations is not None:
-            python_side = _python_side(machine.id, machines, implementations)
-            machine = machine.provide(**{kind: getattr(python_side, kind) for kind in _KINDS})
+        machine = with_python_side(Machine.load(path), machines, implementations)
     except DefinitionError as error:
-        _print_faults(console, f"{path}: {len(error.faults)} fault(s)", error.faults)
+        print_faults(console, f"{path}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
     except StatewrightError as error:  # the --machines file could not be loaded
         console.print(f"[red]✗[/red] {error}")
@@ -88,7 +85,7 @@ def validate(
     )
     if failing:
         what = "Engine.register refuses it" if checked else "it cannot be registered"
-        _print_faults(console, f"{path}: {len(failing)} fault(s) ({what})", failing)
+        print_faults(console, f"{path}: {len(failing)} fault(s) ({what})", failing)
         raise typer.Exit(1)
     missing = machine.missing_implementations
     console.print(f"[green]✓[/green] {path}: machine {machine.id!r}, {len(machine.states)} states")
@@ -110,7 +107,7 @@ def validate(
         raise typer.Exit(1)
 
 
-def _print_faults(console: Console, head: str, faults: tuple[Fault, ...]) -> None:
+def print_faults(console: Console, head: str, faults: tuple[Fault, ...]) -> None:
     console.print(f"[red]✗[/red] {head}")
     for fault in faults:
         console.print(f"  [bold]{fault.path or '(machine)'}[/bold]: {fault.message}")
@@ -126,6 +123,21 @@ def _print_warnings(console: Console, warnings: tuple[Fault, ...], *, strict: bo
         console.print(f"    [bold]{warning.path or '(machine)'}[/bold]: {warning.message}")
         if warning.fix:
             console.print(f"      [dim]fix:[/dim] {warning.fix}")
+
+
+def with_python_side(
+    machine: ChartMachine, machines: Path | None, implementations: str | None
+) -> ChartMachine:
+    """`machine` provided with the --machines / --implementations side, when either is given.
+
+    Raises:
+        DefinitionError: the implementations leave names of the definition unprovided.
+        StatewrightError: the --machines file or the implementations module cannot be loaded.
+    """
+    if machines is None and implementations is None:
+        return machine
+    python_side = _python_side(machine.id, machines, implementations)
+    return machine.provide(**{kind: getattr(python_side, kind) for kind in _KINDS})
 
 
 def _python_side(

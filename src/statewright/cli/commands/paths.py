@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from statewright.chart import Machine as ChartMachine
-from statewright.cli.commands.definition import _KINDS, _print_faults, _python_side
+from statewright.cli.commands.definition import print_faults, with_python_side
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
 from statewright.testing.paths import DEFAULT_LIMIT, format_event, format_value
@@ -97,10 +97,7 @@ def paths(
             f"{serialize!r} is not one of {', '.join(_SERIALIZE)}", param_hint="--serialize"
         )
     try:
-        machine: ChartMachine = Machine.load(definition)
-        if machines is not None or implementations is not None:
-            python_side = _python_side(machine.id, machines, implementations)
-            machine = machine.provide(**{kind: getattr(python_side, kind) for kind in _KINDS})
+        machine = with_python_side(Machine.load(definition), machines, implementations)
         found = find_paths(
             machine,
             events=_read_events(events) if events is not None else None,
@@ -112,7 +109,7 @@ def paths(
             limit=limit,
         )
     except DefinitionError as error:
-        _print_faults(console, f"{definition}: {len(error.faults)} fault(s)", error.faults)
+        print_faults(console, f"{definition}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
     except PathError as error:
         console.print(f"[red]✗[/red] {error}")
