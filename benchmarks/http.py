@@ -10,7 +10,7 @@ the counter of `durable.py`), then a `statewright serve` process on a free loopb
 the load generator (`http_load.py`) with 1, 16 and 64 clients, each sending INC to instances
 of its own (no version conflicts), then 16 clients sharing 4 instances with `If-Match`
 (conflicts are 412s of the losing sender only; every acknowledged version is checked to be
-distinct and present), then 16 clients of `GET /health/live` (the HTTP stack's floor); each
+distinct and present), then 16 clients of `GET /api/health/live` (the HTTP stack's floor); each
 `--variant` (serve's arguments) is measured in turn. Reported: sends/s, p50/p99 latency,
 errors, the HTTP rate over the in-process sequential rate, and the CPU time per request of
 the server and of the load generator (what limits a two-core machine).
@@ -308,7 +308,7 @@ def _line(row: Row, args: str, seq: float) -> str:
     label = {
         "own": str(row.clients),
         "shared": f"{row.clients} sharing {SHARED_INSTANCES}",
-        "probe": f"{row.clients}, GET /health/live",
+        "probe": f"{row.clients}, GET /api/health/live",
     }[row.kind]
     errors = ", ".join(f"{n}x{code}" for code, n in sorted(row.errors.items())) or "0"
     return (

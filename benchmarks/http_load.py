@@ -2,7 +2,7 @@
 
     python -m benchmarks.http_load '<json plan>'      # prints one JSON line of results
 
-Each client is one keep-alive HTTP/1.1 connection sending `POST /v1/instances/{id}/events`
+Each client is one keep-alive HTTP/1.1 connection sending `POST /api/v1/instances/{id}/events`
 one request at a time (the next only after the answer), round-robin over its instances.
 HTTP is written and parsed by hand on asyncio streams: a general client (httpx) spends
 several times the CPU per request, and this machine's two cores are shared with the server.
@@ -11,7 +11,7 @@ Plan members: `port`, `token`, `clients` (a list, one list of instance ids per c
 `warmup` and `seconds` (requests are timed only after the warm-up), and `if_match`: send
 `If-Match` with the version last seen of the instance (from the `ETag` of a 200, or the
 `current_version` of a 412), so that clients sharing instances lose races as 412s;
-`probe`: send `GET /health/live` instead (no token, no database): the HTTP stack's floor.
+`probe`: send `GET /api/health/live` instead (no token, no database): the HTTP stack's floor.
 """
 
 from __future__ import annotations
@@ -61,9 +61,11 @@ async def _client(
             if plan["if_match"] and instance_id in versions:
                 extra = f'If-Match: "{versions[instance_id]}"\r\n'
             if plan.get("probe"):
-                writer.write(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                writer.write(b"GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             else:
-                request = f"POST /v1/instances/{instance_id}/events HTTP/1.1\r\n{base}{extra}\r\n"
+                request = (
+                    f"POST /api/v1/instances/{instance_id}/events HTTP/1.1\r\n{base}{extra}\r\n"
+                )
                 writer.write(request.encode() + body)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])

@@ -61,7 +61,7 @@ def measure(url: str, count: int, poll: float) -> list[float]:
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                    if httpx.get(f"{base}/api/health/live", timeout=1).status_code == 200:
                         break
                 except httpx.TransportError:
                     time.sleep(0.05)
@@ -79,7 +79,7 @@ def _run(engine: Engine, base: str, secret: str, count: int) -> list[float]:
 
     def read() -> None:
         headers = {"Authorization": f"Bearer {secret}"}
-        with httpx.stream("GET", f"{base}/v1/stream", headers=headers, timeout=30) as stream:
+        with httpx.stream("GET", f"{base}/api/v1/stream", headers=headers, timeout=30) as stream:
             for line in stream.iter_lines():
                 if line.startswith("retry:"):
                     ready.set()

@@ -102,7 +102,7 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         auth = {"Authorization": f"Bearer {env['TOKEN']}"}
         while True:
-            now = httpx.get(f"http://127.0.0.1:{port}/v1/instances/A-1", headers=auth).json()
+            now = httpx.get(f"http://127.0.0.1:{port}/api/v1/instances/A-1", headers=auth).json()
             if now["value"] == "paid":
                 break
             assert time.monotonic() < deadline, f"A-1 is still {now['value']} after 30 s"
@@ -126,7 +126,7 @@ def _wait_until_live(server: subprocess.Popen[str], base: str) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/api/health/live", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass

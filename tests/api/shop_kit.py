@@ -52,7 +52,7 @@ def register_shop(api: Api) -> None:
 
 def start(api: Api, instance_id: str, tenant_token: str = "admin", amount: int = 5) -> None:
     response = api.client.post(
-        f"/v1/instances/{instance_id}",
+        f"/api/v1/instances/{instance_id}",
         json={"definition": "shop", "input": {"amount": amount}},
         headers=api.auth(tenant_token),
     )

@@ -118,7 +118,7 @@ def serve(url: str, machines: Path, *args: str) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/api/health/live", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

@@ -17,7 +17,7 @@ def _shape(path: str) -> str:
 
 def test_every_operation_is_in_docs_api_md(tmp_path: Path) -> None:
     for api in make_api(f"sqlite:///{tmp_path / 'docs.db'}"):
-        document = api.client.get("/openapi.json", headers=api.auth("viewer")).json()
+        document = api.client.get("/api/openapi.json", headers=api.auth("viewer")).json()
     operations = {
         (method.upper(), _shape(path))
         for path, item in document["paths"].items()

@@ -12,7 +12,7 @@ PROBLEM = "application/problem+json"
 
 def start(api: Api, instance_id: str = "o1", token: str = "operator") -> None:
     response = api.client.post(
-        f"/v1/instances/{instance_id}",
+        f"/api/v1/instances/{instance_id}",
         json={"definition": "order", "input": {"amount": 5}},
         headers=api.auth(token),
     )
@@ -32,12 +32,12 @@ def start(api: Api, instance_id: str = "o1", token: str = "operator") -> None:
 )
 def test_requests_without_a_valid_token_are_401(api: Api, headers: dict[str, str]) -> None:
     for method, path in [
-        ("GET", "/v1/instances"),
-        ("GET", "/v1/definitions"),
-        ("POST", "/v1/instances/o1/events"),
-        ("GET", "/metrics"),
-        ("GET", "/openapi.json"),
-        ("GET", "/docs"),
+        ("GET", "/api/v1/instances"),
+        ("GET", "/api/v1/definitions"),
+        ("POST", "/api/v1/instances/o1/events"),
+        ("GET", "/api/metrics"),
+        ("GET", "/api/openapi.json"),
+        ("GET", "/api/docs"),
     ]:
         response = api.client.request(method, path, headers=headers, json={"type": "X"})
         assert response.status_code == 401, (method, path, response.text)
@@ -49,29 +49,33 @@ def test_requests_without_a_valid_token_are_401(api: Api, headers: dict[str, str
 def test_a_wrong_secret_for_a_known_prefix_is_401(api: Api) -> None:
     token = api.tokens["admin"]
     wrong = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    response = api.client.get("/v1/instances", headers={"Authorization": f"Bearer {wrong}"})
+    response = api.client.get("/api/v1/instances", headers={"Authorization": f"Bearer {wrong}"})
     assert response.status_code == 401
 
 
 def test_a_revoked_token_is_refused_at_once(api: Api) -> None:
-    assert api.client.get("/v1/instances", headers=api.auth("viewer")).status_code == 200
+    assert api.client.get("/api/v1/instances", headers=api.auth("viewer")).status_code == 200
     api.engine.revoke_token(api.tokens["viewer"])
-    response = api.client.get("/v1/instances", headers=api.auth("viewer"))
+    response = api.client.get("/api/v1/instances", headers=api.auth("viewer"))
     assert response.status_code == 401 and response.json()["status"] == 401
 
 
 def test_another_tenants_instance_is_404_never_403(api: Api) -> None:
     start(api)
     for token in ("other:viewer", "other:admin"):
-        for path in ("/v1/instances/o1", "/v1/instances/o1/history", "/v1/instances/o1/accepted"):
+        for path in (
+            "/api/v1/instances/o1",
+            "/api/v1/instances/o1/history",
+            "/api/v1/instances/o1/accepted",
+        ):
             response = api.client.get(path, headers=api.auth(token))
             assert response.status_code == 404, (token, path)
             assert response.headers["content-type"] == PROBLEM
     sent = api.client.post(
-        "/v1/instances/o1/events", json={"type": "REJECT"}, headers=api.auth("other:admin")
+        "/api/v1/instances/o1/events", json={"type": "REJECT"}, headers=api.auth("other:admin")
     )
     assert sent.status_code == 404
-    listed = api.client.get("/v1/instances", headers=api.auth("other:admin"))
+    listed = api.client.get("/api/v1/instances", headers=api.auth("other:admin"))
     assert listed.json() == {"items": [], "next_cursor": None, "next": None}
     assert api.engine.get("o1", tenant="acme").version == 1
 
@@ -80,7 +84,7 @@ def test_the_same_id_in_two_tenants_is_two_instances(api: Api) -> None:
     start(api)
     start(api, token="other:operator")
     api.client.post(
-        "/v1/instances/o1/events", json={"type": "REJECT"}, headers=api.auth("operator")
+        "/api/v1/instances/o1/events", json={"type": "REJECT"}, headers=api.auth("operator")
     )
     assert api.engine.get("o1", tenant="acme").value == "rejected"
     assert api.engine.get("o1", tenant="other").value == "pending"
@@ -90,19 +94,19 @@ def test_a_viewer_may_read_but_not_start_or_send(api: Api) -> None:
     start(api)
     refused = [
         api.client.post(
-            "/v1/instances",
+            "/api/v1/instances",
             json={"definition": "order", "input": {"amount": 1}},
             headers=api.auth("viewer"),
         ),
         api.client.post(
-            "/v1/instances/o1/events", json={"type": "REJECT"}, headers=api.auth("viewer")
+            "/api/v1/instances/o1/events", json={"type": "REJECT"}, headers=api.auth("viewer")
         ),
     ]
     for response in refused:
         assert response.status_code == 403
         assert response.json()["required_role"] == "operator"
         assert "--role operator" in response.json()["detail"]
-    assert api.client.get("/v1/instances/o1", headers=api.auth("viewer")).status_code == 200
+    assert api.client.get("/api/v1/instances/o1", headers=api.auth("viewer")).status_code == 200
     assert api.engine.get("o1", tenant="acme").version == 1
     assert api.engine.list(tenant="acme")[0].id == "o1" and len(api.engine.list(tenant="acme")) == 1
 
@@ -110,7 +114,7 @@ def test_a_viewer_may_read_but_not_start_or_send(api: Api) -> None:
 def test_an_event_needing_a_role_the_token_lacks_is_403_and_writes_nothing(api: Api) -> None:
     start(api)
     response = api.client.post(
-        "/v1/instances/o1/events",
+        "/api/v1/instances/o1/events",
         json={"type": "APPROVE", "by": "bob"},
         headers=api.auth("operator"),
     )
@@ -124,7 +128,7 @@ def test_an_event_needing_a_role_the_token_lacks_is_403_and_writes_nothing(api: 
 def test_an_event_role_on_the_token_admits_the_event_and_the_actor_is_recorded(api: Api) -> None:
     start(api)
     response = api.client.post(
-        "/v1/instances/o1/events",
+        "/api/v1/instances/o1/events",
         json={"type": "APPROVE", "by": "ann"},
         headers=api.auth("approver"),
     )
@@ -137,21 +141,23 @@ def test_an_event_role_on_the_token_admits_the_event_and_the_actor_is_recorded(a
 def test_an_admin_sends_every_event(api: Api) -> None:
     start(api)
     response = api.client.post(
-        "/v1/instances/o1/events", json={"type": "APPROVE", "by": "root"}, headers=api.auth("admin")
+        "/api/v1/instances/o1/events",
+        json={"type": "APPROVE", "by": "root"},
+        headers=api.auth("admin"),
     )
     assert response.status_code == 200 and response.json()["to_value"] == "approved"
 
 
 def test_a_token_denied_payloads_reads_no_context_or_event_payload(api: Api) -> None:
     start(api)
-    instance = api.client.get("/v1/instances/o1", headers=api.auth("no-payloads")).json()
+    instance = api.client.get("/api/v1/instances/o1", headers=api.auth("no-payloads")).json()
     assert instance["context"] is None and instance["payloads_withheld"] is True
     assert instance["value"] == "pending"
-    history = api.client.get("/v1/instances/o1/history", headers=api.auth("no-payloads")).json()
+    history = api.client.get("/api/v1/instances/o1/history", headers=api.auth("no-payloads")).json()
     assert history["items"][0]["event"] == {"type": "xstate.init"}
-    listed = api.client.get("/v1/instances", headers=api.auth("no-payloads")).json()
+    listed = api.client.get("/api/v1/instances", headers=api.auth("no-payloads")).json()
     assert listed["items"][0]["context"] is None
-    full = api.client.get("/v1/instances/o1", headers=api.auth("viewer")).json()
+    full = api.client.get("/api/v1/instances/o1", headers=api.auth("viewer")).json()
     assert full["context"] == {"amount": 5, "approvedBy": None}
 
 
@@ -169,16 +175,16 @@ def test_the_token_is_checked_before_the_body_on_sends_and_starts(
     if token == "revoked":
         api.engine.revoke_token(secret)
     for path, body in [
-        ("/v1/instances/o1/events", {"no": "type"}),
-        ("/v1/instances/o1/events", {"type": 7}),
-        ("/v1/instances", {"definition": 1}),
-        ("/v1/instances/o2", {}),
+        ("/api/v1/instances/o1/events", {"no": "type"}),
+        ("/api/v1/instances/o1/events", {"type": 7}),
+        ("/api/v1/instances", {"definition": 1}),
+        ("/api/v1/instances/o2", {}),
     ]:
         response = api.client.post(path, json=body, headers={"Authorization": f"Bearer {secret}"})
         assert response.status_code == status, (path, response.text)
         assert response.headers["content-type"] == PROBLEM
     # With a token that may send, the same bodies are refused as malformed.
     response = api.client.post(
-        "/v1/instances/o1/events", json={"no": "type"}, headers=api.auth("admin")
+        "/api/v1/instances/o1/events", json={"no": "type"}, headers=api.auth("admin")
     )
     assert response.status_code == 422 and response.json()["errors"]

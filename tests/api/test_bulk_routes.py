@@ -13,18 +13,18 @@ def test_bulk_send_over_a_state_with_a_dry_run_count(api: Api) -> None:
     for name in ("a", "b", "c"):
         start(api, name)
     start(api, "z", tenant_token="other:admin")
-    post(api, "/v1/instances/c/events", {"type": "REJECT"})
+    post(api, "/api/v1/instances/c/events", {"type": "REJECT"})
     body = {"event": {"type": "APPROVE", "by": "ops"}, "state": "pending"}
-    dry = post(api, "/v1/bulk/send", {**body, "dry_run": True})
+    dry = post(api, "/api/v1/bulk/send", {**body, "dry_run": True})
     assert dry.json() == {"matched": 2, "done": [], "refused": [], "dry_run": True}
     assert api.engine.get("a", tenant="acme").version == 1
-    response = post(api, "/v1/bulk/send", body, **{"Idempotency-Key": "approve-all"})
+    response = post(api, "/api/v1/bulk/send", body, **{"Idempotency-Key": "approve-all"})
     assert response.json() == {"matched": 2, "done": ["a", "b"], "refused": [], "dry_run": False}
     history = api.engine.history("a", tenant="acme")
     assert history[-1].event == {"type": "APPROVE", "by": "ops"}
     assert history[-1].idempotency_key == "approve-all/a"
     assert history[-1].actor is not None and history[-1].actor.startswith("operator (token")
-    replay = post(api, "/v1/bulk/send", body, **{"Idempotency-Key": "approve-all"})
+    replay = post(api, "/api/v1/bulk/send", body, **{"Idempotency-Key": "approve-all"})
     assert replay.json() == response.json() and replay.headers["idempotent-replayed"] == "true"
     assert api.engine.get("z", tenant="other").value == "pending"
 
@@ -33,8 +33,8 @@ def test_bulk_send_reports_each_refusal_and_checks_event_roles(api: Api) -> None
     register_shop(api)
     for name in ("a", "b"):
         start(api, name)
-    post(api, "/v1/instances/b/events", {"type": "APPROVE"})
-    response = post(api, "/v1/bulk/send", {"event": {"type": "VOID"}, "definition": "shop"})
+    post(api, "/api/v1/instances/b/events", {"type": "APPROVE"})
+    response = post(api, "/api/v1/bulk/send", {"event": {"type": "VOID"}, "definition": "shop"})
     body = response.json()
     assert (body["matched"], body["done"]) == (2, [])
     refused = {r["instance_id"]: r for r in body["refused"]}
@@ -43,7 +43,7 @@ def test_bulk_send_reports_each_refusal_and_checks_event_roles(api: Api) -> None
     assert refused["b"]["type"] == "urn:statewright:problem:event-not-accepted"
     assert api.engine.get("a", tenant="acme").version == 1
     void = {"event": {"type": "VOID"}, "state": "pending"}
-    allowed = post(api, "/v1/bulk/send", void, token="approver")
+    allowed = post(api, "/api/v1/bulk/send", void, token="approver")
     assert allowed.json()["done"] == ["a"]
 
 
@@ -51,16 +51,16 @@ def test_bulk_cancel_and_retry(api: Api) -> None:
     register_shop(api)
     for name in ("a", "b", "c"):
         start(api, name)
-    post(api, "/v1/instances/b/events", {"type": "APPROVE"})
+    post(api, "/api/v1/instances/b/events", {"type": "APPROVE"})
     fail_once(api, "b")
-    retried = post(api, "/v1/bulk/retry", {"all": True}).json()
+    retried = post(api, "/api/v1/bulk/retry", {"all": True}).json()
     assert retried["matched"] == 3 and retried["done"] == ["b"]
     reasons = {r["instance_id"]: r["reason"] for r in retried["refused"]}
     assert reasons == {"a": "no_waiting_step", "c": "no_waiting_step"}
-    (step,) = get(api, "/v1/instances/b/steps").json()["items"]
+    (step,) = get(api, "/api/v1/instances/b/steps").json()["items"]
     assert step["next_attempt_at"] <= api.engine.clock.now()
-    post(api, "/v1/instances/c/events", {"type": "REJECT"})
-    cancelled = post(api, "/v1/bulk/cancel", {"all": True, "reason": "closing"}).json()
+    post(api, "/api/v1/instances/c/events", {"type": "REJECT"})
+    cancelled = post(api, "/api/v1/bulk/cancel", {"all": True, "reason": "closing"}).json()
     assert cancelled["done"] == ["a", "b"]
     (finished,) = cancelled["refused"]
     assert finished["instance_id"] == "c"
@@ -77,13 +77,13 @@ def test_bulk_needs_a_filter_an_operator_and_stays_in_the_tenant(api: Api) -> No
     start(api, "z", tenant_token="other:admin")
     for route in ("send", "cancel", "retry"):
         body = {"event": {"type": "REJECT"}} if route == "send" else {}
-        none = post(api, f"/v1/bulk/{route}", body)
+        none = post(api, f"/api/v1/bulk/{route}", body)
         assert none.status_code == 422 and '"all": true' in none.json()["detail"]
-        viewer = post(api, f"/v1/bulk/{route}", {**body, "all": True}, token="viewer")
+        viewer = post(api, f"/api/v1/bulk/{route}", {**body, "all": True}, token="viewer")
         assert viewer.status_code == 403
     assert api.engine.get("a", tenant="acme").version == 1
-    other = post(api, "/v1/bulk/cancel", {"all": True}, token="other:operator").json()
+    other = post(api, "/api/v1/bulk/cancel", {"all": True}, token="other:operator").json()
     assert other["done"] == ["z"]
     assert api.engine.get("a", tenant="acme").status == "active"
-    no_type = post(api, "/v1/bulk/send", {"event": {"by": "x"}, "all": True})
+    no_type = post(api, "/api/v1/bulk/send", {"event": {"by": "x"}, "all": True})
     assert no_type.status_code == 422 and no_type.json()["errors"][0]["field"] == "body.event.type"

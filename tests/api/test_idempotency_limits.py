@@ -18,14 +18,14 @@ from statewright.api import ApiSettings
 PROBLEM = "application/problem+json"
 
 
-def send(api: Api, body: object, key: str | None, path: str = "/v1/instances/o1/events") -> Any:
+def send(api: Api, body: object, key: str | None, path: str = "/api/v1/instances/o1/events") -> Any:
     headers = api.auth("admin") | ({"Idempotency-Key": key} if key else {})
     return api.client.post(path, json=body, headers=headers)
 
 
 def start_o1(api: Api) -> None:
     body = {"definition": "order", "input": {"amount": 1}}
-    assert send(api, body, None, "/v1/instances/o1").status_code == 201
+    assert send(api, body, None, "/api/v1/instances/o1").status_code == 201
 
 
 def test_a_send_repeated_with_its_key_is_answered_once(api: Api) -> None:
@@ -42,8 +42,8 @@ def test_a_send_repeated_with_its_key_is_answered_once(api: Api) -> None:
 
 def test_a_start_repeated_with_its_key_makes_one_instance(api: Api) -> None:
     body = {"definition": "order", "input": {"amount": 2}}
-    first = send(api, body, "start-1", "/v1/instances")
-    again = send(api, body, "start-1", "/v1/instances")
+    first = send(api, body, "start-1", "/api/v1/instances")
+    again = send(api, body, "start-1", "/api/v1/instances")
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert first.headers["location"] == again.headers["location"]
@@ -52,9 +52,9 @@ def test_a_start_repeated_with_its_key_makes_one_instance(api: Api) -> None:
 
 def test_a_start_whose_response_was_lost_is_answered_from_the_instance(api: Api) -> None:
     body = {"definition": "order", "input": {"amount": 2}}
-    first = send(api, body, "lost-1", "/v1/instances")
+    first = send(api, body, "lost-1", "/api/v1/instances")
     api.engine.store.forget_requests(2**62)  # as if the kept response were never written
-    again = send(api, body, "lost-1", "/v1/instances")
+    again = send(api, body, "lost-1", "/api/v1/instances")
     assert again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
     assert len(api.engine.list(tenant="acme")) == 1
@@ -67,7 +67,7 @@ def test_a_key_reused_for_another_request_is_422_and_changes_nothing(api: Api) -
     assert other.status_code == 422
     assert other.headers["content-type"] == PROBLEM
     assert "new key" in other.json()["detail"]
-    elsewhere = send(api, {"type": "NOTE", "text": "a"}, "k-2", "/v1/instances/o2/events")
+    elsewhere = send(api, {"type": "NOTE", "text": "a"}, "k-2", "/api/v1/instances/o2/events")
     assert elsewhere.status_code == 422
     assert api.engine.get("o1", tenant="acme").context["note"] == "a"
 
@@ -78,7 +78,7 @@ def test_a_key_still_being_handled_is_409(api: Api) -> None:
     text = json.dumps(
         {
             "method": "POST",
-            "path": "/v1/instances/o1/events",
+            "path": "/api/v1/instances/o1/events",
             "body": {"event": body, "if_match": None},
         },
         sort_keys=True,
@@ -102,7 +102,7 @@ def test_a_refusal_is_replayed_too_and_keys_are_per_tenant(api: Api) -> None:
     assert first.json() == again.json()
     assert again.headers["content-type"] == PROBLEM
     other = api.client.post(
-        "/v1/instances/o1/events",
+        "/api/v1/instances/o1/events",
         json={"type": "SHIP"},
         headers=api.auth("other:admin") | {"Idempotency-Key": "k-4"},
     )
@@ -131,7 +131,7 @@ def test_an_oversized_body_is_413_as_problem_json(api: Api) -> None:
         yield b'"}'
 
     streamed = api.client.post(
-        "/v1/instances/o1/events",
+        "/api/v1/instances/o1/events",
         content=chunks(),
         headers=api.auth("admin") | {"Content-Type": "application/json"},
     )
@@ -155,7 +155,7 @@ def test_a_non_json_or_malformed_body_is_422_as_problem_json(
 ) -> None:
     start_o1(api)
     response = api.client.post(
-        "/v1/instances/o1/events",
+        "/api/v1/instances/o1/events",
         content=content,
         headers=api.auth("admin") | {"Content-Type": content_type},
     )
@@ -173,13 +173,15 @@ def limited(store_url: str) -> Iterator[Api]:
 
 def test_each_token_is_rate_limited_on_its_own(limited: Api) -> None:
     statuses = [
-        limited.client.get("/v1/definitions", headers=limited.auth("viewer")).status_code
+        limited.client.get("/api/v1/definitions", headers=limited.auth("viewer")).status_code
         for _ in range(4)
     ]
     assert statuses == [200, 200, 200, 429]
-    refused = limited.client.get("/v1/definitions", headers=limited.auth("viewer"))
+    refused = limited.client.get("/api/v1/definitions", headers=limited.auth("viewer"))
     assert refused.headers["content-type"] == PROBLEM and int(refused.headers["retry-after"]) > 0
-    assert limited.client.get("/v1/definitions", headers=limited.auth("admin")).status_code == 200
+    assert (
+        limited.client.get("/api/v1/definitions", headers=limited.auth("admin")).status_code == 200
+    )
 
 
 def test_concurrent_requests_with_one_key_move_the_instance_once(api: Api) -> None:

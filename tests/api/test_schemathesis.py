@@ -37,7 +37,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     for api in make_api(f"sqlite:///{folder}/api.db", ApiSettings(max_body_bytes=4096, rate=0)):
         api.engine.register(CLAIM)  # typed events: their schemas are in the document too
         api.client.post(
-            "/v1/instances/o1",
+            "/api/v1/instances/o1",
             json={"definition": "order", "input": {"amount": 1}},
             headers=api.auth("admin"),
         )
@@ -47,7 +47,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 @pytest.mark.slow
 def test_generated_requests_get_no_server_error_and_match_the_document(served: Api) -> None:
     schema = schemathesis.openapi.from_asgi(
-        "/openapi.json", served.client.app, headers=served.auth("admin")
+        "/api/openapi.json", served.client.app, headers=served.auth("admin")
     )
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 21  # every route of the document (docs/api.md lists them)

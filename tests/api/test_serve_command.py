@@ -96,27 +96,27 @@ def test_serve_answers_on_a_loopback_port_and_stops_on_sigterm(
     try:
         wait_until_live(server, base)
         auth = {"Authorization": f"Bearer {secret}"}
-        assert httpx.get(f"{base}/v1/definitions").status_code == 401
+        assert httpx.get(f"{base}/api/v1/definitions").status_code == 401
         started = httpx.post(
-            f"{base}/v1/instances/o1",
+            f"{base}/api/v1/instances/o1",
             json={"definition": "order", "input": {"amount": 3}},
             headers=auth,
         )
-        assert started.status_code == 201 and started.headers["location"] == "/v1/instances/o1"
+        assert started.status_code == 201 and started.headers["location"] == "/api/v1/instances/o1"
         sent = httpx.post(
-            f"{base}/v1/instances/o1/events",
+            f"{base}/api/v1/instances/o1/events",
             json={"type": "APPROVE", "by": "ann"},
             headers=auth | {"If-Match": '"1"'},
         )
         assert sent.status_code == 200 and sent.json()["to_value"] == "approved"
         assert "server" not in sent.headers
-        assert httpx.get(f"{base}/health/ready").status_code == 200
+        assert httpx.get(f"{base}/api/health/ready").status_code == 200
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     assert f"at http://127.0.0.1:{port}" in out and "warning" not in err
-    assert '"POST /v1/instances/o1/events HTTP/1.1" 200' in out  # the access log, by default
+    assert '"POST /api/v1/instances/o1/events HTTP/1.1" 200' in out  # the access log, by default
     with Engine.open(store_url) as engine:
         assert engine.get("o1", tenant="acme").context == {"amount": 3, "approvedBy": "ann"}
 
@@ -156,10 +156,12 @@ def test_serve_with_worker_runs_timers_and_steps_in_the_same_process(
     auth = {"Authorization": f"Bearer {secret}"}
     try:
         wait_until_live(server, base)
-        started = httpx.post(f"{base}/v1/instances/q1", json={"definition": "quick"}, headers=auth)
+        started = httpx.post(
+            f"{base}/api/v1/instances/q1", json={"definition": "quick"}, headers=auth
+        )
         assert started.status_code == 201, started.text
         deadline = time.monotonic() + 30
-        while httpx.get(f"{base}/v1/instances/q1", headers=auth).json()["status"] != "done":
+        while httpx.get(f"{base}/api/v1/instances/q1", headers=auth).json()["status"] != "done":
             assert time.monotonic() < deadline, "the worker in serve did not finish q1"
             time.sleep(0.05)
     finally:
@@ -173,7 +175,7 @@ def wait_until_live(server: subprocess.Popen[str], base: str) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/api/health/live", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -194,12 +196,12 @@ def test_serve_without_the_access_log_logs_no_line_per_request(store_url: str) -
     )  # fmt: skip
     try:
         wait_until_live(server, f"http://127.0.0.1:{port}")
-        assert httpx.get(f"http://127.0.0.1:{port}/v1/definitions").status_code == 401
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/definitions").status_code == 401
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
-    assert "GET /health/live" not in out + err and "GET /v1/definitions" not in out + err
+    assert "GET /api/health/live" not in out + err and "GET /api/v1/definitions" not in out + err
     assert "Application startup complete" in err  # the server's own lines stay
 
 
@@ -242,7 +244,7 @@ def test_serve_with_two_processes_commits_every_send_once(store_url: str, tmp_pa
         wait_until_live(server, base)
         for index in range(4):
             started = httpx.post(
-                f"{base}/v1/instances/o{index}",
+                f"{base}/api/v1/instances/o{index}",
                 json={"definition": "order", "input": {"amount": 3}},
                 headers=auth,
             )
@@ -250,7 +252,7 @@ def test_serve_with_two_processes_commits_every_send_once(store_url: str, tmp_pa
         # Fresh connections, so that both processes take requests; each note is kept once.
         for turn in range(12):
             sent = httpx.post(
-                f"{base}/v1/instances/o{turn % 4}/events",
+                f"{base}/api/v1/instances/o{turn % 4}/events",
                 json={"type": "NOTE", "text": str(turn)},
                 headers=auth,
             )

@@ -11,8 +11,8 @@ from api_kit import Api, make_api
 
 
 def test_liveness_and_readiness_need_no_token(api: Api) -> None:
-    assert api.client.get("/health/live").json() == {"status": "ok"}
-    assert api.client.get("/health/ready").json() == {"status": "ok"}
+    assert api.client.get("/api/health/live").json() == {"status": "ok"}
+    assert api.client.get("/api/health/ready").json() == {"status": "ok"}
 
 
 @pytest.fixture
@@ -28,58 +28,58 @@ def test_readiness_is_503_when_the_store_is_not_this_versions(
             "DELETE FROM schema_migrations "
             "WHERE version = (SELECT max(version) FROM schema_migrations)"
         )
-    response = sqlite_api.client.get("/health/ready")
+    response = sqlite_api.client.get("/api/health/ready")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert "db migrate" in response.json()["detail"]
-    assert sqlite_api.client.get("/health/live").status_code == 200
+    assert sqlite_api.client.get("/api/health/live").status_code == 200
 
 
 def test_metrics_count_requests_by_route_template_and_status(api: Api) -> None:
-    api.client.get("/v1/instances/nope", headers=api.auth("viewer"))
-    api.client.get("/v1/instances/nope", headers=api.auth("viewer"))
-    api.client.get("/v1/definitions", headers=api.auth("viewer"))
-    response = api.client.get("/metrics", headers=api.auth("viewer"))
+    api.client.get("/api/v1/instances/nope", headers=api.auth("viewer"))
+    api.client.get("/api/v1/instances/nope", headers=api.auth("viewer"))
+    api.client.get("/api/v1/definitions", headers=api.auth("viewer"))
+    response = api.client.get("/api/metrics", headers=api.auth("viewer"))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert (
-        'statewright_http_requests_total{method="GET",route="/v1/instances/{instance_id}",'
+        'statewright_http_requests_total{method="GET",route="/api/v1/instances/{instance_id}",'
         'status="404"} 2.0' in text
     )
-    assert 'route="/v1/definitions",status="200"} 1.0' in text
+    assert 'route="/api/v1/definitions",status="200"} 1.0' in text
     assert "statewright_http_request_duration_seconds_bucket" in text
 
 
 def test_the_openapi_document_and_docs_page_need_a_token(api: Api) -> None:
-    assert api.client.get("/openapi.json").status_code == 401
-    assert api.client.get("/docs").status_code == 401
-    document = api.client.get("/openapi.json", headers=api.auth("viewer")).json()
+    assert api.client.get("/api/openapi.json").status_code == 401
+    assert api.client.get("/api/docs").status_code == 401
+    document = api.client.get("/api/openapi.json", headers=api.auth("viewer")).json()
     paths = document["paths"]
     assert {
-        "/v1/instances",
-        "/v1/instances/{instance_id}",
-        "/v1/instances/{instance_id}/events",
-        "/v1/instances/{instance_id}/history",
-        "/v1/instances/{instance_id}/accepted",
-        "/v1/definitions",
-        "/v1/definitions/{definition_id}",
-        "/health/live",
-        "/health/ready",
-        "/metrics",
+        "/api/v1/instances",
+        "/api/v1/instances/{instance_id}",
+        "/api/v1/instances/{instance_id}/events",
+        "/api/v1/instances/{instance_id}/history",
+        "/api/v1/instances/{instance_id}/accepted",
+        "/api/v1/definitions",
+        "/api/v1/definitions/{definition_id}",
+        "/api/health/live",
+        "/api/health/ready",
+        "/api/metrics",
     } <= set(paths)
-    send = paths["/v1/instances/{instance_id}/events"]["post"]
+    send = paths["/api/v1/instances/{instance_id}/events"]["post"]
     assert {"409", "412", "403"} <= set(send["responses"])
     assert "application/problem+json" in send["responses"]["409"]["content"]
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    page = api.client.get("/docs", headers=api.auth("viewer"))
+    page = api.client.get("/api/docs", headers=api.auth("viewer"))
     assert page.status_code == 200 and "SwaggerUIBundle" in page.text
-    assert '"/v1/instances/{instance_id}/events"' in page.text
+    assert '"/api/v1/instances/{instance_id}/events"' in page.text
 
 
 def test_unknown_routes_and_methods_are_problems(api: Api) -> None:
     missing = api.client.get("/v2/nothing", headers=api.auth("viewer"))
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
-    wrong = api.client.delete("/v1/definitions", headers=api.auth("viewer"))
+    wrong = api.client.delete("/api/v1/definitions", headers=api.auth("viewer"))
     assert wrong.status_code == 405 and wrong.json()["status"] == 405

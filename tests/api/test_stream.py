@@ -61,13 +61,13 @@ def project(store_url: str, tmp_path: Path) -> tuple[Path, dict[str, dict[str, s
 
 
 def _send(base: str, auth: dict[str, str], instance_id: str, event: dict[str, object]) -> None:
-    sent = httpx.post(f"{base}/v1/instances/{instance_id}/events", json=event, headers=auth)
+    sent = httpx.post(f"{base}/api/v1/instances/{instance_id}/events", json=event, headers=auth)
     assert sent.status_code == 200, sent.text
 
 
 def _start(base: str, auth: dict[str, str], instance_id: str, definition: str) -> None:
     body = {"definition": definition, "input": {"amount": 5}}
-    started = httpx.post(f"{base}/v1/instances/{instance_id}", json=body, headers=auth)
+    started = httpx.post(f"{base}/api/v1/instances/{instance_id}", json=body, headers=auth)
     assert started.status_code == 201, started.text
 
 
@@ -80,13 +80,13 @@ def test_a_timer_a_worker_process_fires_reaches_a_client_and_a_reconnect_gets_wh
     store_url: str, project: tuple[Path, dict[str, dict[str, str]]]
 ) -> None:
     machines, auth = project
-    with serve(store_url, machines) as base, sse(base, "/v1/stream", auth["viewer"]) as watcher:
+    with serve(store_url, machines) as base, sse(base, "/api/v1/stream", auth["viewer"]) as watcher:
         assert watcher.response.status_code == 200
         headers = watcher.response.headers
         assert headers["content-type"].startswith("text/event-stream")
         assert headers["cache-control"] == "no-cache" and headers["x-accel-buffering"] == "no"
         assert "content-encoding" not in headers  # asked for gzip: never compressed
-        with sse(base, "/v1/stream", auth["viewer"]) as leaver:
+        with sse(base, "/api/v1/stream", auth["viewer"]) as leaver:
             _start(base, auth["operator"], "t1", "timed")
             (seen,) = leaver.events(1)
             assert leaver.retry == [3000]
@@ -110,7 +110,7 @@ def test_a_timer_a_worker_process_fires_reaches_a_client_and_a_reconnect_gets_wh
         (last,) = watcher.events(1)
         assert last.data["runtime_status"] == "done" and last.data["from_value"] == "expired"
         resumed_headers = auth["viewer"] | {"Last-Event-ID": str(seen.id)}
-        with sse(base, "/v1/stream", resumed_headers) as resumed:
+        with sse(base, "/api/v1/stream", resumed_headers) as resumed:
             missed = resumed.events(2)
             resumed.quiet()  # exactly those: nothing more until something is committed
         assert [(e.id, e.data) for e in missed] == [(e.id, e.data) for e in [live[1], last]]
@@ -124,21 +124,21 @@ def test_tenants_filters_payloads_resync_and_tokens(
 ) -> None:
     machines, auth = project
     with serve(store_url, machines, "--stream-replay", "3") as base:
-        assert httpx.get(f"{base}/v1/stream").status_code == 401
+        assert httpx.get(f"{base}/api/v1/stream").status_code == 401
         wrong = {"Authorization": "Bearer sw_0123456789ab_x"}
-        assert httpx.get(f"{base}/v1/stream", headers=wrong).status_code == 401
+        assert httpx.get(f"{base}/api/v1/stream", headers=wrong).status_code == 401
         _start(base, auth["other"], "x1", "order")
-        hidden = httpx.get(f"{base}/v1/instances/x1/stream", headers=auth["viewer"])
+        hidden = httpx.get(f"{base}/api/v1/instances/x1/stream", headers=auth["viewer"])
         assert hidden.status_code == 404  # another tenant's instance: as if there were none
-        bad = httpx.get(f"{base}/v1/stream", headers=auth["viewer"] | {"Last-Event-ID": "x"})
+        bad = httpx.get(f"{base}/api/v1/stream", headers=auth["viewer"] | {"Last-Event-ID": "x"})
         assert bad.status_code == 422 and "Last-Event-ID" in bad.json()["detail"]
         _start(base, auth["operator"], "o1", "order")
         with (
-            sse(base, "/v1/stream", auth["viewer"]) as tenant,
-            sse(base, "/v1/stream", auth["other"]) as other,
-            sse(base, "/v1/instances/o1/stream", auth["viewer"]) as one,
-            sse(base, "/v1/stream?definition=timed", auth["viewer"]) as timed,
-            sse(base, "/v1/stream", auth["no-payloads"]) as withheld,
+            sse(base, "/api/v1/stream", auth["viewer"]) as tenant,
+            sse(base, "/api/v1/stream", auth["other"]) as other,
+            sse(base, "/api/v1/instances/o1/stream", auth["viewer"]) as one,
+            sse(base, "/api/v1/stream?definition=timed", auth["viewer"]) as timed,
+            sse(base, "/api/v1/stream", auth["no-payloads"]) as withheld,
         ):
             _start(base, auth["operator"], "t1", "timed")
             _send(base, auth["operator"], "o1", {"type": "NOTE", "text": "secret"})
@@ -157,12 +157,12 @@ def test_tenants_filters_payloads_resync_and_tokens(
                 stream.quiet()
         # Three transitions of acme since o1's start are within the bound of 3: replayed.
         first = int(everything[0].id or 0) - 1
-        with sse(base, "/v1/stream", auth["viewer"] | {"Last-Event-ID": str(first)}) as back:
+        with sse(base, "/api/v1/stream", auth["viewer"] | {"Last-Event-ID": str(first)}) as back:
             assert [e.event for e in back.events(2)] == ["transition", "transition"]
             back.quiet()
         for n in range(3):
             _send(base, auth["operator"], "o1", {"type": "NOTE", "text": str(n)})
-        with sse(base, "/v1/stream", auth["viewer"] | {"Last-Event-ID": str(first)}) as far:
+        with sse(base, "/api/v1/stream", auth["viewer"] | {"Last-Event-ID": str(first)}) as far:
             (resync,) = far.events(1)
             assert resync.event == "resync" and resync.data["reason"] == "gap-too-large"
             assert int(resync.id or 0) > first
@@ -171,11 +171,11 @@ def test_tenants_filters_payloads_resync_and_tokens(
             assert after.data["event"]["text"] == "after"
             assert int(after.id or 0) > int(resync.id or 0)
         ahead = auth["viewer"] | {"Last-Event-ID": "999999"}
-        with sse(base, "/v1/instances/o1/stream", ahead) as unknown:
+        with sse(base, "/api/v1/instances/o1/stream", ahead) as unknown:
             (resync,) = unknown.events(1)
             assert resync.event == "resync" and resync.data["reason"] == "unknown-cursor"
         # A token revoked while its stream is open gets no more events: the stream ends.
-        with sse(base, "/v1/stream", auth["revoked"]) as doomed:
+        with sse(base, "/api/v1/stream", auth["revoked"]) as doomed:
             doomed.quiet()
             with Engine.open(store_url) as engine:
                 (token,) = [t for t in engine.tokens(tenant="acme") if t.name == "revoked"]
@@ -184,7 +184,7 @@ def test_tenants_filters_payloads_resync_and_tokens(
             with pytest.raises(AssertionError, match="the stream ended"):
                 doomed.next(skip_heartbeats=False)
         # A stream still open when the server stops is ended: serve exits (checked by `serve`).
-        still_open = sse(base, "/v1/stream", auth["viewer"])
+        still_open = sse(base, "/api/v1/stream", auth["viewer"])
         stream = still_open.__enter__()
     try:
         with pytest.raises((AssertionError, httpx.HTTPError)):
@@ -214,7 +214,7 @@ def test_a_client_that_goes_away_releases_its_subscription(tmp_path: Path) -> No
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
             auth = {"Authorization": f"Bearer {secret}"}
-            with sse(base, "/v1/stream", auth) as one, sse(base, "/v1/stream", auth) as two:
+            with sse(base, "/api/v1/stream", auth) as one, sse(base, "/api/v1/stream", auth) as two:
                 one.quiet()
                 two.quiet()
                 assert hub.subscribers == 2
@@ -264,8 +264,8 @@ def test_an_instance_subscription_takes_only_that_instance() -> None:
 
 
 def test_the_openapi_document_lists_both_streams(api: Api) -> None:
-    document = api.client.get("/openapi.json", headers=api.auth("viewer")).json()
-    for path in ("/v1/stream", "/v1/instances/{instance_id}/stream"):
+    document = api.client.get("/api/openapi.json", headers=api.auth("viewer")).json()
+    for path in ("/api/v1/stream", "/api/v1/instances/{instance_id}/stream"):
         content = document["paths"][path]["get"]["responses"]["200"]["content"]
         assert "text/event-stream" in content, json.dumps(content)
 

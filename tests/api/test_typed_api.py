@@ -20,7 +20,7 @@ def post(api: Api, path: str, body: Any, token: str = "admin", **headers: str) -
 @pytest.fixture
 def typed(api: Api) -> Api:
     api.engine.register(CLAIM)
-    started = post(api, "/v1/instances/c1", {"definition": "claim", "input": {"customer": "x"}})
+    started = post(api, "/api/v1/instances/c1", {"definition": "claim", "input": {"customer": "x"}})
     assert started.status_code == 201, started.text
     return api
 
@@ -28,7 +28,7 @@ def typed(api: Api) -> Api:
 def test_a_payload_failing_its_schema_is_422_naming_the_field(typed: Api) -> None:
     response = post(
         typed,
-        "/v1/instances/c1/events",
+        "/api/v1/instances/c1/events",
         {"type": "PAY", "amount": 0, "lines": [{"sku": "a"}, {}]},
         "operator",
         **{"Idempotency-Key": "pay-1"},
@@ -45,24 +45,24 @@ def test_a_payload_failing_its_schema_is_422_naming_the_field(typed: Api) -> Non
     assert "nothing was changed" in body["detail"]
     assert typed.engine.get("c1", tenant="acme").version == 1
     assert len(typed.engine.history("c1", tenant="acme")) == 1
-    sent = post(typed, "/v1/instances/c1/events", {"type": "PAY", "amount": 5}, "operator")
+    sent = post(typed, "/api/v1/instances/c1/events", {"type": "PAY", "amount": 5}, "operator")
     assert sent.status_code == 200, sent.text
     assert typed.engine.get("c1", tenant="acme").context["paid"] == 5
 
 
 def test_a_start_input_failing_its_schema_is_422_and_starts_nothing(typed: Api) -> None:
-    response = post(typed, "/v1/instances/c2", {"definition": "claim", "input": {}})
+    response = post(typed, "/api/v1/instances/c2", {"definition": "claim", "input": {}})
     assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
     assert response.json()["errors"] == [
         {"path": "customer", "message": "'customer' is a required property"}
     ]
     assert response.json()["event_type"] is None
-    missing = typed.client.get("/v1/instances/c2", headers=typed.auth("viewer"))
+    missing = typed.client.get("/api/v1/instances/c2", headers=typed.auth("viewer"))
     assert missing.status_code == 404
 
 
 def test_accepted_carries_each_events_schema(typed: Api) -> None:
-    response = typed.client.get("/v1/instances/c1/accepted", headers=typed.auth("viewer"))
+    response = typed.client.get("/api/v1/instances/c1/accepted", headers=typed.auth("viewer"))
     assert response.status_code == 200
     body = response.json()
     assert body["accepted_events"] == ["PAY", "DROP"]
@@ -72,7 +72,7 @@ def test_accepted_carries_each_events_schema(typed: Api) -> None:
 
 
 def test_the_openapi_document_lists_the_declared_schemas(typed: Api) -> None:
-    document = typed.client.get("/openapi.json", headers=typed.auth("viewer")).json()
+    document = typed.client.get("/api/openapi.json", headers=typed.auth("viewer")).json()
     listed = document["x-statewright-definitions"]
     assert list(listed) == ["claim"]  # the order definition declares none
     assert listed["claim"] == {

@@ -135,7 +135,7 @@ def _handle_errors(app: FastAPI) -> None:
         detail = str(error.detail)
         if error.status_code == 404:
             detail = (
-                f"no route {request.url.path}; the OpenAPI document at /openapi.json lists them"
+                f"no route {request.url.path}; the OpenAPI document at /api/openapi.json lists them"
             )
         return problem_response(
             request,

@@ -1,5 +1,5 @@
 """Prometheus metrics of the API, in a registry of the app's own: requests by method, route
-template and status, and their durations. Served as Prometheus text at `/metrics` (a token
+template and status, and their durations. Served as Prometheus text at `/api/metrics` (a token
 is needed)."""
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from statewright.engine.bulk import BulkFilters
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/bulk", tags=["bulk"])
+router = APIRouter(prefix="/api/v1/bulk", tags=["bulk"])
 _RESPONSES = errors(403, 404, 413)
 
 
@@ -39,7 +39,7 @@ _RESPONSES = errors(403, 404, 413)
 def bulk_send(
     request: Request, body: BulkSendIn, caller: Operator, key: IdempotencyKey = None
 ) -> JSONResponse:
-    """Send `event` to every instance matched, as `POST /v1/instances/{id}/events` would
+    """Send `event` to every instance matched, as `POST /api/v1/instances/{id}/events` would
     (the per-event roles are checked per instance). With an Idempotency-Key, each instance
     gets the engine key `<key>/<id>`, so a bulk sent again sends nothing twice."""
     key = check_key(key)

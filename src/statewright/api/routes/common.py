@@ -149,7 +149,7 @@ def etag(version: int) -> str:
 
 def location(instance_id: str) -> str:
     """The path of an instance."""
-    return f"/v1/instances/{quote(instance_id, safe='')}"
+    return f"/api/v1/instances/{quote(instance_id, safe='')}"
 
 
 def expected_version(if_match: str | None) -> int | None:

@@ -19,7 +19,7 @@ from statewright.api.routes.common import engine_of, errors
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["definitions"])
+router = APIRouter(prefix="/api/v1", tags=["definitions"])
 
 Viewer = Annotated[Caller, Depends(caller_with("viewer"))]
 

@@ -40,7 +40,7 @@ from statewright.errors import InstanceExists
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["instances"])
+router = APIRouter(prefix="/api/v1", tags=["instances"])
 
 #: Ids made from an Idempotency-Key: a start retried after its response was lost finds its
 #: instance instead of making a second one.

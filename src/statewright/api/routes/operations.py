@@ -29,7 +29,7 @@ from statewright.api.views import transition_out
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["instances"])
+router = APIRouter(prefix="/api/v1", tags=["instances"])
 
 
 @router.get(

@@ -25,7 +25,7 @@ from statewright.api.views import dead_letter_out
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["outbox"])
+router = APIRouter(prefix="/api/v1", tags=["outbox"])
 
 _Filter = Query(min_length=1, max_length=200)
 

@@ -26,7 +26,7 @@ router = APIRouter(tags=["service"])
 Viewer = Annotated[Caller, Depends(caller_with("viewer"))]
 
 
-@router.get("/health/live", response_model=HealthOut, summary="Liveness")
+@router.get("/api/health/live", response_model=HealthOut, summary="Liveness")
 async def live() -> HealthOut:
     """200 while the process serves requests."""
     # On the event loop: it does no I/O, and a sync route would cost two hops through
@@ -35,7 +35,7 @@ async def live() -> HealthOut:
 
 
 @router.get(
-    "/health/ready",
+    "/api/health/ready",
     response_model=HealthOut,
     responses={503: errors()[503]},
     summary="Readiness",
@@ -52,7 +52,7 @@ def ready(request: Request) -> HealthOut:
 
 
 @router.get(
-    "/metrics",
+    "/api/metrics",
     responses={
         200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
         **errors(),
@@ -67,13 +67,13 @@ def metrics(request: Request, caller: Viewer) -> Response:
     )
 
 
-@router.get("/openapi.json", include_in_schema=False)
+@router.get("/api/openapi.json", include_in_schema=False)
 def openapi(request: Request, caller: Viewer) -> JSONResponse:
     """The OpenAPI document, with the event schemas the stored definitions declare."""
     return JSONResponse(_document(request))
 
 
-@router.get("/docs", include_in_schema=False)
+@router.get("/api/docs", include_in_schema=False)
 def docs(request: Request, caller: Viewer) -> HTMLResponse:
     """The OpenAPI docs page, its document inline (the page needs no second request)."""
     spec = json.dumps(_document(request)).replace("</", "<\\/")

@@ -29,7 +29,7 @@ from statewright.errors import StatewrightError
 
 __all__ = ["EVENT_STREAM", "router"]
 
-router = APIRouter(prefix="/v1", tags=["stream"])
+router = APIRouter(prefix="/api/v1", tags=["stream"])
 
 EVENT_STREAM = "text/event-stream"
 #: Headers that keep proxies from buffering or transforming the stream (nginx buffers

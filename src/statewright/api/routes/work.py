@@ -25,7 +25,7 @@ from statewright.api.views import step_out, timer_out
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["work"])
+router = APIRouter(prefix="/api/v1", tags=["work"])
 
 StepStatus = Annotated[
     str | None,

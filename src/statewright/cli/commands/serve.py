@@ -206,7 +206,9 @@ def serve(
                 target=_run_worker, args=(runner, stop, server, failed), name="worker"
             )
             thread.start()
-        typer.echo(f"serving {redact_url(store_url)} at http://{host}:{port} (OpenAPI at /docs)")
+        typer.echo(
+            f"serving {redact_url(store_url)} at http://{host}:{port} (OpenAPI at /api/docs)"
+        )
         # uvicorn stops gracefully on SIGTERM or SIGINT, then raises the signal again to the
         # handler it found: a quiet one, so that a clean stop exits 0 (as `worker` does).
         for sig in (signal.SIGTERM, signal.SIGINT):
