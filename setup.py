@@ -25,7 +25,8 @@ from setuptools.command.build_py import build_py
 ELKJS_VERSION = "0.12.1"
 ELKJS_URL = f"https://registry.npmjs.org/elkjs/-/elkjs-{ELKJS_VERSION}.tgz"
 ELKJS_INTEGRITY = (
-    "sha512-IhMYKHE4S2vtx0QrhBP3lYOIKDeIiJXBrdq9MGYkuB8ZHqhrBnHNfSUndjXFewrX1CPK8chwq+2NA0K0hliYuw=="
+    "sha512-"
+    "IhMYKHE4S2vtx0QrhBP3lYOIKDeIiJXBrdq9MGYkuB8ZHqhrBnHNfSUndjXFewrX1CPK8chwq+2NA0K0hliYuw=="
 )
 #: What the build writes, each from its member of the tarball, with its sha256 (of the
 #: verified tarball's content), to tell a complete earlier download from a partial one.
@@ -57,7 +58,9 @@ def _download() -> bytes:
         with urllib.request.urlopen(ELKJS_URL, timeout=60) as response:
             data: bytes = response.read()
     except (urllib.error.URLError, OSError) as error:
-        raise SystemExit(f"statewright build: could not download {ELKJS_URL}: {error}; {fix}")
+        raise SystemExit(
+            f"statewright build: could not download {ELKJS_URL}: {error}; {fix}"
+        ) from None
     algorithm, _, expected = ELKJS_INTEGRITY.partition("-")
     found = base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
     if found != expected:
