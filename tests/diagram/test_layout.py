@@ -17,6 +17,7 @@ import pytest
 from diagram_geometry import layout_faults
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_model import CHART
 
 from statewright.chart import Machine
 from statewright.diagram import diagram_model, layout_model
@@ -40,6 +41,19 @@ def test_every_example_lays_out_cleanly(path: Path) -> None:
     layout = layout_model(model)
     assert layout_faults(dict(model), layout) == []
     assert len(layout["edges"]) >= len(model["transitions"])
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [
+        CHART,  # self, to ancestors and descendants, across regions, history, root edges
+        {"id": "r", "on": {"PING": {"target": "#r", "reenter": True}}},  # the root alone
+    ],
+    ids=["every-edge", "root-only"],
+)
+def test_every_kind_of_edge_lays_out_cleanly(chart: dict[str, Any]) -> None:
+    model = diagram_model(Machine.from_config(chart))
+    assert layout_faults(dict(model), layout_model(model)) == []
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
