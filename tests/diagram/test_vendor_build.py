@@ -16,6 +16,8 @@ import pytest
 
 from statewright.diagram.render import ELK_JS
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[2]
 
 
