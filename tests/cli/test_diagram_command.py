@@ -95,3 +95,12 @@ def test_without_a_javascript_runtime_it_says_what_to_install(
 def test_an_unwritable_output_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["diagram", str(ORDER), "-o", str(tmp_path / "no" / "o.svg")])
     assert result.exit_code == 2 and "cannot write" in result.output
+
+
+def test_the_documented_order_diagram_is_current() -> None:
+    shown = ROOT / "docs" / "diagrams" / "order.svg"
+    drawn = runner.invoke(app, ["diagram", str(ORDER)]).stdout
+    assert shown.read_text(encoding="utf-8") == drawn, (
+        "docs/diagrams/order.svg is stale: statewright diagram examples/order/order.json "
+        "-o docs/diagrams/order.svg"
+    )
