@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from console_kit import SCREENSHOTS, ConsoleServer
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def shop(console_server: ConsoleServer) -> ConsoleServer:
     return console_server
 
 
-def row(page: Page, instance_id: str):  # type: ignore[no-untyped-def]
+def row(page: Page, instance_id: str) -> Locator:
     return page.locator(f"[data-testid=instances-row][data-id='{instance_id}']")
 
 
@@ -137,3 +137,25 @@ def test_a_forged_post_and_another_tenants_instance_are_refused(
     viewer.goto("/")
     expect(viewer.get_by_test_id("instances-row").first).to_be_visible()
     expect(viewer.get_by_test_id("bulk")).to_be_hidden()
+
+
+def test_the_queues_page_shows_steps_timers_and_workers(
+    shop: ConsoleServer, logged_in_page: Callable[..., Page]
+) -> None:
+    shop.engine.start("order", input={"orderId": "Q-1", "amount": 2000}, instance_id="Q-1")
+    shop.engine.start("order", input={"orderId": "Q-2", "amount": 7000}, instance_id="Q-2")
+    page = logged_in_page("operator")
+    page.goto("/queues")
+    timer = page.get_by_test_id("timer-row").filter(has_text="Q-1")
+    expect(timer).to_contain_text("in 1d 23h")  # the 48h approval deadline
+    worker = page.get_by_test_id("worker-row")
+    expect(worker).to_have_count(1)
+    expect(worker).to_contain_text("live")
+    expect(worker).to_contain_text("chargeCard")
+    expect(page.get_by_test_id("stat-workers")).to_contain_text("1")
+    # A declined card: the step is retried by the server's worker, shown as it goes.
+    shop.engine.send("Q-2", {"type": "APPROVE", "by": "ann"}, actor="ann")
+    step = page.get_by_test_id("step-row").filter(has_text="Q-2")
+    expect(step).to_contain_text("chargeCard", timeout=10_000)
+    expect(step).to_contain_text("card declined for 7000", timeout=10_000)
+    expect(page.get_by_test_id("dead-letters-panel")).to_contain_text("No dead letters")
