@@ -32,7 +32,7 @@ from statewright.store.tokens import TokenStore
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 class Store(TokenStore, StreamStore, Protocol):
@@ -368,6 +368,12 @@ class Store(TokenStore, StreamStore, Protocol):
         limit: int = 100,
     ) -> list[OutboxRecord]:
         """A tenant's dead-lettered outbox messages by id, after `after_id`."""
+        ...
+
+    def list_pending_outbox(
+        self, tenant: str, *, after_id: str | None = None, limit: int = 100
+    ) -> list[OutboxRecord]:
+        """A tenant's outbox messages not delivered yet, by message id, after `after_id`."""
         ...
 
     def redrive_dead_letters(
