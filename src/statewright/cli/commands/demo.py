@@ -7,6 +7,7 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -78,18 +79,18 @@ def demo(
     if offline:
         walk_through(examples / "order")
         return
-    stop = threading.Event()
-    interrupted = _on_stop_signals(stop)
     limit_s = _duration(for_)
     try:
         demo_folder = prepare(folder, examples)
     except (StatewrightError, OSError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+    stop = threading.Event()
+    interrupted, restore = _on_stop_signals(stop)
     chosen = _port(host, port)
     server = Server(demo_folder, host, chosen)
-    server.start()
     try:
+        server.start()
         if not server.wait_ready(stop):
             if stop.is_set():
                 return
@@ -99,6 +100,8 @@ def demo(
         failure = _run_traffic(server, demo_folder, stop, limit_s, rate, seed)
     finally:
         status = server.stop(hurry=interrupted)
+        restore()
+        demo_folder.lock.close()
     if failure:
         typer.echo(f"error: {failure}", err=True)
         raise typer.Exit(1)
@@ -159,9 +162,9 @@ def _banner(folder: DemoFolder, base: str, moved: bool, asked: int) -> None:
     )
 
 
-def _on_stop_signals(stop: threading.Event) -> threading.Event:
-    """SIGINT and SIGTERM set `stop` (no traceback); a second one also sets the returned
-    event, asking for a fast stop."""
+def _on_stop_signals(stop: threading.Event) -> tuple[threading.Event, Callable[[], None]]:
+    """Make SIGINT and SIGTERM set `stop` (no traceback); a second one also sets the event
+    returned, asking for a fast stop. Also returns what puts the former handlers back."""
     again = threading.Event()
 
     def handle(signum: int, frame: object) -> None:
@@ -169,9 +172,13 @@ def _on_stop_signals(stop: threading.Event) -> threading.Event:
             again.set()
         stop.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handle)
-    return again
+    former = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, handler in former.items():
+            signal.signal(sig, handler)
+
+    return again, restore
 
 
 def _duration(text: str | None) -> float | None:

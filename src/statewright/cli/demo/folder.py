@@ -9,11 +9,15 @@ that works. After a run the store stays, to look at with the command line from t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import fcntl
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from statewright.cli.demo.machines import load
 from statewright.engine import Engine
+from statewright.errors import ConfigError
 
 __all__ = ["TENANT", "DemoFolder", "prepare"]
 
@@ -34,6 +38,7 @@ class DemoFolder:
         log: where the server's log lines go.
         admin_token: a token of role admin in the demo's tenant, to log in to the console.
         traffic_token: a token of role operator, the traffic generator's.
+        lock: the folder's lock file, held open (locked) while the demo runs.
     """
 
     path: Path
@@ -42,6 +47,7 @@ class DemoFolder:
     log: Path
     admin_token: str
     traffic_token: str
+    lock: IO[str] = field(repr=False)
 
 
 def prepare(folder: Path, examples: Path) -> DemoFolder:
@@ -56,6 +62,7 @@ def prepare(folder: Path, examples: Path) -> DemoFolder:
     load(examples, TENANT)
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
+    lock = _lock(folder)
     for name in _STALE:
         (folder / name).unlink(missing_ok=True)
     (folder / ".gitignore").write_text("*\n", encoding="utf-8")
@@ -75,7 +82,29 @@ def prepare(folder: Path, examples: Path) -> DemoFolder:
         log=folder / "serve.log",
         admin_token=admin,
         traffic_token=traffic,
+        lock=lock,
     )
+
+
+def _lock(folder: Path) -> IO[str]:
+    """Hold the folder's lock file for this run: a second demo on the same folder would
+    empty the store under the first one."""
+    handle = (folder / "demo.lock").open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        pid = f" (pid {holder})" if holder.isdigit() else ""
+        raise ConfigError(
+            f"{folder}: a demo is running in this folder already{pid}; stop it (Ctrl-C), "
+            "or give this one another --dir"
+        ) from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
 
 
 _MACHINES = '''"""The live demo's setup, written by `statewright demo` at each run: the order,
