@@ -15,6 +15,7 @@ import httpx
 import typer
 
 from statewright.chart.durations import parse_duration_ms
+from statewright.cli.commands.serve import is_loopback
 from statewright.cli.demo.folder import TENANT, DemoFolder, prepare
 from statewright.cli.demo.offline import walk_through
 from statewright.cli.demo.server import Server, free_port, port_is_free
@@ -96,7 +97,7 @@ def demo(
                 return
             typer.echo(f"error: the server did not start; its log:\n{server.log_tail()}", err=True)
             raise typer.Exit(1)
-        _banner(demo_folder, server.base, chosen != port and port != 0, port)
+        _banner(demo_folder, server.base, chosen != port and port != 0, port, host)
         failure = _run_traffic(server, demo_folder, stop, limit_s, rate, seed)
     finally:
         status = server.stop(hurry=interrupted)
@@ -145,9 +146,15 @@ def _run_traffic(
     return None
 
 
-def _banner(folder: DemoFolder, base: str, moved: bool, asked: int) -> None:
+def _banner(folder: DemoFolder, base: str, moved: bool, asked: int, host: str) -> None:
     if moved:
         typer.echo(f"port {asked} is taken; using another")
+    if not is_loopback(host):
+        typer.echo(
+            f"warning: serving on {host}, reachable from the network, and the admin token "
+            "below is printed in clear: use the demo on 127.0.0.1",
+            err=True,
+        )
     typer.echo(
         "statewright demo: the order, approval and intake examples, live, with traffic\n"
         f"  console     {base}/\n"
