@@ -1,5 +1,6 @@
 """The approval workflow's step: processing the document, a queue job that fails a quarter
-of the time (the retry policy on the invoke absorbs that)."""
+of the time (the retry policy on the invoke absorbs that). A document whose name starts with
+`unreadable` fails every attempt, so the instance ends in `failed`, for a person to look at."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def make_process(
     """A `processDocument` step failing with probability `failure_rate`, drawn from `rng`."""
 
     def process_document(input: dict[str, object]) -> dict[str, object]:
+        if str(input["document"]).startswith("unreadable"):
+            raise ProcessingFailed(f"cannot read {input['document']}")
         if rng.random() < failure_rate:
             raise ProcessingFailed(f"job for {input['document']} dropped")
         return {"summary": f"{input['document']}, round {input['round']}"}

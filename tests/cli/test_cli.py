@@ -160,8 +160,8 @@ def test_validate_checks_the_machine_of_a_machines_file(tmp_path: Path) -> None:
     assert "defines no machine 'gated'" in " ".join(result.output.split())
 
 
-def test_demo_steps_the_order_example_through_three_orders() -> None:
-    result = runner.invoke(app, ["demo", "--example", str(ROOT / "examples/order")])
+def test_demo_offline_steps_the_order_example_through_three_orders() -> None:
+    result = runner.invoke(app, ["demo", "--offline", "--examples", str(ROOT / "examples")])
     assert result.exit_code == 0, result.output
     assert "escalated" in result.output
     assert "payment_failed" in result.output

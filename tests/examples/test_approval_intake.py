@@ -55,6 +55,15 @@ def test_approval_processes_despite_random_failures_and_reject_reprocesses() -> 
             assert h.engine.verify("doc-1").ok
 
 
+def test_an_unreadable_document_fails_every_attempt_and_waits_for_a_person() -> None:
+    with Harness(approval_machine(0)) as h:
+        h.start("approval", instance_id="doc-2", input={"document": "unreadable-scan.pdf"})
+        h.send("doc-2", "SUBMIT")
+        h.advance("5m")  # every attempt of the retry policy
+        h.assert_state("doc-2", "failed")
+        assert h.get("doc-2").snapshot.accepted_events == ("RETRY",)
+
+
 def test_intake_escalates_stale_reviews_by_schedule_and_notifies() -> None:
     machine = Machine.load(EXAMPLES / "intake" / "intake.json")
     schedules = json.loads((EXAMPLES / "intake" / "schedules.json").read_text())

@@ -1,109 +1,204 @@
-"""`statewright demo`: run the order example in memory, printing every state it passes."""
+"""`statewright demo`: the three examples live, with traffic, behind the console and the API
+(or, `--offline`, the order example stepped in memory)."""
 
 from __future__ import annotations
 
-import importlib.util
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
-from rich.console import Console
 
-from statewright.chart import Effect, Emit, ScheduleTimer, StartStep
-from statewright.chart.implementations import UserFunction
-from statewright.definitions import Machine
+from statewright.chart.durations import parse_duration_ms
+from statewright.cli.commands.serve import is_loopback
+from statewright.cli.demo.folder import TENANT, DemoFolder, prepare
+from statewright.cli.demo.offline import walk_through
+from statewright.cli.demo.server import Server, free_port, port_is_free
+from statewright.cli.demo.traffic import Traffic, TrafficStopped
 from statewright.errors import StatewrightError
-from statewright.testing import Actor
 
 __all__ = ["demo"]
 
-#: (order input, then the script: events to send or time to let pass)
-_SCENARIOS: list[tuple[str, dict[str, object], list[dict[str, object] | str]]] = [
-    (
-        "a small order is approved automatically",
-        {"orderId": "A-1001", "amount": 250},
-        [{"type": "RESERVED"}, {"type": "SHIPPED", "tracking": "TRK-1"}],
-    ),
-    (
-        "a large order waits 48 hours, escalates, and a manager approves it",
-        {"orderId": "A-1002", "amount": 2500},
-        [
-            "48h",
-            {"type": "APPROVE", "by": "manager"},
-            {"type": "SHIPPED", "tracking": "TRK-2"},
-            {"type": "RESERVED"},
-        ],
-    ),
-    (
-        "the card is declined; the order goes to manual review and is cancelled",
-        {"orderId": "A-1003", "amount": 7000},
-        [{"type": "APPROVE", "by": "ann"}, {"type": "CANCEL"}],
-    ),
-]
+_SUMMARY_EVERY_S = 10.0
 
 
 def demo(
-    example: Annotated[
-        Path, typer.Option(help="The order example folder (order.json and steps.py).")
-    ] = Path("examples/order"),
+    for_: Annotated[
+        str | None,
+        typer.Option(
+            "--for",
+            help="Stop by itself after this long (30s, 5m, 1h); default: run until Ctrl-C.",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="The console's port; if it is taken, or 0, a free one is used.",
+        ),
+    ] = 8000,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    folder: Annotated[
+        Path,
+        typer.Option(
+            "--dir", help="The demo's folder: its store (fresh each run), setup and server log."
+        ),
+    ] = Path(".demo"),
+    examples: Annotated[
+        Path, typer.Option(help="The examples folder (order/, approval/, intake/).")
+    ] = Path("examples"),
+    rate: Annotated[
+        float,
+        typer.Option(min=0.1, max=50, help="Traffic actions a second (each one or two requests)."),
+    ] = 2.0,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed the traffic's random choices.", show_default=False)
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Instead: step the order example through three orders in memory, printing "
+            "each state (no store, no server).",
+        ),
+    ] = False,
 ) -> None:
-    """Step the order workflow through three orders in memory, printing each state.
+    """Run the examples live: a fresh SQLite store in --dir, `serve --with-worker` (the
+    console at /, the API at /api) and traffic that starts orders, approvals and intake
+    reviews, approves and rejects them and makes some steps fail. Prints the console's URL and
+    a login token; Ctrl-C stops everything.
 
-    Example: statewright demo --example examples/order
+    Example: statewright demo --for 5m --port 8080
     """
-    console = Console(highlight=False)
+    if offline:
+        walk_through(examples / "order")
+        return
+    limit_s = _duration(for_)
     try:
-        machine = Machine.load(example / "order.json", actors=_load_actors(example / "steps.py"))
+        demo_folder = prepare(folder, examples)
     except (StatewrightError, OSError) as error:
-        console.print(f"[red]cannot load the order example from {example}: {error}[/red]")
+        typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
-    for title, order_input, script in _SCENARIOS:
-        console.rule(f"[bold]{order_input['orderId']}[/bold]: {title}")
-        actor = Actor(machine, input=order_input).start()
-        _show(console, actor, 0)
-        for step in script:
-            seen = len(actor.macrosteps)
-            if isinstance(step, str):
-                console.print(f"  [dim]... {step} pass ...[/dim]")
-                actor.advance(step)
-            else:
-                actor.send(step)
-            _show(console, actor, seen)
-        output = actor.snapshot.output
-        console.print(f"  [bold]{actor.snapshot.status}[/bold], output {output}\n")
+    stop = threading.Event()
+    interrupted, restore = _on_stop_signals(stop)
+    chosen = _port(host, port)
+    server = Server(demo_folder, host, chosen)
+    try:
+        server.start()
+        if not server.wait_ready(stop):
+            if stop.is_set():
+                return
+            typer.echo(f"error: the server did not start; its log:\n{server.log_tail()}", err=True)
+            raise typer.Exit(1)
+        _banner(demo_folder, server.base, chosen != port and port != 0, port, host)
+        failure = _run_traffic(server, demo_folder, stop, limit_s, rate, seed)
+    finally:
+        status = server.stop(hurry=interrupted)
+        restore()
+        demo_folder.lock.close()
+    if failure:
+        typer.echo(f"error: {failure}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"stopped (server exit status {status}); the store stays in "
+        f"{demo_folder.path / 'demo.db'} until the next run"
+    )
 
 
-def _show(console: Console, actor: Actor, seen: int) -> None:
-    """Print each macrostep since `seen`: the event, the state reached, what it asked for."""
-    for step in actor.macrosteps[seen:]:
-        microsteps = step.microsteps
-        label = microsteps[0].event if microsteps else "(ignored)"
-        snapshot = step.snapshot
-        tags = f" [cyan]#{' #'.join(sorted(snapshot.tags))}[/cyan]" if snapshot.tags else ""
-        console.print(f"  [green]{label}[/green] → [bold]{snapshot.value}[/bold]{tags}")
-        for effect in step.effects:
-            text = _describe(effect)
-            if text:
-                console.print(f"      [dim]{text}[/dim]")
+def _run_traffic(
+    server: Server,
+    folder: DemoFolder,
+    stop: threading.Event,
+    limit_s: float | None,
+    rate: float,
+    seed: int | None,
+) -> str | None:
+    """Act until `stop`, the time limit or a failure; the failure's message, if any."""
+    deadline = None if limit_s is None else time.monotonic() + limit_s
+    headers = {"Authorization": f"Bearer {folder.traffic_token}"}
+    with httpx.Client(base_url=server.base, headers=headers, timeout=10) as client:
+        traffic = Traffic(client, rng=random.Random(seed))
+        next_summary = time.monotonic() + _SUMMARY_EVERY_S
+        while not stop.is_set():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            if server.exited() is not None:
+                return f"the server stopped; its log:\n{server.log_tail()}"
+            try:
+                traffic.step()
+            except TrafficStopped as error:
+                return str(error)
+            except httpx.TransportError:
+                pass  # the server is busy or going; the next round finds out which
+            if now >= next_summary:
+                typer.echo(f"{time.strftime('%H:%M:%S')}  {traffic.summary()}")
+                next_summary = now + _SUMMARY_EVERY_S
+            stop.wait(1.0 / rate)
+        typer.echo(f"{time.strftime('%H:%M:%S')}  {traffic.summary()}")
+    return None
 
 
-def _describe(effect: Effect) -> str:
-    if isinstance(effect, ScheduleTimer):
-        return f"timer {effect.id} in {effect.delay_ms / 3_600_000:g} h"
-    if isinstance(effect, StartStep):
-        return f"step {effect.src} started with {effect.input}"
-    if isinstance(effect, Emit):
-        return f"outbox message {dict(effect.event)}"
-    return ""
+def _banner(folder: DemoFolder, base: str, moved: bool, asked: int, host: str) -> None:
+    if moved:
+        typer.echo(f"port {asked} is taken; using another")
+    if not is_loopback(host):
+        typer.echo(
+            f"warning: serving on {host}, reachable from the network, and the admin token "
+            "below is printed in clear: use the demo on 127.0.0.1",
+            err=True,
+        )
+    typer.echo(
+        "statewright demo: the order, approval and intake examples, live, with traffic\n"
+        f"  console     {base}/\n"
+        f"  token       {folder.admin_token}\n"
+        f"              (admin of tenant {TENANT!r}: paste it on the login page)\n"
+        f"  API         {base}/api   (OpenAPI at {base}/api/docs, same token)\n"
+        f"  store       {folder.url}   (fresh each run)\n"
+        f"  server log  {folder.log}\n"
+        "Orders over 5000 are declined (retried, then manual review); documents named "
+        "unreadable-... fail\nevery attempt; some instances are left waiting for a person. "
+        "Ctrl-C stops it all."
+    )
 
 
-def _load_actors(path: Path) -> dict[str, UserFunction]:
-    spec = importlib.util.spec_from_file_location("statewright_example_order_steps", path)
-    if spec is None or spec.loader is None:
-        raise OSError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    actors = getattr(module, "ACTORS", None)
-    if not isinstance(actors, dict):
-        raise OSError(f"{path} defines no ACTORS dict")
-    return actors
+def _on_stop_signals(stop: threading.Event) -> tuple[threading.Event, Callable[[], None]]:
+    """Make SIGINT and SIGTERM set `stop` (no traceback); a second one also sets the event
+    returned, asking for a fast stop. Also returns what puts the former handlers back."""
+    again = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        if stop.is_set():
+            again.set()
+        stop.set()
+
+    former = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, handler in former.items():
+            signal.signal(sig, handler)
+
+    return again, restore
+
+
+def _duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    ms = parse_duration_ms(text)
+    if ms is None or ms <= 0:
+        typer.echo(f"error: --for {text!r} is not a duration; write e.g. 30s, 5m or 1h", err=True)
+        raise typer.Exit(2)
+    return ms / 1000
+
+
+def _port(host: str, port: int) -> int:
+    if port != 0 and port_is_free(host, port):
+        return port
+    return free_port(host)
