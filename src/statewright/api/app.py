@@ -28,6 +28,7 @@ from statewright.api.problems import Problem, problem_of, problem_response
 from statewright.api.routes import (
     bulk,
     definitions,
+    diagrams,
     instances,
     operations,
     outbox,
@@ -75,6 +76,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     routers = (
         service.router,
         definitions.router,
+        diagrams.router,
         instances.router,
         operations.router,
         work.router,
