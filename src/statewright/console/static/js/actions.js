@@ -23,7 +23,7 @@ function eventForm(ctx, event, close) {
   const key = newKey();
   const node = el(
     "form",
-    { class: "action-form", "data-testid": "event-form", "data-event": event.type },
+    { class: "action-form", "data-testid": "event-form", "data-event": event.type, novalidate: true },
     el(
       "div",
       { class: "action-form-head" },
