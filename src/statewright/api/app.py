@@ -33,11 +33,14 @@ from statewright.api.routes import (
     operations,
     outbox,
     service,
+    session,
     stream,
     work,
+    workers,
 )
 from statewright.api.stream_hub import StreamHub, StreamSettings
 from statewright.engine import Engine
+from statewright.engine.sessions import DEFAULT_SESSION_MS
 from statewright.errors import StatewrightError
 
 __all__ = ["ApiSettings", "create_app"]
@@ -56,6 +59,9 @@ class ApiSettings:
     burst: int = 100
     #: The live stream's heartbeat, poll interval, replay and queue bounds.
     stream: StreamSettings = field(default_factory=StreamSettings)
+    #: How long a console session lasts after login (ms), and whether to serve the console.
+    session_ms: int = DEFAULT_SESSION_MS
+    console: bool = True
 
 
 def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
@@ -73,8 +79,10 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings.rate, settings.burst)
     app.state.metrics = Metrics()
     app.state.stream_hub = StreamHub(engine, settings.stream)
+    app.state.session_ms = settings.session_ms
     routers = (
         service.router,
+        session.router,
         definitions.router,
         diagrams.router,
         instances.router,
@@ -83,9 +91,14 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         outbox.router,
         bulk.router,
         stream.router,
+        workers.router,
     )
     for router in routers:
         app.include_router(router)
+    if settings.console:
+        from statewright.console import mount_console
+
+        mount_console(app)
     _handle_errors(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

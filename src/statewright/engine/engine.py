@@ -33,8 +33,9 @@ from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, HeadCache
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
 from statewright.engine.registry import Registry
+from statewright.engine.sessions import Sessions
 from statewright.engine.stream import Streams
-from statewright.engine.tokens import Tokens
+from statewright.engine.workers import Workers
 from statewright.store import open_store
 from statewright.store.records import DefinitionRecord
 from statewright.store.schema import open_schema
@@ -48,7 +49,7 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(Bulk, Tokens, Catalog, Streams):
+class Engine(Bulk, Sessions, Catalog, Streams, Workers):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and
@@ -57,8 +58,9 @@ class Engine(Bulk, Tokens, Catalog, Streams):
     steps, timers and dead letters, redrive), `bulk.py` (send, cancel or retry over a
     filter), over
     `deciding.py` (an event run through the chart into the write to commit); `tokens.py`
-    (API tokens), `catalog.py` (definitions, readiness, idempotent requests) and `stream.py`
-    (committed transitions after a cursor, for the live stream) serve the HTTP API.
+    (API tokens), `sessions.py` (web console sessions), `catalog.py` (definitions,
+    readiness, idempotent requests), `stream.py` (committed transitions after a cursor,
+    for the live stream) and `workers.py` (the workers seen) serve the HTTP API.
     """
 
     def __init__(

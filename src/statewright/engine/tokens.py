@@ -134,7 +134,8 @@ class Tokens(Deciding):
 
     def revoke_token(self, token: str) -> Token:
         """Revoke a token, by its prefix (as `tokens` lists it) or the whole token; from
-        now on it authenticates nothing. Revoking a revoked token changes nothing.
+        now on it authenticates nothing, and its console sessions are ended. Revoking a
+        revoked token changes nothing.
 
         Raises:
             NotFound: no token has this prefix.
@@ -147,6 +148,7 @@ class Tokens(Deciding):
                 '"statewright tokens list" shows them) nor a token'
             )
         self.store.revoke_token(prefix, self.clock.now())
+        self.store.delete_token_sessions(prefix)
         record = self.store.find_token(prefix)
         if record is None:
             raise NotFound(f'no token {prefix!r}; "statewright tokens list" shows them')

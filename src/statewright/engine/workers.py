@@ -10,14 +10,23 @@ step whose source no live worker provides waits, uncharged, and `Engine.get` say
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from statewright.engine.deciding import Deciding
 from statewright.store.records import InstanceRecord
 
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
-__all__ = ["WORKER_GONE_MS", "WORKER_HEARTBEAT_MS", "waiting_for"]
+__all__ = [
+    "WORKERS_SEEN_MS",
+    "WORKER_GONE_MS",
+    "WORKER_HEARTBEAT_MS",
+    "WorkerSeen",
+    "Workers",
+    "waiting_for",
+]
 
 #: How often a running worker renews its row in the workers table.
 WORKER_HEARTBEAT_MS = 5_000
@@ -43,3 +52,44 @@ def waiting_for(store: Store, record: InstanceRecord, now: int) -> str | None:
         provided.update(str(src) for src in json.loads(worker.steps))
     missing = sorted(idle - provided)
     return "a worker that provides " + ", ".join(missing) if missing else None
+
+
+#: How long a worker that stopped without a word stays listed by `Engine.workers`.
+WORKERS_SEEN_MS = 3_600_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerSeen:
+    """A worker heard of recently: where it runs, what it provides, and whether it is live
+    (heard of within `WORKER_GONE_MS`)."""
+
+    id: str
+    host: str
+    pid: int
+    steps: tuple[str, ...]
+    listeners: tuple[str, ...]
+    started_at: int
+    heartbeat_at: int
+    alive: bool
+
+
+class Workers(Deciding):
+    """`workers`: the workers heard of recently (shared by every tenant)."""
+
+    def workers(self, *, seen_within_ms: int = WORKERS_SEEN_MS) -> list[WorkerSeen]:
+        """The workers heard of in the last `seen_within_ms`, oldest first; a clean stop
+        removes a worker at once, one that died stays until it is forgotten."""
+        now = self.clock.now()
+        return [
+            WorkerSeen(
+                id=record.id,
+                host=record.host,
+                pid=record.pid,
+                steps=tuple(str(src) for src in json.loads(record.steps)),
+                listeners=tuple(str(pattern) for pattern in json.loads(record.listeners)),
+                started_at=record.started_at,
+                heartbeat_at=record.heartbeat_at,
+                alive=record.heartbeat_at >= now - WORKER_GONE_MS,
+            )
+            for record in self.store.live_workers(now - seen_within_ms)
+        ]

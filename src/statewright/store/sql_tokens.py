@@ -1,6 +1,7 @@
-"""The store operations of the HTTP API: API tokens (a digest under a lookup prefix), and the
-responses of requests sent with an `Idempotency-Key`, kept to be replayed. A mixin of
-`SqlStore`, over each backend's `tokens.sql`.
+"""The store operations of the HTTP API: API tokens (a digest under a lookup prefix), the web
+console's sessions (a digest of their id), and the responses of requests sent with an
+`Idempotency-Key`, kept to be replayed. A mixin of `SqlStore`, over each backend's
+`tokens.sql`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import ClassVar
 
-from statewright.store.tokens import RequestRecord, TokenRecord
+from statewright.store.tokens import RequestRecord, SessionRecord, TokenRecord
 from statewright.store.transaction import Params, Row, Transaction, params_of
 
 __all__ = ["TokenRows"]
@@ -64,6 +65,36 @@ class TokenRows:
             what=f"revoking token {prefix!r}",
         )
         return changed > 0
+
+    # -- console sessions ---------------------------------------------------------------------
+
+    def save_session(self, session: SessionRecord, now: int) -> None:
+        """Store a new session, forgetting the sessions expired by `now`."""
+        with self._transaction(write=True, what="saving a console session") as tx:
+            tx.run(self.token_queries["forget_sessions"], {"now": now})
+            tx.run(self.token_queries["insert_session"], params_of(session))
+
+    def find_session(self, digest: str) -> SessionRecord | None:
+        """The session with this digest, expired or not; None if there is none."""
+        row = self._read_one(
+            self.token_queries["find_session"], {"digest": digest}, what="reading a session"
+        )
+        return None if row is None else SessionRecord(**row)
+
+    def delete_session(self, digest: str) -> bool:
+        """Delete a session; False if there was none."""
+        deleted = self._run_alone(
+            self.token_queries["delete_session"], {"digest": digest}, what="ending a session"
+        )
+        return deleted > 0
+
+    def delete_token_sessions(self, prefix: str) -> int:
+        """Delete every session of a token; how many there were."""
+        return self._run_alone(
+            self.token_queries["delete_token_sessions"],
+            {"prefix": prefix},
+            what=f"ending the sessions of token {prefix!r}",
+        )
 
     # -- idempotent requests ------------------------------------------------------------------
 

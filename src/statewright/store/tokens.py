@@ -1,13 +1,14 @@
-"""What the HTTP API keeps in the store: API tokens and the responses of requests sent with an
-`Idempotency-Key`; their records and the part of the `Store` protocol that reads and writes
-them (implemented once for both backends in `sql_tokens.py`)."""
+"""What the HTTP API keeps in the store: API tokens, the web console's sessions and the
+responses of requests sent with an `Idempotency-Key`; their records and the part of the
+`Store` protocol that reads and writes them (implemented once for both backends in
+`sql_tokens.py`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["RequestRecord", "TokenRecord", "TokenStore"]
+__all__ = ["RequestRecord", "SessionRecord", "TokenRecord", "TokenStore"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,6 +27,18 @@ class TokenRecord:
     name: str
     created_at: int
     revoked_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRecord:
+    """A web console session as stored: the SHA-256 `digest` (hex) of its random id (the
+    cookie's value, never stored), the token it acts as, and its CSRF secret."""
+
+    digest: str
+    token_prefix: str
+    csrf: str
+    created_at: int
+    expires_at: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +71,22 @@ class TokenStore(Protocol):
 
     def revoke_token(self, prefix: str, now: int) -> bool:
         """Revoke a token; False if there is no such token or it was revoked already."""
+        ...
+
+    def save_session(self, session: SessionRecord, now: int) -> None:
+        """Store a new session, forgetting the sessions expired by `now`."""
+        ...
+
+    def find_session(self, digest: str) -> SessionRecord | None:
+        """The session with this digest, expired or not; None if there is none."""
+        ...
+
+    def delete_session(self, digest: str) -> bool:
+        """Delete a session; False if there was none."""
+        ...
+
+    def delete_token_sessions(self, prefix: str) -> int:
+        """Delete every session of a token; how many there were."""
         ...
 
     def claim_request(

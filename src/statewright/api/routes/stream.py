@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from statewright.api.auth import Caller, caller_with
+from statewright.api.auth import Caller, bearer, caller_with, credential_of, resolve
 from statewright.api.problems import Problem
 from statewright.api.routes.common import engine_of, errors
 from statewright.api.stream_hub import Resync, StreamHub, Subscription
@@ -125,14 +125,15 @@ async def _stream(
     after = _cursor(last_event_id)
     hub = hub_of(request)
     filters = {"tenant": caller.tenant, "instance_id": instance_id, "definition_id": definition_id}
-    secret = request.headers.get("authorization", "").partition(" ")[2].strip()
+    # The credential the caller was let in with (a bearer token or the console's cookie).
+    credential = credential_of(request, await bearer(request))
 
     async def still_valid() -> bool:
         try:
-            token = await asyncio.to_thread(hub.engine.authenticate, secret)
+            found = await asyncio.to_thread(resolve, hub.engine, credential)
         except StatewrightError:
             return False  # the store is unreachable: the client's reconnect gets a 503
-        return token is not None and token.prefix == caller.token.prefix
+        return found is not None and found[0].prefix == caller.token.prefix
 
     events = _events(hub, filters, after, still_valid, payloads=caller.payloads)
     return StreamingResponse(events, media_type=EVENT_STREAM, headers=STREAM_HEADERS)
@@ -148,8 +149,9 @@ async def _events(
 ) -> AsyncIterator[str]:
     """The stream's text: the retry hint, the replay, then live events and heartbeats. The
     subscription is made here, so that it ends with the stream (the client went away, or
-    the server stops), whenever that is. The token is checked again before each batch of
-    events and each heartbeat: a revoked one ends the stream (its reconnect gets 401)."""
+    the server stops), whenever that is. The token (or console session) is checked again
+    before each batch of events and each heartbeat: a revoked one ends the stream (its
+    reconnect gets 401)."""
     settings = hub.settings
     subscription = await hub.subscribe(**filters)
     try:

@@ -191,3 +191,15 @@ CREATE TABLE http_requests (
 );
 
 CREATE INDEX http_requests_by_age ON http_requests (started_at);
+
+-- Web console sessions (a digest of the cookie's id), each bound to one API token.
+CREATE TABLE sessions (
+    digest TEXT COLLATE "C" PRIMARY KEY,
+    token_prefix TEXT COLLATE "C" NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+CREATE INDEX sessions_by_token ON sessions (token_prefix);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);

@@ -44,3 +44,21 @@ DELETE FROM http_requests WHERE tenant = %(tenant)s AND key = %(key)s AND respon
 
 -- name: forget_requests
 DELETE FROM http_requests WHERE started_at < %(before)s;
+
+-- Console sessions: a digest of the cookie's id, bound to one token (store/sql_tokens.py).
+-- name: insert_session
+INSERT INTO sessions (digest, token_prefix, csrf, created_at, expires_at)
+VALUES (%(digest)s, %(token_prefix)s, %(csrf)s, %(created_at)s, %(expires_at)s);
+
+-- name: find_session
+SELECT digest, token_prefix, csrf, created_at, expires_at FROM sessions
+WHERE digest = %(digest)s;
+
+-- name: delete_session
+DELETE FROM sessions WHERE digest = %(digest)s;
+
+-- name: delete_token_sessions
+DELETE FROM sessions WHERE token_prefix = %(prefix)s;
+
+-- name: forget_sessions
+DELETE FROM sessions WHERE expires_at <= %(now)s;

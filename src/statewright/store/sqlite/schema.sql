@@ -195,3 +195,15 @@ CREATE TABLE http_requests (
 );
 
 CREATE INDEX http_requests_by_age ON http_requests (started_at);
+
+-- Web console sessions (a digest of the cookie's id), each bound to one API token.
+CREATE TABLE sessions (
+    digest TEXT PRIMARY KEY,
+    token_prefix TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+
+CREATE INDEX sessions_by_token ON sessions (token_prefix);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);

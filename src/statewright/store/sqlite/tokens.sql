@@ -44,3 +44,20 @@ DELETE FROM http_requests WHERE tenant = :tenant AND key = :key AND response_sta
 
 -- name: forget_requests
 DELETE FROM http_requests WHERE started_at < :before;
+
+-- Console sessions: a digest of the cookie's id, bound to one token (store/sql_tokens.py).
+-- name: insert_session
+INSERT INTO sessions (digest, token_prefix, csrf, created_at, expires_at)
+VALUES (:digest, :token_prefix, :csrf, :created_at, :expires_at);
+
+-- name: find_session
+SELECT digest, token_prefix, csrf, created_at, expires_at FROM sessions WHERE digest = :digest;
+
+-- name: delete_session
+DELETE FROM sessions WHERE digest = :digest;
+
+-- name: delete_token_sessions
+DELETE FROM sessions WHERE token_prefix = :prefix;
+
+-- name: forget_sessions
+DELETE FROM sessions WHERE expires_at <= :now;

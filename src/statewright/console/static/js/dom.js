@@ -1,0 +1,104 @@
+// Small DOM helpers shared by the console's pages: element building and formatting.
+
+/**
+ * An element: `h("a", {href: "/x", class: "y", onclick: fn, dataset: {k: "v"}}, "text", child)`.
+ * Attributes `null`/`false` are left out; children may be strings, nodes, arrays or null.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      element.addEventListener(name.slice(2), value);
+    } else if (name === "dataset") {
+      Object.assign(element.dataset, value);
+    } else if (name === "class") {
+      element.className = value;
+    } else {
+      element.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(element, child);
+    else element.append(child instanceof Node ? child : String(child));
+  }
+}
+
+/** Replace an element's children. */
+export function replace(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+  return element;
+}
+
+function dateOf(value) {
+  return typeof value === "number" ? new Date(value) : new Date(String(value));
+}
+
+/** A time (ISO text or Unix ms) as local "2026-12-05 14:03:07". */
+export function fmtTime(iso) {
+  if (iso === null || iso === undefined) return "";
+  const d = dateOf(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Seconds as "45s", "3m 20s", "2h 5m", "3d 4h". */
+export function fmtDuration(seconds) {
+  let s = Math.max(0, Math.round(Number(seconds) || 0));
+  if (s < 60) return `${s}s`;
+  const units = [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]];
+  const parts = [];
+  for (const [unit, size] of units) {
+    if (s >= size) {
+      parts.push(`${Math.floor(s / size)}${unit}`);
+      s %= size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(" ");
+}
+
+/** A time (ISO text or Unix ms) relative to now: "5m ago", "in 2h". */
+export function since(iso) {
+  if (iso === null || iso === undefined) return "";
+  const ms = dateOf(iso).getTime() - Date.now();
+  if (Number.isNaN(ms)) return "";
+  if (Math.abs(ms) < 1000) return "now";
+  return ms < 0 ? `${fmtDuration(-ms / 1000)} ago` : `in ${fmtDuration(ms / 1000)}`;
+}
+
+/** A box showing why the server refused or failed an action (an ApiError or any error). */
+export function problemBox(error) {
+  const problem = (error && error.problem) || {};
+  const title = problem.title || (error && error.name) || "Failed";
+  const detail = problem.detail || (error && error.message) || String(error);
+  return h(
+    "div",
+    { class: "sw-problem", role: "alert", "data-testid": "problem" },
+    h("strong", {}, title),
+    problem.status ? h("span", { class: "sw-muted" }, ` (${problem.status})`) : null,
+    h("div", {}, detail),
+  );
+}
+
+/** A coloured pill for a status (`running`, `retrying`, `error`, `done`, `stopped`, ...). */
+export function pill(status, attrs = {}) {
+  return h("span", { class: `sw-pill sw-pill-${String(status).replace(/[^a-z_-]/gi, "")}`, ...attrs }, status);
+}
+
+/** A statechart value as text: "review.legal"; parallel: "(a.x, b.y)". */
+export function stateText(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  const parts = Object.entries(value).map(([key, inner]) => `${key}.${stateText(inner)}`);
+  return parts.length === 1 ? parts[0] : `(${parts.join(", ")})`;
+}

@@ -1,0 +1,1 @@
+// The queues page (filled in below).

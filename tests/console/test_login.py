@@ -1,0 +1,48 @@
+"""Logging in and out of the console in a real browser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from console_kit import VIEWPORT, ConsoleServer
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.slow
+
+
+def test_login_with_a_token_then_logout(
+    chromium_browser: Browser, console_server: ConsoleServer
+) -> None:
+    context = chromium_browser.new_context(base_url=console_server.url, viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto("/queues")
+        expect(page).to_have_url(f"{console_server.url}/login?next=%2Fqueues")
+        page.get_by_test_id("login-token").fill("sw_000000000000_" + "A" * 43)
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("login-error")).to_contain_text("not valid")
+        page.get_by_test_id("login-token").fill(console_server.token("operator", name="ann"))
+        page.get_by_test_id("login-submit").click()
+        expect(page).to_have_url(f"{console_server.url}/queues")
+        expect(page.get_by_test_id("who-tenant")).to_have_text("default")
+        expect(page.get_by_test_id("who-role")).to_have_text("operator · ann")
+        cookie = next(c for c in context.cookies() if c["name"] == "sw_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+        assert page.evaluate("document.cookie") == ""  # not readable by scripts
+        page.get_by_test_id("logout").click()
+        expect(page).to_have_url(f"{console_server.url}/login")
+        assert not [c for c in context.cookies() if c["name"] == "sw_session"]
+        assert context.request.get("/api/v1/session").status == 401
+    finally:
+        context.close()
+
+
+def test_login_refuses_a_next_of_another_site(
+    logged_in_page: Callable[..., Page], console_server: ConsoleServer
+) -> None:
+    page = logged_in_page("viewer")
+    page.goto("/login?next=//evil.example/x")
+    page.get_by_test_id("login-token").fill(console_server.token("viewer"))
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(f"{console_server.url}/")
