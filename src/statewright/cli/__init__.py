@@ -9,6 +9,7 @@ from statewright.cli.commands import (
     db,
     definition,
     demo,
+    diagram,
     instance,
     listing,
     outbox,
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command("validate")(definition.validate)
 app.command("demo")(demo.demo)
 app.command("paths")(paths.paths)
+app.command("diagram")(diagram.diagram)
 app.command("verify")(verify.verify)
 app.command("worker")(worker.worker)
 app.command("init")(project_init.init)
