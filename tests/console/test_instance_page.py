@@ -102,7 +102,7 @@ def test_a_viewer_sees_no_buttons_and_a_token_without_payloads_no_context(
     expect(viewer.get_by_test_id("event-button-REJECT")).to_have_count(0)
     expect(viewer.get_by_test_id("context")).to_contain_text("o-3")
 
-    secret = console_server.token("operator", payloads=False)
+    _, secret = engine.create_token(role="operator", name="blind", payloads=False)
     blind = login(chromium_browser, console_server.url, secret)
     try:
         blind.goto("/instances/o-3")

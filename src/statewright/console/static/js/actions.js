@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { problemBox } from "./dom.js";
 import { schemaForm } from "./schemaform.js";
-import { el, fill, newKey, panel } from "./ui.js";
+import { el, fill, newKey, tile } from "./ui.js";
 
 const SENDERS = new Set(["operator", "admin"]);
 
@@ -20,7 +20,9 @@ function eventForm(ctx, event, close) {
   const problem = el("div", { class: "problem-slot", "data-testid": "action-problem" });
   const send = el("button", { type: "submit", class: "sw-button sw-primary", "data-testid": "event-send" }, `Send ${event.type}`);
   const cancel = el("button", { type: "button", class: "sw-button" }, "Close");
-  const key = newKey();
+  // One key per request made: a resend after a lost answer is made once; a refused request
+  // is kept under its key, so the corrected one goes under a new key.
+  let key = newKey();
   const node = el(
     "form",
     { class: "action-form", "data-testid": "event-form", "data-event": event.type, novalidate: true },
@@ -59,6 +61,7 @@ function eventForm(ctx, event, close) {
       ctx.done(`${event.type} sent`, entry);
     } catch (error) {
       send.disabled = false;
+      if (error.status) key = newKey();
       if (error.problem?.errors) form.showErrors(error.problem.errors);
       fill(problem, problemBox(error));
       if (error.status === 412 || error.status === 409) ctx.refresh();
@@ -71,13 +74,13 @@ function eventForm(ctx, event, close) {
 function cancelForm(ctx, close) {
   const reason = el("input", { type: "text", id: "cancel-reason", placeholder: "why (kept in the history)" });
   const problem = el("div", { class: "problem-slot", "data-testid": "action-problem" });
-  const send = el("button", { type: "submit", class: "sw-button sw-danger", "data-testid": "cancel-send" }, "Cancel instance");
+  const send = el("button", { type: "submit", class: "sw-button sw-danger", "data-testid": "cancel-send" }, "Stop instance");
   const back = el("button", { type: "button", class: "sw-button" }, "Close");
-  const key = newKey();
+  let key = newKey();
   const node = el(
     "form",
     { class: "action-form", "data-testid": "cancel-form" },
-    el("div", { class: "action-form-head" }, el("strong", {}, "Cancel"), el("span", { class: "sw-muted" }, " its timers and steps are cancelled too")),
+    el("div", { class: "action-form-head" }, el("strong", {}, "Stop the instance"), el("span", { class: "sw-muted" }, " (cancel: status stopped; its timers and steps are cancelled)")),
     el("div", { class: "form-field" }, el("label", { for: "cancel-reason" }, "Reason"), reason),
     problem,
     el("div", { class: "action-form-buttons" }, send, back),
@@ -96,6 +99,7 @@ function cancelForm(ctx, close) {
       ctx.done("cancelled", entry);
     } catch (error) {
       send.disabled = false;
+      if (error.status) key = newKey();
       fill(problem, problemBox(error));
       if (error.status === 412 || error.status === 409) ctx.refresh();
     }
@@ -133,7 +137,11 @@ export function actionsBar(ctx, accepted, instance, me) {
     buttons.append(button);
   }
   if (mayAct && instance.status === "active") {
-    const button = el("button", { type: "button", class: "sw-button btn-quiet", "data-testid": "cancel-button" }, "Cancel…");
+    const button = el(
+      "button",
+      { type: "button", class: "sw-button btn-quiet", "data-testid": "cancel-button", title: "Cancel the instance: it stops, its timers and steps are cancelled" },
+      "Stop instance…",
+    );
     button.addEventListener("click", () => open(() => cancelForm(ctx, close), button));
     buttons.append(button);
   }
@@ -146,10 +154,9 @@ export function actionsBar(ctx, accepted, instance, me) {
         : sendable.length === 0
           ? "No event it accepts now is yours to send."
           : null;
-  return panel(
+  return tile(
     { class: "actions", "data-testid": "actions" },
     "Actions",
-    null,
     el(
       "div",
       { class: "action-line" },

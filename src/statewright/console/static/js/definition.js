@@ -126,20 +126,28 @@ async function main() {
   fill(
     root,
     ui.head,
-    el("div", { class: "definition-grid" }, el("section", { class: "sw-panel diagram-card" }, ui.diagram), ui.counts),
-    ui.events,
+    el("section", { class: "sw-panel diagram-card" }, ui.diagram),
+    el("div", { class: "definition-grid" }, ui.counts, ui.events),
   );
-  const wanted = Number(new URL(location.href).searchParams.get("version")) || null;
-  await show(wanted);
+  let loaded = false;
   let soon = null;
-  live.on((event) => {
-    if (event.type !== "resync" && event.definition !== name) return;
-    if (soon) return;
+  const repaint = () => {
+    if (!loaded || soon) return;
     soon = setTimeout(() => {
       soon = null;
       paintCounts().catch(() => {});
     }, 500);
+  };
+  // Listening from before the first read, and reading again once the stream is open, no
+  // transition committed meanwhile is left out of the counts.
+  live.on((event) => {
+    if (event.type === "resync" || event.definition === name) repaint();
   });
+  live.onState((state) => state === "open" && repaint());
+  const wanted = Number(new URL(location.href).searchParams.get("version")) || null;
+  await show(wanted);
+  loaded = true;
+  repaint();
 }
 
 main().catch((error) => fill(root, el("h1", {}, name), problemBox(error)));

@@ -102,12 +102,14 @@ async function load() {
 }
 
 let soon = null;
-live.on(() => {
+function reload() {
   if (soon) return;
   soon = setTimeout(() => {
     soon = null;
     load().catch(() => {});
   }, 1000);
-});
+}
+live.on(reload);
+live.onState((state) => state === "open" && reload());
 
 load().catch((error) => fill(root, el("h1", {}, "Definitions"), problemBox(error)));

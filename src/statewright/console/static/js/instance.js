@@ -10,7 +10,7 @@ import { actionsBar, actionsKey } from "./actions.js";
 import { businessState, contextPanel, runtimeStatus, stepsPanel, tickCountdowns, timersPanel } from "./panels.js";
 import { markScrub, renderTimeline, tick } from "./timeline.js";
 import { drawStatechart } from "./statechart.js";
-import { el, fill, msTime, panel } from "./ui.js";
+import { el, fill, msTime } from "./ui.js";
 
 const root = document.getElementById("instance-root");
 const id = decodeURIComponent(location.pathname.replace(/^\/instances\//, "").replace(/\/$/, ""));
@@ -211,6 +211,15 @@ function refreshSoon() {
 }
 
 async function main() {
+  // Listen before the first read, and read again once the stream is open: a transition
+  // committed meanwhile is then either in what was read or on the stream.
+  let loaded = false;
+  live.on((event) => {
+    if (loaded && (event.type === "resync" || event.instance_id === id)) refreshSoon();
+  });
+  live.onState((state) => {
+    if (loaded && state === "open") refreshSoon();
+  });
   data.me = await session();
   try {
     await readAll();
@@ -226,19 +235,9 @@ async function main() {
     root,
     ui.title,
     ui.flash,
-    ui.status,
-    ui.actions,
-    el(
-      "div",
-      { class: "instance-grid" },
-      el(
-        "div",
-        { class: "main-col" },
-        panel({ class: "diagram-card" }, "Statechart", null, ui.diagram, ui.scrub),
-        el("section", { class: "sw-panel" }, ui.timeline),
-      ),
-      ui.side,
-    ),
+    el("div", { class: "top-row" }, ui.status, ui.actions),
+    el("section", { class: "sw-panel diagram-card" }, ui.diagram, ui.scrub),
+    el("div", { class: "instance-grid" }, el("section", { class: "sw-panel" }, ui.timeline), ui.side),
   );
   const [config, model] = await Promise.all([
     api(`/definitions/${name}?version=${version}`).then((d) => d.config, () => null),
@@ -259,9 +258,8 @@ async function main() {
       fill(ui.diagram, el("p", { class: "sw-muted" }, `The diagram could not be drawn: ${error.message}`));
     }
   }
-  live.on((event) => {
-    if (event.type === "resync" || event.instance_id === id) refreshSoon();
-  });
+  loaded = true;
+  refreshSoon();
   setInterval(() => {
     tickCountdowns(root);
     const list = ui.timeline.querySelector(".timeline");

@@ -4,7 +4,7 @@
 import { eventLabel, leafPaths, valueText } from "./chartvalue.js";
 import { pill } from "./dom.js";
 import { jsonTree } from "./jsontree.js";
-import { countdown, el, msSince, msTime, panel, tagPill } from "./ui.js";
+import { countdown, el, msSince, msTime, panel, tagPill, tile } from "./ui.js";
 
 const TIMER_DUE = "due: waiting for a worker";
 
@@ -31,10 +31,9 @@ export function businessState(instance, config) {
     const leaf = stateConfig(config, path);
     if (leaf?.description) notes.push(leaf.description);
   }
-  return panel(
+  return tile(
     { class: "state-card", "data-testid": "business-state", "data-value": valueText(instance.value) },
     "Business state",
-    null,
     el("div", { class: "state-value sw-state" }, valueText(instance.value), tags.size ? [" ", [...tags].map(tagPill)] : null),
     notes.map((n) => el("p", { class: "state-note" }, n)),
   );
@@ -42,10 +41,9 @@ export function businessState(instance, config) {
 
 /** The runtime status: snapshot status, runtime status, what it waits for, versions. */
 export function runtimeStatus(instance) {
-  return panel(
+  return tile(
     { class: "state-card", "data-testid": "runtime-status", "data-status": instance.runtime_status },
     "Runtime status",
-    null,
     el(
       "div",
       { class: "state-value" },
@@ -54,14 +52,11 @@ export function runtimeStatus(instance) {
     ),
     instance.waiting_for ? el("p", { class: "state-note warn" }, `Waiting for ${instance.waiting_for}.`) : null,
     el(
-      "dl",
+      "div",
       { class: "facts" },
-      el("dt", {}, "version"),
-      el("dd", {}, String(instance.version)),
-      el("dt", {}, "updated"),
-      el("dd", { title: msTime(instance.updated_at) }, msSince(instance.updated_at)),
-      el("dt", {}, "started"),
-      el("dd", {}, msTime(instance.created_at)),
+      el("span", {}, `version ${instance.version}`),
+      el("span", { title: msTime(instance.updated_at) }, `updated ${msSince(instance.updated_at)}`),
+      el("span", { title: msTime(instance.created_at) }, `started ${msSince(instance.created_at)}`),
     ),
   );
 }

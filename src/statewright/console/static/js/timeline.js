@@ -50,7 +50,7 @@ function transitionRow(t, previous) {
   return el(
     "li",
     {
-      class: `tl-entry tl-${kind}`,
+      class: `tl-entry tl-kind-${kind}`,
       "data-testid": "timeline-entry",
       "data-version": String(t.version),
       "data-event": type ?? "",

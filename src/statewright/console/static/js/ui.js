@@ -45,6 +45,16 @@ export function panel(attrs, title, count, ...body) {
   );
 }
 
+/** A compact panel: a small label over its content (no head row). */
+export function tile(attrs, label, ...body) {
+  return el(
+    "section",
+    { ...attrs, class: `sw-panel tile ${attrs.class || ""}`.trim() },
+    el("div", { class: "sw-label" }, label),
+    body,
+  );
+}
+
 /** A tag of a state, as a neutral pill. */
 export function tagPill(tag) {
   return el("span", { class: "sw-pill sw-pill-neutral tag" }, tag);
