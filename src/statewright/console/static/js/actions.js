@@ -115,11 +115,11 @@ export function actionsKey(accepted, instance, me) {
 }
 
 /** The actions bar. `ctx`: `{id, version(), refresh(), done(message, entry)}`; `accepted`: the
- * `/accepted` body; `me`: the session. */
-export function actionsBar(ctx, accepted, instance, me) {
+ * `/accepted` body; `me`: the session; `slot`: where a button's form opens (emptied now). */
+export function actionsBar(ctx, accepted, instance, me, slot) {
   const sendable = (accepted?.events || []).filter((e) => e.allowed && !e.wildcard);
   const mayAct = SENDERS.has(me.role);
-  const slot = el("div", { class: "action-slot" });
+  fill(slot);
   const buttons = el("div", { class: "action-buttons" });
   const close = () => {
     fill(slot);
@@ -146,14 +146,17 @@ export function actionsBar(ctx, accepted, instance, me) {
     buttons.append(button);
   }
   const others = (accepted?.events || []).filter((e) => !e.allowed || e.wildcard).map((e) => e.type);
+  const accepts = accepted?.events?.length ?? 0;
   const note =
     instance.status !== "active"
       ? `Finished (${instance.status}): it accepts no events.`
-      : !mayAct
-        ? `Your role (${me.role}) may not send events.`
-        : sendable.length === 0
-          ? "No event it accepts now is yours to send."
-          : null;
+      : accepts === 0
+        ? "It accepts no events now."
+        : !mayAct
+          ? `Your role (${me.role}) may not send events.`
+          : sendable.length === 0
+            ? "No event it accepts now is yours to send."
+            : null;
   return tile(
     { class: "actions", "data-testid": "actions" },
     "Actions",
@@ -164,6 +167,5 @@ export function actionsBar(ctx, accepted, instance, me) {
       note ? el("span", { class: "sw-muted", "data-testid": "actions-note" }, note) : null,
       others.length && mayAct ? el("span", { class: "sw-muted small" }, `also accepted, not yours to send: ${others.join(", ")}`) : null,
     ),
-    slot,
   );
 }

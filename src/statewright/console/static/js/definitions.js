@@ -57,7 +57,7 @@ function row(definition, info, all, active) {
       "td",
       { class: "versions" },
       versions.map((v) => el("a", { class: "version-chip", href: `/definitions/${name}?version=${v.version}`, title: v.hash ? `hash ${v.hash.slice(0, 12)}` : "" }, `v${v.version}`)),
-      el("div", { class: "sw-muted small" }, `latest ${msTime(definition.created_at)}`),
+      el("div", { class: "sw-muted small nowrap" }, `v${definition.version} stored ${msTime(definition.created_at).slice(0, 16)}`),
     ),
     el("td", { class: "sw-num", "data-testid": "instance-count" }, el("a", { href: `/?definition=${name}` }, String(all?.total ?? 0))),
     el("td", { class: "sw-num", "data-testid": "active-count" }, el("a", { href: `/?definition=${name}&status=active` }, String(active?.total ?? 0))),

@@ -21,6 +21,7 @@ const ui = {
   flash: el("div", { class: "flash", role: "status", "aria-live": "polite", "data-testid": "flash" }),
   status: el("div", { class: "status-pair" }),
   actions: el("div"),
+  form: el("div", { class: "form-slot" }),
   diagram: el("div", { class: "diagram", "data-testid": "diagram" }),
   scrub: el("div", { class: "scrubber" }),
   side: el("div", { class: "side" }),
@@ -83,6 +84,7 @@ function renderScrubber() {
     "aria-label": "Replay the history onto the diagram",
   });
   range.value = String(scrubAt ?? n - 1);
+  range.disabled = n < 2;
   const label = el("span", { class: "scrub-label", "data-testid": "scrub-label" });
   const toLive = el("button", { type: "button", class: "sw-button sw-small", "data-testid": "scrub-live" }, "Live");
   const show = () => {
@@ -132,7 +134,7 @@ function render() {
     fill(ui.status, businessState(inst, data.config), runtimeStatus(inst));
   }
   if (changed("actions", actionsKey(data.accepted, inst, me))) {
-    fill(ui.actions, actionsBar(ctx, data.accepted, inst, me));
+    fill(ui.actions, actionsBar(ctx, data.accepted, inst, me, ui.form));
   }
   const canAct = me.role === "operator" || me.role === "admin";
   if (changed("side", [data.timers, data.steps, inst.context, inst.output, inst.payloads_withheld])) {
@@ -236,6 +238,7 @@ async function main() {
     ui.title,
     ui.flash,
     el("div", { class: "top-row" }, ui.status, ui.actions),
+    ui.form,
     el("section", { class: "sw-panel diagram-card" }, ui.diagram, ui.scrub),
     el("div", { class: "instance-grid" }, el("section", { class: "sw-panel" }, ui.timeline), ui.side),
   );

@@ -75,14 +75,18 @@ export function timersPanel(timers) {
           timers.map((t) =>
             el(
               "li",
-              { class: "row", "data-testid": "timer", "data-timer": t.timer_id },
-              el("span", { class: "row-main" }, eventLabel(t.event?.type || t.timer_id)),
+              { class: "row timer", "data-testid": "timer", "data-timer": t.timer_id },
               el(
-                "span",
-                { class: "countdown", "data-due": String(t.due_at), "data-when": TIMER_DUE, "data-testid": "timer-countdown" },
-                countdown(t.due_at, TIMER_DUE),
+                "div",
+                { class: "row-line" },
+                el("span", { class: "row-main" }, eventLabel(t.event?.type || t.timer_id)),
+                el(
+                  "span",
+                  { class: "countdown", "data-due": String(t.due_at), "data-when": TIMER_DUE, "data-testid": "timer-countdown" },
+                  countdown(t.due_at, TIMER_DUE),
+                ),
               ),
-              el("span", { class: "row-side sw-muted" }, msTime(t.due_at)),
+              el("div", { class: "row-side sw-muted" }, `due ${msTime(t.due_at)}`),
             ),
           ),
         ),

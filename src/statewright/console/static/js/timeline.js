@@ -39,7 +39,7 @@ function actorText(t) {
 function payloadOf(event) {
   if (!event) return null;
   const { type, ...rest } = event;
-  return Object.keys(rest).length ? rest : null;
+  return Object.values(rest).some((v) => v !== null && v !== undefined) ? rest : null;
 }
 
 function transitionRow(t, previous) {
