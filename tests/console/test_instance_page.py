@@ -5,15 +5,33 @@ and another tenant's instance."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pages_kit import ACTIVE, login, screenshot
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from statewright import Machine
+from statewright.engine import Engine
+
 pytestmark = pytest.mark.slow
 expect.set_options(timeout=15_000)
+
+HOUR = 3_600_000
+INTAKE = Path(__file__).resolve().parents[2] / "examples" / "intake" / "intake.json"
+
+
+class SetClock:
+    """A clock at whatever time the test sets."""
+
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def now(self) -> int:
+        return self.ms
 
 
 def state_box(page: Page, state_id: str) -> Locator:
@@ -124,3 +142,25 @@ def test_another_tenants_instance_is_not_found(
     page.goto("/instances/o-4")
     expect(page.get_by_test_id("not-found")).to_contain_text("o-4")
     expect(page.get_by_test_id("business-state")).to_have_count(0)
+
+
+def test_long_waits_are_compressed_in_the_timeline(
+    console_server: Any, logged_in_page: Callable[..., Page]
+) -> None:
+    now = time.time_ns() // 1_000_000
+    clock = SetClock(now - 3 * HOUR)
+    with Engine.open(console_server.store_url, clock=clock) as earlier:
+        earlier.register(Machine.load(INTAKE))
+        earlier.start("intake", input={"applicant": "ann"}, instance_id="i-1")
+        clock.ms = now - 2 * HOUR
+        earlier.send("i-1", {"type": "SUBMIT"})
+    console_server.engine.send("i-1", {"type": "REJECT"})
+    page = logged_in_page("viewer")
+    page.goto("/instances/i-1")
+    expect(page.get_by_test_id("timeline-entry")).to_have_count(3)
+    gaps = page.get_by_test_id("timeline-gap")
+    expect(gaps).to_have_count(2)
+    expect(gaps.nth(0)).to_contain_text("1h in draft")
+    expect(gaps.nth(1)).to_contain_text("2h in in_review")
+    reject = page.locator('[data-testid=timeline-entry][data-event="REJECT"]')
+    expect(reject).to_contain_text("after 2h in in_review")
