@@ -31,6 +31,9 @@ const ui = {
 const data = { me: null, inst: null, history: [], attempts: [], accepted: null, steps: [], timers: [], config: null };
 let drawing = null;
 let toId = (p) => p;
+/** The timeline shows the latest rows only, until asked for all (a long history stays fast). */
+const TIMELINE_ROWS = 300;
+let showAll = false;
 let scrubAt = null; // null: following live; else the index into history shown on the diagram
 
 function notFound() {
@@ -140,11 +143,18 @@ function render() {
   if (changed("side", [data.timers, data.steps, inst.context, inst.output, inst.payloads_withheld])) {
     fill(ui.side, timersPanel(data.timers), stepsPanel(data.steps, { canAct, onRetry: retryStep }), contextPanel(inst));
   }
-  if (changed("timeline", [data.history, data.attempts, inst.status])) {
+  if (changed("timeline", [data.history, data.attempts, inst.status, showAll])) {
     fill(
       ui.timeline,
       el("div", { class: "sw-panel-head" }, el("h2", {}, "History"), el("span", { class: "sw-count" }, String(data.history.length))),
-      renderTimeline(data.history, data.attempts, { active: inst.status === "active" }),
+      renderTimeline(data.history, data.attempts, {
+        active: inst.status === "active",
+        limit: showAll ? Infinity : TIMELINE_ROWS,
+        onShowAll: () => {
+          showAll = true;
+          render();
+        },
+      }),
     );
     renderScrubber();
   }

@@ -139,19 +139,38 @@ function gapRow(ms, state) {
 /** The timeline of `history` (oldest first) with `attempts` placed among it; the last row
  * says how long the instance has been in its current state (`.tl-now`, kept up to date by
  * `tick`). */
-export function renderTimeline(history, attempts, { active = true } = {}) {
+export function renderTimeline(history, attempts, { active = true, limit = Infinity, onShowAll = null } = {}) {
   const list = el("ol", { class: "timeline" });
+  const rows = mergeHistory(history, attempts);
+  const skipped = Math.max(0, rows.length - limit);
+  if (skipped) {
+    list.append(
+      el(
+        "li",
+        { class: "tl-more" },
+        el("div", { class: "tl-time" }),
+        el("div", { class: "tl-dot" }),
+        el(
+          "div",
+          { class: "tl-body" },
+          el("button", { type: "button", class: "sw-button sw-small", "data-testid": "timeline-more", onclick: onShowAll }, `Show ${skipped} earlier entries`),
+        ),
+      ),
+    );
+  }
   let previous = null;
-  for (const row of mergeHistory(history, attempts)) {
+  rows.forEach((row, i) => {
     if (row.kind === "attempt") {
-      list.append(attemptRow(row.item));
-      continue;
+      if (i >= skipped) list.append(attemptRow(row.item));
+      return;
     }
     const t = row.item;
-    if (previous && t.at - previous.at > LONG_WAIT_MS) list.append(gapRow(t.at - previous.at, previous.to_value));
-    list.append(transitionRow(t, previous));
+    if (i >= skipped) {
+      if (previous && t.at - previous.at > LONG_WAIT_MS) list.append(gapRow(t.at - previous.at, previous.to_value));
+      list.append(transitionRow(t, previous));
+    }
     previous = t;
-  }
+  });
   if (previous && active) {
     list.append(
       el(
