@@ -34,6 +34,17 @@ def test_login_with_a_token_then_logout(
         expect(page).to_have_url(f"{console_server.url}/login")
         assert not [c for c in context.cookies() if c["name"] == "sw_session"]
         assert context.request.get("/api/v1/session").status == 401
+        # The /logout page asks first: a link from elsewhere logs no one out.
+        page.goto("/login")
+        page.get_by_test_id("login-token").fill(console_server.token("viewer"))
+        page.get_by_test_id("login-submit").click()
+        expect(page).to_have_url(f"{console_server.url}/")
+        page.goto("/logout")
+        expect(page.get_by_test_id("logout-confirm")).to_be_visible()
+        assert context.request.get("/api/v1/session").status == 200
+        page.get_by_test_id("logout-confirm").click()
+        expect(page).to_have_url(f"{console_server.url}/login")
+        assert context.request.get("/api/v1/session").status == 401
     finally:
         context.close()
 

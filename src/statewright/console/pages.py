@@ -54,7 +54,7 @@ def login_page() -> HTMLResponse:
 
 @router.get("/logout")
 def logout_page() -> HTMLResponse:
-    """Ends the session (its script calls `DELETE /api/v1/session`), then shows the login."""
+    """Asks, then ends the session (its script calls `DELETE /api/v1/session`)."""
     return render("logout.html")
 
 

@@ -1,12 +1,330 @@
-// The instances list (filled in below).
-import { api } from "./api.js";
-import { h, pill, replace, stateText } from "./dom.js";
+// The instances list: filters (kept in the URL), search by id, counts per business state,
+// keyset paging ("More"), live updates from the tab's stream, and bulk actions over the
+// filter (a dry-run count first, then confirm).
+import { api, live, session } from "./api.js";
+import { fmtTime, h, pill, problemBox, replace, since, stateText } from "./dom.js";
 
-const root = document.getElementById("instances-page");
-api("/instances?limit=100").then((page) => {
-  replace(root, h("table", { class: "sw-table" }, h("tbody", {}, page.items.map((item) =>
-    h("tr", { "data-testid": "instances-row" },
-      h("td", {}, h("a", { href: `/instances/${encodeURIComponent(item.id)}` }, item.id)),
-      h("td", { "data-testid": "business-state" }, stateText(item.value)),
-      h("td", { "data-testid": "runtime-status" }, pill(item.runtime_status)))))));
-});
+const FILTERS = ["definition", "state", "tag", "status", "runtime_status"];
+const PAGE = 100;
+const $ = (id) => document.getElementById(id);
+const form = $("filters");
+const rows = $("rows");
+const byId = new Map(); // instance id -> {row, item}
+let nextCursor = null;
+let generation = 0; // a newer load makes the answers of older ones moot
+
+// -- filters and the URL ---------------------------------------------------------------------
+
+function filters() {
+  const found = {};
+  for (const name of FILTERS) {
+    const value = form.elements[name].value.trim();
+    if (value) found[name] = value;
+  }
+  return found;
+}
+
+function search() {
+  return form.elements.q.value.trim();
+}
+
+function query(extra = {}) {
+  const params = new URLSearchParams({ ...filters(), ...extra });
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+function readUrl() {
+  const params = new URLSearchParams(location.search);
+  for (const name of [...FILTERS, "q"]) form.elements[name].value = params.get(name) || "";
+}
+
+function writeUrl() {
+  const params = new URLSearchParams(filters());
+  if (search()) params.set("q", search());
+  const text = params.toString();
+  history.replaceState(null, "", text ? `/?${text}` : "/");
+}
+
+// -- rows ------------------------------------------------------------------------------------
+
+function href(id) {
+  return `/instances/${encodeURIComponent(id)}`;
+}
+
+function runtimeCell(item) {
+  return [
+    pill(item.runtime_status),
+    item.waiting_for ? h("span", { class: "sw-sub" }, `waits for ${item.waiting_for}`) : null,
+  ];
+}
+
+function cells(item) {
+  return [
+    h("td", {}, h("a", { class: "sw-id", href: href(item.id), "data-testid": "instance-link" }, item.id)),
+    h("td", {}, item.definition, h("span", { class: "sw-faint" }, ` v${item.definition_version}`)),
+    h("td", { "data-testid": "business-state" }, h("span", { class: "sw-state" }, stateText(item.value))),
+    h("td", { "data-testid": "status" }, pill(item.status)),
+    h("td", { "data-testid": "runtime-status" }, runtimeCell(item)),
+    h("td", { title: fmtTime(item.updated_at), "data-at": item.updated_at, class: "sw-since" }, since(item.updated_at)),
+    h("td", { class: "sw-muted" }, fmtTime(item.created_at)),
+  ];
+}
+
+function addRow(item) {
+  const row = h("tr", { "data-testid": "instances-row", "data-id": item.id }, cells(item));
+  byId.set(item.id, { row, item });
+  rows.append(row);
+}
+
+function showEmpty() {
+  $("empty").hidden = byId.size > 0;
+  $("more-bar").hidden = nextCursor === null || Boolean(search());
+}
+
+function clearRows() {
+  byId.clear();
+  rows.replaceChildren();
+  replace($("problem"));
+}
+
+async function loadPage({ append = false, limit = PAGE } = {}) {
+  const mine = ++generation;
+  const extra = { limit: String(limit) };
+  if (append && nextCursor) extra.cursor = nextCursor;
+  try {
+    const page = await api(`/instances${query(extra)}`);
+    if (mine !== generation) return;
+    if (!append) clearRows();
+    for (const item of page.items) if (!byId.has(item.id)) addRow(item);
+    nextCursor = page.next_cursor;
+    showEmpty();
+  } catch (error) {
+    if (mine !== generation) return;
+    if (!append) clearRows();
+    replace($("problem"), problemBox(error));
+    nextCursor = null;
+    showEmpty();
+  }
+}
+
+async function loadSearch(text) {
+  const mine = ++generation;
+  // The exact id first, then the ids that start with the text (the list is by id: a
+  // keyset page after the text holds them first).
+  const [exact, after] = await Promise.all([
+    api(`/instances/${encodeURIComponent(text)}`).catch((error) => {
+      if (error.status === 404) return null;
+      throw error;
+    }),
+    api(`/instances${query({ after: text, limit: "50" })}`),
+  ]).catch((error) => {
+    if (mine === generation) replace($("problem"), problemBox(error));
+    return [null, { items: [] }];
+  });
+  if (mine !== generation) return;
+  clearRows();
+  if (exact) addRow(exact);
+  for (const item of after.items) if (item.id.startsWith(text) && !byId.has(item.id)) addRow(item);
+  nextCursor = null;
+  showEmpty();
+}
+
+function reload() {
+  writeUrl();
+  const text = search();
+  $("bulk").classList.toggle("sw-disabled", Boolean(text));
+  resetBulk();
+  loadCounts();
+  return text ? loadSearch(text) : loadPage();
+}
+
+// -- counts per business state --------------------------------------------------------------
+
+async function loadCounts() {
+  const { state, ...rest } = filters();
+  const params = new URLSearchParams(rest).toString();
+  try {
+    const counts = await api(`/state-counts${params ? `?${params}` : ""}`);
+    $("total").textContent = `${counts.total} ${counts.total === 1 ? "instance" : "instances"}`;
+    const chips = counts.items.map((c) => {
+      const pressed = state === c.state && (!rest.definition || rest.definition === c.definition);
+      return h(
+        "button",
+        {
+          type: "button",
+          class: "sw-chip",
+          "aria-pressed": pressed ? "true" : "false",
+          "data-testid": "state-count",
+          "data-state": c.state,
+          "data-definition": c.definition,
+          "data-count": String(c.count),
+          onclick: () => {
+            form.elements.state.value = pressed ? "" : c.state;
+            form.elements.definition.value = pressed ? rest.definition || "" : c.definition;
+            reload();
+          },
+        },
+        rest.definition ? null : h("span", { class: "sw-chip-def" }, c.definition),
+        h("span", { class: "sw-state" }, c.state),
+        h("span", { class: "sw-chip-n" }, String(c.count)),
+      );
+    });
+    replace($("counts"), chips);
+    replace($("f-state-list"), [...new Set(counts.items.map((c) => c.state))].map((s) => h("option", { value: s })));
+  } catch (error) {
+    replace($("counts"), problemBox(error));
+  }
+}
+
+// -- live updates ----------------------------------------------------------------------------
+
+let countsTimer = null;
+let pageTimer = null;
+
+function later(timer, fn, ms) {
+  clearTimeout(timer);
+  return setTimeout(fn, ms);
+}
+
+function onTransition(event) {
+  if (event.type === "resync") {
+    reload();
+    return;
+  }
+  const wanted = filters();
+  if (wanted.definition && wanted.definition !== event.definition) return;
+  countsTimer = later(countsTimer, loadCounts, 300);
+  const known = byId.get(event.instance_id);
+  if (known) {
+    const item = {
+      ...known.item,
+      value: event.to_value,
+      status: event.status,
+      runtime_status: event.runtime_status,
+      updated_at: event.at,
+      version: event.version,
+      waiting_for: null,
+    };
+    known.item = item;
+    known.row.replaceChildren(...cells(item));
+    known.row.classList.remove("sw-flash");
+    void known.row.offsetWidth; // restart the highlight
+    known.row.classList.add("sw-flash");
+  } else if (!search()) {
+    // An instance not shown: new, or now matching the filter. Read the rows shown again
+    // (as many as are loaded), in a while, once for a burst.
+    pageTimer = later(pageTimer, () => loadPage({ limit: Math.min(1000, Math.max(PAGE, byId.size + 1)) }), 400);
+  }
+}
+
+setInterval(() => {
+  for (const cell of rows.querySelectorAll(".sw-since")) cell.textContent = since(Number(cell.dataset.at));
+}, 15000);
+
+// -- bulk actions ----------------------------------------------------------------------------
+
+function bulkBody(dryRun) {
+  const body = { ...filters(), dry_run: dryRun };
+  if (Object.keys(filters()).length === 0) body.all = true;
+  const action = $("bulk-action").value;
+  if (action === "send") body.event = { type: $("bulk-event").value.trim() };
+  return body;
+}
+
+function describe(action) {
+  if (action === "send") return `send ${$("bulk-event").value.trim()} to`;
+  if (action === "retry") return "retry the waiting steps of";
+  return "cancel";
+}
+
+function resetBulk() {
+  $("bulk-confirm").hidden = true;
+  replace($("bulk-confirm"));
+}
+
+async function countBulk() {
+  const action = $("bulk-action").value;
+  replace($("bulk-result"));
+  resetBulk();
+  if (action === "send" && !$("bulk-event").value.trim()) {
+    replace($("bulk-result"), problemBox({ problem: { title: "No event", detail: "type the event to send, e.g. APPROVE" } }));
+    return;
+  }
+  const body = bulkBody(true);
+  try {
+    const counted = await api(`/bulk/${action}`, { method: "POST", body });
+    const scope = body.all ? "every instance of the tenant" : "the instances matching the filter";
+    replace(
+      $("bulk-confirm"),
+      h("span", { "data-testid": "bulk-matched" },
+        h("strong", {}, String(counted.matched)), ` ${counted.matched === 1 ? "instance" : "instances"} (${scope}). `,
+        `Really ${describe(action)} ${counted.matched === 1 ? "it" : "them"}?`),
+      h("button", {
+        type: "button",
+        class: action === "cancel" ? "sw-button sw-danger" : "sw-button sw-primary",
+        "data-testid": "bulk-go",
+        disabled: counted.matched === 0,
+        onclick: () => runBulk(action),
+      }, `Yes, ${action} ${counted.matched}`),
+      h("button", { type: "button", class: "sw-button", onclick: resetBulk }, "No"),
+    );
+    $("bulk-confirm").hidden = false;
+  } catch (error) {
+    replace($("bulk-result"), problemBox(error));
+  }
+}
+
+async function runBulk(action) {
+  resetBulk();
+  try {
+    const result = await api(`/bulk/${action}`, { method: "POST", body: bulkBody(false) });
+    replace(
+      $("bulk-result"),
+      h("div", { class: "sw-note", "data-testid": "bulk-done" },
+        `${result.done.length} done, ${result.refused.length} refused (of ${result.matched} matched).`,
+        result.refused.length
+          ? h("ul", { class: "sw-refused" }, result.refused.slice(0, 8).map((r) =>
+              h("li", {}, h("a", { href: href(r.instance_id) }, r.instance_id), `: ${r.reason || r.detail}`)))
+          : null),
+    );
+    reload();
+  } catch (error) {
+    replace($("bulk-result"), problemBox(error));
+  }
+}
+
+// -- start -----------------------------------------------------------------------------------
+
+async function start() {
+  const [who, definitions] = await Promise.all([session(), api("/definitions")]);
+  for (const d of definitions.items) form.elements.definition.append(h("option", { value: d.id }, d.id));
+  readUrl();
+  let typing = null;
+  form.addEventListener("input", (changed) => {
+    if (changed.target.tagName === "SELECT") return;
+    typing = later(typing, reload, 350);
+  });
+  form.addEventListener("change", (changed) => {
+    if (changed.target.tagName === "SELECT") reload();
+  });
+  form.addEventListener("submit", (submitted) => {
+    submitted.preventDefault();
+    reload();
+  });
+  $("clear").addEventListener("click", () => {
+    form.reset();
+    reload();
+  });
+  $("more").addEventListener("click", () => loadPage({ append: true }));
+  $("bulk-count").addEventListener("click", countBulk);
+  $("bulk-action").addEventListener("change", () => {
+    $("bulk-event").hidden = $("bulk-action").value !== "send";
+    resetBulk();
+  });
+  $("bulk").hidden = who.role === "viewer";
+  live.on(onTransition);
+  await reload();
+}
+
+start().catch((error) => replace($("problem"), problemBox(error)));

@@ -1,1 +1,232 @@
-// The queues page (filled in below).
+// The queues: unfinished steps (running, retrying, waiting for a worker), pending timers,
+// the workers heard of recently, and the outbox's dead letters with redrive. Read again
+// every few seconds and soon after each committed transition.
+import { ApiError, api, live, session } from "./api.js";
+import { fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
+
+const $ = (id) => document.getElementById(id);
+const REFRESH_MS = 5000;
+const lists = {
+  steps: { path: "/steps", items: [], cursor: null },
+  timers: { path: "/timers", items: [], cursor: null },
+  dead: { path: "/dead-letters", items: [], cursor: null },
+};
+let workers = [];
+let stepFilter = "all";
+let canAct = false;
+
+function link(id) {
+  return h("a", { class: "sw-id", href: `/instances/${encodeURIComponent(id)}` }, id);
+}
+
+/** The step sources some live worker provides. */
+function provided() {
+  return new Set(workers.filter((w) => w.alive).flatMap((w) => w.steps));
+}
+
+function needsWorker(step, sources) {
+  return step.status !== "running" && !sources.has(step.src);
+}
+
+// -- loading ---------------------------------------------------------------------------------
+
+async function load(name, { more = false } = {}) {
+  const list = lists[name];
+  // A refresh reads as many as are shown (up to 1000), so that "More" pages stay.
+  const limit = more ? 100 : Math.min(1000, Math.max(100, list.items.length));
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (more && list.cursor) params.set("cursor", list.cursor);
+  const page = await api(`${list.path}?${params}`);
+  list.items = more ? [...list.items, ...page.items] : page.items;
+  list.cursor = page.next_cursor;
+}
+
+async function refresh() {
+  try {
+    const [found] = await Promise.all([
+      api("/workers"),
+      load("steps"),
+      load("timers"),
+      load("dead"),
+    ]);
+    workers = found.items;
+    replace($("problem"));
+    render();
+    $("refreshed").textContent = `updated ${fmtTime(Date.now()).slice(11)}`;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) replace($("problem"), problemBox(error));
+  }
+}
+
+function counted(list, n = list.items.length) {
+  return list.cursor ? `${n}+` : String(n);
+}
+
+// -- rendering -------------------------------------------------------------------------------
+
+function render() {
+  const sources = provided();
+  const steps = lists.steps.items;
+  const running = steps.filter((s) => s.status === "running").length;
+  const retrying = steps.filter((s) => s.status === "retrying").length;
+  const orphaned = steps.filter((s) => needsWorker(s, sources)).length;
+  const alive = workers.filter((w) => w.alive).length;
+  const stat = (label, value, tone, testid) =>
+    h("div", { class: "sw-stat", "data-tone": tone, "data-testid": testid },
+      h("span", { class: "sw-stat-n" }, value), h("span", { class: "sw-stat-label" }, label));
+  replace(
+    $("stats"),
+    stat("Steps running", String(running), "", "stat-running"),
+    stat("Steps retrying", String(retrying), retrying ? "warn" : "", "stat-retrying"),
+    stat("Waiting for a worker", String(orphaned), orphaned ? "bad" : "", "stat-no-worker"),
+    stat("Timers pending", counted(lists.timers), "", "stat-timers"),
+    stat("Dead letters", counted(lists.dead), lists.dead.items.length ? "bad" : "", "stat-dead"),
+    stat("Workers live", String(alive), alive ? "" : "bad", "stat-workers"),
+  );
+  renderSteps(sources);
+  renderTimers();
+  renderWorkers();
+  renderDead();
+}
+
+function renderSteps(sources) {
+  const shown = lists.steps.items.filter((step) => {
+    if (stepFilter === "running" || stepFilter === "retrying") return step.status === stepFilter;
+    if (stepFilter === "no-worker") return needsWorker(step, sources);
+    return true;
+  });
+  replace($("steps"), shown.map((step) => {
+    const orphan = needsWorker(step, sources);
+    return h("tr", { "data-testid": "step-row", "data-id": `${step.instance_id}/${step.invoke_id}` },
+      h("td", {}, link(step.instance_id)),
+      h("td", {}, h("span", { class: "sw-mono" }, step.src),
+        orphan ? h("span", { class: "sw-sub", "data-testid": "no-worker" }, `no live worker provides ${step.src}`) : null),
+      h("td", {}, h("span", { class: "sw-state" }, step.state)),
+      h("td", {}, pill(step.status)),
+      h("td", { class: "sw-num" }, step.max_attempts ? `${step.attempts} / ${step.max_attempts}` : String(step.attempts)),
+      h("td", { class: "sw-wrap" }, step.last_error ? h("span", { class: "sw-error-text" }, step.last_error) : h("span", { class: "sw-faint" }, "—")),
+      h("td", { title: fmtTime(step.next_attempt_at) },
+        step.status === "running"
+          ? h("span", { class: "sw-muted" }, step.lease_until ? `lease ${since(step.lease_until)}` : "")
+          : since(step.next_attempt_at)),
+      h("td", {}, canAct && step.status === "retrying"
+        ? h("button", { type: "button", class: "sw-button sw-small", "data-testid": "step-retry", onclick: (e) => retryStep(step, e.target) }, "Retry now")
+        : null),
+    );
+  }));
+  $("steps-empty").hidden = shown.length > 0;
+  $("steps-more-bar").hidden = !lists.steps.cursor;
+}
+
+function renderTimers() {
+  const items = lists.timers.items;
+  $("timers-count").textContent = counted(lists.timers);
+  replace($("timers"), items.map((timer) =>
+    h("tr", { "data-testid": "timer-row" },
+      h("td", {}, link(timer.instance_id)),
+      h("td", {}, h("span", { class: "sw-mono" }, timer.event.type || timer.timer_id)),
+      h("td", { title: fmtTime(timer.due_at) }, since(timer.due_at)))));
+  $("timers-empty").hidden = items.length > 0;
+  $("timers-more-bar").hidden = !lists.timers.cursor;
+}
+
+function renderWorkers() {
+  $("workers-count").textContent = String(workers.length);
+  replace($("workers"), workers.map((worker) =>
+    h("tr", { "data-testid": "worker-row" },
+      h("td", { class: "sw-nowrap" },
+        h("span", { class: `sw-pill sw-pill-${worker.alive ? "running" : "stopped"}`, title: worker.alive ? "heard of within the last heartbeats" : "not heard of lately: stopped without a word?" }, worker.alive ? "live" : "quiet"),
+        " ", h("span", { class: "sw-mono" }, `${worker.host}:${worker.pid}`)),
+      h("td", { class: "sw-wrap" },
+        worker.steps.length ? h("span", { class: "sw-mono" }, worker.steps.join(", ")) : h("span", { class: "sw-faint" }, "no steps"),
+        worker.listeners.length ? h("span", { class: "sw-sub" }, `outbox: ${worker.listeners.join(", ")}`) : null),
+      h("td", { title: fmtTime(worker.heartbeat_at) }, since(worker.heartbeat_at)),
+      h("td", { class: "sw-muted" }, fmtTime(worker.started_at)))));
+  $("workers-empty").hidden = workers.length > 0;
+}
+
+function renderDead() {
+  const items = lists.dead.items;
+  $("dead-count").textContent = counted(lists.dead);
+  $("redrive-all").hidden = !canAct || items.length === 0;
+  replace($("dead"), items.map((letter) =>
+    h("tr", { "data-testid": "dead-letter-row", "data-id": letter.message_id },
+      h("td", {}, h("span", { class: "sw-mono" }, letter.message_id.slice(0, 12))),
+      h("td", {}, link(letter.instance_id)),
+      h("td", {}, h("span", { class: "sw-mono" }, letter.event.type)),
+      h("td", { class: "sw-num" }, String(letter.attempts)),
+      h("td", { class: "sw-wrap" }, h("span", { class: "sw-error-text" }, letter.last_error || "")),
+      h("td", { title: fmtTime(letter.failed_at) }, since(letter.failed_at)),
+      h("td", {}, canAct
+        ? h("button", { type: "button", class: "sw-button sw-small", "data-testid": "redrive", onclick: (e) => redrive({ message_id: letter.message_id }, e.target) }, "Redrive")
+        : null))));
+  $("dead-empty").hidden = items.length > 0;
+  $("dead-more-bar").hidden = !lists.dead.cursor;
+}
+
+// -- actions ---------------------------------------------------------------------------------
+
+async function retryStep(step, button) {
+  button.disabled = true;
+  try {
+    await api(`/instances/${encodeURIComponent(step.instance_id)}/steps/${encodeURIComponent(step.invoke_id)}/retry`, { method: "POST" });
+    await refresh();
+  } catch (error) {
+    button.disabled = false;
+    replace($("problem"), problemBox(error));
+  }
+}
+
+async function redrive(body, button) {
+  if (button) button.disabled = true;
+  try {
+    const result = await api("/dead-letters/redrive", { method: "POST", body });
+    replace($("dead-result"), h("div", { class: "sw-note", "data-testid": "redrive-done" },
+      `${result.redriven} ${result.redriven === 1 ? "message" : "messages"} sent again.`));
+    await refresh();
+  } catch (error) {
+    if (button) button.disabled = false;
+    replace($("dead-result"), problemBox(error));
+  }
+}
+
+async function countRedriveAll() {
+  const confirm = $("redrive-confirm");
+  try {
+    const counted = await api("/dead-letters/redrive", { method: "POST", body: { all: true, dry_run: true } });
+    replace(confirm,
+      h("span", { "data-testid": "redrive-count" }, `Send ${counted.redriven} dead ${counted.redriven === 1 ? "letter" : "letters"} again?`),
+      h("button", { type: "button", class: "sw-button sw-small sw-primary", "data-testid": "redrive-go", onclick: () => { confirm.hidden = true; redrive({ all: true }); } }, "Yes, redrive"),
+      h("button", { type: "button", class: "sw-button sw-small", onclick: () => { confirm.hidden = true; } }, "No"));
+    confirm.hidden = false;
+  } catch (error) {
+    replace($("dead-result"), problemBox(error));
+  }
+}
+
+// -- start -----------------------------------------------------------------------------------
+
+async function start() {
+  const who = await session();
+  canAct = who.role !== "viewer";
+  for (const tab of $("step-tabs").querySelectorAll("button")) {
+    tab.addEventListener("click", () => {
+      stepFilter = tab.dataset.filter;
+      for (const other of $("step-tabs").querySelectorAll("button")) other.setAttribute("aria-selected", String(other === tab));
+      renderSteps(provided());
+    });
+  }
+  for (const name of ["steps", "timers", "dead"]) {
+    $(`${name}-more`).addEventListener("click", () => load(name, { more: true }).then(render, (e) => replace($("problem"), problemBox(e))));
+  }
+  $("redrive-all").addEventListener("click", countRedriveAll);
+  let soon = null;
+  live.on(() => {
+    clearTimeout(soon);
+    soon = setTimeout(refresh, 500);
+  });
+  await refresh();
+  setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+}
+
+start().catch((error) => replace($("problem"), problemBox(error)));

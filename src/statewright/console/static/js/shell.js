@@ -1,4 +1,4 @@
-// The header of every page: who is logged in, and whether live updates flow.
+// The header of every page: who is logged in, whether live updates flow, and log out.
 import { live, session } from "./api.js";
 
 session().then((who) => {
@@ -12,5 +12,14 @@ if (indicator) {
   live.onState((state) => {
     indicator.dataset.state = state;
     indicator.title = { open: "Live", connecting: "Connecting…", closed: "Not live" }[state];
+  });
+}
+
+const logoutLink = document.querySelector("[data-testid=logout]");
+if (logoutLink) {
+  logoutLink.addEventListener("click", async (clicked) => {
+    clicked.preventDefault();
+    const { logout } = await import("./logout.js");
+    logout(document.querySelector("main"));
   });
 }
