@@ -101,7 +101,6 @@ function leafSize(state) {
 
 /** The ELK graph of a diagram model (ids: state ids, `t3:0` for the first edge of t3). */
 export function elkGraph(model) {
-  const { states } = index(model);
   const nodes = new Map();
   const page = { id: PAGE, layoutOptions: PAGE_OPTIONS, children: [], edges: [] };
   for (const state of model.states) {
