@@ -55,6 +55,9 @@ def test_definitions_are_listed_and_drawn_with_their_counts(
     pending = page.locator('[data-testid=state-count][data-state="pending_approval"]')
     expect(pending).to_contain_text("2")
     expect(page.locator('[data-testid=state-count][data-state="rejected"]')).to_contain_text("1")
+    # The parallel state's count links to the instances in it, filtered by its path.
+    parallel = page.locator('[data-testid=state-count][data-state^="(fulfilment."] a')
+    expect(parallel).to_have_attribute("href", "/?definition=order&state=fulfilment")
     box = page.locator('g.sw-state[data-state="order.pending_approval"]')
     expect(box).to_contain_text("2")
     approve = page.locator('[data-testid=definition-event][data-event="APPROVE"]')

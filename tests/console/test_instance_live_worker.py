@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from pages_kit import ACTIVE, Served, served_with_separate_worker
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 pytestmark = pytest.mark.slow
 expect.set_options(timeout=15_000)
@@ -62,8 +62,19 @@ def test_a_timer_fired_by_another_process_shows_live_and_a_typed_form_is_checked
     expect(form.locator(".form-field.invalid")).to_contain_text("minutes")
     expect(page.get_by_test_id("business-state")).to_contain_text("stale")
     form.locator("#field-minutes").fill("5")
+
+    # A send that names a version the instance has left is refused; the reason stays shown.
+    def stale(route: Route) -> None:
+        route.continue_(headers={**route.request.headers, "if-match": '"1"'})
+
+    page.route("**/api/v1/instances/t-1/events", stale)
+    page.get_by_test_id("event-send").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("412")
+    expect(page.get_by_test_id("business-state")).to_contain_text("stale")
+    page.unroute("**/api/v1/instances/t-1/events")
     page.get_by_test_id("event-send").click()
     expect(page.get_by_test_id("business-state")).to_contain_text("closed")
+    expect(page.get_by_test_id("notice")).to_be_empty()
     close = page.locator('[data-testid=timeline-entry][data-event="CLOSE"]')
     expect(close).to_contain_text("stale")
     assert console_server.engine.history("t-1")[-1].event == {

@@ -62,9 +62,9 @@ function eventForm(ctx, event, close) {
     } catch (error) {
       send.disabled = false;
       if (error.status) key = newKey();
+      if (error.status === 412 || error.status === 409) return ctx.refused(error);
       if (error.problem?.errors) form.showErrors(error.problem.errors);
       fill(problem, problemBox(error));
-      if (error.status === 412 || error.status === 409) ctx.refresh();
     }
   });
   return node;
@@ -100,8 +100,8 @@ function cancelForm(ctx, close) {
     } catch (error) {
       send.disabled = false;
       if (error.status) key = newKey();
+      if (error.status === 412 || error.status === 409) return ctx.refused(error);
       fill(problem, problemBox(error));
-      if (error.status === 412 || error.status === 409) ctx.refresh();
     }
   });
   return node;
@@ -114,7 +114,9 @@ export function actionsKey(accepted, instance, me) {
   return JSON.stringify([instance.status, me.role, events]);
 }
 
-/** The actions bar. `ctx`: `{id, version(), refresh(), done(message, entry)}`; `accepted`: the
+/** The actions bar. `ctx`: `{id, version(), refused(error), done(message, entry)}`: a refusal
+ * because the instance changed meanwhile (409, 412) goes to `refused`, which reads it again
+ * and keeps the reason in sight when the form goes; `accepted`: the
  * `/accepted` body; `me`: the session; `slot`: where a button's form opens (emptied now). */
 export function actionsBar(ctx, accepted, instance, me, slot) {
   const sendable = (accepted?.events || []).filter((e) => e.allowed && !e.wildcard);

@@ -48,6 +48,16 @@ function perState(items) {
   return counts;
 }
 
+/** The state path the instance list filters `value` by: the value's path down to its first
+ * parallel state (a filter names one state; a parallel value is in several). */
+function filterPath(value, prefix = "") {
+  if (typeof value === "string") return prefix + value;
+  const entries = Object.entries(value || {});
+  if (entries.length !== 1) return prefix.replace(/\.$/, "");
+  const [key, child] = entries[0];
+  return filterPath(child, `${prefix}${key}.`);
+}
+
 async function paintCounts() {
   const counts = await api(`/state-counts?definition=${enc}`);
   drawing?.paintCounts(perState(counts.items));
@@ -70,7 +80,7 @@ async function paintCounts() {
                 el(
                   "tr",
                   { "data-testid": "state-count", "data-state": c.state },
-                  el("td", {}, el("a", { href: `/?definition=${enc}&state=${encodeURIComponent(c.state)}` }, c.state)),
+                  el("td", {}, el("a", { href: `/?definition=${enc}&state=${encodeURIComponent(filterPath(c.value))}` }, c.state)),
                   el("td", { class: "sw-num" }, String(c.count)),
                 ),
               ),
@@ -136,7 +146,7 @@ async function main() {
     soon = setTimeout(() => {
       soon = null;
       paintCounts().catch(() => {});
-    }, 500);
+    }, 1000);
   };
   // Listening from before the first read, and reading again once the stream is open, no
   // transition committed meanwhile is left out of the counts.

@@ -19,6 +19,7 @@ const path = `/instances/${encodeURIComponent(id)}`;
 const ui = {
   title: el("div", { class: "page-head" }),
   flash: el("div", { class: "flash", role: "status", "aria-live": "polite", "data-testid": "flash" }),
+  notice: el("div", { class: "notice", "data-testid": "notice" }),
   status: el("div", { class: "status-pair" }),
   actions: el("div"),
   form: el("div", { class: "form-slot" }),
@@ -209,8 +210,13 @@ async function refresh() {
 const ctx = {
   id,
   version: () => data.inst.version,
-  refresh,
+  refused(error) {
+    const dismiss = el("button", { type: "button", class: "sw-button sw-small", onclick: () => fill(ui.notice) }, "Dismiss");
+    fill(ui.notice, el("div", { class: "notice-line" }, problemBox(error), dismiss));
+    refresh();
+  },
   done(message, entry) {
+    fill(ui.notice);
     flash(`${message}: ${valueText(entry.from_value)} → ${valueText(entry.to_value)} (v${entry.version})`);
     refresh();
   },
@@ -247,6 +253,7 @@ async function main() {
     root,
     ui.title,
     ui.flash,
+    ui.notice,
     el("div", { class: "top-row" }, ui.status, ui.actions),
     ui.form,
     el("section", { class: "sw-panel diagram-card" }, ui.diagram, ui.scrub),
