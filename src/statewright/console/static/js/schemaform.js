@@ -142,7 +142,11 @@ export function schemaForm(schema, root = schema) {
           placeholder: '{"by": "ann"}',
           "data-payload": "",
         }),
-        el("div", { class: "help" }, "The definition declares no schema for this event."),
+        el(
+          "div",
+          { class: "help" },
+          resolved && typeof resolved === "object" ? "Its schema names no fields: any JSON object it allows." : "The definition declares no schema for this event.",
+        ),
         el("div", { class: "field-error" }),
       ),
     );
