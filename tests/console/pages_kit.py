@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from console_kit import SCREENSHOTS, VIEWPORT
 
 from statewright.engine import Engine
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-VIEWPORT = {"width": 1280, "height": 800}
 #: The CSS class the drawing gives the active states.
 ACTIVE = re.compile(r"(^|\s)sw-active(\s|$)")
 

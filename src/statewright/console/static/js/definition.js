@@ -121,6 +121,7 @@ async function show(version) {
   fill(ui.events, eventsTable(config));
   drawing = null;
   ui.diagram.dataset.ready = "";
+  fill(ui.diagram, el("p", { class: "sw-muted diagram-wait" }, "Drawing the statechart…"));
   try {
     const model = await api(`/definitions/${enc}/diagram?version=${definition.version}`);
     toId = stateIds(model, config.id ?? name);

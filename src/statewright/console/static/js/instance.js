@@ -259,6 +259,7 @@ async function main() {
     el("section", { class: "sw-panel diagram-card" }, ui.diagram, ui.scrub),
     el("div", { class: "instance-grid" }, el("section", { class: "sw-panel" }, ui.timeline), ui.side),
   );
+  fill(ui.diagram, el("p", { class: "sw-muted diagram-wait" }, "Drawing the statechart…"));
   const [config, model] = await Promise.all([
     api(`/definitions/${name}?version=${version}`).then((d) => d.config, () => null),
     api(`/definitions/${name}/diagram?version=${version}`).catch((error) => {
