@@ -5,6 +5,7 @@ revoked token ending its sessions. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 
 import pytest
@@ -160,3 +161,14 @@ def test_an_expired_session_resolves_to_nothing(api: Api) -> None:
     assert api.engine.resolve_session(session_id) is None
     assert api.engine.resolve_session("x" * 43) is None and api.engine.resolve_session("") is None
     assert api.engine.create_session("sw_nope") is None
+
+
+def test_a_login_posted_by_a_form_of_another_site_is_refused(api: Api) -> None:
+    # A cross-site form can send text/plain or form bodies without a preflight; only JSON
+    # logs in, so another site cannot log a browser in with its own token.
+    body = json.dumps({"token": api.tokens["viewer"]})
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        answer = api.client.post(
+            "/api/v1/session", content=body, headers={"Content-Type": content_type}
+        )
+        assert answer.status_code == 422 and "set-cookie" not in answer.headers

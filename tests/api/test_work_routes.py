@@ -165,3 +165,28 @@ def test_dead_letters_are_listed_and_redriven(api: Api) -> None:
     gone = post(api, "/api/v1/dead-letters/redrive", {"message_id": message_id})
     assert gone.status_code == 404 and "is pending, not dead" in gone.json()["detail"]
     assert post(api, "/api/v1/dead-letters/redrive", {"all": True}).json()["redriven"] == 0
+
+
+def test_the_pending_outbox_is_listed_until_delivered(api: Api) -> None:
+    register_shop(api)
+    start(api, "s1")
+    post(api, "/api/v1/instances/s1/events", {"type": "APPROVE"})
+    assert get(api, "/api/v1/outbox").json() == {"items": [], "next_cursor": None}
+    now = api.engine.clock.now()
+    (run,) = api.engine.store.claim_steps(now, 60_000, 10)
+    api.engine.finish_step(run, output={"ok": True})
+    (pending,) = get(api, "/api/v1/outbox").json()["items"]
+    assert (pending["instance_id"], pending["event"]) == ("s1", {"type": "shop.shipped"})
+    assert pending["attempts"] == 0 and pending["last_error"] is None
+    assert get(api, "/api/v1/outbox", token="other:viewer").json()["items"] == []
+    (message,) = api.engine.store.due_outbox(api.engine.clock.now() + 1, 10)
+    api.engine.store.outbox_failed(
+        message, error="listener: boom", next_attempt_at=now + 5000, dead=False
+    )
+    (retried,) = get(api, "/api/v1/outbox").json()["items"]
+    assert retried["attempts"] == 1 and retried["last_error"] == "listener: boom"
+    assert retried["next_attempt_at"] == now + 5000
+    (again,) = api.engine.store.due_outbox(now + 5001, 10)
+    assert api.engine.store.outbox_delivered(again, now + 5001)
+    assert get(api, "/api/v1/outbox").json()["items"] == []
+    assert get(api, "/api/v1/outbox?cursor=nope").status_code == 422

@@ -143,7 +143,6 @@ def test_the_queues_page_shows_steps_timers_and_workers(
     shop: ConsoleServer, logged_in_page: Callable[..., Page]
 ) -> None:
     shop.engine.start("order", input={"orderId": "Q-1", "amount": 2000}, instance_id="Q-1")
-    shop.engine.start("order", input={"orderId": "Q-2", "amount": 7000}, instance_id="Q-2")
     page = logged_in_page("operator")
     page.goto("/queues")
     timer = page.get_by_test_id("timer-row").filter(has_text="Q-1")
@@ -153,9 +152,18 @@ def test_the_queues_page_shows_steps_timers_and_workers(
     expect(worker).to_contain_text("live")
     expect(worker).to_contain_text("chargeCard")
     expect(page.get_by_test_id("stat-workers")).to_contain_text("1")
-    # A declined card: the step is retried by the server's worker, shown as it goes.
-    shop.engine.send("Q-2", {"type": "APPROVE", "by": "ann"}, actor="ann")
-    step = page.get_by_test_id("step-row").filter(has_text="Q-2")
-    expect(step).to_contain_text("chargeCard", timeout=10_000)
-    expect(step).to_contain_text("card declined for 7000", timeout=10_000)
+    # A failing step waits an hour for its next attempt; "Retry now" makes it due at once.
+    shop.engine.start("sync", input={"record": "R-7"}, instance_id="SYNC-1")
+    step = page.get_by_test_id("step-row").filter(has_text="SYNC-1")
+    expect(step).to_contain_text("remote refused record R-7", timeout=10_000)
+    expect(step).to_contain_text("retrying")
+    expect(step).to_contain_text("1 / 3")
+    expect(page.get_by_test_id("stat-retrying")).to_contain_text("1")
+    step.get_by_test_id("step-retry").click()
+    expect(step).to_contain_text("2 / 3", timeout=10_000)
     expect(page.get_by_test_id("dead-letters-panel")).to_contain_text("No dead letters")
+    # No worker listens for intake's messages here: they wait in the outbox.
+    shop.engine.start("intake", input={"applicant": "Ada"}, instance_id="IN-1")
+    shop.engine.send("IN-1", "SUBMIT", actor="ada")
+    message = page.get_by_test_id("outbox-row").filter(has_text="IN-1")
+    expect(message).to_contain_text("intake.submitted")

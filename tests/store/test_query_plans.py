@@ -36,6 +36,7 @@ _INTEGER_PARAMS = {
     "attempt", "started_at", "ended_at", "pid", "heartbeat_at", "before", "alive_after",
     "timer_count", "write_count", "consumed_step_count", "consumed_timer_count",
     "response_status", "payloads", "revoked_at", "stale_before", "after", "through",
+    "expires_at",
 }  # fmt: skip
 #: Parameters that are arrays (PostgreSQL's batched lookups).
 _ARRAY_PARAMS = {"tenants", "ids", "srcs"}
@@ -53,7 +54,7 @@ _OTHER_PARAMS: dict[str, object] = {
 }
 _TABLES = (
     "instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency",
-    "step_attempts", "workers", "tokens", "http_requests",
+    "step_attempts", "workers", "tokens", "http_requests", "sessions",
 )  # fmt: skip
 
 

@@ -18,6 +18,8 @@ __all__ = [
     "CancelIn",
     "DeadLetterOut",
     "DeadLettersOut",
+    "PendingMessageOut",
+    "PendingOutboxOut",
     "RedriveIn",
     "RedriveOut",
     "RefusedOut",
@@ -135,6 +137,26 @@ class DeadLettersOut(BaseModel):
     """A page of dead letters by message id; `next_cursor` gives the next one."""
 
     items: list[DeadLetterOut]
+    next_cursor: str | None
+
+
+class PendingMessageOut(BaseModel):
+    """An outbox message not delivered yet."""
+
+    message_id: str
+    instance_id: str
+    version: int
+    event: dict[str, Any] = Field(description="Only its type when payloads are withheld.")
+    attempts: int
+    last_error: str | None
+    created_at: int
+    next_attempt_at: int
+
+
+class PendingOutboxOut(BaseModel):
+    """A page of pending outbox messages by message id; `next_cursor` gives the next one."""
+
+    items: list[PendingMessageOut]
     next_cursor: str | None
 
 

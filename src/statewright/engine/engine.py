@@ -31,6 +31,7 @@ from statewright.engine.conflicts import SEND_ATTEMPTS
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, HeadCache
+from statewright.engine.outbox_reads import OutboxReads
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
 from statewright.engine.registry import Registry
 from statewright.engine.sessions import Sessions
@@ -49,7 +50,7 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(Bulk, Sessions, Catalog, Streams, Workers):
+class Engine(Bulk, Sessions, Catalog, Streams, Workers, OutboxReads):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and
@@ -60,7 +61,8 @@ class Engine(Bulk, Sessions, Catalog, Streams, Workers):
     `deciding.py` (an event run through the chart into the write to commit); `tokens.py`
     (API tokens), `sessions.py` (web console sessions), `catalog.py` (definitions,
     readiness, idempotent requests), `stream.py` (committed transitions after a cursor,
-    for the live stream) and `workers.py` (the workers seen) serve the HTTP API.
+    for the live stream), `workers.py` (the workers seen) and `outbox_reads.py` (the
+    pending outbox) serve the HTTP API.
     """
 
     def __init__(

@@ -370,6 +370,12 @@ class Store(TokenStore, StreamStore, Protocol):
         """A tenant's dead-lettered outbox messages by id, after `after_id`."""
         ...
 
+    def list_pending_outbox(
+        self, tenant: str, *, after_id: str | None = None, limit: int = 100
+    ) -> list[OutboxRecord]:
+        """A tenant's outbox messages not delivered yet, by message id, after `after_id`."""
+        ...
+
     def redrive_dead_letters(
         self,
         tenant: str,

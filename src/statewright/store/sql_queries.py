@@ -212,6 +212,16 @@ class OperatorQueries:
         )
         return [OutboxRecord(**row) for row in rows]
 
+    def list_pending_outbox(
+        self, tenant: str, *, after_id: str | None = None, limit: int = 100
+    ) -> list[OutboxRecord]:
+        """A tenant's outbox messages not delivered yet, by message id, after `after_id`."""
+        params = {"tenant": tenant, "after_id": after_id, "limit": max(1, limit)}
+        rows = self._read_all(
+            self.operations["list_pending_outbox"], params, what="listing the pending outbox"
+        )
+        return [OutboxRecord(**row) for row in rows]
+
     def redrive_dead_letters(
         self,
         tenant: str,

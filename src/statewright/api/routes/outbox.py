@@ -1,5 +1,5 @@
-"""The outbox's dead letters: list them, and put them back to be delivered (one, those a
-filter matches, or all; `dry_run` only counts)."""
+"""The outbox: the messages not delivered yet; the dead letters, listed and put back to be
+delivered (one, those a filter matches, or all; `dry_run` only counts)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from statewright.api.idempotency import Reply, check_key, idempotent
-from statewright.api.operation_models import DeadLettersOut, RedriveIn, RedriveOut
+from statewright.api.operation_models import (
+    DeadLettersOut,
+    PendingMessageOut,
+    PendingOutboxOut,
+    RedriveIn,
+    RedriveOut,
+)
 from statewright.api.problems import Problem
 from statewright.api.routes.common import (
     Cursor,
@@ -28,6 +34,36 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1", tags=["outbox"])
 
 _Filter = Query(min_length=1, max_length=200)
+
+
+@router.get(
+    "/outbox",
+    response_model=PendingOutboxOut,
+    responses=errors(),
+    summary="List the outbox messages not delivered yet",
+)
+def pending_outbox(
+    request: Request, caller: Viewer, cursor: Cursor = None, limit: Limit = 100
+) -> PendingOutboxOut:
+    """The tenant's outbox messages waiting for a worker's listener, by message id:
+    attempts so far, the last error, when the next attempt is due."""
+    page = engine_of(request).pending_outbox(tenant=caller.tenant, cursor=cursor, limit=limit)
+    return PendingOutboxOut(
+        items=[
+            PendingMessageOut(
+                message_id=m.message_id,
+                instance_id=m.instance_id,
+                version=m.version,
+                event=dict(m.event) if caller.payloads else {"type": m.event.get("type")},
+                attempts=m.attempts,
+                last_error=m.last_error,
+                created_at=m.created_at,
+                next_attempt_at=m.next_attempt_at,
+            )
+            for m in page
+        ],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.get(

@@ -207,7 +207,8 @@ def serve(
             )
             thread.start()
         typer.echo(
-            f"serving {redact_url(store_url)} at http://{host}:{port} (OpenAPI at /api/docs)"
+            f"serving {redact_url(store_url)} at http://{host}:{port} (the console at /, "
+            "OpenAPI at /api/docs)"
         )
         # uvicorn stops gracefully on SIGTERM or SIGINT, then raises the signal again to the
         # handler it found: a quiet one, so that a clean stop exits 0 (as `worker` does).

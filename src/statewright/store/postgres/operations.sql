@@ -62,3 +62,13 @@ UPDATE steps SET next_attempt_at = %(now)s
 WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND invoke_id = %(invoke_id)s
   AND started_version = %(started_version)s AND attempts = %(attempts)s
   AND status = 'retrying';
+
+-- A tenant's outbox messages not delivered yet (the worker's listeners take them), by id.
+-- name: list_pending_outbox
+SELECT tenant, instance_id, message_id, version, event, status, attempts,
+       created_at, next_attempt_at, last_error, delivered_at
+FROM outbox
+WHERE tenant = %(tenant)s AND status = 'pending'
+  AND (%(after_id)s::text IS NULL OR message_id > %(after_id)s)
+ORDER BY message_id
+LIMIT %(limit)s;

@@ -71,3 +71,13 @@ WHERE tenant = :tenant AND status = 'dead'
 UPDATE steps SET next_attempt_at = :now
 WHERE tenant = :tenant AND instance_id = :instance_id AND invoke_id = :invoke_id
   AND started_version = :started_version AND attempts = :attempts AND status = 'retrying';
+
+-- A tenant's outbox messages not delivered yet (the worker's listeners take them), by id.
+-- name: list_pending_outbox
+SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
+       next_attempt_at, last_error, delivered_at
+FROM outbox
+WHERE tenant = :tenant AND status = 'pending'
+  AND (:after_id IS NULL OR message_id > :after_id)
+ORDER BY message_id
+LIMIT :limit;

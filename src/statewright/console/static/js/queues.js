@@ -1,5 +1,6 @@
 // The queues: unfinished steps (running, retrying, waiting for a worker), pending timers,
-// the workers heard of recently, and the outbox's dead letters with redrive. Read again
+// the workers heard of recently, the outbox's messages waiting for delivery, and its dead
+// letters with redrive. Read again
 // every few seconds and soon after each committed transition.
 import { ApiError, api, live, session } from "./api.js";
 import { fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
@@ -9,6 +10,7 @@ const REFRESH_MS = 5000;
 const lists = {
   steps: { path: "/steps", items: [], cursor: null },
   timers: { path: "/timers", items: [], cursor: null },
+  outbox: { path: "/outbox", items: [], cursor: null },
   dead: { path: "/dead-letters", items: [], cursor: null },
 };
 let workers = [];
@@ -47,6 +49,7 @@ async function refresh() {
       api("/workers"),
       load("steps"),
       load("timers"),
+      load("outbox"),
       load("dead"),
     ]);
     workers = found.items;
@@ -80,13 +83,30 @@ function render() {
     stat("Steps retrying", String(retrying), retrying ? "warn" : "", "stat-retrying"),
     stat("Waiting for a worker", String(orphaned), orphaned ? "bad" : "", "stat-no-worker"),
     stat("Timers pending", counted(lists.timers), "", "stat-timers"),
+    stat("Outbox pending", counted(lists.outbox), "", "stat-outbox"),
     stat("Dead letters", counted(lists.dead), lists.dead.items.length ? "bad" : "", "stat-dead"),
     stat("Workers live", String(alive), alive ? "" : "bad", "stat-workers"),
   );
   renderSteps(sources);
   renderTimers();
   renderWorkers();
+  renderOutbox();
   renderDead();
+}
+
+function renderOutbox() {
+  const items = lists.outbox.items;
+  $("outbox-count").textContent = counted(lists.outbox);
+  replace($("outbox"), items.map((message) =>
+    h("tr", { "data-testid": "outbox-row", "data-id": message.message_id },
+      h("td", {}, h("span", { class: "sw-mono" }, message.message_id)),
+      h("td", {}, link(message.instance_id)),
+      h("td", {}, h("span", { class: "sw-mono" }, message.event.type)),
+      h("td", { class: "sw-num" }, String(message.attempts)),
+      h("td", { class: "sw-wrap" }, message.last_error ? h("span", { class: "sw-error-text" }, message.last_error) : h("span", { class: "sw-faint" }, "—")),
+      h("td", { title: fmtTime(message.next_attempt_at) }, since(message.next_attempt_at)))));
+  $("outbox-empty").hidden = items.length > 0;
+  $("outbox-more-bar").hidden = !lists.outbox.cursor;
 }
 
 function renderSteps(sources) {
@@ -151,7 +171,7 @@ function renderDead() {
   $("redrive-all").hidden = !canAct || items.length === 0;
   replace($("dead"), items.map((letter) =>
     h("tr", { "data-testid": "dead-letter-row", "data-id": letter.message_id },
-      h("td", {}, h("span", { class: "sw-mono" }, letter.message_id.slice(0, 12))),
+      h("td", {}, h("span", { class: "sw-mono" }, letter.message_id)),
       h("td", {}, link(letter.instance_id)),
       h("td", {}, h("span", { class: "sw-mono" }, letter.event.type)),
       h("td", { class: "sw-num" }, String(letter.attempts)),
@@ -216,7 +236,7 @@ async function start() {
       renderSteps(provided());
     });
   }
-  for (const name of ["steps", "timers", "dead"]) {
+  for (const name of ["steps", "timers", "outbox", "dead"]) {
     $(`${name}-more`).addEventListener("click", () => load(name, { more: true }).then(render, (e) => replace($("problem"), problemBox(e))));
   }
   $("redrive-all").addEventListener("click", countRedriveAll);
