@@ -3,7 +3,7 @@ definitions whose waits are short or long on purpose.
 
 - `ticket`: `open` moves to `stale` by itself after 2 seconds (a timer a worker fires), and
   `CLOSE` is a typed event (its fields declared as a JSON Schema).
-- `sync`: a step whose first attempt fails and whose retry waits an hour, unless an operator
+- `upload`: a step whose first attempt fails and whose retry waits an hour, unless an operator
   makes it due now; the attempts after the first succeed.
 """
 
@@ -36,20 +36,20 @@ TICKET = {
     },
 }
 
-SYNC = {
-    "id": "sync",
-    "initial": "syncing",
+UPLOAD = {
+    "id": "upload",
+    "initial": "uploading",
     "states": {
-        "syncing": {
+        "uploading": {
             "invoke": {
-                "id": "push",
-                "src": "pushRecord",
+                "id": "send",
+                "src": "uploadFile",
                 "statewright": {"retry": {"attempts": 5, "delay": "1h"}},
-                "onDone": "synced",
+                "onDone": "uploaded",
                 "onError": "failed",
             }
         },
-        "synced": {"type": "final"},
+        "uploaded": {"type": "final"},
         "failed": {},
     },
 }
@@ -59,15 +59,15 @@ class RemoteDown(Exception):
     """The remote end did not answer."""
 
 
-def push_record(input: object) -> dict[str, object]:
+def upload_file(input: object) -> dict[str, object]:
     """Fails its first attempt; the later ones succeed."""
     if current_step().attempt == 1:
         raise RemoteDown("remote end did not answer")
-    return {"pushed": True}
+    return {"uploaded": True}
 
 
 MACHINES = [
     *EXAMPLES,
     Machine.from_config(TICKET),
-    Machine.from_config(SYNC, actors={"pushRecord": push_record}),
+    Machine.from_config(UPLOAD, actors={"uploadFile": upload_file}),
 ]

@@ -42,7 +42,7 @@ def test_definitions_are_listed_and_drawn_with_their_counts(
     page = logged_in_page("viewer")
     page.goto("/definitions")
     rows = page.get_by_test_id("definitions-row")
-    expect(rows).to_have_count(3)
+    expect(rows).to_have_count(len(engine.definitions()))
     order = page.locator('[data-testid=definitions-row][data-definition="order"]')
     expect(order.get_by_test_id("instance-count")).to_have_text("4")
     expect(order.get_by_test_id("active-count")).to_have_text("3")

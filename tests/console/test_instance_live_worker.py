@@ -87,28 +87,28 @@ def test_a_timer_fired_by_another_process_shows_live_and_a_typed_form_is_checked
 def test_retry_now_runs_a_waiting_step_again(
     console_server: Served, logged_in_page: Callable[..., Page]
 ) -> None:
-    console_server.engine.start("sync", instance_id="s-1")
+    console_server.engine.start("upload", instance_id="u-1")
     page = logged_in_page("operator")
-    page.goto("/instances/s-1")
+    page.goto("/instances/u-1")
     # The first attempt fails; the next one would wait an hour.
-    step = page.locator('[data-testid=step][data-step="push"]')
+    step = page.locator('[data-testid=step][data-step="send"]')
     expect(step).to_have_attribute("data-status", "retrying")
     expect(step).to_contain_text("remote end did not answer")
     expect(step.get_by_test_id("step-attempts")).to_contain_text("1 / 5")
     expect(page.get_by_test_id("timeline-attempt")).to_contain_text("attempt 1")
 
-    page.get_by_test_id("step-retry-push").click()
-    expect(page.get_by_test_id("business-state")).to_contain_text("synced")
+    page.get_by_test_id("step-retry-send").click()
+    expect(page.get_by_test_id("business-state")).to_contain_text("uploaded")
     expect(
-        page.locator('[data-testid=timeline-entry][data-event="xstate.done.actor.push"]')
+        page.locator('[data-testid=timeline-entry][data-event="xstate.done.actor.send"]')
     ).to_be_visible()
     expect(page.get_by_test_id("step")).to_have_count(0)
     expect(page.get_by_test_id("timeline-attempt")).to_have_count(1)
 
     viewer = logged_in_page("viewer")
-    console_server.engine.start("sync", instance_id="s-2")
-    viewer.goto("/instances/s-2")
-    expect(viewer.locator('[data-testid=step][data-step="push"]')).to_have_attribute(
+    console_server.engine.start("upload", instance_id="u-2")
+    viewer.goto("/instances/u-2")
+    expect(viewer.locator('[data-testid=step][data-step="send"]')).to_have_attribute(
         "data-status", "retrying"
     )
-    expect(viewer.get_by_test_id("step-retry-push")).to_have_count(0)
+    expect(viewer.get_by_test_id("step-retry-send")).to_have_count(0)
