@@ -6,6 +6,8 @@ from __future__ import annotations
 from api_kit import Api
 from shop_kit import HOUR, dead_letter, fail_once, get, post, register_shop, start
 
+from statewright.store.records import StepAttemptRecord
+
 
 def test_steps_are_listed_per_instance_and_per_tenant(api: Api) -> None:
     register_shop(api)
@@ -51,6 +53,42 @@ def test_retry_makes_a_waiting_step_due_now(api: Api) -> None:
     assert replay.json() == response.json() and replay.headers["idempotent-replayed"] == "true"
     elsewhere = post(api, "/api/v1/instances/s1/steps/charge/retry", token="other:admin")
     assert elsewhere.status_code == 404
+
+
+def test_failed_step_attempts_are_listed_for_the_history(api: Api) -> None:
+    register_shop(api)
+    start(api, "s1")
+    post(api, "/api/v1/instances/s1/events", {"type": "APPROVE"})
+    assert get(api, "/api/v1/instances/s1/step-attempts").json() == {"items": []}
+    now = api.engine.clock.now()
+    api.engine.store.record_step_attempts(
+        [
+            StepAttemptRecord(
+                tenant="acme",
+                instance_id="s1",
+                invoke_id="charge",
+                started_version=2,
+                attempt=n,
+                src="chargeCard",
+                error_type="Timeout",
+                error_message=f"slow {n}",
+                started_at=None if n == 2 else now + n,
+                ended_at=now + 10 + n,
+            )
+            for n in (1, 2)
+        ]
+    )
+    items = get(api, "/api/v1/instances/s1/step-attempts").json()["items"]
+    assert [(a["attempt"], a["error_message"], a["started_at"]) for a in items] == [
+        (1, "slow 1", now + 1),
+        (2, "slow 2", None),
+    ]
+    assert (items[0]["invoke_id"], items[0]["src"], items[0]["started_version"]) == (
+        "charge",
+        "chargeCard",
+        2,
+    )
+    assert get(api, "/api/v1/instances/s1/step-attempts", token="other:viewer").status_code == 404
 
 
 def test_a_retry_that_is_refused_is_409_with_the_engines_reason(api: Api) -> None:

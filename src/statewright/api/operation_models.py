@@ -25,6 +25,8 @@ __all__ = [
     "RefusedOut",
     "StateCountOut",
     "StateCountsOut",
+    "StepAttemptOut",
+    "StepAttemptsOut",
     "StepOut",
     "StepsOut",
     "TimerOut",
@@ -81,6 +83,25 @@ class StepsOut(BaseModel):
 
     items: list[StepOut]
     next_cursor: str | None
+
+
+class StepAttemptOut(BaseModel):
+    """A failed attempt of a step run, kept after the run is gone."""
+
+    invoke_id: str
+    src: str = Field(description="The step's implementation name.")
+    started_version: int = Field(description="The instance version that started the run.")
+    attempt: int = Field(description="1 for the first.")
+    error_type: str
+    error_message: str
+    started_at: int | None = Field(description="Null when its worker was lost.")
+    ended_at: int
+
+
+class StepAttemptsOut(BaseModel):
+    """An instance's failed step attempts, in the order they ended."""
+
+    items: list[StepAttemptOut]
 
 
 class TimerOut(BaseModel):

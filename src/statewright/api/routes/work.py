@@ -1,5 +1,5 @@
-"""The work instances wait on: their unfinished step runs (per instance or per tenant) and
-retrying one now, and their pending timers."""
+"""The work instances wait on: their unfinished step runs (per instance or per tenant),
+retrying one now, the failed attempts kept for the history, and their pending timers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from statewright.api.idempotency import Reply, check_key, idempotent
-from statewright.api.operation_models import StepsOut, TimersOut
+from statewright.api.operation_models import StepAttemptOut, StepAttemptsOut, StepsOut, TimersOut
 from statewright.api.routes.common import (
     Cursor,
     IdempotencyKey,
@@ -72,6 +72,33 @@ def instance_steps(
     return StepsOut(
         items=[step_out(run, payloads=caller.payloads) for run in page],
         next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
+    "/instances/{instance_id}/step-attempts",
+    response_model=StepAttemptsOut,
+    responses=errors(404),
+    summary="An instance's failed step attempts",
+)
+def step_attempts(request: Request, instance_id: InstanceId, caller: Viewer) -> StepAttemptsOut:
+    """Every failed attempt of the instance's step runs (finished runs' too), in the order
+    they ended: which attempt, its error, when it started and ended."""
+    found = engine_of(request).step_attempts(instance_id, tenant=caller.tenant)
+    return StepAttemptsOut(
+        items=[
+            StepAttemptOut(
+                invoke_id=a.invoke_id,
+                src=a.src,
+                started_version=a.started_version,
+                attempt=a.attempt,
+                error_type=a.error_type,
+                error_message=a.error_message,
+                started_at=a.started_at,
+                ended_at=a.ended_at,
+            )
+            for a in found
+        ]
     )
 
 

@@ -1,0 +1,114 @@
+"""The instance page following what a separate `statewright worker` process does: a timer it
+fires and a step it runs again after "Retry now", each shown live; and a typed event's form,
+refused by the server and then accepted."""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pages_kit import ACTIVE, Served, served_with_separate_worker
+from playwright.sync_api import Page, Route, expect
+
+pytestmark = pytest.mark.slow
+expect.set_options(timeout=15_000)
+
+MACHINES_FILE = Path(__file__).with_name("pages_machines.py")
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The server for this module: `serve` without a worker of its own, and a separate
+    `statewright worker` process (the console fixtures use it as their server)."""
+    machines: list[Any] = runpy.run_path(str(MACHINES_FILE))["MACHINES"]
+    with served_with_separate_worker(
+        tmp_path_factory.mktemp("pages"), MACHINES_FILE, machines
+    ) as served:
+        yield served
+
+
+def test_a_timer_fired_by_another_process_shows_live_and_a_typed_form_is_checked(
+    console_server: Served, logged_in_page: Callable[..., Page]
+) -> None:
+    page = logged_in_page("operator")
+    console_server.engine.start("ticket", instance_id="t-1")
+    page.goto("/instances/t-1")
+    expect(page.get_by_test_id("business-state")).to_contain_text("open")
+    expect(page.get_by_test_id("timer-countdown")).to_be_visible()
+    page.evaluate("window.notReloaded = true")
+
+    # The worker process fires the 2 s timer; the page follows the stream.
+    expect(page.get_by_test_id("business-state")).to_contain_text("stale")
+    expect(page.locator('g.sw-state[data-state="ticket.stale"]')).to_have_class(ACTIVE)
+    timer = page.locator('[data-testid=timeline-entry][data-event^="xstate.after.2s"]')
+    expect(timer).to_contain_text("open")
+    expect(timer).to_contain_text("timer")
+    expect(page.get_by_test_id("timer")).to_have_count(0)
+    assert page.evaluate("window.notReloaded") is True
+
+    # CLOSE declares its fields: the form is built from the schema, and the server's
+    # refusal of a bad value is shown, naming the field.
+    page.get_by_test_id("event-button-CLOSE").click()
+    form = page.get_by_test_id("event-form")
+    expect(form.locator("select#field-resolution")).to_be_visible()
+    form.locator("select#field-resolution").select_option(label="wontfix")
+    form.locator("#field-minutes").fill("0")
+    page.get_by_test_id("event-send").click()
+    problem = page.get_by_test_id("action-problem")
+    expect(problem).to_contain_text("minimum of 1")
+    expect(form.locator(".form-field.invalid")).to_contain_text("minutes")
+    expect(page.get_by_test_id("business-state")).to_contain_text("stale")
+    form.locator("#field-minutes").fill("5")
+
+    # A send that names a version the instance has left is refused; the reason stays shown.
+    def stale(route: Route) -> None:
+        route.continue_(headers={**route.request.headers, "if-match": '"1"'})
+
+    page.route("**/api/v1/instances/t-1/events", stale)
+    page.get_by_test_id("event-send").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("412")
+    expect(page.get_by_test_id("business-state")).to_contain_text("stale")
+    page.unroute("**/api/v1/instances/t-1/events")
+    page.get_by_test_id("event-send").click()
+    expect(page.get_by_test_id("business-state")).to_contain_text("closed")
+    expect(page.get_by_test_id("notice")).to_be_empty()
+    close = page.locator('[data-testid=timeline-entry][data-event="CLOSE"]')
+    expect(close).to_contain_text("stale")
+    assert console_server.engine.history("t-1")[-1].event == {
+        "type": "CLOSE",
+        "resolution": "wontfix",
+        "minutes": 5,
+    }
+
+
+def test_retry_now_runs_a_waiting_step_again(
+    console_server: Served, logged_in_page: Callable[..., Page]
+) -> None:
+    console_server.engine.start("upload", instance_id="u-1")
+    page = logged_in_page("operator")
+    page.goto("/instances/u-1")
+    # The first attempt fails; the next one would wait an hour.
+    step = page.locator('[data-testid=step][data-step="send"]')
+    expect(step).to_have_attribute("data-status", "retrying")
+    expect(step).to_contain_text("remote end did not answer")
+    expect(step.get_by_test_id("step-attempts")).to_contain_text("1 / 5")
+    expect(page.get_by_test_id("timeline-attempt")).to_contain_text("attempt 1")
+
+    page.get_by_test_id("step-retry-send").click()
+    expect(page.get_by_test_id("business-state")).to_contain_text("uploaded")
+    expect(
+        page.locator('[data-testid=timeline-entry][data-event="xstate.done.actor.send"]')
+    ).to_be_visible()
+    expect(page.get_by_test_id("step")).to_have_count(0)
+    expect(page.get_by_test_id("timeline-attempt")).to_have_count(1)
+
+    viewer = logged_in_page("viewer")
+    console_server.engine.start("upload", instance_id="u-2")
+    viewer.goto("/instances/u-2")
+    expect(viewer.locator('[data-testid=step][data-step="send"]')).to_have_attribute(
+        "data-status", "retrying"
+    )
+    expect(viewer.get_by_test_id("step-retry-send")).to_have_count(0)
