@@ -1,6 +1,6 @@
 """The load generator of `benchmarks.http`, run in a process of its own.
 
-    python -m benchmarks.http_load '<json plan>'      # prints one JSON line of results
+    python -m benchmarks.http_load '<json plan>' [results.json]   # else prints one JSON line
 
 Each client is one keep-alive HTTP/1.1 connection sending `POST /api/v1/instances/{id}/events`
 one request at a time (the next only after the answer), round-robin over its instances.
@@ -22,6 +22,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -129,7 +130,8 @@ async def run(plan: dict[str, object]) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    """Run the plan given as JSON in `argv[0]`; print the results as one JSON line."""
+    """Run the plan given as JSON in `argv[0]`; write the results as JSON to the file
+    `argv[1]` (through a pipe they once arrived cut at 128 KiB), else print them as one line."""
     plan = json.loads(argv[0])
     try:  # uvloop, when installed (uvicorn's [standard] extra): less CPU per request
         import uvloop
@@ -137,7 +139,10 @@ def main(argv: list[str]) -> int:
         results = uvloop.run(run(plan))
     except ImportError:
         results = asyncio.run(run(plan))
-    print(json.dumps(results), flush=True)
+    if len(argv) > 1:
+        Path(argv[1]).write_text(json.dumps(results))
+    else:
+        print(json.dumps(results), flush=True)
     return 0
 
 

@@ -90,7 +90,7 @@ class FastSend:
 
 
 #: Threads sending at once, at most (as many as the thread pool of FastAPI's sync routes).
-SENDERS = 40
+_SENDERS = 40
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -98,16 +98,17 @@ _pool_lock = threading.Lock()
 def _senders() -> ThreadPoolExecutor:
     """The threads the sends run in, one pool per process (made at the first send).
 
-    A thread pool of the standard library: handing a call to it and its result back costs
-    the event loop about half of what anyio's `to_thread` does (which FastAPI's sync routes
-    use), and the send is blocking (the engine's group commit gathers concurrent senders,
-    each in a thread of its own).
+    The send blocks, so it runs in a thread (and the engine's group commit gathers the
+    concurrent senders, each in a thread of its own). A pool of the standard library hands
+    a call over and its result back for less of the event loop's CPU than anyio's
+    `to_thread`, which FastAPI's sync routes use (a queue in C, no cancel scope, no
+    capacity limiter: the pool's size is the limit).
     """
     global _pool
     if _pool is None:
         with _pool_lock:
             if _pool is None:
-                _pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="statewright-send")
+                _pool = ThreadPoolExecutor(_SENDERS, thread_name_prefix="statewright-send")
     return _pool
 
 
