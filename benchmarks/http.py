@@ -154,13 +154,16 @@ def serving(url: str, folder: Path, extra: Sequence[str]) -> Iterator[tuple[int,
 
 def load(plan: dict[str, object]) -> dict[str, object]:
     """Run the load generator in its own process; its results."""
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.http_load", json.dumps(plan)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, object] = json.loads(done.stdout)
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "results.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.http_load", json.dumps(plan), str(out)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0 or not out.exists():
+            raise RuntimeError(f"the load generator failed ({done.returncode}): {done.stderr}")
+        result: dict[str, object] = json.loads(out.read_text())
     return result
 
 

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from statewright.api.auth import DEFERRED_STATE, DeferredCaller
+from statewright.api.fast_send import FastSend
 from statewright.api.limits import BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
@@ -100,6 +101,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
 
         mount_console(app)
     _handle_errors(app)
+    app.add_middleware(FastSend)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -4,13 +4,13 @@ the events accepted now, and send an event (`If-Match` → 412 when stale)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from statewright.api.auth import Caller
+from statewright.api.auth import Caller, DeferredCaller
 from statewright.api.idempotency import Reply, check_key, idempotent
 from statewright.api.models import (
     AcceptedOut,
@@ -38,7 +38,7 @@ from statewright.api.routes.common import (
 from statewright.api.views import accepted, accepted_events_out, instance_out, transition_out
 from statewright.errors import InstanceExists
 
-__all__ = ["router"]
+__all__ = ["router", "send"]
 
 router = APIRouter(prefix="/api/v1", tags=["instances"])
 
@@ -220,10 +220,27 @@ def send_event(
     token lacks: 403, nothing written; a stale `If-Match`: 412 with `current_version`; fields
     that fail the schema the definition declares for the event: 422 with `errors`
     (`[{"path": "items[2].sku", "message": ...}]`), nothing written."""
+    return send(request, deferred, instance_id, body.model_dump(mode="json"), key, if_match)
+
+
+def send(
+    request: Request,
+    deferred: DeferredCaller,
+    instance_id: str,
+    event: dict[str, Any],
+    key: str | None,
+    if_match: str | None,
+) -> JSONResponse:
+    """Send `event` as the request's caller (blocking: call it in a thread). The route's
+    work, also done by `fast_send.FastSend` for a well-formed request.
+
+    Raises:
+        Problem: 401, 429 or 403 for the token, 422 for a malformed key, 412 for a
+            malformed `If-Match`; the engine's errors as they come (the app maps them).
+    """
     caller = deferred.caller()
     key = check_key(key)
     expected = expected_version(if_match)
-    event = body.model_dump(mode="json")
     engine = engine_of(request)
 
     def handle() -> Reply:

@@ -1,0 +1,185 @@
+"""The hot route's short way: `POST /api/v1/instances/{id}/events`, well formed, answered
+without FastAPI's routing, dependency solving and middleware layers.
+
+A send is the request the API answers most, and on a small machine the server's CPU per
+request is what bounds the send rate: FastAPI's routing (every route tried in turn), its
+dependency solving (the token, the headers, the body) and its exception layers cost the
+server more than the engine's own send. `FastSend` sits inside the body limit and the
+metrics, so those still apply, and answers the common case itself: a POST to the send path
+with `Content-Type: application/json`, a `Content-Length`, a bearer token and a body that
+is a valid event. It does exactly what the route does (`routes.instances.send`: the token
+checked first, then the Idempotency-Key and If-Match, then the engine) and renders its
+errors with the app's own exception handlers.
+
+Anything else (no or another content type, a chunked body, JSON that does not parse or is
+not an event, no bearer token, a path id out of bounds, a mount under a root path) goes on
+to the FastAPI route unchanged, its body replayed, so every refusal is the route's own: the
+same 401, 413 or 422 problem as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from statewright.api.auth import DeferredCaller
+from statewright.api.models import EventIn
+from statewright.api.problems import Problem
+from statewright.api.routes import instances
+from statewright.errors import StatewrightError
+
+__all__ = ["FastSend"]
+
+#: The send path; `[^/]` as the route's `{instance_id}`, 1 to 200 as its `InstanceId`.
+_SEND_PATH = re.compile(r"/api/v1/instances/([^/]{1,200})/events")
+#: What the metrics read of `scope["route"]`: the route template.
+_ROUTE = next(r for r in instances.router.routes if getattr(r, "name", "") == "send_event")
+
+
+class FastSend:
+    """ASGI middleware answering well-formed sends itself; the rest goes to `app`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
+            await self.app(scope, receive, send)
+            return
+        matched = _SEND_PATH.fullmatch(scope["path"])
+        if matched is None:
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        secret = _bearer(headers.get(b"authorization"))
+        length = headers.get(b"content-length", b"")
+        if secret is None or not _is_json(headers.get(b"content-type")) or not length.isdigit():
+            await self.app(scope, receive, send)
+            return
+        body = await _read(receive)
+        if body is None:  # the client went away
+            return
+        event = _event(body)
+        if event is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        scope["route"] = _ROUTE
+        request = Request(scope, receive)
+        deferred = DeferredCaller(request, secret, "operator")
+        try:
+            response = await asyncio.get_running_loop().run_in_executor(
+                _senders(),
+                instances.send,
+                request,
+                deferred,
+                matched.group(1),
+                event,
+                _text(headers.get(b"idempotency-key")),
+                _text(headers.get(b"if-match")),
+            )
+        except (Problem, StatewrightError) as error:
+            response = await _handled(request, error)
+        await response(scope, receive, send)
+
+
+#: Threads sending at once, at most (as many as the thread pool of FastAPI's sync routes).
+_SENDERS = 40
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _senders() -> ThreadPoolExecutor:
+    """The threads the sends run in, one pool per process (made at the first send).
+
+    The send blocks, so it runs in a thread (and the engine's group commit gathers the
+    concurrent senders, each in a thread of its own). A pool of the standard library hands
+    a call over and its result back for less of the event loop's CPU than anyio's
+    `to_thread`, which FastAPI's sync routes use (a queue in C, no cancel scope, no
+    capacity limiter: the pool's size is the limit).
+    """
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(_SENDERS, thread_name_prefix="statewright-send")
+    return _pool
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by lowercase name, the first of each (as Starlette's `get`)."""
+    found: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        found.setdefault(name, value)
+    return found
+
+
+def _bearer(value: bytes | None) -> str | None:
+    """The secret of `Authorization: Bearer <secret>` (as `HTTPBearer` reads it), or None."""
+    if not value:
+        return None
+    scheme, _, secret = value.decode("latin-1").partition(" ")
+    secret = secret.strip()
+    return secret if scheme.lower() == "bearer" and secret else None
+
+
+def _is_json(value: bytes | None) -> bool:
+    """Whether the content type is `application/json` (parameters aside)."""
+    return value is not None and value.split(b";")[0].strip().lower() == b"application/json"
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+async def _read(receive: Receive) -> bytes | None:
+    """The whole body; None if the client disconnected."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _event(body: bytes) -> dict[str, Any] | None:
+    """The event, read as the route reads it (`json.loads`, then `EventIn`); None if the
+    body is not one (the route then refuses it)."""
+    if not body:
+        return None
+    try:
+        event: dict[str, Any] = EventIn.model_validate(json.loads(body)).model_dump(mode="json")
+    except Exception:  # not JSON, not UTF-8, nested too deep, not an event: the route's to say
+        return None
+    return event
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` with the body already read given first."""
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+async def _handled(request: Request, error: Exception) -> Any:
+    """The response of the app's own handler for `error` (as its exception layer finds it)."""
+    handlers = request.app.exception_handlers
+    for kind in type(error).__mro__:
+        if kind in handlers:
+            return await handlers[kind](request, error)
+    raise error
