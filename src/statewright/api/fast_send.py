@@ -29,7 +29,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from statewright.api.auth import DeferredCaller
+from statewright.api.auth import Credential, DeferredCaller
 from statewright.api.models import EventIn
 from statewright.api.problems import Problem
 from statewright.api.routes import instances
@@ -72,7 +72,7 @@ class FastSend:
             return
         scope["route"] = _ROUTE
         request = Request(scope, receive)
-        deferred = DeferredCaller(request, secret, "operator")
+        deferred = DeferredCaller(request, Credential(bearer=secret), "operator")
         try:
             response = await asyncio.get_running_loop().run_in_executor(
                 _senders(),
