@@ -99,7 +99,11 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     if settings.console:
         from statewright.console import mount_console
 
-        mount_console(app)
+        mount_console(app)  # its /static/ holds /static/vendor/, for the docs page too
+    else:
+        from statewright.console import mount_vendor
+
+        mount_vendor(app)  # only Swagger UI's files (and elkjs), for the docs page
     _handle_errors(app)
     app.add_middleware(FastSend)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
