@@ -5,9 +5,10 @@ backend's `operations.sql` (and the `filter_*` fragments of its `queries.sql`).
 
 Every list is one tenant's, ordered by a primary key or index prefix and paged by keyset (the
 last key seen), so a page costs the same however deep it is and rows inserted meanwhile never
-shift a page. A business-state filter reads the tenant's instances (narrowed by the other
-filters' indexes) and tests each value: state values are JSON, which no index of the schema
-covers.
+shift a page. A business-state filter reads the state index (`instance_states`, kept by
+triggers: a row per state each instance is in), one index range per definition (and version)
+the state or tag names, merged in id order; counts per state read the counts the same
+triggers keep (`state_counts`), so neither grows with the number of instances.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from contextlib import AbstractContextManager
 from typing import ClassVar
 
 from statewright.store.records import (
+    DefinitionRecord,
     InstanceRecord,
     OutboxRecord,
     StateCountRecord,
@@ -69,6 +71,10 @@ class OperatorQueries:
         those in one of the business states given (an empty `states` matches none)."""
         if states is not None and not states:
             return []
+        if states is not None and all(match.path for match in states):
+            return self._find_in_states(
+                tenant, definition_id, status, runtime_status, states, after_id, limit
+            )
         where, params = self._instance_filters(
             tenant, definition_id, status, runtime_status, states
         )
@@ -79,6 +85,56 @@ class OperatorQueries:
         sql = self.queries["list_instances"].format(where=" AND ".join(where))
         rows = self._read_all(sql, params, what="listing instances")
         return [InstanceRecord(**row) for row in rows]
+
+    def _find_in_states(
+        self,
+        tenant: str,
+        definition_id: str | None,
+        status: str | None,
+        runtime_status: str | None,
+        states: Sequence[StateMatch],
+        after_id: str | None,
+        limit: int,
+    ) -> list[InstanceRecord]:
+        """`find_instances` by business state: the first `limit` ids of each state's index
+        range (per definition and version it names), merged; an instance in two of them once."""
+        every: list[str] | None = None
+        ranges: set[tuple[str, str, int | None]] = set()
+        for match in states:
+            if match.definition_id is not None:
+                if definition_id is None or match.definition_id == definition_id:
+                    state = ".".join(match.path)
+                    ranges.add((match.definition_id, state, match.definition_version))
+                continue
+            if definition_id is not None:
+                named = [definition_id]
+            else:
+                if every is None:
+                    every = [record.id for record in self.list_definitions()]
+                named = every
+            ranges.update((named_id, ".".join(match.path), None) for named_id in named)
+        found: dict[str, InstanceRecord] = {}
+        for state_definition, state, version in sorted(ranges, key=repr):
+            params = {
+                "tenant": tenant,
+                "state_definition": state_definition,
+                "state": state,
+                "state_version": version,
+                "status": status,
+                "runtime_status": runtime_status,
+                "after_id": after_id or "",
+                "limit": max(1, limit),
+            }
+            rows = self._read_all(
+                self.operations["list_in_state"], params, what="listing instances by state"
+            )
+            for row in rows:
+                record = InstanceRecord(**row)
+                found.setdefault(record.id, record)
+        return [found[key] for key in sorted(found)[: max(1, limit)]]
+
+    def list_definitions(self) -> list[DefinitionRecord]:
+        raise NotImplementedError
 
     def count_by_state(
         self,
@@ -97,7 +153,16 @@ class OperatorQueries:
             tenant, definition_id, status, runtime_status, states
         )
         sql = self.operations["count_by_state"].format(where=" AND ".join(where))
-        rows = self._read_all(sql, params, what="counting instances by state")
+        what = "counting instances by state"
+        if "fold_state_counts" not in self.operations:
+            rows = self._read_all(sql, params, what=what)
+        else:  # PostgreSQL: the changes appended since the last fold are folded in first
+            with self._transaction(write=True, what=what) as tx:
+                locked = tx.one(self.operations["lock_state_counts"], {})
+                if locked is not None and locked["locked"]:
+                    tx.run(self.operations["fold_state_counts"], {})
+                    tx.run(self.operations["drop_empty_state_counts"], {})
+                rows = tx.all(sql, params)
         return [
             StateCountRecord(
                 definition_id=str(row["definition_id"]),

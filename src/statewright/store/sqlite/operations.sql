@@ -19,10 +19,27 @@ EXISTS (SELECT 1 FROM json_each(:states) AS m
                     = json_extract(m.value, '$.leaf'))
                OR json_type(instances.value, json_extract(m.value, '$.key')) IS NOT NULL))
 
+-- Counts per state from the counts the triggers keep (schema.sql: state_counts), a few rows
+-- per state whatever the number of instances; the alias lets the filter_* fragments (and
+-- filter_states) test its columns as they test an instance's.
 -- name: count_by_state
-SELECT definition_id, value, count(*) AS count
-FROM instances WHERE {where}
-GROUP BY definition_id, value ORDER BY definition_id, value;
+SELECT definition_id, value, sum(count) AS count
+FROM state_counts AS instances WHERE {where}
+GROUP BY definition_id, value HAVING sum(count) > 0 ORDER BY definition_id, value;
+
+-- A page of the instances in one state of one definition (optionally one version), from
+-- the state index (schema.sql: instance_states) in id order: the page costs the same at
+-- any depth and however few instances are in the state. :after_id is '' for the first page.
+-- name: list_in_state
+SELECT i.tenant, i.id, i.definition_id, i.definition_version, i.version, i.snapshot, i.value,
+       i.status, i.runtime_status, i.created_at, i.updated_at
+FROM instance_states AS s JOIN instances AS i ON i.tenant = s.tenant AND i.id = s.id
+WHERE s.tenant = :tenant AND s.definition_id = :state_definition AND s.state = :state
+  AND s.id > :after_id
+  AND (:state_version IS NULL OR s.definition_version = :state_version)
+  AND (:status IS NULL OR i.status = :status)
+  AND (:runtime_status IS NULL OR i.runtime_status = :runtime_status)
+ORDER BY s.id LIMIT :limit;
 
 -- A tenant's step runs (of one instance, of one status), keyset-paged on the primary key.
 -- name: list_steps

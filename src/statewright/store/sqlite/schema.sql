@@ -195,3 +195,124 @@ CREATE TABLE http_requests (
 );
 
 CREATE INDEX http_requests_by_age ON http_requests (started_at);
+
+-- The business states of instances, kept beside them so that the console's lists and counts
+-- cost the same at any size: `instance_states` holds a row per state an instance is in
+-- (`review` and `review.legal` for {"review": "legal"}), so that a list by state or tag reads
+-- an index range in id order; `state_counts` holds how many instances are in each
+-- (definition, version, value, status, runtime status), so that counting per state reads a
+-- few rows instead of every instance. Triggers on `instances` keep both in the transaction
+-- that changes an instance (SQLite has one writer: no row is ever contended).
+
+CREATE TABLE instance_states (
+    tenant TEXT NOT NULL,
+    definition_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    id TEXT NOT NULL,
+    definition_version INTEGER NOT NULL,
+    PRIMARY KEY (tenant, definition_id, state, id)
+) WITHOUT ROWID;
+
+CREATE TABLE state_counts (
+    tenant TEXT NOT NULL,
+    definition_id TEXT NOT NULL,
+    definition_version INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    status TEXT NOT NULL,
+    runtime_status TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (tenant, definition_id, definition_version, value, status, runtime_status)
+) WITHOUT ROWID;
+
+-- The states of a value (each trigger spells the walk out: SQLite has no functions in SQL):
+-- every key path, and every leaf under its parent's path.
+CREATE TRIGGER instances_states_insert AFTER INSERT ON instances BEGIN
+    INSERT INTO state_counts (tenant, definition_id, definition_version, value, status,
+                              runtime_status, count)
+    VALUES (new.tenant, new.definition_id, new.definition_version, new.value, new.status,
+            new.runtime_status, 1)
+    ON CONFLICT (tenant, definition_id, definition_version, value, status, runtime_status)
+    DO UPDATE SET count = count + 1;
+    INSERT INTO instance_states (tenant, definition_id, state, id, definition_version)
+    SELECT new.tenant, new.definition_id, path, new.id, new.definition_version FROM (
+        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(new.value)),
+        walk (node, path) AS (
+            SELECT id, NULL FROM tree WHERE parent IS NULL
+            UNION ALL
+            SELECT tree.id, coalesce(walk.path || '.', '') || tree.key
+            FROM tree JOIN walk ON tree.parent = walk.node)
+        SELECT path FROM walk WHERE path IS NOT NULL
+        UNION
+        SELECT coalesce(walk.path || '.', '') || tree.atom
+        FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
+END;
+
+CREATE TRIGGER instances_states_update
+AFTER UPDATE OF value, status, runtime_status, definition_id, definition_version ON instances
+WHEN old.value IS NOT new.value OR old.status IS NOT new.status
+  OR old.runtime_status IS NOT new.runtime_status OR old.definition_id IS NOT new.definition_id
+  OR old.definition_version IS NOT new.definition_version
+BEGIN
+    UPDATE state_counts SET count = count - 1
+    WHERE tenant = old.tenant AND definition_id = old.definition_id
+      AND definition_version = old.definition_version AND value = old.value
+      AND status = old.status AND runtime_status = old.runtime_status;
+    INSERT INTO state_counts (tenant, definition_id, definition_version, value, status,
+                              runtime_status, count)
+    VALUES (new.tenant, new.definition_id, new.definition_version, new.value, new.status,
+            new.runtime_status, 1)
+    ON CONFLICT (tenant, definition_id, definition_version, value, status, runtime_status)
+    DO UPDATE SET count = count + 1;
+END;
+
+CREATE TRIGGER instances_states_move
+AFTER UPDATE OF value, definition_id, definition_version ON instances
+WHEN old.value IS NOT new.value OR old.definition_id IS NOT new.definition_id
+  OR old.definition_version IS NOT new.definition_version
+BEGIN
+    DELETE FROM instance_states
+    WHERE tenant = old.tenant AND definition_id = old.definition_id AND id = old.id
+      AND state IN (
+        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(old.value)),
+        walk (node, path) AS (
+            SELECT id, NULL FROM tree WHERE parent IS NULL
+            UNION ALL
+            SELECT tree.id, coalesce(walk.path || '.', '') || tree.key
+            FROM tree JOIN walk ON tree.parent = walk.node)
+        SELECT path FROM walk WHERE path IS NOT NULL
+        UNION
+        SELECT coalesce(walk.path || '.', '') || tree.atom
+        FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
+    INSERT INTO instance_states (tenant, definition_id, state, id, definition_version)
+    SELECT new.tenant, new.definition_id, path, new.id, new.definition_version FROM (
+        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(new.value)),
+        walk (node, path) AS (
+            SELECT id, NULL FROM tree WHERE parent IS NULL
+            UNION ALL
+            SELECT tree.id, coalesce(walk.path || '.', '') || tree.key
+            FROM tree JOIN walk ON tree.parent = walk.node)
+        SELECT path FROM walk WHERE path IS NOT NULL
+        UNION
+        SELECT coalesce(walk.path || '.', '') || tree.atom
+        FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
+END;
+
+CREATE TRIGGER instances_states_delete AFTER DELETE ON instances BEGIN
+    UPDATE state_counts SET count = count - 1
+    WHERE tenant = old.tenant AND definition_id = old.definition_id
+      AND definition_version = old.definition_version AND value = old.value
+      AND status = old.status AND runtime_status = old.runtime_status;
+    DELETE FROM instance_states
+    WHERE tenant = old.tenant AND definition_id = old.definition_id AND id = old.id
+      AND state IN (
+        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(old.value)),
+        walk (node, path) AS (
+            SELECT id, NULL FROM tree WHERE parent IS NULL
+            UNION ALL
+            SELECT tree.id, coalesce(walk.path || '.', '') || tree.key
+            FROM tree JOIN walk ON tree.parent = walk.node)
+        SELECT path FROM walk WHERE path IS NOT NULL
+        UNION
+        SELECT coalesce(walk.path || '.', '') || tree.atom
+        FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
+END;
