@@ -214,7 +214,8 @@ class OperatorQueries:
             **_after(after),
             "limit": max(1, limit),
         }
-        rows = self._read_all(self.operations["list_steps"], params, what="listing steps")
+        query = "list_steps" if instance_id is None else "list_instance_steps"
+        rows = self._read_all(self.operations[query], params, what="listing steps")
         return [StepRecord(**row) for row in rows]
 
     def list_timers(
@@ -229,7 +230,8 @@ class OperatorQueries:
         after the key `after`."""
         params = {"tenant": tenant, "instance_id": instance_id, **_after(after)}
         params["limit"] = max(1, limit)
-        rows = self._read_all(self.operations["list_timers"], params, what="listing timers")
+        query = "list_timers" if instance_id is None else "list_instance_timers"
+        rows = self._read_all(self.operations[query], params, what="listing timers")
         return [TimerRecord(**row) for row in rows]
 
     def retry_step_now(self, step: StepRecord, now: int) -> bool:

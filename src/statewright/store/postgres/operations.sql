@@ -67,6 +67,27 @@ WHERE tenant = %(tenant)s
 ORDER BY instance_id, invoke_id
 LIMIT %(limit)s;
 
+-- name: list_instance_steps
+SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key,
+       retry, started_version, status, attempts, created_at, next_attempt_at,
+       lease_until, last_error, claimed_from
+FROM steps
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(after_instance)s::text IS NULL
+       OR (instance_id, invoke_id) > (%(after_instance)s::text, %(after_key)s::text))
+ORDER BY instance_id, invoke_id
+LIMIT %(limit)s;
+
+-- name: list_instance_timers
+SELECT tenant, instance_id, timer_id, due_at, event, created_seq
+FROM timers
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
+  AND (%(after_instance)s::text IS NULL
+       OR (instance_id, timer_id) > (%(after_instance)s::text, %(after_key)s::text))
+ORDER BY instance_id, timer_id
+LIMIT %(limit)s;
+
 -- name: list_timers
 SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers

@@ -54,6 +54,27 @@ WHERE tenant = :tenant
 ORDER BY instance_id, invoke_id
 LIMIT :limit;
 
+-- One instance's step runs (the console's instance page): its primary-key range only, not
+-- the tenant's (an "instance_id IS NULL OR" test would keep SQLite to the tenant prefix).
+-- name: list_instance_steps
+SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
+       claimed_from
+FROM steps
+WHERE tenant = :tenant AND instance_id = :instance_id
+  AND (:status IS NULL OR status = :status)
+  AND (:after_instance IS NULL OR (instance_id, invoke_id) > (:after_instance, :after_key))
+ORDER BY instance_id, invoke_id
+LIMIT :limit;
+
+-- name: list_instance_timers
+SELECT tenant, instance_id, timer_id, due_at, event, created_seq
+FROM timers
+WHERE tenant = :tenant AND instance_id = :instance_id
+  AND (:after_instance IS NULL OR (instance_id, timer_id) > (:after_instance, :after_key))
+ORDER BY instance_id, timer_id
+LIMIT :limit;
+
 -- name: list_timers
 SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers

@@ -225,7 +225,7 @@ CREATE TABLE state_counts (
 ) WITHOUT ROWID;
 
 -- The states of a value (each trigger spells the walk out: SQLite has no functions in SQL):
--- every key path, and every leaf under its parent's path.
+-- every key path, and every leaf under its parent's path; text that is not JSON has none.
 CREATE TRIGGER instances_states_insert AFTER INSERT ON instances BEGIN
     INSERT INTO state_counts (tenant, definition_id, definition_version, value, status,
                               runtime_status, count)
@@ -235,7 +235,7 @@ CREATE TRIGGER instances_states_insert AFTER INSERT ON instances BEGIN
     DO UPDATE SET count = count + 1;
     INSERT INTO instance_states (tenant, definition_id, state, id, definition_version)
     SELECT new.tenant, new.definition_id, path, new.id, new.definition_version FROM (
-        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(new.value)),
+        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END)),
         walk (node, path) AS (
             SELECT id, NULL FROM tree WHERE parent IS NULL
             UNION ALL
@@ -273,7 +273,7 @@ BEGIN
     DELETE FROM instance_states
     WHERE tenant = old.tenant AND definition_id = old.definition_id AND id = old.id
       AND state IN (
-        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(old.value)),
+        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END)),
         walk (node, path) AS (
             SELECT id, NULL FROM tree WHERE parent IS NULL
             UNION ALL
@@ -285,7 +285,7 @@ BEGIN
         FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
     INSERT INTO instance_states (tenant, definition_id, state, id, definition_version)
     SELECT new.tenant, new.definition_id, path, new.id, new.definition_version FROM (
-        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(new.value)),
+        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END)),
         walk (node, path) AS (
             SELECT id, NULL FROM tree WHERE parent IS NULL
             UNION ALL
@@ -305,7 +305,7 @@ CREATE TRIGGER instances_states_delete AFTER DELETE ON instances BEGIN
     DELETE FROM instance_states
     WHERE tenant = old.tenant AND definition_id = old.definition_id AND id = old.id
       AND state IN (
-        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(old.value)),
+        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END)),
         walk (node, path) AS (
             SELECT id, NULL FROM tree WHERE parent IS NULL
             UNION ALL

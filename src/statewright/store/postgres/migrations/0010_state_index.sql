@@ -39,11 +39,12 @@ CREATE TABLE state_count_changes (
     count INTEGER NOT NULL
 );
 
--- The states of a value: every key path, and every leaf under its parent's path.
+-- The states of a value: every key path, and every leaf under its parent's path. A value
+-- is a JSON string or object (as the engine writes them); other text has no states.
 CREATE FUNCTION statewright_state_paths(state_value TEXT) RETURNS SETOF TEXT
 LANGUAGE sql IMMUTABLE AS $$
     WITH RECURSIVE walk (path, node) AS (
-        SELECT NULL::text, state_value::jsonb
+        SELECT NULL::text, state_value::jsonb WHERE left(state_value, 1) IN ('"', '{')
         UNION ALL
         SELECT coalesce(walk.path || '.', '') || member.key, member.value
         FROM walk, jsonb_each(CASE WHEN jsonb_typeof(walk.node) = 'object'
