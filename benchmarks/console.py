@@ -7,13 +7,15 @@ page's calls, an instance page's calls and the live stream's delivery delay.
 
 For each size: a store made by `console_data.populate` (the examples' instances in sixteen
 states, with their audit rows, timers, steps and outbox messages), then one real
-`statewright serve` process on it (a subprocess on a free loopback port, as users run it) and
-one `httpx` client with keep-alive, as a browser tab. Every call is timed round-robin
-(`--rounds` rounds of each call in turn), each round on another instance or page, after
-two untimed rounds. The stream: a client on `GET /api/v1/stream`, this process sends SUBMIT
-to intake and approval drafts 50 ms apart; each delay is from the send's return (its commit) to the
-event's arrival. Reported: p50 and p99 per call and size, and the large size's over the
-small's (the target: at most 1.5).
+`statewright serve` process on each store (subprocesses on free loopback ports, as users run
+it; `--rate 0`, no rate limit) and one `httpx` client with keep-alive per server, as a
+browser tab. Every call is timed round-robin (`--rounds` rounds of each call in turn, each
+call on each store back to back, the order alternating), each round on another instance or
+page, after two untimed rounds: load from other work on this shared machine falls on both
+sizes alike. The stream: a client on each server's `GET /api/v1/stream`, this process sends
+SUBMIT to intake and approval drafts of each store in turn, 50 ms apart; each delay is from
+the send's return (its commit) to the event's arrival. Reported: p50 and p99 per call and
+size, and the large size's over the small's (the target: at most 1.5).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -40,6 +43,8 @@ from statewright.engine import Engine
 from statewright.engine.cursor import encode_cursor
 
 Call = Callable[[httpx.Client, random.Random], httpx.Response]
+#: Per call: p50 and p99 in milliseconds.
+Results = dict[str, tuple[float, float]]
 
 
 def _filters(**given: str) -> dict[str, str | None]:
@@ -134,58 +139,91 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def time_calls(base: str, secret: str, made: Made, rounds: int) -> dict[str, list[float]]:
-    """Seconds per request of each call, round-robin."""
+@dataclass
+class Store:
+    """One store of the run: its URL, what was made in it, its server and secret."""
+
+    url: str
+    made: Made
+    base: str = ""
+    secret: str = ""
+
+
+def time_calls(stores: list[Store], rounds: int) -> list[dict[str, list[float]]]:
+    """Seconds per request of each call on each store: round-robin, the stores in turn
+    for each call (first one, then the other), so that load falls on all alike."""
     rng = random.Random(7)
-    table = calls(made)
-    found: dict[str, list[float]] = {name: [] for name in table}
-    headers = {"Authorization": f"Bearer {secret}"}
-    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+    tables = [calls(store.made) for store in stores]
+    found: list[dict[str, list[float]]] = [{name: [] for name in t} for t in tables]
+    with ExitStack() as stack:
+        clients = [
+            stack.enter_context(
+                httpx.Client(
+                    base_url=store.base,
+                    headers={"Authorization": f"Bearer {store.secret}"},
+                    timeout=120,
+                )
+            )
+            for store in stores
+        ]
         for turn in range(rounds + 2):
-            for name, call in table.items():
-                began = time.perf_counter()
-                response = call(client, rng)
-                took = time.perf_counter() - began
-                if response.status_code != 200:
-                    raise SystemExit(f"{name}: {response.status_code} {response.text[:300]}")
-                if turn >= 2:
-                    found[name].append(took)
+            for name in tables[0]:
+                order = list(range(len(stores)))
+                if turn % 2:
+                    order.reverse()
+                for index in order:
+                    began = time.perf_counter()
+                    response = tables[index][name](clients[index], rng)
+                    took = time.perf_counter() - began
+                    if response.status_code != 200:
+                        raise SystemExit(f"{name}: {response.status_code} {response.text[:300]}")
+                    if turn >= 2:
+                        found[index][name].append(took)
     return found
 
 
-def stream_delays(url: str, base: str, secret: str, made: Made, count: int) -> list[float]:
-    """Seconds from a committed send to its arrival on the tenant stream."""
-    drafts = [*made.ranges["intake-draft"], *made.ranges["approval-new"]]  # both take SUBMIT
-    count = min(count, len(drafts))
-    arrived: dict[str, float] = {}
-    ready = threading.Event()
-    wanted = count
+def stream_delays(stores: list[Store], count: int) -> list[list[float]]:
+    """Seconds from a committed send to its arrival on the tenant stream, per store; one
+    send to each store in turn."""
+    drafts = [[*s.made.ranges["intake-draft"], *s.made.ranges["approval-new"]] for s in stores]
+    count = min(count, *(len(d) for d in drafts))  # intake and approval drafts take SUBMIT
+    arrived: list[dict[str, float]] = [{} for _ in stores]
+    ready = [threading.Event() for _ in stores]
 
-    def read() -> None:
-        headers = {"Authorization": f"Bearer {secret}"}
-        with httpx.stream("GET", f"{base}/api/v1/stream", headers=headers, timeout=60) as stream:
+    def read(index: int) -> None:
+        store = stores[index]
+        headers = {"Authorization": f"Bearer {store.secret}"}
+        url = f"{store.base}/api/v1/stream"
+        with httpx.stream("GET", url, headers=headers, timeout=60) as stream:
             for line in stream.iter_lines():
                 if line.startswith("retry:"):
-                    ready.set()
+                    ready[index].set()
                 if line.startswith("data:"):
-                    data = json.loads(line[5:])
-                    arrived[data["instance_id"]] = time.perf_counter()
-                    if len(arrived) >= wanted:
+                    arrived[index][json.loads(line[5:])["instance_id"]] = time.perf_counter()
+                    if len(arrived[index]) >= count:
                         return
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    ready.wait(30)
+    readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(len(stores))]
+    for reader in readers:
+        reader.start()
+    for event in ready:
+        event.wait(30)
     time.sleep(0.5)
-    committed: dict[str, float] = {}
-    with Engine.open(url) as engine:
+    committed: list[dict[str, float]] = [{} for _ in stores]
+    with ExitStack() as stack:
+        engines = [stack.enter_context(Engine.open(store.url)) for store in stores]
         for _ in range(count):
-            target = instance_id(drafts.pop())
-            engine.send(target, {"type": "SUBMIT"}, tenant=TENANT)
-            committed[target] = time.perf_counter()
-            time.sleep(0.05)
-    reader.join(timeout=30)
-    return [arrived[i] - committed[i] for i in committed if i in arrived]
+            for index, engine in enumerate(engines):
+                target = instance_id(drafts[index].pop())
+                engine.send(target, {"type": "SUBMIT"}, tenant=TENANT)
+                committed[index][target] = time.perf_counter()
+                time.sleep(0.05)
+    for reader in readers:
+        reader.join(timeout=30)
+    return [
+        [arrived[n][i] - committed[n][i] for i in committed[n] if i in arrived[n]]
+        for n in range(len(stores))
+    ]
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -195,18 +233,23 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p99 * 1000
 
 
-def measure(url: str, size: int, rounds: int, sends: int) -> dict[str, tuple[float, float]]:
-    """p50/p99 (ms) per call on a store of `size` instances at `url`."""
-    made = populate(url, size)
-    print(f"  {made.size:,} instances made in {made.seconds:.1f} s", flush=True)
-    with serving(url) as found:
-        base, secret = found.split("\n")
-        times = time_calls(base, secret, made, rounds)
-        times["stream: commit to client"] = stream_delays(url, base, secret, made, sends)
-    return {name: percentiles(samples) for name, samples in times.items() if samples}
+def measure(urls: list[str], sizes: list[int], rounds: int, sends: int) -> list[Results]:
+    """p50/p99 (ms) per call on a store of each size, measured in the same turns."""
+    stores = []
+    for url, size in zip(urls, sizes, strict=True):
+        made = populate(url, size)
+        print(f"  {made.size:,} instances made in {made.seconds:.1f} s", flush=True)
+        stores.append(Store(url, made))
+    with ExitStack() as stack:
+        for store in stores:
+            store.base, store.secret = stack.enter_context(serving(store.url)).split("\n")
+        times = time_calls(stores, rounds)
+        for found, delays in zip(times, stream_delays(stores, sends), strict=True):
+            found["stream: commit to client"] = delays
+    return [{name: percentiles(samples) for name, samples in t.items() if samples} for t in times]
 
 
-def report(database: str, sizes: list[int], results: list[dict[str, tuple[float, float]]]) -> None:
+def report(database: str, sizes: list[int], results: list[Results]) -> None:
     """One table: per call, p50/p99 at each size and the largest over the smallest."""
     small, large = results[0], results[-1]
     head = " | ".join(f"{s:,} p50 / p99 ms" for s in sizes)
@@ -215,7 +258,7 @@ def report(database: str, sizes: list[int], results: list[dict[str, tuple[float,
     for name in small:
         cells = " | ".join(f"{r[name][0]:.1f} / {r[name][1]:.1f}" for r in results)
         ratios = (large[name][0] / small[name][0], large[name][1] / small[name][1])
-        print(f"| {name} | {cells} | {ratios[0]:.2f} | {ratios[1]:.2f} |")
+        print(f"| {name} | {cells} | {ratios[0]:.2f} | {ratios[1]:.2f} |", flush=True)
 
 
 def main() -> None:
@@ -229,23 +272,17 @@ def main() -> None:
     options = parser.parse_args()
     sizes = [1000, 1_000_000] if options.full else [int(s) for s in options.sizes.split(",")]
     if not options.no_sqlite:
-        results = []
-        for size in sizes:
-            print(f"sqlite, {size:,} instances", flush=True)
-            with tempfile.TemporaryDirectory() as folder:
-                url = f"sqlite:///{Path(folder) / 'console.db'}"
-                results.append(measure(url, size, options.rounds, options.sends))
-        report("SQLite", sizes, results)
+        print("sqlite", flush=True)
+        with tempfile.TemporaryDirectory() as folder:
+            urls = [f"sqlite:///{Path(folder) / f'console{size}.db'}" for size in sizes]
+            report("SQLite", sizes, measure(urls, sizes, options.rounds, options.sends))
     if options.postgres:
         from statewright.testing.postgres import TemporaryPostgres
 
-        results = []
+        print("postgresql", flush=True)
         with TemporaryPostgres() as server:
-            for size in sizes:
-                print(f"postgresql, {size:,} instances", flush=True)
-                url = server.create_database(f"console{size}")
-                results.append(measure(url, size, options.rounds, options.sends))
-        report("PostgreSQL", sizes, results)
+            urls = [server.create_database(f"console{size}") for size in sizes]
+            report("PostgreSQL", sizes, measure(urls, sizes, options.rounds, options.sends))
 
 
 if __name__ == "__main__":
