@@ -223,7 +223,6 @@ CREATE TABLE state_counts (
 );
 
 CREATE TABLE state_count_changes (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant TEXT COLLATE "C" NOT NULL,
     definition_id TEXT COLLATE "C" NOT NULL,
     definition_version INTEGER NOT NULL,
@@ -233,50 +232,68 @@ CREATE TABLE state_count_changes (
     count INTEGER NOT NULL
 );
 
--- The states of a value: every key path, and every leaf under its parent's path. A value
--- is a JSON string or object (as the engine writes them); other text has no states.
+-- The states of a value: a JSON string is its one state; an object gives every key path and
+-- every leaf under its parent's path (as the engine writes values); other text has none.
 CREATE FUNCTION statewright_state_paths(state_value TEXT) RETURNS SETOF TEXT
-LANGUAGE sql IMMUTABLE AS $$
-    WITH RECURSIVE walk (path, node) AS (
-        SELECT NULL::text, state_value::jsonb WHERE left(state_value, 1) IN ('"', '{')
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF left(state_value, 1) = '"' THEN
+        RETURN NEXT state_value::jsonb #>> '{}';
+    ELSIF left(state_value, 1) = '{' THEN
+        RETURN QUERY
+        WITH RECURSIVE walk (path, node) AS (
+            SELECT NULL::text, state_value::jsonb
+            UNION ALL
+            SELECT coalesce(walk.path || '.', '') || member.key, member.value
+            FROM walk, jsonb_each(CASE WHEN jsonb_typeof(walk.node) = 'object'
+                                       THEN walk.node ELSE '{}'::jsonb END) AS member)
+        SELECT walk.path FROM walk WHERE walk.path IS NOT NULL
         UNION ALL
-        SELECT coalesce(walk.path || '.', '') || member.key, member.value
-        FROM walk, jsonb_each(CASE WHEN jsonb_typeof(walk.node) = 'object'
-                                   THEN walk.node ELSE '{}'::jsonb END) AS member)
-    SELECT path FROM walk WHERE path IS NOT NULL
-    UNION
-    SELECT coalesce(path || '.', '') || (node #>> '{}') FROM walk
-    WHERE jsonb_typeof(node) = 'string'
+        SELECT coalesce(walk.path || '.', '') || (walk.node #>> '{}') FROM walk
+        WHERE jsonb_typeof(walk.node) = 'string';
+    END IF;
+END
 $$;
 
 CREATE FUNCTION statewright_instance_states() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    gone TEXT[] := '{}';
+    came TEXT[] := '{}';
+    kept TEXT[];
+    path TEXT;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
         INSERT INTO state_count_changes (tenant, definition_id, definition_version, value,
                                          status, runtime_status, count)
         VALUES (OLD.tenant, OLD.definition_id, OLD.definition_version, OLD.value, OLD.status,
                 OLD.runtime_status, -1);
+        gone := ARRAY(SELECT statewright_state_paths(OLD.value));
     END IF;
     IF TG_OP <> 'DELETE' THEN
         INSERT INTO state_count_changes (tenant, definition_id, definition_version, value,
                                          status, runtime_status, count)
         VALUES (NEW.tenant, NEW.definition_id, NEW.definition_version, NEW.value, NEW.status,
                 NEW.runtime_status, 1);
+        came := ARRAY(SELECT statewright_state_paths(NEW.value));
     END IF;
-    IF TG_OP = 'UPDATE' AND OLD.value IS NOT DISTINCT FROM NEW.value
-       AND OLD.definition_id IS NOT DISTINCT FROM NEW.definition_id
-       AND OLD.definition_version IS NOT DISTINCT FROM NEW.definition_version THEN
-        RETURN NULL;  -- the same states: only the count moved
+    -- The states an update keeps (same definition and version) are left as they are.
+    IF TG_OP = 'UPDATE' AND OLD.definition_id = NEW.definition_id
+       AND OLD.definition_version = NEW.definition_version THEN
+        kept := ARRAY(SELECT unnest(gone) INTERSECT SELECT unnest(came));
+        gone := ARRAY(SELECT unnest(gone) EXCEPT SELECT unnest(kept));
+        came := ARRAY(SELECT unnest(came) EXCEPT SELECT unnest(kept));
     END IF;
-    IF TG_OP <> 'INSERT' THEN
+    -- One state at a time: each row found by its whole key (with `state = ANY`, the planner
+    -- may scan the definition's every row for the id).
+    FOREACH path IN ARRAY gone LOOP
         DELETE FROM instance_states
-        WHERE tenant = OLD.tenant AND definition_id = OLD.definition_id AND id = OLD.id
-          AND state IN (SELECT statewright_state_paths(OLD.value));
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
+        WHERE tenant = OLD.tenant AND definition_id = OLD.definition_id AND state = path
+          AND id = OLD.id;
+    END LOOP;
+    IF cardinality(came) > 0 THEN
         INSERT INTO instance_states (tenant, definition_id, state, id, definition_version)
-        SELECT NEW.tenant, NEW.definition_id, path, NEW.id, NEW.definition_version
-        FROM statewright_state_paths(NEW.value) AS path;
+        SELECT NEW.tenant, NEW.definition_id, added, NEW.id, NEW.definition_version
+        FROM unnest(came) AS added;
     END IF;
     RETURN NULL;
 END

@@ -26,8 +26,11 @@ CREATE TABLE state_counts (
     PRIMARY KEY (tenant, definition_id, definition_version, value, status, runtime_status)
 ) WITHOUT ROWID;
 
--- The states of a value (each trigger spells the walk out: SQLite has no functions in SQL):
--- every key path, and every leaf under its parent's path; text that is not JSON has none.
+-- The states of a value (SQLite has no functions in SQL, so each trigger spells the walk
+-- out): a text value is its one state; an object gives every key path and every leaf under
+-- its parent's path. Text that is not JSON has none. A scalar is read without json_tree, which
+-- costs ten times as much on one.
+
 CREATE TRIGGER instances_states_insert AFTER INSERT ON instances BEGIN
     INSERT INTO state_counts (tenant, definition_id, definition_version, value, status,
                               runtime_status, count)
@@ -37,16 +40,20 @@ CREATE TRIGGER instances_states_insert AFTER INSERT ON instances BEGIN
     DO UPDATE SET count = count + 1;
     INSERT INTO instance_states (tenant, definition_id, state, id, definition_version)
     SELECT new.tenant, new.definition_id, path, new.id, new.definition_version FROM (
-        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END)),
-        walk (node, path) AS (
-            SELECT id, NULL FROM tree WHERE parent IS NULL
+        SELECT json_extract(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END, '$') AS path
+        WHERE json_type(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) = 'text'
+        UNION ALL
+        SELECT path FROM (
+            WITH RECURSIVE entered (node, path) AS (
+                SELECT id, NULL FROM json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) WHERE parent IS NULL
+                UNION ALL
+                SELECT t.id, coalesce(entered.path || '.', '') || t.key
+                FROM entered JOIN json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) AS t ON t.parent = entered.node)
+            SELECT path FROM entered WHERE path IS NOT NULL
             UNION ALL
-            SELECT tree.id, coalesce(walk.path || '.', '') || tree.key
-            FROM tree JOIN walk ON tree.parent = walk.node)
-        SELECT path FROM walk WHERE path IS NOT NULL
-        UNION
-        SELECT coalesce(walk.path || '.', '') || tree.atom
-        FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
+            SELECT coalesce(entered.path || '.', '') || t.atom
+            FROM entered JOIN json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) AS t ON t.id = entered.node WHERE t.type = 'text')
+        WHERE json_type(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) = 'object');
 END;
 
 CREATE TRIGGER instances_states_update
@@ -75,28 +82,36 @@ BEGIN
     DELETE FROM instance_states
     WHERE tenant = old.tenant AND definition_id = old.definition_id AND id = old.id
       AND state IN (
-        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END)),
-        walk (node, path) AS (
-            SELECT id, NULL FROM tree WHERE parent IS NULL
+        SELECT json_extract(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END, '$') AS path
+        WHERE json_type(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) = 'text'
+        UNION ALL
+        SELECT path FROM (
+            WITH RECURSIVE left (node, path) AS (
+                SELECT id, NULL FROM json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) WHERE parent IS NULL
+                UNION ALL
+                SELECT t.id, coalesce(left.path || '.', '') || t.key
+                FROM left JOIN json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) AS t ON t.parent = left.node)
+            SELECT path FROM left WHERE path IS NOT NULL
             UNION ALL
-            SELECT tree.id, coalesce(walk.path || '.', '') || tree.key
-            FROM tree JOIN walk ON tree.parent = walk.node)
-        SELECT path FROM walk WHERE path IS NOT NULL
-        UNION
-        SELECT coalesce(walk.path || '.', '') || tree.atom
-        FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
+            SELECT coalesce(left.path || '.', '') || t.atom
+            FROM left JOIN json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) AS t ON t.id = left.node WHERE t.type = 'text')
+        WHERE json_type(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) = 'object');
     INSERT INTO instance_states (tenant, definition_id, state, id, definition_version)
     SELECT new.tenant, new.definition_id, path, new.id, new.definition_version FROM (
-        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END)),
-        walk (node, path) AS (
-            SELECT id, NULL FROM tree WHERE parent IS NULL
+        SELECT json_extract(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END, '$') AS path
+        WHERE json_type(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) = 'text'
+        UNION ALL
+        SELECT path FROM (
+            WITH RECURSIVE entered (node, path) AS (
+                SELECT id, NULL FROM json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) WHERE parent IS NULL
+                UNION ALL
+                SELECT t.id, coalesce(entered.path || '.', '') || t.key
+                FROM entered JOIN json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) AS t ON t.parent = entered.node)
+            SELECT path FROM entered WHERE path IS NOT NULL
             UNION ALL
-            SELECT tree.id, coalesce(walk.path || '.', '') || tree.key
-            FROM tree JOIN walk ON tree.parent = walk.node)
-        SELECT path FROM walk WHERE path IS NOT NULL
-        UNION
-        SELECT coalesce(walk.path || '.', '') || tree.atom
-        FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
+            SELECT coalesce(entered.path || '.', '') || t.atom
+            FROM entered JOIN json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) AS t ON t.id = entered.node WHERE t.type = 'text')
+        WHERE json_type(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) = 'object');
 END;
 
 CREATE TRIGGER instances_states_delete AFTER DELETE ON instances BEGIN
@@ -107,20 +122,24 @@ CREATE TRIGGER instances_states_delete AFTER DELETE ON instances BEGIN
     DELETE FROM instance_states
     WHERE tenant = old.tenant AND definition_id = old.definition_id AND id = old.id
       AND state IN (
-        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END)),
-        walk (node, path) AS (
-            SELECT id, NULL FROM tree WHERE parent IS NULL
+        SELECT json_extract(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END, '$') AS path
+        WHERE json_type(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) = 'text'
+        UNION ALL
+        SELECT path FROM (
+            WITH RECURSIVE left (node, path) AS (
+                SELECT id, NULL FROM json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) WHERE parent IS NULL
+                UNION ALL
+                SELECT t.id, coalesce(left.path || '.', '') || t.key
+                FROM left JOIN json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) AS t ON t.parent = left.node)
+            SELECT path FROM left WHERE path IS NOT NULL
             UNION ALL
-            SELECT tree.id, coalesce(walk.path || '.', '') || tree.key
-            FROM tree JOIN walk ON tree.parent = walk.node)
-        SELECT path FROM walk WHERE path IS NOT NULL
-        UNION
-        SELECT coalesce(walk.path || '.', '') || tree.atom
-        FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
+            SELECT coalesce(left.path || '.', '') || t.atom
+            FROM left JOIN json_tree(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) AS t ON t.id = left.node WHERE t.type = 'text')
+        WHERE json_type(CASE WHEN json_valid(old.value) THEN old.value ELSE 'null' END) = 'object');
 END;
 
 -- The instances a database already holds: counted, and their states filed by a trigger of a
--- scratch table (the state paths of each value are computed per row, as for a new one).
+-- scratch table (the states of each value are found per row, as for a new one).
 INSERT INTO state_counts (tenant, definition_id, definition_version, value, status,
                           runtime_status, count)
 SELECT tenant, definition_id, definition_version, value, status, runtime_status, count(*)
@@ -131,16 +150,20 @@ CREATE TABLE state_index_backfill (
 CREATE TRIGGER state_index_backfill_insert AFTER INSERT ON state_index_backfill BEGIN
     INSERT INTO instance_states (tenant, definition_id, state, id, definition_version)
     SELECT new.tenant, new.definition_id, path, new.id, new.definition_version FROM (
-        WITH RECURSIVE tree AS (SELECT id, parent, key, type, atom FROM json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END)),
-        walk (node, path) AS (
-            SELECT id, NULL FROM tree WHERE parent IS NULL
+        SELECT json_extract(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END, '$') AS path
+        WHERE json_type(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) = 'text'
+        UNION ALL
+        SELECT path FROM (
+            WITH RECURSIVE entered (node, path) AS (
+                SELECT id, NULL FROM json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) WHERE parent IS NULL
+                UNION ALL
+                SELECT t.id, coalesce(entered.path || '.', '') || t.key
+                FROM entered JOIN json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) AS t ON t.parent = entered.node)
+            SELECT path FROM entered WHERE path IS NOT NULL
             UNION ALL
-            SELECT tree.id, coalesce(walk.path || '.', '') || tree.key
-            FROM tree JOIN walk ON tree.parent = walk.node)
-        SELECT path FROM walk WHERE path IS NOT NULL
-        UNION
-        SELECT coalesce(walk.path || '.', '') || tree.atom
-        FROM tree JOIN walk ON walk.node = tree.id WHERE tree.type = 'text');
+            SELECT coalesce(entered.path || '.', '') || t.atom
+            FROM entered JOIN json_tree(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) AS t ON t.id = entered.node WHERE t.type = 'text')
+        WHERE json_type(CASE WHEN json_valid(new.value) THEN new.value ELSE 'null' END) = 'object');
 END;
 INSERT INTO state_index_backfill (tenant, id, definition_id, definition_version, value)
 SELECT tenant, id, definition_id, definition_version, value FROM instances;
