@@ -212,7 +212,9 @@ def _copy_sqlite(path: str, ranges: dict[str, range]) -> None:
 def _copy_postgres(url: str, ranges: dict[str, range]) -> None:
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as db:
+    from statewright.store.url import parse_postgres_url
+
+    with psycopg.connect(parse_postgres_url(url).conninfo, autocommit=True) as db:
         columns = {}
         for table in ("instances", *_CHILDREN):
             found = db.execute(
@@ -221,7 +223,7 @@ def _copy_postgres(url: str, ranges: dict[str, range]) -> None:
                 (table,),
             ).fetchall()
             columns[table] = [str(c) for (c,) in found if c != "stream_seq"]
-        new_id = f"lpad(to_hex(((%(first)s + n.x)::bigint * {_SPREAD}) % 4294967296), 8, '0')"
+        new_id = f"lpad(to_hex(((%(first)s + n.x)::bigint * {_SPREAD}) %% 4294967296), 8, '0')"
         for name, numbered in ranges.items():
             params = {"first": numbered.start, "count": len(numbered), "tid": f"tpl-{name}"}
             with db.transaction():

@@ -16,7 +16,7 @@ from statewright import Machine
 from statewright.engine import Engine
 from statewright.store import open_store
 from statewright.store.protocol import Store
-from statewright.store.records import StateMatch
+from statewright.store.records import StateMatch, WorkerRecord
 
 FLOW = {
     "id": "flow",
@@ -260,3 +260,21 @@ def test_migration_0010_files_the_instances_a_store_holds(
     finally:
         store.close()
     _check(empty_store_url)
+
+
+def test_a_worker_heartbeat_folds_the_count_changes(store_url: str) -> None:
+    with Engine.open(store_url) as engine:
+        engine.register(FLOW)
+        for number in range(3):
+            engine.start("flow", instance_id=f"h-{number}", tenant="acme")
+        engine.send("h-1", "SUBMIT", tenant="acme")
+    store = open_store(store_url)
+    try:
+        worker = WorkerRecord(id="w", host="h", pid=1, steps="[]", listeners="[]",
+                              started_at=1, heartbeat_at=1)  # fmt: skip
+        store.register_worker(worker)
+        if not store_url.startswith("sqlite"):
+            assert _rows(store, "SELECT count(*) AS n FROM state_count_changes") == [{"n": 0}]
+    finally:
+        store.close()
+    _check(store_url)

@@ -158,10 +158,7 @@ class OperatorQueries:
             rows = self._read_all(sql, params, what=what)
         else:  # PostgreSQL: the changes appended since the last fold are folded in first
             with self._transaction(write=True, what=what) as tx:
-                locked = tx.one(self.operations["lock_state_counts"], {})
-                if locked is not None and locked["locked"]:
-                    tx.run(self.operations["fold_state_counts"], {})
-                    tx.run(self.operations["drop_empty_state_counts"], {})
+                self._fold_state_counts(tx)
                 rows = tx.all(sql, params)
         return [
             StateCountRecord(
@@ -171,6 +168,21 @@ class OperatorQueries:
             )
             for row in rows
         ]
+
+    def fold_state_counts(self) -> None:
+        """PostgreSQL: fold the count changes appended since the last fold into the counts
+        (a worker does on every heartbeat, so that they never pile up while nobody reads the
+        counts); nothing on SQLite, whose triggers update the counts in place."""
+        if "fold_state_counts" in self.operations:
+            with self._transaction(write=True, what="folding the counts per state") as tx:
+                self._fold_state_counts(tx)
+
+    def _fold_state_counts(self, tx: Transaction) -> None:
+        """Fold, unless another transaction is folding now (it takes them all)."""
+        locked = tx.one(self.operations["lock_state_counts"], {})
+        if locked is not None and locked["locked"]:
+            tx.run(self.operations["fold_state_counts"], {})
+            tx.run(self.operations["drop_empty_state_counts"], {})
 
     def _instance_filters(
         self,
