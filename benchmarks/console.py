@@ -78,6 +78,9 @@ def calls(made: Made) -> dict[str, Call]:
         "list state=payment_failed (0.2%)": get(
             "/api/v1/instances?definition=order&state=payment_failed&limit=50"
         ),
+        "list state=payment_failed limit=2": get(
+            "/api/v1/instances?definition=order&state=payment_failed&limit=2"
+        ),
         "list runtime_status=waiting": get("/api/v1/instances?runtime_status=waiting&limit=50"),
         "list tag=needs-human": get("/api/v1/instances?tag=needs-human&limit=50"),
         "list later page (cursor)": deep_page,
@@ -181,7 +184,7 @@ def time_calls(stores: list[Store], rounds: int) -> list[dict[str, list[float]]]
                         found[index][name].append(took)
                     elif turn == 0 and name.startswith("state-counts"):
                         # PostgreSQL: the first read folds in every change appended since
-                        # the last one (here: all the copies); shown, not in the figures.
+                        # the last fold; shown, not in the figures.
                         size = stores[index].made.size
                         print(f"  first {name} at {size:,}: {took * 1000:.0f} ms", flush=True)
     return found
