@@ -113,25 +113,34 @@ class OperatorQueries:
                     every = [record.id for record in self.list_definitions()]
                 named = every
             ranges.update((named_id, ".".join(match.path), None) for named_id in named)
-        found: dict[str, InstanceRecord] = {}
-        for state_definition, state, version in sorted(ranges, key=repr):
-            params = {
-                "tenant": tenant,
-                "state_definition": state_definition,
-                "state": state,
-                "state_version": version,
-                "status": status,
-                "runtime_status": runtime_status,
-                "after_id": after_id or "",
-                "limit": max(1, limit),
-            }
-            rows = self._read_all(
-                self.operations["list_in_state"], params, what="listing instances by state"
-            )
-            for row in rows:
-                record = InstanceRecord(**row)
-                found.setdefault(record.id, record)
-        return [found[key] for key in sorted(found)[: max(1, limit)]]
+        size = max(1, limit)
+        residual = status is not None or runtime_status is not None
+        query = self.operations["list_in_state" if residual else "list_ids_in_state"]
+        found: dict[str, InstanceRecord | None] = {}
+        with self._transaction(write=False, what="listing instances by state") as tx:
+            for state_definition, state, version in sorted(ranges, key=repr):
+                params = {
+                    "tenant": tenant,
+                    "state_definition": state_definition,
+                    "state": state,
+                    "state_version": version,
+                    "status": status,
+                    "runtime_status": runtime_status,
+                    "after_id": after_id or "",
+                    "limit": size,
+                }
+                for row in tx.all(query, params):
+                    record = InstanceRecord(**row) if residual else None
+                    found.setdefault(str(row["id"]), record)
+            page = sorted(found)[:size]
+            if not residual and page:  # only the page's instances are read
+                keys = [(tenant, key) for key in page]
+                loaded = {
+                    str(row["id"]): InstanceRecord(**row)
+                    for row in tx.all(self.queries["load_instances"], _keys(keys))
+                }
+                found = {key: loaded.get(key) for key in page}
+        return [record for key in page if (record := found[key]) is not None]
 
     def list_definitions(self) -> list[DefinitionRecord]:
         raise NotImplementedError
@@ -336,6 +345,15 @@ def state_matchers(states: Sequence[StateMatch]) -> str:
             }
         )
     return json.dumps(matchers)
+
+
+def _keys(keys: Sequence[tuple[str, str]]) -> dict[str, object]:
+    """The parameters of `load_instances` (each backend reads its own)."""
+    return {
+        "keys": json.dumps([list(key) for key in keys]),
+        "tenants": [tenant for tenant, _ in keys],
+        "ids": [instance_id for _, instance_id in keys],
+    }
 
 
 def _json_path(keys: Sequence[str]) -> str:

@@ -43,6 +43,13 @@ DO UPDATE SET count = c.count + excluded.count;
 -- name: drop_empty_state_counts
 DELETE FROM state_counts WHERE count = 0;
 
+-- name: list_ids_in_state
+SELECT id FROM instance_states
+WHERE tenant = %(tenant)s AND definition_id = %(state_definition)s AND state = %(state)s
+  AND id > %(after_id)s
+  AND (%(state_version)s::integer IS NULL OR definition_version = %(state_version)s::integer)
+ORDER BY id LIMIT %(limit)s;
+
 -- name: list_in_state
 SELECT i.tenant, i.id, i.definition_id, i.definition_version, i.version, i.snapshot, i.value,
        i.status, i.runtime_status, i.created_at, i.updated_at

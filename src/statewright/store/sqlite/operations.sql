@@ -30,6 +30,16 @@ GROUP BY definition_id, value HAVING sum(count) > 0 ORDER BY definition_id, valu
 -- A page of the instances in one state of one definition (optionally one version), from
 -- the state index (schema.sql: instance_states) in id order: the page costs the same at
 -- any depth and however few instances are in the state. :after_id is '' for the first page.
+-- The ids alone (the index holds them): the caller merges the ranges and loads only the
+-- instances of the page.
+-- name: list_ids_in_state
+SELECT id FROM instance_states
+WHERE tenant = :tenant AND definition_id = :state_definition AND state = :state
+  AND id > :after_id
+  AND (:state_version IS NULL OR definition_version = :state_version)
+ORDER BY id LIMIT :limit;
+
+-- With a status or runtime status filter, each instance is read to test it.
 -- name: list_in_state
 SELECT i.tenant, i.id, i.definition_id, i.definition_version, i.version, i.snapshot, i.value,
        i.status, i.runtime_status, i.created_at, i.updated_at
