@@ -1,6 +1,6 @@
 """How long an operator's list takes as a tenant's instances grow: the first page of
-`Engine.list` by runtime status (an index) and by business state (each value tested: no
-index covers state values), paging through every match with cursors, and `count_by_state`.
+`Engine.list` by runtime status and by business state (both indexes; the state index is kept
+by triggers), paging through every match with cursors, and `count_by_state`.
 
     .venv/bin/python -m benchmarks.lists         # 5,000 instances, SQLite and PostgreSQL
     .venv/bin/python -m benchmarks.lists --size 50000 --no-postgres

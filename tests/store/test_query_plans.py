@@ -28,6 +28,9 @@ ALLOWED_SCANS = {
     "live_workers", "forget_workers",
     # Tokens are listed by an admin command (a few rows per tenant).
     "list_tokens",
+    # PostgreSQL's counts per state fold the changes appended since the last fold into
+    # state_counts (a few rows per definition, version, state and status).
+    "fold_state_counts", "drop_empty_state_counts",
 }  # fmt: skip
 _INTEGER_PARAMS = {
     "version", "expected_version", "definition_version", "due_at", "created_seq", "limit",
@@ -37,6 +40,7 @@ _INTEGER_PARAMS = {
     "timer_count", "write_count", "consumed_step_count", "consumed_timer_count",
     "response_status", "payloads", "revoked_at", "stale_before", "after", "through",
     "expires_at",
+    "state_version",
 }  # fmt: skip
 #: Parameters that are arrays (PostgreSQL's batched lookups).
 _ARRAY_PARAMS = {"tenants", "ids", "srcs"}
@@ -244,6 +248,8 @@ def _postgres_generic_scans(url: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("name", sorted(ALLOWED_SCANS))
 def test_allowed_scans_name_real_queries(name: str) -> None:
+    from statewright.store.postgres import PostgresStore
     from statewright.store.sqlite import SqliteStore
 
-    assert name in {**SqliteStore.queries, **SqliteStore.token_queries}
+    named = {**SqliteStore.queries, **SqliteStore.token_queries, **PostgresStore.operations}
+    assert name in named

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from statewright.store import SCHEMA_VERSION, open_store
+from statewright.store import open_store
 from statewright.testing.store_contract import save_definition, step
 
 _ROWS = [("acme", "a", 1), ("other", "x", 1), ("acme", "a", 2), ("acme", "b", 1)]
@@ -40,8 +40,10 @@ def test_migration_0008_numbers_existing_audit_rows_in_written_order(
                     f" '{{\"type\": \"E\"}}', {value}, 'active', 'active', {at}, '[]', '[]')",
                     params,
                 )
+        monkeypatch.setattr(type(store), "migrations", every[:8])
+        assert store.migrate() == [8]
         monkeypatch.setattr(type(store), "migrations", every)
-        assert store.migrate() == list(range(8, SCHEMA_VERSION + 1))
+        store.migrate()  # the later ones, over these rows
         marker = store.stream_marker()
         assert marker.seq == 4 and (marker.pending is None or store.stream_settled(marker.pending))
         acme = store.stream_rows("acme", after=0, through=4)

@@ -32,7 +32,7 @@ from statewright.store.tokens import TokenStore
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 class Store(TokenStore, StreamStore, Protocol):

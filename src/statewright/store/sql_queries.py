@@ -5,9 +5,10 @@ backend's `operations.sql` (and the `filter_*` fragments of its `queries.sql`).
 
 Every list is one tenant's, ordered by a primary key or index prefix and paged by keyset (the
 last key seen), so a page costs the same however deep it is and rows inserted meanwhile never
-shift a page. A business-state filter reads the tenant's instances (narrowed by the other
-filters' indexes) and tests each value: state values are JSON, which no index of the schema
-covers.
+shift a page. A business-state filter reads the state index (`instance_states`, kept by
+triggers: a row per state each instance is in), one index range per definition (and version)
+the state or tag names, merged in id order; counts per state read the counts the same
+triggers keep (`state_counts`), so neither grows with the number of instances.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from contextlib import AbstractContextManager
 from typing import ClassVar
 
 from statewright.store.records import (
+    DefinitionRecord,
     InstanceRecord,
     OutboxRecord,
     StateCountRecord,
@@ -69,6 +71,10 @@ class OperatorQueries:
         those in one of the business states given (an empty `states` matches none)."""
         if states is not None and not states:
             return []
+        if states is not None and all(match.path for match in states):
+            return self._find_in_states(
+                tenant, definition_id, status, runtime_status, states, after_id, limit
+            )
         where, params = self._instance_filters(
             tenant, definition_id, status, runtime_status, states
         )
@@ -79,6 +85,65 @@ class OperatorQueries:
         sql = self.queries["list_instances"].format(where=" AND ".join(where))
         rows = self._read_all(sql, params, what="listing instances")
         return [InstanceRecord(**row) for row in rows]
+
+    def _find_in_states(
+        self,
+        tenant: str,
+        definition_id: str | None,
+        status: str | None,
+        runtime_status: str | None,
+        states: Sequence[StateMatch],
+        after_id: str | None,
+        limit: int,
+    ) -> list[InstanceRecord]:
+        """`find_instances` by business state: the first `limit` ids of each state's index
+        range (per definition and version it names), merged; an instance in two of them once."""
+        every: list[str] | None = None
+        ranges: set[tuple[str, str, int | None]] = set()
+        for match in states:
+            if match.definition_id is not None:
+                if definition_id is None or match.definition_id == definition_id:
+                    state = ".".join(match.path)
+                    ranges.add((match.definition_id, state, match.definition_version))
+                continue
+            if definition_id is not None:
+                named = [definition_id]
+            else:
+                if every is None:
+                    every = [record.id for record in self.list_definitions()]
+                named = every
+            ranges.update((named_id, ".".join(match.path), None) for named_id in named)
+        size = max(1, limit)
+        residual = status is not None or runtime_status is not None
+        query = self.operations["list_in_state" if residual else "list_ids_in_state"]
+        found: dict[str, InstanceRecord | None] = {}
+        with self._transaction(write=False, what="listing instances by state") as tx:
+            for state_definition, state, version in sorted(ranges, key=repr):
+                params = {
+                    "tenant": tenant,
+                    "state_definition": state_definition,
+                    "state": state,
+                    "state_version": version,
+                    "status": status,
+                    "runtime_status": runtime_status,
+                    "after_id": after_id or "",
+                    "limit": size,
+                }
+                for row in tx.all(query, params):
+                    record = InstanceRecord(**row) if residual else None
+                    found.setdefault(str(row["id"]), record)
+            page = sorted(found)[:size]
+            if not residual and page:  # only the page's instances are read
+                keys = [(tenant, key) for key in page]
+                loaded = {
+                    str(row["id"]): InstanceRecord(**row)
+                    for row in tx.all(self.queries["load_instances"], _keys(keys))
+                }
+                found = {key: loaded.get(key) for key in page}
+        return [record for key in page if (record := found[key]) is not None]
+
+    def list_definitions(self) -> list[DefinitionRecord]:
+        raise NotImplementedError
 
     def count_by_state(
         self,
@@ -97,7 +162,13 @@ class OperatorQueries:
             tenant, definition_id, status, runtime_status, states
         )
         sql = self.operations["count_by_state"].format(where=" AND ".join(where))
-        rows = self._read_all(sql, params, what="counting instances by state")
+        what = "counting instances by state"
+        if "fold_state_counts" not in self.operations:
+            rows = self._read_all(sql, params, what=what)
+        else:  # PostgreSQL: the changes appended since the last fold are folded in first
+            with self._transaction(write=True, what=what) as tx:
+                self._fold_state_counts(tx)
+                rows = tx.all(sql, params)
         return [
             StateCountRecord(
                 definition_id=str(row["definition_id"]),
@@ -106,6 +177,21 @@ class OperatorQueries:
             )
             for row in rows
         ]
+
+    def fold_state_counts(self) -> None:
+        """PostgreSQL: fold the count changes appended since the last fold into the counts
+        (a worker does on every heartbeat, so that they never pile up while nobody reads the
+        counts); nothing on SQLite, whose triggers update the counts in place."""
+        if "fold_state_counts" in self.operations:
+            with self._transaction(write=True, what="folding the counts per state") as tx:
+                self._fold_state_counts(tx)
+
+    def _fold_state_counts(self, tx: Transaction) -> None:
+        """Fold, unless another transaction is folding now (it takes them all)."""
+        locked = tx.one(self.operations["lock_state_counts"], {})
+        if locked is not None and locked["locked"]:
+            tx.run(self.operations["fold_state_counts"], {})
+            tx.run(self.operations["drop_empty_state_counts"], {})
 
     def _instance_filters(
         self,
@@ -149,7 +235,8 @@ class OperatorQueries:
             **_after(after),
             "limit": max(1, limit),
         }
-        rows = self._read_all(self.operations["list_steps"], params, what="listing steps")
+        query = "list_steps" if instance_id is None else "list_instance_steps"
+        rows = self._read_all(self.operations[query], params, what="listing steps")
         return [StepRecord(**row) for row in rows]
 
     def list_timers(
@@ -164,7 +251,8 @@ class OperatorQueries:
         after the key `after`."""
         params = {"tenant": tenant, "instance_id": instance_id, **_after(after)}
         params["limit"] = max(1, limit)
-        rows = self._read_all(self.operations["list_timers"], params, what="listing timers")
+        query = "list_timers" if instance_id is None else "list_instance_timers"
+        rows = self._read_all(self.operations[query], params, what="listing timers")
         return [TimerRecord(**row) for row in rows]
 
     def retry_step_now(self, step: StepRecord, now: int) -> bool:
@@ -267,6 +355,15 @@ def state_matchers(states: Sequence[StateMatch]) -> str:
             }
         )
     return json.dumps(matchers)
+
+
+def _keys(keys: Sequence[tuple[str, str]]) -> dict[str, object]:
+    """The parameters of `load_instances` (each backend reads its own)."""
+    return {
+        "keys": json.dumps([list(key) for key in keys]),
+        "tenants": [tenant for tenant, _ in keys],
+        "ids": [instance_id for _, instance_id in keys],
+    }
 
 
 def _json_path(keys: Sequence[str]) -> str:

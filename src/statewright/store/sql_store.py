@@ -147,6 +147,10 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, AB
         )
         return None if row is None else DefinitionRecord(**row)
 
+    def _after_heartbeat(self) -> None:
+        """On PostgreSQL, fold the count changes appended meanwhile (`fold_state_counts`)."""
+        self.fold_state_counts()
+
     def list_definitions(self) -> list[DefinitionRecord]:
         """The latest version of every definition, by id."""
         rows = self._read_all(self.queries["list_definitions"], {}, what="listing definitions")

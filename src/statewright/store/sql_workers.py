@@ -56,6 +56,10 @@ class WorkerRows:
             tx.run(self.queries["upsert_worker"], params_of(worker))
             if forget_before is not None:
                 tx.run(self.queries["forget_workers"], {"before": forget_before})
+        self._after_heartbeat()
+
+    def _after_heartbeat(self) -> None:
+        """Housekeeping a worker's heartbeat does besides (the store adds its own)."""
 
     def remove_worker(self, worker_id: str) -> None:
         """Forget a worker that stopped cleanly."""

@@ -10,10 +10,56 @@ EXISTS (SELECT 1 FROM jsonb_array_elements(%(states)s::jsonb) AS m
                OR (instances.value::jsonb #> ARRAY(SELECT jsonb_array_elements_text(m -> 'k')))
                    IS NOT NULL))
 
+-- The counts are state_counts plus the changes appended since they were last folded in
+-- (schema.sql), read in one statement (one snapshot).
 -- name: count_by_state
-SELECT definition_id, value, count(*) AS count
-FROM instances WHERE {where}
-GROUP BY definition_id, value ORDER BY definition_id, value;
+SELECT definition_id, value, sum(count) AS count FROM (
+    SELECT tenant, definition_id, definition_version, value, status, runtime_status, count
+    FROM state_counts
+    UNION ALL
+    SELECT tenant, definition_id, definition_version, value, status, runtime_status, count
+    FROM state_count_changes) AS instances
+WHERE {where}
+GROUP BY definition_id, value HAVING sum(count) > 0 ORDER BY definition_id, value;
+
+-- One reader at a time folds the changes (another one skips folding and sums them).
+-- name: lock_state_counts
+SELECT pg_try_advisory_xact_lock(hashtext('statewright.state_counts')) AS locked;
+
+-- The committed changes, moved into the counts (the rows a DELETE takes are deleted once,
+-- whoever else runs it); counts that fell to zero go.
+-- name: fold_state_counts
+WITH moved AS (
+    DELETE FROM state_count_changes
+    RETURNING tenant, definition_id, definition_version, value, status, runtime_status, count)
+INSERT INTO state_counts AS c (tenant, definition_id, definition_version, value, status,
+                               runtime_status, count)
+SELECT tenant, definition_id, definition_version, value, status, runtime_status, sum(count)
+FROM moved GROUP BY tenant, definition_id, definition_version, value, status, runtime_status
+ORDER BY tenant, definition_id, definition_version, value, status, runtime_status
+ON CONFLICT (tenant, definition_id, definition_version, value, status, runtime_status)
+DO UPDATE SET count = c.count + excluded.count;
+
+-- name: drop_empty_state_counts
+DELETE FROM state_counts WHERE count = 0;
+
+-- name: list_ids_in_state
+SELECT id FROM instance_states
+WHERE tenant = %(tenant)s AND definition_id = %(state_definition)s AND state = %(state)s
+  AND id > %(after_id)s
+  AND (%(state_version)s::integer IS NULL OR definition_version = %(state_version)s::integer)
+ORDER BY id LIMIT %(limit)s;
+
+-- name: list_in_state
+SELECT i.tenant, i.id, i.definition_id, i.definition_version, i.version, i.snapshot, i.value,
+       i.status, i.runtime_status, i.created_at, i.updated_at
+FROM instance_states AS s JOIN instances AS i ON i.tenant = s.tenant AND i.id = s.id
+WHERE s.tenant = %(tenant)s AND s.definition_id = %(state_definition)s AND s.state = %(state)s
+  AND s.id > %(after_id)s
+  AND (%(state_version)s::integer IS NULL OR s.definition_version = %(state_version)s::integer)
+  AND (%(status)s::text IS NULL OR i.status = %(status)s::text)
+  AND (%(runtime_status)s::text IS NULL OR i.runtime_status = %(runtime_status)s::text)
+ORDER BY s.id LIMIT %(limit)s;
 
 -- name: list_steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key,
@@ -26,6 +72,27 @@ WHERE tenant = %(tenant)s
   AND (%(after_instance)s::text IS NULL
        OR (instance_id, invoke_id) > (%(after_instance)s::text, %(after_key)s::text))
 ORDER BY instance_id, invoke_id
+LIMIT %(limit)s;
+
+-- name: list_instance_steps
+SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key,
+       retry, started_version, status, attempts, created_at, next_attempt_at,
+       lease_until, last_error, claimed_from
+FROM steps
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(after_instance)s::text IS NULL
+       OR (instance_id, invoke_id) > (%(after_instance)s::text, %(after_key)s::text))
+ORDER BY instance_id, invoke_id
+LIMIT %(limit)s;
+
+-- name: list_instance_timers
+SELECT tenant, instance_id, timer_id, due_at, event, created_seq
+FROM timers
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
+  AND (%(after_instance)s::text IS NULL
+       OR (instance_id, timer_id) > (%(after_instance)s::text, %(after_key)s::text))
+ORDER BY instance_id, timer_id
 LIMIT %(limit)s;
 
 -- name: list_timers

@@ -19,10 +19,37 @@ EXISTS (SELECT 1 FROM json_each(:states) AS m
                     = json_extract(m.value, '$.leaf'))
                OR json_type(instances.value, json_extract(m.value, '$.key')) IS NOT NULL))
 
+-- Counts per state from the counts the triggers keep (schema.sql: state_counts), a few rows
+-- per state whatever the number of instances; the alias lets the filter_* fragments (and
+-- filter_states) test its columns as they test an instance's.
 -- name: count_by_state
-SELECT definition_id, value, count(*) AS count
-FROM instances WHERE {where}
-GROUP BY definition_id, value ORDER BY definition_id, value;
+SELECT definition_id, value, sum(count) AS count
+FROM state_counts AS instances WHERE {where}
+GROUP BY definition_id, value HAVING sum(count) > 0 ORDER BY definition_id, value;
+
+-- A page of the instances in one state of one definition (optionally one version), from
+-- the state index (schema.sql: instance_states) in id order: the page costs the same at
+-- any depth and however few instances are in the state. :after_id is '' for the first page.
+-- The ids alone (the index holds them): the caller merges the ranges and loads only the
+-- instances of the page.
+-- name: list_ids_in_state
+SELECT id FROM instance_states
+WHERE tenant = :tenant AND definition_id = :state_definition AND state = :state
+  AND id > :after_id
+  AND (:state_version IS NULL OR definition_version = :state_version)
+ORDER BY id LIMIT :limit;
+
+-- With a status or runtime status filter, each instance is read to test it.
+-- name: list_in_state
+SELECT i.tenant, i.id, i.definition_id, i.definition_version, i.version, i.snapshot, i.value,
+       i.status, i.runtime_status, i.created_at, i.updated_at
+FROM instance_states AS s JOIN instances AS i ON i.tenant = s.tenant AND i.id = s.id
+WHERE s.tenant = :tenant AND s.definition_id = :state_definition AND s.state = :state
+  AND s.id > :after_id
+  AND (:state_version IS NULL OR s.definition_version = :state_version)
+  AND (:status IS NULL OR i.status = :status)
+  AND (:runtime_status IS NULL OR i.runtime_status = :runtime_status)
+ORDER BY s.id LIMIT :limit;
 
 -- A tenant's step runs (of one instance, of one status), keyset-paged on the primary key.
 -- name: list_steps
@@ -35,6 +62,27 @@ WHERE tenant = :tenant
   AND (:status IS NULL OR status = :status)
   AND (:after_instance IS NULL OR (instance_id, invoke_id) > (:after_instance, :after_key))
 ORDER BY instance_id, invoke_id
+LIMIT :limit;
+
+-- One instance's step runs (the console's instance page): its primary-key range only, not
+-- the tenant's (an "instance_id IS NULL OR" test would keep SQLite to the tenant prefix).
+-- name: list_instance_steps
+SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
+       started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
+       claimed_from
+FROM steps
+WHERE tenant = :tenant AND instance_id = :instance_id
+  AND (:status IS NULL OR status = :status)
+  AND (:after_instance IS NULL OR (instance_id, invoke_id) > (:after_instance, :after_key))
+ORDER BY instance_id, invoke_id
+LIMIT :limit;
+
+-- name: list_instance_timers
+SELECT tenant, instance_id, timer_id, due_at, event, created_seq
+FROM timers
+WHERE tenant = :tenant AND instance_id = :instance_id
+  AND (:after_instance IS NULL OR (instance_id, timer_id) > (:after_instance, :after_key))
+ORDER BY instance_id, timer_id
 LIMIT :limit;
 
 -- name: list_timers
