@@ -15,17 +15,14 @@ from __future__ import annotations
 import os
 import runpy
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 from console_kit import CHROMIUM, CHROMIUM_ARGS, MACHINES_FILE, VIEWPORT, ConsoleServer
+from pages_kit import free_port, wait_ready
 
 from statewright.engine import Engine
 
@@ -58,26 +55,6 @@ def chromium_browser() -> Iterator[Browser]:
             browser.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"statewright serve exited {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/api/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"statewright serve did not get ready in 30 s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
     """`statewright serve --with-worker` on a fresh SQLite file, the examples registered."""
@@ -87,7 +64,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     with Engine.open(store_url) as engine:
         for machine in machines:
             engine.register(machine)
-        port = _free_port()
+        port = free_port()
         log = folder / "serve.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -100,7 +77,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
             )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(process, base, log)
+            wait_ready(process, base, log)
             yield ConsoleServer(base, store_url, engine, log)
         finally:
             process.send_signal(signal.SIGTERM)

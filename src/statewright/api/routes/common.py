@@ -39,6 +39,9 @@ Operator = Annotated[Caller, Depends(caller_with("operator"))]
 #: `Operator` checked by the route itself, first thing (`DeferredCaller`): one hop less.
 DeferredOperator = Annotated[DeferredCaller, Depends(deferred_caller_with("operator"))]
 InstanceId = Annotated[str, Path(min_length=1, max_length=200, description="The instance id.")]
+#: A definition's id in a path, and the version a read may ask for (default: the latest).
+DefinitionId = Annotated[str, Path(min_length=1, max_length=200)]
+VersionQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Default: the latest.")]
 IdempotencyKey = Annotated[
     str | None,
     Header(

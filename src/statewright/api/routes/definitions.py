@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 
 from statewright.api.auth import Caller, caller_with
@@ -15,7 +15,7 @@ from statewright.api.models import (
     DefinitionSummary,
     DefinitionVersion,
 )
-from statewright.api.routes.common import engine_of, errors
+from statewright.api.routes.common import DefinitionId, VersionQuery, engine_of, errors
 
 __all__ = ["router"]
 
@@ -45,11 +45,9 @@ def list_definitions(request: Request, caller: Viewer) -> DefinitionsOut:
 )
 def get_definition(
     request: Request,
-    definition_id: Annotated[str, Path(min_length=1, max_length=200)],
+    definition_id: DefinitionId,
     caller: Viewer,
-    version: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="Default: the latest.")
-    ] = None,
+    version: VersionQuery = None,
 ) -> DefinitionOut:
     """A definition's config (the latest version's unless `version`) and every version."""
     engine = engine_of(request)

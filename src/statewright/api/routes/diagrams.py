@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from threading import Lock
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
-from statewright.api.routes.common import Viewer, engine_of, errors
+from statewright.api.routes.common import DefinitionId, VersionQuery, Viewer, engine_of, errors
 from statewright.diagram import diagram_model
 
 __all__ = ["DiagramOut", "router"]
@@ -78,11 +77,9 @@ class DiagramOut(BaseModel):
 )
 def get_diagram(
     request: Request,
-    definition_id: Annotated[str, Path(min_length=1, max_length=200)],
+    definition_id: DefinitionId,
     caller: Viewer,
-    version: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="Default: the latest.")
-    ] = None,
+    version: VersionQuery = None,
 ) -> DiagramOut:
     """The states, transitions and labels of a definition version, for drawing it."""
     engine = engine_of(request)
