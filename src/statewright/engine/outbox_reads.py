@@ -3,13 +3,12 @@ worker's listeners still have to take (their dead letters are `Operating.dead_le
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from statewright.engine.cursor import decode_cursor, encode_cursor
 from statewright.engine.deciding import DEFAULT_TENANT, Deciding
 from statewright.engine.payload import check_id
-from statewright.engine.work_views import Page
+from statewright.engine.work_views import OutboxMessage, Page
 from statewright.store.records import OutboxRecord
 
 __all__ = ["OutboxReads", "PendingMessage"]
@@ -18,33 +17,15 @@ _MAX_PAGE = 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PendingMessage:
+class PendingMessage(OutboxMessage):
     """An outbox message waiting for delivery: its attempts so far and when the next is due."""
 
-    tenant: str
-    instance_id: str
-    message_id: str
-    version: int
-    event: dict[str, object]
-    attempts: int
-    last_error: str | None
-    created_at: int
     next_attempt_at: int
 
     @classmethod
     def from_record(cls, record: OutboxRecord) -> PendingMessage:
         """Decode an outbox row."""
-        return cls(
-            tenant=record.tenant,
-            instance_id=record.instance_id,
-            message_id=record.message_id,
-            version=record.version,
-            event=json.loads(record.event),
-            attempts=record.attempts,
-            last_error=record.last_error,
-            created_at=record.created_at,
-            next_attempt_at=record.next_attempt_at,
-        )
+        return cls(**OutboxMessage.fields_of(record), next_attempt_at=record.next_attempt_at)
 
 
 class OutboxReads(Deciding):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from statewright.store.records import OutboxRecord, StateCountRecord, StepRecord, TimerRecord
 
@@ -151,9 +151,8 @@ class PendingTimer:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeadLetter:
-    """An outbox message whose deliveries failed until its attempts ran out (or whose
-    listener raised an error that is not retried); `redrive` puts it back."""
+class OutboxMessage:
+    """What every outbox message read back carries, delivered or not."""
 
     tenant: str
     instance_id: str
@@ -163,23 +162,34 @@ class DeadLetter:
     attempts: int
     last_error: str | None
     created_at: int
+
+    @staticmethod
+    def fields_of(record: OutboxRecord) -> dict[str, Any]:
+        """The shared fields of an outbox row, decoded."""
+        return {
+            "tenant": record.tenant,
+            "instance_id": record.instance_id,
+            "message_id": record.message_id,
+            "version": record.version,
+            "event": json.loads(record.event),
+            "attempts": record.attempts,
+            "last_error": record.last_error,
+            "created_at": record.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetter(OutboxMessage):
+    """An outbox message whose deliveries failed until its attempts ran out (or whose
+    listener raised an error that is not retried); `redrive` puts it back."""
+
     #: When the last attempt failed.
     failed_at: int
 
     @classmethod
     def from_record(cls, record: OutboxRecord) -> DeadLetter:
         """Decode an outbox row."""
-        return cls(
-            tenant=record.tenant,
-            instance_id=record.instance_id,
-            message_id=record.message_id,
-            version=record.version,
-            event=json.loads(record.event),
-            attempts=record.attempts,
-            last_error=record.last_error,
-            created_at=record.created_at,
-            failed_at=record.next_attempt_at,
-        )
+        return cls(**OutboxMessage.fields_of(record), failed_at=record.next_attempt_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
