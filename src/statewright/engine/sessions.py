@@ -9,13 +9,12 @@ request reads its row and its token's, as for a bearer token.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass
 
-from statewright.engine.tokens import Token, Tokens
+from statewright.engine.tokens import Token, Tokens, digest_of
 from statewright.errors import PayloadError
 from statewright.store.tokens import SessionRecord
 
@@ -64,7 +63,7 @@ class Sessions(Tokens):
         session_id = secrets.token_urlsafe(32)
         now = self.clock.now()
         record = SessionRecord(
-            digest=_digest(session_id),
+            digest=digest_of(session_id),
             token_prefix=token.prefix,
             csrf=secrets.token_urlsafe(32),
             created_at=now,
@@ -78,7 +77,7 @@ class Sessions(Tokens):
         expired, deleted, or its token revoked)."""
         if not _SESSION_ID.fullmatch(session_id):
             return None
-        record = self.store.find_session(_digest(session_id))
+        record = self.store.find_session(digest_of(session_id))
         if record is None or record.expires_at <= self.clock.now():
             return None
         found = self.store.find_token(record.token_prefix)
@@ -90,14 +89,10 @@ class Sessions(Tokens):
         """End a session (logout); False if there was no such session."""
         if not _SESSION_ID.fullmatch(session_id):
             return False
-        return self.store.delete_session(_digest(session_id))
+        return self.store.delete_session(digest_of(session_id))
 
 
 def _session(token: Token, record: SessionRecord) -> Session:
     return Session(
         token=token, csrf=record.csrf, created_at=record.created_at, expires_at=record.expires_at
     )
-
-
-def _digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()

@@ -115,7 +115,7 @@ class Tokens(Deciding):
         secret = f"sw_{prefix}_{secrets.token_urlsafe(32)}"
         record = TokenRecord(
             prefix=prefix,
-            digest=_digest(secret),
+            digest=digest_of(secret),
             tenant=tenant,
             role=role,
             event_roles=json.dumps(sorted(set(event_roles))),
@@ -162,12 +162,13 @@ class Tokens(Deciding):
             return None
         record = self.store.find_token(match["prefix"])
         if record is None:
-            _digest(secret)  # as much work as a known prefix: no timing difference
+            digest_of(secret)  # as much work as a known prefix: no timing difference
             return None
-        if not hmac.compare_digest(record.digest, _digest(secret)):
+        if not hmac.compare_digest(record.digest, digest_of(secret)):
             return None
         return None if record.revoked_at is not None else Token.from_record(record)
 
 
-def _digest(secret: str) -> str:
+def digest_of(secret: str) -> str:
+    """The SHA-256 hex digest a secret (a token's, a session id) is stored as."""
     return hashlib.sha256(secret.encode()).hexdigest()
