@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 
 READ_TIMEOUT_S = 10.0
+#: The longest wait for the events a test expects, heartbeats or not.
+EVENTS_WITHIN_S = 30.0
 
 
 @dataclass
@@ -39,11 +41,12 @@ class SseStream:
     comments: list[str] = field(default_factory=list)
     retry: list[int] = field(default_factory=list)
 
-    def next(self, *, skip_heartbeats: bool = True) -> Event | None:
+    def next(self, *, skip_heartbeats: bool = True, deadline: float | None = None) -> Event | None:
         """The next event; None for a heartbeat comment when `skip_heartbeats` is false.
 
         Raises:
             httpx.ReadTimeout: nothing came for READ_TIMEOUT_S seconds.
+            AssertionError: only heartbeats came until `deadline` (a `time.monotonic()`).
         """
         fields: dict[str, str] = {}
         data: list[str] = []
@@ -57,6 +60,7 @@ class SseStream:
                 self.comments.append(line)
                 if not skip_heartbeats:
                     return None
+                assert deadline is None or time.monotonic() < deadline, "no event came"
                 continue
             name, _, value = line.partition(":")
             value = value.removeprefix(" ")
@@ -68,11 +72,17 @@ class SseStream:
                 fields[name] = value
         raise AssertionError("the stream ended")
 
-    def events(self, count: int) -> list[Event]:
-        """The next `count` events."""
-        found = []
+    def events(self, count: int, within_s: float = EVENTS_WITHIN_S) -> list[Event]:
+        """The next `count` events, within `within_s` seconds (heartbeats do not count)."""
+        deadline = time.monotonic() + within_s
+        found: list[Event] = []
         while len(found) < count:
-            event = self.next()
+            try:
+                event = self.next(deadline=deadline)
+            except AssertionError as error:
+                raise AssertionError(
+                    f"{len(found)} of {count} events in {within_s:g} s: {found}"
+                ) from error
             assert event is not None
             found.append(event)
         return found

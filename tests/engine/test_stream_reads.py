@@ -4,6 +4,8 @@ numbers before commit, so they become visible out of order)."""
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 
@@ -82,6 +84,27 @@ def test_the_horizon_waits_for_a_number_drawn_by_a_transaction_in_flight(
         assert engine.stream_horizon() > lost
         (third,) = engine.audit_since(horizon, tenant="acme")
         assert third.instance_id == "i3"
+
+
+def test_the_horizon_waits_for_a_transaction_that_began_after_the_readers_last_look(
+    store_url: str,
+) -> None:
+    """No transaction ends between the reader's two looks, so PostgreSQL hands its backends
+    the snapshot they had (its in-progress list misses the writer that began since): the
+    horizon must not count on snapshots, or the writer's row is skipped for good."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("SQLite commits one writer at a time: no number is ever in flight")
+    with Engine.open(store_url) as engine, psycopg.connect(store_url) as other:
+        engine.register(FLOW)
+        engine.start("flow", instance_id="i1", tenant="acme")
+        time.sleep(0.3)  # the start's NOTIFY (a transaction of its own) has been sent
+        first = engine.stream_horizon()
+        held = _draw_in_flight(other, 100)
+        assert engine.stream_horizon() < held
+        other.commit()
+        assert engine.stream_horizon() >= held
+        (entry,) = engine.audit_since(first, tenant="acme")
+        assert (entry.instance_id, entry.version) == ("i1", 100)
 
 
 def test_a_commit_wakes_a_wait_for_commits_of_another_engine(store_url: str) -> None:

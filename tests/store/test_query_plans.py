@@ -54,7 +54,7 @@ _OTHER_PARAMS: dict[str, object] = {
     "steps": '[["s", "src", "{}", "state", "key", null]]',
     "messages": '[["m", "{}"]]',
     "srcs_json": '["x"]',
-    "pending": "10:12:10,11",
+    "pending": "{3/10,4/11}",
 }
 _TABLES = (
     "instances", "definitions", "audit", "timers", "steps", "outbox", "idempotency",

@@ -122,9 +122,9 @@ class Streams(Deciding):
     def stream_horizon(self) -> int:
         """The largest cursor up to which every transition is committed or never will be.
 
-        It never goes back. On PostgreSQL a transaction in flight when a number was drawn
-        holds the horizon below that number until it ends, so a long transaction (any
-        writer's, on the same server) delays the stream, never loses from it.
+        It never goes back. On PostgreSQL a transaction writing audit rows when a number was
+        drawn holds the horizon below that number until it ends, so a long one delays the
+        stream, never loses from it.
         """
         if self._stream_lock is None:
             self._stream_lock = threading.Lock()

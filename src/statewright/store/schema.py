@@ -89,9 +89,12 @@ class SchemaOps(ABC):
         """The tables (a few, by name) of a database without a statewright schema: empty
         for an empty database or one of statewright's."""
         with self._transaction(write=False, what="reading the list of tables") as tx:
-            if self._schema_version(tx):
+            tables = [str(row["name"]) for row in tx.all(self.queries["list_tables"], {})]
+            # Then the schema (a later look, on PostgreSQL): tables another process's schema
+            # creation committed after that first look are seen with their schema_migrations.
+            if not tables or self._schema_version(tx):
                 return []
-            return [str(row["name"]) for row in tx.all(self.queries["list_tables"], {})]
+            return tables
 
     def check(self) -> None:
         """Check that a worker can use this database now, before it claims anything.

@@ -61,8 +61,9 @@ class StreamRows:
             row = self._read_one(queries["stream_marker"], {}, what="reading the audit stream")
             assert row is not None
             return StreamMarker(seq=int(row["seq"]), pending=None)
-        # Two statements, in this order: a transaction that drew a number up to `seq` has
-        # drawn it before the second one's snapshot, so it is in flight there or finished.
+        # Two statements, in this order: a transaction that drew a number up to `seq` took
+        # the audit table's lock before it drew, so the second one sees it holding the lock,
+        # or it has finished (stream.sql).
         last = self._read_one(queries["stream_last_drawn"], {}, what="reading the audit stream")
         flight = self._read_one(queries["stream_in_flight"], {}, what="reading the audit stream")
         assert last is not None and flight is not None

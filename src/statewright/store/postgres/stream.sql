@@ -4,9 +4,16 @@
 -- A stream_seq is drawn from its sequence when the row is inserted, but transactions commit
 -- in any order: number 7 may be visible while 6 is still in flight (or rolled back, never
 -- to appear). So a reader only goes up to a *settled* number: `stream_marker` reads the
--- sequence's last number (every holder of a number up to it has drawn it by then), then,
--- in a later statement, the transactions in flight; once none of those is in progress
--- (`stream_settled`), every number up to the marker is committed or never will be.
+-- sequence's last number, then, in a later statement, the transactions holding the lock an
+-- INSERT into audit takes (RowExclusiveLock, taken before the INSERT draws its number and
+-- held until its transaction ends); once none of those is running any more
+-- (`stream_settled`: a transaction holds the lock on its own virtual id for its whole life),
+-- every number up to the marker is committed or never will be.
+--
+-- Not transaction ids: a transaction may draw its number before it gets one, and
+-- PostgreSQL reuses a backend's last snapshot while no transaction has ended, so a snapshot's
+-- in-progress list can miss a transaction that started since. Only writers of this schema's
+-- audit table are waited for: a long transaction elsewhere on the server delays nothing.
 
 -- name: stream_rows
 SELECT a.stream_seq, a.tenant, a.instance_id, a.seq, i.definition_id, a.event::text AS event,
@@ -29,13 +36,15 @@ ORDER BY a.stream_seq LIMIT %(limit)s;
 SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS seq FROM audit_stream_seq_seq;
 
 -- name: stream_in_flight
-SELECT CASE WHEN pg_snapshot_xmin(s) = pg_snapshot_xmax(s) THEN NULL ELSE s::text END AS pending
-FROM pg_current_snapshot() AS s;
+SELECT array_agg(DISTINCT virtualtransaction)::text AS pending
+FROM pg_locks
+WHERE locktype = 'relation' AND relation = 'audit'::regclass AND mode = 'RowExclusiveLock'
+  AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database());
 
 -- name: stream_settled
 SELECT NOT EXISTS (
-    SELECT 1 FROM pg_snapshot_xip(%(pending)s::pg_snapshot) AS x
-    WHERE pg_xact_status(x) = 'in progress'
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'virtualxid' AND virtualxid = ANY (%(pending)s::text[])
 ) AS settled;
 
 -- Transitions were committed: wakes the live streams (commit_listener.py), sent after the
