@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 from statewright.errors import StoreError
@@ -24,6 +24,7 @@ from statewright.store.sql_files import include_queries, load_migrations, load_q
 from statewright.store.sql_store import SqlStore
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
 from statewright.store.sqlite.faults import missing_file, translate
+from statewright.store.sqlite.prune_lock import prune_file_lock
 from statewright.store.sqlite.wakeup import WakeChannel
 from statewright.store.transaction import Params, Row, Transaction
 from statewright.store.url import SqliteOptions
@@ -44,6 +45,7 @@ class SqliteStore(SqlStore):
     operations = load_queries(_PACKAGE, "operations.sql")
     token_queries = load_queries(_PACKAGE, "tokens.sql")
     stream_queries = load_queries(_PACKAGE, "stream.sql")
+    prune_queries = load_queries(_PACKAGE, "pruning.sql")
     migrations = load_migrations(_PACKAGE)
 
     def __init__(
@@ -79,6 +81,9 @@ class SqliteStore(SqlStore):
 
     def _work_committed(self) -> None:
         self._wakeups.notify()
+
+    def _prune_lock(self) -> AbstractContextManager[None]:
+        return prune_file_lock(self.path, self.display_url)
 
     def wait_for_commits(self, timeout_s: float) -> bool:
         """Wait `timeout_s` (False): live streams on SQLite poll the audit table, one

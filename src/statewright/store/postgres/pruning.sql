@@ -1,0 +1,103 @@
+-- History retention (sql_pruning.py) on PostgreSQL: the same names as sqlite/pruning.sql,
+-- where each is explained. The live stream's cursor comes from an identity sequence here,
+-- so the newest audit row need not be kept (no prune_holds_stream_head), and the counts per
+-- state are folded by the store (no prune_drop_empty_counts).
+
+-- A page of candidates, in (tenant, id) order after the last one seen.
+-- name: prune_candidates
+SELECT tenant, id, version, updated_at FROM instances
+WHERE status IN ('done', 'error', 'stopped') AND updated_at < %(before)s
+  AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+  AND (tenant, id) > (%(after_tenant)s, %(after_id)s)
+ORDER BY tenant, id LIMIT %(limit)s;
+
+-- What a run would remove (a dry run): the candidates, their audit rows (one per version),
+-- and those held back because an outbox message of theirs is not delivered yet.
+-- name: prune_totals
+SELECT count(*) AS candidates, coalesce(sum(version), 0) AS audit_rows,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM outbox AS o
+                                      WHERE o.tenant = i.tenant AND o.instance_id = i.id
+                                        AND o.status <> 'delivered')) AS held,
+       coalesce(sum(version) FILTER (WHERE EXISTS (SELECT 1 FROM outbox AS o
+                                                   WHERE o.tenant = i.tenant
+                                                     AND o.instance_id = i.id
+                                                     AND o.status <> 'delivered')), 0)
+           AS held_audit_rows
+FROM instances AS i
+WHERE status IN ('done', 'error', 'stopped') AND updated_at < %(before)s
+  AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s);
+
+-- The instance locked first (a transition locks it first too, then its work rows).
+-- name: prune_lock_instance
+SELECT version, status, updated_at FROM instances
+WHERE tenant = %(tenant)s AND id = %(id)s FOR UPDATE;
+
+-- name: prune_undelivered
+SELECT count(*) AS count FROM outbox
+WHERE tenant = %(tenant)s AND instance_id = %(id)s AND status <> 'delivered';
+
+-- The rows of one instance, for its archive line (as stored).
+-- name: prune_read_instance
+SELECT * FROM instances WHERE tenant = %(tenant)s AND id = %(id)s;
+
+-- name: prune_read_audit
+SELECT * FROM audit WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY seq;
+
+-- name: prune_read_timers
+SELECT * FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY timer_id;
+
+-- name: prune_read_steps
+SELECT * FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY invoke_id;
+
+-- name: prune_read_outbox
+SELECT * FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY created_seq;
+
+-- name: prune_read_step_attempts
+SELECT * FROM step_attempts WHERE tenant = %(tenant)s AND instance_id = %(id)s
+ORDER BY invoke_id, started_version, attempt;
+
+-- name: prune_read_idempotency
+SELECT * FROM idempotency WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY key;
+
+-- The removal, children first, the instance last (its delete trigger updates the state
+-- index and the counts per state, schema.sql).
+-- name: prune_delete_audit
+DELETE FROM audit WHERE tenant = %(tenant)s AND instance_id = %(id)s;
+
+-- name: prune_delete_timers
+DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s;
+
+-- name: prune_delete_steps
+DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s;
+
+-- name: prune_delete_outbox
+DELETE FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(id)s;
+
+-- name: prune_delete_step_attempts
+DELETE FROM step_attempts WHERE tenant = %(tenant)s AND instance_id = %(id)s;
+
+-- name: prune_delete_idempotency
+DELETE FROM idempotency WHERE tenant = %(tenant)s AND instance_id = %(id)s;
+
+-- name: prune_delete_instance
+DELETE FROM instances WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(version)s;
+
+-- The pruning lock (prune_lock.py), keyed by this schema.
+-- name: prune_try_lock
+SELECT pg_try_advisory_lock(hashtext('statewright.prune'), hashtext(current_schema()))
+    AS locked;
+
+-- name: prune_unlock
+SELECT pg_advisory_unlock(hashtext('statewright.prune'), hashtext(current_schema()));
+
+-- Who holds it: the server process, its client and since when.
+-- name: prune_lock_holder
+SELECT 'PostgreSQL pid ' || a.pid || ' from ' || coalesce(host(a.client_addr), 'local socket')
+       || coalesce(' (' || nullif(a.application_name, '') || ')', '')
+       || ', since ' || to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    AS holder
+FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+  AND l.classid = hashtext('statewright.prune')::oid
+  AND l.objid = hashtext(current_schema())::oid
+LIMIT 1;

@@ -1,0 +1,162 @@
+"""The store operations of history retention (`pruning.py`): candidates page by page, an
+instance's rows for its archive, and its removal whole in one transaction. A mixin of
+`SqlStore`, over each backend's `pruning.sql`; the pruning lock is each backend's own
+(`_prune_lock`: a file lock beside a SQLite file, an advisory lock on PostgreSQL).
+
+The removal locks the instance row first (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN
+IMMEDIATE` holds the only write lock), checks that it is still the finished candidate that
+was read (same version: a transition would have moved it), that every outbox message of its
+is delivered, then deletes its rows, the instance last: its delete trigger keeps the state
+index and the counts per state right. Anything unexpected rolls the whole removal back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import ClassVar
+
+from statewright.store.pruning import (
+    PRUNED_TABLES,
+    PruneCandidate,
+    PruneOutcome,
+    PruneTotals,
+)
+from statewright.store.transaction import Params, Row, Transaction
+
+__all__ = ["FINISHED", "PruneRows"]
+
+#: The snapshot statuses of a finished instance.
+FINISHED = ("done", "error", "stopped")
+
+
+class PruneRows:
+    """History retention's rows (see the module docstring). Listed last among `SqlStore`'s
+    bases: the stubs below stand for what the other bases and backends define."""
+
+    #: The backend's `pruning.sql`, set by each subclass.
+    prune_queries: ClassVar[Mapping[str, str]]
+
+    def _transaction(self, *, write: bool, what: str) -> AbstractContextManager[Transaction]:
+        raise NotImplementedError
+
+    def _read_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
+        raise NotImplementedError
+
+    def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
+        raise NotImplementedError
+
+    def _prune_lock(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def fold_state_counts(self) -> None:
+        raise NotImplementedError
+
+    def prune_candidates(
+        self, before: int, *, tenant: str | None, after: tuple[str, str], limit: int
+    ) -> list[PruneCandidate]:
+        """Finished instances last updated before `before`, after `after` in (tenant, id)
+        order, at most `limit` (see `PruneStore`)."""
+        params = {
+            "before": before,
+            "tenant": tenant,
+            "after_tenant": after[0],
+            "after_id": after[1],
+            "limit": limit,
+        }
+        rows = self._read_all(
+            self.prune_queries["prune_candidates"], params, what="finding instances to prune"
+        )
+        return [
+            PruneCandidate(
+                tenant=str(row["tenant"]),
+                id=str(row["id"]),
+                version=int(row["version"]),
+                updated_at=int(row["updated_at"]),
+            )
+            for row in rows
+        ]
+
+    def prune_totals(self, before: int, *, tenant: str | None) -> PruneTotals:
+        """What removing every candidate would remove (see `PruneStore`)."""
+        rows = self._read_all(
+            self.prune_queries["prune_totals"],
+            {"before": before, "tenant": tenant},
+            what="counting instances to prune",
+        )
+        row = rows[0]
+        return PruneTotals(
+            candidates=int(row["candidates"]),
+            audit_rows=int(row["audit_rows"]),
+            held=int(row["held"]),
+            held_audit_rows=int(row["held_audit_rows"]),
+        )
+
+    def instance_rows(self, tenant: str, instance_id: str) -> dict[str, Row | list[Row]] | None:
+        """The instance row and every row it owns, as stored, in one snapshot."""
+        key = {"tenant": tenant, "id": instance_id}
+        queries = self.prune_queries
+        with self._transaction(write=False, what=f"reading {instance_id!r} to archive") as tx:
+            instance = tx.one(queries["prune_read_instance"], key)
+            if instance is None:
+                return None
+            rows: dict[str, Row | list[Row]] = {"instance": instance}
+            for table in PRUNED_TABLES:
+                rows[table] = tx.all(queries[f"prune_read_{table}"], key)
+        return rows
+
+    def remove_instance(
+        self, tenant: str, instance_id: str, *, before: int, version: int
+    ) -> PruneOutcome:
+        """Remove the instance and its rows in one transaction, or nothing and why (see
+        `PruneStore`)."""
+        key = {"tenant": tenant, "id": instance_id}
+        what = f"pruning instance {instance_id!r} of tenant {tenant!r}"
+        try:
+            with self._transaction(write=True, what=what) as tx:
+                return self._remove(tx, key, before, version)
+        except _LogMismatch:
+            return PruneOutcome(removed={}, held="log_mismatch")
+
+    def _remove(self, tx: Transaction, key: Params, before: int, version: int) -> PruneOutcome:
+        queries = self.prune_queries
+        row = tx.one(queries["prune_lock_instance"], key)
+        if row is None:
+            return PruneOutcome(removed={}, held="gone")
+        if (
+            int(row["version"]) != version
+            or row["status"] not in FINISHED
+            or int(row["updated_at"]) >= before
+        ):
+            return PruneOutcome(removed={}, held="changed")
+        undelivered = tx.one(queries["prune_undelivered"], key)
+        if undelivered is not None and int(undelivered["count"]) > 0:
+            return PruneOutcome(removed={}, held="undelivered_outbox")
+        if "prune_holds_stream_head" in queries:
+            head = tx.one(queries["prune_holds_stream_head"], key)
+            if head is not None and head["holds"]:
+                return PruneOutcome(removed={}, held="stream_head")
+        removed = {table: tx.run(queries[f"prune_delete_{table}"], key) for table in PRUNED_TABLES}
+        removed["instances"] = tx.run(queries["prune_delete_instance"], {**key, "version": version})
+        if removed["instances"] != 1 or removed["audit"] != version:
+            # An instance's log holds one row per version; `verify` reports this one. The
+            # exception rolls the removal back whole.
+            raise _LogMismatch
+        return PruneOutcome(removed=removed)
+
+    def prune_lock(self) -> AbstractContextManager[None]:
+        """Hold the database's pruning lock for a run (see `PruneStore`)."""
+        return self._prune_lock()
+
+    def after_prune(self) -> None:
+        """Drop counts per state that fell to zero (SQLite) or fold the count changes the
+        removals appended (PostgreSQL)."""
+        if "prune_drop_empty_counts" in self.prune_queries:
+            self._run_alone(
+                self.prune_queries["prune_drop_empty_counts"], {}, what="tidying the state counts"
+            )
+        self.fold_state_counts()
+
+
+class _LogMismatch(Exception):
+    """An instance's audit rows are not one per version: its removal is rolled back."""
