@@ -3,6 +3,11 @@ instance's rows for its archive, and its removal whole in one transaction. A mix
 `SqlStore`, over each backend's `pruning.sql`; the pruning lock is each backend's own
 (`_prune_lock`: a file lock beside a SQLite file, an advisory lock on PostgreSQL).
 
+A removal's commit does not wait for the disk (SQLite `synchronous=NORMAL`, PostgreSQL
+`synchronous_commit=off`, for that transaction only): one lost to a power cut or an OS crash
+leaves the instance whole, as before it (and archived), and the next run removes it again;
+so every removal costs no flush, and a run is several times faster on a durable store.
+
 The removal locks the instance row first (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN
 IMMEDIATE` holds the only write lock), checks that it is still the finished candidate that
 was read (same version: a transition would have moved it), that every outbox message of its
@@ -48,6 +53,11 @@ class PruneRows:
 
     def _prune_lock(self) -> AbstractContextManager[None]:
         raise NotImplementedError
+
+    def _prune_transaction(self, what: str) -> AbstractContextManager[Transaction]:
+        """The write transaction of one removal (SQLite commits it without waiting for the
+        disk; PostgreSQL does so with `prune_relax_commit`)."""
+        return self._transaction(write=True, what=what)
 
     def fold_state_counts(self) -> None:
         raise NotImplementedError
@@ -113,13 +123,15 @@ class PruneRows:
         key = {"tenant": tenant, "id": instance_id}
         what = f"pruning instance {instance_id!r} of tenant {tenant!r}"
         try:
-            with self._transaction(write=True, what=what) as tx:
+            with self._prune_transaction(what) as tx:
                 return self._remove(tx, key, before, version)
         except _LogMismatch:
             return PruneOutcome(removed={}, held="log_mismatch")
 
     def _remove(self, tx: Transaction, key: Params, before: int, version: int) -> PruneOutcome:
         queries = self.prune_queries
+        if "prune_relax_commit" in queries:
+            tx.one(queries["prune_relax_commit"], {})
         row = tx.one(queries["prune_lock_instance"], key)
         if row is None:
             return PruneOutcome(removed={}, held="gone")
@@ -129,14 +141,19 @@ class PruneRows:
             or int(row["updated_at"]) >= before
         ):
             return PruneOutcome(removed={}, held="changed")
-        undelivered = tx.one(queries["prune_undelivered"], key)
-        if undelivered is not None and int(undelivered["count"]) > 0:
+        if row["undelivered"]:
             return PruneOutcome(removed={}, held="undelivered_outbox")
         if "prune_holds_stream_head" in queries:
             head = tx.one(queries["prune_holds_stream_head"], key)
             if head is not None and head["holds"]:
                 return PruneOutcome(removed={}, held="stream_head")
-        removed = {table: tx.run(queries[f"prune_delete_{table}"], key) for table in PRUNED_TABLES}
+        if "prune_delete_rows" in queries:
+            counted = tx.one(queries["prune_delete_rows"], key) or {}
+            removed = {table: int(counted[table]) for table in PRUNED_TABLES}
+        else:
+            removed = {
+                table: tx.run(queries[f"prune_delete_{table}"], key) for table in PRUNED_TABLES
+            }
         removed["instances"] = tx.run(queries["prune_delete_instance"], {**key, "version": version})
         if removed["instances"] != 1 or removed["audit"] != version:
             # An instance's log holds one row per version; `verify` reports this one. The

@@ -27,14 +27,18 @@ FROM instances AS i
 WHERE status IN ('done', 'error', 'stopped') AND updated_at < %(before)s
   AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s);
 
+-- A removal's commit need not wait for the disk: lost to a crash, the instance comes back
+-- whole (and archived); the next run removes it again.
+-- name: prune_relax_commit
+SELECT set_config('synchronous_commit', 'off', true);
+
 -- The instance locked first (a transition locks it first too, then its work rows).
 -- name: prune_lock_instance
-SELECT version, status, updated_at FROM instances
-WHERE tenant = %(tenant)s AND id = %(id)s FOR UPDATE;
-
--- name: prune_undelivered
-SELECT count(*) AS count FROM outbox
-WHERE tenant = %(tenant)s AND instance_id = %(id)s AND status <> 'delivered';
+SELECT version, status, updated_at,
+       EXISTS (SELECT 1 FROM outbox
+               WHERE tenant = %(tenant)s AND instance_id = %(id)s AND status <> 'delivered')
+           AS undelivered
+FROM instances WHERE tenant = %(tenant)s AND id = %(id)s FOR UPDATE;
 
 -- The rows of one instance, for its archive line (as stored).
 -- name: prune_read_instance
@@ -78,6 +82,25 @@ DELETE FROM step_attempts WHERE tenant = %(tenant)s AND instance_id = %(id)s;
 
 -- name: prune_delete_idempotency
 DELETE FROM idempotency WHERE tenant = %(tenant)s AND instance_id = %(id)s;
+
+-- Every row the instance owns, in one round trip (the statements above, for SQLite).
+-- name: prune_delete_rows
+WITH audit AS (DELETE FROM audit WHERE tenant = %(tenant)s AND instance_id = %(id)s
+               RETURNING 1),
+     timers AS (DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                RETURNING 1),
+     steps AS (DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
+               RETURNING 1),
+     outbox AS (DELETE FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                RETURNING 1),
+     step_attempts AS (DELETE FROM step_attempts
+                       WHERE tenant = %(tenant)s AND instance_id = %(id)s RETURNING 1),
+     idempotency AS (DELETE FROM idempotency
+                     WHERE tenant = %(tenant)s AND instance_id = %(id)s RETURNING 1)
+SELECT (SELECT count(*) FROM audit) AS audit, (SELECT count(*) FROM timers) AS timers,
+       (SELECT count(*) FROM steps) AS steps, (SELECT count(*) FROM outbox) AS outbox,
+       (SELECT count(*) FROM step_attempts) AS step_attempts,
+       (SELECT count(*) FROM idempotency) AS idempotency;
 
 -- name: prune_delete_instance
 DELETE FROM instances WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(version)s;

@@ -25,21 +25,22 @@ FROM instances AS i
 WHERE status IN ('done', 'error', 'stopped') AND updated_at < :before
   AND (:tenant IS NULL OR tenant = :tenant);
 
--- The instance as the removal sees it, under the write lock (BEGIN IMMEDIATE).
+-- The instance as the removal sees it, under the write lock (BEGIN IMMEDIATE), and
+-- whether an outbox message of its is not delivered yet (pending or dead-lettered).
 -- name: prune_lock_instance
-SELECT version, status, updated_at FROM instances WHERE tenant = :tenant AND id = :id;
-
--- name: prune_undelivered
-SELECT count(*) AS count FROM outbox
-WHERE tenant = :tenant AND instance_id = :id AND status <> 'delivered';
+SELECT version, status, updated_at,
+       EXISTS (SELECT 1 FROM outbox
+               WHERE tenant = :tenant AND instance_id = :id AND status <> 'delivered')
+           AS undelivered
+FROM instances WHERE tenant = :tenant AND id = :id;
 
 -- The live stream's next cursor is the largest stream_seq plus one (queries.sql,
 -- insert_audit): the instance holding the newest audit row is kept, so that a cursor is
 -- never handed out twice.
 -- name: prune_holds_stream_head
-SELECT coalesce((SELECT max(stream_seq) FROM audit
-                 WHERE tenant = :tenant AND instance_id = :id), -1)
-       = (SELECT max(stream_seq) FROM audit) AS holds;
+SELECT EXISTS (SELECT 1 FROM audit
+               WHERE tenant = :tenant AND instance_id = :id
+                 AND stream_seq = (SELECT max(stream_seq) FROM audit)) AS holds;
 
 -- The rows of one instance, for its archive line (as stored).
 -- name: prune_read_instance

@@ -107,6 +107,28 @@ class SqliteStore(SqlStore):
                     raise self._translate(error, what) from error
                 raise
 
+    @contextmanager
+    def _prune_transaction(self, what: str) -> Iterator[Transaction]:
+        # A removal by `prune` commits without waiting for the disk (sql_pruning.py): WAL
+        # keeps it atomic, and one lost to a power cut comes back whole. The level cannot
+        # change inside a transaction, so it is set around it, and set back.
+        with self._pool.connection() as connection:
+            connection.execute("PRAGMA synchronous = NORMAL")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                yield _SqliteTransaction(connection)
+                connection.execute("COMMIT")
+            except BaseException as error:
+                if connection.in_transaction:
+                    with suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise self._translate(error, what) from error
+                raise
+            finally:
+                if not connection.in_transaction:
+                    connection.execute(f"PRAGMA synchronous = {self._options.synchronous}")
+
     def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
         rows = self._read_all(sql, params, what=what)
         return rows[0] if rows else None
