@@ -287,3 +287,21 @@ def test_an_archive_folder_that_is_a_file_is_refused(
     with pytest.raises(PayloadError, match="taken"):
         engine.prune(timedelta(days=1), archive=tmp_path / "taken")
     assert len(list(engine.list())) == 2
+
+
+def test_an_instance_whose_log_lacks_a_row_is_held_whole(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    finish(engine, "o-1")
+    finish(engine, "o-2")
+    engine.start("order", instance_id="later", input={"amount": 5})
+    engine.store._run_alone(  # a damaged log, as no engine call would leave it
+        "DELETE FROM audit WHERE instance_id = 'o-1' AND seq = 2", {}, what="damaging"
+    )
+    clock.advance(DAY_MS)
+
+    report = engine.prune(timedelta(hours=1))
+
+    assert report.instances == 1 and report.held == {"log_mismatch": 1}
+    assert [entry.seq for entry in engine.history("o-1")] == [1, 3]
+    assert engine.get("o-1").status == "done"

@@ -8,6 +8,9 @@ A removal's commit does not wait for the disk (SQLite `synchronous=NORMAL`, Post
 leaves the instance whole, as before it (and archived), and the next run removes it again;
 so every removal costs no flush, and a run is several times faster on a durable store.
 
+On PostgreSQL the whole removal is first tried as one statement (`prune_remove_alone`: one
+round trip); when it removes nothing, the transaction below runs and says why.
+
 The removal locks the instance row first (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN
 IMMEDIATE` holds the only write lock), checks that it is still the finished candidate that
 was read (same version: a transition would have moved it), that every outbox message of its
@@ -31,6 +34,9 @@ from statewright.store.transaction import Params, Row, Transaction
 
 __all__ = ["FINISHED", "PruneRows"]
 
+#: The tables a removal counts its rows in.
+_COUNTED = (*PRUNED_TABLES, "instances")
+
 #: The snapshot statuses of a finished instance.
 FINISHED = ("done", "error", "stopped")
 
@@ -49,6 +55,9 @@ class PruneRows:
         raise NotImplementedError
 
     def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
+        raise NotImplementedError
+
+    def _write_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
         raise NotImplementedError
 
     def _prune_lock(self) -> AbstractContextManager[None]:
@@ -122,6 +131,12 @@ class PruneRows:
         `PruneStore`)."""
         key = {"tenant": tenant, "id": instance_id}
         what = f"pruning instance {instance_id!r} of tenant {tenant!r}"
+        alone = self.prune_queries.get("prune_remove_alone")
+        if alone is not None:
+            params = {**key, "before": before, "version": version}
+            rows = self._write_all(alone, params, what=what)
+            if rows and int(rows[0]["instances"]) == 1:
+                return PruneOutcome(removed={t: int(rows[0][t]) for t in _COUNTED})
         try:
             with self._prune_transaction(what) as tx:
                 return self._remove(tx, key, before, version)

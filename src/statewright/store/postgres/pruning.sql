@@ -85,22 +85,24 @@ DELETE FROM idempotency WHERE tenant = %(tenant)s AND instance_id = %(id)s;
 
 -- Every row the instance owns, in one round trip (the statements above, for SQLite).
 -- name: prune_delete_rows
-WITH audit AS (DELETE FROM audit WHERE tenant = %(tenant)s AND instance_id = %(id)s
+WITH removed_audit AS (DELETE FROM audit WHERE tenant = %(tenant)s AND instance_id = %(id)s
                RETURNING 1),
-     timers AS (DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s
+     removed_timers AS (DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s
                 RETURNING 1),
-     steps AS (DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
+     removed_steps AS (DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
                RETURNING 1),
-     outbox AS (DELETE FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(id)s
+     removed_outbox AS (DELETE FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(id)s
                 RETURNING 1),
-     step_attempts AS (DELETE FROM step_attempts
+     removed_step_attempts AS (DELETE FROM step_attempts
                        WHERE tenant = %(tenant)s AND instance_id = %(id)s RETURNING 1),
-     idempotency AS (DELETE FROM idempotency
+     removed_idempotency AS (DELETE FROM idempotency
                      WHERE tenant = %(tenant)s AND instance_id = %(id)s RETURNING 1)
-SELECT (SELECT count(*) FROM audit) AS audit, (SELECT count(*) FROM timers) AS timers,
-       (SELECT count(*) FROM steps) AS steps, (SELECT count(*) FROM outbox) AS outbox,
-       (SELECT count(*) FROM step_attempts) AS step_attempts,
-       (SELECT count(*) FROM idempotency) AS idempotency;
+SELECT (SELECT count(*) FROM removed_audit) AS audit,
+       (SELECT count(*) FROM removed_timers) AS timers,
+       (SELECT count(*) FROM removed_steps) AS steps,
+       (SELECT count(*) FROM removed_outbox) AS outbox,
+       (SELECT count(*) FROM removed_step_attempts) AS step_attempts,
+       (SELECT count(*) FROM removed_idempotency) AS idempotency;
 
 -- name: prune_delete_instance
 DELETE FROM instances WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(version)s;
@@ -124,3 +126,45 @@ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
   AND l.classid = hashtext('statewright.prune')::oid
   AND l.objid = hashtext(current_schema())::oid
 LIMIT 1;
+
+-- A whole removal as one statement, one round trip without BEGIN and COMMIT: the instance
+-- locked if it is still the finished candidate read (its version, every outbox message
+-- delivered, one audit row per version), then every row it owns and itself, each delete
+-- only if it was. No row back: nothing was removed, and prune_lock_instance's transaction
+-- finds out why. The instance's own cascades find its rows gone already.
+-- name: prune_remove_alone
+WITH target AS (
+    SELECT i.id, set_config('synchronous_commit', 'off', true) AS relaxed
+    FROM instances AS i
+    WHERE i.tenant = %(tenant)s AND i.id = %(id)s AND i.version = %(version)s
+      AND i.status IN ('done', 'error', 'stopped') AND i.updated_at < %(before)s
+      AND NOT EXISTS (SELECT 1 FROM outbox AS o
+                      WHERE o.tenant = %(tenant)s AND o.instance_id = %(id)s
+                        AND o.status <> 'delivered')
+      AND (SELECT count(*) FROM audit AS a
+           WHERE a.tenant = %(tenant)s AND a.instance_id = %(id)s) = i.version
+    FOR UPDATE OF i),
+     removed_audit AS (DELETE FROM audit WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                 AND EXISTS (SELECT 1 FROM target) RETURNING 1),
+     removed_timers AS (DELETE FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                  AND EXISTS (SELECT 1 FROM target) RETURNING 1),
+     removed_steps AS (DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                 AND EXISTS (SELECT 1 FROM target) RETURNING 1),
+     removed_outbox AS (DELETE FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                  AND EXISTS (SELECT 1 FROM target) RETURNING 1),
+     removed_step_attempts AS (DELETE FROM step_attempts
+                       WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                         AND EXISTS (SELECT 1 FROM target) RETURNING 1),
+     removed_idempotency AS (DELETE FROM idempotency
+                     WHERE tenant = %(tenant)s AND instance_id = %(id)s
+                       AND EXISTS (SELECT 1 FROM target) RETURNING 1),
+     removed_instance AS (DELETE FROM instances
+                  WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(version)s
+                    AND EXISTS (SELECT 1 FROM target) RETURNING 1)
+SELECT (SELECT count(*) FROM removed_instance) AS instances,
+       (SELECT count(*) FROM removed_audit) AS audit,
+       (SELECT count(*) FROM removed_timers) AS timers,
+       (SELECT count(*) FROM removed_steps) AS steps,
+       (SELECT count(*) FROM removed_outbox) AS outbox,
+       (SELECT count(*) FROM removed_step_attempts) AS step_attempts,
+       (SELECT count(*) FROM removed_idempotency) AS idempotency;
