@@ -305,3 +305,30 @@ def test_an_instance_whose_log_lacks_a_row_is_held_whole(
     assert report.instances == 1 and report.held == {"log_mismatch": 1}
     assert [entry.seq for entry in engine.history("o-1")] == [1, 3]
     assert engine.get("o-1").status == "done"
+
+
+def test_with_an_archive_only_what_the_archive_holds_is_removed(
+    engine: Engine, clock: VirtualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ship(engine, "shipped")
+    clock.advance(2 * DAY_MS)
+    engine.start("order", instance_id="later", input={"amount": 5})
+    read = engine.store.instances_rows
+
+    def read_then_deliver(keys: list[tuple[str, str]]) -> object:
+        found = read(keys)  # read with its message pending: not archived
+        (message,) = engine.store.due_outbox(clock.now(), lease_ms=1000)
+        assert engine.store.outbox_delivered(message, clock.now())
+        return found
+
+    monkeypatch.setattr(engine.store, "instances_rows", read_then_deliver)
+    report = engine.prune(timedelta(days=1), archive=tmp_path)
+    assert (report.instances, report.held) == (0, {"undelivered_outbox": 1})
+    assert engine.get("shipped").status == "done"
+
+    monkeypatch.undo()
+    report = engine.prune(timedelta(days=1), archive=tmp_path)
+    assert report.instances == 1
+    (path,) = report.archive_files
+    (line,) = Path(path).read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["outbox"][0]["status"] == "delivered"

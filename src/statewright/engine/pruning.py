@@ -26,12 +26,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 from statewright.engine.deciding import Deciding
 from statewright.engine.payload import check_id
 from statewright.engine.prune_archive import ArchiveWriter, archive_line
 from statewright.errors import PayloadError
-from statewright.store.pruning import PruneCandidate
+from statewright.store.pruning import HeldReason, PruneCandidate, PruneOutcome
 
 __all__ = ["DEFAULT_PRUNE_BATCH", "PruneReport", "Pruning"]
 
@@ -171,13 +172,19 @@ class Pruning(Deciding):
             if not page:
                 return report
             after = (page[-1].tenant, page[-1].id)
-            versions = self._archive(page, writer) if writer is not None else {}
+            archived = None if writer is None else self._archive(page, writer)
             for candidate in page:
                 key = (candidate.tenant, candidate.id)
-                version = versions.get(key, candidate.version)
-                outcome = self.store.remove_instance(
-                    candidate.tenant, candidate.id, before=cutoff, version=version
-                )
+                if archived is None:
+                    version: int | str = candidate.version
+                else:  # only what the archive holds, at the version it holds
+                    version = archived.get(key, "gone")
+                if isinstance(version, str):
+                    outcome = PruneOutcome(removed={}, held=cast("HeldReason", version))
+                else:
+                    outcome = self.store.remove_instance(
+                        candidate.tenant, candidate.id, before=cutoff, version=version
+                    )
                 self._heads.drop(*key)
                 if outcome.held is not None:
                     held[outcome.held] = held.get(outcome.held, 0) + 1
@@ -206,25 +213,25 @@ class Pruning(Deciding):
 
     def _archive(
         self, page: list[PruneCandidate], writer: ArchiveWriter
-    ) -> dict[tuple[str, str], int]:
-        """Write the page's instances to the archive, flushed to disk; the version each was
-        archived at (its removal checks that it is still that one). Instances with an
-        outbox message not delivered are left out: they will be held back."""
+    ) -> dict[tuple[str, str], int | str]:
+        """Write the page's instances to the archive, flushed to disk; by key, the version
+        each was archived at (its removal checks that it is still that one), or why it was
+        not archived (an outbox message not delivered; a key left out is gone). Only the
+        instances archived may be removed."""
         lines: list[bytes] = []
-        versions: dict[tuple[str, str], int] = {}
+        versions: dict[tuple[str, str], int | str] = {}
         now = self.clock.now()
-        for candidate in page:
-            rows = self.store.instance_rows(candidate.tenant, candidate.id)
-            if rows is None:
-                continue
+        found = self.store.instances_rows([(c.tenant, c.id) for c in page])
+        for (tenant, instance_id), rows in found.items():
             outbox = rows["outbox"]
             if isinstance(outbox, list) and any(m["status"] != "delivered" for m in outbox):
+                versions[(tenant, instance_id)] = "undelivered_outbox"
                 continue
             instance = rows["instance"]
-            if not isinstance(instance, dict):  # pragma: no cover - instance_rows' shape
+            if not isinstance(instance, dict):  # pragma: no cover - instances_rows' shape
                 continue
-            versions[(candidate.tenant, candidate.id)] = int(instance["version"])
-            lines.append(archive_line(candidate.tenant, candidate.id, rows, now))
+            versions[(tenant, instance_id)] = int(instance["version"])
+            lines.append(archive_line(tenant, instance_id, rows, now))
         writer.write(lines)
         return versions
 

@@ -9,6 +9,7 @@ dead-lettered) is held back: removing it would drop that message silently.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -80,6 +81,13 @@ class PruneStore(Protocol):
     def instance_rows(self, tenant: str, instance_id: str) -> dict[str, Row | list[Row]] | None:
         """The instance row (`instance`) and every row it owns (one list per table of
         `PRUNED_TABLES`), as stored, read in one snapshot; None if it does not exist."""
+        ...
+
+    def instances_rows(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, Row | list[Row]]]:
+        """`instance_rows` of several instances in one snapshot, by key (a key with no
+        instance is left out)."""
         ...
 
     def remove_instance(

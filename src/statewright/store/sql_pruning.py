@@ -20,7 +20,8 @@ index and the counts per state right. Anything unexpected rolls the whole remova
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import ClassVar
 
@@ -113,16 +114,35 @@ class PruneRows:
 
     def instance_rows(self, tenant: str, instance_id: str) -> dict[str, Row | list[Row]] | None:
         """The instance row and every row it owns, as stored, in one snapshot."""
-        key = {"tenant": tenant, "id": instance_id}
+        return self.instances_rows([(tenant, instance_id)]).get((tenant, instance_id))
+
+    def instances_rows(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, Row | list[Row]]]:
+        """`instance_rows` of several instances, one query per table, by key (a key with no
+        instance is left out)."""
+        if not keys:
+            return {}
+        params = {
+            "keys": json.dumps([list(key) for key in keys]),
+            "tenants": [tenant for tenant, _ in keys],
+            "ids": [instance_id for _, instance_id in keys],
+        }
         queries = self.prune_queries
-        with self._transaction(write=False, what=f"reading {instance_id!r} to archive") as tx:
-            instance = tx.one(queries["prune_read_instance"], key)
-            if instance is None:
-                return None
-            rows: dict[str, Row | list[Row]] = {"instance": instance}
+        found: dict[tuple[str, str], dict[str, Row | list[Row]]] = {}
+        with self._transaction(write=False, what=f"reading {len(keys)} instances to archive") as tx:
+            for row in tx.all(queries["prune_read_instance"], params):
+                found[(row["tenant"], row["id"])] = {
+                    "instance": row,
+                    **{table: [] for table in PRUNED_TABLES},
+                }
             for table in PRUNED_TABLES:
-                rows[table] = tx.all(queries[f"prune_read_{table}"], key)
-        return rows
+                for row in tx.all(queries[f"prune_read_{table}"], params):
+                    owner = found.get((row["tenant"], row["instance_id"]))
+                    rows = None if owner is None else owner[table]
+                    if isinstance(rows, list):
+                        rows.append(row)
+        return found
 
     def remove_instance(
         self, tenant: str, instance_id: str, *, before: int, version: int

@@ -40,31 +40,43 @@ SELECT version, status, updated_at,
            AS undelivered
 FROM instances WHERE tenant = %(tenant)s AND id = %(id)s FOR UPDATE;
 
--- The rows of one instance, for its archive line (as stored).
+-- The rows of a batch of instances, for their archive lines (as stored): the keys are
+-- the pairs of %(tenants)s and %(ids)s.
 -- name: prune_read_instance
-SELECT * FROM instances WHERE tenant = %(tenant)s AND id = %(id)s;
+SELECT * FROM instances WHERE (tenant, id) IN (
+    SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::text[]))
+ORDER BY tenant, id;
 
 -- name: prune_read_audit
-SELECT * FROM audit WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY seq;
+SELECT * FROM audit WHERE (tenant, instance_id) IN (
+    SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::text[]))
+ORDER BY tenant, instance_id, seq;
 
 -- name: prune_read_timers
-SELECT * FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY timer_id;
+SELECT * FROM timers WHERE (tenant, instance_id) IN (
+    SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::text[]))
+ORDER BY tenant, instance_id, timer_id;
 
 -- name: prune_read_steps
-SELECT * FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY invoke_id;
+SELECT * FROM steps WHERE (tenant, instance_id) IN (
+    SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::text[]))
+ORDER BY tenant, instance_id, invoke_id;
 
 -- name: prune_read_outbox
-SELECT * FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY created_seq;
+SELECT * FROM outbox WHERE (tenant, instance_id) IN (
+    SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::text[]))
+ORDER BY tenant, instance_id, created_seq;
 
 -- name: prune_read_step_attempts
-SELECT * FROM step_attempts WHERE tenant = %(tenant)s AND instance_id = %(id)s
-ORDER BY invoke_id, started_version, attempt;
+SELECT * FROM step_attempts WHERE (tenant, instance_id) IN (
+    SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::text[]))
+ORDER BY tenant, instance_id, invoke_id, started_version, attempt;
 
 -- name: prune_read_idempotency
-SELECT * FROM idempotency WHERE tenant = %(tenant)s AND instance_id = %(id)s ORDER BY key;
+SELECT * FROM idempotency WHERE (tenant, instance_id) IN (
+    SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::text[]))
+ORDER BY tenant, instance_id, key;
 
--- The removal, children first, the instance last (its delete trigger updates the state
--- index and the counts per state, schema.sql).
 -- name: prune_delete_audit
 DELETE FROM audit WHERE tenant = %(tenant)s AND instance_id = %(id)s;
 

@@ -42,28 +42,42 @@ SELECT EXISTS (SELECT 1 FROM audit
                WHERE tenant = :tenant AND instance_id = :id
                  AND stream_seq = (SELECT max(stream_seq) FROM audit)) AS holds;
 
--- The rows of one instance, for its archive line (as stored).
+-- The rows of a batch of instances, for their archive lines (as stored): the keys are
+-- a JSON array of [tenant, id] pairs.
 -- name: prune_read_instance
-SELECT * FROM instances WHERE tenant = :tenant AND id = :id;
+SELECT * FROM instances WHERE (tenant, id) IN (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:keys))
+ORDER BY tenant, id;
 
 -- name: prune_read_audit
-SELECT * FROM audit WHERE tenant = :tenant AND instance_id = :id ORDER BY seq;
+SELECT * FROM audit WHERE (tenant, instance_id) IN (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:keys))
+ORDER BY tenant, instance_id, seq;
 
 -- name: prune_read_timers
-SELECT * FROM timers WHERE tenant = :tenant AND instance_id = :id ORDER BY timer_id;
+SELECT * FROM timers WHERE (tenant, instance_id) IN (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:keys))
+ORDER BY tenant, instance_id, timer_id;
 
 -- name: prune_read_steps
-SELECT * FROM steps WHERE tenant = :tenant AND instance_id = :id ORDER BY invoke_id;
+SELECT * FROM steps WHERE (tenant, instance_id) IN (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:keys))
+ORDER BY tenant, instance_id, invoke_id;
 
 -- name: prune_read_outbox
-SELECT * FROM outbox WHERE tenant = :tenant AND instance_id = :id ORDER BY created_seq;
+SELECT * FROM outbox WHERE (tenant, instance_id) IN (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:keys))
+ORDER BY tenant, instance_id, created_seq;
 
 -- name: prune_read_step_attempts
-SELECT * FROM step_attempts WHERE tenant = :tenant AND instance_id = :id
-ORDER BY invoke_id, started_version, attempt;
+SELECT * FROM step_attempts WHERE (tenant, instance_id) IN (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:keys))
+ORDER BY tenant, instance_id, invoke_id, started_version, attempt;
 
 -- name: prune_read_idempotency
-SELECT * FROM idempotency WHERE tenant = :tenant AND instance_id = :id ORDER BY key;
+SELECT * FROM idempotency WHERE (tenant, instance_id) IN (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:keys))
+ORDER BY tenant, instance_id, key;
 
 -- The removal, children first, the instance last (its delete trigger updates the state
 -- index and the counts per state, schema.sql).
