@@ -236,7 +236,14 @@ def test_the_live_stream_cursor_never_goes_back(engine: Engine, clock: VirtualCl
     newest = engine.store.stream_marker().seq
     clock.advance(DAY_MS)
 
+    dry = engine.prune(timedelta(hours=1), dry_run=True)
     report = engine.prune(timedelta(hours=1))
+
+    assert (dry.instances, dry.audit_rows, dry.held) == (
+        report.instances,
+        report.audit_rows,
+        report.held,
+    )
 
     # SQLite draws the next cursor from the newest audit row: that row's instance stays.
     assert report.instances + report.held.get("stream_head", 0) == 2

@@ -124,13 +124,15 @@ class Pruning(Deciding):
             raise PayloadError(f"batch {batch} is outside 1..{MAX_PRUNE_BATCH}; pick one inside")
         if dry_run:
             totals = self.store.prune_totals(cutoff, tenant=tenant)
-            held = {"undelivered_outbox": totals.held} if totals.held else {}
+            held = {"undelivered_outbox": totals.held, "stream_head": totals.stream_head}
             return PruneReport(
                 cutoff=cutoff,
                 dry_run=True,
-                instances=totals.candidates - totals.held,
-                audit_rows=totals.audit_rows - totals.held_audit_rows,
-                held=held,
+                instances=totals.candidates - totals.held - totals.stream_head,
+                audit_rows=totals.audit_rows
+                - totals.held_audit_rows
+                - totals.stream_head_audit_rows,
+                held={reason: count for reason, count in held.items() if count},
                 seconds=time.monotonic() - started,
             )
         writer = None if archive is None else ArchiveWriter(archive)

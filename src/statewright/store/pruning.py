@@ -47,12 +47,15 @@ class PruneCandidate:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PruneTotals:
     """What a run would remove now: the candidates and their audit rows, and of those the
-    ones held back for an undelivered outbox message."""
+    ones held back for an undelivered outbox message (`held`) or for holding SQLite's
+    newest audit row (`stream_head`)."""
 
     candidates: int
     audit_rows: int
     held: int
     held_audit_rows: int
+    stream_head: int = 0
+    stream_head_audit_rows: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

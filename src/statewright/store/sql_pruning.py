@@ -110,6 +110,8 @@ class PruneRows:
             audit_rows=int(row["audit_rows"]),
             held=int(row["held"]),
             held_audit_rows=int(row["held_audit_rows"]),
+            stream_head=int(row["stream_head"]),
+            stream_head_audit_rows=int(row["stream_head_audit_rows"]),
         )
 
     def instance_rows(self, tenant: str, instance_id: str) -> dict[str, Row | list[Row]] | None:

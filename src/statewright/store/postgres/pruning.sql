@@ -22,7 +22,8 @@ SELECT count(*) AS candidates, coalesce(sum(version), 0) AS audit_rows,
                                                    WHERE o.tenant = i.tenant
                                                      AND o.instance_id = i.id
                                                      AND o.status <> 'delivered')), 0)
-           AS held_audit_rows
+           AS held_audit_rows,
+       0 AS stream_head, 0 AS stream_head_audit_rows
 FROM instances AS i
 WHERE status IN ('done', 'error', 'stopped') AND updated_at < %(before)s
   AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s);

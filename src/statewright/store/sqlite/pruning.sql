@@ -11,19 +11,28 @@ WHERE status IN ('done', 'error', 'stopped') AND updated_at < :before
 ORDER BY tenant, id LIMIT :limit;
 
 -- What a run would remove (a dry run): the candidates, their audit rows (one per version),
--- and those held back because an outbox message of theirs is not delivered yet.
+-- and those held back: for an outbox message not delivered yet, or for holding the newest
+-- audit row (prune_holds_stream_head).
 -- name: prune_totals
+WITH head AS (SELECT tenant, instance_id FROM audit
+              WHERE stream_seq = (SELECT max(stream_seq) FROM audit)),
+     candidate AS (
+    SELECT i.version,
+           EXISTS (SELECT 1 FROM outbox AS o
+                   WHERE o.tenant = i.tenant AND o.instance_id = i.id
+                     AND o.status <> 'delivered') AS undelivered,
+           EXISTS (SELECT 1 FROM head
+                   WHERE head.tenant = i.tenant AND head.instance_id = i.id) AS stream_head
+    FROM instances AS i
+    WHERE status IN ('done', 'error', 'stopped') AND updated_at < :before
+      AND (:tenant IS NULL OR tenant = :tenant))
 SELECT count(*) AS candidates, coalesce(sum(version), 0) AS audit_rows,
-       coalesce(sum(EXISTS (SELECT 1 FROM outbox AS o
-                            WHERE o.tenant = i.tenant AND o.instance_id = i.id
-                              AND o.status <> 'delivered')), 0) AS held,
-       coalesce(sum(CASE WHEN EXISTS (SELECT 1 FROM outbox AS o
-                                      WHERE o.tenant = i.tenant AND o.instance_id = i.id
-                                        AND o.status <> 'delivered')
-                         THEN version ELSE 0 END), 0) AS held_audit_rows
-FROM instances AS i
-WHERE status IN ('done', 'error', 'stopped') AND updated_at < :before
-  AND (:tenant IS NULL OR tenant = :tenant);
+       coalesce(sum(undelivered), 0) AS held,
+       coalesce(sum(CASE WHEN undelivered THEN version ELSE 0 END), 0) AS held_audit_rows,
+       coalesce(sum(stream_head AND NOT undelivered), 0) AS stream_head,
+       coalesce(sum(CASE WHEN stream_head AND NOT undelivered THEN version ELSE 0 END), 0)
+           AS stream_head_audit_rows
+FROM candidate;
 
 -- The instance as the removal sees it, under the write lock (BEGIN IMMEDIATE), and
 -- whether an outbox message of its is not delivered yet (pending or dead-lettered).
