@@ -20,6 +20,7 @@ The tree::
     ├── NotPermitted           the caller's roles may not send this event in this state
     ├── IdempotencyConflict    an idempotency key reused with a different request
     ├── WorkGone               a timer or step was already handled, cancelled or replaced
+    ├── PruneRunning           another run of `prune` holds the database's pruning lock
     ├── PayloadError           an event or input that is not JSON, or too large
     │   └── PayloadInvalid     an event or input that fails its declared JSON Schema
     ├── ConfigError            a bad store URL or engine option
@@ -56,6 +57,7 @@ __all__ = [
     "PathError",
     "PayloadError",
     "PayloadInvalid",
+    "PruneRunning",
     "SchemaOutOfDate",
     "SnapshotError",
     "StatewrightError",
@@ -298,6 +300,15 @@ class PayloadInvalid(PayloadError):
         self.errors = tuple(dict(error) for error in errors)
         self.definition_id = definition_id
         self.instance_id = instance_id
+        super().__init__(message)
+
+
+class PruneRunning(StatewrightError):
+    """Another run of `prune` holds the database's pruning lock (one run at a time, from any
+    host); nothing was removed. `holder` describes it where the database can tell."""
+
+    def __init__(self, message: str, *, holder: str | None = None) -> None:
+        self.holder = holder
         super().__init__(message)
 
 

@@ -15,6 +15,7 @@ from statewright.cli.commands import (
     outbox,
     paths,
     project_init,
+    prune,
     serve,
     show,
     step,
@@ -34,6 +35,7 @@ app.command("demo")(demo.demo)
 app.command("paths")(paths.paths)
 app.command("diagram")(diagram.diagram)
 app.command("verify")(verify.verify)
+app.command("prune")(prune.prune)
 app.command("worker")(worker.worker)
 app.command("init")(project_init.init)
 app.command("start")(instance.start)

@@ -10,7 +10,8 @@ Exit codes (docs/cli.md):
     2  bad usage or input: an unknown option, malformed JSON, a bad id, URL or cursor
     3  not found: no such instance, definition, step or dead letter (in this tenant)
     4  conflict: the instance changed under you, the id is taken, it has finished already,
-       the idempotency key was used for another request, a file `init` would overwrite
+       the idempotency key was used for another request, a file `init` would overwrite,
+       another `prune` is running
     5  the store cannot be used: unreachable, schema out of date, not a statewright database
 """
 
@@ -41,6 +42,7 @@ from statewright.errors import (
     InstanceNotActive,
     NotFound,
     PayloadError,
+    PruneRunning,
     StatewrightError,
     StoreError,
     VersionConflict,
@@ -83,6 +85,7 @@ _EXIT_CODES: tuple[tuple[type[StatewrightError], int], ...] = (
     (InstanceExists, 4),
     (InstanceNotActive, 4),
     (IdempotencyConflict, 4),
+    (PruneRunning, 4),
     (PayloadError, 2),
     (EventError, 2),
     (ConfigError, 2),
@@ -172,7 +175,7 @@ def _facts(error: StatewrightError) -> dict[str, object]:
     for name in ("instance_id", "state", "event", "accepted", "expected", "found", "status"):
         if hasattr(error, name):
             facts[name] = _plain(getattr(error, name))
-    for name in ("invoke_id", "reason", "version", "event_type", "errors"):
+    for name in ("invoke_id", "reason", "version", "event_type", "errors", "holder"):
         if hasattr(error, name):
             facts[name] = getattr(error, name)
     if isinstance(error, DefinitionError):

@@ -3,6 +3,7 @@ and the work it creates, in one transaction."""
 
 from statewright.engine.bulk import BulkResult
 from statewright.engine.engine import Engine
+from statewright.engine.pruning import PruneReport
 from statewright.engine.stream import StreamEntry
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
 from statewright.engine.work_views import (
@@ -25,6 +26,7 @@ __all__ = [
     "Instance",
     "Page",
     "PendingTimer",
+    "PruneReport",
     "StateCount",
     "StepAttempt",
     "StepRun",

@@ -33,6 +33,7 @@ from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import DEFAULT_HEAD_CACHE, HeadCache
 from statewright.engine.outbox_reads import OutboxReads
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
+from statewright.engine.pruning import Pruning
 from statewright.engine.registry import Registry
 from statewright.engine.sessions import Sessions
 from statewright.engine.stream import Streams
@@ -50,7 +51,7 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(Bulk, Sessions, Catalog, Streams, Workers, OutboxReads):
+class Engine(Bulk, Sessions, Catalog, Streams, Workers, OutboxReads, Pruning):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and
@@ -62,7 +63,7 @@ class Engine(Bulk, Sessions, Catalog, Streams, Workers, OutboxReads):
     (API tokens), `sessions.py` (web console sessions), `catalog.py` (definitions,
     readiness, idempotent requests), `stream.py` (committed transitions after a cursor,
     for the live stream), `workers.py` (the workers seen) and `outbox_reads.py` (the
-    pending outbox) serve the HTTP API.
+    pending outbox) serve the HTTP API; `pruning.py` removes finished instances' history.
     """
 
     def __init__(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from statewright.errors import StatewrightError
+from statewright.store.pruning import PruneStore
 from statewright.store.records import (
     AuditRecord,
     DefinitionRecord,
@@ -35,7 +36,7 @@ __all__ = ["SCHEMA_VERSION", "Store"]
 SCHEMA_VERSION = 10
 
 
-class Store(TokenStore, StreamStore, Protocol):
+class Store(TokenStore, StreamStore, PruneStore, Protocol):
     """Persistence for definitions, instances, audit rows and the work transitions create."""
 
     url: str

@@ -41,6 +41,7 @@ from statewright.store.records import (
 )
 from statewright.store.schema import SchemaOps
 from statewright.store.sql_files import Migration
+from statewright.store.sql_pruning import PruneRows
 from statewright.store.sql_queries import OperatorQueries
 from statewright.store.sql_stream import StreamRows
 from statewright.store.sql_tokens import TokenRows
@@ -54,7 +55,7 @@ __all__ = ["LIST_FILTERS", "SqlStore", "list_instances_sql"]
 LIST_FILTERS = ("tenant", "definition_id", "status", "runtime_status", "after_id")
 
 
-class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, ABC):
+class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, PruneRows, ABC):
     """The `Store` operations over a backend's named queries; see the module docstring."""
 
     #: The backend's named queries and migrations, set by each subclass.

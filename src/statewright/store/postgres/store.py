@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -29,6 +29,7 @@ from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUn
 from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
+from statewright.store.postgres.prune_lock import prune_advisory_lock
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
 from statewright.store.transaction import Params, Row, Transaction
@@ -88,6 +89,7 @@ class PostgresStore(SqlStore):
     operations = load_queries(_PACKAGE, "operations.sql")
     token_queries = load_queries(_PACKAGE, "tokens.sql")
     stream_queries = load_queries(_PACKAGE, "stream.sql")
+    prune_queries = load_queries(_PACKAGE, "pruning.sql")
     fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
     migrations = load_migrations(_PACKAGE)
 
@@ -143,6 +145,9 @@ class PostgresStore(SqlStore):
 
     def _audit_committed(self) -> None:
         self._audit_notifier.poke()  # for the live streams: see commit_listener.py
+
+    def _prune_lock(self) -> AbstractContextManager[None]:
+        return prune_advisory_lock(self._pool, self.prune_queries, self.display_url, self._errors)
 
     def wait_for_commits(self, timeout_s: float) -> bool:
         """Return on a NOTIFY of committed transitions from any process (True), or after

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 from statewright.errors import StoreError
@@ -24,6 +24,7 @@ from statewright.store.sql_files import include_queries, load_migrations, load_q
 from statewright.store.sql_store import SqlStore
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
 from statewright.store.sqlite.faults import missing_file, translate
+from statewright.store.sqlite.prune_lock import prune_file_lock
 from statewright.store.sqlite.wakeup import WakeChannel
 from statewright.store.transaction import Params, Row, Transaction
 from statewright.store.url import SqliteOptions
@@ -44,6 +45,7 @@ class SqliteStore(SqlStore):
     operations = load_queries(_PACKAGE, "operations.sql")
     token_queries = load_queries(_PACKAGE, "tokens.sql")
     stream_queries = load_queries(_PACKAGE, "stream.sql")
+    prune_queries = load_queries(_PACKAGE, "pruning.sql")
     migrations = load_migrations(_PACKAGE)
 
     def __init__(
@@ -80,6 +82,9 @@ class SqliteStore(SqlStore):
     def _work_committed(self) -> None:
         self._wakeups.notify()
 
+    def _prune_lock(self) -> AbstractContextManager[None]:
+        return prune_file_lock(self.path, self.display_url)
+
     def wait_for_commits(self, timeout_s: float) -> bool:
         """Wait `timeout_s` (False): live streams on SQLite poll the audit table, one
         cheap read of its largest cursor per look."""
@@ -101,6 +106,28 @@ class SqliteStore(SqlStore):
                 if isinstance(error, sqlite3.Error):
                     raise self._translate(error, what) from error
                 raise
+
+    @contextmanager
+    def _prune_transaction(self, what: str) -> Iterator[Transaction]:
+        # A removal by `prune` commits without waiting for the disk (sql_pruning.py): WAL
+        # keeps it atomic, and one lost to a power cut comes back whole. The level cannot
+        # change inside a transaction, so it is set around it, and set back.
+        with self._pool.connection() as connection:
+            connection.execute("PRAGMA synchronous = NORMAL")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                yield _SqliteTransaction(connection)
+                connection.execute("COMMIT")
+            except BaseException as error:
+                if connection.in_transaction:
+                    with suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise self._translate(error, what) from error
+                raise
+            finally:
+                if not connection.in_transaction:
+                    connection.execute(f"PRAGMA synchronous = {self._options.synchronous}")
 
     def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
         rows = self._read_all(sql, params, what=what)
