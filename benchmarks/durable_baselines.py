@@ -107,8 +107,8 @@ SQLITE_AUDIT = (
 def _sqlite_connection(path: str, synchronous: str) -> sqlite3.Connection:
     """A connection set up as the store sets up its own: WAL, the same `synchronous`, busy
     timeout, foreign keys, autocommit (transactions explicit)."""
-    level = "FULL" if synchronous == "FULL" else "NORMAL"
-    connection = connect(SqliteOptions(path=path, synchronous=level), url=f"sqlite:///{path}")
+    options = SqliteOptions(path=path, synchronous="FULL" if synchronous == "FULL" else "NORMAL")
+    connection = connect(options, url=f"sqlite:///{path}")
     connection.row_factory = None
     connection.executescript(SQLITE_TABLES)
     return connection

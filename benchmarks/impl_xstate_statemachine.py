@@ -57,7 +57,7 @@ def _order_machine() -> Any:
     def charge(interpreter: Any, context: Any, event: Any) -> dict[str, str]:
         return {"receipt": f"r-{context['amount']}"}
 
-    logic = MachineLogic(
+    logic: Any = MachineLogic(
         actions={"storeReceipt": store_receipt},
         guards={"isSmall": lambda context, event: context["amount"] < 1000},
         services={"charge": charge},
@@ -127,7 +127,7 @@ def snapshot_round_trip() -> Bench:
     def loop(n: int) -> None:
         nonlocal text
         for _ in range(n):
-            interpreter = SyncInterpreter.from_snapshot(text, machine).start()
+            interpreter: Any = SyncInterpreter.from_snapshot(text, machine).start()
             interpreter.send(event)
             text = interpreter.get_snapshot()
 
@@ -148,7 +148,7 @@ def snapshot_plain_json() -> Bench:
         nonlocal text
         dumps = json.dumps
         for _ in range(n):
-            interpreter = restore(text, machine, verify_machine_hash=False).start()
+            interpreter: Any = restore(text, machine, verify_machine_hash=False).start()
             interpreter.send(event)
             text = dumps(interpreter.get_persisted_snapshot())
 
