@@ -4,7 +4,9 @@ the same turns, so that load from other work on this shared machine falls on all
 
 The headline is `engine / (raw + chart)`: the microseconds of a send over those of the raw
 transition done the cheapest way the database offers plus the chart's transition and its
-snapshot text, the median of the per-turn ratios. Target: at most `TARGET`.
+snapshot text, the median of the per-turn ratios. Target: at most `TARGET`. In a turn the
+loops of a database alternate in short slices, so that they share the disk's good and bad
+moments.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from benchmarks.durable_baselines import Baseline, Loop
 #: A send within this many times "raw transition + chart" meets the target.
 TARGET = 1.4
 CHART = "chart"
+#: Slices a turn is cut into, the loops of a database alternating slice by slice.
+SLICES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +70,36 @@ class Measured:
 def micros(loop: Loop, seconds: float) -> float:
     """Microseconds per operation of `loop`, run in chunks until `seconds` have passed."""
     gc.collect()
-    done, chunk = 0, 25
+    done, spent = run_for(loop, seconds)
+    return spent * 1e6 / done
+
+
+def run_for(loop: Loop, seconds: float, chunk: int = 5) -> tuple[int, float]:
+    """Run `loop` in chunks until `seconds` have passed: (operations, seconds spent)."""
+    done = 0
     start = time.perf_counter()
     while True:
         loop(chunk)
         done += chunk
         spent = time.perf_counter() - start
         if spent >= seconds:
-            return spent * 1e6 / done
+            return done, spent
+
+
+def interleaved(loops: Sequence[tuple[str, Loop]], seconds: float, slices: int) -> list[float]:
+    """µs per operation of each loop over one turn of `seconds` each, taken in `slices`
+    slices that alternate between the loops (rotated each slice), so that a slow minute of
+    the disk falls on all of them alike rather than on whichever ran then."""
+    gc.collect()
+    done = [0] * len(loops)
+    spent = [0.0] * len(loops)
+    for piece in range(slices):
+        for offset in range(len(loops)):
+            index = (offset + piece) % len(loops)
+            ops, took = run_for(loops[index][1], seconds / slices)
+            done[index] += ops
+            spent[index] += took
+    return [took * 1e6 / ops for took, ops in zip(spent, done, strict=True)]
 
 
 def measure(
@@ -84,12 +110,13 @@ def measure(
     seconds: float,
     repeats: int,
     warmup: float,
+    slices: int = SLICES,
 ) -> tuple[list[Measured], dict[str, list[float]]]:
     """Time every setting's engine and baselines, the chart and `extra` (database-free
     loops) in `repeats` turns of `seconds` each, after `warmup` seconds each.
 
-    Within a turn each database's loops run back to back, their order rotated every turn,
-    so that none always follows another's checkpoint.
+    Within a turn each database's loops take turns in `slices` short slices (`interleaved`);
+    the database-free loops likewise, before the databases.
 
     Returns:
         Per database its measurements, and the database-free loops' µs per turn by name.
@@ -111,13 +138,12 @@ def measure(
             micros(loop, warmup)
     for _, loop in free:
         micros(loop, warmup)
-    for turn in range(repeats):
-        for name, loop in free:
-            free_times[name].append(micros(loop, seconds))
+    for _ in range(repeats):
+        for (name, _), spent in zip(free, interleaved(free, seconds, slices), strict=True):
+            free_times[name].append(spent)
         for result, loops in prepared:
-            shift = turn % len(loops)
-            for name, loop in loops[shift:] + loops[:shift]:
-                spent = micros(loop, seconds)
+            timed = interleaved(loops, seconds, slices)
+            for (name, _), spent in zip(loops, timed, strict=True):
                 if name == "engine":
                     result.engine.append(spent)
                 else:
