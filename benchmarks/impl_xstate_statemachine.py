@@ -11,7 +11,16 @@ import copy
 import json
 from typing import Any
 
-from xstate_statemachine import Event, MachineLogic, SyncInterpreter, create_machine
+from xstate_statemachine import (
+    Event,
+    MachineLogic,
+    PureSnapshot,
+    SyncInterpreter,
+    assign,
+    create_machine,
+    initial_transition,
+    pure_transition,
+)
 
 from benchmarks import charts
 from benchmarks._harness import Bench
@@ -48,7 +57,7 @@ def _order_machine() -> Any:
     def charge(interpreter: Any, context: Any, event: Any) -> dict[str, str]:
         return {"receipt": f"r-{context['amount']}"}
 
-    logic = MachineLogic(
+    logic: Any = MachineLogic(
         actions={"storeReceipt": store_receipt},
         guards={"isSmall": lambda context, event: context["amount"] < 1000},
         services={"charge": charge},
@@ -100,31 +109,101 @@ def deep() -> Bench:
     return Bench(loop)
 
 
-def snapshot_round_trip() -> Bench:
-    """Transitions/s when each event restores the interpreter from its JSON snapshot text."""
-
+def _flip_machine() -> Any:
     def flip(interpreter: Any, context: Any, event: Any, action: Any) -> None:
         context["flips"] += 1
 
-    machine = create_machine(charts.counter(), logic=MachineLogic(actions={"flip": flip}))
+    return create_machine(charts.counter(), logic=MachineLogic(actions={"flip": flip}))
+
+
+def snapshot_round_trip() -> Bench:
+    """Transitions/s when each event restores the interpreter from `get_snapshot()` text:
+    the library's documented persistence path (indented JSON carrying a machine hash that
+    `from_snapshot` checks)."""
+    machine = _flip_machine()
     text = SyncInterpreter(machine).start().get_snapshot()
     (event,) = _events(charts.TOGGLE)
 
     def loop(n: int) -> None:
         nonlocal text
         for _ in range(n):
-            interpreter = SyncInterpreter.from_snapshot(text, machine).start()
+            interpreter: Any = SyncInterpreter.from_snapshot(text, machine).start()
             interpreter.send(event)
             text = interpreter.get_snapshot()
 
     loop(3)
     assert json.loads(text)["context"]["flips"] == 3, text
-    return Bench(loop, note="from_snapshot() + start() + send() + get_snapshot()")
+    return Bench(loop, note="from_snapshot() + start() + send() + get_snapshot(): indented, hashed")
+
+
+def snapshot_plain_json() -> Bench:
+    """The same round trip on the interpreter with compact JSON of
+    `get_persisted_snapshot()` and no machine-hash check on restore."""
+    machine = _flip_machine()
+    text = json.dumps(SyncInterpreter(machine).start().get_persisted_snapshot())
+    (event,) = _events(charts.TOGGLE)
+    restore = SyncInterpreter.from_snapshot
+
+    def loop(n: int) -> None:
+        nonlocal text
+        dumps = json.dumps
+        for _ in range(n):
+            interpreter: Any = restore(text, machine, verify_machine_hash=False).start()
+            interpreter.send(event)
+            text = dumps(interpreter.get_persisted_snapshot())
+
+    loop(3)
+    assert json.loads(text)["context"]["flips"] == 3, text
+    return Bench(loop, note="get_persisted_snapshot() as compact JSON, no hash check")
+
+
+def _count_flip(args: dict[str, Any]) -> dict[str, int]:
+    return {"flips": args["context"]["flips"] + 1}
+
+
+def snapshot_pure() -> Bench:
+    """Its fastest path: the pure `transition(machine, snapshot, event)` (no interpreter to
+    start), the `PureSnapshot` written as compact JSON of its fields and rebuilt from them
+    (a rebuilt snapshot resolves its states by id, as one read from storage must)."""
+    config = copy.deepcopy(charts.counter())
+    for state in config["states"].values():
+        state["on"]["TOGGLE"]["actions"] = [assign(_count_flip)]
+    machine = create_machine(config)
+    (event,) = _events(charts.TOGGLE)
+
+    def dump(snapshot: PureSnapshot) -> str:
+        return json.dumps(
+            {
+                "state_ids": list(snapshot.state_ids),
+                "configuration": list(snapshot.configuration),
+                "context": snapshot.context,
+                "status": snapshot.status,
+            }
+        )
+
+    text = dump(initial_transition(machine)[0])
+
+    def loop(n: int) -> None:
+        nonlocal text
+        loads = json.loads
+        for _ in range(n):
+            data = loads(text)
+            snapshot = PureSnapshot(
+                set(data["state_ids"]), set(data["configuration"]), data["context"], data["status"]
+            )
+            text = dump(pure_transition(machine, snapshot, event)[0])
+
+    loop(3)
+    assert json.loads(text)["context"]["flips"] == 3, text
+    assert json.loads(text)["state_ids"] == ["counter.on"], text
+    return Bench(loop, note="pure transition(); PureSnapshot fields as compact JSON")
 
 
 ROWS = (
     ("toggle", "xstate-statemachine", toggle),
     ("order", "xstate-statemachine", order),
     ("deep", "xstate-statemachine", deep),
-    ("snapshot", "xstate-statemachine", snapshot_round_trip),
+    ("snapshot", "xstate-statemachine (get_snapshot)", snapshot_round_trip),
+    ("snapshot", "xstate-statemachine (plain JSON)", snapshot_plain_json),
+    ("snapshot", "xstate-statemachine (pure transition)", snapshot_pure),
 )
