@@ -1,0 +1,178 @@
+"""Group commit's gain: 16 threads sending at once through one engine against one thread.
+
+    .venv/bin/python -m benchmarks.group_commit              # about three minutes
+    .venv/bin/python -m benchmarks.group_commit --quick      # smoke run
+    .venv/bin/python -m benchmarks.group_commit --threads 16 --seconds 2 --turns 5
+
+For each database (SQLite FULL, SQLite NORMAL, PostgreSQL committing durably as in
+production), two engines on the same database, one grouping the commits of concurrent
+senders (the default) and one not (`Engine(..., group_commit=False)`). Each turn times, back
+to back: one thread sending (the sequential rate), then `--threads` threads sending at once,
+each to instances of its own (the counter of tests/acceptance/workload.py), first with the
+grouping engine and then without it. The headline is each concurrent rate over the
+sequential rate of the same engine in the same turn (the median over the turns); at the end
+every instance's counter must equal the sends acknowledged to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.durable import COUNTER, INC, durable_postgres, engine_urls, source_version
+from statewright import Machine
+from statewright.engine import Engine
+
+#: Instances each sending thread owns (the sequential thread owns as many).
+PER_THREAD = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One turn's rates, sends per second."""
+
+    sequential: float
+    concurrent: float
+
+
+class Senders:
+    """One engine and its instances: `rate(threads, seconds)` sends from that many threads
+    at once, each to instances of its own, and counts what was acknowledged."""
+
+    def __init__(self, url: str, *, group_commit: bool, threads: int, tag: str) -> None:
+        self.engine = Engine.open(url, group_commit=group_commit)
+        self.engine.register(Machine.from_config(COUNTER))
+        self.ids = [
+            [f"{tag}-{thread}-{index}" for index in range(PER_THREAD)] for thread in range(threads)
+        ]
+        for owned in self.ids:
+            for instance_id in owned:
+                self.engine.start("counter", instance_id=instance_id)
+        self.acknowledged: dict[str, int] = {}
+
+    def rate(self, threads: int, seconds: float) -> float:
+        """Sends per second from `threads` threads sending until `seconds` have passed."""
+        counts = [0] * threads
+        go = threading.Barrier(threads + 1)
+        stop = time.perf_counter() + seconds + 3600  # set once every thread is ready
+
+        def send(thread: int) -> None:
+            owned = self.ids[thread]
+            go.wait()
+            done = 0
+            while time.perf_counter() < stop:
+                instance_id = owned[done % PER_THREAD]
+                self.engine.send(instance_id, INC)
+                self.acknowledged[instance_id] = self.acknowledged.get(instance_id, 0) + 1
+                done += 1
+            counts[thread] = done
+
+        workers = [threading.Thread(target=send, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        started = time.perf_counter()
+        stop = started + seconds
+        go.wait()
+        for worker in workers:
+            worker.join()
+        return sum(counts) / (time.perf_counter() - started)
+
+    def check(self) -> None:
+        """Every instance's counter is the number of sends acknowledged to it."""
+        for owned in self.ids:
+            for instance_id in owned:
+                got = self.engine.get(instance_id).snapshot.context["n"]
+                want = self.acknowledged.get(instance_id, 0)
+                if got != want:
+                    raise AssertionError(f"{instance_id}: counter {got}, acknowledged {want}")
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def measure(url: str, *, threads: int, seconds: float, turns: int) -> dict[str, list[Turn]]:
+    """Turns of (sequential, concurrent) rates with and without group commit."""
+    engines = {
+        "group commit": Senders(url, group_commit=True, threads=threads, tag="g"),
+        "no group commit": Senders(url, group_commit=False, threads=threads, tag="n"),
+    }
+    found: dict[str, list[Turn]] = {name: [] for name in engines}
+    try:
+        for senders in engines.values():  # warm-up: caches, prepared statements
+            senders.rate(1, seconds / 4)
+            senders.rate(threads, seconds / 4)
+        for _ in range(turns):
+            for name, senders in engines.items():
+                sequential = senders.rate(1, seconds)
+                concurrent = senders.rate(threads, seconds)
+                found[name].append(Turn(sequential, concurrent))
+        for senders in engines.values():
+            senders.check()
+    finally:
+        for senders in engines.values():
+            senders.close()
+    return found
+
+
+def report(name: str, found: dict[str, list[Turn]], threads: int) -> list[str]:
+    """Markdown rows: each variant's median rates and its gain."""
+    rows = []
+    for variant, turns in found.items():
+        sequential = statistics.median(t.sequential for t in turns)
+        concurrent = statistics.median(t.concurrent for t in turns)
+        gains = sorted(t.concurrent / t.sequential for t in turns)
+        target = ""
+        if variant == "group commit" and name != "SQLite NORMAL":
+            target = "met" if statistics.median(gains) >= 3 else "missed"
+        rows.append(
+            f"| {name} | {variant} | {sequential:,.0f} | {concurrent:,.0f} | "
+            f"{statistics.median(gains):.2f} | {gains[0]:.2f}-{gains[-1]:.2f} | {target} |"
+        )
+    return rows
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.group_commit", description=__doc__)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=2.0, help="per rate timed")
+    parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="0.3 s per rate, 2 turns")
+    parser.add_argument("--no-postgres", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    seconds, turns = (0.3, 2) if args.quick else (args.seconds, args.turns)
+    header = [
+        f"{args.threads} threads against 1, one engine each way, {turns} turns of {seconds:g} s "
+        f"per rate, at {source_version()}",
+        "",
+        f"| database | engine | 1 thread: sends/s | {args.threads} threads: sends/s | "
+        f"{args.threads} / 1 (median) | per turn | target >= 3 |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    print("\n".join(header), flush=True)
+    with tempfile.TemporaryDirectory(prefix="statewright-group-") as folder:
+        if args.no_postgres:
+            urls = engine_urls(Path(folder), None)
+            for name, url in urls.items():
+                found = measure(url, threads=args.threads, seconds=seconds, turns=turns)
+                print("\n".join(report(name, found, args.threads)), flush=True)
+            return 0
+        with durable_postgres() as server:
+            urls = engine_urls(Path(folder), server.create_database("group_commit"))
+            for name, url in urls.items():
+                found = measure(url, threads=args.threads, seconds=seconds, turns=turns)
+                print("\n".join(report(name, found, args.threads)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
