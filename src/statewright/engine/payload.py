@@ -7,6 +7,8 @@ import json
 import math
 import re
 
+import orjson
+
 from statewright.errors import PayloadError
 
 __all__ = [
@@ -16,7 +18,9 @@ __all__ = [
     "check_id",
     "check_version",
     "dump_json",
+    "dump_plain",
     "event_json",
+    "json_kind",
 ]
 
 #: Largest event (or start input) accepted, as UTF-8 JSON, unless the engine is told otherwise.
@@ -121,6 +125,62 @@ def _refuse(value: object) -> object:
 _encode = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_refuse
 ).encode
+
+
+#: `json_kind` of data that is not plain JSON (a tuple, a key that is not a str, a subclass,
+#: an object), of plain JSON data holding a float, and of plain JSON data without one.
+NOT_PLAIN, PLAIN, PLAIN_NO_FLOAT = 0, 1, 2
+
+
+def json_kind(value: object) -> int:
+    """How plain `value` is: PLAIN_NO_FLOAT, PLAIN or NOT_PLAIN (see above).
+
+    Plain JSON data is dicts with str keys, lists, str, int, float, bool and None, of
+    exactly those types: decoding its JSON gives equal data of the same types. Without a
+    float, orjson writes it byte for byte as `dump_json` does (same escapes, same
+    separators); floats it may write otherwise (`0.00001` for `1e-05`; NaN as null).
+    """
+    try:
+        return _kind(value)
+    except RecursionError:
+        return NOT_PLAIN
+
+
+def _kind(value: object) -> int:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return PLAIN_NO_FLOAT
+    if kind is dict:
+        found = PLAIN_NO_FLOAT
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                return NOT_PLAIN
+            inner = _kind(item)
+            if inner < found:
+                if inner == NOT_PLAIN:
+                    return NOT_PLAIN
+                found = inner
+        return found
+    if kind is list:
+        found = PLAIN_NO_FLOAT
+        for item in value:  # type: ignore[attr-defined]
+            inner = _kind(item)
+            if inner < found:
+                if inner == NOT_PLAIN:
+                    return NOT_PLAIN
+                found = inner
+        return found
+    return PLAIN if kind is float else NOT_PLAIN
+
+
+def dump_plain(value: object, what: str) -> str:
+    """`dump_json(value, what)` for data known to be plain JSON without floats (see
+    `json_kind`): the same text, written by orjson. Anything orjson refuses (a lone
+    surrogate, nesting past its limit) goes to `dump_json`, which refuses or writes it."""
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return dump_json(value, what)
 
 
 def event_json(event: object, limit: int, what: str) -> str:
