@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from statewright import Machine
-from statewright.chart import Snapshot, assign
+from statewright.chart import Machine, Snapshot, assign
 from statewright.engine import Engine
 from statewright.errors import TransitionFailed
 from statewright.testing import VirtualClock
@@ -167,7 +166,7 @@ def test_an_event_the_caller_changes_after_the_send_changes_nothing_stored(
 
     cached.send("b-1", {"type": "COPY"})
 
-    assert cached.get("b-1").context["copied"] == [1]
+    assert cached.get("b-1").context["copied"] == [1]  # type: ignore[index]
 
 
 def test_an_action_that_changes_the_context_in_place_and_fails_leaves_no_trace(
@@ -181,5 +180,5 @@ def test_an_action_that_changes_the_context_in_place_and_fails_leaves_no_trace(
         cached.send("b-1", {"type": "SPOIL"})
     cached.send("b-1", {"type": "COPY"})
 
-    assert cached.get("b-1").context["copied"] == ["a"]
+    assert cached.get("b-1").context["copied"] == ["a"]  # type: ignore[index]
     assert cached.verify("b-1").ok

@@ -6,7 +6,8 @@ Times are integers: milliseconds since the Unix epoch, UTC. JSON columns travel 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
 
 __all__ = [
     "AuditRecord",
@@ -275,3 +276,32 @@ class StateCountRecord:
     definition_id: str
     value: str
     count: int
+
+
+def _direct_init(cls: type) -> None:
+    """Give the frozen slots dataclass `cls` an `__init__` that stores each field through
+    its slot's descriptor, instead of the generated one's `object.__setattr__` per field
+    (about 2.5x slower): several records are built per transition. The same keyword-only
+    fields and defaults; the instances stay frozen (assignment still raises)."""
+    parameters: list[str] = []
+    body: list[str] = []
+    names: dict[str, object] = {}
+    for index, field in enumerate(fields(cls)):
+        if field.default_factory is not MISSING or not field.init:
+            raise TypeError(f"{cls.__name__}.{field.name}: only plain fields and defaults")
+        names[f"_set{index}"] = getattr(cls, field.name).__set__
+        if field.default is MISSING:
+            parameters.append(field.name)
+        else:
+            names[f"_default{index}"] = field.default
+            parameters.append(f"{field.name}=_default{index}")
+        body.append(f"    _set{index}(self, {field.name})")
+    source = f"def __init__(self, *, {', '.join(parameters)}):\n" + "\n".join(body) + "\n"
+    exec(source, names)  # as dataclasses builds its own __init__
+    init: Callable[..., None] = names["__init__"]  # type: ignore[assignment]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[misc]
+
+
+for _name in __all__:
+    _direct_init(globals()[_name])
