@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from statewright.chart import Snapshot
 from statewright.chart.run import ChildRef
-from statewright.store.records import InstanceRecord, TransitionWrite
+from statewright.store.records import InstanceRecord, TransitionWrite, direct_init
 
 if TYPE_CHECKING:
     from statewright.chart import Machine
@@ -38,6 +38,7 @@ __all__ = ["DEFAULT_HEAD_CACHE", "Head", "HeadCache", "parsed_snapshot"]
 DEFAULT_HEAD_CACHE = 10_000
 
 
+@direct_init  # built once per transition
 @dataclass(frozen=True, slots=True)
 class Head:
     """An instance as a transition needs it (texts as stored)."""
