@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from statewright.errors import StoreUnavailable
+from statewright.errors import StoreError, StoreUnavailable
 from statewright.store import open_store
 from statewright.store.sqlite import SqliteStore
-from statewright.testing.store_contract import save_definition, start
+from statewright.testing.store_contract import save_definition, start, step
 
 
 def _pragmas(store: SqliteStore) -> tuple[object, ...]:
@@ -50,4 +50,31 @@ def test_a_write_lock_held_past_the_busy_timeout_is_reported_unavailable(tmp_pat
         store.commit_transition(start())  # the store recovers once the lock is released
     finally:
         blocker.close()
+        store.close()
+
+
+def test_a_quiet_transition_whose_audit_row_is_refused_writes_nothing(tmp_path: Path) -> None:
+    """The quiet path (update, then audit insert, straight on the connection) rolls its
+    update back when the audit insert fails, and the general path then names the error."""
+    path = tmp_path / "quiet.db"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        store.migrate()
+        save_definition(store)
+        store.commit_transition(start())
+        store.commit_transition(step("order-42", 2))  # quiet: no work, no key
+        other = sqlite3.connect(path, isolation_level=None)
+        try:  # an audit row in the way of version 3's
+            other.execute(
+                "INSERT INTO audit (tenant, instance_id, seq, event, to_value, status, "
+                "runtime_status, at, microsteps, effects, stream_seq) VALUES ('acme', "
+                "'order-42', 3, '{}', '\"x\"', 'active', 'active', 0, '[]', '[]', 99)"
+            )
+        finally:
+            other.close()
+        with pytest.raises(StoreError, match="order-42"):
+            store.commit_transition(step("order-42", 3))
+        record = store.load_instance("acme", "order-42")
+        assert record is not None and record.version == 2
+    finally:
         store.close()

@@ -76,8 +76,9 @@ class Deciding:
         consumed_timer: tuple[str, int] | None,
         consumed_step: tuple[str, int, int] | None,
         roles: Collection[str] | None = None,
-    ) -> tuple[TransitionWrite, AuditEntry]:
-        """Run the event through the chart: the write to commit and the entry it makes.
+    ) -> tuple[TransitionWrite, AuditEntry, Snapshot | None]:
+        """Run the event through the chart: the write to commit, the entry it makes, and the
+        new snapshot for the head cache (`TransitionParts.parsed`).
 
         A step's output whose transition raises becomes the step's error event (the output,
         the error and the JSON path that failed), so that the run ends on its `onError` path
@@ -104,9 +105,16 @@ class Deciding:
         # declares for the event's type refuse it (PayloadInvalid, naming each field).
         machine.check_event(resolved, instance_id=instance_id)
         consume = consumed_timer is not None or consumed_step is not None
+        # The head's snapshot as parsed at its commit, lent to this transition alone; the
+        # second decision below restores its own (an action may have changed this one).
+        parsed = self._heads.take_parsed(record, machine)
 
         def decide(event: Mapping[str, object]) -> tuple[Snapshot, Macrostep]:
-            snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
+            nonlocal parsed
+            if parsed is None:
+                snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
+            else:
+                snapshot, parsed = parsed, None
             step = machine.transition(snapshot, event)
             _check_accepted(instance_id, snapshot, step, event, consume=consume)
             return snapshot, step
@@ -159,7 +167,7 @@ class Deciding:
             microsteps=parts.microsteps,
             effects=parts.effects,
         )
-        return write, entry
+        return write, entry, parts.parsed
 
 
 def _check_accepted(

@@ -7,22 +7,38 @@ recently used first out): the next `send` to one of them skips the read. Nothing
 unnoticed: a transition is committed only `WHERE version = head.version`, so if another
 process moved the instance meanwhile, the commit finds the version changed, the engine drops
 the cached head, reads the instance and runs the event again.
+
+With each head the cache keeps the snapshot parsed (`parsed_snapshot`), so that the next
+transition skips decoding and restoring the stored JSON. It is the snapshot a reload of
+the stored text gives (built only from JSON data equal, type for type, to what decoding
+that text returns, and sharing no object with the transition that produced it or with a
+caller), and it is lent once: `take_parsed` removes it, so no two transitions (two
+threads, or a retry after an action that changed the context in place) ever run on the
+same object; a transition without one restores the snapshot from the text, as before.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from statewright.store.records import InstanceRecord, TransitionWrite
+from statewright.chart import Snapshot
+from statewright.chart.run import ChildRef
+from statewright.store.records import InstanceRecord, TransitionWrite, direct_init
 
-__all__ = ["DEFAULT_HEAD_CACHE", "Head", "HeadCache"]
+if TYPE_CHECKING:
+    from statewright.chart import Machine
+
+__all__ = ["DEFAULT_HEAD_CACHE", "Head", "HeadCache", "parsed_snapshot"]
 
 #: How many instances' heads an engine keeps by default.
 DEFAULT_HEAD_CACHE = 10_000
 
 
+@direct_init  # built once per transition
 @dataclass(frozen=True, slots=True)
 class Head:
     """An instance as a transition needs it (texts as stored)."""
@@ -68,6 +84,8 @@ class HeadCache:
     def __init__(self, size: int = DEFAULT_HEAD_CACHE) -> None:
         self.size = size
         self._heads: OrderedDict[tuple[str, str], Head] = OrderedDict()
+        #: The parsed snapshot of a cached head, by instance: (its version, the snapshot).
+        self._parsed: dict[tuple[str, str], tuple[int, Snapshot]] = {}
         self._lock = threading.Lock()
 
     def get(self, tenant: str, instance_id: str) -> Head | None:
@@ -78,21 +96,70 @@ class HeadCache:
                 self._heads.move_to_end((tenant, instance_id))
             return head
 
-    def put(self, head: Head) -> None:
-        """Remember a head just committed (the least recently used one goes if full)."""
+    def put(self, head: Head, parsed: Snapshot | None = None) -> None:
+        """Remember a head just committed (the least recently used one goes if full), and
+        its snapshot `parsed` from the stored text (`parsed_snapshot`), if there is one."""
         if self.size <= 0:
             return
         key = (head.tenant, head.id)
         with self._lock:
             self._heads[key] = head
             self._heads.move_to_end(key)
+            if parsed is None:
+                self._parsed.pop(key, None)
+            else:
+                self._parsed[key] = (head.version, parsed)
             if len(self._heads) > self.size:
-                self._heads.popitem(last=False)
+                gone, _ = self._heads.popitem(last=False)
+                self._parsed.pop(gone, None)
+
+    def take_parsed(self, head: Head, machine: Machine) -> Snapshot | None:
+        """The parsed snapshot of `head` in `machine`, lent to one transition only (it is
+        removed here), or None: the caller then restores it from `head.snapshot`."""
+        with self._lock:
+            found = self._parsed.pop((head.tenant, head.id), None)
+        if found is None or found[0] != head.version or found[1].machine is not machine:
+            return None
+        return found[1]
 
     def drop(self, tenant: str, instance_id: str) -> None:
         """Forget an instance's head (it may be stale)."""
         with self._lock:
             self._heads.pop((tenant, instance_id), None)
+            self._parsed.pop((tenant, instance_id), None)
 
     def __len__(self) -> int:
         return len(self._heads)
+
+
+def parsed_snapshot(machine: Machine, data: Mapping[str, object]) -> Snapshot | None:
+    """The snapshot `Snapshot.from_json(machine, json.loads(text))` gives, where `text` is
+    `data` (what `to_json()` of a snapshot of `machine` returned, handed over here) as
+    stored JSON, without that round trip; or None (a finished instance, with an output or
+    an error: left to the round trip).
+
+    `data` must be plain JSON data (`payload.json_kind`: dicts with str keys, lists, str,
+    int, float, bool, None, of exactly those types), so that decoding its JSON gives
+    equal data of the same types; its context and its children's inputs become the
+    snapshot's own (no copy: nothing else holds them).
+    """
+    if "output" in data or "error" in data:
+        return None
+    context = data["context"]
+    children = data["children"]
+    assert isinstance(context, dict) and isinstance(children, dict)
+    history = data["historyValue"]
+    configuration = data["configuration"]
+    assert isinstance(history, dict) and isinstance(configuration, list)
+    ids = machine.chart.tree.ids
+    return Snapshot(
+        machine,
+        machine.chart.configuration(tuple(ids[state_id] for state_id in configuration)),
+        context,
+        data["status"],  # type: ignore[arg-type]
+        history={key: tuple(ids[state_id] for state_id in kept) for key, kept in history.items()},
+        children={
+            key: ChildRef(child["src"], child["input"], child["state"])
+            for key, child in children.items()
+        },
+    )

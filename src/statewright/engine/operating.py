@@ -140,7 +140,7 @@ class Operating(Deciding):
                     raise kept_moving(conflict, lost) from conflict
                 time.sleep(conflict_pause_s(lost))
                 continue
-            self._heads.put(Head.after(write))
+            self._heads.put(Head.after(write), parts.parsed)
             return AuditEntry(
                 tenant=tenant,
                 instance_id=instance_id,

@@ -7,6 +7,8 @@ import json
 import math
 import re
 
+import orjson
+
 from statewright.errors import PayloadError
 
 __all__ = [
@@ -16,7 +18,9 @@ __all__ = [
     "check_id",
     "check_version",
     "dump_json",
+    "dump_plain",
     "event_json",
+    "json_kind",
 ]
 
 #: Largest event (or start input) accepted, as UTF-8 JSON, unless the engine is told otherwise.
@@ -123,9 +127,77 @@ _encode = json.JSONEncoder(
 ).encode
 
 
+#: `json_kind` of data that is not plain JSON (a tuple, a key that is not a str, a subclass,
+#: an object), of plain JSON data holding a float, and of plain JSON data without one.
+NOT_PLAIN, PLAIN, PLAIN_NO_FLOAT = 0, 1, 2
+
+
+def json_kind(value: object) -> int:
+    """How plain `value` is: PLAIN_NO_FLOAT, PLAIN or NOT_PLAIN (see above).
+
+    Plain JSON data is dicts with str keys, lists, str, int, float, bool and None, of
+    exactly those types: decoding its JSON gives equal data of the same types. Without a
+    float, orjson writes it byte for byte as `dump_json` does (same escapes, same
+    separators); floats it may write otherwise (`0.00001` for `1e-05`; NaN as null).
+    """
+    try:
+        return _kind(value)
+    except RecursionError:
+        return NOT_PLAIN
+
+
+def _kind(value: object) -> int:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return PLAIN_NO_FLOAT
+    if kind is float:
+        return PLAIN
+    found = PLAIN_NO_FLOAT
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                return NOT_PLAIN
+            inner = type(item)
+            if inner is str or inner is int or inner is bool or item is None:
+                continue  # the common leaves, without a call
+            deeper = PLAIN if inner is float else _kind(item)
+            if deeper < found:
+                if deeper == NOT_PLAIN:
+                    return NOT_PLAIN
+                found = deeper
+        return found
+    if kind is list:
+        for item in value:  # type: ignore[attr-defined]
+            inner = type(item)
+            if inner is str or inner is int or inner is bool or item is None:
+                continue
+            deeper = PLAIN if inner is float else _kind(item)
+            if deeper < found:
+                if deeper == NOT_PLAIN:
+                    return NOT_PLAIN
+                found = deeper
+        return found
+    return NOT_PLAIN
+
+
+def dump_plain(value: object, what: str) -> str:
+    """`dump_json(value, what)` for data known to be plain JSON without floats (see
+    `json_kind`): the same text, written by orjson. Anything orjson refuses (a lone
+    surrogate, nesting past its limit) goes to `dump_json`, which refuses or writes it."""
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return dump_json(value, what)
+
+
 def event_json(event: object, limit: int, what: str) -> str:
     """The event as JSON text, refused if not JSON or larger than `limit` bytes."""
-    text = dump_json(event, what, MAX_DEPTH)
+    if json_kind(event) == PLAIN_NO_FLOAT:  # the same text, sooner (see `dump_plain`)
+        text = dump_plain(event, what)
+        if text.count("{") + text.count("[") > MAX_DEPTH:  # as `dump_json` checks it
+            _check_depth(event, what, MAX_DEPTH)
+    else:
+        text = dump_json(event, what, MAX_DEPTH)
     size = len(text) if text.isascii() else len(text.encode("utf-8"))
     if size > limit:
         raise PayloadError(

@@ -105,7 +105,7 @@ class Sending(Deciding):
         if step.snapshot.status == "error":
             raise transition_failed(instance_id, step.snapshot, "starting it")
         now = self.clock.now()
-        write, _ = build_write(
+        write, parts = build_write(
             tenant=tenant,
             instance_id=instance_id,
             definition_id=definition.id,
@@ -121,7 +121,7 @@ class Sending(Deciding):
             latest_definition=latest,
         )
         self._commit(write)
-        self._heads.put(Head.after(write))
+        self._heads.put(Head.after(write), parts.parsed)
         # As stored, without reading it back: a new instance has no work but its own, so
         # the audit row's runtime status is the instance's.
         return Instance(
@@ -250,7 +250,7 @@ class Sending(Deciding):
             if head is None:
                 head = Head.of(self._fetch(tenant, instance_id))
             try:
-                write, entry = self._prepare(
+                write, entry, parsed = self._prepare(
                     head,
                     resolved,
                     text,
@@ -300,7 +300,7 @@ class Sending(Deciding):
             except BaseException:
                 self._heads.drop(tenant, instance_id)
                 raise
-            self._heads.put(Head.after(write))
+            self._heads.put(Head.after(write), parsed)
             log_unapplied(resolved, entry)
             return entry
 

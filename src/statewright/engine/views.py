@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from statewright.chart import Snapshot
-from statewright.store.records import AuditRecord, StepAttemptRecord, StepRecord
+from statewright.store.records import AuditRecord, StepAttemptRecord, StepRecord, direct_init
 
 __all__ = ["AuditEntry", "Instance", "StepAttempt", "StepResult", "VerifyResult"]
 
@@ -47,6 +47,7 @@ class Instance:
         return self.snapshot.status
 
 
+@direct_init  # built once per transition
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditEntry:
     """One committed transition, as the audit log keeps it."""

@@ -8,6 +8,7 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 
+from statewright.chart import Snapshot
 from statewright.chart.implementations import UserFunction
 from statewright.engine.heads import Head
 from statewright.engine.payload import event_json
@@ -186,18 +187,18 @@ class Work(Sending):
                 (later if key in keys else now).append(index)
                 keys[key] = None
             heads = self._load_heads(builtins.list(keys))
-            prepared: builtins.list[tuple[int, TransitionWrite, AuditEntry]] = []
+            prepared: builtins.list[tuple[int, TransitionWrite, AuditEntry, Snapshot | None]] = []
             for index in now:
                 item = work[index]
                 try:
                     prepared.append((index, *self._prepare_work(item, heads.get(item.key))))
                 except StatewrightError as error:
                     outcomes[index] = error
-            committed = self.store.commit_transitions([write for _, write, _ in prepared])
-            for (index, write, entry), refused in zip(prepared, committed, strict=True):
+            committed = self.store.commit_transitions([write for _, write, _, _ in prepared])
+            for (index, write, entry, parsed), refused in zip(prepared, committed, strict=True):
                 if refused is None:
                     outcomes[index] = entry
-                    self._heads.put(Head.after(write))
+                    self._heads.put(Head.after(write), parsed)
                     log_unapplied(work[index].event, entry)
                     continue
                 self._heads.drop(write.tenant, write.instance_id)
@@ -225,14 +226,16 @@ class Work(Sending):
             heads[key] = Head.of(record)
         return heads
 
-    def _prepare_work(self, item: _Work, record: Head | None) -> tuple[TransitionWrite, AuditEntry]:
+    def _prepare_work(
+        self, item: _Work, record: Head | None
+    ) -> tuple[TransitionWrite, AuditEntry, Snapshot | None]:
         if record is None:
             raise NotFound(
                 f"no instance {item.key[1]!r} in tenant {item.key[0]!r}; its "
                 f"{item.event['type']!r} is discarded"
             )
         text = event_json(item.event, self.max_event_bytes, "the event")
-        write, entry = self._prepare(
+        write, entry, parsed = self._prepare(
             record,
             item.event,
             text,
@@ -244,4 +247,4 @@ class Work(Sending):
         )
         if item.step_attempt is not None:  # kept for the history in the same transaction
             write = dataclasses.replace(write, step_attempt=item.step_attempt)
-        return write, entry
+        return write, entry, parsed

@@ -19,10 +19,12 @@ from statewright.chart import (
     Machine,
     Macrostep,
     ScheduleTimer,
+    Snapshot,
     StartStep,
     StopStep,
 )
-from statewright.engine.payload import dump_json
+from statewright.engine.heads import parsed_snapshot
+from statewright.engine.payload import NOT_PLAIN, PLAIN_NO_FLOAT, dump_json, dump_plain, json_kind
 from statewright.store.records import (
     AuditRecord,
     IdempotencyRecord,
@@ -39,14 +41,23 @@ log = logging.getLogger("statewright.engine")
 
 
 class TransitionParts:
-    """The decoded pieces of an audit row, kept so the engine need not parse them back."""
+    """The decoded pieces of an audit row, kept so the engine need not parse them back, and
+    the new snapshot as a reload of the stored text would give it (`heads.parsed_snapshot`;
+    None if only the reload can tell)."""
 
-    __slots__ = ("effects", "microsteps", "to_value")
+    __slots__ = ("effects", "microsteps", "parsed", "to_value")
 
-    def __init__(self, to_value: object, microsteps: list[object], effects: list[object]):
+    def __init__(
+        self,
+        to_value: object,
+        microsteps: list[object],
+        effects: list[object],
+        parsed: Snapshot | None = None,
+    ):
         self.to_value = to_value
         self.microsteps = microsteps
         self.effects = effects
+        self.parsed = parsed
 
 
 def build_write(
@@ -70,8 +81,12 @@ def build_write(
     version = expected_version + 1
     snapshot = step.snapshot
     data = snapshot.to_json()
-    snapshot_text = dump_json(data, f"the context of {instance_id}")
-    value_text = dump_json(data["value"], "the state value")
+    kind = json_kind(data)
+    if kind == PLAIN_NO_FLOAT:
+        snapshot_text = dump_plain(data, f"the context of {instance_id}")
+    else:
+        snapshot_text = dump_json(data, f"the context of {instance_id}")
+    value_text = dump_plain(data["value"], "the state value")  # state keys: plain strings
     timers_scheduled: dict[str, TimerWrite] = {}
     timers_cancelled: list[str] = []
     steps_started: list[StepWrite] = []
@@ -122,8 +137,8 @@ def build_write(
         runtime_status=_runtime_status(snapshot.status, steps_started, timers_scheduled),
         at=now,
         idempotency_key=idempotency[0] if idempotency else None,
-        microsteps=dump_json(microsteps, "microsteps"),
-        effects=dump_json(summary, "effects"),
+        microsteps=dump_plain(microsteps, "microsteps"),  # state ids, paths, event types
+        effects=dump_json(summary, "effects") if summary else "[]",
     )
     write = TransitionWrite(
         tenant=tenant,
@@ -150,7 +165,12 @@ def build_write(
         ),
         latest_definition=latest_definition,
     )
-    return write, TransitionParts(data["value"], microsteps, summary)
+    return write, TransitionParts(
+        data["value"],
+        microsteps,
+        summary,
+        None if kind == NOT_PLAIN else parsed_snapshot(machine, data),
+    )
 
 
 def _step(

@@ -19,7 +19,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
-from statewright.errors import StoreError
+from statewright.errors import StoreError, StoreUnavailable
+from statewright.store.fast_params import quiet_row
+from statewright.store.records import TransitionWrite
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
@@ -128,6 +130,38 @@ class SqliteStore(SqlStore):
             finally:
                 if not connection.in_transaction:
                     connection.execute(f"PRAGMA synchronous = {self._options.synchronous}")
+
+    def _commit_alone(self, writes: Sequence[TransitionWrite], what: str) -> bool:
+        """A quiet transition (`fast_params.is_quiet`) straight on the connection:
+        `BEGIN IMMEDIATE`, the quiet update, the audit insert (one parameter dict for both),
+        `COMMIT`; the statements of the general path, without its layers. False, having
+        written nothing, when the update matches no row or SQLite refuses a statement: the
+        general path then runs and finds out why."""
+        if len(writes) != 1 or (params := quiet_row(writes[0])) is None:
+            return False
+        queries = self.queries
+        with self._pool.connection() as connection:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                if connection.execute(queries["update_instance_quiet"], params).rowcount != 1:
+                    connection.execute("ROLLBACK")
+                    return False
+                connection.execute(queries["insert_audit"], params)
+                connection.execute("COMMIT")
+            except sqlite3.Error as error:
+                if connection.in_transaction:
+                    with suppress(sqlite3.Error):  # else the pool drops the connection
+                        connection.execute("ROLLBACK")
+                translated = self._translate(error, what)
+                if isinstance(translated, StoreUnavailable):
+                    raise translated from error
+                return False
+            except BaseException:
+                if connection.in_transaction:
+                    with suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
+                raise
+        return True
 
     def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
         rows = self._read_all(sql, params, what=what)
