@@ -21,7 +21,7 @@ from typing import Any
 from statewright.engine import Engine
 from statewright.store.postgres import PostgresStore
 
-__all__ = ["TENANT", "TEMPLATES", "Made", "instance_id", "populate"]
+__all__ = ["TENANT", "TEMPLATES", "Made", "copy_postgres", "instance_id", "populate"]
 
 TENANT = "acme"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -153,7 +153,7 @@ def populate(url: str, size: int) -> Made:
     if url.startswith("sqlite"):
         _copy_sqlite(url.removeprefix("sqlite:///").split("?")[0], ranges)
     else:
-        _copy_postgres(url, ranges)
+        copy_postgres(url, ranges)
     return Made(first, ranges, time.perf_counter() - began)
 
 
@@ -211,7 +211,11 @@ def _copy_sqlite(path: str, ranges: dict[str, range]) -> None:
     db.close()
 
 
-def _copy_postgres(url: str, ranges: dict[str, range]) -> None:
+def copy_postgres(url: str, ranges: dict[str, range], *, settle: bool = True) -> None:
+    """Copy each template instance `tpl-NAME` of tenant `acme` (with its children) under
+    the ids of the numbers in `ranges[NAME]`, inside the server; then, when `settle`, fold
+    the state counts and `VACUUM ANALYZE` (what a running worker and autovacuum would have
+    done by then)."""
     import psycopg
 
     from statewright.store.url import parse_postgres_url
@@ -240,6 +244,8 @@ def _copy_postgres(url: str, ranges: dict[str, range]) -> None:
                         f"WHERE t.tenant = '{TENANT}' AND t.{key} = %(tid)s{order}",
                         params,
                     )
+        if not settle:
+            return
         # What a running worker's heartbeat does every 5 s: fold the count changes the copies
         # appended (the benchmark shows the first count read without it, at 1k).
         with db.transaction():
