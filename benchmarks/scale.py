@@ -43,11 +43,12 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import psycopg
 
-from benchmarks import console_data, durable_latency, runtime_statewright
-from benchmarks.durable import durable_postgres, machine_notes
+from benchmarks import console_data, durable, durable_latency, runtime_statewright
+from benchmarks.durable import machine_notes
 from benchmarks.durable_latency import Database, Latency
 from statewright import Machine
 from statewright.engine import Engine
@@ -73,6 +74,8 @@ JOURNAL: dict[str, object] = {
 HISTORY = 100
 #: Journal instances copied per statement (HISTORY times as many audit rows).
 JOURNAL_CHUNK = 10_000
+#: Journal copies are named this and their number, so that they are made in id order.
+JOURNAL_PREFIX = "j"
 #: Stop growing when fewer bytes than this would be left free on the database's disk.
 DISK_MARGIN = 8 * 2**30
 
@@ -162,7 +165,9 @@ def load_history(
     began = time.perf_counter()
     for low in range(0, instances, JOURNAL_CHUNK):
         high = min(instances, low + JOURNAL_CHUNK)
-        console_data.copy_postgres(url, {"journal": range(low, high)}, settle=False)
+        console_data.copy_postgres(
+            url, {"journal": range(low, high)}, settle=False, prefix=JOURNAL_PREFIX, trust=True
+        )
         if (low // JOURNAL_CHUNK) % 10 == 9 or high == instances:
             seconds = time.perf_counter() - began
             note(f"  history: {high * HISTORY:,} audit rows in {seconds:.0f} s "
@@ -172,7 +177,7 @@ def load_history(
     settled = time.perf_counter() - began - inserted
     with Engine.open(url) as engine:
         engine.register(Machine.from_config(JOURNAL))
-        checked = engine.verify(console_data.instance_id(max(0, instances - 1)),
+        checked = engine.verify(f"{JOURNAL_PREFIX}{max(0, instances - 1):010d}",
                                 tenant=console_data.TENANT)  # fmt: skip
     return {
         "journal_instances": instances,
@@ -237,14 +242,17 @@ def scale(
     database: Database,
     sizes: Sequence[int],
     audit_rows: int,
+    audit_at: int,
     budget: Budget,
     folder: Path,
 ) -> None:
-    """Grow `database` through `sizes`, measuring at each; on PostgreSQL then load history
-    up to `audit_rows` and measure again."""  # fmt: skip
+    """Grow `database` through `sizes`, measuring at each; on PostgreSQL, once at `audit_at`
+    instances, load history up to `audit_rows` and measure again (the history stays for the
+    larger sizes)."""  # fmt: skip
     rng = random.Random(20261205)
     database.reference.grow(database.reference_template, 1, sizes[0], rng)
     have = 1
+    history = 0
     for size in sizes:
         free = shutil.disk_usage(folder).free
         run.note(f"{database.names[0]}: growing to {size:,} instances, "
@@ -259,14 +267,15 @@ def scale(
             run.note(f"  seeded {size - have:,} in {seeded:.0f} s "
                      f"({(size - have) / seeded:,.0f} instances/s)")  # fmt: skip
         have = max(have, size)
-        measure_all(run, database, size, 3 * size, sizes[0], budget, seeded, rng)
-    if audit_rows > 3 * have and database.names == ["PostgreSQL"]:
-        run.note(f"PostgreSQL: loading history up to {audit_rows:,} audit rows, "
-                 f"{shutil.disk_usage(folder).free / 2**30:.0f} GiB free")  # fmt: skip
-        loaded = load_history(database.urls[0][0], audit_rows, 3 * have, run.note)
-        run.note(f"  loaded: {loaded}")
-        measure_all(run, database, have, 3 * have + HISTORY + loaded["rows_added"],
-                    sizes[0], budget, loaded["insert_seconds"], rng, loaded)  # fmt: skip
+        measure_all(run, database, size, 3 * size + history, sizes[0], budget, seeded, rng)
+        if size == audit_at and audit_rows > 3 * size and database.names == ["PostgreSQL"]:
+            run.note(f"PostgreSQL: loading history up to {audit_rows:,} audit rows, "
+                     f"{shutil.disk_usage(folder).free / 2**30:.0f} GiB free")  # fmt: skip
+            loaded = load_history(database.urls[0][0], audit_rows, 3 * size, run.note)
+            run.note(f"  loaded: {loaded}")
+            history = HISTORY + loaded["rows_added"]
+            measure_all(run, database, size, 3 * size + history, sizes[0], budget,
+                        loaded["insert_seconds"], rng, loaded)  # fmt: skip
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -313,6 +322,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "largest size, then measure again (default 100000000; 0 skips)",
     )
     parser.add_argument(
+        "--audit-at",
+        type=int,
+        help="the size at which the history is loaded (default the largest)",
+    )
+    parser.add_argument(
         "--databases",
         default="sqlite,postgres",
         help="sqlite and/or postgres, comma-separated (default both)",
@@ -339,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit_rows = args.audit_rows
     if audit_rows is None:
         audit_rows = 200_000 if args.quick else 100_000_000
+    audit_at = args.audit_at or sizes[-1]
+    if audit_at not in sizes:
+        raise SystemExit(f"--audit-at {audit_at} is not one of --sizes {sizes}")
     wanted = {name.strip() for name in args.databases.split(",")}
     unknown = wanted - {"sqlite", "postgres"}
     if unknown:
@@ -348,23 +365,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         postgres_urls = None
         if "postgres" in wanted:
-            server = stack.enter_context(durable_postgres())
+            # A bulk load writes more WAL between checkpoints than the default 1 GB allows.
+            settings = (*durable.POSTGRES_SETTINGS, "max_wal_size=8GB")
+            stack.enter_context(mock.patch.object(durable, "POSTGRES_SETTINGS", settings))
+            server = stack.enter_context(durable.durable_postgres())
             postgres_urls = (server.create_database("scale"),
                              server.create_database("scale_reference"))  # fmt: skip
         notes = machine_notes(postgres_urls[0] if postgres_urls else None)
-        notes.update(sizes=str(sizes), audit_rows=str(audit_rows), budget=str(budget))
+        notes.update(sizes=str(sizes), audit_rows=str(audit_rows), audit_at=str(audit_at),
+                     budget=str(budget))  # fmt: skip
         run = Run(args.json, notes)
         run.note(f"machine: {notes}")
         if "sqlite" in wanted:
             database = durable_latency.sqlite_database(folder)
             try:
-                scale(run, database, sizes, audit_rows, budget, folder)
+                scale(run, database, sizes, audit_rows, audit_at, budget, folder)
             finally:
                 database.close()
         if postgres_urls is not None:
             database = durable_latency.postgres_database(postgres_urls)
             try:
-                scale(run, database, sizes, audit_rows, budget, server.folder)
+                scale(run, database, sizes, audit_rows, audit_at, budget, server.folder)
             finally:
                 database.close()
         print(table(run.rows))
