@@ -76,6 +76,8 @@ HISTORY = 100
 JOURNAL_CHUNK = 10_000
 #: Journal copies are named this and their number, so that they are made in id order.
 JOURNAL_PREFIX = "j"
+#: Instances added between two looks at the free disk space.
+GROW_STEP = 500_000
 #: Stop growing when fewer bytes than this would be left free on the database's disk.
 DISK_MARGIN = 8 * 2**30
 
@@ -149,10 +151,11 @@ def database_bytes(url: str) -> int:
 
 
 def load_history(
-    url: str, audit_rows: int, have: int, note: Callable[[str], None]
+    url: str, audit_rows: int, have: int, note: Callable[[str], None], folder: Path
 ) -> dict[str, Any]:
     """Fill the PostgreSQL audit table at `url` (holding `have` rows) up to `audit_rows`
-    with finished journal instances; how long it took and how many rows it added."""
+    with finished journal instances, stopping early if the disk of `folder` fills up; how
+    long it took and how many rows it added."""
     with Engine.open(url) as engine:
         engine.register(Machine.from_config(JOURNAL))
         template = f"tpl-{JOURNAL['id']}"
@@ -165,6 +168,11 @@ def load_history(
     began = time.perf_counter()
     for low in range(0, instances, JOURNAL_CHUNK):
         high = min(instances, low + JOURNAL_CHUNK)
+        if shutil.disk_usage(folder).free < DISK_MARGIN:
+            note(f"  stopped at {low * HISTORY:,} rows: less than "
+                 f"{DISK_MARGIN / 2**30:.0f} GiB free")  # fmt: skip
+            instances = low
+            break
         console_data.copy_postgres(
             url, {"journal": range(low, high)}, settle=False, prefix=JOURNAL_PREFIX, trust=True
         )
@@ -254,14 +262,17 @@ def scale(
     have = 1
     history = 0
     for size in sizes:
-        free = shutil.disk_usage(folder).free
         run.note(f"{database.names[0]}: growing to {size:,} instances, "
-                 f"{free / 2**30:.0f} GiB free")  # fmt: skip
-        if free < DISK_MARGIN:
-            run.note(f"  stopped: less than {DISK_MARGIN / 2**30:.0f} GiB free")
-            return
+                 f"{shutil.disk_usage(folder).free / 2**30:.0f} GiB free")  # fmt: skip
         began = time.perf_counter()
-        database.grow.grow(database.template, have, size, rng)
+        for low in range(have, size, GROW_STEP):
+            if shutil.disk_usage(folder).free < DISK_MARGIN:
+                run.note(f"  stopped at {low:,}: less than {DISK_MARGIN / 2**30:.0f} GiB free")
+                return
+            database.grow.grow(database.template, low, min(size, low + GROW_STEP), rng)
+            if (low - have) // GROW_STEP % 4 == 3:
+                done, seconds = min(size, low + GROW_STEP) - have, time.perf_counter() - began
+                run.note(f"  {done:,} seeded in {seconds:.0f} s ({done / seconds:,.0f}/s)")
         seeded = time.perf_counter() - began
         if size > have:
             run.note(f"  seeded {size - have:,} in {seeded:.0f} s "
@@ -271,7 +282,7 @@ def scale(
         if size == audit_at and audit_rows > 3 * size and database.names == ["PostgreSQL"]:
             run.note(f"PostgreSQL: loading history up to {audit_rows:,} audit rows, "
                      f"{shutil.disk_usage(folder).free / 2**30:.0f} GiB free")  # fmt: skip
-            loaded = load_history(database.urls[0][0], audit_rows, 3 * size, run.note)
+            loaded = load_history(database.urls[0][0], audit_rows, 3 * size, run.note, folder)
             run.note(f"  loaded: {loaded}")
             history = HISTORY + loaded["rows_added"]
             measure_all(run, database, size, 3 * size + history, sizes[0], budget,
