@@ -273,6 +273,11 @@ def scale(
             if (low - have) // GROW_STEP % 4 == 3:
                 done, seconds = min(size, low + GROW_STEP) - have, time.perf_counter() - began
                 run.note(f"  {done:,} seeded in {seconds:.0f} s ({done / seconds:,.0f}/s)")
+        if database.names == ["PostgreSQL"]:
+            # The copies' state-count changes wait for a worker's heartbeat to fold them:
+            # fold them now, as a running worker would have, so the first timed worker
+            # does not.
+            console_data.copy_postgres(database.urls[0][0], {}, settle=True)
         seeded = time.perf_counter() - began
         if size > have:
             run.note(f"  seeded {size - have:,} in {seeded:.0f} s "
