@@ -239,7 +239,8 @@ def measure_all(
                                         seeded, rng)  # fmt: skip
     stored = database_bytes(database.urls[0][0])
     for latency, urls in zip(latencies, database.urls, strict=True):
-        label = f"w{size}{'a' if notes else ''}{latency.database[-4:].strip().lower()}"
+        setting = latency.database.split()[-1].lower()  # postgresql, full, normal
+        label = f"w{size}{'-history' if notes else ''}-{setting}"
         rates = worker_rates(urls, label, budget)
         run.add(Row(latency.database, size, audit_rows, latency, *rates, seed_seconds=seeded,
                     database_bytes=stored, notes=dict(notes or {})))  # fmt: skip
@@ -313,6 +314,16 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def load_rows(paths: Sequence[Path]) -> list[Row]:
+    """The rows of earlier runs' `--json` files."""
+    rows = []
+    for path in paths:
+        for data in json.loads(path.read_text())["rows"]:
+            latency = Latency(**data.pop("latency"))
+            rows.append(Row(latency=latency, **data))
+    return rows
+
+
 def _ratio(value: float, reference: float) -> str:
     return f"{value / reference:.2f}" if reference else "-"
 
@@ -353,6 +364,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--folder", type=Path, help="where the SQLite files go (default a temp folder, removed)"
     )
     parser.add_argument(
+        "--report",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="print the table of earlier runs' --json files and exit",
+    )
+    parser.add_argument(
         "--json", type=Path, metavar="PATH", help="write the rows here, after each measurement"
     )
     return parser.parse_args(argv)  # fmt: skip
@@ -360,6 +378,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    if args.report:
+        print(table(load_rows(args.report)))
+        return 0
     budget = QUICK if args.quick else FULL
     if args.samples or args.workers:
         budget = Budget(args.samples or budget.samples, budget.timers, budget.steps,
