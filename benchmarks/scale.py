@@ -2,10 +2,11 @@
 on PostgreSQL the same again with 100M audit rows.
 
 ```sh
-.venv/bin/python -m benchmarks.scale --quick                       # smoke run, a few minutes
+.venv/bin/python -m benchmarks.scale --quick                       # smoke run, two minutes
 .venv/bin/python -m benchmarks.scale --databases sqlite --sizes 1000,1000000,10000000
 .venv/bin/python -m benchmarks.scale --databases postgres --sizes 1000,1000000,10000000 \\
-    --audit-rows 100000000 --json scale-postgres.json
+    --audit-at 1000000 --audit-rows 100000000 --json scale-postgres.json
+.venv/bin/python -m benchmarks.scale --report scale-postgres.json   # its table again
 ```
 
 The stored instances are those of `benchmarks.durable_latency` (a `ticker` started and sent
@@ -18,15 +19,17 @@ size, on each database setting:
 - *timers/s*: due 10 ms timers drained by `--workers` real `Worker.run` processes, and
   *steps/s*: three-step instances drained by them (`runtime_statewright.timers` and `.drain`),
   each in a tenant of its own so that runs do not meet, on the big database and the reference
-  in turns (`--turns`), the median of each reported.
+  in turns (two turns, one with `--quick`), the median of each reported.
 
-On PostgreSQL, after the largest size, `--audit-rows` fills the audit table up to that many
-rows with the history of finished instances (tenant `acme`, `journal` instances of
-`HISTORY` rows each, copied from one the engine made by `INSERT ... SELECT` over
-`generate_series` inside the server, `JOURNAL_CHUNK` instances per statement, through
-`console_data.copy_postgres`; the store's indexes and constraints stay in place), and
-everything is measured again. Every row is written to `--json` as soon as it is measured,
-so that a run stopped early keeps what it measured.
+On PostgreSQL, once at `--audit-at` instances (default the largest size), `--audit-rows`
+fills the audit table up to that many rows with the history of finished instances (tenant
+`acme`, `journal` instances of `HISTORY` rows each, ids in creation order, copied from one
+the engine made by `INSERT ... SELECT` over `generate_series` inside the server,
+`JOURNAL_CHUNK` instances per statement, through `console_data.copy_postgres`; the store's
+indexes and constraints stay in place, only the copied rows' foreign keys are not checked
+row by row), and everything is measured again; the history stays for larger sizes. Growth
+stops before less than `DISK_MARGIN` is left free. Every row is written to `--json` as soon
+as it is measured, so that a run stopped early keeps what it measured.
 """
 
 from __future__ import annotations
