@@ -256,16 +256,25 @@ def _p99(ordered: list[float]) -> float:
 
 
 @dataclass(slots=True)
-class _Database:
+class Database:
     """One backend's growing database and its reference, with their engines (one per
     setting: SQLite opens the same files with FULL and with NORMAL)."""
 
     names: list[str]
+    urls: list[tuple[str, str]]
     engines: list[tuple[Engine, Engine]]
     grow: SqliteSeeder | PostgresSeeder
     template: Template
     reference: SqliteSeeder | PostgresSeeder
     reference_template: Template
+
+    def close(self) -> None:
+        """Close the seeders and the engines."""
+        self.grow.close()
+        self.reference.close()
+        for big, small in self.engines:
+            big.close()
+            small.close()
 
 
 def _engine(url: str) -> Engine:
@@ -276,6 +285,47 @@ def _engine(url: str) -> Engine:
     return engine
 
 
+def sqlite_database(
+    folder: Path,
+    levels: Sequence[str] = ("normal", "full"),
+    names: tuple[str, str] = ("latency.db", "reference.db"),
+) -> Database:
+    """The growing SQLite file and its reference in `folder`, opened at each `synchronous`
+    level of `levels`; each holds its template instance."""
+    files = [folder / name for name in names]
+    urls = [(f"sqlite:///{files[0]}?synchronous={level}",
+             f"sqlite:///{files[1]}?synchronous={level}") for level in levels]  # fmt: skip
+    engines = [(_engine(big), _engine(small)) for big, small in urls]
+    return Database([f"SQLite {level.upper()}" for level in levels], urls, engines,
+                    SqliteSeeder(str(files[0])), Template.make(engines[0][0]),
+                    SqliteSeeder(str(files[1])), Template.make(engines[0][1]))  # fmt: skip
+
+
+def postgres_database(urls: tuple[str, str]) -> Database:
+    """The growing PostgreSQL database and its reference (two empty databases)."""
+    big, small = _engine(urls[0]), _engine(urls[1])
+    return Database(["PostgreSQL"], [urls], [(big, small)],
+                    PostgresSeeder(urls[0]), Template.make(big),
+                    PostgresSeeder(urls[1]), Template.make(small))  # fmt: skip
+
+
+def measure(
+    database: Database,
+    size: int,
+    reference_size: int,
+    samples: int,
+    seeded: float,
+    rng: random.Random,
+) -> list[Latency]:
+    """Sends to the growing database (`size` instances) and to the reference, in turns,
+    for each setting."""  # fmt: skip
+    results = []
+    for name, (big, small) in zip(database.names, database.engines, strict=True):
+        micros, reference = time_sends([(big, size), (small, reference_size)], samples, rng)
+        results.append(_latency(name, size, micros, reference, seeded))
+    return results
+
+
 def run(
     folder: Path, postgres_urls: tuple[str, str] | None, sizes: Sequence[int], samples: int
 ) -> list[Latency]:
@@ -283,25 +333,9 @@ def run(
     to a reference database that stays at the smallest size."""
     rng = random.Random(20261121)
     sizes = sorted(sizes)
-    databases: list[_Database] = []
-    sqlite_urls = [f"sqlite:///{folder / name}" for name in ("latency.db", "reference.db")]
-    pairs = [
-        (_engine(f"{sqlite_urls[0]}?synchronous={level}"),
-         _engine(f"{sqlite_urls[1]}?synchronous={level}"))
-        for level in ("normal", "full")
-    ]  # fmt: skip
-    databases.append(
-        _Database(["SQLite NORMAL", "SQLite FULL"], pairs,
-                  SqliteSeeder(str(folder / "latency.db")), Template.make(pairs[0][0]),
-                  SqliteSeeder(str(folder / "reference.db")), Template.make(pairs[0][1]))
-    )  # fmt: skip
+    databases = [sqlite_database(folder)]
     if postgres_urls is not None:
-        big, small = _engine(postgres_urls[0]), _engine(postgres_urls[1])
-        databases.append(
-            _Database(["PostgreSQL"], [(big, small)],
-                      PostgresSeeder(postgres_urls[0]), Template.make(big),
-                      PostgresSeeder(postgres_urls[1]), Template.make(small))
-        )  # fmt: skip
+        databases.append(postgres_database(postgres_urls))
     results: list[Latency] = []
     have = 1
     try:
@@ -312,18 +346,12 @@ def run(
                 start = time.perf_counter()
                 database.grow.grow(database.template, have, size, rng)
                 seeded = time.perf_counter() - start
-                for name, (big, small) in zip(database.names, database.engines, strict=True):
-                    micros, reference = time_sends([(big, size), (small, sizes[0])], samples, rng)
-                    results.append(_latency(name, size, micros, reference, seeded))
+                results += measure(database, size, sizes[0], samples, seeded, rng)
             have = max(have, size)
             print(f"  latency at {size:,} instances measured", flush=True)
     finally:
         for database in databases:
-            database.grow.close()
-            database.reference.close()
-            for big, small in database.engines:
-                big.close()
-                small.close()
+            database.close()
     return results
 
 

@@ -31,6 +31,8 @@ from statewright.engine import Engine
 from statewright.engine.views import Instance
 from statewright.runtime import Worker
 
+#: The tenant the jobs use unless told another.
+TENANT = "default"
 #: Seconds any one job may take before the benchmark gives up.
 TIMEOUT = 600
 
@@ -158,30 +160,32 @@ def workers(
 # -- reading results ----------------------------------------------------------------------------
 
 
-def instances(engine: Engine, definition_id: str) -> Iterator[Instance]:
-    """Every instance of a definition, page by page."""
+def instances(engine: Engine, definition_id: str, tenant: str = TENANT) -> Iterator[Instance]:
+    """Every instance of a definition in `tenant`, page by page."""
     after = None
     while True:
-        page = engine.list(definition_id=definition_id, after=after, limit=1000)
+        page = engine.list(tenant=tenant, definition_id=definition_id, after=after, limit=1000)
         yield from page
         if len(page) < 1000:
             return
         after = page[-1].id
 
 
-def finished_at(engine: Engine, definition_id: str, n: int) -> list[int]:
+def finished_at(engine: Engine, definition_id: str, n: int, tenant: str = TENANT) -> list[int]:
     """The last commit time of each of the `n` instances of a definition, sorted; all must
     be done."""
-    found = list(instances(engine, definition_id))
+    found = list(instances(engine, definition_id, tenant))
     not_done = [i.id for i in found if i.status != "done"]
     if len(found) != n or not_done:
         raise RuntimeError(f"{definition_id}: {len(found)} instances, not done: {not_done[:5]}")
     return sorted(i.updated_at for i in found)
 
 
-def all_done(engine: Engine, definition_id: str) -> Callable[[], bool]:
+def all_done(engine: Engine, definition_id: str, tenant: str = TENANT) -> Callable[[], bool]:
     """Whether no instance of the definition is still active."""
-    return lambda: not engine.list(definition_id=definition_id, status="active", limit=1)
+    return lambda: (
+        not engine.list(tenant=tenant, definition_id=definition_id, status="active", limit=1)
+    )
 
 
 # -- the jobs -----------------------------------------------------------------------------------
@@ -203,32 +207,34 @@ def steps(url: str, n: int, count: int, poll_ms: int) -> dict[str, Any]:
     return {"n": n, "elapsed": elapsed, "steps_per_s": 3 * n / elapsed, "starting_s": starting}
 
 
-def drain(url: str, n: int, count: int, poll_ms: int) -> dict[str, Any]:
+def drain(url: str, n: int, count: int, poll_ms: int, tenant: str = TENANT) -> dict[str, Any]:
     """N three-step instances started while no worker runs, then drained by `count`
-    workers; steps/s from the first step result's commit to the last one's."""
+    workers; steps/s from the first step result's commit to the last one's. `tenant`
+    keeps the instances apart from earlier runs on the same database."""
     engine = open_engine(url)
     for index in range(n):
-        engine.start("three_steps", instance_id=f"s{index:06d}")
+        engine.start("three_steps", instance_id=f"s{index:06d}", tenant=tenant)
     with workers(url, count, poll_ms) as running:
         running.wait_ready()
-        wait_until(all_done(engine, "three_steps"), TIMEOUT)
-    last = finished_at(engine, "three_steps", n)[-1]
-    first = min(engine.history(f"s{index:06d}")[1].at for index in range(n))
+        wait_until(all_done(engine, "three_steps", tenant), TIMEOUT)
+    last = finished_at(engine, "three_steps", n, tenant)[-1]
+    first = min(engine.history(f"s{index:06d}", tenant=tenant)[1].at for index in range(n))
     engine.close()
     return {"n": n, "steps_per_s": (3 * n - 1) / (max(1, last - first) / 1000)}
 
 
-def timers(url: str, n: int, count: int, poll_ms: int) -> dict[str, Any]:
+def timers(url: str, n: int, count: int, poll_ms: int, tenant: str = TENANT) -> dict[str, Any]:
     """N instances whose 10 ms timer is due before any worker runs, then drained by `count`
-    workers; timers fired per second between the first and the last firing commit."""
+    workers; timers fired per second between the first and the last firing commit.
+    `tenant` keeps the instances apart from earlier runs on the same database."""
     engine = open_engine(url)
     for index in range(n):
-        engine.start("timer", instance_id=f"t{index:06d}")
+        engine.start("timer", instance_id=f"t{index:06d}", tenant=tenant)
     time.sleep(0.1)
     with workers(url, count, poll_ms) as running:
         running.wait_ready()
-        wait_until(all_done(engine, "timer"), TIMEOUT)
-    fired = finished_at(engine, "timer", n)
+        wait_until(all_done(engine, "timer", tenant), TIMEOUT)
+    fired = finished_at(engine, "timer", n, tenant)
     engine.close()
     span = max(1, fired[-1] - fired[0]) / 1000
     return {"n": n, "timers_per_s": (n - 1) / span}
