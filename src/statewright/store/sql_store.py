@@ -93,6 +93,11 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         with self._transaction(write=True, what=what) as tx:
             return tx.all(sql, params)
 
+    def _claim_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
+        """Run one claim (UPDATE of the due rows, LIMIT n, RETURNING) as a transaction of its
+        own; the rows it returns. A backend may plan it for its values each time."""
+        return self._write_all(sql, params, what=what)
+
     def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
         """Run one statement as a transaction of its own; the number of rows it changed."""
         with self._transaction(write=True, what=what) as tx:
@@ -378,7 +383,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         until then), in firing order (due time, then creation)."""
         _check_limit(limit)
         params = {"now": now, "lease_until": now + lease_ms, "limit": limit}
-        rows = self._write_all(self.queries["claim_timers"], params, what="claiming due timers")
+        rows = self._claim_all(self.queries["claim_timers"], params, what="claiming due timers")
         timers = [TimerRecord(**row) for row in rows]
         return sorted(timers, key=lambda timer: (timer.due_at, timer.created_seq))
 
@@ -402,7 +407,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         if types is not None and not types:
             return []
         params = {"now": now, "limit": limit, "lease_until": now + lease_ms, **_types(types)}
-        rows = self._write_all(
+        rows = self._claim_all(
             self.queries["due_outbox"], params, what="claiming due outbox messages"
         )
         return [OutboxRecord(**row) for row in rows]
@@ -469,7 +474,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         if srcs is not None and not srcs:
             return []
         params = {"now": now, "lease_until": now + lease_ms, "limit": limit, **_srcs(srcs)}
-        rows = self._write_all(self.queries["claim_steps"], params, what="claiming steps")
+        rows = self._claim_all(self.queries["claim_steps"], params, what="claiming steps")
         return [StepRecord(**row) for row in rows]
 
     def renew_step_leases(self, steps: Sequence[StepRecord], lease_until: int) -> list[bool]:

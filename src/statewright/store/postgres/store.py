@@ -193,6 +193,19 @@ class PostgresStore(SqlStore):
             cursor.execute(sql, params)
             return cursor.fetchall()
 
+    def _claim_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
+        # Planned for its values every time (bound in the client, so the server gets a plain
+        # query and never a prepared statement): the one plan kept for all values
+        # (`_configure`) cannot know how few due rows LIMIT takes, and with a million pending
+        # timers it scanned the table on every claim (90 ms against 2 for 300k timers here).
+        with (
+            self._errors(what),
+            self._pool.connection() as connection,
+            psycopg.ClientCursor(connection, row_factory=dict_row) as cursor,
+        ):
+            cursor.execute(sql, params)  # the values bound here: planned for them
+            return cursor.fetchall()
+
     def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
         with self._alone(what) as cursor:
             cursor.execute(sql, params)
