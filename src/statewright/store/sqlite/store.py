@@ -95,19 +95,8 @@ class SqliteStore(SqlStore):
 
     @contextmanager
     def _transaction(self, *, write: bool, what: str) -> Iterator[Transaction]:
-        with self._pool.connection() as connection:
-            try:
-                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield _SqliteTransaction(connection)
-                connection.execute("COMMIT")
-            except BaseException as error:
-                if connection.in_transaction:
-                    # If even this fails, the pool drops the connection (still in a transaction).
-                    with suppress(sqlite3.Error):
-                        connection.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):
-                    raise self._translate(error, what) from error
-                raise
+        with self._pool.connection() as connection, self._within(connection, write, what) as tx:
+            yield tx
 
     @contextmanager
     def _prune_transaction(self, what: str) -> Iterator[Transaction]:
@@ -117,19 +106,30 @@ class SqliteStore(SqlStore):
         with self._pool.connection() as connection:
             connection.execute("PRAGMA synchronous = NORMAL")
             try:
-                connection.execute("BEGIN IMMEDIATE")
-                yield _SqliteTransaction(connection)
-                connection.execute("COMMIT")
-            except BaseException as error:
-                if connection.in_transaction:
-                    with suppress(sqlite3.Error):
-                        connection.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):
-                    raise self._translate(error, what) from error
-                raise
+                with self._within(connection, True, what) as tx:
+                    yield tx
             finally:
                 if not connection.in_transaction:
                     connection.execute(f"PRAGMA synchronous = {self._options.synchronous}")
+
+    @contextmanager
+    def _within(
+        self, connection: sqlite3.Connection, write: bool, what: str
+    ) -> Iterator[Transaction]:
+        """One transaction on `connection`: committed on success, rolled back on any error,
+        SQLite's errors translated (their message starting with `what`)."""
+        try:
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield _SqliteTransaction(connection)
+            connection.execute("COMMIT")
+        except BaseException as error:
+            if connection.in_transaction:
+                # If even this fails, the pool drops the connection (still in a transaction).
+                with suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                raise self._translate(error, what) from error
+            raise
 
     def _commit_alone(self, writes: Sequence[TransitionWrite], what: str) -> bool:
         """A quiet transition (`fast_params.is_quiet`) straight on the connection:
