@@ -14,8 +14,13 @@ export class ApiError extends Error {
   }
 }
 
-/** Go to the login page, coming back here afterwards. */
+let leaving = false;
+
+/** Go to the login page, coming back here afterwards; once, however many calls got a 401
+ * (a second navigation would abort the first). */
 export function toLogin() {
+  if (leaving) return;
+  leaving = true;
   const here = location.pathname + location.search;
   location.assign(`/login?next=${encodeURIComponent(here)}`);
 }
