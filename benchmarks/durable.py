@@ -34,7 +34,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
@@ -190,14 +189,8 @@ def _sends(engine: Engine) -> Callable[[int], None]:
 def rate(loop: Callable[[int], None], seconds: float) -> float:
     """Operations per second of `loop`, run in chunks until `seconds` have passed."""
     gc.collect()
-    done, chunk = 0, 25
-    start = time.perf_counter()
-    while True:
-        loop(chunk)
-        done += chunk
-        spent = time.perf_counter() - start
-        if spent >= seconds:
-            return done / spent
+    done, spent = durable_throughput.run_for(loop, seconds, chunk=25)
+    return done / spent
 
 
 def profile(url: str, sends: int, top: int = 18) -> str:
