@@ -26,6 +26,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
+from statewright.store.postgres.audit_partitions import AuditPartitions
 from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
@@ -78,7 +79,7 @@ _CHECK_SERVER = (
 )
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(AuditPartitions, SqlStore):
     """The store in a PostgreSQL database, shared by many processes on many hosts.
 
     Open it with `statewright.store.open_store("postgresql://user@host:5432/db")`.
@@ -90,6 +91,7 @@ class PostgresStore(SqlStore):
     token_queries = load_queries(_PACKAGE, "tokens.sql")
     stream_queries = load_queries(_PACKAGE, "stream.sql")
     prune_queries = load_queries(_PACKAGE, "pruning.sql")
+    partition_queries = load_queries(_PACKAGE, "partitioning.sql")
     fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
     migrations = load_migrations(_PACKAGE)
 
