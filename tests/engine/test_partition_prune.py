@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -16,6 +16,7 @@ import pytest
 
 from statewright.engine import Engine
 from statewright.errors import ConfigError, PayloadError, PruneRunning
+from statewright.store.records import WorkerRecord
 from statewright.testing import VirtualClock
 
 DAY_MS = 86_400_000
@@ -232,3 +233,22 @@ def test_partitioning_waits_for_no_prune_run(engine: Engine) -> None:
     ):
         other.partition_audit("month")
     assert engine.audit_partitions() is None
+
+
+def test_a_workers_heartbeat_adds_the_partitions_missing_ahead(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    engine.partition_audit("month", ahead=0)  # November 2023 only, by the engine's clock
+    worker = WorkerRecord(
+        id="w1", host="h", pid=1, steps="[]", listeners="[]", started_at=0, heartbeat_at=0
+    )
+
+    engine.store.register_worker(worker)
+    engine.store.register_worker(worker)  # within the hour: nothing more is tried
+
+    found = engine.audit_partitions()
+    assert found is not None
+    names = [p.name for p in found[1]]
+    this_month = datetime.now(UTC).strftime("audit_p%Y%m01")
+    assert names[0] == "audit_p20231101" and this_month in names
+    assert names == sorted(set(names)) and len(names) >= 3 + 1 + 12

@@ -8,17 +8,24 @@ Locks, for the operator:
   the end, then wait for the commit). The benchmark in `benchmarks/prune.py` reports its
   seconds per million rows;
 - adding a range (`add_audit_partitions`) takes ACCESS EXCLUSIVE on `audit` for the
-  moment it takes to check the DEFAULT partition (empty, normally); at most 5 s of waiting
-  (`lock_timeout`), else the range is left for the next call;
+  moment it takes to check the DEFAULT partition (empty, normally); at most 1 s of waiting
+  (`lock_timeout`), else the range is left for the next call. While it waits, new writers
+  of `audit` queue behind it: a send may wait up to that second if a long transaction holds
+  the table;
 - dropping a partition (`drop_audit_partition`) first deletes its instances and their other
   rows, under row locks only (sends to other instances go on), then detaches and drops it
-  under ACCESS EXCLUSIVE on `audit`, held to the commit, milliseconds later; at most 5 s of
+  under ACCESS EXCLUSIVE on `audit`, held to the commit, milliseconds later; at most 1 s of
   waiting for any lock, else nothing is changed and the partition is kept for a later run.
+
+Besides `prune`, a worker's heartbeat adds the ranges missing ahead, once an hour per
+process (`maintain_audit_partitions`), so that a store pruned rarely still has them.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
@@ -27,8 +34,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from statewright.errors import ConfigError
+from statewright.errors import ConfigError, StoreError
 from statewright.store.partitions import (
+    DEFAULT_AHEAD,
     MAX_PARTITIONS,
     AuditPartition,
     Interval,
@@ -42,7 +50,12 @@ from statewright.store.partitions import (
 )
 from statewright.store.transaction import Row
 
-__all__ = ["AuditPartitions"]
+__all__ = ["MAINTAIN_EVERY_S", "AuditPartitions"]
+
+log = logging.getLogger("statewright.store")
+
+#: How often a process's heartbeat adds the audit ranges missing ahead, at most.
+MAINTAIN_EVERY_S = 3600.0
 
 _NOTE = re.compile(r"^statewright: partitioned by (?P<interval>[a-z]+)$")
 _BOUND = re.compile(r"^FOR VALUES FROM \('?(?P<low>-?\d+)'?\) TO \('?(?P<high>-?\d+)'?\)$")
@@ -56,6 +69,8 @@ class AuditPartitions:
 
     partition_queries: ClassVar[Mapping[str, str]]
     display_url: str
+    #: When this process last added the ranges ahead (`time.monotonic()`).
+    _partitions_maintained: float = -MAINTAIN_EVERY_S
     _pool: ConnectionPool[psycopg.Connection[Any]]
 
     def _errors(self, what: str) -> AbstractContextManager[None]:
@@ -131,6 +146,22 @@ class AuditPartitions:
             added.append(partition_name(low))
         return added
 
+    def maintain_audit_partitions(self) -> None:
+        """Add the ranges missing ahead of the wall clock, at most once per
+        `MAINTAIN_EVERY_S` in this process (a worker's heartbeat calls it); a failure is
+        logged, never raised: the next prune run or heartbeat tries again."""
+        now = time.monotonic()
+        if now - self._partitions_maintained < MAINTAIN_EVERY_S:
+            return
+        self._partitions_maintained = now
+        try:
+            added = self.add_audit_partitions(now=time.time_ns() // 1_000_000, ahead=DEFAULT_AHEAD)
+        except StoreError as error:
+            log.warning("audit partitions not added ahead: %s", error)
+            return
+        if added:
+            log.info("added audit partitions ahead: %s", ", ".join(added))
+
     def audit_partition_totals(self, partition: AuditPartition, before: int) -> PartitionTotals:
         """The instances created in the partition's range (see `AuditPartitionStore`)."""
         params = {"low": partition.low, "high": partition.high, "before": before}
@@ -178,7 +209,7 @@ class AuditPartitions:
         except _Kept as kept:
             return PartitionDrop(removed={}, kept=str(kept))
         except _Skipped:
-            return PartitionDrop(removed={}, kept="locked by other transactions for 5 s")
+            return PartitionDrop(removed={}, kept="the audit table stayed locked for 1 s")
         assert counted is not None  # an aggregate has one row
         return PartitionDrop(removed={table: int(counted[table]) for table in _REMOVED})
 

@@ -91,7 +91,7 @@ COMMENT ON TABLE audit IS 'statewright: partitioned by {interval}';
 -- A range added to the partitioned table. With a DEFAULT partition, PostgreSQL first checks
 -- that it holds no row of the range (it fails if it does: the range is left to it).
 -- name: partition_lock_timeout
-SET LOCAL lock_timeout = '5s';
+SET LOCAL lock_timeout = '1s';
 
 -- name: partition_create_range
 CREATE TABLE {partition} PARTITION OF audit FOR VALUES FROM ({low}) TO ({high});

@@ -148,6 +148,10 @@ class PostgresStore(AuditPartitions, SqlStore):
     def _audit_committed(self) -> None:
         self._audit_notifier.poke()  # for the live streams: see commit_listener.py
 
+    def _after_heartbeat(self) -> None:
+        super()._after_heartbeat()
+        self.maintain_audit_partitions()  # at most once an hour: see audit_partitions.py
+
     def _prune_lock(self) -> AbstractContextManager[None]:
         return prune_advisory_lock(self._pool, self.prune_queries, self.display_url, self._errors)
 
