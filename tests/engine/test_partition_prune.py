@@ -167,6 +167,10 @@ def test_prune_drops_a_finished_partition_and_keeps_one_with_a_running_instance(
     (step,) = engine.store.claim_steps(clock.now(), 60_000)
     engine.finish_step(step, output={"ok": True})
     assert engine.audit_since(0, tenant="default")[-1].to_value == "shipped"
+    # A dropped instance's id may be used again (no stale head of it is kept).
+    engine.start("order", instance_id="nov-1", input={"amount": 5})
+    assert engine.send("nov-1", {"type": "NOTE", "text": "again"}).seq == 2
+    assert engine.verify("nov-1").ok
 
 
 def test_an_undelivered_message_keeps_its_partition_and_its_instance(

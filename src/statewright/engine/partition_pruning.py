@@ -137,6 +137,7 @@ class AuditPartitioning(Deciding):
             if writer is not None:
                 self._archive_partition(partition, writer, batch)
             outcome = self.store.drop_audit_partition(partition, before=cutoff)
+            self._heads.clear()  # its instances are gone, and their ids may come back
             if outcome.kept is not None:
                 kept.append((partition.name, outcome.kept))
                 continue
