@@ -28,7 +28,13 @@ from statewright.store.partitions import (
     check_interval,
 )
 
-__all__ = ["DEFAULT_AHEAD", "AuditPartitioning", "PartitionPass"]
+__all__ = [
+    "DEFAULT_AHEAD",
+    "AuditPartition",
+    "AuditPartitioning",
+    "PartitionPass",
+    "Partitioned",
+]
 
 log = logging.getLogger("statewright.engine")
 
