@@ -4,6 +4,7 @@ audit rows each, on SQLite (FULL, the default) and PostgreSQL, with and without 
     .venv/bin/python -m benchmarks.prune                  # 2,000 instances, 8 audit rows each
     .venv/bin/python -m benchmarks.prune --size 100000    # the large run
     .venv/bin/python -m benchmarks.prune --no-postgres --audit-rows 20
+    .venv/bin/python -m benchmarks.prune --only-partitioned --size 125000  # 1M audit rows
 
 One template instance is driven by the real engine (start, NOTEs, CLOSE: real snapshots and
 audit rows, finished 40 days ago); it is copied N times with bulk `INSERT ... SELECT` (the
@@ -172,6 +173,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2000, help="finished instances per run")
     parser.add_argument("--audit-rows", type=int, default=8, help="audit rows per instance")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--only-partitioned",
+        action="store_true",
+        help="only the partitioned PostgreSQL runs (e.g. to time a conversion of 1M rows)",
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
         "--no-partitioned", action="store_true", help="skip the partitioned PostgreSQL runs"
@@ -184,7 +190,7 @@ def main() -> None:
         "| audit rows/s | archive  |"
     )
     print("|---|--:|--:|--:|--:|--:|--:|")
-    for archived in () if args.no_sqlite else (False, True):
+    for archived in () if args.no_sqlite or args.only_partitioned else (False, True):
         with tempfile.TemporaryDirectory() as folder:
             archive = Path(folder) / "archive" if archived else None
             label = "SQLite FULL" + (" --archive" if archived else "")
@@ -194,8 +200,8 @@ def main() -> None:
         return
     from statewright.testing.postgres import TemporaryPostgres
 
-    variants = [(False, False), (False, True)]
-    if not args.no_partitioned:
+    variants = [] if args.only_partitioned else [(False, False), (False, True)]
+    if not args.no_partitioned or args.only_partitioned:
         variants += [(True, False), (True, True)]
     with TemporaryPostgres() as server:
         for number, (partitioned, archived) in enumerate(variants):
