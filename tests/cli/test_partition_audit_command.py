@@ -51,7 +51,8 @@ def seed(url: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("empty_store_url", ["postgres"], indirect=True)
-def test_partition_audit_then_prune_drops_old_partitions(store_url: str) -> None:
+def test_partition_audit_then_prune_drops_old_partitions(empty_store_url: str) -> None:
+    store_url = empty_store_url  # not partitioned yet, whatever the suite's settings
     seed(store_url)
 
     first = run("db", "partition-audit", "--url", store_url, "--json")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
+from tests_support import order_machine
 
 from statewright.engine import Engine
 from statewright.errors import ConfigError, PayloadError, PruneRunning
@@ -26,6 +28,20 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.parametrize("empty_store_url", ["postgres"], indirect=True),
 ]
+
+
+@pytest.fixture
+def store_url(empty_store_url: str) -> str:
+    """A fresh PostgreSQL store, its audit table not partitioned (whatever the suite's
+    STATEWRIGHT_TEST_PARTITIONED_AUDIT): the engine creates its schema."""
+    return empty_store_url
+
+
+@pytest.fixture
+def engine(store_url: str, clock: VirtualClock) -> Iterator[Engine]:
+    with Engine.open(store_url, clock=clock) as opened:
+        opened.register(order_machine())
+        yield opened
 
 
 def finish(engine: Engine, instance_id: str, how: str = "reject") -> None:
