@@ -34,7 +34,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from statewright.errors import ConfigError, StoreError
+from statewright.errors import ConfigError, StatewrightError
 from statewright.store.partitions import (
     DEFAULT_AHEAD,
     MAX_PARTITIONS,
@@ -156,7 +156,7 @@ class AuditPartitions:
         self._partitions_maintained = now
         try:
             added = self.add_audit_partitions(now=time.time_ns() // 1_000_000, ahead=DEFAULT_AHEAD)
-        except StoreError as error:
+        except StatewrightError as error:  # unreachable, or too many ranges to add
             log.warning("audit partitions not added ahead: %s", error)
             return
         if added:
