@@ -7,6 +7,8 @@ counts and the stream stay right on what remains."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -274,3 +276,53 @@ def test_a_workers_heartbeat_adds_the_partitions_missing_ahead(
     this_month = datetime.now(UTC).strftime("audit_p%Y%m01")
     assert names[0] == "audit_p20231101" and this_month in names
     assert names == sorted(set(names)) and len(names) >= 3 + 1 + 12
+
+
+def _commit_once_the_detach_waits(other: psycopg.Connection[tuple[object, ...]], url: str) -> None:
+    """Commit `other` as soon as a DETACH waits for the lock `other` holds (at most 10 s)."""
+    with psycopg.connect(url, autocommit=True) as watcher:
+        for _ in range(2000):
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'ALTER TABLE audit DETACH%%'"
+            ).fetchone()
+            if waiting and int(str(waiting[0])):
+                break
+            time.sleep(0.005)
+    other.commit()
+
+
+def test_a_start_in_the_range_committed_during_the_drop_keeps_the_partition_whole(
+    engine: Engine, clock: VirtualClock, store_url: str
+) -> None:
+    engine.partition_audit("month", ahead=3)
+    finish(engine, "nov-1")
+    clock.advance(2 * MONTH_MS)  # November's range over before the cutoff, December's not
+    with psycopg.connect(store_url) as other:
+        # A start dated in November, in flight while the prune reads: its instance and audit
+        # row written, not committed (invisible to the prune until its DETACH waits for it).
+        other.execute(
+            "INSERT INTO instances SELECT tenant, 'nov-late', definition_id, "
+            "definition_version, 1, snapshot, value, 'active', 'active', created_at, "
+            "updated_at FROM instances WHERE id = 'nov-1'"
+        )
+        other.execute(
+            "INSERT INTO audit (tenant, instance_id, seq, event, to_value, status, "
+            "runtime_status, at, microsteps, effects, instance_created_at) SELECT tenant, "
+            "'nov-late', 1, event, to_value, 'active', 'active', at, microsteps, effects, "
+            "instance_created_at FROM audit WHERE instance_id = 'nov-1' AND seq = 1"
+        )
+        committer = threading.Thread(target=_commit_once_the_detach_waits, args=(other, store_url))
+        committer.start()
+        report = engine.prune(timedelta(days=30))
+        committer.join()
+
+    assert report.partitions_dropped == ()
+    ((name, why),) = report.partitions_kept
+    # Committed while the DETACH waited (or, on a slow machine, after its 1 s lock timeout).
+    assert name == "audit_p20231101"
+    assert why in ("1 instance created in its range started meanwhile",
+                   "the audit table stayed locked for 1 s")  # fmt: skip
+    assert report.instances == 1  # nov-1, row by row after the partition was kept
+    assert [i.id for i in engine.list(limit=10)] == ["nov-late"]
+    assert [r.seq for r in engine.store.history("default", "nov-late")] == [1]
