@@ -159,8 +159,8 @@ class AuditPartitions:
         except StatewrightError as error:  # unreachable, or too many ranges to add
             log.warning("audit partitions not added ahead: %s", error)
             return
-        if added:
-            log.info("added audit partitions ahead: %s", ", ".join(added))
+        if added:  # routine housekeeping: a worker's log shows it at DEBUG only
+            log.debug("added audit partitions ahead: %s", ", ".join(added))
 
     def audit_partition_totals(self, partition: AuditPartition, before: int) -> PartitionTotals:
         """The instances created in the partition's range (see `AuditPartitionStore`)."""
