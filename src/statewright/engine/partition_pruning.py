@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from statewright.engine.deciding import Deciding
 from statewright.engine.prune_archive import ArchiveWriter, archive_line
+from statewright.errors import PayloadError
 from statewright.store.partitions import (
     DEFAULT_AHEAD,
     AuditPartition,
@@ -88,8 +89,6 @@ class AuditPartitioning(Deciding):
             PayloadError: `ahead` outside 0..24.
             PruneRunning: a prune run (or another conversion) holds the pruning lock.
         """
-        from statewright.errors import PayloadError
-
         checked: Interval = check_interval(interval)
         if not 0 <= ahead <= 24:
             raise PayloadError(f"ahead {ahead} is outside 0..24; pick one inside (default 3)")

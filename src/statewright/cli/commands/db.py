@@ -142,7 +142,7 @@ def partition_audit(
                         "moved_rows": done.moved_rows, "created": list(done.created),
                         "partitions": partitions})  # fmt: skip
             return
-        shown = redact_url(session.engine.store.url)
+        shown = redact_url(_url(url))
         if done.already:
             typer.echo(f"the audit table of {shown} is partitioned by {done.interval} already")
         else:
