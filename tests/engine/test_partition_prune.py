@@ -322,7 +322,7 @@ def test_a_start_in_the_range_committed_during_the_drop_keeps_the_partition_whol
     # Committed while the DETACH waited (or, on a slow machine, after its 1 s lock timeout).
     assert name == "audit_p20231101"
     assert why in ("1 instance created in its range started meanwhile",
-                   "the audit table stayed locked for 1 s")  # fmt: skip
+                   "a lock on the audit table or the partition not had in time")  # fmt: skip
     assert report.instances == 1  # nov-1, row by row after the partition was kept
     assert [i.id for i in engine.list(limit=10)] == ["nov-late"]
     assert [r.seq for r in engine.store.history("default", "nov-late")] == [1]

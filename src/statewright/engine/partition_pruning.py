@@ -39,6 +39,10 @@ __all__ = [
 
 log = logging.getLogger("statewright.engine")
 
+#: Tries at dropping a partition whose drop missed a lock (each waits at most a few seconds
+#: for it); after the last, its instances are pruned row by row.
+DROP_ATTEMPTS = 3
+
 #: A dropped partition's rows, by the name a `PruneReport` counts them under.
 _COUNTED = {
     "instances": "instances",
@@ -142,6 +146,10 @@ class AuditPartitioning(Deciding):
             if writer is not None:
                 self._archive_partition(partition, writer, batch)
             outcome = self.store.drop_audit_partition(partition, before=cutoff)
+            for _ in range(DROP_ATTEMPTS - 1):
+                if not outcome.locked:
+                    break
+                outcome = self.store.drop_audit_partition(partition, before=cutoff)
             self._heads.clear()  # its instances are gone, and their ids may come back
             if outcome.kept is not None:
                 kept.append((partition.name, outcome.kept))

@@ -81,10 +81,12 @@ class PartitionTotals:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PartitionDrop:
     """What dropping a partition did: rows removed per table (`instances`, `audit` and the
-    rest, as a row-wise removal counts them), or why nothing was (`kept`)."""
+    rest, as a row-wise removal counts them), or why nothing was (`kept`; `locked` if only
+    for a lock not had in time: worth another try)."""
 
     removed: dict[str, int]
     kept: str | None = None
+    locked: bool = False
 
 
 class AuditPartitionStore(Protocol):

@@ -12,10 +12,14 @@ Locks, for the operator:
   (`lock_timeout`), else the range is left for the next call. While it waits, new writers
   of `audit` queue behind it: a send may wait up to that second if a long transaction holds
   the table;
-- dropping a partition (`drop_audit_partition`) first deletes its instances and their other
-  rows, under row locks only (sends to other instances go on), then detaches and drops it
-  under ACCESS EXCLUSIVE on `audit`, held to the commit, milliseconds later; at most 1 s of
-  waiting for any lock, else nothing is changed and the partition is kept for a later run.
+- dropping a partition (`drop_audit_partition`) first takes SHARE UPDATE EXCLUSIVE on the
+  partition alone (no writer of the engine's needs more than a read of an old partition;
+  it waits up to 10 s, so that PostgreSQL cancels an autovacuum of the partition, which it
+  does after `deadlock_timeout`), then deletes its instances and their other rows under row
+  locks (sends to other instances go on), then detaches and drops it under ACCESS EXCLUSIVE
+  on `audit`, held to the commit, milliseconds later; at most 1 s of waiting for that one
+  (new writers queue behind it meanwhile), else nothing is changed and the partition is
+  kept for a later run.
 
 Besides `prune`, a worker's heartbeat adds the ranges missing ahead, once an hour per
 process (`maintain_audit_partitions`), so that a store pruned rarely still has them.
@@ -198,9 +202,11 @@ class AuditPartitions:
         params = {"low": partition.low, "high": partition.high, "before": before}
         try:
             with self._cursor(f"dropping {partition.name}", transaction=True) as cursor:
-                cursor.execute(queries["partition_lock_timeout"])
+                cursor.execute(queries["partition_hold_timeout"])
+                cursor.execute(_ddl(queries["partition_hold"], partition.name))
                 counted = cursor.execute(queries["partition_remove_instances"], params).fetchone()
                 _check_empty(cursor, queries, params, "not finished before the cutoff")
+                cursor.execute(queries["partition_lock_timeout"])  # sends queue behind it
                 cursor.execute(_ddl(queries["partition_detach"], partition.name))
                 # Under the table's lock now: no writer of audit is in flight. A start that
                 # committed since the delete would be left without its history: check again.
@@ -209,7 +215,11 @@ class AuditPartitions:
         except _Kept as kept:
             return PartitionDrop(removed={}, kept=str(kept))
         except _Skipped:
-            return PartitionDrop(removed={}, kept="the audit table stayed locked for 1 s")
+            return PartitionDrop(
+                removed={},
+                kept="a lock on the audit table or the partition not had in time",
+                locked=True,
+            )
         assert counted is not None  # an aggregate has one row
         return PartitionDrop(removed={table: int(counted[table]) for table in _REMOVED})
 

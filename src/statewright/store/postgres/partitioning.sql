@@ -156,6 +156,16 @@ SELECT (SELECT count(*) FROM removed_instances) AS instances,
        (SELECT count(*) FROM removed_step_attempts) AS step_attempts,
        (SELECT count(*) FROM removed_idempotency) AS idempotency;
 
+-- A drop first holds the partition itself against autovacuum (which a fresh partition
+-- often runs on: DETACH would wait behind it, then time out). No writer of the engine's
+-- needs this lock on an old partition. Waiting for it past deadlock_timeout (1 s by
+-- default) cancels a running autovacuum of the partition, so this one waits longer.
+-- name: partition_hold_timeout
+SET LOCAL lock_timeout = '10s';
+
+-- name: partition_hold
+LOCK TABLE {partition} IN SHARE UPDATE EXCLUSIVE MODE;
+
 -- Instances of the range still there (not removable, or created meanwhile).
 -- name: partition_left
 SELECT count(*) AS remaining FROM instances WHERE created_at >= %(low)s AND created_at < %(high)s;
