@@ -326,3 +326,24 @@ def test_a_start_in_the_range_committed_during_the_drop_keeps_the_partition_whol
     assert report.instances == 1  # nov-1, row by row after the partition was kept
     assert [i.id for i in engine.list(limit=10)] == ["nov-late"]
     assert [r.seq for r in engine.store.history("default", "nov-late")] == [1]
+
+
+def test_a_partition_whose_table_stays_locked_is_kept_and_pruned_row_by_row(
+    engine: Engine, clock: VirtualClock, store_url: str
+) -> None:
+    engine.partition_audit("month", ahead=3)
+    finish(engine, "nov-1")
+    clock.advance(MONTH_MS)
+    engine.start("order", instance_id="dec-open", input={"amount": 5})
+    clock.advance(MONTH_MS)  # November's range over before the cutoff, December's not
+    with psycopg.connect(store_url) as other:  # a long transaction writing to audit
+        other.execute("LOCK TABLE audit IN ROW EXCLUSIVE MODE")
+        report = engine.prune(timedelta(days=30))  # three tries, a second each
+
+    assert report.partitions_dropped == ()
+    assert report.partitions_kept == (
+        ("audit_p20231101", "a lock on the audit table or the partition not had in time"),
+    )
+    assert report.instances == 1 and [i.id for i in engine.list(limit=10)] == ["dec-open"]
+    assert placement(store_url) == {"dec-open": {"audit_p20231201"}}
+    assert engine.prune(timedelta(days=30)).partitions_dropped == ("audit_p20231101",)
