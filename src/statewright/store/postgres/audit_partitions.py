@@ -125,6 +125,8 @@ class AuditPartitions:
             cursor.execute(queries["partition_carry_sequence"])
             cursor.execute(queries["partition_swap"], prepare=False)
             cursor.execute(queries["partition_note"].replace("{interval}", interval))
+        with self._cursor("analyzing the partitioned audit table") as cursor:
+            cursor.execute(queries["partition_analyze"])
         return Partitioned(interval=interval, created=tuple(names), moved_rows=moved, already=False)
 
     def add_audit_partitions(self, *, now: int, ahead: int) -> list[str]:

@@ -88,6 +88,11 @@ CREATE INDEX audit_stream ON audit (tenant, stream_seq);
 -- name: partition_note
 COMMENT ON TABLE audit IS 'statewright: partitioned by {interval}';
 
+-- After the commit, outside the lock: statistics for the new partitions at once, and for the
+-- partitioned table itself, which autovacuum never analyzes.
+-- name: partition_analyze
+ANALYZE audit;
+
 -- A range added to the partitioned table. With a DEFAULT partition, PostgreSQL first checks
 -- that it holds no row of the range (it fails if it does: the range is left to it).
 -- name: partition_lock_timeout
