@@ -170,7 +170,7 @@ def _select(columns: list[str], new_id: str, stream_seq: str | None) -> str:
             picked.append(f"t.message_id || '-' || {new_id}")
         elif column == "stream_seq" and stream_seq is not None:
             picked.append(stream_seq)
-        elif column in ("created_at", "updated_at"):
+        elif column in ("created_at", "updated_at", "instance_created_at"):
             picked.append(f"t.{column} - n.x * 1000")
         else:
             picked.append(f"t.{column}")

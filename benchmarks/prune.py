@@ -4,6 +4,7 @@ audit rows each, on SQLite (FULL, the default) and PostgreSQL, with and without 
     .venv/bin/python -m benchmarks.prune                  # 2,000 instances, 8 audit rows each
     .venv/bin/python -m benchmarks.prune --size 100000    # the large run
     .venv/bin/python -m benchmarks.prune --no-postgres --audit-rows 20
+    .venv/bin/python -m benchmarks.prune --only-partitioned --size 125000  # 1M audit rows
 
 One template instance is driven by the real engine (start, NOTEs, CLOSE: real snapshots and
 audit rows, finished 40 days ago); it is copied N times with bulk `INSERT ... SELECT` (the
@@ -12,6 +13,11 @@ recent instance holds the newest audit row. Each variant prunes a fresh store of
 in one call (`finished_before=30 days`, the default batch); the rate is instances (and audit
 rows) removed per second of that call. PostgreSQL is a throwaway server started for the run
 (statewright.testing.postgres), on the same disk, with its default `synchronous_commit=on`.
+
+On PostgreSQL the same data is also pruned on an audit table partitioned by month
+(`Engine.partition_audit`, timed apart: rows moved per second, the seconds per million):
+the finished instances' partition is dropped whole, against the row-wise prune above it in
+the same run (`--no-partitioned` leaves it out).
 """
 
 from __future__ import annotations
@@ -113,22 +119,42 @@ def _copy_postgres(url: str, size: int) -> None:
             )
             db.execute(
                 "INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, "  # type: ignore[arg-type]
-                "to_value, status, runtime_status, at, idempotency_key, microsteps, effects) "
+                "to_value, status, runtime_status, at, idempotency_key, microsteps, effects, "
+                "instance_created_at) "
                 f"SELECT t.tenant, {new_id}, t.seq, t.event, t.actor, t.from_value, "
                 "t.to_value, t.status, t.runtime_status, t.at, t.idempotency_key, "
-                "t.microsteps, t.effects FROM generate_series(1, %(count)s) AS n(x), "
+                "t.microsteps, t.effects, t.instance_created_at "
+                "FROM generate_series(1, %(count)s) AS n(x), "
                 "audit AS t WHERE t.instance_id = 'template' ORDER BY n.x, t.seq",
                 {"count": size - 1},
             )
         db.execute("VACUUM ANALYZE")
 
 
-def measure(name: str, url: str, size: int, audit_rows: int, archive: Path | None) -> None:
+def measure(
+    name: str,
+    url: str,
+    size: int,
+    audit_rows: int,
+    archive: Path | None,
+    *,
+    partitioned: bool = False,
+) -> None:
     made = seed(url, size, audit_rows)
+    converted = ""
     with Engine.open(url) as engine:
+        if partitioned:
+            began = time.perf_counter()
+            moved = engine.partition_audit("month").moved_rows
+            seconds = time.perf_counter() - began
+            converted = (
+                f"; partitioned in {seconds:.1f} s: {moved:,} rows moved, "
+                f"{moved / seconds:,.0f} rows/s, {seconds * 1e6 / moved:.1f} s per million"
+            )
         report = engine.prune(timedelta(days=30), archive=archive)
         assert report.instances == size, report
         assert engine.store.count_instances() == 1
+        assert bool(report.partitions_dropped) == partitioned, report
     archived = ""
     if archive is not None:
         (path,) = report.archive_files
@@ -137,7 +163,7 @@ def measure(name: str, url: str, size: int, audit_rows: int, archive: Path | Non
         f"| {name:<28} | {size:>9,} | {report.audit_rows:>11,} | {report.seconds:8.2f} | "
         f"{report.instances / report.seconds:>11,.0f} | "
         f"{report.audit_rows / report.seconds:>12,.0f} |{archived or ' -':>9} |"
-        f"  (seeded in {made:.1f} s)",
+        f"  (seeded in {made:.1f} s{converted})",
         flush=True,
     )
 
@@ -146,7 +172,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=2000, help="finished instances per run")
     parser.add_argument("--audit-rows", type=int, default=8, help="audit rows per instance")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--only-partitioned",
+        action="store_true",
+        help="only the partitioned PostgreSQL runs (e.g. to time a conversion of 1M rows)",
+    )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--no-partitioned", action="store_true", help="skip the partitioned PostgreSQL runs"
+    )
     args = parser.parse_args()
     if args.audit_rows < 2:
         parser.error("--audit-rows must be at least 2 (the start and the CLOSE)")
@@ -155,7 +190,7 @@ def main() -> None:
         "| audit rows/s | archive  |"
     )
     print("|---|--:|--:|--:|--:|--:|--:|")
-    for archived in (False, True):
+    for archived in () if args.no_sqlite or args.only_partitioned else (False, True):
         with tempfile.TemporaryDirectory() as folder:
             archive = Path(folder) / "archive" if archived else None
             label = "SQLite FULL" + (" --archive" if archived else "")
@@ -165,13 +200,17 @@ def main() -> None:
         return
     from statewright.testing.postgres import TemporaryPostgres
 
+    variants = [] if args.only_partitioned else [(False, False), (False, True)]
+    if not args.no_partitioned or args.only_partitioned:
+        variants += [(True, False), (True, True)]
     with TemporaryPostgres() as server:
-        for number, archived in enumerate((False, True)):
+        for number, (partitioned, archived) in enumerate(variants):
             with tempfile.TemporaryDirectory() as folder:
                 archive = Path(folder) / "archive" if archived else None
-                label = "PostgreSQL" + (" --archive" if archived else "")
+                label = "PostgreSQL" + (" partitioned" if partitioned else "")
+                label += " --archive" if archived else ""
                 url = server.create_database(f"prune{number}")
-                measure(label, url, args.size, args.audit_rows, archive)
+                measure(label, url, args.size, args.audit_rows, archive, partitioned=partitioned)
 
 
 if __name__ == "__main__":

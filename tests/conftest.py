@@ -8,6 +8,9 @@
   time a test needs it (about two seconds), unless STATEWRIGHT_TEST_POSTGRES_URL names a
   database to use instead.
 
+With STATEWRIGHT_TEST_PARTITIONED_AUDIT=1, every migrated PostgreSQL store has its audit
+table partitioned by month (`statewright db partition-audit`), so that any test runs on one.
+
 SQLite gets a file in the test's tmp_path. PostgreSQL gets a schema of its own per test
 (`CREATE SCHEMA`, a few milliseconds), selected through the URL's search_path and dropped
 afterwards; a database per test would cost a copy of the template each time.
@@ -16,6 +19,7 @@ afterwards; a database per test would cost a copy of the template each time.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -29,6 +33,13 @@ from statewright.store import Store, open_store  # noqa: E402
 from statewright.testing.postgres import TemporaryPostgres, create_schema, drop_schema  # noqa: E402
 
 BACKENDS = ("sqlite", "postgres")
+PARTITIONED = os.environ.get("STATEWRIGHT_TEST_PARTITIONED_AUDIT") == "1"
+
+
+def _migrate(store: Store) -> None:
+    store.migrate()
+    if PARTITIONED and store.url.startswith("postgres"):
+        store.partition_audit("month", now=time.time_ns() // 1_000_000, ahead=1)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +73,7 @@ def store_url(empty_store_url: str) -> str:
     """The URL of a fresh, migrated database on each backend."""
     store = open_store(empty_store_url)
     try:
-        store.migrate()
+        _migrate(store)
     finally:
         store.close()
     return empty_store_url
@@ -73,7 +84,7 @@ def store(empty_store_url: str) -> Iterator[Store]:
     """An open store on a fresh, migrated database on each backend; closed afterwards."""
     opened = open_store(empty_store_url)
     try:
-        opened.migrate()
+        _migrate(opened)
         yield opened
     finally:
         opened.close()

@@ -3,6 +3,10 @@ the end: no active instance is ever touched, no instance is ever half removed (`
 verify` passes, no row outlives its instance, the counts per state match the instances), and
 every instance removed is in the archive, whole.
 
+On PostgreSQL the same runs again on an audit table partitioned by day, the finished
+instances spread over six days, the active ones on the last: the run drops five partitions
+whole (each in one transaction) and prunes the last one's finished instances row by row.
+
 The size is bounded for CI; set STATEWRIGHT_PRUNE_KILL_INSTANCES (default 90 finished
 instances) and STATEWRIGHT_PRUNE_KILL_ROUNDS (default 3) for longer runs.
 """
@@ -17,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -65,18 +70,22 @@ TICKET = {
 OWNED = ("audit", "timers", "steps", "outbox", "step_attempts", "idempotency", "instance_states")
 
 
-def seed(url: str) -> tuple[dict[str, int], set[str]]:
-    """Forty days ago: FINISHED closed or cancelled tickets (some with idempotency keys),
-    ACTIVE open ones (a 90-day timer each) and UNDELIVERED shipped ones (an outbox message
-    each, never delivered); today, one closed ticket. The active and held ids with their
-    versions, and the ids of the candidates."""
+def seed(url: str, days: int = 1) -> tuple[dict[str, int], set[str]]:
+    """Forty days ago (the FINISHED ones spread over the `days` days up to then): FINISHED
+    closed or cancelled tickets (some with idempotency keys), ACTIVE open ones (a 90-day
+    timer each) and UNDELIVERED shipped ones (an outbox message each, never delivered);
+    today, one closed ticket. The active and held ids with their versions, and the ids of
+    the candidates."""
     kept: dict[str, int] = {}
     candidates: set[str] = set()
     now = time.time_ns() // 1_000_000
-    clock = VirtualClock(now - 40 * DAY_MS)
+    clock = VirtualClock(now - (40 + days - 1) * DAY_MS)
+    order = sorted(range(FINISHED), key=lambda index: index % days)
     with Engine.open(url, clock=clock) as engine:
         engine.register(Machine.from_config(TICKET))
-        for index in range(FINISHED):
+        for number, index in enumerate(order):
+            if number and index % days != order[number - 1] % days:
+                clock.advance(DAY_MS)
             instance_id = f"t-{index:05d}"
             engine.start("ticket", instance_id=instance_id)
             for note in range(index % 4):
@@ -167,8 +176,17 @@ def _all(engine: Engine) -> list[object]:
         cursor = page.next_cursor
 
 
-def test_sigkill_mid_prune_never_leaves_half_an_instance(store_url: str, tmp_path: Path) -> None:
-    kept, candidates = seed(store_url)
+@pytest.mark.parametrize("days", [1, 6], ids=["rows", "partitions"])
+def test_sigkill_mid_prune_never_leaves_half_an_instance(
+    empty_store_url: str, tmp_path: Path, days: int
+) -> None:
+    store_url = empty_store_url  # seed() makes the schema: partitioned only here, by day
+    if days > 1 and not store_url.startswith("postgresql"):
+        pytest.skip("only a PostgreSQL store's audit table is partitioned")
+    kept, candidates = seed(store_url, days)
+    if days > 1:
+        with Engine.open(store_url) as engine:
+            assert not engine.partition_audit("day", ahead=1).already
     folder = tmp_path / "archive"
     rng = random.Random(11)
     remaining = set(candidates)
@@ -199,4 +217,10 @@ def test_sigkill_mid_prune_never_leaves_half_an_instance(store_url: str, tmp_pat
     assert finished.returncode == 0, finished.stderr
     assert json.loads(finished.stdout)["held"] == {"undelivered_outbox": UNDELIVERED}
     assert check(store_url, kept, candidates, folder) == set()
+    if days > 1:  # the active instances' day is left, with its partition
+        with Engine.open(store_url) as engine:
+            found = engine.audit_partitions()
+            assert found is not None
+            first = datetime.fromtimestamp(found[1][0].low / 1000, UTC)
+            assert (datetime.now(UTC) - first).days in (40, 41)
     assert killed_mid_run >= 1, "no kill landed mid-run: the test proved nothing"

@@ -50,8 +50,9 @@ def _draw_in_flight(connection: psycopg.Connection[tuple[object, ...]], seq: int
     """Insert an audit row of i1 in the connection's open transaction: its stream number."""
     row = connection.execute(
         "INSERT INTO audit (tenant, instance_id, seq, event, to_value, status, runtime_status,"
-        " at, microsteps, effects) VALUES ('acme', 'i1', %s, '{\"type\": \"X\"}', '\"a\"',"
-        " 'active', 'active', 0, '[]', '[]') RETURNING stream_seq",
+        " at, microsteps, effects, instance_created_at) VALUES ('acme', 'i1', %s,"
+        " '{\"type\": \"X\"}', '\"a\"', 'active', 'active', 0, '[]', '[]', (SELECT"
+        " created_at FROM instances WHERE tenant = 'acme' AND id = 'i1')) RETURNING stream_seq",
         (seq,),
     ).fetchone()
     assert row is not None

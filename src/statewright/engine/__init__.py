@@ -3,6 +3,7 @@ and the work it creates, in one transaction."""
 
 from statewright.engine.bulk import BulkResult
 from statewright.engine.engine import Engine
+from statewright.engine.partition_pruning import AuditPartition, Partitioned
 from statewright.engine.pruning import PruneReport
 from statewright.engine.stream import StreamEntry
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
@@ -20,11 +21,13 @@ __all__ = [
     "Accepted",
     "AcceptedEvent",
     "AuditEntry",
+    "AuditPartition",
     "BulkResult",
     "DeadLetter",
     "Engine",
     "Instance",
     "Page",
+    "Partitioned",
     "PendingTimer",
     "PruneReport",
     "StateCount",

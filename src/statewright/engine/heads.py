@@ -128,6 +128,12 @@ class HeadCache:
             self._heads.pop((tenant, instance_id), None)
             self._parsed.pop((tenant, instance_id), None)
 
+    def clear(self) -> None:
+        """Forget every head (instances were removed in bulk: any may be stale)."""
+        with self._lock:
+            self._heads.clear()
+            self._parsed.clear()
+
     def __len__(self) -> int:
         return len(self._heads)
 

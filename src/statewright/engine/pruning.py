@@ -16,6 +16,9 @@ Promises:
   flushed to disk before the transaction that removes it commits (`prune_archive.py`);
 - one run at a time per database, from any host (`PruneRunning` for a second one: it exits
   at once, it does not wait).
+
+On PostgreSQL with a partitioned audit table (`partition_pruning.py`), a run first drops
+the partitions whose instances may all go, whole, then prunes the rest row by row.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from statewright.engine.deciding import Deciding
+from statewright.engine.partition_pruning import AuditPartitioning, PartitionPass
 from statewright.engine.payload import check_id
 from statewright.engine.prune_archive import ArchiveWriter, archive_line
 from statewright.errors import PayloadError
@@ -78,9 +81,17 @@ class PruneReport:
     held_sample: tuple[tuple[str, str, str], ...] = ()
     archive_files: tuple[str, ...] = ()
     seconds: float = 0.0
+    #: Audit partitions dropped whole (a dry run: that would be), oldest first; their
+    #: instances and rows are counted above.
+    partitions_dropped: tuple[str, ...] = ()
+    #: Audit partitions whose range ended before the cutoff but were kept, with why; their
+    #: finished instances were pruned row by row.
+    partitions_kept: tuple[tuple[str, str], ...] = ()
+    #: Audit partitions this run added ahead.
+    partitions_added: tuple[str, ...] = ()
 
 
-class Pruning(Deciding):
+class Pruning(AuditPartitioning):
     """`prune`."""
 
     def prune(
@@ -123,6 +134,11 @@ class Pruning(Deciding):
         if not 1 <= batch <= MAX_PRUNE_BATCH:
             raise PayloadError(f"batch {batch} is outside 1..{MAX_PRUNE_BATCH}; pick one inside")
         if dry_run:
+            parts = (
+                PartitionPass()
+                if tenant
+                else self._partition_pass(cutoff, dry_run=True, writer=None, batch=batch)
+            )
             totals = self.store.prune_totals(cutoff, tenant=tenant)
             held = {"undelivered_outbox": totals.held, "stream_head": totals.stream_head}
             return PruneReport(
@@ -134,11 +150,24 @@ class Pruning(Deciding):
                 - totals.stream_head_audit_rows,
                 held={reason: count for reason, count in held.items() if count},
                 seconds=time.monotonic() - started,
+                partitions_dropped=parts.dropped,
+                partitions_kept=parts.kept,
             )
         writer = None if archive is None else ArchiveWriter(archive)
         report = PruneReport(cutoff=cutoff)
         try:
             with self.store.prune_lock():
+                if tenant is None:  # a partition holds every tenant's instances
+                    parts = self._partition_pass(cutoff, dry_run=False, writer=writer, batch=batch)
+                    counted: dict[str, Any] = dict(parts.removed)
+                    report = replace(
+                        report,
+                        **counted,
+                        partitions_dropped=parts.dropped,
+                        partitions_kept=parts.kept,
+                        partitions_added=parts.added,
+                        archive_files=_files(writer),
+                    )
                 report = self._prune_all(cutoff, tenant, batch, writer, report, started, progress)
                 self.store.after_prune()
         finally:
@@ -165,9 +194,9 @@ class Pruning(Deciding):
         started: float,
         progress: Callable[[PruneReport], None] | None,
     ) -> PruneReport:
-        counts = dict.fromkeys(_COUNTED.values(), 0)
-        held: dict[str, int] = {}
-        sample: list[tuple[str, str, str]] = []
+        counts = {name: int(getattr(report, name)) for name in _COUNTED.values()}
+        held: dict[str, int] = dict(report.held)
+        sample: list[tuple[str, str, str]] = list(report.held_sample)
         after = ("", "")
         while True:
             page = self.store.prune_candidates(cutoff, tenant=tenant, after=after, limit=batch)
@@ -195,9 +224,9 @@ class Pruning(Deciding):
                     continue
                 for table, removed in outcome.removed.items():
                     counts[_COUNTED[table]] += removed
-            files = () if writer is None or writer.path is None else (str(writer.path),)
-            report = PruneReport(
-                cutoff=cutoff,
+            files = _files(writer)
+            report = replace(
+                report,
                 instances=counts["instances"],
                 audit_rows=counts["audit_rows"],
                 timers=counts["timers"],
@@ -256,6 +285,10 @@ class Pruning(Deciding):
         raise PayloadError(
             f"finished_before {finished_before!r} is neither a timedelta nor a datetime"
         )
+
+
+def _files(writer: ArchiveWriter | None) -> tuple[str, ...]:
+    return () if writer is None or writer.path is None else (str(writer.path),)
 
 
 def _iso(ms: int) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from statewright.errors import StatewrightError
+from statewright.store.partitions import AuditPartitionStore
 from statewright.store.pruning import PruneStore
 from statewright.store.records import (
     AuditRecord,
@@ -33,10 +34,10 @@ from statewright.store.tokens import TokenStore
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
-class Store(TokenStore, StreamStore, PruneStore, Protocol):
+class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
     """Persistence for definitions, instances, audit rows and the work transitions create."""
 
     url: str

@@ -7,11 +7,13 @@ from typing import Annotated, NoReturn
 import typer
 
 from statewright.cli.project import find_project, resolve_store_url
+from statewright.cli.session import JsonOption, open_session, print_json
+from statewright.engine.partition_pruning import DEFAULT_AHEAD
 from statewright.errors import StatewrightError
 from statewright.store import SCHEMA_VERSION, open_store
 from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
-__all__ = ["app", "migrate", "status"]
+__all__ = ["app", "migrate", "partition_audit", "status"]
 
 app = typer.Typer(
     help="Create, upgrade and inspect the database schema.",
@@ -107,6 +109,50 @@ def status(url: UrlOption = None) -> None:
             "upgrade statewright"
         )
         raise typer.Exit(1)
+
+
+@app.command("partition-audit")
+def partition_audit(
+    interval: Annotated[
+        str,
+        typer.Option(
+            "--interval",
+            help="Each partition's range of instance creation times, in UTC: day, week or month.",
+        ),
+    ] = "month",
+    ahead: Annotated[
+        int,
+        typer.Option("--ahead", help="Partitions made past the current one (0..24)."),
+    ] = DEFAULT_AHEAD,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Partition a PostgreSQL store's audit table by the creation time of each row's
+    instance, so that "statewright prune" drops old partitions whole. The rows move in one
+    transaction: sends wait until it commits. Running it again only adds partitions ahead.
+
+    Example: statewright db partition-audit --interval month --url postgresql://app@db/app
+    """  # fmt: skip
+    with open_session(url, None, as_json) as session:
+        done = session.engine.partition_audit(interval, ahead=ahead)
+        found = session.engine.audit_partitions()
+        partitions = [] if found is None else [p.name for p in found[1]]
+        if as_json:
+            print_json({"interval": done.interval, "already": done.already,
+                        "moved_rows": done.moved_rows, "created": list(done.created),
+                        "partitions": partitions})  # fmt: skip
+            return
+        shown = redact_url(_url(url))
+        if done.already:
+            typer.echo(f"the audit table of {shown} is partitioned by {done.interval} already")
+        else:
+            typer.echo(f"partitioned the audit table of {shown} by {done.interval}: "
+                       f"{done.moved_rows} rows moved")  # fmt: skip
+        typer.echo(f"added {len(done.created)} partitions" + (
+            f": {', '.join(done.created)}" if done.created else ""))  # fmt: skip
+        if partitions:
+            typer.echo(f"partitions: {partitions[0]} .. {partitions[-1]} ({len(partitions)}) "
+                       "and audit_default")  # fmt: skip
 
 
 def _url(given: str | None) -> str:

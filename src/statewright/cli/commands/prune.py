@@ -122,6 +122,14 @@ def _print(say: Callable[[str], None], report: PruneReport) -> None:
             f"{report.steps} steps, {report.outbox_rows} outbox rows, "
             f"{report.step_attempts} step attempts, {report.idempotency_rows} idempotency keys"
         )
+    if report.partitions_dropped:
+        verb = "would drop" if report.dry_run else "dropped"
+        names = ", ".join(report.partitions_dropped)
+        say(f"{verb} {len(report.partitions_dropped)} audit partitions whole: {names}")
+    for name, why in report.partitions_kept:
+        say(f"kept audit partition {name} ({why}): its finished instances go row by row")
+    if report.partitions_added:
+        say(f"added audit partitions ahead: {', '.join(report.partitions_added)}")
     for reason, count in sorted(report.held.items()):
         say(f"kept {count} {_HELD.get(reason, reason)}")
     for tenant, instance_id, reason in report.held_sample[:10]:
@@ -147,6 +155,9 @@ def _plain(report: PruneReport) -> dict[str, object]:
             for tenant, instance_id, reason in report.held_sample
         ],
         "archive_files": list(report.archive_files),
+        "partitions_dropped": list(report.partitions_dropped),
+        "partitions_kept": [{"name": name, "why": why} for name, why in report.partitions_kept],
+        "partitions_added": list(report.partitions_added),
         "seconds": round(report.seconds, 3),
     }
 

@@ -12,13 +12,13 @@
 -- name: commit_quiet_transition
 WITH updated AS (
 {include:update_instance_quiet}
-    RETURNING tenant, id
+    RETURNING tenant, id, created_at
 )
 INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
-                   runtime_status, at, idempotency_key, microsteps, effects)
+                   runtime_status, at, idempotency_key, microsteps, effects, instance_created_at)
 SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s,
        %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
-       %(microsteps)s, %(effects)s
+       %(microsteps)s, %(effects)s, created_at
 FROM updated;
 
 -- A start whole, in one statement: the instance row (only if the id is free and, when
@@ -66,10 +66,10 @@ WITH instance AS (
     JOIN seqs ON seqs.n = m.n + %(timer_count)s + %(step_count)s
 )
 INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
-                   runtime_status, at, idempotency_key, microsteps, effects)
+                   runtime_status, at, idempotency_key, microsteps, effects, instance_created_at)
 SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s,
        %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
-       %(microsteps)s, %(effects)s
+       %(microsteps)s, %(effects)s, %(at)s
 FROM instance;
 
 -- Transitions of existing instances, one or many (a worker's batch of results), whole, in
@@ -207,10 +207,12 @@ WITH w AS MATERIALIZED (
     JOIN seqs ON seqs.n = m.n
 ), new_audit AS (
     INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
-                       runtime_status, at, idempotency_key, microsteps, effects)
+                       runtime_status, at, idempotency_key, microsteps, effects,
+                       instance_created_at)
     SELECT w.tenant, w.id, w.version, w.event::json, w.actor, w.from_value, w.to_value,
            w.audit_status, w.audit_runtime_status, w.at, w.idempotency_key,
-           w.microsteps::json, w.effects::json
+           w.microsteps::json, w.effects::json,
+           (SELECT i.created_at FROM instances AS i WHERE i.tenant = w.tenant AND i.id = w.id)
     FROM w WHERE (SELECT ok FROM ok)
 )
 SELECT 1 FROM ok WHERE ok;

@@ -176,11 +176,13 @@ SELECT count(*) AS count FROM instances WHERE tenant = %(tenant)s;
 
 -- Audit ----------------------------------------------------------------------------------
 
+-- The instance row is written first (commit.py): its created_at goes with the audit row.
 -- name: insert_audit
 INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
-                   runtime_status, at, idempotency_key, microsteps, effects)
+                   runtime_status, at, idempotency_key, microsteps, effects, instance_created_at)
 VALUES (%(tenant)s, %(instance_id)s, %(seq)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s, %(status)s,
-        %(runtime_status)s, %(at)s, %(idempotency_key)s, %(microsteps)s, %(effects)s);
+        %(runtime_status)s, %(at)s, %(idempotency_key)s, %(microsteps)s, %(effects)s,
+        (SELECT created_at FROM instances WHERE tenant = %(tenant)s AND id = %(instance_id)s));
 
 -- name: history
 SELECT tenant, instance_id, seq, event, actor, from_value, to_value, status, runtime_status,

@@ -56,6 +56,7 @@ CREATE TABLE audit (
     microsteps JSON NOT NULL,
     effects JSON NOT NULL,
     stream_seq BIGINT GENERATED ALWAYS AS IDENTITY,
+    instance_created_at BIGINT,
     PRIMARY KEY (tenant, instance_id, seq),
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
@@ -64,6 +65,10 @@ CREATE TABLE audit (
 -- rows. Drawn at insert, so commits may make them visible out of order: readers stop at
 -- the numbers every transaction that drew one has settled (store/postgres/stream.sql).
 CREATE INDEX audit_stream ON audit (tenant, stream_seq);
+
+-- instance_created_at: the instance's created_at, written with every row, so that the table
+-- can be partitioned by it (store/postgres/partitioning.sql): an instance's rows all live in
+-- one partition. NULL in rows written before schema 11 (until the table is partitioned).
 
 CREATE TABLE timers (
     tenant TEXT COLLATE "C" NOT NULL,

@@ -26,6 +26,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
+from statewright.store.postgres.audit_partitions import AuditPartitions
 from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
@@ -78,7 +79,7 @@ _CHECK_SERVER = (
 )
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(AuditPartitions, SqlStore):
     """The store in a PostgreSQL database, shared by many processes on many hosts.
 
     Open it with `statewright.store.open_store("postgresql://user@host:5432/db")`.
@@ -90,6 +91,7 @@ class PostgresStore(SqlStore):
     token_queries = load_queries(_PACKAGE, "tokens.sql")
     stream_queries = load_queries(_PACKAGE, "stream.sql")
     prune_queries = load_queries(_PACKAGE, "pruning.sql")
+    partition_queries = load_queries(_PACKAGE, "partitioning.sql")
     fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
     migrations = load_migrations(_PACKAGE)
 
@@ -145,6 +147,10 @@ class PostgresStore(SqlStore):
 
     def _audit_committed(self) -> None:
         self._audit_notifier.poke()  # for the live streams: see commit_listener.py
+
+    def _after_heartbeat(self) -> None:
+        super()._after_heartbeat()
+        self.maintain_audit_partitions()  # at most once an hour: see audit_partitions.py
 
     def _prune_lock(self) -> AbstractContextManager[None]:
         return prune_advisory_lock(self._pool, self.prune_queries, self.display_url, self._errors)

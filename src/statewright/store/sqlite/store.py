@@ -21,6 +21,7 @@ from pathlib import Path
 
 from statewright.errors import StoreError, StoreUnavailable
 from statewright.store.fast_params import quiet_row
+from statewright.store.partitions import UnpartitionedAudit
 from statewright.store.records import TransitionWrite
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
@@ -36,7 +37,7 @@ __all__ = ["SqliteStore"]
 _PACKAGE = "statewright.store.sqlite"
 
 
-class SqliteStore(SqlStore):
+class SqliteStore(UnpartitionedAudit, SqlStore):
     """The store in one SQLite file; safe for many threads and processes on one host.
 
     Open it with `statewright.store.open_store("sqlite:///path.db")`. Each concurrent
