@@ -67,9 +67,11 @@ class HeldFirstCommit:
 
 
 def queued(engine: Engine) -> int:
-    assert engine._commits is not None
-    with engine._commits._lock:
-        return len(engine._commits._queue)
+    """The senders leading or waiting in the queue."""
+    groups = engine._commits
+    assert groups is not None
+    with groups._lock:
+        return len(groups._queue) + groups._leading
 
 
 def wait_until(check: Callable[[], bool]) -> None:
