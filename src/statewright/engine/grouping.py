@@ -3,18 +3,20 @@
 Threads sending at once (the HTTP API's thread pool, an application's threads) would each
 commit alone: on SQLite they queue for the one write lock (and the waiting ones sleep in
 SQLite's busy handler), on PostgreSQL each pays its own round trips and WAL flush. Here they
-queue in the process instead. One sender at a time leads: it takes every write queued
-behind it (at most `MAX_GROUP`, one per instance) and commits them with
-`Store.commit_transitions`, one transaction and one flush to disk for all; meanwhile the
-next senders queue and form the next group. When its commit is done, the leader hands the
-lead to the first sender queued, who commits what has queued by then at once, so that the
-database is kept busy while the Python of the answered senders runs; a sender that finds
-nobody leading leads at once (and commits alone when nobody queued).
+queue in the process instead. A sender that finds a leader's place free leads at once: it
+takes every write queued behind it (at most `MAX_GROUP`, one per instance) and commits them
+with `Store.commit_transitions`, one transaction and one flush to disk for all (alone, with
+`commit_transition`); meanwhile the next senders queue. When its commit is done, the leader
+hands its place to the first sender queued, who commits what has queued by then at once: no
+leader waits for more senders to join, the next group forms while this one commits, so the
+database is kept busy while the Python of the answered senders runs. One group commits at a
+time (SQLite has one writer), or up to the store's `group_commit_leaders` (PostgreSQL: two,
+of distinct instances, each on its own connection).
 
 A waiting sender sleeps on a lock of its own, released once: when it is answered or made
-leader; a leader wakes only the senders of its own group and the next leader, and it leaves
+leader. A leader wakes only the senders of its own group and the next leader, and it leaves
 the waking of its group to that next leader, which does it once its own group is taken, so
-that the commit it leads starts before the woken threads compete for the interpreter.
+that the commit it leads is under way before the woken threads compete for the interpreter.
 
 Every promise of a lone commit holds for each sender:
 
@@ -32,7 +34,6 @@ Every promise of a lone commit holds for each sender:
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING
 
 from statewright.store.commit import check_write
@@ -41,11 +42,8 @@ from statewright.store.records import TransitionWrite
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
-__all__ = ["DEFAULT_MAX_WAIT_S", "MAX_GROUP", "CommitGroups"]
+__all__ = ["MAX_GROUP", "CommitGroups"]
 
-#: How long a leader whose group is smaller than the last one waits for more senders to
-#: join (0: never; the next group forms while this one commits).
-DEFAULT_MAX_WAIT_S = 0.0
 #: The most writes committed in one transaction.
 MAX_GROUP = 128
 
@@ -67,13 +65,15 @@ class _Sender:
 class CommitGroups:
     """Commits each sender's write, in groups with the writes of concurrent senders."""
 
-    def __init__(self, *, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
-        self._max_wait_s = max_wait_s
+    def __init__(self, *, leaders: int | None = None) -> None:
+        """`leaders`: how many groups may commit at once; by default the store's
+        `group_commit_leaders` (1 if it has none: one writer at a time, as SQLite)."""
+        self._most_leaders = leaders
         self._lock = threading.Lock()
         self._queue: list[_Sender] = []  # waiting to be taken into a group, in order
-        self._leading = False  # a sender leads (commits a group, or is about to)
+        self._leading = 0  # senders leading (committing a group, or about to)
+        self._committing: set[tuple[str, str]] = set()  # the instances of the leaders' groups
         self._answered: list[_Sender] = []  # answered; the next leader wakes them
-        self._last_size = 1
 
     def commit(self, write: TransitionWrite, store: Store) -> None:
         """Commit `write` to `store` (as `Store.commit_transition`), in a group with
@@ -83,12 +83,15 @@ class CommitGroups:
             Whatever `Store.commit_transition` raises for this write.
         """
         check_write(write)  # a bug in one write must not fail the group
+        if self._most_leaders is None:
+            self._most_leaders = max(1, getattr(store, "group_commit_leaders", 1))
         sender = _Sender(write)
         with self._lock:
-            if self._leading:
+            if self._leading >= self._most_leaders or sender.key in self._committing:
                 self._queue.append(sender)
             else:
-                self._leading = sender.lead = True
+                self._leading += 1
+                self._make_leader(sender)
         if not sender.lead:
             self._park(sender)
             if sender.done:
@@ -101,11 +104,14 @@ class CommitGroups:
         try:
             sender.wake.acquire()
         except BaseException:  # interrupted: leave the queue unless being committed
+            woken: list[_Sender] = []
             with self._lock:
                 if sender.lead:
-                    self._hand_on()
+                    self._committing.discard(sender.key)
+                    woken = self._hand_on()
                 elif not sender.taken:
                     self._queue.remove(sender)
+            _wake(woken)
             raise
 
     def _lead(self, leader: _Sender, store: Store) -> None:
@@ -113,12 +119,7 @@ class CommitGroups:
         with self._lock:
             group = self._gather(leader)
             answered, self._answered = self._answered, []
-        if len(group) < self._last_size and self._max_wait_s > 0:
-            time.sleep(self._max_wait_s)  # let more join
-            with self._lock:
-                group.extend(self._gather(None, group))
-        for member in answered:  # the last group's, now that this one is taken
-            member.wake.release()
+        _wake(answered)  # the last group's, now that this one is taken
         outcomes: list[BaseException | None]
         try:
             if len(group) == 1:
@@ -132,45 +133,50 @@ class CommitGroups:
             member.error = outcome
             member.done = True
         with self._lock:
-            self._last_size = len(group)
-            self._answered = [member for member in group if member is not leader]
-            self._hand_on()
+            self._committing.difference_update(member.key for member in group)
+            self._answered.extend(member for member in group if member is not leader)
+            woken = self._hand_on()
+        _wake(woken)
 
-    def _hand_on(self) -> None:
-        """Make the first queued sender leader, or, with none queued, end the lead and wake
-        the answered senders (lock held)."""
-        if self._queue:
-            leader = self._queue.pop(0)
-            leader.lead = True
-            leader.wake.release()
-            return
-        self._leading = False
+    def _hand_on(self) -> list[_Sender]:
+        """Make the first queued sender leader, or, with none queued, end the lead; the
+        senders to wake now (lock held; wake them after releasing it)."""
+        for index, leader in enumerate(self._queue):
+            if leader.key not in self._committing:
+                del self._queue[index]
+                self._make_leader(leader)
+                return [leader]
+        self._leading -= 1
         answered, self._answered = self._answered, []
-        for member in answered:
-            member.wake.release()
+        return answered
 
-    def _gather(self, leader: _Sender | None, group: list[_Sender] | None = None) -> list[_Sender]:
-        """Take the queued senders that join `leader` (or the `group` taken so far) out of
-        the queue, in order, one write per instance, at most MAX_GROUP in all (lock held)."""
-        taken = [] if group is None else group
-        keys = {member.key for member in taken}
-        joining: list[_Sender] = []
-        if leader is not None:
-            leader.taken = True
-            keys.add(leader.key)
-            joining.append(leader)
+    def _make_leader(self, sender: _Sender) -> None:
+        """(lock held)"""
+        sender.lead = sender.taken = True
+        self._committing.add(sender.key)
+
+    def _gather(self, leader: _Sender) -> list[_Sender]:
+        """`leader` and the queued senders that join its group, taken out of the queue in
+        order: one write per instance, none of an instance another group commits, at most
+        MAX_GROUP (lock held)."""
+        group = [leader]
         left: list[_Sender] = []
         for member in self._queue:
-            if member.key in keys or len(taken) + len(joining) >= MAX_GROUP:
-                left.append(member)  # the same instance: its version depends on this outcome
+            if member.key in self._committing or len(group) >= MAX_GROUP:
+                left.append(member)  # the same instance: its version depends on that outcome
                 continue
-            keys.add(member.key)
+            self._committing.add(member.key)
             member.taken = True
-            joining.append(member)
+            group.append(member)
         self._queue = left
-        return joining
+        return group
 
     @staticmethod
     def _answer(sender: _Sender) -> None:
         if sender.error is not None:
             raise sender.error
+
+
+def _wake(senders: list[_Sender]) -> None:
+    for sender in senders:
+        sender.wake.release()
