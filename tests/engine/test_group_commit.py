@@ -331,3 +331,50 @@ def test_two_leaders_commit_groups_of_distinct_instances_at_once(engine: Engine)
     assert (first_out[0].seq, same_out[0].seq) == (2, 3)  # type: ignore[attr-defined]
     assert set(held.sizes) == {1}  # (the second send to a may conflict and be retried)
     assert queued(engine) == 0
+
+
+WAITING = {
+    "id": "waiting",
+    "initial": "waiting",
+    "context": {"n": 0},
+    "states": {
+        "waiting": {
+            "after": {"24h": "expired"},
+            "on": {
+                "INC": {
+                    "actions": [{"type": "assign", "params": {"n": {"$expr": "context.n + 1"}}}]
+                },
+                "STOP": {"target": "stopped"},
+            },
+        },
+        "expired": {},
+        "stopped": {},
+    },
+}
+
+
+def test_a_group_keeps_or_recomputes_each_runtime_status(engine: Engine) -> None:
+    """One transaction for sends that keep an instance's pending timer (its runtime status
+    kept: `waiting`) and sends that cancel it (recomputed: `active`), as lone commits do."""
+    engine.register(WAITING)
+    names = [f"w{index}" for index in range(6)]
+    for name in names:
+        engine.start("waiting", instance_id=name)
+    held = HeldFirstCommit(engine)
+    leader, _ = in_thread(lambda: engine.send("w0", INC))
+    wait_until(lambda: queued(engine) == 1)
+    events = {name: {"type": "STOP"} if index % 2 else INC for index, name in enumerate(names)}
+    senders = [
+        in_thread(lambda name=name: engine.send(name, events[name]))  # type: ignore[misc]
+        for name in names[1:]
+    ]
+    wait_until(lambda: queued(engine) == len(names))
+    held.release.set()
+    for thread, _ in [(leader, None), *senders]:
+        thread.join(30)
+    assert held.sizes[:2] == [1, len(names) - 1]
+    for index, name in enumerate(names):
+        got = engine.get(name)
+        assert got.version == 2
+        assert got.runtime_status == ("active" if index % 2 else "waiting"), name
+        assert engine.verify(name).ok
