@@ -3,14 +3,18 @@ sender gets its own answer: a conflict or a failure in one send never fails anot
 
 from __future__ import annotations
 
+import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
 from statewright.engine import Engine
-from statewright.errors import StatewrightError, VersionConflict
+from statewright.engine.grouping import CommitGroups
+from statewright.errors import StatewrightError, StoreUnavailable, VersionConflict
 from statewright.store.records import TransitionWrite
 
 pytestmark = pytest.mark.slow
@@ -43,8 +47,10 @@ class HeldFirstCommit:
     """Wraps the store's `commit_transition(s)`: the first commit waits for `release`, so
     that the senders arriving meanwhile queue into one group; records each commit's size."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, leaders: int = 1) -> None:
+        engine._commits = CommitGroups(leaders=leaders)  # one group at a time: in order
         self.release = threading.Event()
+        self.lock = threading.Lock()
         self.sizes: list[int] = []
         store = engine.store
         self.one, self.many = store.commit_transition, store.commit_transitions
@@ -52,8 +58,9 @@ class HeldFirstCommit:
         store.commit_transitions = self.commit_many  # type: ignore[method-assign]
 
     def hold(self, size: int) -> None:
-        first = not self.sizes
-        self.sizes.append(size)
+        with self.lock:
+            first = not self.sizes
+            self.sizes.append(size)
         if first:
             assert self.release.wait(30)
 
@@ -67,9 +74,11 @@ class HeldFirstCommit:
 
 
 def queued(engine: Engine) -> int:
-    assert engine._commits is not None
-    with engine._commits._lock:
-        return len(engine._commits._queue)
+    """The senders leading or waiting in the queue."""
+    groups = engine._commits
+    assert groups is not None
+    with groups._lock:
+        return len(groups._queue) + groups._leading
 
 
 def wait_until(check: Callable[[], bool]) -> None:
@@ -191,3 +200,181 @@ def test_many_threads_sending_at_once_each_get_their_own_transition(engine: Engi
     assert actors == {f"t{index}" for index in range(threads)}
     for instance in engine.list(limit=100):
         assert engine.verify(instance.id).ok
+
+
+def test_a_group_the_database_refuses_fails_only_its_own_senders(tmp_path: Path) -> None:
+    """The commit of a whole group fails (the write lock stays taken past the busy timeout):
+    every sender of that group gets the error and nothing of it is written, while the group
+    committed before it and the sends after it are unaffected."""
+    url = f"sqlite:///{tmp_path / 'busy.db'}?busy_timeout=50"
+    with Engine.open(url) as engine:
+        engine.register(COUNTER)
+        for name in "abcd":
+            engine.start("counter", instance_id=name)
+        held = HeldFirstCommit(engine)
+        leader, leader_out = in_thread(lambda: engine.send("a", INC))
+        wait_until(lambda: queued(engine) == 1)
+        group = [in_thread(lambda name=name: engine.send(name, INC)) for name in "bcd"]  # type: ignore[misc]
+        wait_until(lambda: queued(engine) == 4)
+        blocker = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        held.release.set()
+        leader.join(30)  # its commit waits for the lock, then fails alone
+        for thread, _ in group:
+            thread.join(30)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert isinstance(leader_out[0], StoreUnavailable)
+        assert held.sizes[0] == 1 and held.sizes[1] >= 3  # b, c and d: one transaction
+        for _, out in group:
+            assert isinstance(out[0], StoreUnavailable), out
+        assert [engine.get(name).version for name in "abcd"] == [1, 1, 1, 1]
+        assert engine.send("b", INC).seq == 2  # the queue is free again
+        assert queued(engine) == 0
+
+
+def test_a_sender_interrupted_while_queued_leaves_the_queue(engine: Engine) -> None:
+    """A waiting sender interrupted (here by a signal handler raising in the main thread)
+    is taken out of the queue: its write is not committed and the next senders go on."""
+    for name in "ab":
+        engine.start("counter", instance_id=name)
+    held = HeldFirstCommit(engine)
+    leader, leader_out = in_thread(lambda: engine.send("a", INC))
+    wait_until(lambda: queued(engine) == 1)
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(Interrupted):
+            engine.send("b", INC)  # queues behind the held leader, then is interrupted
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert queued(engine) == 1  # the leader only
+    held.release.set()
+    leader.join(30)
+    assert leader_out[0].seq == 2  # type: ignore[attr-defined]
+    assert engine.get("b").version == 1  # the interrupted send was never committed
+    assert engine.send("b", INC).seq == 2
+    assert queued(engine) == 0
+
+
+def test_each_group_is_answered_after_its_own_commit(engine: Engine) -> None:
+    """Groups follow one another (the lead passes to the first queued sender): no sender
+    returns before the commit holding its write, and every one returns."""
+    names = [f"i{index}" for index in range(6)]
+    for name in names:
+        engine.start("counter", instance_id=name)
+    store = engine.store
+    commit_many = store.commit_transitions
+    committed: set[str] = set()
+
+    def recording(writes: Sequence[TransitionWrite]) -> list[StatewrightError | None]:
+        outcomes = commit_many(writes)
+        committed.update(
+            write.instance_id for write, outcome in zip(writes, outcomes, strict=True)
+            if outcome is None
+        )  # fmt: skip
+        return outcomes
+
+    commit_one = store.commit_transition
+
+    def recording_one(write: TransitionWrite) -> None:
+        commit_one(write)
+        committed.add(write.instance_id)
+
+    store.commit_transitions = recording  # type: ignore[method-assign]
+    store.commit_transition = recording_one  # type: ignore[method-assign]
+    early: list[str] = []
+
+    def sender(name: str) -> None:
+        for _ in range(20):
+            engine.send(name, INC)
+            if name not in committed:
+                early.append(name)
+            committed.discard(name)
+
+    threads = [threading.Thread(target=sender, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not early
+    assert [engine.get(name).version for name in names] == [21] * len(names)
+    assert queued(engine) == 0
+
+
+def test_two_leaders_commit_groups_of_distinct_instances_at_once(engine: Engine) -> None:
+    """With two leaders (PostgreSQL's default), a second group commits while the first is
+    held, and a send to an instance of the held group waits for that group's outcome."""
+    for name in "abc":
+        engine.start("counter", instance_id=name)
+    held = HeldFirstCommit(engine, leaders=2)
+    first, first_out = in_thread(lambda: engine.send("a", INC))
+    wait_until(lambda: queued(engine) == 1)
+    second, second_out = in_thread(lambda: engine.send("b", INC))  # leads a group of its own
+    second.join(30)
+    assert second_out[0].seq == 2  # type: ignore[attr-defined]
+    same, same_out = in_thread(lambda: engine.send("a", INC))  # waits for a's group
+    wait_until(lambda: queued(engine) == 2)
+    assert not same_out
+    assert engine.send("c", INC).seq == 2  # a free leader's place: not held up by a
+    held.release.set()
+    for thread in (first, same):
+        thread.join(30)
+    assert (first_out[0].seq, same_out[0].seq) == (2, 3)  # type: ignore[attr-defined]
+    assert set(held.sizes) == {1}  # (the second send to a may conflict and be retried)
+    assert queued(engine) == 0
+
+
+WAITING = {
+    "id": "waiting",
+    "initial": "waiting",
+    "context": {"n": 0},
+    "states": {
+        "waiting": {
+            "after": {"24h": "expired"},
+            "on": {
+                "INC": {
+                    "actions": [{"type": "assign", "params": {"n": {"$expr": "context.n + 1"}}}]
+                },
+                "STOP": {"target": "stopped"},
+            },
+        },
+        "expired": {},
+        "stopped": {},
+    },
+}
+
+
+def test_a_group_keeps_or_recomputes_each_runtime_status(engine: Engine) -> None:
+    """One transaction for sends that keep an instance's pending timer (its runtime status
+    kept: `waiting`) and sends that cancel it (recomputed: `active`), as lone commits do."""
+    engine.register(WAITING)
+    names = [f"w{index}" for index in range(6)]
+    for name in names:
+        engine.start("waiting", instance_id=name)
+    held = HeldFirstCommit(engine)
+    leader, _ = in_thread(lambda: engine.send("w0", INC))
+    wait_until(lambda: queued(engine) == 1)
+    events = {name: {"type": "STOP"} if index % 2 else INC for index, name in enumerate(names)}
+    senders = [
+        in_thread(lambda name=name: engine.send(name, events[name]))  # type: ignore[misc]
+        for name in names[1:]
+    ]
+    wait_until(lambda: queued(engine) == len(names))
+    held.release.set()
+    for thread, _ in [(leader, None), *senders]:
+        thread.join(30)
+    assert held.sizes[:2] == [1, len(names) - 1]
+    for index, name in enumerate(names):
+        got = engine.get(name)
+        assert got.version == 2
+        assert got.runtime_status == ("active" if index % 2 else "waiting"), name
+        assert engine.verify(name).ok

@@ -3,12 +3,20 @@
 Threads sending at once (the HTTP API's thread pool, an application's threads) would each
 commit alone: on SQLite they queue for the one write lock (and the waiting ones sleep in
 SQLite's busy handler), on PostgreSQL each pays its own round trips and WAL flush. Here they
-queue in the process instead. The sender at the head of the queue leads: it takes every
-write queued behind it (at most `MAX_GROUP`, one per instance) and commits them with
-`Store.commit_transitions`, one transaction and one flush to disk for all; meanwhile the
-next senders queue behind it and form the next group. A lone sender leads at once and
-commits alone; when the last group had several writes and fewer are queued, the leader
-first waits up to `max_wait_s` (a few hundred microseconds) for the others to join.
+queue in the process instead. A sender that finds a leader's place free leads at once: it
+takes every write queued behind it (at most `MAX_GROUP`, one per instance) and commits them
+with `Store.commit_transitions`, one transaction and one flush to disk for all (alone, with
+`commit_transition`); meanwhile the next senders queue. When its commit is done, the leader
+hands its place to the first sender queued, who commits what has queued by then at once: no
+leader waits for more senders to join, the next group forms while this one commits, so the
+database is kept busy while the Python of the answered senders runs. One group commits at a
+time (SQLite has one writer), or up to the store's `group_commit_leaders` (PostgreSQL: two,
+of distinct instances, each on its own connection).
+
+A waiting sender sleeps on a lock of its own, released once: when it is answered or made
+leader. A leader wakes only the senders of its own group and the next leader, and it leaves
+the waking of its group to that next leader, which does it once its own group is taken, so
+that the commit it leads is under way before the woken threads compete for the interpreter.
 
 Every promise of a lone commit holds for each sender:
 
@@ -26,7 +34,6 @@ Every promise of a lone commit holds for each sender:
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING
 
 from statewright.store.commit import check_write
@@ -35,34 +42,38 @@ from statewright.store.records import TransitionWrite
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
-__all__ = ["DEFAULT_MAX_WAIT_S", "MAX_GROUP", "CommitGroups"]
+__all__ = ["MAX_GROUP", "CommitGroups"]
 
-#: How long a leader waits for more senders to join, when the last group had more.
-DEFAULT_MAX_WAIT_S = 0.0003
 #: The most writes committed in one transaction.
 MAX_GROUP = 128
 
 
 class _Sender:
-    __slots__ = ("done", "error", "ready", "taken", "write")
+    __slots__ = ("done", "error", "key", "lead", "taken", "wake", "write")
 
     def __init__(self, write: TransitionWrite) -> None:
         self.write = write
-        self.ready: threading.Condition | None = None  # made when it has to wait
-        self.done = False
+        self.key = (write.tenant, write.instance_id)
+        self.wake = threading.Lock()  # held until it is answered or made leader
+        self.wake.acquire()
+        self.lead = False
         self.taken = False  # in a group being committed
+        self.done = False
         self.error: BaseException | None = None
 
 
 class CommitGroups:
     """Commits each sender's write, in groups with the writes of concurrent senders."""
 
-    def __init__(self, *, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
-        self._max_wait_s = max_wait_s
+    def __init__(self, *, leaders: int | None = None) -> None:
+        """`leaders`: how many groups may commit at once; by default the store's
+        `group_commit_leaders` (1 if it has none: one writer at a time, as SQLite)."""
+        self._most_leaders = leaders
         self._lock = threading.Lock()
-        self._joined = threading.Condition(self._lock)
-        self._queue: list[_Sender] = []
-        self._last_size = 1
+        self._queue: list[_Sender] = []  # waiting to be taken into a group, in order
+        self._leading = 0  # senders leading (committing a group, or about to)
+        self._committing: set[tuple[str, str]] = set()  # the instances of the leaders' groups
+        self._answered: list[_Sender] = []  # answered; the next leader wakes them
 
     def commit(self, write: TransitionWrite, store: Store) -> None:
         """Commit `write` to `store` (as `Store.commit_transition`), in a group with
@@ -72,74 +83,100 @@ class CommitGroups:
             Whatever `Store.commit_transition` raises for this write.
         """
         check_write(write)  # a bug in one write must not fail the group
+        if self._most_leaders is None:
+            self._most_leaders = max(1, getattr(store, "group_commit_leaders", 1))
         sender = _Sender(write)
         with self._lock:
-            self._queue.append(sender)
-            self._joined.notify()
-            while not sender.done and self._queue[0] is not sender:
-                if sender.ready is None:
-                    sender.ready = threading.Condition(self._lock)
-                try:
-                    sender.ready.wait()
-                except BaseException:  # interrupted: leave the queue unless being committed
-                    if not sender.taken:
-                        self._queue.remove(sender)
-                        self._wake_leader()
-                    raise
+            if self._leading >= self._most_leaders or sender.key in self._committing:
+                self._queue.append(sender)
+            else:
+                self._leading += 1
+                self._make_leader(sender)
+        if not sender.lead:
+            self._park(sender)
             if sender.done:
                 return self._answer(sender)
-            group = self._gather()
+        self._lead(sender, store)
+        return self._answer(sender)
+
+    def _park(self, sender: _Sender) -> None:
+        """Sleep until `sender` is answered or made leader."""
+        try:
+            sender.wake.acquire()
+        except BaseException:  # interrupted: leave the queue unless being committed
+            woken: list[_Sender] = []
+            with self._lock:
+                if sender.lead:
+                    self._committing.discard(sender.key)
+                    woken = self._hand_on()
+                elif not sender.taken:
+                    self._queue.remove(sender)
+            _wake(woken)
+            raise
+
+    def _lead(self, leader: _Sender, store: Store) -> None:
+        """Commit the group `leader` leads, answer its members, and hand the lead on."""
+        with self._lock:
+            group = self._gather(leader)
+            answered, self._answered = self._answered, []
+        _wake(answered)  # the last group's, now that this one is taken
         outcomes: list[BaseException | None]
         try:
             if len(group) == 1:
-                store.commit_transition(write)  # alone: the cheapest path
+                store.commit_transition(leader.write)  # alone: the cheapest path
                 outcomes = [None]
             else:
                 outcomes = list(store.commit_transitions([member.write for member in group]))
         except BaseException as error:  # alone: its own error; else the database's itself,
             outcomes = [error] * len(group)  # and no write of the group is in
+        for member, outcome in zip(group, outcomes, strict=True):
+            member.error = outcome
+            member.done = True
         with self._lock:
-            for member, outcome in zip(group, outcomes, strict=True):
-                member.error = outcome
-                member.done = True
-                self._queue.remove(member)
-                if member.ready is not None:
-                    member.ready.notify()
-            self._wake_leader()
-            self._last_size = len(group)
-        return self._answer(sender)
+            self._committing.difference_update(member.key for member in group)
+            self._answered.extend(member for member in group if member is not leader)
+            woken = self._hand_on()
+        _wake(woken)
 
-    def _wake_leader(self) -> None:
-        """Wake the sender at the head of the queue, if it waits (lock held)."""
-        if self._queue and (ready := self._queue[0].ready) is not None:
-            ready.notify()
+    def _hand_on(self) -> list[_Sender]:
+        """Make the first queued sender leader, or, with none queued, end the lead; the
+        senders to wake now (lock held; wake them after releasing it)."""
+        for index, leader in enumerate(self._queue):
+            if leader.key not in self._committing:
+                del self._queue[index]
+                self._make_leader(leader)
+                return [leader]
+        self._leading -= 1
+        answered, self._answered = self._answered, []
+        return answered
 
-    def _gather(self) -> list[_Sender]:
-        """The leader's group (lock held): the queue from its head, one write per instance,
-        after waiting briefly for more when the last group was larger."""
-        if len(self._queue) == 1 and self._last_size == 1:
-            self._queue[0].taken = True
-            return [self._queue[0]]  # a lone sender, as the last one was
-        if len(self._queue) < self._last_size and self._max_wait_s > 0:
-            deadline = time.monotonic() + self._max_wait_s
-            while len(self._queue) < self._last_size:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._joined.wait(left):
-                    break
-        group: list[_Sender] = []
-        keys: set[tuple[str, str]] = set()
+    def _make_leader(self, sender: _Sender) -> None:
+        """(lock held)"""
+        sender.lead = sender.taken = True
+        self._committing.add(sender.key)
+
+    def _gather(self, leader: _Sender) -> list[_Sender]:
+        """`leader` and the queued senders that join its group, taken out of the queue in
+        order: one write per instance, none of an instance another group commits, at most
+        MAX_GROUP (lock held)."""
+        group = [leader]
+        left: list[_Sender] = []
         for member in self._queue:
-            key = (member.write.tenant, member.write.instance_id)
-            if key in keys:
-                continue  # the next group: its version depends on this one's outcome
-            keys.add(key)
+            if member.key in self._committing or len(group) >= MAX_GROUP:
+                left.append(member)  # the same instance: its version depends on that outcome
+                continue
+            self._committing.add(member.key)
             member.taken = True
             group.append(member)
-            if len(group) == MAX_GROUP:
-                break
+        self._queue = left
         return group
 
     @staticmethod
     def _answer(sender: _Sender) -> None:
         if sender.error is not None:
             raise sender.error
+
+
+def _wake(senders: list[_Sender]) -> None:
+    for sender in senders:
+        sender.wake.release()

@@ -51,7 +51,8 @@ def write_batch(
     starts = [instance_params(write) for write in writes if write.expected_version == 0]
     if not _all_one(tx, queries["insert_instance"], starts):
         return False
-    if not _update_instances(tx, queries, writes):
+    quiet = _update_instances(tx, queries, writes)
+    if quiet is None:
         return False
     if not _all_one(tx, queries["consume_timer"], _consumed_timers(writes)):
         return False
@@ -69,8 +70,8 @@ def write_batch(
     _run(tx, queries["delete_instance_steps"], dropped)
     computed = [
         {**_key(write), "id": write.instance_id}
-        for write in writes
-        if write.instance.runtime_status is None
+        for index, write in enumerate(writes)
+        if write.instance.runtime_status is None and index not in quiet
     ]
     _run(tx, queries["compute_runtime_status"], computed)
     _run(tx, queries["insert_audit"], [params_of(write.audit) for write in writes])
@@ -79,23 +80,48 @@ def write_batch(
 
 def _update_instances(
     tx: Transaction, queries: Mapping[str, str], writes: Sequence[TransitionWrite]
-) -> bool:
-    """Update the instance rows, cheapest first as `commit.py` does: `update_instance_kept`
-    (no indexed column set) where the runtime status is computed afterwards, then
-    `update_instance` for the rest (a status or definition that changed)."""
+) -> set[int] | None:
+    """Update the instance rows, cheapest first as `commit.py` does: `update_instance_quiet`
+    (runtime status kept too) for the writes that change no timer or step, then
+    `update_instance_kept` (no indexed column set) where the runtime status is computed
+    afterwards, then `update_instance` for the rest (a status or definition that changed).
+    The indexes of the writes the quiet update took (their runtime status is right
+    already), or None if some row was not updated."""
+    updates = [
+        (index, write, instance_params(write))
+        for index, write in enumerate(writes)
+        if write.expected_version > 0
+    ]
+    tried = [
+        (index, params)
+        for index, write, params in updates
+        if write.instance.runtime_status is None and not _writes_work(write)
+    ]
+    counts = tx.run_each(queries["update_instance_quiet"], [params for _, params in tried])
+    quiet = {index for (index, _), count in zip(tried, counts, strict=True) if count == 1}
     kept = [
-        instance_params(write)
-        for write in writes
-        if write.expected_version > 0 and write.instance.runtime_status is None
+        params
+        for index, write, params in updates
+        if write.instance.runtime_status is None and index not in quiet
     ]
-    full = [
-        instance_params(write)
-        for write in writes
-        if write.expected_version > 0 and write.instance.runtime_status is not None
-    ]
+    full = [params for _, write, params in updates if write.instance.runtime_status is not None]
     counts = tx.run_each(queries["update_instance_kept"], kept)
     full.extend(params for params, count in zip(kept, counts, strict=True) if count != 1)
-    return _all_one(tx, queries["update_instance"], full)
+    return quiet if _all_one(tx, queries["update_instance"], full) else None
+
+
+def _writes_work(write: TransitionWrite) -> bool:
+    """Whether the write changes the instance's timers or steps (the rule of `commit.py`
+    for trying `update_instance_quiet`: then the runtime status may change)."""
+    return bool(
+        write.consumed_timer
+        or write.consumed_step
+        or write.timers_cancelled
+        or write.timers_scheduled
+        or write.steps_stopped
+        or write.steps_started
+        or write.drop_pending_work
+    )
 
 
 def _all_one(tx: Transaction, sql: str, params: Sequence[Params]) -> bool:

@@ -94,6 +94,8 @@ class PostgresStore(AuditPartitions, SqlStore):
     partition_queries = load_queries(_PACKAGE, "partitioning.sql")
     fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
     migrations = load_migrations(_PACKAGE)
+    #: Groups of concurrent senders that may commit at once (`engine/grouping.py`).
+    group_commit_leaders = 2
 
     def __init__(self, options: PostgresOptions, *, url: str | None = None) -> None:
         """Check that the server answers, then open the pool; the schema is not touched.
