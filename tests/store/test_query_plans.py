@@ -13,6 +13,7 @@ import itertools
 import re
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import psycopg.sql
@@ -253,3 +254,39 @@ def test_allowed_scans_name_real_queries(name: str) -> None:
 
     named = {**SqliteStore.queries, **SqliteStore.token_queries, **PostgresStore.operations}
     assert name in named
+
+
+#: Queries that look at one instance's work rows: each must search them by the instance's
+#: key, never through an index of every instance's rows in some status.
+_PER_INSTANCE_PROBES = ("update_instance_quiet", "compute_runtime_status")
+
+
+@pytest.mark.parametrize("name", _PER_INSTANCE_PROBES)
+def test_a_runtime_status_probe_searches_only_its_instances_rows(
+    tmp_path: Path, name: str
+) -> None:
+    """Without statistics SQLite prefers an index leading with `status` (steps_due) for
+    `tenant = ? AND instance_id = ? AND status = 'retrying'`: every send would then walk every
+    retrying step of the store. (PostgreSQL plans from statistics; the generic-plan test
+    above covers it.)"""
+    from statewright.store import open_store
+    from statewright.store.sqlite import SqliteStore
+
+    path = tmp_path / "plans.db"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        store.migrate()
+    finally:
+        store.close()
+    sql = SqliteStore.queries[name]
+    connection = sqlite3.connect(path)
+    try:
+        plan = [
+            row[3]
+            for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", _params(sql, "sqlite"))
+        ]
+    finally:
+        connection.close()
+    searches = [line for line in plan if re.match(r"SEARCH (steps|timers)\b", line)]
+    assert searches, plan
+    assert all("(tenant=? AND instance_id=?)" in line for line in searches), plan

@@ -82,12 +82,13 @@ FROM instances WHERE (tenant, id) IN (
 -- The runtime status an instance's pending work gives (`{include:part_runtime_status}`):
 -- retrying if a step waits for its next attempt, running if a step is pending, waiting if a
 -- timer is, else active; a finished instance shows its status. Each probe is a primary-key
--- prefix lookup.
+-- prefix lookup: `+status` keeps SQLite from the steps_due index (status first), which a
+-- store without statistics would otherwise pick, walking every retrying step of the store.
 -- name: part_runtime_status
 CASE
     WHEN status <> 'active' THEN status
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id
-                 AND status = 'retrying') THEN 'retrying'
+                 AND +status = 'retrying') THEN 'retrying'
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = :tenant AND instance_id = :id) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = :tenant AND instance_id = :id) THEN 'waiting'
     ELSE 'active' END;
