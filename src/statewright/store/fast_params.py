@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from statewright.store.commit import instance_params
 from statewright.store.records import TransitionWrite
 
-__all__ = ["is_quiet", "quiet_params", "quiet_row", "start_params", "work_params"]
+__all__ = ["is_quiet", "quiet_params", "start_params", "work_params"]
 
 
 def is_quiet(write: TransitionWrite) -> bool:
@@ -41,40 +41,6 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
     if not is_quiet(write):
         return None
     return _with_audit(instance_params(write), write)
-
-
-def quiet_row(write: TransitionWrite) -> dict[str, object] | None:
-    """One set of parameters for both statements of a quiet transition on a backend that
-    runs them one after the other (`update_instance_quiet`, then `insert_audit`): the two
-    share their names, so one dict serves both. None if `write` is not quiet, or if its
-    instance and audit row disagree on the status (then the names would clash)."""
-    if not is_quiet(write):
-        return None
-    audit = write.audit
-    if write.instance.status != audit.status:
-        return None
-    return {
-        "tenant": write.tenant,
-        "id": write.instance_id,
-        "instance_id": write.instance_id,
-        "definition_id": write.definition_id,
-        "definition_version": write.definition_version,
-        "version": audit.seq,
-        "seq": audit.seq,
-        "expected_version": write.expected_version,
-        "snapshot": write.instance.snapshot,
-        "value": write.instance.value,
-        "status": audit.status,
-        "runtime_status": audit.runtime_status,  # the audit row's; the update computes its own
-        "at": audit.at,
-        "event": audit.event,
-        "actor": audit.actor,
-        "from_value": audit.from_value,
-        "to_value": audit.to_value,
-        "idempotency_key": audit.idempotency_key,
-        "microsteps": audit.microsteps,
-        "effects": audit.effects,
-    }
 
 
 def start_params(write: TransitionWrite) -> dict[str, object] | None:

@@ -623,6 +623,8 @@ def _fast_path(writes: Sequence[TransitionWrite]) -> tuple[str, Params | None]:
     if len(writes) == 1 and writes[0].expected_version == 0:
         return "commit_start", start_params(writes[0])
     if len(writes) == 1 and (params := quiet_params(writes[0])) is not None:
+        if writes[0].instance.value == writes[0].audit.from_value:
+            return "commit_quiet_same_value", params
         return "commit_quiet_transition", params
     return "commit_work", work_params(writes)
 

@@ -21,6 +21,21 @@ SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value
        %(microsteps)s, %(effects)s, created_at
 FROM updated;
 
+-- commit_quiet_transition for a transition that keeps the state value
+-- (update_instance_quiet_same_value: the value checked, not set, so that the state index's
+-- trigger is not even considered).
+-- name: commit_quiet_same_value
+WITH updated AS (
+{include:update_instance_quiet_same_value}
+    RETURNING tenant, id, created_at
+)
+INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
+                   runtime_status, at, idempotency_key, microsteps, effects, instance_created_at)
+SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s,
+       %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
+       %(microsteps)s, %(effects)s, created_at
+FROM updated;
+
 -- A start whole, in one statement: the instance row (only if the id is free and, when
 -- latest_definition is set, no newer version of its definition exists), its pending steps,
 -- timers and outbox messages (each list one JSON array of rows, the fields in column order;

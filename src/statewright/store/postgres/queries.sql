@@ -114,6 +114,18 @@ WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
   AND definition_version = %(definition_version)s
   AND runtime_status = {include:part_runtime_status};
 
+-- update_instance_quiet for a transition that keeps the state value too (the commonest send:
+-- a context change): the value is checked rather than set, so that the state index's
+-- trigger (AFTER UPDATE OF value, status, ...) is not even considered. No row: the value,
+-- or anything update_instance_quiet checks, is not as given.
+-- name: update_instance_quiet_same_value
+UPDATE instances
+SET version = %(version)s, snapshot = %(snapshot)s, updated_at = %(at)s
+WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
+  AND value = %(value)s AND status = %(status)s AND definition_id = %(definition_id)s
+  AND definition_version = %(definition_version)s
+  AND runtime_status = {include:part_runtime_status};
+
 -- name: update_instance_kept
 UPDATE instances
 SET version = %(version)s, snapshot = %(snapshot)s, value = %(value)s, updated_at = %(at)s

@@ -215,9 +215,18 @@ class PostgresStore(AuditPartitions, SqlStore):
             return cursor.fetchall()
 
     def _run_alone(self, sql: str, params: Params, *, what: str) -> int:
-        with self._alone(what) as cursor:
-            cursor.execute(sql, params)
-            return cursor.rowcount
+        # The commonest write there is (a quiet send's one statement), so without the
+        # layers it does not need: no dict-row cursor (it returns no rows), and the pooled
+        # connection taken and given back directly rather than through `pool.connection()`,
+        # whose `with connection:` only commits or rolls back a transaction, which a lone
+        # statement in autocommit never leaves open (the pool still checks the connection
+        # when it comes back, and drops a broken one). About 15 µs of CPU less per call.
+        with self._errors(what):
+            connection = self._pool.getconn()
+            try:
+                return connection.execute(sql, params).rowcount
+            finally:
+                self._pool.putconn(connection)
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:

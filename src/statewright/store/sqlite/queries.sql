@@ -108,6 +108,18 @@ WHERE tenant = :tenant AND id = :id AND version = :expected_version
   AND definition_version = :definition_version
   AND runtime_status = {include:part_runtime_status};
 
+-- update_instance_quiet for a transition that keeps the state value too (the commonest send:
+-- a context change): the value is checked rather than set, so that the state index's
+-- triggers (AFTER UPDATE OF value, status, ...) do not even start. No row: the value, or
+-- anything update_instance_quiet checks, is not as given.
+-- name: update_instance_quiet_same_value
+UPDATE instances
+SET version = :version, snapshot = :snapshot, updated_at = :at
+WHERE tenant = :tenant AND id = :id AND version = :expected_version
+  AND value = :value AND status = :status AND definition_id = :definition_id
+  AND definition_version = :definition_version
+  AND runtime_status = {include:part_runtime_status};
+
 -- name: update_instance_kept
 UPDATE instances
 SET version = :version, snapshot = :snapshot, value = :value, updated_at = :at

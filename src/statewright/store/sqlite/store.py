@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 from statewright.errors import StoreError, StoreUnavailable
-from statewright.store.fast_params import quiet_row
+from statewright.store.fast_params import is_quiet
 from statewright.store.partitions import UnpartitionedAudit
 from statewright.store.records import TransitionWrite
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
@@ -28,6 +28,7 @@ from statewright.store.sql_store import SqlStore
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
 from statewright.store.sqlite.faults import missing_file, translate
 from statewright.store.sqlite.prune_lock import prune_file_lock
+from statewright.store.sqlite.quiet import QuietStatements
 from statewright.store.sqlite.wakeup import WakeChannel
 from statewright.store.transaction import Params, Row, Transaction
 from statewright.store.url import SqliteOptions
@@ -50,6 +51,7 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
     stream_queries = load_queries(_PACKAGE, "stream.sql")
     prune_queries = load_queries(_PACKAGE, "pruning.sql")
     migrations = load_migrations(_PACKAGE)
+    _quiet = QuietStatements(queries)
 
     def __init__(
         self, options: SqliteOptions, *, url: str | None = None, create: bool = True
@@ -134,25 +136,30 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
 
     def _commit_alone(self, writes: Sequence[TransitionWrite], what: str) -> bool:
         """A quiet transition (`fast_params.is_quiet`) straight on the connection:
-        `BEGIN IMMEDIATE`, the quiet update, the audit insert (one parameter dict for both),
-        `COMMIT`; the statements of the general path, without its layers. False, having
-        written nothing, when the update matches no row or SQLite refuses a statement: the
-        general path then runs and finds out why."""
-        if len(writes) != 1 or (params := quiet_row(writes[0])) is None:
+        `BEGIN IMMEDIATE`, the quiet update (the one that leaves the state value alone when
+        it stays the same, so that the state index's triggers do not start), the audit
+        insert, `COMMIT`, with positional values (`quiet.py`); the statements of the general
+        path, without its layers. False, having written nothing, when the update matches no
+        row or SQLite refuses a statement: the general path then runs and finds out why."""
+        if len(writes) != 1 or not is_quiet(write := writes[0]):
             return False
-        queries = self.queries
+        quiet = self._quiet
+        audit = write.audit
+        same_value = write.instance.value == audit.from_value
+        update = quiet.update_same_value if same_value else quiet.update
         with self._pool.connection() as connection:
+            execute = connection.execute
             try:
-                connection.execute("BEGIN IMMEDIATE")
-                if connection.execute(queries["update_instance_quiet"], params).rowcount != 1:
-                    connection.execute("ROLLBACK")
+                execute("BEGIN IMMEDIATE")
+                if execute(update, quiet.update_values(write)).rowcount != 1:
+                    execute("ROLLBACK")
                     return False
-                connection.execute(queries["insert_audit"], params)
-                connection.execute("COMMIT")
+                execute(quiet.insert_audit, quiet.audit_values(audit))
+                execute("COMMIT")
             except sqlite3.Error as error:
                 if connection.in_transaction:
                     with suppress(sqlite3.Error):  # else the pool drops the connection
-                        connection.execute("ROLLBACK")
+                        execute("ROLLBACK")
                 translated = self._translate(error, what)
                 if isinstance(translated, StoreUnavailable):
                     raise translated from error
@@ -160,7 +167,7 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
             except BaseException:
                 if connection.in_transaction:
                     with suppress(sqlite3.Error):
-                        connection.execute("ROLLBACK")
+                        execute("ROLLBACK")
                 raise
         return True
 
