@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from benchmarks.durable_baselines import Baseline, Loop
 
 #: A send within this many times "raw transition + chart" meets the target.
-TARGET = 1.4
+TARGET = 1.4  # SQLite NORMAL and FULL
 CHART = "chart"
 #: Slices a turn is cut into, the loops of a database alternating slice by slice.
 SLICES = 10
@@ -161,11 +161,13 @@ def headline_table(results: Sequence[Measured]) -> str:
     ]
     for r in results:
         spread = f"{min(r.ratios):.2f}-{max(r.ratios):.2f}"
-        verdict = "met" if r.ratio <= TARGET else "missed"
+        if r.database.startswith("SQLite"):
+            target = f"<= {TARGET} ({'met' if r.ratio <= TARGET else 'missed'})"
+        else:  # a round trip dominates: the target is no slower than before, across runs
+            target = "no slower than before (compare runs)"
         lines.append(
             f"| {r.database} | {r.median('engine'):.0f} | {r.median(r.raw):.0f} ({r.raw}) "
-            f"| {statistics.median(r.chart):.1f} | {r.ratio:.2f} | {spread} "
-            f"| <= {TARGET} ({verdict}) |"
+            f"| {statistics.median(r.chart):.1f} | {r.ratio:.2f} | {spread} | {target} |"
         )
     return "\n".join(lines)
 
