@@ -13,7 +13,6 @@ import itertools
 import re
 import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 
 import psycopg
 import psycopg.sql
@@ -262,31 +261,48 @@ _PER_INSTANCE_PROBES = ("update_instance_quiet", "compute_runtime_status")
 
 
 @pytest.mark.parametrize("name", _PER_INSTANCE_PROBES)
-def test_a_runtime_status_probe_searches_only_its_instances_rows(
-    tmp_path: Path, name: str
-) -> None:
-    """Without statistics SQLite prefers an index leading with `status` (steps_due) for
-    `tenant = ? AND instance_id = ? AND status = 'retrying'`: every send would then walk every
-    retrying step of the store. (PostgreSQL plans from statistics; the generic-plan test
-    above covers it.)"""
-    from statewright.store import open_store
-    from statewright.store.sqlite import SqliteStore
+def test_a_runtime_status_probe_searches_only_its_instances_rows(store_url: str, name: str) -> None:
+    """An index leading with `status` (steps_due) also serves `tenant = ? AND instance_id = ?
+    AND status = 'retrying'`, and SQLite without statistics, or PostgreSQL's generic plan,
+    may take it: every send would then walk every retrying step of the store."""
+    if store_url.startswith("sqlite"):
+        from statewright.store.sqlite import SqliteStore
 
-    path = tmp_path / "plans.db"
-    store = open_store(f"sqlite:///{path}")
-    try:
-        store.migrate()
-    finally:
-        store.close()
-    sql = SqliteStore.queries[name]
-    connection = sqlite3.connect(path)
-    try:
-        plan = [
-            row[3]
-            for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", _params(sql, "sqlite"))
-        ]
-    finally:
-        connection.close()
-    searches = [line for line in plan if re.match(r"SEARCH (steps|timers)\b", line)]
-    assert searches, plan
-    assert all("(tenant=? AND instance_id=?)" in line for line in searches), plan
+        sql = SqliteStore.queries[name]
+        connection = sqlite3.connect(parse_sqlite_url(store_url).path)
+        try:
+            plan = [
+                row[3]
+                for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", _params(sql, "sqlite"))
+            ]
+        finally:
+            connection.close()
+        searches = [line for line in plan if re.match(r"SEARCH (steps|timers)\b", line)]
+        assert searches, plan
+        assert all("(tenant=? AND instance_id=?)" in line for line in searches), plan
+        return
+    plan = _postgres_generic_plan(store_url, name)
+    probes = [line for line in plan if re.search(r" on (steps|timers)\b", line)]
+    assert probes, plan
+    assert all(re.search(r"using (steps|timers)_pkey on", line) for line in probes), plan
+
+
+def _postgres_generic_plan(url: str, name: str) -> list[str]:
+    """The generic plan of one named query, as the store's connections run it."""
+    from statewright.store.postgres import PostgresStore
+
+    sql = {**PostgresStore.queries, **PostgresStore.fast_paths}[name]
+    conninfo = parse_postgres_url(url).conninfo
+    with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None) as connection:
+        connection.execute("SET plan_cache_mode = force_generic_plan")
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+        numbered = re.sub(r"%\((\w+)\)s", _numbered(names), sql)
+        values = _params(sql, "postgres")
+        arguments = ", ".join(psycopg.sql.Literal(values[n]).as_string(connection) for n in names)
+        connection.execute(f"PREPARE generic AS {numbered}")  # type: ignore[arg-type]
+        try:
+            with connection.transaction(force_rollback=True):
+                rows = connection.execute(f"EXPLAIN EXECUTE generic({arguments})").fetchall()  # type: ignore[arg-type]
+        finally:
+            connection.execute("DEALLOCATE generic")
+    return [str(row[0]) for row in rows]

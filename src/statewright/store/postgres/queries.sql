@@ -89,12 +89,14 @@ FROM instances WHERE (tenant, id) IN (
 -- The runtime status an instance's pending work gives (`{include:part_runtime_status}`):
 -- retrying if a step waits for its next attempt, running if a step is pending, waiting if a
 -- timer is, else active; a finished instance shows its status. Each probe is a primary-key
--- prefix lookup.
+-- prefix lookup: `(status = 'retrying') IS TRUE` is no index condition, so the planner
+-- cannot take the steps_due index (status first) and filter every retrying step of the
+-- store by instance, as its generic plan otherwise may.
 -- name: part_runtime_status
 CASE
     WHEN status <> 'active' THEN status
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s
-                 AND status = 'retrying') THEN 'retrying'
+                 AND (status = 'retrying') IS TRUE) THEN 'retrying'
     WHEN EXISTS (SELECT 1 FROM steps WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'running'
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
     ELSE 'active' END;
