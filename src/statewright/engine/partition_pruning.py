@@ -43,8 +43,8 @@ log = logging.getLogger("statewright.engine")
 #: for it); after the last, its instances are pruned row by row.
 DROP_ATTEMPTS = 3
 
-#: A dropped partition's rows, by the name a `PruneReport` counts them under.
-_COUNTED = {
+#: Removed rows by table, as the name a `PruneReport` counts them under.
+COUNTED_AS = {
     "instances": "instances",
     "audit": "audit_rows",
     "timers": "timers",
@@ -124,7 +124,7 @@ class AuditPartitioning(Deciding):
             return PartitionPass()
         dropped: list[str] = []
         kept: list[tuple[str, str]] = []
-        removed = dict.fromkeys(_COUNTED.values(), 0)
+        removed = dict.fromkeys(COUNTED_AS.values(), 0)
         for partition in found[1]:
             if partition.high > cutoff:
                 continue  # its range is not over before the cutoff
@@ -156,7 +156,7 @@ class AuditPartitioning(Deciding):
                 continue
             dropped.append(partition.name)
             for table, count in outcome.removed.items():
-                removed[_COUNTED[table]] += count
+                removed[COUNTED_AS[table]] += count
             log.info(
                 "dropped audit partition %s: %d instances, %d audit rows in %.1f s",
                 partition.name,

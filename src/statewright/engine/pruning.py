@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from statewright.engine.partition_pruning import AuditPartitioning, PartitionPass
+from statewright.engine.partition_pruning import COUNTED_AS, AuditPartitioning, PartitionPass
 from statewright.engine.payload import check_id
 from statewright.engine.prune_archive import ArchiveWriter, archive_line
 from statewright.errors import PayloadError
@@ -47,17 +47,6 @@ DEFAULT_PRUNE_BATCH = 500
 MAX_PRUNE_BATCH = 10_000
 #: How many held instances a report names (all are counted).
 HELD_SAMPLE = 100
-
-#: A report's row counts by the table they were removed from.
-_COUNTED = {
-    "audit": "audit_rows",
-    "timers": "timers",
-    "steps": "steps",
-    "outbox": "outbox_rows",
-    "step_attempts": "step_attempts",
-    "idempotency": "idempotency_rows",
-    "instances": "instances",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,7 +183,7 @@ class Pruning(AuditPartitioning):
         started: float,
         progress: Callable[[PruneReport], None] | None,
     ) -> PruneReport:
-        counts = {name: int(getattr(report, name)) for name in _COUNTED.values()}
+        counts = {name: int(getattr(report, name)) for name in COUNTED_AS.values()}
         held: dict[str, int] = dict(report.held)
         sample: list[tuple[str, str, str]] = list(report.held_sample)
         after = ("", "")
@@ -223,7 +212,7 @@ class Pruning(AuditPartitioning):
                         sample.append((*key, outcome.held))
                     continue
                 for table, removed in outcome.removed.items():
-                    counts[_COUNTED[table]] += removed
+                    counts[COUNTED_AS[table]] += removed
             files = _files(writer)
             report = replace(
                 report,

@@ -112,16 +112,7 @@ class _Commit:
                 )
             return False
         if write.instance.runtime_status is None:
-            writes_work = (
-                write.consumed_timer
-                or write.consumed_step
-                or write.timers_cancelled
-                or write.timers_scheduled
-                or write.steps_stopped
-                or write.steps_started
-                or write.drop_pending_work
-            )
-            if not writes_work and tx.run(queries["update_instance_quiet"], params) == 1:
+            if not writes_work(write) and tx.run(queries["update_instance_quiet"], params) == 1:
                 return True
             if tx.run(queries["update_instance_kept"], params) == 1:
                 return False
@@ -266,3 +257,17 @@ def check_write(write: TransitionWrite) -> None:
             f"the idempotency row of {write.instance_id!r} records version "
             f"{write.idempotency.version}, not {audit.seq}; please report this bug"
         )
+
+
+def writes_work(write: TransitionWrite) -> bool:
+    """Whether the write changes the instance's timers or steps (then its runtime status may
+    change, and the quiet update, which keeps it, is not tried)."""
+    return bool(
+        write.consumed_timer
+        or write.consumed_step
+        or write.timers_cancelled
+        or write.timers_scheduled
+        or write.steps_stopped
+        or write.steps_started
+        or write.drop_pending_work
+    )

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from statewright.store.commit import ReserveSeq, instance_params
+from statewright.store.commit import ReserveSeq, instance_params, writes_work
 from statewright.store.records import TransitionWrite
 from statewright.store.transaction import Params, Transaction, params_of
 
@@ -95,7 +95,7 @@ def _update_instances(
     tried = [
         (index, params)
         for index, write, params in updates
-        if write.instance.runtime_status is None and not _writes_work(write)
+        if write.instance.runtime_status is None and not writes_work(write)
     ]
     counts = tx.run_each(queries["update_instance_quiet"], [params for _, params in tried])
     quiet = {index for (index, _), count in zip(tried, counts, strict=True) if count == 1}
@@ -108,20 +108,6 @@ def _update_instances(
     counts = tx.run_each(queries["update_instance_kept"], kept)
     full.extend(params for params, count in zip(kept, counts, strict=True) if count != 1)
     return quiet if _all_one(tx, queries["update_instance"], full) else None
-
-
-def _writes_work(write: TransitionWrite) -> bool:
-    """Whether the write changes the instance's timers or steps (the rule of `commit.py`
-    for trying `update_instance_quiet`: then the runtime status may change)."""
-    return bool(
-        write.consumed_timer
-        or write.consumed_step
-        or write.timers_cancelled
-        or write.timers_scheduled
-        or write.steps_stopped
-        or write.steps_started
-        or write.drop_pending_work
-    )
 
 
 def _all_one(tx: Transaction, sql: str, params: Sequence[Params]) -> bool:
