@@ -6,7 +6,7 @@
 
 -- A quiet transition whole, in one statement (so in one round trip, in autocommit): the
 -- update_instance_quiet update of queries.sql (included) and, only if it matched, the
--- audit row (insert_audit). No row inserted: nothing was written, and the store takes the
+-- audit row (part_audit_of_updated). No row inserted: nothing was written, and the store takes the
 -- general path. The audit row's seq and at are the instance's new version and update time
 -- (the store checks the first).
 -- name: commit_quiet_transition
@@ -14,12 +14,7 @@ WITH updated AS (
 {include:update_instance_quiet}
     RETURNING tenant, id, created_at
 )
-INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
-                   runtime_status, at, idempotency_key, microsteps, effects, instance_created_at)
-SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s,
-       %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
-       %(microsteps)s, %(effects)s, created_at
-FROM updated;
+{include:part_audit_of_updated};
 
 -- commit_quiet_transition for a transition that keeps the state value
 -- (update_instance_quiet_same_value: the value checked, not set, so that the state index's
@@ -29,12 +24,7 @@ WITH updated AS (
 {include:update_instance_quiet_same_value}
     RETURNING tenant, id, created_at
 )
-INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
-                   runtime_status, at, idempotency_key, microsteps, effects, instance_created_at)
-SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s,
-       %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
-       %(microsteps)s, %(effects)s, created_at
-FROM updated;
+{include:part_audit_of_updated};
 
 -- A start whole, in one statement: the instance row (only if the id is free and, when
 -- latest_definition is set, no newer version of its definition exists), its pending steps,
