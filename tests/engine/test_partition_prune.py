@@ -347,3 +347,24 @@ def test_a_partition_whose_table_stays_locked_is_kept_and_pruned_row_by_row(
     assert report.instances == 1 and [i.id for i in engine.list(limit=10)] == ["dec-open"]
     assert placement(store_url) == {"dec-open": {"audit_p20231201"}}
     assert engine.prune(timedelta(days=30)).partitions_dropped == ("audit_p20231101",)
+
+
+def test_the_partitioned_table_has_the_columns_of_the_plain_one(
+    engine: Engine, store_url: str
+) -> None:
+    """partitioning.sql restates schema.sql's audit columns: a column added to one and not
+    the other would be lost (or refused) by the conversion."""
+
+    def columns() -> list[tuple[object, ...]]:
+        with psycopg.connect(store_url) as connection:
+            return connection.execute(
+                "SELECT column_name, data_type, collation_name, is_identity, "
+                "column_name = 'instance_created_at' OR is_nullable = 'YES' "
+                "FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'audit' "
+                "ORDER BY ordinal_position"
+            ).fetchall()
+
+    plain = columns()
+    engine.partition_audit("month", ahead=0)
+    assert columns() == plain
