@@ -2,7 +2,7 @@
 -- ONE statement what the shared code would do in a transaction of several, so that it costs
 -- one round trip in autocommit. The store tries one first and, when it changes no row (the
 -- case was not the simple one), takes the general path, which finds out why.
--- `{include:name}` stands for the query of that name in queries.sql.
+-- `{include:name}` stands for the query of that name in queries.sql, or in this file.
 
 -- A quiet transition whole, in one statement (so in one round trip, in autocommit): the
 -- update_instance_quiet update of queries.sql (included) and, only if it matched, the
@@ -25,6 +25,16 @@ WITH updated AS (
     RETURNING tenant, id, created_at
 )
 {include:part_audit_of_updated};
+
+-- The audit row of a one-statement quiet transition: from the CTE
+-- `updated`, the instance row its update returned, so only if the update matched.
+-- name: part_audit_of_updated
+INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
+                   runtime_status, at, idempotency_key, microsteps, effects, instance_created_at)
+SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s,
+       %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
+       %(microsteps)s, %(effects)s, created_at
+FROM updated;
 
 -- A start whole, in one statement: the instance row (only if the id is free and, when
 -- latest_definition is set, no newer version of its definition exists), its pending steps,

@@ -190,16 +190,6 @@ SELECT count(*) AS count FROM instances WHERE tenant = %(tenant)s;
 
 -- Audit ----------------------------------------------------------------------------------
 
--- The audit row of a one-statement quiet transition (fast_paths.sql): from the CTE
--- `updated`, the instance row its update returned, so only if the update matched.
--- name: part_audit_of_updated
-INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
-                   runtime_status, at, idempotency_key, microsteps, effects, instance_created_at)
-SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value)s,
-       %(audit_status)s, %(audit_runtime_status)s, %(at)s, %(idempotency_key)s,
-       %(microsteps)s, %(effects)s, created_at
-FROM updated;
-
 -- The instance row is written first (commit.py): its created_at goes with the audit row.
 -- name: insert_audit
 INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,

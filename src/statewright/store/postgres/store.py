@@ -79,6 +79,10 @@ _CHECK_SERVER = (
 )
 
 
+#: fast_paths.sql as written; its `{include:...}`s name queries of queries.sql or its own parts.
+_FAST_PATHS = load_queries(_PACKAGE, "fast_paths.sql")
+
+
 class PostgresStore(AuditPartitions, SqlStore):
     """The store in a PostgreSQL database, shared by many processes on many hosts.
 
@@ -92,7 +96,7 @@ class PostgresStore(AuditPartitions, SqlStore):
     stream_queries = load_queries(_PACKAGE, "stream.sql")
     prune_queries = load_queries(_PACKAGE, "pruning.sql")
     partition_queries = load_queries(_PACKAGE, "partitioning.sql")
-    fast_paths = include_queries(load_queries(_PACKAGE, "fast_paths.sql"), queries)
+    fast_paths = include_queries(_FAST_PATHS, {**queries, **_FAST_PATHS})
     migrations = load_migrations(_PACKAGE)
     #: Groups of concurrent senders that may commit at once (`engine/grouping.py`).
     group_commit_leaders = 2
