@@ -5,6 +5,7 @@ others write. Real threads, engines of their own, one database."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -128,20 +129,30 @@ def test_verify_beside_a_writer_never_reports_a_false_mismatch(
         writer_engine.start("order", input={"amount": 5}, instance_id=f"o-{index}")
     stop = threading.Event()
     verified: list[bool] = []
+    written = [0]
 
     def write() -> None:
-        count = 0
         while not stop.is_set():
+            count = written[0]
             writer_engine.send(f"o-{count % 3}", {"type": "NOTE", "text": str(count)})
-            count += 1
+            written[0] = count + 1
+
+    def wait_for_sends(count: int) -> None:
+        # The writer thread may be kept from the interpreter lock for a while: the check
+        # needs it to be writing, not to be quick (bounded so that a stuck writer fails).
+        deadline = time.monotonic() + 30
+        while written[0] < count and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def verify() -> None:
         try:
+            wait_for_sends(3)  # the writer is at work before the first verify
             for _ in range(60):
                 for index in range(3):
                     result = verifier.verify(f"o-{index}")
                     assert result.ok, result.problem
                     verified.append(result.ok)
+            wait_for_sends(6)  # and has sent o-0 another event meanwhile
         finally:
             stop.set()
 
