@@ -27,7 +27,10 @@ fills the audit table up to that many rows with the history of finished instance
 the engine made by `INSERT ... SELECT` over `generate_series` inside the server,
 `JOURNAL_CHUNK` instances per statement, through `console_data.copy_postgres`; the store's
 indexes and constraints stay in place, only the copied rows' foreign keys are not checked
-row by row), and everything is measured again; the history stays for larger sizes. Growth
+row by row), and everything is measured again; then, unless `--no-warm`, once more after
+`warm_cache` has read every table but the audit heap and every index into the page cache
+(a load of tens of GiB of history evicts the instances' pages, which a store in service
+keeps cached); the history stays for larger sizes. Growth
 stops before less than `DISK_MARGIN` is left free. Every row is written to `--json` as soon
 as it is measured, so that a run stopped early keeps what it measured.
 """
@@ -200,6 +203,29 @@ def load_history(
     }
 
 
+def warm_cache(url: str) -> dict[str, Any]:
+    """Read every relation a send, a timer or a step touches into the operating system's
+    page cache (`pg_prewarm` in `read` mode): every table but `audit` (a send only appends
+    to its last pages) and every index, the audit table's included. A store in service
+    keeps its working set cached; a bulk load of history evicts it. Returns what was read
+    and how long it took."""
+    began = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        relations = connection.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i')"
+            " AND c.relname <> 'audit' ORDER BY c.relname"
+        ).fetchall()
+        blocks = 0
+        for (name,) in relations:
+            row = connection.execute("SELECT pg_prewarm(%s::regclass, 'read')", [name]).fetchone()
+            blocks += int(row[0]) if row else 0
+    return {"warmed_relations": len(relations), "warmed_gib": blocks * 8192 / 2**30,
+            "seconds": time.perf_counter() - began}  # fmt: skip
+
+
 class Run:
     """The rows measured so far, written to `json_path` after each one."""
 
@@ -243,7 +269,8 @@ def measure_all(
     stored = database_bytes(database.urls[0][0])
     for latency, urls in zip(latencies, database.urls, strict=True):
         setting = latency.database.split()[-1].lower()  # postgresql, full, normal
-        label = f"w{size}{'-history' if notes else ''}-{setting}"
+        stage = "-warmed" if notes and "warmed_gib" in notes else "-history" if notes else ""
+        label = f"w{size}{stage}-{setting}"
         rates = worker_rates(urls, label, budget)
         run.add(Row(latency.database, size, audit_rows, latency, *rates, seed_seconds=seeded,
                     database_bytes=stored, notes=dict(notes or {})))  # fmt: skip
@@ -257,10 +284,11 @@ def scale(
     audit_at: int,
     budget: Budget,
     folder: Path,
+    warm: bool = True,
 ) -> None:
     """Grow `database` through `sizes`, measuring at each; on PostgreSQL, once at `audit_at`
     instances, load history up to `audit_rows` and measure again (the history stays for the
-    larger sizes)."""  # fmt: skip
+    larger sizes), then, with `warm`, once more after `warm_cache`."""  # fmt: skip
     rng = random.Random(20261205)
     database.reference.grow(database.reference_template, 1, sizes[0], rng)
     have = 1
@@ -296,6 +324,13 @@ def scale(
             history = HISTORY + loaded["rows_added"]
             measure_all(run, database, size, 3 * size + history, sizes[0], budget,
                         loaded["insert_seconds"], rng, loaded)  # fmt: skip
+            if warm:
+                run.note("PostgreSQL: warming the page cache (every table but the audit "
+                         "heap, every index)")  # fmt: skip
+                warmed = warm_cache(database.urls[0][0])
+                run.note(f"  warmed: {warmed}")
+                measure_all(run, database, size, 3 * size + history, sizes[0], budget,
+                            warmed["seconds"], rng, {**loaded, **warmed})  # fmt: skip
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -308,7 +343,8 @@ def table(rows: Sequence[Row]) -> str:
     for row in rows:
         lat = row.latency
         lines.append(
-            f"| {row.database} | {row.size:,} | {row.audit_rows:,} "
+            f"| {row.database}{', cache warmed' if 'warmed_gib' in row.notes else ''} "
+            f"| {row.size:,} | {row.audit_rows:,} "
             f"| {lat.p50_us:.0f} / {lat.p99_us:.0f} | {lat.p50_ratio:.2f} "
             f"| {row.timers_per_s:.0f} ({_ratio(row.timers_per_s, row.reference_timers_per_s)}) "
             f"| {row.steps_per_s:.0f} ({_ratio(row.steps_per_s, row.reference_steps_per_s)}) "
@@ -360,6 +396,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--databases",
         default="sqlite,postgres",
         help="sqlite and/or postgres, comma-separated (default both)",
+    )
+    parser.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="PostgreSQL: do not measure a third time, after warming the page cache, "
+        "once the history is loaded",
     )
     parser.add_argument("--samples", type=int, help="sends timed per measurement")
     parser.add_argument("--workers", type=int, help="worker processes (default 1)")
@@ -425,7 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if postgres_urls is not None:
             database = durable_latency.postgres_database(postgres_urls)
             try:
-                scale(run, database, sizes, audit_rows, audit_at, budget, server.folder)
+                scale(run, database, sizes, audit_rows, audit_at, budget, server.folder,
+                      warm=not args.no_warm)  # fmt: skip
             finally:
                 database.close()
         print(table(run.rows))
