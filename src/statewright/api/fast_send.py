@@ -23,16 +23,22 @@ import asyncio
 import json
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
+from fastapi.routing import APIRoute
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from statewright.api.auth import Credential, DeferredCaller
+from statewright.api.metrics import Metrics
 from statewright.api.models import EventIn
 from statewright.api.problems import Problem
 from statewright.api.routes import instances
+from statewright.api.routes.common import expected_version
+from statewright.api.send_lane import LaneJob
 from statewright.errors import StatewrightError
 
 __all__ = ["FastSend"]
@@ -40,14 +46,21 @@ __all__ = ["FastSend"]
 #: The send path; `[^/]` as the route's `{instance_id}`, 1 to 200 as its `InstanceId`.
 _SEND_PATH = re.compile(r"/api/v1/instances/([^/]{1,200})/events")
 #: What the metrics read of `scope["route"]`: the route template.
-_ROUTE = next(r for r in instances.router.routes if getattr(r, "name", "") == "send_event")
+_ROUTE = next(
+    r for r in instances.router.routes if isinstance(r, APIRoute) and r.name == "send_event"
+)
 
 
 class FastSend:
-    """ASGI middleware answering well-formed sends itself; the rest goes to `app`."""
+    """ASGI app answering well-formed sends itself; the rest goes to `app`, the full way.
 
-    def __init__(self, app: ASGIApp) -> None:
+    `api` is the FastAPI application whose state (engine, metrics, limits, send lane) and
+    exception handlers serve; without, the request's `scope["app"]`.
+    """
+
+    def __init__(self, app: ASGIApp, api: Starlette | None = None) -> None:
         self.app = app
+        self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
@@ -57,10 +70,18 @@ class FastSend:
         if matched is None:
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        api = self.api if self.api is not None else scope["app"]
+        state = api.state
         headers = _headers(scope)
         secret = _bearer(headers.get(b"authorization"))
         length = headers.get(b"content-length", b"")
-        if secret is None or not _is_json(headers.get(b"content-type")) or not length.isdigit():
+        if (
+            secret is None
+            or not _is_json(headers.get(b"content-type"))
+            or not length.isdigit()
+            or int(length) > state.max_body_bytes  # the body limit's 413, the full way
+        ):
             await self.app(scope, receive, send)
             return
         body = await _read(receive)
@@ -70,23 +91,56 @@ class FastSend:
         if event is None:
             await self.app(scope, _replay(body, receive), send)
             return
+        scope["app"] = api
         scope["route"] = _ROUTE
-        request = Request(scope, receive)
-        deferred = DeferredCaller(request, Credential(bearer=secret), "operator")
+        key = _text(headers.get(b"idempotency-key"))
+        if_match = _text(headers.get(b"if-match"))
+        instance_id = matched.group(1)
+        status = 500
         try:
-            response = await asyncio.get_running_loop().run_in_executor(
-                _senders(),
-                instances.send,
-                request,
-                deferred,
-                matched.group(1),
-                event,
-                _text(headers.get(b"idempotency-key")),
-                _text(headers.get(b"if-match")),
-            )
-        except (Problem, StatewrightError) as error:
-            response = await _handled(request, error)
-        await response(scope, receive, send)
+            response: Any = None
+            if key is None:
+                expected = _expected(if_match)
+                if expected is not False:
+                    job = LaneJob(secret, instance_id, event, expected, _loop())
+                    await state.send_lane.send(job)
+                    response = job.response
+                    if response is None:
+                        response = await _handled(Request(scope, receive), job.error)
+            if response is None:  # a key, or a malformed If-Match: as the route does it
+                request = Request(scope, receive)
+                deferred = DeferredCaller(request, Credential(bearer=secret), "operator")
+                try:
+                    response = await _loop().run_in_executor(
+                        _senders(),
+                        instances.send,
+                        request,
+                        deferred,
+                        instance_id,
+                        event,
+                        key,
+                        if_match,
+                    )
+                except (Problem, StatewrightError) as error:
+                    response = await _handled(request, error)
+        except Exception as error:  # a bug: the app's 500, logged
+            response = await _handled(Request(scope, receive), error)
+        metrics: Metrics = state.metrics
+        try:
+            status = response.status_code
+            metrics.time("POST", _ROUTE.path, time.perf_counter() - started)
+            await response(scope, receive, send)
+        finally:
+            metrics.count("POST", _ROUTE.path, status)
+
+
+def _expected(if_match: str | None) -> int | Literal[False] | None:
+    """The version `If-Match` names (None for none or `*`); False for a malformed one (the
+    full way refuses it, after the token's check)."""
+    try:
+        return expected_version(if_match)
+    except Problem:
+        return False
 
 
 #: Threads sending at once, at most (as many as the thread pool of FastAPI's sync routes).
@@ -110,6 +164,9 @@ def _senders() -> ThreadPoolExecutor:
             if _pool is None:
                 _pool = ThreadPoolExecutor(_SENDERS, thread_name_prefix="statewright-send")
     return _pool
+
+
+_loop = asyncio.get_running_loop
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -176,8 +233,9 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-async def _handled(request: Request, error: Exception) -> Any:
+async def _handled(request: Request, error: BaseException | None) -> Any:
     """The response of the app's own handler for `error` (as its exception layer finds it)."""
+    assert error is not None
     handlers = request.app.exception_handlers
     for kind in type(error).__mro__:
         if kind in handlers:
