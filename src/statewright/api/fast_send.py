@@ -234,10 +234,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _handled(request: Request, error: BaseException | None) -> Any:
-    """The response of the app's own handler for `error` (as its exception layer finds it)."""
+    """The response of the app's own handler for `error` (as its exception layer finds it),
+    called while `error` is being handled, so that a handler logging it logs its traceback
+    (an error of the lane's thread is handed over, not raised here)."""
     assert error is not None
     handlers = request.app.exception_handlers
     for kind in type(error).__mro__:
         if kind in handlers:
-            return await handlers[kind](request, error)
+            try:
+                raise error
+            except BaseException:
+                return await handlers[kind](request, error)
     raise error
