@@ -15,6 +15,9 @@ import pytest
 from api_kit import CLAIM, Api
 
 from statewright import Machine
+from statewright.api import fast_send
+from statewright.api.models import EventIn
+from statewright.api.views import transition_body, transition_out
 from statewright.engine.batch_sending import SendRequest
 
 PATH = "/api/v1/instances/{}/events"
@@ -170,3 +173,33 @@ def test_a_revoked_token_is_refused_by_the_next_send(api: Api) -> None:
     refused = api.client.post(PATH.format("o1"), json={"type": "NOTE"}, headers=headers)
     assert refused.status_code == 401
     assert api.engine.get("o1", tenant="acme").version == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "NOTE"}',
+        b'{"text": "\xc3\xa9", "type": "NOTE", "n": [1, 2.5, null, true], "o": {"a": {}}}',
+        b'{"type": "' + b"T" * 200 + b'", "big": 123456789012345678901234567890}',
+    ],
+)
+def test_the_short_way_reads_an_event_as_the_route_does(body: bytes) -> None:
+    read = fast_send._event(body)
+    assert read == EventIn.model_validate(json.loads(body)).model_dump(mode="json")
+    assert read is not None and list(read) == list(EventIn.model_validate_json(body).model_dump())
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"type": ""}', b'{"type": 3}', b'["NOTE"]', b'{"type": "N", "x": NaN}', b"{"]
+)
+def test_what_is_not_plainly_an_event_is_left_to_the_route(body: bytes) -> None:
+    assert fast_send._event(body) is None
+
+
+def test_the_lanes_body_is_the_routes(api: Api) -> None:
+    start(api, "o1", "order")
+    entry = api.engine.send("o1", {"type": "NOTE", "text": "é", "n": [1.5]}, tenant="acme")
+    for payloads in (True, False):
+        expected = transition_out(entry, payloads=payloads).model_dump(mode="json")
+        made = transition_body(entry, payloads=payloads)
+        assert (made, list(made)) == (expected, list(expected))

@@ -34,7 +34,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from statewright.api.auth import Credential, DeferredCaller
 from statewright.api.metrics import Metrics
-from statewright.api.models import EventIn
 from statewright.api.problems import Problem
 from statewright.api.routes import instances
 from statewright.api.routes.common import expected_version
@@ -45,6 +44,8 @@ __all__ = ["FastSend"]
 
 #: The send path; `[^/]` as the route's `{instance_id}`, 1 to 200 as its `InstanceId`.
 _SEND_PATH = re.compile(r"/api/v1/instances/([^/]{1,200})/events")
+#: The longest event type `EventIn` takes (`api/models.py`).
+_TYPE_MAX = 200
 #: What the metrics read of `scope["route"]`: the route template.
 _ROUTE = next(
     r for r in instances.router.routes if isinstance(r, APIRoute) and r.name == "send_event"
@@ -208,15 +209,24 @@ async def _read(receive: Receive) -> bytes | None:
 
 
 def _event(body: bytes) -> dict[str, Any] | None:
-    """The event, read as the route reads it (`json.loads`, then `EventIn`); None if the
-    body is not one (the route then refuses it)."""
+    """The event, as the route reads it (`json.loads`, then `EventIn`, dumped): a JSON object
+    whose `type` is a string of 1 to 200 characters, its type first; None for anything else
+    (the route then refuses it, or reads it its own way: NaN, a type of another kind)."""
     if not body:
         return None
     try:
-        event: dict[str, Any] = EventIn.model_validate(json.loads(body)).model_dump(mode="json")
-    except Exception:  # not JSON, not UTF-8, nested too deep, not an event: the route's to say
+        parsed = json.loads(body, parse_constant=_no_constant)
+    except Exception:  # not JSON, not UTF-8, nested too deep, NaN: the route's to say
         return None
-    return event
+    if type(parsed) is dict:
+        kind = parsed.get("type")
+        if type(kind) is str and 0 < len(kind) <= _TYPE_MAX:
+            return {"type": kind, **parsed}
+    return None
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON data")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
