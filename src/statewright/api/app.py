@@ -131,7 +131,7 @@ class _Api(FastAPI):
         if now - self._telemetry_seen >= 1.0:  # a lookup costs more than the rest: once a second
             self._telemetry_seen = now
             self._telemetry_on = self._native_telemetry.enabled()
-        if self._telemetry_on:
+        if self._telemetry_on or self.root_path:
             await super().__call__(scope, receive, send)
         else:
             await self._fast_send(scope, receive, send)

@@ -1,20 +1,26 @@
 """The hot route's short way: `POST /api/v1/instances/{id}/events`, well formed, answered
-without FastAPI's routing, dependency solving and middleware layers.
+before FastAPI's layers (its error and telemetry middleware, the app's own middleware, the
+routing, dependency solving) and sent through the app's send lane (`send_lane.py`).
 
 A send is the request the API answers most, and on a small machine the server's CPU per
-request is what bounds the send rate: FastAPI's routing (every route tried in turn), its
-dependency solving (the token, the headers, the body) and its exception layers cost the
-server more than the engine's own send. `FastSend` sits inside the body limit and the
-metrics, so those still apply, and answers the common case itself: a POST to the send path
-with `Content-Type: application/json`, a `Content-Length`, a bearer token and a body that
-is a valid event. It does exactly what the route does (`routes.instances.send`: the token
-checked first, then the Idempotency-Key and If-Match, then the engine) and renders its
-errors with the app's own exception handlers.
+request is what bounds the send rate. `FastSend` is the outermost layer of the app
+(`app.py`: FastAPI's `__call__`, unless FastAPI's own telemetry is on) and answers the
+common case itself: a POST to the send path with `Content-Type: application/json`, a
+`Content-Length` within the body limit, a bearer token and a body that is a plain event. It
+keeps what the outer layers give: the request is counted in the metrics under the route's
+template, every error is the app's own problem+json (rendered by its exception handlers),
+and an unexpected exception is logged and answered with the app's 500 problem.
 
-Anything else (no or another content type, a chunked body, JSON that does not parse or is
-not an event, no bearer token, a path id out of bounds, a mount under a root path) goes on
-to the FastAPI route unchanged, its body replayed, so every refusal is the route's own: the
-same 401, 413 or 422 problem as before.
+Without an Idempotency-Key (and with a well-formed If-Match or none) the request is queued
+on the send lane, which checks the token, sends and builds the response in its thread,
+batched with the sends arriving meanwhile. With a key (or a malformed If-Match) it does
+what the route does (`routes.instances.send`: the token checked first, then the key and
+If-Match, then the engine) in a thread of a pool.
+
+Anything else (no or another content type, a chunked or oversized body, JSON that does not
+parse or is not a plain event, no bearer token, a path id out of bounds, a mount under a
+root path) goes the full way unchanged, its body replayed, so every refusal is the route's
+own: the same 401, 413 or 422 problem as before.
 """
 
 from __future__ import annotations

@@ -106,39 +106,52 @@ class LaneJob:
 
 
 class SendLane:
-    """The lane of one app: its engine, its rate limiter."""
+    """The lane of one app: its engine, its rate limiter.
+
+    As many batches are sent at once as the store commits groups at once
+    (`group_commit_leaders`: one on SQLite, which has one writer; two on PostgreSQL, each on
+    a connection of its own), each by a thread of its own, and never two batches holding a
+    send to the same instance id: the later one waits for the earlier (one write per
+    instance at a time, as the engine's group commit does).
+    """
 
     def __init__(self, engine: Engine, limiter: RateLimiter, *, idle_s: float = 2.0) -> None:
         self._engine = engine
         self._limiter = limiter
         self._idle_s = idle_s
+        self._most = max(1, int(getattr(engine.store, "group_commit_leaders", 1)))
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._queue: list[LaneJob] = []
-        self._running = False
+        self._sending: set[str] = set()  # the instance ids of the batches being sent
+        self._threads = 0  # running
+        self._waiting = 0  # of them, waiting for work
 
     async def send(self, job: LaneJob) -> None:
         """Queue `job` and wait for its answer (`job.response` or `job.error`)."""
         with self._lock:
             self._queue.append(job)
-            if not self._running:
-                self._running = True
+            if self._waiting:
+                self._work.notify()
+            elif self._threads < self._most:
+                self._threads += 1
                 thread = threading.Thread(target=self._run, name="statewright-send-lane")
                 thread.daemon = True
                 thread.start()
-            elif len(self._queue) == 1:
-                self._work.notify()
         await job.future
 
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not self._queue:
-                    if not self._work.wait(self._idle_s) and not self._queue:
-                        self._running = False
+                jobs = self._take()
+                while not jobs:
+                    self._waiting += 1
+                    woken = self._work.wait(self._idle_s)
+                    self._waiting -= 1
+                    jobs = self._take()
+                    if not jobs and not woken:
+                        self._threads -= 1
                         return
-                jobs = self._queue[:MAX_BATCH]
-                del self._queue[:MAX_BATCH]
             try:
                 self._handle(jobs)
             except BaseException as error:  # a bug: the jobs not yet answered fail with it
@@ -146,7 +159,27 @@ class SendLane:
                     if job.response is None and job.error is None:
                         job.error = error
             finally:
+                with self._lock:
+                    self._sending.difference_update(job.instance_id for job in jobs)
+                    if self._queue and self._waiting:
+                        self._work.notify()
                 _hand_back(jobs)
+
+    def _take(self) -> list[LaneJob]:
+        """The next batch: the queued jobs of instances no other batch is sending, in order,
+        at most MAX_BATCH (lock held)."""
+        if not self._sending:
+            jobs = self._queue[:MAX_BATCH]
+            del self._queue[:MAX_BATCH]
+        else:
+            jobs = []
+            left: list[LaneJob] = []
+            for job in self._queue:
+                taken = len(jobs) < MAX_BATCH and job.instance_id not in self._sending
+                (jobs if taken else left).append(job)
+            self._queue = left
+        self._sending.update(job.instance_id for job in jobs)
+        return jobs
 
     def _handle(self, jobs: Sequence[LaneJob]) -> None:
         """Answer every job: its token checked, the batch sent, each response built."""
