@@ -153,6 +153,16 @@ def test_requests_for_one_instance_are_decided_in_order_one_per_transaction(
     assert (engine.get("a").value, engine.get("a").context["n"]) == ("open", 1)
 
 
+def test_without_group_commit_each_write_commits_alone(store_url: str) -> None:
+    with Engine.open(store_url, group_commit=False) as engine:
+        engine.register(GATE)
+        started(engine, "a", "b", "c")
+        commits = CountedCommits(engine)
+        outcomes = engine.send_many([SendRequest(name, INC) for name in "abc"])
+        assert [getattr(outcome, "seq", None) for outcome in outcomes] == [2, 2, 2]
+        assert commits.sizes == [1, 1, 1]
+
+
 def test_the_same_sends_leave_the_same_rows_as_sequential_sends(engine: Engine) -> None:
     events = [INC, {"type": "PAY", "amount": 3}, INC, {"type": "LOCK"}, {"type": "UNLOCK"}]
     started(engine, "x1", "x2", "y1", "y2")

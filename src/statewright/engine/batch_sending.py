@@ -4,7 +4,9 @@ The HTTP API's send lane gathers the sends that arrive together and hands them o
 at once: each is decided on its instance's head (the cached one, else one query reads the
 heads of all that are missing), and all their writes are committed with one
 `Store.commit_transitions`, one transaction and one flush to disk for all, without the
-threads and wake-ups of the engine's group commit (`grouping.py`).
+threads and wake-ups of the engine's group commit (`grouping.py`). An engine opened without
+group commit (`group_commit=False`) commits each write in a transaction of its own, as its
+`send` does.
 
 Every promise of `send` holds for each request, and each gets its own outcome:
 
@@ -225,23 +227,23 @@ class BatchSending(Sending):
     def _commit_decided(
         self, decided: list[_Decided], outcomes: list[AuditEntry | BaseException | None]
     ) -> list[int]:
-        """Commit the writes in one transaction; the indexes to send the ordinary way."""
+        """Commit the writes in one transaction (each alone for an engine without group
+        commit); the indexes to send the ordinary way."""
         if not decided:
             return []
         results: list[BaseException | None]
-        try:
-            if len(decided) == 1:
-                self.store.commit_transition(decided[0].write)  # alone: the cheapest path
-                results = [None]
-            else:
+        if self._commits is None:  # each in a transaction of its own, as `send` commits then
+            results = [self._alone(one.write) for one in decided]
+        elif len(decided) == 1:
+            results = [self._alone(decided[0].write)]  # alone: the cheapest path
+        else:
+            try:
                 results = list(self.store.commit_transitions([d.write for d in decided]))
-        except Exception as error:
-            if len(decided) > 1:  # the database's own error: nothing of the batch is in
+            except Exception as error:  # the database's own error: nothing of the batch is in
                 for one in decided:
                     self._heads.drop(one.write.tenant, one.write.instance_id)
                     outcomes[one.index] = error
                 return []
-            results = [error]  # alone: its own error, as any write's below
         ordinary: list[int] = []
         for one, result in zip(decided, results, strict=True):
             write = one.write
@@ -258,6 +260,14 @@ class BatchSending(Sending):
             else:
                 outcomes[one.index] = result
         return ordinary
+
+    def _alone(self, write: TransitionWrite) -> BaseException | None:
+        """Commit one write in a transaction of its own: None, or its error."""
+        try:
+            self.store.commit_transition(write)
+        except Exception as error:
+            return error
+        return None
 
     def _send_one(self, request: SendRequest) -> AuditEntry | BaseException:
         """`send` for one request, its exception returned."""
