@@ -12,7 +12,9 @@ are refused with 413, malformed ones with 422; each token may send `rate` reques
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from statewright.api.auth import DEFERRED_STATE, DeferredCaller
 from statewright.api.fast_send import FastSend
@@ -39,6 +42,7 @@ from statewright.api.routes import (
     work,
     workers,
 )
+from statewright.api.send_lane import SendLane
 from statewright.api.stream_hub import StreamHub, StreamSettings
 from statewright.engine import Engine
 from statewright.engine.sessions import DEFAULT_SESSION_MS
@@ -68,7 +72,7 @@ class ApiSettings:
 def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     """The API over `engine` (which the caller opens and closes)."""
     settings = settings or ApiSettings()
-    app = FastAPI(
+    app = _Api(
         title="statewright",
         summary="Durable statecharts: start instances, send them events, read their history.",
         version="1",
@@ -78,6 +82,8 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.engine = engine
     app.state.limiter = RateLimiter(settings.rate, settings.burst)
+    app.state.max_body_bytes = settings.max_body_bytes
+    app.state.send_lane = SendLane(engine, app.state.limiter)
     app.state.metrics = Metrics()
     app.state.stream_hub = StreamHub(engine, settings.stream)
     app.state.session_ms = settings.session_ms
@@ -105,10 +111,30 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
 
         mount_vendor(app)  # only Swagger UI's files (and elkjs), for the docs page
     _handle_errors(app)
-    app.add_middleware(FastSend)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
+
+
+class _Api(FastAPI):
+    """FastAPI with the hot route, a well-formed send, answered before its outer layers
+    (`fast_send.py`), unless FastAPI's own telemetry is on (it wraps every request then)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._fast_send = FastSend(super().__call__, self)
+        self._telemetry_on = False
+        self._telemetry_seen = -1.0  # when `_telemetry_on` was last looked up
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        now = time.monotonic()
+        if now - self._telemetry_seen >= 1.0:  # a lookup costs more than the rest: once a second
+            self._telemetry_seen = now
+            self._telemetry_on = self._native_telemetry.enabled()
+        if self._telemetry_on or self.root_path:
+            await super().__call__(scope, receive, send)
+        else:
+            await self._fast_send(scope, receive, send)
 
 
 def _handle_errors(app: FastAPI) -> None:

@@ -24,6 +24,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from statewright.api.limits import RateLimiter
 from statewright.api.problems import Problem
 from statewright.engine import Engine
 from statewright.engine.sessions import Session
@@ -36,7 +37,9 @@ __all__ = [
     "Caller",
     "Credential",
     "DeferredCaller",
+    "admit",
     "bearer",
+    "bearer_refused",
     "caller_with",
     "check_csrf",
     "credential_of",
@@ -133,6 +136,14 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     return _token(request, credential_of(request, credentials))[0]
 
 
+def bearer_refused() -> Problem:
+    """The 401 for a bearer token that is not valid (one answer for every reason)."""
+    return _unauthorized(
+        "the API token is not valid (unknown, mistyped or revoked); "
+        '"statewright tokens list" shows the active ones, "tokens create" makes one'
+    )
+
+
 def _token(request: Request, credential: Credential) -> tuple[Token, Session | None]:
     engine: Engine = request.app.state.engine
     found = resolve(engine, credential)
@@ -142,10 +153,7 @@ def _token(request: Request, credential: Credential) -> tuple[Token, Session | N
                 "the console session has ended (logged out, expired, or its token revoked); "
                 "log in again at /login"
             )
-        raise _unauthorized(
-            "the API token is not valid (unknown, mistyped or revoked); "
-            '"statewright tokens list" shows the active ones, "tokens create" makes one'
-        )
+        raise bearer_refused()
     token, session = found
     if session is not None:
         check_csrf(request, session)
@@ -181,7 +189,17 @@ def _authorize(request: Request, credential: Credential, role: str) -> Caller:
             rate), 403 (its role is too low).
     """
     token, session = _token(request, credential)
-    request.app.state.limiter.check(token.prefix)
+    return admit(request.app.state.limiter, token, role, session)
+
+
+def admit(limiter: RateLimiter, token: Token, role: str, session: Session | None = None) -> Caller:
+    """The caller of an authenticated `token`, counted against its rate, holding `role` or a
+    higher one.
+
+    Raises:
+        Problem: 429 (over its rate), 403 (its role is too low).
+    """
+    limiter.check(token.prefix)
     if _RANK.get(token.role, -1) < _RANK[role]:
         raise Problem(
             403,

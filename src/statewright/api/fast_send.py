@@ -1,20 +1,26 @@
 """The hot route's short way: `POST /api/v1/instances/{id}/events`, well formed, answered
-without FastAPI's routing, dependency solving and middleware layers.
+before FastAPI's layers (its error and telemetry middleware, the app's own middleware, the
+routing, dependency solving) and sent through the app's send lane (`send_lane.py`).
 
 A send is the request the API answers most, and on a small machine the server's CPU per
-request is what bounds the send rate: FastAPI's routing (every route tried in turn), its
-dependency solving (the token, the headers, the body) and its exception layers cost the
-server more than the engine's own send. `FastSend` sits inside the body limit and the
-metrics, so those still apply, and answers the common case itself: a POST to the send path
-with `Content-Type: application/json`, a `Content-Length`, a bearer token and a body that
-is a valid event. It does exactly what the route does (`routes.instances.send`: the token
-checked first, then the Idempotency-Key and If-Match, then the engine) and renders its
-errors with the app's own exception handlers.
+request is what bounds the send rate. `FastSend` is the outermost layer of the app
+(`app.py`: FastAPI's `__call__`, unless FastAPI's own telemetry is on) and answers the
+common case itself: a POST to the send path with `Content-Type: application/json`, a
+`Content-Length` within the body limit, a bearer token and a body that is a plain event. It
+keeps what the outer layers give: the request is counted in the metrics under the route's
+template, every error is the app's own problem+json (rendered by its exception handlers),
+and an unexpected exception is logged and answered with the app's 500 problem.
 
-Anything else (no or another content type, a chunked body, JSON that does not parse or is
-not an event, no bearer token, a path id out of bounds, a mount under a root path) goes on
-to the FastAPI route unchanged, its body replayed, so every refusal is the route's own: the
-same 401, 413 or 422 problem as before.
+Without an Idempotency-Key (and with a well-formed If-Match or none) the request is queued
+on the send lane, which checks the token, sends and builds the response in its thread,
+batched with the sends arriving meanwhile. With a key (or a malformed If-Match) it does
+what the route does (`routes.instances.send`: the token checked first, then the key and
+If-Match, then the engine) in a thread of a pool.
+
+Anything else (no or another content type, a chunked or oversized body, JSON that does not
+parse or is not a plain event, no bearer token, a path id out of bounds, a mount under a
+root path) goes the full way unchanged, its body replayed, so every refusal is the route's
+own: the same 401, 413 or 422 problem as before.
 """
 
 from __future__ import annotations
@@ -23,31 +29,45 @@ import asyncio
 import json
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
+from fastapi.routing import APIRoute
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from statewright.api.auth import Credential, DeferredCaller
-from statewright.api.models import EventIn
+from statewright.api.metrics import Metrics
 from statewright.api.problems import Problem
 from statewright.api.routes import instances
+from statewright.api.routes.common import expected_version
+from statewright.api.send_lane import LaneJob
 from statewright.errors import StatewrightError
 
 __all__ = ["FastSend"]
 
 #: The send path; `[^/]` as the route's `{instance_id}`, 1 to 200 as its `InstanceId`.
 _SEND_PATH = re.compile(r"/api/v1/instances/([^/]{1,200})/events")
+#: The longest event type `EventIn` takes (`api/models.py`).
+_TYPE_MAX = 200
 #: What the metrics read of `scope["route"]`: the route template.
-_ROUTE = next(r for r in instances.router.routes if getattr(r, "name", "") == "send_event")
+_ROUTE = next(
+    r for r in instances.router.routes if isinstance(r, APIRoute) and r.name == "send_event"
+)
 
 
 class FastSend:
-    """ASGI middleware answering well-formed sends itself; the rest goes to `app`."""
+    """ASGI app answering well-formed sends itself; the rest goes to `app`, the full way.
 
-    def __init__(self, app: ASGIApp) -> None:
+    `api` is the FastAPI application whose state (engine, metrics, limits, send lane) and
+    exception handlers serve; without, the request's `scope["app"]`.
+    """
+
+    def __init__(self, app: ASGIApp, api: Starlette | None = None) -> None:
         self.app = app
+        self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
@@ -57,10 +77,18 @@ class FastSend:
         if matched is None:
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        api = self.api if self.api is not None else scope["app"]
+        state = api.state
         headers = _headers(scope)
         secret = _bearer(headers.get(b"authorization"))
         length = headers.get(b"content-length", b"")
-        if secret is None or not _is_json(headers.get(b"content-type")) or not length.isdigit():
+        if (
+            secret is None
+            or not _is_json(headers.get(b"content-type"))
+            or not length.isdigit()
+            or int(length) > state.max_body_bytes  # the body limit's 413, the full way
+        ):
             await self.app(scope, receive, send)
             return
         body = await _read(receive)
@@ -70,23 +98,56 @@ class FastSend:
         if event is None:
             await self.app(scope, _replay(body, receive), send)
             return
+        scope["app"] = api
         scope["route"] = _ROUTE
-        request = Request(scope, receive)
-        deferred = DeferredCaller(request, Credential(bearer=secret), "operator")
+        key = _text(headers.get(b"idempotency-key"))
+        if_match = _text(headers.get(b"if-match"))
+        instance_id = matched.group(1)
+        status = 500
         try:
-            response = await asyncio.get_running_loop().run_in_executor(
-                _senders(),
-                instances.send,
-                request,
-                deferred,
-                matched.group(1),
-                event,
-                _text(headers.get(b"idempotency-key")),
-                _text(headers.get(b"if-match")),
-            )
-        except (Problem, StatewrightError) as error:
-            response = await _handled(request, error)
-        await response(scope, receive, send)
+            response: Any = None
+            if key is None:
+                expected = _expected(if_match)
+                if expected is not False:
+                    job = LaneJob(secret, instance_id, event, expected, _loop())
+                    await state.send_lane.send(job)
+                    response = job.response
+                    if response is None:
+                        response = await _handled(Request(scope, receive), job.error)
+            if response is None:  # a key, or a malformed If-Match: as the route does it
+                request = Request(scope, receive)
+                deferred = DeferredCaller(request, Credential(bearer=secret), "operator")
+                try:
+                    response = await _loop().run_in_executor(
+                        _senders(),
+                        instances.send,
+                        request,
+                        deferred,
+                        instance_id,
+                        event,
+                        key,
+                        if_match,
+                    )
+                except (Problem, StatewrightError) as error:
+                    response = await _handled(request, error)
+        except Exception as error:  # a bug: the app's 500, logged
+            response = await _handled(Request(scope, receive), error)
+        metrics: Metrics = state.metrics
+        try:
+            status = response.status_code
+            metrics.time("POST", _ROUTE.path, time.perf_counter() - started)
+            await response(scope, receive, send)
+        finally:
+            metrics.count("POST", _ROUTE.path, status)
+
+
+def _expected(if_match: str | None) -> int | Literal[False] | None:
+    """The version `If-Match` names (None for none or `*`); False for a malformed one (the
+    full way refuses it, after the token's check)."""
+    try:
+        return expected_version(if_match)
+    except Problem:
+        return False
 
 
 #: Threads sending at once, at most (as many as the thread pool of FastAPI's sync routes).
@@ -110,6 +171,9 @@ def _senders() -> ThreadPoolExecutor:
             if _pool is None:
                 _pool = ThreadPoolExecutor(_SENDERS, thread_name_prefix="statewright-send")
     return _pool
+
+
+_loop = asyncio.get_running_loop
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -151,15 +215,24 @@ async def _read(receive: Receive) -> bytes | None:
 
 
 def _event(body: bytes) -> dict[str, Any] | None:
-    """The event, read as the route reads it (`json.loads`, then `EventIn`); None if the
-    body is not one (the route then refuses it)."""
+    """The event, as the route reads it (`json.loads`, then `EventIn`, dumped): a JSON object
+    whose `type` is a string of 1 to 200 characters, its type first; None for anything else
+    (the route then refuses it, or reads it its own way: NaN, a type of another kind)."""
     if not body:
         return None
     try:
-        event: dict[str, Any] = EventIn.model_validate(json.loads(body)).model_dump(mode="json")
-    except Exception:  # not JSON, not UTF-8, nested too deep, not an event: the route's to say
+        parsed = json.loads(body, parse_constant=_no_constant)
+    except Exception:  # not JSON, not UTF-8, nested too deep, NaN: the route's to say
         return None
-    return event
+    if type(parsed) is dict:
+        kind = parsed.get("type")
+        if type(kind) is str and 0 < len(kind) <= _TYPE_MAX:
+            return {"type": kind, **parsed}
+    return None
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON data")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -176,10 +249,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-async def _handled(request: Request, error: Exception) -> Any:
-    """The response of the app's own handler for `error` (as its exception layer finds it)."""
+async def _handled(request: Request, error: BaseException | None) -> Any:
+    """The response of the app's own handler for `error` (as its exception layer finds it),
+    called while `error` is being handled, so that a handler logging it logs its traceback
+    (an error of the lane's thread is handed over, not raised here)."""
+    assert error is not None
     handlers = request.app.exception_handlers
     for kind in type(error).__mro__:
         if kind in handlers:
-            return await handlers[kind](request, error)
+            try:
+                raise error
+            except BaseException:
+                return await handlers[kind](request, error)
     raise error

@@ -24,6 +24,7 @@ __all__ = [
     "dead_letter_out",
     "instance_out",
     "step_out",
+    "transition_body",
     "timer_out",
     "transition_out",
 ]
@@ -98,6 +99,23 @@ def transition_out(entry: AuditEntry, *, payloads: bool) -> TransitionOut:
         at=entry.at,
         idempotency_key=entry.idempotency_key,
     )
+
+
+def transition_body(entry: AuditEntry, *, payloads: bool) -> dict[str, Any]:
+    """`transition_out(entry, payloads=...).model_dump(mode="json")`, the same dict (keys in
+    the model's order), made without building the model: the send lane's answer."""
+    return {
+        "instance_id": entry.instance_id,
+        "version": entry.seq,
+        "event": _event(entry.event, payloads),
+        "actor": entry.actor,
+        "from_value": entry.from_value,
+        "to_value": entry.to_value,
+        "status": entry.status,
+        "runtime_status": entry.runtime_status,
+        "at": entry.at,
+        "idempotency_key": entry.idempotency_key,
+    }
 
 
 def step_out(run: StepRun, *, payloads: bool) -> StepOut:

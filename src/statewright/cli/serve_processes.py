@@ -43,6 +43,9 @@ def run_processes(
     """Serve with `workers` processes until SIGTERM or SIGINT (each finishes its requests)."""
     import uvicorn
 
+    from statewright.api.access_log import log_config
+    from statewright.api.http_protocol import HTTP_PROTOCOL
+
     os.environ[SERVE_SETTINGS] = json.dumps(
         {
             "url": url,
@@ -67,6 +70,8 @@ def run_processes(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config(),
+        http=HTTP_PROTOCOL,
         access_log=access_log,
         server_header=False,
         # Each process's open live streams never end by themselves: give them this long

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Machine
+from statewright.engine.batch_sending import BatchSending
 from statewright.engine.bulk import Bulk
 from statewright.engine.catalog import Catalog
 from statewright.engine.clock import Clock, SystemClock
@@ -51,7 +52,7 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(Bulk, Sessions, Catalog, Streams, Workers, OutboxReads, Pruning):
+class Engine(BatchSending, Bulk, Sessions, Catalog, Streams, Workers, OutboxReads, Pruning):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and

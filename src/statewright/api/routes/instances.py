@@ -232,7 +232,8 @@ def send(
     if_match: str | None,
 ) -> JSONResponse:
     """Send `event` as the request's caller (blocking: call it in a thread). The route's
-    work, also done by `fast_send.FastSend` for a well-formed request.
+    work, also done by `fast_send.FastSend` for a well-formed request with an
+    Idempotency-Key (the send lane, `send_lane.py`, answers those without one alike).
 
     Raises:
         Problem: 401, 429 or 403 for the token, 422 for a malformed key, 412 for a

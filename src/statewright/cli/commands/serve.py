@@ -132,6 +132,8 @@ def serve(
     import uvicorn
 
     from statewright.api import ApiSettings, StreamSettings, create_app
+    from statewright.api.access_log import log_config
+    from statewright.api.http_protocol import HTTP_PROTOCOL
 
     configure_logging(log)
     try:
@@ -194,6 +196,8 @@ def serve(
                 host=host,
                 port=port,
                 log_level="info",
+                log_config=log_config(),
+                http=HTTP_PROTOCOL,
                 access_log=access_log,
                 server_header=False,
             )

@@ -1,0 +1,94 @@
+"""`serve`'s HTTP protocol: uvicorn's own (httptools, else h11), its writes to a connection
+made in one turn of the event loop sent together.
+
+uvicorn writes a response in two parts, its head when the app starts it and its body when
+the app sends it, and each write to a socket is a system call (and, on the other side, a
+wake-up of the client for a half response). Most of the API's answers (a send's, an
+error's) are started and completed in the same turn of the event loop: here the parts are
+held until the end of that turn and written with one call. Nothing waits longer: a
+streamed response's parts (the live stream) are written at the end of the turn that made
+each, and a close writes what is held first.
+
+Selected with uvicorn's `http="statewright.api.http_protocol:Protocol"` (an import string,
+so that every `serve --workers` process loads it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+__all__ = ["HTTP_PROTOCOL", "CoalescedWrites", "Protocol"]
+
+#: uvicorn's `http` setting that selects `Protocol`.
+HTTP_PROTOCOL = f"{__name__}:Protocol"
+
+_Base: Any = AutoHTTPProtocol
+
+
+class Protocol(_Base):  # type: ignore[misc]
+    """uvicorn's HTTP protocol on a connection whose writes of one turn go out together."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        """uvicorn's, on the connection's transport wrapped in `CoalescedWrites`."""
+        super().connection_made(transport)
+        self.transport: Any = CoalescedWrites(transport, asyncio.get_running_loop())
+
+    def handle_websocket_upgrade(self, *args: Any) -> None:
+        """uvicorn's, handing the WebSocket protocol the connection's own transport."""
+        if isinstance(self.transport, CoalescedWrites):
+            self.transport = self.transport.unwrapped()
+        super().handle_websocket_upgrade(*args)
+
+
+class CoalescedWrites:
+    """A transport whose writes of one event-loop turn are sent with one write, at the end
+    of the turn; everything else is the wrapped transport's."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[Any] | None = None
+
+    def write(self, data: Any) -> None:
+        """Hold `data` until the end of this turn of the event loop."""
+        if self._held is None:
+            self._held = [data]
+            self._loop.call_soon(self._send)
+        else:
+            self._held.append(data)
+
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
+
+    def _send(self) -> None:
+        held, self._held = self._held, None
+        if held and not self._transport.is_closing():
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        """Write what is held, then close."""
+        self._send()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        """Write what is held, then end the writing side."""
+        self._send()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._held = None
+        self._transport.abort()
+
+    def unwrapped(self) -> asyncio.Transport:
+        """The wrapped transport, what is held written to it first."""
+        self._send()
+        return self._transport
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
