@@ -82,9 +82,23 @@ class CommitGroups:
         Raises:
             Whatever `Store.commit_transition` raises for this write.
         """
-        check_write(write)  # a bug in one write must not fail the group
         if self._most_leaders is None:
             self._most_leaders = max(1, getattr(store, "group_commit_leaders", 1))
+        key = (write.tenant, write.instance_id)
+        with self._lock:
+            alone = (
+                not self._queue
+                and self._leading < self._most_leaders
+                and key not in self._committing
+            )
+            if alone:  # nobody waits: lead a group of one, without a place in the queue
+                self._leading += 1
+                self._committing.add(key)
+                answered, self._answered = self._answered, []
+        if alone:
+            self._commit_alone(write, key, answered, store)
+            return None
+        check_write(write)  # a bug in one write must not fail the group
         sender = _Sender(write)
         with self._lock:
             if self._leading >= self._most_leaders or sender.key in self._committing:
@@ -98,6 +112,25 @@ class CommitGroups:
                 return self._answer(sender)
         self._lead(sender, store)
         return self._answer(sender)
+
+    def _commit_alone(
+        self,
+        write: TransitionWrite,
+        key: tuple[str, str],
+        answered: list[_Sender],
+        store: Store,
+    ) -> None:
+        """What `_lead` does for a group of one, for a sender that found no one queued and a
+        leader's place free (lock taken and counted by the caller): wake the last group's
+        members, commit, hand the lead on. Its error is its own, raised here."""
+        _wake(answered)
+        try:
+            store.commit_transition(write)  # checks the write itself
+        finally:
+            with self._lock:
+                self._committing.discard(key)
+                woken = self._hand_on()
+            _wake(woken)
 
     def _park(self, sender: _Sender) -> None:
         """Sleep until `sender` is answered or made leader."""

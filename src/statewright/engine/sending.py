@@ -172,10 +172,14 @@ class Sending(Deciding):
                 f"event type {resolved['type']!r} is reserved: statewright delivers xstate.* "
                 "events itself (timers, step results); send your own event types"
             )
-        return self.deliver(
+        check_id(tenant, "tenant")
+        check_id(instance_id, "instance id")
+        if actor is not None:
+            check_id(actor, "actor")
+        return self._handle(  # `deliver` without normalizing the event a second time
+            tenant,
             instance_id,
             resolved,
-            tenant=tenant,
             actor=actor,
             idempotency_key=idempotency_key,
             expected_version=expected_version,
