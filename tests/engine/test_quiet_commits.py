@@ -58,7 +58,7 @@ def engines(store_url: str) -> Iterator[tuple[Engine, Engine]]:
     ):
         short.register(TALLY)
         general.register(TALLY)
-        general.store._commit_alone = lambda writes, what: False  # type: ignore[attr-defined]
+        general.store._commit_alone = lambda writes: False  # type: ignore[attr-defined]
         yield short, general
 
 

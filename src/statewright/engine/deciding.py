@@ -12,12 +12,13 @@ import json
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
-from statewright.chart import Macrostep, Snapshot
+from statewright.chart import Machine, Macrostep, Snapshot
 from statewright.engine.clock import Clock
 from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import Head, HeadCache
 from statewright.engine.payload import check_id, event_json
 from statewright.engine.permissions import check_roles
+from statewright.engine.quiet_write import quiet_write
 from statewright.engine.registry import Registry
 from statewright.engine.unapplied import DONE_PREFIX, unapplied_event
 from statewright.engine.views import AuditEntry
@@ -76,6 +77,8 @@ class Deciding:
         consumed_timer: tuple[str, int] | None,
         consumed_step: tuple[str, int, int] | None,
         roles: Collection[str] | None = None,
+        taken: bool = False,
+        lent: tuple[int, Snapshot] | None = None,
     ) -> tuple[TransitionWrite, AuditEntry, Snapshot | None]:
         """Run the event through the chart: the write to commit, the entry it makes, and the
         new snapshot for the head cache (`TransitionParts.parsed`).
@@ -86,6 +89,9 @@ class Deciding:
 
         With `roles`, the transitions the event selects must allow one of them
         (`permissions.py`).
+
+        The head's parsed snapshot is taken from the head cache here, unless the caller
+        `taken` it already (`HeadCache.take`): then `lent` is what it took.
 
         Raises:
             VersionConflict, EventNotAccepted, TransitionFailed, WorkGone, NotPermitted,
@@ -107,7 +113,10 @@ class Deciding:
         consume = consumed_timer is not None or consumed_step is not None
         # The head's snapshot as parsed at its commit, lent to this transition alone; the
         # second decision below restores its own (an action may have changed this one).
-        parsed = self._heads.take_parsed(record, machine)
+        if taken:
+            parsed = lent[1] if lent is not None and _lends(lent, record, machine) else None
+        else:
+            parsed = self._heads.take_parsed(record, machine)
 
         def decide(event: Mapping[str, object]) -> tuple[Snapshot, Macrostep]:
             nonlocal parsed
@@ -133,6 +142,11 @@ class Deciding:
             resolved = error_event
             snapshot, step = decide(resolved)
         check_roles(instance_id, step, resolved, roles)
+        now = self.clock.now()
+        if idempotency is None and not consume:
+            quiet = quiet_write(record, snapshot, step, resolved, text, actor, now)
+            if quiet is not None:
+                return quiet
         write, parts = build_write(
             tenant=record.tenant,
             instance_id=instance_id,
@@ -143,7 +157,7 @@ class Deciding:
             step=step,
             event_text=text,
             actor=actor,
-            now=self.clock.now(),
+            now=now,
             from_value=record.value,
             idempotency=idempotency,
         )
@@ -168,6 +182,11 @@ class Deciding:
             effects=parts.effects,
         )
         return write, entry, parts.parsed
+
+
+def _lends(lent: tuple[int, Snapshot], head: Head, machine: Machine) -> bool:
+    """Whether `lent` (a parsed snapshot taken with the head) is `head`'s, in `machine`."""
+    return lent[0] == head.version and lent[1].machine is machine
 
 
 def _check_accepted(

@@ -96,6 +96,20 @@ class HeadCache:
                 self._heads.move_to_end((tenant, instance_id))
             return head
 
+    def take(
+        self, tenant: str, instance_id: str
+    ) -> tuple[Head | None, tuple[int, Snapshot] | None]:
+        """`get` and the parsed snapshot kept with the head (its version, the snapshot),
+        taken out of the cache as `take_parsed` does, in one go; the caller checks that it
+        is the head's version and machine before using it."""
+        key = (tenant, instance_id)
+        with self._lock:
+            head = self._heads.get(key)
+            if head is None:
+                return None, None
+            self._heads.move_to_end(key)
+            return head, self._parsed.pop(key, None)
+
     def put(self, head: Head, parsed: Snapshot | None = None) -> None:
         """Remember a head just committed (the least recently used one goes if full), and
         its snapshot `parsed` from the stored text (`parsed_snapshot`), if there is one."""

@@ -245,7 +245,7 @@ class Sending(Deciding):
             if replay is not None:
                 return replay
             idempotency = (idempotency_key, request_hash)
-        head = self._heads.get(tenant, instance_id)
+        head, lent = self._heads.take(tenant, instance_id)
         if head is not None and expected_version not in (None, head.version):
             head = None  # the caller expects another version: read what is stored
         lost = 0  # races lost to other writers, on a head read from the store
@@ -253,6 +253,7 @@ class Sending(Deciding):
             cached = head is not None
             if head is None:
                 head = Head.of(self._fetch(tenant, instance_id))
+            lending, lent = lent, None  # to this attempt only: a failed one may have changed it
             try:
                 write, entry, parsed = self._prepare(
                     head,
@@ -264,6 +265,8 @@ class Sending(Deciding):
                     consumed_timer=consumed_timer,
                     consumed_step=consumed_step,
                     roles=roles,
+                    taken=True,
+                    lent=lending,
                 )
                 self._commit(write)
             except VersionConflict as conflict:
