@@ -6,10 +6,11 @@ SQLite's busy handler), on PostgreSQL each pays its own round trips and WAL flus
 queue in the process instead. A sender that finds a leader's place free leads at once: it
 takes every write queued behind it (at most `MAX_GROUP`, one per instance) and commits them
 with `Store.commit_transitions`, one transaction and one flush to disk for all (alone, with
-`commit_transition`); meanwhile the next senders queue. When its commit is done, the leader
-hands its place to the first sender queued, who commits what has queued by then at once: no
-leader waits for more senders to join, the next group forms while this one commits, so the
-database is kept busy while the Python of the answered senders runs. One group commits at a
+`commit_transition`; a sender that finds nobody queued does just that, without a place in
+the queue: two uncontended locks); meanwhile the next senders queue. When its commit is done,
+the leader hands its place to the first sender queued, who commits what has queued by then at
+once: no leader waits for more senders to join, the next group forms while this one commits,
+so the database is kept busy while the Python of the answered senders runs. One group commits at a
 time (SQLite has one writer), or up to the store's `group_commit_leaders` (PostgreSQL: two,
 of distinct instances, each on its own connection).
 

@@ -8,13 +8,16 @@ unnoticed: a transition is committed only `WHERE version = head.version`, so if 
 process moved the instance meanwhile, the commit finds the version changed, the engine drops
 the cached head, reads the instance and runs the event again.
 
-With each head the cache keeps the snapshot parsed (`parsed_snapshot`), so that the next
-transition skips decoding and restoring the stored JSON. It is the snapshot a reload of
-the stored text gives (built only from JSON data equal, type for type, to what decoding
-that text returns, and sharing no object with the transition that produced it or with a
-caller), and it is lent once: `take_parsed` removes it, so no two transitions (two
-threads, or a retry after an action that changed the context in place) ever run on the
-same object; a transition without one restores the snapshot from the text, as before.
+With each head the cache keeps the snapshot parsed (`parsed_snapshot`, or
+`stored_texts.snapshot_texts` for the common case), so that the next transition skips
+decoding and restoring the stored JSON. It is the snapshot a reload of the stored text gives
+(built only from JSON data equal, type for type, to what decoding that text returns, and
+sharing no data a transition or a caller can change: its context is its own; what it shares
+is the chart's interned configuration and history of state nodes, which nothing changes),
+and it is lent once: `take_parsed` (or `take`, with the head) removes it, so no two
+transitions (two threads, or a retry after an action that changed the context in place)
+ever run on the same object; a transition without one restores the snapshot from the text,
+as before.
 """
 
 from __future__ import annotations

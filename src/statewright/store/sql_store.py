@@ -211,9 +211,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         for write in writes:
             check_write(write)
         what = committing(writes)
-        if self._commit_alone(writes) or (
-            batchable(writes) and self._commit_batch(writes, what)
-        ):
+        if self._commit_alone(writes) or (batchable(writes) and self._commit_batch(writes, what)):
             return [None] * len(writes)
         outcomes: list[StatewrightError | None] = [None] * len(writes)
         pending = list(range(len(writes)))
