@@ -118,18 +118,8 @@ class Deciding:
         else:
             parsed = self._heads.take_parsed(record, machine)
 
-        def decide(event: Mapping[str, object]) -> tuple[Snapshot, Macrostep]:
-            nonlocal parsed
-            if parsed is None:
-                snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
-            else:
-                snapshot, parsed = parsed, None
-            step = machine.transition(snapshot, event)
-            _check_accepted(instance_id, snapshot, step, event, consume=consume)
-            return snapshot, step
-
         try:
-            snapshot, step = decide(resolved)
+            snapshot, step = _decide(machine, record, parsed, resolved, consume)
         except TransitionFailed as failed:
             if consumed_step is None or not str(resolved["type"]).startswith(DONE_PREFIX):
                 raise
@@ -140,7 +130,8 @@ class Deciding:
                 del error_event["error"]["output"]  # type: ignore[attr-defined]
                 text = event_json(error_event, self.max_event_bytes, "the step's error")
             resolved = error_event
-            snapshot, step = decide(resolved)
+            # On the snapshot restored anew: the failed transition may have changed its own.
+            snapshot, step = _decide(machine, record, None, resolved, consume)
         check_roles(instance_id, step, resolved, roles)
         now = self.clock.now()
         if idempotency is None and not consume:
@@ -182,6 +173,22 @@ class Deciding:
             effects=parts.effects,
         )
         return write, entry, parts.parsed
+
+
+def _decide(
+    machine: Machine,
+    head: Head,
+    parsed: Snapshot | None,
+    event: Mapping[str, object],
+    consume: bool,
+) -> tuple[Snapshot, Macrostep]:
+    """Run `event` on the head's snapshot (`parsed`, or restored from its text if None):
+    the snapshot it ran on and the macrostep, if the instance accepts it (`_check_accepted`)."""
+    if parsed is None:
+        parsed = Snapshot.from_json(machine, json.loads(head.snapshot))
+    step = machine.transition(parsed, event)
+    _check_accepted(head.id, parsed, step, event, consume=consume)
+    return parsed, step
 
 
 def _lends(lent: tuple[int, Snapshot], head: Head, machine: Machine) -> bool:

@@ -148,7 +148,7 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         same_value = write.instance.value == audit.from_value
         update = quiet.update_same_value if same_value else quiet.update
         with self._pool.connection() as connection:
-            execute = connection.execute
+            execute = connection.cursor().execute  # one cursor for the four statements
             try:
                 execute("BEGIN IMMEDIATE")
                 if execute(update, quiet.update_values(write)).rowcount != 1:
