@@ -7,7 +7,8 @@ that write and its audit entry straight from the macrostep, with the texts of
 `stored_texts.py`: the same records, field for field, that `writes.build_write` and
 `Deciding._prepare` build for it (`tests/engine/test_quiet_commits.py` compares the stored
 rows of both), without the effect lists, the decoded parts and the keyword plumbing that
-only other transitions need.
+only other transitions need, and made by `record_makers.maker` rather than by calling their
+classes.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ from statewright.chart import Macrostep, Snapshot
 from statewright.engine.heads import Head
 from statewright.engine.stored_texts import microsteps_text, snapshot_texts
 from statewright.engine.views import AuditEntry
+from statewright.store.record_makers import maker
 from statewright.store.records import AuditRecord, InstanceWrite, TransitionWrite
 
 __all__ = ["quiet_write"]
+
+_audit_record = maker(AuditRecord)
+_instance_write = maker(InstanceWrite)
+_transition_write = maker(TransitionWrite)
+_audit_entry = maker(AuditEntry)
 
 
 def quiet_write(
@@ -46,7 +53,7 @@ def quiet_write(
         return None
     tenant, instance_id, version = head.tenant, head.id, head.version + 1
     microsteps = microsteps_text(step._steps)
-    audit = AuditRecord(
+    audit = _audit_record(
         tenant=tenant,
         instance_id=instance_id,
         seq=version,
@@ -61,16 +68,16 @@ def quiet_write(
         microsteps=microsteps.decode(),
         effects="[]",
     )
-    write = TransitionWrite(
+    write = _transition_write(
         tenant=tenant,
         instance_id=instance_id,
         definition_id=head.definition_id,
         definition_version=head.definition_version,
         expected_version=head.version,
-        instance=InstanceWrite(snapshot=stored.text, value=stored.value_text, status="active"),
+        instance=_instance_write(snapshot=stored.text, value=stored.value_text, status="active"),
         audit=audit,
     )
-    entry = AuditEntry(
+    entry = _audit_entry(
         tenant=tenant,
         instance_id=instance_id,
         seq=version,
