@@ -114,7 +114,9 @@ class Deciding:
         # The head's snapshot as parsed at its commit, lent to this transition alone; the
         # second decision below restores its own (an action may have changed this one).
         if taken:
-            parsed = lent[1] if lent is not None and _lends(lent, record, machine) else None
+            parsed = None
+            if lent is not None and lent[0] == record.version and lent[1].machine is machine:
+                parsed = lent[1]  # the head's own, in this machine
         else:
             parsed = self._heads.take_parsed(record, machine)
 
@@ -132,7 +134,8 @@ class Deciding:
             resolved = error_event
             # On the snapshot restored anew: the failed transition may have changed its own.
             snapshot, step = _decide(machine, record, None, resolved, consume)
-        check_roles(instance_id, step, resolved, roles)
+        if roles is not None:
+            check_roles(instance_id, step, resolved, roles)
         now = self.clock.now()
         if idempotency is None and not consume:
             quiet = quiet_write(record, snapshot, step, resolved, text, actor, now)
@@ -189,11 +192,6 @@ def _decide(
     step = machine.transition(parsed, event)
     _check_accepted(head.id, parsed, step, event, consume=consume)
     return parsed, step
-
-
-def _lends(lent: tuple[int, Snapshot], head: Head, machine: Machine) -> bool:
-    """Whether `lent` (a parsed snapshot taken with the head) is `head`'s, in `machine`."""
-    return lent[0] == head.version and lent[1].machine is machine
 
 
 def _check_accepted(

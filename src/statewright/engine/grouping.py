@@ -124,14 +124,16 @@ class CommitGroups:
         """What `_lead` does for a group of one, for a sender that found no one queued and a
         leader's place free (lock taken and counted by the caller): wake the last group's
         members, commit, hand the lead on. Its error is its own, raised here."""
-        _wake(answered)
+        if answered:
+            _wake(answered)
         try:
             store.commit_transition(write)  # checks the write itself
         finally:
             with self._lock:
                 self._committing.discard(key)
                 woken = self._hand_on()
-            _wake(woken)
+            if woken:
+                _wake(woken)
 
     def _park(self, sender: _Sender) -> None:
         """Sleep until `sender` is answered or made leader."""

@@ -308,7 +308,8 @@ class Sending(Deciding):
                 self._heads.drop(tenant, instance_id)
                 raise
             self._heads.put(Head.after(write), parsed)
-            log_unapplied(resolved, entry)
+            if entry.event["type"] != resolved["type"]:  # a step's result turned into its error
+                log_unapplied(resolved, entry)
             return entry
 
     def _commit(self, write: TransitionWrite) -> None:
