@@ -25,12 +25,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from statewright.chart import Snapshot
 from statewright.chart.run import ChildRef
-from statewright.store.records import InstanceRecord, TransitionWrite, direct_init
+from statewright.store.records import InstanceRecord, TransitionWrite
 
 if TYPE_CHECKING:
     from statewright.chart import Machine
@@ -41,10 +40,9 @@ __all__ = ["DEFAULT_HEAD_CACHE", "Head", "HeadCache", "parsed_snapshot"]
 DEFAULT_HEAD_CACHE = 10_000
 
 
-@direct_init  # built once per transition
-@dataclass(frozen=True, slots=True)
-class Head:
-    """An instance as a transition needs it (texts as stored)."""
+class Head(NamedTuple):
+    """An instance as a transition needs it (texts as stored). Immutable; a tuple, which
+    is cheaper to make than a frozen dataclass (one is made per transition)."""
 
     tenant: str
     id: str
