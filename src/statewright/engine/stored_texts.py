@@ -22,6 +22,7 @@ encodes it as before. Both caches are bounded: past `MAX_KEPT` entries each star
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import orjson
 
@@ -61,17 +62,14 @@ _frames: dict[Configuration, _Frame] = {}
 _microsteps: dict[tuple[tuple[str, tuple[Transition, ...]], ...], bytes] = {}
 
 
-class StoredSnapshot:
+class StoredSnapshot(NamedTuple):
     """What `snapshot_texts` gives: the snapshot's text, its state value's text and value,
     and the snapshot a reload of the text gives (`parsed`)."""
 
-    __slots__ = ("parsed", "text", "value", "value_text")
-
-    def __init__(self, text: str, value_text: str, value: object, parsed: Snapshot) -> None:
-        self.text = text
-        self.value_text = value_text
-        self.value = value
-        self.parsed = parsed
+    text: str
+    value_text: str
+    value: object
+    parsed: Snapshot
 
 
 def snapshot_texts(snapshot: Snapshot) -> StoredSnapshot | None:
