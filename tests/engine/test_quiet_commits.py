@@ -247,6 +247,7 @@ FUSED_EVENTS: list[dict[str, object]] = [
     {"type": "BACK"},  # back through the history state
     {"type": "ITEMS", "items": [1, {"a": [None, True, "x"]}, -(2**63)]},
     {"type": "ITEMS", "items": [{"price": 2.5}]},  # a float: the general build writes it
+    {"type": "ITEMS", "items": [2**64]},  # past orjson's integers: the general build too
     {"type": "ITEMS", "items": []},
     {"type": "ADD"},
     {"type": "ADD"},

@@ -118,11 +118,18 @@ def microsteps_text(steps: Sequence[tuple[str, tuple[Transition, ...]]]) -> byte
     """The JSON text of `[Microstep(event, transitions).to_json() for ...]`, as UTF-8, for
     the events and transitions of a macrostep's microsteps (`Macrostep._steps`)."""
     key = tuple(steps)
-    text = _microsteps.get(key)
+    try:
+        text = _microsteps.get(key)
+    except TypeError:  # an event type that is not hashable (an action's own raise): not kept
+        return _encoded(key)
     if text is None:
-        data = [Microstep(event, transitions).to_json() for event, transitions in key]
-        text = dump_plain(data, "microsteps").encode()
+        text = _encoded(key)
         if len(_microsteps) >= MAX_KEPT:
             _microsteps.clear()
         _microsteps[key] = text
     return text
+
+
+def _encoded(steps: Sequence[tuple[str, tuple[Transition, ...]]]) -> bytes:
+    data = [Microstep(event, transitions).to_json() for event, transitions in steps]
+    return dump_plain(data, "microsteps").encode()
