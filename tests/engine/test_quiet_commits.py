@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from statewright.engine import Engine
+from statewright.engine.quiet_write import quiet_write
 from statewright.store.protocol import Store
 from statewright.store.records import AuditRecord, InstanceWrite, TransitionWrite
 from statewright.store.sqlite.quiet import numbered
@@ -58,7 +59,7 @@ def engines(store_url: str) -> Iterator[tuple[Engine, Engine]]:
     ):
         short.register(TALLY)
         general.register(TALLY)
-        general.store._commit_alone = lambda writes, what: False  # type: ignore[attr-defined]
+        general.store._commit_alone = lambda writes: False  # type: ignore[attr-defined]
         yield short, general
 
 
@@ -190,3 +191,166 @@ def test_numbered_parameters_follow_the_given_order() -> None:
         numbered("SELECT :a, :b, :c", ["a", "b"])
     with pytest.raises(ValueError, match=r"does not use b"):
         numbered("SELECT :a", ["a", "b"])
+
+
+#: Every shape the one-go quiet build (`engine/quiet_write.py`, `stored_texts.py`) writes,
+#: and the ones it leaves to the general build: parallel regions, a history state (a
+#: non-empty history value), guards, assigns from the event, an eventless transition and a
+#: raised event (several microsteps), text that JSON escapes, a float (left to the general
+#: build), a step (effects, then a running invocation: left to it) and a timer (effects).
+FUSED: dict[str, object] = {
+    "id": "fused",
+    "type": "parallel",
+    "context": {"n": 0, "note": "", "items": []},
+    "states": {
+        "flow": {
+            "initial": "idle",
+            "states": {
+                "idle": {
+                    "on": {
+                        "GO": {"guard": {"$expr": "context.n < 3"}, "target": "busy"},
+                        "JOB": "working",
+                        "NAP": "napping",
+                    }
+                },
+                "busy": {
+                    "initial": "one",
+                    "states": {"one": {"on": {"STEP": "two"}}, "two": {},
+                               "hist": {"type": "history"}},
+                    "on": {"AWAY": "#fused.flow.away"},
+                    "always": {"guard": {"$expr": "context.n >= 5"}, "target": "idle"},
+                },
+                "away": {"on": {"BACK": "#fused.flow.busy.hist", "RING": {"actions": [
+                    {"type": "raise", "params": {"event": {"type": "ADD"}}}]}}},
+                "working": {"invoke": {"id": "job", "src": "job"}, "on": {"STOP": "idle"}},
+                "napping": {"after": {"1h": "idle"}, "on": {"WAKE": "idle"}},
+            },
+        },
+        "light": {"initial": "off", "states": {"off": {"on": {"FLIP": "on"}},
+                                                "on": {"on": {"FLIP": "off"}}}},
+    },
+    "on": {
+        "ADD": {"actions": [{"type": "assign", "params": {"n": {"$expr": "context.n + 1"}}}]},
+        "NOTE": {"actions": [{"type": "assign", "params": {"note": {"$expr": "event.text"}}}]},
+        "ITEMS": {"actions": [{"type": "assign", "params": {"items": {"$expr": "event.items"}}}]},
+    },
+}  # fmt: skip
+
+FUSED_EVENTS: list[dict[str, object]] = [
+    {"type": "ADD"},  # keeps the value
+    {"type": "FLIP"},  # moves it
+    {"type": "GO"},  # a guard lets it through: moves into a compound state
+    {"type": "NOTE", "text": 'é "quoted" \\ back\nslash \u2028 \U0001f600 \x7f'},
+    {"type": "STEP"},
+    {"type": "AWAY"},  # records the history: the history value is no longer empty
+    {"type": "RING"},  # a raised event: two microsteps
+    {"type": "BACK"},  # back through the history state
+    {"type": "ITEMS", "items": [1, {"a": [None, True, "x"]}, -(2**63)]},
+    {"type": "ITEMS", "items": [{"price": 2.5}]},  # a float: the general build writes it
+    {"type": "ITEMS", "items": [2**64]},  # past orjson's integers: the general build too
+    {"type": "ITEMS", "items": []},
+    {"type": "ADD"},
+    {"type": "ADD"},
+    {"type": "ADD"},  # n == 5: the eventless transition leaves busy
+    {"type": "JOB"},  # starts a step: effects
+    {"type": "ADD"},  # a running invocation: the general build
+    {"type": "STOP"},  # stops it: effects
+    {"type": "NAP"},  # schedules a timer: effects
+    {"type": "ADD"},  # keeps the value with a timer pending
+    {"type": "WAKE"},  # cancels it
+    {"type": "FLIP"},
+]
+
+
+@pytest.fixture
+def general_build(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A context in which the engine builds every write the general way: `to_json()`,
+    the data walked and encoded, microsteps encoded from their data each time."""
+    from contextlib import contextmanager
+
+    from statewright.chart.macrostep import Microstep
+    from statewright.engine import deciding, writes
+    from statewright.engine.payload import dump_plain
+
+    def encoded(steps: Sequence[Any]) -> bytes:
+        data = [Microstep(event, transitions).to_json() for event, transitions in steps]
+        return dump_plain(data, "microsteps").encode()
+
+    @contextmanager
+    def general() -> Iterator[None]:
+        with monkeypatch.context() as patch:
+            patch.setattr(deciding, "quiet_write", lambda *args: None)
+            patch.setattr(writes, "snapshot_texts", lambda snapshot: None)
+            patch.setattr(writes, "microsteps_text", encoded)
+            yield
+
+    yield general
+
+
+def test_the_one_go_build_writes_the_rows_and_entries_the_general_build_writes(
+    engines: tuple[Engine, Engine], general_build: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from statewright.engine import deciding
+
+    built: list[object] = []  # the events the one-go build wrote
+
+    def spied(*args: Any) -> Any:
+        result = quiet_write(*args)
+        if result is not None:
+            built.append(args[3]["type"])
+        return result
+
+    monkeypatch.setattr(deciding, "quiet_write", spied)
+    short, general = engines
+    short.register(FUSED)
+    general.register(FUSED)
+    short.start("fused", instance_id="a")
+    with general_build():
+        general.start("fused", instance_id="b")
+    store = short.store
+    for event in FUSED_EVENTS:
+        sent = short.send("a", dict(event))
+        with general_build():
+            expected = general.send("b", dict(event))
+        assert {**vars_of(sent), "instance_id": "b"} == vars_of(expected), event
+        assert _instance(store, "a") == _instance(store, "b"), event
+        assert _states(store, "a") == _states(store, "b"), event
+
+    assert _audit(store, "a") == _audit(store, "b")
+    context = json.loads(_instance(store, "a")["snapshot"])["context"]
+    assert context["n"] == 7 and context["note"] == FUSED_EVENTS[3]["text"]
+    assert short.get("a").snapshot.value == general.get("b").snapshot.value
+    # The quiet sends; not the float, the send while the step runs, nor those with effects:
+    assert built == ["ADD", "FLIP", "GO", "NOTE", "STEP", "AWAY", "RING", "BACK", "ITEMS",
+                     "ITEMS", "ADD", "ADD", "ADD", "ADD", "FLIP"]  # fmt: skip
+    assert short.verify("a").ok and general.verify("b").ok
+
+
+def test_a_cached_head_built_in_one_go_runs_as_a_reload_would(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """The next send runs on the parsed snapshot the one-go build kept: it decides exactly
+    what an engine that reloads every head decides, and the caller's objects (the event,
+    the entry) changed afterwards change nothing stored."""
+    short, _ = engines
+    short.register(FUSED)
+    with Engine.open(short.store.url, clock=short.clock, head_cache=0) as reloading:
+        reloading.register(FUSED)
+        short.start("fused", instance_id="a")
+        reloading.start("fused", instance_id="b")
+        for event in FUSED_EVENTS[:9]:
+            mine = dict(event)
+            sent = short.send("a", mine)
+            reloading.send("b", dict(event))
+            if "items" in mine:  # the caller keeps the list it sent, and the entry's copy
+                mine["items"].append("changed")  # type: ignore[attr-defined]
+                sent.event["items"].append("changed")  # type: ignore[index]
+                sent.microsteps.append("changed")
+        short.send("a", "ADD")
+        reloading.send("b", "ADD")
+        assert _instance(short.store, "a")["snapshot"] == _instance(short.store, "b")["snapshot"]
+        assert _audit(short.store, "a") == _audit(short.store, "b")
+
+
+def vars_of(entry: object) -> dict[str, object]:
+    return {name: getattr(entry, name) for name in entry.__slots__}  # type: ignore[attr-defined]

@@ -12,12 +12,13 @@ import json
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
-from statewright.chart import Macrostep, Snapshot
+from statewright.chart import Machine, Macrostep, Snapshot
 from statewright.engine.clock import Clock
 from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import Head, HeadCache
 from statewright.engine.payload import check_id, event_json
 from statewright.engine.permissions import check_roles
+from statewright.engine.quiet_write import quiet_write
 from statewright.engine.registry import Registry
 from statewright.engine.unapplied import DONE_PREFIX, unapplied_event
 from statewright.engine.views import AuditEntry
@@ -76,6 +77,8 @@ class Deciding:
         consumed_timer: tuple[str, int] | None,
         consumed_step: tuple[str, int, int] | None,
         roles: Collection[str] | None = None,
+        taken: bool = False,
+        lent: tuple[int, Snapshot] | None = None,
     ) -> tuple[TransitionWrite, AuditEntry, Snapshot | None]:
         """Run the event through the chart: the write to commit, the entry it makes, and the
         new snapshot for the head cache (`TransitionParts.parsed`).
@@ -86,6 +89,9 @@ class Deciding:
 
         With `roles`, the transitions the event selects must allow one of them
         (`permissions.py`).
+
+        The head's parsed snapshot is taken from the head cache here, unless the caller
+        `taken` it already (`HeadCache.take`): then `lent` is what it took.
 
         Raises:
             VersionConflict, EventNotAccepted, TransitionFailed, WorkGone, NotPermitted,
@@ -107,20 +113,15 @@ class Deciding:
         consume = consumed_timer is not None or consumed_step is not None
         # The head's snapshot as parsed at its commit, lent to this transition alone; the
         # second decision below restores its own (an action may have changed this one).
-        parsed = self._heads.take_parsed(record, machine)
-
-        def decide(event: Mapping[str, object]) -> tuple[Snapshot, Macrostep]:
-            nonlocal parsed
-            if parsed is None:
-                snapshot = Snapshot.from_json(machine, json.loads(record.snapshot))
-            else:
-                snapshot, parsed = parsed, None
-            step = machine.transition(snapshot, event)
-            _check_accepted(instance_id, snapshot, step, event, consume=consume)
-            return snapshot, step
+        if taken:
+            parsed = None
+            if lent is not None and lent[0] == record.version and lent[1].machine is machine:
+                parsed = lent[1]  # the head's own, in this machine
+        else:
+            parsed = self._heads.take_parsed(record, machine)
 
         try:
-            snapshot, step = decide(resolved)
+            snapshot, step = _decide(machine, record, parsed, resolved, consume)
         except TransitionFailed as failed:
             if consumed_step is None or not str(resolved["type"]).startswith(DONE_PREFIX):
                 raise
@@ -131,8 +132,15 @@ class Deciding:
                 del error_event["error"]["output"]  # type: ignore[attr-defined]
                 text = event_json(error_event, self.max_event_bytes, "the step's error")
             resolved = error_event
-            snapshot, step = decide(resolved)
-        check_roles(instance_id, step, resolved, roles)
+            # On the snapshot restored anew: the failed transition may have changed its own.
+            snapshot, step = _decide(machine, record, None, resolved, consume)
+        if roles is not None:
+            check_roles(instance_id, step, resolved, roles)
+        now = self.clock.now()
+        if idempotency is None and not consume:
+            quiet = quiet_write(record, snapshot, step, resolved, text, actor, now)
+            if quiet is not None:
+                return quiet
         write, parts = build_write(
             tenant=record.tenant,
             instance_id=instance_id,
@@ -143,7 +151,7 @@ class Deciding:
             step=step,
             event_text=text,
             actor=actor,
-            now=self.clock.now(),
+            now=now,
             from_value=record.value,
             idempotency=idempotency,
         )
@@ -168,6 +176,22 @@ class Deciding:
             effects=parts.effects,
         )
         return write, entry, parts.parsed
+
+
+def _decide(
+    machine: Machine,
+    head: Head,
+    parsed: Snapshot | None,
+    event: Mapping[str, object],
+    consume: bool,
+) -> tuple[Snapshot, Macrostep]:
+    """Run `event` on the head's snapshot (`parsed`, or restored from its text if None):
+    the snapshot it ran on and the macrostep, if the instance accepts it (`_check_accepted`)."""
+    if parsed is None:
+        parsed = Snapshot.from_json(machine, json.loads(head.snapshot))
+    step = machine.transition(parsed, event)
+    _check_accepted(head.id, parsed, step, event, consume=consume)
+    return parsed, step
 
 
 def _check_accepted(

@@ -6,10 +6,11 @@ SQLite's busy handler), on PostgreSQL each pays its own round trips and WAL flus
 queue in the process instead. A sender that finds a leader's place free leads at once: it
 takes every write queued behind it (at most `MAX_GROUP`, one per instance) and commits them
 with `Store.commit_transitions`, one transaction and one flush to disk for all (alone, with
-`commit_transition`); meanwhile the next senders queue. When its commit is done, the leader
-hands its place to the first sender queued, who commits what has queued by then at once: no
-leader waits for more senders to join, the next group forms while this one commits, so the
-database is kept busy while the Python of the answered senders runs. One group commits at a
+`commit_transition`; a sender that finds nobody queued does just that, without a place in
+the queue: two uncontended locks); meanwhile the next senders queue. When its commit is done,
+the leader hands its place to the first sender queued, who commits what has queued by then at
+once: no leader waits for more senders to join, the next group forms while this one commits,
+so the database is kept busy while the Python of the answered senders runs. One group commits at a
 time (SQLite has one writer), or up to the store's `group_commit_leaders` (PostgreSQL: two,
 of distinct instances, each on its own connection).
 
@@ -82,9 +83,23 @@ class CommitGroups:
         Raises:
             Whatever `Store.commit_transition` raises for this write.
         """
-        check_write(write)  # a bug in one write must not fail the group
         if self._most_leaders is None:
             self._most_leaders = max(1, getattr(store, "group_commit_leaders", 1))
+        key = (write.tenant, write.instance_id)
+        with self._lock:
+            alone = (
+                not self._queue
+                and self._leading < self._most_leaders
+                and key not in self._committing
+            )
+            if alone:  # nobody waits: lead a group of one, without a place in the queue
+                self._leading += 1
+                self._committing.add(key)
+                answered, self._answered = self._answered, []
+        if alone:
+            self._commit_alone(write, key, answered, store)
+            return None
+        check_write(write)  # a bug in one write must not fail the group
         sender = _Sender(write)
         with self._lock:
             if self._leading >= self._most_leaders or sender.key in self._committing:
@@ -98,6 +113,27 @@ class CommitGroups:
                 return self._answer(sender)
         self._lead(sender, store)
         return self._answer(sender)
+
+    def _commit_alone(
+        self,
+        write: TransitionWrite,
+        key: tuple[str, str],
+        answered: list[_Sender],
+        store: Store,
+    ) -> None:
+        """What `_lead` does for a group of one, for a sender that found no one queued and a
+        leader's place free (lock taken and counted by the caller): wake the last group's
+        members, commit, hand the lead on. Its error is its own, raised here."""
+        if answered:
+            _wake(answered)
+        try:
+            store.commit_transition(write)  # checks the write itself
+        finally:
+            with self._lock:
+                self._committing.discard(key)
+                woken = self._hand_on()
+            if woken:
+                _wake(woken)
 
     def _park(self, sender: _Sender) -> None:
         """Sleep until `sender` is answered or made leader."""

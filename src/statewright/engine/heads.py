@@ -8,13 +8,16 @@ unnoticed: a transition is committed only `WHERE version = head.version`, so if 
 process moved the instance meanwhile, the commit finds the version changed, the engine drops
 the cached head, reads the instance and runs the event again.
 
-With each head the cache keeps the snapshot parsed (`parsed_snapshot`), so that the next
-transition skips decoding and restoring the stored JSON. It is the snapshot a reload of
-the stored text gives (built only from JSON data equal, type for type, to what decoding
-that text returns, and sharing no object with the transition that produced it or with a
-caller), and it is lent once: `take_parsed` removes it, so no two transitions (two
-threads, or a retry after an action that changed the context in place) ever run on the
-same object; a transition without one restores the snapshot from the text, as before.
+With each head the cache keeps the snapshot parsed (`parsed_snapshot`, or
+`stored_texts.snapshot_texts` for the common case), so that the next transition skips
+decoding and restoring the stored JSON. It is the snapshot a reload of the stored text gives
+(built only from JSON data equal, type for type, to what decoding that text returns, and
+sharing no data a transition or a caller can change: its context is its own; what it shares
+is the chart's interned configuration and history of state nodes, which nothing changes),
+and it is lent once: `take_parsed` (or `take`, with the head) removes it, so no two
+transitions (two threads, or a retry after an action that changed the context in place)
+ever run on the same object; a transition without one restores the snapshot from the text,
+as before.
 """
 
 from __future__ import annotations
@@ -22,12 +25,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from statewright.chart import Snapshot
 from statewright.chart.run import ChildRef
-from statewright.store.records import InstanceRecord, TransitionWrite, direct_init
+from statewright.store.records import InstanceRecord, TransitionWrite
 
 if TYPE_CHECKING:
     from statewright.chart import Machine
@@ -38,10 +40,9 @@ __all__ = ["DEFAULT_HEAD_CACHE", "Head", "HeadCache", "parsed_snapshot"]
 DEFAULT_HEAD_CACHE = 10_000
 
 
-@direct_init  # built once per transition
-@dataclass(frozen=True, slots=True)
-class Head:
-    """An instance as a transition needs it (texts as stored)."""
+class Head(NamedTuple):
+    """An instance as a transition needs it (texts as stored). Immutable; a tuple, which
+    is cheaper to make than a frozen dataclass (one is made per transition)."""
 
     tenant: str
     id: str
@@ -95,6 +96,20 @@ class HeadCache:
             if head is not None:
                 self._heads.move_to_end((tenant, instance_id))
             return head
+
+    def take(
+        self, tenant: str, instance_id: str
+    ) -> tuple[Head | None, tuple[int, Snapshot] | None]:
+        """`get` and the parsed snapshot kept with the head (its version, the snapshot),
+        taken out of the cache as `take_parsed` does, in one go; the caller checks that it
+        is the head's version and machine before using it."""
+        key = (tenant, instance_id)
+        with self._lock:
+            head = self._heads.get(key)
+            if head is None:
+                return None, None
+            self._heads.move_to_end(key)
+            return head, self._parsed.pop(key, None)
 
     def put(self, head: Head, parsed: Snapshot | None = None) -> None:
         """Remember a head just committed (the least recently used one goes if full), and

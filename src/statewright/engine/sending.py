@@ -172,10 +172,14 @@ class Sending(Deciding):
                 f"event type {resolved['type']!r} is reserved: statewright delivers xstate.* "
                 "events itself (timers, step results); send your own event types"
             )
-        return self.deliver(
+        check_id(tenant, "tenant")
+        check_id(instance_id, "instance id")
+        if actor is not None:
+            check_id(actor, "actor")
+        return self._handle(  # `deliver` without normalizing the event a second time
+            tenant,
             instance_id,
             resolved,
-            tenant=tenant,
             actor=actor,
             idempotency_key=idempotency_key,
             expected_version=expected_version,
@@ -241,7 +245,7 @@ class Sending(Deciding):
             if replay is not None:
                 return replay
             idempotency = (idempotency_key, request_hash)
-        head = self._heads.get(tenant, instance_id)
+        head, lent = self._heads.take(tenant, instance_id)
         if head is not None and expected_version not in (None, head.version):
             head = None  # the caller expects another version: read what is stored
         lost = 0  # races lost to other writers, on a head read from the store
@@ -249,6 +253,7 @@ class Sending(Deciding):
             cached = head is not None
             if head is None:
                 head = Head.of(self._fetch(tenant, instance_id))
+            lending, lent = lent, None  # to this attempt only: a failed one may have changed it
             try:
                 write, entry, parsed = self._prepare(
                     head,
@@ -260,6 +265,8 @@ class Sending(Deciding):
                     consumed_timer=consumed_timer,
                     consumed_step=consumed_step,
                     roles=roles,
+                    taken=True,
+                    lent=lending,
                 )
                 self._commit(write)
             except VersionConflict as conflict:
@@ -301,7 +308,8 @@ class Sending(Deciding):
                 self._heads.drop(tenant, instance_id)
                 raise
             self._heads.put(Head.after(write), parsed)
-            log_unapplied(resolved, entry)
+            if entry.event["type"] != resolved["type"]:  # a step's result turned into its error
+                log_unapplied(resolved, entry)
             return entry
 
     def _commit(self, write: TransitionWrite) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 
+import orjson
+
 from statewright.chart import (
     CancelTimer,
     Emit,
@@ -25,6 +27,7 @@ from statewright.chart import (
 )
 from statewright.engine.heads import parsed_snapshot
 from statewright.engine.payload import NOT_PLAIN, PLAIN_NO_FLOAT, dump_json, dump_plain, json_kind
+from statewright.engine.stored_texts import microsteps_text, snapshot_texts
 from statewright.store.records import (
     AuditRecord,
     IdempotencyRecord,
@@ -80,13 +83,21 @@ def build_write(
     parts of its audit row."""
     version = expected_version + 1
     snapshot = step.snapshot
-    data = snapshot.to_json()
-    kind = json_kind(data)
-    if kind == PLAIN_NO_FLOAT:
-        snapshot_text = dump_plain(data, f"the context of {instance_id}")
+    stored = snapshot_texts(snapshot)
+    parsed: Snapshot | None
+    if stored is not None:  # the common case, without building the data (stored_texts.py)
+        snapshot_text, value_text = stored.text, stored.value_text
+        to_value, parsed = stored.value, stored.parsed
     else:
-        snapshot_text = dump_json(data, f"the context of {instance_id}")
-    value_text = dump_plain(data["value"], "the state value")  # state keys: plain strings
+        data = snapshot.to_json()
+        kind = json_kind(data)
+        if kind == PLAIN_NO_FLOAT:
+            snapshot_text = dump_plain(data, f"the context of {instance_id}")
+        else:
+            snapshot_text = dump_json(data, f"the context of {instance_id}")
+        value_text = dump_plain(data["value"], "the state value")  # state keys: plain strings
+        to_value = data["value"]
+        parsed = None if kind == NOT_PLAIN else parsed_snapshot(machine, data)
     timers_scheduled: dict[str, TimerWrite] = {}
     timers_cancelled: list[str] = []
     steps_started: list[StepWrite] = []
@@ -124,7 +135,8 @@ def build_write(
             summary.append({"emit": message_id})
         elif isinstance(effect, Log):
             log.info("%s/%s: %s %r", tenant, instance_id, effect.message, effect.value)
-    microsteps: list[object] = [m.to_json() for m in step.microsteps]
+    microsteps_json = microsteps_text(step._steps)  # state ids, paths, event types
+    microsteps: list[object] = orjson.loads(microsteps_json)  # the entry's own copy
     audit = AuditRecord(
         tenant=tenant,
         instance_id=instance_id,
@@ -137,7 +149,7 @@ def build_write(
         runtime_status=_runtime_status(snapshot.status, steps_started, timers_scheduled),
         at=now,
         idempotency_key=idempotency[0] if idempotency else None,
-        microsteps=dump_plain(microsteps, "microsteps"),  # state ids, paths, event types
+        microsteps=microsteps_json.decode(),
         effects=dump_json(summary, "effects") if summary else "[]",
     )
     write = TransitionWrite(
@@ -165,12 +177,7 @@ def build_write(
         ),
         latest_definition=latest_definition,
     )
-    return write, TransitionParts(
-        data["value"],
-        microsteps,
-        summary,
-        None if kind == NOT_PLAIN else parsed_snapshot(machine, data),
-    )
+    return write, TransitionParts(to_value, microsteps, summary, parsed)
 
 
 def _step(

@@ -49,7 +49,7 @@ from statewright.store.sql_workers import WorkerRows
 from statewright.store.transaction import Params, Row, Transaction, params_of
 from statewright.store.url import redact_url
 
-__all__ = ["LIST_FILTERS", "SqlStore", "list_instances_sql"]
+__all__ = ["LIST_FILTERS", "SqlStore", "committing", "list_instances_sql"]
 
 #: The filters of list_instances, each a `filter_<name>` fragment in queries.sql.
 LIST_FILTERS = ("tenant", "definition_id", "status", "runtime_status", "after_id")
@@ -184,9 +184,9 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
                 sequence number other than `expected_version + 1`).
         """
         check_write(write)
-        what = f"committing a transition of {write.instance_id!r}"
-        if self._commit_alone([write], what):
+        if self._commit_alone((write,)):
             return
+        what = committing((write,))
         with self._transaction(write=True, what=what) as tx:
             write_transition(tx, self.queries, write, self._reserve_work_seq)
         self._audit_committed()
@@ -210,10 +210,8 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         """
         for write in writes:
             check_write(write)
-        what = f"committing {len(writes)} transitions"
-        if self._commit_alone(writes, what) or (
-            batchable(writes) and self._commit_batch(writes, what)
-        ):
+        what = committing(writes)
+        if self._commit_alone(writes) or (batchable(writes) and self._commit_batch(writes, what)):
             return [None] * len(writes)
         outcomes: list[StatewrightError | None] = [None] * len(writes)
         pending = list(range(len(writes)))
@@ -239,7 +237,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
             return outcomes
         return outcomes
 
-    def _commit_alone(self, writes: Sequence[TransitionWrite], what: str) -> bool:
+    def _commit_alone(self, writes: Sequence[TransitionWrite]) -> bool:
         """Commit `writes` with one statement of the backend's `fast_paths`, if it has one
         that can write them (`fast_params.py`): a start, a quiet transition, or transitions
         of existing instances. True: written. False: nothing was written (no such statement,
@@ -253,7 +251,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         if sql is None or params is None:
             return False
         try:
-            written = self._run_alone(sql, params, what=what) == 1
+            written = self._run_alone(sql, params, what=committing(writes)) == 1
         except StoreUnavailable:
             raise
         except StatewrightError:
@@ -611,6 +609,13 @@ def _claim_key(step: StepRecord) -> dict[str, object]:
 
 class _Refused(Exception):
     """A batch write would be refused: roll the batch back."""
+
+
+def committing(writes: Sequence[TransitionWrite]) -> str:
+    """What committing `writes` is, as the start of a database error's message."""
+    if len(writes) == 1:
+        return f"committing a transition of {writes[0].instance_id!r}"
+    return f"committing {len(writes)} transitions"
 
 
 def _check_limit(limit: int) -> None:

@@ -24,7 +24,7 @@ from statewright.store.fast_params import is_quiet
 from statewright.store.partitions import UnpartitionedAudit
 from statewright.store.records import TransitionWrite
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
-from statewright.store.sql_store import SqlStore
+from statewright.store.sql_store import SqlStore, committing
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
 from statewright.store.sqlite.faults import missing_file, translate
 from statewright.store.sqlite.prune_lock import prune_file_lock
@@ -134,7 +134,7 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
                 raise self._translate(error, what) from error
             raise
 
-    def _commit_alone(self, writes: Sequence[TransitionWrite], what: str) -> bool:
+    def _commit_alone(self, writes: Sequence[TransitionWrite]) -> bool:
         """A quiet transition (`fast_params.is_quiet`) straight on the connection:
         `BEGIN IMMEDIATE`, the quiet update (the one that leaves the state value alone when
         it stays the same, so that the state index's triggers do not start), the audit
@@ -148,7 +148,7 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         same_value = write.instance.value == audit.from_value
         update = quiet.update_same_value if same_value else quiet.update
         with self._pool.connection() as connection:
-            execute = connection.execute
+            execute = connection.cursor().execute  # one cursor for the four statements
             try:
                 execute("BEGIN IMMEDIATE")
                 if execute(update, quiet.update_values(write)).rowcount != 1:
@@ -160,7 +160,7 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
                 if connection.in_transaction:
                     with suppress(sqlite3.Error):  # else the pool drops the connection
                         execute("ROLLBACK")
-                translated = self._translate(error, what)
+                translated = self._translate(error, committing(writes))
                 if isinstance(translated, StoreUnavailable):
                     raise translated from error
                 return False
