@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, fields
 from typing import TypeVar
 
-__all__ = ["maker"]
+__all__ = ["maker", "slot_setters"]
 
 _T = TypeVar("_T")
 
@@ -28,10 +28,34 @@ def maker(cls: type[_T]) -> Callable[..., _T]:
         TypeError: `cls` has a field with a default factory or one left out of `__init__`,
             or no slots (it must be a slots dataclass).
     """
-    names: dict[str, object] = {"_new": object.__new__, "_cls": cls}
+    names, parameters, body = slot_setters(cls)
+    names.update(_new=object.__new__, _cls=cls)
+    source = (
+        f"def make(*, {', '.join(parameters)}):\n    self = _new(_cls)\n"
+        + "\n".join(body)
+        + "\n    return self\n"
+    )
+    exec(source, names)  # as dataclasses builds its own __init__
+    make: Callable[..., _T] = names["make"]  # type: ignore[assignment]
+    make.__qualname__ = make.__name__ = f"make_{cls.__name__}"
+    make.__doc__ = f"A {cls.__name__} (`record_makers.maker`)."
+    return make
+
+
+def slot_setters(cls: type) -> tuple[dict[str, object], list[str], list[str]]:
+    """What a generated function needs to set every field of the frozen slots dataclass
+    `cls` through its slot's descriptor: the names it uses (`_setN`, `_defaultN`), its
+    parameters (`name` or `name=_defaultN`, in field order) and its body's lines
+    (`    _setN(self, name)`). Shared by `maker` and `records.direct_init`.
+
+    Raises:
+        TypeError: a field with a default factory or one left out of `__init__`, or a
+            field that is not a slot.
+    """
+    names: dict[str, object] = {}
     parameters: list[str] = []
     body: list[str] = []
-    for index, field in enumerate(fields(cls)):  # type: ignore[arg-type]
+    for index, field in enumerate(fields(cls)):
         if field.default_factory is not MISSING or not field.init:
             raise TypeError(f"{cls.__name__}.{field.name}: only plain fields and defaults")
         slot = cls.__dict__.get(field.name)
@@ -44,13 +68,4 @@ def maker(cls: type[_T]) -> Callable[..., _T]:
             names[f"_default{index}"] = field.default
             parameters.append(f"{field.name}=_default{index}")
         body.append(f"    _set{index}(self, {field.name})")
-    source = (
-        f"def make(*, {', '.join(parameters)}):\n    self = _new(_cls)\n"
-        + "\n".join(body)
-        + "\n    return self\n"
-    )
-    exec(source, names)  # as dataclasses builds its own __init__
-    make: Callable[..., _T] = names["make"]  # type: ignore[assignment]
-    make.__qualname__ = make.__name__ = f"make_{cls.__name__}"
-    make.__doc__ = f"A {cls.__name__} (`record_makers.maker`)."
-    return make
+    return names, parameters, body

@@ -7,8 +7,10 @@ Times are integers: milliseconds since the Unix epoch, UTC. JSON columns travel 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import TypeVar
+
+from statewright.store.record_makers import slot_setters
 
 _T = TypeVar("_T")
 
@@ -289,23 +291,10 @@ def direct_init(cls: type[_T]) -> type[_T]:
     keyword-only, or all positional-or-keyword, as declared) and defaults; the instances
     stay frozen (assignment still raises). Returns `cls`, so it can decorate it.
     """
-    parameters: list[str] = []
-    body: list[str] = []
-    names: dict[str, object] = {}
-    declared = fields(cls)  # type: ignore[arg-type]
-    keyword_only = {field.kw_only for field in declared}
+    keyword_only = {field.kw_only for field in fields(cls)}  # type: ignore[arg-type]
     if len(keyword_only) > 1:
         raise TypeError(f"{cls.__name__}: fields all keyword-only or none")
-    for index, field in enumerate(declared):
-        if field.default_factory is not MISSING or not field.init:
-            raise TypeError(f"{cls.__name__}.{field.name}: only plain fields and defaults")
-        names[f"_set{index}"] = getattr(cls, field.name).__set__
-        if field.default is MISSING:
-            parameters.append(field.name)
-        else:
-            names[f"_default{index}"] = field.default
-            parameters.append(f"{field.name}=_default{index}")
-        body.append(f"    _set{index}(self, {field.name})")
+    names, parameters, body = slot_setters(cls)
     star = "*, " if keyword_only == {True} else ""
     source = f"def __init__(self, {star}{', '.join(parameters)}):\n" + "\n".join(body) + "\n"
     exec(source, names)  # as dataclasses builds its own __init__
