@@ -17,7 +17,10 @@ import copy
 import logging
 from typing import Any
 
-from uvicorn._ansi import style as ansi_style
+try:  # uvicorn's own styling; before it had one, uvicorn styled with click's
+    from uvicorn._ansi import style as ansi_style
+except ImportError:  # pragma: no cover - older uvicorn
+    from click import style as ansi_style  # type: ignore[assignment]
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.logging import AccessFormatter as UvicornAccessFormatter
 

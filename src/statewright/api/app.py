@@ -130,7 +130,9 @@ class _Api(FastAPI):
         now = time.monotonic()
         if now - self._telemetry_seen >= 1.0:  # a lookup costs more than the rest: once a second
             self._telemetry_seen = now
-            self._telemetry_on = self._native_telemetry.enabled()
+            # FastAPI's own OpenTelemetry, in the versions that have it.
+            native = getattr(self, "_native_telemetry", None)
+            self._telemetry_on = native is not None and bool(native.enabled())
         if self._telemetry_on or self.root_path:
             await super().__call__(scope, receive, send)
         else:
