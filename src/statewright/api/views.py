@@ -87,23 +87,13 @@ def instance_out(instance: Instance, *, payloads: bool) -> InstanceOut:
 
 def transition_out(entry: AuditEntry, *, payloads: bool) -> TransitionOut:
     """A transition's body; without `payloads`, its event is only its type."""
-    return TransitionOut(
-        instance_id=entry.instance_id,
-        version=entry.seq,
-        event=_event(entry.event, payloads),
-        actor=entry.actor,
-        from_value=entry.from_value,
-        to_value=entry.to_value,
-        status=entry.status,
-        runtime_status=entry.runtime_status,
-        at=entry.at,
-        idempotency_key=entry.idempotency_key,
-    )
+    return TransitionOut(**transition_body(entry, payloads=payloads))
 
 
 def transition_body(entry: AuditEntry, *, payloads: bool) -> dict[str, Any]:
-    """`transition_out(entry, payloads=...).model_dump(mode="json")`, the same dict (keys in
-    the model's order), made without building the model: the send lane's answer."""
+    """A transition's body as a dict, keys in `TransitionOut`'s order (the same as
+    `transition_out(...).model_dump(mode="json")`, made without the model: the send lane's
+    answer); without `payloads`, its event is only its type."""
     return {
         "instance_id": entry.instance_id,
         "version": entry.seq,

@@ -30,17 +30,14 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from statewright.chart import Snapshot
-from statewright.chart.machine import normalize_event
-from statewright.engine.deciding import DEFAULT_TENANT
+from statewright.engine.deciding import DEFAULT_TENANT, no_instance
 from statewright.engine.heads import Head
-from statewright.engine.payload import check_id, check_version, event_json
-from statewright.engine.sending import Sending
+from statewright.engine.payload import check_version, event_json
+from statewright.engine.sending import Sending, checked_send
 from statewright.engine.unapplied import log_unapplied
 from statewright.engine.views import AuditEntry
 from statewright.errors import (
-    EventError,
     InternalError,
-    NotFound,
     PayloadInvalid,
     StatewrightError,
     VersionConflict,
@@ -138,16 +135,7 @@ class BatchSending(Sending):
         Raises:
             EventError, PayloadError: as `send`.
         """
-        resolved = normalize_event(request.event)
-        if str(resolved["type"]).startswith("xstate."):
-            raise EventError(
-                f"event type {resolved['type']!r} is reserved: statewright delivers xstate.* "
-                "events itself (timers, step results); send your own event types"
-            )
-        check_id(request.tenant, "tenant")
-        check_id(request.instance_id, "instance id")
-        if request.actor is not None:
-            check_id(request.actor, "actor")
+        resolved = checked_send(request.event, request.tenant, request.instance_id, request.actor)
         if request.expected_version is not None:
             check_version(request.expected_version, "expected_version")
         return resolved, event_json(resolved, self.max_event_bytes, "the event")
@@ -187,10 +175,7 @@ class BatchSending(Sending):
             if head is None:
                 record = stored.get((request.tenant, request.instance_id))
                 if record is None:
-                    outcomes[index] = NotFound(
-                        f"no instance {request.instance_id!r} in tenant {request.tenant!r}; "
-                        "check the id and the tenant"
-                    )
+                    outcomes[index] = no_instance(request.tenant, request.instance_id)
                     continue
                 head = Head.of(record)
             try:

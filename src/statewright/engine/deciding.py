@@ -36,7 +36,7 @@ from statewright.store.records import InstanceRecord, TransitionWrite
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
-__all__ = ["DEFAULT_TENANT", "Deciding", "transition_failed"]
+__all__ = ["DEFAULT_TENANT", "Deciding", "no_instance", "transition_failed"]
 
 DEFAULT_TENANT = "default"
 
@@ -60,9 +60,7 @@ class Deciding:
         """`_load` for ids already checked."""
         record = self.store.load_instance(tenant, instance_id)
         if record is None:
-            raise NotFound(
-                f"no instance {instance_id!r} in tenant {tenant!r}; check the id and the tenant"
-            )
+            raise no_instance(tenant, instance_id)
         return record
 
     def _prepare(
@@ -176,6 +174,13 @@ class Deciding:
             effects=parts.effects,
         )
         return write, entry, parts.parsed
+
+
+def no_instance(tenant: str, instance_id: str) -> NotFound:
+    """The error for an instance that is not stored in the tenant."""
+    return NotFound(
+        f"no instance {instance_id!r} in tenant {tenant!r}; check the id and the tenant"
+    )
 
 
 def _decide(

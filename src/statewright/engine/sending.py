@@ -30,7 +30,7 @@ from statewright.errors import (
 )
 from statewright.store.records import DefinitionRecord, TransitionWrite
 
-__all__ = ["Sending"]
+__all__ = ["Sending", "checked_send"]
 
 #: How many times a start is made again on a definition version registered meanwhile.
 _START_ROUNDS = 5
@@ -166,16 +166,7 @@ class Sending(Deciding):
             VersionConflict: `expected_version` is stale, or another writer won the race.
             IdempotencyConflict: the key was used before for another request.
         """
-        resolved = normalize_event(event)
-        if str(resolved["type"]).startswith("xstate."):
-            raise EventError(
-                f"event type {resolved['type']!r} is reserved: statewright delivers xstate.* "
-                "events itself (timers, step results); send your own event types"
-            )
-        check_id(tenant, "tenant")
-        check_id(instance_id, "instance id")
-        if actor is not None:
-            check_id(actor, "actor")
+        resolved = checked_send(event, tenant, instance_id, actor)
         return self._handle(  # `deliver` without normalizing the event a second time
             tenant,
             instance_id,
@@ -308,8 +299,7 @@ class Sending(Deciding):
                 self._heads.drop(tenant, instance_id)
                 raise
             self._heads.put(Head.after(write), parsed)
-            if entry.event["type"] != resolved["type"]:  # a step's result turned into its error
-                log_unapplied(resolved, entry)
+            log_unapplied(resolved, entry)
             return entry
 
     def _commit(self, write: TransitionWrite) -> None:
@@ -333,3 +323,25 @@ class Sending(Deciding):
             )
         (first,) = self.store.history(tenant, instance_id, after_seq=found.version - 1, limit=1)
         return AuditEntry.from_record(first)
+
+
+def checked_send(
+    event: Mapping[str, object] | str, tenant: str, instance_id: str, actor: str | None
+) -> Mapping[str, object]:
+    """What `send` checks before it reads anything: the event resolved (`normalize_event`),
+    not of a reserved `xstate.` type, and the ids well formed.
+
+    Raises:
+        EventError, PayloadError: as `send`.
+    """
+    resolved = normalize_event(event)
+    if str(resolved["type"]).startswith("xstate."):
+        raise EventError(
+            f"event type {resolved['type']!r} is reserved: statewright delivers xstate.* "
+            "events itself (timers, step results); send your own event types"
+        )
+    check_id(tenant, "tenant")
+    check_id(instance_id, "instance id")
+    if actor is not None:
+        check_id(actor, "actor")
+    return resolved
