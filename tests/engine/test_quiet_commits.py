@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from statewright.engine import Engine
+from statewright.engine.batch_sending import SendRequest
 from statewright.engine.quiet_write import quiet_write
+from statewright.engine.views import AuditEntry
+from statewright.errors import VersionConflict
 from statewright.store.protocol import Store
 from statewright.store.records import AuditRecord, InstanceWrite, TransitionWrite
 from statewright.store.sqlite.quiet import numbered
@@ -140,6 +143,101 @@ def test_short_paths_write_the_rows_the_general_path_writes(
     assert json.loads(_instance(store, "a")["snapshot"])["context"] == {"n": 6}
     assert _counts(store) == _expected_counts(store, ["a", "b"])
     assert short.verify("a").ok
+
+
+#: Rounds of one event per instance, sent as one `send_many` each: values kept and moved in
+#: the same group, then a group with a timer scheduled (not quiet: the general way).
+ROUNDS = [
+    ["ADD", "CLOSE", "ADD"],
+    ["CLOSE", "REOPEN", "ADD"],
+    ["REOPEN", "ADD", "WAIT"],
+    ["ADD", "ADD", "ADD"],
+]
+
+
+def test_a_group_of_quiet_writes_commits_in_one_go_with_the_rows_the_general_path_writes(
+    engines: tuple[Engine, Engine],
+) -> None:
+    short, general = engines
+    store = short.store
+    tried: list[tuple[int, bool]] = []
+    alone = store._commit_alone  # type: ignore[attr-defined]
+
+    def spied(writes: Sequence[TransitionWrite]) -> bool:
+        written: bool = alone(writes)
+        tried.append((len(writes), written))
+        return written
+
+    store._commit_alone = spied  # type: ignore[attr-defined]
+    for n in range(3):
+        short.start("tally", instance_id=f"a{n}")
+        general.start("tally", instance_id=f"b{n}")
+    tried.clear()
+    for events in ROUNDS:
+        for engine, prefix in ((short, "a"), (general, "b")):
+            requests = [SendRequest(f"{prefix}{n}", e) for n, e in enumerate(events)]
+            outcomes = engine.send_many(requests)
+            assert all(isinstance(outcome, AuditEntry) for outcome in outcomes), outcomes
+
+    assert (3, True) in tried  # the quiet groups went the short way, whole
+    streamed = _rows(store, "SELECT instance_id, stream_seq FROM audit ORDER BY stream_seq", {})
+    assert [row["stream_seq"] for row in streamed] == list(range(1, len(streamed) + 1))
+    last_round = [row["instance_id"] for row in streamed if row["instance_id"][0] == "a"][-3:]
+    assert last_round == ["a0", "a1", "a2"]  # in the group's order
+    for n in range(3):
+        assert _instance(store, f"a{n}") == _instance(store, f"b{n}")
+        assert _states(store, f"a{n}") == _states(store, f"b{n}")
+        assert _audit(store, f"a{n}") == _audit(store, f"b{n}")
+        assert short.verify(f"a{n}").ok
+    assert _counts(store) == _expected_counts(store, [f"{p}{n}" for p in "ab" for n in range(3)])
+
+
+def _quiet_write(store: Store, instance_id: str, expected_version: int) -> TransitionWrite:
+    """A hand-made quiet write of `instance_id` (an ADD that keeps the value "open")."""
+    row = _instance(store, instance_id)
+    return TransitionWrite(
+        tenant="default",
+        instance_id=instance_id,
+        definition_id="tally",
+        definition_version=1,
+        expected_version=expected_version,
+        instance=InstanceWrite(snapshot=row["snapshot"], value='"open"', status="active"),
+        audit=AuditRecord(
+            tenant="default",
+            instance_id=instance_id,
+            seq=expected_version + 1,
+            event='{"type":"ADD"}',
+            actor=None,
+            from_value='"open"',
+            to_value='"open"',
+            status="active",
+            runtime_status="active",
+            at=1_800_000_000_000,
+            idempotency_key=None,
+            microsteps="[]",
+            effects="[]",
+        ),
+    )
+
+
+def test_a_stale_write_in_a_quiet_group_fails_alone_and_the_others_commit(
+    engines: tuple[Engine, Engine],
+) -> None:
+    short, _ = engines
+    store = short.store
+    for instance_id in ("a", "b", "c"):
+        short.start("tally", instance_id=instance_id)
+    before = _instance(store, "b")
+
+    outcomes = store.commit_transitions(
+        [_quiet_write(store, "a", 1), _quiet_write(store, "b", 4), _quiet_write(store, "c", 1)]
+    )
+
+    assert [type(outcome) for outcome in outcomes] == [type(None), VersionConflict, type(None)]
+    assert (_instance(store, "a")["version"], _instance(store, "c")["version"]) == (2, 2)
+    assert _instance(store, "b") == before
+    assert [row["seq"] for row in _audit(store, "b")] == [1]
+    assert [row["seq"] for row in _audit(store, "a")] == [1, 2]
 
 
 def test_a_write_whose_value_is_not_the_stored_one_still_files_the_stored_value(

@@ -135,26 +135,33 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
             raise
 
     def _commit_alone(self, writes: Sequence[TransitionWrite]) -> bool:
-        """A quiet transition (`fast_params.is_quiet`) straight on the connection:
-        `BEGIN IMMEDIATE`, the quiet update (the one that leaves the state value alone when
-        it stays the same, so that the state index's triggers do not start), the audit
-        insert, `COMMIT`, with positional values (`quiet.py`); the statements of the general
-        path, without its layers. False, having written nothing, when the update matches no
-        row or SQLite refuses a statement: the general path then runs and finds out why."""
-        if len(writes) != 1 or not is_quiet(write := writes[0]):
+        """Quiet transitions (`fast_params.is_quiet`), one or a group's, straight on the
+        connection: `BEGIN IMMEDIATE`, each write's quiet update (the one that leaves the
+        state value alone when it stays the same, so that the state index's triggers do not
+        start), the audit inserts, `COMMIT`, with positional values (`quiet.py`); the
+        statements of the general path, without its layers. False, having written nothing,
+        when an update matches no row or SQLite refuses a statement: the general path then
+        runs and finds out why."""
+        if not writes or not all(map(is_quiet, writes)):
             return False
         quiet = self._quiet
-        audit = write.audit
-        same_value = write.instance.value == audit.from_value
-        update = quiet.update_same_value if same_value else quiet.update
+        update_values, audit_values = quiet.update_values, quiet.audit_values
         with self._pool.connection() as connection:
-            execute = connection.cursor().execute  # one cursor for the four statements
+            cursor = connection.cursor()  # one cursor for every statement
+            execute = cursor.execute
             try:
                 execute("BEGIN IMMEDIATE")
-                if execute(update, quiet.update_values(write)).rowcount != 1:
-                    execute("ROLLBACK")
-                    return False
-                execute(quiet.insert_audit, quiet.audit_values(audit))
+                for write in writes:
+                    same_value = write.instance.value == write.audit.from_value
+                    update = quiet.update_same_value if same_value else quiet.update
+                    if execute(update, update_values(write)).rowcount != 1:
+                        execute("ROLLBACK")
+                        return False
+                if len(writes) == 1:
+                    execute(quiet.insert_audit, audit_values(writes[0].audit))
+                else:
+                    audits = [audit_values(write.audit) for write in writes]
+                    cursor.executemany(quiet.insert_audit, audits)
                 execute("COMMIT")
             except sqlite3.Error as error:
                 if connection.in_transaction:
