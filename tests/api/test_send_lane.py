@@ -198,6 +198,12 @@ def test_the_short_way_reads_an_event_as_the_route_does(body: bytes) -> None:
     assert read is not None and list(read) == list(EventIn.model_validate_json(body).model_dump())
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-32"])
+def test_the_short_way_reads_the_encodings_json_reads(encoding: str) -> None:
+    body = '{"type": "NOTE", "text": "é"}'.encode(encoding)
+    assert fast_send._event(body) == json.loads(body)
+
+
 @pytest.mark.parametrize(
     "body", [b'{"type": ""}', b'{"type": 3}', b'["NOTE"]', b'{"type": "N", "x": NaN}', b"{"]
 )

@@ -9,6 +9,9 @@ held until the end of that turn and written with one call. Nothing waits longer:
 streamed response's parts (the live stream) are written at the end of the turn that made
 each, and a close writes what is held first.
 
+Its access lines go through `access_log.AccessLogger` (the same text, made without a log
+record while the access logger is configured as `serve` configures it).
+
 Selected with uvicorn's `http="statewright.api.http_protocol:Protocol"` (an import string,
 so that every `serve --workers` process loads it).
 """
@@ -20,6 +23,8 @@ from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from statewright.api.access_log import AccessLogger
+
 __all__ = ["HTTP_PROTOCOL", "CoalescedWrites", "Protocol"]
 
 #: uvicorn's `http` setting that selects `Protocol`.
@@ -29,7 +34,12 @@ _Base: Any = AutoHTTPProtocol
 
 
 class Protocol(_Base):  # type: ignore[misc]
-    """uvicorn's HTTP protocol on a connection whose writes of one turn go out together."""
+    """uvicorn's HTTP protocol on a connection whose writes of one turn go out together, its
+    access lines logged through `AccessLogger`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access_logger = AccessLogger(self.access_logger)
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         """uvicorn's, on the connection's transport wrapped in `CoalescedWrites`."""
