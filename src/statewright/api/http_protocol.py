@@ -19,6 +19,7 @@ so that every `serve --workers` process loads it).
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
@@ -39,7 +40,7 @@ class Protocol(_Base):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.access_logger = AccessLogger(self.access_logger)
+        self.access_logger: Any = AccessLogger(logging.getLogger("uvicorn.access"))
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         """uvicorn's, on the connection's transport wrapped in `CoalescedWrites`."""
