@@ -180,7 +180,9 @@ def _handler_filtered(logger: logging.Logger) -> None:
 
 
 def _another_format(logger: logging.Logger) -> None:
-    logger.handlers[0].setFormatter(AccessFormatter("%(levelname)s %(status_code)s", use_colors=False))
+    logger.handlers[0].setFormatter(
+        AccessFormatter("%(levelname)s %(status_code)s", use_colors=False)
+    )
 
 
 def _propagating(logger: logging.Logger) -> None:
