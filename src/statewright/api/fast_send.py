@@ -46,7 +46,7 @@ from statewright.api.routes.common import expected_version
 from statewright.api.send_lane import LaneJob
 from statewright.errors import StatewrightError
 
-__all__ = ["FastSend", "answer", "event_of", "expected_of", "plain_send"]
+__all__ = ["ROUTE_PATH", "FastSend", "answer", "event_of", "expected_of", "plain_send"]
 
 #: The send path; `[^/]` as the route's `{instance_id}`, 1 to 200 as its `InstanceId`.
 _SEND_PATH = re.compile(r"/api/v1/instances/([^/]{1,200})/events")
@@ -56,6 +56,8 @@ _TYPE_MAX = 200
 _ROUTE = next(
     r for r in instances.router.routes if isinstance(r, APIRoute) and r.name == "send_event"
 )
+#: The route's template, as the metrics count it.
+ROUTE_PATH: str = _ROUTE.path
 
 
 class FastSend:
