@@ -17,6 +17,9 @@ batched with the sends arriving meanwhile. With a key (or a malformed If-Match) 
 what the route does (`routes.instances.send`: the token checked first, then the key and
 If-Match, then the engine) in a thread of a pool.
 
+Under `serve`, most sends the lane takes are queued before this layer, by the HTTP
+protocol itself (`protocol_sends.py`), which answers them with `answer` when they fail.
+
 Anything else (no or another content type, a chunked or oversized body, JSON that does not
 parse or is not a plain event, no bearer token, a path id out of bounds, a mount under a
 root path) goes the full way unchanged, its body replayed, so every refusal is the route's
