@@ -20,7 +20,7 @@ import uvicorn
 from api_kit import CLAIM, Api, make_api
 
 from statewright import Machine
-from statewright.api import ApiSettings, create_app
+from statewright.api import ApiSettings, create_app, protocol_sends
 from statewright.api.access_log import ACCESS_FORMAT, AccessFormatter, AccessHandler
 from statewright.api.http_protocol import Protocol
 from statewright.api.protocol_sends import ShortSend
@@ -242,3 +242,26 @@ def test_a_client_gone_before_its_answer_leaves_the_server_answering(pair: Pair)
     (answer,) = exchange(pair.short.port, request("g1", {"type": "NOTE"}, secret))
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["version"] == 3
+
+
+def test_a_failure_while_writing_the_answer_is_logged_and_closes_the_connection(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = pair.api
+    body = {"definition": "order", "input": {"amount": 1}}
+    api.client.post("/api/v1/instances/f1", json=body, headers=api.auth("operator"))
+
+    def broken(scope: Any) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(protocol_sends, "get_client_addr", broken)
+    address = ("127.0.0.1", pair.short.port)
+    with (
+        caplog.at_level(logging.ERROR, "uvicorn.error"),
+        socket.create_connection(address, timeout=10) as sock,
+    ):
+        sock.sendall(request("f1", {"type": "NOTE"}, api.tokens["operator"]))
+        assert sock.recv(65536) == b""  # closed, as uvicorn closes it
+    assert "Exception in ASGI application" in caplog.text and "a bug" in caplog.text
+    assert api.engine.get("f1", tenant="acme").version == 2
+    assert any("'200'" in line for line in _counted(pair.short))

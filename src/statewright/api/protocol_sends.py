@@ -152,7 +152,11 @@ class ShortSend:
         try:
             metrics.time("POST", ROUTE_PATH, time.perf_counter() - self.started)
             if not cycle.disconnected:
-                _write(cycle, head, response)
+                try:
+                    _write(cycle, head, response)
+                except Exception as error:  # as uvicorn meets an app's failure mid-response
+                    cycle.logger.error("Exception in ASGI application\n", exc_info=error)
+                    cycle.transport.close()
         finally:
             metrics.count("POST", ROUTE_PATH, 200)
 
