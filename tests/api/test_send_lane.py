@@ -193,16 +193,22 @@ def test_a_revoked_token_is_refused_by_the_next_send(api: Api) -> None:
     ],
 )
 def test_the_short_way_reads_an_event_as_the_route_does(body: bytes) -> None:
-    read = fast_send._event(body)
+    read = fast_send.event_of(body)
     assert read == EventIn.model_validate(json.loads(body)).model_dump(mode="json")
     assert read is not None and list(read) == list(EventIn.model_validate_json(body).model_dump())
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-32"])
+def test_the_short_way_reads_the_encodings_json_reads(encoding: str) -> None:
+    body = '{"type": "NOTE", "text": "é"}'.encode(encoding)
+    assert fast_send.event_of(body) == json.loads(body)
 
 
 @pytest.mark.parametrize(
     "body", [b'{"type": ""}', b'{"type": 3}', b'["NOTE"]', b'{"type": "N", "x": NaN}', b"{"]
 )
 def test_what_is_not_plainly_an_event_is_left_to_the_route(body: bytes) -> None:
-    assert fast_send._event(body) is None
+    assert fast_send.event_of(body) is None
 
 
 def test_the_lanes_body_is_the_routes(api: Api) -> None:

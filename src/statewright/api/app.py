@@ -126,17 +126,27 @@ class _Api(FastAPI):
         self._telemetry_on = False
         self._telemetry_seen = -1.0  # when `_telemetry_on` was last looked up
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @property
+    def fast_send(self) -> FastSend:
+        """The short way of the hot route (the protocol's own short way answers with it)."""
+        return self._fast_send
+
+    def short_way_on(self) -> bool:
+        """Whether sends may be answered before FastAPI's layers: not while FastAPI's own
+        telemetry is on (looked up at most once a second), nor under a root path."""
         now = time.monotonic()
         if now - self._telemetry_seen >= 1.0:  # a lookup costs more than the rest: once a second
             self._telemetry_seen = now
             # FastAPI's own OpenTelemetry, in the versions that have it.
             native = getattr(self, "_native_telemetry", None)
             self._telemetry_on = native is not None and bool(native.enabled())
-        if self._telemetry_on or self.root_path:
-            await super().__call__(scope, receive, send)
-        else:
+        return not (self._telemetry_on or self.root_path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.short_way_on():
             await self._fast_send(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def _handle_errors(app: FastAPI) -> None:

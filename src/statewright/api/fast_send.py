@@ -17,6 +17,9 @@ batched with the sends arriving meanwhile. With a key (or a malformed If-Match) 
 what the route does (`routes.instances.send`: the token checked first, then the key and
 If-Match, then the engine) in a thread of a pool.
 
+Under `serve`, most sends the lane takes are queued before this layer, by the HTTP
+protocol itself (`protocol_sends.py`), which answers them with `answer` when they fail.
+
 Anything else (no or another content type, a chunked or oversized body, JSON that does not
 parse or is not a plain event, no bearer token, a path id out of bounds, a mount under a
 root path) goes the full way unchanged, its body replayed, so every refusal is the route's
@@ -46,7 +49,7 @@ from statewright.api.routes.common import expected_version
 from statewright.api.send_lane import LaneJob
 from statewright.errors import StatewrightError
 
-__all__ = ["FastSend"]
+__all__ = ["ROUTE_PATH", "FastSend", "answer", "event_of", "expected_of", "plain_send"]
 
 #: The send path; `[^/]` as the route's `{instance_id}`, 1 to 200 as its `InstanceId`.
 _SEND_PATH = re.compile(r"/api/v1/instances/([^/]{1,200})/events")
@@ -56,6 +59,8 @@ _TYPE_MAX = 200
 _ROUTE = next(
     r for r in instances.router.routes if isinstance(r, APIRoute) and r.name == "send_event"
 )
+#: The route's template, as the metrics count it.
+ROUTE_PATH: str = _ROUTE.path
 
 
 class FastSend:
@@ -70,75 +75,142 @@ class FastSend:
         self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
-            await self.app(scope, receive, send)
-            return
-        matched = _SEND_PATH.fullmatch(scope["path"])
-        if matched is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         api = self.api if self.api is not None else scope["app"]
         state = api.state
-        headers = _headers(scope)
-        secret = _bearer(headers.get(b"authorization"))
-        length = headers.get(b"content-length", b"")
-        if (
-            secret is None
-            or not _is_json(headers.get(b"content-type"))
-            or not length.isdigit()
-            or int(length) > state.max_body_bytes  # the body limit's 413, the full way
-        ):
+        plain = plain_send(scope, state.max_body_bytes)
+        if plain is None:
             await self.app(scope, receive, send)
             return
+        instance_id, secret, headers = plain
         body = await _read(receive)
         if body is None:  # the client went away
             return
-        event = _event(body)
+        event = event_of(body)
         if event is None:
             await self.app(scope, _replay(body, receive), send)
             return
-        scope["app"] = api
-        scope["route"] = _ROUTE
         key = _text(headers.get(b"idempotency-key"))
         if_match = _text(headers.get(b"if-match"))
-        instance_id = matched.group(1)
-        status = 500
-        try:
-            response: Any = None
-            if key is None:
-                expected = _expected(if_match)
-                if expected is not False:
-                    job = LaneJob(secret, instance_id, event, expected, _loop())
-                    await state.send_lane.send(job)
-                    response = job.response
-                    if response is None:
-                        response = await _handled(Request(scope, receive), job.error)
-            if response is None:  # a key, or a malformed If-Match: as the route does it
-                request = Request(scope, receive)
-                deferred = DeferredCaller(request, Credential(bearer=secret), "operator")
+        job: LaneJob | None = None
+        error: BaseException | None = None
+        if key is None:
+            expected = _expected(if_match)
+            if expected is not False:
+                job = LaneJob(secret, instance_id, event, expected, _loop())
                 try:
-                    response = await _loop().run_in_executor(
-                        _senders(),
-                        instances.send,
-                        request,
-                        deferred,
-                        instance_id,
-                        event,
-                        key,
-                        if_match,
-                    )
-                except (Problem, StatewrightError) as error:
-                    response = await _handled(request, error)
-        except Exception as error:  # a bug: the app's 500, logged
+                    await state.send_lane.send(job)
+                except Exception as failed:  # a bug: the app's 500, logged
+                    job, error = None, failed
+        if job is None and error is None:  # a key, or a malformed If-Match: as the route
+            await _keyed(api, scope, receive, send, started, (secret, instance_id, event), key)
+            return
+        await answer(api, scope, receive, send, started, job, error)
+
+
+async def answer(
+    api: Starlette,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    started: float,
+    job: LaneJob | None,
+    error: BaseException | None = None,
+) -> None:
+    """Answer a send the lane answered (`job`) or that failed before (`error`), as the route
+    would: its response, or the app's own handler's for its error; counted in the metrics."""
+    scope["app"] = api
+    scope["route"] = _ROUTE
+    response: Any = None
+    try:
+        if job is not None:
+            response = job.response
+            error = job.error
+        if response is None:
             response = await _handled(Request(scope, receive), error)
-        metrics: Metrics = state.metrics
+    except Exception as failed:  # a bug: the app's 500, logged
+        response = await _handled(Request(scope, receive), failed)
+    await _respond(api, scope, receive, send, started, response)
+
+
+async def _keyed(
+    api: Starlette,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    started: float,
+    sent: tuple[str, str, dict[str, Any]],
+    key: str | None,
+) -> None:
+    """A send with an Idempotency-Key (or a malformed If-Match), as the route sends it, in a
+    thread of a pool."""
+    scope["app"] = api
+    scope["route"] = _ROUTE
+    secret, instance_id, event = sent
+    request = Request(scope, receive)
+    try:
+        deferred = DeferredCaller(request, Credential(bearer=secret), "operator")
         try:
-            status = response.status_code
-            metrics.time("POST", _ROUTE.path, time.perf_counter() - started)
-            await response(scope, receive, send)
-        finally:
-            metrics.count("POST", _ROUTE.path, status)
+            response = await _loop().run_in_executor(
+                _senders(),
+                instances.send,
+                request,
+                deferred,
+                instance_id,
+                event,
+                key,
+                _text(_headers(scope).get(b"if-match")),
+            )
+        except (Problem, StatewrightError) as error:
+            response = await _handled(request, error)
+    except Exception as error:  # a bug: the app's 500, logged
+        response = await _handled(Request(scope, receive), error)
+    await _respond(api, scope, receive, send, started, response)
+
+
+async def _respond(
+    api: Starlette, scope: Scope, receive: Receive, send: Send, started: float, response: Any
+) -> None:
+    """Send `response`, timed and counted in the metrics under the route's template."""
+    metrics: Metrics = api.state.metrics
+    status = 500
+    try:
+        status = response.status_code
+        metrics.time("POST", _ROUTE.path, time.perf_counter() - started)
+        await response(scope, receive, send)
+    finally:
+        metrics.count("POST", _ROUTE.path, status)
+
+
+def plain_send(scope: Scope, max_body_bytes: int) -> tuple[str, str, dict[bytes, bytes]] | None:
+    """(instance id, bearer secret, headers by lowercase name) of a POST to the send path
+    (no root path) with a bearer token, `Content-Type: application/json` and a
+    `Content-Length` of at most `max_body_bytes`; None for any other request (the full way's)."""
+    if scope["method"] != "POST" or scope.get("root_path"):
+        return None
+    matched = _SEND_PATH.fullmatch(scope["path"])
+    if matched is None:
+        return None
+    headers = _headers(scope)
+    secret = _bearer(headers.get(b"authorization"))
+    length = headers.get(b"content-length", b"")
+    if (
+        secret is None
+        or not _is_json(headers.get(b"content-type"))
+        or not length.isdigit()
+        or int(length) > max_body_bytes  # the body limit's 413, the full way
+    ):
+        return None
+    return matched.group(1), secret, headers
+
+
+def expected_of(headers: dict[bytes, bytes]) -> int | Literal[False] | None:
+    """The version the request's `If-Match` names (None for none or `*`); False for a
+    malformed one."""
+    return _expected(_text(headers.get(b"if-match")))
 
 
 def _expected(if_match: str | None) -> int | Literal[False] | None:
@@ -214,14 +286,14 @@ async def _read(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-def _event(body: bytes) -> dict[str, Any] | None:
+def event_of(body: bytes) -> dict[str, Any] | None:
     """The event, as the route reads it (`json.loads`, then `EventIn`, dumped): a JSON object
     whose `type` is a string of 1 to 200 characters, its type first; None for anything else
     (the route then refuses it, or reads it its own way: NaN, a type of another kind)."""
     if not body:
         return None
-    try:
-        parsed = json.loads(body, parse_constant=_no_constant)
+    try:  # `json.loads(body, parse_constant=_no_constant)`, its decoder made once
+        parsed = _decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except Exception:  # not JSON, not UTF-8, nested too deep, NaN: the route's to say
         return None
     if type(parsed) is dict:
@@ -233,6 +305,9 @@ def _event(body: bytes) -> dict[str, Any] | None:
 
 def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON data")
+
+
+_decode = json.JSONDecoder(parse_constant=_no_constant).decode
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -9,6 +9,9 @@ held until the end of that turn and written with one call. Nothing waits longer:
 streamed response's parts (the live stream) are written at the end of the turn that made
 each, and a close writes what is held first.
 
+Its access lines go through `access_log.AccessLogger` (the same text, made without a log
+record while the access logger is configured as `serve` configures it).
+
 Selected with uvicorn's `http="statewright.api.http_protocol:Protocol"` (an import string,
 so that every `serve --workers` process loads it).
 """
@@ -16,9 +19,13 @@ so that every `serve --workers` process loads it).
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from statewright.api.access_log import AccessLogger
+from statewright.api.protocol_sends import ShortSend, short_way_app, take
 
 __all__ = ["HTTP_PROTOCOL", "CoalescedWrites", "Protocol"]
 
@@ -29,7 +36,41 @@ _Base: Any = AutoHTTPProtocol
 
 
 class Protocol(_Base):  # type: ignore[misc]
-    """uvicorn's HTTP protocol on a connection whose writes of one turn go out together."""
+    """uvicorn's HTTP protocol on a connection whose writes of one turn go out together, its
+    access lines logged through `AccessLogger`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access_logger: Any = AccessLogger(logging.getLogger("uvicorn.access"))
+        self._short_way = short_way_app(self)
+        self._short: ShortSend | None = None  # the send whose body is being read
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        """uvicorn's, unless the request is a send the protocol answers itself (httptools
+        only: `protocol_sends.py`)."""
+        api = self._short_way
+        if (
+            api is not None
+            and app is self.app
+            and cycle is self.cycle
+            and cycle.more_body
+            and not self.pipeline
+        ):
+            self._short = take(api, self, cycle)
+            if self._short is not None:
+                return
+        super()._start_asgi_task(cycle, app)
+
+    def start_task(self, cycle: Any, app: Any) -> None:
+        """Run `app` on the request of `cycle` as uvicorn does."""
+        super()._start_asgi_task(cycle, app)
+
+    def on_message_complete(self) -> None:
+        """uvicorn's; then a send answered here is queued."""
+        super().on_message_complete()
+        short, self._short = self._short, None
+        if short is not None:
+            short.body_complete()
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         """uvicorn's, on the connection's transport wrapped in `CoalescedWrites`."""
@@ -61,6 +102,14 @@ class CoalescedWrites:
             self._loop.call_soon(self._send)
         else:
             self._held.append(data)
+
+    def write_now(self, data: bytes) -> None:
+        """Write what is held and `data` at once."""
+        held, self._held = self._held, None
+        if held:
+            data = b"".join([*held, data])
+        if not self._transport.is_closing():
+            self._transport.write(data)
 
     def writelines(self, lines: Any) -> None:
         for data in lines:

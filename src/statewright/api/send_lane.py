@@ -27,8 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -42,6 +43,8 @@ from statewright.engine.tokens import Token
 from statewright.engine.views import AuditEntry
 
 __all__ = ["MAX_BATCH", "LaneJob", "SendLane", "Sent"]
+
+log = logging.getLogger("statewright.api")
 
 #: The most sends taken into one batch (the engine's group commit takes as many).
 MAX_BATCH = 128
@@ -73,8 +76,9 @@ class Sent:
 
 
 class LaneJob:
-    """One send queued on the lane, and, once `future` is done, its answer: `response`,
-    else `error`."""
+    """One send queued on the lane, and, once answered, its answer: `response`, else
+    `error`. Answered means `future` done; for a job made with `on_answer`, that function
+    called with the job instead (on `loop`, with no future made)."""
 
     __slots__ = (
         "error",
@@ -83,6 +87,7 @@ class LaneJob:
         "future",
         "instance_id",
         "loop",
+        "on_answer",
         "response",
         "secret",
     )
@@ -94,13 +99,17 @@ class LaneJob:
         event: dict[str, Any],
         expected: int | None,
         loop: asyncio.AbstractEventLoop,
+        on_answer: Callable[[LaneJob], None] | None = None,
     ) -> None:
         self.secret = secret
         self.instance_id = instance_id
         self.event = event
         self.expected = expected
         self.loop = loop
-        self.future: asyncio.Future[None] = loop.create_future()
+        self.on_answer = on_answer
+        self.future: asyncio.Future[None] | None = None
+        if on_answer is None:
+            self.future = loop.create_future()
         self.response: Sent | None = None
         self.error: BaseException | None = None
 
@@ -129,6 +138,12 @@ class SendLane:
 
     async def send(self, job: LaneJob) -> None:
         """Queue `job` and wait for its answer (`job.response` or `job.error`)."""
+        self.submit(job)
+        assert job.future is not None
+        await job.future
+
+    def submit(self, job: LaneJob) -> None:
+        """Queue `job`: it is answered on its loop (its future done, or its `on_answer`)."""
         with self._lock:
             self._queue.append(job)
             if self._waiting:
@@ -138,7 +153,6 @@ class SendLane:
                 thread = threading.Thread(target=self._run, name="statewright-send-lane")
                 thread.daemon = True
                 thread.start()
-        await job.future
 
     def _run(self) -> None:
         while True:
@@ -233,5 +247,10 @@ def _hand_back(jobs: Sequence[LaneJob]) -> None:
 
 def _answered(jobs: list[LaneJob]) -> None:
     for job in jobs:
-        if not job.future.done():
+        if job.on_answer is not None:
+            try:
+                job.on_answer(job)
+            except Exception:  # a bug of that one answer: the others still answered
+                log.exception("answering a send to %s failed", job.instance_id)
+        elif job.future is not None and not job.future.done():
             job.future.set_result(None)

@@ -1,0 +1,147 @@
+"""Sends over HTTP, two versions of the server side by side: `serve` on this tree's code and
+on another tree's `src` (run with it first on `PYTHONPATH`), loaded in turns.
+
+    python -m benchmarks.http_pairs --other /tmp/old/src                # SQLite FULL
+    python -m benchmarks.http_pairs --other /tmp/old/src --postgres --turns 8
+
+On a shared machine the disk's and the cores' load moves a whole run of `benchmarks.http`
+by more than a change of the server does. Here both servers run at once on one store (each
+with the other idle), and each turn measures the engine's in-process sequential rate, then
+16 clients (`http_load.py`, as `benchmarks.http`) on this tree's server, then on the other
+(the order alternating from turn to turn), so that each pair meets the same load. Reported
+per turn and as medians: sends/s, the rate over the turn's in-process sequential rate, and
+each server's user and system CPU per send.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from benchmarks import durable
+from benchmarks.http import Budget, free_port, load, prepare, sequential
+
+__all__ = ["main"]
+
+CLIENTS = 16
+
+
+def _cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+@contextlib.contextmanager
+def serving(url: str, folder: Path, src: str | None) -> Iterator[tuple[int, int]]:
+    """`statewright serve` on a free loopback port, on `src`'s code if given: (pid, port)."""
+    import socket
+
+    port = free_port()
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+    log = (folder / f"serve-{port}.log").open("w")
+    command = [sys.executable, "-m", "statewright", "serve", "--url", url, "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--rate", "0"], stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"serve did not start; see {log.name}")
+            time.sleep(0.05)
+        yield process.pid, port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def one(pid: int, port: int, token: str, ids: list[list[str]], seconds: float) -> list[float]:
+    """One load of `CLIENTS` clients: sends/s, user and system CPU ms per send."""
+    plan = {
+        "probe": False,
+        "port": port,
+        "token": token,
+        "clients": ids,
+        "warmup": 0.5,
+        "seconds": seconds,
+        "if_match": False,
+    }
+    user, system = _cpu(pid)
+    result = load(plan)
+    user_after, system_after = _cpu(pid)
+    ok = int(str(result["ok"]))
+    everything = max(1.0, ok * (seconds + 0.5) / seconds)  # the warm-up's at the timed rate
+    return [
+        ok / float(str(result["seconds"])),
+        (user_after - user) / everything * 1000,
+        (system_after - system) / everything * 1000,
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--other", required=True, help="the other tree's src folder")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL, not SQLite")
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=4.0, help="per load (default 4)")
+    args = parser.parse_args(argv)
+    budget = Budget(seconds=args.seconds, warmup=0.5, sequential=1.5, turns=1)
+    rows: dict[str, list[list[float]]] = {"this": [], "other": []}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder / 'pairs.db'}"
+        if args.postgres:
+            url = stack.enter_context(durable.durable_postgres()).url
+        token, own, _ = prepare(url, CLIENTS)
+        servers = {
+            "this": stack.enter_context(serving(url, folder, None)),
+            "other": stack.enter_context(serving(url, folder, args.other)),
+        }
+        for side in servers:  # warm both: connections, caches
+            one(*servers[side], token, own, 1.0)
+        print("| turn | side | in-process sequential/s | sends/s | ratio | user ms | sys ms |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for turn in range(args.turns):
+            seq = sequential(url, budget)
+            order = ["this", "other"] if turn % 2 == 0 else ["other", "this"]
+            for side in order:
+                rate, user, system = one(*servers[side], token, own, args.seconds)
+                rows[side].append([seq, rate, rate / seq, user, system])
+                print(
+                    f"| {turn + 1} | {side} | {seq:,.0f} | {rate:,.0f} | {rate / seq:.2f} | "
+                    f"{user:.3f} | {system:.3f} |",
+                    flush=True,
+                )
+    print()
+    print("| side | median sends/s | median ratio | median user + sys CPU ms per send |")
+    print("|---|---:|---:|---:|")
+    for side, found in rows.items():
+        rate = statistics.median(r[1] for r in found)
+        ratio = statistics.median(r[2] for r in found)
+        cpu = statistics.median(r[3] + r[4] for r in found)
+        print(f"| {side} | {rate:,.0f} | {ratio:.2f} | {cpu:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
