@@ -228,6 +228,21 @@ def test_pipelined_sends_are_answered_in_order(pair: Pair) -> None:
     assert api.engine.verify("p1", tenant="acme").ok
 
 
+def test_with_an_untested_uvicorn_every_send_takes_the_full_way(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[str] = []
+    monkeypatch.setattr(ShortSend, "body_complete", lambda short: taken.append("short"))
+    monkeypatch.setattr(protocol_sends, "TESTED_UVICORN", frozenset({"0.0"}))
+    api = pair.api
+    body = {"definition": "order", "input": {"amount": 1}}
+    api.client.post("/api/v1/instances/u1", json=body, headers=api.auth("operator"))
+    (answer,) = exchange(pair.short.port, request("u1", {"type": "NOTE"}, api.tokens["operator"]))
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["version"] == 2
+    assert taken == []
+
+
 def test_a_client_gone_before_its_answer_leaves_the_server_answering(pair: Pair) -> None:
     api = pair.api
     body = {"definition": "order", "input": {"amount": 1}}

@@ -11,7 +11,8 @@ httptools) takes a request `fast_send` would queue on the lane itself:
 `Content-Type: application/json`, a `Content-Length` within the body limit and uvicorn's
 read buffer, no Idempotency-Key, no or a well-formed If-Match, no `Expect: 100-continue`,
 no proxy headers, and a body that is a plain event; when FastAPI's own telemetry is off and
-the app has no root path (`_Api.short_way_on`), and uvicorn limits no concurrency.
+the app has no root path (`_Api.short_way_on`), uvicorn limits no concurrency, and
+uvicorn is a release this was tested with (`TESTED_UVICORN`).
 
 It keeps every behaviour of the way through the app: the 200's bytes are those uvicorn
 writes for the lane's response (the server's default headers, `connection: close` when the
@@ -29,15 +30,22 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+import uvicorn
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
-from uvicorn.protocols.http.httptools_impl import (
-    HEADER_RE,
-    HEADER_VALUE_RE,
-    STATUS_LINE,
-    HttpToolsProtocol,
-)
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+try:
+    from uvicorn.protocols.http.httptools_impl import (
+        HEADER_RE,
+        HEADER_VALUE_RE,
+        STATUS_LINE,
+    )
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpTools
+
+    HTTPTOOLS: Any = _HttpTools
+except ImportError:  # no httptools: uvicorn's h11 protocol, and every send the full way
+    HTTPTOOLS = None
 
 from statewright.api.access_log import ACCESS_MESSAGE
 from statewright.api.fast_send import (
@@ -53,7 +61,12 @@ from statewright.api.send_lane import LaneJob, Sent
 if TYPE_CHECKING:
     from statewright.api.app import _Api
 
-__all__ = ["ShortSend", "short_way_app", "take"]
+__all__ = ["TESTED_UVICORN", "ShortSend", "short_way_app", "take"]
+
+#: The uvicorn releases (major.minor) whose protocol internals this module was tested
+#: against (it takes part in their request cycle); with any other every send takes the
+#: full way, which only costs speed.
+TESTED_UVICORN = frozenset({"0.55"})
 
 #: Headers whose presence leaves a request to the full way (uvicorn's proxy headers
 #: middleware reads them; the 100-continue answer is uvicorn's receive's).
@@ -66,7 +79,12 @@ def short_way_app(protocol: Any) -> _Api | None:
     """The app whose sends `protocol` may answer itself: uvicorn's httptools protocol, no
     concurrency limit, the app (under uvicorn's proxy headers middleware at most) one with
     the short way; else None."""
-    if not isinstance(protocol, HttpToolsProtocol) or protocol.limit_concurrency is not None:
+    if (
+        HTTPTOOLS is None
+        or not isinstance(protocol, HTTPTOOLS)
+        or protocol.limit_concurrency is not None
+        or ".".join(uvicorn.__version__.split(".")[:2]) not in TESTED_UVICORN
+    ):
         return None
     app = protocol.app
     if type(app) is ProxyHeadersMiddleware:
