@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import orjson
-
 from statewright.chart import Macrostep, Snapshot
 from statewright.engine.heads import Head
-from statewright.engine.stored_texts import microsteps_text, snapshot_texts
+from statewright.engine.stored_texts import microsteps_data, microsteps_parts, snapshot_texts
 from statewright.engine.views import AuditEntry
 from statewright.store.record_makers import positional_maker
 from statewright.store.records import AuditRecord, InstanceWrite, TransitionWrite
@@ -55,7 +53,7 @@ def quiet_write(
         return None
     tenant, instance_id, expected = head.tenant, head.id, head.version
     version = expected + 1
-    microsteps = microsteps_text(step._steps)
+    microsteps, shape = microsteps_parts(step._steps)
     value_text = stored.value_text
     audit = _audit_record(
         tenant,
@@ -69,7 +67,7 @@ def quiet_write(
         "active",  # runtime_status: no step or timer written, the audit row's view
         now,  # at
         None,  # idempotency_key
-        microsteps.decode(),
+        microsteps,
         "[]",  # effects
     )
     write = _transition_write(
@@ -87,13 +85,13 @@ def quiet_write(
         version,  # seq
         dict(event),
         actor,
-        before.value,  # from_value
+        before._config.value(),  # from_value: `before.value`
         stored.value,  # to_value
         "active",  # status
         "active",  # runtime_status
         now,  # at
         None,  # idempotency_key
-        orjson.loads(microsteps),  # the entry's own copy
+        microsteps_data(shape),  # the entry's own copy
         [],  # effects
     )
     return write, entry, stored.parsed

@@ -299,7 +299,8 @@ class Sending(Deciding):
                 self._heads.drop(tenant, instance_id)
                 raise
             self._heads.put(Head.after(write), parsed)
-            log_unapplied(resolved, entry)
+            if consumed_step is not None:  # only a step's result is ever replaced
+                log_unapplied(resolved, entry)
             return entry
 
     def _commit(self, write: TransitionWrite) -> None:

@@ -80,11 +80,11 @@ def _made(cls: type[_T], *, keywords: bool) -> Callable[..., _T]:
     names, parameters, _ = slot_setters(cls)
     if not keywords and any("=" in a and "=" not in b for a, b in pairwise(parameters)):
         raise TypeError(f"{cls.__name__}: a field without a default follows one with a default")
-    names.update(_new=object.__new__, _cls=cls, _draft=draft_class(cls))
+    names.update(_cls=cls, _draft=draft_class(cls))
     stores = "".join(f"    _o.{field.name} = {field.name}\n" for field in fields(cls))  # type: ignore[arg-type]
     star = "*, " if keywords else ""
     source = (
-        f"def make({star}{', '.join(parameters)}):\n    _o = _new(_draft)\n"
+        f"def make({star}{', '.join(parameters)}):\n    _o = _draft()\n"
         f"{stores}    _o.__class__ = _cls\n    return _o\n"
     )
     exec(source, names)  # as dataclasses builds its own __init__
