@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Machine, Macrostep, Snapshot
+from statewright.chart.macrostep import run_macrostep
 from statewright.engine.clock import Clock
 from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import Head, HeadCache
@@ -68,7 +69,6 @@ class Deciding:
         record: Head,
         resolved: Mapping[str, object],
         text: str,
-        *,
         actor: str | None,
         idempotency: tuple[str, str] | None,
         expected_version: int | None,
@@ -114,7 +114,7 @@ class Deciding:
         # second decision below restores its own (an action may have changed this one).
         if taken:
             parsed = None
-            if lent is not None and lent[0] == record.version and lent[1].machine is machine:
+            if lent is not None and lent[0] == record.version and lent[1]._machine is machine:
                 parsed = lent[1]  # the head's own, in this machine
         else:
             parsed = self._heads.take_parsed(record, machine)
@@ -195,7 +195,10 @@ def _decide(
     the snapshot it ran on and the macrostep, if the instance accepts it (`_check_accepted`)."""
     if parsed is None:
         parsed = Snapshot.from_json(machine, json.loads(head.snapshot))
-    step = machine.transition(parsed, event)
+    if machine._blocking or parsed._machine is not machine:
+        step = machine.transition(parsed, event)  # which refuses, or converts the snapshot
+    else:  # `machine.transition` without its checks: `event` is normalized already
+        step = run_macrostep(machine, parsed, event)
     _check_accepted(head.id, parsed, step, event, consume=consume)
     return parsed, step
 
