@@ -52,9 +52,7 @@ def test_login_over_https_marks_the_cookie_secure(api: Api) -> None:
 
 
 @pytest.mark.parametrize("name", ["bad", "revoked", "malformed"])
-def test_login_with_a_token_that_is_not_valid_is_401_and_sets_nothing(
-    api: Api, name: str
-) -> None:
+def test_login_with_a_token_that_is_not_valid_is_401_and_sets_nothing(api: Api, name: str) -> None:
     token = {
         "bad": api.tokens["operator"][:-4] + "AAAA",
         "revoked": api.tokens["viewer"],

@@ -25,6 +25,7 @@ def _module(path: Path, name: str) -> ModuleType:
 _order = _module(EXAMPLES / "order" / "steps.py", "console_example_order_steps")
 _approval = _module(EXAMPLES / "approval" / "steps.py", "console_example_approval_steps")
 
+
 class SyncFailed(Exception):
     """The remote system refused the sync."""
 

@@ -57,9 +57,7 @@ def test_static_files_are_served_and_the_modules_they_import_exist(client: TestC
         assert answer.text == path.read_text()
         for imported in re.findall(r'from "\./([\w.-]+\.js)"', path.read_text()):
             assert (path.parent / imported).exists(), f"{url} imports {imported}"
-    assert client.get("/static/js/api.js").headers["content-type"].startswith(
-        "text/javascript"
-    )
+    assert client.get("/static/js/api.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/static/js/nope.js").status_code == 404
 
 

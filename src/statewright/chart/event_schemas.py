@@ -107,6 +107,9 @@ class EventSchemas:
         self.strict = strict
         self._validators = {key: _validator(schema) for key, schema in self.events.items()}
         self._input = None if input is None else _validator(input)
+        #: False when no event can fail (`event_errors` is always empty): no schema
+        #: declared for any type and not strict.
+        self.checks = bool(self._validators) or strict
 
     def schema_for(self, event_type: str) -> Mapping[str, object] | bool | None:
         """The schema declared for `event_type`, or None."""

@@ -99,7 +99,8 @@ class Configuration:
 
     def value(self) -> JsonValue:
         """The XState state value (`"a"` or `{"p": {"x": "x1"}}`), a fresh copy."""
-        return _copy_value(self.value_template)
+        template = self.value_template
+        return template if type(template) is str else _copy_value(template)
 
     def _value_of(self, node: StateNode) -> JsonValue:
         children = self.kids.get(node, ())

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Machine, Macrostep, Snapshot
+from statewright.chart.macrostep import run_macrostep
 from statewright.engine.clock import Clock
 from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import Head, HeadCache
@@ -68,7 +69,6 @@ class Deciding:
         record: Head,
         resolved: Mapping[str, object],
         text: str,
-        *,
         actor: str | None,
         idempotency: tuple[str, str] | None,
         expected_version: int | None,
@@ -107,13 +107,14 @@ class Deciding:
         machine = self.registry.machine(record.definition_id, record.definition_version)
         # Before anything is decided or written: fields that fail the schema the definition
         # declares for the event's type refuse it (PayloadInvalid, naming each field).
-        machine.check_event(resolved, instance_id=instance_id)
+        if machine.event_schemas.checks:  # else no event can fail: skip the call
+            machine.check_event(resolved, instance_id=instance_id)
         consume = consumed_timer is not None or consumed_step is not None
         # The head's snapshot as parsed at its commit, lent to this transition alone; the
         # second decision below restores its own (an action may have changed this one).
         if taken:
             parsed = None
-            if lent is not None and lent[0] == record.version and lent[1].machine is machine:
+            if lent is not None and lent[0] == record.version and lent[1]._machine is machine:
                 parsed = lent[1]  # the head's own, in this machine
         else:
             parsed = self._heads.take_parsed(record, machine)
@@ -194,7 +195,10 @@ def _decide(
     the snapshot it ran on and the macrostep, if the instance accepts it (`_check_accepted`)."""
     if parsed is None:
         parsed = Snapshot.from_json(machine, json.loads(head.snapshot))
-    step = machine.transition(parsed, event)
+    if machine._blocking or parsed._machine is not machine:
+        step = machine.transition(parsed, event)  # which refuses, or converts the snapshot
+    else:  # `machine.transition` without its checks: `event` is normalized already
+        step = run_macrostep(machine, parsed, event)
     _check_accepted(head.id, parsed, step, event, consume=consume)
     return parsed, step
 
@@ -207,18 +211,22 @@ def _check_accepted(
     *,
     consume: bool = False,
 ) -> None:
-    after = step.snapshot
-    if after.status == "error" and before.status == "active":
+    # The slots behind `step.snapshot`, `.status`, `step.selected` and `.microsteps`: this
+    # runs on every send.
+    after = step._snapshot
+    status = before._status
+    if after._status == "error" and status == "active":
         if _is_unhandled_step_error(after, event):
             return  # XState's outcome, committed: the instance is in error with the step's error
         raise transition_failed(instance_id, after, f"handling {event['type']!r}")
-    if consume and before.status != "active":
+    if consume and status != "active":
         raise WorkGone(
-            f"{instance_id} is {before.status}: its timers and steps ended with it; "
+            f"{instance_id} is {status}: its timers and steps ended with it; "
             f"{event['type']!r} is discarded"
         )
-    moved = step.selected or any(m.transitions for m in step.microsteps[1:])
-    if before.status != "active" or not (moved or consume):
+    steps = step._steps
+    moved = (steps and steps[0][1]) or any(transitions for _, transitions in steps[1:])
+    if status != "active" or not (moved or consume):
         accepted = ", ".join(before.accepted_events) or "nothing (it is " + before.status + ")"
         raise EventNotAccepted(
             f"{instance_id} (in {_state_text(before.value)}) does not accept "

@@ -55,47 +55,64 @@ class Head(NamedTuple):
     @classmethod
     def of(cls, record: InstanceRecord) -> Head:
         """The head of a stored instance."""
-        return cls(
-            record.tenant,
-            record.id,
-            record.definition_id,
-            record.definition_version,
-            record.version,
-            record.snapshot,
-            record.value,
+        return _new_tuple(
+            cls,
+            (
+                record.tenant,
+                record.id,
+                record.definition_id,
+                record.definition_version,
+                record.version,
+                record.snapshot,
+                record.value,
+            ),
         )
 
     @classmethod
     def after(cls, write: TransitionWrite) -> Head:
         """The head of the instance once `write` is committed."""
-        return cls(
-            write.tenant,
-            write.instance_id,
-            write.definition_id,
-            write.definition_version,
-            write.audit.seq,
-            write.instance.snapshot,
-            write.instance.value,
+        instance = write.instance
+        return _new_tuple(
+            cls,
+            (
+                write.tenant,
+                write.instance_id,
+                write.definition_id,
+                write.definition_version,
+                write.audit.seq,
+                instance.snapshot,
+                instance.value,
+            ),
         )
 
 
+#: A named tuple made from its values in one C call (its class's `__new__` is a Python
+#: function that takes them one by one).
+_new_tuple = tuple.__new__
+
+
 class HeadCache:
-    """The latest known heads, at most `size` of them (0: keep none)."""
+    """The latest known heads, at most `size` of them (0: keep none).
+
+    Each entry is the head and its parsed snapshot, or None once that was taken (or if
+    there was none). The lock is taken with `acquire` and `release`, not `with`: what it
+    guards raises nothing, and the statement costs twice the two calls.
+    """
 
     def __init__(self, size: int = DEFAULT_HEAD_CACHE) -> None:
         self.size = size
-        self._heads: OrderedDict[tuple[str, str], Head] = OrderedDict()
-        #: The parsed snapshot of a cached head, by instance: (its version, the snapshot).
-        self._parsed: dict[tuple[str, str], tuple[int, Snapshot]] = {}
+        self._entries: OrderedDict[tuple[str, str], tuple[Head, Snapshot | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, tenant: str, instance_id: str) -> Head | None:
         """The cached head, or None."""
+        key = (tenant, instance_id)
         with self._lock:
-            head = self._heads.get((tenant, instance_id))
-            if head is not None:
-                self._heads.move_to_end((tenant, instance_id))
-            return head
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
 
     def take(
         self, tenant: str, instance_id: str
@@ -104,12 +121,21 @@ class HeadCache:
         taken out of the cache as `take_parsed` does, in one go; the caller checks that it
         is the head's version and machine before using it."""
         key = (tenant, instance_id)
-        with self._lock:
-            head = self._heads.get(key)
-            if head is None:
-                return None, None
-            self._heads.move_to_end(key)
-            return head, self._parsed.pop(key, None)
+        entries = self._entries
+        lock = self._lock
+        lock.acquire()
+        entry = entries.get(key)
+        if entry is None:
+            lock.release()
+            return None, None
+        entries.move_to_end(key)
+        head, parsed = entry
+        if parsed is None:
+            lock.release()
+            return head, None
+        entries[key] = (head, None)
+        lock.release()
+        return head, (head.version, parsed)
 
     def put(self, head: Head, parsed: Snapshot | None = None) -> None:
         """Remember a head just committed (the least recently used one goes if full), and
@@ -117,40 +143,43 @@ class HeadCache:
         if self.size <= 0:
             return
         key = (head.tenant, head.id)
-        with self._lock:
-            self._heads[key] = head
-            self._heads.move_to_end(key)
-            if parsed is None:
-                self._parsed.pop(key, None)
-            else:
-                self._parsed[key] = (head.version, parsed)
-            if len(self._heads) > self.size:
-                gone, _ = self._heads.popitem(last=False)
-                self._parsed.pop(gone, None)
+        entries = self._entries
+        lock = self._lock
+        lock.acquire()
+        entries[key] = (head, parsed)
+        entries.move_to_end(key)
+        if len(entries) > self.size:
+            entries.popitem(last=False)
+        lock.release()
 
     def take_parsed(self, head: Head, machine: Machine) -> Snapshot | None:
         """The parsed snapshot of `head` in `machine`, lent to one transition only (it is
         removed here), or None: the caller then restores it from `head.snapshot`."""
+        key = (head.tenant, head.id)
         with self._lock:
-            found = self._parsed.pop((head.tenant, head.id), None)
-        if found is None or found[0] != head.version or found[1].machine is not machine:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            found, parsed = entry
+            if parsed is None:
+                return None
+            self._entries[key] = (found, None)
+        if found.version != head.version or parsed.machine is not machine:
             return None
-        return found[1]
+        return parsed
 
     def drop(self, tenant: str, instance_id: str) -> None:
         """Forget an instance's head (it may be stale)."""
         with self._lock:
-            self._heads.pop((tenant, instance_id), None)
-            self._parsed.pop((tenant, instance_id), None)
+            self._entries.pop((tenant, instance_id), None)
 
     def clear(self) -> None:
         """Forget every head (instances were removed in bulk: any may be stale)."""
         with self._lock:
-            self._heads.clear()
-            self._parsed.clear()
+            self._entries.clear()
 
     def __len__(self) -> int:
-        return len(self._heads)
+        return len(self._entries)
 
 
 def parsed_snapshot(machine: Machine, data: Mapping[str, object]) -> Snapshot | None:

@@ -15,21 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import orjson
-
 from statewright.chart import Macrostep, Snapshot
 from statewright.engine.heads import Head
-from statewright.engine.stored_texts import microsteps_text, snapshot_texts
+from statewright.engine.stored_texts import microsteps_data, microsteps_parts, snapshot_texts
 from statewright.engine.views import AuditEntry
-from statewright.store.record_makers import maker
+from statewright.store.record_makers import positional_maker
 from statewright.store.records import AuditRecord, InstanceWrite, TransitionWrite
 
 __all__ = ["quiet_write"]
 
-_audit_record = maker(AuditRecord)
-_instance_write = maker(InstanceWrite)
-_transition_write = maker(TransitionWrite)
-_audit_entry = maker(AuditEntry)
+# Positional: their fields in declared order (`tests/engine/test_quiet_commits.py` compares
+# what they build with the general build's records).
+_audit_record = positional_maker(AuditRecord)
+_instance_write = positional_maker(InstanceWrite)
+_transition_write = positional_maker(TransitionWrite)
+_audit_entry = positional_maker(AuditEntry)
 
 
 def quiet_write(
@@ -51,45 +51,47 @@ def quiet_write(
     stored = snapshot_texts(step._snapshot)
     if stored is None:
         return None
-    tenant, instance_id, version = head.tenant, head.id, head.version + 1
-    microsteps = microsteps_text(step._steps)
+    tenant, instance_id, expected = head.tenant, head.id, head.version
+    version = expected + 1
+    microsteps, shape = microsteps_parts(step._steps)
+    value_text = stored.value_text
     audit = _audit_record(
-        tenant=tenant,
-        instance_id=instance_id,
-        seq=version,
-        event=event_text,
-        actor=actor,
-        from_value=head.value,
-        to_value=stored.value_text,
-        status="active",
-        runtime_status="active",  # no step or timer written: the audit row's view
-        at=now,
-        idempotency_key=None,
-        microsteps=microsteps.decode(),
-        effects="[]",
+        tenant,
+        instance_id,
+        version,  # seq
+        event_text,  # event
+        actor,
+        head.value,  # from_value
+        value_text,  # to_value
+        "active",  # status
+        "active",  # runtime_status: no step or timer written, the audit row's view
+        now,  # at
+        None,  # idempotency_key
+        microsteps,
+        "[]",  # effects
     )
     write = _transition_write(
-        tenant=tenant,
-        instance_id=instance_id,
-        definition_id=head.definition_id,
-        definition_version=head.definition_version,
-        expected_version=head.version,
-        instance=_instance_write(snapshot=stored.text, value=stored.value_text, status="active"),
-        audit=audit,
+        tenant,
+        instance_id,
+        head.definition_id,
+        head.definition_version,
+        expected,  # expected_version
+        _instance_write(stored.text, value_text, "active"),  # snapshot, value, status
+        audit,
     )
     entry = _audit_entry(
-        tenant=tenant,
-        instance_id=instance_id,
-        seq=version,
-        event=dict(event),
-        actor=actor,
-        from_value=before.value,
-        to_value=stored.value,
-        status="active",
-        runtime_status="active",
-        at=now,
-        idempotency_key=None,
-        microsteps=orjson.loads(microsteps),  # the entry's own copy
-        effects=[],
+        tenant,
+        instance_id,
+        version,  # seq
+        dict(event),
+        actor,
+        before._config.value(),  # from_value: `before.value`
+        stored.value,  # to_value
+        "active",  # status
+        "active",  # runtime_status
+        now,  # at
+        None,  # idempotency_key
+        microsteps_data(shape),  # the entry's own copy
+        [],  # effects
     )
     return write, entry, stored.parsed

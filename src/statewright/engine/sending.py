@@ -246,18 +246,18 @@ class Sending(Deciding):
                 head = Head.of(self._fetch(tenant, instance_id))
             lending, lent = lent, None  # to this attempt only: a failed one may have changed it
             try:
-                write, entry, parsed = self._prepare(
+                write, entry, parsed = self._prepare(  # by place: keywords cost a lookup each
                     head,
                     resolved,
                     text,
-                    actor=actor,
-                    idempotency=idempotency,
-                    expected_version=expected_version,
-                    consumed_timer=consumed_timer,
-                    consumed_step=consumed_step,
-                    roles=roles,
-                    taken=True,
-                    lent=lending,
+                    actor,
+                    idempotency,
+                    expected_version,
+                    consumed_timer,
+                    consumed_step,
+                    roles,
+                    True,  # taken
+                    lending,  # lent
                 )
                 self._commit(write)
             except VersionConflict as conflict:
@@ -299,7 +299,8 @@ class Sending(Deciding):
                 self._heads.drop(tenant, instance_id)
                 raise
             self._heads.put(Head.after(write), parsed)
-            log_unapplied(resolved, entry)
+            if consumed_step is not None:  # only a step's result is ever replaced
+                log_unapplied(resolved, entry)
             return entry
 
     def _commit(self, write: TransitionWrite) -> None:

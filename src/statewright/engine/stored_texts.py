@@ -32,7 +32,15 @@ from statewright.chart.nodes import Transition
 from statewright.chart.plan import Configuration
 from statewright.engine.payload import PLAIN_NO_FLOAT, dump_plain, json_kind
 
-__all__ = ["MAX_KEPT", "StoredSnapshot", "microsteps_text", "snapshot_texts"]
+__all__ = [
+    "MAX_KEPT",
+    "MicrostepShape",
+    "StoredSnapshot",
+    "microsteps_data",
+    "microsteps_parts",
+    "microsteps_text",
+    "snapshot_texts",
+]
 
 #: The most configurations (and sequences of transitions) whose texts are kept.
 MAX_KEPT = 4096
@@ -59,7 +67,17 @@ class _Frame:
 
 
 _frames: dict[Configuration, _Frame] = {}
-_microsteps: dict[tuple[tuple[str, tuple[Transition, ...]], ...], bytes] = {}
+
+#: A microstep as its audit data holds it: the event, and per transition its source id,
+#: target ids (None for a targetless one) and path, as decoded from the stored text.
+MicrostepShape = tuple[str, tuple[tuple[object, object, object], ...]]
+#: Per sequence of transitions: the text (UTF-8 and str) and the shape of its microsteps.
+_microsteps: dict[
+    tuple[tuple[str, tuple[Transition, ...]], ...],
+    tuple[bytes, str, tuple[MicrostepShape, ...]],
+] = {}
+#: A named tuple made from its values in one C call (not through its Python `__new__`).
+_new_tuple = tuple.__new__
 
 
 class StoredSnapshot(NamedTuple):
@@ -109,27 +127,92 @@ def snapshot_texts(snapshot: Snapshot) -> StoredSnapshot | None:
     parsed = Snapshot(
         machine, config, orjson.loads(context_bytes), "active", history=history, children={}
     )
-    return StoredSnapshot(
-        (frame.prefix + context_bytes + tail).decode(), frame.value_text, config.value(), parsed
+    return _new_tuple(
+        StoredSnapshot,
+        ((frame.prefix + context_bytes + tail).decode(), frame.value_text, config.value(), parsed),
     )
 
 
 def microsteps_text(steps: Sequence[tuple[str, tuple[Transition, ...]]]) -> bytes:
     """The JSON text of `[Microstep(event, transitions).to_json() for ...]`, as UTF-8, for
     the events and transitions of a macrostep's microsteps (`Macrostep._steps`)."""
+    return _kept(steps)[0]
+
+
+def microsteps_parts(
+    steps: Sequence[tuple[str, tuple[Transition, ...]]],
+) -> tuple[str, tuple[MicrostepShape, ...]]:
+    """`microsteps_text(steps)` as a str, and the shape of its data (`microsteps_data`
+    builds a fresh copy of what decoding the text gives from it)."""
     key = tuple(steps)
     try:
-        text = _microsteps.get(key)
+        kept = _microsteps.get(key)
+    except TypeError:  # as in `_kept`
+        kept = None
+    if kept is None:
+        kept = _kept(steps)
+    return kept[1], kept[2]
+
+
+def microsteps_data(shape: tuple[MicrostepShape, ...]) -> list[object]:
+    """A fresh copy of the data whose shape `microsteps_parts` gave: equal, type for type
+    and key order for key order, to decoding the text (its strings are shared: they are
+    immutable), and sharing no list or dict with any other."""
+    data: list[object] = []
+    for event, transitions in shape:
+        taken: list[object] = []
+        for source, targets, path in transitions:
+            taken.append(
+                {
+                    "source": source,
+                    "targets": None if targets is None else list(targets),  # type: ignore[call-overload]
+                    "path": path,
+                }
+            )
+        data.append({"event": event, "transitions": taken})
+    return data
+
+
+def _kept(
+    steps: Sequence[tuple[str, tuple[Transition, ...]]],
+) -> tuple[bytes, str, tuple[MicrostepShape, ...]]:
+    key = tuple(steps)
+    try:
+        kept = _microsteps.get(key)
     except TypeError:  # an event type that is not hashable (an action's own raise): not kept
         return _encoded(key)
-    if text is None:
-        text = _encoded(key)
+    if kept is None:
+        kept = _encoded(key)
         if len(_microsteps) >= MAX_KEPT:
             _microsteps.clear()
-        _microsteps[key] = text
-    return text
+        _microsteps[key] = kept
+    return kept
 
 
-def _encoded(steps: Sequence[tuple[str, tuple[Transition, ...]]]) -> bytes:
+def _encoded(
+    steps: Sequence[tuple[str, tuple[Transition, ...]]],
+) -> tuple[bytes, str, tuple[MicrostepShape, ...]]:
     data = [Microstep(event, transitions).to_json() for event, transitions in steps]
-    return dump_plain(data, "microsteps").encode()
+    text = dump_plain(data, "microsteps")
+    decoded = orjson.loads(text)
+    shape = tuple(
+        (
+            step["event"],
+            tuple(
+                (
+                    moved["source"],
+                    None if moved["targets"] is None else tuple(moved["targets"]),
+                    moved["path"],
+                )
+                for moved in step["transitions"]
+            ),
+        )
+        for step in decoded
+    )
+    # The shape must rebuild exactly what was decoded (the keys in their order).
+    assert microsteps_data(shape) == decoded and all(
+        list(step) == ["event", "transitions"]
+        and all(list(moved) == ["source", "targets", "path"] for moved in step["transitions"])
+        for step in decoded
+    )
+    return text.encode(), text, shape

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
-from statewright.store.record_makers import slot_setters
+from statewright.store.record_makers import draft_class, slot_setters
+
+_set_class = object.__dict__["__class__"].__set__
 
 _T = TypeVar("_T")
 
@@ -285,18 +287,30 @@ class StateCountRecord:
 
 
 def direct_init(cls: type[_T]) -> type[_T]:
-    """Give the frozen slots dataclass `cls` an `__init__` that stores each field through
-    its slot's descriptor, instead of the generated one's `object.__setattr__` per field
-    (about 2.5x slower): several records are built per transition. The same fields (all
-    keyword-only, or all positional-or-keyword, as declared) and defaults; the instances
-    stay frozen (assignment still raises). Returns `cls`, so it can decorate it.
+    """Give the frozen slots dataclass `cls` an `__init__` that builds the object as
+    `record_makers` does: turned into its draft twin, its fields stored as a plain
+    object's, and turned back into `cls` (an instance of a subclass takes each field
+    through its slot's descriptor instead). The generated one's `object.__setattr__` per
+    field costs about ten times as much, and several records are built per transition. The
+    same fields (all keyword-only, or all positional-or-keyword, as declared) and
+    defaults; the instances stay frozen (assignment still raises). Returns `cls`, so it can
+    decorate it.
     """
     keyword_only = {field.kw_only for field in fields(cls)}  # type: ignore[arg-type]
     if len(keyword_only) > 1:
         raise TypeError(f"{cls.__name__}: fields all keyword-only or none")
     names, parameters, body = slot_setters(cls)
+    names.update(_cls=cls, _draft=draft_class(cls), _set_class=_set_class)
+    stores = "".join(f"        self.{field.name} = {field.name}\n" for field in fields(cls))  # type: ignore[arg-type]
     star = "*, " if keyword_only == {True} else ""
-    source = f"def __init__(self, {star}{', '.join(parameters)}):\n" + "\n".join(body) + "\n"
+    source = (
+        f"def __init__(self, {star}{', '.join(parameters)}):\n"
+        "    if type(self) is _cls:\n"
+        "        _set_class(self, _draft)\n"
+        f"{stores}"
+        "        self.__class__ = _cls\n"
+        "    else:\n" + "\n".join("    " + line for line in body) + "\n"
+    )
     exec(source, names)  # as dataclasses builds its own __init__
     init: Callable[..., None] = names["__init__"]  # type: ignore[assignment]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
