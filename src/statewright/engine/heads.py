@@ -95,8 +95,7 @@ class HeadCache:
     """The latest known heads, at most `size` of them (0: keep none).
 
     Each entry is the head and its parsed snapshot, or None once that was taken (or if
-    there was none). The lock is taken with `acquire` and `release`, not `with`: what it
-    guards raises nothing, and the statement costs twice the two calls.
+    there was none).
     """
 
     def __init__(self, size: int = DEFAULT_HEAD_CACHE) -> None:
@@ -122,19 +121,15 @@ class HeadCache:
         is the head's version and machine before using it."""
         key = (tenant, instance_id)
         entries = self._entries
-        lock = self._lock
-        lock.acquire()
-        entry = entries.get(key)
-        if entry is None:
-            lock.release()
-            return None, None
-        entries.move_to_end(key)
-        head, parsed = entry
-        if parsed is None:
-            lock.release()
-            return head, None
-        entries[key] = (head, None)
-        lock.release()
+        with self._lock:
+            entry = entries.get(key)
+            if entry is None:
+                return None, None
+            entries.move_to_end(key)
+            head, parsed = entry
+            if parsed is None:
+                return head, None
+            entries[key] = (head, None)
         return head, (head.version, parsed)
 
     def put(self, head: Head, parsed: Snapshot | None = None) -> None:
@@ -144,13 +139,11 @@ class HeadCache:
             return
         key = (head.tenant, head.id)
         entries = self._entries
-        lock = self._lock
-        lock.acquire()
-        entries[key] = (head, parsed)
-        entries.move_to_end(key)
-        if len(entries) > self.size:
-            entries.popitem(last=False)
-        lock.release()
+        with self._lock:
+            entries[key] = (head, parsed)
+            entries.move_to_end(key)
+            if len(entries) > self.size:
+                entries.popitem(last=False)
 
     def take_parsed(self, head: Head, machine: Machine) -> Snapshot | None:
         """The parsed snapshot of `head` in `machine`, lent to one transition only (it is
