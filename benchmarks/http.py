@@ -125,13 +125,19 @@ def _cpu_s(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def serving(url: str, folder: Path, extra: Sequence[str]) -> Iterator[tuple[int, int]]:
-    """A `statewright serve` process on a free loopback port: (pid, port)."""
+def serving(
+    url: str, folder: Path, extra: Sequence[str], *, src: str | None = None
+) -> Iterator[tuple[int, int]]:
+    """A `statewright serve` process on a free loopback port, on `src`'s code if given
+    (put first on its `PYTHONPATH`): (pid, port)."""
     port = free_port()
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
     log = (folder / f"serve-{port}.log").open("w")
     command = [sys.executable, "-m", "statewright", "serve", "--url", url, "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--rate", "0", *extra], stdout=log, stderr=subprocess.STDOUT
+        [*command, "--rate", "0", *extra], stdout=log, stderr=subprocess.STDOUT, env=env
     )
     try:
         deadline = time.monotonic() + 30

@@ -18,17 +18,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import durable
-from benchmarks.http import Budget, free_port, load, prepare, sequential
+from benchmarks.http import Budget, load, prepare, sequential, serving
 
 __all__ = ["main"]
 
@@ -40,39 +37,6 @@ def _cpu(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / tick, int(fields[12]) / tick
-
-
-@contextlib.contextmanager
-def serving(url: str, folder: Path, src: str | None) -> Iterator[tuple[int, int]]:
-    """`statewright serve` on a free loopback port, on `src`'s code if given: (pid, port)."""
-    import socket
-
-    port = free_port()
-    env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
-    log = (folder / f"serve-{port}.log").open("w")
-    command = [sys.executable, "-m", "statewright", "serve", "--url", url, "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--rate", "0"], stdout=log, stderr=subprocess.STDOUT, env=env
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not start; see {log.name}")
-            time.sleep(0.05)
-        yield process.pid, port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def one(pid: int, port: int, token: str, ids: list[list[str]], seconds: float) -> list[float]:
@@ -114,8 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             url = stack.enter_context(durable.durable_postgres()).url
         token, own, _ = prepare(url, CLIENTS)
         servers = {
-            "this": stack.enter_context(serving(url, folder, None)),
-            "other": stack.enter_context(serving(url, folder, args.other)),
+            "this": stack.enter_context(serving(url, folder, ())),
+            "other": stack.enter_context(serving(url, folder, (), src=args.other)),
         }
         for side in servers:  # warm both: connections, caches
             one(*servers[side], token, own, 1.0)

@@ -249,30 +249,7 @@ def test_a_write_whose_value_is_not_the_stored_one_still_files_the_stored_value(
     short, _ = engines
     short.start("tally", instance_id="a")
     short.send("a", "CLOSE")
-    row = _instance(short.store, "a")
-    write = TransitionWrite(
-        tenant="default",
-        instance_id="a",
-        definition_id="tally",
-        definition_version=1,
-        expected_version=2,
-        instance=InstanceWrite(snapshot=row["snapshot"], value='"open"', status="active"),
-        audit=AuditRecord(
-            tenant="default",
-            instance_id="a",
-            seq=3,
-            event='{"type":"ADD"}',
-            actor=None,
-            from_value='"open"',
-            to_value='"open"',
-            status="active",
-            runtime_status="active",
-            at=1_800_000_000_000,
-            idempotency_key=None,
-            microsteps="[]",
-            effects="[]",
-        ),
-    )
+    write = _quiet_write(short.store, "a", 2)  # says it keeps "open"
 
     short.store.commit_transition(write)
 
