@@ -106,7 +106,8 @@ class FastSend:
                 except Exception as failed:  # a bug: the app's 500, logged
                     job, error = None, failed
         if job is None and error is None:  # a key, or a malformed If-Match: as the route
-            await _keyed(api, scope, receive, send, started, (secret, instance_id, event), key)
+            sent = (secret, instance_id, event)
+            await _keyed(api, scope, receive, send, started, sent, key, if_match)
             return
         await answer(api, scope, receive, send, started, job, error)
 
@@ -144,6 +145,7 @@ async def _keyed(
     started: float,
     sent: tuple[str, str, dict[str, Any]],
     key: str | None,
+    if_match: str | None,
 ) -> None:
     """A send with an Idempotency-Key (or a malformed If-Match), as the route sends it, in a
     thread of a pool."""
@@ -162,7 +164,7 @@ async def _keyed(
                 instance_id,
                 event,
                 key,
-                _text(_headers(scope).get(b"if-match")),
+                if_match,
             )
         except (Problem, StatewrightError) as error:
             response = await _handled(request, error)

@@ -141,22 +141,7 @@ def json_kind(value: object) -> int:
     separators); floats it may write otherwise (`0.00001` for `1e-05`; NaN as null).
     """
     try:
-        if type(value) is not dict:
-            return _kind(value)
-        # An object, the usual top (an event, a context): `_kind`'s loop, one call less.
-        found = PLAIN_NO_FLOAT
-        for key, item in value.items():
-            if type(key) is not str:
-                return NOT_PLAIN
-            inner = type(item)
-            if inner is str or inner is int or inner is bool or item is None:
-                continue
-            deeper = PLAIN if inner is float else _kind(item)
-            if deeper < found:
-                if deeper == NOT_PLAIN:
-                    return NOT_PLAIN
-                found = deeper
-        return found
+        return _kind(value)
     except RecursionError:
         return NOT_PLAIN
 

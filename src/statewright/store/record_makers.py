@@ -26,12 +26,13 @@ from dataclasses import MISSING, fields
 from itertools import pairwise
 from typing import TypeVar
 
-__all__ = ["draft_class", "maker", "positional_maker", "slot_setters"]
+__all__ = ["draft_class", "maker", "positional_maker", "set_class", "slot_setters"]
 
 _T = TypeVar("_T")
 
-#: The `__class__` setter of every object, as a function (`records.direct_init`).
-_set_class = object.__dict__["__class__"].__set__
+#: The `__class__` setter of every object, as a function: it moves a frozen record to its
+#: draft, which the record's own `__setattr__` refuses (`records.direct_init`).
+set_class = object.__dict__["__class__"].__set__
 
 
 def draft_class(cls: type) -> type:
@@ -48,7 +49,7 @@ def draft_class(cls: type) -> type:
         raise TypeError(f"{cls.__name__}: only a slots dataclass based on object")
     draft = type(f"{cls.__name__}Draft", (), {"__slots__": tuple(slots)})
     try:
-        _set_class(object.__new__(draft), cls)  # refused unless the layouts match
+        set_class(object.__new__(draft), cls)  # refused unless the layouts match
     except TypeError as error:
         raise TypeError(f"{cls.__name__}: a draft cannot share its layout ({error})") from None
     return draft

@@ -10,9 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
-from statewright.store.record_makers import draft_class, slot_setters
-
-_set_class = object.__dict__["__class__"].__set__
+from statewright.store.record_makers import draft_class, set_class, slot_setters
 
 _T = TypeVar("_T")
 
@@ -300,7 +298,7 @@ def direct_init(cls: type[_T]) -> type[_T]:
     if len(keyword_only) > 1:
         raise TypeError(f"{cls.__name__}: fields all keyword-only or none")
     names, parameters, body = slot_setters(cls)
-    names.update(_cls=cls, _draft=draft_class(cls), _set_class=_set_class)
+    names.update(_cls=cls, _draft=draft_class(cls), _set_class=set_class)
     stores = "".join(f"        self.{field.name} = {field.name}\n" for field in fields(cls))  # type: ignore[arg-type]
     star = "*, " if keyword_only == {True} else ""
     source = (
