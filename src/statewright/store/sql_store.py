@@ -27,7 +27,12 @@ from typing import ClassVar
 from statewright.errors import InternalError, StatewrightError, StoreUnavailable
 from statewright.store.commit import check_write, write_transition
 from statewright.store.commit_batch import batchable, write_batch
-from statewright.store.fast_params import quiet_params, start_params, work_params
+from statewright.store.fast_params import (
+    quiet_group_params,
+    quiet_params,
+    start_params,
+    work_params,
+)
 from statewright.store.records import (
     AuditRecord,
     DefinitionRecord,
@@ -631,6 +636,8 @@ def _fast_path(writes: Sequence[TransitionWrite]) -> tuple[str, Params | None]:
         if writes[0].instance.value == writes[0].audit.from_value:
             return "commit_quiet_same_value", params
         return "commit_quiet_transition", params
+    if len(writes) > 1 and (params := quiet_group_params(writes)) is not None:
+        return "commit_quiet_group", params
     return "commit_work", work_params(writes)
 
 
