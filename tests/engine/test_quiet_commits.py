@@ -62,7 +62,7 @@ def engines(store_url: str) -> Iterator[tuple[Engine, Engine]]:
     ):
         short.register(TALLY)
         general.register(TALLY)
-        general.store._commit_alone = lambda writes: False  # type: ignore[attr-defined]
+        general.store._commit_alone = lambda *_: False  # type: ignore[attr-defined]
         yield short, general
 
 
@@ -163,8 +163,8 @@ def test_a_group_of_quiet_writes_commits_in_one_go_with_the_rows_the_general_pat
     tried: list[tuple[int, bool]] = []
     alone = store._commit_alone  # type: ignore[attr-defined]
 
-    def spied(writes: Sequence[TransitionWrite]) -> bool:
-        written: bool = alone(writes)
+    def spied(writes: Sequence[TransitionWrite], *rest: object) -> bool:
+        written: bool = alone(writes, *rest)
         tried.append((len(writes), written))
         return written
 
