@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from statewright.engine import Engine
-from statewright.engine.grouping import CommitGroups
+from statewright.engine import Engine, grouping
+from statewright.engine.grouping import SMALLEST_CAP, CommitGroups
 from statewright.errors import StatewrightError, StoreUnavailable, VersionConflict
 from statewright.store.records import TransitionWrite
 
@@ -68,9 +68,11 @@ class HeldFirstCommit:
         self.hold(1)
         self.one(write)
 
-    def commit_many(self, writes: Sequence[TransitionWrite]) -> list[StatewrightError | None]:
+    def commit_many(
+        self, writes: Sequence[TransitionWrite], **options: object
+    ) -> list[StatewrightError | None]:
         self.hold(len(writes))
-        return self.many(writes)
+        return self.many(writes, **options)  # type: ignore[arg-type]
 
 
 def queued(engine: Engine) -> int:
@@ -275,8 +277,10 @@ def test_each_group_is_answered_after_its_own_commit(engine: Engine) -> None:
     commit_many = store.commit_transitions
     committed: set[str] = set()
 
-    def recording(writes: Sequence[TransitionWrite]) -> list[StatewrightError | None]:
-        outcomes = commit_many(writes)
+    def recording(
+        writes: Sequence[TransitionWrite], **options: object
+    ) -> list[StatewrightError | None]:
+        outcomes = commit_many(writes, **options)  # type: ignore[arg-type]
         committed.update(
             write.instance_id for write, outcome in zip(writes, outcomes, strict=True)
             if outcome is None
@@ -353,9 +357,12 @@ WAITING = {
 }
 
 
-def test_a_group_keeps_or_recomputes_each_runtime_status(engine: Engine) -> None:
+def test_a_group_keeps_or_recomputes_each_runtime_status(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One transaction for sends that keep an instance's pending timer (its runtime status
     kept: `waiting`) and sends that cancel it (recomputed: `active`), as lone commits do."""
+    monkeypatch.setattr(grouping, "SMALLEST_CAP", 8)  # the five queued: one group
     engine.register(WAITING)
     names = [f"w{index}" for index in range(6)]
     for name in names:
@@ -378,3 +385,106 @@ def test_a_group_keeps_or_recomputes_each_runtime_status(engine: Engine) -> None
         assert got.version == 2
         assert got.runtime_status == ("active" if index % 2 else "waiting"), name
         assert engine.verify(name).ok
+
+
+def test_a_group_takes_at_most_half_the_senders_in_play(engine: Engine) -> None:
+    """Nine senders queued behind a held lone commit: the next group takes half of the
+    eleven in play (five), and the rest commit in the group after it; every send is
+    answered after its own commit."""
+    names = [f"h{index}" for index in range(10)]
+    for name in names:
+        engine.start("counter", instance_id=name)
+    held = HeldFirstCommit(engine)
+    leader, leader_out = in_thread(lambda: engine.send(names[0], INC))
+    wait_until(lambda: queued(engine) == 1)
+    senders = [in_thread(lambda name=name: engine.send(name, INC)) for name in names[1:]]  # type: ignore[misc]
+    wait_until(lambda: queued(engine) == len(names))
+    held.release.set()
+    for thread, _ in [(leader, leader_out), *senders]:
+        thread.join(30)
+    assert SMALLEST_CAP < 5
+    assert held.sizes == [1, 5, 4]
+    assert [out[0].seq for _, out in [(leader, leader_out), *senders]] == [2] * len(names)  # type: ignore[attr-defined]
+    assert queued(engine) == 0
+
+
+def test_the_last_group_is_woken_only_when_the_next_one_is_about_to_commit(
+    engine: Engine,
+) -> None:
+    """A group's senders, answered while the next group waits, are woken by that group's
+    leader once its statements have run (`before_commit`), not before: so the statements
+    do not wait for their threads."""
+    engine._commits = CommitGroups(leaders=1)  # one group at a time: in order
+    first, second = ["p0", "p1", "p2"], ["q0", "q1", "q2"]
+    for name in first + second:
+        engine.start("counter", instance_id=name)
+    store = engine.store
+    commit_many = store.commit_transitions
+    release_first = threading.Event()
+    returned: list[str] = []
+    seen_at_entry: list[list[str]] = []
+    woken_before_commit: list[list[str]] = []
+
+    def wrapped(
+        writes: Sequence[TransitionWrite],
+        *,
+        before_commit: Callable[[], None] | None = None,
+    ) -> list[StatewrightError | None]:
+        ids = [write.instance_id for write in writes]
+        if ids[0] in first:
+            assert release_first.wait(30)  # the second group queues meanwhile
+            return commit_many(writes, before_commit=before_commit)
+        time.sleep(0.05)  # time enough for woken threads to return
+        seen_at_entry.append(list(returned))
+        assert before_commit is not None
+
+        def waking() -> None:
+            before_commit()
+            time.sleep(0.05)
+            woken_before_commit.append(list(returned))
+
+        return commit_many(writes, before_commit=waking)
+
+    store.commit_transitions = wrapped  # type: ignore[method-assign]
+    groups = engine._commits
+    assert groups is not None
+
+    def sending(name: str) -> None:
+        engine.send(name, INC)
+        returned.append(name)
+
+    def queued_group(names: list[str]) -> list[threading.Thread]:
+        threads = []
+        for name in names:
+            thread = threading.Thread(target=sending, args=(name,))
+            thread.start()
+            threads.append(thread)
+        return threads
+
+    blocker = threading.Event()
+    hold_lone = store.commit_transition
+
+    def lone(write: TransitionWrite) -> None:  # the first sender commits alone: held
+        assert blocker.wait(30)
+        hold_lone(write)
+
+    store.commit_transition = lone  # type: ignore[method-assign]
+    leader = queued_group(["p0"])
+    wait_until(lambda: queued(engine) == 1)
+    rest = queued_group(first[1:])
+    wait_until(lambda: queued(engine) == 3)
+    store.commit_transition = hold_lone  # type: ignore[method-assign]
+    blocker.set()  # p0 commits alone; p1 and p2 then commit as a group, held
+    wait_until(lambda: len(returned) == 1)
+    later = queued_group(second)
+    wait_until(lambda: queued(engine) == 4)  # p1's group leading, q0-q2 queued
+    release_first.set()
+    for thread in leader + rest + later:
+        thread.join(30)
+    # p0 (alone) and the leader of p1 and p2 had returned; the other member still slept
+    # while the q group's statements ran.
+    (seen,) = seen_at_entry
+    assert "p0" in seen and len(seen) == 2
+    assert sorted(woken_before_commit[0]) == ["p0", "p1", "p2"]
+    assert sorted(returned) == sorted(first + second)
+    assert [engine.get(name).version for name in first + second] == [2] * 6

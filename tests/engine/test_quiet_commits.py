@@ -62,7 +62,7 @@ def engines(store_url: str) -> Iterator[tuple[Engine, Engine]]:
     ):
         short.register(TALLY)
         general.register(TALLY)
-        general.store._commit_alone = lambda writes: False  # type: ignore[attr-defined]
+        general.store._commit_alone = lambda *_: False  # type: ignore[attr-defined]
         yield short, general
 
 
@@ -163,8 +163,8 @@ def test_a_group_of_quiet_writes_commits_in_one_go_with_the_rows_the_general_pat
     tried: list[tuple[int, bool]] = []
     alone = store._commit_alone  # type: ignore[attr-defined]
 
-    def spied(writes: Sequence[TransitionWrite]) -> bool:
-        written: bool = alone(writes)
+    def spied(writes: Sequence[TransitionWrite], *rest: object) -> bool:
+        written: bool = alone(writes, *rest)
         tried.append((len(writes), written))
         return written
 
@@ -429,3 +429,24 @@ def test_a_cached_head_built_in_one_go_runs_as_a_reload_would(
 
 def vars_of(entry: object) -> dict[str, object]:
     return {name: getattr(entry, name) for name in entry.__slots__}  # type: ignore[attr-defined]
+
+
+def test_a_group_with_a_write_whose_kept_value_is_not_the_stored_one_commits_whole(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """In a group, the write that says it keeps a value the instance no longer has makes the
+    group's short statement write nothing; the general path then writes every write, and the
+    state index follows the values written."""
+    short, _ = engines
+    for instance_id in ("a", "b"):
+        short.start("tally", instance_id=instance_id)
+    short.send("b", "CLOSE")
+    store = short.store
+
+    outcomes = store.commit_transitions([_quiet_write(store, "a", 1), _quiet_write(store, "b", 2)])
+
+    assert outcomes == [None, None]
+    assert [_instance(store, i)["value"] for i in ("a", "b")] == ['"open"', '"open"']
+    assert _states(store, "b") == [("open", 1)]
+    assert [row["seq"] for row in _audit(store, "b")] == [1, 2, 3]
+    assert _counts(store) == _expected_counts(store, ["a", "b"])

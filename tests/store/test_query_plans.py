@@ -86,9 +86,18 @@ def _with_operations(store: type) -> dict[str, str]:
     return {**queries, **operations}
 
 
+#: An array of one element for each element type of an array parameter (`%(name)b::type[]`,
+#: commit_quiet_group's columns).
+_ARRAY_ELEMENTS: dict[str, object] = {"text": "x", "integer": 1, "bigint": 1, "boolean": True}
+
+
 def _params(sql: str, style: str) -> dict[str, object]:
-    names = re.findall(r":(\w+)" if style == "sqlite" else r"%\((\w+)\)s", sql)
-    return {name: _param(name) for name in names}
+    if style == "sqlite":
+        return {name: _param(name) for name in re.findall(r":(\w+)", sql)}
+    params = {name: _param(name) for name in re.findall(r"%\((\w+)\)[sb]", sql)}
+    for name, element in re.findall(r"%\((\w+)\)[sb]::(\w+)\[\]", sql):
+        params[name] = [_ARRAY_ELEMENTS[element]]
+    return params
 
 
 def _param(name: str) -> object:
@@ -205,7 +214,8 @@ def test_hot_path_queries_never_scan_a_whole_table(store_url: str) -> None:
 
 
 def _numbered(names: list[str]) -> Callable[[re.Match[str]], str]:
-    """Replaces `%(name)s` with `$n`, n its place in `names` (PREPARE's parameters)."""
+    """Replaces `%(name)s` and `%(name)b` with `$n`, n its place in `names` (PREPARE's
+    parameters)."""
     return lambda match: f"${names.index(match[1]) + 1}"
 
 
@@ -227,8 +237,8 @@ def _postgres_generic_scans(url: str) -> dict[str, list[str]]:
             **PostgresStore.stream_queries,
         }
         for name, sql in _statements(queries).items():
-            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
-            numbered = re.sub(r"%\((\w+)\)s", _numbered(names), sql)
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)[sb]", sql)))
+            numbered = re.sub(r"%\((\w+)\)[sb]", _numbered(names), sql)
             values = _params(sql, "postgres")
             arguments = ", ".join(
                 psycopg.sql.Literal(values[n]).as_string(connection) for n in names
@@ -287,6 +297,19 @@ def test_a_runtime_status_probe_searches_only_its_instances_rows(store_url: str,
     assert all(re.search(r"using (steps|timers)_pkey on", line) for line in probes), plan
 
 
+def test_a_quiet_groups_runtime_status_probe_searches_only_its_instances_rows(
+    store_url: str,
+) -> None:
+    """commit_quiet_group (PostgreSQL's) probes each instance's work rows by its key, as
+    update_instance_quiet does."""
+    if store_url.startswith("sqlite"):
+        pytest.skip("commit_quiet_group is PostgreSQL's; SQLite's group runs the quiet update")
+    plan = _postgres_generic_plan(store_url, "commit_quiet_group")
+    probes = [line for line in plan if re.search(r" on (steps|timers)\b", line)]
+    assert probes, plan
+    assert all(re.search(r"using (steps|timers)_pkey on", line) for line in probes), plan
+
+
 def _postgres_generic_plan(url: str, name: str) -> list[str]:
     """The generic plan of one named query, as the store's connections run it."""
     from statewright.store.postgres import PostgresStore
@@ -295,8 +318,8 @@ def _postgres_generic_plan(url: str, name: str) -> list[str]:
     conninfo = parse_postgres_url(url).conninfo
     with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None) as connection:
         connection.execute("SET plan_cache_mode = force_generic_plan")
-        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
-        numbered = re.sub(r"%\((\w+)\)s", _numbered(names), sql)
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)[sb]", sql)))
+        numbered = re.sub(r"%\((\w+)\)[sb]", _numbered(names), sql)
         values = _params(sql, "postgres")
         arguments = ", ".join(psycopg.sql.Literal(values[n]).as_string(connection) for n in names)
         connection.execute(f"PREPARE generic AS {numbered}")  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ Threads sending at once (the HTTP API's thread pool, an application's threads) w
 commit alone: on SQLite they queue for the one write lock (and the waiting ones sleep in
 SQLite's busy handler), on PostgreSQL each pays its own round trips and WAL flush. Here they
 queue in the process instead. A sender that finds a leader's place free leads at once: it
-takes every write queued behind it (at most `MAX_GROUP`, one per instance) and commits them
+takes the writes queued behind it (one per instance, up to a cap: see below) and commits them
 with `Store.commit_transitions`, one transaction and one flush to disk for all (alone, with
 `commit_transition`; a sender that finds nobody queued does just that, without a place in
 the queue: two uncontended locks); meanwhile the next senders queue. When its commit is done,
@@ -16,8 +16,17 @@ of distinct instances, each on its own connection).
 
 A waiting sender sleeps on a lock of its own, released once: when it is answered or made
 leader. A leader wakes only the senders of its own group and the next leader, and it leaves
-the waking of its group to that next leader, which does it once its own group is taken, so
-that the commit it leads is under way before the woken threads compete for the interpreter.
+the waking of its group to that next leader, which does it once its group's statements have
+run, just before the commit itself (`Store.commit_transitions`' `before_commit`): so its
+statements run while the answered threads sleep (each statement gives the interpreter up,
+and a thread that wants it back waits behind every thread that is ready to run), and its
+commit's flush to disk, during which it needs no interpreter, is when they run.
+
+Nor does a group take every sender queued: at most half the senders in play (queued, or
+answered and about to send again), or `SMALLEST_CAP` if that is more. With many senders,
+while one half commits, the other half decides its next sends; a group of all of them would
+commit with nobody deciding, and then decide with nothing committing. With a few, they all
+commit together (halving two or three senders would only add flushes).
 
 Every promise of a lone commit holds for each sender:
 
@@ -43,10 +52,12 @@ from statewright.store.records import TransitionWrite
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
-__all__ = ["MAX_GROUP", "CommitGroups"]
+__all__ = ["MAX_GROUP", "SMALLEST_CAP", "CommitGroups"]
 
 #: The most writes committed in one transaction.
 MAX_GROUP = 128
+#: A group takes at most half the senders in play, or this many if that is more.
+SMALLEST_CAP = 4
 
 
 class _Sender:
@@ -155,16 +166,24 @@ class CommitGroups:
         with self._lock:
             group = self._gather(leader)
             answered, self._answered = self._answered, []
-        _wake(answered)  # the last group's, now that this one is taken
+
+        def wake_answered() -> None:  # the last group's, once this one is about to commit
+            _wake(answered)
+            answered.clear()
+
         outcomes: list[BaseException | None]
         try:
             if len(group) == 1:
+                wake_answered()
                 store.commit_transition(leader.write)  # alone: the cheapest path
                 outcomes = [None]
             else:
-                outcomes = list(store.commit_transitions([member.write for member in group]))
+                writes = [member.write for member in group]
+                outcomes = list(store.commit_transitions(writes, before_commit=wake_answered))
         except BaseException as error:  # alone: its own error; else the database's itself,
             outcomes = [error] * len(group)  # and no write of the group is in
+        finally:
+            wake_answered()  # if the store did not
         for member, outcome in zip(group, outcomes, strict=True):
             member.error = outcome
             member.done = True
@@ -194,11 +213,13 @@ class CommitGroups:
     def _gather(self, leader: _Sender) -> list[_Sender]:
         """`leader` and the queued senders that join its group, taken out of the queue in
         order: one write per instance, none of an instance another group commits, at most
-        MAX_GROUP (lock held)."""
+        half the senders in play or SMALLEST_CAP, and at most MAX_GROUP (lock held)."""
         group = [leader]
         left: list[_Sender] = []
+        in_play = 2 + len(self._queue) + len(self._answered)  # and the last leader
+        most = min(MAX_GROUP, max(SMALLEST_CAP, in_play // 2))
         for member in self._queue:
-            if member.key in self._committing or len(group) >= MAX_GROUP:
+            if member.key in self._committing or len(group) >= most:
                 left.append(member)  # the same instance: its version depends on that outcome
                 continue
             self._committing.add(member.key)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from statewright.store.commit import instance_params
 from statewright.store.records import TransitionWrite
 
-__all__ = ["is_quiet", "quiet_params", "start_params", "work_params"]
+__all__ = ["is_quiet", "quiet_group_params", "quiet_params", "start_params", "work_params"]
 
 
 def is_quiet(write: TransitionWrite) -> bool:
@@ -41,6 +41,43 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
     if not is_quiet(write):
         return None
     return _with_audit(instance_params(write), write)
+
+
+def quiet_group_params(writes: Sequence[TransitionWrite]) -> dict[str, object] | None:
+    """The parameters of `commit_quiet_group`: quiet transitions (`is_quiet`) of distinct
+    instances, one array per column. None if some write does more, or two are of one
+    instance."""
+    if not all(map(is_quiet, writes)):
+        return None
+    if len({(write.tenant, write.instance_id) for write in writes}) != len(writes):
+        return None
+    audits = [write.audit for write in writes]
+    instances = [write.instance for write in writes]
+    return {
+        "write_count": len(writes),
+        "tenants": [write.tenant for write in writes],
+        "ids": [write.instance_id for write in writes],
+        "expected_versions": [write.expected_version for write in writes],
+        "versions": [audit.seq for audit in audits],
+        "snapshots": [instance.snapshot for instance in instances],
+        "values": [instance.value for instance in instances],
+        "statuses": [instance.status for instance in instances],
+        "definition_ids": [write.definition_id for write in writes],
+        "definition_versions": [write.definition_version for write in writes],
+        "ats": [audit.at for audit in audits],
+        "same_values": [
+            instance.value == audit.from_value
+            for instance, audit in zip(instances, audits, strict=True)
+        ],
+        "events": [audit.event for audit in audits],
+        "actors": [audit.actor for audit in audits],
+        "from_values": [audit.from_value for audit in audits],
+        "to_values": [audit.to_value for audit in audits],
+        "audit_statuses": [audit.status for audit in audits],
+        "audit_runtime_statuses": [audit.runtime_status for audit in audits],
+        "microsteps": [audit.microsteps for audit in audits],
+        "effects": [audit.effects for audit in audits],
+    }
 
 
 def start_params(write: TransitionWrite) -> dict[str, object] | None:

@@ -8,7 +8,7 @@ same contract suite (`statewright.testing.store_contract`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from statewright.errors import StatewrightError
@@ -114,10 +114,17 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         ...
 
     def commit_transitions(
-        self, writes: Sequence[TransitionWrite]
+        self,
+        writes: Sequence[TransitionWrite],
+        *,
+        before_commit: Callable[[], None] | None = None,
     ) -> list[StatewrightError | None]:
         """Commit several transitions in ONE database transaction; a write that would be
-        refused is left out and the others committed: per write, None or its error."""
+        refused is left out and the others committed: per write, None or its error.
+
+        `before_commit`, if given, is called at most once, before the writes can be seen by
+        anyone else (just before the statement that commits them, or earlier), so that a
+        caller can let other threads run while the database commits and flushes."""
         ...
 
     def load_instances(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from types import MappingProxyType
 from typing import ClassVar
@@ -27,7 +27,12 @@ from typing import ClassVar
 from statewright.errors import InternalError, StatewrightError, StoreUnavailable
 from statewright.store.commit import check_write, write_transition
 from statewright.store.commit_batch import batchable, write_batch
-from statewright.store.fast_params import quiet_params, start_params, work_params
+from statewright.store.fast_params import (
+    quiet_group_params,
+    quiet_params,
+    start_params,
+    work_params,
+)
 from statewright.store.records import (
     AuditRecord,
     DefinitionRecord,
@@ -194,7 +199,10 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
             self._work_committed()
 
     def commit_transitions(
-        self, writes: Sequence[TransitionWrite]
+        self,
+        writes: Sequence[TransitionWrite],
+        *,
+        before_commit: Callable[[], None] | None = None,
     ) -> list[StatewrightError | None]:
         """Commit several transitions in ONE database transaction (group commit: one flush
         to disk for all of them), each as `commit_transition` would.
@@ -204,6 +212,9 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         committed without it: the result holds, at each write's index, None for committed
         or the error that write got. Writes of the same instance must come in version order.
 
+        `before_commit`, if given, is called once: on the short paths (`_commit_alone`) just
+        before the statement that commits, on the others before they start.
+
         Raises:
             StoreUnavailable: the database cannot be reached; nothing was committed.
             InternalError: a write is inconsistent (see `commit_transition`).
@@ -211,7 +222,13 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         for write in writes:
             check_write(write)
         what = committing(writes)
-        if self._commit_alone(writes) or (batchable(writes) and self._commit_batch(writes, what)):
+        if before_commit is not None:
+            before_commit = _once(before_commit)
+        if self._commit_alone(writes, before_commit):
+            return [None] * len(writes)
+        if before_commit is not None:
+            before_commit()
+        if batchable(writes) and self._commit_batch(writes, what):
             return [None] * len(writes)
         outcomes: list[StatewrightError | None] = [None] * len(writes)
         pending = list(range(len(writes)))
@@ -237,19 +254,25 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
             return outcomes
         return outcomes
 
-    def _commit_alone(self, writes: Sequence[TransitionWrite]) -> bool:
+    def _commit_alone(
+        self,
+        writes: Sequence[TransitionWrite],
+        before_commit: Callable[[], None] | None = None,
+    ) -> bool:
         """Commit `writes` with one statement of the backend's `fast_paths`, if it has one
         that can write them (`fast_params.py`): a start, a quiet transition, or transitions
         of existing instances. True: written. False: nothing was written (no such statement,
         or the case was not the simple one: the id is taken, a newer definition, the version
         moved, the work consumed, a row the database refuses, ...); the general path runs
-        and finds out why."""
+        and finds out why. `before_commit` is called just before the statement runs."""
         if not self.fast_paths or not writes:
             return False
         name, params = _fast_path(writes)
         sql = self.fast_paths.get(name)
         if sql is None or params is None:
             return False
+        if before_commit is not None:
+            before_commit()
         try:
             written = self._run_alone(sql, params, what=committing(writes)) == 1
         except StoreUnavailable:
@@ -631,7 +654,20 @@ def _fast_path(writes: Sequence[TransitionWrite]) -> tuple[str, Params | None]:
         if writes[0].instance.value == writes[0].audit.from_value:
             return "commit_quiet_same_value", params
         return "commit_quiet_transition", params
+    if len(writes) > 1 and (params := quiet_group_params(writes)) is not None:
+        return "commit_quiet_group", params
     return "commit_work", work_params(writes)
+
+
+def _once(call: Callable[[], None]) -> Callable[[], None]:
+    """`call`, run by the first call only."""
+    pending = [call]
+
+    def once() -> None:
+        if pending:
+            pending.pop()()
+
+    return once
 
 
 def _creates_work(write: TransitionWrite) -> bool:

@@ -36,6 +36,82 @@ SELECT tenant, id, %(version)s, %(event)s, %(actor)s, %(from_value)s, %(to_value
        %(microsteps)s, %(effects)s, created_at
 FROM updated;
 
+-- Quiet transitions of distinct instances (a group commit's or send_many's commonest
+-- batch), whole, in one statement: each is commit_quiet_transition's (or, where `same_value`,
+-- commit_quiet_same_value's) update and audit row, the values one array per column rather
+-- than commit_work's JSON rows, and only the columns a quiet transition sets: so the row
+-- stays a HOT update and the state index's trigger starts only for a moved value. All or
+-- nothing, as commit_work: every instance row is first locked where it is as the write
+-- expects (version, status, definition, value where kept, and the runtime status its
+-- pending work gives) and is the row this statement's snapshot sees (same xmin); only if
+-- all are is anything written. No row returned: nothing was written, and the store takes
+-- the general path, which finds out why.
+-- name: commit_quiet_group
+WITH w AS MATERIALIZED (
+    SELECT * FROM unnest(%(tenants)b::text[], %(ids)b::text[], %(expected_versions)b::integer[],
+                         %(versions)b::integer[], %(snapshots)b::text[], %(values)b::text[],
+                         %(statuses)b::text[], %(definition_ids)b::text[],
+                         %(definition_versions)b::integer[], %(ats)b::bigint[],
+                         %(same_values)b::boolean[], %(events)b::text[], %(actors)b::text[],
+                         %(from_values)b::text[], %(to_values)b::text[],
+                         %(audit_statuses)b::text[], %(audit_runtime_statuses)b::text[],
+                         %(microsteps)b::text[], %(effects)b::text[])
+        AS w (tenant, id, expected_version, version, snapshot, value, status, definition_id,
+              definition_version, at, same_value, event, actor, from_value, to_value,
+              audit_status, audit_runtime_status, microsteps, effects)
+    LIMIT %(write_count)s
+), seen AS MATERIALIZED (
+    SELECT i.tenant, i.id, i.xmin::text AS row_version
+    FROM instances AS i JOIN w ON i.tenant = w.tenant AND i.id = w.id
+    -- The instance's work, probed by its key (scalar subqueries: never a hash of every
+    -- instance's rows): retrying NULL without steps, true with a retrying one.
+    CROSS JOIN LATERAL (
+        SELECT (SELECT bool_or((s.status = 'retrying') IS TRUE) FROM steps AS s
+                WHERE s.tenant = i.tenant AND s.instance_id = i.id) AS retrying,
+               (SELECT true FROM timers AS t
+                WHERE t.tenant = i.tenant AND t.instance_id = i.id LIMIT 1) AS timed
+        OFFSET 0  -- kept a subquery: each probe runs once per row
+    ) AS work
+    WHERE i.version = w.expected_version AND i.status = w.status
+      AND i.definition_id = w.definition_id AND i.definition_version = w.definition_version
+      AND (NOT w.same_value OR i.value = w.value)
+      AND i.runtime_status = CASE
+          WHEN i.status <> 'active' THEN i.status
+          WHEN work.retrying THEN 'retrying'
+          WHEN work.retrying IS NOT NULL THEN 'running'
+          WHEN work.timed THEN 'waiting'
+          ELSE 'active' END
+), locked AS MATERIALIZED (
+    SELECT i.tenant, i.id, i.xmin::text AS row_version
+    FROM instances AS i JOIN w ON i.tenant = w.tenant AND i.id = w.id
+    WHERE i.version = w.expected_version
+    ORDER BY i.tenant, i.id
+    FOR NO KEY UPDATE OF i
+), ok AS MATERIALIZED (
+    SELECT (SELECT count(*) FROM locked JOIN seen USING (tenant, id, row_version))
+               = %(write_count)s AS ok
+), moved AS (
+    UPDATE instances AS i
+    SET version = w.version, snapshot = w.snapshot::json, value = w.value, updated_at = w.at
+    FROM w
+    WHERE (SELECT ok FROM ok) AND NOT w.same_value AND i.tenant = w.tenant AND i.id = w.id
+), kept AS (
+    UPDATE instances AS i
+    SET version = w.version, snapshot = w.snapshot::json, updated_at = w.at
+    FROM w
+    WHERE (SELECT ok FROM ok) AND w.same_value AND i.tenant = w.tenant AND i.id = w.id
+), new_audit AS (
+    INSERT INTO audit (tenant, instance_id, seq, event, actor, from_value, to_value, status,
+                       runtime_status, at, idempotency_key, microsteps, effects,
+                       instance_created_at)
+    SELECT w.tenant, w.id, w.version, w.event::json, w.actor, w.from_value, w.to_value,
+           w.audit_status, w.audit_runtime_status, w.at, NULL, w.microsteps::json,
+           w.effects::json,
+           (SELECT i.created_at FROM instances AS i WHERE i.tenant = w.tenant AND i.id = w.id)
+    FROM w WHERE (SELECT ok FROM ok)
+)
+SELECT 1 FROM ok WHERE ok;
+
 -- A start whole, in one statement: the instance row (only if the id is free and, when
 -- latest_definition is set, no newer version of its definition exists), its pending steps,
 -- timers and outbox messages (each list one JSON array of rows, the fields in column order;

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
@@ -134,14 +134,18 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
                 raise self._translate(error, what) from error
             raise
 
-    def _commit_alone(self, writes: Sequence[TransitionWrite]) -> bool:
+    def _commit_alone(
+        self,
+        writes: Sequence[TransitionWrite],
+        before_commit: Callable[[], None] | None = None,
+    ) -> bool:
         """Quiet transitions (`fast_params.is_quiet`), one or a group's, straight on the
         connection: `BEGIN IMMEDIATE`, each write's quiet update (the one that leaves the
         state value alone when it stays the same, so that the state index's triggers do not
-        start), the audit inserts, `COMMIT`, with positional values (`quiet.py`); the
-        statements of the general path, without its layers. False, having written nothing,
-        when an update matches no row or SQLite refuses a statement: the general path then
-        runs and finds out why."""
+        start), the audit inserts, `before_commit` (if given), `COMMIT`, with positional
+        values (`quiet.py`); the statements of the general path, without its layers. False,
+        having written nothing, when an update matches no row or SQLite refuses a statement:
+        the general path then runs and finds out why."""
         if not writes or not all(map(is_quiet, writes)):
             return False
         quiet = self._quiet
@@ -162,6 +166,8 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
                 else:
                     audits = [audit_values(write.audit) for write in writes]
                     cursor.executemany(quiet.insert_audit, audits)
+                if before_commit is not None:
+                    before_commit()
                 execute("COMMIT")
             except sqlite3.Error as error:
                 if connection.in_transaction:
