@@ -8,7 +8,8 @@ general path runs. Lists of rows travel as one JSON parameter each.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import attrgetter
 
 from statewright.store.commit import instance_params
 from statewright.store.records import TransitionWrite
@@ -43,6 +44,32 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
     return _with_audit(instance_params(write), write)
 
 
+#: `commit_quiet_group`'s array parameters: each write's value of each column.
+_GROUP_COLUMNS: dict[str, Callable[[TransitionWrite], object]] = {
+    name: attrgetter(path)
+    for name, path in {
+        "tenants": "tenant",
+        "ids": "instance_id",
+        "expected_versions": "expected_version",
+        "versions": "audit.seq",
+        "snapshots": "instance.snapshot",
+        "values": "instance.value",
+        "statuses": "instance.status",
+        "definition_ids": "definition_id",
+        "definition_versions": "definition_version",
+        "ats": "audit.at",
+        "events": "audit.event",
+        "actors": "audit.actor",
+        "from_values": "audit.from_value",
+        "to_values": "audit.to_value",
+        "audit_statuses": "audit.status",
+        "audit_runtime_statuses": "audit.runtime_status",
+        "microsteps": "audit.microsteps",
+        "effects": "audit.effects",
+    }.items()
+}
+
+
 def quiet_group_params(writes: Sequence[TransitionWrite]) -> dict[str, object] | None:
     """The parameters of `commit_quiet_group`: quiet transitions (`is_quiet`) of distinct
     instances, one array per column. None if some write does more, or two are of one
@@ -51,33 +78,12 @@ def quiet_group_params(writes: Sequence[TransitionWrite]) -> dict[str, object] |
         return None
     if len({(write.tenant, write.instance_id) for write in writes}) != len(writes):
         return None
-    audits = [write.audit for write in writes]
-    instances = [write.instance for write in writes]
-    return {
-        "write_count": len(writes),
-        "tenants": [write.tenant for write in writes],
-        "ids": [write.instance_id for write in writes],
-        "expected_versions": [write.expected_version for write in writes],
-        "versions": [audit.seq for audit in audits],
-        "snapshots": [instance.snapshot for instance in instances],
-        "values": [instance.value for instance in instances],
-        "statuses": [instance.status for instance in instances],
-        "definition_ids": [write.definition_id for write in writes],
-        "definition_versions": [write.definition_version for write in writes],
-        "ats": [audit.at for audit in audits],
-        "same_values": [
-            instance.value == audit.from_value
-            for instance, audit in zip(instances, audits, strict=True)
-        ],
-        "events": [audit.event for audit in audits],
-        "actors": [audit.actor for audit in audits],
-        "from_values": [audit.from_value for audit in audits],
-        "to_values": [audit.to_value for audit in audits],
-        "audit_statuses": [audit.status for audit in audits],
-        "audit_runtime_statuses": [audit.runtime_status for audit in audits],
-        "microsteps": [audit.microsteps for audit in audits],
-        "effects": [audit.effects for audit in audits],
+    params: dict[str, object] = {
+        name: [value(write) for write in writes] for name, value in _GROUP_COLUMNS.items()
     }
+    params["same_values"] = [write.instance.value == write.audit.from_value for write in writes]
+    params["write_count"] = len(writes)
+    return params
 
 
 def start_params(write: TransitionWrite) -> dict[str, object] | None:

@@ -82,11 +82,7 @@ WITH w AS MATERIALIZED (
           WHEN work.timed THEN 'waiting'
           ELSE 'active' END
 ), locked AS MATERIALIZED (
-    SELECT i.tenant, i.id, i.xmin::text AS row_version
-    FROM instances AS i JOIN w ON i.tenant = w.tenant AND i.id = w.id
-    WHERE i.version = w.expected_version
-    ORDER BY i.tenant, i.id
-    FOR NO KEY UPDATE OF i
+{include:part_locked_writes}
 ), ok AS MATERIALIZED (
     SELECT (SELECT count(*) FROM locked JOIN seen USING (tenant, id, row_version))
                = %(write_count)s AS ok
@@ -200,11 +196,7 @@ WITH w AS MATERIALIZED (
     FROM instances AS i JOIN w ON i.tenant = w.tenant AND i.id = w.id
     WHERE i.version = w.expected_version
 ), locked AS MATERIALIZED (
-    SELECT i.tenant, i.id, i.xmin::text AS row_version
-    FROM instances AS i JOIN w ON i.tenant = w.tenant AND i.id = w.id
-    WHERE i.version = w.expected_version
-    ORDER BY i.tenant, i.id
-    FOR NO KEY UPDATE OF i
+{include:part_locked_writes}
 ), held_steps AS MATERIALIZED (
     SELECT 1
     FROM steps AS s JOIN (
@@ -307,3 +299,13 @@ WITH w AS MATERIALIZED (
     FROM w WHERE (SELECT ok FROM ok)
 )
 SELECT 1 FROM ok WHERE ok;
+
+-- The instance rows of the writes `w` (a CTE of the including statement), locked at their
+-- expected versions in key order (two statements whose writes share instances wait rather
+-- than deadlock), each with its row version (xmin) to compare with the one its snapshot saw.
+-- name: part_locked_writes
+SELECT i.tenant, i.id, i.xmin::text AS row_version
+FROM instances AS i JOIN w ON i.tenant = w.tenant AND i.id = w.id
+WHERE i.version = w.expected_version
+ORDER BY i.tenant, i.id
+FOR NO KEY UPDATE OF i;
