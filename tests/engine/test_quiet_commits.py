@@ -450,3 +450,30 @@ def test_a_group_with_a_write_whose_kept_value_is_not_the_stored_one_commits_who
     assert _states(store, "b") == [("open", 1)]
     assert [row["seq"] for row in _audit(store, "b")] == [1, 2, 3]
     assert _counts(store) == _expected_counts(store, ["a", "b"])
+
+
+def test_before_commit_runs_once_before_the_writes_can_be_seen(
+    engines: tuple[Engine, Engine], store_url: str
+) -> None:
+    """`commit_transitions`' `before_commit` is called exactly once, while another
+    connection still reads the old rows, on the short path, on the general path (a stale
+    write sends the group there), and the group is committed as usual."""
+    short, _ = engines
+    store = short.store
+    for instance_id in ("a", "b", "c"):
+        short.start("tally", instance_id=instance_id)
+    with Engine.open(store_url) as reader:
+        seen: list[list[int]] = []
+
+        def look() -> None:
+            seen.append([reader.store.load_instance("default", i).version for i in "abc"])  # type: ignore[union-attr]
+
+        quiet = [_quiet_write(store, "a", 1), _quiet_write(store, "b", 1)]
+        assert store.commit_transitions(quiet, before_commit=look) == [None, None]
+        assert seen == [[1, 1, 1]]
+
+        mixed = [_quiet_write(store, "a", 2), _quiet_write(store, "c", 7)]  # c is stale
+        outcomes = store.commit_transitions(mixed, before_commit=look)
+        assert outcomes[0] is None and isinstance(outcomes[1], VersionConflict)
+        assert seen == [[1, 1, 1], [2, 2, 1]]
+        assert [reader.store.load_instance("default", i).version for i in "abc"] == [3, 2, 1]  # type: ignore[union-attr]
