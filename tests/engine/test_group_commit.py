@@ -440,7 +440,8 @@ def test_the_last_group_is_woken_only_when_the_next_one_is_about_to_commit(
 
         def waking() -> None:
             before_commit()
-            time.sleep(0.05)
+            # the last group's senders return now, before this group commits
+            wait_until(lambda: {"p1", "p2"} <= set(returned))
             woken_before_commit.append(list(returned))
 
         return commit_many(writes, before_commit=waking)
@@ -481,10 +482,10 @@ def test_the_last_group_is_woken_only_when_the_next_one_is_about_to_commit(
     release_first.set()
     for thread in leader + rest + later:
         thread.join(30)
-    # p0 (alone) and the leader of p1 and p2 had returned; the other member still slept
-    # while the q group's statements ran.
+    # p0 (alone) had returned, and perhaps the leader of p1 and p2; the other member still
+    # slept while the q group's statements ran.
     (seen,) = seen_at_entry
-    assert "p0" in seen and len(seen) == 2
+    assert "p0" in seen and len({"p1", "p2"} & set(seen)) <= 1
     assert sorted(woken_before_commit[0]) == ["p0", "p1", "p2"]
     assert sorted(returned) == sorted(first + second)
     assert [engine.get(name).version for name in first + second] == [2] * 6
