@@ -76,7 +76,7 @@ class HeldFirstCommit:
 
 
 def queued(engine: Engine) -> int:
-    """The commits under way and the senders waiting in the queue."""
+    """The senders leading or waiting in the queue."""
     groups = engine._commits
     assert groups is not None
     with groups._lock:
@@ -268,7 +268,7 @@ def test_a_sender_interrupted_while_queued_leaves_the_queue(engine: Engine) -> N
 
 
 def test_each_group_is_answered_after_its_own_commit(engine: Engine) -> None:
-    """Groups follow one another (a committer takes what queued meanwhile): no sender
+    """Groups follow one another (the lead passes to the first queued sender): no sender
     returns before the commit holding its write, and every one returns."""
     names = [f"i{index}" for index in range(6)]
     for name in names:
@@ -489,32 +489,3 @@ def test_the_last_group_is_woken_only_when_the_next_one_is_about_to_commit(
     assert sorted(woken_before_commit[0]) == ["p0", "p1", "p2"]
     assert sorted(returned) == sorted(first + second)
     assert [engine.get(name).version for name in first + second] == [2] * 6
-
-
-def test_close_stops_the_committer_threads(store_url: str) -> None:
-    """The committer threads start when senders first queue, and the engine's `close`
-    stops them once nothing is queued."""
-    before = {thread for thread in threading.enumerate() if thread.name == "statewright-commit"}
-    with Engine.open(store_url) as engine:
-        engine.register(COUNTER)
-        names = [f"k{index}" for index in range(8)]
-        for name in names:
-            engine.start("counter", instance_id=name)
-        threads = [
-            threading.Thread(target=lambda name=name: [engine.send(name, INC) for _ in range(20)])  # type: ignore[misc]
-            for name in names
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        groups = engine._commits
-        assert groups is not None
-        committers = list(groups._committers)
-        assert committers and all(thread.is_alive() for thread in committers)
-        assert [engine.get(name).version for name in names] == [21] * len(names)
-    for thread in committers:
-        thread.join(10)
-        assert not thread.is_alive()
-    after = {thread for thread in threading.enumerate() if thread.name == "statewright-commit"}
-    assert after <= before

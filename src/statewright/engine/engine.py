@@ -130,9 +130,7 @@ class Engine(BatchSending, Bulk, Sessions, Catalog, Streams, Workers, OutboxRead
         )
 
     def close(self) -> None:
-        """Release the store's connections (and stop group commit's committer threads)."""
-        if self._commits is not None:
-            self._commits.close()
+        """Release the store's connections."""
         self.store.close()
 
     def __enter__(self) -> Engine:

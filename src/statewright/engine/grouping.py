@@ -3,28 +3,24 @@
 Threads sending at once (the HTTP API's thread pool, an application's threads) would each
 commit alone: on SQLite they queue for the one write lock (and the waiting ones sleep in
 SQLite's busy handler), on PostgreSQL each pays its own round trips and WAL flush. Here they
-queue in the process instead. A sender that finds nobody queued and a commit's place free
-commits at once on its own thread (`commit_transition`: two uncontended locks, no hand-off).
-Otherwise it queues its write and sleeps, and a committer thread (started on first need, one
-per commit that may run at once: one on SQLite, which has one writer, or the store's
-`group_commit_leaders`, two on PostgreSQL, for groups of distinct instances on connections
-of their own) takes the writes queued (one per instance, up to a cap: see below) and
-commits them with `Store.commit_transitions`, one transaction and one flush to disk for all.
-When that commit is done, the committer takes what queued meanwhile at once: no group waits
-for more senders to join, and the next group forms while one commits. The committer goes on
-from one group to the next on its own thread, where a sender leading a group would hand the
-lead to the next sender queued, a thread that had to wake and then wait for the interpreter
-behind every thread ready to run before its group could start (16 threads on SQLite FULL:
-2.28-2.34 -> 2.47-2.50 times the one-thread rate, side by side).
+queue in the process instead. A sender that finds a leader's place free leads at once: it
+takes the writes queued behind it (one per instance, up to a cap: see below) and commits them
+with `Store.commit_transitions`, one transaction and one flush to disk for all (alone, with
+`commit_transition`; a sender that finds nobody queued does just that, without a place in
+the queue: two uncontended locks); meanwhile the next senders queue. When its commit is done,
+the leader hands its place to the first sender queued, who commits what has queued by then at
+once: no leader waits for more senders to join, the next group forms while this one commits,
+so the database is kept busy while the Python of the answered senders runs. One group commits at a
+time (SQLite has one writer), or up to the store's `group_commit_leaders` (PostgreSQL: two,
+of distinct instances, each on its own connection).
 
-A waiting sender sleeps on a lock of its own, released once, when it is answered. A
-committer leaves the waking of a group's senders to the next group, which does it once its
-statements have run, just before the commit itself (`Store.commit_transitions`'
-`before_commit`; at once when nothing is queued): so those statements run while the answered
-threads sleep (each statement gives the interpreter up, and a thread that wants it back
-waits behind every thread that is ready to run), and the commit's flush to disk, during
-which the committer needs no interpreter, is when they run. `close()` (the engine's) stops
-the committers once no sender is queued.
+A waiting sender sleeps on a lock of its own, released once: when it is answered or made
+leader. A leader wakes only the senders of its own group and the next leader, and it leaves
+the waking of its group to that next leader, which does it once its group's statements have
+run, just before the commit itself (`Store.commit_transitions`' `before_commit`): so its
+statements run while the answered threads sleep (each statement gives the interpreter up,
+and a thread that wants it back waits behind every thread that is ready to run), and its
+commit's flush to disk, during which it needs no interpreter, is when they run.
 
 Nor does a group take every sender queued: at most half the senders in play (queued, or
 answered and about to send again), or `SMALLEST_CAP` if that is more. With many senders,
@@ -47,7 +43,6 @@ Every promise of a lone commit holds for each sender:
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -66,13 +61,14 @@ SMALLEST_CAP = 4
 
 
 class _Sender:
-    __slots__ = ("done", "error", "key", "taken", "wake", "write")
+    __slots__ = ("done", "error", "key", "lead", "taken", "wake", "write")
 
     def __init__(self, write: TransitionWrite) -> None:
         self.write = write
         self.key = (write.tenant, write.instance_id)
-        self.wake = threading.Lock()  # held until it is answered
+        self.wake = threading.Lock()  # held until it is answered or made leader
         self.wake.acquire()
+        self.lead = False
         self.taken = False  # in a group being committed
         self.done = False
         self.error: BaseException | None = None
@@ -86,14 +82,10 @@ class CommitGroups:
         `group_commit_leaders` (1 if it has none: one writer at a time, as SQLite)."""
         self._most_leaders = leaders
         self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)  # the committers wait on it
         self._queue: list[_Sender] = []  # waiting to be taken into a group, in order
-        self._leading = 0  # commits under way: a lone sender's, or a committer's group
-        self._committing: set[tuple[str, str]] = set()  # the instances of those commits
-        self._answered: list[_Sender] = []  # answered; the next group wakes them
-        self._committers: list[threading.Thread] = []
-        self._pid = 0  # the process the committers run in (a forked child starts its own)
-        self._closed = False
+        self._leading = 0  # senders leading (committing a group, or about to)
+        self._committing: set[tuple[str, str]] = set()  # the instances of the leaders' groups
+        self._answered: list[_Sender] = []  # answered; the next leader wakes them
 
     def commit(self, write: TransitionWrite, store: Store) -> None:
         """Commit `write` to `store` (as `Store.commit_transition`), in a group with
@@ -111,7 +103,7 @@ class CommitGroups:
                 and self._leading < self._most_leaders
                 and key not in self._committing
             )
-            if alone:  # nobody waits: commit it on this thread, without a place in the queue
+            if alone:  # nobody waits: lead a group of one, without a place in the queue
                 self._leading += 1
                 self._committing.add(key)
                 answered, self._answered = self._answered, []
@@ -121,20 +113,17 @@ class CommitGroups:
         check_write(write)  # a bug in one write must not fail the group
         sender = _Sender(write)
         with self._lock:
-            self._start_committers(store)
-            self._queue.append(sender)
-            if self._leading < self._most_leaders:
-                self._work.notify()
-        self._park(sender)
-        if sender.error is not None:
-            raise sender.error
-        return None
-
-    def close(self) -> None:
-        """Stop the committer threads once the queue is empty (no sender is left waiting)."""
-        with self._lock:
-            self._closed = True
-            self._work.notify_all()
+            if self._leading >= self._most_leaders or sender.key in self._committing:
+                self._queue.append(sender)
+            else:
+                self._leading += 1
+                self._make_leader(sender)
+        if not sender.lead:
+            self._park(sender)
+            if sender.done:
+                return self._answer(sender)
+        self._lead(sender, store)
+        return self._answer(sender)
 
     def _commit_alone(
         self,
@@ -143,9 +132,9 @@ class CommitGroups:
         answered: list[_Sender],
         store: Store,
     ) -> None:
-        """A group of one, on the sender's own thread (counted by the caller): wake the last
-        group's members, commit, let a committer take what queued meanwhile. Its error is
-        its own, raised here."""
+        """What `_lead` does for a group of one, for a sender that found no one queued and a
+        leader's place free (lock taken and counted by the caller): wake the last group's
+        members, commit, hand the lead on. Its error is its own, raised here."""
         if answered:
             _wake(answered)
         try:
@@ -153,56 +142,30 @@ class CommitGroups:
         finally:
             with self._lock:
                 self._committing.discard(key)
-                self._leading -= 1
-                if self._queue:
-                    self._work.notify()
+                woken = self._hand_on()
+            if woken:
+                _wake(woken)
 
     def _park(self, sender: _Sender) -> None:
-        """Sleep until `sender` is answered."""
+        """Sleep until `sender` is answered or made leader."""
         try:
             sender.wake.acquire()
         except BaseException:  # interrupted: leave the queue unless being committed
+            woken: list[_Sender] = []
             with self._lock:
-                if not sender.taken:
+                if sender.lead:
+                    self._committing.discard(sender.key)
+                    woken = self._hand_on()
+                elif not sender.taken:
                     self._queue.remove(sender)
+            _wake(woken)
             raise
 
-    def _start_committers(self, store: Store) -> None:
-        """(lock held) The committer threads, started on first need in this process."""
-        if self._committers and self._pid == os.getpid():
-            return
-        self._pid = os.getpid()
-        assert self._most_leaders is not None
-        self._committers = [
-            threading.Thread(
-                target=self._commit_groups, args=(store,), name="statewright-commit", daemon=True
-            )
-            for _ in range(self._most_leaders)
-        ]
-        for thread in self._committers:
-            thread.start()
-
-    def _commit_groups(self, store: Store) -> None:
-        """A committer thread: commit the queued senders' writes, group after group."""
-        while True:
-            with self._lock:
-                while not (self._leading < (self._most_leaders or 1) and self._takeable()):
-                    if self._closed and not self._queue:
-                        return
-                    self._work.wait()
-                self._leading += 1
-                group = self._gather()
-                answered, self._answered = self._answered, []
-            self._commit_group(group, answered, store)
-
-    def _takeable(self) -> bool:
-        """(lock held) Whether a queued sender's instance is free to commit."""
-        return any(sender.key not in self._committing for sender in self._queue)
-
-    def _commit_group(self, group: list[_Sender], answered: list[_Sender], store: Store) -> None:
-        """Commit `group` and answer it; the last group's `answered` members are woken just
-        before the commit (`before_commit`), and this group's by the next group, or now if
-        none is queued."""
+    def _lead(self, leader: _Sender, store: Store) -> None:
+        """Commit the group `leader` leads, answer its members, and hand the lead on."""
+        with self._lock:
+            group = self._gather(leader)
+            answered, self._answered = self._answered, []
 
         def wake_answered() -> None:  # the last group's, once this one is about to commit
             _wake(answered)
@@ -212,7 +175,7 @@ class CommitGroups:
         try:
             if len(group) == 1:
                 wake_answered()
-                store.commit_transition(group[0].write)  # alone: the cheapest path
+                store.commit_transition(leader.write)  # alone: the cheapest path
                 outcomes = [None]
             else:
                 writes = [member.write for member in group]
@@ -226,22 +189,34 @@ class CommitGroups:
             member.done = True
         with self._lock:
             self._committing.difference_update(member.key for member in group)
-            self._leading -= 1
-            if self._takeable():
-                self._answered.extend(group)
-                self._work.notify()
-                woken: list[_Sender] = []
-            else:
-                woken, self._answered = [*self._answered, *group], []
+            self._answered.extend(member for member in group if member is not leader)
+            woken = self._hand_on()
         _wake(woken)
 
-    def _gather(self) -> list[_Sender]:
-        """The queued senders that form the next group, taken out of the queue in order: one
-        write per instance, none of an instance another group commits, at most half the
-        senders in play or SMALLEST_CAP, and at most MAX_GROUP (lock held)."""
-        group: list[_Sender] = []
+    def _hand_on(self) -> list[_Sender]:
+        """Make the first queued sender leader, or, with none queued, end the lead; the
+        senders to wake now (lock held; wake them after releasing it)."""
+        for index, leader in enumerate(self._queue):
+            if leader.key not in self._committing:
+                del self._queue[index]
+                self._make_leader(leader)
+                return [leader]
+        self._leading -= 1
+        answered, self._answered = self._answered, []
+        return answered
+
+    def _make_leader(self, sender: _Sender) -> None:
+        """(lock held)"""
+        sender.lead = sender.taken = True
+        self._committing.add(sender.key)
+
+    def _gather(self, leader: _Sender) -> list[_Sender]:
+        """`leader` and the queued senders that join its group, taken out of the queue in
+        order: one write per instance, none of an instance another group commits, at most
+        half the senders in play or SMALLEST_CAP, and at most MAX_GROUP (lock held)."""
+        group = [leader]
         left: list[_Sender] = []
-        in_play = 1 + len(self._queue) + len(self._answered)  # and a lone sender's
+        in_play = 2 + len(self._queue) + len(self._answered)  # and the last leader
         most = min(MAX_GROUP, max(SMALLEST_CAP, in_play // 2))
         for member in self._queue:
             if member.key in self._committing or len(group) >= most:
@@ -252,6 +227,11 @@ class CommitGroups:
             group.append(member)
         self._queue = left
         return group
+
+    @staticmethod
+    def _answer(sender: _Sender) -> None:
+        if sender.error is not None:
+            raise sender.error
 
 
 def _wake(senders: list[_Sender]) -> None:
