@@ -170,11 +170,20 @@ class Machine:
             EventError: the event is not a mapping with a string "type", or is "*".
             DefinitionError: implementations the definition needs are not provided.
         """
+        return self.transition_normalized(snapshot, normalize_event(event))
+
+    def transition_normalized(self, snapshot: Snapshot, event: JsonObject) -> Macrostep:
+        """`transition` for an event as `normalize_event` returns it (the engine normalizes
+        each event once, before it checks and records it).
+
+        Raises:
+            DefinitionError: implementations the definition needs are not provided.
+        """
         if self._blocking:
             self._check_runnable()
         if snapshot._machine is not self and snapshot._machine.chart is not self.chart:
             snapshot = Snapshot.from_json(self, snapshot.to_json())
-        return run_macrostep(self, snapshot, normalize_event(event))
+        return run_macrostep(self, snapshot, event)
 
     def can(self, snapshot: Snapshot, event: JsonObject | str) -> bool:
         """True if `event` selects a transition with a target or actions in `snapshot`."""

@@ -13,7 +13,6 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Machine, Macrostep, Snapshot
-from statewright.chart.macrostep import run_macrostep
 from statewright.engine.clock import Clock
 from statewright.engine.grouping import CommitGroups
 from statewright.engine.heads import Head, HeadCache
@@ -195,10 +194,7 @@ def _decide(
     the snapshot it ran on and the macrostep, if the instance accepts it (`_check_accepted`)."""
     if parsed is None:
         parsed = Snapshot.from_json(machine, json.loads(head.snapshot))
-    if machine._blocking or parsed._machine is not machine:
-        step = machine.transition(parsed, event)  # which refuses, or converts the snapshot
-    else:  # `machine.transition` without its checks: `event` is normalized already
-        step = run_macrostep(machine, parsed, event)
+    step = machine.transition_normalized(parsed, event)  # `event` is normalized already
     _check_accepted(head.id, parsed, step, event, consume=consume)
     return parsed, step
 

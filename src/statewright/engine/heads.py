@@ -148,18 +148,10 @@ class HeadCache:
     def take_parsed(self, head: Head, machine: Machine) -> Snapshot | None:
         """The parsed snapshot of `head` in `machine`, lent to one transition only (it is
         removed here), or None: the caller then restores it from `head.snapshot`."""
-        key = (head.tenant, head.id)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            found, parsed = entry
-            if parsed is None:
-                return None
-            self._entries[key] = (found, None)
-        if found.version != head.version or parsed.machine is not machine:
+        _, lent = self.take(head.tenant, head.id)
+        if lent is None or lent[0] != head.version or lent[1].machine is not machine:
             return None
-        return parsed
+        return lent[1]
 
     def drop(self, tenant: str, instance_id: str) -> None:
         """Forget an instance's head (it may be stale)."""

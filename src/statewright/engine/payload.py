@@ -193,10 +193,7 @@ def dump_plain(value: object, what: str) -> str:
 def event_json(event: object, limit: int, what: str) -> str:
     """The event as JSON text, refused if not JSON or larger than `limit` bytes."""
     if json_kind(event) == PLAIN_NO_FLOAT:  # the same text, sooner (see `dump_plain`)
-        try:
-            text = orjson.dumps(event).decode()
-        except (TypeError, orjson.JSONEncodeError):
-            text = dump_json(event, what)
+        text = dump_plain(event, what)
         if text.count("{") + text.count("[") > MAX_DEPTH:  # as `dump_json` checks it
             _check_depth(event, what, MAX_DEPTH)
     else:

@@ -144,14 +144,8 @@ def microsteps_parts(
 ) -> tuple[str, tuple[MicrostepShape, ...]]:
     """`microsteps_text(steps)` as a str, and the shape of its data (`microsteps_data`
     builds a fresh copy of what decoding the text gives from it)."""
-    key = tuple(steps)
-    try:
-        kept = _microsteps.get(key)
-    except TypeError:  # as in `_kept`
-        kept = None
-    if kept is None:
-        kept = _kept(steps)
-    return kept[1], kept[2]
+    _, text, shape = _kept(steps)
+    return text, shape
 
 
 def microsteps_data(shape: tuple[MicrostepShape, ...]) -> list[object]:
