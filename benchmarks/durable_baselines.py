@@ -8,7 +8,8 @@ offers: a versioned UPDATE of an instance row (the columns, keys and indexes of 
 store's quiet update does) and an INSERT of its audit row (the columns, keys and indexes of
 `audit`, the counter's event, microsteps and effects texts), in one transaction. The tables
 are the benchmark's own (`raw_instances`, `raw_audit`): no triggers, no foreign key to a
-definitions table. The texts are built before the loop: their encoding is the chart's part.
+definitions table; the audit row's foreign key to its instance only where the store has one
+(SQLite). The texts are built before the loop: their encoding is the chart's part.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ SQLITE_AUDIT = (
 )
 
 
-def _sqlite_connection(path: str, synchronous: str) -> sqlite3.Connection:
+def sqlite_connection(path: str, synchronous: str) -> sqlite3.Connection:
     """A connection set up as the store sets up its own: WAL, the same `synchronous`, busy
     timeout, foreign keys, autocommit (transactions explicit)."""
     options = SqliteOptions(path=path, synchronous="FULL" if synchronous == "FULL" else "NORMAL")
@@ -114,13 +115,10 @@ def _sqlite_connection(path: str, synchronous: str) -> sqlite3.Connection:
     return connection
 
 
-def sqlite_baselines(path: str, synchronous: str) -> list[Baseline]:
-    """The raw transition and the single-row INSERT on one SQLite file of their own.
-
-    Statements go through `sqlite3`'s statement cache, so each is prepared once.
-    """
-    connection = _sqlite_connection(path, synchronous)
-    rows = _Versions("raw")
+def sqlite_raw_transition(connection: sqlite3.Connection, prefix: str) -> Loop:
+    """Raw transitions on `connection` (set up by `sqlite_connection`), round-robin over
+    instances of their own (ids starting with `prefix`), inserted here."""
+    rows = _Versions(prefix)
     connection.execute("BEGIN IMMEDIATE")
     for instance_id in rows.ids:
         connection.execute(
@@ -152,6 +150,17 @@ def sqlite_baselines(path: str, synchronous: str) -> list[Baseline]:
             )
             execute("COMMIT")
             versions[index] = version + 1
+
+    return transition
+
+
+def sqlite_baselines(path: str, synchronous: str) -> list[Baseline]:
+    """The raw transition and the single-row INSERT on one SQLite file of their own.
+
+    Statements go through `sqlite3`'s statement cache, so each is prepared once.
+    """
+    connection = sqlite_connection(path, synchronous)
+    transition = sqlite_raw_transition(connection, "raw")
 
     payload = "x" * 64
 
@@ -188,8 +197,7 @@ CREATE TABLE IF NOT EXISTS raw_audit (
     to_value TEXT NOT NULL, status TEXT NOT NULL, runtime_status TEXT NOT NULL,
     at BIGINT NOT NULL, idempotency_key TEXT, microsteps JSON NOT NULL, effects JSON NOT NULL,
     stream_seq BIGINT GENERATED ALWAYS AS IDENTITY,
-    PRIMARY KEY (tenant, instance_id, seq),
-    FOREIGN KEY (tenant, instance_id) REFERENCES raw_instances (tenant, id));
+    PRIMARY KEY (tenant, instance_id, seq));
 CREATE INDEX IF NOT EXISTS raw_audit_stream ON raw_audit (tenant, stream_seq);
 CREATE TABLE IF NOT EXISTS ceiling (id bigserial PRIMARY KEY, payload text NOT NULL);
 """
@@ -257,28 +265,37 @@ def _postgres_transition(
     return loop
 
 
+def postgres_tables(url: str) -> None:
+    """Create the raw tables (`POSTGRES_TABLES`) in the database at `url`, if missing."""
+    with psycopg.connect(url, autocommit=True) as setup:
+        setup.execute(POSTGRES_TABLES)
+
+
+def postgres_raw_transition(url: str, prefix: str) -> Loop:
+    """Raw transitions the fastest way (one statement), on a connection of their own to `url`
+    (where `POSTGRES_TABLES` exist), round-robin over instances of their own (ids starting
+    with `prefix`), inserted here."""
+    connection = psycopg.connect(url, autocommit=True)
+    cursor = connection.cursor()
+
+    def one_statement(params: dict[str, object]) -> int:
+        cursor.execute(POSTGRES_ONE_STATEMENT, params, prepare=True)
+        return cursor.rowcount
+
+    return _postgres_transition(connection, _postgres_rows(connection, prefix), one_statement)
+
+
 def postgres_baselines(url: str) -> list[Baseline]:
     """The raw transition three ways and the single-row INSERT two ways, each on a connection
     of its own (autocommit; statements prepared on the server from the first run)."""
-    setup = psycopg.connect(url, autocommit=True)
-    setup.execute(POSTGRES_TABLES)
-    setup.close()
-    found: list[Baseline] = []
-
-    one = psycopg.connect(url, autocommit=True)
-    one_cursor = one.cursor()
-
-    def one_statement(params: dict[str, object]) -> int:
-        one_cursor.execute(POSTGRES_ONE_STATEMENT, params, prepare=True)
-        return one_cursor.rowcount
-
-    found.append(
+    postgres_tables(url)
+    found: list[Baseline] = [
         Baseline(
             "raw: one statement",
-            _postgres_transition(one, _postgres_rows(one, "one"), one_statement),
+            postgres_raw_transition(url, "one"),
             "WITH u AS (UPDATE ... RETURNING) INSERT ... SELECT FROM u, autocommit, prepared",
         )
-    )
+    ]
 
     piped = psycopg.connect(url, autocommit=True)
     piped_cursor, piped_update = piped.cursor(), piped.cursor()

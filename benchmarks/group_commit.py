@@ -12,25 +12,35 @@ each to instances of its own (the counter of tests/acceptance/workload.py), firs
 grouping engine and then without it. The headline is each concurrent rate over the
 sequential rate of the same engine in the same turn (the median over the turns); at the end
 every instance's counter must equal the sends acknowledged to it.
+
+Beside them, in the same turns, the database's own answer to as many concurrent writers: the
+raw transition of `durable_baselines` (versioned UPDATE + audit INSERT in one transaction,
+the fastest way) from one thread, then from `--threads` threads each on a connection of its
+own, on a file (SQLite, the same `synchronous`) or database (PostgreSQL) of its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import durable_baselines
 from benchmarks.durable import COUNTER, INC, durable_postgres, engine_urls, source_version
+from benchmarks.durable_baselines import Loop
 from statewright import Machine
 from statewright.engine import Engine
 
 #: Instances each sending thread owns (the sequential thread owns as many).
 PER_THREAD = 50
+#: The name of the raw transitions' rows.
+RAW = "raw transition, a connection per thread"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +106,70 @@ class Senders:
         self.engine.close()
 
 
-def measure(url: str, *, threads: int, seconds: float, turns: int) -> dict[str, list[Turn]]:
-    """Turns of (sequential, concurrent) rates with and without group commit."""
-    engines = {
+class RawSenders:
+    """The database's raw transitions: `rate(threads, seconds)` runs them from that many
+    threads, each on a connection of its own (made up front by `loops`)."""
+
+    def __init__(self, loops: Callable[[int], list[Loop]], threads: int) -> None:
+        self.loops = loops(threads)
+
+    def rate(self, threads: int, seconds: float) -> float:
+        """Raw transitions per second from `threads` threads until `seconds` have passed."""
+        counts = [0] * threads
+        go = threading.Barrier(threads + 1)
+        stop = 0.0
+
+        def run(thread: int) -> None:
+            loop = self.loops[thread]
+            go.wait()
+            done = 0
+            while time.perf_counter() < stop:
+                loop(5)
+                done += 5
+            counts[thread] = done
+
+        workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        started = time.perf_counter()
+        stop = started + seconds
+        go.wait()
+        for worker in workers:
+            worker.join()
+        return sum(counts) / (time.perf_counter() - started)
+
+    def check(self) -> None:
+        """Nothing to check: each raw transition checks its own row count."""
+
+    def close(self) -> None:
+        """The connections close with the process."""
+
+
+def sqlite_raw_loops(path: str, synchronous: str, threads: int) -> list[Loop]:
+    """A raw transition loop per thread, each on a connection of its own to `path`."""
+    return [
+        durable_baselines.sqlite_raw_transition(
+            durable_baselines.sqlite_connection(path, synchronous), f"t{thread}"
+        )
+        for thread in range(threads)
+    ]
+
+
+def postgres_raw_loops(url: str, threads: int) -> list[Loop]:
+    """A raw transition loop per thread, each on a connection of its own to `url`."""
+    durable_baselines.postgres_tables(url)
+    return [durable_baselines.postgres_raw_transition(url, f"t{n}") for n in range(threads)]
+
+
+def measure(
+    url: str, raw: Callable[[int], list[Loop]], *, threads: int, seconds: float, turns: int
+) -> dict[str, list[Turn]]:
+    """Turns of (sequential, concurrent) rates with and without group commit, and of the
+    raw transitions (`raw(threads)`: a loop per thread)."""
+    engines: dict[str, Senders | RawSenders] = {
         "group commit": Senders(url, group_commit=True, threads=threads, tag="g"),
         "no group commit": Senders(url, group_commit=False, threads=threads, tag="n"),
+        RAW: RawSenders(raw, threads),
     }
     found: dict[str, list[Turn]] = {name: [] for name in engines}
     try:
@@ -123,16 +192,21 @@ def measure(url: str, *, threads: int, seconds: float, turns: int) -> dict[str, 
 def report(name: str, found: dict[str, list[Turn]], threads: int) -> list[str]:
     """Markdown rows: each variant's median rates and its gain."""
     rows = []
+    raw = found[RAW]
     for variant, turns in found.items():
         sequential = statistics.median(t.sequential for t in turns)
         concurrent = statistics.median(t.concurrent for t in turns)
         gains = sorted(t.concurrent / t.sequential for t in turns)
+        against_raw = statistics.median(
+            t.concurrent / r.concurrent for t, r in zip(turns, raw, strict=True)
+        )
         target = ""
         if variant == "group commit" and name != "SQLite NORMAL":
             target = "met" if statistics.median(gains) >= 3 else "missed"
         rows.append(
             f"| {name} | {variant} | {sequential:,.0f} | {concurrent:,.0f} | "
-            f"{statistics.median(gains):.2f} | {gains[0]:.2f}-{gains[-1]:.2f} | {target} |"
+            f"{statistics.median(gains):.2f} | {gains[0]:.2f}-{gains[-1]:.2f} | "
+            f"{against_raw:.2f} | {target} |"
         )
     return rows
 
@@ -155,23 +229,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"per rate, at {source_version()}",
         "",
         f"| database | engine | 1 thread: sends/s | {args.threads} threads: sends/s | "
-        f"{args.threads} / 1 (median) | per turn | target >= 3 |",
-        "|---|---|---:|---:|---:|---|---|",
+        f"{args.threads} / 1 (median) | per turn | {args.threads} threads / raw's | target >= 3 |",
+        "|---|---|---:|---:|---:|---|---:|---|",
     ]
     print("\n".join(header), flush=True)
     with tempfile.TemporaryDirectory(prefix="statewright-group-") as folder:
         if args.no_postgres:
-            urls = engine_urls(Path(folder), None)
-            for name, url in urls.items():
-                found = measure(url, threads=args.threads, seconds=seconds, turns=turns)
+            for name, url in engine_urls(Path(folder), None).items():
+                raw = raw_of(name, Path(folder), None)
+                found = measure(url, raw, threads=args.threads, seconds=seconds, turns=turns)
                 print("\n".join(report(name, found, args.threads)), flush=True)
             return 0
         with durable_postgres() as server:
             urls = engine_urls(Path(folder), server.create_database("group_commit"))
+            raw_url = server.create_database("group_commit_raw")
             for name, url in urls.items():
-                found = measure(url, threads=args.threads, seconds=seconds, turns=turns)
+                raw = raw_of(name, Path(folder), raw_url)
+                found = measure(url, raw, threads=args.threads, seconds=seconds, turns=turns)
                 print("\n".join(report(name, found, args.threads)), flush=True)
     return 0
+
+
+def raw_of(name: str, folder: Path, postgres_url: str | None) -> Callable[[int], list[Loop]]:
+    """The raw transitions beside the engine of setting `name` (of `engine_urls`)."""
+    if name.startswith("SQLite"):
+        level = name.removeprefix("SQLite ")
+        path = str(folder / f"raw-{level.lower()}.db")
+        return functools.partial(sqlite_raw_loops, path, level)
+    assert postgres_url is not None
+    return functools.partial(postgres_raw_loops, postgres_url)
 
 
 if __name__ == "__main__":

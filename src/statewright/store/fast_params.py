@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from operator import attrgetter
+from typing import Any
 
 from statewright.store.commit import instance_params
 from statewright.store.records import TransitionWrite
@@ -44,29 +45,47 @@ def quiet_params(write: TransitionWrite) -> dict[str, object] | None:
     return _with_audit(instance_params(write), write)
 
 
-#: `commit_quiet_group`'s array parameters: each write's value of each column.
-_GROUP_COLUMNS: dict[str, Callable[[TransitionWrite], object]] = {
-    name: attrgetter(path)
-    for name, path in {
-        "tenants": "tenant",
-        "ids": "instance_id",
-        "expected_versions": "expected_version",
-        "versions": "audit.seq",
-        "snapshots": "instance.snapshot",
-        "values": "instance.value",
-        "statuses": "instance.status",
-        "definition_ids": "definition_id",
-        "definition_versions": "definition_version",
-        "ats": "audit.at",
-        "events": "audit.event",
-        "actors": "audit.actor",
-        "from_values": "audit.from_value",
-        "to_values": "audit.to_value",
-        "audit_statuses": "audit.status",
-        "audit_runtime_statuses": "audit.runtime_status",
-        "microsteps": "audit.microsteps",
-        "effects": "audit.effects",
-    }.items()
+class TextColumn(list[str | None]):
+    """A column of `commit_quiet_group`'s values, typed for the store's dumper (PostgreSQL's
+    `array_columns.py`); otherwise a plain list. So are the other `...Column`s."""
+
+
+class IntegerColumn(list[int]):
+    """A column of `integer` values (see `TextColumn`)."""
+
+
+class BigintColumn(list[int]):
+    """A column of `bigint` values (see `TextColumn`)."""
+
+
+class BooleanColumn(list[bool]):
+    """A column of `boolean` values (see `TextColumn`)."""
+
+
+#: `commit_quiet_group`'s array parameters: where each write's value of each column is, and
+#: the column's type (as the statement casts it).
+_GROUP_COLUMN_PATHS: dict[str, tuple[str, type[list[Any]]]] = {
+    "tenants": ("tenant", TextColumn),
+    "ids": ("instance_id", TextColumn),
+    "expected_versions": ("expected_version", IntegerColumn),
+    "versions": ("audit.seq", IntegerColumn),
+    "snapshots": ("instance.snapshot", TextColumn),
+    "values": ("instance.value", TextColumn),
+    "statuses": ("instance.status", TextColumn),
+    "definition_ids": ("definition_id", TextColumn),
+    "definition_versions": ("definition_version", IntegerColumn),
+    "ats": ("audit.at", BigintColumn),
+    "events": ("audit.event", TextColumn),
+    "actors": ("audit.actor", TextColumn),
+    "from_values": ("audit.from_value", TextColumn),
+    "to_values": ("audit.to_value", TextColumn),
+    "audit_statuses": ("audit.status", TextColumn),
+    "audit_runtime_statuses": ("audit.runtime_status", TextColumn),
+    "microsteps": ("audit.microsteps", TextColumn),
+    "effects": ("audit.effects", TextColumn),
+}
+_GROUP_COLUMNS: dict[str, tuple[Callable[[TransitionWrite], Any], type[list[Any]]]] = {
+    name: (attrgetter(path), column) for name, (path, column) in _GROUP_COLUMN_PATHS.items()
 }
 
 
@@ -79,9 +98,11 @@ def quiet_group_params(writes: Sequence[TransitionWrite]) -> dict[str, object] |
     if len({(write.tenant, write.instance_id) for write in writes}) != len(writes):
         return None
     params: dict[str, object] = {
-        name: [value(write) for write in writes] for name, value in _GROUP_COLUMNS.items()
+        name: column(map(value, writes)) for name, (value, column) in _GROUP_COLUMNS.items()
     }
-    params["same_values"] = [write.instance.value == write.audit.from_value for write in writes]
+    params["same_values"] = BooleanColumn(
+        write.instance.value == write.audit.from_value for write in writes
+    )
     params["write_count"] = len(writes)
     return params
 

@@ -26,6 +26,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
+from statewright.store.postgres.array_columns import register_column_dumpers
 from statewright.store.postgres.audit_partitions import AuditPartitions
 from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
@@ -276,12 +277,14 @@ class PostgresStore(AuditPartitions, SqlStore):
 
 
 def _configure(connection: psycopg.Connection[Any]) -> None:
-    """Read `json` columns as the text that was stored, not as parsed Python values, and plan
-    each prepared statement once (psycopg prepares a statement run several times on a
-    connection): every statement looks rows up by key, so one plan fits all parameters,
+    """Read `json` columns as the text that was stored, not as parsed Python values, dump
+    `commit_quiet_group`'s columns with `array_columns.py`, and plan each prepared statement
+    once (psycopg prepares a statement run several times on a connection): every statement
+    looks rows up by key, so one plan fits all parameters,
     while the planner would otherwise plan the larger ones anew on every run (a CTE whose
     custom plan looks cheaper than its generic one costs more to plan than to run)."""
     connection.adapters.register_loader("json", TextLoader)
+    register_column_dumpers(connection.adapters)
     connection.prepare_threshold = 0
     connection.execute("SET plan_cache_mode = force_generic_plan")
 

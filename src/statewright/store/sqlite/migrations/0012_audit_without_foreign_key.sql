@@ -1,0 +1,4 @@
+-- Nothing changes on SQLite. PostgreSQL's audit table loses its foreign key to instances
+-- here (its check is a query per row inserted); SQLite checks its own with one look-up in
+-- the instances' primary key, in the process, and dropping it would mean copying the whole
+-- audit table.
