@@ -51,6 +51,29 @@ class Turn:
     concurrent: float
 
 
+def timed_threads(threads: int, seconds: float, work: Callable[[int, float], int]) -> float:
+    """Runs `work(thread, stop)` in `threads` threads let go at once (each works until
+    `time.perf_counter()` passes `stop`, `seconds` after they are let go, and returns how
+    much it did); the total done per second."""
+    counts = [0] * threads
+    go = threading.Barrier(threads + 1)
+    stop = [0.0]  # set just before the threads are let go
+
+    def run(thread: int) -> None:
+        go.wait()
+        counts[thread] = work(thread, stop[0])
+
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    started = time.perf_counter()
+    stop[0] = started + seconds
+    go.wait()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
 class Senders:
     """One engine and its instances: `rate(threads, seconds)` sends from that many threads
     at once, each to instances of its own, and counts what was acknowledged."""
@@ -68,30 +91,18 @@ class Senders:
 
     def rate(self, threads: int, seconds: float) -> float:
         """Sends per second from `threads` threads sending until `seconds` have passed."""
-        counts = [0] * threads
-        go = threading.Barrier(threads + 1)
-        stop = 0.0  # set just before the threads are let go
 
-        def send(thread: int) -> None:
+        def send(thread: int, stop: float) -> int:
             owned = self.ids[thread]
-            go.wait()
             done = 0
             while time.perf_counter() < stop:
                 instance_id = owned[done % PER_THREAD]
                 self.engine.send(instance_id, INC)
                 self.acknowledged[instance_id] = self.acknowledged.get(instance_id, 0) + 1
                 done += 1
-            counts[thread] = done
+            return done
 
-        workers = [threading.Thread(target=send, args=(n,)) for n in range(threads)]
-        for worker in workers:
-            worker.start()
-        started = time.perf_counter()
-        stop = started + seconds
-        go.wait()
-        for worker in workers:
-            worker.join()
-        return sum(counts) / (time.perf_counter() - started)
+        return timed_threads(threads, seconds, send)
 
     def check(self) -> None:
         """Every instance's counter is the number of sends acknowledged to it."""
@@ -115,28 +126,16 @@ class RawSenders:
 
     def rate(self, threads: int, seconds: float) -> float:
         """Raw transitions per second from `threads` threads until `seconds` have passed."""
-        counts = [0] * threads
-        go = threading.Barrier(threads + 1)
-        stop = 0.0
 
-        def run(thread: int) -> None:
+        def run(thread: int, stop: float) -> int:
             loop = self.loops[thread]
-            go.wait()
             done = 0
             while time.perf_counter() < stop:
                 loop(5)
                 done += 5
-            counts[thread] = done
+            return done
 
-        workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
-        for worker in workers:
-            worker.start()
-        started = time.perf_counter()
-        stop = started + seconds
-        go.wait()
-        for worker in workers:
-            worker.join()
-        return sum(counts) / (time.perf_counter() - started)
+        return timed_threads(threads, seconds, run)
 
     def check(self) -> None:
         """Nothing to check: each raw transition checks its own row count."""
