@@ -489,3 +489,25 @@ def test_the_last_group_is_woken_only_when_the_next_one_is_about_to_commit(
     assert sorted(woken_before_commit[0]) == ["p0", "p1", "p2"]
     assert sorted(returned) == sorted(first + second)
     assert [engine.get(name).version for name in first + second] == [2] * 6
+
+
+@pytest.mark.parametrize("leaders", [1, 2])
+def test_a_leader_steps_aside_for_the_next_only_with_one_group_at_a_time(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, leaders: int
+) -> None:
+    """A sender queued behind a lone commit (of the same instance, so that it queues with
+    two leaders too) is made leader when that commit ends; the leader handing on gives the
+    interpreter up first only when one group commits at a time."""
+    engine.start("counter", instance_id="s")
+    stepped: list[str] = []
+    monkeypatch.setattr(grouping, "step_aside", lambda: stepped.append("aside"))
+    held = HeldFirstCommit(engine, leaders=leaders)
+    first, first_out = in_thread(lambda: engine.send("s", INC))
+    wait_until(lambda: queued(engine) == 1)
+    second, second_out = in_thread(lambda: engine.send("s", INC))
+    wait_until(lambda: queued(engine) == 2)
+    held.release.set()
+    for thread in (first, second):
+        thread.join(30)
+    assert [first_out[0].seq, second_out[0].seq] == [2, 3]  # type: ignore[attr-defined]
+    assert stepped == (["aside"] if leaders == 1 else [])
