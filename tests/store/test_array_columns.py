@@ -62,12 +62,18 @@ def test_each_element_is_its_own_row_of_unnest(
 
 @pytest.mark.parametrize(
     "column",
-    [IntegerColumn([1, 2**31]), BigintColumn([2**63]), IntegerColumn([1, "2"])],  # type: ignore[list-item]
+    [
+        IntegerColumn([1, 2**31]),
+        BigintColumn([2**63]),
+        IntegerColumn([1, "2"]),  # type: ignore[list-item]
+        TextColumn(["a", 1]),  # type: ignore[list-item]
+        TextColumn(["a", "\ud800"]),  # a lone surrogate: no UTF-8 for it
+    ],
 )
 def test_a_value_that_does_not_fit_its_column_is_refused(
     connection: psycopg.Connection[tuple[object, ...]], column: list[object]
 ) -> None:
-    cast = "bigint[]" if isinstance(column, BigintColumn) else "integer[]"
+    cast = {BigintColumn: "bigint[]", TextColumn: "text[]"}.get(type(column), "integer[]")
     with pytest.raises(psycopg.DataError, match="does not fit its type"):
         connection.execute(f"SELECT %(column)b::{cast}", {"column": column})
 

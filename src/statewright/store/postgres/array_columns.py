@@ -38,10 +38,13 @@ class _TextColumnDumper(Dumper):
     oid = 1009  # text[]
 
     def dump(self, obj: Any) -> bytes:
-        if None in obj:
-            parts = [_NULL if item is None else _text(item) for item in obj]
-            return _array(25, obj, parts, True)
-        return _array(25, obj, map(_text, obj), False)
+        try:
+            if None in obj:
+                parts = [_NULL if item is None else _text(item) for item in obj]
+                return _array(25, obj, parts, True)
+            return _array(25, obj, map(_text, obj), False)
+        except Exception as error:  # not a string, or not encodable as UTF-8
+            raise _misfit(error) from None
 
 
 def _text(item: str) -> bytes:
@@ -60,9 +63,13 @@ def _fixed(array_oid: int, element_oid: int, pack: Callable[..., bytes], size: i
             try:
                 return _array(element_oid, obj, [pack(size, item) for item in obj], False)
             except Exception as error:  # out of range, or not a number
-                raise DataError(f"a column of the group does not fit its type: {error}") from None
+                raise _misfit(error) from None
 
     return FixedColumnDumper
+
+
+def _misfit(error: Exception) -> DataError:
+    return DataError(f"a column of the group does not fit its type: {error}")
 
 
 _COLUMN_DUMPERS: dict[type, type[Dumper]] = {
