@@ -2,7 +2,9 @@
 
 A backend that has such a statement tries it before the general path (`commit.py`); each
 function here returns None for a write the statement cannot express, and then only the
-general path runs. Lists of rows travel as one JSON parameter each.
+general path runs. Lists of rows travel as one JSON parameter each, except a quiet group's,
+which travels as one typed array per column (`TextColumn`, ...; dumped by PostgreSQL's
+`array_columns.py`).
 """
 
 from __future__ import annotations
