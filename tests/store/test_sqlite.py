@@ -36,6 +36,20 @@ def test_connections_use_wal_full_sync_foreign_keys_and_the_busy_timeout(tmp_pat
         store.close()
 
 
+@pytest.mark.parametrize("version", [(3, 24, 0), (3, 34, 1)])
+def test_a_sqlite_without_returning_is_refused_naming_the_version_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: tuple[int, int, int]
+) -> None:
+    # The claims of timers, steps and outbox messages use RETURNING, which SQLite has since
+    # 3.35: an older library would fail on the first claim, not when the store is opened.
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", version)
+    monkeypatch.setattr(sqlite3, "sqlite_version", ".".join(map(str, version)))
+    needs = r"SQLite 3\.\d+\.\d .* is too old; statewright needs 3\.35\.0 or newer"
+    with pytest.raises(StoreError, match=needs):
+        open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    assert not (tmp_path / "a.db").exists()
+
+
 def test_a_write_lock_held_past_the_busy_timeout_is_reported_unavailable(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
     store = open_store(f"sqlite:///{path}?busy_timeout=50")

@@ -22,8 +22,8 @@ from statewright.store.url import SqliteOptions
 
 __all__ = ["ConnectionPool", "connect", "split_statements"]
 
-#: ON CONFLICT ... DO UPDATE (upsert) arrived in 3.24.
-MINIMUM_SQLITE = (3, 24, 0)
+#: RETURNING (the store's claims of timers, steps and outbox messages) arrived in 3.35.
+MINIMUM_SQLITE = (3, 35, 0)
 
 
 def connect(options: SqliteOptions, *, url: str) -> sqlite3.Connection:
@@ -37,7 +37,11 @@ def connect(options: SqliteOptions, *, url: str) -> sqlite3.Connection:
     """
     if sqlite3.sqlite_version_info < MINIMUM_SQLITE:
         needed = ".".join(map(str, MINIMUM_SQLITE))
-        raise StoreError(f"SQLite {sqlite3.sqlite_version} is too old; statewright needs {needed}")
+        raise StoreError(
+            f"SQLite {sqlite3.sqlite_version} (the library Python's sqlite3 module is built with) "
+            f"is too old; statewright needs {needed} or newer: run it on a Python whose sqlite3 "
+            f"reports a newer sqlite3.sqlite_version, or use PostgreSQL"
+        )
     try:
         connection = sqlite3.connect(
             options.path,
