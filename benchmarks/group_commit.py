@@ -20,6 +20,10 @@ one interpreter lock, so this batched rate over the sequential rate bounds what 
 grouping of `--threads` senders in one process can gain; the column "of the batched rate"
 shows how much of it the threads reach.
 
+The column "CPU µs per send" is this process's CPU (user and system time of all its threads)
+over the sends of the concurrent run: on SQLite the whole cost of a send, on PostgreSQL the
+client's only (the server's backends are other processes).
+
 Beside them, in the same turns, the database's own answer to as many concurrent writers: the
 raw transition of `durable_baselines` (versioned UPDATE + audit INSERT in one transaction,
 the fastest way) from one thread, then from `--threads` threads each on a connection of its
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import statistics
 import tempfile
 import threading
@@ -54,17 +59,32 @@ BATCHED = "one thread, send_many in batches"
 
 
 @dataclass(frozen=True, slots=True)
+class Timed:
+    """What threads did in a timed run: the rate, and this process's CPU per unit of work
+    (user and system time of every thread, `os.times`)."""
+
+    per_second: float
+    cpu_us: float
+
+
+@dataclass(frozen=True, slots=True)
 class Turn:
-    """One turn's rates, sends per second."""
+    """One turn's rates, sends per second, and the CPU per send of the concurrent run."""
 
     sequential: float
     concurrent: float
+    concurrent_cpu_us: float
 
 
-def timed_threads(threads: int, seconds: float, work: Callable[[int, float], int]) -> float:
+def _cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def timed_threads(threads: int, seconds: float, work: Callable[[int, float], int]) -> Timed:
     """Runs `work(thread, stop)` in `threads` threads let go at once (each works until
     `time.perf_counter()` passes `stop`, `seconds` after they are let go, and returns how
-    much it did); the total done per second."""
+    much it did); the total done per second, and the CPU per unit done."""
     counts = [0] * threads
     go = threading.Barrier(threads + 1)
     stop = [0.0]  # set just before the threads are let go
@@ -76,12 +96,15 @@ def timed_threads(threads: int, seconds: float, work: Callable[[int, float], int
     workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
     for worker in workers:
         worker.start()
+    cpu = _cpu_s()
     started = time.perf_counter()
     stop[0] = started + seconds
     go.wait()
     for worker in workers:
         worker.join()
-    return sum(counts) / (time.perf_counter() - started)
+    elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
+    done = sum(counts)
+    return Timed(done / elapsed, cpu / done * 1e6 if done else 0.0)
 
 
 class Senders:
@@ -99,7 +122,7 @@ class Senders:
                 self.engine.start("counter", instance_id=instance_id)
         self.acknowledged: dict[str, int] = {}
 
-    def rate(self, threads: int, seconds: float) -> float:
+    def rate(self, threads: int, seconds: float) -> Timed:
         """Sends per second from `threads` threads sending until `seconds` have passed."""
         return timed_threads(threads, seconds, self._send)
 
@@ -132,7 +155,7 @@ class BatchedSenders(Senders):
     sending through `Engine.send_many`, a batch of `threads` sends (one to an instance of
     each thread's) at a time: the grouping of as many senders, without the threads."""
 
-    def rate(self, threads: int, seconds: float) -> float:
+    def rate(self, threads: int, seconds: float) -> Timed:
         if threads == 1:
             return super().rate(1, seconds)
         return timed_threads(1, seconds, functools.partial(self._send_batches, threads))
@@ -158,7 +181,7 @@ class RawSenders:
     def __init__(self, loops: Callable[[int], list[Loop]], threads: int) -> None:
         self.loops = loops(threads)
 
-    def rate(self, threads: int, seconds: float) -> float:
+    def rate(self, threads: int, seconds: float) -> Timed:
         """Raw transitions per second from `threads` threads until `seconds` have passed."""
 
         def run(thread: int, stop: float) -> int:
@@ -212,9 +235,9 @@ def measure(
             senders.rate(threads, seconds / 4)
         for _ in range(turns):
             for name, senders in engines.items():
-                sequential = senders.rate(1, seconds)
+                sequential = senders.rate(1, seconds).per_second
                 concurrent = senders.rate(threads, seconds)
-                found[name].append(Turn(sequential, concurrent))
+                found[name].append(Turn(sequential, concurrent.per_second, concurrent.cpu_us))
         for senders in engines.values():
             senders.check()
     finally:
@@ -237,13 +260,14 @@ def report(name: str, found: dict[str, list[Turn]], threads: int) -> list[str]:
         against_batched = statistics.median(
             t.concurrent / b.concurrent for t, b in zip(turns, batched, strict=True)
         )
+        cpu_us = statistics.median(t.concurrent_cpu_us for t in turns)
         target = ""
         if variant == "group commit" and name != "SQLite NORMAL":
             target = "met" if statistics.median(gains) >= 3 else "missed"
         rows.append(
             f"| {name} | {variant} | {sequential:,.0f} | {concurrent:,.0f} | "
             f"{statistics.median(gains):.2f} | {gains[0]:.2f}-{gains[-1]:.2f} | "
-            f"{against_batched:.2f} | {against_raw:.2f} | {target} |"
+            f"{against_batched:.2f} | {against_raw:.2f} | {cpu_us:.0f} | {target} |"
         )
     return rows
 
@@ -267,8 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         f"| database | engine | 1 thread: sends/s | {args.threads} threads: sends/s | "
         f"{args.threads} / 1 (median) | per turn | of the batched rate | "
-        f"{args.threads} threads / raw's | target >= 3 |",
-        "|---|---|---:|---:|---:|---|---:|---:|---|",
+        f"{args.threads} threads / raw's | CPU µs per send, {args.threads} threads | "
+        "target >= 3 |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     print("\n".join(header), flush=True)
     with tempfile.TemporaryDirectory(prefix="statewright-group-") as folder:
