@@ -111,8 +111,8 @@ class Senders:
     """One engine and its instances: `rate(threads, seconds)` sends from that many threads
     at once, each to instances of its own, and counts what was acknowledged."""
 
-    def __init__(self, url: str, *, group_commit: bool, threads: int, tag: str) -> None:
-        self.engine = Engine.open(url, group_commit=group_commit)
+    def __init__(self, engine: Engine, *, threads: int, tag: str) -> None:
+        self.engine = engine
         self.engine.register(Machine.from_config(COUNTER))
         self.ids = [
             [f"{tag}-{thread}-{index}" for index in range(PER_THREAD)] for thread in range(threads)
@@ -223,9 +223,9 @@ def measure(
     """Turns of (sequential, concurrent) rates with and without group commit, and of the
     raw transitions (`raw(threads)`: a loop per thread)."""
     engines: dict[str, Senders | RawSenders] = {
-        "group commit": Senders(url, group_commit=True, threads=threads, tag="g"),
-        "no group commit": Senders(url, group_commit=False, threads=threads, tag="n"),
-        BATCHED: BatchedSenders(url, group_commit=True, threads=threads, tag="b"),
+        "group commit": Senders(Engine.open(url), threads=threads, tag="g"),
+        "no group commit": Senders(Engine.open(url, group_commit=False), threads=threads, tag="n"),
+        BATCHED: BatchedSenders(Engine.open(url), threads=threads, tag="b"),
         RAW: RawSenders(raw, threads),
     }
     found: dict[str, list[Turn]] = {name: [] for name in engines}

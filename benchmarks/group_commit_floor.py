@@ -6,8 +6,8 @@ store that keeps rows in a dict and whose commit is a pause that gives the inter
     .venv/bin/python -m benchmarks.group_commit_floor --flush-us 50 --turns 5
 
 Each turn times one thread sending, then `--threads` threads sending at once (each to 50
-counters of its own), `--seconds` each, and reports their rates and this process's CPU per
-send (`benchmarks.group_commit.timed_threads`). With no SQL and no disk, the difference in
+counters of its own: `benchmarks.group_commit.Senders`), `--seconds` each, and reports
+their rates and this process's CPU per send. With no SQL and no disk, the difference in
 CPU per send between the two is what parking, waking and passing the interpreter lock on
 cost a send: the part of `benchmarks.group_commit`'s CPU per send that grouping adds.
 """
@@ -20,9 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import cast
 
-from benchmarks.durable import COUNTER, INC, MemoryStore
-from benchmarks.group_commit import PER_THREAD, Timed, timed_threads
-from statewright import Machine
+from benchmarks.durable import MemoryStore
+from benchmarks.group_commit import Senders, Timed
 from statewright.engine import Engine
 from statewright.store.protocol import Store
 from statewright.store.records import TransitionWrite
@@ -56,24 +55,14 @@ class FlushingStore(MemoryStore):
 def turns(flush_us: float, threads: int, seconds: float, count: int) -> list[tuple[Timed, Timed]]:
     """`count` turns of (one thread, `threads` threads) on a fresh engine."""
     engine = Engine(cast(Store, FlushingStore(flush_us / 1e6)))
-    engine.register(Machine.from_config(COUNTER))
-    ids = [[f"t{thread}-{index}" for index in range(PER_THREAD)] for thread in range(threads)]
-    for owned in ids:
-        for instance_id in owned:
-            engine.start("counter", instance_id=instance_id)
-
-    def send(thread: int, stop: float) -> int:
-        owned, done = ids[thread], 0
-        while time.perf_counter() < stop:
-            engine.send(owned[done % PER_THREAD], INC)
-            done += 1
-        return done
-
-    timed_threads(threads, seconds / 4, send)  # warm-up
-    return [
-        (timed_threads(1, seconds, send), timed_threads(threads, seconds, send))
-        for _ in range(count)
-    ]
+    senders = Senders(engine, threads=threads, tag="t")
+    try:
+        senders.rate(threads, seconds / 4)  # warm-up
+        found = [(senders.rate(1, seconds), senders.rate(threads, seconds)) for _ in range(count)]
+        senders.check()
+    finally:
+        senders.close()
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
