@@ -1,6 +1,6 @@
 """What a durable send cannot be cheaper than: the database's own raw transition, its single-row
-INSERT, and the chart's pure transition, each a loop `durable_throughput` times beside the
-engine.
+INSERT, the chart's pure transition, and the two in one loop (the chart decides, the raw
+transition writes what it decided), each a loop `durable_throughput` times beside the engine.
 
 The raw transition writes what a send of the counter writes, the cheapest way the database
 offers: a versioned UPDATE of an instance row (the columns, keys and indexes of the store's
@@ -10,6 +10,12 @@ store's quiet update does) and an INSERT of its audit row (the columns, keys and
 are the benchmark's own (`raw_instances`, `raw_audit`): no triggers, no foreign key to a
 definitions table; the audit row's foreign key to its instance only where the store has one
 (SQLite). The texts are built before the loop: their encoding is the chart's part.
+
+"chart then raw" runs both for each write, as any send must: the chart's transition of the
+instance's snapshot (kept parsed, as the engine's head cache keeps it) and its JSON text,
+then the raw transition writing that text. It is not the sum of the two loops timed apart:
+on a disk whose flush is quicker when it follows the last one closely (measured by
+`flush_gap.py`), the CPU spent between two commits makes each flush slower.
 """
 
 from __future__ import annotations
@@ -26,9 +32,27 @@ from statewright.store.sqlite.connection import connect
 from statewright.store.url import SqliteOptions
 
 Loop = Callable[[int], None]
+#: The snapshot text the instance at this index (of `INSTANCES`) moves to next.
+Decide = Callable[[int], str]
 
 #: Instances the raw transitions go to in turn (the engine's run uses as many).
 INSTANCES = 1000
+#: The counter of tests/acceptance/workload.py: one assign per event, no timers, no steps.
+COUNTER: dict[str, object] = {
+    "id": "counter",
+    "initial": "counting",
+    "context": {"n": 0},
+    "states": {
+        "counting": {
+            "on": {
+                "INC": {
+                    "actions": [{"type": "assign", "params": {"n": {"$expr": "context.n + 1"}}}]
+                }
+            }
+        }
+    },
+}
+INC: dict[str, object] = {"type": "INC"}
 TENANT = "default"
 EVENT = '{"type":"INC"}'
 VALUE = '"counting"'
@@ -50,6 +74,8 @@ def snapshot_text(n: int) -> str:
 
 #: Snapshot texts the raw transitions write in turn: the sizes a counter's rows have.
 TEXTS = tuple(snapshot_text(n) for n in range(1000, 2000))
+#: The name of the baseline that decides with the chart, then writes raw, in one loop.
+FLOOR = "chart then raw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +141,12 @@ def sqlite_connection(path: str, synchronous: str) -> sqlite3.Connection:
     return connection
 
 
-def sqlite_raw_transition(connection: sqlite3.Connection, prefix: str) -> Loop:
+def sqlite_raw_transition(
+    connection: sqlite3.Connection, prefix: str, decide: Decide | None = None
+) -> Loop:
     """Raw transitions on `connection` (set up by `sqlite_connection`), round-robin over
-    instances of their own (ids starting with `prefix`), inserted here."""
+    instances of their own (ids starting with `prefix`), inserted here; each writes the
+    snapshot text `decide` gives for its instance (with none, one of `TEXTS`)."""
     rows = _Versions(prefix)
     connection.execute("BEGIN IMMEDIATE")
     for instance_id in rows.ids:
@@ -136,10 +165,10 @@ def sqlite_raw_transition(connection: sqlite3.Connection, prefix: str) -> Loop:
             rows.turn += 1
             version = versions[index]
             instance_id = ids[index]
+            text = texts[version % 1000] if decide is None else decide(index)
             execute("BEGIN IMMEDIATE")
             updated = execute(
-                SQLITE_UPDATE,
-                (version + 1, texts[version % 1000], VALUE, AT, TENANT, instance_id, version),
+                SQLITE_UPDATE, (version + 1, text, VALUE, AT, TENANT, instance_id, version)
             )
             if updated.rowcount != 1:
                 execute("ROLLBACK")
@@ -161,6 +190,7 @@ def sqlite_baselines(path: str, synchronous: str) -> list[Baseline]:
     """
     connection = sqlite_connection(path, synchronous)
     transition = sqlite_raw_transition(connection, "raw")
+    decided = sqlite_raw_transition(connection, "decided", ChartDecisions(COUNTER, INC))
 
     payload = "x" * 64
 
@@ -175,6 +205,7 @@ def sqlite_baselines(path: str, synchronous: str) -> list[Baseline]:
         Baseline(
             "raw", transition, "BEGIN IMMEDIATE; UPDATE ... WHERE version = ?; INSERT; COMMIT"
         ),
+        Baseline(FLOOR, decided, "the chart's transition and its JSON text, then raw"),
         Baseline("insert", insert, "BEGIN IMMEDIATE; INSERT; COMMIT"),
     ]
 
@@ -238,8 +269,10 @@ def _postgres_transition(
     connection: psycopg.Connection[tuple[object, ...]],
     rows: _Versions,
     commit: Callable[[dict[str, object]], int],
+    decide: Decide | None = None,
 ) -> Loop:
-    """A loop of raw transitions; `commit` writes one and returns the rows it matched."""
+    """A loop of raw transitions; `commit` writes one and returns the rows it matched. Each
+    writes the snapshot text `decide` gives for its instance (with none, one of `TEXTS`)."""
 
     def loop(n: int) -> None:
         ids, versions, texts = rows.ids, rows.versions, TEXTS
@@ -252,7 +285,7 @@ def _postgres_transition(
                 "id": ids[index],
                 "version": version,
                 "next": version + 1,
-                "snapshot": texts[version % 1000],
+                "snapshot": texts[version % 1000] if decide is None else decide(index),
                 "value": VALUE,
                 "at": AT,
                 "event": EVENT,
@@ -271,10 +304,11 @@ def postgres_tables(url: str) -> None:
         setup.execute(POSTGRES_TABLES)
 
 
-def postgres_raw_transition(url: str, prefix: str) -> Loop:
+def postgres_raw_transition(url: str, prefix: str, decide: Decide | None = None) -> Loop:
     """Raw transitions the fastest way (one statement), on a connection of their own to `url`
     (where `POSTGRES_TABLES` exist), round-robin over instances of their own (ids starting
-    with `prefix`), inserted here."""
+    with `prefix`), inserted here; each writes the snapshot text `decide` gives (with none,
+    one of `TEXTS`)."""
     connection = psycopg.connect(url, autocommit=True)
     cursor = connection.cursor()
 
@@ -282,7 +316,8 @@ def postgres_raw_transition(url: str, prefix: str) -> Loop:
         cursor.execute(POSTGRES_ONE_STATEMENT, params, prepare=True)
         return cursor.rowcount
 
-    return _postgres_transition(connection, _postgres_rows(connection, prefix), one_statement)
+    rows = _postgres_rows(connection, prefix)
+    return _postgres_transition(connection, rows, one_statement, decide)
 
 
 def postgres_baselines(url: str) -> list[Baseline]:
@@ -294,7 +329,12 @@ def postgres_baselines(url: str) -> list[Baseline]:
             "raw: one statement",
             postgres_raw_transition(url, "one"),
             "WITH u AS (UPDATE ... RETURNING) INSERT ... SELECT FROM u, autocommit, prepared",
-        )
+        ),
+        Baseline(
+            FLOOR,
+            postgres_raw_transition(url, "decided", ChartDecisions(COUNTER, INC)),
+            "the chart's transition and its JSON text, then raw: one statement",
+        ),
     ]
 
     piped = psycopg.connect(url, autocommit=True)
@@ -368,6 +408,24 @@ def postgres_baselines(url: str) -> list[Baseline]:
 
 
 # -- the chart -----------------------------------------------------------------------------
+
+
+class ChartDecisions:
+    """What a send decides before it writes: the chart's transition of each instance's
+    snapshot (kept parsed, as the engine's head cache keeps it) on `event`, as JSON text.
+    Counts start at 1000, so that the texts have `TEXTS`' sizes."""
+
+    def __init__(self, config: dict[str, object], event: dict[str, object]) -> None:
+        self._machine = Machine.from_config(config)
+        self._event = event
+        start = Snapshot.from_json(self._machine, json.loads(snapshot_text(1000)))
+        self._snapshots = [start] * INSTANCES
+        self._encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+    def __call__(self, index: int) -> str:
+        snapshot = self._machine.transition(self._snapshots[index], self._event).snapshot
+        self._snapshots[index] = snapshot
+        return self._encode(snapshot.to_json())
 
 
 def chart_transitions(config: dict[str, object], event: dict[str, object]) -> list[Baseline]:

@@ -1,12 +1,15 @@
 """The engine's send against its limit: `Engine.send` beside the database's raw transition,
-its single-row INSERT and the chart's pure transition (`durable_baselines`), all timed in
-the same turns, so that load from other work on this shared machine falls on all alike.
+its single-row INSERT, the chart's pure transition and the two in one loop
+(`durable_baselines`), all timed in the same turns, so that load from other work on this
+shared machine falls on all alike.
 
-The headline is `engine / (raw + chart)`: the microseconds of a send over those of the raw
-transition done the cheapest way the database offers plus the chart's transition and its
-snapshot text, the median of the per-turn ratios. Target: at most `TARGET`. In a turn the
-loops of a database alternate in short slices, so that they share the disk's good and bad
-moments.
+The headline is `engine / (chart then raw)`: the microseconds of a send over those of a
+loop that decides each write with the chart (its transition and the snapshot's JSON text)
+and then writes it as the raw transition, done the cheapest way the database offers; the
+median of the per-turn ratios. Target: at most `TARGET`. Beside it, `engine / (raw +
+chart)` adds the two timed apart, which is less than they cost together where a flush is
+slower after a pause (`flush_gap.py`). In a turn the loops of a database alternate in short
+slices, so that they share the disk's good and bad moments.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from benchmarks.durable_baselines import Baseline, Loop
+from benchmarks.durable_baselines import FLOOR, Baseline, Loop
 
 #: A send within this many times "raw transition + chart" meets the target.
 TARGET = 1.4  # SQLite NORMAL and FULL
@@ -57,14 +60,21 @@ class Measured:
 
     @property
     def ratios(self) -> list[float]:
-        """engine / (raw + chart), turn by turn."""
-        raw = self.baselines[self.raw]
-        return [e / (r + c) for e, r, c in zip(self.engine, raw, self.chart, strict=True)]
+        """engine / (chart then raw), turn by turn."""
+        return [e / f for e, f in zip(self.engine, self.baselines[FLOOR], strict=True)]
 
     @property
     def ratio(self) -> float:
-        """The median of the per-turn ratios."""
+        """The headline: the median of the per-turn ratios."""
         return statistics.median(self.ratios)
+
+    @property
+    def sum_ratio(self) -> float:
+        """engine / (raw + chart), the two timed apart: the median over the turns."""
+        raw = self.baselines[self.raw]
+        return statistics.median(
+            e / (r + c) for e, r, c in zip(self.engine, raw, self.chart, strict=True)
+        )
 
 
 def micros(loop: Loop, seconds: float) -> float:
@@ -153,11 +163,13 @@ def measure(
 
 
 def headline_table(results: Sequence[Measured]) -> str:
-    """Markdown: per database the send, its raw transition, the chart, and the ratio."""
+    """Markdown: per database the send, the chart then raw loop and the headline ratio, then
+    the raw transition and the chart timed apart, and the ratio to their sum."""
     lines = [
-        "| database | engine µs per send | raw transition µs (fastest way) | chart µs "
-        "| engine / (raw + chart) | per-turn ratios | target |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "| database | engine µs per send | chart then raw µs | engine / (chart then raw) "
+        "| per-turn ratios | target | raw transition µs (fastest way) | chart µs "
+        "| engine / (raw + chart) |",
+        "|---|---:|---:|---:|---|---|---:|---:|---:|",
     ]
     for r in results:
         spread = f"{min(r.ratios):.2f}-{max(r.ratios):.2f}"
@@ -166,8 +178,9 @@ def headline_table(results: Sequence[Measured]) -> str:
         else:  # a round trip dominates: the target is no slower than before, across runs
             target = "no slower than before (compare runs)"
         lines.append(
-            f"| {r.database} | {r.median('engine'):.0f} | {r.median(r.raw):.0f} ({r.raw}) "
-            f"| {statistics.median(r.chart):.1f} | {r.ratio:.2f} | {spread} | {target} |"
+            f"| {r.database} | {r.median('engine'):.0f} | {r.median(FLOOR):.0f} "
+            f"| {r.ratio:.2f} | {spread} | {target} | {r.median(r.raw):.0f} ({r.raw}) "
+            f"| {statistics.median(r.chart):.1f} | {r.sum_ratio:.2f} |"
         )
     return "\n".join(lines)
 
