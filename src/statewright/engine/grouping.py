@@ -1,8 +1,8 @@
 """Group commit: the transitions of concurrent senders committed in one transaction.
 
 Threads sending at once (the HTTP API's thread pool, an application's threads) would each
-commit alone: on SQLite they queue for the one write lock (and the waiting ones sleep in
-SQLite's busy handler), on PostgreSQL each pays its own round trips and WAL flush. Here they
+commit alone: on SQLite they take turns at the one write lock (`writer_lock.py`), each
+with its own flush, on PostgreSQL each pays its own round trips and WAL flush. Here they
 queue in the process instead. A sender that finds a leader's place free leads at once: it
 takes the writes queued behind it (one per instance, up to a cap: see below) and commits them
 with `Store.commit_transitions`, one transaction and one flush to disk for all (alone, with

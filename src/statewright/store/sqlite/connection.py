@@ -2,9 +2,9 @@
 
 Threads: a connection is never used by two threads at once. Each operation borrows an idle
 connection (or opens one) and gives it back when its transaction ends, so N threads use at
-most N connections, readers run side by side under WAL, and writers queue on SQLite's write
-lock (`BEGIN IMMEDIATE` waits up to `busy_timeout`). The same holds for several processes on
-one host. WAL needs shared memory: keep the file on a local disk, not a network share.
+most N connections, readers run side by side under WAL, and writers take turns at SQLite's
+write lock, threads and processes alike (`writer_lock.py`; waiting up to `busy_timeout`).
+WAL needs shared memory: keep the file on a local disk, not a network share.
 """
 
 from __future__ import annotations

@@ -26,10 +26,11 @@ from statewright.store.records import TransitionWrite
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore, committing
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
-from statewright.store.sqlite.faults import missing_file, translate
+from statewright.store.sqlite.faults import busy, missing_file, translate
 from statewright.store.sqlite.prune_lock import prune_file_lock
 from statewright.store.sqlite.quiet import QuietStatements
 from statewright.store.sqlite.wakeup import WakeChannel
+from statewright.store.sqlite.writer_lock import WriterBusy, WriterLock
 from statewright.store.transaction import Params, Row, Transaction
 from statewright.store.url import SqliteOptions
 
@@ -72,12 +73,14 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         self._pool = ConnectionPool(lambda: connect(options, url=self.display_url))
         with self._pool.connection():
             pass  # open one connection now, so that a bad path fails here
+        self._writer = WriterLock(options.path, options.busy_timeout_ms / 1000)
         self._wakeups = WakeChannel(Path(options.path))
 
     def close(self) -> None:
         """Close every connection; the store cannot be used afterwards."""
         self._wakeups.close()
         self._pool.close()
+        self._writer.close()
 
     def wait_for_work(self, timeout_s: float) -> bool:
         """Return when another process (or thread) committed new work on this file (True),
@@ -120,9 +123,24 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         self, connection: sqlite3.Connection, write: bool, what: str
     ) -> Iterator[Transaction]:
         """One transaction on `connection`: committed on success, rolled back on any error,
-        SQLite's errors translated (their message starting with `what`)."""
+        SQLite's errors translated (their message starting with `what`). A write holds its
+        turn (`writer_lock.py`) from `BEGIN IMMEDIATE` to its end."""
+        if not write:
+            with self._within_turn(connection, "BEGIN", what) as tx:
+                yield tx
+            return
         try:
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            with self._writer, self._within_turn(connection, "BEGIN IMMEDIATE", what) as tx:
+                yield tx
+        except WriterBusy:
+            raise self._busy(what) from None
+
+    @contextmanager
+    def _within_turn(
+        self, connection: sqlite3.Connection, begin: str, what: str
+    ) -> Iterator[Transaction]:
+        try:
+            connection.execute(begin)
             yield _SqliteTransaction(connection)
             connection.execute("COMMIT")
         except BaseException as error:
@@ -150,39 +168,45 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
             return False
         quiet = self._quiet
         update_values, audit_values = quiet.update_values, quiet.audit_values
-        with self._pool.connection() as connection:
-            cursor = connection.cursor()  # one cursor for every statement
-            execute = cursor.execute
-            try:
-                execute("BEGIN IMMEDIATE")
-                for write in writes:
-                    same_value = write.instance.value == write.audit.from_value
-                    update = quiet.update_same_value if same_value else quiet.update
-                    if execute(update, update_values(write)).rowcount != 1:
-                        execute("ROLLBACK")
-                        return False
-                if len(writes) == 1:
-                    execute(quiet.insert_audit, audit_values(writes[0].audit))
-                else:
-                    audits = [audit_values(write.audit) for write in writes]
-                    cursor.executemany(quiet.insert_audit, audits)
-                if before_commit is not None:
-                    before_commit()
-                execute("COMMIT")
-            except sqlite3.Error as error:
-                if connection.in_transaction:
-                    with suppress(sqlite3.Error):  # else the pool drops the connection
-                        execute("ROLLBACK")
-                translated = self._translate(error, committing(writes))
-                if isinstance(translated, StoreUnavailable):
-                    raise translated from error
-                return False
-            except BaseException:
-                if connection.in_transaction:
-                    with suppress(sqlite3.Error):
-                        execute("ROLLBACK")
-                raise
+        try:
+            with self._pool.connection() as connection, self._writer:
+                cursor = connection.cursor()  # one cursor for every statement
+                execute = cursor.execute
+                try:
+                    execute("BEGIN IMMEDIATE")
+                    for write in writes:
+                        same_value = write.instance.value == write.audit.from_value
+                        update = quiet.update_same_value if same_value else quiet.update
+                        if execute(update, update_values(write)).rowcount != 1:
+                            execute("ROLLBACK")
+                            return False
+                    if len(writes) == 1:
+                        execute(quiet.insert_audit, audit_values(writes[0].audit))
+                    else:
+                        audits = [audit_values(write.audit) for write in writes]
+                        cursor.executemany(quiet.insert_audit, audits)
+                    if before_commit is not None:
+                        before_commit()
+                    execute("COMMIT")
+                except sqlite3.Error as error:
+                    if connection.in_transaction:
+                        with suppress(sqlite3.Error):  # else the pool drops the connection
+                            execute("ROLLBACK")
+                    translated = self._translate(error, committing(writes))
+                    if isinstance(translated, StoreUnavailable):
+                        raise translated from error
+                    return False
+                except BaseException:
+                    if connection.in_transaction:
+                        with suppress(sqlite3.Error):
+                            execute("ROLLBACK")
+                    raise
+        except WriterBusy:
+            raise self._busy(committing(writes)) from None
         return True
+
+    def _busy(self, what: str) -> StoreUnavailable:
+        return busy(what, f"{self.path} ({self.display_url})", self._options.busy_timeout_ms)
 
     def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
         rows = self._read_all(sql, params, what=what)
@@ -218,9 +242,12 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         with self._pool.connection() as connection:
             try:
                 _quick_check(connection, self.path, self.display_url)
-                connection.execute("BEGIN IMMEDIATE")  # the write lock: fails if read-only
-                connection.execute("CREATE TABLE statewright_write_check (x)")
-                connection.execute("ROLLBACK")
+                with self._writer:
+                    connection.execute("BEGIN IMMEDIATE")  # the write lock: fails if read-only
+                    connection.execute("CREATE TABLE statewright_write_check (x)")
+                    connection.execute("ROLLBACK")
+            except WriterBusy:
+                raise self._busy("checking the database") from None
             except sqlite3.Error as error:
                 if connection.in_transaction:
                     with suppress(sqlite3.Error):

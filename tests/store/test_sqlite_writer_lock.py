@@ -1,0 +1,239 @@
+"""Writers of one SQLite file take turns (`store/sqlite/writer_lock.py`): processes writing
+at once all get through, a turn held past the busy timeout is reported and changes nothing,
+and a holder that dies lets the next writer in at once."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from statewright import Machine
+from statewright.engine import Engine
+from statewright.errors import StoreUnavailable
+from statewright.store.sqlite.writer_lock import WriterBusy, WriterLock
+
+COUNTER = {
+    "id": "counter",
+    "initial": "counting",
+    "context": {"n": 0},
+    "states": {
+        "counting": {
+            "on": {
+                "INC": {
+                    "actions": [{"type": "assign", "params": {"n": {"$expr": "context.n + 1"}}}]
+                }
+            }
+        }
+    },
+}
+
+#: A process that sends to its own counters as fast as it can for a while, then prints how
+#: many sends got through, how many failed, and the slowest one.
+_SENDER = """
+import json, sys, time
+from statewright.engine import Engine
+url, prefix, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+engine = Engine.open(url)
+ids = [f"{prefix}-{n}" for n in range(20)]
+for instance_id in ids:
+    engine.start("counter", instance_id=instance_id)
+print("ready", flush=True)
+sys.stdin.readline()
+sent = failed = 0
+slowest = 0.0
+until = time.monotonic() + seconds
+while time.monotonic() < until:
+    began = time.monotonic()
+    try:
+        engine.send(ids[sent % 20], {"type": "INC"})
+        sent += 1
+    except Exception as error:
+        failed += 1
+        last = repr(error)
+    slowest = max(slowest, time.monotonic() - began)
+print(json.dumps({"sent": sent, "failed": failed, "slowest": slowest}), flush=True)
+"""
+
+#: A process that holds the lock file of the database given, then sleeps until killed.
+_HOLDER = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1] + "-write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def _engine(url: str) -> Engine:
+    engine = Engine.open(url)
+    engine.register(Machine.from_config(COUNTER))
+    return engine
+
+
+def _hold(database: Path) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(database)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.stdout.close()
+    return holder
+
+
+def _free(lock_file: str) -> bool:
+    """Whether another open file could take the lock now."""
+    fd = os.open(lock_file, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # releases it if taken
+    return True
+
+
+def test_processes_sending_at_once_all_get_through_within_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    # SQLite's own wait sleeps up to 100 ms between looks at its lock, and a process that
+    # writes without pause takes it back between two looks: without turns, one of these
+    # senders waits past a busy timeout of 300 ms and fails.
+    url = f"sqlite:///{tmp_path / 'shared.db'}?busy_timeout=300"
+    _engine(url).close()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    senders = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SENDER, url, f"p{n}", "3"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for n in range(3)
+    ]
+    try:
+        for sender in senders:
+            assert sender.stdout is not None and sender.stdout.readline().strip() == "ready"
+        for sender in senders:
+            assert sender.stdin is not None
+            sender.stdin.write("go\n")
+            sender.stdin.flush()
+        results = [json.loads(sender.communicate(timeout=60)[0]) for sender in senders]
+    finally:
+        for sender in senders:
+            if sender.poll() is None:
+                sender.kill()
+    assert [r["failed"] for r in results] == [0, 0, 0], results
+    assert all(r["sent"] > 50 for r in results), results
+
+
+def test_a_turn_held_past_the_busy_timeout_is_reported_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "held.db"
+    engine = _engine(f"sqlite:///{database}?busy_timeout=100")
+    engine.start("counter", instance_id="c")
+    holder = _hold(database)
+    try:
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailable, match=r"held\.db .* stayed locked for 100 ms"):
+            engine.send("c", {"type": "INC"})
+        assert time.monotonic() - began >= 0.1
+        assert engine.get("c").snapshot.context == {"n": 0}
+        assert len(engine.history("c")) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    # The helper thread that went on waiting for the lock lets it go, since no send of
+    # this process waits for it any more; and the next send goes through.
+    deadline = time.monotonic() + 5
+    while not _free(f"{database}-write.lock"):
+        assert time.monotonic() < deadline, "the abandoned wait kept the lock"
+        time.sleep(0.01)
+    assert engine.send("c", {"type": "INC"}).seq == 2
+    engine.close()
+
+
+def test_a_holder_that_dies_lets_the_waiting_writer_in_at_once(tmp_path: Path) -> None:
+    database = tmp_path / "killed.db"
+    engine = _engine(f"sqlite:///{database}?busy_timeout=20000")
+    engine.start("counter", instance_id="c")
+    holder = _hold(database)
+    done: list[float] = []
+
+    def send() -> None:
+        engine.send("c", {"type": "INC"})
+        done.append(time.monotonic())
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(0.3)
+    assert not done  # waiting for its turn
+    killed = time.monotonic()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    sender.join(timeout=10)
+    assert done and done[0] - killed < 2.0
+    assert engine.get("c").snapshot.context == {"n": 1}
+    engine.close()
+
+
+def test_threads_of_one_process_take_turns_and_a_thread_that_waits_too_long_gives_up(
+    tmp_path: Path,
+) -> None:
+    lock = WriterLock(str(tmp_path / "t.db"), timeout_s=0.05)
+    try:
+        inside: list[int] = []
+        overlap: list[bool] = []
+
+        def write(n: int) -> None:
+            for _ in range(200):
+                with lock:
+                    inside.append(n)
+                    overlap.append(len(inside) > 1)
+                    inside.remove(n)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(overlap) == 800 and not any(overlap)
+        with lock:
+            failed: list[BaseException] = []
+
+            def late() -> None:
+                try:
+                    with lock:
+                        pass
+                except WriterBusy as error:
+                    failed.append(error)
+
+            waiter = threading.Thread(target=late)
+            waiter.start()
+            waiter.join()
+            assert len(failed) == 1
+        with lock:  # the lock is still usable
+            pass
+    finally:
+        lock.close()
+
+
+def test_a_folder_where_the_lock_file_cannot_be_made_leaves_threads_taking_turns(
+    tmp_path: Path,
+) -> None:
+    lock = WriterLock(str(tmp_path / "missing" / "t.db"), timeout_s=0.05)
+    try:
+        with lock:
+            pass
+        assert not (tmp_path / "missing").exists()
+    finally:
+        lock.close()
