@@ -328,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 repeats=budget.repeats,
                 warmup=budget.warmup,
             )
-            print("## A send against its limit: raw transition + chart\n")
+            print("## A send against its limit: the chart, then the raw transition\n")
             print(durable_throughput.headline_table(found))
             print("\nEvery loop timed:\n")
             print(durable_throughput.details_table(found, free))
