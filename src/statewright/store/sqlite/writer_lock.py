@@ -110,7 +110,12 @@ class WriterLock:
                     self._helper = None
                     return
                 self._asked = False
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:  # not expected; the waiter times out, the next asks again
+                with self._state:
+                    self._helper_waiting = False
+                continue
             with self._state:
                 self._helper_waiting = False
                 if self._wanted and not self._closed:
