@@ -5,9 +5,9 @@
 SQLite's own wait for its write lock (`busy_timeout`) sleeps and looks again, 1, 2, 5, 10 and
 up to 100 ms apart. A process that writes in a tight loop takes the lock back between two
 looks, so another process can wait seconds for it, or past the busy timeout
-(`benchmarks/README.md`, "Writers in several processes": one of two processes wrote nothing
-for 4 s). A wait on this lock is a wait in the kernel, which wakes the waiter when the
-holder lets go. The threads of one process queue on a `threading.Lock` first, so that only
+(`benchmarks/README.md`, "Processes writing one SQLite file": one of two processes wrote
+nothing for 4 s). A wait on this lock is a wait in the kernel, which wakes the waiter when
+the holder lets go. The threads of one process queue on a `threading.Lock` first, so that only
 one of them waits on the file.
 
 The wait is bounded by the busy timeout, as SQLite's is. A blocking `flock` takes no timeout,
