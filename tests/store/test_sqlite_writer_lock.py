@@ -21,22 +21,14 @@ from statewright.engine import Engine
 from statewright.errors import StoreUnavailable
 from statewright.store.sqlite.writer_lock import WriterBusy, WriterLock
 
-COUNTER = {
-    "id": "counter",
-    "initial": "counting",
-    "context": {"n": 0},
-    "states": {
-        "counting": {
-            "on": {
-                "INC": {
-                    "actions": [{"type": "assign", "params": {"n": {"$expr": "context.n + 1"}}}]
-                }
-            }
-        }
-    },
+#: Every GO flips it: each send changes the state value (the quiet update that sets it).
+FLIP = {
+    "id": "flip",
+    "initial": "a",
+    "states": {"a": {"on": {"GO": "b"}}, "b": {"on": {"GO": "a"}}},
 }
 
-#: A process that sends to its own counters as fast as it can for a while, then prints how
+#: A process that flips its own instances as fast as it can for a while, then prints how
 #: many sends got through, how many failed, and the slowest one.
 _SENDER = """
 import json, sys, time
@@ -45,7 +37,7 @@ url, prefix, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 engine = Engine.open(url)
 ids = [f"{prefix}-{n}" for n in range(20)]
 for instance_id in ids:
-    engine.start("counter", instance_id=instance_id)
+    engine.start("flip", instance_id=instance_id)
 print("ready", flush=True)
 sys.stdin.readline()
 sent = failed = 0
@@ -54,7 +46,7 @@ until = time.monotonic() + seconds
 while time.monotonic() < until:
     began = time.monotonic()
     try:
-        engine.send(ids[sent % 20], {"type": "INC"})
+        engine.send(ids[sent % 20], {"type": "GO"})
         sent += 1
     except Exception as error:
         failed += 1
@@ -75,7 +67,7 @@ time.sleep(600)
 
 def _engine(url: str) -> Engine:
     engine = Engine.open(url)
-    engine.register(Machine.from_config(COUNTER))
+    engine.register(Machine.from_config(FLIP))
     return engine
 
 
@@ -105,8 +97,8 @@ def test_processes_sending_at_once_all_get_through_within_the_busy_timeout(
 ) -> None:
     # SQLite's own wait sleeps up to 100 ms between looks at its lock, and a process that
     # writes without pause takes it back between two looks: without turns, one of these
-    # senders waits past a busy timeout of 300 ms and fails.
-    url = f"sqlite:///{tmp_path / 'shared.db'}?busy_timeout=300"
+    # senders waits past a busy timeout of 200 ms and fails.
+    url = f"sqlite:///{tmp_path / 'shared.db'}?busy_timeout=200"
     _engine(url).close()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     senders = [
@@ -117,7 +109,7 @@ def test_processes_sending_at_once_all_get_through_within_the_busy_timeout(
             text=True,
             env=env,
         )
-        for n in range(3)
+        for n in range(4)
     ]
     try:
         for sender in senders:
@@ -131,7 +123,7 @@ def test_processes_sending_at_once_all_get_through_within_the_busy_timeout(
         for sender in senders:
             if sender.poll() is None:
                 sender.kill()
-    assert [r["failed"] for r in results] == [0, 0, 0], results
+    assert [r["failed"] for r in results] == [0, 0, 0, 0], results
     assert all(r["sent"] > 50 for r in results), results
 
 
@@ -140,14 +132,14 @@ def test_a_turn_held_past_the_busy_timeout_is_reported_and_writes_nothing(
 ) -> None:
     database = tmp_path / "held.db"
     engine = _engine(f"sqlite:///{database}?busy_timeout=100")
-    engine.start("counter", instance_id="c")
+    engine.start("flip", instance_id="c")
     holder = _hold(database)
     try:
         began = time.monotonic()
         with pytest.raises(StoreUnavailable, match=r"held\.db .* stayed locked for 100 ms"):
-            engine.send("c", {"type": "INC"})
+            engine.send("c", {"type": "GO"})
         assert time.monotonic() - began >= 0.1
-        assert engine.get("c").snapshot.context == {"n": 0}
+        assert engine.get("c").snapshot.value == "a"
         assert len(engine.history("c")) == 1
     finally:
         holder.kill()
@@ -158,19 +150,19 @@ def test_a_turn_held_past_the_busy_timeout_is_reported_and_writes_nothing(
     while not _free(f"{database}-write.lock"):
         assert time.monotonic() < deadline, "the abandoned wait kept the lock"
         time.sleep(0.01)
-    assert engine.send("c", {"type": "INC"}).seq == 2
+    assert engine.send("c", {"type": "GO"}).seq == 2
     engine.close()
 
 
 def test_a_holder_that_dies_lets_the_waiting_writer_in_at_once(tmp_path: Path) -> None:
     database = tmp_path / "killed.db"
     engine = _engine(f"sqlite:///{database}?busy_timeout=20000")
-    engine.start("counter", instance_id="c")
+    engine.start("flip", instance_id="c")
     holder = _hold(database)
     done: list[float] = []
 
     def send() -> None:
-        engine.send("c", {"type": "INC"})
+        engine.send("c", {"type": "GO"})
         done.append(time.monotonic())
 
     sender = threading.Thread(target=send)
@@ -182,7 +174,7 @@ def test_a_holder_that_dies_lets_the_waiting_writer_in_at_once(tmp_path: Path) -
     holder.wait()
     sender.join(timeout=10)
     assert done and done[0] - killed < 2.0
-    assert engine.get("c").snapshot.context == {"n": 1}
+    assert engine.get("c").snapshot.value == "b"
     engine.close()
 
 
