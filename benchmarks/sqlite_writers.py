@@ -34,14 +34,10 @@ import json, os, sys, time
 from statewright.engine import Engine
 url, prefix, seconds, turns = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 if turns == "off":  # the store without its lock file: SQLite's busy handler alone
+    import functools
     from statewright.store.sqlite import writer_lock
-    opened = writer_lock.WriterLock.__init__
-    def without_file(self, database, timeout_s):
-        opened(self, database, timeout_s)
-        if self._fd is not None:
-            os.close(self._fd)
-        self._fd = None
-    writer_lock.WriterLock.__init__ = without_file
+    writer_lock.WriterLock.__init__ = functools.partialmethod(
+        writer_lock.WriterLock.__init__, across_processes=False)
 engine = Engine.open(url)
 ids = [f"{prefix}-{n}" for n in range(20)]
 for instance_id in ids:

@@ -1,6 +1,7 @@
 """Writers of one SQLite file take turns (`store/sqlite/writer_lock.py`): processes writing
 at once all get through, a turn held past the busy timeout is reported and changes nothing,
-and a holder that dies lets the next writer in at once."""
+a holder that dies lets the next writer in at once, and one that lets go wakes a waiter of
+another process."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from statewright import Machine
 from statewright.engine import Engine
 from statewright.errors import StoreUnavailable
+from statewright.store.sqlite import writer_lock
 from statewright.store.sqlite.writer_lock import WriterBusy, WriterLock
 
 #: Every GO flips it: each send changes the state value (the quiet update that sets it).
@@ -144,8 +146,8 @@ def test_a_turn_held_past_the_busy_timeout_is_reported_and_writes_nothing(
     finally:
         holder.kill()
         holder.wait()
-    # The helper thread that went on waiting for the lock lets it go, since no send of
-    # this process waits for it any more; and the next send goes through.
+    # A wait given up holds nothing: the lock is free once the holder is gone, and the next
+    # send goes through.
     deadline = time.monotonic() + 5
     while not _free(f"{database}-write.lock"):
         assert time.monotonic() < deadline, "the abandoned wait kept the lock"
@@ -228,4 +230,54 @@ def test_a_folder_where_the_lock_file_cannot_be_made_leaves_threads_taking_turns
             pass
         assert not (tmp_path / "missing").exists()
     finally:
+        lock.close()
+
+
+#: A process that takes the turn through `WriterLock`, says so, and lets it go when told.
+_TAKER = """
+import sys
+from statewright.store.sqlite.writer_lock import WriterLock
+with WriterLock(sys.argv[1], 10.0):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(writer_lock._futex is None, reason="no futex here: waiters only look")
+def test_a_writer_that_lets_go_wakes_a_waiter_of_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the waiters' own looks 30 s apart, only the doorbell can let this one in soon.
+    monkeypatch.setattr(writer_lock, "RING_S", 30.0)
+    database = str(tmp_path / "bell.db")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    taker = subprocess.Popen(
+        [sys.executable, "-c", _TAKER, database],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    lock = WriterLock(database, timeout_s=60.0)
+    entered: list[float] = []
+    try:
+        assert taker.stdout is not None and taker.stdout.readline().strip() == "held"
+
+        def wait_for_turn() -> None:
+            with lock:
+                entered.append(time.monotonic())
+
+        waiter = threading.Thread(target=wait_for_turn)
+        waiter.start()
+        time.sleep(0.3)
+        assert not entered  # waiting on the doorbell
+        let_go = time.monotonic()
+        assert taker.stdin is not None
+        taker.stdin.write("go\n")
+        taker.stdin.flush()
+        waiter.join(timeout=20)
+        assert entered and entered[0] - let_go < 2.0
+    finally:
+        taker.kill()
+        taker.communicate()
         lock.close()
