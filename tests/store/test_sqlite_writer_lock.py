@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,26 @@ def _hold(database: Path) -> subprocess.Popen[str]:
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     holder.stdout.close()
     return holder
+
+
+def _seconds_to_enter_after(release: Callable[[], None], enter: Callable[[], None]) -> float:
+    """Run `enter` on a thread, check that it waits, run `release`, and return how long
+    `enter` took to get through after that."""
+    entered: list[float] = []
+
+    def run() -> None:
+        enter()
+        entered.append(time.monotonic())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.3)
+    assert not entered, "it did not wait for its turn"
+    released = time.monotonic()
+    release()
+    thread.join(timeout=20)
+    assert entered, "it did not get its turn"
+    return entered[0] - released
 
 
 def _free(lock_file: str) -> bool:
@@ -161,21 +182,12 @@ def test_a_holder_that_dies_lets_the_waiting_writer_in_at_once(tmp_path: Path) -
     engine = _engine(f"sqlite:///{database}?busy_timeout=20000")
     engine.start("flip", instance_id="c")
     holder = _hold(database)
-    done: list[float] = []
 
-    def send() -> None:
-        engine.send("c", {"type": "GO"})
-        done.append(time.monotonic())
+    def kill() -> None:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
 
-    sender = threading.Thread(target=send)
-    sender.start()
-    time.sleep(0.3)
-    assert not done  # waiting for its turn
-    killed = time.monotonic()
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.wait()
-    sender.join(timeout=10)
-    assert done and done[0] - killed < 2.0
+    assert _seconds_to_enter_after(kill, lambda: engine.send("c", {"type": "GO"})) < 2.0
     assert engine.get("c").snapshot.value == "b"
     engine.close()
 
@@ -259,24 +271,19 @@ def test_a_writer_that_lets_go_wakes_a_waiter_of_another_process(
         env=env,
     )
     lock = WriterLock(database, timeout_s=60.0)
-    entered: list[float] = []
     try:
         assert taker.stdout is not None and taker.stdout.readline().strip() == "held"
 
-        def wait_for_turn() -> None:
-            with lock:
-                entered.append(time.monotonic())
+        def let_go() -> None:
+            assert taker.stdin is not None
+            taker.stdin.write("go\n")
+            taker.stdin.flush()
 
-        waiter = threading.Thread(target=wait_for_turn)
-        waiter.start()
-        time.sleep(0.3)
-        assert not entered  # waiting on the doorbell
-        let_go = time.monotonic()
-        assert taker.stdin is not None
-        taker.stdin.write("go\n")
-        taker.stdin.flush()
-        waiter.join(timeout=20)
-        assert entered and entered[0] - let_go < 2.0
+        def take_turn() -> None:
+            with lock:
+                pass
+
+        assert _seconds_to_enter_after(let_go, take_turn) < 2.0
     finally:
         taker.kill()
         taker.communicate()
