@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks import durable_baselines
+from benchmarks import durable_baselines, durable_throughput
 from benchmarks.durable_baselines import Loop
 
 GAPS = (0, 10, 20, 40, 80, 160)
@@ -51,15 +51,6 @@ def with_gap(transition: Loop, gap_us: float) -> Loop:
     return loop
 
 
-def micros_per_op(loop: Loop, seconds: float) -> float:
-    """µs per operation of `loop`, run in chunks of 25 for `seconds`."""
-    done, start = 0, time.perf_counter()
-    while (spent := time.perf_counter() - start) < seconds:
-        loop(25)
-        done += 25
-    return spent * 1e6 / done
-
-
 def measure(
     folder: Path, gaps: Sequence[float], turns: int, seconds: float
 ) -> dict[tuple[str, float], list[float]]:
@@ -77,7 +68,8 @@ def measure(
     for turn in range(turns):
         for index in range(len(order)):
             key = order[(index + turn) % len(order)]
-            found[key].append(micros_per_op(loops[key], seconds))
+            done, spent = durable_throughput.run_for(loops[key], seconds, chunk=25)
+            found[key].append(spent * 1e6 / done)
     return found
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 
 from statewright.errors import StoreError, StoreUnavailable
@@ -37,6 +37,8 @@ from statewright.store.url import SqliteOptions
 __all__ = ["SqliteStore"]
 
 _PACKAGE = "statewright.store.sqlite"
+#: A read's turn: none (readers run side by side under WAL).
+_NO_TURN = nullcontext()
 
 
 class SqliteStore(UnpartitionedAudit, SqlStore):
@@ -125,32 +127,23 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         """One transaction on `connection`: committed on success, rolled back on any error,
         SQLite's errors translated (their message starting with `what`). A write holds its
         turn (`writer_lock.py`) from `BEGIN IMMEDIATE` to its end."""
-        if not write:
-            with self._within_turn(connection, "BEGIN", what) as tx:
-                yield tx
-            return
         try:
-            with self._writer, self._within_turn(connection, "BEGIN IMMEDIATE", what) as tx:
-                yield tx
+            with self._writer if write else _NO_TURN:
+                try:
+                    connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                    yield _SqliteTransaction(connection)
+                    connection.execute("COMMIT")
+                except BaseException as error:
+                    if connection.in_transaction:
+                        # If even this fails, the pool drops the connection (still in a
+                        # transaction).
+                        with suppress(sqlite3.Error):
+                            connection.execute("ROLLBACK")
+                    if isinstance(error, sqlite3.Error):
+                        raise self._translate(error, what) from error
+                    raise
         except WriterBusy:
             raise self._busy(what) from None
-
-    @contextmanager
-    def _within_turn(
-        self, connection: sqlite3.Connection, begin: str, what: str
-    ) -> Iterator[Transaction]:
-        try:
-            connection.execute(begin)
-            yield _SqliteTransaction(connection)
-            connection.execute("COMMIT")
-        except BaseException as error:
-            if connection.in_transaction:
-                # If even this fails, the pool drops the connection (still in a transaction).
-                with suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
-            if isinstance(error, sqlite3.Error):
-                raise self._translate(error, what) from error
-            raise
 
     def _commit_alone(
         self,

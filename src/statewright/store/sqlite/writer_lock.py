@@ -88,7 +88,7 @@ class WriterLock:
         self._map: mmap.mmap | None = None
         self._bell: ctypes.c_uint32 | None = None
         self._waiting: ctypes.c_uint32 | None = None
-        self._address = 0
+        self._address = ctypes.c_void_p(0)  # the counter's, as the futex call takes it
         if across_processes:
             self._open()
 
@@ -102,11 +102,11 @@ class WriterLock:
                 os.ftruncate(fd, 8)  # several processes may do this at once: same size
             self._map = mmap.mmap(fd, 8)
         except (OSError, ValueError):
-            self._map = None  # no doorbell: waiters look every RING_S
+            pass  # no doorbell: waiters look every RING_S
         else:
             self._bell = ctypes.c_uint32.from_buffer(self._map)
             self._waiting = ctypes.c_uint32.from_buffer(self._map, 4)
-            self._address = ctypes.addressof(self._bell)
+            self._address = ctypes.c_void_p(ctypes.addressof(self._bell))
         self._fd = fd
 
     def __enter__(self) -> None:
@@ -146,7 +146,7 @@ class WriterLock:
         # Returns at once if the counter is no longer `rung` (it rang meanwhile).
         call(
             number,
-            ctypes.c_void_p(self._address),
+            self._address,
             _FUTEX_WAIT,
             ctypes.c_uint32(rung),
             ctypes.byref(timeout),
@@ -165,7 +165,7 @@ class WriterLock:
                 bell.value = (bell.value + 1) & 0xFFFFFFFF
             if waiting is not None and waiting.value and _futex is not None:
                 call, number = _futex
-                if call(number, ctypes.c_void_p(self._address), _FUTEX_WAKE, 1, None, None, 0) == 0:
+                if call(number, self._address, _FUTEX_WAKE, 1, None, None, 0) == 0:
                     # Nobody slept on it: a waiter not yet asleep sees the counter moved
                     # and looks again; one that then sleeps looks within RING_S.
                     waiting.value = 0
