@@ -21,9 +21,10 @@ file, mapped into every process that uses it, and a word beside it that says som
   fourth word holds how long the last one lasted: a flush to disk, say).
 - A waiter that did not get the lock so marks itself waiting (the word holds when the
   longest waiter began), looks once more, then sleeps until the counter moves (a move
-  since it read it ends the sleep at once). Once a waiter has waited `FAIR_S`, spinners
-  stop taking the lock ahead of it, so that no writer is left behind by two others
-  handing the lock to each other.
+  since it read it ends the sleep at once). Once a waiter has waited `FAIR_S`, writers
+  that come after it neither spin nor take the lock ahead of it, so that no writer is left
+  behind by two others handing the lock to each other. (Times are the monotonic clock's,
+  which all processes of a machine share.)
 - No waiter sleeps more than `RING_S` without looking (a wake can be missed in a narrow
   race, and a process that died holding the lock rang nothing: the kernel released its
   `flock`), nor waits past the busy timeout in all: then `WriterBusy`, and the store
@@ -45,7 +46,7 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["RING_S", "WriterBusy", "WriterLock"]
+__all__ = ["FAIR_S", "RING_S", "SPIN_S", "WriterBusy", "WriterLock"]
 
 #: The longest a waiter waits on the doorbell before it looks at the lock again.
 RING_S = 0.002
