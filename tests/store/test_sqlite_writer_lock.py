@@ -1,7 +1,12 @@
 """Writers of one SQLite file take turns (`store/sqlite/writer_lock.py`): processes writing
 at once all get through, a turn held past the busy timeout is reported and changes nothing,
-a holder that dies lets the next writer in at once, and one that lets go wakes a waiter of
-another process."""
+a holder that dies lets the next writer in at once, one that lets go wakes a waiter of
+another process, a waiter that spins takes the lock the moment it is free (one spinner at
+a time, none while turns last long), and a waiter that has waited long goes before writers
+that come after it.
+
+Two `WriterLock`s on one database stand for two processes: each holds an open file of its
+own, and `flock` locks belong to open files."""
 
 from __future__ import annotations
 
@@ -287,4 +292,100 @@ def test_a_writer_that_lets_go_wakes_a_waiter_of_another_process(
     finally:
         taker.kill()
         taker.communicate()
+        lock.close()
+
+
+def _held_for(lock: WriterLock, seconds: float) -> threading.Thread:
+    """Take `lock` now and let it go after `seconds`, on a thread."""
+    lock.__enter__()
+    thread = threading.Thread(target=lambda: (time.sleep(seconds), lock.__exit__()))
+    thread.start()
+    return thread
+
+
+def _seconds_to_take(lock: WriterLock) -> float:
+    began = time.monotonic()
+    with lock:
+        return time.monotonic() - began
+
+
+def _slow_looks(monkeypatch: pytest.MonkeyPatch, ring_s: float) -> None:
+    """No doorbell, and looks `ring_s` apart: a waiter that does not spin sleeps that long."""
+    monkeypatch.setattr(writer_lock, "_futex", None)
+    monkeypatch.setattr(writer_lock, "RING_S", ring_s)
+    monkeypatch.setattr(writer_lock, "SPIN_S", 30.0)
+
+
+def test_a_waiter_that_spins_takes_the_lock_the_moment_it_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _slow_looks(monkeypatch, ring_s=30.0)
+    database = str(tmp_path / "spin.db")
+    holder, waiter = WriterLock(database, 60.0), WriterLock(database, 60.0)
+    try:
+        letting_go = _held_for(holder, 0.3)
+        assert 0.25 < _seconds_to_take(waiter) < 5.0
+        letting_go.join()
+    finally:
+        holder.close()
+        waiter.close()
+
+
+def test_only_one_waiter_spins_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _slow_looks(monkeypatch, ring_s=1.0)
+    database = str(tmp_path / "spinner.db")
+    holder, waiter = WriterLock(database, 60.0), WriterLock(database, 60.0)
+    try:
+        assert waiter._spinner is not None
+        # Another process spins, for 10 ms more: this waiter marks itself waiting and sleeps
+        # until its next look instead (by then that spinner's deadline has passed).
+        waiter._spinner.value = writer_lock._tick() + 1000
+        letting_go = _held_for(holder, 0.3)
+        assert _seconds_to_take(waiter) >= 0.9
+        letting_go.join()
+    finally:
+        holder.close()
+        waiter.close()
+
+
+def test_no_waiter_spins_while_turns_last_longer_than_a_spin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _slow_looks(monkeypatch, ring_s=1.0)
+    monkeypatch.setattr(writer_lock, "SPIN_S", 0.2)
+    database = str(tmp_path / "long.db")
+    holder, waiter = WriterLock(database, 60.0), WriterLock(database, 60.0)
+    try:
+        _held_for(holder, 0.3).join()  # a turn of 0.3 s, as a slow flush makes them
+        # The next turn is short, but the last one was longer than a spin: this waiter
+        # sleeps until its next look rather than spin (it would have had the lock at 0.1 s).
+        letting_go = _held_for(holder, 0.1)
+        assert _seconds_to_take(waiter) >= 0.9
+        letting_go.join()
+    finally:
+        holder.close()
+        waiter.close()
+
+
+@pytest.mark.skipif(writer_lock._futex is None, reason="no futex here: marks wear off slowly")
+def test_a_writer_lets_a_waiter_that_has_waited_long_go_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_lock, "RING_S", 0.5)
+    lock = WriterLock(str(tmp_path / "owed.db"), 60.0)
+    try:
+        assert lock._waiting is not None
+        ticks = int(0.01 / writer_lock._TICK_S)
+        # Another process has waited 10 ms (more than FAIR_S): though the lock is free, this
+        # writer leaves it to that one and looks again only after a sleep.
+        lock._waiting.value = writer_lock._tick() - ticks
+        assert _seconds_to_take(lock) >= 0.4
+        # That waiter was gone: letting go woke nobody, which wiped its mark, so the next
+        # writer goes in at once.
+        assert lock._waiting.value == 0
+        assert _seconds_to_take(lock) < 0.3
+        # A mark older than a second is a dead waiter's too, and nobody waits for it.
+        lock._waiting.value = writer_lock._tick() - 200 * ticks
+        assert _seconds_to_take(lock) < 0.3
+    finally:
         lock.close()

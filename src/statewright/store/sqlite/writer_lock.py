@@ -13,9 +13,18 @@ file, mapped into every process that uses it, and a word beside it that says som
 - A writer that lets the lock go adds one to the counter and, if someone waits, wakes one
   sleeping waiter of any process (a Linux futex on the shared mapping); if nobody was
   asleep it clears the word, so that writers nobody waits for make no such call.
-- A waiter reads the counter, tries a non-blocking `flock`, and if another holds it marks
-  itself waiting, looks once more, then sleeps until the counter moves (a move since it
-  read it ends the sleep at once).
+- A waiter first keeps trying the lock for `SPIN_S`, about one write transaction that does
+  not flush: two processes writing in turn then hand the lock over without a sleep and a
+  wake, which on a virtual machine can cost more than such a transaction. Only one waiter
+  spins at a time (a third word holds the spinner's deadline), so that spinners do not
+  take the processors from the holder, and none while turns last longer than a spin (a
+  fourth word holds how long the last one lasted: a flush to disk, say).
+- A waiter that did not get the lock so marks itself waiting (the word holds when the
+  longest waiter began), looks once more, then sleeps until the counter moves (a move
+  since it read it ends the sleep at once). Once a waiter has waited `FAIR_S`, writers
+  that come after it neither spin nor take the lock ahead of it, so that no writer is left
+  behind by two others handing the lock to each other. (Times are the monotonic clock's,
+  which all processes of a machine share.)
 - No waiter sleeps more than `RING_S` without looking (a wake can be missed in a narrow
   race, and a process that died holding the lock rang nothing: the kernel released its
   `flock`), nor waits past the busy timeout in all: then `WriterBusy`, and the store
@@ -37,10 +46,36 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["RING_S", "WriterBusy", "WriterLock"]
+__all__ = ["FAIR_S", "RING_S", "SPIN_S", "WriterBusy", "WriterLock"]
 
 #: The longest a waiter waits on the doorbell before it looks at the lock again.
 RING_S = 0.002
+#: How long a waiter keeps trying the lock before it sleeps on the doorbell.
+SPIN_S = 0.0001
+#: How long a waiter waits before spinners stop taking the lock ahead of it.
+FAIR_S = 0.002
+#: A waiting mark older than this is a dead waiter's: spinners no longer defer to it.
+_STALE_S = 1.0
+
+#: The lock file's words: the doorbell's counter, when the longest waiter began (0: nobody
+#: waits), the spinner's deadline (0: nobody spins), how long the last turn was held; times
+#: in ticks, modulo 2**32.
+_WORDS = 4
+_TICK_S = 1e-5
+_MASK = 0xFFFFFFFF
+_FAIR_TICKS = int(FAIR_S / _TICK_S)
+_STALE_TICKS = int(_STALE_S / _TICK_S)
+
+
+def _tick() -> int:
+    """Now, in ticks modulo 2**32, never 0 (which means "none")."""
+    return (int(time.monotonic() / _TICK_S) & _MASK) or 1
+
+
+def _ticks_since(then: int) -> int:
+    """Ticks from `then` to now, modulo 2**32."""
+    return (_tick() - then) & _MASK
+
 
 _FUTEX_WAIT = 0
 _FUTEX_WAKE = 1
@@ -88,6 +123,9 @@ class WriterLock:
         self._map: mmap.mmap | None = None
         self._bell: ctypes.c_uint32 | None = None
         self._waiting: ctypes.c_uint32 | None = None
+        self._spinner: ctypes.c_uint32 | None = None
+        self._held: ctypes.c_uint32 | None = None
+        self._taken = 0.0  # when this process's holder took the lock (monotonic)
         self._address = ctypes.c_void_p(0)  # the counter's, as the futex call takes it
         if across_processes:
             self._open()
@@ -98,14 +136,16 @@ class WriterLock:
         except OSError:
             return
         try:
-            if os.fstat(fd).st_size < 8:
-                os.ftruncate(fd, 8)  # several processes may do this at once: same size
-            self._map = mmap.mmap(fd, 8)
+            if os.fstat(fd).st_size < 4 * _WORDS:
+                os.ftruncate(fd, 4 * _WORDS)  # several processes may do this at once: same size
+            self._map = mmap.mmap(fd, 4 * _WORDS)
         except (OSError, ValueError):
             pass  # no doorbell: waiters look every RING_S
         else:
             self._bell = ctypes.c_uint32.from_buffer(self._map)
             self._waiting = ctypes.c_uint32.from_buffer(self._map, 4)
+            self._spinner = ctypes.c_uint32.from_buffer(self._map, 8)
+            self._held = ctypes.c_uint32.from_buffer(self._map, 12)
             self._address = ctypes.c_void_p(ctypes.addressof(self._bell))
         self._fd = fd
 
@@ -117,24 +157,72 @@ class WriterLock:
         if fd is None:
             return
         bell, waiting = self._bell, self._waiting
+        since = 0  # when this waiter marked itself waiting, in ticks
         try:
+            owed = self._owed(since)  # to a waiter who has waited long: let it in first
+            if not owed and _take(fd):
+                self._taken = time.monotonic()
+                return
+            spin = True
             while True:
                 rung = bell.value if bell is not None else 0
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return
-                except BlockingIOError:
-                    pass
-                if waiting is not None and not waiting.value:
-                    waiting.value = 1  # before the bell is read again: then look once more
-                    continue
+                if owed:
+                    owed = False
+                elif self._spin(fd, deadline, since) if spin else _take(fd):
+                    break
+                spin = True
+                if waiting is not None:
+                    since = since or _tick()
+                    marked = waiting.value
+                    if not marked or _ticks_since(since) > _ticks_since(marked):
+                        waiting.value = since  # the longest waiter's start
+                        spin = False  # before the bell is read again: look once more
+                        continue
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise WriterBusy()
                 self._wait(rung, min(left, RING_S))
+            self._taken = time.monotonic()
         except BaseException:
             self._threads.release()
             raise
+        finally:
+            if since and waiting is not None and waiting.value == since:
+                waiting.value = 0  # taken, or given up: no longer waiting
+
+    def _spin(self, fd: int, deadline: float, since: int) -> bool:
+        """Try the lock for `SPIN_S` (not past `deadline`), and whether it was taken: once
+        if another waiter spins, and no longer once one that is not `since` has waited
+        `FAIR_S`."""
+        spinner, held = self._spinner, self._held
+        if held is not None and held.value > int(SPIN_S / _TICK_S):
+            return _take(fd)  # turns last longer than a spin: sleep, and be woken
+        mine = 0
+        if spinner is not None:
+            ahead = (spinner.value - _tick()) & _MASK
+            if 0 < ahead <= int(SPIN_S / _TICK_S) + 1:
+                return _take(fd)  # another spins; a deadline further off is a dead spinner's
+            mine = spinner.value = ((_tick() + int(SPIN_S / _TICK_S)) & _MASK) or 1
+        until = min(deadline, time.monotonic() + SPIN_S)
+        try:
+            while True:
+                if _take(fd):
+                    return True
+                if time.monotonic() >= until:
+                    return False
+                if self._owed(since):
+                    return False  # its turn: it is woken when the holder lets go
+        finally:
+            if mine and spinner is not None and spinner.value == mine:
+                spinner.value = 0
+
+    def _owed(self, since: int) -> bool:
+        """Whether a waiter other than the one marked at `since` has waited `FAIR_S` (and
+        less than `_STALE_S`)."""
+        marked = self._waiting.value if self._waiting is not None else 0
+        if not marked or marked == since:
+            return False
+        return _FAIR_TICKS <= _ticks_since(marked) < _STALE_TICKS
 
     def _wait(self, rung: int, seconds: float) -> None:
         """Until the doorbell rings past `rung`, or `seconds` pass."""
@@ -157,6 +245,8 @@ class WriterLock:
     def __exit__(self, *exc: object) -> None:
         fd = self._fd
         if fd is not None:
+            if self._held is not None:
+                self._held.value = min(int((time.monotonic() - self._taken) / _TICK_S), _MASK)
             fcntl.flock(fd, fcntl.LOCK_UN)
             bell, waiting = self._bell, self._waiting
             if bell is not None:
@@ -175,10 +265,20 @@ class WriterLock:
         """Close the lock file once no thread of this process has its turn; later turns are
         taken among this process's threads only."""
         with self._threads:
-            self._bell = self._waiting = None  # releases the mapping's buffer for close()
+            # Releases the mapping's buffers for close().
+            self._bell = self._waiting = self._spinner = self._held = None
             if self._map is not None:
                 self._map.close()
                 self._map = None
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+def _take(fd: int) -> bool:
+    """Take the lock on `fd` if it is free."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
