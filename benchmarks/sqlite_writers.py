@@ -16,16 +16,14 @@ take turns setting by setting, in the same minutes.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.durable_baselines import COUNTER
+from benchmarks.together import run_together
 
 #: One sending process: prints "ready" once its counters exist, sends from "go" on, then
 #: prints its sends, failures and latencies (ms, sorted).
@@ -62,33 +60,9 @@ print(json.dumps({"sends": len(latencies) - failed, "failed": failed,
 
 def run(url: str, processes: int, seconds: float, turns: bool) -> list[dict[str, object]]:
     """Start `processes` senders on `url`, let them go together, and collect their reports."""
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
-    senders = [
-        subprocess.Popen(
-            [sys.executable, "-c", _SENDER, url, f"p{n}", str(seconds), "on" if turns else "off"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for n in range(processes)
-    ]
-    try:
-        for sender in senders:
-            assert sender.stdout is not None
-            if sender.stdout.readline().strip() != "ready":
-                raise RuntimeError(f"a sender did not start (exit {sender.wait()})")
-        for sender in senders:
-            assert sender.stdin is not None
-            sender.stdin.write("go\n")
-            sender.stdin.flush()
-        return [json.loads(sender.communicate(timeout=seconds + 60)[0]) for sender in senders]
-    finally:
-        for sender in senders:
-            if sender.poll() is None:
-                sender.kill()
-                sender.wait()
+    side = "on" if turns else "off"
+    argvs = [[url, f"p{n}", str(seconds), side] for n in range(processes)]
+    return run_together(_SENDER, argvs, timeout_s=seconds + 60)
 
 
 def row(

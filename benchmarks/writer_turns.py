@@ -16,14 +16,13 @@ longest). At most one turn can be held at a time, so `1 / hold` bounds the rate.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from benchmarks.together import run_together
 
 #: One process: takes turns from "go" on, then prints its turns and its waits (µs, sorted).
 _TAKER = """
@@ -55,35 +54,9 @@ print(json.dumps(sorted(waits)), flush=True)
 
 def run(processes: int, spin: str, hold: float, work: float, seconds: float) -> list[list[float]]:
     """Start `processes` takers on one lock file, let them go together, collect their waits."""
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
     with tempfile.TemporaryDirectory(prefix="sw-turns-") as folder:
-        database = str(Path(folder) / "turns.db")
-        takers = [
-            subprocess.Popen(
-                [sys.executable, "-c", _TAKER, database, spin, str(hold), str(work), str(seconds)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-            for _ in range(processes)
-        ]
-        try:
-            for taker in takers:
-                assert taker.stdout is not None
-                if taker.stdout.readline().strip() != "ready":
-                    raise RuntimeError(f"a taker did not start (exit {taker.wait()})")
-            for taker in takers:
-                assert taker.stdin is not None
-                taker.stdin.write("go\n")
-                taker.stdin.flush()
-            return [json.loads(t.communicate(timeout=seconds + 60)[0]) for t in takers]
-        finally:
-            for taker in takers:
-                if taker.poll() is None:
-                    taker.kill()
-                    taker.wait()
+        argv = [str(Path(folder) / "turns.db"), spin, str(hold), str(work), str(seconds)]
+        return run_together(_TAKER, [argv] * processes, timeout_s=seconds + 60)
 
 
 def row(hold: float, processes: int, spin: str, found: list[list[float]], seconds: float) -> str:

@@ -10,6 +10,7 @@ own, and `flock` locks belong to open files."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -309,6 +310,17 @@ def _seconds_to_take(lock: WriterLock) -> float:
         return time.monotonic() - began
 
 
+@contextlib.contextmanager
+def _two_locks(database: Path) -> Iterator[tuple[WriterLock, WriterLock]]:
+    """A holder's lock and a waiter's on `database`, as two processes would have them."""
+    holder, waiter = WriterLock(str(database), 60.0), WriterLock(str(database), 60.0)
+    try:
+        yield holder, waiter
+    finally:
+        holder.close()
+        waiter.close()
+
+
 def _slow_looks(monkeypatch: pytest.MonkeyPatch, ring_s: float) -> None:
     """No doorbell, and looks `ring_s` apart: a waiter that does not spin sleeps that long."""
     monkeypatch.setattr(writer_lock, "_futex", None)
@@ -320,22 +332,15 @@ def test_a_waiter_that_spins_takes_the_lock_the_moment_it_is_free(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _slow_looks(monkeypatch, ring_s=30.0)
-    database = str(tmp_path / "spin.db")
-    holder, waiter = WriterLock(database, 60.0), WriterLock(database, 60.0)
-    try:
+    with _two_locks(tmp_path / "spin.db") as (holder, waiter):
         letting_go = _held_for(holder, 0.3)
         assert 0.25 < _seconds_to_take(waiter) < 5.0
         letting_go.join()
-    finally:
-        holder.close()
-        waiter.close()
 
 
 def test_only_one_waiter_spins_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _slow_looks(monkeypatch, ring_s=1.0)
-    database = str(tmp_path / "spinner.db")
-    holder, waiter = WriterLock(database, 60.0), WriterLock(database, 60.0)
-    try:
+    with _two_locks(tmp_path / "spinner.db") as (holder, waiter):
         assert waiter._spinner is not None
         # Another process spins, for 10 ms more: this waiter marks itself waiting and sleeps
         # until its next look instead (by then that spinner's deadline has passed).
@@ -343,9 +348,6 @@ def test_only_one_waiter_spins_at_a_time(tmp_path: Path, monkeypatch: pytest.Mon
         letting_go = _held_for(holder, 0.3)
         assert _seconds_to_take(waiter) >= 0.9
         letting_go.join()
-    finally:
-        holder.close()
-        waiter.close()
 
 
 def test_no_waiter_spins_while_turns_last_longer_than_a_spin(
@@ -353,18 +355,13 @@ def test_no_waiter_spins_while_turns_last_longer_than_a_spin(
 ) -> None:
     _slow_looks(monkeypatch, ring_s=1.0)
     monkeypatch.setattr(writer_lock, "SPIN_S", 0.2)
-    database = str(tmp_path / "long.db")
-    holder, waiter = WriterLock(database, 60.0), WriterLock(database, 60.0)
-    try:
+    with _two_locks(tmp_path / "long.db") as (holder, waiter):
         _held_for(holder, 0.3).join()  # a turn of 0.3 s, as a slow flush makes them
         # The next turn is short, but the last one was longer than a spin: this waiter
         # sleeps until its next look rather than spin (it would have had the lock at 0.1 s).
         letting_go = _held_for(holder, 0.1)
         assert _seconds_to_take(waiter) >= 0.9
         letting_go.join()
-    finally:
-        holder.close()
-        waiter.close()
 
 
 @pytest.mark.skipif(writer_lock._futex is None, reason="no futex here: marks wear off slowly")
