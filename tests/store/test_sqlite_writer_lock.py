@@ -386,3 +386,18 @@ def test_a_writer_lets_a_waiter_that_has_waited_long_go_first(
         assert _seconds_to_take(lock) < 0.3
     finally:
         lock.close()
+
+
+def test_a_dead_waiters_mark_is_wiped_once_stale_even_without_a_doorbell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_lock, "_futex", None)  # no wake to find that nobody sleeps
+    monkeypatch.setattr(writer_lock, "RING_S", 0.5)
+    lock = WriterLock(str(tmp_path / "stale.db"), 60.0)
+    try:
+        assert lock._waiting is not None
+        lock._waiting.value = writer_lock._tick() - int(1.5 / writer_lock._TICK_S)
+        assert _seconds_to_take(lock) < 0.3
+        assert lock._waiting.value == 0
+    finally:
+        lock.close()

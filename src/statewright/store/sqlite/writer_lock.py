@@ -217,12 +217,18 @@ class WriterLock:
                 spinner.value = 0
 
     def _owed(self, since: int) -> bool:
-        """Whether a waiter other than the one marked at `since` has waited `FAIR_S` (and
-        less than `_STALE_S`)."""
-        marked = self._waiting.value if self._waiting is not None else 0
+        """Whether a waiter other than the one marked at `since` has waited `FAIR_S`. A mark
+        older than `_STALE_S` is wiped: a dead waiter's (where there are no futexes, no wake
+        wipes it), or a live one's, which marks itself again when it next looks."""
+        waiting = self._waiting
+        marked = waiting.value if waiting is not None else 0
         if not marked or marked == since:
             return False
-        return _FAIR_TICKS <= _ticks_since(marked) < _STALE_TICKS
+        waited = _ticks_since(marked)
+        if waited >= _STALE_TICKS and waiting is not None:
+            waiting.value = 0
+            return False
+        return waited >= _FAIR_TICKS
 
     def _wait(self, rung: int, seconds: float) -> None:
         """Until the doorbell rings past `rung`, or `seconds` pass."""
