@@ -372,7 +372,7 @@ def test_a_writer_lets_a_waiter_that_has_waited_long_go_first(
     lock = WriterLock(str(tmp_path / "owed.db"), 60.0)
     try:
         assert lock._waiting is not None
-        ticks = int(0.01 / writer_lock._TICK_S)
+        ticks = int(0.01 * writer_lock._TICKS_PER_S)
         # Another process has waited 10 ms (more than FAIR_S): though the lock is free, this
         # writer leaves it to that one and looks again only after a sleep.
         lock._waiting.value = writer_lock._tick() - ticks
@@ -396,7 +396,7 @@ def test_a_dead_waiters_mark_is_wiped_once_stale_even_without_a_doorbell(
     lock = WriterLock(str(tmp_path / "stale.db"), 60.0)
     try:
         assert lock._waiting is not None
-        lock._waiting.value = writer_lock._tick() - int(1.5 / writer_lock._TICK_S)
+        lock._waiting.value = writer_lock._tick() - int(1.5 * writer_lock._TICKS_PER_S)
         assert _seconds_to_take(lock) < 0.3
         assert lock._waiting.value == 0
     finally:

@@ -54,22 +54,22 @@ RING_S = 0.002
 SPIN_S = 0.0001
 #: How long a waiter waits before spinners stop taking the lock ahead of it.
 FAIR_S = 0.002
-#: A waiting mark older than this is a dead waiter's: spinners no longer defer to it.
+#: A waiting mark older than this is taken for a dead waiter's and wiped.
 _STALE_S = 1.0
 
 #: The lock file's words: the doorbell's counter, when the longest waiter began (0: nobody
 #: waits), the spinner's deadline (0: nobody spins), how long the last turn was held; times
-#: in ticks, modulo 2**32.
+#: in ticks of 10 µs, modulo 2**32 (about 12 hours).
 _WORDS = 4
-_TICK_S = 1e-5
+_TICKS_PER_S = 100_000
 _MASK = 0xFFFFFFFF
-_FAIR_TICKS = int(FAIR_S / _TICK_S)
-_STALE_TICKS = int(_STALE_S / _TICK_S)
+_FAIR_TICKS = int(FAIR_S * _TICKS_PER_S)
+_STALE_TICKS = int(_STALE_S * _TICKS_PER_S)
 
 
 def _tick() -> int:
     """Now, in ticks modulo 2**32, never 0 (which means "none")."""
-    return (int(time.monotonic() / _TICK_S) & _MASK) or 1
+    return (int(time.monotonic() * _TICKS_PER_S) & _MASK) or 1
 
 
 def _ticks_since(then: int) -> int:
@@ -159,7 +159,8 @@ class WriterLock:
         bell, waiting = self._bell, self._waiting
         since = 0  # when this waiter marked itself waiting, in ticks
         try:
-            owed = self._owed(since)  # to a waiter who has waited long: let it in first
+            # Owed to a waiter who has waited long: let it in first.
+            owed = waiting is not None and waiting.value != 0 and self._owed(since)
             if not owed and _take(fd):
                 self._taken = time.monotonic()
                 return
@@ -195,14 +196,14 @@ class WriterLock:
         if another waiter spins, and no longer once one that is not `since` has waited
         `FAIR_S`."""
         spinner, held = self._spinner, self._held
-        if held is not None and held.value > int(SPIN_S / _TICK_S):
+        if held is not None and held.value > int(SPIN_S * _TICKS_PER_S):
             return _take(fd)  # turns last longer than a spin: sleep, and be woken
         mine = 0
         if spinner is not None:
             ahead = (spinner.value - _tick()) & _MASK
-            if 0 < ahead <= int(SPIN_S / _TICK_S) + 1:
+            if 0 < ahead <= int(SPIN_S * _TICKS_PER_S) + 1:
                 return _take(fd)  # another spins; a deadline further off is a dead spinner's
-            mine = spinner.value = ((_tick() + int(SPIN_S / _TICK_S)) & _MASK) or 1
+            mine = spinner.value = ((_tick() + int(SPIN_S * _TICKS_PER_S)) & _MASK) or 1
         until = min(deadline, time.monotonic() + SPIN_S)
         try:
             while True:
@@ -251,8 +252,9 @@ class WriterLock:
     def __exit__(self, *exc: object) -> None:
         fd = self._fd
         if fd is not None:
-            if self._held is not None:
-                self._held.value = min(int((time.monotonic() - self._taken) / _TICK_S), _MASK)
+            held = self._held
+            if held is not None:  # (a c_uint32 keeps the low 32 bits of a longer turn)
+                held.value = int((time.monotonic() - self._taken) * _TICKS_PER_S)
             fcntl.flock(fd, fcntl.LOCK_UN)
             bell, waiting = self._bell, self._waiting
             if bell is not None:
