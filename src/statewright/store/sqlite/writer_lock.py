@@ -192,9 +192,9 @@ class WriterLock:
                 waiting.value = 0  # taken, or given up: no longer waiting
 
     def _spin(self, fd: int, deadline: float, since: int) -> bool:
-        """Try the lock for `SPIN_S` (not past `deadline`), and whether it was taken: once
-        if another waiter spins, and no longer once one that is not `since` has waited
-        `FAIR_S`."""
+        """Try the lock for `SPIN_S` (not past `deadline`), and whether it was taken: only
+        once if another waiter spins or the last turn lasted longer than a spin, and no
+        longer once a waiter that is not `since` has waited `FAIR_S`."""
         spinner, held = self._spinner, self._held
         if held is not None and held.value > int(SPIN_S * _TICKS_PER_S):
             return _take(fd)  # turns last longer than a spin: sleep, and be woken
