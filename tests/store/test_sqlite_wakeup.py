@@ -70,10 +70,20 @@ def test_a_dead_waiters_socket_is_removed_by_the_next_notify(tmp_path: Path) -> 
         channel.close()
 
 
-def test_closing_removes_the_waiters_socket(tmp_path: Path) -> None:
-    channel = WakeChannel(tmp_path / "app.db")
-    channel.wait(0)
-    assert len(list(channel.folder.iterdir())) == 1
-    channel.close()
-    assert list(channel.folder.iterdir()) == []
+def test_closing_removes_the_waiters_socket_and_the_last_one_the_folder(tmp_path: Path) -> None:
+    first, second = WakeChannel(tmp_path / "app.db"), WakeChannel(tmp_path / "app.db")
+    first.wait(0)
+    second.wait(0)
+    assert len(list(first.folder.iterdir())) == 2
+    first.close()
+    assert len(list(first.folder.iterdir())) == 1  # the other still waits there
+    second.close()
+    assert not first.folder.exists()  # nothing left behind in the temporary folder
     WakeChannel(tmp_path / "never-waited-on.db").notify()  # no folder: nothing to do
+    # A waiter that comes later makes the folder again.
+    third = WakeChannel(tmp_path / "app.db")
+    try:
+        third.wait(0)
+        assert len(list(third.folder.iterdir())) == 1
+    finally:
+        third.close()

@@ -4,8 +4,9 @@ A waiting worker binds a Unix datagram socket in a folder named after the databa
 (`<temp>/statewright-<hash of its real path>/`, private to the user). A commit that creates
 work sends one byte to every socket there, after the commit, so the worker that wakes sees
 the work. A socket nobody listens on any more (its process died) is removed by the next
-sender. Like NOTIFY it is best-effort, so workers keep a polling fallback; where Unix sockets
-are missing (Windows) waiting is plain polling.
+sender; the last waiter to close removes the folder. Like NOTIFY it is best-effort, so
+workers keep a polling fallback; where Unix sockets are missing (Windows) waiting is plain
+polling.
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ class WakeChannel:
         if self._address is not None:
             with contextlib.suppress(OSError):
                 self._address.unlink()
+            with contextlib.suppress(OSError):
+                # The last one out removes the folder (not empty: another waits). A process
+                # binding in it meanwhile fails once and binds again at its next wait.
+                self.folder.rmdir()
             self._address = None
         if self._sender is not None:
             self._sender.close()
