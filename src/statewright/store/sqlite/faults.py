@@ -18,10 +18,10 @@ from statewright.errors import SchemaOutOfDate, StoreError, StoreUnavailable
 __all__ = ["busy", "missing_file", "translate"]
 
 
-def busy(what: str, where: str, busy_ms: int) -> StoreUnavailable:
+def busy(what: str, *, path: str, url: str, busy_ms: int) -> StoreUnavailable:
     """The error of a write that waited the whole busy timeout for its turn."""
     return StoreUnavailable(
-        f"{what}: {where} stayed locked for {busy_ms} ms; another process holds a long "
+        f"{what}: {path} ({url}) stayed locked for {busy_ms} ms; another process holds a long "
         "write transaction; retry, or raise ?busy_timeout="
     )
 
@@ -37,7 +37,7 @@ def translate(error: sqlite3.Error, *, what: str, path: str, url: str, busy_ms: 
             f'run "statewright db migrate --url {url}"'
         )
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in message:
-        return busy(what, where, busy_ms)
+        return busy(what, path=path, url=url, busy_ms=busy_ms)
     if name == "SQLITE_FULL" or "disk is full" in message:
         return StoreUnavailable(
             f"{what}: the disk holding {where} is full ({message}); nothing of this operation "

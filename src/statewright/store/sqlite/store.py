@@ -199,7 +199,9 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         return True
 
     def _busy(self, what: str) -> StoreUnavailable:
-        return busy(what, f"{self.path} ({self.display_url})", self._options.busy_timeout_ms)
+        return busy(
+            what, path=self.path, url=self.display_url, busy_ms=self._options.busy_timeout_ms
+        )
 
     def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
         rows = self._read_all(sql, params, what=what)

@@ -196,14 +196,15 @@ class WriterLock:
         once if another waiter spins or the last turn lasted longer than a spin, and no
         longer once a waiter that is not `since` has waited `FAIR_S`."""
         spinner, held = self._spinner, self._held
-        if held is not None and held.value > int(SPIN_S * _TICKS_PER_S):
+        spin_ticks = int(SPIN_S * _TICKS_PER_S)
+        if held is not None and held.value > spin_ticks:
             return _take(fd)  # turns last longer than a spin: sleep, and be woken
         mine = 0
         if spinner is not None:
-            ahead = (spinner.value - _tick()) & _MASK
-            if 0 < ahead <= int(SPIN_S * _TICKS_PER_S) + 1:
+            now = _tick()
+            if 0 < (spinner.value - now) & _MASK <= spin_ticks + 1:
                 return _take(fd)  # another spins; a deadline further off is a dead spinner's
-            mine = spinner.value = ((_tick() + int(SPIN_S * _TICKS_PER_S)) & _MASK) or 1
+            mine = spinner.value = ((now + spin_ticks) & _MASK) or 1
         until = min(deadline, time.monotonic() + SPIN_S)
         try:
             while True:
@@ -260,7 +261,7 @@ class WriterLock:
             if bell is not None:
                 # After letting go, so that a waiter who read the counter before it looked
                 # finds it moved. Two writers adding at once may add one: still moved.
-                bell.value = (bell.value + 1) & 0xFFFFFFFF
+                bell.value = (bell.value + 1) & _MASK
             if waiting is not None and waiting.value and _futex is not None:
                 call, number = _futex
                 if call(number, self._address, _FUTEX_WAKE, 1, None, None, 0) == 0:
