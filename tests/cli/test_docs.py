@@ -70,3 +70,23 @@ def test_the_exit_codes_are_documented() -> None:
     text = DOCS.read_text(encoding="utf-8")
     for code in range(6):
         assert re.search(rf"^\|\s*{code}\s*\|", text, re.MULTILINE), f"exit code {code}"
+
+
+@pytest.mark.parametrize(
+    "group",
+    sorted({words[:-1] for words in COMMANDS}),
+    ids=lambda group: " ".join(("statewright", *group)),
+)
+def test_every_command_is_summed_up_in_one_line_of_its_groups_help(
+    group: tuple[str, ...],
+) -> None:
+    """The list of commands shows each one's first paragraph; a sentence broken over lines
+    there reads as a wrapped mess, so each summary is one line and the rest follows it."""
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [*group, "--help"])
+    assert result.exit_code == 0, result.output
+    rows = result.output.split("Commands", 1)[1].splitlines()[1:]
+    names = {words[-1] for words in COMMANDS if words[:-1] == group}
+    wrapped = [row for row in rows if re.match(r"^│\s{3,}\S", row)]
+    assert not wrapped, f"a summary runs over lines in `{' '.join(group)} --help`: {wrapped}"
+    listed = {match[1] for row in rows if (match := re.match(r"^│ (\S+)", row))}
+    assert names <= listed

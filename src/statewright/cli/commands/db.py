@@ -80,8 +80,9 @@ def migrate(
 
 @app.command()
 def status(url: UrlOption = None) -> None:
-    """Show the database's schema version and the one this version of statewright needs;
-    exit 1 unless they are the same (a SQLite file is never created here).
+    """Show the database's schema version against the one this statewright needs.
+
+    Exits 1 unless they are the same. A SQLite file is never created here.
 
     Example: statewright db status --url sqlite:///app.db
     """
@@ -127,9 +128,11 @@ def partition_audit(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Partition a PostgreSQL store's audit table by the creation time of each row's
-    instance, so that "statewright prune" drops old partitions whole. The rows move in one
-    transaction: sends wait until it commits. Running it again only adds partitions ahead.
+    """Partition a PostgreSQL store's audit table by time, for prune to drop whole.
+
+    Each row goes to the partition of its instance's creation time, so that "statewright
+    prune" drops old partitions whole. The rows move in one transaction: sends wait until it
+    commits. Running it again only adds partitions ahead.
 
     Example: statewright db partition-audit --interval month --url postgresql://app@db/app
     """  # fmt: skip

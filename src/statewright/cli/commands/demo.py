@@ -70,10 +70,12 @@ def demo(
         ),
     ] = False,
 ) -> None:
-    """Run the examples live: a fresh SQLite store in --dir, `serve --with-worker` (the
-    console at /, the API at /api) and traffic that starts orders, approvals and intake
-    reviews, approves and rejects them and makes some steps fail. Prints the console's URL and
-    a login token; Ctrl-C stops everything.
+    """Run the examples live, with the web console and traffic that moves them.
+
+    A fresh SQLite store in --dir, `serve --with-worker` (the console at /, the API at /api)
+    and traffic that starts orders, approvals and intake reviews, approves and rejects them
+    and makes some steps fail. Prints the console's URL and a login token; Ctrl-C stops
+    everything.
 
     Example: statewright demo --for 5m --port 8080
     """

@@ -104,8 +104,10 @@ def send(
     tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send an event to an instance; exit 1 with the events it accepts if it does not, exit
-    2 naming each field that fails the event's schema (see `statewright accepted`).
+    """Send an event to an instance.
+
+    Exits 1 with the events it accepts if it does not accept this one, and 2 naming each
+    field that fails the event's schema (see `statewright accepted`).
 
     Example: statewright send A-1 APPROVE by=ann --actor ann
     """
@@ -175,8 +177,10 @@ def accepted(
     tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The events an instance accepts now: guarded ones may still refuse a given payload;
-    the fields each takes, from the JSON Schema its definition declares (in full with --json).
+    """The events an instance accepts now, with the fields each takes.
+
+    Guarded ones may still refuse a given payload. The fields come from the JSON Schema its
+    definition declares (in full with --json).
 
     Example: statewright accepted A-1 --role operator
     """

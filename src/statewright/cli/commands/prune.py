@@ -61,10 +61,12 @@ def prune(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Remove finished instances (done, error, stopped) last updated before a cutoff, each
-    with its audit rows, timers, steps, outbox rows and step attempts, one instance per
-    transaction. Active instances are never touched; one with an outbox message not yet
-    delivered is kept and reported. One run at a time per database: a second one exits 4.
+    """Remove finished instances last updated before a cutoff, with all their rows.
+
+    Finished means done, error or stopped. Each goes with its audit rows, timers, steps,
+    outbox rows and step attempts, one instance per transaction. Active instances are never
+    touched; one with an outbox message not yet delivered is kept and reported. One run at a
+    time per database: a second one exits 4.
 
     Example: statewright prune --finished-before 30d --archive /var/backups/statewright
     """
