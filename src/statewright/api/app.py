@@ -190,22 +190,7 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 413: "Request body too large"}
-        detail = str(error.detail)
-        if error.status_code == 404:
-            detail = (
-                f"no route {request.url.path}; the OpenAPI document at /api/openapi.json lists them"
-            )
-        return problem_response(
-            request,
-            Problem(
-                error.status_code,
-                {413: "body-too-large"}.get(error.status_code, "http-error"),
-                titles.get(error.status_code, "HTTP error"),
-                detail,
-                headers=dict(error.headers or {}),
-            ),
-        )
+        return problem_response(request, _http_problem(request, error))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -220,3 +205,48 @@ def _handle_errors(app: FastAPI) -> None:
                 "report it",
             ),
         )
+
+
+def _http_problem(request: Request, error: HTTPException) -> Problem:
+    """The problem of an error raised by the HTTP layers themselves (routing, reading the
+    body), in the API's own terms."""
+    status, headers = error.status_code, dict(error.headers or {})
+    path = request.url.path
+    if status == 404:
+        return Problem(
+            404,
+            "not-found",
+            "Not found",
+            f"no route {path}; the OpenAPI document at /api/openapi.json lists them",
+        )
+    if status == 405:
+        allowed = headers.get("Allow") or headers.get("allow") or ""
+        return Problem(
+            405,
+            "method-not-allowed",
+            "Method not allowed",
+            f"{request.method} is not allowed on {path}; it takes {allowed or 'other methods'}",
+            headers=headers,
+        )
+    if status == 400 and error.detail == _UNREADABLE_BODY:
+        # FastAPI's own answer to a body `json.loads` cannot read (bytes that are not UTF-8,
+        # JSON nested past Python's recursion limit): the API's "not JSON", as documented.
+        return Problem(
+            422,
+            "invalid-request",
+            "Invalid request",
+            "the body could not be read as JSON; send UTF-8 JSON of the documented shape, "
+            "nested at most 64 levels deep",
+            errors=[{"field": "body", "message": "not readable as JSON"}],
+        )
+    return Problem(
+        status,
+        "body-too-large" if status == 413 else "http-error",
+        "Request body too large" if status == 413 else "HTTP error",
+        str(error.detail),
+        headers=headers,
+    )
+
+
+#: FastAPI's detail for a body it could not parse (`fastapi.routing`).
+_UNREADABLE_BODY = "There was an error parsing the body"

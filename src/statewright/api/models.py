@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from statewright.engine.payload import MAX_DEPTH, dump_json
+from statewright.errors import PayloadError
 
 __all__ = [
     "AcceptedEventOut",
@@ -35,6 +38,11 @@ class StartIn(BaseModel):
         default=None, ge=1, le=2**31 - 1, description="A definition version."
     )
 
+    @field_validator("input")
+    @classmethod
+    def _input_is_json_data(cls, value: Any) -> Any:
+        return json_data(value, "the input")
+
 
 class EventIn(BaseModel):
     """An event: its `type` and any other members as its payload."""
@@ -42,6 +50,24 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
 
     type: str = Field(min_length=1, max_length=200, description="The event type.")
+
+    @model_validator(mode="after")
+    def _payload_is_json_data(self) -> EventIn:
+        if self.model_extra:
+            json_data(self.model_extra, "the event")
+        return self
+
+
+def json_data(value: Any, what: str) -> Any:
+    """`value` if it is JSON data the engine takes; a ValueError (a 422 naming the field)
+    for what `json.loads` lets through but no stored JSON holds: NaN and Infinity, and
+    nesting deeper than the engine's `MAX_DEPTH`. Checked here, before anything is dumped
+    (NaN would silently become null, deep nesting a server error)."""
+    try:
+        dump_json(value, what, MAX_DEPTH)
+    except PayloadError as error:
+        raise ValueError(str(error)) from None
+    return value
 
 
 class InstanceOut(BaseModel):

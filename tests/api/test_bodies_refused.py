@@ -1,0 +1,114 @@
+"""Bodies `json.loads` reads but no stored JSON can hold are refused with a 422 naming the
+field, and nothing is written: NaN and Infinity (which would otherwise turn into null), and
+nesting deeper than the engine's limit (which would otherwise fail the server while the
+response is made). The HTTP layers' own errors speak the API's problem types."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from api_kit import Api
+
+PROBLEM = "application/problem+json"
+#: Deeper than the engine's MAX_DEPTH (64) and than pydantic dumps (a server error before).
+DEEP = "[" * 600 + "]" * 600
+
+
+def raw_post(api: Api, path: str, text: str, *, chunked: bool = False, **headers: str) -> Any:
+    body = text.encode()
+
+    def chunks() -> Iterator[bytes]:
+        yield body
+
+    return api.client.post(
+        path,
+        content=chunks() if chunked else body,
+        headers={**api.auth("admin"), "Content-Type": "application/json", **headers},
+    )
+
+
+def started(api: Api) -> int:
+    response = api.client.post(
+        "/api/v1/instances/o1",
+        json={"definition": "order", "input": {"amount": 1}},
+        headers=api.auth("admin"),
+    )
+    assert response.status_code == 201
+    return int(response.json()["version"])
+
+
+def refused(response: Any, field: str) -> str:
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"].endswith("invalid-request")
+    assert [e["field"] for e in body["errors"]] == [field], body
+    return str(body["detail"])
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_an_event_with_nan_or_infinity_is_refused_not_stored_as_null(
+    api: Api, constant: str, chunked: bool
+) -> None:
+    version = started(api)
+    text = f'{{"type": "NOTE", "text": {constant}}}'
+    detail = refused(raw_post(api, "/api/v1/instances/o1/events", text, chunked=chunked), "body")
+    assert "not JSON data" in detail and "finite numbers" in detail
+    keyed = raw_post(api, "/api/v1/instances/o1/events", text, **{"Idempotency-Key": "k1"})
+    refused(keyed, "body")
+    assert api.engine.get("o1", tenant="acme").version == version
+    assert len(api.engine.history("o1", tenant="acme")) == version
+
+
+def test_a_start_input_with_nan_is_refused(api: Api) -> None:
+    text = '{"definition": "order", "input": {"amount": NaN}}'
+    refused(raw_post(api, "/api/v1/instances/n1", text), "body.input")
+    assert api.engine.list(tenant="acme") == []
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_an_event_nested_too_deep_is_refused_on_every_way_in(api: Api, chunked: bool) -> None:
+    version = started(api)
+    text = f'{{"type": "NOTE", "text": {DEEP}}}'
+    response = raw_post(api, "/api/v1/instances/o1/events", text, chunked=chunked)
+    assert response.status_code == 422, response.text
+    assert "deep" in response.json()["detail"]
+    keyed = raw_post(api, "/api/v1/instances/o1/events", text, **{"Idempotency-Key": "k2"})
+    assert keyed.status_code == 422 and "deep" in keyed.json()["detail"]
+    bulk = raw_post(api, "/api/v1/bulk/send", f'{{"event": {text}, "all": true}}')
+    assert "deep" in refused(bulk, "body.event")
+    assert api.engine.get("o1", tenant="acme").version == version
+
+
+def test_a_start_input_nested_too_deep_is_refused(api: Api) -> None:
+    text = f'{{"definition": "order", "input": {{"amount": 1, "lines": {DEEP}}}}}'
+    assert "deep" in refused(raw_post(api, "/api/v1/instances/d1", text), "body.input")
+    keyed = raw_post(api, "/api/v1/instances/d1", text, **{"Idempotency-Key": "k3"})
+    refused(keyed, "body.input")
+    assert api.engine.list(tenant="acme") == []
+
+
+def test_a_body_that_cannot_be_read_as_json_is_invalid_request(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/instances/u1",
+        content=b'\xff\xfe{"definition": "order"}',
+        headers={**api.auth("admin"), "Content-Type": "application/json"},
+    )
+    assert "UTF-8 JSON" in refused(response, "body")
+    assert api.engine.list(tenant="acme") == []
+
+
+def test_no_route_is_not_found_and_a_wrong_method_names_the_allowed_ones(api: Api) -> None:
+    missing = api.client.get("/api/v1/nope", headers=api.auth("viewer"))
+    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    assert missing.json()["type"].endswith(":not-found")
+    assert "/api/openapi.json" in missing.json()["detail"]
+    wrong = api.client.delete("/api/v1/definitions", headers=api.auth("admin"))
+    assert wrong.status_code == 405 and wrong.headers["content-type"] == PROBLEM
+    body = wrong.json()
+    assert body["type"].endswith(":method-not-allowed")
+    assert body["detail"] == "DELETE is not allowed on /api/v1/definitions; it takes GET"
+    assert wrong.headers["allow"] == "GET"
