@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from api_kit import Api
 
+from statewright.errors import PayloadError
+
 PROBLEM = "application/problem+json"
 #: Deeper than the engine's MAX_DEPTH (64) and than pydantic dumps (a server error before).
 DEEP = "[" * 600 + "]" * 600
@@ -112,3 +114,24 @@ def test_no_route_is_not_found_and_a_wrong_method_names_the_allowed_ones(api: Ap
     assert body["type"].endswith(":method-not-allowed")
     assert body["detail"] == "DELETE is not allowed on /api/v1/definitions; it takes GET"
     assert wrong.headers["allow"] == "GET"
+
+
+def test_a_status_filter_no_instance_can_have_is_refused_naming_the_values(api: Api) -> None:
+    started(api)
+    for path in ("/api/v1/instances?status=ACTIVE", "/api/v1/state-counts?runtime_status=x"):
+        response = api.client.get(path, headers=api.auth("viewer"))
+        assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
+        assert response.json()["type"].endswith(":invalid-input")
+        assert "is not one of active, " in response.json()["detail"]
+    steps = api.client.get("/api/v1/steps?status=bogus", headers=api.auth("viewer"))
+    assert steps.status_code == 422 and "pending, running, retrying" in steps.json()["detail"]
+
+
+@pytest.mark.parametrize("instance_id", [".", ".."])
+def test_an_instance_id_that_urls_cannot_carry_is_refused(api: Api, instance_id: str) -> None:
+    response = raw_post(api, f"/api/v1/instances/{instance_id}", '{"definition": "order"}')
+    if response.status_code == 201:  # the client resolved the dot segment itself
+        pytest.fail(f"started {response.json()['id']!r}")
+    with pytest.raises(PayloadError, match="HTTP clients read it as a path step"):
+        api.engine.start("order", instance_id=instance_id, input={"amount": 1})
+    assert api.engine.list(tenant="acme") == [] and api.engine.list() == []

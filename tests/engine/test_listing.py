@@ -79,6 +79,23 @@ def test_bad_state_filters_are_refused_naming_the_fix(reviews: Engine) -> None:
         reviews.list(state="review", tag="busy")
 
 
+def test_status_filters_no_instance_can_match_are_refused_naming_the_values(
+    reviews: Engine,
+) -> None:
+    """A misspelt status would list nothing, and a bulk operation would match nothing."""
+    with pytest.raises(PayloadError, match="status 'ACTIVE' is not one of active, done, "):
+        reviews.list(status="ACTIVE")
+    with pytest.raises(PayloadError, match=r"runtime status 'retryng' .* \"retrying\""):
+        reviews.count_by_state(runtime_status="retryng")
+    with pytest.raises(PayloadError, match="status 'bogus' is not one of"):
+        reviews.bulk_cancel(status="bogus")
+    with pytest.raises(PayloadError, match="step status 'failed' is not one of pending, "):
+        reviews.steps(status="failed")
+    assert [i.id for i in reviews.list(status="done")] == ["r-4"]
+    active = reviews.list(runtime_status="active")
+    assert active and {i.runtime_status for i in active} == {"active"}
+
+
 def test_count_by_state_groups_per_definition_and_value(reviews: Engine) -> None:
     counts = {(c.definition_id, c.state): c.count for c in reviews.count_by_state()}
     assert counts == {

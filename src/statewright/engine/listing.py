@@ -15,17 +15,21 @@ import difflib
 from statewright.chart import Machine
 from statewright.engine.cursor import decode_cursor, encode_cursor
 from statewright.engine.deciding import DEFAULT_TENANT
-from statewright.engine.payload import check_id
+from statewright.engine.payload import check_choice, check_id
 from statewright.engine.reads import Reads
 from statewright.engine.views import Instance
 from statewright.engine.work_views import Page, StateCount
 from statewright.errors import PayloadError
 from statewright.store.records import InstanceRecord, StateMatch
 
-__all__ = ["Listing"]
+__all__ = ["RUNTIME_STATUSES", "STATUSES", "Listing"]
 
 #: The most instances one page holds.
 MAX_LIST = 1000
+#: A snapshot's statuses: the values of the `status` filter.
+STATUSES = ("active", "done", "error", "stopped")
+#: An instance's runtime statuses: the values of the `runtime_status` filter.
+RUNTIME_STATUSES = ("active", "waiting", "running", "retrying", "done", "error", "stopped")
 
 
 class Listing(Reads):
@@ -125,6 +129,8 @@ class Listing(Reads):
         for name, value in filters.items():
             if value is not None:
                 check_id(value, name.replace("_", " "))
+        check_choice(status, "status", STATUSES)
+        check_choice(runtime_status, "runtime status", RUNTIME_STATUSES)
         if state is not None and tag is not None:
             raise PayloadError(
                 f"filter by state ({state!r}) or by tag ({tag!r}), not both; drop one"

@@ -19,7 +19,7 @@ from statewright.engine.conflicts import SEND_ATTEMPTS, conflict_pause_s, kept_m
 from statewright.engine.cursor import decode_cursor, encode_cursor
 from statewright.engine.deciding import DEFAULT_TENANT, Deciding
 from statewright.engine.heads import Head
-from statewright.engine.payload import check_id, check_version, event_json
+from statewright.engine.payload import check_choice, check_id, check_version, event_json
 from statewright.engine.retrying import refusal
 from statewright.engine.views import AuditEntry
 from statewright.engine.work_views import (
@@ -33,12 +33,14 @@ from statewright.engine.work_views import (
 from statewright.engine.writes import build_write
 from statewright.errors import InstanceNotActive, NotFound, StepNotRetryable, VersionConflict
 
-__all__ = ["Operating", "accepted_of"]
+__all__ = ["STEP_STATUSES", "Operating", "accepted_of"]
 
 T = TypeVar("T")
 
 #: The most items one page holds.
 MAX_PAGE = 1000
+#: An unfinished step run's statuses: the values of the `steps` filter.
+STEP_STATUSES = ("pending", "running", "retrying")
 
 
 class Operating(Deciding):
@@ -212,6 +214,7 @@ class Operating(Deciding):
             NotFound: `instance_id` is not an instance of this tenant.
             PayloadError: a malformed filter, or a cursor another list gave.
         """
+        check_choice(status, "step status", STEP_STATUSES)
         filters = self._scope(tenant, instance_id, status=status)
         size = _page_size(limit)
         after = _key_after(cursor, "steps", filters)

@@ -9,12 +9,14 @@ import re
 
 import orjson
 
+from statewright.chart.faults import did_you_mean
 from statewright.errors import PayloadError
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "MAX_DEPTH",
     "canonical_hash",
+    "check_choice",
     "check_id",
     "check_version",
     "dump_json",
@@ -230,6 +232,21 @@ def check_id(value: object, what: str) -> str:
             _good_ids.clear()
         _good_ids.add(value)
     return value
+
+
+def check_choice(value: str | None, what: str, allowed: tuple[str, ...]) -> None:
+    """Refuse a filter value outside `allowed` (a typo would match nothing, silently).
+
+    Raises:
+        PayloadError: naming the value, the values there are, and the near miss.
+    """
+    if value is None or value in allowed:
+        return
+    lower = value.lower()
+    hint = f'did you mean "{lower}"?' if lower in allowed else did_you_mean(value, allowed)
+    raise PayloadError(
+        f"{what} {value!r:.80} is not one of {', '.join(allowed)}" + (f"; {hint}" if hint else "")
+    )
 
 
 #: Ids `check_id` passed (plain `str` only), so that the ids a process sends to again and

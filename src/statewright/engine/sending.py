@@ -24,6 +24,7 @@ from statewright.errors import (
     DefinitionMoved,
     EventError,
     IdempotencyConflict,
+    PayloadError,
     PayloadInvalid,
     StatewrightError,
     VersionConflict,
@@ -67,6 +68,11 @@ class Sending(Deciding):
         instance_id = check_id(
             uuid.uuid4().hex if instance_id is None else instance_id, "instance id"
         )
+        if instance_id in (".", ".."):
+            raise PayloadError(
+                f"instance id {instance_id!r} cannot be used: HTTP clients read it as a path "
+                "step, so the instance could never be reached by URL; choose another id"
+            )
         if actor is not None:
             check_id(actor, "actor")
         event = {"type": "xstate.init", "input": input}

@@ -64,6 +64,7 @@ from types import MappingProxyType
 from cronsim import CronSim, CronSimError
 
 from statewright.chart.faults import did_you_mean
+from statewright.engine.listing import RUNTIME_STATUSES, STATUSES
 from statewright.errors import ConfigError
 
 __all__ = ["Schedule", "due_ticks", "next_tick", "parse_schedule"]
@@ -91,8 +92,8 @@ _ACTION_FIX = (
 _ACTION_KEYS = {"event": ("event", "where", "tenant"), "start": ("start", "input", "tenant")}
 _WHERE_VALUES: dict[str, tuple[str, ...] | None] = {
     "definition": None,
-    "status": ("active", "done", "error", "stopped"),
-    "runtimeStatus": ("active", "waiting", "running", "retrying", "done", "error", "stopped"),
+    "status": STATUSES,
+    "runtimeStatus": RUNTIME_STATUSES,
 }
 #: Where cronsim gives up looking for the next match, from any start.
 _HORIZON_YEARS = 50
