@@ -135,3 +135,25 @@ def test_an_instance_id_that_urls_cannot_carry_is_refused(api: Api, instance_id:
     with pytest.raises(PayloadError, match="HTTP clients read it as a path step"):
         api.engine.start("order", instance_id=instance_id, input={"amount": 1})
     assert api.engine.list(tenant="acme") == [] and api.engine.list() == []
+
+
+def test_a_replay_to_a_token_that_may_not_read_payloads_withholds_them(api: Api) -> None:
+    """The same request under the same key from another token of the tenant is answered
+    from the kept response: as that token may see it, not as the first caller saw it."""
+    blind = api.engine.create_token(tenant="acme", role="operator", payloads=False)[1]
+    start = {"definition": "order", "input": {"amount": 7, "secret": "s3"}}
+    event = {"type": "NOTE", "text": "private"}
+    for token in (api.tokens["admin"], blind):
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "same"}
+        first = api.client.post("/api/v1/instances/w1", json=start, headers=headers)
+        headers["Idempotency-Key"] = "again"
+        sent = api.client.post("/api/v1/instances/w1/events", json=event, headers=headers)
+        assert first.status_code == 201 and sent.status_code == 200
+        if token == blind:
+            assert first.headers["idempotent-replayed"] == "true"
+            assert first.json()["context"] is None and first.json()["payloads_withheld"]
+            assert sent.headers["idempotent-replayed"] == "true"
+            assert sent.json()["event"] == {"type": "NOTE"}
+        else:
+            assert first.json()["context"]["amount"] == 7 and sent.json()["event"] == event
+    assert api.engine.get("w1", tenant="acme").version == 2

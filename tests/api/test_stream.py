@@ -6,6 +6,7 @@ and payloads kept apart, tokens required; clients that go away are released."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
@@ -283,3 +284,35 @@ def test_a_client_ahead_of_the_subscription_skips_what_it_has() -> None:
         return subscription.take()
 
     assert [e.cursor for e in asyncio.run(run()) if isinstance(e, StreamEntry)] == [5, 6]
+
+
+def test_a_stream_whose_client_goes_away_leaves_no_task_pending(store_url: str) -> None:
+    """The wait for the next transition is a task of its own; a client going away cancels
+    the stream mid-wait, and that task must end with it (else asyncio logs, for every
+    disconnected client, that a pending task was destroyed)."""
+    from statewright.api.routes.stream import _events
+    from statewright.api.stream_hub import StreamHub
+
+    async def run() -> set[asyncio.Task[object]]:
+        with Engine.open(store_url) as engine:
+            hub = StreamHub(engine, StreamSettings(heartbeat_s=30.0))
+            before = asyncio.all_tasks()
+
+            async def valid() -> bool:
+                return True
+
+            async def client() -> None:
+                async for _ in _events(hub, {"tenant": "acme"}, None, valid, payloads=True):
+                    pass
+
+            reading = asyncio.create_task(client())
+            await asyncio.sleep(0.3)  # in the wait for a transition
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            await asyncio.sleep(0)  # a cancelled task ends at the loop's next turn
+            hub.stop()
+            left = {t for t in asyncio.all_tasks() - before if t.get_name() != "statewright-stream"}
+            return {t for t in left if not t.done()}
+
+    assert asyncio.run(run()) == set()

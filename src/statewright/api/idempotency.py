@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 
 from statewright.api.auth import Caller
 from statewright.api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_of
+from statewright.api.views import withheld
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 
@@ -104,7 +105,8 @@ def idempotent(
                 headers={"Retry-After": "1"},
             )
         kept = json.loads(found.response)
-        replay = Reply(found.response_status, kept["body"], kept["headers"], kept["media_type"])
+        body = kept["body"] if caller.payloads else withheld(kept["body"])
+        replay = Reply(found.response_status, body, kept["headers"], kept["media_type"])
         response = replay.response()
         response.headers["Idempotent-Replayed"] = "true"
         return response

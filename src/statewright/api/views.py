@@ -27,6 +27,7 @@ __all__ = [
     "transition_body",
     "timer_out",
     "transition_out",
+    "withheld",
 ]
 
 #: The roles that may send events at all.
@@ -149,6 +150,21 @@ def dead_letter_out(letter: DeadLetter, *, payloads: bool) -> DeadLetterOut:
         created_at=letter.created_at,
         failed_at=letter.failed_at,
     )
+
+
+def withheld(body: Any) -> Any:
+    """A kept response body (an idempotent replay's) as a token that may not read payloads
+    is shown it: an instance's context and output withheld, a transition's event only its
+    type, as `instance_out` and `transition_body` make them for such a token."""
+    if not isinstance(body, dict):
+        return body
+    shown = dict(body)
+    if "payloads_withheld" in shown:
+        shown.update(context=None, output=None, payloads_withheld=True)
+    event = shown.get("event")
+    if isinstance(event, dict):
+        shown["event"] = {"type": event.get("type")}
+    return shown
 
 
 def _event(event: dict[str, Any] | dict[str, object], payloads: bool) -> dict[str, Any]:

@@ -163,13 +163,15 @@ async def _events(
         try:
             while not hub.stopping.is_set():
                 ready = asyncio.ensure_future(subscription.ready.wait())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait(
-                        {ready, stopping},
-                        timeout=settings.heartbeat_s,
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                ready.cancel()
+                try:  # the client going away cancels this wait: the task must end with it
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait(
+                            {ready, stopping},
+                            timeout=settings.heartbeat_s,
+                            return_when=asyncio.FIRST_COMPLETED,
+                        )
+                finally:
+                    ready.cancel()
                 if hub.stopping.is_set() or not await still_valid():
                     break
                 items = subscription.take()
