@@ -251,6 +251,24 @@ def test_the_live_stream_cursor_never_goes_back(engine: Engine, clock: VirtualCl
     assert engine.store.stream_marker().seq > newest
 
 
+def test_an_instance_kept_for_the_stream_is_not_archived(
+    engine: Engine, clock: VirtualClock, tmp_path: Path
+) -> None:
+    """The archive holds exactly the instances removed: the one kept as the newest audit
+    row's owner (SQLite) is archived by the run that removes it, once."""
+    finish(engine, "o-1")
+    finish(engine, "o-2")
+    clock.advance(DAY_MS)
+
+    report = engine.prune(timedelta(hours=1), archive=tmp_path / "archive")
+
+    kept = report.held.get("stream_head", 0)
+    (path,) = report.archive_files
+    archived = [json.loads(line)["id"] for line in Path(path).read_text().splitlines()]
+    assert len(archived) == report.instances == 2 - kept
+    assert sorted(archived + [i.id for i in engine.list()]) == ["o-1", "o-2"]
+
+
 def test_a_pruned_instance_is_not_found_by_the_engine_that_moved_it(
     engine: Engine, clock: VirtualClock
 ) -> None:

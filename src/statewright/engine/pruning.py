@@ -236,13 +236,17 @@ class Pruning(AuditPartitioning):
     ) -> dict[tuple[str, str], int | str]:
         """Write the page's instances to the archive, flushed to disk; by key, the version
         each was archived at (its removal checks that it is still that one), or why it was
-        not archived (an outbox message not delivered; a key left out is gone). Only the
-        instances archived may be removed."""
+        not archived (an outbox message not delivered, the newest audit row held; a key left
+        out is gone). Only the instances archived may be removed."""
         lines: list[bytes] = []
         versions: dict[tuple[str, str], int | str] = {}
         now = self.clock.now()
         found = self.store.instances_rows([(c.tenant, c.id) for c in page])
+        head = self.store.stream_head() if found else None  # a finished one stays the head
         for (tenant, instance_id), rows in found.items():
+            if (tenant, instance_id) == head:
+                versions[head] = "stream_head"
+                continue
             outbox = rows["outbox"]
             if isinstance(outbox, list) and any(m["status"] != "delivered" for m in outbox):
                 versions[(tenant, instance_id)] = "undelivered_outbox"

@@ -93,6 +93,11 @@ class PruneStore(Protocol):
         instance is left out)."""
         ...
 
+    def stream_head(self) -> tuple[str, str] | None:
+        """The instance (tenant, id) whose audit row is the newest, if this store keeps that
+        instance from being removed (`remove_instance`'s `stream_head`); else None."""
+        ...
+
     def remove_instance(
         self, tenant: str, instance_id: str, *, before: int, version: int
     ) -> PruneOutcome:

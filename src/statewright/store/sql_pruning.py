@@ -146,6 +146,14 @@ class PruneRows:
                         rows.append(row)
         return found
 
+    def stream_head(self) -> tuple[str, str] | None:
+        """The instance holding the newest audit row, where it is kept (see `PruneStore`)."""
+        query = self.prune_queries.get("prune_stream_head")
+        if query is None:
+            return None
+        rows = self._read_all(query, {}, what="reading the newest audit row")
+        return (str(rows[0]["tenant"]), str(rows[0]["instance_id"])) if rows else None
+
     def remove_instance(
         self, tenant: str, instance_id: str, *, before: int, version: int
     ) -> PruneOutcome:

@@ -46,6 +46,10 @@ FROM instances WHERE tenant = :tenant AND id = :id;
 -- The live stream's next cursor is the largest stream_seq plus one (queries.sql,
 -- insert_audit): the instance holding the newest audit row is kept, so that a cursor is
 -- never handed out twice.
+-- The instance prune_holds_stream_head keeps, for the archive to leave out.
+-- name: prune_stream_head
+SELECT tenant, instance_id FROM audit WHERE stream_seq = (SELECT max(stream_seq) FROM audit);
+
 -- name: prune_holds_stream_head
 SELECT EXISTS (SELECT 1 FROM audit
                WHERE tenant = :tenant AND instance_id = :id
