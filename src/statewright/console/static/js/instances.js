@@ -2,6 +2,7 @@
 // keyset paging ("More"), live updates from the tab's stream, and bulk actions over the
 // filter (a dry-run count first, then confirm).
 import { api, live, session } from "./api.js";
+import { filterPath } from "./chartvalue.js";
 import { fmtTime, h, pill, problemBox, replace, since, stateText } from "./dom.js";
 
 const FILTERS = ["definition", "state", "tag", "status", "runtime_status"];
@@ -148,7 +149,10 @@ async function loadCounts() {
     const counts = await api(`/state-counts${params ? `?${params}` : ""}`);
     $("total").textContent = `${counts.total} ${counts.total === 1 ? "instance" : "instances"}`;
     const chips = counts.items.map((c) => {
-      const pressed = state === c.state && (!rest.definition || rest.definition === c.definition);
+      // A chip filters by the state path the list accepts: a parallel value's text, such as
+      // "fulfilment (inventory.reserving, shipping.handed_over)", is no filter.
+      const path = filterPath(c.value);
+      const pressed = state === path && (!rest.definition || rest.definition === c.definition);
       return h(
         "button",
         {
@@ -160,7 +164,7 @@ async function loadCounts() {
           "data-definition": c.definition,
           "data-count": String(c.count),
           onclick: () => {
-            form.elements.state.value = pressed ? "" : c.state;
+            form.elements.state.value = pressed ? "" : path;
             form.elements.definition.value = pressed ? rest.definition || "" : c.definition;
             reload();
           },
@@ -171,7 +175,7 @@ async function loadCounts() {
       );
     });
     replace($("counts"), chips);
-    replace($("f-state-list"), [...new Set(counts.items.map((c) => c.state))].map((s) => h("option", { value: s })));
+    replace($("f-state-list"), [...new Set(counts.items.map((c) => filterPath(c.value)))].map((s) => h("option", { value: s })));
   } catch (error) {
     replace($("counts"), problemBox(error));
   }
