@@ -134,7 +134,7 @@ async function loadSearch(text) {
 function reload() {
   writeUrl();
   const text = search();
-  $("bulk").classList.toggle("sw-disabled", Boolean(text));
+  enableBulk(!text);
   resetBulk();
   loadCounts();
   return text ? loadSearch(text) : loadPage();
@@ -227,62 +227,83 @@ setInterval(() => {
 }, 15000);
 
 // -- bulk actions ----------------------------------------------------------------------------
+//
+// A bulk action acts on the filters, never on an id search (the API has no such filter): while
+// a search is typed the controls are disabled, and no body is made. With no filter at all the
+// body says `all: true`, and the question names "every instance of the tenant". The question
+// keeps the body it was counted with and the answer sends exactly that; editing a bulk control
+// or a filter withdraws the question.
 
-function bulkBody(dryRun) {
-  const body = { ...filters(), dry_run: dryRun };
-  if (Object.keys(filters()).length === 0) body.all = true;
-  const action = $("bulk-action").value;
+const BULK_CONTROLS = ["bulk-action", "bulk-event", "bulk-count"];
+let asked = 0; // a newer question (or its withdrawal) makes an older count's answer moot
+
+function enableBulk(enabled) {
+  for (const id of BULK_CONTROLS) $(id).disabled = !enabled;
+  $("bulk-off").hidden = enabled;
+}
+
+/** The request body for `action` over the filters, or null while an id search is typed. */
+function bulkBody(action) {
+  if (search()) return null;
+  const chosen = filters();
+  const body = { ...chosen, dry_run: true };
+  if (Object.keys(chosen).length === 0) body.all = true;
   if (action === "send") body.event = { type: $("bulk-event").value.trim() };
   return body;
 }
 
-function describe(action) {
-  if (action === "send") return `send ${$("bulk-event").value.trim()} to`;
+function describe(action, body) {
+  if (action === "send") return `send ${body.event.type} to`;
   if (action === "retry") return "retry the waiting steps of";
   return "cancel";
 }
 
 function resetBulk() {
+  asked += 1;
   $("bulk-confirm").hidden = true;
   replace($("bulk-confirm"));
+}
+
+function bulkProblem(title, detail) {
+  replace($("bulk-result"), problemBox({ problem: { title, detail } }));
 }
 
 async function countBulk() {
   const action = $("bulk-action").value;
   replace($("bulk-result"));
   resetBulk();
-  if (action === "send" && !$("bulk-event").value.trim()) {
-    replace($("bulk-result"), problemBox({ problem: { title: "No event", detail: "type the event to send, e.g. APPROVE" } }));
-    return;
-  }
-  const body = bulkBody(true);
+  const mine = asked;
+  const body = bulkBody(action);
+  if (body === null) return bulkProblem("Searching by id", "a bulk action acts on the filters; clear the id search first");
+  if (action === "send" && !body.event.type) return bulkProblem("No event", "type the event to send, e.g. APPROVE");
   try {
     const counted = await api(`/bulk/${action}`, { method: "POST", body });
+    if (mine !== asked) return;
     const scope = body.all ? "every instance of the tenant" : "the instances matching the filter";
     replace(
       $("bulk-confirm"),
       h("span", { "data-testid": "bulk-matched" },
         h("strong", {}, String(counted.matched)), ` ${counted.matched === 1 ? "instance" : "instances"} (${scope}). `,
-        `Really ${describe(action)} ${counted.matched === 1 ? "it" : "them"}?`),
+        `Really ${describe(action, body)} ${counted.matched === 1 ? "it" : "them"}?`),
       h("button", {
         type: "button",
         class: action === "cancel" ? "sw-button sw-danger" : "sw-button sw-primary",
         "data-testid": "bulk-go",
         disabled: counted.matched === 0,
-        onclick: () => runBulk(action),
+        onclick: () => runBulk(action, { ...body, dry_run: false }),
       }, `Yes, ${action} ${counted.matched}`),
       h("button", { type: "button", class: "sw-button", onclick: resetBulk }, "No"),
     );
     $("bulk-confirm").hidden = false;
   } catch (error) {
-    replace($("bulk-result"), problemBox(error));
+    if (mine === asked) replace($("bulk-result"), problemBox(error));
   }
 }
 
-async function runBulk(action) {
+async function runBulk(action, body) {
   resetBulk();
   try {
-    const result = await api(`/bulk/${action}`, { method: "POST", body: bulkBody(false) });
+    const result = await api(`/bulk/${action}`, { method: "POST", body });
     replace(
       $("bulk-result"),
       h("div", { class: "sw-note", "data-testid": "bulk-done" },
@@ -306,6 +327,7 @@ async function start() {
   readUrl();
   let typing = null;
   form.addEventListener("input", (changed) => {
+    resetBulk(); // the question was about the filters as they were
     if (changed.target.tagName === "SELECT") return;
     typing = later(typing, reload, 350);
   });
@@ -324,8 +346,9 @@ async function start() {
   $("bulk-count").addEventListener("click", countBulk);
   $("bulk-action").addEventListener("change", () => {
     $("bulk-event").hidden = $("bulk-action").value !== "send";
-    resetBulk();
   });
+  $("bulk-action").addEventListener("input", resetBulk);
+  $("bulk-event").addEventListener("input", resetBulk);
   $("bulk").hidden = who.role === "viewer";
   live.on(onTransition);
   await reload();
