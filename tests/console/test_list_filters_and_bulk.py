@@ -1,6 +1,6 @@
 """The instances list keeps to its filters: a bulk action never runs while searching by id,
-the confirmed bulk request is the one counted, and a parallel state's chip filters the
-list."""
+the confirmed bulk request is the one counted, a parallel state's chip filters the list, and
+a row that leaves the filters drops out live."""
 
 from __future__ import annotations
 
@@ -113,3 +113,24 @@ def test_a_parallel_states_chip_filters_the_list_by_its_path(
     expect(page.locator("[data-testid=instances-row][data-id='F-1']")).to_be_visible()
     expect(page.locator(".sw-problem")).to_have_count(0)
     expect(chip).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_row_that_leaves_the_filters_drops_out_live(
+    drafts: ConsoleServer, logged_in_page: Callable[..., Page]
+) -> None:
+    engine = drafts.engine
+    for number in (4, 5):
+        engine.start("intake", input={"applicant": "bo"}, instance_id=f"IN-{number}")
+    page = logged_in_page("viewer")
+    page.goto("/?definition=intake&state=draft")
+    expect(page.get_by_test_id("instances-row")).to_have_count(2)
+    expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-state", "open")
+    engine.send("IN-4", "SUBMIT", actor="ann")
+    expect(page.locator("[data-testid=instances-row][data-id='IN-4']")).to_have_count(0)
+    expect(page.get_by_test_id("instances-row")).to_have_count(1)
+    page.goto("/?definition=intake&status=active")
+    expect(page.get_by_test_id("instances-row")).to_have_count(5)
+    engine.send("IN-5", "SUBMIT", actor="ann")
+    engine.send("IN-5", "REJECT", actor="ann")  # done: no longer active
+    expect(page.locator("[data-testid=instances-row][data-id='IN-5']")).to_have_count(0)
+    expect(page.get_by_test_id("instances-row")).to_have_count(4)

@@ -2,7 +2,7 @@
 // keyset paging ("More"), live updates from the tab's stream, and bulk actions over the
 // filter (a dry-run count first, then confirm).
 import { api, live, session } from "./api.js";
-import { filterPath } from "./chartvalue.js";
+import { activePaths, filterPath } from "./chartvalue.js";
 import { fmtTime, h, pill, problemBox, replace, since, stateText } from "./dom.js";
 
 const FILTERS = ["definition", "state", "tag", "status", "runtime_status"];
@@ -191,6 +191,20 @@ function later(timer, fn, ms) {
   return setTimeout(fn, ms);
 }
 
+/** Whether an instance the list shows still matches the filters after `event`: false once it
+ * left them, null when the event cannot tell (it carries no tags). */
+function stillMatches(event, wanted) {
+  if (wanted.status && wanted.status !== event.status) return false;
+  if (wanted.runtime_status && wanted.runtime_status !== event.runtime_status) return false;
+  if (wanted.state && !activePaths(event.to_value).includes(wanted.state)) return false;
+  return wanted.tag ? null : true;
+}
+
+function rereadPage() {
+  // Read the rows shown again (as many as are loaded), in a while, once for a burst.
+  pageTimer = later(pageTimer, () => loadPage({ limit: Math.min(1000, Math.max(PAGE, byId.size + 1)) }), 400);
+}
+
 function onTransition(event) {
   if (event.type === "resync") {
     reload();
@@ -200,7 +214,12 @@ function onTransition(event) {
   if (wanted.definition && wanted.definition !== event.definition) return;
   countsTimer = later(countsTimer, loadCounts, 300);
   const known = byId.get(event.instance_id);
-  if (known) {
+  const matches = stillMatches(event, wanted);
+  if (known && matches === false) {
+    known.row.remove();
+    byId.delete(event.instance_id);
+    showEmpty();
+  } else if (known) {
     const item = {
       ...known.item,
       value: event.to_value,
@@ -215,10 +234,10 @@ function onTransition(event) {
     known.row.classList.remove("sw-flash");
     void known.row.offsetWidth; // restart the highlight
     known.row.classList.add("sw-flash");
+    // Only the server knows whether it still carries the tag filtered by.
+    if (matches === null && !search()) rereadPage();
   } else if (!search()) {
-    // An instance not shown: new, or now matching the filter. Read the rows shown again
-    // (as many as are loaded), in a while, once for a burst.
-    pageTimer = later(pageTimer, () => loadPage({ limit: Math.min(1000, Math.max(PAGE, byId.size + 1)) }), 400);
+    rereadPage(); // an instance not shown: new, or now matching the filters
   }
 }
 
