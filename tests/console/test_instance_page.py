@@ -1,7 +1,7 @@
 """The instance page in a browser, over `statewright serve --with-worker` with the examples:
 an order drawn with its active state, APPROVE pressed and the page following without a
 reload, an order in manual review retried, what a viewer and a token without payloads see,
-and another tenant's instance."""
+another tenant's instance, and long state names that fit their boxes."""
 
 from __future__ import annotations
 
@@ -164,3 +164,26 @@ def test_long_waits_are_compressed_in_the_timeline(
     expect(gaps.nth(1)).to_contain_text("2h in in_review")
     reject = page.locator('[data-testid=timeline-entry][data-event="REJECT"]')
     expect(reject).to_contain_text("after 2h in in_review")
+
+
+def test_state_names_fit_their_boxes_in_the_diagram(
+    console_server: Any, logged_in_page: Callable[..., Page]
+) -> None:
+    console_server.engine.start(
+        "approval", input={"document": "contract-9.pdf"}, instance_id="ap-1"
+    )
+    page = logged_in_page("viewer")
+    page.goto("/instances/ap-1")
+    expect(state_box(page, "approval.waiting_for_approval")).to_have_count(1)
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll("g.sw-state")].flatMap((g) => {
+            const box = g.querySelector(":scope > rect.sw-box");
+            if (!box) return [];
+            const width = box.width.baseVal.value;
+            return [...g.querySelectorAll(":scope > text.sw-name, :scope > text.sw-internal")]
+                .map((text) => ({ text: text.textContent, box: width, bbox: text.getBBox() }))
+                .filter((t) => t.bbox.x < 0 || t.bbox.x + t.bbox.width > t.box)
+                .map((t) => `${t.text}: ${Math.round(t.bbox.x + t.bbox.width)} > ${t.box}`);
+        })"""
+    )
+    assert overflowing == []

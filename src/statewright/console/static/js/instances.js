@@ -64,7 +64,7 @@ function cells(item) {
   return [
     h("td", {}, h("a", { class: "sw-id", href: href(item.id), "data-testid": "instance-link" }, item.id)),
     h("td", {}, item.definition, h("span", { class: "sw-faint" }, ` v${item.definition_version}`)),
-    h("td", { "data-testid": "business-state" }, h("span", { class: "sw-state" }, stateText(item.value))),
+    h("td", { "data-testid": "business-state" }, h("span", { class: "sw-state-text" }, stateText(item.value))),
     h("td", { "data-testid": "status" }, pill(item.status)),
     h("td", { "data-testid": "runtime-status" }, runtimeCell(item)),
     h("td", { title: fmtTime(item.updated_at), "data-at": item.updated_at, class: "sw-since" }, since(item.updated_at)),
@@ -170,7 +170,7 @@ async function loadCounts() {
           },
         },
         rest.definition ? null : h("span", { class: "sw-chip-def" }, c.definition),
-        h("span", { class: "sw-state" }, c.state),
+        h("span", { class: "sw-state-text" }, c.state),
         h("span", { class: "sw-chip-n" }, String(c.count)),
       );
     });
