@@ -1,7 +1,8 @@
 """The instance page in a browser, over `statewright serve --with-worker` with the examples:
 an order drawn with its active state, APPROVE pressed and the page following without a
 reload, an order in manual review retried, what a viewer and a token without payloads see,
-another tenant's instance, and long state names that fit their boxes."""
+another tenant's instance, long state names that fit their boxes, and a wide diagram kept
+readable."""
 
 from __future__ import annotations
 
@@ -187,3 +188,32 @@ def test_state_names_fit_their_boxes_in_the_diagram(
         })"""
     )
     assert overflowing == []
+
+
+def test_a_wide_diagram_keeps_a_readable_scale_and_scrolls_sideways(
+    console_server: Any, logged_in_page: Callable[..., Page]
+) -> None:
+    console_server.engine.start(
+        "order", input={"orderId": "o-9", "amount": 2500}, instance_id="o-9"
+    )
+    page = logged_in_page("viewer")
+    measure = """() => {
+        const diagram = document.querySelector("[data-testid=diagram]");
+        const svg = diagram.querySelector("svg.sw-statechart");
+        return {
+            scale: svg.getBoundingClientRect().width / svg.viewBox.baseVal.width,
+            scrolls: diagram.scrollWidth > diagram.clientWidth,
+            pageScrolls: document.documentElement.scrollWidth > window.innerWidth,
+        };
+    }"""
+    for width, height in ((1280, 800), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto("/instances/o-9")
+        expect(state_box(page, "order.pending_approval")).to_have_class(ACTIVE)
+        seen = page.evaluate(measure)
+        assert seen["scale"] >= 0.8, (width, seen)
+        assert seen["scrolls"], (width, seen)
+    # At desktop width the diagram scrolls, not the page (at phone width the page's own
+    # columns are wider than the screen, diagram or not).
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert not page.evaluate(measure)["pageScrolls"]
