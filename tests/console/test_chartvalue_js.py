@@ -1,6 +1,7 @@
-"""chartvalue.js, the instance and definition pages' reading of statechart values, run in an
-embedded V8: the active state paths of a value, their ids in the diagram model (custom ids
-included), values as text and event types as an operator reads them."""
+"""chartvalue.js, the console pages' reading of statechart values, run in an embedded V8: the
+active state paths of a value, the path the instance list filters it by, their ids in the
+diagram model (custom ids included), values as text and event types as an operator reads
+them."""
 
 from __future__ import annotations
 
@@ -69,6 +70,13 @@ def test_a_value_gives_every_active_path_and_its_leaves(js: Any) -> None:
     assert js('activePaths("cart")') == ["cart"]
     assert js(f"valueText({value})") == "fulfil (stock.picking, post.label)"
     assert js('valueText({"review": {"legal": "waiting"}})') == "review.legal.waiting"
+
+
+def test_a_value_filters_the_list_by_its_path_down_to_the_first_parallel_state(js: Any) -> None:
+    assert js('filterPath("cart")') == "cart"
+    assert js('filterPath({"review": {"legal": "waiting"}})') == "review.legal.waiting"
+    assert js(f"filterPath({json.dumps(PARALLEL)})") == "fulfil"
+    assert js(f"filterPath({json.dumps({'shop': PARALLEL})})") == "shop.fulfil"
 
 
 def test_paths_map_to_the_diagram_models_ids_custom_ones_included(js: Any) -> None:

@@ -1,9 +1,11 @@
 """The instance page following what a separate `statewright worker` process does: a timer it
 fires and a step it runs again after "Retry now", each shown live; and a typed event's form,
-refused by the server and then accepted."""
+refused by the server and then accepted, or refused before sending when a number field holds
+no number."""
 
 from __future__ import annotations
 
+import re
 import runpy
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -82,6 +84,29 @@ def test_a_timer_fired_by_another_process_shows_live_and_a_typed_form_is_checked
         "resolution": "wontfix",
         "minutes": 5,
     }
+
+
+def test_a_number_field_that_reads_as_no_number_is_refused_before_sending(
+    console_server: Served, logged_in_page: Callable[..., Page]
+) -> None:
+    page = logged_in_page("operator")
+    console_server.engine.start("ticket", instance_id="t-2")
+    page.goto("/instances/t-2")
+    page.get_by_test_id("event-button-CLOSE").click()
+    form = page.get_by_test_id("event-form")
+    form.locator("select#field-resolution").select_option(label="fixed")
+    form.locator("#field-minutes").press_sequentially("1e")  # the input's value is ""
+    sent: list[str] = []
+    page.on("request", lambda r: r.method == "POST" and sent.append(r.url))
+    page.get_by_test_id("event-send").click()
+    minutes = form.locator(".form-field[data-for=minutes]")
+    expect(minutes).to_have_class(re.compile(r"(^|\s)invalid(\s|$)"))
+    expect(minutes.locator(".field-error")).to_contain_text("not a number")
+    assert sent == []
+    form.locator("#field-minutes").fill("3")
+    page.get_by_test_id("event-send").click()
+    expect(page.get_by_test_id("business-state")).to_contain_text("closed")
+    assert console_server.engine.history("t-2")[-1].event["minutes"] == 3
 
 
 def test_retry_now_runs_a_waiting_step_again(

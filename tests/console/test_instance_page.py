@@ -1,7 +1,8 @@
 """The instance page in a browser, over `statewright serve --with-worker` with the examples:
 an order drawn with its active state, APPROVE pressed and the page following without a
 reload, an order in manual review retried, what a viewer and a token without payloads see,
-and another tenant's instance."""
+another tenant's instance, long state names that fit their boxes, and a wide diagram kept
+readable."""
 
 from __future__ import annotations
 
@@ -164,3 +165,55 @@ def test_long_waits_are_compressed_in_the_timeline(
     expect(gaps.nth(1)).to_contain_text("2h in in_review")
     reject = page.locator('[data-testid=timeline-entry][data-event="REJECT"]')
     expect(reject).to_contain_text("after 2h in in_review")
+
+
+def test_state_names_fit_their_boxes_in_the_diagram(
+    console_server: Any, logged_in_page: Callable[..., Page]
+) -> None:
+    console_server.engine.start(
+        "approval", input={"document": "contract-9.pdf"}, instance_id="ap-1"
+    )
+    page = logged_in_page("viewer")
+    page.goto("/instances/ap-1")
+    expect(state_box(page, "approval.waiting_for_approval")).to_have_count(1)
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll("g.sw-state")].flatMap((g) => {
+            const box = g.querySelector(":scope > rect.sw-box");
+            if (!box) return [];
+            const width = box.width.baseVal.value;
+            return [...g.querySelectorAll(":scope > text.sw-name, :scope > text.sw-internal")]
+                .map((text) => ({ text: text.textContent, box: width, bbox: text.getBBox() }))
+                .filter((t) => t.bbox.x < 0 || t.bbox.x + t.bbox.width > t.box)
+                .map((t) => `${t.text}: ${Math.round(t.bbox.x + t.bbox.width)} > ${t.box}`);
+        })"""
+    )
+    assert overflowing == []
+
+
+def test_a_wide_diagram_keeps_a_readable_scale_and_scrolls_sideways(
+    console_server: Any, logged_in_page: Callable[..., Page]
+) -> None:
+    console_server.engine.start(
+        "order", input={"orderId": "o-9", "amount": 2500}, instance_id="o-9"
+    )
+    page = logged_in_page("viewer")
+    measure = """() => {
+        const diagram = document.querySelector("[data-testid=diagram]");
+        const svg = diagram.querySelector("svg.sw-statechart");
+        return {
+            scale: svg.getBoundingClientRect().width / svg.viewBox.baseVal.width,
+            scrolls: diagram.scrollWidth > diagram.clientWidth,
+            pageScrolls: document.documentElement.scrollWidth > window.innerWidth,
+        };
+    }"""
+    for width, height in ((1280, 800), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto("/instances/o-9")
+        expect(state_box(page, "order.pending_approval")).to_have_class(ACTIVE)
+        seen = page.evaluate(measure)
+        assert seen["scale"] >= 0.8, (width, seen)
+        assert seen["scrolls"], (width, seen)
+    # At desktop width the diagram scrolls, not the page (at phone width the page's own
+    # columns are wider than the screen, diagram or not).
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert not page.evaluate(measure)["pageScrolls"]

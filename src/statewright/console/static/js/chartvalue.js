@@ -21,6 +21,16 @@ export function leafPaths(value, prefix = "") {
   return Object.entries(value).flatMap(([key, child]) => leafPaths(child, prefix + key + "."));
 }
 
+/** The state path the instance list filters `value` by: the value's path down to its first
+ * parallel state (a filter names one state; a parallel value is in several). */
+export function filterPath(value, prefix = "") {
+  if (typeof value === "string") return prefix + value;
+  const entries = Object.entries(value || {});
+  if (entries.length !== 1) return prefix.replace(/\.$/, "");
+  const [key, child] = entries[0];
+  return filterPath(child, `${prefix}${key}.`);
+}
+
 /** A value as text: "payment", "review.legal", "fulfilment (inventory.reserving, shipping.preparing)". */
 export function valueText(value) {
   if (value === null || value === undefined) return "—";

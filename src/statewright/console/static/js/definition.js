@@ -4,7 +4,7 @@
 
 import { api, live } from "./api.js";
 import { problemBox } from "./dom.js";
-import { leafPaths, stateIds } from "./chartvalue.js";
+import { filterPath, leafPaths, stateIds } from "./chartvalue.js";
 import { eventsTable } from "./events_table.js";
 import { drawStatechart } from "./statechart.js";
 import { el, fill, msTime } from "./ui.js";
@@ -46,16 +46,6 @@ function perState(items) {
     }
   }
   return counts;
-}
-
-/** The state path the instance list filters `value` by: the value's path down to its first
- * parallel state (a filter names one state; a parallel value is in several). */
-function filterPath(value, prefix = "") {
-  if (typeof value === "string") return prefix + value;
-  const entries = Object.entries(value || {});
-  if (entries.length !== 1) return prefix.replace(/\.$/, "");
-  const [key, child] = entries[0];
-  return filterPath(child, `${prefix}${key}.`);
 }
 
 async function paintCounts() {

@@ -2,6 +2,7 @@
 // keyset paging ("More"), live updates from the tab's stream, and bulk actions over the
 // filter (a dry-run count first, then confirm).
 import { api, live, session } from "./api.js";
+import { activePaths, filterPath } from "./chartvalue.js";
 import { fmtTime, h, pill, problemBox, replace, since, stateText } from "./dom.js";
 
 const FILTERS = ["definition", "state", "tag", "status", "runtime_status"];
@@ -63,7 +64,7 @@ function cells(item) {
   return [
     h("td", {}, h("a", { class: "sw-id", href: href(item.id), "data-testid": "instance-link" }, item.id)),
     h("td", {}, item.definition, h("span", { class: "sw-faint" }, ` v${item.definition_version}`)),
-    h("td", { "data-testid": "business-state" }, h("span", { class: "sw-state" }, stateText(item.value))),
+    h("td", { "data-testid": "business-state" }, h("span", { class: "sw-state-text" }, stateText(item.value))),
     h("td", { "data-testid": "status" }, pill(item.status)),
     h("td", { "data-testid": "runtime-status" }, runtimeCell(item)),
     h("td", { title: fmtTime(item.updated_at), "data-at": item.updated_at, class: "sw-since" }, since(item.updated_at)),
@@ -133,7 +134,7 @@ async function loadSearch(text) {
 function reload() {
   writeUrl();
   const text = search();
-  $("bulk").classList.toggle("sw-disabled", Boolean(text));
+  enableBulk(!text);
   resetBulk();
   loadCounts();
   return text ? loadSearch(text) : loadPage();
@@ -148,7 +149,10 @@ async function loadCounts() {
     const counts = await api(`/state-counts${params ? `?${params}` : ""}`);
     $("total").textContent = `${counts.total} ${counts.total === 1 ? "instance" : "instances"}`;
     const chips = counts.items.map((c) => {
-      const pressed = state === c.state && (!rest.definition || rest.definition === c.definition);
+      // A chip filters by the state path the list accepts: a parallel value's text, such as
+      // "fulfilment (inventory.reserving, shipping.handed_over)", is no filter.
+      const path = filterPath(c.value);
+      const pressed = state === path && (!rest.definition || rest.definition === c.definition);
       return h(
         "button",
         {
@@ -160,18 +164,18 @@ async function loadCounts() {
           "data-definition": c.definition,
           "data-count": String(c.count),
           onclick: () => {
-            form.elements.state.value = pressed ? "" : c.state;
+            form.elements.state.value = pressed ? "" : path;
             form.elements.definition.value = pressed ? rest.definition || "" : c.definition;
             reload();
           },
         },
         rest.definition ? null : h("span", { class: "sw-chip-def" }, c.definition),
-        h("span", { class: "sw-state" }, c.state),
+        h("span", { class: "sw-state-text" }, c.state),
         h("span", { class: "sw-chip-n" }, String(c.count)),
       );
     });
     replace($("counts"), chips);
-    replace($("f-state-list"), [...new Set(counts.items.map((c) => c.state))].map((s) => h("option", { value: s })));
+    replace($("f-state-list"), [...new Set(counts.items.map((c) => filterPath(c.value)))].map((s) => h("option", { value: s })));
   } catch (error) {
     replace($("counts"), problemBox(error));
   }
@@ -187,6 +191,20 @@ function later(timer, fn, ms) {
   return setTimeout(fn, ms);
 }
 
+/** Whether an instance the list shows still matches the filters after `event`: false once it
+ * left them, null when the event cannot tell (it carries no tags). */
+function stillMatches(event, wanted) {
+  if (wanted.status && wanted.status !== event.status) return false;
+  if (wanted.runtime_status && wanted.runtime_status !== event.runtime_status) return false;
+  if (wanted.state && !activePaths(event.to_value).includes(wanted.state)) return false;
+  return wanted.tag ? null : true;
+}
+
+function rereadPage() {
+  // Read the rows shown again (as many as are loaded), in a while, once for a burst.
+  pageTimer = later(pageTimer, () => loadPage({ limit: Math.min(1000, Math.max(PAGE, byId.size + 1)) }), 400);
+}
+
 function onTransition(event) {
   if (event.type === "resync") {
     reload();
@@ -196,7 +214,12 @@ function onTransition(event) {
   if (wanted.definition && wanted.definition !== event.definition) return;
   countsTimer = later(countsTimer, loadCounts, 300);
   const known = byId.get(event.instance_id);
-  if (known) {
+  const matches = stillMatches(event, wanted);
+  if (known && matches === false) {
+    known.row.remove();
+    byId.delete(event.instance_id);
+    showEmpty();
+  } else if (known) {
     const item = {
       ...known.item,
       value: event.to_value,
@@ -211,10 +234,10 @@ function onTransition(event) {
     known.row.classList.remove("sw-flash");
     void known.row.offsetWidth; // restart the highlight
     known.row.classList.add("sw-flash");
+    // Only the server knows whether it still carries the tag filtered by.
+    if (matches === null && !search()) rereadPage();
   } else if (!search()) {
-    // An instance not shown: new, or now matching the filter. Read the rows shown again
-    // (as many as are loaded), in a while, once for a burst.
-    pageTimer = later(pageTimer, () => loadPage({ limit: Math.min(1000, Math.max(PAGE, byId.size + 1)) }), 400);
+    rereadPage(); // an instance not shown: new, or now matching the filters
   }
 }
 
@@ -223,62 +246,83 @@ setInterval(() => {
 }, 15000);
 
 // -- bulk actions ----------------------------------------------------------------------------
+//
+// A bulk action acts on the filters, never on an id search (the API has no such filter): while
+// a search is typed the controls are disabled, and no body is made. With no filter at all the
+// body says `all: true`, and the question names "every instance of the tenant". The question
+// keeps the body it was counted with and the answer sends exactly that; editing a bulk control
+// or a filter withdraws the question.
 
-function bulkBody(dryRun) {
-  const body = { ...filters(), dry_run: dryRun };
-  if (Object.keys(filters()).length === 0) body.all = true;
-  const action = $("bulk-action").value;
+const BULK_CONTROLS = ["bulk-action", "bulk-event", "bulk-count"];
+let asked = 0; // a newer question (or its withdrawal) makes an older count's answer moot
+
+function enableBulk(enabled) {
+  for (const id of BULK_CONTROLS) $(id).disabled = !enabled;
+  $("bulk-off").hidden = enabled;
+}
+
+/** The request body for `action` over the filters, or null while an id search is typed. */
+function bulkBody(action) {
+  if (search()) return null;
+  const chosen = filters();
+  const body = { ...chosen, dry_run: true };
+  if (Object.keys(chosen).length === 0) body.all = true;
   if (action === "send") body.event = { type: $("bulk-event").value.trim() };
   return body;
 }
 
-function describe(action) {
-  if (action === "send") return `send ${$("bulk-event").value.trim()} to`;
+function describe(action, body) {
+  if (action === "send") return `send ${body.event.type} to`;
   if (action === "retry") return "retry the waiting steps of";
   return "cancel";
 }
 
 function resetBulk() {
+  asked += 1;
   $("bulk-confirm").hidden = true;
   replace($("bulk-confirm"));
+}
+
+function bulkProblem(title, detail) {
+  replace($("bulk-result"), problemBox({ problem: { title, detail } }));
 }
 
 async function countBulk() {
   const action = $("bulk-action").value;
   replace($("bulk-result"));
   resetBulk();
-  if (action === "send" && !$("bulk-event").value.trim()) {
-    replace($("bulk-result"), problemBox({ problem: { title: "No event", detail: "type the event to send, e.g. APPROVE" } }));
-    return;
-  }
-  const body = bulkBody(true);
+  const mine = asked;
+  const body = bulkBody(action);
+  if (body === null) return bulkProblem("Searching by id", "a bulk action acts on the filters; clear the id search first");
+  if (action === "send" && !body.event.type) return bulkProblem("No event", "type the event to send, e.g. APPROVE");
   try {
     const counted = await api(`/bulk/${action}`, { method: "POST", body });
+    if (mine !== asked) return;
     const scope = body.all ? "every instance of the tenant" : "the instances matching the filter";
     replace(
       $("bulk-confirm"),
       h("span", { "data-testid": "bulk-matched" },
         h("strong", {}, String(counted.matched)), ` ${counted.matched === 1 ? "instance" : "instances"} (${scope}). `,
-        `Really ${describe(action)} ${counted.matched === 1 ? "it" : "them"}?`),
+        `Really ${describe(action, body)} ${counted.matched === 1 ? "it" : "them"}?`),
       h("button", {
         type: "button",
         class: action === "cancel" ? "sw-button sw-danger" : "sw-button sw-primary",
         "data-testid": "bulk-go",
         disabled: counted.matched === 0,
-        onclick: () => runBulk(action),
+        onclick: () => runBulk(action, { ...body, dry_run: false }),
       }, `Yes, ${action} ${counted.matched}`),
       h("button", { type: "button", class: "sw-button", onclick: resetBulk }, "No"),
     );
     $("bulk-confirm").hidden = false;
   } catch (error) {
-    replace($("bulk-result"), problemBox(error));
+    if (mine === asked) replace($("bulk-result"), problemBox(error));
   }
 }
 
-async function runBulk(action) {
+async function runBulk(action, body) {
   resetBulk();
   try {
-    const result = await api(`/bulk/${action}`, { method: "POST", body: bulkBody(false) });
+    const result = await api(`/bulk/${action}`, { method: "POST", body });
     replace(
       $("bulk-result"),
       h("div", { class: "sw-note", "data-testid": "bulk-done" },
@@ -302,6 +346,7 @@ async function start() {
   readUrl();
   let typing = null;
   form.addEventListener("input", (changed) => {
+    resetBulk(); // the question was about the filters as they were
     if (changed.target.tagName === "SELECT") return;
     typing = later(typing, reload, 350);
   });
@@ -320,8 +365,9 @@ async function start() {
   $("bulk-count").addEventListener("click", countBulk);
   $("bulk-action").addEventListener("change", () => {
     $("bulk-event").hidden = $("bulk-action").value !== "send";
-    resetBulk();
   });
+  $("bulk-action").addEventListener("input", resetBulk);
+  $("bulk-event").addEventListener("input", resetBulk);
   $("bulk").hidden = who.role === "viewer";
   live.on(onTransition);
   await reload();

@@ -34,7 +34,7 @@ export function businessState(instance, config) {
   return tile(
     { class: "state-card", "data-testid": "business-state", "data-value": valueText(instance.value) },
     "Business state",
-    el("div", { class: "state-value sw-state" }, valueText(instance.value), tags.size ? [" ", [...tags].map(tagPill)] : null),
+    el("div", { class: "state-value sw-state-text" }, valueText(instance.value), tags.size ? [" ", [...tags].map(tagPill)] : null),
     notes.map((n) => el("p", { class: "state-note" }, n)),
   );
 }

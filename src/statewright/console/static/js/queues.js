@@ -121,7 +121,7 @@ function renderSteps(sources) {
       h("td", {}, link(step.instance_id)),
       h("td", {}, h("span", { class: "sw-mono" }, step.src),
         orphan ? h("span", { class: "sw-sub", "data-testid": "no-worker" }, `no live worker provides ${step.src}`) : null),
-      h("td", {}, h("span", { class: "sw-state" }, step.state)),
+      h("td", {}, h("span", { class: "sw-state-text" }, step.state)),
       h("td", {}, pill(step.status)),
       h("td", { class: "sw-num" }, step.max_attempts ? `${step.attempts} / ${step.max_attempts}` : String(step.attempts)),
       h("td", { class: "sw-wrap" }, step.last_error ? h("span", { class: "sw-error-text" }, step.last_error) : h("span", { class: "sw-faint" }, "—")),

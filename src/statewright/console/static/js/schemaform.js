@@ -83,10 +83,14 @@ function input(name, schema, required) {
   );
 }
 
-/** Read one control's value; `undefined` for an empty optional one. Throws on bad JSON. */
+/** Read one control's value; `undefined` for an empty optional one. Throws on bad JSON and
+ * on text a number input cannot read. */
 function valueOf(control) {
   const kind = control.dataset.kind;
   if (kind === "boolean") return control.checked;
+  // A number input whose text is no number ("1e") reads as "": say so, rather than leave
+  // the field out and have the server call it missing.
+  if (control.validity?.badInput) throw new FieldError(control.dataset.field, "not a number");
   const raw = control.value;
   if (raw === "") return undefined;
   if (kind === "integer" || kind === "number") return Number(raw);

@@ -22,6 +22,7 @@ const HEADER = 28; // px, the name row of a state box
 const PAD = 12; // px, inside a box
 const MARKER = 12; // px, the initial marker's diameter
 const HISTORY = 30; // px, a history state's diameter
+const MIN_SCALE = 0.85; // the console shrinks a drawing no further: 13 px names stay 11 px
 
 // Advance widths of a regular sans-serif (Helvetica/Arial metrics), in 1/1000 em.
 const WIDTHS = (() => {
@@ -369,5 +370,9 @@ export async function drawStatechart(container, model, { ELK = globalThis.ELK } 
   }
   const layout = await cachedLayout(ELK, model);
   container.innerHTML = renderSvg(model, layout);
-  return new Drawing(container.querySelector("svg"), model, layout);
+  const svg = container.querySelector("svg");
+  // Shrunk to fit its container, but no further than MIN_SCALE (its text stays readable):
+  // past that the container scrolls sideways.
+  svg.style.minWidth = `${Math.ceil(layout.width * MIN_SCALE)}px`;
+  return new Drawing(svg, model, layout);
 }
