@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from statewright.cli.project import Project
+from statewright.cli.project import PROJECT_FILE, Project
 from statewright.definitions import Machine
 from statewright.errors import ConfigError
 
@@ -32,6 +32,8 @@ __all__ = [
 
 #: The module attributes a project's implementations file may define, by `provide` keyword.
 _KINDS = {"guards": "GUARDS", "actions": "ACTIONS", "actors": "ACTORS", "delays": "DELAYS"}
+#: What names a project's implementations file, for messages.
+_IMPLEMENTATIONS_KEY = f"implementations = in {PROJECT_FILE}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,7 @@ def load_project_setup(definitions: Path | None, implementations: Path | None) -
         DefinitionError: a definition file has faults.
     """
     if implementations is not None and not implementations.is_file():
-        raise ConfigError(_missing(implementations))
+        raise ConfigError(_missing(implementations, _IMPLEMENTATIONS_KEY))
     module = _import(implementations) if implementations is not None else None
     if module is not None and implementations is not None and hasattr(module, "MACHINES"):
         return _setup(implementations, module, _machines(implementations, module))
@@ -194,14 +196,17 @@ def _same_file(module: ModuleType, path: Path) -> bool:
     return origin is not None and Path(origin).resolve() == path
 
 
-def _missing(path: Path) -> str:
+def _missing(path: Path, given_by: str = "the --machines path") -> str:
+    """Why `path` cannot be imported, naming what gave it (`--machines`, or the project's
+    `implementations =`) as the thing to fix."""
     if path.is_dir():
-        return f"{path} is a folder; give the Python file in it that defines MACHINES"
+        return f"{path} is a folder; give the Python file in it (fix {given_by})"
     folder = path.parent
     nearby = [p.name for p in folder.glob("*.py")] if folder.is_dir() else []
     close = difflib.get_close_matches(path.name, nearby, n=1)
-    hint = f'did you mean "{folder / close[0]}"?' if close else "check the --machines path"
-    return f"{path}: no such file; {hint}"
+    if close:
+        return f'{path}: no such file; did you mean "{folder / close[0]}"? (fix {given_by})'
+    return f"{path}: no such file; fix {given_by}"
 
 
 def _import_failed(path: Path, error: Exception) -> str:
