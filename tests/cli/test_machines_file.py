@@ -169,8 +169,8 @@ def test_verify_reports_a_broken_file_the_same_way(url: str, tmp_path: Path) -> 
 
     result = runner.invoke(app, ["verify", "--url", url, "--machines", str(setup)])
 
-    assert result.exit_code == 1
-    assert result.output.strip().startswith(f"{setup}, line 1: no module named")
+    assert result.exit_code == 2  # bad input, as docs/cli.md's table says
+    assert result.stderr.strip().startswith(f"{setup}, line 1: no module named")
 
 
 UNRUNNABLE = """

@@ -67,14 +67,21 @@ def load_worker_setup(path: Path) -> WorkerSetup:
 
 
 def resolve_setup(machines: Path | None, project: Project | None) -> WorkerSetup:
-    """What a long-running command (`worker`, `serve`) registers: the `--machines` file's
-    setup if given, else the project's definitions and implementations, else nothing.
+    """What a command that runs definitions (`worker`, `serve`, `verify`, `start`) registers:
+    the `--machines` file's setup if given, else the project's definitions and
+    implementations, else nothing. In a project, the `--machines` file may be an
+    implementations file (GUARDS, ACTIONS, ACTORS, DELAYS, as `init` writes it): it is then
+    provided to the project's definitions.
 
     Raises:
         ConfigError, DefinitionError: as `load_worker_setup` and `load_project_setup`.
     """
     if machines is not None:
-        return load_worker_setup(machines)
+        module = _import(machines)
+        if project is not None and _is_implementations(module):
+            provided = _provided(machines, module)
+            return _setup(machines, module, _load_definitions(project.definitions, provided))
+        return _setup(machines, module, _machines(machines, module))
     if project is not None:
         return load_project_setup(project.definitions, project.implementations)
     return WorkerSetup([])
@@ -108,27 +115,41 @@ def load_project_setup(definitions: Path | None, implementations: Path | None) -
         ConfigError: the folder is missing, or the file as `load_worker_setup`.
         DefinitionError: a definition file has faults.
     """
-    if implementations is not None and not implementations.is_file():
+    if implementations is None:
+        return WorkerSetup(_load_definitions(definitions, {}))
+    if not implementations.is_file():
         raise ConfigError(_missing(implementations, _IMPLEMENTATIONS_KEY))
-    module = _import(implementations) if implementations is not None else None
-    if module is not None and implementations is not None and hasattr(module, "MACHINES"):
+    module = _import(implementations)
+    if hasattr(module, "MACHINES"):
         return _setup(implementations, module, _machines(implementations, module))
+    provided = _provided(implementations, module)
+    return _setup(implementations, module, _load_definitions(definitions, provided))
+
+
+def _is_implementations(module: ModuleType) -> bool:
+    """An implementations file: no MACHINES, and one of GUARDS, ACTIONS, ACTORS, DELAYS."""
+    return not hasattr(module, "MACHINES") and any(hasattr(module, n) for n in _KINDS.values())
+
+
+def _provided(path: Path, module: ModuleType) -> dict[str, dict[str, object]]:
+    """The module's GUARDS, ACTIONS, ACTORS and DELAYS by `provide` keyword ({} if absent)."""
     provided: dict[str, dict[str, object]] = {}
     for keyword, name in _KINDS.items():
-        value = getattr(module, name, None) if module is not None else None
+        value = getattr(module, name, None)
         if value is not None and not isinstance(value, dict):
             raise ConfigError(
-                f"{implementations}: {name} must be a dict of name -> function, "
+                f"{path}: {name} must be a dict of name -> function, "
                 f'e.g. {name} = {{"chargeCard": charge_card}}'
             )
         provided[keyword] = value or {}
-    machines = [
+    return provided
+
+
+def _load_definitions(folder: Path | None, provided: dict[str, dict[str, object]]) -> list[Machine]:
+    return [
         Machine.load(file, **provided)  # type: ignore[arg-type]
-        for file in _definition_files(definitions)
+        for file in _definition_files(folder)
     ]
-    if module is None or implementations is None:
-        return WorkerSetup(machines)
-    return _setup(implementations, module, machines)
 
 
 def _definition_files(folder: Path | None) -> list[Path]:
@@ -144,6 +165,13 @@ def _definition_files(folder: Path | None) -> list[Path]:
 
 def _machines(path: Path, module: ModuleType) -> list[Machine]:
     machines = getattr(module, "MACHINES", None)
+    if _is_implementations(module):
+        raise ConfigError(
+            f"{path} defines {', '.join(n for n in _KINDS.values() if hasattr(module, n))} "
+            f"but no MACHINES list: such a file is provided to a project's definitions, and "
+            f"there is no {PROJECT_FILE} here or above; run this in its project, or add "
+            "MACHINES = [Machine.load(...), ...]"
+        )
     if not isinstance(machines, list) or not all(isinstance(m, Machine) for m in machines):
         raise ConfigError(
             f"{path} defines no MACHINES list of machines; add MACHINES = [Machine.load(...), ...]"
