@@ -25,6 +25,7 @@ from statewright.errors import ConfigError
 __all__ = [
     "WorkerSetup",
     "load_machines",
+    "load_machines_or_implementations",
     "load_project_setup",
     "load_worker_setup",
     "resolve_setup",
@@ -85,6 +86,20 @@ def resolve_setup(machines: Path | None, project: Project | None) -> WorkerSetup
     if project is not None:
         return load_project_setup(project.definitions, project.implementations)
     return WorkerSetup([])
+
+
+def load_machines_or_implementations(path: Path) -> list[Machine] | dict[str, dict[str, object]]:
+    """The `MACHINES` list a Python file defines; or, for an implementations file (as `init`
+    writes it), its `GUARDS`, `ACTIONS`, `ACTORS` and `DELAYS` by `Machine.provide` keyword.
+
+    Raises:
+        ConfigError: the file is missing or cannot be imported, defines neither, or one of
+            those is not a dict.
+    """
+    module = _import(path)
+    if _is_implementations(module):
+        return _provided(path, module)
+    return _machines(path, module)
 
 
 def _setup(path: Path, module: ModuleType, machines: list[Machine]) -> WorkerSetup:
