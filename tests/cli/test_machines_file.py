@@ -169,8 +169,8 @@ def test_verify_reports_a_broken_file_the_same_way(url: str, tmp_path: Path) -> 
 
     result = runner.invoke(app, ["verify", "--url", url, "--machines", str(setup)])
 
-    assert result.exit_code == 1
-    assert result.output.strip().startswith(f"{setup}, line 1: no module named")
+    assert result.exit_code == 2  # bad input, as docs/cli.md's table says
+    assert result.stderr.strip().startswith(f"{setup}, line 1: no module named")
 
 
 UNRUNNABLE = """
@@ -205,3 +205,21 @@ def test_a_machine_missing_a_guard_is_one_line_naming_the_file_and_the_guard(
     assert "Traceback" not in result.output
     with Engine.open(url) as engine:
         assert engine.store.get_definition("guarded") is None  # nothing stored
+
+
+def test_a_missing_implementations_file_names_the_project_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STATEWRIGHT_URL", raising=False)
+    assert runner.invoke(app, ["init", str(tmp_path / "shop")]).exit_code == 0
+    toml = tmp_path / "shop" / "statewright.toml"
+    toml.write_text(toml.read_text().replace('"implementations.py"', '"impl.py"'))
+    monkeypatch.chdir(tmp_path / "shop")
+
+    result = runner.invoke(app, ["worker", "--once"])
+
+    assert result.exit_code == 1
+    line = result.output.strip()
+    missing = tmp_path / "shop" / "impl.py"
+    assert line == f"{missing}: no such file; fix implementations = in statewright.toml"
+    assert "--machines" not in line

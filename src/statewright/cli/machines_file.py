@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from statewright.cli.project import Project
+from statewright.cli.project import PROJECT_FILE, Project
 from statewright.definitions import Machine
 from statewright.errors import ConfigError
 
 __all__ = [
     "WorkerSetup",
     "load_machines",
+    "load_machines_or_implementations",
     "load_project_setup",
     "load_worker_setup",
     "resolve_setup",
@@ -32,6 +33,8 @@ __all__ = [
 
 #: The module attributes a project's implementations file may define, by `provide` keyword.
 _KINDS = {"guards": "GUARDS", "actions": "ACTIONS", "actors": "ACTORS", "delays": "DELAYS"}
+#: What names a project's implementations file, for messages.
+_IMPLEMENTATIONS_KEY = f"implementations = in {PROJECT_FILE}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +68,38 @@ def load_worker_setup(path: Path) -> WorkerSetup:
 
 
 def resolve_setup(machines: Path | None, project: Project | None) -> WorkerSetup:
-    """What a long-running command (`worker`, `serve`) registers: the `--machines` file's
-    setup if given, else the project's definitions and implementations, else nothing.
+    """What a command that runs definitions (`worker`, `serve`, `verify`, `start`) registers:
+    the `--machines` file's setup if given, else the project's definitions and
+    implementations, else nothing. In a project, the `--machines` file may be an
+    implementations file (GUARDS, ACTIONS, ACTORS, DELAYS, as `init` writes it): it is then
+    provided to the project's definitions.
 
     Raises:
         ConfigError, DefinitionError: as `load_worker_setup` and `load_project_setup`.
     """
     if machines is not None:
-        return load_worker_setup(machines)
+        module = _import(machines)
+        if project is not None and _is_implementations(module):
+            provided = _provided(machines, module)
+            return _setup(machines, module, _load_definitions(project.definitions, provided))
+        return _setup(machines, module, _machines(machines, module))
     if project is not None:
         return load_project_setup(project.definitions, project.implementations)
     return WorkerSetup([])
+
+
+def load_machines_or_implementations(path: Path) -> list[Machine] | dict[str, dict[str, object]]:
+    """The `MACHINES` list a Python file defines; or, for an implementations file (as `init`
+    writes it), its `GUARDS`, `ACTIONS`, `ACTORS` and `DELAYS` by `Machine.provide` keyword.
+
+    Raises:
+        ConfigError: the file is missing or cannot be imported, defines neither, or one of
+            those is not a dict.
+    """
+    module = _import(path)
+    if _is_implementations(module):
+        return _provided(path, module)
+    return _machines(path, module)
 
 
 def _setup(path: Path, module: ModuleType, machines: list[Machine]) -> WorkerSetup:
@@ -106,27 +130,41 @@ def load_project_setup(definitions: Path | None, implementations: Path | None) -
         ConfigError: the folder is missing, or the file as `load_worker_setup`.
         DefinitionError: a definition file has faults.
     """
-    if implementations is not None and not implementations.is_file():
-        raise ConfigError(_missing(implementations))
-    module = _import(implementations) if implementations is not None else None
-    if module is not None and implementations is not None and hasattr(module, "MACHINES"):
+    if implementations is None:
+        return WorkerSetup(_load_definitions(definitions, {}))
+    if not implementations.is_file():
+        raise ConfigError(_missing(implementations, _IMPLEMENTATIONS_KEY))
+    module = _import(implementations)
+    if hasattr(module, "MACHINES"):
         return _setup(implementations, module, _machines(implementations, module))
+    provided = _provided(implementations, module)
+    return _setup(implementations, module, _load_definitions(definitions, provided))
+
+
+def _is_implementations(module: ModuleType) -> bool:
+    """An implementations file: no MACHINES, and one of GUARDS, ACTIONS, ACTORS, DELAYS."""
+    return not hasattr(module, "MACHINES") and any(hasattr(module, n) for n in _KINDS.values())
+
+
+def _provided(path: Path, module: ModuleType) -> dict[str, dict[str, object]]:
+    """The module's GUARDS, ACTIONS, ACTORS and DELAYS by `provide` keyword ({} if absent)."""
     provided: dict[str, dict[str, object]] = {}
     for keyword, name in _KINDS.items():
-        value = getattr(module, name, None) if module is not None else None
+        value = getattr(module, name, None)
         if value is not None and not isinstance(value, dict):
             raise ConfigError(
-                f"{implementations}: {name} must be a dict of name -> function, "
+                f"{path}: {name} must be a dict of name -> function, "
                 f'e.g. {name} = {{"chargeCard": charge_card}}'
             )
         provided[keyword] = value or {}
-    machines = [
+    return provided
+
+
+def _load_definitions(folder: Path | None, provided: dict[str, dict[str, object]]) -> list[Machine]:
+    return [
         Machine.load(file, **provided)  # type: ignore[arg-type]
-        for file in _definition_files(definitions)
+        for file in _definition_files(folder)
     ]
-    if module is None or implementations is None:
-        return WorkerSetup(machines)
-    return _setup(implementations, module, machines)
 
 
 def _definition_files(folder: Path | None) -> list[Path]:
@@ -142,6 +180,13 @@ def _definition_files(folder: Path | None) -> list[Path]:
 
 def _machines(path: Path, module: ModuleType) -> list[Machine]:
     machines = getattr(module, "MACHINES", None)
+    if _is_implementations(module):
+        raise ConfigError(
+            f"{path} defines {', '.join(n for n in _KINDS.values() if hasattr(module, n))} "
+            f"but no MACHINES list: such a file is provided to a project's definitions, and "
+            f"there is no {PROJECT_FILE} here or above; run this in its project, or add "
+            "MACHINES = [Machine.load(...), ...]"
+        )
     if not isinstance(machines, list) or not all(isinstance(m, Machine) for m in machines):
         raise ConfigError(
             f"{path} defines no MACHINES list of machines; add MACHINES = [Machine.load(...), ...]"
@@ -194,14 +239,17 @@ def _same_file(module: ModuleType, path: Path) -> bool:
     return origin is not None and Path(origin).resolve() == path
 
 
-def _missing(path: Path) -> str:
+def _missing(path: Path, given_by: str = "the --machines path") -> str:
+    """Why `path` cannot be imported, naming what gave it (`--machines`, or the project's
+    `implementations =`) as the thing to fix."""
     if path.is_dir():
-        return f"{path} is a folder; give the Python file in it that defines MACHINES"
+        return f"{path} is a folder; give the Python file in it (fix {given_by})"
     folder = path.parent
     nearby = [p.name for p in folder.glob("*.py")] if folder.is_dir() else []
     close = difflib.get_close_matches(path.name, nearby, n=1)
-    hint = f'did you mean "{folder / close[0]}"?' if close else "check the --machines path"
-    return f"{path}: no such file; {hint}"
+    if close:
+        return f'{path}: no such file; did you mean "{folder / close[0]}"? (fix {given_by})'
+    return f"{path}: no such file; fix {given_by}"
 
 
 def _import_failed(path: Path, error: Exception) -> str:

@@ -18,19 +18,22 @@ Exit codes (docs/cli.md):
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from statewright.cli.machines_file import load_project_setup
-from statewright.cli.project import Project, find_project, resolve_store_url
+from statewright.cli.machines_file import WorkerSetup, resolve_setup
+from statewright.cli.project import PROJECT_FILE, Project, find_project, resolve_store_url
+from statewright.definitions import Machine
 from statewright.engine import Engine
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.errors import (
@@ -47,6 +50,7 @@ from statewright.errors import (
     StoreError,
     VersionConflict,
 )
+from statewright.store.url import parse_sqlite_url, redact_url
 
 __all__ = [
     "JsonOption",
@@ -120,27 +124,93 @@ def open_session(
     as_json: bool,
     *,
     machines: bool = False,
+    machines_file: Path | None = None,
     create: bool = False,
+    starting: str | None = None,
 ) -> Iterator[Session]:
     """Open the project's store (see `resolve_store_url`); with `machines`, register the
-    project's machines first, so that their guards and actions run here. A `StatewrightError`
-    raised inside ends the command through `fail`."""
+    `machines_file`'s machines (`--machines`), else the project's, first, so that their guards
+    and actions run here. They are read before the store is opened: a broken file changes
+    nothing. A `StatewrightError` raised inside ends the command through `fail`.
+
+    `starting` is the definition a `start` starts: the store is created (a missing SQLite
+    file) only when the project provides it, and one that neither the store nor the project
+    has is not found, naming those there are, before anything is created or registered.
+    """
     console = Console(highlight=False, soft_wrap=True)
     try:
         project = find_project()
-        engine = Engine.open(resolve_store_url(url, project), create=create)
+        store_url = resolve_store_url(url, project)
+        setup = resolve_setup(machines_file, project) if machines else WorkerSetup([])
+        provided = {machine.id for machine in setup.machines}
+        if starting is not None:
+            create = starting in provided
+            if not create and _is_missing_file(store_url):
+                raise _no_definition(starting, provided, project, store_url)
+        engine = Engine.open(store_url, create=create)
     except StatewrightError as error:
         fail(error, as_json)
     try:
         with engine:
-            if machines and project is not None:
-                setup = load_project_setup(project.definitions, project.implementations)
-                for machine in setup.machines:
-                    engine.register(machine)
+            if starting is not None and not create and not engine.store.get_definition(starting):
+                stored = {definition.id for definition in engine.definitions()}
+                raise _no_definition(starting, provided | stored, project)
+            source = machines_file or (project.file if project else None)
+            for machine in setup.machines:
+                _register(engine, machine, source)
             chosen = tenant or (project.tenant if project else None) or DEFAULT_TENANT
             yield Session(engine, chosen, as_json, console, project)
     except StatewrightError as error:
         fail(error, as_json)
+
+
+def _register(engine: Engine, machine: Machine, source: Path | None) -> None:
+    """Register `machine`; a refusal names the file it came from (`--machines`, else
+    statewright.toml), as `worker` does."""
+    try:
+        engine.register(machine)
+    except DefinitionError as error:
+        if source is None or error.source is not None:
+            raise
+        raise DefinitionError(
+            error.faults, machine_id=error.machine_id, source=str(source)
+        ) from None
+
+
+def _is_missing_file(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist (a bad URL is `Engine.open`'s
+    to report)."""
+    if not url.lower().startswith("sqlite:"):
+        return False
+    try:
+        return not Path(parse_sqlite_url(url).path).exists()
+    except ConfigError:
+        return False
+
+
+def _no_definition(
+    definition_id: str,
+    known: set[str],
+    project: Project | None,
+    missing_store: str | None = None,
+) -> NotFound:
+    """`start`'s not-found: the definitions there are, and the near miss or the fix."""
+    ids = sorted(known)
+    there = f"there are: {', '.join(ids)}" if ids else "there are none"
+    if project is None:
+        there += f"; no {PROJECT_FILE} here or above"
+    if missing_store is not None:
+        there += f"; no store at {redact_url(missing_store)}, none created"
+    close = difflib.get_close_matches(definition_id, ids, n=1)
+    if close:
+        fix = f"did you mean {close[0]!r}?"
+    elif project is None:
+        fix = 'make a project with "statewright init", or give the --url of a store that has it'
+    elif project.definitions is not None:
+        fix = f"add its definition to {project.definitions}, or start one of those"
+    else:
+        fix = 'add definitions = "definitions" to statewright.toml, with its definition there'
+    return NotFound(f"no definition {definition_id!r} to start ({there}); {fix}")
 
 
 def fail(error: StatewrightError, as_json: bool) -> NoReturn:

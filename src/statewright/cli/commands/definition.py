@@ -16,7 +16,7 @@ from rich.tree import Tree
 from statewright.chart import Machine as ChartMachine
 from statewright.chart.implementations import Implementations
 from statewright.chart.nodes import StateNode, Transition
-from statewright.cli.machines_file import load_machines
+from statewright.cli.machines_file import load_machines_or_implementations
 from statewright.definitions import Machine
 from statewright.engine.registry import storable_faults
 from statewright.errors import DefinitionError, Fault, StatewrightError
@@ -41,8 +41,9 @@ def validate(
     machines: Annotated[
         Path | None,
         typer.Option(
-            help="A Python file defining MACHINES = [...]: check the definition against the "
-            "implementations of the machine with its id."
+            help="A Python file defining MACHINES = [...] (the machine with the definition's "
+            "id), or a project's implementations file defining GUARDS, ACTIONS, ACTORS, "
+            "DELAYS: check the definition against those implementations."
         ),
     ] = None,
     implementations: Annotated[
@@ -77,7 +78,7 @@ def validate(
         print_faults(console, f"{path}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
     except StatewrightError as error:  # the --machines file could not be loaded
-        console.print(f"[red]✗[/red] {error}")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]✗[/red] {error}")
         raise typer.Exit(2) from None
     checked = machines is not None or implementations is not None
     failing = storable_faults(machine) + (
@@ -144,21 +145,30 @@ def _python_side(
     machine_id: str, machines: Path | None, implementations: str | None
 ) -> Implementations:
     """The implementations to check `machine_id` against: those of the machine with that
-    id in the --machines file, laid under those --implementations names."""
+    id in the --machines file (or, for an implementations file as `init` writes it, its
+    GUARDS, ACTIONS, ACTORS and DELAYS), laid under those --implementations names."""
     found = Implementations(guards={}, actions={}, actors={}, delays={})
     if machines is not None:
-        loaded = {machine.id: machine for machine in load_machines(machines)}
-        if machine_id not in loaded:
-            raise typer.BadParameter(
-                f"{machines} defines no machine {machine_id!r} in MACHINES (it defines "
-                f"{', '.join(sorted(loaded)) or 'none'}); add it, or check the definition's id",
-                param_hint="--machines",
-            )
-        found = loaded[machine_id].implementations
+        machines_or_provided = load_machines_or_implementations(machines)
+        if isinstance(machines_or_provided, dict):
+            found = found.merged(**machines_or_provided)
+        else:
+            found = _machine_of(machine_id, machines, machines_or_provided).implementations
     if implementations is not None:
         extra = _import_implementations(implementations)
         found = found.merged(**{kind: getattr(extra, kind) for kind in _KINDS})
     return found
+
+
+def _machine_of(machine_id: str, machines: Path, loaded: list[Machine]) -> Machine:
+    by_id = {machine.id: machine for machine in loaded}
+    if machine_id not in by_id:
+        raise typer.BadParameter(
+            f"{machines} defines no machine {machine_id!r} in MACHINES (it defines "
+            f"{', '.join(sorted(by_id)) or 'none'}); add it, or check the definition's id",
+            param_hint="--machines",
+        )
+    return by_id[machine_id]
 
 
 def _import_implementations(spec: str) -> Implementations:
@@ -201,9 +211,16 @@ def _import_implementations(spec: str) -> Implementations:
         kinds = {kind: value.get(kind) or {} for kind in _KINDS}
         empty = Implementations(guards={}, actions={}, actors={}, delays={})
         return empty.merged(**kinds)
+    if isinstance(value, Mapping):
+        # A dict of one kind (implementations:ACTORS): its keys are names, not kinds.
+        keys = ", ".join(sorted(map(str, value))[:3]) or "none"
+        what = f"a dict keyed by {keys}, not by kind"
+    else:
+        what = f"a {type(value).__name__}"
     raise typer.BadParameter(
-        f"{spec} is a {type(value).__name__}; point it at a Machine, an Implementations or a "
-        'dict such as {"guards": {...}, "actions": {...}, "actors": {...}, "delays": {...}}',
+        f"{spec} is {what}; point it at a Machine, an Implementations or a dict of kind -> "
+        'name -> function such as {"guards": {...}, "actors": {...}} (for a file with '
+        "GUARDS, ACTIONS, ACTORS, DELAYS, as init writes it, use --machines FILE)",
         param_hint="--implementations",
     )
 

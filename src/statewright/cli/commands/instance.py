@@ -53,7 +53,7 @@ def start(
     Example: statewright start order --id A-1 --input '{"orderId": "A-1", "amount": 2500}'
     """
     data = parse_json(input, "--input") if input is not None else None
-    with open_session(url, tenant, as_json, machines=True, create=True) as session:
+    with open_session(url, tenant, as_json, machines=True, starting=definition) as session:
         instance = session.engine.start(
             definition,
             input=data,

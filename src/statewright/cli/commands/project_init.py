@@ -3,11 +3,13 @@ a Python file of its implementations, and a test of it with the testing kit."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 __all__ = ["FILES", "init"]
 
@@ -176,22 +178,23 @@ def init(
 
     The example is an order workflow; its implementations file holds its guard and step, and
     the test runs it with the testing kit (pytest). The commands run in the project need no
-    flags. Refuses (exit 4) to overwrite any file.
+    flags. Refuses (exit 4) to overwrite any file, and writes nothing then.
 
     Example: statewright init shop && cd shop && pytest && statewright start order --input
     '{"orderId": "A-1", "amount": 25}'
     """
-    taken = [name for name in FILES if (folder / name).exists()]
-    if taken:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"[red]{folder}: {', '.join(taken)} exist already; init makes a new project: "
-            "pick an empty folder (nothing was written)[/red]"
+    in_the_way = _in_the_way(folder)
+    if in_the_way:
+        _refuse(in_the_way, 4)  # a conflict, as the exit codes of docs/cli.md say
+    try:
+        _write(folder)
+    except OSError as error:
+        where = error.filename or folder
+        _refuse(
+            f"{where}: cannot write it ({error.strerror or error}); pick a folder you can "
+            "write to (nothing was written)",
+            2,  # bad input: a folder that cannot be used, as for prune's --archive
         )
-        raise typer.Exit(4)  # a conflict, as the exit codes of docs/cli.md say
-    for name, text in FILES.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"made a statewright project in {folder}:")
     for name in FILES:
@@ -200,3 +203,52 @@ def init(
         f"next: cd {folder}; pytest; statewright start order --input "
         '\'{"orderId": "A-1", "amount": 25}\'; statewright worker --once; statewright list'
     )
+
+
+def _in_the_way(folder: Path) -> str | None:
+    """Why `init` cannot write its files in `folder` without overwriting something (one line
+    naming what is in the way and the fix), or None. Checked before anything is written."""
+    for name in FILES:
+        path = folder / name
+        for parent in reversed(path.parents):
+            if parent.exists() and not parent.is_dir():
+                inside = "the project" if parent in (folder, *folder.parents) else name
+                return (
+                    f"{parent} is a file, where init makes a folder (for {inside}); move it away "
+                    "or pick another folder (nothing was written)"
+                )
+    taken = [name for name in FILES if os.path.lexists(folder / name)]
+    if not taken:
+        return None
+    verb = "exists" if len(taken) == 1 else "exist"
+    return (
+        f"{folder}: {', '.join(taken)} {verb} already; init makes a new project: pick an "
+        "empty folder (nothing was written)"
+    )
+
+
+def _write(folder: Path) -> None:
+    """Write `FILES` in `folder`; on an OSError, remove the files and folders made so far
+    first, so that a failed `init` leaves nothing behind."""
+    made: list[Path] = []
+    try:
+        for name, text in FILES.items():
+            path = folder / name
+            for parent in reversed(path.parents):
+                if not parent.is_dir():
+                    parent.mkdir()
+                    made.append(parent)
+            made.append(path)
+            path.write_text(text, encoding="utf-8")
+    except OSError:
+        for path in reversed(made):
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _refuse(message: str, code: int) -> NoReturn:
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]{escape(message)}[/red]")
+    raise typer.Exit(code)

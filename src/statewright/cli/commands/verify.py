@@ -6,50 +6,38 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 
-from statewright.cli.machines_file import load_machines
+from statewright.cli.session import UrlOption, open_session
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
-from statewright.store.url import DEFAULT_URL, URL_VARIABLE
 
 __all__ = ["verify"]
 
 
 def verify(
-    url: Annotated[
-        str, typer.Option(envvar=URL_VARIABLE, help="The store URL (default: $STATEWRIGHT_URL).")
-    ] = DEFAULT_URL,
+    url: UrlOption = None,
     machines: Annotated[
         Path | None,
         typer.Option(
             help="A Python file defining MACHINES = [...], for definitions that need "
-            "Python implementations."
+            "Python implementations. Default: the definitions and implementations "
+            "statewright.toml names.",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
     """Replay every instance's audit log and check it rebuilds the stored snapshot.
 
-    Guards and actions run again: they must be free of outside side effects.
+    Guards and actions run again: they must be free of outside side effects. In a project
+    made by "statewright init" it needs no flags: statewright.toml names the store, the
+    definitions and the implementations.
 
     Example: statewright verify --url sqlite:///app.db --machines machines.py
     """
-    console = Console(highlight=False, soft_wrap=True)
-    try:
-        found = load_machines(machines) if machines else []
-        engine = Engine.open(url, create=False)
-    except StatewrightError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
     failures = 0
-    with engine:
-        try:
-            for machine in found:
-                engine.register(machine)
-        except StatewrightError as error:
-            console.print(f"[red]{machines}: {error}[/red]")
-            raise typer.Exit(1) from None
+    with open_session(url, None, False, machines=True, machines_file=machines) as session:
+        engine, console = session.engine, session.console
         total = engine.store.count_instances()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("verifying", total=total)
@@ -63,7 +51,7 @@ def verify(
                     failures += 1
                     console.print(f"[red]✗[/red] {tenant}/{instance_id}: {problem}")
                 progress.advance(task)
-    console.print(f"{total - failures} of {total} instances match their audit log")
+        console.print(f"{total - failures} of {total} instances match their audit log")
     if failures:
         raise typer.Exit(1)
 

@@ -1,0 +1,75 @@
+"""`statewright verify` in a project: the store, definitions and implementations come from
+statewright.toml, from any folder of it, as for every command; errors are one line on
+stderr with the exit code of docs/cli.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from statewright.cli import app
+from statewright.store.url import URL_VARIABLE
+
+runner = CliRunner()
+
+
+def run(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An init project with one order paid without approval (its guard isSmall ran)."""
+    monkeypatch.delenv(URL_VARIABLE, raising=False)
+    folder = tmp_path / "shop"
+    assert run("init", str(folder)).exit_code == 0
+    monkeypatch.chdir(folder)
+    order = json.dumps({"orderId": "A-1", "amount": 25})
+    assert run("start", "order", "--id", "A-1", "--input", order).exit_code == 0
+    return folder
+
+
+def test_verify_uses_the_projects_implementations(project: Path) -> None:
+    result = run("verify")
+
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 instances match their audit log" in result.stdout
+
+
+def test_verify_finds_the_project_from_a_subfolder(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project / "definitions")
+
+    result = run("verify")
+
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 instances match" in result.stdout
+    assert not (project / "definitions" / "statewright.db").exists()
+
+
+def test_verify_takes_the_projects_implementations_file_as_machines(project: Path) -> None:
+    result = run("verify", "--machines", "implementations.py")
+
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 instances match" in result.stdout
+
+
+def test_an_unreachable_store_is_one_line_on_stderr_with_exit_5(project: Path) -> None:
+    result = run("verify", "--url", "postgresql://nobody@127.0.0.1:1/nowhere")
+
+    assert result.exit_code == 5
+    assert result.stdout == ""
+    assert result.stderr.startswith("cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:1")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_store_is_refused_and_not_created(tmp_path: Path) -> None:
+    result = run("verify", "--url", f"sqlite:///{tmp_path / 'typo.db'}")
+
+    assert result.exit_code == 5
+    assert result.stderr.startswith(f"no SQLite database at {tmp_path / 'typo.db'}")
+    assert not (tmp_path / "typo.db").exists()
