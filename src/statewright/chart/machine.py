@@ -309,8 +309,10 @@ def _checked(base: Implementations, **kinds: Mapping[str, object] | None) -> Imp
             elif kind == "actions" and name in BUILTIN_ACTIONS:
                 faults.add(
                     at,
-                    f"{name!r} is a built-in action and cannot be replaced",
-                    "give your action another name",
+                    f"{name!r} is a built-in action and cannot be replaced (the names "
+                    f"{', '.join(sorted(BUILTIN_ACTIONS))} are reserved)",
+                    f"give your action another name (e.g. {name}Message) in actions= and in "
+                    "the definition",
                 )
             elif kind == "actions" and not (
                 callable(impl) or isinstance(impl, (AssignAction, EmitAction))
