@@ -176,6 +176,11 @@ def test_machine_only_keys_on_a_state_say_where_they_belong() -> None:
             'write "input"',
         ),
         (
+            machine(a={"on": {"GO": {"target": "b", "in": "#m.a"}}}, b={}),
+            "states.a.on.GO.in",
+            '"guard": {"type": "xstate.stateIn", "params": {"state": "#m.a"}}',
+        ),
+        (
             {"id": "m", "initial": "a", "predictableActionArguments": True, "states": {"a": {}}},
             "predictableActionArguments",
             "remove it",

@@ -81,7 +81,8 @@ _RENAMED = {
     'fields at run time, declare JSON Schemas in "statewright": {"events": {"TYPE": {...}}}',
     "predictableActionArguments": "remove it (XState v4 only)",
     "preserveActionOrder": "remove it (XState v4 only)",
-    "in": '"in" guards are not supported; test the state with a guard instead',
+    "in": '"in" is XState v4; write XState v5\'s state guard: '
+    '"guard": {"type": "xstate.stateIn", "params": {"state": "#m.a"}}',
     "onSnapshot": "statewright steps report only done and error; remove onSnapshot",
     "systemId": "remove it; statewright steps have no system id",
     "autoForward": '"autoForward" was removed in XState v5; remove it',
