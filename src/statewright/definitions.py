@@ -19,7 +19,6 @@ import yaml
 
 from statewright.chart import Machine as ChartMachine
 from statewright.chart.faults import did_you_mean, join_path
-from statewright.chart.macrostep import DEFAULT_MAX_ITERATIONS
 from statewright.errors import DefinitionError, Fault
 
 __all__ = ["Machine", "read_definition"]
@@ -227,7 +226,7 @@ class Machine(ChartMachine):
         actions: Mapping[str, object] | None = None,
         actors: Mapping[str, Callable[..., object]] | None = None,
         delays: Mapping[str, object] | None = None,
-        max_iterations: int = DEFAULT_MAX_ITERATIONS,
+        max_iterations: int | None = None,
     ) -> Machine:
         """Load a machine from a JSON or YAML file.
 

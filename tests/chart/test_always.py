@@ -423,3 +423,35 @@ def test_max_iterations_must_be_a_positive_whole_number(bad: object) -> None:
 
     with pytest.raises(DefinitionError, match="max_iterations"):
         Machine.from_config({"id": "m", "initial": "a", "states": {"a": {}}}, max_iterations=bad)  # type: ignore[arg-type]
+
+
+def test_the_definitions_options_max_iterations_bounds_the_loop(rec: Any) -> None:
+    config = counting_machine(rec, max_iterations=50).config
+    machine = rec.machine({**config, "options": {"maxIterations": 10}})
+    assert machine.max_iterations == 10
+    snapshot, _ = machine.initial_transition()
+
+    snapshot, _ = machine.transition(snapshot, "GO")
+
+    assert isinstance(snapshot.error, LoopLimitError)
+    assert snapshot.error.limit == 10
+    assert '"options": {"maxIterations": N}' in str(snapshot.error)
+
+
+def test_max_iterations_given_in_python_wins_over_the_definitions_options(rec: Any) -> None:
+    config = {**counting_machine(rec, max_iterations=50).config, "options": {"maxIterations": 10}}
+    machine = rec.machine(config, max_iterations=50)
+    snapshot, _ = machine.initial_transition()
+
+    snapshot, _ = machine.transition(snapshot, "GO")
+
+    assert machine.max_iterations == 50
+    assert snapshot.value == "done"
+
+
+def test_options_max_iterations_is_kept_by_provide(rec: Any) -> None:
+    config = {**counting_machine(rec, max_iterations=50).config, "options": {"maxIterations": 10}}
+
+    machine = rec.machine(config).provide(guards={"unused": lambda c, e: True})
+
+    assert machine.max_iterations == 10

@@ -66,28 +66,40 @@ def test_builtin_params_must_be_an_object(name: str) -> None:
         (
             {"type": "raise", "params": {"event": "PING", "dealy": 5}},
             "states.a.entry[0].params.dealy",
-            "unknown raise param 'dealy'",
+            "unknown raise param 'dealy': 'raise' is reserved for statewright's built-in action, "
+            "which takes event, delay, id",
         ),
         (
             {"type": "cancel", "params": {"id": "t", "event": "PING"}},
             "states.a.entry[0].params.event",
-            "unknown cancel param 'event'",
+            "unknown cancel param 'event': 'cancel' is reserved for statewright's built-in "
+            "action, which takes id",
         ),
         (
             {"type": "emit", "params": {"event": "x", "to": "y"}},
             "states.a.entry[0].params.to",
-            "unknown emit param 'to'",
+            "unknown emit param 'to': 'emit' is reserved for statewright's built-in action, "
+            "which takes event",
         ),
         (
             {"type": "log", "params": {"msg": "hi"}},
             "states.a.entry[0].params.msg",
-            "unknown log param 'msg'",
+            "unknown log param 'msg': 'log' is reserved for statewright's built-in action, "
+            "which takes message, value",
         ),
     ],
 )
 def test_unknown_builtin_params(action: object, path: str, message: str) -> None:
     fault = only_fault(entry(action))
     assert (fault.path, fault.message) == (path, message)
+
+
+def test_an_own_action_named_like_a_builtin_is_told_to_rename() -> None:
+    fault = only_fault(entry({"type": "log", "params": {"msg": "hi"}}))
+    assert fault.fix == (
+        'did you mean "message"? (or, for an action of your own, rename it, e.g. to '
+        "logMessage, here and in actions={...})"
+    )
 
 
 @pytest.mark.parametrize(

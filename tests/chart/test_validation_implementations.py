@@ -172,14 +172,16 @@ def test_combinator_name_used_as_a_guard_name() -> None:
         (
             {"actions": {"assign": noop}},
             "actions.assign",
-            "'assign' is a built-in action and cannot be replaced",
-            "give your action another name",
+            "'assign' is a built-in action and cannot be replaced (the names assign, cancel, "
+            "emit, log, raise are reserved)",
+            "give your action another name (e.g. assignMessage) in actions= and in the definition",
         ),
         (
             {"actions": {"raise": noop}},
             "actions.raise",
-            "'raise' is a built-in action and cannot be replaced",
-            "give your action another name",
+            "'raise' is a built-in action and cannot be replaced (the names assign, cancel, "
+            "emit, log, raise are reserved)",
+            "give your action another name (e.g. raiseMessage) in actions= and in the definition",
         ),
         (
             {"delays": {"slow": True}},

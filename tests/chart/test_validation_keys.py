@@ -71,6 +71,67 @@ def test_unknown_key_without_a_near_miss_lists_the_allowed_keys() -> None:
     assert "guard" in fault.fix and "target" in fault.fix
 
 
+def test_an_unknown_key_of_the_machine_is_called_a_machine_key() -> None:
+    fault = only_fault({"id": "m", "initial": "a", "contxt": {}, "states": {"a": {}}})
+    assert fault.message == "unknown machine key 'contxt'"
+
+
+@pytest.mark.parametrize("key", ["types", "schemas"])
+def test_xstate_type_information_on_the_machine_is_accepted_and_ignored(key: str) -> None:
+    config = {"id": "m", "initial": "a", key: {"context": {}, "events": {}}, "states": {"a": {}}}
+
+    snapshot, _ = Machine.from_config(config).initial_transition()
+
+    assert snapshot.value == "a"
+
+
+@pytest.mark.parametrize("key", ["types", "schemas", "options"])
+def test_machine_keys_on_a_state_say_they_belong_on_the_machine(key: str) -> None:
+    fault = only_fault(machine(a={key: {}}))
+    assert fault.path == f"states.a.{key}"
+    assert fault.message == f"unknown state key {key!r}"
+    assert f'"{key}" belongs on the machine itself' in fault.fix
+
+
+def test_a_route_says_statewright_has_no_routes_and_what_to_write() -> None:
+    fault = only_fault(machine(a={}, b={"id": "b", "route": {"guard": "ok"}}))
+    assert fault.path == "states.b.route"
+    assert "statewright does not support routes" in fault.fix
+    assert 'write a transition on the machine, which every state inherits: "on":' in fault.fix
+
+
+@pytest.mark.parametrize(
+    ("options", "path", "message", "fix"),
+    [
+        ([5], "options", "the machine options must be an object, not a list", '"maxIterations"'),
+        (
+            {"maxIteration": 5},
+            "options.maxIteration",
+            "unknown machine option 'maxIteration'",
+            'did you mean "maxIterations"?',
+        ),
+        (
+            {"maxIterations": 0},
+            "options.maxIterations",
+            "maxIterations must be a whole number >= 1, not 0",
+            "write 100",
+        ),
+        (
+            {"maxIterations": float("inf")},
+            "options.maxIterations",
+            "maxIterations must be a whole number >= 1, not inf",
+            "Infinity is not accepted",
+        ),
+    ],
+    ids=["not-an-object", "misspelt", "zero", "infinity"],
+)
+def test_machine_options_are_checked(options: object, path: str, message: str, fix: str) -> None:
+    fault = only_fault({"id": "m", "initial": "a", "options": options, "states": {"a": {}}})
+    assert fault.path == path
+    assert fault.message == message
+    assert fix in fault.fix
+
+
 def test_machine_only_keys_on_a_state_say_where_they_belong() -> None:
     fault = only_fault(machine(a={"context": {}}))
     assert fault.path == "states.a.context"
@@ -113,6 +174,11 @@ def test_machine_only_keys_on_a_state_say_where_they_belong() -> None:
             machine(a={"invoke": {"src": "charge", "data": {}}}),
             "states.a.invoke.data",
             'write "input"',
+        ),
+        (
+            machine(a={"on": {"GO": {"target": "b", "in": "#m.a"}}}, b={}),
+            "states.a.on.GO.in",
+            '"guard": {"type": "xstate.stateIn", "params": {"state": "#m.a"}}',
         ),
         (
             {"id": "m", "initial": "a", "predictableActionArguments": True, "states": {"a": {}}},

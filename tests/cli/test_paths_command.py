@@ -98,7 +98,8 @@ def test_paths_simple_from_and_serialize(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--to", "shiped"], 1, 'did you mean "shipped"?'),
+        (["--to", "shiped"], 1, "--to: machine 'order' has no state 'shiped'; did you mean"),
+        (["--from", "#order.shiped"], 1, "--from: machine 'order' has no state '#order.shiped'"),
         (["--serialize", "all"], 2, "not one of full, xstate, value"),
         (["--input", "{amount"], 2, "is not JSON"),
         (["--events", "missing.json"], 2, "cannot read missing.json"),

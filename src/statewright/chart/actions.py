@@ -234,9 +234,15 @@ def _builtin_params_ok(name: str, raw: object, path: str, faults: Faults) -> boo
     allowed = _BUILTIN_KEYS[name]
     for key in params:
         if allowed is not None and key not in allowed:
-            hint = did_you_mean(str(key), allowed)
+            # A plain XState config may name an action of its own "log": say that the name is
+            # taken, or the fix would only correct the params of an action never meant.
+            hint = did_you_mean(str(key), allowed) or _BUILTIN_FIX[name]
             faults.add(
-                join_path(path, key), f"unknown {name} param {key!r}", hint or _BUILTIN_FIX[name]
+                join_path(path, key),
+                f"unknown {name} param {key!r}: {name!r} is reserved for statewright's "
+                f"built-in action, which takes {', '.join(allowed)}",
+                f"{hint} (or, for an action of your own, rename it, e.g. to {name}Message, "
+                "here and in actions={...})",
             )
     for key in _BUILTIN_REQUIRED[name]:
         if key not in params:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from statewright.chart.event_schemas import EventSchemas, load_event_schemas
-from statewright.chart.faults import Faults, join_path, kind_of
+from statewright.chart.faults import Faults, did_you_mean, join_path, kind_of
 from statewright.chart.implementations import Implementations
 from statewright.chart.load_invoke import InvokeAfterPass
 from statewright.chart.load_nodes import NodePass
@@ -38,6 +38,8 @@ class MachineTree:
     ids: Mapping[str, StateNode]
     context: ValueFn | None
     output: ValueFn | None
+    #: `options.maxIterations` of the definition, if it sets one.
+    max_iterations: int | None
     event_schemas: EventSchemas
     faults: Faults
 
@@ -111,9 +113,43 @@ def build_tree(config: Mapping[str, object], impls: Implementations) -> MachineT
         ids=builder.ids,
         context=context,
         output=output,
+        max_iterations=_max_iterations(config.get("options"), faults),
         event_schemas=event_schemas,
         faults=faults,
     )
+
+
+_OPTIONS_FIX = 'write "options": {"maxIterations": 100}, or remove it'
+
+
+def _max_iterations(options: object, faults: Faults) -> int | None:
+    """XState's machine `options`; `maxIterations` is the only one it reads."""
+    if options is None:
+        return None
+    if not isinstance(options, Mapping):
+        what = f"the machine options must be an object, not {kind_of(options)}"
+        faults.add("options", what, _OPTIONS_FIX)
+        return None
+    for key in options:
+        if key != "maxIterations":
+            faults.add(
+                join_path("options", str(key)),
+                f"unknown machine option {key!r}",
+                did_you_mean(str(key), ("maxIterations",))
+                or "the only machine option is maxIterations; remove this one",
+            )
+    limit = options.get("maxIterations")
+    if limit is None:
+        return None
+    if type(limit) is not int or limit < 1:
+        faults.add(
+            "options.maxIterations",
+            f"maxIterations must be a whole number >= 1, not {limit!r}",
+            "write 100 (microsteps per macrostep); statewright has no unbounded loop, so "
+            "Infinity is not accepted (leave it out for the default, 1000)",
+        )
+        return None
+    return limit
 
 
 class _Builder(NodePass, InvokeAfterPass):

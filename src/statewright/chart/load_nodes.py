@@ -52,8 +52,11 @@ class NodePass(LoaderState):
                 f'write "{key}": {{}} for a state with nothing to declare',
             )
         self.configs[node] = config
-        allowed = STATE_KEYS | MACHINE_ONLY_KEYS if parent is None else STATE_KEYS
-        check_keys(config, allowed, path, self.faults, what="state")
+        if parent is None:
+            allowed, label = STATE_KEYS | MACHINE_ONLY_KEYS, "machine"
+        else:
+            allowed, label = STATE_KEYS, "state"
+        check_keys(config, allowed, path, self.faults, what="state", label=label)
         check_extension(config, path, self.faults, allowed=EXTENSION_KEYS if parent is None else ())
         self._name(node, config)
         states = config.get("states")

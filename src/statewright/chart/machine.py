@@ -55,7 +55,7 @@ class Machine:
         config: Mapping[str, object],
         implementations: Implementations = EMPTY,
         *,
-        max_iterations: int = DEFAULT_MAX_ITERATIONS,
+        max_iterations: int | None = None,
     ) -> None:
         """Compile `config`; prefer `Machine.from_config`.
 
@@ -69,7 +69,7 @@ class Machine:
                 'pass a dict such as {"id": "m", "initial": "a", "states": {"a": {}}}',
             )
             raise DefinitionError([fault])
-        if type(max_iterations) is not int or max_iterations < 1:
+        if max_iterations is not None and (type(max_iterations) is not int or max_iterations < 1):
             raise DefinitionError(
                 [
                     Fault(
@@ -84,10 +84,15 @@ class Machine:
             raise DefinitionError([deep])
         self.config: Mapping[str, object] = config
         self.implementations = implementations
-        self.max_iterations = max_iterations
         tree = build_tree(config, implementations)
         if tree.faults.structural:
             raise DefinitionError(tree.faults.structural + tree.faults.missing, machine_id=tree.id)
+        #: The `max_iterations` passed in, or None: `provide` and the engine pass it on, so
+        #: that each definition version keeps its own `options.maxIterations`.
+        self.max_iterations_override = max_iterations
+        #: Passes of the eventless loop allowed per macrostep: the `max_iterations` passed in,
+        #: else the definition's `options.maxIterations` (XState's), else 1000.
+        self.max_iterations: int = max_iterations or tree.max_iterations or DEFAULT_MAX_ITERATIONS
         self.id = tree.id
         self.chart = Chart(tree)
         self.missing_implementations: tuple[Fault, ...] = tuple(tree.faults.missing)
@@ -123,9 +128,12 @@ class Machine:
         actions: Mapping[str, object] | None = None,
         actors: Mapping[str, UserFunction] | None = None,
         delays: Mapping[str, object] | None = None,
-        max_iterations: int = DEFAULT_MAX_ITERATIONS,
+        max_iterations: int | None = None,
     ) -> Machine:
         """Build a machine from an XState v5 config dict, with optional implementations.
+
+        `max_iterations` bounds the eventless loop of a macrostep (XState's `maxIterations`);
+        when not given, the config's `"options": {"maxIterations": N}` applies, else 1000.
 
         Raises:
             DefinitionError: every fault of the definition at once, each with its JSON path
@@ -146,7 +154,7 @@ class Machine:
         impls = _checked(
             self.implementations, guards=guards, actions=actions, actors=actors, delays=delays
         )
-        return type(self)(self.config, impls, max_iterations=self.max_iterations)
+        return type(self)(self.config, impls, max_iterations=self.max_iterations_override)
 
     # -- the pure API -------------------------------------------------------------------------
 
@@ -301,8 +309,10 @@ def _checked(base: Implementations, **kinds: Mapping[str, object] | None) -> Imp
             elif kind == "actions" and name in BUILTIN_ACTIONS:
                 faults.add(
                     at,
-                    f"{name!r} is a built-in action and cannot be replaced",
-                    "give your action another name",
+                    f"{name!r} is a built-in action and cannot be replaced (the names "
+                    f"{', '.join(sorted(BUILTIN_ACTIONS))} are reserved)",
+                    f"give your action another name (e.g. {name}Message) in actions= and in "
+                    "the definition",
                 )
             elif kind == "actions" and not (
                 callable(impl) or isinstance(impl, (AssignAction, EmitAction))

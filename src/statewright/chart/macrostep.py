@@ -345,6 +345,7 @@ def _loop_error(machine: Machine, steps: Steps, limit: int) -> LoopLimitError:
     message = (
         f"machine {machine.id!r}: eventless transitions and raised events did not settle after "
         f"{limit} microsteps; the cycle runs through {cycle}. Give an `always` a guard that "
-        f"turns false, or pass max_iterations= higher if the loop is meant to be that long"
+        f'turns false, or raise the limit if the loop is meant to be that long ("options": '
+        f'{{"maxIterations": N}} on the machine, or max_iterations=N in Python)'
     )
     return LoopLimitError(message, states=names, limit=limit)

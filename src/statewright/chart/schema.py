@@ -46,7 +46,9 @@ STATE_KEYS = frozenset(
         "statewright",
     }
 )
-MACHINE_ONLY_KEYS = frozenset({"context", "version"})
+#: `types` and `schemas` are type information only, in XState too: accepted and ignored.
+#: `options` holds `maxIterations`, the bound of the eventless loop (see `Machine`).
+MACHINE_ONLY_KEYS = frozenset({"context", "version", "types", "schemas", "options"})
 TRANSITION_KEYS = frozenset(
     {
         "target",
@@ -77,11 +79,10 @@ _RENAMED = {
     "delimiter": '"delimiter" was removed in XState v5; state paths always use "."',
     "schema": "remove it (types live in TypeScript, not in the config); to check event "
     'fields at run time, declare JSON Schemas in "statewright": {"events": {"TYPE": {...}}}',
-    "types": "remove it (types live in TypeScript, not in the config); to check event "
-    'fields at run time, declare JSON Schemas in "statewright": {"events": {"TYPE": {...}}}',
     "predictableActionArguments": "remove it (XState v4 only)",
     "preserveActionOrder": "remove it (XState v4 only)",
-    "in": '"in" guards are not supported; test the state with a guard instead',
+    "in": '"in" is XState v4; write XState v5\'s state guard: '
+    '"guard": {"type": "xstate.stateIn", "params": {"state": "#m.a"}}',
     "onSnapshot": "statewright steps report only done and error; remove onSnapshot",
     "systemId": "remove it; statewright steps have no system id",
     "autoForward": '"autoForward" was removed in XState v5; remove it',
@@ -108,6 +109,14 @@ _RENAMED_IN: dict[str, dict[str, str]] = {
         '"on": {"EVENT": {"target": ..., "guard": ...}}',
         "context": '"context" belongs on the machine itself; move it to the top level',
         "version": '"version" belongs on the machine itself; move it to the top level',
+        "options": '"options" belongs on the machine itself; move it to the top level',
+        "types": '"types" belongs on the machine itself (XState reads it only for '
+        "TypeScript); move it to the top level or remove it",
+        "schemas": '"schemas" belongs on the machine itself (XState reads it only for '
+        "TypeScript); move it to the top level or remove it",
+        "route": "statewright does not support routes (XState's xstate.route event); to reach "
+        "this state from anywhere, write a transition on the machine, which every state "
+        'inherits: "on": {"GO": "#<this state\'s id>"} (with the route\'s guard as its "guard")',
     },
     "invoke": {
         "data": '"data" is XState v4; write "input"',
@@ -121,9 +130,19 @@ _RENAMED_IN: dict[str, dict[str, str]] = {
 
 
 def check_keys(
-    config: Mapping[str, object], allowed: frozenset[str], path: str, faults: Faults, *, what: str
+    config: Mapping[str, object],
+    allowed: frozenset[str],
+    path: str,
+    faults: Faults,
+    *,
+    what: str,
+    label: str = "",
 ) -> None:
-    """Record a fault for every key of `config` not in `allowed`."""
+    """Record a fault for every key of `config` not in `allowed`.
+
+    `what` picks the fixes for keys misplaced in that kind of object; `label` names the object
+    in the message when `what` does not (the root state is the machine).
+    """
     for key in config:
         if key in allowed:
             continue
@@ -136,7 +155,7 @@ def check_keys(
         )
         faults.add(
             join_path(path, key_text),
-            f"unknown {what} key {key_text!r}",
+            f"unknown {label or what} key {key_text!r}",
             fix or f"allowed keys: {', '.join(sorted(allowed))}",
         )
 

@@ -2,11 +2,17 @@
 
 A snapshot holds the active configuration, the context, the status (`active`, `done`,
 `error`, `stopped`), the output once done, the error once failed, the history value and the
-running invocations. `to_json()` gives XState's persisted shape (`value`, `context`,
-`status`, `historyValue`, `children`, `output`, `error`) plus `configuration`, the active
-state ids in XState's internal order, so that a restored snapshot behaves exactly like the one
-saved. `Snapshot.from_json` uses `configuration` when present; without it (a snapshot XState
-persisted) it rebuilds the configuration from `value` as XState's `restoreSnapshot` does.
+running invocations. `to_json()` has the keys of XState's persisted snapshot (`value`,
+`context`, `status`, `historyValue`, `children`, `output`, `error`) plus `machine` and
+`configuration`, the active state ids in XState's internal order, so that a restored snapshot
+behaves exactly like the one saved. Two values are written more plainly than XState writes
+them: `historyValue` lists state ids (`["m.a.b"]`, not `[{"id": "m.a.b"}]`), and each child is
+`{"src", "input", "state"}` (not `{"snapshot", "src", "syncSnapshot"}`).
+
+`Snapshot.from_json` reads both shapes, so it restores what `getPersistedSnapshot()` gave as
+well as what `to_json()` wrote. It uses `configuration` when present; without it (a snapshot
+XState persisted) it rebuilds the configuration from `value` as XState's `restoreSnapshot`
+does, and finds each child's state as the active state whose invoke has the child's id.
 """
 
 from __future__ import annotations
@@ -158,7 +164,11 @@ class Snapshot:
     # -- JSON ---------------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, JsonValue]:
-        """The snapshot as JSON-ready data, in XState's persisted shape."""
+        """Return the snapshot as JSON-ready data: XState's persisted keys plus two.
+
+        The extra keys are `machine` and `configuration`; `historyValue` and `children` are
+        written more plainly than XState writes them (see the module docstring).
+        """
         data: dict[str, JsonValue] = {
             "machine": self._machine.id,
             "status": self.status,
@@ -176,11 +186,12 @@ class Snapshot:
 
     @classmethod
     def from_json(cls, machine: Machine, data: Mapping[str, object]) -> Snapshot:
-        """Restore a snapshot saved by `to_json()` into `machine`.
+        """Restore a snapshot saved by `to_json()`, or persisted by XState, into `machine`.
 
         Raises:
             SnapshotError: the data is not a snapshot of this machine (unknown states, a
-                different machine id, a missing key); restore it into the version that saved it.
+                different machine id, a missing key, a child no active invoke runs); restore
+                it into the version that saved it.
         """
         return _restore(machine, data)
 
@@ -253,34 +264,8 @@ def _restore(machine: Machine, data: Mapping[str, object]) -> Snapshot:
                 f"snapshot has the history pseudo-state {node.id!r} active, which no "
                 "transition can do; restore an unedited copy"
             )
-    history = {}
-    for key, remembered in _mapping(data.get("historyValue", {}), "historyValue").items():
-        owner = ids.get(key)
-        if owner is None or owner.type != "history" or not isinstance(remembered, list):
-            raise SnapshotError(
-                f"snapshot remembers history {key!r}, which is not a history "
-                f"state of {machine.id!r}"
-            )
-        states = tuple(_node(ids, state_id, machine.id) for state_id in remembered)
-        parent = owner.parent
-        assert parent is not None  # a history state is never the root
-        if not all(state.is_descendant_of(parent) for state in states):
-            raise SnapshotError(
-                f"snapshot history {key!r} remembers states outside "
-                f"{parent.id!r}; restore an unedited copy"
-            )
-        history[key] = states
-    children = {}
-    for key, child in _mapping(data.get("children", {}), "children").items():
-        if not isinstance(child, Mapping) or not isinstance(child.get("src"), str):
-            raise SnapshotError(f"snapshot child {key!r} needs a string 'src'")
-        state_id = child.get("state", "")
-        if not isinstance(state_id, str) or state_id not in ids:
-            raise SnapshotError(
-                f"snapshot child {key!r} runs in state {state_id!r}, which {machine.id!r} "
-                "lacks; restore it into the version that saved it"
-            )
-        children[key] = ChildRef(str(child["src"]), copy_data(child.get("input")), state_id)
+    history = _restore_history(machine, data.get("historyValue", {}))
+    children = _restore_children(machine, nodes, data.get("children", {}))
     return Snapshot(
         machine,
         machine.chart.configuration(nodes),
@@ -291,6 +276,107 @@ def _restore(machine: Machine, data: Mapping[str, object]) -> Snapshot:
         history=history,
         children=children,
     )
+
+
+def _restore_history(machine: Machine, raw: object) -> dict[str, tuple[StateNode, ...]]:
+    """History state id -> remembered states, from either shape a snapshot may hold.
+
+    `to_json()` writes plain state ids (`{"m.a.hist": ["m.a.b"]}`); XState's
+    `getPersistedSnapshot()` writes the state nodes as objects (`[{"id": "m.a.b"}]`).
+    """
+    ids = machine.chart.tree.ids
+    history = {}
+    for key, remembered in _mapping(raw, "historyValue").items():
+        owner = ids.get(key)
+        if owner is None or owner.type != "history" or not isinstance(remembered, list):
+            raise SnapshotError(
+                f"snapshot remembers history {key!r}, which is not a history "
+                f"state of {machine.id!r}"
+            )
+        states = tuple(
+            _node(ids, _remembered_id(key, index, item), machine.id)
+            for index, item in enumerate(remembered)
+        )
+        parent = owner.parent
+        assert parent is not None  # a history state is never the root
+        if not all(state.is_descendant_of(parent) for state in states):
+            raise SnapshotError(
+                f"snapshot history {key!r} remembers states outside "
+                f"{parent.id!r}; restore an unedited copy"
+            )
+        history[key] = states
+    return history
+
+
+def _remembered_id(key: str, index: int, item: object) -> object:
+    if isinstance(item, Mapping):
+        if set(item) != {"id"}:
+            raise SnapshotError(
+                f"snapshot historyValue[{key!r}][{index}] is {item!r}; a remembered state is "
+                'its id, "m.a.b", or XState\'s {"id": "m.a.b"}'
+            )
+        return item["id"]
+    return item
+
+
+def _restore_children(
+    machine: Machine, nodes: tuple[StateNode, ...], raw: object
+) -> dict[str, ChildRef]:
+    """Invoke id -> running invocation, from either shape a snapshot may hold.
+
+    `to_json()` writes `{"src", "input", "state"}`. XState's `getPersistedSnapshot()` writes
+    `{"snapshot": {"status", "input", ...}, "src", "syncSnapshot"}` and leaves the state out:
+    it is found as the active state whose invoke has this id. A child whose own status is
+    not `active` has already reported its result, so it is not running and is left out.
+    """
+    ids = machine.chart.tree.ids
+    children = {}
+    for key, child in _mapping(raw, "children").items():
+        if not isinstance(child, Mapping) or not isinstance(child.get("src"), str):
+            raise SnapshotError(f"snapshot child {key!r} needs a string 'src'")
+        if "snapshot" in child:
+            ref = _xstate_child(machine, nodes, key, child)
+            if ref is not None:
+                children[key] = ref
+            continue
+        state_id = child.get("state", "")
+        if not isinstance(state_id, str) or state_id not in ids:
+            raise SnapshotError(
+                f"snapshot child {key!r} runs in state {state_id!r}, which {machine.id!r} "
+                "lacks; restore it into the version that saved it"
+            )
+        children[key] = ChildRef(str(child["src"]), copy_data(child.get("input")), state_id)
+    return children
+
+
+def _xstate_child(
+    machine: Machine, nodes: tuple[StateNode, ...], key: str, child: Mapping[str, object]
+) -> ChildRef | None:
+    """A child as XState persists it, matched to the invoke of an active state."""
+    inner = child["snapshot"]
+    if not isinstance(inner, Mapping):
+        raise SnapshotError(
+            f"snapshot children[{key!r}].snapshot must be an object, such as "
+            '{"status": "active", "input": {...}}'
+        )
+    if inner.get("status", "active") != "active":
+        return None
+    invokes = {invoke.id: invoke for node in nodes for invoke in node.invoke}
+    invoke = invokes.get(key)
+    if invoke is None:
+        running = ", ".join(sorted(invokes)) or "none"
+        raise SnapshotError(
+            f"snapshot child {key!r} matches no invoke of the active states of "
+            f"{machine.id!r} (their invoke ids: {running}); give the invoke that runs it "
+            f'"id": "{key}", restore into the version that saved the snapshot, or remove '
+            f"children[{key!r}]"
+        )
+    if child["src"] != invoke.src:
+        raise SnapshotError(
+            f"snapshot child {key!r} runs {child['src']!r}, but {invoke.path} invokes "
+            f"{invoke.src!r}; restore into the version that saved the snapshot"
+        )
+    return ChildRef(invoke.src, copy_data(inner.get("input")), invoke.state.id)
 
 
 def _mapping(value: object, name: str) -> Mapping[str, object]:

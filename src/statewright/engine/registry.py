@@ -44,7 +44,7 @@ class Registry:
         self._store = store
         self._clock = clock
         self._implementations: dict[str, Implementations] = {}
-        self._max_iterations: dict[str, int] = {}
+        self._max_iterations: dict[str, int | None] = {}
         self._machines: dict[tuple[str, int], Machine] = {}
         #: The latest version seen per id; a start pinned to a stale one is refused by the
         #: store (DefinitionMoved) and the engine asks again with `fresh`.
@@ -82,7 +82,7 @@ class Registry:
         elif latest is not None and latest.config == text:
             record = latest
         self._implementations[machine.id] = machine.implementations
-        self._max_iterations[machine.id] = machine.max_iterations
+        self._max_iterations[machine.id] = machine.max_iterations_override
         self._machines = {key: m for key, m in self._machines.items() if key[0] != machine.id}
         self._machines[(machine.id, record.version)] = machine
         self._latest.pop(machine.id, None)
@@ -167,7 +167,7 @@ class Registry:
         machine = Machine(
             json.loads(record.config),
             self._implementations.get(definition_id, EMPTY),
-            max_iterations=self._max_iterations.get(definition_id, 1000),
+            max_iterations=self._max_iterations.get(definition_id),
         )
         self._machines[(definition_id, version)] = machine
         return machine

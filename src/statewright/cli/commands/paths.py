@@ -15,6 +15,7 @@ from statewright.chart import Machine as ChartMachine
 from statewright.cli.commands.definition import print_faults, with_python_side
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
+from statewright.testing.path_options import state_filter
 from statewright.testing.paths import DEFAULT_LIMIT, format_event, format_value
 from statewright.testing.paths import Path as TestPath
 from statewright.testing.paths import paths as find_paths
@@ -98,12 +99,18 @@ def paths(
         )
     try:
         machine = with_python_side(Machine.load(definition), machines, implementations)
+        from_state = _state_option(from_) if from_ is not None else None
+        to_state = _state_option(to) if to is not None else None
+        # Checked here first, so that an unknown state is reported under the option's name.
+        for spec, option in ((from_state, "--from"), (to_state, "--to")):
+            if spec is not None:
+                state_filter(machine, spec, option)
         found = find_paths(
             machine,
             events=_read_events(events) if events is not None else None,
             input=_json_option(input, "--input") if input is not None else None,
-            from_state=_state_option(from_) if from_ is not None else None,
-            to_state=_state_option(to) if to is not None else None,
+            from_state=from_state,
+            to_state=to_state,
             simple=simple,
             serialize=serialize,  # type: ignore[arg-type]
             limit=limit,
