@@ -3,6 +3,7 @@ and in its --help."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +91,18 @@ def test_every_command_is_summed_up_in_one_line_of_its_groups_help(
     assert not wrapped, f"a summary runs over lines in `{' '.join(group)} --help`: {wrapped}"
     listed = {match[1] for row in rows if (match := re.match(r"^│ (\S+)", row))}
     assert names <= listed
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
+def test_help_paragraphs_wrap_to_the_terminal_not_to_the_source(words: tuple[str, ...]) -> None:
+    """Each paragraph of a command's help fills the terminal's lines: a line break kept from
+    the docstring would leave a short line in mid-paragraph ("and 2" / "naming each ...")."""
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, [*words, "--help"])
+    assert result.exit_code == 0, result.output
+    text = result.output.split("╭", 1)[0].split("Usage:", 1)[1]
+    paragraphs = [p.splitlines() for p in re.split(r"\n\s*\n", text.split("\n", 1)[1])]
+    for lines in paragraphs:
+        lines = [line.strip() for line in lines if line.strip()]
+        for line, after in itertools.pairwise(lines):
+            fits = len(line) + 1 + len(after.split(" ", 1)[0]) <= 78
+            assert not fits, f"`{' '.join(words)} --help` breaks after {line!r}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 from statewright.cli.commands import (
@@ -54,6 +56,27 @@ app.add_typer(bulk.app, name="bulk")
 app.add_typer(tokens.app, name="tokens")
 
 __all__ = ["app", "main"]
+
+
+def _reflow(text: str) -> str:
+    """`text` (a docstring) with each paragraph on one line: Rich's help keeps a docstring's
+    line breaks, so a sentence wrapped at the source's width would break mid-sentence on a
+    terminal of another width. Rich wraps the joined lines to the terminal instead."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def _reflow_help(group: typer.Typer) -> None:
+    for command in group.registered_commands:
+        callback = command.callback
+        if callback is not None and callback.__doc__:
+            callback.__doc__ = _reflow(callback.__doc__)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _reflow_help(sub.typer_instance)
+
+
+_reflow_help(app)
 
 
 def main() -> None:
