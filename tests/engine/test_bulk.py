@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from statewright.engine import Engine
-from statewright.errors import EventNotAccepted, InstanceNotActive, PayloadError
+from statewright.errors import EventError, EventNotAccepted, InstanceNotActive, PayloadError
 from statewright.testing import VirtualClock
 
 
@@ -58,3 +58,23 @@ def test_bulk_refuses_more_matches_than_its_limit(orders: Engine) -> None:
     with pytest.raises(PayloadError, match="more than the limit of 2"):
         orders.bulk_cancel(limit=2)
     assert orders.get("o-0").status == "active"
+
+
+@pytest.mark.parametrize(
+    ("event", "error", "match"),
+    [
+        ({"type": "xstate.stop"}, EventError, "reserved"),
+        ({"type": "APPROVE", "note": "x" * 70_000}, PayloadError, "over the limit of 65536"),
+        ({"type": "APPROVE", "at": float("nan")}, PayloadError, "not JSON data"),
+    ],
+    ids=["reserved", "too-large", "nan"],
+)
+def test_an_event_no_instance_could_take_refuses_the_bulk_once(
+    orders: Engine, event: dict[str, object], error: type[Exception], match: str
+) -> None:
+    """Refused up front, as one error, not once per instance matched; nothing is sent."""
+    versions = {i.id: i.version for i in orders.list()}
+    for dry_run in (True, False):
+        with pytest.raises(error, match=match):
+            orders.bulk_send(event, state="pending", dry_run=dry_run)
+    assert {i.id: i.version for i in orders.list()} == versions
