@@ -176,3 +176,30 @@ def test_every_command_has_help_and_is_documented() -> None:
         assert result.exit_code == 0
         assert "Usage" in result.output
         assert f"statewright {' '.join(command)}" in docs, command
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"statewright {version('statewright')}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["start", "order", "--version", "0"], "'--version'"),
+        (["send", "A-1", "APPROVE", "--expected-version", "-1"], "'--expected-version'"),
+        (["send", "A-1", " "], "the event type is empty"),
+        (["bulk", "send", "", "--all"], "the event type is empty"),
+    ],
+    ids=["start-version", "expected-version", "send-event", "bulk-event"],
+)
+def test_a_bad_option_value_is_a_usage_error_naming_the_option_and_makes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], names: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert names in result.output
+    assert list(tmp_path.iterdir()) == []

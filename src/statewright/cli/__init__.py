@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+from importlib.metadata import version
+from typing import Annotated
 
 import typer
 
@@ -32,6 +34,29 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _show_version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"statewright {version('statewright')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    shown: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Show statewright's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Durable statecharts for Python: XState v5 machine definitions, run exactly."""
+
+
 app.command("validate")(definition.validate)
 app.command("demo")(demo.demo)
 app.command("paths")(paths.paths)

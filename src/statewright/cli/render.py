@@ -11,6 +11,7 @@ from statewright.engine.work_views import state_text
 
 __all__ = [
     "at",
+    "event_type",
     "fields_text",
     "instance_data",
     "one_line",
@@ -86,6 +87,19 @@ def parse_json(text: str, what: str) -> object:
             f"{what} is not JSON ({error.msg} at character {error.pos}); e.g. "
             "'{\"amount\": 2500}'"
         ) from None
+
+
+def event_type(text: str) -> str:
+    """An EVENT argument: an event type, never empty.
+
+    Raises:
+        typer.BadParameter: it is empty or blank (exit code 2).
+    """
+    import typer
+
+    if not text.strip():
+        raise typer.BadParameter("the event type is empty; give one, e.g. APPROVE")
+    return text
 
 
 def parse_fields(fields: list[str]) -> dict[str, object]:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from statewright.cli.render import parse_fields, parse_json
+from statewright.cli.render import event_type, parse_fields, parse_json
 from statewright.cli.session import (
     JsonOption,
     Session,
@@ -88,7 +88,7 @@ def _report(session: Session, result: BulkResult, verb: str) -> None:
 
 @app.command()
 def send(
-    event: Annotated[str, typer.Argument(help="The event type.")],
+    event: Annotated[str, typer.Argument(help="The event type.", callback=event_type)],
     fields: Annotated[list[str] | None, typer.Argument(help="Event fields as key=value.")] = None,
     data: Annotated[str | None, typer.Option("--data", help="Event fields as JSON.")] = None,
     idempotency_key: Annotated[

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from statewright.cli.render import (
+    event_type,
     fields_text,
     instance_data,
     parse_fields,
@@ -41,7 +42,9 @@ def start(
     ] = None,
     version: Annotated[
         int | None,
-        typer.Option("--version", help="Start on this definition version (default: latest)."),
+        typer.Option(
+            "--version", min=1, help="Start on this definition version (default: latest)."
+        ),
     ] = None,
     actor: ActorOption = None,
     url: UrlOption = None,
@@ -74,7 +77,9 @@ def start(
 
 def send(
     instance_id: Annotated[str, typer.Argument(help="The instance id.")],
-    event: Annotated[str, typer.Argument(help="The event type, e.g. APPROVE.")],
+    event: Annotated[
+        str, typer.Argument(help="The event type, e.g. APPROVE.", callback=event_type)
+    ],
     fields: Annotated[
         list[str] | None,
         typer.Argument(help="Event fields as key=value (values read as JSON when they are)."),
@@ -96,6 +101,7 @@ def send(
         int | None,
         typer.Option(
             "--expected-version",
+            min=0,
             help="Refuse (exit 4) if the instance moved past this version.",
             show_default=False,
         ),
