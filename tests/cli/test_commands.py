@@ -171,7 +171,24 @@ def test_retry_a_failed_step_now_and_the_refusals(project: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_paid_orders_message_is_delivered_and_the_order_can_then_be_pruned(
+    project: Path,
+) -> None:
+    """The project `init` makes listens for the order.paid its definition emits: a worker
+    delivers it, so nothing holds the finished order back from prune."""
+    assert start("A-1", 25).exit_code == 0
+    assert run("worker", "--once").exit_code == 0
+    with Engine.open(f"sqlite:///{project / 'statewright.db'}") as engine:
+        assert engine.get("A-1").value == "paid"
+        assert engine.store.due_outbox(engine.clock.now() + 10**9, 10) == []
+    pruned = data(run("prune", "--finished-before", "0s", "--json"))
+    assert isinstance(pruned, dict) and pruned["held"].get("undelivered_outbox", 0) == 0
+
+
+@pytest.mark.slow
 def test_dead_letters_and_redrive(project: Path) -> None:
+    setup = project / "implementations.py"  # nobody listens: order.paid stays in the outbox
+    setup.write_text(setup.read_text().replace('LISTENERS = {"order.paid": order_paid}', ""))
     assert start("A-1", 25).exit_code == 0
     assert run("worker", "--once").exit_code == 0  # paid: order.paid is in the outbox
     with Engine.open(f"sqlite:///{project / 'statewright.db'}") as engine:

@@ -79,10 +79,17 @@ _DEFINITION = """\
 _IMPLEMENTATIONS = '''\
 """The Python side of the definitions in definitions/: guards, actions and steps by name.
 
-`statewright worker` (and start, send) load this file; ACTORS are the steps workers run.
+`statewright worker` (and start, send) load this file; ACTORS are the steps workers run,
+LISTENERS the functions workers deliver the outbox's messages to.
 """
 
 from __future__ import annotations
+
+import logging
+
+from statewright.runtime import OutboxMessage
+
+log = logging.getLogger("shop")
 
 
 class PaymentDeclined(Exception):
@@ -104,9 +111,17 @@ def charge_card(input: dict[str, object]) -> dict[str, object]:
     return {"paymentId": f"pay-{input['orderId']}"}
 
 
+def order_paid(message: OutboxMessage) -> None:
+    """An order was paid (its "emit"): tell the warehouse here. Delivered at least once:
+    deduplicate on message.id. Once delivered, the message no longer holds the finished
+    order back from "statewright prune"."""
+    log.info("order %s paid (message %s)", message.instance_id, message.id)
+
+
 GUARDS = {"isSmall": is_small}
 ACTIONS: dict[str, object] = {}
 ACTORS = {"chargeCard": charge_card}
+LISTENERS = {"order.paid": order_paid}
 '''
 
 _CONFTEST = '''\
