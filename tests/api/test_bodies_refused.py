@@ -132,7 +132,7 @@ def test_an_instance_id_that_urls_cannot_carry_is_refused(api: Api, instance_id:
     response = raw_post(api, f"/api/v1/instances/{instance_id}", '{"definition": "order"}')
     if response.status_code == 201:  # the client resolved the dot segment itself
         pytest.fail(f"started {response.json()['id']!r}")
-    with pytest.raises(PayloadError, match="HTTP clients read it as a path step"):
+    with pytest.raises(PayloadError, match="read as a path step by HTTP clients"):
         api.engine.start("order", instance_id=instance_id, input={"amount": 1})
     assert api.engine.list(tenant="acme") == [] and api.engine.list() == []
 

@@ -199,3 +199,24 @@ def test_a_lone_surrogate_in_a_definition_id_is_refused(started: Engine) -> None
     with pytest.raises(PayloadError, match="definition id"):
         started.start("or\ud800der", input={"amount": 1})
     assert fingerprint(started) == before
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"instance_id": "orders/2026/1"}, "instance id 'orders/2026/1' cannot be used: it holds"),
+        ({"instance_id": ".."}, "instance id '..' cannot be used: it is read as a path step"),
+        ({"instance_id": "ok", "tenant": "eu/west"}, "tenant 'eu/west' cannot be used"),
+    ],
+    ids=["slash", "dots", "tenant"],
+)
+def test_a_new_id_no_url_can_carry_is_refused_naming_a_fix(
+    engine: Engine, kwargs: dict[str, str], match: str
+) -> None:
+    """Such an instance could never be read over HTTP, and a "/" would make its outbox
+    message ids ambiguous; nothing is stored."""
+    with pytest.raises(PayloadError, match=match):
+        engine.start("order", input={"amount": 5}, **kwargs)
+    with pytest.raises(PayloadError, match='holds a "/"'):
+        engine.create_token(tenant="eu/west")
+    assert engine.list() == [] and engine.list(tenant="eu/west") == []

@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "MAX_DEPTH",
     "canonical_hash",
+    "check_addressable",
     "check_choice",
     "check_id",
     "check_version",
@@ -232,6 +233,25 @@ def check_id(value: object, what: str) -> str:
             _good_ids.clear()
         _good_ids.add(value)
     return value
+
+
+def check_addressable(value: str, what: str) -> None:
+    """Refuse, for a new instance or tenant, an id that cannot stand as one part of a URL
+    path or of an outbox message id (`tenant/instance/version/index`): one with a "/" (even
+    escaped, servers split on it), or "." and ".." (which HTTP clients resolve as path steps).
+
+    Raises:
+        PayloadError: naming the id and the fix.
+    """
+    if "/" not in value and value not in (".", ".."):
+        return
+    if "/" in value:
+        why = 'holds a "/", which URLs and outbox message ids use to separate their parts'
+        fix = f"choose one without it, e.g. {value.replace('/', '-')!r:.80}"
+    else:
+        why = "is read as a path step by HTTP clients, so no URL could reach it"
+        fix = "choose another, e.g. 'order-1'"
+    raise PayloadError(f"{what} {value!r:.80} cannot be used: it {why}; {fix}")
 
 
 def check_choice(value: str | None, what: str, allowed: tuple[str, ...]) -> None:

@@ -16,7 +16,13 @@ from statewright.chart.machine import normalize_event
 from statewright.engine.conflicts import SEND_ATTEMPTS, conflict_pause_s, kept_moving
 from statewright.engine.deciding import DEFAULT_TENANT, Deciding, transition_failed
 from statewright.engine.heads import Head
-from statewright.engine.payload import canonical_hash, check_id, check_version, event_json
+from statewright.engine.payload import (
+    canonical_hash,
+    check_addressable,
+    check_id,
+    check_version,
+    event_json,
+)
 from statewright.engine.unapplied import log_unapplied
 from statewright.engine.views import AuditEntry, Instance
 from statewright.engine.writes import build_write
@@ -24,7 +30,6 @@ from statewright.errors import (
     DefinitionMoved,
     EventError,
     IdempotencyConflict,
-    PayloadError,
     PayloadInvalid,
     StatewrightError,
     VersionConflict,
@@ -68,11 +73,8 @@ class Sending(Deciding):
         instance_id = check_id(
             uuid.uuid4().hex if instance_id is None else instance_id, "instance id"
         )
-        if instance_id in (".", ".."):
-            raise PayloadError(
-                f"instance id {instance_id!r} cannot be used: HTTP clients read it as a path "
-                "step, so the instance could never be reached by URL; choose another id"
-            )
+        check_addressable(instance_id, "instance id")
+        check_addressable(tenant, "tenant")
         if actor is not None:
             check_id(actor, "actor")
         event = {"type": "xstate.init", "input": input}

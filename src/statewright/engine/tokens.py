@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from statewright.engine.deciding import DEFAULT_TENANT, Deciding
-from statewright.engine.payload import check_id
+from statewright.engine.payload import check_addressable, check_id
 from statewright.errors import NotFound, PayloadError
 from statewright.store.tokens import TokenRecord
 
@@ -97,6 +97,7 @@ class Tokens(Deciding):
             PayloadError: an unknown role, a malformed tenant, name or event role.
         """
         check_id(tenant, "tenant")
+        check_addressable(tenant, "tenant")
         if role not in ROLES:
             raise PayloadError(f"role {role!r} is not one of {', '.join(ROLES)}; pick one")
         if name:
