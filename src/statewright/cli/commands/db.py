@@ -9,11 +9,15 @@ import typer
 from statewright.cli.project import find_project, resolve_store_url
 from statewright.cli.session import JsonOption, open_session, print_json
 from statewright.engine.partition_pruning import DEFAULT_AHEAD
-from statewright.errors import StatewrightError
+from statewright.errors import ConfigError, StatewrightError
 from statewright.store import SCHEMA_VERSION, open_store
+from statewright.store.partitions import check_interval
 from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
 __all__ = ["app", "migrate", "partition_audit", "status"]
+
+#: The most partitions `partition-audit --ahead` makes past the current one.
+MAX_AHEAD = 24
 
 app = typer.Typer(
     help="Create, upgrade and inspect the database schema.",
@@ -112,18 +116,36 @@ def status(url: UrlOption = None) -> None:
         raise typer.Exit(1)
 
 
+def _ahead(value: int) -> int:
+    if not 0 <= value <= MAX_AHEAD:
+        raise typer.BadParameter(
+            f"{value} is outside 0..{MAX_AHEAD}; pick one inside (default {DEFAULT_AHEAD})"
+        )
+    return value
+
+
+def _interval(value: str) -> str:
+    try:
+        return check_interval(value)
+    except ConfigError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
 @app.command("partition-audit")
 def partition_audit(
     interval: Annotated[
         str,
         typer.Option(
             "--interval",
+            callback=_interval,
             help="Each partition's range of instance creation times, in UTC: day, week or month.",
         ),
     ] = "month",
     ahead: Annotated[
         int,
-        typer.Option("--ahead", help="Partitions made past the current one (0..24)."),
+        typer.Option(
+            "--ahead", callback=_ahead, help="Partitions made past the current one (0..24)."
+        ),
     ] = DEFAULT_AHEAD,
     url: UrlOption = None,
     as_json: JsonOption = False,
