@@ -273,3 +273,92 @@ def test_serve_refuses_a_worker_beside_several_processes(store_url: str) -> None
     refused = runner.invoke(app, ["serve", "--url", store_url, "--workers", "2", "--with-worker"])
     assert refused.exit_code == 1
     assert "--workers 1" in refused.stderr and "statewright worker" in refused.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_port_in_use_exits_1_naming_it_before_any_banner(
+    store_url: str, workers: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = runner.invoke(
+            app, ["serve", "--url", store_url, "--port", str(port), "--workers", workers]
+        )
+    assert refused.exit_code == 1
+    assert refused.stdout == ""  # no "serving ... at" for an address never bound
+    (line,) = refused.stderr.splitlines()
+    assert f"127.0.0.1:{port}" in line and "pick another --port" in line
+
+
+def test_serve_on_a_host_that_does_not_resolve_exits_1_naming_it(store_url: str) -> None:
+    refused = runner.invoke(
+        app, ["serve", "--url", store_url, "--host", "999.1.1.1", "--port", str(free_port())]
+    )
+    assert refused.exit_code == 1 and refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    assert "999.1.1.1" in line and "give --host" in line
+
+
+@pytest.mark.slow
+def test_serve_on_port_0_prints_the_port_it_bound(store_url: str) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        port = int(banner.split("at http://127.0.0.1:")[1].split()[0])
+        assert port != 0, banner
+        wait_until_live(server, f"http://127.0.0.1:{port}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            _, err = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    assert server.returncode == 0, err
+
+
+def test_serve_stopped_right_after_its_banner_exits_0(store_url: str) -> None:
+    """SIGTERM between the banner and uvicorn's own signal handlers still stops it."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None and "serving" in server.stdout.readline()
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        raise
+    assert server.returncode == 0, err
+
+
+@pytest.mark.parametrize("more", [[], ["--with-worker"], ["--workers", "2", "--with-worker"]])
+def test_serve_on_a_store_it_cannot_reach_exits_at_once(more: list[str]) -> None:
+    """No waiting at start (nothing is served yet): one line and exit 5; an option conflict
+    is refused before the store is even tried (exit 1)."""
+    server = subprocess.run(
+        [sys.executable, "-m", "statewright", "serve", "--url", "postgresql://127.0.0.1:1/x",
+         "--port", str(free_port()), *more],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    (line,) = server.stderr.splitlines()
+    if "--workers" in more:
+        assert server.returncode == 1 and "--workers 1" in line
+    else:
+        assert server.returncode == 5 and "cannot reach PostgreSQL at" in line
+    assert "statewright.worker" not in server.stderr and server.stdout == ""

@@ -98,3 +98,19 @@ def test_sqlite_is_refused_saying_why_and_what_to_do(tmp_path: Path) -> None:
         assert engine.audit_partitions() is None
         assert len(engine.list()) == 4
     assert (tmp_path / "app.db").stat().st_size == before
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--ahead", "-1"], "'--ahead': -1 is outside 0..24"),
+        (["--ahead", "25"], "'--ahead': 25 is outside 0..24"),
+        (["--interval", "year"], "'--interval': interval 'year' is not one of day"),
+    ],
+)
+def test_a_bad_option_exits_2_naming_it(tmp_path: Path, args: list[str], named: str) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    Engine.open(url).close()
+    result = run("db", "partition-audit", "--url", url, *args)
+    assert result.exit_code == 2
+    assert named in " ".join(result.stderr.replace("│", " ").split())

@@ -62,7 +62,8 @@ def test_a_project_store_not_migrated_is_refused_naming_the_fix(project: Path) -
     refused = runner.invoke(app, ["tokens", "create"])
     assert refused.exit_code == 1 and "statewright.db" in refused.stderr
     served = runner.invoke(app, ["serve", "--port", "0"])
-    assert served.exit_code == 1 and "statewright.db" in served.stderr
+    assert served.exit_code == 5 and "statewright.db" in served.stderr  # no such SQLite file
+    assert served.stdout == ""  # no banner
     assert not (project / "statewright.db").exists()
 
 

@@ -100,8 +100,11 @@ def test_text_output_and_the_tenant_filter(url: str) -> None:
     [
         (["--finished-before", "30 days"], "'30 days'"),
         (["--finished-before", "soon"], "'soon'"),
-        (["--finished-before", "30d", "--batch", "0"], "batch 0"),
+        (["--finished-before", "30d", "--batch", "0"], "--batch 0 is outside 1..10000"),
+        (["--finished-before", "30d", "--batch", "10001"], "--batch 10001"),
         (["--finished-before", "30d", "--tenant", "x" * 201], "tenant"),
+        (["--finished-before", "999999999d", "--dry-run"], "'999999999d' reaches back"),
+        (["--finished-before", "9999999999d"], "--finished-before '9999999999d'"),
     ],
 )
 def test_bad_input_exits_2_and_removes_nothing(url: str, args: list[str], named: str) -> None:

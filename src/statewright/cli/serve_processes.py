@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,16 +33,23 @@ SERVE_SETTINGS = "STATEWRIGHT_SERVE_SETTINGS"
 def run_processes(
     *,
     url: str,
-    host: str,
-    port: int,
+    sock: socket.socket,
     workers: int,
     machines: Path | None,
     group_commit: bool,
     settings: ApiSettings,
     access_log: bool = True,
-) -> None:
-    """Serve with `workers` processes until SIGTERM or SIGINT (each finishes its requests)."""
+) -> bool:
+    """Serve on the bound `sock` with `workers` processes until SIGTERM or SIGINT (each
+    finishes its requests).
+
+    Returns:
+        Whether every process started: False if one failed before it served (uvicorn logged
+        why and stopped the others).
+    """
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
     from statewright.api.access_log import log_config
     from statewright.api.http_protocol import HTTP_PROTOCOL
@@ -63,7 +71,8 @@ def run_processes(
             },
         }
     )
-    uvicorn.run(
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(
         f"{__name__}:app_from_environment",
         factory=True,
         host=host,
@@ -78,6 +87,11 @@ def run_processes(
         # after SIGTERM, then close them (clients reconnect with Last-Event-ID elsewhere).
         timeout_graceful_shutdown=STREAM_GRACE_S,
     )
+    # The parent bound the socket (so that a port in use is one line before any banner);
+    # the processes share it, as uvicorn.run(workers=N) shares the one it binds.
+    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor.run()
+    return all(process.exitcode != STARTUP_FAILURE for process in supervisor.processes)
 
 
 def app_from_environment() -> FastAPI:

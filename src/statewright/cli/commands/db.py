@@ -7,13 +7,19 @@ from typing import Annotated, NoReturn
 import typer
 
 from statewright.cli.project import find_project, resolve_store_url
-from statewright.cli.session import JsonOption, open_session, print_json
+from statewright.cli.session import JsonOption, exit_code, open_session, print_json
 from statewright.engine.partition_pruning import DEFAULT_AHEAD
-from statewright.errors import StatewrightError
+from statewright.errors import ConfigError, StatewrightError, StoreUnavailable
 from statewright.store import SCHEMA_VERSION, open_store
+from statewright.store.partitions import check_interval
 from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
 __all__ = ["app", "migrate", "partition_audit", "status"]
+
+#: The exit code of a store that cannot be used (docs/cli.md).
+STORE_UNUSABLE = 5
+#: The most partitions `partition-audit --ahead` makes past the current one.
+MAX_AHEAD = 24
 
 app = typer.Typer(
     help="Create, upgrade and inspect the database schema.",
@@ -59,7 +65,8 @@ def migrate(
                 _fail(
                     f"{shown} is not a statewright database: it holds tables of another "
                     f"application ({', '.join(tables[:3])}); check the URL, or pass --share "
-                    "to add statewright's tables beside them"
+                    "to add statewright's tables beside them",
+                    1,  # refused: --share overrides it
                 )
             applied = store.migrate()
             version = store.schema_version()
@@ -71,7 +78,7 @@ def migrate(
         typer.echo(f"applied migration {number:04d} to {shown}")
     if version > SCHEMA_VERSION:
         _fail(f"{shown} is at schema {version}, newer than this version's {SCHEMA_VERSION}; "
-              "upgrade statewright")  # fmt: skip
+              "upgrade statewright", STORE_UNUSABLE)  # fmt: skip
     if applied:
         typer.echo(f"{shown} is now at schema {version}")
     else:
@@ -82,7 +89,8 @@ def migrate(
 def status(url: UrlOption = None) -> None:
     """Show the database's schema version against the one this statewright needs.
 
-    Exits 1 unless they are the same. A SQLite file is never created here.
+    Exits 1 unless they are the same (no database at the URL included), 5 if the store
+    cannot be reached, 2 for a bad URL. A SQLite file is never created here.
 
     Example: statewright db status --url sqlite:///app.db
     """
@@ -94,8 +102,12 @@ def status(url: UrlOption = None) -> None:
             version = store.schema_version()
         finally:
             store.close()
+    except StoreUnavailable as error:
+        _fail(error)  # no answer: exit 5
     except StatewrightError as error:
-        _fail(error)
+        # No database there (no file, no folder) is a store not at the schema needed: 1,
+        # as for one not migrated. A bad URL exits 2.
+        _fail(error, 2 if isinstance(error, ConfigError) else 1)
     if version == SCHEMA_VERSION:
         typer.echo(f"{shown} is up to date (schema {version})")
     elif version < SCHEMA_VERSION:
@@ -112,18 +124,36 @@ def status(url: UrlOption = None) -> None:
         raise typer.Exit(1)
 
 
+def _ahead(value: int) -> int:
+    if not 0 <= value <= MAX_AHEAD:
+        raise typer.BadParameter(
+            f"{value} is outside 0..{MAX_AHEAD}; pick one inside (default {DEFAULT_AHEAD})"
+        )
+    return value
+
+
+def _interval(value: str) -> str:
+    try:
+        return check_interval(value)
+    except ConfigError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
 @app.command("partition-audit")
 def partition_audit(
     interval: Annotated[
         str,
         typer.Option(
             "--interval",
+            callback=_interval,
             help="Each partition's range of instance creation times, in UTC: day, week or month.",
         ),
     ] = "month",
     ahead: Annotated[
         int,
-        typer.Option("--ahead", help="Partitions made past the current one (0..24)."),
+        typer.Option(
+            "--ahead", callback=_ahead, help="Partitions made past the current one (0..24)."
+        ),
     ] = DEFAULT_AHEAD,
     url: UrlOption = None,
     as_json: JsonOption = False,
@@ -159,13 +189,19 @@ def partition_audit(
 
 
 def _url(given: str | None) -> str:
-    """The store as every command finds it (`--url`, STATEWRIGHT_URL, statewright.toml)."""
+    """The store as every command finds it (`--url`, STATEWRIGHT_URL, statewright.toml); a
+    broken statewright.toml exits 1, as for `serve` and `tokens`."""
     try:
         return resolve_store_url(given, find_project())
     except StatewrightError as error:
-        _fail(error)
+        _fail(error, 1)
 
 
-def _fail(error: StatewrightError | str) -> NoReturn:
+def _fail(error: StatewrightError | str, code: int | None = None) -> NoReturn:
+    """End the command with one line on stderr and the exit code of the table in
+    docs/cli.md: by default the error's (a bad URL 2; a store unreachable, missing or not
+    usable 5)."""
     typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(1)
+    if code is None:
+        code = exit_code(error) if isinstance(error, StatewrightError) else 1
+    raise typer.Exit(code)

@@ -14,9 +14,12 @@ import typer
 from statewright.chart.durations import parse_duration_ms, suggest_duration
 from statewright.cli.session import JsonOption, UrlOption, open_session, print_json
 from statewright.engine import PruneReport
-from statewright.engine.pruning import DEFAULT_PRUNE_BATCH
+from statewright.engine.pruning import DEFAULT_PRUNE_BATCH, MAX_PRUNE_BATCH
 
 __all__ = ["prune"]
+
+#: Milliseconds in a day.
+DAY_MS = 86_400_000
 
 #: How each reason an instance was held back reads.
 _HELD = {
@@ -26,6 +29,16 @@ _HELD = {
     "gone": "removed meanwhile",
     "log_mismatch": "whose audit rows do not match its version (run statewright verify)",
 }
+
+
+def _batch(value: int) -> int:
+    if not 1 <= value <= MAX_PRUNE_BATCH:
+        raise typer.BadParameter(
+            f"--batch {value} is outside 1..{MAX_PRUNE_BATCH}; pick one inside "
+            f"(default {DEFAULT_PRUNE_BATCH})",
+            param_hint="--batch",
+        )
+    return value
 
 
 def prune(
@@ -50,7 +63,11 @@ def prune(
     ] = False,
     batch: Annotated[
         int,
-        typer.Option("--batch", help="Instances read (and archived) together; 1..10000."),
+        typer.Option(
+            "--batch",
+            callback=_batch,
+            help=f"Instances read (and archived) together; 1..{MAX_PRUNE_BATCH}.",
+        ),
     ] = DEFAULT_PRUNE_BATCH,
     tenant: Annotated[
         str | None,
@@ -105,6 +122,15 @@ def _age(text: str) -> timedelta:
         raise typer.BadParameter(
             f"--finished-before {text!r} is not a duration; write e.g. 30d, 12h or 90m"
             + (f" (did you mean {hint!r}?)" if hint else ""),
+            param_hint="--finished-before",
+        )
+    # Times are milliseconds since 1970 (UTC): an age reaching back past it matches nothing
+    # and has no date to show (nor, past 2.7 million years, a timedelta to hold it).
+    most_days = time.time_ns() // 1_000_000 // DAY_MS
+    if ms > most_days * DAY_MS:
+        raise typer.BadParameter(
+            f"--finished-before {text!r} reaches back before 1970, where no instance "
+            f"finished; give a shorter age, at most {most_days}d",
             param_hint="--finished-before",
         )
     return timedelta(milliseconds=ms)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import signal
+import socket
 import threading
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -14,10 +17,10 @@ from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
 from statewright.cli.project import find_project, resolve_store_url
 from statewright.cli.serve_processes import run_processes
+from statewright.cli.session import exit_code
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
-from statewright.runtime.outage import Outage
 from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
 if TYPE_CHECKING:
@@ -136,33 +139,38 @@ def serve(
     from statewright.api.http_protocol import HTTP_PROTOCOL
 
     configure_logging(log)
+    # Options that cannot go together are refused before anything is read, bound or opened.
+    if workers > 1 and with_worker:
+        _fail(
+            1,
+            "--with-worker runs the worker loops in the one server process; use "
+            "--workers 1, or run `statewright worker` beside the server processes",
+        )
     try:
         project = find_project()
         store_url = resolve_store_url(url, project)
         # The setup is read before the store is opened: a broken file changes nothing.
         setup = resolve_setup(machines, project)
-        engine = Outage(redact_url(store_url)).call(
-            lambda: Engine.open(store_url, create=False, group_commit=group_commit)
-        )
     except StatewrightError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
-    if workers > 1 and with_worker:
-        engine.close()
-        typer.echo(
-            "error: --with-worker runs the worker loops in the one server process; use "
-            "--workers 1, or run `statewright worker` beside the server processes",
-            err=True,
-        )
-        raise typer.Exit(1)
+        _fail(1, str(error))
+    # Bound before anything is announced: a port in use is one line, not a banner and a
+    # traceback. Listening starts only when the server runs.
+    sock = _bind(host, port)
+    try:
+        # At start a store that cannot be opened is an error (exit 5, or 2 for a bad URL):
+        # there is nothing to serve yet. Once serving, requests answer 503 while it is away.
+        engine = Engine.open(store_url, create=False, group_commit=group_commit)
+    except StatewrightError as error:
+        sock.close()
+        _fail(exit_code(error), str(error))
     with engine:
         try:
             for machine in setup.machines:
                 engine.register(machine)
             runner = _worker(engine, setup) if with_worker else None
         except StatewrightError as error:
-            typer.echo(f"error: {machines or 'statewright.toml'}: {error}", err=True)
-            raise typer.Exit(1) from None
+            sock.close()
+            _fail(1, f"{machines or 'statewright.toml'}: {error}")
         if not is_loopback(host):
             typer.echo(
                 f"warning: serving on {host}, reachable from the network; every request "
@@ -173,21 +181,21 @@ def serve(
             heartbeat_s=stream_heartbeat, poll_s=stream_poll, replay_limit=stream_replay
         )
         settings = ApiSettings(max_body_bytes=max_body, rate=rate, burst=burst, stream=streams)
+        address = _address(sock)
         if workers > 1:
-            typer.echo(
-                f"serving {redact_url(store_url)} at http://{host}:{port} with {workers} processes"
-            )
+            typer.echo(f"serving {redact_url(store_url)} at {address} with {workers} processes")
             engine.close()
-            run_processes(
+            started = run_processes(
                 url=store_url,
-                host=host,
-                port=port,
+                sock=sock,
                 workers=workers,
                 machines=machines,
                 group_commit=group_commit,
                 settings=settings,
                 access_log=access_log,
             )
+            if not started:
+                _fail(1, "a server process failed to start (its error is logged above)")
             return
         app = create_app(engine, settings)
         server = _server_class(app.state.stream_hub)(
@@ -210,22 +218,68 @@ def serve(
                 target=_run_worker, args=(runner, stop, server, failed), name="worker"
             )
             thread.start()
-        typer.echo(
-            f"serving {redact_url(store_url)} at http://{host}:{port} (the console at /, "
-            "OpenAPI at /api/docs)"
-        )
         # uvicorn stops gracefully on SIGTERM or SIGINT, then raises the signal again to the
         # handler it found: a quiet one, so that a clean stop exits 0 (as `worker` does).
+        # A signal before uvicorn takes the signals over stops it once it has started.
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, _stopped)
+            signal.signal(sig, partial(_stopped, server))
+        typer.echo(
+            f"serving {redact_url(store_url)} at {address} (the console at /, OpenAPI at /api/docs)"
+        )
         try:
-            server.run()
+            server.run(sockets=[sock])
+        except SystemExit:
+            pass  # uvicorn's startup failed (it logged why): exit 1, not uvicorn's 3
         finally:
             stop.set()
             if thread is not None:
                 thread.join()
-        if failed:
-            raise typer.Exit(1)  # the worker logged the cause, on one line
+        if failed or not server.started:
+            raise typer.Exit(1)  # the worker (or uvicorn) logged the cause, on one line
+
+
+#: What to do when the address cannot be bound, by errno; `None` for a name not resolved.
+_BIND_FIXES: dict[int | None, str] = {
+    errno.EADDRINUSE: "it is in use already; pick another --port, or stop what listens there",
+    errno.EACCES: "permission denied (ports below 1024 need privileges); pick a --port above 1023",
+    errno.EADDRNOTAVAIL: "it is not an address of this machine; give --host one of its "
+    "addresses, such as 127.0.0.1 (or 0.0.0.0 for all of them)",
+    None: "the host is not an address this machine can resolve; give --host one of its "
+    "addresses, such as 127.0.0.1 (or 0.0.0.0 for all of them)",
+}
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port` (as uvicorn binds one), not listening yet; the
+    command ends with one line naming the address and the fix if it cannot be bound."""
+    bare = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((bare, port))
+    except OSError as error:
+        sock.close()
+        key = None if isinstance(error, socket.gaierror) else error.errno
+        cause = error.strerror or str(error)
+        fix = _BIND_FIXES.get(key, f"{cause}; pick another --host or --port")
+        shown = f"[{bare}]" if family == socket.AF_INET6 else bare
+        _fail(1, f"cannot listen on {shown}:{port}: {fix} ({cause})")
+    sock.set_inheritable(True)  # for the server processes of --workers
+    return sock
+
+
+def _address(sock: socket.socket) -> str:
+    """The URL the bound socket answers at, with the port bound (for --port 0, the one the
+    system chose)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    """End the command with one line on stderr and `code` (the table in docs/cli.md)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
 
 
 def _server_class(hub: StreamHub) -> type[uvicorn.Server]:
@@ -263,8 +317,11 @@ def _run_worker(
         server.should_exit = True
 
 
-def _stopped(signum: int, frame: object) -> None:
-    """What a stop signal does once uvicorn has shut down: nothing more."""
+def _stopped(server: uvicorn.Server, signum: int, frame: object) -> None:
+    """What a stop signal does outside uvicorn's own handlers: before they are set (the
+    banner is out), stop the server as soon as it has started; once it has shut down,
+    nothing more."""
+    server.should_exit = True
 
 
 def is_loopback(host: str) -> bool:

@@ -2,26 +2,72 @@
 
 from __future__ import annotations
 
+import math
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from statewright.cli.logs import LogFormat, configure_logging
-from statewright.cli.machines_file import resolve_setup
+from statewright.cli.machines_file import WorkerSetup, resolve_setup
 from statewright.cli.project import find_project, resolve_store_url
 from statewright.engine import Engine
-from statewright.errors import StatewrightError
+from statewright.errors import ConfigError, StatewrightError, StoreUnavailable
 from statewright.runtime import Worker
 from statewright.runtime.outage import Outage
 from statewright.runtime.outbox import OUTBOX_LEASE_MS
+from statewright.runtime.step_context import CANCEL_CHECK_MS
 from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS
 from statewright.runtime.worker import TIMER_LEASE_MS
 from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
-__all__ = ["worker"]
+__all__ = ["LEASE_MIN_S", "MAX_S", "POLL_MIN_S", "STORE_WAIT_S", "worker"]
+
+#: The shortest lease of each kind, in seconds. A running step's lease is renewed every
+#: `CANCEL_CHECK_MS` (every third of the lease when that is shorter); a shorter lease would
+#: lapse between renewals, or during one slow commit, and another worker would take the step
+#: (its side effects happening twice), the timer or the message while it is still in hand.
+LEASE_MIN_S = CANCEL_CHECK_MS / 1000
+#: The shortest `--poll`: below it a worker asks its store for work all the time.
+POLL_MIN_S = 0.01
+#: The longest any duration option takes: a day.
+MAX_S = 86_400
+#: How long a worker waits at start for a store that cannot be reached.
+STORE_WAIT_S = 60.0
+
+_LEASE_WHY = (
+    "a running step's lease is renewed every second, and a shorter one lets another worker "
+    "take the step while it runs (its side effects happening twice)"
+)
+_TIMER_LEASE_WHY = (
+    "a claimed timer is held while its transition commits, and a shorter lease lets another "
+    "worker claim it meanwhile"
+)
+_OUTBOX_LEASE_WHY = (
+    "a claimed message is held while its listeners run, and a shorter lease delivers it twice"
+)
+_POLL_WHY = "a shorter wait would ask the store for work all the time"
+_WAIT_WHY = "0 tries the store once"
+
+
+def _seconds(minimum_s: float, why: str) -> Callable[[float], float]:
+    """A check that an option's seconds are a number from `minimum_s` to a day, else a usage
+    error (exit 2) naming the option (click adds it) and saying `why` that minimum."""
+
+    def check(value: float) -> float:
+        if not math.isfinite(value) or not minimum_s <= value <= MAX_S:
+            raise typer.BadParameter(
+                f"{value:g} is not a number of seconds from {minimum_s:g} to {MAX_S} (a day); {why}"
+            )
+        return value
+
+    return check
 
 
 def worker(
@@ -44,30 +90,52 @@ def worker(
             show_default=False,
         ),
     ] = None,
-    once: Annotated[bool, typer.Option("--once", help="Drain the due work and exit.")] = False,
-    poll: Annotated[float, typer.Option(help="Seconds to wait when nothing is due.")] = 1.0,
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Drain the due work and exit (never waits for the store)."),
+    ] = False,
+    poll: Annotated[
+        float,
+        typer.Option(
+            callback=_seconds(POLL_MIN_S, _POLL_WHY),
+            help=f"Seconds to wait when nothing is due (at least {POLL_MIN_S:g}).",
+        ),
+    ] = 1.0,
     lease: Annotated[
         float,
         typer.Option(
+            callback=_seconds(LEASE_MIN_S, _LEASE_WHY),
             help="Seconds a claimed step is ours before another worker may take it "
-            "over; renewed while the step runs, so a dead worker's step moves after this long."
+            "over; renewed while the step runs, so a dead worker's step moves after this long "
+            f"(at least {LEASE_MIN_S:g}).",
         ),
     ] = DEFAULT_LEASE_MS / 1000,
     timer_lease: Annotated[
         float,
         typer.Option(
+            callback=_seconds(LEASE_MIN_S, _TIMER_LEASE_WHY),
             help="Seconds a claimed due timer is ours while its transition commits; "
-            "a dead worker's timers fire after this long."
+            f"a dead worker's timers fire after this long (at least {LEASE_MIN_S:g}).",
         ),
     ] = TIMER_LEASE_MS / 1000,
     outbox_lease: Annotated[
         float,
         typer.Option(
-            min=0.001,
+            callback=_seconds(LEASE_MIN_S, _OUTBOX_LEASE_WHY),
             help="Seconds a claimed outbox message is ours before another worker may "
-            "deliver it; a message whose listeners run longer may be delivered twice.",
+            "deliver it; a message whose listeners run longer may be delivered twice "
+            f"(at least {LEASE_MIN_S:g}).",
         ),
     ] = OUTBOX_LEASE_MS / 1000,
+    wait_for_store: Annotated[
+        float,
+        typer.Option(
+            callback=_seconds(0, _WAIT_WHY),
+            help="Seconds to wait at start for a store that cannot be reached (a restart, "
+            "a failover) before giving up with exit status 5; 0: one try. Once running, "
+            "the worker waits out outages however long they last.",
+        ),
+    ] = STORE_WAIT_S,
     concurrency: Annotated[
         int, typer.Option(min=1, help="Steps run at the same time (threads).")
     ] = DEFAULT_CONCURRENCY,
@@ -90,47 +158,93 @@ def worker(
     Example: statewright worker --url sqlite:///app.db --machines machines.py --once
     """
     configure_logging(log)
-    console = Console(highlight=False, soft_wrap=True)
     try:
         project = find_project()
         url = resolve_store_url(url, project)
         # The setup file is read before the store is opened: a broken file changes nothing.
         setup = resolve_setup(machines, project)
     except StatewrightError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    # A store that is away at start (a restart, a failover) is waited for, logged once.
-    outage = Outage(redact_url(url))
-    store_url = url
-    try:
-        engine = outage.call(lambda: Engine.open(store_url, create=False))
-    except StatewrightError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    with engine:
+        _fail(1, str(error))
+    source = str(machines or "statewright.toml")
+    with _open(url, setup, wait_s=0 if once else wait_for_store, source=source) as engine:
         runner = Worker(
             engine,
-            step_lease_ms=max(1, int(lease * 1000)),
-            timer_lease_ms=max(1, int(timer_lease * 1000)),
-            outbox_lease_ms=max(1, int(outbox_lease * 1000)),
+            step_lease_ms=round(lease * 1000),
+            timer_lease_ms=round(timer_lease * 1000),
+            outbox_lease_ms=round(outbox_lease * 1000),
             concurrency=concurrency,
             batch=batch,
         )
         try:
-            for machine in setup.machines:
-                outage.call(partial(engine.register, machine))
             for pattern, listener in setup.listeners.items():
                 runner.listen(pattern, listener)  # type: ignore[arg-type]
             for schedule in setup.schedules:
                 runner.schedule(schedule)  # type: ignore[arg-type]
         except StatewrightError as error:
-            console.print(f"[red]{machines or 'statewright.toml'}: {error}[/red]")
-            raise typer.Exit(1) from None
+            _fail(1, f"{source}: {error}")
         if once:
-            done = runner.run_once()
-            console.print(f"ran {done} unit{'s' if done != 1 else ''} of due work")
+            try:
+                done = runner.run_once()
+            except StatewrightError as error:
+                _fail(_exit_code(error), str(error))
+            typer.echo(f"ran {done} unit{'s' if done != 1 else ''} of due work")
             return
         try:
-            runner.run(poll_ms=max(1, int(poll * 1000)))
+            runner.run(poll_ms=round(poll * 1000))
         except StatewrightError:
             raise typer.Exit(1) from None  # the worker logged the cause, on one line
+
+
+@contextmanager
+def _open(url: str, setup: WorkerSetup, *, wait_s: float, source: str) -> Iterator[Engine]:
+    """The engine on `url` with the setup's machines registered.
+
+    A store that cannot be reached is tried again for up to `wait_s` (a restart or a
+    failover at start, logged once as any outage), then the command ends with one line and
+    exit status 5. A bad URL exits 2; any other fault (schema out of date, a damaged file,
+    a definition `source` does not provide for) exits 1, as docs/operations.md says.
+    """
+    gave_up = threading.Event()
+    if wait_s == 0:
+        gave_up.set()  # one try, nothing logged: `--once` and `--wait-for-store 0`
+    deadline = threading.Timer(wait_s, gave_up.set)
+    deadline.daemon = True
+    deadline.start()
+    outage = Outage(redact_url(url), gave_up)
+    try:
+        engine = outage.call(lambda: Engine.open(url, create=False))
+    except StatewrightError as error:
+        deadline.cancel()
+        _fail(_exit_code(error), _waited(error, wait_s))
+    with engine:
+        try:
+            for machine in setup.machines:
+                outage.call(partial(engine.register, machine))
+        except StatewrightError as error:
+            deadline.cancel()
+            if isinstance(error, StoreUnavailable):
+                _fail(5, _waited(error, wait_s))
+            _fail(1, f"{source}: {error}")
+        deadline.cancel()
+        yield engine
+
+
+def _exit_code(error: StatewrightError) -> int:
+    """5 for a store that cannot be reached, 2 for a bad URL, 1 for the faults a person
+    fixes (docs/operations.md, "What stops a worker")."""
+    if isinstance(error, StoreUnavailable):
+        return 5
+    return 2 if isinstance(error, ConfigError) else 1
+
+
+def _waited(error: StatewrightError, wait_s: float) -> str:
+    if isinstance(error, StoreUnavailable) and wait_s:
+        return f"{error} (waited {wait_s:g} s for it at start; --wait-for-store sets how long)"
+    return str(error)
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    """End the command with one line on stderr and `code` (the table in docs/cli.md)."""
+    # Escaped: messages quote file text ("'[' was never closed") that is not Rich markup.
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]{escape(message)}[/red]")
+    raise typer.Exit(code)

@@ -1,0 +1,56 @@
+"""`statewright db migrate` and `db status` exit with the codes of the table in docs/cli.md:
+2 for a bad URL, 5 for a store that cannot be reached or opened, one line on stderr, and
+nothing created."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from statewright.cli import app
+from statewright.cli.commands import db as db_module
+from statewright.store import SCHEMA_VERSION
+
+runner = CliRunner()
+
+#: Refused at once, reachable by nobody: nothing listens on port 1.
+UNREACHABLE = "postgresql://127.0.0.1:1/x"
+
+
+@pytest.mark.parametrize("command", ["migrate", "status"])
+@pytest.mark.parametrize("url", ["mysql://app@db/app", "foo"])
+def test_a_bad_url_exits_2(command: str, url: str) -> None:
+    result = runner.invoke(app, ["db", command, "--url", url])
+
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert f"bad store URL {url!r}" in line and "postgresql://" in line
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["migrate", "status"])
+def test_a_store_that_cannot_be_reached_exits_5(command: str) -> None:
+    result = runner.invoke(app, ["db", command, "--url", UNREACHABLE])
+
+    assert result.exit_code == 5, result.output
+    (line,) = result.stderr.splitlines()
+    assert f"cannot reach PostgreSQL at {UNREACHABLE}" in line
+
+
+def test_migrate_into_a_missing_folder_exits_5_creating_nothing(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "migrate", "--url", f"sqlite:///{tmp_path}/nope/x.db"])
+
+    assert result.exit_code == 5, result.output
+    assert f"its folder {tmp_path}/nope does not exist" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_migrate_on_a_newer_schema_exits_5(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db_module, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
+
+    result = runner.invoke(app, ["db", "migrate", "--url", store_url])
+
+    assert result.exit_code == 5, result.output
+    assert "upgrade statewright" in result.stderr
