@@ -96,25 +96,25 @@ def test_the_default_url_is_statewright_db_in_the_working_directory(
     assert (tmp_path / "statewright.db").exists()
 
 
-def test_a_bad_url_prints_the_accepted_forms_and_exits_1() -> None:
+def test_a_bad_url_prints_the_accepted_forms_and_exits_2() -> None:
     result = runner.invoke(app, ["db", "status", "--url", "mysql://db/app"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "bad store URL 'mysql://db/app'" in result.output
     assert "sqlite:///" in result.output and "postgresql://" in result.output
 
 
-def test_an_unreachable_database_exits_1_without_showing_the_password() -> None:
+def test_an_unreachable_database_exits_5_without_showing_the_password() -> None:
     url = "postgresql://ann:s3cret@127.0.0.1:1/app"
     result = runner.invoke(app, ["db", "migrate", "--url", url])
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert "cannot reach PostgreSQL at postgresql://ann@127.0.0.1:1/app" in result.output
     assert "s3cret" not in result.output
 
 
-def test_a_missing_folder_exits_1_naming_the_file(tmp_path: Path) -> None:
+def test_a_missing_folder_exits_5_naming_the_file(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'missing' / 'app.db'}"
     result = runner.invoke(app, ["db", "migrate", "--url", url])
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert "cannot open the SQLite database" in result.output
     assert "missing does not exist; create it or fix the path" in result.output
 
