@@ -70,6 +70,8 @@ def test_list_pages_with_a_cursor_stable_under_inserts(reviews: Engine) -> None:
     assert ids(third) == ["r-4", "r-5", "r-9"] and third.next_cursor is None
     with pytest.raises(PayloadError, match="other filters"):
         reviews.list(definition_id="order", cursor=first.next_cursor)
+    with pytest.raises(PayloadError, match="cursor or with after, not both"):
+        reviews.list(definition_id="review", cursor=first.next_cursor, after="r-1")
 
 
 def test_bad_state_filters_are_refused_naming_the_fix(reviews: Engine) -> None:

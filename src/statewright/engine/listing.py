@@ -71,6 +71,8 @@ class Listing(Reads):
         """
         filters = self._list_filters(tenant, definition_id, status, runtime_status, state, tag)
         size = max(1, min(int(limit), MAX_LIST))
+        if cursor is not None and after is not None:
+            raise PayloadError("page with cursor or with after, not both; drop after")
         if cursor is not None:
             (after,) = decode_cursor(cursor, "instances", filters, 1)
         elif after is not None:
