@@ -28,3 +28,11 @@ def test_missing_examples_are_named_with_the_fix_and_nothing_is_written(tmp_path
     assert "missing order/order.json, approval/approval.json" in output
     assert "run the demo from the repository root, or give --examples" in output
     assert not (tmp_path / "d").exists()
+
+
+def test_the_offline_demo_without_the_examples_names_the_fix(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--offline", "--examples", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert f"cannot load the order example from {tmp_path / 'none' / 'order'}" in result.stderr
+    assert "give --examples the repository's examples folder" in result.stderr
+    assert result.stdout == ""

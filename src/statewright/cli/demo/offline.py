@@ -49,7 +49,12 @@ def walk_through(example: Path) -> None:
     try:
         machine = Machine.load(example / "order.json", actors=_load_actors(example / "steps.py"))
     except (StatewrightError, OSError) as error:
-        console.print(f"[red]cannot load the order example from {example}: {error}[/red]")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"cannot load the order example from {example}: {error}; run the demo from the "
+            "repository root, or give --examples the repository's examples folder",
+            style="red",
+            markup=False,
+        )
         raise typer.Exit(1) from None
     for title, order_input, script in _SCENARIOS:
         console.rule(f"[bold]{order_input['orderId']}[/bold]: {title}")
