@@ -53,6 +53,17 @@ def test_a_postgres_schema_with_other_tables_is_refused_unless_shared(postgres_u
         assert engine.store.schema_version() == SCHEMA_VERSION
 
 
+def test_a_url_naming_a_file_that_is_no_database_says_to_check_the_url(tmp_path: Path) -> None:
+    """A typo in the URL may point at another file: that comes first, before any advice to
+    restore what may be no store at all; the file is left as it was."""
+    other = tmp_path / "order.json"
+    other.write_text('{"id": "order", "initial": "a", "states": {"a": {}}}' * 40)
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match=r"is not a SQLite database .*; check the URL names"):
+        open_store(f"sqlite:///{other}")
+    assert other.read_bytes() == before
+
+
 def test_a_missing_folder_is_named_and_nothing_is_created(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=f"its folder {tmp_path}/typo does not exist"):
         Engine.open(f"sqlite:///{tmp_path}/typo/app.db")

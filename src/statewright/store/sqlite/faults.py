@@ -48,7 +48,14 @@ def translate(error: sqlite3.Error, *, what: str, path: str, url: str, busy_ms: 
             f"{what}: {where} is read-only for this user ({message}); make the file, its "
             "-wal and -shm files and its folder writable for the user running statewright"
         )
-    if name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB" or "malformed" in message:
+    if name == "SQLITE_NOTADB" or "file is not a database" in message:
+        return StoreError(
+            f"{what}: {where} is not a SQLite database ({message}); check the URL names the "
+            "store's file (a typo can point at another file); if it does, the file is damaged: "
+            f"stop the workers and restore it from a backup (or salvage it: sqlite3 {path} "
+            ".recover)"
+        )
+    if name.startswith("SQLITE_CORRUPT") or "malformed" in message:
         return StoreError(
             f"{what}: {where} is damaged or not a SQLite database ({message}); stop the "
             f"workers and restore it from a backup (or salvage it: sqlite3 {path} .recover)"
