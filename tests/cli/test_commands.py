@@ -235,7 +235,10 @@ def test_bulk_commands_over_a_filter(project: Path) -> None:
     assert set(json.loads(refused.stdout)["refused"]) == {"A-0", "A-1", "A-2"}
     cancelled = run("bulk", "cancel", "--all", "--reason", "closing")
     assert cancelled.exit_code == 0 and "3 matched: 3 cancelled" in cancelled.stdout
-    assert run("bulk", "retry", "--all").exit_code == 1  # stopped: nothing waits
+    retried = run("bulk", "retry", "--all")
+    assert retried.exit_code == 1  # stopped: nothing waits
+    refusals = [line.strip() for line in retried.stdout.splitlines()[1:]]
+    assert len(refusals) == 3 and all(line.count("A-") == 1 for line in refusals), refusals
 
 
 def test_a_broken_project_file_is_refused_naming_the_key(project: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from statewright.cli.render import event_type, parse_fields, parse_json
 from statewright.cli.session import (
@@ -81,7 +82,9 @@ def _report(session: Session, result: BulkResult, verb: str) -> None:
             f"{result.matched} matched: {len(result.done)} {verb}, {len(result.refused)} refused"
         )
         for instance_id, error in result.refused.items():
-            session.console.print(f"  [red]{instance_id}[/red]: {error}")
+            text = str(error)  # most messages name their instance first: not twice
+            shown = text if text.startswith(f"{instance_id}") else f"{instance_id}: {text}"
+            session.console.print(f"  {escape(shown)}", style="red")
     if result.refused:
         raise typer.Exit(1)
 
