@@ -109,6 +109,7 @@ def test_an_unreachable_database_exits_5_without_showing_the_password() -> None:
     assert result.exit_code == 5
     assert "cannot reach PostgreSQL at postgresql://ann@127.0.0.1:1/app" in result.output
     assert "s3cret" not in result.output
+    assert "Connection refused; " in result.output  # libpq's lines kept apart
 
 
 def test_a_missing_folder_exits_5_naming_the_file(tmp_path: Path) -> None:

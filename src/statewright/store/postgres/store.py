@@ -304,7 +304,8 @@ def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> No
     except psycopg.ProgrammingError as error:
         raise ConfigError(f"bad store URL {display_url!r}: {error}") from error
     except psycopg.Error as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
+        lines = (" ".join(line.split()) for line in str(error).splitlines())
+        reason = "; ".join(line for line in lines if line) or type(error).__name__
         # The server answered and refused (no such database or role, a wrong password): a
         # fault of the URL, which waiting does not fix, unlike a server that is away.
         lasting = any(sign in reason for sign in _REFUSALS)
