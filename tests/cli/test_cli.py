@@ -203,3 +203,22 @@ def test_a_bad_option_value_is_a_usage_error_naming_the_option_and_makes_nothing
     assert result.exit_code == 2, result.output
     assert names in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["send", "A-1", "APPROVE", "--data", '{"type": "REJECT"}'],
+        ["send", "A-1", "APPROVE", "type=REJECT"],
+        ["bulk", "send", "APPROVE", "type=REJECT", "--all"],
+    ],
+    ids=["data", "field", "bulk"],
+)
+def test_a_type_among_the_fields_other_than_the_event_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "the fields give type 'REJECT' but EVENT is 'APPROVE'" in result.output
+    assert list(tmp_path.iterdir()) == []

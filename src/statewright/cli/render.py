@@ -18,6 +18,7 @@ __all__ = [
     "parse_fields",
     "parse_json",
     "state_text",
+    "typed_as",
 ]
 
 
@@ -100,6 +101,23 @@ def event_type(text: str) -> str:
     if not text.strip():
         raise typer.BadParameter("the event type is empty; give one, e.g. APPROVE")
     return text
+
+
+def typed_as(given: object, event: str) -> str:
+    """The event's type: EVENT; a "type" among the fields or in --data must be the same.
+
+    Raises:
+        typer.BadParameter: they differ (the fields would otherwise be sent as another
+            event than the one written).
+    """
+    import typer
+
+    if given is not None and given != event:
+        raise typer.BadParameter(
+            f"the fields give type {given!r:.80} but EVENT is {event!r:.80}; give the type "
+            "once, as EVENT"
+        )
+    return event
 
 
 def parse_fields(fields: list[str]) -> dict[str, object]:

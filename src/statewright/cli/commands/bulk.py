@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from statewright.cli.render import event_type, parse_fields, parse_json
+from statewright.cli.render import event_type, parse_fields, parse_json, typed_as
 from statewright.cli.session import (
     JsonOption,
     Session,
@@ -125,7 +125,7 @@ def send(
             raise typer.BadParameter("--data must be a JSON object")
         body.update(parsed)
     body.update(parse_fields(fields or []))
-    body["type"] = event
+    body["type"] = typed_as(body.get("type"), event)
     with open_session(url, tenant, as_json, machines=not dry_run) as session:
         result = session.engine.bulk_send(
             body,

@@ -16,6 +16,7 @@ from statewright.cli.render import (
     parse_fields,
     parse_json,
     state_text,
+    typed_as,
 )
 from statewright.cli.session import (
     JsonOption,
@@ -124,7 +125,7 @@ def send(
             raise typer.BadParameter('--data must be a JSON object, e.g. \'{"by": "ann"}\'')
         body.update(parsed)
     body.update(parse_fields(fields or []))
-    body["type"] = event
+    body["type"] = typed_as(body.get("type"), event)
     with open_session(url, tenant, as_json, machines=True) as session:
         entry = session.engine.send(
             instance_id,
