@@ -1,5 +1,5 @@
 """The instances list by keyboard: live updates (new counts, changed rows, the list read
-again) keep the focus where it was."""
+again) keep the focus where it was, and the bulk controls have names."""
 
 from __future__ import annotations
 
@@ -56,3 +56,24 @@ def test_live_updates_keep_the_keyboard_focus(
     page.keyboard.press("Tab")
     assert page.evaluate(FOCUSED)["text"] == "K-2"
 
+
+def test_the_bulk_controls_have_names(
+    console_server: ConsoleServer, logged_in_page: Callable[..., Page]
+) -> None:
+    page = logged_in_page("operator")
+    page.goto("/")
+    expect(page.get_by_test_id("bulk")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Bulk action")).to_have_id("bulk-action")
+    expect(page.get_by_role("textbox", name="Event to send")).to_have_id("bulk-event")
+    # The placeholder is read in full at desktop width.
+    room = page.get_by_test_id("bulk-event").evaluate(
+        """(input) => {
+            const style = getComputedStyle(input);
+            const pen = document.createElement("canvas").getContext("2d");
+            pen.font = style.font;
+            const inner = input.clientWidth - parseFloat(style.paddingLeft)
+                - parseFloat(style.paddingRight);
+            return inner - pen.measureText(input.placeholder).width;
+        }"""
+    )
+    assert room >= 0, f"the placeholder is cut off by {-room:.0f} px"
