@@ -1,0 +1,52 @@
+"""What every logged-in page shares: an icon (no request of the pages fails)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from console_kit import ConsoleServer
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.slow
+expect.set_options(timeout=15_000)
+
+#: Each logged-in page, and what shows once it has read its data.
+PAGES = {
+    "/": "[data-testid=instances-row]",
+    "/instances/fr-1": "[data-testid=diagram][data-ready=true]",
+    "/definitions": "[data-testid=definitions-row]",
+    "/definitions/order": "[data-testid=diagram] svg",
+    "/queues": "[data-testid=step-row]",
+}
+
+
+@pytest.fixture(scope="module")
+def served(console_server: ConsoleServer) -> ConsoleServer:
+    """An order waiting for approval, and a step retrying (so the queues show a row)."""
+    engine = console_server.engine
+    engine.start("order", input={"orderId": "fr-1", "amount": 2500}, instance_id="fr-1")
+    engine.start("sync", input={"record": "r-1"}, instance_id="fr-2")
+    return console_server
+
+
+def visit(page: Page, path: str) -> None:
+    page.goto(path)
+    expect(page.locator(PAGES[path]).first).to_be_visible()
+
+
+def test_no_request_of_a_page_fails_and_each_has_an_icon(
+    served: ConsoleServer, logged_in_page: Callable[..., Page]
+) -> None:
+    page = logged_in_page("operator")
+    failed: list[str] = []
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    page.on("console", lambda m: m.type == "error" and failed.append(m.text))
+    for path in PAGES:
+        visit(page, path)
+        page.wait_for_timeout(300)  # the browser asks for the icon once the page loaded
+    assert failed == []
+    icons = page.locator("link[rel=icon]")
+    expect(icons).to_have_count(1)
+    answer = page.request.get(icons.get_attribute("href") or "")
+    assert answer.ok and answer.headers["content-type"].startswith("image/svg+xml")
