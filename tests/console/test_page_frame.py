@@ -1,4 +1,5 @@
-"""What every logged-in page shares: an icon (no request of the pages fails)."""
+"""What every logged-in page shares: an icon (no request of the pages fails), and a layout
+that fits a phone's width without scrolling sideways."""
 
 from __future__ import annotations
 
@@ -50,3 +51,26 @@ def test_no_request_of_a_page_fails_and_each_has_an_icon(
     expect(icons).to_have_count(1)
     answer = page.request.get(icons.get_attribute("href") or "")
     assert answer.ok and answer.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_at_a_phones_width_no_page_scrolls_sideways(
+    served: ConsoleServer, logged_in_page: Callable[..., Page]
+) -> None:
+    page = logged_in_page("operator")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in PAGES:
+        visit(page, path)
+        wide = page.evaluate(
+            """(reached) => ({
+                page: document.documentElement.scrollWidth,
+                screen: window.innerWidth,
+                out: [...document.querySelectorAll(reached)]
+                    .filter((node) => node.getBoundingClientRect().right > window.innerWidth)
+                    .map((node) => node.textContent || node.className),
+            })""",
+            "header a, header span, [data-testid=scrub-live]",
+        )
+        assert wide["page"] <= wide["screen"] and wide["out"] == [], (path, wide)
+    # The steps' table scrolls inside its own panel.
+    steps = page.get_by_test_id("steps-panel")
+    assert steps.evaluate("(panel) => panel.scrollWidth > panel.clientWidth")
