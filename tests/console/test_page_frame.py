@@ -1,13 +1,19 @@
-"""What every logged-in page shares: an icon (no request of the pages fails), and a layout
-that fits a phone's width without scrolling sideways."""
+"""What every logged-in page shares: an icon (no request of the pages fails), a layout that
+fits a phone's width without scrolling sideways, and a banner while the live stream is down."""
 
 from __future__ import annotations
 
+import runpy
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
-from console_kit import ConsoleServer
-from playwright.sync_api import Page, expect
+from console_kit import MACHINES_FILE, ConsoleServer
+from pages_kit import free_port, login, statewright, wait_ready
+from playwright.sync_api import Browser, Page, expect
+
+from statewright.engine import Engine
 
 pytestmark = pytest.mark.slow
 expect.set_options(timeout=15_000)
@@ -74,3 +80,44 @@ def test_at_a_phones_width_no_page_scrolls_sideways(
     # The steps' table scrolls inside its own panel.
     steps = page.get_by_test_id("steps-panel")
     assert steps.evaluate("(panel) => panel.scrollWidth > panel.clientWidth")
+
+
+def test_a_banner_shows_while_the_page_is_not_live(
+    chromium_browser: Browser, tmp_path: Path
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'banner.db'}"
+    machines: list[Any] = runpy.run_path(str(MACHINES_FILE))["MACHINES"]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    serve = ("serve", "--url", store_url, "--port", str(port), "--machines", str(MACHINES_FILE),
+             "--rate", "0", "--stream-poll", "0.05", "--stream-heartbeat", "1")  # fmt: skip
+    with Engine.open(store_url) as engine:
+        for machine in machines:
+            engine.register(machine)
+        secret = engine.create_token(tenant="default", role="viewer", name="watcher")[1]
+        with statewright(*serve, log=tmp_path / "serve-1.log") as server:
+            wait_ready(server, base, tmp_path / "serve-1.log")
+            page = login(chromium_browser, base, secret)
+            page.goto("/")
+            expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-state", "open")
+            banner = page.get_by_test_id("live-banner")
+            expect(banner).to_be_hidden()
+        try:
+            # The server is gone: the page says its data may be stale.
+            expect(banner).to_be_visible()
+            expect(banner).to_have_text("Not live: reconnecting…")
+            # It stays through a failed attempt to reconnect.
+            with page.expect_event("requestfailed", lambda r: "/api/v1/" in r.url):
+                pass
+            expect(banner).to_be_visible()
+            with statewright(*serve, log=tmp_path / "serve-2.log") as server:
+                wait_ready(server, base, tmp_path / "serve-2.log")
+                engine.start("intake", input={"applicant": "ann"}, instance_id="after-1")
+                expect(page.get_by_test_id("live-indicator")).to_have_attribute(
+                    "data-state", "open", timeout=30_000
+                )
+                expect(banner).to_be_hidden()
+                # Live again, the page read its data again.
+                expect(page.get_by_test_id("instances-row")).to_have_count(1)
+        finally:
+            page.context.close()
