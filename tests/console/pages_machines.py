@@ -3,6 +3,7 @@ definitions whose waits are short or long on purpose.
 
 - `ticket`: `open` moves to `stale` by itself after 2 seconds (a timer a worker fires), and
   `CLOSE` is a typed event (its fields declared as a JSON Schema).
+- `triage`: `ASSIGN` is a typed event accepted in `new` and `urgent`, not once `assigned`.
 - `upload`: a step whose first attempt fails and whose retry waits an hour, unless an operator
   makes it due now; the attempts after the first succeed.
 """
@@ -33,6 +34,26 @@ TICKET = {
         "open": {"after": {"2s": "stale"}, "on": {"CLOSE": "closed"}},
         "stale": {"tags": ["needs-human"], "on": {"CLOSE": "closed"}},
         "closed": {"type": "final"},
+    },
+}
+
+TRIAGE = {
+    "id": "triage",
+    "initial": "new",
+    "statewright": {
+        "events": {
+            "ASSIGN": {
+                "type": "object",
+                "properties": {"assignee": {"type": "string", "description": "who takes it"}},
+                "required": ["assignee"],
+            }
+        }
+    },
+    "states": {
+        "new": {"on": {"ASSIGN": "assigned", "ESCALATE": "urgent"}},
+        "urgent": {"on": {"ASSIGN": "assigned"}},
+        "assigned": {"on": {"RESOLVE": "resolved"}},
+        "resolved": {"type": "final"},
     },
 }
 
@@ -69,5 +90,6 @@ def upload_file(input: object) -> dict[str, object]:
 MACHINES = [
     *EXAMPLES,
     Machine.from_config(TICKET),
+    Machine.from_config(TRIAGE),
     Machine.from_config(UPLOAD, actors={"uploadFile": upload_file}),
 ]

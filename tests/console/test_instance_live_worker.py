@@ -1,7 +1,8 @@
 """The instance page following what a separate `statewright worker` process does: a timer it
 fires and a step it runs again after "Retry now", each shown live; and a typed event's form,
 refused by the server and then accepted, or refused before sending when a number field holds
-no number."""
+no number; an open form kept as filled in while the instance changes and still accepts its
+event, and closed with the reason once it does not."""
 
 from __future__ import annotations
 
@@ -107,6 +108,40 @@ def test_a_number_field_that_reads_as_no_number_is_refused_before_sending(
     page.get_by_test_id("event-send").click()
     expect(page.get_by_test_id("business-state")).to_contain_text("closed")
     assert console_server.engine.history("t-2")[-1].event["minutes"] == 3
+
+
+def test_an_open_form_stays_while_its_event_is_accepted_and_says_why_it_closes(
+    console_server: Served, logged_in_page: Callable[..., Page]
+) -> None:
+    engine = console_server.engine
+    engine.start("triage", instance_id="tr-1")
+    page = logged_in_page("operator")
+    page.goto("/instances/tr-1")
+    expect(page.get_by_test_id("event-button-ESCALATE")).to_be_visible()
+    page.get_by_test_id("event-button-ASSIGN").click()
+    form = page.get_by_test_id("event-form")
+    form.locator("#field-assignee").fill("ann")
+
+    # Changed from outside; ASSIGN is still accepted (ESCALATE is not): the form stays, as typed.
+    engine.send("tr-1", "ESCALATE", actor="bo")
+    expect(page.get_by_test_id("business-state")).to_contain_text("urgent")
+    expect(page.get_by_test_id("event-button-ESCALATE")).to_have_count(0)
+    expect(form.locator("#field-assignee")).to_have_value("ann")
+    expect(form.locator("#field-assignee")).to_be_focused()
+    expect(page.get_by_test_id("event-button-ASSIGN")).to_have_class(re.compile(r"\bactive\b"))
+    expect(page.get_by_test_id("notice")).to_be_empty()
+
+    # Assigned from outside: ASSIGN is no longer accepted; the form goes, saying why.
+    engine.send("tr-1", {"type": "ASSIGN", "assignee": "cy"}, actor="bo")
+    expect(page.get_by_test_id("business-state")).to_contain_text("assigned")
+    expect(page.get_by_test_id("event-form")).to_have_count(0)
+    notice = page.get_by_test_id("notice")
+    expect(notice).to_contain_text(
+        "This instance changed (now in assigned); ASSIGN is no longer accepted"
+    )
+    expect(notice).to_contain_text("assignee: ann")
+    notice.get_by_role("button", name="Dismiss").click()
+    expect(notice).to_be_empty()
 
 
 def test_retry_now_runs_a_waiting_step_again(

@@ -3,11 +3,15 @@
 // instance. A refused action shows the server's problem detail, and nothing is pretended.
 
 import { api } from "./api.js";
+import { valueText } from "./chartvalue.js";
 import { problemBox } from "./dom.js";
 import { schemaForm } from "./schemaform.js";
 import { el, fill, newKey, tile } from "./ui.js";
 
 const SENDERS = new Set(["operator", "admin"]);
+/** How to close the form open in a slot: the newest actions bar's way (a form kept open
+ * outlives the bar that opened it). */
+const closers = new WeakMap();
 
 function targetsText(event) {
   if (!event.targets?.length) return "stays in its state";
@@ -72,7 +76,7 @@ function eventForm(ctx, event, close) {
 
 /** A form to cancel the instance, with an optional reason. */
 function cancelForm(ctx, close) {
-  const reason = el("input", { type: "text", id: "cancel-reason", placeholder: "why (kept in the history)" });
+  const reason = el("input", { type: "text", id: "cancel-reason", "data-field": "reason", placeholder: "why (kept in the history)" });
   const problem = el("div", { class: "problem-slot", "data-testid": "action-problem" });
   const send = el("button", { type: "submit", class: "sw-button sw-danger", "data-testid": "cancel-send" }, "Stop instance");
   const back = el("button", { type: "button", class: "sw-button" }, "Close");
@@ -114,19 +118,58 @@ export function actionsKey(accepted, instance, me) {
   return JSON.stringify([instance.status, me.role, events]);
 }
 
-/** The actions bar. `ctx`: `{id, version(), refused(error), done(message, entry)}`: a refusal
- * because the instance changed meanwhile (409, 412) goes to `refused`, which reads it again
- * and keeps the reason in sight when the form goes; `accepted`: the
- * `/accepted` body; `me`: the session; `slot`: where a button's form opens (emptied now). */
+/** What was typed in `form`'s fields, as text ("resolution: wontfix, minutes: 5"). */
+function typedText(form) {
+  const typed = [];
+  for (const control of form.querySelectorAll("[data-field]")) {
+    const name = control.dataset.field;
+    const value = control.type === "checkbox" ? String(control.checked) : control.tagName === "SELECT" ? control.selectedOptions[0]?.textContent : control.value.trim();
+    if (value && value !== "—" && !control.readOnly) typed.push(`${name}: ${value}`);
+  }
+  return typed.join(", ");
+}
+
+/** The form open in `slot` if the instance still takes what it sends (its event is still
+ * accepted, or it may still be stopped); else close it, saying why: `ctx.notify` keeps the
+ * reason, and what was typed, in sight. Returns the kept form's name ("cancel" or the event
+ * type), or null. */
+function keepOpenForm(ctx, slot, instance, sendable, mayCancel) {
+  const form = slot.querySelector("form");
+  if (!form) return null;
+  const name = form.dataset.testid === "cancel-form" ? "cancel" : form.dataset.event;
+  const stays = name === "cancel" ? mayCancel : sendable.some((e) => e.type === name);
+  if (stays) return name;
+  const now = instance.status === "active" ? `now in ${valueText(instance.value)}` : `now ${instance.status}, in ${valueText(instance.value)}`;
+  const typed = typedText(form);
+  fill(slot);
+  ctx.notify({
+    title: "The form was closed",
+    detail:
+      `This instance changed (${now}); ` +
+      (name === "cancel" ? "it can no longer be stopped." : `${name} is no longer accepted.`) +
+      (typed ? ` What was typed: ${typed}.` : ""),
+  });
+  return null;
+}
+
+/** The actions bar. `ctx`: `{id, version(), refused(error), notify(problem), done(message,
+ * entry)}`: a refusal because the instance changed meanwhile (409, 412) goes to `refused`,
+ * which reads it again and keeps the reason in sight; `accepted`: the `/accepted` body; `me`:
+ * the session; `slot`: where a button's form opens. A form open there stays open, as it was
+ * filled in, while the instance still takes what it sends; else it is closed and `notify`
+ * says why. */
 export function actionsBar(ctx, accepted, instance, me, slot) {
   const sendable = (accepted?.events || []).filter((e) => e.allowed && !e.wildcard);
   const mayAct = SENDERS.has(me.role);
-  fill(slot);
+  const mayCancel = mayAct && instance.status === "active";
+  const kept = keepOpenForm(ctx, slot, instance, sendable, mayCancel);
   const buttons = el("div", { class: "action-buttons" });
   const close = () => {
     fill(slot);
     for (const b of buttons.querySelectorAll("button")) b.classList.remove("active");
   };
+  closers.set(slot, close);
+  const closeOpen = () => closers.get(slot)();
   const open = (make, button) => {
     close();
     button.classList.add("active");
@@ -134,17 +177,17 @@ export function actionsBar(ctx, accepted, instance, me, slot) {
     slot.querySelector("input, select, textarea, button[type=submit]")?.focus();
   };
   for (const event of sendable) {
-    const button = el("button", { type: "button", class: "sw-button btn-event", "data-testid": `event-button-${event.type}` }, event.type);
-    button.addEventListener("click", () => open(() => eventForm(ctx, event, close), button));
+    const button = el("button", { type: "button", class: `sw-button btn-event${kept === event.type ? " active" : ""}`, "data-testid": `event-button-${event.type}` }, event.type);
+    button.addEventListener("click", () => open(() => eventForm(ctx, event, closeOpen), button));
     buttons.append(button);
   }
-  if (mayAct && instance.status === "active") {
+  if (mayCancel) {
     const button = el(
       "button",
-      { type: "button", class: "sw-button btn-quiet", "data-testid": "cancel-button", title: "Cancel the instance: it stops, its timers and steps are cancelled" },
+      { type: "button", class: `sw-button btn-quiet${kept === "cancel" ? " active" : ""}`, "data-testid": "cancel-button", title: "Cancel the instance: it stops, its timers and steps are cancelled" },
       "Stop instance…",
     );
-    button.addEventListener("click", () => open(() => cancelForm(ctx, close), button));
+    button.addEventListener("click", () => open(() => cancelForm(ctx, closeOpen), button));
     buttons.append(button);
   }
   const others = (accepted?.events || []).filter((e) => !e.allowed || e.wildcard).map((e) => e.type);

@@ -30,6 +30,26 @@ function append(element, children) {
   }
 }
 
+/**
+ * Make `nodes` the children of `parent`, in that order. A node already there is moved only if
+ * it is out of place, and one that stays is never detached: updates that keep the nodes they
+ * show keep the keyboard focus on them (a moved node that had it gets it back).
+ */
+export function arrange(parent, nodes) {
+  const focused = document.activeElement;
+  const kept = new Set(nodes);
+  for (const child of [...parent.childNodes]) if (!kept.has(child)) child.remove();
+  let cursor = parent.firstChild;
+  for (const node of nodes) {
+    if (node === cursor) cursor = cursor.nextSibling;
+    else parent.insertBefore(node, cursor);
+  }
+  if (focused && focused !== document.activeElement && focused.isConnected && parent.contains(focused)) {
+    focused.focus({ preventScroll: true });
+  }
+  return parent;
+}
+
 /** Replace an element's children. */
 export function replace(element, ...children) {
   element.replaceChildren();

@@ -207,13 +207,23 @@ async function refresh() {
   }
 }
 
+/** A notice that stays until dismissed (or an action is done): why an action was refused,
+ * or why its form was closed. */
+function noticeLine(error) {
+  const line = el("div", { class: "notice-line" }, problemBox(error));
+  line.append(el("button", { type: "button", class: "sw-button sw-small", onclick: () => line.remove() }, "Dismiss"));
+  return line;
+}
+
 const ctx = {
   id,
   version: () => data.inst.version,
   refused(error) {
-    const dismiss = el("button", { type: "button", class: "sw-button sw-small", onclick: () => fill(ui.notice) }, "Dismiss");
-    fill(ui.notice, el("div", { class: "notice-line" }, problemBox(error), dismiss));
+    fill(ui.notice, noticeLine(error));
     refresh();
+  },
+  notify(problem) {
+    ui.notice.append(noticeLine({ problem }));
   },
   done(message, entry) {
     fill(ui.notice);

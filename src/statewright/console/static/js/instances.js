@@ -3,7 +3,7 @@
 // filter (a dry-run count first, then confirm).
 import { api, live, session } from "./api.js";
 import { activePaths, filterPath } from "./chartvalue.js";
-import { fmtTime, h, pill, problemBox, replace, since, stateText } from "./dom.js";
+import { arrange, fmtTime, h, pill, problemBox, replace, since, stateText } from "./dom.js";
 
 const FILTERS = ["definition", "state", "tag", "status", "runtime_status"];
 const PAGE = 100;
@@ -72,10 +72,40 @@ function cells(item) {
   ];
 }
 
+function newRow(item) {
+  return h("tr", { "data-testid": "instances-row", "data-id": item.id }, cells(item));
+}
+
 function addRow(item) {
-  const row = h("tr", { "data-testid": "instances-row", "data-id": item.id }, cells(item));
+  const row = newRow(item);
   byId.set(item.id, { row, item });
   rows.append(row);
+}
+
+/** Show `item` in its row, in place: the id cell (its link may have the keyboard focus)
+ * stays, the others are made again. */
+function updateRow(known, item) {
+  known.item = item;
+  const fresh = cells(item);
+  [...known.row.children].forEach((cell, i) => {
+    if (i > 0) cell.replaceWith(fresh[i]);
+  });
+}
+
+/** Make the list show `items`, in that order: rows of instances shown already are updated in
+ * place (not made again), so that a focused link keeps the focus while the list is re-read. */
+function showItems(items) {
+  const shown = new Map();
+  for (const item of items) {
+    if (shown.has(item.id)) continue;
+    const known = byId.get(item.id);
+    if (known) updateRow(known, item);
+    shown.set(item.id, known || { row: newRow(item), item });
+  }
+  byId.clear();
+  for (const [id, entry] of shown) byId.set(id, entry);
+  arrange(rows, [...shown.values()].map((entry) => entry.row));
+  replace($("problem"));
 }
 
 function showEmpty() {
@@ -96,8 +126,11 @@ async function loadPage({ append = false, limit = PAGE } = {}) {
   try {
     const page = await api(`/instances${query(extra)}`);
     if (mine !== generation) return;
-    if (!append) clearRows();
-    for (const item of page.items) if (!byId.has(item.id)) addRow(item);
+    if (append) {
+      for (const item of page.items) if (!byId.has(item.id)) addRow(item);
+    } else {
+      showItems(page.items);
+    }
     nextCursor = page.next_cursor;
     showEmpty();
   } catch (error) {
@@ -113,20 +146,16 @@ async function loadSearch(text) {
   const mine = ++generation;
   // The exact id first, then the ids that start with the text (the list is by id: a
   // keyset page after the text holds them first).
-  const [exact, after] = await Promise.all([
+  const [exact, after, failed] = await Promise.all([
     api(`/instances/${encodeURIComponent(text)}`).catch((error) => {
       if (error.status === 404) return null;
       throw error;
     }),
     api(`/instances${query({ after: text, limit: "50" })}`),
-  ]).catch((error) => {
-    if (mine === generation) replace($("problem"), problemBox(error));
-    return [null, { items: [] }];
-  });
+  ]).catch((error) => [null, { items: [] }, error]);
   if (mine !== generation) return;
-  clearRows();
-  if (exact) addRow(exact);
-  for (const item of after.items) if (item.id.startsWith(text) && !byId.has(item.id)) addRow(item);
+  showItems([...(exact ? [exact] : []), ...after.items.filter((item) => item.id.startsWith(text))]);
+  if (failed) replace($("problem"), problemBox(failed));
   nextCursor = null;
   showEmpty();
 }
@@ -142,39 +171,64 @@ function reload() {
 
 // -- counts per business state --------------------------------------------------------------
 
+/** A chip per state: its count, and a click filters by it (or, pressed, drops that filter). */
+function chip(c, { state, definition }) {
+  // A chip filters by the state path the list accepts: a parallel value's text, such as
+  // "fulfilment (inventory.reserving, shipping.handed_over)", is no filter.
+  const path = filterPath(c.value);
+  const pressed = state === path && (!definition || definition === c.definition);
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "sw-chip",
+      "aria-pressed": pressed ? "true" : "false",
+      "data-testid": "state-count",
+      "data-state": c.state,
+      "data-definition": c.definition,
+      "data-path": path,
+      "data-count": String(c.count),
+      onclick: pickChip,
+    },
+    definition ? null : h("span", { class: "sw-chip-def" }, c.definition),
+    h("span", { class: "sw-state-text" }, c.state),
+    h("span", { class: "sw-chip-n" }, String(c.count)),
+  );
+}
+
+function pickChip(clicked) {
+  const picked = clicked.currentTarget;
+  if (picked.getAttribute("aria-pressed") === "true") {
+    form.elements.state.value = "";
+  } else {
+    form.elements.state.value = picked.dataset.path;
+    form.elements.definition.value = picked.dataset.definition;
+  }
+  reload();
+}
+
+/** Show `fresh` chips, keeping the chip of the same definition and state (updated in place)
+ * where there is one: counts change all the time, and a focused chip must keep the focus. */
+function showChips(fresh) {
+  const key = (node) => JSON.stringify([node.dataset.definition, node.dataset.state]);
+  const old = new Map([...$("counts").querySelectorAll(".sw-chip")].map((node) => [key(node), node]));
+  const chips = fresh.map((node) => {
+    const kept = old.get(key(node));
+    if (!kept) return node;
+    for (const name of ["aria-pressed", "data-path", "data-count"]) kept.setAttribute(name, node.getAttribute(name));
+    kept.replaceChildren(...node.childNodes);
+    return kept;
+  });
+  arrange($("counts"), chips);
+}
+
 async function loadCounts() {
   const { state, ...rest } = filters();
   const params = new URLSearchParams(rest).toString();
   try {
     const counts = await api(`/state-counts${params ? `?${params}` : ""}`);
     $("total").textContent = `${counts.total} ${counts.total === 1 ? "instance" : "instances"}`;
-    const chips = counts.items.map((c) => {
-      // A chip filters by the state path the list accepts: a parallel value's text, such as
-      // "fulfilment (inventory.reserving, shipping.handed_over)", is no filter.
-      const path = filterPath(c.value);
-      const pressed = state === path && (!rest.definition || rest.definition === c.definition);
-      return h(
-        "button",
-        {
-          type: "button",
-          class: "sw-chip",
-          "aria-pressed": pressed ? "true" : "false",
-          "data-testid": "state-count",
-          "data-state": c.state,
-          "data-definition": c.definition,
-          "data-count": String(c.count),
-          onclick: () => {
-            form.elements.state.value = pressed ? "" : path;
-            form.elements.definition.value = pressed ? rest.definition || "" : c.definition;
-            reload();
-          },
-        },
-        rest.definition ? null : h("span", { class: "sw-chip-def" }, c.definition),
-        h("span", { class: "sw-state-text" }, c.state),
-        h("span", { class: "sw-chip-n" }, String(c.count)),
-      );
-    });
-    replace($("counts"), chips);
+    showChips(counts.items.map((c) => chip(c, { state, definition: rest.definition })));
     replace($("f-state-list"), [...new Set(counts.items.map((c) => filterPath(c.value)))].map((s) => h("option", { value: s })));
   } catch (error) {
     replace($("counts"), problemBox(error));
@@ -229,8 +283,7 @@ function onTransition(event) {
       version: event.version,
       waiting_for: null,
     };
-    known.item = item;
-    known.row.replaceChildren(...cells(item));
+    updateRow(known, item);
     known.row.classList.remove("sw-flash");
     void known.row.offsetWidth; // restart the highlight
     known.row.classList.add("sw-flash");

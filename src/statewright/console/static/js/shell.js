@@ -8,10 +8,20 @@ session().then((who) => {
 }, () => {});
 
 const indicator = document.querySelector("[data-testid=live-indicator]");
+const banner = document.querySelector("[data-testid=live-banner]");
 if (indicator) {
+  // The stream is down once a connection failed (closed after connecting), and up again
+  // when one opens; in between it goes on trying (connecting, closed, ...). The banner says
+  // so: what the page shows may be stale meanwhile (it reads again once live).
+  let tried = false;
+  let down = false;
   live.onState((state) => {
     indicator.dataset.state = state;
     indicator.title = { open: "Live", connecting: "Connecting…", closed: "Not live" }[state];
+    if (state === "open") down = false;
+    else if (state === "closed" && tried) down = true;
+    if (state !== "closed") tried = true;
+    if (banner) banner.hidden = !down;
   });
 }
 
