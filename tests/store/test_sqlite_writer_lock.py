@@ -401,3 +401,26 @@ def test_a_dead_waiters_mark_is_wiped_once_stale_even_without_a_doorbell(
         assert lock._waiting.value == 0
     finally:
         lock.close()
+
+
+def test_a_turn_that_fails_to_take_the_file_lock_gives_the_threads_turn_back(
+    tmp_path: Path,
+) -> None:
+    """An error of the lock call itself (here: its file closed under it) reaches the caller,
+    and the next thread of the process still gets its turn instead of hanging."""
+    lock = WriterLock(str(tmp_path / "x.db"), timeout_s=1.0)
+    assert lock._fd is not None
+    os.close(lock._fd)
+    with pytest.raises(OSError), lock:
+        pass
+    lock._fd = None  # only this process's threads take turns now
+    entered = threading.Event()
+
+    def other() -> None:
+        with lock:
+            entered.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(timeout=5)
+    assert entered.is_set()

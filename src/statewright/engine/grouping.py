@@ -53,6 +53,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from statewright.store.commit import check_write
@@ -103,26 +104,26 @@ class CommitGroups:
         Raises:
             Whatever `Store.commit_transition` raises for this write.
         """
-        if self._most_leaders is None:
-            self._most_leaders = max(1, getattr(store, "group_commit_leaders", 1))
+        most = self._most_leaders
+        if most is None:
+            most = self._most_leaders = max(1, getattr(store, "group_commit_leaders", 1))
         key = (write.tenant, write.instance_id)
         with self._lock:
-            alone = (
-                not self._queue
-                and self._leading < self._most_leaders
-                and key not in self._committing
-            )
+            alone = not self._queue and self._leading < most and key not in self._committing
             if alone:  # nobody waits: lead a group of one, without a place in the queue
                 self._leading += 1
                 self._committing.add(key)
-                answered, self._answered = self._answered, []
+                # (never the list itself: another leader may add to it once unlocked)
+                answered: Sequence[_Sender] = self._answered if self._answered else ()
+                if answered:
+                    self._answered = []
         if alone:
             self._commit_alone(write, key, answered, store)
             return None
         check_write(write)  # a bug in one write must not fail the group
         sender = _Sender(write)
         with self._lock:
-            if self._leading >= self._most_leaders or sender.key in self._committing:
+            if self._leading >= most or sender.key in self._committing:
                 self._queue.append(sender)
             else:
                 self._leading += 1
@@ -138,7 +139,7 @@ class CommitGroups:
         self,
         write: TransitionWrite,
         key: tuple[str, str],
-        answered: list[_Sender],
+        answered: Sequence[_Sender],
         store: Store,
     ) -> None:
         """What `_lead` does for a group of one, for a sender that found no one queued and a
@@ -151,8 +152,13 @@ class CommitGroups:
         finally:
             with self._lock:
                 self._committing.discard(key)
-                woken = self._hand_on()
-            self._hand_over(woken)
+                if self._queue or self._answered:
+                    woken = self._hand_on()
+                else:  # `_hand_on` with nobody queued and nobody to wake
+                    self._leading -= 1
+                    woken = []
+            if woken:
+                self._hand_over(woken)
 
     def _park(self, sender: _Sender) -> None:
         """Sleep until `sender` is answered or made leader."""
@@ -253,6 +259,6 @@ class CommitGroups:
 step_aside = getattr(os, "sched_yield", lambda: time.sleep(0))
 
 
-def _wake(senders: list[_Sender]) -> None:
+def _wake(senders: Sequence[_Sender]) -> None:
     for sender in senders:
         sender.wake.release()

@@ -150,12 +150,35 @@ class WriterLock:
         self._fd = fd
 
     def __enter__(self) -> None:
-        deadline = time.monotonic() + self._timeout_s
-        if not self._threads.acquire(timeout=self._timeout_s):
-            raise WriterBusy()
+        threads = self._threads
+        if not threads.acquire(False):  # the common case first: no thread holds it
+            started = time.monotonic()
+            if not threads.acquire(timeout=self._timeout_s):
+                raise WriterBusy()
+            timeout_s = self._timeout_s - (time.monotonic() - started)
+        else:
+            timeout_s = self._timeout_s
         fd = self._fd
         if fd is None:
             return
+        waiting = self._waiting
+        if waiting is None or not waiting.value:  # nobody waits: try it once, and done
+            try:
+                _flock(fd, _TAKE)
+            except BlockingIOError:
+                pass
+            except BaseException:
+                threads.release()
+                raise
+            else:
+                self._taken = time.monotonic()
+                return
+        self._wait_for_turn(fd, timeout_s)
+
+    def _wait_for_turn(self, fd: int, timeout_s: float) -> None:
+        """Take the lock on `fd` (this process's threads' turn is held) within `timeout_s`:
+        let a waiter that has waited long go first, spin, then sleep on the doorbell."""
+        deadline = time.monotonic() + timeout_s
         bell, waiting = self._bell, self._waiting
         since = 0  # when this waiter marked itself waiting, in ticks
         try:
@@ -256,7 +279,7 @@ class WriterLock:
             held = self._held
             if held is not None:  # (a c_uint32 keeps the low 32 bits of a longer turn)
                 held.value = int((time.monotonic() - self._taken) * _TICKS_PER_S)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            _flock(fd, _RELEASE)
             bell, waiting = self._bell, self._waiting
             if bell is not None:
                 # After letting go, so that a waiter who read the counter before it looked
@@ -287,7 +310,12 @@ class WriterLock:
 def _take(fd: int) -> bool:
     """Take the lock on `fd` if it is free."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _flock(fd, _TAKE)
     except BlockingIOError:
         return False
     return True
+
+
+_flock = fcntl.flock
+_TAKE = fcntl.LOCK_EX | fcntl.LOCK_NB
+_RELEASE = fcntl.LOCK_UN
