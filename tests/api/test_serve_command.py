@@ -301,15 +301,20 @@ def test_serve_on_a_host_that_does_not_resolve_exits_1_naming_it(store_url: str)
     assert "999.1.1.1" in line and "give --host" in line
 
 
-@pytest.mark.slow
-def test_serve_on_port_0_prints_the_port_it_bound(store_url: str) -> None:
-    server = subprocess.Popen(
+def serve_on_any_port(store_url: str) -> subprocess.Popen[str]:
+    """`serve --port 0` in a process of its own, its output unbuffered."""
+    return subprocess.Popen(
         [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
+
+
+@pytest.mark.slow
+def test_serve_on_port_0_prints_the_port_it_bound(store_url: str) -> None:
+    server = serve_on_any_port(store_url)
     try:
         assert server.stdout is not None
         banner = server.stdout.readline()
@@ -328,13 +333,7 @@ def test_serve_on_port_0_prints_the_port_it_bound(store_url: str) -> None:
 
 def test_serve_stopped_right_after_its_banner_exits_0(store_url: str) -> None:
     """SIGTERM between the banner and uvicorn's own signal handlers still stops it."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "statewright", "serve", "--url", store_url, "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    server = serve_on_any_port(store_url)
     try:
         assert server.stdout is not None and "serving" in server.stdout.readline()
         server.send_signal(signal.SIGTERM)
