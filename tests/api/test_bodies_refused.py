@@ -157,3 +157,15 @@ def test_a_replay_to_a_token_that_may_not_read_payloads_withholds_them(api: Api)
         else:
             assert first.json()["context"]["amount"] == 7 and sent.json()["event"] == event
     assert api.engine.get("w1", tenant="acme").version == 2
+
+
+def test_a_problems_instance_is_the_path_as_a_uri_reference(api: Api) -> None:
+    response = api.client.get("/api/v1/instances/no%20such%23one", headers=api.auth("viewer"))
+    assert response.status_code == 404
+    assert response.json()["instance"] == "/api/v1/instances/no%20such%23one"
+    keyed = raw_post(
+        api, "/api/v1/instances/n%C3%A9/events", '{"type": "NOTE"}', **{"Idempotency-Key": "k"}
+    )
+    assert (
+        keyed.status_code == 404 and keyed.json()["instance"] == "/api/v1/instances/n%C3%A9/events"
+    )

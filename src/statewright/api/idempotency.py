@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from statewright.api.auth import Caller
-from statewright.api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_of
+from statewright.api.problems import PROBLEM_MEDIA_TYPE, Problem, instance_of, problem_of
 from statewright.api.views import withheld
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
@@ -120,7 +120,7 @@ def idempotent(
             engine.drop_request(caller.tenant, key)
             raise
         reply = Reply(
-            problem.status, problem.body(request.url.path), problem.headers, PROBLEM_MEDIA_TYPE
+            problem.status, problem.body(instance_of(request)), problem.headers, PROBLEM_MEDIA_TYPE
         )
     except BaseException:
         engine.drop_request(caller.tenant, key)

@@ -9,6 +9,7 @@ fails an event's schema, ...).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
@@ -34,7 +35,14 @@ from statewright.errors import (
     VersionConflict,
 )
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "Problem", "ProblemModel", "problem_of", "problem_response"]
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "Problem",
+    "ProblemModel",
+    "instance_of",
+    "problem_of",
+    "problem_response",
+]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _TYPE_PREFIX = "urn:statewright:problem:"
@@ -90,10 +98,19 @@ class Problem(Exception):
         }
 
 
+def instance_of(request: Request) -> str:
+    """A problem's `instance`: the request's path as a URI reference (RFC 9457), escaped
+    as in a URL (`/api/v1/instances/order%2042`), not as decoded."""
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):  # the path as sent (the server's, without the query)
+        return quote(raw.decode("latin-1").split("?", 1)[0], safe="/:@!$&'()*+,;=-._~%")
+    return quote(request.url.path, safe="/:@!$&'()*+,;=-._~")
+
+
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
     """The response that carries `problem`."""
     return JSONResponse(
-        problem.body(request.url.path),
+        problem.body(instance_of(request)),
         status_code=problem.status,
         headers=problem.headers,
         media_type=PROBLEM_MEDIA_TYPE,
