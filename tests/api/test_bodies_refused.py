@@ -169,3 +169,13 @@ def test_a_problems_instance_is_the_path_as_a_uri_reference(api: Api) -> None:
     assert (
         keyed.status_code == 404 and keyed.json()["instance"] == "/api/v1/instances/n%C3%A9/events"
     )
+
+
+def test_a_trailing_slash_is_not_found_naming_the_path_without_it(api: Api) -> None:
+    """No redirect: one built from what the server sees would say http:// behind a TLS
+    proxy."""
+    response = api.client.get(
+        "/api/v1/definitions/", headers=api.auth("viewer"), follow_redirects=False
+    )
+    assert response.status_code == 404 and "location" not in response.headers
+    assert "drop the trailing slash (/api/v1/definitions)" in response.json()["detail"]

@@ -79,6 +79,9 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # served by routes/service.py, behind a token
+        # A trailing "/" is a 404 naming the path without it, not a redirect to an absolute
+        # URL built from what this process sees (http:// behind a TLS proxy).
+        redirect_slashes=False,
     )
     app.state.engine = engine
     app.state.limiter = RateLimiter(settings.rate, settings.burst)
@@ -213,12 +216,10 @@ def _http_problem(request: Request, error: HTTPException) -> Problem:
     status, headers = error.status_code, dict(error.headers or {})
     path = request.url.path
     if status == 404:
-        return Problem(
-            404,
-            "not-found",
-            "Not found",
-            f"no route {path}; the OpenAPI document at /api/openapi.json lists them",
-        )
+        hint = "the OpenAPI document at /api/openapi.json lists them"
+        if len(path) > 1 and path.endswith("/"):
+            hint = f"drop the trailing slash ({path.rstrip('/') or '/'}); {hint}"
+        return Problem(404, "not-found", "Not found", f"no route {path}; {hint}")
     if status == 405:
         allowed = headers.get("Allow") or headers.get("allow") or ""
         return Problem(
