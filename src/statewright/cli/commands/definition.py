@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -24,6 +25,8 @@ from statewright.errors import DefinitionError, Fault, StatewrightError
 __all__ = ["render_tree", "validate"]
 
 _KINDS = ("guards", "actions", "actors", "delays")
+#: The suffixes of definition files, as `Machine.load` reads them.
+_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def validate(
@@ -73,7 +76,7 @@ def validate(
     """
     console = Console(highlight=False, soft_wrap=True)
     try:
-        machine = with_python_side(Machine.load(path), machines, implementations)
+        machine = with_python_side(Machine.load(definition_file(path)), machines, implementations)
     except DefinitionError as error:
         print_faults(console, f"{path}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
@@ -106,6 +109,61 @@ def validate(
         console.print(render_tree(machine))
     if strict and (missing or machine.warnings):
         raise typer.Exit(1)
+
+
+def definition_file(path: Path) -> Path:
+    """The definition file `path` names: itself, or in a folder its one `machine.json`
+    (`.yaml`, `.yml`) or `<folder name>.json` (as `Machine.load` finds it, the name of `.`
+    included).
+
+    Raises:
+        DefinitionError: no such file (naming a close near miss beside it, if any), or a
+            folder without exactly one of those files (naming the folder and the files it
+            expected, and the definition files there are).
+    """
+    if not path.exists():
+        raise DefinitionError([Fault(str(path), "no such file", _near_miss(path))])
+    if not path.is_dir():
+        return path
+    folder = path.resolve()
+    expected = ("machine", folder.name)
+    found = [p.name for p in _definitions_in(folder) if p.stem in expected and p.parent == folder]
+    if len(found) == 1:
+        return path / found[0]
+    wanted = f"machine.json/.yaml or {folder.name}.json/.yaml"
+    if found:
+        message = f"the folder {folder} holds {', '.join(found)}; expected only one of {wanted}"
+        fix = "pass the file itself"
+    else:
+        message = f"the folder {folder} holds no {wanted}"
+        there = [str(path / p.relative_to(folder)) for p in _definitions_in(folder, depth=2)]
+        fix = (
+            f"pass a definition file, e.g. {', '.join(there[:3])}"
+            if there
+            else "pass a definition file (.json, .yaml or .yml)"
+        )
+    raise DefinitionError([Fault(str(path), message, fix)])
+
+
+def _definitions_in(folder: Path, depth: int = 1) -> list[Path]:
+    """The definition files in `folder` (and, with `depth` 2, in its folders), sorted."""
+    files = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in _SUFFIXES]
+    if depth > 1:
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            files += _definitions_in(sub, depth - 1)
+    return files
+
+
+def _near_miss(path: Path) -> str:
+    """A fix for a missing file: the file beside it whose name is close, if one is. Names
+    are compared without their suffix, so that a shared ".json" alone makes no match."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f"check the path: the folder {str(folder)!r} does not exist either"
+    near = [p for p in folder.iterdir() if p.is_dir() or p.suffix.lower() in _SUFFIXES]
+    by_stem = {p.stem: p.name for p in sorted(near, reverse=True)}  # order.json before .yaml
+    close = difflib.get_close_matches(path.stem, by_stem, n=1, cutoff=0.75)
+    return f'did you mean "{folder / by_stem[close[0]]}"?' if close else "check the path"
 
 
 def print_faults(console: Console, head: str, faults: tuple[Fault, ...]) -> None:

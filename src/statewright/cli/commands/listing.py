@@ -48,7 +48,7 @@ def list_instances(
 ) -> None:
     """List instances, filtered, by id; or, with --count, how many are in each state.
 
-    Example: statewright list --definition order --state payment --runtime-status retrying
+    Example: statewright list --definition order --state paying --runtime-status retrying
     """
     filters = {
         "definition_id": definition,

@@ -36,7 +36,7 @@ def dead_letters(
 ) -> None:
     """List the outbox messages whose delivery gave up (dead letters), by message id.
 
-    Example: statewright dead-letters --event-type order.shipped
+    Example: statewright dead-letters --event-type order.paid
     """
     with open_session(url, tenant, as_json) as session:
         page = session.engine.dead_letters(
@@ -88,7 +88,7 @@ def redrive(
 
     One by its message id, or those --instance / --event-type match, or --all.
 
-    Example: statewright redrive --event-type order.shipped --dry-run
+    Example: statewright redrive --event-type order.paid --dry-run
     """
     if message_id is None and instance is None and event_type is None and not every:
         raise typer.BadParameter(

@@ -52,8 +52,12 @@ def create(
         ),
     ] = None,
     name: Annotated[
-        str, typer.Option(help="Who or what uses it; audit rows name it as the actor.")
-    ] = "",
+        str | None,
+        typer.Option(
+            help="Who or what uses it; audit rows name it as the actor (default: none).",
+            show_default=False,
+        ),
+    ] = None,
     event_role: Annotated[
         list[str] | None,
         typer.Option(
@@ -73,13 +77,19 @@ def create(
 
     Example: statewright tokens create --tenant acme --role operator --event-role approver
     """
+    _not_blank(
+        tenant,
+        "--tenant",
+        "name the tenant, or leave --tenant out for the default (statewright.toml's, else default)",
+    )
+    _not_blank(name, "--name", "give a name, or leave --name out for a token without one")
     project = _project()
     with _engine(url, project) as engine:
         try:
             token, secret = engine.create_token(
                 tenant=tenant or (project.tenant if project else None) or DEFAULT_TENANT,
                 role=role,
-                name=name,
+                name=name or "",
                 event_roles=event_role or (),
                 payloads=not no_payloads,
             )
@@ -154,6 +164,13 @@ def revoke(
         typer.echo(json.dumps(_as_dict(token)))
     else:
         typer.echo(f"token {token.prefix} (tenant {token.tenant}) is revoked")
+
+
+def _not_blank(value: str | None, option: str, fix: str) -> None:
+    """Refuse an option given as "" or spaces (an unset shell variable, say): it would
+    otherwise stand for the default silently, or be stored blank."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter(f"{value!r} is blank; {fix}", param_hint=option)
 
 
 def _project() -> Project | None:
