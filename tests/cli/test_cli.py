@@ -222,3 +222,14 @@ def test_a_type_among_the_fields_other_than_the_event_is_refused(
     assert result.exit_code == 2, result.output
     assert "the fields give type 'REJECT' but EVENT is 'APPROVE'" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "A-1"], ["bulk", "cancel", "--all"]])
+def test_a_blank_tenant_is_refused_not_taken_for_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [*command, "--tenant", " "])
+    assert result.exit_code == 2, result.output
+    assert "the tenant is blank" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -72,12 +72,22 @@ UrlOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _tenant(value: str | None) -> str | None:
+    """A --tenant given blank is refused, not taken for the default tenant."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("the tenant is blank; give one, or leave --tenant out")
+    return value
+
+
 TenantOption = Annotated[
     str | None,
     typer.Option(
         "--tenant",
         help="The tenant (default: statewright.toml's, else default).",
         show_default=False,
+        callback=_tenant,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
