@@ -21,6 +21,8 @@ pytestmark = pytest.mark.slow
 expect.set_options(timeout=15_000)
 
 INTAKE = Path(__file__).resolve().parents[2] / "examples" / "intake" / "intake.json"
+#: An order just paid, in its parallel state, as every page writes it.
+PARALLEL_TEXT = "fulfilment (inventory.reserving, shipping.preparing)"
 
 
 def test_definitions_are_listed_and_drawn_with_their_counts(
@@ -49,15 +51,18 @@ def test_definitions_are_listed_and_drawn_with_their_counts(
     intake = page.locator('[data-testid=definitions-row][data-definition="intake"]')
     expect(intake).to_contain_text("v1")
     expect(intake).to_contain_text("v2")
+    expect(order.locator(".mix-legend")).to_contain_text(f"{PARALLEL_TEXT} 1")
 
     page.goto("/definitions/order")
     expect(page.get_by_test_id("diagram")).to_have_attribute("data-ready", "true")
     pending = page.locator('[data-testid=state-count][data-state="pending_approval"]')
     expect(pending).to_contain_text("2")
     expect(page.locator('[data-testid=state-count][data-state="rejected"]')).to_contain_text("1")
-    # The parallel state's count links to the instances in it, filtered by its path.
-    parallel = page.locator('[data-testid=state-count][data-state^="(fulfilment."] a')
+    # The parallel state's count links to the instances in it, filtered by its path, and
+    # reads as the instance page reads it.
+    parallel = page.locator('[data-testid=state-count][data-state^="fulfilment ("] a')
     expect(parallel).to_have_attribute("href", "/?definition=order&state=fulfilment")
+    expect(parallel).to_have_text(PARALLEL_TEXT)
     box = page.locator('g.sw-state[data-state="order.pending_approval"]')
     expect(box).to_contain_text("2")
     approve = page.locator('[data-testid=definition-event][data-event="APPROVE"]')

@@ -1,8 +1,8 @@
 """The instance page in a browser, over `statewright serve --with-worker` with the examples:
 an order drawn with its active state, APPROVE pressed and the page following without a
-reload, an order in manual review retried, what a viewer and a token without payloads see,
-another tenant's instance, long state names that fit their boxes, and a wide diagram kept
-readable."""
+reload, an order in manual review retried, an order stopped, what a viewer and a token
+without payloads see, another tenant's instance, long state names that fit their boxes, and
+a wide diagram kept readable."""
 
 from __future__ import annotations
 
@@ -106,6 +106,22 @@ def test_an_order_in_manual_review_is_retried(
     # The payment runs again, is declined again, and the order is back in review.
     expect(failed).to_have_count(2, timeout=30_000)
     expect(page.get_by_test_id("business-state")).to_contain_text("payment_failed")
+
+
+def test_stopping_an_order_says_where_it_stopped(
+    console_server: Any, logged_in_page: Callable[..., Page]
+) -> None:
+    engine = console_server.engine
+    engine.start("order", input={"orderId": "o-5", "amount": 3000}, instance_id="o-5")
+    page = logged_in_page("operator")
+    page.goto("/instances/o-5")
+    expect(page.get_by_test_id("business-state")).to_contain_text("pending_approval")
+    page.get_by_test_id("cancel-button").click()
+    page.get_by_test_id("cancel-send").click()
+    expect(page.get_by_test_id("runtime-status")).to_contain_text("stopped")
+    # The state did not change: no "pending_approval → pending_approval".
+    version = engine.get("o-5").version
+    expect(page.get_by_test_id("flash")).to_have_text(f"stopped in pending_approval (v{version})")
 
 
 def test_a_viewer_sees_no_buttons_and_a_token_without_payloads_no_context(

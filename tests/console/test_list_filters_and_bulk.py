@@ -1,6 +1,7 @@
 """The instances list keeps to its filters: a bulk action never runs while searching by id,
-the confirmed bulk request is the one counted, a parallel state's chip filters the list, and
-a row that leaves the filters drops out live."""
+the confirmed bulk request is the one counted, a parallel state's chip filters the list (and
+its row, chip and instance page write the state alike), and a row that leaves the filters
+drops out live."""
 
 from __future__ import annotations
 
@@ -96,16 +97,21 @@ def test_the_confirmed_bulk_request_is_the_one_counted(
         assert drafts.engine.get(f"IN-{number}").value == "in_review"
 
 
+def wait_for_fulfilment(server: ConsoleServer) -> None:
+    """Wait until the server's worker has paid F-1 and it is in its parallel state."""
+    deadline = time.monotonic() + 20
+    while not isinstance(server.engine.get("F-1").value, dict):
+        assert time.monotonic() < deadline, server.engine.get("F-1").value
+        time.sleep(0.1)
+
+
 def test_a_parallel_states_chip_filters_the_list_by_its_path(
     drafts: ConsoleServer, logged_in_page: Callable[..., Page]
 ) -> None:
-    deadline = time.monotonic() + 20
-    while not isinstance(drafts.engine.get("F-1").value, dict):  # paid by the worker
-        assert time.monotonic() < deadline, drafts.engine.get("F-1").value
-        time.sleep(0.1)
+    wait_for_fulfilment(drafts)
     page = logged_in_page("viewer")
     page.goto("/?definition=order")
-    chip = page.locator("[data-testid=state-count][data-state*='fulfilment.inventory']")
+    chip = page.locator("[data-testid=state-count][data-state^='fulfilment (']")
     expect(chip).to_have_count(1)
     chip.click()
     expect(page).to_have_url(re.compile(r"definition=order&state=fulfilment(&|$)"))
@@ -113,6 +119,22 @@ def test_a_parallel_states_chip_filters_the_list_by_its_path(
     expect(page.locator("[data-testid=instances-row][data-id='F-1']")).to_be_visible()
     expect(page.locator(".sw-problem")).to_have_count(0)
     expect(chip).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_parallel_state_reads_alike_in_its_row_its_chip_and_its_page(
+    drafts: ConsoleServer, logged_in_page: Callable[..., Page]
+) -> None:
+    wait_for_fulfilment(drafts)
+    text = "fulfilment (inventory.reserving, shipping.preparing)"
+    page = logged_in_page("viewer")
+    page.goto("/instances/F-1")
+    expect(page.get_by_test_id("business-state")).to_have_attribute("data-value", text)
+    page.goto("/?definition=order")
+    row = page.locator("[data-testid=instances-row][data-id='F-1']")
+    expect(row.get_by_test_id("business-state")).to_have_text(text)
+    chip = page.get_by_test_id("state-count").filter(has_text="fulfilment")
+    expect(chip.locator(".sw-state-text")).to_have_text(text)
+    expect(chip).to_have_attribute("data-state", text)
 
 
 def test_a_row_that_leaves_the_filters_drops_out_live(

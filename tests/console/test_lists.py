@@ -147,6 +147,9 @@ def test_the_queues_page_shows_steps_timers_and_workers(
     page.goto("/queues")
     timer = page.get_by_test_id("timer-row").filter(has_text="Q-1")
     expect(timer).to_contain_text(re.compile(r"in (1d 23h|2d)$"))  # the 48h approval deadline
+    # Named as the instance page names it, not by its event's type.
+    expect(timer).to_contain_text("timer: after 48h")
+    expect(timer).not_to_contain_text("xstate.after")
     worker = page.get_by_test_id("worker-row")
     expect(worker).to_have_count(1)
     expect(worker).to_contain_text("live")

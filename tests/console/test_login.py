@@ -57,3 +57,30 @@ def test_login_refuses_a_next_of_another_site(
     page.get_by_test_id("login-token").fill(console_server.token("viewer"))
     page.get_by_test_id("login-submit").click()
     expect(page).to_have_url(f"{console_server.url}/")
+
+
+def test_logging_out_without_a_session_leads_to_a_login_that_stays(
+    chromium_browser: Browser, console_server: ConsoleServer
+) -> None:
+    context = chromium_browser.new_context(base_url=console_server.url, viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto("/logout")
+        page.get_by_test_id("logout-confirm").click()
+        # The login page, with no way back to the log-out page.
+        expect(page).to_have_url(f"{console_server.url}/login")
+        page.get_by_test_id("login-token").fill(console_server.token("viewer"))
+        page.get_by_test_id("login-submit").click()
+        expect(page).to_have_url(f"{console_server.url}/")
+    finally:
+        context.close()
+
+
+def test_login_refuses_a_next_of_the_logout_page(
+    logged_in_page: Callable[..., Page], console_server: ConsoleServer
+) -> None:
+    page = logged_in_page("viewer")
+    page.goto("/login?next=%2Flogout%3Fback%3D1")
+    page.get_by_test_id("login-token").fill(console_server.token("viewer"))
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(f"{console_server.url}/")

@@ -100,7 +100,7 @@ function cancelForm(ctx, close) {
         headers: { "If-Match": `"${ctx.version()}"`, "Idempotency-Key": key },
       });
       close();
-      ctx.done("cancelled", entry);
+      ctx.done("stopped", entry);
     } catch (error) {
       send.disabled = false;
       if (error.status) key = newKey();

@@ -17,12 +17,13 @@ export class ApiError extends Error {
 let leaving = false;
 
 /** Go to the login page, coming back here afterwards; once, however many calls got a 401
- * (a second navigation would abort the first). */
+ * (a second navigation would abort the first). Never back to the log-out page: it would
+ * end the session just made. */
 export function toLogin() {
   if (leaving) return;
   leaving = true;
   const here = location.pathname + location.search;
-  location.assign(`/login?next=${encodeURIComponent(here)}`);
+  location.assign(location.pathname === "/logout" ? "/login" : `/login?next=${encodeURIComponent(here)}`);
 }
 
 let sessionPromise = null;

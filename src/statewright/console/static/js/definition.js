@@ -4,7 +4,7 @@
 
 import { api, live } from "./api.js";
 import { problemBox } from "./dom.js";
-import { filterPath, leafPaths, stateIds } from "./chartvalue.js";
+import { filterPath, leafPaths, stateIds, valueText } from "./chartvalue.js";
 import { eventsTable } from "./events_table.js";
 import { drawStatechart } from "./statechart.js";
 import { el, fill, msTime } from "./ui.js";
@@ -69,8 +69,8 @@ async function paintCounts() {
               items.map((c) =>
                 el(
                   "tr",
-                  { "data-testid": "state-count", "data-state": c.state },
-                  el("td", {}, el("a", { href: `/?definition=${enc}&state=${encodeURIComponent(filterPath(c.value))}` }, c.state)),
+                  { "data-testid": "state-count", "data-state": valueText(c.value) },
+                  el("td", {}, el("a", { href: `/?definition=${enc}&state=${encodeURIComponent(filterPath(c.value))}` }, valueText(c.value))),
                   el("td", { class: "sw-num" }, String(c.count)),
                 ),
               ),

@@ -2,6 +2,7 @@
 // it has (all, and active), and its busiest states; counts follow the live stream.
 
 import { api, live } from "./api.js";
+import { valueText } from "./chartvalue.js";
 import { problemBox } from "./dom.js";
 import { el, fill, msTime } from "./ui.js";
 
@@ -27,14 +28,14 @@ function stateBar(entry) {
     { class: "state-mix" },
     el(
       "div",
-      { class: "mix-bar", title: states.map((s) => `${s.state}: ${s.count}`).join("\n") },
+      { class: "mix-bar", title: states.map((s) => `${valueText(s.value)}: ${s.count}`).join("\n") },
       top.map((s, i) => el("span", { class: `mix-seg mix-${i}`, style: `flex-grow: ${s.count}` })),
     ),
     el(
       "div",
       { class: "mix-legend" },
       top.map((s, i) =>
-        el("span", { class: "mix-item" }, el("span", { class: `mix-dot mix-${i}` }), `${s.state} ${s.count}`),
+        el("span", { class: "mix-item" }, el("span", { class: `mix-dot mix-${i}` }), `${valueText(s.value)} ${s.count}`),
       ),
       states.length > top.length ? el("span", { class: "sw-muted" }, `+${states.length - top.length} more`) : null,
     ),

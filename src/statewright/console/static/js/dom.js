@@ -114,11 +114,3 @@ export function problemBox(error) {
 export function pill(status, attrs = {}) {
   return h("span", { class: `sw-pill sw-pill-${String(status).replace(/[^a-z_-]/gi, "")}`, ...attrs }, status);
 }
-
-/** A statechart value as text: "review.legal"; parallel: "(a.x, b.y)". */
-export function stateText(value) {
-  if (value === null || value === undefined) return "";
-  if (typeof value === "string") return value;
-  const parts = Object.entries(value).map(([key, inner]) => `${key}.${stateText(inner)}`);
-  return parts.length === 1 ? parts[0] : `(${parts.join(", ")})`;
-}

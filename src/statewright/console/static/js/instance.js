@@ -227,7 +227,9 @@ const ctx = {
   },
   done(message, entry) {
     fill(ui.notice);
-    flash(`${message}: ${valueText(entry.from_value)} → ${valueText(entry.to_value)} (v${entry.version})`);
+    const [from, to] = [valueText(entry.from_value), valueText(entry.to_value)];
+    // A stop, or an event handled without leaving the state, moves nowhere: no arrow.
+    flash(from === to ? `${message} in ${to} (v${entry.version})` : `${message}: ${from} → ${to} (v${entry.version})`);
     refresh();
   },
 };

@@ -2,8 +2,8 @@
 // keyset paging ("More"), live updates from the tab's stream, and bulk actions over the
 // filter (a dry-run count first, then confirm).
 import { api, live, session } from "./api.js";
-import { activePaths, filterPath } from "./chartvalue.js";
-import { arrange, fmtTime, h, pill, problemBox, replace, since, stateText } from "./dom.js";
+import { activePaths, filterPath, valueText } from "./chartvalue.js";
+import { arrange, fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
 
 const FILTERS = ["definition", "state", "tag", "status", "runtime_status"];
 const PAGE = 100;
@@ -64,7 +64,7 @@ function cells(item) {
   return [
     h("td", {}, h("a", { class: "sw-id", href: href(item.id), "data-testid": "instance-link" }, item.id)),
     h("td", {}, item.definition, h("span", { class: "sw-faint" }, ` v${item.definition_version}`)),
-    h("td", { "data-testid": "business-state" }, h("span", { class: "sw-state-text" }, stateText(item.value))),
+    h("td", { "data-testid": "business-state" }, h("span", { class: "sw-state-text" }, valueText(item.value))),
     h("td", { "data-testid": "status" }, pill(item.status)),
     h("td", { "data-testid": "runtime-status" }, runtimeCell(item)),
     h("td", { title: fmtTime(item.updated_at), "data-at": item.updated_at, class: "sw-since" }, since(item.updated_at)),
@@ -176,6 +176,7 @@ function chip(c, { state, definition }) {
   // A chip filters by the state path the list accepts: a parallel value's text, such as
   // "fulfilment (inventory.reserving, shipping.handed_over)", is no filter.
   const path = filterPath(c.value);
+  const text = valueText(c.value);
   const pressed = state === path && (!definition || definition === c.definition);
   return h(
     "button",
@@ -184,14 +185,14 @@ function chip(c, { state, definition }) {
       class: "sw-chip",
       "aria-pressed": pressed ? "true" : "false",
       "data-testid": "state-count",
-      "data-state": c.state,
+      "data-state": text,
       "data-definition": c.definition,
       "data-path": path,
       "data-count": String(c.count),
       onclick: pickChip,
     },
     definition ? null : h("span", { class: "sw-chip-def" }, c.definition),
-    h("span", { class: "sw-state-text" }, c.state),
+    h("span", { class: "sw-state-text" }, text),
     h("span", { class: "sw-chip-n" }, String(c.count)),
   );
 }

@@ -1,5 +1,5 @@
 // The login form: POST the token to /api/v1/session (the answer sets the cookie), then go
-// to `next` (a path of this site only).
+// to `next` (a path of this site only, and never the log-out page).
 import { problemBox, replace } from "./dom.js";
 
 const form = document.getElementById("login-form");
@@ -8,7 +8,9 @@ const errorBox = document.getElementById("login-error");
 function nextPath() {
   const next = new URLSearchParams(location.search).get("next") || "/";
   // Only a path of this origin: never "//host" or "https://host".
-  return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+  if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
+  // Nor the log-out page, which would end the session just made.
+  return new URL(next, location.origin).pathname === "/logout" ? "/" : next;
 }
 
 form.addEventListener("submit", async (submitted) => {

@@ -3,6 +3,7 @@
 // letters with redrive. Read again
 // every few seconds and soon after each committed transition.
 import { ApiError, api, live, session } from "./api.js";
+import { eventLabel } from "./chartvalue.js";
 import { fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -144,7 +145,7 @@ function renderTimers() {
   replace($("timers"), items.map((timer) =>
     h("tr", { "data-testid": "timer-row" },
       h("td", {}, link(timer.instance_id)),
-      h("td", {}, h("span", { class: "sw-mono" }, timer.event.type || timer.timer_id)),
+      h("td", { title: timer.event?.type || timer.timer_id }, eventLabel(timer.event?.type || timer.timer_id)),
       h("td", { title: fmtTime(timer.due_at) }, since(timer.due_at)))));
   $("timers-empty").hidden = items.length > 0;
   $("timers-more-bar").hidden = !lists.timers.cursor;
