@@ -10,7 +10,7 @@ from tests_support import ORDER, order_machine
 
 from statewright import Machine
 from statewright.engine import Engine
-from statewright.errors import NotFound, PayloadError
+from statewright.errors import NotFound, PayloadError, TransitionFailed
 from statewright.testing import VirtualClock
 
 
@@ -92,3 +92,41 @@ def test_two_processes_rolling_back_at_once_make_one_version(
     assert versions == [3, 3]
     assert engine.store.get_definition("order") is not None
     assert engine.store.get_definition("order").version == 3  # type: ignore[union-attr]
+
+
+def _counting(limit: int, steps: int) -> Machine:
+    """Counts to `steps` with eventless transitions, under `options.maxIterations`."""
+    return Machine.from_config(
+        {
+            "id": "counting",
+            "initial": "idle",
+            "options": {"maxIterations": limit},
+            "context": {"n": 0},
+            "states": {
+                "idle": {"on": {"GO": "counting"}},
+                "counting": {
+                    "always": [
+                        {"target": "counting", "reenter": True,
+                         "guard": {"type": "below", "params": {"n": steps}},
+                         "actions": [{"type": "assign",
+                                      "params": {"n": {"$expr": "context.n + 1"}}}]},
+                        {"target": "idle"},
+                    ]
+                },
+            },
+        },
+        guards={"below": lambda context, event, params: context["n"] < params["n"]},
+    )  # fmt: skip
+
+
+def test_each_definition_version_keeps_its_own_max_iterations(engine: Engine) -> None:
+    """XState's `options.maxIterations` is part of the definition: an instance runs under
+    the limit of the version it runs, not of the latest one registered."""
+    engine.register(_counting(limit=5, steps=20))
+    engine.start("counting", instance_id="v1")
+    engine.register(_counting(limit=100, steps=20))
+    engine.start("counting", instance_id="v2")
+    assert engine.send("v2", "GO").to_value == "idle"
+    with pytest.raises(TransitionFailed, match="did not settle after 5 microsteps"):
+        engine.send("v1", "GO")
+    assert engine.get("v1").version == 1  # nothing committed
