@@ -179,3 +179,16 @@ def test_a_trailing_slash_is_not_found_naming_the_path_without_it(api: Api) -> N
     )
     assert response.status_code == 404 and "location" not in response.headers
     assert "drop the trailing slash (/api/v1/definitions)" in response.json()["detail"]
+
+
+def test_an_if_match_naming_several_versions_is_refused_not_read_as_its_first(api: Api) -> None:
+    version = started(api)
+    for if_match in (f'"{version + 5}", "{version}"', f'"{version}", "{version + 5}"'):
+        response = api.client.post(
+            "/api/v1/instances/o1/events",
+            json={"type": "NOTE", "text": "x"},
+            headers={**api.auth("admin"), "If-Match": if_match},
+        )
+        assert response.status_code == 412, response.text
+        assert response.json()["title"] == "If-Match names several versions"
+    assert api.engine.get("o1", tenant="acme").version == version

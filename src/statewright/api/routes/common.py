@@ -163,13 +163,24 @@ def expected_version(if_match: str | None) -> int | None:
     """
     if if_match is None or if_match.strip() == "*":
         return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
+    tags = [tag.strip() for tag in if_match.split(",")]
+    fix = 'send the ETag of the instance as read (If-Match: "3"), or no If-Match'
+    if len(tags) > 1:  # a version is one number: at most one tag could match
+        raise Problem(
+            412,
+            "precondition-failed",
+            "If-Match names several versions",
+            f"If-Match {if_match[:40]!r} names several tags, of which the instance can be at "
+            f"one version only; {fix}",
+        )
+    # A weak tag is taken as its version: a proxy that compresses answers (nginx's gzip)
+    # weakens the ETag it passes on, and the client sends back what it got.
+    tag = tags[0].removeprefix("W/").strip('"')
     if not tag.isascii() or not tag.isdigit() or len(tag) > 18:
         raise Problem(
             412,
             "precondition-failed",
             "If-Match names no version",
-            f"If-Match {if_match[:40]!r} names no instance version; send the ETag of the "
-            'instance as read (If-Match: "3"), or no If-Match',
+            f"If-Match {if_match[:40]!r} names no instance version; {fix}",
         )
     return int(tag)
