@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.tree import Tree
 
 from statewright.chart import Machine as ChartMachine
@@ -352,12 +353,28 @@ def _add_children(branch: Tree, node: StateNode) -> None:
 
 
 def _label(node: StateNode) -> str:
-    kind = "" if node.type in ("atomic", "compound") else f" [dim]({node.type})[/dim]"
+    if node.type == "history":
+        kind = f" [dim]({_history_label(node)})[/dim]"
+    elif node.type in ("parallel", "final"):
+        kind = f" [dim]({node.type})[/dim]"
+    else:
+        kind = ""
     initial = ""
     if node.type == "compound" and node.initial and node.initial.targets:
         initial = f" [dim]initial: {node.initial.targets[0].key}[/dim]"
-    tags = f" [cyan]#{' #'.join(node.tags)}[/cyan]" if node.tags else ""
+    # Without "#": XState writes a state id so ("#order.review"), never a tag.
+    tags = ""
+    if node.tags:
+        tags = f" [cyan]{escape('[tags: ' + ', '.join(node.tags) + ']')}[/cyan]"
     return f"[bold]{node.key}[/bold]{kind}{initial}{tags}"
+
+
+def _history_label(node: StateNode) -> str:
+    """`history: deep, default → m.a.b`: its mode, and where it goes with nothing remembered
+    (its own target, or else its parent's initial state, as the chart resolves it)."""
+    default = node.initial.targets if node.initial else None
+    goes = f", default → {', '.join(t.id for t in default)}" if default else ""
+    return f"history: {node.history}{goes}"
 
 
 def _transition_label(event: str, transition: Transition) -> str:
@@ -365,5 +382,8 @@ def _transition_label(event: str, transition: Transition) -> str:
         target = "(stays)"
     else:
         target = ", ".join(t.id for t in transition.targets)
+    # Only a reentering transition exits and re-enters a target it is already in (or its
+    # source, for a self-transition): shown, or the two would read the same.
+    reenter = " [dim](reenter)[/dim]" if transition.reenter else ""
     guard = f" [yellow]if {transition.guard_label}[/yellow]" if transition.guard else ""
-    return f"[green]{event}[/green] → {target}{guard}"
+    return f"[green]{event}[/green] → {target}{reenter}{guard}"
