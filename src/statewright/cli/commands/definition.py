@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.tree import Tree
 
 from statewright.chart import Machine as ChartMachine
@@ -75,40 +77,71 @@ def validate(
     Example: statewright validate definitions/order.json --machines implementations.py
     """
     console = Console(highlight=False, soft_wrap=True)
+    checked = machines is not None or implementations is not None
     try:
-        machine = with_python_side(Machine.load(definition_file(path)), machines, implementations)
+        machine = _load(definition_file(path), machines, implementations)
     except DefinitionError as error:
-        print_faults(console, f"{path}: {len(error.faults)} fault(s)", error.faults)
+        # Loading stops at structural faults, and lists the missing implementations with them.
+        faults = tuple(fault for fault in error.faults if not _is_missing(fault))
+        missing = tuple(fault for fault in error.faults if _is_missing(fault))
+        if checked:  # Engine.register would refuse the definition for these too
+            faults += tuple(fault for fault in missing if not fault.message.startswith("actor "))
+            missing = tuple(fault for fault in missing if fault not in faults)
+        print_faults(console, f"{path}: {len(faults)} fault(s)", faults)
+        _print_missing(console, missing, strict=strict, checked=checked)
         raise typer.Exit(1) from None
     except StatewrightError as error:  # the --machines file could not be loaded
         Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]✗[/red] {error}")
         raise typer.Exit(2) from None
-    checked = machines is not None or implementations is not None
     failing = storable_faults(machine) + (
         machine.unrunnable_faults if checked else machine.misspelt_durations
     )
+    missing = tuple(fault for fault in machine.missing_implementations if fault not in failing)
     if failing:
         what = "Engine.register refuses it" if checked else "it cannot be registered"
         print_faults(console, f"{path}: {len(failing)} fault(s) ({what})", failing)
+        _print_missing(console, missing, strict=strict, checked=checked)
         raise typer.Exit(1)
-    missing = machine.missing_implementations
     console.print(f"[green]✓[/green] {path}: machine {machine.id!r}, {len(machine.states)} states")
     if machine.warnings:
         _print_warnings(console, machine.warnings, strict=strict)
-    if missing:
-        if strict:
-            label = "[red]missing[/red]"
-        elif checked:
-            label = "[yellow]to run on workers that provide them[/yellow]"
-        else:
-            label = "[yellow]to provide at run time[/yellow]"
-        console.print(f"  implementations {label}:")
-        for fault in missing:
-            console.print(f"    {fault.path}: {fault.message}")
+    _print_missing(console, missing, strict=strict, checked=checked)
     if not quiet:
         console.print(render_tree(machine))
     if strict and (missing or machine.warnings):
         raise typer.Exit(1)
+
+
+#: A guard, action, step or delay the definition names and nobody provided, as
+#: `Faults.add_missing` words it. A misspelt duration ("delay '1 minute' is not provided, and
+#: is not a duration statewright reads") is worded otherwise: it is a fault, never provided.
+_MISSING = re.compile(r"(guard|action|actor|delay) '.*' is not provided")
+
+
+def _is_missing(fault: Fault) -> bool:
+    return _MISSING.fullmatch(fault.message) is not None
+
+
+def _load(file: Path, machines: Path | None, implementations: str | None) -> ChartMachine:
+    """The machine in `file`, provided with the --machines / --implementations side.
+
+    Raises:
+        DefinitionError: the definition has faults; what it lists as not provided is what the
+            Python side, when given, leaves unprovided.
+        StatewrightError: the --machines file or the implementations module cannot be loaded.
+    """
+    try:
+        machine = Machine.load(file)
+    except DefinitionError as error:
+        if error.machine_id is None or (machines is None and implementations is None):
+            raise
+        # A definition with structural faults is never provided with the Python side, so the
+        # faults list every implementation as missing: load it again with that side, so that
+        # only what it leaves unprovided is listed.
+        python_side = _python_side(error.machine_id, machines, implementations)
+        Machine.load(file, **{kind: getattr(python_side, kind) for kind in _KINDS})
+        raise
+    return with_python_side(machine, machines, implementations)
 
 
 def definition_file(path: Path) -> Path:
@@ -172,6 +205,23 @@ def print_faults(console: Console, head: str, faults: tuple[Fault, ...]) -> None
         console.print(f"  [bold]{fault.path or '(machine)'}[/bold]: {fault.message}")
         if fault.fix:
             console.print(f"    [dim]fix:[/dim] {fault.fix}")
+
+
+def _print_missing(
+    console: Console, missing: tuple[Fault, ...], *, strict: bool, checked: bool
+) -> None:
+    """List the implementations not provided: never faults, though --strict fails on them."""
+    if not missing:
+        return
+    if strict:
+        label = "[red]missing[/red]"
+    elif checked:
+        label = "[yellow]to run on workers that provide them[/yellow]"
+    else:
+        label = "[yellow]to provide at run time[/yellow]"
+    console.print(f"  implementations {label}:")
+    for fault in missing:
+        console.print(f"    {fault.path}: {fault.message}")
 
 
 def _print_warnings(console: Console, warnings: tuple[Fault, ...], *, strict: bool) -> None:
@@ -303,12 +353,28 @@ def _add_children(branch: Tree, node: StateNode) -> None:
 
 
 def _label(node: StateNode) -> str:
-    kind = "" if node.type in ("atomic", "compound") else f" [dim]({node.type})[/dim]"
+    if node.type == "history":
+        kind = f" [dim]({_history_label(node)})[/dim]"
+    elif node.type in ("parallel", "final"):
+        kind = f" [dim]({node.type})[/dim]"
+    else:
+        kind = ""
     initial = ""
     if node.type == "compound" and node.initial and node.initial.targets:
         initial = f" [dim]initial: {node.initial.targets[0].key}[/dim]"
-    tags = f" [cyan]#{' #'.join(node.tags)}[/cyan]" if node.tags else ""
+    # Without "#": XState writes a state id so ("#order.review"), never a tag.
+    tags = ""
+    if node.tags:
+        tags = f" [cyan]{escape('[tags: ' + ', '.join(node.tags) + ']')}[/cyan]"
     return f"[bold]{node.key}[/bold]{kind}{initial}{tags}"
+
+
+def _history_label(node: StateNode) -> str:
+    """`history: deep, default → m.a.b`: its mode, and where it goes with nothing remembered
+    (its own target, or else its parent's initial state, as the chart resolves it)."""
+    default = node.initial.targets if node.initial else None
+    goes = f", default → {', '.join(t.id for t in default)}" if default else ""
+    return f"history: {node.history}{goes}"
 
 
 def _transition_label(event: str, transition: Transition) -> str:
@@ -316,5 +382,8 @@ def _transition_label(event: str, transition: Transition) -> str:
         target = "(stays)"
     else:
         target = ", ".join(t.id for t in transition.targets)
+    # Only a reentering transition exits and re-enters a target it is already in (or its
+    # source, for a self-transition): shown, or the two would read the same.
+    reenter = " [dim](reenter)[/dim]" if transition.reenter else ""
     guard = f" [yellow]if {transition.guard_label}[/yellow]" if transition.guard else ""
-    return f"[green]{event}[/green] → {target}{guard}"
+    return f"[green]{event}[/green] → {target}{reenter}{guard}"
