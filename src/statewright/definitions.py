@@ -245,7 +245,7 @@ class Machine(ChartMachine):
             )
         except DefinitionError as error:
             raise DefinitionError(
-                error.faults, machine_id=error.machine_id, source=str(path)
+                error.faults, machine_id=error.machine_id, source=str(path), missing=error.missing
             ) from None
         assert isinstance(machine, Machine)
         return machine

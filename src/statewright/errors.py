@@ -97,10 +97,18 @@ class DefinitionError(StatewrightError):
     """A machine definition has one or more faults; fix each one listed and load it again."""
 
     def __init__(
-        self, faults: Sequence[Fault], *, machine_id: str | None = None, source: str | None = None
+        self,
+        faults: Sequence[Fault],
+        *,
+        machine_id: str | None = None,
+        source: str | None = None,
+        missing: Sequence[Fault] = (),
     ) -> None:
         self.faults = tuple(faults)
         self.machine_id = machine_id
+        #: Those of `faults` that are guards, actions, steps or delays nobody provided (listed
+        #: with the structural faults when loading stopped at one).
+        self.missing = tuple(missing)
         #: The file the definition came from, if it came from one.
         self.source = source
         head = f"machine {machine_id!r}" if machine_id else "the definition"

@@ -86,7 +86,12 @@ class Machine:
         self.implementations = implementations
         tree = build_tree(config, implementations)
         if tree.faults.structural:
-            raise DefinitionError(tree.faults.structural + tree.faults.missing, machine_id=tree.id)
+            raise DefinitionError(
+                tree.faults.structural + tree.faults.missing,
+                machine_id=tree.id,
+                # (a misspelt duration is a fault of the definition: nothing could provide it)
+                missing=[f for f in tree.faults.missing if f not in tree.faults.misspelt_durations],
+            )
         #: The `max_iterations` passed in, or None: `provide` and the engine pass it on, so
         #: that each definition version keeps its own `options.maxIterations`.
         self.max_iterations_override = max_iterations

@@ -183,7 +183,7 @@ def _register(engine: Engine, machine: Machine, source: Path | None) -> None:
         if source is None or error.source is not None:
             raise
         raise DefinitionError(
-            error.faults, machine_id=error.machine_id, source=str(source)
+            error.faults, machine_id=error.machine_id, source=str(source), missing=error.missing
         ) from None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -82,8 +81,8 @@ def validate(
         machine = _load(definition_file(path), machines, implementations)
     except DefinitionError as error:
         # Loading stops at structural faults, and lists the missing implementations with them.
-        faults = tuple(fault for fault in error.faults if not _is_missing(fault))
-        missing = tuple(fault for fault in error.faults if _is_missing(fault))
+        faults = tuple(fault for fault in error.faults if fault not in error.missing)
+        missing = error.missing
         if checked:  # Engine.register would refuse the definition for these too
             faults += tuple(fault for fault in missing if not fault.message.startswith("actor "))
             missing = tuple(fault for fault in missing if fault not in faults)
@@ -110,16 +109,6 @@ def validate(
         console.print(render_tree(machine))
     if strict and (missing or machine.warnings):
         raise typer.Exit(1)
-
-
-#: A guard, action, step or delay the definition names and nobody provided, as
-#: `Faults.add_missing` words it. A misspelt duration ("delay '1 minute' is not provided, and
-#: is not a duration statewright reads") is worded otherwise: it is a fault, never provided.
-_MISSING = re.compile(r"(guard|action|actor|delay) '.*' is not provided")
-
-
-def _is_missing(fault: Fault) -> bool:
-    return _MISSING.fullmatch(fault.message) is not None
 
 
 def _load(file: Path, machines: Path | None, implementations: str | None) -> ChartMachine:
