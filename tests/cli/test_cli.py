@@ -166,6 +166,7 @@ def test_demo_offline_steps_the_order_example_through_three_orders() -> None:
     assert "escalated" in result.output
     assert "payment_failed" in result.output
     assert result.output.count("done, output") == 3
+    assert "payment [tags: busy]" in result.output and "#busy" not in result.output
 
 
 def test_every_command_has_help_and_is_documented() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from statewright.chart import Effect, Emit, ScheduleTimer, StartStep
 from statewright.chart.implementations import UserFunction
@@ -78,7 +79,9 @@ def _show(console: Console, actor: Actor, seen: int) -> None:
         microsteps = step.microsteps
         label = microsteps[0].event if microsteps else "(ignored)"
         snapshot = step.snapshot
-        tags = f" [cyan]#{' #'.join(sorted(snapshot.tags))}[/cyan]" if snapshot.tags else ""
+        # Without "#", which XState keeps for state ids; as `validate`'s tree shows tags.
+        shown = ", ".join(sorted(snapshot.tags))
+        tags = f" [cyan]\\[tags: {escape(shown)}][/cyan]" if snapshot.tags else ""
         console.print(f"  [green]{label}[/green] → [bold]{snapshot.value}[/bold]{tags}")
         for effect in step.effects:
             text = _describe(effect)
