@@ -75,7 +75,10 @@ def test_sigkill_mid_stream_loses_no_committed_transition(store_url: str, mode: 
         first = child.stdout.readline()
         time.sleep(rng.uniform(0.1, 0.6))
         child.send_signal(signal.SIGKILL)
-        out, err = child.communicate()
+        # Read the rest through the same buffered pipe `readline` read ahead of: communicate()
+        # reads the raw pipe, and would miss what that read-ahead holds (a line cut in two).
+        out = child.stdout.read()
+        _, err = child.communicate()  # stderr, and the pipes closed
         assert child.returncode == -signal.SIGKILL, err
         for line in (first + out).splitlines():
             instance_id, seq = line.split()
