@@ -70,6 +70,13 @@ REFUSED_AT_LOAD: list[tuple[str, Any, str, str]] = [
         "states.a.on.GO.target",
         "a target must be a state name",
     ),
+    # XState: "Cannot read properties of null (reading 'type')" when the transition is taken.
+    (
+        "target-null",
+        machine(a={"on": {"GO": {"target": None}}}, b={}),
+        "states.a.on.GO.target",
+        "a target must be a state name",
+    ),
     # XState: the actor goes to error when the invoking state is entered.
     ("invoke-string", machine(a={"invoke": "run"}), "states.a.invoke", "must be an object"),
     (

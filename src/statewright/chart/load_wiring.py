@@ -351,9 +351,10 @@ class WiringPass(LoaderState):
             )
             reenter = False
         transition.reenter = reenter
-        target = raw.get("target")
-        if target is not None:
-            transition.targets = self._resolve_targets(node, target, join_path(path, "target"))
+        if "target" in raw:  # "target": null too, refused with the other non-strings
+            transition.targets = self._resolve_targets(
+                node, raw["target"], join_path(path, "target")
+            )
         transition.has_content = bool(
             transition.targets is not None or transition.actions or transition.reenter
         )
