@@ -1,6 +1,7 @@
 """Definitions and instances over HTTP: start (generated or chosen id, 201 + Location),
-get (ETag = version), list with filters and `after`, history, accepted events, send
-(If-Match → 412 when stale; an event not accepted → 409 with the state and accepted events)."""
+get (ETag = version), list with filters (an id prefix too) and `after`, history, accepted
+events, send (If-Match → 412 when stale; an event not accepted → 409 with the state and
+accepted events)."""
 
 from __future__ import annotations
 
@@ -171,6 +172,31 @@ def test_list_filters_and_pages_with_after(api: Api) -> None:
     assert ids("runtime_status=active")[0] == ["a", "c", "d"]
     bad = api.client.get("/api/v1/instances?limit=0", headers=api.auth("viewer"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.limit"
+
+
+def test_list_finds_instances_by_the_start_of_their_id_page_by_page(api: Api) -> None:
+    for name in ("A-1", "A-10", "A-100", "A-11", "a-10", "A_10"):
+        post(api, f"/api/v1/instances/{name}", {"definition": "order", "input": {"amount": 1}})
+    post(api, "/api/v1/instances/A-100/events", {"type": "REJECT"})
+
+    def page(query: str) -> Any:
+        return api.client.get(f"/api/v1/instances?{query}", headers=api.auth("viewer"))
+
+    def ids(query: str) -> list[str]:
+        return [item["id"] for item in page(query).json()["items"]]
+
+    assert ids("id_prefix=A-10") == ["A-10", "A-100"]
+    assert ids("id_prefix=A-1&status=active") == ["A-1", "A-10", "A-11"]
+    assert ids("id_prefix=A_") == ["A_10"]
+    assert ids("id_prefix=B") == []
+    first = page("id_prefix=A-1&limit=2").json()
+    assert [item["id"] for item in first["items"]] == ["A-1", "A-10"]
+    cursor = first["next_cursor"]
+    assert ids(f"id_prefix=A-1&limit=2&cursor={cursor}") == ["A-100", "A-11"]
+    other = page(f"id_prefix=A-10&limit=2&cursor={cursor}")
+    assert other.status_code == 422 and "other filters" in other.json()["detail"]
+    empty = page("id_prefix=")
+    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "query.id_prefix"
 
 
 def test_a_start_whose_transition_fails_is_409_and_writes_nothing(api: Api) -> None:

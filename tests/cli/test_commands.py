@@ -129,6 +129,22 @@ def test_list_filters_by_state_and_tag_pages_and_counts(project: Path) -> None:
 
 
 @pytest.mark.slow
+def test_list_finds_instances_by_the_start_of_their_id(project: Path) -> None:
+    for instance_id in ("A-1", "A-10", "A-100", "A-2", "a-10"):
+        assert start(instance_id, 2500).exit_code == 0
+    listed = data(run("list", "--id-prefix", "A-1", "--json", "--limit", "2"))
+    assert isinstance(listed, dict)
+    assert [i["id"] for i in listed["instances"]] == ["A-1", "A-10"]
+    rest = data(run("list", "--id-prefix", "A-1", "--json", "--cursor", listed["next_cursor"]))
+    assert isinstance(rest, dict)
+    assert [i["id"] for i in rest["instances"]] == ["A-100"] and rest["next_cursor"] is None
+    text = run("list", "--id-prefix", "A-10", "--state", "pending_approval").stdout
+    assert "A-100" in text and "A-2" not in text and "a-10" not in text
+    assert run("list", "--id-prefix", "").exit_code == 2
+    assert run("list", "--id-prefix", "A", "--count").exit_code == 2
+
+
+@pytest.mark.slow
 def test_accepted_and_cancel(project: Path) -> None:
     assert start("A-1", 2500).exit_code == 0
     accepted = data(run("accepted", "A-1", "--json"))

@@ -1,4 +1,5 @@
-"""Listing instances by business state or tag with keyset cursors, and counts per state."""
+"""Listing instances by business state, tag or id prefix with keyset cursors, and counts per
+state."""
 
 from __future__ import annotations
 
@@ -72,6 +73,34 @@ def test_list_pages_with_a_cursor_stable_under_inserts(reviews: Engine) -> None:
         reviews.list(definition_id="order", cursor=first.next_cursor)
     with pytest.raises(PayloadError, match="cursor or with after, not both"):
         reviews.list(definition_id="review", cursor=first.next_cursor, after="r-1")
+
+
+def test_list_filters_by_id_prefix_with_the_other_filters_and_pages(reviews: Engine) -> None:
+    reviews.start("review", instance_id="R-1")  # ids are case-sensitive
+    reviews.start("review", instance_id="r_1")  # "_" is no wildcard
+    reviews.start("review", instance_id="r-10", tenant="other")
+    assert ids(reviews.list(id_prefix="r-")) == [f"r-{n}" for n in range(6)]
+    assert ids(reviews.list(id_prefix="r-1")) == ["r-1"]
+    assert ids(reviews.list(id_prefix="r")) == [*(f"r-{n}" for n in range(6)), "r_1"]
+    assert ids(reviews.list(id_prefix="R")) == ["R-1"]
+    assert ids(reviews.list(id_prefix="r-", state="review")) == ["r-1", "r-2", "r-3"]
+    assert ids(reviews.list(id_prefix="r-", tag="money")) == ["r-3"]
+    assert ids(reviews.list(id_prefix="r-", status="done")) == ["r-4"]
+    assert ids(reviews.list(id_prefix="o", definition_id="review")) == []
+    assert ids(reviews.list(id_prefix="r-1", tenant="other")) == ["r-10"]
+    first = reviews.list(id_prefix="r-", limit=4)
+    assert ids(first) == ["r-0", "r-1", "r-2", "r-3"] and first.next_cursor
+    rest = reviews.list(id_prefix="r-", limit=4, cursor=first.next_cursor)
+    assert ids(rest) == ["r-4", "r-5"] and rest.next_cursor is None
+    # A cursor covers the prefix: one given for another prefix, or none, is refused.
+    for other in ("r", None):
+        with pytest.raises(PayloadError, match="other filters"):
+            reviews.list(id_prefix=other, limit=4, cursor=first.next_cursor)
+    unfiltered = reviews.list(limit=2)
+    with pytest.raises(PayloadError, match="other filters"):
+        reviews.list(id_prefix="r-", limit=2, cursor=unfiltered.next_cursor)
+    with pytest.raises(PayloadError, match="id prefix '' must be 1 to 200 characters"):
+        reviews.list(id_prefix="")
 
 
 def test_bad_state_filters_are_refused_naming_the_fix(reviews: Engine) -> None:

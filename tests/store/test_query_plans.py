@@ -310,11 +310,12 @@ def test_a_quiet_groups_runtime_status_probe_searches_only_its_instances_rows(
     assert all(re.search(r"using (steps|timers)_pkey on", line) for line in probes), plan
 
 
-def _postgres_generic_plan(url: str, name: str) -> list[str]:
-    """The generic plan of one named query, as the store's connections run it."""
+def _postgres_generic_plan(url: str, name: str, sql: str | None = None) -> list[str]:
+    """The generic plan of one named query (or of `sql`), as the store's connections run it."""
     from statewright.store.postgres import PostgresStore
 
-    sql = {**PostgresStore.queries, **PostgresStore.fast_paths}[name]
+    if sql is None:
+        sql = {**PostgresStore.queries, **PostgresStore.fast_paths}[name]
     conninfo = parse_postgres_url(url).conninfo
     with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None) as connection:
         connection.execute("SET plan_cache_mode = force_generic_plan")
@@ -329,3 +330,30 @@ def _postgres_generic_plan(url: str, name: str) -> list[str]:
         finally:
             connection.execute("DEALLOCATE generic")
     return [str(row[0]) for row in rows]
+
+
+def test_an_id_prefix_is_a_range_of_the_primary_key(store_url: str) -> None:
+    """A tenant's instances by id prefix (`id >= prefix AND id < end`) are one range of the
+    primary key (tenant, id): never a scan of the tenant's instances, as a LIKE would be."""
+    filters = ("tenant", "id_from", "id_below", "after_id")
+    if store_url.startswith("sqlite"):
+        from statewright.store.sqlite import SqliteStore
+
+        connection = sqlite3.connect(parse_sqlite_url(store_url).path)
+        try:
+            sql = list_instances_sql(SqliteStore.queries, filters)
+            rows = connection.execute(f"EXPLAIN QUERY PLAN {sql}", _params(sql, "sqlite"))
+            plan = [row[3] for row in rows]
+        finally:
+            connection.close()
+        assert plan == ["SEARCH instances USING INDEX sqlite_autoindex_instances_1 "
+                        "(tenant=? AND id>? AND id<?)"], plan  # fmt: skip
+        return
+    from statewright.store.postgres import PostgresStore
+
+    sql = list_instances_sql(PostgresStore.queries, filters)
+    plan = _postgres_generic_plan(store_url, "list_by_prefix", sql)
+    (scan,) = [line for line in plan if " on instances" in line]
+    assert "using instances_pkey" in scan, plan
+    (condition,) = [line for line in plan if "Index Cond:" in line]
+    assert ">= $2" in condition and "< $3" in condition, plan

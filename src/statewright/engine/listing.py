@@ -1,5 +1,5 @@
 """Listing a tenant's instances: by definition, snapshot status, runtime status, business
-state or tag, page by page with a keyset cursor; and counting them per business state.
+state, tag or id prefix, page by page with a keyset cursor; and counting them per business state.
 
 A business state is a path of state keys (`review`, `review.legal`): an instance is in it when
 the state is active, so `review` matches an instance in `review.legal` too. A tag is turned
@@ -44,6 +44,7 @@ class Listing(Reads):
         runtime_status: str | None = None,
         state: str | None = None,
         tag: str | None = None,
+        id_prefix: str | None = None,
         cursor: str | None = None,
         after: str | None = None,
         limit: int = 100,
@@ -57,6 +58,7 @@ class Listing(Reads):
             runtime_status: `active`, `waiting`, `running`, `retrying`, `done`, ...
             state: in this business state (`review`, or nested `review.legal`).
             tag: in a state carrying this tag (`tags` in the definition).
+            id_prefix: whose id starts with this (case-sensitive, as ids are).
             cursor: the `next_cursor` of the previous page, with the same filters.
             after: the last id seen (the older way to page; prefer `cursor`).
             limit: the page size.
@@ -65,11 +67,14 @@ class Listing(Reads):
             A `Page` (a list) whose `next_cursor` gives the next page, None on the last.
 
         Raises:
-            PayloadError: a malformed filter, both `state` and `tag`, a `state` that the
-                given definition does not have (with the near miss), or a cursor that
-                another list or other filters gave.
+            PayloadError: a malformed filter (an empty `id_prefix` too), both `state` and
+                `tag`, a `state` that the given definition does not have (with the near
+                miss), or a cursor that another list or other filters gave.
         """
         filters = self._list_filters(tenant, definition_id, status, runtime_status, state, tag)
+        if id_prefix is not None:
+            # Only when given, so that the cursors of lists without it stay as they were.
+            filters["id_prefix"] = check_id(id_prefix, "id prefix")
         size = max(1, min(int(limit), MAX_LIST))
         if cursor is not None and after is not None:
             raise PayloadError("page with cursor or with after, not both; drop after")
@@ -154,6 +159,7 @@ class Listing(Reads):
             status=filters["status"],
             runtime_status=filters["runtime_status"],
             states=self._states(filters),
+            id_prefix=filters.get("id_prefix"),
             after_id=after,
             limit=limit,
         )

@@ -319,11 +319,13 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         status: str | None = None,
         runtime_status: str | None = None,
         states: Sequence[StateMatch] | None = None,
+        id_prefix: str | None = None,
         after_id: str | None = None,
         limit: int = 100,
     ) -> list[InstanceRecord]:
         """A tenant's instances by id, filtered as `list_instances` and, with `states`, to
-        those in one of these business states (an empty `states` matches none)."""
+        those in one of these business states (an empty `states` matches none), with
+        `id_prefix` to those whose id starts with it (case-sensitive; a range of ids)."""
         ...
 
     def count_by_state(

@@ -8,7 +8,8 @@ last key seen), so a page costs the same however deep it is and rows inserted me
 shift a page. A business-state filter reads the state index (`instance_states`, kept by
 triggers: a row per state each instance is in), one index range per definition (and version)
 the state or tag names, merged in id order; counts per state read the counts the same
-triggers keep (`state_counts`), so neither grows with the number of instances.
+triggers keep (`state_counts`), so neither grows with the number of instances. An id prefix
+is a range of ids (`id_prefix_range`): of the primary key, or of each state's index range.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from statewright.store.records import (
 )
 from statewright.store.transaction import Params, Row, Transaction
 
-__all__ = ["OperatorQueries", "state_matchers"]
+__all__ = ["OperatorQueries", "id_prefix_range", "state_matchers"]
 
 #: The filters of `list_instances` that name one column each (`filter_<name>` in queries.sql).
 _COLUMN_FILTERS = ("tenant", "definition_id", "status", "runtime_status")
@@ -64,16 +65,18 @@ class OperatorQueries:
         status: str | None = None,
         runtime_status: str | None = None,
         states: Sequence[StateMatch] | None = None,
+        id_prefix: str | None = None,
         after_id: str | None = None,
         limit: int = 100,
     ) -> list[InstanceRecord]:
         """A tenant's instances by id, filtered as `list_instances` and, with `states`, to
-        those in one of the business states given (an empty `states` matches none)."""
+        those in one of the business states given (an empty `states` matches none), with
+        `id_prefix` to those whose id starts with it (case-sensitive)."""
         if states is not None and not states:
             return []
         if states is not None and all(match.path for match in states):
             return self._find_in_states(
-                tenant, definition_id, status, runtime_status, states, after_id, limit
+                tenant, definition_id, status, runtime_status, states, id_prefix, after_id, limit
             )
         where, params = self._instance_filters(
             tenant, definition_id, status, runtime_status, states
@@ -81,6 +84,11 @@ class OperatorQueries:
         if after_id is not None:
             where.append(self.queries["filter_after_id"])
             params["after_id"] = after_id
+        if id_prefix:
+            params["id_from"], params["id_below"] = id_prefix_range(id_prefix)
+            where.append(self.queries["filter_id_from"])
+            if params["id_below"] is not None:
+                where.append(self.queries["filter_id_below"])
         params["limit"] = max(1, limit)
         sql = self.queries["list_instances"].format(where=" AND ".join(where))
         rows = self._read_all(sql, params, what="listing instances")
@@ -93,11 +101,14 @@ class OperatorQueries:
         status: str | None,
         runtime_status: str | None,
         states: Sequence[StateMatch],
+        id_prefix: str | None,
         after_id: str | None,
         limit: int,
     ) -> list[InstanceRecord]:
         """`find_instances` by business state: the first `limit` ids of each state's index
-        range (per definition and version it names), merged; an instance in two of them once."""
+        range (per definition and version it names), merged; an instance in two of them once.
+        With `id_prefix` each range starts at the prefix, and the ids read past it (at most
+        `limit` a range) are dropped."""
         every: list[str] | None = None
         ranges: set[tuple[str, str, int | None]] = set()
         for match in states:
@@ -127,9 +138,12 @@ class OperatorQueries:
                     "status": status,
                     "runtime_status": runtime_status,
                     "after_id": after_id or "",
+                    "id_from": id_prefix or "",
                     "limit": size,
                 }
                 for row in tx.all(query, params):
+                    if id_prefix and not str(row["id"]).startswith(id_prefix):
+                        break  # in id order: every id after this one is past the prefix too
                     record = InstanceRecord(**row) if residual else None
                     found.setdefault(str(row["id"]), record)
             page = sorted(found)[:size]
@@ -355,6 +369,25 @@ def state_matchers(states: Sequence[StateMatch]) -> str:
             }
         )
     return json.dumps(matchers)
+
+
+def id_prefix_range(prefix: str) -> tuple[str, str | None]:
+    """The ids starting with `prefix` as a range: from the prefix (included) to the least
+    string above all of them (excluded), None when there is none.
+
+    Both backends compare ids by code point (SQLite's BINARY, PostgreSQL's COLLATE "C" on
+    UTF-8), so the bound is the prefix with its last character incremented: "A-10" gives
+    "A-11". A last character that is U+10FFFF has no successor and is dropped first ("a"
+    then U+10FFFF gives "b": nothing lies between); a prefix of nothing else has no bound.
+    Surrogates never stand in an id, so U+D7FF is followed by U+E000.
+    """
+    kept = prefix.rstrip("\U0010ffff")
+    if not kept:
+        return prefix, None
+    following = ord(kept[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:
+        following = 0xE000
+    return prefix, kept[:-1] + chr(following)
 
 
 def _keys(keys: Sequence[tuple[str, str]]) -> dict[str, object]:

@@ -78,6 +78,40 @@ def check_instances_are_found_by_business_state(store: Store) -> None:
     assert [c.count for c in store.count_by_state("globex", definition_id="order")] == [1]
 
 
+def check_instances_are_found_by_id_prefix(store: Store) -> None:
+    """An id prefix matches the ids that start with it, case and all, and only those: no
+    LIKE wildcards, a last character U+10FFFF (which has no successor) kept; with the other
+    filters, a business state and paging after an id."""
+    top = "\U0010ffff"
+    save_definition(store)
+    paid = ("A-100", "A-2", "a-10", "A_10", f"A-1{top}z", f"{top}-x")
+    ids = ("A-1", "A-10", "A-100", "A-101", "A-11", "A-2", "a-10", "A_10", "A%1", f"A-1{top}")
+    for instance_id in (*ids, f"A-1{top}z", f"{top}-x", top):
+        value = '"paid"' if instance_id in paid else '"review"'
+        store.commit_transition(start(instance_id, value=value))
+    store.commit_transition(start("A-10x", tenant="globex"))
+
+    def found(prefix: str, **filters: object) -> list[str]:
+        records = store.find_instances("acme", id_prefix=prefix, **filters)  # type: ignore[arg-type]
+        return [record.id for record in records]
+
+    assert found("A-10") == ["A-10", "A-100", "A-101"]
+    assert found("A-10", after_id="A-10", limit=1) == ["A-100"]
+    assert found("A-10", status="active", limit=2) == ["A-10", "A-100"]
+    assert found("A_1") == ["A_10"]
+    assert found("A%") == ["A%1"]
+    assert found("a") == ["a-10"]
+    assert found("A-1") == ["A-1", "A-10", "A-100", "A-101", "A-11", f"A-1{top}", f"A-1{top}z"]
+    assert found(f"A-1{top}") == [f"A-1{top}", f"A-1{top}z"]
+    assert found(top) == [top, f"{top}-x"]
+    assert found("B") == []
+    review = [StateMatch(path=("review",))]
+    assert found("A-1", states=review) == ["A-1", "A-10", "A-101", "A-11", f"A-1{top}"]
+    assert found("A-1", states=review, after_id="A-10", limit=2) == ["A-101", "A-11"]
+    assert found(top, states=review) == [top]
+    assert found(top, states=[StateMatch(path=("paid",))]) == [f"{top}-x"]
+
+
 def check_steps_and_timers_are_listed_per_tenant_by_keyset(store: Store) -> None:
     """A tenant's step runs and timers, of one instance or all, page by (instance, key)."""
     save_definition(store)
@@ -165,6 +199,7 @@ def check_dead_letters_are_listed_and_redriven_per_tenant(store: Store) -> None:
 #: Every check of this part, in reading order.
 OPS_CONTRACT: tuple[Check, ...] = (
     check_instances_are_found_by_business_state,
+    check_instances_are_found_by_id_prefix,
     check_steps_and_timers_are_listed_per_tenant_by_keyset,
     check_a_step_waiting_for_its_retry_is_made_due_now,
     check_dead_letters_are_listed_and_redriven_per_tenant,

@@ -130,6 +130,15 @@ def list_instances(
     request: Request,
     caller: Viewer,
     filters: Annotated[InstanceFilters, Depends(instance_filters)],
+    id_prefix: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Whose id starts with this (case-sensitive): `A-10` finds `A-10`, "
+            "`A-100`, ...",
+        ),
+    ] = None,
     cursor: Annotated[
         str | None,
         Query(min_length=1, max_length=2000, description="The `next_cursor` of the last page."),
@@ -140,10 +149,15 @@ def list_instances(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> InstancesOut:
-    """The tenant's instances by id, filtered; page on with `cursor` = the last
-    `next_cursor` and the same filters (or `after` = the last `next`)."""
+    """The tenant's instances by id, filtered (and by the start of their id); page on with
+    `cursor` = the last `next_cursor` and the same filters (or `after` = the last `next`)."""
     found = engine_of(request).list(
-        tenant=caller.tenant, cursor=cursor, after=after, limit=limit, **filters.engine()
+        tenant=caller.tenant,
+        id_prefix=id_prefix,
+        cursor=cursor,
+        after=after,
+        limit=limit,
+        **filters.engine(),
     )
     return InstancesOut(
         items=[instance_out(instance, payloads=caller.payloads) for instance in found],

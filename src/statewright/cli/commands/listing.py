@@ -1,5 +1,5 @@
-"""`statewright list`: a tenant's instances by definition, business state or tag and status,
-page by page; `--count` counts them per business state."""
+"""`statewright list`: a tenant's instances by definition, business state or tag, status and
+the start of their id, page by page; `--count` counts them per business state."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def list_instances(
             "--runtime-status", help="active, waiting, running, retrying, done, error, stopped."
         ),
     ] = None,
+    id_prefix: Annotated[
+        str | None,
+        typer.Option("--id-prefix", help="Whose id starts with this (case-sensitive)."),
+    ] = None,
     count: Annotated[
         bool, typer.Option("--count", help="Count instances per business state instead.")
     ] = False,
@@ -50,6 +54,10 @@ def list_instances(
 
     Example: statewright list --definition order --state paying --runtime-status retrying
     """
+    if count and id_prefix is not None:
+        raise typer.BadParameter(
+            "--count counts by business state, not by id; drop --id-prefix or --count"
+        )
     filters = {
         "definition_id": definition,
         "status": status,
@@ -70,7 +78,9 @@ def list_instances(
             session.console.print(table)
             session.console.print(f"{sum(c.count for c in counts)} in all")
             return
-        page = engine.list(tenant=session.tenant, cursor=cursor, limit=limit, **filters)
+        page = engine.list(
+            tenant=session.tenant, id_prefix=id_prefix, cursor=cursor, limit=limit, **filters
+        )
         if as_json:
             print_json(
                 {

@@ -46,7 +46,7 @@ DELETE FROM state_counts WHERE count = 0;
 -- name: list_ids_in_state
 SELECT id FROM instance_states
 WHERE tenant = %(tenant)s AND definition_id = %(state_definition)s AND state = %(state)s
-  AND id > %(after_id)s
+  AND id > %(after_id)s AND id >= %(id_from)s
   AND (%(state_version)s::integer IS NULL OR definition_version = %(state_version)s::integer)
 ORDER BY id LIMIT %(limit)s;
 
@@ -55,7 +55,7 @@ SELECT i.tenant, i.id, i.definition_id, i.definition_version, i.version, i.snaps
        i.status, i.runtime_status, i.created_at, i.updated_at
 FROM instance_states AS s JOIN instances AS i ON i.tenant = s.tenant AND i.id = s.id
 WHERE s.tenant = %(tenant)s AND s.definition_id = %(state_definition)s AND s.state = %(state)s
-  AND s.id > %(after_id)s
+  AND s.id > %(after_id)s AND s.id >= %(id_from)s
   AND (%(state_version)s::integer IS NULL OR s.definition_version = %(state_version)s::integer)
   AND (%(status)s::text IS NULL OR i.status = %(status)s::text)
   AND (%(runtime_status)s::text IS NULL OR i.runtime_status = %(runtime_status)s::text)

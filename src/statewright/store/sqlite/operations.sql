@@ -30,12 +30,14 @@ GROUP BY definition_id, value HAVING sum(count) > 0 ORDER BY definition_id, valu
 -- A page of the instances in one state of one definition (optionally one version), from
 -- the state index (schema.sql: instance_states) in id order: the page costs the same at
 -- any depth and however few instances are in the state. :after_id is '' for the first page.
+-- :id_from is an id prefix ('' for none): the range starts there, and the caller drops the
+-- ids past the prefix (a page reads at most :limit of them).
 -- The ids alone (the index holds them): the caller merges the ranges and loads only the
 -- instances of the page.
 -- name: list_ids_in_state
 SELECT id FROM instance_states
 WHERE tenant = :tenant AND definition_id = :state_definition AND state = :state
-  AND id > :after_id
+  AND id > :after_id AND id >= :id_from
   AND (:state_version IS NULL OR definition_version = :state_version)
 ORDER BY id LIMIT :limit;
 
@@ -45,7 +47,7 @@ SELECT i.tenant, i.id, i.definition_id, i.definition_version, i.version, i.snaps
        i.status, i.runtime_status, i.created_at, i.updated_at
 FROM instance_states AS s JOIN instances AS i ON i.tenant = s.tenant AND i.id = s.id
 WHERE s.tenant = :tenant AND s.definition_id = :state_definition AND s.state = :state
-  AND s.id > :after_id
+  AND s.id > :after_id AND s.id >= :id_from
   AND (:state_version IS NULL OR s.definition_version = :state_version)
   AND (:status IS NULL OR i.status = :status)
   AND (:runtime_status IS NULL OR i.runtime_status = :runtime_status)

@@ -163,6 +163,15 @@ runtime_status = :runtime_status
 -- name: filter_after_id
 id > :after_id
 
+-- An id prefix is a range of the primary key (tenant, id), from the prefix up to the
+-- prefix with its last character incremented (sql_queries.py: id_prefix_range); never
+-- LIKE, whose wildcards would match and which SQLite compares without case.
+-- name: filter_id_from
+id >= :id_from
+
+-- name: filter_id_below
+id < :id_below
+
 -- Each tenant found with an index probe (min over the primary key), not a scan of every
 -- instance: the cost grows with the number of tenants only.
 -- name: tenants

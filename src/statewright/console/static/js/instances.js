@@ -1,4 +1,5 @@
-// The instances list: filters (kept in the URL), search by id, counts per business state,
+// The instances list: filters (kept in the URL), search by the start of an id (the exact id
+// comes first: it sorts before every longer one), counts per business state,
 // keyset paging ("More"), live updates from the tab's stream, and bulk actions over the
 // filter (a dry-run count first, then confirm).
 import { api, live, session } from "./api.js";
@@ -29,8 +30,10 @@ function search() {
   return form.elements.q.value.trim();
 }
 
+/** The list's query string: the filters, the id search as `id_prefix`, and `extra`. */
 function query(extra = {}) {
   const params = new URLSearchParams({ ...filters(), ...extra });
+  if (search()) params.set("id_prefix", search());
   const text = params.toString();
   return text ? `?${text}` : "";
 }
@@ -110,7 +113,7 @@ function showItems(items) {
 
 function showEmpty() {
   $("empty").hidden = byId.size > 0;
-  $("more-bar").hidden = nextCursor === null || Boolean(search());
+  $("more-bar").hidden = nextCursor === null;
 }
 
 function clearRows() {
@@ -142,31 +145,12 @@ async function loadPage({ append = false, limit = PAGE } = {}) {
   }
 }
 
-async function loadSearch(text) {
-  const mine = ++generation;
-  // The exact id first, then the ids that start with the text (the list is by id: a
-  // keyset page after the text holds them first).
-  const [exact, after, failed] = await Promise.all([
-    api(`/instances/${encodeURIComponent(text)}`).catch((error) => {
-      if (error.status === 404) return null;
-      throw error;
-    }),
-    api(`/instances${query({ after: text, limit: "50" })}`),
-  ]).catch((error) => [null, { items: [] }, error]);
-  if (mine !== generation) return;
-  showItems([...(exact ? [exact] : []), ...after.items.filter((item) => item.id.startsWith(text))]);
-  if (failed) replace($("problem"), problemBox(failed));
-  nextCursor = null;
-  showEmpty();
-}
-
 function reload() {
   writeUrl();
-  const text = search();
-  enableBulk(!text);
+  enableBulk(!search());
   resetBulk();
   loadCounts();
-  return text ? loadSearch(text) : loadPage();
+  return loadPage();
 }
 
 // -- counts per business state --------------------------------------------------------------
@@ -289,9 +273,9 @@ function onTransition(event) {
     void known.row.offsetWidth; // restart the highlight
     known.row.classList.add("sw-flash");
     // Only the server knows whether it still carries the tag filtered by.
-    if (matches === null && !search()) rereadPage();
-  } else if (!search()) {
-    rereadPage(); // an instance not shown: new, or now matching the filters
+    if (matches === null) rereadPage();
+  } else if (event.instance_id.startsWith(search())) {
+    rereadPage(); // an instance not shown: new, or now matching the filters (and the search)
   }
 }
 
@@ -301,7 +285,7 @@ setInterval(() => {
 
 // -- bulk actions ----------------------------------------------------------------------------
 //
-// A bulk action acts on the filters, never on an id search (the API has no such filter): while
+// A bulk action acts on the filters, never on an id search (bulk operations take no id): while
 // a search is typed the controls are disabled, and no body is made. With no filter at all the
 // body says `all: true`, and the question names "every instance of the tenant". The question
 // keeps the body it was counted with and the answer sends exactly that; editing a bulk control
