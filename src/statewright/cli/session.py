@@ -61,6 +61,7 @@ __all__ = [
     "fail",
     "open_session",
     "print_json",
+    "end_with",
 ]
 
 UrlOption = Annotated[
@@ -226,11 +227,16 @@ def _no_definition(
 def fail(error: StatewrightError, as_json: bool) -> NoReturn:
     """End the command for `error`: its message on stderr (with `as_json`, also a JSON object
     on stdout: `{"error": class name, "message", ...its facts}`), and its exit code."""
-    code = exit_code(error)
     if as_json:
         print_json({"error": type(error).__name__, "message": str(error), **_facts(error)})
+    end_with(exit_code(error), error)
+
+
+def end_with(code: int, message: object) -> NoReturn:
+    """End the command: `message` as one line on stderr, and `code` (docs/cli.md's table)."""
     # Escaped: messages quote user data (a schema's "^[a-z]+$") that is not Rich markup.
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]{escape(str(error))}[/red]")
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[red]{escape(str(message))}[/red]")
     raise typer.Exit(code)
 
 

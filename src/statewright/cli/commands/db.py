@@ -7,7 +7,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from statewright.cli.project import find_project, resolve_store_url
-from statewright.cli.session import JsonOption, exit_code, open_session, print_json
+from statewright.cli.session import JsonOption, end_with, exit_code, open_session, print_json
 from statewright.engine.partition_pruning import DEFAULT_AHEAD
 from statewright.errors import ConfigError, StatewrightError, StoreUnavailable
 from statewright.store import SCHEMA_VERSION, open_store
@@ -201,7 +201,6 @@ def _fail(error: StatewrightError | str, code: int | None = None) -> NoReturn:
     """End the command with one line on stderr and the exit code of the table in
     docs/cli.md: by default the error's (a bad URL 2; a store unreachable, missing or not
     usable 5)."""
-    typer.echo(f"error: {error}", err=True)
     if code is None:
         code = exit_code(error) if isinstance(error, StatewrightError) else 1
-    raise typer.Exit(code)
+    end_with(code, error)

@@ -9,7 +9,7 @@ import socket
 import threading
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,7 +17,7 @@ from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
 from statewright.cli.project import find_project, resolve_store_url
 from statewright.cli.serve_processes import run_processes
-from statewright.cli.session import exit_code
+from statewright.cli.session import end_with, exit_code
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -141,7 +141,7 @@ def serve(
     configure_logging(log)
     # Options that cannot go together are refused before anything is read, bound or opened.
     if workers > 1 and with_worker:
-        _fail(
+        end_with(
             1,
             "--with-worker runs the worker loops in the one server process; use "
             "--workers 1, or run `statewright worker` beside the server processes",
@@ -152,7 +152,7 @@ def serve(
         # The setup is read before the store is opened: a broken file changes nothing.
         setup = resolve_setup(machines, project)
     except StatewrightError as error:
-        _fail(1, str(error))
+        end_with(1, str(error))
     # Bound before anything is announced: a port in use is one line, not a banner and a
     # traceback. Listening starts only when the server runs.
     sock = _bind(host, port)
@@ -162,7 +162,7 @@ def serve(
         engine = Engine.open(store_url, create=False, group_commit=group_commit)
     except StatewrightError as error:
         sock.close()
-        _fail(exit_code(error), str(error))
+        end_with(exit_code(error), str(error))
     with engine:
         try:
             for machine in setup.machines:
@@ -170,7 +170,7 @@ def serve(
             runner = _worker(engine, setup) if with_worker else None
         except StatewrightError as error:
             sock.close()
-            _fail(1, f"{machines or 'statewright.toml'}: {error}")
+            end_with(1, f"{machines or 'statewright.toml'}: {error}")
         if not is_loopback(host):
             typer.echo(
                 f"warning: serving on {host}, reachable from the network; every request "
@@ -195,7 +195,7 @@ def serve(
                 access_log=access_log,
             )
             if not started:
-                _fail(1, "a server process failed to start (its error is logged above)")
+                end_with(1, "a server process failed to start (its error is logged above)")
             return
         app = create_app(engine, settings)
         server = _server_class(app.state.stream_hub)(
@@ -264,7 +264,7 @@ def _bind(host: str, port: int) -> socket.socket:
         cause = error.strerror or str(error)
         fix = _BIND_FIXES.get(key, f"{cause}; pick another --host or --port")
         shown = f"[{bare}]" if family == socket.AF_INET6 else bare
-        _fail(1, f"cannot listen on {shown}:{port}: {fix} ({cause})")
+        end_with(1, f"cannot listen on {shown}:{port}: {fix} ({cause})")
     sock.set_inheritable(True)  # for the server processes of --workers
     return sock
 
@@ -274,12 +274,6 @@ def _address(sock: socket.socket) -> str:
     system chose)."""
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
-
-
-def _fail(code: int, message: str) -> NoReturn:
-    """End the command with one line on stderr and `code` (the table in docs/cli.md)."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _server_class(hub: StreamHub) -> type[uvicorn.Server]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from statewright.cli.project import Project, find_project, resolve_store_url
+from statewright.cli.session import end_with
 from statewright.engine import Engine
 from statewright.engine.engine import DEFAULT_TENANT
 from statewright.engine.tokens import ROLES, Token
@@ -94,7 +95,7 @@ def create(
                 payloads=not no_payloads,
             )
         except StatewrightError as error:
-            _fail(error)
+            end_with(1, error)
     if as_json:
         typer.echo(json.dumps({**_as_dict(token), "token": secret}))
         return
@@ -122,7 +123,7 @@ def list_tokens(
         try:
             tokens = engine.tokens(tenant=tenant)
         except StatewrightError as error:
-            _fail(error)
+            end_with(1, error)
     if as_json:
         typer.echo(json.dumps([_as_dict(token) for token in tokens]))
         return
@@ -159,7 +160,7 @@ def revoke(
         try:
             token = engine.revoke_token(prefix)
         except StatewrightError as error:
-            _fail(error)
+            end_with(1, error)
     if as_json:
         typer.echo(json.dumps(_as_dict(token)))
     else:
@@ -177,7 +178,7 @@ def _project() -> Project | None:
     try:
         return find_project()
     except StatewrightError as error:
-        _fail(error)
+        end_with(1, error)
 
 
 def _engine(url: str | None, project: Project | None) -> Engine:
@@ -185,7 +186,7 @@ def _engine(url: str | None, project: Project | None) -> Engine:
     try:
         return Engine.open(resolve_store_url(url, project), create=False)
     except StatewrightError as error:
-        _fail(error)
+        end_with(1, error)
 
 
 def _as_dict(token: Token) -> dict[str, object]:
@@ -203,8 +204,3 @@ def _as_dict(token: Token) -> dict[str, object]:
 
 def _time(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _fail(error: object) -> NoReturn:
-    typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(1)

@@ -8,15 +8,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
 from statewright.cli.project import find_project, resolve_store_url
+from statewright.cli.session import end_with
 from statewright.engine import Engine
 from statewright.errors import ConfigError, StatewrightError, StoreUnavailable
 from statewright.runtime import Worker
@@ -164,7 +163,7 @@ def worker(
         # The setup file is read before the store is opened: a broken file changes nothing.
         setup = resolve_setup(machines, project)
     except StatewrightError as error:
-        _fail(1, str(error))
+        end_with(1, str(error))
     source = str(machines or "statewright.toml")
     with _open(url, setup, wait_s=0 if once else wait_for_store, source=source) as engine:
         runner = Worker(
@@ -181,12 +180,12 @@ def worker(
             for schedule in setup.schedules:
                 runner.schedule(schedule)  # type: ignore[arg-type]
         except StatewrightError as error:
-            _fail(1, f"{source}: {error}")
+            end_with(1, f"{source}: {error}")
         if once:
             try:
                 done = runner.run_once()
             except StatewrightError as error:
-                _fail(_exit_code(error), str(error))
+                end_with(_exit_code(error), str(error))
             typer.echo(f"ran {done} unit{'s' if done != 1 else ''} of due work")
             return
         try:
@@ -215,7 +214,7 @@ def _open(url: str, setup: WorkerSetup, *, wait_s: float, source: str) -> Iterat
         engine = outage.call(lambda: Engine.open(url, create=False))
     except StatewrightError as error:
         deadline.cancel()
-        _fail(_exit_code(error), _waited(error, wait_s))
+        end_with(_exit_code(error), _waited(error, wait_s))
     with engine:
         try:
             for machine in setup.machines:
@@ -223,8 +222,8 @@ def _open(url: str, setup: WorkerSetup, *, wait_s: float, source: str) -> Iterat
         except StatewrightError as error:
             deadline.cancel()
             if isinstance(error, StoreUnavailable):
-                _fail(5, _waited(error, wait_s))
-            _fail(1, f"{source}: {error}")
+                end_with(5, _waited(error, wait_s))
+            end_with(1, f"{source}: {error}")
         deadline.cancel()
         yield engine
 
@@ -241,10 +240,3 @@ def _waited(error: StatewrightError, wait_s: float) -> str:
     if isinstance(error, StoreUnavailable) and wait_s:
         return f"{error} (waited {wait_s:g} s for it at start; --wait-for-store sets how long)"
     return str(error)
-
-
-def _fail(code: int, message: str) -> NoReturn:
-    """End the command with one line on stderr and `code` (the table in docs/cli.md)."""
-    # Escaped: messages quote file text ("'[' was never closed") that is not Rich markup.
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]{escape(message)}[/red]")
-    raise typer.Exit(code)
