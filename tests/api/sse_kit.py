@@ -137,11 +137,16 @@ def serve(url: str, machines: Path, *args: str) -> Iterator[str]:
             time.sleep(0.05)
         yield base
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            _, err = server.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            _, err = server.communicate()
-            raise AssertionError(f"serve did not stop on SIGTERM: {err}") from None
+        stop_on_sigterm(server)
+
+
+def stop_on_sigterm(server: subprocess.Popen[str]) -> None:
+    """SIGTERM a `serve` process: it must end within 30 s with exit status 0."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        _, err = server.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        _, err = server.communicate()
+        raise AssertionError(f"serve did not stop on SIGTERM: {err}") from None
     assert server.returncode == 0, err

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from api_kit import ORDER
+from sse_kit import stop_on_sigterm
 from typer.testing import CliRunner
 
 from statewright.cli import app
@@ -322,13 +323,7 @@ def test_serve_on_port_0_prints_the_port_it_bound(store_url: str) -> None:
         assert port != 0, banner
         wait_until_live(server, f"http://127.0.0.1:{port}")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            _, err = server.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            raise
-    assert server.returncode == 0, err
+        stop_on_sigterm(server)
 
 
 def test_serve_stopped_right_after_its_banner_exits_0(store_url: str) -> None:
@@ -336,12 +331,8 @@ def test_serve_stopped_right_after_its_banner_exits_0(store_url: str) -> None:
     server = serve_on_any_port(store_url)
     try:
         assert server.stdout is not None and "serving" in server.stdout.readline()
-        server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        raise
-    assert server.returncode == 0, err
+    finally:
+        stop_on_sigterm(server)
 
 
 @pytest.mark.parametrize("more", [[], ["--with-worker"], ["--workers", "2", "--with-worker"]])
