@@ -19,8 +19,8 @@ from typing import TypedDict
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.engine.listing import Listing
 from statewright.engine.operating import Operating
-from statewright.engine.payload import event_json
-from statewright.engine.sending import checked_send
+from statewright.engine.payload import check_id, event_json
+from statewright.engine.sending import checked_event
 from statewright.engine.work import Work
 from statewright.errors import PayloadError, StatewrightError
 
@@ -81,8 +81,9 @@ class Bulk(Work, Operating, Listing):
 
         # What would refuse the event at every instance refuses the bulk once, up front: a
         # reserved or malformed type, a payload that is no JSON or too large.
-        resolved = checked_send(event, tenant, "bulk", actor)  # "bulk": any well-formed id
-        event_json(resolved, self.max_event_bytes, "the event")
+        event_json(checked_event(event), self.max_event_bytes, "the event")
+        if actor is not None:
+            check_id(actor, "actor")
 
         def act(instance_id: str) -> None:
             key = None if idempotency_key is None else f"{idempotency_key}/{instance_id}"

@@ -36,7 +36,7 @@ from statewright.errors import (
 )
 from statewright.store.records import DefinitionRecord, TransitionWrite
 
-__all__ = ["Sending", "checked_send"]
+__all__ = ["Sending", "checked_event", "checked_send"]
 
 #: How many times a start is made again on a definition version registered meanwhile.
 _START_ROUNDS = 5
@@ -334,6 +334,21 @@ class Sending(Deciding):
         return AuditEntry.from_record(first)
 
 
+def checked_event(event: Mapping[str, object] | str) -> Mapping[str, object]:
+    """The event resolved (`normalize_event`), refused if of a reserved `xstate.` type.
+
+    Raises:
+        EventError: as `send`.
+    """
+    resolved = normalize_event(event)
+    if str(resolved["type"]).startswith("xstate."):
+        raise EventError(
+            f"event type {resolved['type']!r} is reserved: statewright delivers xstate.* "
+            "events itself (timers, step results); send your own event types"
+        )
+    return resolved
+
+
 def checked_send(
     event: Mapping[str, object] | str, tenant: str, instance_id: str, actor: str | None
 ) -> Mapping[str, object]:
@@ -343,12 +358,7 @@ def checked_send(
     Raises:
         EventError, PayloadError: as `send`.
     """
-    resolved = normalize_event(event)
-    if str(resolved["type"]).startswith("xstate."):
-        raise EventError(
-            f"event type {resolved['type']!r} is reserved: statewright delivers xstate.* "
-            "events itself (timers, step results); send your own event types"
-        )
+    resolved = checked_event(event)
     check_id(tenant, "tenant")
     check_id(instance_id, "instance id")
     if actor is not None:
