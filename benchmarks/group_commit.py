@@ -1,6 +1,6 @@
 """Group commit's gain: 16 threads sending at once through one engine against one thread.
 
-    .venv/bin/python -m benchmarks.group_commit              # about three minutes
+    .venv/bin/python -m benchmarks.group_commit              # about eight minutes
     .venv/bin/python -m benchmarks.group_commit --quick      # smoke run
     .venv/bin/python -m benchmarks.group_commit --threads 16 --seconds 2 --turns 5
 
@@ -23,6 +23,10 @@ shows how much of it the threads reach.
 The column "CPU µs per send" is this process's CPU (user and system time of all its threads)
 over the sends of the concurrent run: on SQLite the whole cost of a send, on PostgreSQL the
 client's only (the server's backends are other processes).
+
+The grouping again with the concurrent threads bound to one processor (`--one-cpu`, on
+Linux with two or more): on a machine where waking a thread on an idle processor is dear,
+what the grouping reaches without those wakes. Its one-thread rate runs unbound.
 
 Beside them, in the same turns, the database's own answer to as many concurrent writers: the
 raw transition of `durable_baselines` (versioned UPDATE + audit INSERT in one transaction,
@@ -56,6 +60,8 @@ PER_THREAD = 50
 RAW = "raw transition, a connection per thread"
 #: The name of the rows of one thread's batches through `send_many`.
 BATCHED = "one thread, send_many in batches"
+#: The name of the rows of group commit with the sending threads on one processor.
+ONE_CPU = "group commit, the threads on one CPU"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +87,23 @@ def _cpu_s() -> float:
     return times.user + times.system
 
 
-def timed_threads(threads: int, seconds: float, work: Callable[[int, float], int]) -> Timed:
+def timed_threads(
+    threads: int,
+    seconds: float,
+    work: Callable[[int, float], int],
+    cpus: frozenset[int] | None = None,
+) -> Timed:
     """Runs `work(thread, stop)` in `threads` threads let go at once (each works until
     `time.perf_counter()` passes `stop`, `seconds` after they are let go, and returns how
-    much it did); the total done per second, and the CPU per unit done."""
+    much it did); the total done per second, and the CPU per unit done. With `cpus`, each
+    thread runs only on those processors (`os.sched_setaffinity` of the thread itself)."""
     counts = [0] * threads
     go = threading.Barrier(threads + 1)
     stop = [0.0]  # set just before the threads are let go
 
     def run(thread: int) -> None:
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)  # 0: this thread (Linux)
         go.wait()
         counts[thread] = work(thread, stop[0])
 
@@ -174,6 +188,21 @@ class BatchedSenders(Senders):
         return done
 
 
+class OneCpuSenders(Senders):
+    """`Senders` whose `rate(threads, seconds)` with more than one thread runs those threads
+    on one processor (`cpus`): the grouping without wake-ups from one processor to the
+    other. The one-thread rate is not pinned: it is the sequential rate at its best."""
+
+    def __init__(self, engine: Engine, *, threads: int, tag: str, cpus: frozenset[int]) -> None:
+        super().__init__(engine, threads=threads, tag=tag)
+        self.cpus = cpus
+
+    def rate(self, threads: int, seconds: float) -> Timed:
+        if threads == 1:
+            return super().rate(1, seconds)
+        return timed_threads(threads, seconds, self._send, self.cpus)
+
+
 class RawSenders:
     """The database's raw transitions: `rate(threads, seconds)` runs them from that many
     threads, each on a connection of its own (made up front by `loops`)."""
@@ -218,16 +247,27 @@ def postgres_raw_loops(url: str, threads: int) -> list[Loop]:
 
 
 def measure(
-    url: str, raw: Callable[[int], list[Loop]], *, threads: int, seconds: float, turns: int
+    url: str,
+    raw: Callable[[int], list[Loop]],
+    *,
+    threads: int,
+    seconds: float,
+    turns: int,
+    one_cpu: int | None = None,
 ) -> dict[str, list[Turn]]:
     """Turns of (sequential, concurrent) rates with and without group commit, and of the
-    raw transitions (`raw(threads)`: a loop per thread)."""
+    raw transitions (`raw(threads)`: a loop per thread); with `one_cpu`, also group commit's
+    threads on that processor alone (`OneCpuSenders`)."""
     engines: dict[str, Senders | RawSenders] = {
         "group commit": Senders(Engine.open(url), threads=threads, tag="g"),
         "no group commit": Senders(Engine.open(url, group_commit=False), threads=threads, tag="n"),
         BATCHED: BatchedSenders(Engine.open(url), threads=threads, tag="b"),
         RAW: RawSenders(raw, threads),
     }
+    if one_cpu is not None:
+        engines[ONE_CPU] = OneCpuSenders(
+            Engine.open(url), threads=threads, tag="p", cpus=frozenset({one_cpu})
+        )
     found: dict[str, list[Turn]] = {name: [] for name in engines}
     try:
         for senders in engines.values():  # warm-up: caches, prepared statements
@@ -262,7 +302,7 @@ def report(name: str, found: dict[str, list[Turn]], threads: int) -> list[str]:
         )
         cpu_us = statistics.median(t.concurrent_cpu_us for t in turns)
         target = ""
-        if variant == "group commit" and name != "SQLite NORMAL":
+        if variant in ("group commit", ONE_CPU) and name != "SQLite NORMAL":
             target = "met" if statistics.median(gains) >= 3 else "missed"
         rows.append(
             f"| {name} | {variant} | {sequential:,.0f} | {concurrent:,.0f} | "
@@ -279,12 +319,36 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="0.3 s per rate, 2 turns")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--one-cpu",
+        type=int,
+        default=None,
+        metavar="CPU",
+        help="the processor of the row 'threads on one CPU' (default: the first this process "
+        "may use; -1: leave the row out; it needs Linux and two processors or more)",
+    )
     return parser.parse_args(argv)
+
+
+def one_cpu_of(asked: int | None) -> int | None:
+    """The processor of the one-CPU rows: `asked`, or the first this process may use; None
+    where the row means nothing (one processor, no `os.sched_setaffinity`, or -1)."""
+    if asked == -1 or not hasattr(os, "sched_setaffinity"):
+        return None
+    usable = os.sched_getaffinity(0)
+    if len(usable) < 2:
+        return None
+    if asked is None:
+        return min(usable)
+    if asked not in usable:
+        raise SystemExit(f"--one-cpu {asked}: this process may use CPUs {sorted(usable)}")
+    return asked
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     seconds, turns = (0.3, 2) if args.quick else (args.seconds, args.turns)
+    one_cpu = one_cpu_of(args.one_cpu)
     header = [
         f"{args.threads} threads against 1, one engine each way, {turns} turns of {seconds:g} s "
         f"per rate, at {source_version()}",
@@ -300,7 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.no_postgres:
             for name, url in engine_urls(Path(folder), None).items():
                 raw = raw_of(name, Path(folder), None)
-                found = measure(url, raw, threads=args.threads, seconds=seconds, turns=turns)
+                found = measure(
+                    url, raw, threads=args.threads, seconds=seconds, turns=turns, one_cpu=one_cpu
+                )
                 print("\n".join(report(name, found, args.threads)), flush=True)
             return 0
         with durable_postgres() as server:
@@ -308,7 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raw_url = server.create_database("group_commit_raw")
             for name, url in urls.items():
                 raw = raw_of(name, Path(folder), raw_url)
-                found = measure(url, raw, threads=args.threads, seconds=seconds, turns=turns)
+                found = measure(
+                    url, raw, threads=args.threads, seconds=seconds, turns=turns, one_cpu=one_cpu
+                )
                 print("\n".join(report(name, found, args.threads)), flush=True)
     return 0
 
