@@ -270,6 +270,43 @@ def test_serve_with_two_processes_commits_every_send_once(store_url: str, tmp_pa
             assert engine.verify(f"o{index}", tenant="acme").ok
 
 
+@pytest.mark.slow
+def test_serve_stops_when_a_server_process_cannot_make_its_app(
+    store_url: str, tmp_path: Path
+) -> None:
+    # The parent loads the definitions before it starts the processes (with the settings
+    # variable unset); each process then fails to load them: it must not be started anew.
+    machines = tmp_path / "machines.py"
+    machines.write_text(
+        "import os\n"
+        "if 'STATEWRIGHT_SERVE_SETTINGS' in os.environ:\n"
+        "    raise RuntimeError('no definitions in a server process')\n" + MACHINES
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statewright", "serve", "--url", store_url,
+         "--port", str(free_port()), "--machines", str(machines), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        out, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 1, err
+    assert "with 2 processes" in out
+    assert "could not start: " in err and "no definitions in a server process" in err
+    assert "died" not in err  # no process was started anew
+    assert (
+        err.rstrip()
+        .splitlines()[-1]
+        .endswith("a server process failed to start (its error is logged above)")
+    )
+
+
 def test_serve_refuses_a_worker_beside_several_processes(store_url: str) -> None:
     refused = runner.invoke(app, ["serve", "--url", store_url, "--workers", "2", "--with-worker"])
     assert refused.exit_code == 1

@@ -11,10 +11,11 @@ the metrics (each process counts its own requests).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -95,13 +96,39 @@ def run_processes(
 
 
 def app_from_environment() -> FastAPI:
-    """The API of one server process, over an engine of its own (uvicorn calls this)."""
+    """The API of one server process, over an engine of its own (uvicorn calls this).
+
+    A process that cannot make it (the store unreachable or changed since the parent
+    checked it, a definitions file that fails to load here) logs why in one line and exits
+    with uvicorn's `STARTUP_FAILURE`, on which the parent stops every process: any other
+    exit would have it start the process again, failing the same way, without end.
+    """
+    try:
+        return _app_of(json.loads(os.environ[SERVE_SETTINGS]))
+    except (Exception, SystemExit) as error:  # (a definitions file may call sys.exit)
+        from uvicorn.config import STARTUP_FAILURE
+
+        from statewright.errors import StatewrightError
+
+        # Ours name the thing and the fix; another (raised by a definitions file) its kind.
+        why = (
+            str(error)
+            if isinstance(error, StatewrightError)
+            else f"{type(error).__name__}: {error}"
+        )
+        logging.getLogger("uvicorn.error").error(
+            "server process %d could not start: %s", os.getpid(), why
+        )
+        raise SystemExit(STARTUP_FAILURE) from None
+
+
+def _app_of(settings: dict[str, Any]) -> FastAPI:
+    """The API over an engine opened from the parent's `settings` (`SERVE_SETTINGS`)."""
     from statewright.api import ApiSettings, StreamSettings, create_app
     from statewright.cli.machines_file import resolve_setup
     from statewright.cli.project import find_project
     from statewright.engine import Engine
 
-    settings = json.loads(os.environ[SERVE_SETTINGS])
     machines = settings["machines"]
     # The same definitions as the parent: its --machines, else the project's (same folder).
     setup = resolve_setup(Path(machines) if machines else None, find_project())
