@@ -60,7 +60,7 @@ def test_url_and_environment_come_before_the_project(
 
 def test_a_project_store_not_migrated_is_refused_naming_the_fix(project: Path) -> None:
     refused = runner.invoke(app, ["tokens", "create"])
-    assert refused.exit_code == 1 and "statewright.db" in refused.stderr
+    assert refused.exit_code == 5 and "statewright.db" in refused.stderr  # no such SQLite file
     served = runner.invoke(app, ["serve", "--port", "0"])
     assert served.exit_code == 5 and "statewright.db" in served.stderr  # no such SQLite file
     assert served.stdout == ""  # no banner

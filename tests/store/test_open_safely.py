@@ -1,5 +1,5 @@
 """Opening a store safely: another application's database, a mistyped path, STATEWRIGHT_URL,
-and a worker that meets a fault waiting cannot fix (one line, exit 1, nothing claimed)."""
+and a worker that meets a fault waiting cannot fix (one line, exit 5, nothing claimed)."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def run_worker(url: str) -> subprocess.CompletedProcess[str]:
 
 
 def assert_one_line(done: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert done.returncode == 5, (done.stdout, done.stderr)
     output = done.stdout + done.stderr
     assert "Traceback" not in output, output
     lines = [line for line in output.splitlines() if all(n in line for n in needles)]
@@ -118,7 +118,7 @@ def assert_one_line(done: subprocess.CompletedProcess[str], *needles: str) -> No
 
 
 @pytest.mark.slow
-def test_a_worker_on_an_old_schema_exits_1_naming_the_migration(store_url: str) -> None:
+def test_a_worker_on_an_old_schema_exits_5_naming_the_migration(store_url: str) -> None:
     store = open_store(store_url)
     try:
         with store._transaction(write=True, what="test") as tx:  # type: ignore[attr-defined]
@@ -129,7 +129,7 @@ def test_a_worker_on_an_old_schema_exits_1_naming_the_migration(store_url: str) 
 
 
 @pytest.mark.slow
-def test_a_worker_on_a_file_with_a_damaged_page_exits_1_before_claiming(tmp_path: Path) -> None:
+def test_a_worker_on_a_file_with_a_damaged_page_exits_5_before_claiming(tmp_path: Path) -> None:
     path = tmp_path / "damaged.db"
     url = f"sqlite:///{path}"
     machine = Machine.from_config(
@@ -163,14 +163,14 @@ def test_a_worker_on_a_file_with_a_damaged_page_exits_1_before_claiming(tmp_path
 
 
 @pytest.mark.slow
-def test_a_worker_on_another_applications_file_exits_1(tmp_path: Path) -> None:
+def test_a_worker_on_another_applications_file_exits_5(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "theirs.db") as connection:
         connection.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
     assert_one_line(run_worker(f"sqlite:///{tmp_path / 'theirs.db'}"), "not a statewright")
 
 
 @pytest.mark.slow
-def test_a_worker_on_a_mistyped_path_exits_1_and_creates_nothing(tmp_path: Path) -> None:
+def test_a_worker_on_a_mistyped_path_exits_5_and_creates_nothing(tmp_path: Path) -> None:
     assert_one_line(run_worker(f"sqlite:///{tmp_path / 'typo.db'}"), "no SQLite database at")
     assert list(tmp_path.iterdir()) == []
 
@@ -227,7 +227,7 @@ def test_a_read_only_file_is_a_fault_naming_the_fix_not_an_outage(tmp_path: Path
 
 
 @pytest.mark.slow
-def test_a_worker_on_a_postgres_database_that_does_not_exist_exits_1(postgres_url: str) -> None:
+def test_a_worker_on_a_postgres_database_that_does_not_exist_exits_5(postgres_url: str) -> None:
     missing = postgres_url.rpartition("/")[0] + "/no_such_database"
     done = run_worker(missing)
     assert_one_line(done, 'database "no_such_database" does not exist')

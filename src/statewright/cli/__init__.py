@@ -27,12 +27,14 @@ from statewright.cli.commands import (
     verify,
     worker,
 )
+from statewright.cli.usage import JsonUsageGroup
 
 app = typer.Typer(
     name="statewright",
     help="Durable statecharts for Python: XState v5 machine definitions, run exactly.",
     no_args_is_help=True,
     add_completion=False,
+    cls=JsonUsageGroup,  # a usage error is also JSON on stdout when --json was asked for
 )
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from statewright.cli.project import Project, find_project, resolve_store_url
-from statewright.cli.session import end_with
+from statewright.cli.session import end_with, fail
 from statewright.engine import Engine
 from statewright.engine.engine import DEFAULT_TENANT
 from statewright.engine.tokens import ROLES, Token
-from statewright.errors import StatewrightError
+from statewright.errors import StatewrightError, StoreError
 from statewright.store.url import DEFAULT_URL, URL_VARIABLE
 
 __all__ = ["app"]
@@ -85,7 +85,7 @@ def create(
     )
     _not_blank(name, "--name", "give a name, or leave --name out for a token without one")
     project = _project()
-    with _engine(url, project) as engine:
+    with _engine(url, project, as_json) as engine:
         try:
             token, secret = engine.create_token(
                 tenant=tenant or (project.tenant if project else None) or DEFAULT_TENANT,
@@ -95,7 +95,7 @@ def create(
                 payloads=not no_payloads,
             )
         except StatewrightError as error:
-            end_with(1, error)
+            _refused(error, as_json)
     if as_json:
         typer.echo(json.dumps({**_as_dict(token), "token": secret}))
         return
@@ -119,11 +119,11 @@ def list_tokens(
 
     Example: statewright tokens list --tenant acme --json
     """
-    with _engine(url, _project()) as engine:
+    with _engine(url, _project(), as_json) as engine:
         try:
             tokens = engine.tokens(tenant=tenant)
         except StatewrightError as error:
-            end_with(1, error)
+            _refused(error, as_json)
     if as_json:
         typer.echo(json.dumps([_as_dict(token) for token in tokens]))
         return
@@ -156,11 +156,11 @@ def revoke(
 
     Example: statewright tokens revoke 3f9c2a7b1d04
     """
-    with _engine(url, _project()) as engine:
+    with _engine(url, _project(), as_json) as engine:
         try:
             token = engine.revoke_token(prefix)
         except StatewrightError as error:
-            end_with(1, error)
+            _refused(error, as_json)
     if as_json:
         typer.echo(json.dumps(_as_dict(token)))
     else:
@@ -181,12 +181,22 @@ def _project() -> Project | None:
         end_with(1, error)
 
 
-def _engine(url: str | None, project: Project | None) -> Engine:
-    """The store as every command finds it (`--url`, STATEWRIGHT_URL, statewright.toml)."""
+def _engine(url: str | None, project: Project | None, as_json: bool) -> Engine:
+    """The store as every command finds it (`--url`, STATEWRIGHT_URL, statewright.toml).
+    One that cannot be opened ends the command as it ends every other: exit 5 (unreachable,
+    no such SQLite file, schema out of date, not a statewright database), 2 for a bad URL."""
     try:
         return Engine.open(resolve_store_url(url, project), create=False)
     except StatewrightError as error:
-        end_with(1, error)
+        fail(error, as_json)
+
+
+def _refused(error: StatewrightError, as_json: bool) -> NoReturn:
+    """End the command for `error`: a store that fails meanwhile as every command ends
+    (exit 5); a refusal of the token itself (an unknown role or prefix) exits 1."""
+    if isinstance(error, StoreError):
+        fail(error, as_json)
+    end_with(1, error)
 
 
 def _as_dict(token: Token) -> dict[str, object]:

@@ -17,7 +17,7 @@ from statewright.cli.machines_file import WorkerSetup, resolve_setup
 from statewright.cli.project import find_project, resolve_store_url
 from statewright.cli.session import end_with
 from statewright.engine import Engine
-from statewright.errors import ConfigError, StatewrightError, StoreUnavailable
+from statewright.errors import ConfigError, StatewrightError, StoreError, StoreUnavailable
 from statewright.runtime import Worker
 from statewright.runtime.outage import Outage
 from statewright.runtime.outbox import OUTBOX_LEASE_MS
@@ -183,6 +183,9 @@ def worker(
             end_with(1, f"{source}: {error}")
         if once:
             try:
+                # The check `run` makes before it claims anything: a damaged file, one it
+                # cannot write or a schema out of date stops it before the first attempt.
+                engine.store.check()
                 done = runner.run_once()
             except StatewrightError as error:
                 end_with(_exit_code(error), str(error))
@@ -190,8 +193,9 @@ def worker(
             return
         try:
             runner.run(poll_ms=round(poll * 1000))
-        except StatewrightError:
-            raise typer.Exit(1) from None  # the worker logged the cause, on one line
+        except StatewrightError as error:
+            # The worker logged the cause, on one line.
+            raise typer.Exit(_exit_code(error)) from None
 
 
 @contextmanager
@@ -200,8 +204,9 @@ def _open(url: str, setup: WorkerSetup, *, wait_s: float, source: str) -> Iterat
 
     A store that cannot be reached is tried again for up to `wait_s` (a restart or a
     failover at start, logged once as any outage), then the command ends with one line and
-    exit status 5. A bad URL exits 2; any other fault (schema out of date, a damaged file,
-    a definition `source` does not provide for) exits 1, as docs/operations.md says.
+    exit status 5. A store that waiting cannot fix (schema out of date, a damaged, missing
+    or read-only file, another application's database) exits 5 at once, a bad URL 2, a
+    definition `source` does not provide for 1, as docs/operations.md says.
     """
     gave_up = threading.Event()
     if wait_s == 0:
@@ -221,7 +226,7 @@ def _open(url: str, setup: WorkerSetup, *, wait_s: float, source: str) -> Iterat
                 outage.call(partial(engine.register, machine))
         except StatewrightError as error:
             deadline.cancel()
-            if isinstance(error, StoreUnavailable):
+            if isinstance(error, StoreError):
                 end_with(5, _waited(error, wait_s))
             end_with(1, f"{source}: {error}")
         deadline.cancel()
@@ -229,9 +234,10 @@ def _open(url: str, setup: WorkerSetup, *, wait_s: float, source: str) -> Iterat
 
 
 def _exit_code(error: StatewrightError) -> int:
-    """5 for a store that cannot be reached, 2 for a bad URL, 1 for the faults a person
-    fixes (docs/operations.md, "What stops a worker")."""
-    if isinstance(error, StoreUnavailable):
+    """5 for a store that cannot be used (unreachable, or a fault waiting cannot fix:
+    docs/operations.md, "What stops a worker"), 2 for a bad URL, 1 for any other fault
+    (docs/cli.md's table)."""
+    if isinstance(error, StoreError):
         return 5
     return 2 if isinstance(error, ConfigError) else 1
 

@@ -277,7 +277,8 @@ def _quick_check(connection: sqlite3.Connection, path: str, url: str) -> None:
         raise
     finally:
         connection.set_progress_handler(None, 0)
-    found = str(next(iter(row.values()))) if row else "ok"
+    # On one line: SQLite reports the damage over several ("*** in database main ***\n...").
+    found = " ".join(str(next(iter(row.values()))).split()) if row else "ok"
     if found != "ok":
         raise StoreError(
             f"{path} ({url}) is damaged ({found}); stop the workers and restore it from a "
