@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from statewright.api.auth import DEFERRED_STATE, DeferredCaller
 from statewright.api.fast_send import FastSend
+from statewright.api.head import HeadAsGet
 from statewright.api.limits import BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
@@ -115,6 +116,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         mount_vendor(app)  # only Swagger UI's files (and elkjs), for the docs page
     _handle_errors(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)  # inside the metrics, which count a HEAD as HEAD
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
