@@ -1,6 +1,7 @@
 """HEAD wherever GET (`api/head.py`): the GET answer's status and headers, no body, on the
 API's routes, its problems, the console's pages and static files; counted and logged as
-HEAD; the live stream's headers, then the end, over a real socket."""
+HEAD; the live stream's headers, then the end, over a real socket; 405s allow HEAD beside
+GET."""
 
 from __future__ import annotations
 
@@ -89,6 +90,17 @@ def test_a_head_is_counted_in_the_metrics_as_head_under_its_route(api: Api) -> N
     for route in ("/api/health/live", "/api/v1/instances/{instance_id}"):
         line = f'statewright_http_requests_total{{method="HEAD",route="{route}",status="200"}}'
         assert f"{line} 1.0" in text, text
+
+
+def test_a_405_allows_head_wherever_it_allows_get(api: Api) -> None:
+    wrong = api.client.delete("/api/v1/definitions", headers=api.auth("admin"))
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, HEAD"
+    assert wrong.json()["detail"].endswith("it takes GET, HEAD")
+    static = api.client.post("/static/css/base.css")
+    assert static.status_code == 405 and static.headers["allow"] == "GET, HEAD"
+    # A route that does not take GET does not take HEAD either.
+    post_only = api.client.head("/api/v1/instances/o-1/events", headers=api.auth("operator"))
+    assert post_only.status_code == 405 and post_only.headers["allow"] == "POST"
 
 
 @pytest.mark.timeout(30)  # a stream held open would hold the test client for good

@@ -223,7 +223,9 @@ def _http_problem(request: Request, error: HTTPException) -> Problem:
             hint = f"drop the trailing slash ({path.rstrip('/') or '/'}); {hint}"
         return Problem(404, "not-found", "Not found", f"no route {path}; {hint}")
     if status == 405:
-        allowed = headers.get("Allow") or headers.get("allow") or ""
+        allowed = _with_head(headers.pop("Allow", "") or headers.pop("allow", ""))
+        if allowed:
+            headers["Allow"] = allowed
         return Problem(
             405,
             "method-not-allowed",
@@ -249,6 +251,15 @@ def _http_problem(request: Request, error: HTTPException) -> Problem:
         str(error.detail),
         headers=headers,
     )
+
+
+def _with_head(allowed: str) -> str:
+    """An `Allow` list with HEAD after GET (the routes name GET; `head.HeadAsGet` answers
+    HEAD wherever they take it)."""
+    methods = [method.strip() for method in allowed.split(",") if method.strip()]
+    if "GET" in methods and "HEAD" not in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return ", ".join(methods)
 
 
 #: FastAPI's detail for a body it could not parse (`fastapi.routing`).
