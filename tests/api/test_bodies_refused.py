@@ -112,8 +112,8 @@ def test_no_route_is_not_found_and_a_wrong_method_names_the_allowed_ones(api: Ap
     assert wrong.status_code == 405 and wrong.headers["content-type"] == PROBLEM
     body = wrong.json()
     assert body["type"].endswith(":method-not-allowed")
-    assert body["detail"] == "DELETE is not allowed on /api/v1/definitions; it takes GET"
-    assert wrong.headers["allow"] == "GET"
+    assert body["detail"] == "DELETE is not allowed on /api/v1/definitions; it takes GET, HEAD"
+    assert wrong.headers["allow"] == "GET, HEAD"
 
 
 def test_a_status_filter_no_instance_can_have_is_refused_naming_the_values(api: Api) -> None:

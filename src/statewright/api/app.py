@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from statewright.api.auth import DEFERRED_STATE, DeferredCaller
 from statewright.api.fast_send import FastSend
+from statewright.api.head import HeadAsGet
 from statewright.api.limits import BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
@@ -115,6 +116,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         mount_vendor(app)  # only Swagger UI's files (and elkjs), for the docs page
     _handle_errors(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)  # inside the metrics, which count a HEAD as HEAD
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
@@ -221,7 +223,9 @@ def _http_problem(request: Request, error: HTTPException) -> Problem:
             hint = f"drop the trailing slash ({path.rstrip('/') or '/'}); {hint}"
         return Problem(404, "not-found", "Not found", f"no route {path}; {hint}")
     if status == 405:
-        allowed = headers.get("Allow") or headers.get("allow") or ""
+        allowed = _with_head(headers.pop("Allow", "") or headers.pop("allow", ""))
+        if allowed:
+            headers["Allow"] = allowed
         return Problem(
             405,
             "method-not-allowed",
@@ -247,6 +251,15 @@ def _http_problem(request: Request, error: HTTPException) -> Problem:
         str(error.detail),
         headers=headers,
     )
+
+
+def _with_head(allowed: str) -> str:
+    """An `Allow` list with HEAD after GET (the routes name GET; `head.HeadAsGet` answers
+    HEAD wherever they take it)."""
+    methods = [method.strip() for method in allowed.split(",") if method.strip()]
+    if "GET" in methods and "HEAD" not in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return ", ".join(methods)
 
 
 #: FastAPI's detail for a body it could not parse (`fastapi.routing`).
