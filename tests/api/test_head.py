@@ -103,6 +103,15 @@ def test_a_405_allows_head_wherever_it_allows_get(api: Api) -> None:
     assert post_only.status_code == 405 and post_only.headers["allow"] == "POST"
 
 
+def test_a_405_names_the_methods_of_every_route_on_its_path(api: Api) -> None:
+    # GET and POST on /api/v1/instances are two routes: the router alone names the first.
+    wrong = api.client.delete("/api/v1/instances", headers=api.auth("admin"))
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, HEAD, POST"
+    assert wrong.json()["detail"].endswith("it takes GET, HEAD, POST")
+    one = api.client.patch("/api/v1/instances/o-1", headers=api.auth("admin"))
+    assert one.status_code == 405 and one.headers["allow"] == "GET, HEAD, POST"
+
+
 @pytest.mark.timeout(30)  # a stream held open would hold the test client for good
 def test_head_on_the_stream_in_process_ends_without_subscribing(api: Api) -> None:
     head = api.client.head("/api/v1/stream", headers=api.auth("viewer"))

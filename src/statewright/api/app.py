@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Match, Mount
 from starlette.types import Receive, Scope, Send
 
 from statewright.api.auth import DEFERRED_STATE, DeferredCaller
@@ -223,7 +224,8 @@ def _http_problem(request: Request, error: HTTPException) -> Problem:
             hint = f"drop the trailing slash ({path.rstrip('/') or '/'}); {hint}"
         return Problem(404, "not-found", "Not found", f"no route {path}; {hint}")
     if status == 405:
-        allowed = _with_head(headers.pop("Allow", "") or headers.pop("allow", ""))
+        named = headers.pop("Allow", "") or headers.pop("allow", "")
+        allowed = _with_head(", ".join(_path_methods(request)) or named)
         if allowed:
             headers["Allow"] = allowed
         return Problem(
@@ -251,6 +253,26 @@ def _http_problem(request: Request, error: HTTPException) -> Problem:
         str(error.detail),
         headers=headers,
     )
+
+
+#: The order methods are named in an `Allow` list.
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _path_methods(request: Request) -> list[str]:
+    """The methods the routes on the request's path take, in `_METHOD_ORDER`. The router's
+    405 names those of the first route it matched only, where a path has several (`GET` and
+    `POST` on /api/v1/instances are two routes). Each method is tried on the routes as
+    routing tries it (`BaseRoute.matches`); mounts (static files) take any method there and
+    answer for themselves, so they are left to their own `Allow`."""
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    return [
+        method
+        for method in _METHOD_ORDER
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 def _with_head(allowed: str) -> str:
