@@ -62,11 +62,17 @@ def test_tokens_create_list_and_revoke(store_url: str) -> None:
         assert engine.authenticate(token["token"]) is None
 
 
-def test_tokens_refusals_exit_1_naming_the_fix(store_url: str) -> None:
+def test_tokens_refusals_exit_with_the_tables_codes_naming_the_fix(store_url: str) -> None:
     bad_role = runner.invoke(app, ["tokens", "create", "--url", store_url, "--role", "root"])
-    assert bad_role.exit_code == 1 and "viewer, operator, admin" in bad_role.stderr
+    assert bad_role.exit_code == 2 and "viewer, operator, admin" in bad_role.stderr
+    assert bad_role.stdout == ""  # nothing created, no secret shown
     unknown = runner.invoke(app, ["tokens", "revoke", "0123456789ab", "--url", store_url])
-    assert unknown.exit_code == 1 and "tokens list" in unknown.stderr
+    assert unknown.exit_code == 3 and "tokens list" in unknown.stderr
+    as_json = runner.invoke(app, ["tokens", "revoke", "0123456789ab", "--url", store_url, "--json"])
+    assert as_json.exit_code == 3
+    assert json.loads(as_json.stdout)["error"] == "NotFound"
+    with Engine.open(store_url) as engine:
+        assert engine.tokens() == []
 
 
 def test_loopback_addresses() -> None:

@@ -15,7 +15,7 @@ from statewright.cli.session import end_with, fail
 from statewright.engine import Engine
 from statewright.engine.engine import DEFAULT_TENANT
 from statewright.engine.tokens import ROLES, Token
-from statewright.errors import StatewrightError, StoreError
+from statewright.errors import StatewrightError
 from statewright.store.url import DEFAULT_URL, URL_VARIABLE
 
 __all__ = ["app"]
@@ -192,11 +192,9 @@ def _engine(url: str | None, project: Project | None, as_json: bool) -> Engine:
 
 
 def _refused(error: StatewrightError, as_json: bool) -> NoReturn:
-    """End the command for `error`: a store that fails meanwhile as every command ends
-    (exit 5); a refusal of the token itself (an unknown role or prefix) exits 1."""
-    if isinstance(error, StoreError):
-        fail(error, as_json)
-    end_with(1, error)
+    """End the command for `error` with the table's code, as every command ends: an unknown
+    role 2, an unknown prefix 3, a store that fails meanwhile 5."""
+    fail(error, as_json)
 
 
 def _as_dict(token: Token) -> dict[str, object]:
