@@ -107,6 +107,18 @@ class Worker:
         """POST outbox messages matching `pattern` to `url`, signed with `secret`."""
         self.outbox.listen(pattern, Webhook(url, secret))
 
+    def check(self) -> None:
+        """The check `run` makes before it claims anything: the store is intact, writable
+        and at this version's schema (`Store.check`). Call it before `run_once` to stop on
+        such a store before any work is claimed.
+
+        Raises:
+            StoreError: a damaged or read-only file, or not statewright's.
+            SchemaOutOfDate: the schema is not this version's.
+            StoreUnavailable: the store cannot be reached for now.
+        """
+        self.engine.store.check()
+
     def run_once(self) -> int:
         """Drain the work due now, in rounds: each round fires one batch of due timers, runs
         one batch of due steps, runs the due schedule ticks and delivers one batch of due
@@ -136,7 +148,7 @@ class Worker:
         outage = Outage(redact_url(store.url), stop)
         self.steps.outage = self.outbox.outage = self._outage = outage
         try:
-            outage.call(store.check)  # before anything is claimed; waits out an outage
+            outage.call(self.check)  # before anything is claimed; waits out an outage
             log.info("worker started on %s", outage.store)
             self.presence.start()
             while not stop.is_set():

@@ -183,9 +183,7 @@ def worker(
             end_with(1, f"{source}: {error}")
         if once:
             try:
-                # The check `run` makes before it claims anything: a damaged file, one it
-                # cannot write or a schema out of date stops it before the first attempt.
-                engine.store.check()
+                runner.check()  # before anything is claimed, as `run` does
                 done = runner.run_once()
             except StatewrightError as error:
                 end_with(_exit_code(error), str(error))
