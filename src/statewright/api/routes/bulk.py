@@ -23,8 +23,10 @@ from statewright.api.routes.common import (
     IdempotencyKey,
     InstanceFilters,
     Operator,
+    answered,
     engine_of,
     errors,
+    keyed,
 )
 from statewright.engine import BulkResult
 from statewright.engine.bulk import BulkFilters
@@ -32,7 +34,7 @@ from statewright.engine.bulk import BulkFilters
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/bulk", tags=["bulk"])
-_RESPONSES = errors(403, 404, 413)
+_RESPONSES = keyed({**errors(403, 404, 413), **answered(200)})
 
 
 @router.post("/send", response_model=BulkOut, responses=_RESPONSES, summary="Bulk send")

@@ -17,8 +17,10 @@ from statewright.engine import Engine
 from statewright.engine.bulk import BulkFilters
 
 __all__ = [
+    "answered",
     "Cursor",
     "DeferredOperator",
+    "HEADERS",
     "IdempotencyKey",
     "IfMatch",
     "InstanceFilters",
@@ -31,6 +33,7 @@ __all__ = [
     "etag",
     "expected_version",
     "instance_filters",
+    "keyed",
     "location",
 ]
 
@@ -113,8 +116,64 @@ def instance_filters(
     return InstanceFilters(definition, status, runtime_status, state, tag)
 
 
+#: The response headers the API sets, as OpenAPI header objects (by name).
+HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": 'The instance\'s version, quoted ("3"): send it back as If-Match.',
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "The path of the instance started.",
+        "schema": {"type": "string"},
+    },
+    "Idempotent-Replayed": {
+        "description": '"true" on the kept answer to an earlier request with the same '
+        "Idempotency-Key (absent otherwise).",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    },
+    "WWW-Authenticate": {
+        "description": 'The scheme to authenticate with: Bearer realm="statewright".',
+        "schema": {"type": "string"},
+    },
+}
+
+#: The response headers of each problem status, by status.
+_PROBLEM_HEADERS: dict[int, tuple[str, ...]] = {
+    401: ("WWW-Authenticate",),
+    409: ("Retry-After",),  # the first request with this Idempotency-Key still runs
+    429: ("Retry-After",),
+    503: ("Retry-After",),
+}
+
+
+def answered(status: int, *names: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI response `status` of a route, with the headers `names` it sets (merged
+    with the route's own description and model of that status)."""
+    return {status: {"headers": {name: HEADERS[name] for name in names}}}
+
+
+def keyed(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """`responses` of a route that takes an Idempotency-Key: every answer it keeps (its
+    success and its refusals, 401 and 429 aside: `idempotency.py`) may come back replayed,
+    marked `Idempotent-Replayed`."""
+    replayed = {"Idempotent-Replayed": HEADERS["Idempotent-Replayed"]}
+    return {
+        status: (
+            {**response, "headers": {**response.get("headers", {}), **replayed}}
+            if int(status) < 500 and int(status) not in (401, 429)
+            else response
+        )
+        for status, response in responses.items()
+    }
+
+
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses for these problem statuses (401, 422 and 429 always)."""
+    """OpenAPI responses for these problem statuses (401, 422 and 429 always), each with
+    the headers it sets."""
     described = {
         401: "No valid API token.",
         403: "The token's role may not do this.",
@@ -134,6 +193,11 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "content": {
                 PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemModel"}}
             },
+            **(
+                {"headers": {name: HEADERS[name] for name in _PROBLEM_HEADERS[status]}}
+                if status in _PROBLEM_HEADERS
+                else {}
+            ),
         }
         for status in sorted({401, 422, 429, 503, *statuses})
     }

@@ -28,11 +28,13 @@ from statewright.api.routes.common import (
     InstanceFilters,
     InstanceId,
     Viewer,
+    answered,
     engine_of,
     errors,
     etag,
     expected_version,
     instance_filters,
+    keyed,
     location,
 )
 from statewright.api.views import accepted, accepted_events_out, instance_out, transition_out
@@ -51,7 +53,7 @@ _KEYED_IDS = uuid.UUID("0b6f5bb4-5f8e-4d36-9a53-5f1f8e0c7a21")
     "/instances",
     status_code=201,
     response_model=InstanceOut,
-    responses=errors(403, 404, 409, 413),
+    responses=keyed({**errors(403, 404, 409, 413), **answered(201, "Location", "ETag")}),
     summary="Start an instance under a generated id",
 )
 def start_generated(
@@ -69,7 +71,7 @@ def start_generated(
     "/instances/{instance_id}",
     status_code=201,
     response_model=InstanceOut,
-    responses=errors(403, 404, 409, 413),
+    responses=keyed({**errors(403, 404, 409, 413), **answered(201, "Location", "ETag")}),
     summary="Start an instance under a chosen id",
 )
 def start_chosen(
@@ -169,7 +171,7 @@ def list_instances(
 @router.get(
     "/instances/{instance_id}",
     response_model=InstanceOut,
-    responses=errors(404),
+    responses={**errors(404), **answered(200, "ETag")},
     summary="Get an instance",
 )
 def get_instance(request: Request, instance_id: InstanceId, caller: Viewer) -> JSONResponse:
@@ -218,7 +220,7 @@ def accepted_events(request: Request, instance_id: InstanceId, caller: Viewer) -
 @router.post(
     "/instances/{instance_id}/events",
     response_model=TransitionOut,
-    responses=errors(403, 404, 409, 412, 413),
+    responses=keyed({**errors(403, 404, 409, 412, 413), **answered(200, "ETag")}),
     summary="Send an event",
 )
 def send_event(

@@ -19,11 +19,13 @@ from statewright.api.routes.common import (
     InstanceId,
     Operator,
     Viewer,
+    answered,
     engine_of,
     errors,
     etag,
     expected_version,
     instance_filters,
+    keyed,
 )
 from statewright.api.views import transition_out
 
@@ -58,7 +60,7 @@ def state_counts(
 @router.post(
     "/instances/{instance_id}/cancel",
     response_model=TransitionOut,
-    responses=errors(403, 404, 409, 412, 413),
+    responses=keyed({**errors(403, 404, 409, 412, 413), **answered(200, "ETag")}),
     summary="Cancel an instance",
 )
 def cancel(

@@ -24,8 +24,10 @@ from statewright.api.routes.common import (
     Limit,
     Operator,
     Viewer,
+    answered,
     engine_of,
     errors,
+    keyed,
 )
 from statewright.api.views import dead_letter_out
 
@@ -98,7 +100,7 @@ def dead_letters(
 @router.post(
     "/dead-letters/redrive",
     response_model=RedriveOut,
-    responses=errors(403, 404, 413),
+    responses=keyed({**errors(403, 404, 413), **answered(200)}),
     summary="Redrive dead letters",
 )
 def redrive(

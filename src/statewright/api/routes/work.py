@@ -18,8 +18,10 @@ from statewright.api.routes.common import (
     Limit,
     Operator,
     Viewer,
+    answered,
     engine_of,
     errors,
+    keyed,
 )
 from statewright.api.views import step_out, timer_out
 
@@ -105,7 +107,7 @@ def step_attempts(request: Request, instance_id: InstanceId, caller: Viewer) -> 
 @router.post(
     "/instances/{instance_id}/steps/{invoke_id}/retry",
     response_model=StepsOut,
-    responses=errors(403, 404, 409),
+    responses=keyed({**errors(403, 404, 409), **answered(200)}),
     summary="Retry a step now",
 )
 def retry_step(
