@@ -29,7 +29,7 @@ pytest.register_assert_rewrite(
     "statewright.testing.store_contract", "statewright.testing.store_contract_ops"
 )
 
-from statewright.store import Store, open_store  # noqa: E402
+from statewright.store import SCHEMA_VERSION, Store, open_store  # noqa: E402
 from statewright.testing.postgres import TemporaryPostgres, create_schema, drop_schema  # noqa: E402
 
 BACKENDS = ("sqlite", "postgres")
@@ -77,6 +77,19 @@ def store_url(empty_store_url: str) -> str:
     finally:
         store.close()
     return empty_store_url
+
+
+@pytest.fixture
+def old_store_url(store_url: str) -> str:
+    """`store_url` taken back one schema version, as a store the last upgrade left behind
+    (`statewright db migrate` brings it up to date)."""
+    store = open_store(store_url)
+    try:
+        with store._transaction(write=True, what="test") as tx:  # type: ignore[attr-defined]
+            tx.run(f"DELETE FROM schema_migrations WHERE version = {SCHEMA_VERSION}", {})
+    finally:
+        store.close()
+    return store_url
 
 
 @pytest.fixture

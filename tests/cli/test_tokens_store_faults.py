@@ -35,16 +35,6 @@ def tokens(command: list[str], url: str, *more: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def make_old(url: str) -> None:
-    """Take the store back one schema version, as a store the last upgrade left behind."""
-    store = open_store(url)
-    try:
-        with store._transaction(write=True, what="test") as tx:  # type: ignore[attr-defined]
-            tx.run(f"DELETE FROM schema_migrations WHERE version = {SCHEMA_VERSION}", {})
-    finally:
-        store.close()
-
-
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
 def test_a_missing_sqlite_file_exits_5_naming_it_and_creates_nothing(
     command: list[str], tmp_path: Path
@@ -74,18 +64,16 @@ def test_another_applications_file_exits_5_naming_it(command: list[str], tmp_pat
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
 def test_a_schema_out_of_date_exits_5_naming_the_migration(
-    command: list[str], store_url: str
+    command: list[str], old_store_url: str
 ) -> None:
-    make_old(store_url)
-
-    code, stdout, stderr = tokens(command, store_url, "--json")
+    code, stdout, stderr = tokens(command, old_store_url, "--json")
 
     assert code == 5, stderr
     (line,) = stderr.splitlines()
     assert f"needs {SCHEMA_VERSION}" in line and 'run "statewright db migrate' in line
     error = json.loads(stdout)  # --json: the error as every command prints it
     assert error["error"] == "SchemaOutOfDate" and error["message"] == line
-    store = open_store(store_url, create=False)
+    store = open_store(old_store_url, create=False)
     try:
         assert store.schema_version() == SCHEMA_VERSION - 1  # left as it was
     finally:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from statewright import Machine
 from statewright.cli import app
 from statewright.engine import Engine
-from statewright.store import SCHEMA_VERSION, open_store
+from statewright.store import SCHEMA_VERSION
 from statewright.store.url import URL_VARIABLE
 
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -61,15 +61,10 @@ def test_another_applications_file_exits_5(mode: list[str], tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("mode", MODES, ids=["once", "run"])
-def test_a_schema_out_of_date_exits_5_naming_the_migration(mode: list[str], store_url: str) -> None:
-    store = open_store(store_url)
-    try:
-        with store._transaction(write=True, what="test") as tx:  # type: ignore[attr-defined]
-            tx.run(f"DELETE FROM schema_migrations WHERE version = {SCHEMA_VERSION}", {})
-    finally:
-        store.close()
-
-    code, stdout, stderr = worker(store_url, mode)
+def test_a_schema_out_of_date_exits_5_naming_the_migration(
+    mode: list[str], old_store_url: str
+) -> None:
+    code, stdout, stderr = worker(old_store_url, mode)
 
     assert code == 5, stderr
     (line,) = stderr.splitlines()
