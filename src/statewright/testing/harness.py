@@ -195,7 +195,9 @@ class Harness:
     # -- closing ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the engine and delete the temporary database."""
+        """Stop the worker's step threads, close the engine and delete the temporary
+        database."""
+        self.worker.close()
         self.engine.close()
         if self._folder is not None:
             self._folder.cleanup()
