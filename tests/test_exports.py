@@ -8,12 +8,14 @@ import pytest
 
 import statewright
 import statewright.chart
+import statewright.engine
 import statewright.runtime
 import statewright.testing
 
 
 @pytest.mark.parametrize(
-    "module", [statewright, statewright.chart, statewright.runtime, statewright.testing]
+    "module",
+    [statewright, statewright.chart, statewright.engine, statewright.runtime, statewright.testing],
 )
 def test_all_is_sorted_and_complete(module: types.ModuleType) -> None:
     exported = module.__all__
@@ -71,3 +73,18 @@ def test_the_engine_opens_from_the_top_level(tmp_path: object) -> None:
         assert engine.send("l1", {"type": "OFF"}).to_value == "off"
     finally:
         engine.close()
+
+
+def test_send_many_takes_requests_from_the_public_engine_module(tmp_path: object) -> None:
+    """`Engine.send_many` takes `SendRequest`s: a user imports them where the engine is."""
+    from statewright.engine import SendRequest
+
+    with statewright.Engine.open(f"sqlite:///{tmp_path}/app.db") as engine:
+        engine.register(
+            {"id": "light", "initial": "on", "states": {"on": {"on": {"OFF": "off"}}, "off": {}}}
+        )
+        engine.start("light", instance_id="l1")
+        outcomes = engine.send_many([SendRequest("l1", "OFF"), SendRequest("l2", "OFF")])
+    assert isinstance(outcomes[0], statewright.AuditEntry)
+    assert outcomes[0].to_value == "off"
+    assert isinstance(outcomes[1], statewright.NotFound)

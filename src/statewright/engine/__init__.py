@@ -1,6 +1,7 @@
 """The durable engine: every transition committed to SQLite or PostgreSQL with its audit row
 and the work it creates, in one transaction."""
 
+from statewright.engine.batch_sending import SendRequest
 from statewright.engine.bulk import BulkResult
 from statewright.engine.engine import Engine
 from statewright.engine.partition_pruning import AuditPartition, Partitioned
@@ -30,6 +31,7 @@ __all__ = [
     "Partitioned",
     "PendingTimer",
     "PruneReport",
+    "SendRequest",
     "StateCount",
     "StepAttempt",
     "StepRun",

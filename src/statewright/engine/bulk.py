@@ -12,7 +12,7 @@ crash sends nothing twice.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -56,7 +56,7 @@ class Bulk(Work, Operating, Listing):
 
     def bulk_send(
         self,
-        event: dict[str, object] | str,
+        event: Mapping[str, object] | str,
         *,
         tenant: str = DEFAULT_TENANT,
         actor: str | None = None,

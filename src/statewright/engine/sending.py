@@ -147,7 +147,7 @@ class Sending(Deciding):
     def send(
         self,
         instance_id: str,
-        event: dict[str, object] | str,
+        event: Mapping[str, object] | str,
         *,
         tenant: str = DEFAULT_TENANT,
         actor: str | None = None,

@@ -58,15 +58,16 @@ _current: ContextVar[StepContext | None] = ContextVar("statewright_step", defaul
 
 
 def current_step() -> StepContext:
-    """The step run the calling code runs in (inside a step function, on a worker).
+    """The step run the calling code runs in (inside a step function, on a worker or the
+    testing `Actor`).
 
     Raises:
-        StatewrightError: called outside a step function run by a worker.
+        StatewrightError: called outside a step function run by a worker or an `Actor`.
     """
     context = _current.get()
     if context is None:
         raise StatewrightError(
             "current_step() is called outside a step: call it inside a step function while a "
-            "worker runs it"
+            "worker (or statewright.testing.Actor) runs it"
         )
     return context

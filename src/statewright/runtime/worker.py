@@ -134,6 +134,18 @@ class Worker:
             if ran == 0:
                 return done
 
+    def close(self) -> None:
+        """Stop the threads `run_once` left to run steps (a step that timed out and was
+        abandoned finishes on its own). `run` stops them itself when it ends; a later
+        `run_once` starts new ones. The engine stays open: it is the caller's."""
+        self.steps.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def run(self, *, poll_ms: int = 1000, stop: threading.Event | None = None) -> None:
         """Work until stopped: by SIGTERM or SIGINT (in the main thread), or by `stop`.
 

@@ -37,6 +37,7 @@ from statewright.chart import (
 from statewright.chart.json_types import JsonObject
 from statewright.chart.snapshot import error_to_json
 from statewright.errors import SnapshotError, StatewrightError
+from statewright.runtime.step_context import StepContext, _current
 from statewright.testing.clock import VirtualClock
 from statewright.testing.restore import (
     PendingTimer,
@@ -50,6 +51,8 @@ from statewright.testing.restore import (
 __all__ = ["PENDING", "Actor", "StepError"]
 
 _ANONYMOUS = "anonymous."
+#: The tenant `current_step()` names inside a step the actor runs (the engine's default).
+_TENANT = "default"
 
 
 class _Pending:
@@ -346,7 +349,19 @@ class Actor:
                 f"step {effect.src!r} (invoked in {effect.state!r}) is not provided; "
                 f"machine.provide(actors={{{effect.src!r}: fn}})"
             )
-        outcome = _call_step(fn, effect.input)
+        # As on a worker, `current_step()` inside the step names its run: the key is the
+        # engine's (tenant/instance/invoke id/version), the machine's id standing for the
+        # instance and the number of macrosteps so far for its version.
+        version = len(self.macrosteps)
+        context = StepContext(
+            tenant=_TENANT,
+            instance_id=self.machine.id,
+            invoke_id=effect.id,
+            src=effect.src,
+            attempt=1,
+            idempotency_key=f"{_TENANT}/{self.machine.id}/{effect.id}/{version}",
+        )
+        outcome = _call_step(fn, effect.input, context)
         if outcome is PENDING:
             return
         kind, value = outcome
@@ -381,7 +396,8 @@ class Actor:
         self._settle()
 
 
-def _call_step(fn: Callable[..., object], input: object) -> Any:
+def _call_step(fn: Callable[..., object], input: object, context: StepContext) -> Any:
+    token = _current.set(context)
     try:
         result = fn(input)
         if inspect.isawaitable(result):
@@ -390,6 +406,8 @@ def _call_step(fn: Callable[..., object], input: object) -> Any:
         return ("error", error.value)
     except Exception as error:
         return ("error", error_to_json(error))
+    finally:
+        _current.reset(token)
     if result is PENDING:
         return PENDING
     return ("done", result)

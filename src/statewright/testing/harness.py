@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from statewright.chart import Machine
@@ -62,7 +63,7 @@ class Harness:
         return self.engine.get(instance.id, tenant=instance.tenant)
 
     def send(
-        self, instance_id: str, event: dict[str, object] | str, **options: object
+        self, instance_id: str, event: Mapping[str, object] | str, **options: object
     ) -> AuditEntry:
         """`Engine.send`, then run the work that is due."""
         entry = self.engine.send(instance_id, event, **options)  # type: ignore[arg-type]
@@ -194,7 +195,9 @@ class Harness:
     # -- closing ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the engine and delete the temporary database."""
+        """Stop the worker's step threads, close the engine and delete the temporary
+        database."""
+        self.worker.close()
         self.engine.close()
         if self._folder is not None:
             self._folder.cleanup()

@@ -1,0 +1,35 @@
+"""A user's program over the public API, checked by `mypy --strict` (test_public_types.py):
+the types it pins are the ones the docs promise. It is type-checked, never run."""
+
+from __future__ import annotations
+
+from typing import TypedDict, assert_type
+
+from statewright import AuditEntry, Effect, Engine, Machine, Snapshot, Worker
+from statewright.engine import SendRequest
+from statewright.testing import Actor, Harness
+
+
+class Approve(TypedDict):
+    type: str
+    by: str
+
+
+def drive(machine: Machine, engine: Engine, harness: Harness) -> None:
+    # The README's unpacking of a macrostep.
+    snapshot, effects = machine.initial_transition(input={"orderId": "A-1", "amount": 2500})
+    assert_type(snapshot, Snapshot)
+    assert_type(effects, tuple[Effect, ...])
+    snapshot, effects = machine.transition(snapshot, {"type": "APPROVE", "by": "ann"})
+
+    # Events are read-only mappings everywhere: a dict[str, str], a TypedDict.
+    event = {"type": "APPROVE", "by": "ann"}
+    typed: Approve = {"type": "APPROVE", "by": "ann"}
+    machine.transition(snapshot, event)
+    Actor(machine).start().send(typed)
+    assert_type(engine.send("A-1", event), AuditEntry)
+    engine.send("A-1", typed)
+    engine.bulk_send(event, definition_id="order")
+    harness.send("A-1", typed)
+    engine.send_many([SendRequest("A-1", event), SendRequest("A-2", "APPROVE")])
+    Worker(engine).run_once()
