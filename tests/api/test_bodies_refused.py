@@ -85,6 +85,25 @@ def test_an_event_nested_too_deep_is_refused_on_every_way_in(api: Api, chunked: 
     assert api.engine.get("o1", tenant="acme").version == version
 
 
+@pytest.mark.parametrize("depth", [65, 600])
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_a_send_nested_too_deep_is_invalid_request_as_a_start_is(
+    api: Api, depth: int, chunked: bool
+) -> None:
+    """docs/api.md: nesting deeper than 64 levels is `invalid-request`, on the send route
+    (whichever way the server reads its body) as on the start and bulk routes."""
+    version = started(api)
+    deep = "[" * depth + "]" * depth
+    text = f'{{"type": "NOTE", "text": {deep}}}'
+    response = raw_post(api, "/api/v1/instances/o1/events", text, chunked=chunked)
+    assert "nested deeper than 64" in refused(response, "body")
+    start = f'{{"definition": "order", "input": {{"amount": 1, "lines": {deep}}}}}'
+    assert "nested deeper than 64" in refused(
+        raw_post(api, "/api/v1/instances/d1", start), "body.input"
+    )
+    assert api.engine.get("o1", tenant="acme").version == version
+
+
 def test_a_start_input_nested_too_deep_is_refused(api: Api) -> None:
     text = f'{{"definition": "order", "input": {{"amount": 1, "lines": {DEEP}}}}}'
     assert "deep" in refused(raw_post(api, "/api/v1/instances/d1", text), "body.input")

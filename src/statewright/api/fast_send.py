@@ -43,10 +43,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from statewright.api.auth import Credential, DeferredCaller
 from statewright.api.metrics import Metrics
+from statewright.api.models import json_data
 from statewright.api.problems import Problem
 from statewright.api.routes import instances
 from statewright.api.routes.common import expected_version
 from statewright.api.send_lane import LaneJob
+from statewright.engine.payload import MAX_DEPTH
 from statewright.errors import StatewrightError
 
 __all__ = ["ROUTE_PATH", "FastSend", "answer", "event_of", "expected_of", "plain_send"]
@@ -291,18 +293,26 @@ async def _read(receive: Receive) -> bytes | None:
 def event_of(body: bytes) -> dict[str, Any] | None:
     """The event, as the route reads it (`json.loads`, then `EventIn`, dumped): a JSON object
     whose `type` is a string of 1 to 200 characters, its type first; None for anything else
-    (the route then refuses it, or reads it its own way: NaN, a type of another kind)."""
+    (the route then refuses it, or reads it its own way: NaN, a type of another kind,
+    nesting deeper than the engine's `MAX_DEPTH`, which `EventIn` refuses as the request's
+    fault, `invalid-request`, where the engine would call it `invalid-input`)."""
     if not body:
         return None
     try:  # `json.loads(body, parse_constant=_no_constant)`, its decoder made once
         parsed = _decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except Exception:  # not JSON, not UTF-8, nested too deep, NaN: the route's to say
         return None
-    if type(parsed) is dict:
-        kind = parsed.get("type")
-        if type(kind) is str and 0 < len(kind) <= _TYPE_MAX:
-            return {"type": kind, **parsed}
-    return None
+    if type(parsed) is not dict:
+        return None
+    kind = parsed.get("type")
+    if type(kind) is not str or not 0 < len(kind) <= _TYPE_MAX:
+        return None
+    if body.count(b"{") + body.count(b"[") > MAX_DEPTH:  # rare: only then can it be too deep
+        try:
+            json_data(parsed, "the event")
+        except ValueError:
+            return None
+    return {"type": kind, **parsed}
 
 
 def _no_constant(name: str) -> object:
