@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from statewright.engine import AuditEntry, Engine
-from statewright.errors import StatewrightError, VersionConflict, WorkGone
+from statewright.errors import ConfigError, StatewrightError, VersionConflict, WorkGone
 from statewright.runtime.cron import Schedule
 from statewright.runtime.outage import Outage, is_transient, through
 from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener, OutboxDelivery
@@ -79,10 +79,22 @@ class Worker:
         claimed timer for `timer_lease_ms` (while its transition commits) and each claimed
         outbox message for `outbox_lease_ms` (a message whose listeners run longer may be
         delivered twice): a dead worker's work is taken over after that long. `lease_ms` is
-        the older name of `step_lease_ms`."""
+        the older name of `step_lease_ms`.
+
+        Raises:
+            ConfigError: `batch` or `concurrency` below 1, or a lease of 0 ms or less (a
+                lease that ends at once would let another worker take a step that runs).
+        """
+        step_lease_ms = step_lease_ms if lease_ms is None else lease_ms
+        _check_options(  # (OutboxDelivery checks outbox_lease_ms)
+            batch=(batch, DEFAULT_BATCH),
+            concurrency=(concurrency, DEFAULT_CONCURRENCY),
+            step_lease_ms=(step_lease_ms, DEFAULT_LEASE_MS),
+            timer_lease_ms=(timer_lease_ms, TIMER_LEASE_MS),
+        )
         self.engine = engine
         self.batch = batch
-        self.lease_ms = step_lease_ms if lease_ms is None else lease_ms
+        self.lease_ms = step_lease_ms
         self.timer_lease_ms = timer_lease_ms
         self.steps = StepRunner(
             engine, lease_ms=self.lease_ms, batch=batch, concurrency=concurrency
@@ -311,3 +323,15 @@ def _on_signals(stop: threading.Event) -> Callable[[], None]:
             signal.signal(sig, handler)
 
     return restore
+
+
+def _check_options(**options: tuple[int, int]) -> None:
+    """Refuse a count below 1 (`batch`, `concurrency`) or a lease below 1 ms, naming the
+    option and its default (each given as (value, default))."""
+    for name, (value, default) in options.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            unit = " of milliseconds" if name.endswith("_ms") else ""
+            raise ConfigError(
+                f"{name} must be a whole number{unit}, at least 1, not {value!r}; "
+                f"the default is {default}"
+            )
