@@ -52,6 +52,38 @@ def test_a_finished_instance_accepts_nothing(engine: Engine) -> None:
     unchanged(engine, "o", 2)
 
 
+@pytest.mark.parametrize(
+    ("config", "why"),
+    [
+        (
+            {"initial": "working", "states": {
+                "working": {"invoke": {"id": "charge", "src": "pay", "onDone": "done"}},
+                "done": {"type": "final"}}},
+            "it accepts nothing now: it waits for its step charge (pay) to finish",
+        ),
+        (
+            {"initial": "a", "states": {"a": {"after": {"1000": "b"}}, "b": {"type": "final"}}},
+            "it accepts nothing now: it waits for a timer",
+        ),
+        (
+            {"initial": "a", "states": {"a": {"on": {"xstate.done.actor.x": "b"}},
+                                        "b": {"type": "final"}}},
+            "it accepts nothing: none of its states takes an event you send",
+        ),
+    ],
+)  # fmt: skip
+def test_an_active_instance_that_accepts_nothing_says_what_it_waits_for(
+    engine: Engine, config: dict[str, object], why: str
+) -> None:
+    engine.register(Machine.from_config({"id": "idle", **config}, actors={"pay": lambda _: 1}))
+    engine.start("idle", instance_id="i")
+    with pytest.raises(EventNotAccepted) as info:
+        engine.send("i", "GO")
+    assert str(info.value) == f"i (in {info.value.state}) does not accept 'GO'; {why}"
+    assert info.value.accepted == ()
+    unchanged(engine, "i", 1)
+
+
 def test_a_raising_action_refuses_the_send_and_commits_nothing(engine: Engine) -> None:
     def explode(context: object, event: object) -> None:
         raise RuntimeError("ledger offline")

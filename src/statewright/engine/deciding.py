@@ -223,7 +223,7 @@ def _check_accepted(
     steps = step._steps
     moved = (steps and steps[0][1]) or any(transitions for _, transitions in steps[1:])
     if status != "active" or not (moved or consume):
-        accepted = ", ".join(before.accepted_events) or "nothing (it is " + before.status + ")"
+        accepted = ", ".join(before.accepted_events) or _accepts_nothing(before)
         raise EventNotAccepted(
             f"{instance_id} (in {_state_text(before.value)}) does not accept "
             f"{event['type']!r}; it accepts {accepted}",
@@ -232,6 +232,18 @@ def _check_accepted(
             event=str(event["type"]),
             accepted=before.accepted_events,
         )
+
+
+def _accepts_nothing(snapshot: Snapshot) -> str:
+    """What an instance that accepts no event is doing instead: finished, or waiting."""
+    if snapshot._status != "active":
+        return f"nothing (it is {snapshot._status})"
+    steps = [f"{key} ({child.src})" for key, child in snapshot._children.items()]
+    if steps:
+        return f"nothing now: it waits for its step {', '.join(steps)} to finish"
+    if any(node.after_delays for node in snapshot._config.nodes):
+        return "nothing now: it waits for a timer"
+    return "nothing: none of its states takes an event you send"
 
 
 def _is_unhandled_step_error(after: Snapshot, event: Mapping[str, object]) -> bool:
