@@ -106,3 +106,21 @@ def test_libpq_options_with_spaces_reach_the_server(postgres_url: str) -> None:
     finally:
         store.close()
     assert row == {"timeout": "4321ms", "name": "night shift"}
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("sslmode=bogus", 'invalid sslmode value: "bogus"'),
+        ("port=99999999", 'invalid port number: "99999999"'),
+        ("bogus=1", 'invalid URI query parameter: "bogus"'),
+    ],
+)
+def test_a_parameter_libpq_refuses_is_a_bad_url_on_one_line(query: str, named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        open_store(f"postgresql://ann:s3cret@127.0.0.1:1/app?{query}")
+    message = str(caught.value)
+    assert message.startswith(f"bad store URL 'postgresql://ann@127.0.0.1:1/app?{query}': ")
+    assert named in message
+    assert "\n" not in message
+    assert "s3cret" not in message
