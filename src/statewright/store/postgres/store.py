@@ -73,6 +73,7 @@ _REFUSALS = (
     "no pg_hba.conf entry",
     "permission denied",
     "no password supplied",
+    "does not support SSL",  # sslmode=require and up, against a server without SSL
 )
 
 #: libpq's refusal of a URL parameter's value (`sslmode=bogus`, `port=99999999`,
