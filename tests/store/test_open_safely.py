@@ -11,14 +11,16 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import pytest
 
 from statewright import Machine
 from statewright.engine import Engine
-from statewright.errors import SchemaOutOfDate, StoreError
+from statewright.errors import SchemaOutOfDate, StoreError, StoreUnavailable
 from statewright.store import SCHEMA_VERSION, open_store
+from statewright.store.url import with_query
 from statewright.testing.postgres import create_schema
 
 
@@ -223,3 +225,16 @@ def test_a_worker_on_a_postgres_database_that_does_not_exist_exits_5(postgres_ur
     missing = postgres_url.rpartition("/")[0] + "/no_such_database"
     done = run_worker(missing)
     assert_one_line(done, 'database "no_such_database" does not exist')
+
+
+def test_a_server_without_ssl_asked_for_ssl_is_refused_not_waited_for(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        ssl = connection.execute("SHOW ssl").fetchone()
+    if ssl != ("off",):  # pragma: no cover - a server given by STATEWRIGHT_TEST_POSTGRES_URL
+        pytest.skip("the test server speaks SSL")
+    pairs = parse_qsl(urlsplit(postgres_url).query)
+    url = with_query(postgres_url, [*pairs, ("sslmode", "require")])
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    assert not isinstance(caught.value, StoreUnavailable)  # waiting cannot fix it
+    assert "server does not support SSL, but SSL was required" in str(caught.value)

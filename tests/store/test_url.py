@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from statewright.errors import ConfigError
 from statewright.store import open_store
 from statewright.store.sqlite import SqliteStore
-from statewright.store.url import parse_postgres_url, parse_sqlite_url, redact_url
+from statewright.store.url import parse_postgres_url, parse_sqlite_url, redact_url, with_query
 
 
 def test_sqlite_relative_and_absolute_paths() -> None:
@@ -81,3 +82,45 @@ def test_open_store_neither_creates_nor_migrates_the_schema(tmp_path: Path) -> N
 def test_urls_without_a_host_keep_their_slashes() -> None:
     assert parse_postgres_url("postgresql:///app?pool_max=3").conninfo == "postgresql:///app"
     assert redact_url("postgresql://:pw@/app?password=x") == "postgresql:///app"
+
+
+def test_libpq_values_with_spaces_keep_them() -> None:
+    url = "postgresql://db/app?options=-c%20statement_timeout%3D5s&application_name=night%20shift"
+    assert parse_postgres_url(url + "&pool_max=3").conninfo == url
+
+
+def test_libpq_options_with_spaces_reach_the_server(postgres_url: str) -> None:
+    pairs = parse_qsl(urlsplit(postgres_url).query)
+    url = with_query(
+        postgres_url,
+        [*pairs, ("options", "-c statement_timeout=4321"), ("application_name", "night shift")],
+    )
+    store = open_store(url)
+    try:
+        row = store._read_one(  # type: ignore[attr-defined]
+            "SELECT current_setting('statement_timeout') AS timeout, "
+            "current_setting('application_name') AS name",
+            {},
+            what="reading the session's settings",
+        )
+    finally:
+        store.close()
+    assert row == {"timeout": "4321ms", "name": "night shift"}
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("sslmode=bogus", 'invalid sslmode value: "bogus"'),
+        ("port=99999999", 'invalid port number: "99999999"'),
+        ("bogus=1", 'invalid URI query parameter: "bogus"'),
+    ],
+)
+def test_a_parameter_libpq_refuses_is_a_bad_url_on_one_line(query: str, named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        open_store(f"postgresql://ann:s3cret@127.0.0.1:1/app?{query}")
+    message = str(caught.value)
+    assert message.startswith(f"bad store URL 'postgresql://ann@127.0.0.1:1/app?{query}': ")
+    assert named in message
+    assert "\n" not in message
+    assert "s3cret" not in message

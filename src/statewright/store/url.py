@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from statewright.errors import ConfigError
 
@@ -177,9 +177,11 @@ def with_query(url: str, pairs: list[tuple[str, str]]) -> str:
     """`url` with its query string replaced by `pairs` (none: no query string).
 
     Done on the text: `urlunsplit` would turn `postgresql:///db` into `postgresql:/db`.
+    Values are percent-encoded, a space as `%20`: libpq reads a `+` in a URL as a plus
+    sign, so `options=-c statement_timeout=5s` must not become `-c+statement_timeout=5s`.
     """
     base = url.partition("?")[0].partition("#")[0]
-    return f"{base}?{urlencode(pairs)}" if pairs else base
+    return f"{base}?{urlencode(pairs, quote_via=quote)}" if pairs else base
 
 
 def _query(url: str, query: str, allowed: set[str]) -> dict[str, str]:

@@ -42,6 +42,8 @@ class Notifier:
         self._connect_kwargs = {**(connect_kwargs or {}), "autocommit": True}
         self._sql = sql
         self._poked = threading.Event()
+        #: A NOTIFY is owed: set by `poke`, cleared by the thread as it sends one.
+        self._owed = False
         self._closed = False
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -51,10 +53,12 @@ class Notifier:
         """Ask for a NOTIFY soon (after the commit that calls this)."""
         if self._thread is None or self._pid != os.getpid():
             self._start()
+        self._owed = True
         self._poked.set()
 
     def close(self) -> None:
-        """Stop the thread (after any NOTIFY it is sending)."""
+        """Stop the thread, once it has sent the NOTIFY asked for by the last `poke` (a
+        process that exits right after its last commit still wakes the workers)."""
         self._closed = True
         self._poked.set()
         thread = self._thread
@@ -76,26 +80,33 @@ class Notifier:
         try:
             while True:
                 self._poked.wait()
-                if self._closed:
-                    return
                 self._poked.clear()
-                try:
-                    if connection is None or connection.closed:
-                        connection = psycopg.connect(self._conninfo, **self._connect_kwargs)
-                        # A NOTIFY's transaction needs no flush to disk: it is a wake-up,
-                        # delivered at its commit, and lost with a crash like any other.
-                        connection.execute("SET synchronous_commit = off")
-                    connection.execute(self._sql)
-                    if self._min_interval_s > 0 and not self._closed:
-                        time.sleep(self._min_interval_s)
-                except psycopg.Error as error:
-                    # A lost connection (the server restarted): the next poke reconnects.
-                    log.debug("could not wake the workers (they will poll): %s", error)
-                    if connection is not None:
-                        with contextlib.suppress(psycopg.Error):
-                            connection.close()
-                    connection = None
+                if self._owed:
+                    self._owed = False  # a poke from here on sets it again
+                    connection = self._send(connection)
+                if self._closed and not self._owed:
+                    return  # closed, and nothing asked for since the last NOTIFY
         finally:
             if connection is not None:
                 with contextlib.suppress(psycopg.Error):
                     connection.close()
+
+    def _send(self, connection: psycopg.Connection[Any] | None) -> psycopg.Connection[Any] | None:
+        """Send the NOTIFY (connecting first if need be); the connection to use next time."""
+        try:
+            if connection is None or connection.closed:
+                connection = psycopg.connect(self._conninfo, **self._connect_kwargs)
+                # A NOTIFY's transaction needs no flush to disk: it is a wake-up, delivered
+                # at its commit, and lost with a crash like any other.
+                connection.execute("SET synchronous_commit = off")
+            connection.execute(self._sql)
+            if self._min_interval_s > 0 and not self._closed:
+                time.sleep(self._min_interval_s)
+            return connection
+        except psycopg.Error as error:
+            # A lost connection (the server restarted): the next poke reconnects.
+            log.debug("could not wake the workers (they will poll): %s", error)
+            if connection is not None:
+                with contextlib.suppress(psycopg.Error):
+                    connection.close()
+            return None

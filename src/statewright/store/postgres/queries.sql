@@ -246,9 +246,12 @@ LIMIT %(limit)s;
 
 -- Claim due timers for a lease: no other worker gets them until it ends (if this one dies,
 -- they are due again after it). Firing deletes the row.
+-- The claims read their rows in a MATERIALIZED CTE, run once: as a subquery of the UPDATE,
+-- PostgreSQL may plan it as the inner side of a nested loop (with stale statistics it did),
+-- run again for each row of the table, each run skipping the rows claimed by the runs
+-- before it, so that one claim took every due row whatever its LIMIT.
 -- name: claim_timers
-UPDATE timers SET lease_until = %(lease_until)s
-WHERE (tenant, instance_id, timer_id) IN (
+WITH due AS MATERIALIZED (
     SELECT tenant, instance_id, timer_id FROM timers AS t
     WHERE due_at <= %(now)s AND (lease_until IS NULL OR lease_until <= %(now)s)
       -- An instance's timers fire in order: one waits while an earlier one is pending, so
@@ -261,6 +264,8 @@ WHERE (tenant, instance_id, timer_id) IN (
     ORDER BY due_at, created_seq
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED)
+UPDATE timers SET lease_until = %(lease_until)s
+WHERE (tenant, instance_id, timer_id) IN (SELECT tenant, instance_id, timer_id FROM due)
 RETURNING tenant, instance_id, timer_id, due_at, event, created_seq;
 
 -- name: pending_timers
@@ -301,15 +306,17 @@ DELETE FROM steps WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s;
 -- step sources (what the claiming worker provides), only runs of those: the others stay
 -- pending; without (NULL), any source.
 -- name: claim_steps
-UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = %(lease_until)s,
-       claimed_from = status
-WHERE (tenant, instance_id, invoke_id) IN (
+-- Read once, as claim_timers says.
+WITH due AS MATERIALIZED (
     SELECT tenant, instance_id, invoke_id FROM steps
     WHERE status IN ('pending', 'retrying', 'running') AND next_attempt_at <= %(now)s
       AND (lease_until IS NULL OR lease_until <= %(now)s)
       AND (%(srcs)s::text[] IS NULL OR src = ANY(%(srcs)s::text[]))
     ORDER BY next_attempt_at, created_seq
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+UPDATE steps SET status = 'running', attempts = attempts + 1, lease_until = %(lease_until)s,
+       claimed_from = status
+WHERE (tenant, instance_id, invoke_id) IN (SELECT tenant, instance_id, invoke_id FROM due)
 RETURNING tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
        started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
        claimed_from;
@@ -411,8 +418,8 @@ VALUES (%(message_id)s, %(tenant)s, %(instance_id)s, %(version)s, %(event)s, 'pe
 -- :types and :prefixes, JSON arrays of event types and of type prefixes (`order.` for a
 -- listener of `order.*`), keep the claim to the messages this worker has listeners for; with
 -- both NULL it claims every message.
-UPDATE outbox SET next_attempt_at = %(lease_until)s
-WHERE message_id IN (
+-- Read once, as claim_timers says.
+WITH due AS MATERIALIZED (
     SELECT message_id FROM outbox
     WHERE status = 'pending' AND next_attempt_at <= %(now)s
       AND (%(types)s::json IS NULL
@@ -421,6 +428,8 @@ WHERE message_id IN (
                       WHERE substr(event ->> 'type', 1, length(prefix.value)) = prefix.value))
     ORDER BY next_attempt_at, created_seq
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+UPDATE outbox SET next_attempt_at = %(lease_until)s
+WHERE message_id IN (SELECT message_id FROM due)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -72,7 +73,12 @@ _REFUSALS = (
     "no pg_hba.conf entry",
     "permission denied",
     "no password supplied",
+    "does not support SSL",  # sslmode=require and up, against a server without SSL
 )
+
+#: libpq's refusal of a URL parameter's value (`sslmode=bogus`, `port=99999999`,
+#: `keepalives=x`), before it reaches any server: waiting for the server cannot fix it.
+_BAD_VALUE = re.compile(r"\binvalid (?:\w+ value|port number|integer value)\b")
 
 _CHECK_SERVER = (
     "check that the server runs and accepts connections at that host and port, and the "
@@ -293,7 +299,7 @@ def _conninfo_keys(conninfo: str, display_url: str) -> set[str]:
     try:
         return set(conninfo_to_dict(conninfo))
     except psycopg.ProgrammingError as error:
-        raise ConfigError(f"bad store URL {display_url!r}: {error}") from error
+        raise ConfigError(f"bad store URL {display_url!r}: {_one_line(error)}") from error
 
 
 def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> None:
@@ -302,10 +308,12 @@ def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> No
         with psycopg.connect(conninfo, **kwargs):
             pass
     except psycopg.ProgrammingError as error:
-        raise ConfigError(f"bad store URL {display_url!r}: {error}") from error
+        raise ConfigError(f"bad store URL {display_url!r}: {_one_line(error)}") from error
     except psycopg.Error as error:
         lines = (" ".join(line.split()) for line in str(error).splitlines())
         reason = "; ".join(line for line in lines if line) or type(error).__name__
+        if _BAD_VALUE.search(reason):  # libpq refused a parameter's value: a fault of the URL
+            raise ConfigError(f"bad store URL {display_url!r}: {reason}") from error
         # The server answered and refused (no such database or role, a wrong password): a
         # fault of the URL, which waiting does not fix, unlike a server that is away.
         lasting = any(sign in reason for sign in _REFUSALS)
@@ -352,3 +360,7 @@ class _PostgresTransaction:
 
     def script(self, sql: str) -> None:
         self._connection.execute(sql, prepare=False)  # several statements
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
