@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from api_kit import Api
+from api_kit import Api, make_api
+
+from statewright.api import ApiSettings
 
 #: What every answer under /api/ carries.
 API_HEADERS = {"x-content-type-options": "nosniff", "cache-control": "no-store"}
@@ -54,3 +56,21 @@ def test_pages_and_files_are_nosniff_the_stream_keeps_its_own_cache_control(api:
     with api.client.stream("GET", "/api/v1/stream", headers=api.auth("viewer")) as stream:
         assert stream.headers.get_list("cache-control") == ["no-cache"]
         assert stream.headers["x-content-type-options"] == "nosniff"
+
+
+def test_logins_count_against_the_tokens_rate(store_url: str) -> None:
+    for api in make_api(store_url, ApiSettings(rate=0.01, burst=3)):
+        token = api.tokens["viewer"]
+        answers = [api.client.post("/api/v1/session", json={"token": token}) for _ in range(3)]
+        assert [a.status_code for a in answers] == [201, 201, 201]
+        api.client.cookies.clear()
+        refused = api.client.post("/api/v1/session", json={"token": token})
+        assert refused.status_code == 429, refused.text
+        assert "set-cookie" not in refused.headers and "retry-after" in refused.headers
+        # The bearer token shares the bucket: a session is no way around the limit.
+        assert api.client.get("/api/v1/session", headers=api.auth("viewer")).status_code == 429
+        # Another token's logins are not held back, and a wrong token is the same 401.
+        assert api.client.post("/api/v1/session", json={"token": api.tokens["admin"]}).is_success
+        mistyped = token[:-1] + ("A" if token[-1] != "A" else "B")
+        wrong = api.client.post("/api/v1/session", json={"token": mistyped})
+        assert wrong.status_code == 401
