@@ -7,6 +7,7 @@ import json
 
 import pytest
 from api_kit import Api, make_api
+from shop_kit import fail_once, post, register_shop, start
 
 from statewright.api import ApiSettings
 
@@ -74,3 +75,25 @@ def test_logins_count_against_the_tokens_rate(store_url: str) -> None:
         mistyped = token[:-1] + ("A" if token[-1] != "A" else "B")
         wrong = api.client.post("/api/v1/session", json={"token": mistyped})
         assert wrong.status_code == 401
+
+
+def test_a_replayed_retry_withholds_the_step_input_from_a_token_without_payloads(
+    api: Api,
+) -> None:
+    register_shop(api)
+    start(api, "s1", amount=4242)
+    post(api, "/api/v1/instances/s1/events", {"type": "APPROVE"})
+    fail_once(api, "s1")
+    quiet = api.engine.create_token(tenant="acme", role="operator", payloads=False)[1]
+    api.tokens["quiet-operator"] = quiet
+    path = "/api/v1/instances/s1/steps/charge/retry"
+    first = post(api, path, **{"Idempotency-Key": "r-1"})
+    assert first.status_code == 200 and first.json()["items"][0]["input"] == {"amount": 4242}
+    replay = post(api, path, token="quiet-operator", **{"Idempotency-Key": "r-1"})
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json()["items"][0]["input"] is None
+    assert "4242" not in replay.text
+    # As its own request would have answered it.
+    fail_once(api, "s1")
+    own = post(api, path, token="quiet-operator", **{"Idempotency-Key": "r-2"})
+    assert own.json()["items"][0]["input"] is None
