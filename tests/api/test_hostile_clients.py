@@ -4,12 +4,17 @@ misreading or keeping the API's answers, and limits it cannot step around."""
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 from api_kit import Api, make_api
 from shop_kit import fail_once, post, register_shop, start
 
 from statewright.api import ApiSettings
+from statewright.api.problems import problem_of
+from statewright.errors import StoreError, StoreUnavailable
 
 #: What every answer under /api/ carries.
 API_HEADERS = {"x-content-type-options": "nosniff", "cache-control": "no-store"}
@@ -97,3 +102,27 @@ def test_a_replayed_retry_withholds_the_step_input_from_a_token_without_payloads
     fail_once(api, "s1")
     own = post(api, path, token="quiet-operator", **{"Idempotency-Key": "r-2"})
     assert own.json()["items"][0]["input"] is None
+
+
+def test_a_store_fault_is_not_told_to_the_caller(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for api in make_api(f"sqlite:///{tmp_path}/api.db"):
+        with sqlite3.connect(f"{tmp_path}/api.db") as connection:
+            connection.execute(
+                "DELETE FROM schema_migrations "
+                "WHERE version = (SELECT max(version) FROM schema_migrations)"
+            )
+        with caplog.at_level(logging.ERROR, "statewright.api"):
+            response = api.client.get("/api/health/ready")  # no token needed
+        assert response.status_code == 503
+        assert "db migrate" in response.json()["detail"]
+        assert str(tmp_path) not in response.text
+        assert str(tmp_path) in caplog.text  # the operator's log names it
+    down = StoreUnavailable(
+        "cannot reach PostgreSQL at postgresql://app@db.internal:5432/prod: connection refused"
+    )
+    for error in (down, StoreError("/srv/app.db (sqlite:////srv/app.db) is damaged")):
+        problem = problem_of(error)
+        assert problem.status == 503
+        assert "db.internal" not in problem.detail and "/srv" not in problem.detail
