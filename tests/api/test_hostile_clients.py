@@ -126,3 +126,28 @@ def test_a_store_fault_is_not_told_to_the_caller(
         problem = problem_of(error)
         assert problem.status == 503
         assert "db.internal" not in problem.detail and "/srv" not in problem.detail
+
+
+def test_a_member_named_twice_is_read_as_its_last_on_either_way_of_a_send(api: Api) -> None:
+    _start(api, "A-1")
+    _start(api, "A-2")
+    body = b'{"type": "NOTE", "text": "first", "type": "REJECT", "text": "last"}'
+    headers = {**api.auth("operator"), "Content-Type": "application/json"}
+    short = api.client.post("/api/v1/instances/A-1/events", content=body, headers=headers)
+    # The full way: a session cookie, which the short way leaves to the route.
+    session = api.client.post("/api/v1/session", json={"token": api.tokens["operator"]})
+    full = api.client.post(
+        "/api/v1/instances/A-2/events",
+        content=body,
+        headers={"Content-Type": "application/json", "X-CSRF-Token": session.json()["csrf"]},
+    )
+    api.client.cookies.clear()
+    assert short.status_code == full.status_code == 200, (short.text, full.text)
+    assert short.json()["event"] == full.json()["event"] == {"type": "REJECT", "text": "last"}
+    # And a body under another content type is read by neither.
+    form = api.client.post(
+        "/api/v1/instances/A-1/events",
+        content=b"type=NOTE",
+        headers={**api.auth("operator"), "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 422
