@@ -7,6 +7,7 @@ import json
 import logging
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from api_kit import Api, make_api
@@ -151,3 +152,16 @@ def test_a_member_named_twice_is_read_as_its_last_on_either_way_of_a_send(api: A
         headers={**api.auth("operator"), "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert form.status_code == 422
+
+
+@pytest.mark.parametrize("instance_id", ["invoice-\u202egnp.exe", "a\u2066b\u2069", "x\u200fy"])
+def test_an_id_that_would_show_reordered_is_refused(api: Api, instance_id: str) -> None:
+    response = api.client.post(
+        f"/api/v1/instances/{quote(instance_id, safe='')}",
+        json={"definition": "order", "input": {"amount": 1}},
+        headers=api.auth("operator"),
+    )
+    assert response.status_code == 422, response.text
+    assert "bidirectional" in response.json()["detail"]
+    listed = api.client.get("/api/v1/instances", headers=api.auth("viewer")).json()["items"]
+    assert listed == []
