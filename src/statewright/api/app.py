@@ -31,6 +31,7 @@ from statewright.api.head import HeadAsGet
 from statewright.api.limits import BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
+from statewright.api.response_headers import with_response_headers
 from statewright.api.routes import (
     bulk,
     definitions,
@@ -149,6 +150,8 @@ class _Api(FastAPI):
         return not (self._telemetry_on or self.root_path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = with_response_headers(send, scope["path"])
         if self.short_way_on():
             await self._fast_send(scope, receive, send)
         else:

@@ -12,6 +12,11 @@ each, and a close writes what is held first.
 Its access lines go through `access_log.AccessLogger` (the same text, made without a log
 record while the access logger is configured as `serve` configures it).
 
+A request's head (its request line and headers) may be at most `MAX_HEAD_BYTES` long: a
+longer one is answered 431 and the connection closed. uvicorn's h11 protocol has such a
+bound (16 KiB); its httptools protocol has none, and would hold a head of any size in
+memory, so a client could make the server hold gigabytes with a few connections.
+
 Selected with uvicorn's `http="statewright.api.http_protocol:Protocol"` (an import string,
 so that every `serve --workers` process loads it).
 """
@@ -27,12 +32,18 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from statewright.api.access_log import AccessLogger
 from statewright.api.protocol_sends import ShortSend, short_way_app, take
 
-__all__ = ["HTTP_PROTOCOL", "CoalescedWrites", "Protocol"]
+__all__ = ["HTTP_PROTOCOL", "MAX_HEAD_BYTES", "CoalescedWrites", "Protocol"]
 
 #: uvicorn's `http` setting that selects `Protocol`.
 HTTP_PROTOCOL = f"{__name__}:Protocol"
+#: The longest request head (request line and headers, in bytes) a connection reads.
+MAX_HEAD_BYTES = 64 * 1024
 
 _Base: Any = AutoHTTPProtocol
+#: Whether the protocol parses with httptools, whose heads `Protocol` bounds itself (h11
+#: bounds them on its own).
+_COUNTS_HEADS = hasattr(_Base, "on_headers_complete")
+_TOO_LARGE = "Request header fields too large."
 
 
 class Protocol(_Base):  # type: ignore[misc]
@@ -44,6 +55,43 @@ class Protocol(_Base):  # type: ignore[misc]
         self.access_logger: Any = AccessLogger(logging.getLogger("uvicorn.access"))
         self._short_way = short_way_app(self)
         self._short: ShortSend | None = None  # the send whose body is being read
+        # The bytes read since the last head ended, while a head is being read.
+        self._head_bytes = 0
+        self._in_head = True
+
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's, unless the head being read grows past `MAX_HEAD_BYTES`: then 431."""
+        if _COUNTS_HEADS and self._in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._in_head = False
+                self.logger.warning(_TOO_LARGE)
+                self._refuse_head()
+                return
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        """uvicorn's; the body (if any) is not counted as head."""
+        self._in_head = False
+        self._head_bytes = 0
+        super().on_headers_complete()
+
+    def _refuse_head(self) -> None:
+        """Answer 431 and close, as uvicorn answers a request it cannot parse (400)."""
+        content = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: text/plain; charset=utf-8\r\n",
+                b"content-length: %d\r\n" % len(_TOO_LARGE),
+                b"connection: close\r\n",
+                b"\r\n",
+                _TOO_LARGE.encode("ascii"),
+            ]
+        )
+        self.transport.write(b"".join(content))
+        self.transport.close()
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         """uvicorn's, unless the request is a send the protocol answers itself (httptools
@@ -68,6 +116,7 @@ class Protocol(_Base):  # type: ignore[misc]
     def on_message_complete(self) -> None:
         """uvicorn's; then a send answered here is queued."""
         super().on_message_complete()
+        self._in_head = True  # the next request's head, on a kept-alive connection
         short, self._short = self._short, None
         if short is not None:
             short.body_complete()

@@ -27,6 +27,7 @@ from statewright.errors import (
     NotPermitted,
     PayloadError,
     PayloadInvalid,
+    SchemaOutOfDate,
     StatewrightError,
     StepNotRetryable,
     StoreError,
@@ -186,12 +187,37 @@ def problem_of(error: StatewrightError, *, if_match: bool = False) -> Problem:
         )
     if isinstance(error, PayloadError | EventError):
         return Problem(422, "invalid-input", "Invalid input", detail)
-    if isinstance(error, StoreUnavailable | DefinitionMoved):
+    # A store's fault is told to the server's log (the app's handler logs it), not to the
+    # caller, who may have no valid token yet: its text names the store (the URL without its
+    # password: host, user, database, or a file's path) and the database's own message.
+    if isinstance(error, StoreUnavailable):
+        return Problem(
+            503,
+            "unavailable",
+            "Try again shortly",
+            "the store cannot be reached now; try again shortly (the server's log names the cause)",
+            headers={"Retry-After": "1"},
+        )
+    if isinstance(error, DefinitionMoved):
         return Problem(
             503, "unavailable", "Try again shortly", detail, headers={"Retry-After": "1"}
         )
+    if isinstance(error, SchemaOutOfDate):
+        return Problem(
+            503,
+            "store-error",
+            "The store is not usable",
+            "the store's schema is not the one this server's version needs; its operator "
+            'runs "statewright db migrate" (the server\'s log names the store and versions)',
+        )
     if isinstance(error, StoreError):
-        return Problem(503, "store-error", "The store is not usable", detail)
+        return Problem(
+            503,
+            "store-error",
+            "The store is not usable",
+            "the store failed on this request (the server's log names the cause); tell the "
+            "server's operator",
+        )
     if isinstance(error, DefinitionError):
         return Problem(
             500,

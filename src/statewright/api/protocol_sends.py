@@ -56,6 +56,7 @@ from statewright.api.fast_send import (
     expected_of,
     plain_send,
 )
+from statewright.api.response_headers import with_response_headers
 from statewright.api.send_lane import LaneJob, Sent
 
 if TYPE_CHECKING:
@@ -183,7 +184,8 @@ class ShortSend:
         api, started = self.api, self.started
 
         async def answered(scope: Any, receive: Any, send: Any) -> None:
-            await answer(api, scope, receive, send, started, job, error)
+            sending = with_response_headers(send, scope["path"])  # as `app.py` adds them
+            await answer(api, scope, receive, sending, started, job, error)
 
         self.protocol.start_task(self.cycle, answered)
 

@@ -36,6 +36,7 @@ from starlette.types import Receive, Scope, Send
 
 from statewright.api.auth import Caller, admit, bearer_refused
 from statewright.api.limits import RateLimiter
+from statewright.api.response_headers import API_HEADERS
 from statewright.api.views import transition_body
 from statewright.engine import Engine
 from statewright.engine.batch_sending import SendRequest
@@ -57,7 +58,7 @@ _JSON = (b"content-type", b"application/json")
 
 class Sent:
     """A send's 200 response: the bytes `JSONResponse(body, headers={"ETag": ...})` sends
-    (the same headers in the same order), made without its layers."""
+    through the app (the same headers in the same order), made without its layers."""
 
     __slots__ = ("body", "raw_headers")
     status_code = 200
@@ -68,6 +69,7 @@ class Sent:
             (b"etag", b'"%d"' % version),
             (b"content-length", b"%d" % len(body)),
             _JSON,
+            *API_HEADERS,  # as `app.py` adds them to every answer under /api/
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -155,15 +155,21 @@ def dead_letter_out(letter: DeadLetter, *, payloads: bool) -> DeadLetterOut:
 def withheld(body: Any) -> Any:
     """A kept response body (an idempotent replay's) as a token that may not read payloads
     is shown it: an instance's context and output withheld, a transition's event only its
-    type, as `instance_out` and `transition_body` make them for such a token."""
+    type, a step run's input withheld (each item of a list too), as `instance_out`,
+    `transition_body` and `step_out` make them for such a token."""
     if not isinstance(body, dict):
         return body
     shown = dict(body)
     if "payloads_withheld" in shown:
         shown.update(context=None, output=None, payloads_withheld=True)
+    if "invoke_id" in shown and "input" in shown:
+        shown["input"] = None
     event = shown.get("event")
     if isinstance(event, dict):
         shown["event"] = {"type": event.get("type")}
+    items = shown.get("items")
+    if isinstance(items, list):
+        shown["items"] = [withheld(item) for item in items]
     return shown
 
 

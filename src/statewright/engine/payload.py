@@ -235,17 +235,27 @@ def check_id(value: object, what: str) -> str:
     return value
 
 
+#: The Unicode bidirectional controls: embeddings, overrides, isolates and marks.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def check_addressable(value: str, what: str) -> None:
     """Refuse, for a new instance or tenant, an id that cannot stand as one part of a URL
     path or of an outbox message id (`tenant/instance/version/index`): one with a "/" (even
-    escaped, servers split on it), or "." and ".." (which HTTP clients resolve as path steps).
+    escaped, servers split on it), or "." and ".." (which HTTP clients resolve as path steps);
+    and one holding a character that reorders the text around it when shown (the Unicode
+    bidirectional controls), with which an id would read as another in the console, a log
+    or a terminal.
 
     Raises:
         PayloadError: naming the id and the fix.
     """
-    if "/" not in value and value not in (".", ".."):
+    if "/" not in value and value not in (".", "..") and not _BIDI_CONTROLS.search(value):
         return
-    if "/" in value:
+    if _BIDI_CONTROLS.search(value):
+        why = "holds a Unicode bidirectional control, which shows the text around it reordered"
+        fix = f"choose one without it, e.g. {_BIDI_CONTROLS.sub('', value)!r:.80}"
+    elif "/" in value:
         why = 'holds a "/", which URLs and outbox message ids use to separate their parts'
         fix = f"choose one without it, e.g. {value.replace('/', '-')!r:.80}"
     else:

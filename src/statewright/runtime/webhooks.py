@@ -4,9 +4,18 @@ The body is JSON: `{"id", "tenant", "instance_id", "version", "event"}`. Headers
 `X-Statewright-Message-Id` (stable across retries: deduplicate on it),
 `X-Statewright-Timestamp` (seconds since the epoch when sent) and
 `X-Statewright-Signature: sha256=<hex>`, the HMAC-SHA256 with the shared secret of
-`"<timestamp>.<body>"` (signing the timestamp lets receivers refuse old replays). Any
-status outside 2xx, a timeout or a connection error fails the delivery, which the outbox
-retries with backoff and finally dead-letters.
+`"<timestamp>.<body>"`. A receiver checks both with `verify_signature`: the signature
+(compared in constant time) and the timestamp, within `tolerance_s` (default 300 s) of its
+own clock, so that a request captured on the way cannot be replayed later; within the
+window, it deduplicates on the message id. Any status outside 2xx (a redirect too: none is
+followed, so a delivery never goes to another URL than the one configured), a timeout
+(10 s by default) or a connection error fails the delivery, which the outbox retries with
+backoff and finally dead-letters. The failure's text, kept as the message's `last_error`
+(which the API shows every token of the tenant), names the URL without its user
+information and query string, where endpoints often carry secrets.
+
+The URL is the operator's configuration (`Worker.webhook`), never a client's: no API route
+sets one, so a loopback or private address is allowed (a receiver on the same host).
 """
 
 from __future__ import annotations
@@ -15,12 +24,13 @@ import hashlib
 import hmac
 import json
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from statewright.runtime.outbox import OutboxMessage
 
-__all__ = ["Webhook", "sign", "verify_signature"]
+__all__ = ["DEFAULT_TOLERANCE_S", "Webhook", "shown_url", "sign", "verify_signature"]
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -29,9 +39,42 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
-def verify_signature(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver checks: the signature matches (compared in constant time)."""
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+#: How far a webhook's timestamp may be from the receiver's clock (seconds), by default.
+DEFAULT_TOLERANCE_S = 300
+
+
+def verify_signature(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    tolerance_s: float | None = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> bool:
+    """What a receiver checks: the signature matches (compared in constant time) and the
+    timestamp is within `tolerance_s` seconds of `now` (default: the clock), so that an old
+    request sent again is refused. `tolerance_s=None` checks the signature only. False for
+    anything malformed (a timestamp that is not a whole number, a header that is not ASCII).
+    """
+    if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii()):
+        return False
+    if tolerance_s is not None:
+        current = time.time() if now is None else now
+        if abs(current - int(timestamp)) > tolerance_s:
+            return False
+    expected = sign(secret, timestamp, body).encode()
+    return hmac.compare_digest(expected, signature.encode())
+
+
+def shown_url(url: str) -> str:
+    """`url` as an error names it: without its user information and query string."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
 
 
 class WebhookError(Exception):
@@ -46,7 +89,7 @@ class Webhook:
     ) -> None:
         self.url = url
         self.secret = secret
-        self.client = client or httpx.Client(timeout=timeout_s)
+        self.client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
 
     def __call__(self, message: OutboxMessage) -> None:
         body = json.dumps(
@@ -63,6 +106,7 @@ class Webhook:
         timestamp = str(int(time.time()))
         response = self.client.post(
             self.url,
+            follow_redirects=False,
             content=body,
             headers={
                 "Content-Type": "application/json",
@@ -72,4 +116,4 @@ class Webhook:
             },
         )
         if not response.is_success:
-            raise WebhookError(f"{self.url} answered {response.status_code}")
+            raise WebhookError(f"{shown_url(self.url)} answered {response.status_code}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -20,6 +21,8 @@ from statewright.api.models import HealthOut
 from statewright.api.problems import problem_of
 from statewright.api.routes.common import engine_of, errors
 from statewright.errors import StatewrightError
+
+log = logging.getLogger("statewright.api")
 
 __all__ = ["DOCS_HEADERS", "router"]
 
@@ -47,6 +50,7 @@ def ready(request: Request) -> HealthOut:
     try:
         engine_of(request).ready()
     except StatewrightError as error:
+        log.error("not ready: %s", error)
         problem = problem_of(error)
         problem.status = 503
         raise problem from error

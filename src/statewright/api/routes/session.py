@@ -70,9 +70,17 @@ def _info(token: Token, session: Session | None) -> SessionOut:
 )
 def login(request: Request, body: SessionIn) -> JSONResponse:
     """Exchange an API token for a session cookie acting as it (401 for a token that is
-    not valid). The token's secret is not kept: the session refers to the token's row."""
+    not valid, 429 when the token is over its rate). The token's secret is not kept: the
+    session refers to the token's row."""
     lifetime_ms: int = getattr(request.app.state, "session_ms", DEFAULT_SESSION_MS)
-    made = engine_of(request).create_session(body.token.strip(), lifetime_ms=lifetime_ms)
+    engine, secret = engine_of(request), body.token.strip()
+    token = engine.authenticate(secret)
+    # A login counts against its token's rate, as every request of the session will: no
+    # one holding a token makes sessions (rows in the store) faster than it may call.
+    made = None
+    if token is not None:
+        request.app.state.limiter.check(token.prefix)
+        made = engine.create_session(secret, lifetime_ms=lifetime_ms)
     if made is None:
         raise Problem(
             401,

@@ -7,10 +7,20 @@ const errorBox = document.getElementById("login-error");
 
 function nextPath() {
   const next = new URLSearchParams(location.search).get("next") || "/";
-  // Only a path of this origin: never "//host" or "https://host".
-  if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
+  // Only a path of this origin: never "//host" or "https://host". The text is read as the
+  // browser reads a URL (which drops tabs and newlines: "/\t/host" is "//host"), and only
+  // the path, query and fragment of what it resolves to are kept.
+  if (!next.startsWith("/")) return "/";
+  let url;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== location.origin || url.pathname.startsWith("//")) return "/";
   // Nor the log-out page, which would end the session just made.
-  return new URL(next, location.origin).pathname === "/logout" ? "/" : next;
+  if (url.pathname === "/logout") return "/";
+  return url.pathname + url.search + url.hash;
 }
 
 form.addEventListener("submit", async (submitted) => {

@@ -1,0 +1,100 @@
+"""`serve`'s protocol bounds a request's head: a client cannot make the server hold a head
+of any size (uvicorn's httptools protocol has no bound of its own)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from api_kit import Api, make_api
+
+from statewright.api import ApiSettings, create_app
+from statewright.api.http_protocol import Protocol
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Api, int]]:
+    for api in make_api(f"sqlite:///{tmp_path / 'heads.db'}"):
+        app = create_app(api.engine, ApiSettings(max_body_bytes=4096, rate=0))
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, http=Protocol, lifespan="off", log_config=None
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+            time.sleep(0.01)
+        try:
+            yield api, server.servers[0].sockets[0].getsockname()[1]
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+def _get(api: Api, padding: int, close: bool = True) -> bytes:
+    return (
+        f"GET /api/v1/session HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api.tokens['viewer']}"
+        f"\r\nX-Padding: {'a' * padding}\r\n{'Connection: close' if close else 'X-A: b'}\r\n\r\n"
+    ).encode()
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """One response's head and body."""
+    reader = sock.makefile("rb")
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = reader.readline()
+        if not line:
+            return head
+        head += line
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    return head + reader.read(length)
+
+
+def test_a_head_past_the_bound_is_431_and_the_connection_closed(
+    served: tuple[Api, int],
+) -> None:
+    api, port = served
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        start = _get(api, 0).split(b"X-Padding")[0] + b"X-Padding: "
+        sock.sendall(start)
+        try:
+            for _ in range(64):  # 64 MiB, were it all read
+                sock.sendall(b"a" * (1024 * 1024))
+        except OSError:
+            pass  # closed by the server, as it should
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
+    assert b"connection: close" in answer
+
+
+def test_heads_within_the_bound_are_answered_each_on_a_kept_connection(
+    served: tuple[Api, int],
+) -> None:
+    api, port = served
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for _ in range(3):  # the count starts again with each request
+            sock.sendall(_get(api, 40_000, close=False))
+            answer = _answer(sock)
+            assert answer.startswith(b"HTTP/1.1 200 "), answer[:80]
+    body = b'{"definition": "order", "input": {"amount": 1}}'
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/v1/instances/h-1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Authorization: Bearer " + api.tokens["operator"].encode() + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        )
+        assert _answer(sock).startswith(b"HTTP/1.1 201 ")
