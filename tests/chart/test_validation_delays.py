@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from statewright import DefinitionError, Fault, Machine, ScheduleTimer
+from statewright.chart.durations import MAX_DELAY_MS
 
 
 def machine(**states: object) -> dict[str, object]:
@@ -140,3 +141,26 @@ def test_a_named_delay_is_no_misspelt_duration() -> None:
     running = Machine.from_config(machine(a={"after": {"slowly": "b"}}, b={}))
     assert running.misspelt_durations == ()
     assert [f.message for f in running.unrunnable_faults] == ["delay 'slowly' is not provided"]
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [("99999999999999999999999", "1e+23"), ("1000000000d", "8.64e+16"), ("52180w", "3.15585e+13")],
+)
+def test_an_after_key_past_1000_years_is_refused(key: str, shown: str) -> None:
+    fault = only_fault(machine(a={"after": {key: "b"}}, b={}))
+    assert fault.path == f"states.a.after.{key}"
+    assert fault.message == f"a delay cannot be longer than 1000 years ({shown} ms)"
+
+
+def test_a_delayed_raise_past_1000_years_is_refused() -> None:
+    raise_ = {"type": "raise", "params": {"event": {"type": "E"}, "delay": 1e300}}
+    fault = only_fault(machine(a={"entry": [raise_]}))
+    assert fault.path == "states.a.entry[0].params.delay"
+    assert fault.message == "a delay cannot be longer than 1000 years (1e+300 ms)"
+
+
+def test_an_after_key_of_1000_years_is_kept() -> None:
+    running = Machine.from_config(machine(a={"after": {str(MAX_DELAY_MS): "b"}}, b={}))
+    (timer,) = [e for e in running.initial_transition().effects if isinstance(e, ScheduleTimer)]
+    assert timer.delay_ms == MAX_DELAY_MS

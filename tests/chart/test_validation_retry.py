@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from statewright import DefinitionError, Fault, Machine
+from statewright.chart.durations import MAX_DELAY_MS
 
 AT = "states.a.invoke.statewright.retry"
 
@@ -118,3 +119,33 @@ def test_misspelt_retry_on_an_invoke() -> None:
     fault = only_fault(config)
     assert fault.path == "states.a.invoke.statewright.retyr"
     assert fault.fix == 'did you mean "retry"?'
+
+
+@pytest.mark.parametrize("timeout", [0, "0ms", "0s"])
+def test_a_timeout_of_zero_is_refused_with_its_path(timeout: object) -> None:
+    fault = only_fault(with_retry({"timeout": timeout}))
+    assert fault.path == f"{AT}.timeout"
+    assert fault.message == "timeout must be more than 0 ms"
+    assert fault.fix == "remove it for no limit"
+
+
+@pytest.mark.parametrize("key", ["delay", "maxDelay", "timeout"])
+@pytest.mark.parametrize("value", [1e300, "1000000d", "2000000w", 10**30])
+def test_a_duration_past_1000_years_is_refused_with_its_path(key: str, value: object) -> None:
+    fault = only_fault(with_retry({key: value}))
+    assert fault.path == f"{AT}.{key}"
+    assert fault.message == f"{key} cannot be longer than 1000 years"
+    assert fault.fix.startswith('write "30s"')
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_a_duration_that_is_no_finite_number_is_refused_with_its_path(value: float) -> None:
+    fault = only_fault(with_retry({"delay": value}))
+    assert fault.path == f"{AT}.delay"
+    assert fault.message == "delay must be a duration"
+
+
+def test_a_duration_of_1000_years_is_kept() -> None:
+    machine = Machine.from_config(with_retry({"maxDelay": MAX_DELAY_MS}), actors={"step": print})
+    (invoke,) = machine.get_state("m.a").invoke
+    assert invoke.retry == {"maxDelay": MAX_DELAY_MS}

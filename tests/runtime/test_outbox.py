@@ -256,3 +256,29 @@ def test_an_outbox_lease_that_is_not_a_positive_whole_number_is_refused(
 ) -> None:
     with pytest.raises(ConfigError, match=r"outbox_lease_ms must be a whole number .* not"):
         Worker(engine, outbox_lease_ms=lease_ms)
+
+
+class Abort(BaseException):
+    """Not an Exception, as some libraries' cancellation and abort signals are not."""
+
+
+@pytest.mark.parametrize(
+    ("error", "recorded"),
+    [(Abort("receiver aborted"), "Abort: receiver aborted"), (SystemExit(2), "SystemExit: 2")],
+)
+def test_a_listener_raising_a_base_exception_fails_the_attempt_and_the_worker_goes_on(
+    engine: Engine, error: BaseException, recorded: str
+) -> None:
+    def receiver(message: OutboxMessage) -> None:
+        raise error
+
+    worker = Worker(engine)
+    worker.listen("ping", receiver)
+    engine.start("shipping", instance_id="s-1")
+    engine.send("s-1", "PING")
+
+    assert worker.run_once() == 0
+
+    assert statuses(engine, "s-1") == [("pending", 1)]
+    (record,) = engine.store.outbox("default", "s-1")
+    assert record.last_error == recorded

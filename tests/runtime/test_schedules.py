@@ -125,3 +125,37 @@ def test_racing_workers_run_each_tick_once(
     assert sum(ran) == 1
     for index in range(10):
         assert escalations(engine, f"r-{index}") == ["schedule:escalate-stale"]
+
+
+@pytest.mark.parametrize(
+    ("action", "why"),
+    [
+        ({"start": "reprot"}, "no definition 'reprot'"),
+        ({"start": "tally", "input": {"count": "x"}}, "refused the event"),
+    ],
+)
+def test_a_tick_whose_start_is_refused_is_logged_and_the_worker_goes_on(
+    engine: Engine,
+    clock: VirtualClock,
+    logged: pytest.LogCaptureFixture,
+    action: dict[str, object],
+    why: str,
+) -> None:
+    tally = {"id": "tally", "context": {"next": {"$expr": "input.count + 1"}}, "states": {}}
+    engine.register(Machine.from_config(tally))
+    engine.start("intake", instance_id="i-1")
+    engine.send("i-1", "SUBMIT")
+    worker = Worker(engine)
+    worker.schedule({"name": "daily-report", "cron": "*/15 * * * *", "action": action})
+    worker.schedule(ESCALATE)
+    clock.advance(NEXT_QUARTER - START)
+
+    assert worker.run_once() == 2  # both ticks done; the refused one does not stop the round
+
+    assert escalations(engine, "i-1") == ["schedule:escalate-stale"]
+    assert engine.list(definition_id="tally") == []
+    (line,) = [r.getMessage() for r in logged.records if "daily-report" in r.getMessage()]
+    assert line.startswith("schedule daily-report: tick 2023-11-14T22:15:00Z not run: ")
+    assert why in line
+    clock.advance(QUARTER)
+    assert worker.run_once() == 2  # the next tick is claimed and tried again

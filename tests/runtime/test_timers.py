@@ -10,6 +10,7 @@ import pytest
 
 from statewright import Machine
 from statewright.engine import Engine
+from statewright.errors import TransitionFailed
 from statewright.runtime import Worker
 from statewright.testing import VirtualClock
 
@@ -151,3 +152,19 @@ def test_racing_workers_fire_each_timer_exactly_once(
     for index in range(20):
         fired = [e for e in events(engine, f"a-{index}") if e.startswith("xstate.after")]
         assert fired == ["xstate.after.1h.approval.waiting", "xstate.after.48h.approval.waiting"]
+
+
+@pytest.mark.parametrize("returned", [1e300, 10**30, float("nan")])
+def test_a_named_delay_past_1000_years_refuses_the_event_by_name(
+    store_url: str, clock: VirtualClock, returned: float
+) -> None:
+    config = {
+        "id": "sleepy",
+        "initial": "waiting",
+        "states": {"waiting": {"after": {"later": "done"}}, "done": {"type": "final"}},
+    }
+    with Engine.open(store_url, clock=clock) as engine:
+        engine.register(Machine.from_config(config, delays={"later": lambda c, e: returned}))
+        with pytest.raises(TransitionFailed, match="return milliseconds up to 31557600000000"):
+            engine.start("sleepy", instance_id="s-1")
+        assert engine.list(definition_id="sleepy") == []

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from statewright.chart.durations import (
+    MAX_DELAY_MS,
     looks_like_duration,
     parse_duration_ms,
     parse_milliseconds,
@@ -70,6 +71,9 @@ def _constant(value: float, path: str, faults: Faults) -> DelayFn:
     if value < 0:
         faults.add(path, f"a delay cannot be negative ({value:g})", _FIX)
         return _zero
+    if not value <= MAX_DELAY_MS:
+        faults.add(path, f"a delay cannot be longer than 1000 years ({value:g} ms)", _FIX)
+        return _zero
     milliseconds = math.ceil(value)
     return lambda context, event: milliseconds
 
@@ -86,6 +90,11 @@ def _named(name: str, impl: object, path: str, faults: Faults) -> DelayFn:
         value = fn(context, event)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError(f"delay {name!r} returned {value!r}; return milliseconds >= 0")
+        if not value <= MAX_DELAY_MS:  # NaN too
+            raise ValueError(
+                f"delay {name!r} returned {value!r}; return milliseconds up to {MAX_DELAY_MS} "
+                "(1000 years)"
+            )
         return math.ceil(value)
 
     return evaluate

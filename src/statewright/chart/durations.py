@@ -10,7 +10,17 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["looks_like_duration", "parse_duration_ms", "parse_milliseconds", "suggest_duration"]
+__all__ = [
+    "MAX_DELAY_MS",
+    "looks_like_duration",
+    "parse_duration_ms",
+    "parse_milliseconds",
+    "suggest_duration",
+]
+
+#: The longest delay a timer or a retry may have: 1000 years (of 365.25 days). Its due time,
+#: now plus the delay, must fit the stores' 64-bit integers and a calendar date people read.
+MAX_DELAY_MS = 1000 * 36_525 * 86_400_000 // 100
 
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _HUMAN = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*")

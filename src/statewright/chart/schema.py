@@ -8,9 +8,10 @@ namespaced key, `"statewright"`, so a plain XState config stays valid.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
-from statewright.chart.durations import parse_duration_ms
+from statewright.chart.durations import MAX_DELAY_MS, parse_duration_ms
 from statewright.chart.faults import Faults, did_you_mean, join_path
 
 __all__ = [
@@ -237,6 +238,10 @@ def check_retry(raw: object, path: str, faults: Faults) -> Mapping[str, object] 
             milliseconds = _duration(value)
             if milliseconds is None:
                 faults.add(at, f"{key} must be a duration", 'write "30s", "5m" or 1500 (ms)')
+            elif milliseconds > MAX_DELAY_MS:
+                faults.add(at, f"{key} cannot be longer than 1000 years", 'write "30s", "5m", "7d"')
+            elif key == "timeout" and milliseconds == 0:
+                faults.add(at, "timeout must be more than 0 ms", "remove it for no limit")
             policy[key] = milliseconds
             continue
         elif key == "multiplier" and (
@@ -261,7 +266,7 @@ def _duration(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return round(value) if value >= 0 else None
+        return round(value) if 0 <= value < math.inf else None
     if isinstance(value, str):
         return parse_duration_ms(value)
     return None

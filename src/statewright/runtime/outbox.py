@@ -173,7 +173,12 @@ class OutboxDelivery:
         try:
             for listener in listeners:
                 listener(message)
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise  # Ctrl-C stops the worker; the claim falls due again after its lease
+        except BaseException as error:
+            # Also one that is not an Exception (`sys.exit()`, an abort signal of a library):
+            # a failed attempt, retried and dead-lettered in the end, never a worker stopped
+            # by every delivery of the same message.
             self._failed(store, record, error, now, about, fields)
             return 0
         if through(self.outage, lambda: store.outbox_delivered(record, now)):
@@ -191,7 +196,7 @@ class OutboxDelivery:
         self,
         store: Store,
         record: OutboxRecord,
-        error: Exception,
+        error: BaseException,
         now: int,
         about: str,
         fields: dict[str, object],

@@ -16,15 +16,18 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from statewright.engine import Engine
 from statewright.errors import (
     EventNotAccepted,
     IdempotencyConflict,
     InstanceExists,
+    StatewrightError,
     TransitionFailed,
 )
 from statewright.runtime.cron import Schedule, due_ticks, parse_schedule
+from statewright.runtime.outage import is_transient
 
 __all__ = ["ScheduleRunner"]
 
@@ -58,10 +61,30 @@ class ScheduleRunner:
             after = self._first_seen[name] if last is None else last - 1
             for tick in due_ticks(schedule, after, now, self.backlog):
                 if store.claim_tick(name, tick, now, self.lease_ms):
-                    self._run(schedule, tick)
+                    self._run_tick(schedule, tick)
                     store.finish_tick(name, tick)
                     ran += 1
         return ran
+
+    def _run_tick(self, schedule: Schedule, tick: int) -> None:
+        """Run the tick's action; one that the engine refuses is logged and the tick done.
+
+        A `start` of a definition this engine does not have, or whose initial transition
+        fails on the input, would fail the same way at every take-over: it must not stop the
+        worker (and, a lease later, the next one), nor hold the schedule's later ticks. An
+        outage of the store goes on up, leaving the tick claimed for a take-over.
+        """
+        try:
+            self._run(schedule, tick)
+        except StatewrightError as error:
+            if is_transient(error):
+                raise
+            log.warning(
+                "schedule %s: tick %s not run: %s",
+                schedule.name,
+                _iso(tick),
+                " ".join(str(error).split()),
+            )
 
     def _run(self, schedule: Schedule, tick: int) -> None:
         action = schedule.action
@@ -106,6 +129,10 @@ class ScheduleRunner:
             pass
         except TransitionFailed as error:
             log.warning("schedule event to %s/%s refused: %s", tenant, instance_id, error)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _text(value: object) -> str | None:

@@ -81,6 +81,13 @@ class Attempt:
             self.error = error  # stopped (cancel()); the result is not applied
         except Exception as error:
             self.error = error
+        except BaseException as error:
+            # Not an Exception (a `class Abort(BaseException)`, `sys.exit()` in a step): still
+            # the step's failure, never a success with no output, whichever thread runs it.
+            # Only Ctrl-C in the worker's main thread (`concurrency=1`) goes on up to stop it.
+            self.error = error
+            if _interrupts_worker(error):
+                raise
         finally:
             self.ended = time.monotonic()
             _current.reset(token)
@@ -109,6 +116,12 @@ class Attempt:
         """Whether the attempt has run past its timeout at `now` (monotonic seconds)."""
         timeout, started = self.timeout_s, self.started
         return timeout is not None and started is not None and now - started >= timeout
+
+
+def _interrupts_worker(error: BaseException) -> bool:
+    return isinstance(error, KeyboardInterrupt) and (
+        threading.current_thread() is threading.main_thread()
+    )
 
 
 async def cancellable(awaitable: object, attempt: Attempt) -> object:
