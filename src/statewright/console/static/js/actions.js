@@ -18,6 +18,15 @@ function targetsText(event) {
   return "→ " + event.targets.map((t) => t.split(".").slice(1).join(".") || t).join(", ");
 }
 
+/** Escape in `form` closes it, as Close does. */
+function closeOnEscape(form, close) {
+  form.addEventListener("keydown", (pressed) => {
+    if (pressed.key !== "Escape") return;
+    pressed.preventDefault();
+    close();
+  });
+}
+
 /** A form to send `event` (an entry of `/accepted`'s `events`) to the instance. */
 function eventForm(ctx, event, close) {
   const form = schemaForm(event.schema);
@@ -43,6 +52,7 @@ function eventForm(ctx, event, close) {
     el("div", { class: "action-form-buttons" }, send, cancel),
   );
   cancel.addEventListener("click", close);
+  closeOnEscape(node, close);
   node.addEventListener("submit", async (submitted) => {
     submitted.preventDefault();
     fill(problem);
@@ -90,6 +100,7 @@ function cancelForm(ctx, close) {
     el("div", { class: "action-form-buttons" }, send, back),
   );
   back.addEventListener("click", close);
+  closeOnEscape(node, close);
   node.addEventListener("submit", async (submitted) => {
     submitted.preventDefault();
     send.disabled = true;
@@ -164,14 +175,18 @@ export function actionsBar(ctx, accepted, instance, me, slot) {
   const mayCancel = mayAct && instance.status === "active";
   const kept = keepOpenForm(ctx, slot, instance, sendable, mayCancel);
   const buttons = el("div", { class: "action-buttons" });
+  let opener = null; // the button whose form is open: the focus goes back to it on close
   const close = () => {
+    const focused = slot.contains(document.activeElement);
     fill(slot);
     for (const b of buttons.querySelectorAll("button")) b.classList.remove("active");
+    if (focused && opener?.isConnected) opener.focus();
   };
   closers.set(slot, close);
   const closeOpen = () => closers.get(slot)();
   const open = (make, button) => {
     close();
+    opener = button;
     button.classList.add("active");
     fill(slot, make());
     slot.querySelector("input, select, textarea, button[type=submit]")?.focus();
@@ -179,6 +194,7 @@ export function actionsBar(ctx, accepted, instance, me, slot) {
   for (const event of sendable) {
     const button = el("button", { type: "button", class: `sw-button btn-event${kept === event.type ? " active" : ""}`, "data-testid": `event-button-${event.type}` }, event.type);
     button.addEventListener("click", () => open(() => eventForm(ctx, event, closeOpen), button));
+    if (kept === event.type) opener = button;
     buttons.append(button);
   }
   if (mayCancel) {
@@ -188,6 +204,7 @@ export function actionsBar(ctx, accepted, instance, me, slot) {
       "Stop instance…",
     );
     button.addEventListener("click", () => open(() => cancelForm(ctx, closeOpen), button));
+    if (kept === "cancel") opener = button;
     buttons.append(button);
   }
   const others = (accepted?.events || []).filter((e) => !e.allowed || e.wildcard).map((e) => e.type);

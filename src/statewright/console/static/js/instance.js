@@ -51,7 +51,7 @@ function notFound() {
 }
 
 function failed(error) {
-  fill(root, el("section", { class: "sw-panel sw-panel-body" }, el("h1", {}, id), problemBox(error)));
+  fill(root, el("section", { class: "sw-panel sw-panel-body" }, el("h1", { class: "sw-break" }, id), problemBox(error)));
 }
 
 async function readAll() {

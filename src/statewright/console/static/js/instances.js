@@ -111,9 +111,26 @@ function showItems(items) {
   replace($("problem"));
 }
 
-function showEmpty() {
-  $("empty").hidden = byId.size > 0;
+/** The list's empty state says why it is empty and what to do: clear the filters, or start
+ * an instance (none yet); none when the list could not be read (the problem says why). */
+function showEmpty({ failed = false } = {}) {
+  const empty = $("empty");
+  empty.hidden = failed || byId.size > 0;
   $("more-bar").hidden = nextCursor === null;
+  if (empty.hidden) return;
+  const filtered = Object.keys(filters()).length > 0 || search() !== "";
+  if (filtered) {
+    replace(empty, "No instance matches these filters", search() ? " and the id search" : "", ". ",
+      h("button", { type: "button", class: "sw-button sw-small", "data-testid": "empty-clear", onclick: clearFilters }, "Clear the filters"));
+  } else {
+    replace(empty, "No instances in this tenant yet. Start one with ", h("code", {}, "statewright start DEFINITION"),
+      " or ", h("code", {}, "POST /api/v1/instances"), "; ", h("a", { href: "/definitions" }, "Definitions"), " lists what can be started.");
+  }
+}
+
+function clearFilters() {
+  form.reset();
+  reload();
 }
 
 function clearRows() {
@@ -141,7 +158,7 @@ async function loadPage({ append = false, limit = PAGE } = {}) {
     if (!append) clearRows();
     replace($("problem"), problemBox(error));
     nextCursor = null;
-    showEmpty();
+    showEmpty({ failed: true });
   }
 }
 
@@ -395,10 +412,7 @@ async function start() {
     submitted.preventDefault();
     reload();
   });
-  $("clear").addEventListener("click", () => {
-    form.reset();
-    reload();
-  });
+  $("clear").addEventListener("click", clearFilters);
   $("more").addEventListener("click", () => loadPage({ append: true }));
   $("bulk-count").addEventListener("click", countBulk);
   $("bulk-action").addEventListener("change", () => {

@@ -1,7 +1,8 @@
 // The queues: unfinished steps (running, retrying, waiting for a worker), pending timers,
 // the workers heard of recently, the outbox's messages waiting for delivery, and its dead
-// letters with redrive. Read again
-// every few seconds and soon after each committed transition.
+// letters with redrive. Read again every few seconds and soon after each committed
+// transition; the rows are made again each time, so the keyboard focus is carried over to
+// the same link or button of the same row. The steps tab is kept in the URL (`?steps=`).
 import { ApiError, api, live, session } from "./api.js";
 import { eventLabel } from "./chartvalue.js";
 import { fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
@@ -15,6 +16,7 @@ const lists = {
   dead: { path: "/dead-letters", items: [], cursor: null },
 };
 let workers = [];
+const STEP_FILTERS = ["all", "running", "retrying", "no-worker"];
 let stepFilter = "all";
 let canAct = false;
 
@@ -68,7 +70,26 @@ function counted(list, n = list.items.length) {
 
 // -- rendering -------------------------------------------------------------------------------
 
+/** Where the keyboard focus is, as [table body id, row id, control], to find it again in
+ * the rows made anew (null when it is not on a row's link or button). */
+function focusPlace() {
+  const node = document.activeElement;
+  const row = node && node.closest ? node.closest("tbody[id] > tr[data-id]") : null;
+  if (!row) return null;
+  return [row.parentElement.id, row.dataset.id, node.dataset.testid || node.getAttribute("href") || node.tagName];
+}
+
+function refocus(place) {
+  if (!place || document.activeElement !== document.body) return;
+  const [body, rowId, control] = place;
+  const row = [...$(body).children].find((tr) => tr.dataset.id === rowId);
+  const node = row && [...row.querySelectorAll("a, button")].find((n) =>
+    (n.dataset.testid || n.getAttribute("href") || n.tagName) === control);
+  if (node && !node.disabled) node.focus({ preventScroll: true });
+}
+
 function render() {
+  const place = focusPlace();
   const sources = provided();
   const steps = lists.steps.items;
   const running = steps.filter((s) => s.status === "running").length;
@@ -93,6 +114,7 @@ function render() {
   renderWorkers();
   renderOutbox();
   renderDead();
+  refocus(place);
 }
 
 function renderOutbox() {
@@ -111,6 +133,7 @@ function renderOutbox() {
 }
 
 function renderSteps(sources) {
+  const place = focusPlace();
   const shown = lists.steps.items.filter((step) => {
     if (stepFilter === "running" || stepFilter === "retrying") return step.status === stepFilter;
     if (stepFilter === "no-worker") return needsWorker(step, sources);
@@ -137,13 +160,14 @@ function renderSteps(sources) {
   }));
   $("steps-empty").hidden = shown.length > 0;
   $("steps-more-bar").hidden = !lists.steps.cursor;
+  refocus(place);
 }
 
 function renderTimers() {
   const items = lists.timers.items;
   $("timers-count").textContent = counted(lists.timers);
   replace($("timers"), items.map((timer) =>
-    h("tr", { "data-testid": "timer-row" },
+    h("tr", { "data-testid": "timer-row", "data-id": `${timer.instance_id}/${timer.timer_id}` },
       h("td", {}, link(timer.instance_id)),
       h("td", { title: timer.event?.type || timer.timer_id }, eventLabel(timer.event?.type || timer.timer_id)),
       h("td", { title: fmtTime(timer.due_at) }, since(timer.due_at)))));
@@ -154,7 +178,7 @@ function renderTimers() {
 function renderWorkers() {
   $("workers-count").textContent = String(workers.length);
   replace($("workers"), workers.map((worker) =>
-    h("tr", { "data-testid": "worker-row" },
+    h("tr", { "data-testid": "worker-row", "data-id": `${worker.host}:${worker.pid}` },
       h("td", { class: "sw-nowrap" },
         h("span", { class: `sw-pill sw-pill-${worker.alive ? "running" : "stopped"}`, title: worker.alive ? "heard of within the last heartbeats" : "not heard of lately: stopped without a word?" }, worker.alive ? "live" : "quiet"),
         " ", h("span", { class: "sw-mono" }, `${worker.host}:${worker.pid}`)),
@@ -187,15 +211,20 @@ function renderDead() {
 
 // -- actions ---------------------------------------------------------------------------------
 
+// What an action answered stays in its panel until the next action there: a refresh
+// (every few seconds) clears only the problem of reading.
 async function retryStep(step, button) {
   button.disabled = true;
+  replace($("steps-result"));
   try {
     await api(`/instances/${encodeURIComponent(step.instance_id)}/steps/${encodeURIComponent(step.invoke_id)}/retry`, { method: "POST" });
-    await refresh();
+    replace($("steps-result"), h("div", { class: "sw-note", "data-testid": "step-retry-done" },
+      `Step ${step.invoke_id} of ${step.instance_id}: next attempt due now.`));
   } catch (error) {
     button.disabled = false;
-    replace($("problem"), problemBox(error));
+    replace($("steps-result"), problemBox(error));
   }
+  await refresh();
 }
 
 async function redrive(body, button) {
@@ -230,10 +259,20 @@ async function countRedriveAll() {
 async function start() {
   const who = await session();
   canAct = who.role !== "viewer";
+  const asked = new URLSearchParams(location.search).get("steps");
+  const pick = (filter) => {
+    stepFilter = filter;
+    for (const tab of $("step-tabs").querySelectorAll("button")) tab.setAttribute("aria-selected", String(tab.dataset.filter === filter));
+  };
+  pick(STEP_FILTERS.includes(asked) ? asked : "all");
   for (const tab of $("step-tabs").querySelectorAll("button")) {
     tab.addEventListener("click", () => {
-      stepFilter = tab.dataset.filter;
-      for (const other of $("step-tabs").querySelectorAll("button")) other.setAttribute("aria-selected", String(other === tab));
+      pick(tab.dataset.filter);
+      const params = new URLSearchParams(location.search);
+      if (stepFilter === "all") params.delete("steps");
+      else params.set("steps", stepFilter);
+      const text = params.toString();
+      history.replaceState(null, "", text ? `/queues?${text}` : "/queues");
       renderSteps(provided());
     });
   }
