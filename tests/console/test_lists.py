@@ -109,6 +109,21 @@ def test_filters_search_and_a_bulk_action_counted_first(
     expect(page.get_by_test_id("instances-empty")).to_be_visible()
 
 
+def test_escape_closes_a_bulk_confirmation_and_gives_the_focus_back(
+    shop: ConsoleServer, logged_in_page: Callable[..., Page]
+) -> None:
+    page = logged_in_page("operator")
+    page.goto("/?definition=approval")
+    expect(page.get_by_test_id("instances-row")).to_have_count(2)
+    page.get_by_test_id("bulk-action").select_option("cancel")
+    page.get_by_test_id("bulk-count").click()
+    expect(page.get_by_test_id("bulk-matched")).to_contain_text("2 instances")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("bulk-go")).to_be_hidden()
+    expect(page.get_by_test_id("bulk-count")).to_be_focused()
+    assert all(shop.engine.get(f"DOC-{n}").status == "active" for n in (1, 2))
+
+
 def test_a_forged_post_and_another_tenants_instance_are_refused(
     shop: ConsoleServer, logged_in_page: Callable[..., Page]
 ) -> None:

@@ -114,3 +114,17 @@ export function problemBox(error) {
 export function pill(status, attrs = {}) {
   return h("span", { class: `sw-pill sw-pill-${String(status).replace(/[^a-z_-]/gi, "")}`, ...attrs }, status);
 }
+
+/**
+ * Escape, wherever the focus is, closes the confirmation `box` while it is shown: `close()`
+ * hides it, and the focus goes back to `opener`, the button that asked for it (as the
+ * instance page's action forms do).
+ */
+export function closeConfirmOnEscape(box, close, opener) {
+  document.addEventListener("keydown", (pressed) => {
+    if (pressed.key !== "Escape" || box.hidden) return;
+    pressed.preventDefault();
+    close();
+    opener.focus();
+  });
+}

@@ -4,7 +4,7 @@
 // filter (a dry-run count first, then confirm).
 import { api, live, session } from "./api.js";
 import { activePaths, filterPath, valueText } from "./chartvalue.js";
-import { arrange, fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
+import { arrange, closeConfirmOnEscape, fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
 
 const FILTERS = ["definition", "state", "tag", "status", "runtime_status"];
 const PAGE = 100;
@@ -415,6 +415,7 @@ async function start() {
   $("clear").addEventListener("click", clearFilters);
   $("more").addEventListener("click", () => loadPage({ append: true }));
   $("bulk-count").addEventListener("click", countBulk);
+  closeConfirmOnEscape($("bulk-confirm"), resetBulk, $("bulk-count"));
   $("bulk-action").addEventListener("change", () => {
     $("bulk-event").hidden = $("bulk-action").value !== "send";
   });

@@ -5,7 +5,7 @@
 // the same link or button of the same row. The steps tab is kept in the URL (`?steps=`).
 import { ApiError, api, live, session } from "./api.js";
 import { eventLabel } from "./chartvalue.js";
-import { fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
+import { closeConfirmOnEscape, fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
@@ -280,6 +280,7 @@ async function start() {
     $(`${name}-more`).addEventListener("click", () => load(name, { more: true }).then(render, (e) => replace($("problem"), problemBox(e))));
   }
   $("redrive-all").addEventListener("click", countRedriveAll);
+  closeConfirmOnEscape($("redrive-confirm"), () => { $("redrive-confirm").hidden = true; }, $("redrive-all"));
   let soon = null;
   live.on(() => {
     clearTimeout(soon);
