@@ -7,6 +7,20 @@ session().then((who) => {
   role.textContent = who.name ? `${who.role} · ${who.name}` : who.role;
 }, () => {});
 
+// The zone every time on the pages is shown in (the browser's), named once: operators
+// compare them with server logs, which are in UTC.
+const zone = document.querySelector("[data-testid=time-zone]");
+if (zone) {
+  const minutes = -new Date().getTimezoneOffset();
+  const pad = (n) => String(n).padStart(2, "0");
+  const offset = minutes === 0 ? "UTC"
+    : `UTC${minutes > 0 ? "+" : "-"}${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`;
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  zone.textContent = `times in ${offset}`;
+  zone.title = `Times on these pages are in this browser's zone${name ? ` (${name})` : ""}, ` +
+    `${offset}; the server logs in UTC.`;
+}
+
 const indicator = document.querySelector("[data-testid=live-indicator]");
 const banner = document.querySelector("[data-testid=live-banner]");
 if (indicator) {
