@@ -1,16 +1,26 @@
 """What the API tests share: the order definition, the app in-process over an engine on a
-store (FastAPI's TestClient), and tokens of each role in two tenants."""
+store (FastAPI's TestClient), tokens of each role in two tenants, and, for tests over real
+sockets, a uvicorn server in a thread and its access lines."""
 
 from __future__ import annotations
 
 import copy
+import io
+import logging
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import uvicorn
 from fastapi.testclient import TestClient
 
 from statewright import Machine
 from statewright.api import ApiSettings, create_app
+from statewright.api.access_log import ACCESS_FORMAT, AccessFormatter, AccessHandler
+from statewright.api.http_protocol import Protocol
 from statewright.engine import Engine
 
 ORDER = {
@@ -108,3 +118,44 @@ def make_api(url: str, settings: ApiSettings | None = None) -> Iterator[Api]:
         app = create_app(engine, settings or ApiSettings(max_body_bytes=4096, rate=0))
         with TestClient(app, raise_server_exceptions=True) as client:
             yield Api(client, engine, tokens)
+
+
+@contextmanager
+def uvicorn_on_a_free_port(app: Any, http: Any = Protocol) -> Iterator[int]:
+    """`app` served by a real uvicorn server (in a thread, on a free loopback port, `http`
+    its protocol: `serve`'s by default) while the block runs; the port. The server is
+    stopped, and checked stopped, afterwards."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, http=http, lifespan="off", log_config=None
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+            time.sleep(0.01)
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(20)
+    assert not thread.is_alive(), "the server did not stop"
+
+
+@contextmanager
+def access_lines() -> Iterator[io.StringIO]:
+    """uvicorn's access lines, as `serve` formats them, kept while the block runs."""
+    logger = logging.getLogger("uvicorn.access")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    kept = io.StringIO()
+    handler = AccessHandler(kept)
+    handler.setFormatter(AccessFormatter(ACCESS_FORMAT, use_colors=False))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield kept
+    finally:
+        logger.handlers[:], level, logger.propagate = saved
+        logger.setLevel(level)

@@ -9,7 +9,6 @@ import asyncio
 import io
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,12 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from api_kit import Api, order_machine
+from api_kit import Api, access_lines, order_machine, uvicorn_on_a_free_port
 
 from statewright.api import ApiSettings, StreamSettings, create_app
-from statewright.api.access_log import ACCESS_FORMAT, AccessFormatter, AccessHandler
-from statewright.api.http_protocol import Protocol
 from statewright.engine import Engine
 
 PROBLEM = "application/problem+json"
@@ -135,41 +131,16 @@ def served(tmp_path: Path) -> Iterator[tuple[Served, dict[str, str]]]:
     """The app on `serve`'s HTTP protocol in a real uvicorn server (a SQLite file), its
     access lines kept, and a viewer's Authorization header. A stream left open would send
     no heartbeat for a minute."""
-    logger = logging.getLogger("uvicorn.access")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    access = io.StringIO()
-    handler = AccessHandler(access)
-    handler.setFormatter(AccessFormatter(ACCESS_FORMAT, use_colors=False))
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    with Engine.open(f"sqlite:///{tmp_path / 'app.db'}") as engine:
+    with access_lines() as access, Engine.open(f"sqlite:///{tmp_path / 'app.db'}") as engine:
         engine.register(order_machine())
         engine.start("order", input={"amount": 5}, tenant="acme", instance_id="o-1")
         _, secret = engine.create_token(tenant="acme", role="viewer")
         settings = ApiSettings(rate=0, stream=StreamSettings(heartbeat_s=60.0, poll_s=0.05))
         app = create_app(engine, settings)
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, http=Protocol, lifespan="off", log_config=None
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 10
-            while not server.started:
-                assert time.monotonic() < deadline and thread.is_alive(), "no server"
-                time.sleep(0.01)
-            port = server.servers[0].sockets[0].getsockname()[1]
+        with uvicorn_on_a_free_port(app) as port:
             base = f"http://127.0.0.1:{port}"
             yield Served(base, port, app, access), {"Authorization": f"Bearer {secret}"}
-        finally:
-            app.state.stream_hub.stop()
-            server.should_exit = True
-            thread.join(20)
-            logger.handlers[:], level, logger.propagate = saved
-            logger.setLevel(level)
-    assert not thread.is_alive()
+            app.state.stream_hub.stop()  # open streams end, so that the server can stop
 
 
 @pytest.mark.slow

@@ -9,46 +9,21 @@ import io
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
-from api_kit import CLAIM, Api, make_api
+from api_kit import CLAIM, Api, access_lines, make_api, uvicorn_on_a_free_port
 
 from statewright import Machine
 from statewright.api import ApiSettings, create_app, protocol_sends
-from statewright.api.access_log import ACCESS_FORMAT, AccessFormatter, AccessHandler
+from statewright.api.access_log import AccessHandler
 from statewright.api.http_protocol import Protocol
 from statewright.api.protocol_sends import ShortSend
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class Served:
-    port: int
-    server: uvicorn.Server
-    thread: threading.Thread
-    app: Any
-
-
-def serve(app: Any, http: Any) -> Served:
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, http=http, lifespan="off", log_config=None
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return Served(port, server, thread, app)
 
 
 @dataclass
@@ -59,29 +34,25 @@ class Pair:
     log: io.StringIO
 
 
+@dataclass
+class Served:
+    port: int
+    app: Any
+
+
 @pytest.fixture
 def pair(store_url: str) -> Iterator[Pair]:
-    logger = logging.getLogger("uvicorn.access")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    log = io.StringIO()
-    handler = AccessHandler(log)
-    handler.setFormatter(AccessFormatter(ACCESS_FORMAT, use_colors=False))
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    for api in make_api(store_url):
-        api.engine.register(Machine.from_config(CLAIM))
-        settings = ApiSettings(max_body_bytes=4096, rate=0)
-        short = serve(create_app(api.engine, settings), Protocol)
-        full = serve(create_app(api.engine, settings), "httptools")
-        try:
-            yield Pair(api, short, full, log)
-        finally:
-            for served in (short, full):
-                served.server.should_exit = True
-                served.thread.join(10)
-    logger.handlers[:], level, logger.propagate = saved
-    logger.setLevel(level)
+    with access_lines() as log:
+        for api in make_api(store_url):
+            api.engine.register(Machine.from_config(CLAIM))
+            settings = ApiSettings(max_body_bytes=4096, rate=0)
+            short_app = create_app(api.engine, settings)
+            full_app = create_app(api.engine, settings)
+            with (
+                uvicorn_on_a_free_port(short_app, Protocol) as short,
+                uvicorn_on_a_free_port(full_app, "httptools") as full,
+            ):
+                yield Pair(api, Served(short, short_app), Served(full, full_app), log)
 
 
 def exchange(port: int, *requests: bytes, together: bool = False) -> list[bytes]:

@@ -4,17 +4,13 @@ of any size (uvicorn's httptools protocol has no bound of its own)."""
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from api_kit import Api, make_api
+from api_kit import Api, make_api, uvicorn_on_a_free_port
 
 from statewright.api import ApiSettings, create_app
-from statewright.api.http_protocol import Protocol
 
 pytestmark = pytest.mark.slow
 
@@ -23,21 +19,8 @@ pytestmark = pytest.mark.slow
 def served(tmp_path: Path) -> Iterator[tuple[Api, int]]:
     for api in make_api(f"sqlite:///{tmp_path / 'heads.db'}"):
         app = create_app(api.engine, ApiSettings(max_body_bytes=4096, rate=0))
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, http=Protocol, lifespan="off", log_config=None
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-            time.sleep(0.01)
-        try:
-            yield api, server.servers[0].sockets[0].getsockname()[1]
-        finally:
-            server.should_exit = True
-            thread.join(10)
+        with uvicorn_on_a_free_port(app) as port:
+            yield api, port
 
 
 def _get(api: Api, padding: int, close: bool = True) -> bytes:
