@@ -11,38 +11,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from test_step_attempts import payment
 
 from statewright import Machine
 from statewright.engine import Engine
 from statewright.runtime import Worker
 from statewright.testing import VirtualClock
-
-
-def payment(retry: dict[str, object]) -> dict[str, object]:
-    """A machine that charges (`retry` is the invoke's policy) and records the error."""
-    return {
-        "id": "payment",
-        "initial": "charging",
-        "context": {"error": None},
-        "states": {
-            "charging": {
-                "invoke": {
-                    "id": "charge",
-                    "src": "charge",
-                    "statewright": {"retry": retry},
-                    "onDone": "paid",
-                    "onError": {
-                        "target": "review",
-                        "actions": [
-                            {"type": "assign", "params": {"error": {"$expr": "event.error"}}}
-                        ],
-                    },
-                },
-            },
-            "review": {},
-            "paid": {"type": "final"},
-        },
-    }
 
 
 class Abort(BaseException):

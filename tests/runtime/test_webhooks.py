@@ -13,6 +13,7 @@ from statewright import Machine
 from statewright.engine import Engine
 from statewright.runtime import Worker
 from statewright.runtime.webhooks import sign, verify_signature
+from statewright.store.records import OutboxRecord
 from statewright.testing import VirtualClock
 
 SECRET = "s3cr3t"
@@ -129,6 +130,19 @@ def test_a_signature_is_refused_outside_the_replay_window_or_malformed() -> None
     assert not verify_signature(SECRET, sent, body, signature[:-1], now=1_700_000_000)
 
 
+def first_attempt(store_url: str, url: str) -> OutboxRecord:
+    """An instance's one message, as it stands after one delivery to the webhook `url`."""
+    with Engine.open(store_url, clock=VirtualClock(1_700_000_000_000)) as engine:
+        engine.register(Machine.from_config(NOTIFY))
+        worker = Worker(engine)
+        worker.webhook("*", url, SECRET)
+        engine.start("notify", instance_id="n-1")
+        engine.send("n-1", "GO")
+        worker.run_once()
+        (record,) = engine.store.outbox("default", "n-1")
+    return record
+
+
 def test_a_redirect_is_not_followed_and_fails_the_delivery(
     store_url: str, receiver: Receiver
 ) -> None:
@@ -136,14 +150,7 @@ def test_a_redirect_is_not_followed_and_fails_the_delivery(
     try:
         receiver.statuses = [307]
         receiver.location = elsewhere.url
-        with Engine.open(store_url, clock=VirtualClock(1_700_000_000_000)) as engine:
-            engine.register(Machine.from_config(NOTIFY))
-            worker = Worker(engine)
-            worker.webhook("*", receiver.url, SECRET)
-            engine.start("notify", instance_id="n-1")
-            engine.send("n-1", "GO")
-            worker.run_once()
-            (record,) = engine.store.outbox("default", "n-1")
+        record = first_attempt(store_url, receiver.url)
         assert record.status == "pending"
         assert record.last_error == f"WebhookError: {receiver.url} answered 307"
         assert len(receiver.requests) == 1 and elsewhere.requests == []
@@ -157,14 +164,7 @@ def test_a_failed_delivery_names_the_url_without_its_secrets(
     receiver.statuses = [500]
     port = receiver.url.split(":")[2].split("/")[0]
     url = f"http://hook-user:hook-pass@127.0.0.1:{port}/hook?token=hook-token"
-    with Engine.open(store_url, clock=VirtualClock(1_700_000_000_000)) as engine:
-        engine.register(Machine.from_config(NOTIFY))
-        worker = Worker(engine)
-        worker.webhook("*", url, SECRET)
-        engine.start("notify", instance_id="n-1")
-        engine.send("n-1", "GO")
-        worker.run_once()
-        (record,) = engine.store.outbox("default", "n-1")
+    record = first_attempt(store_url, url)
     assert len(receiver.requests) == 1
     assert record.last_error == f"WebhookError: http://127.0.0.1:{port}/hook?… answered 500"
     assert "hook-pass" not in record.last_error and "hook-token" not in record.last_error
