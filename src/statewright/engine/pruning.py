@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from statewright.engine.clock import iso_utc
 from statewright.engine.partition_pruning import COUNTED_AS, AuditPartitioning, PartitionPass
 from statewright.engine.payload import check_id
 from statewright.engine.prune_archive import ArchiveWriter, archive_line
@@ -167,7 +168,7 @@ class Pruning(AuditPartitioning):
             "pruned %d instances (%d audit rows) finished before %s in %.1f s; held back %s",
             report.instances,
             report.audit_rows,
-            _iso(cutoff),
+            iso_utc(cutoff),
             report.seconds,
             report.held or "none",
         )
@@ -282,7 +283,3 @@ class Pruning(AuditPartitioning):
 
 def _files(writer: ArchiveWriter | None) -> tuple[str, ...]:
     return () if writer is None or writer.path is None else (str(writer.path),)
-
-
-def _iso(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))

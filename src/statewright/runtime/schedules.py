@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from statewright.engine import Engine
+from statewright.engine.clock import iso_utc
 from statewright.errors import (
     EventNotAccepted,
     IdempotencyConflict,
@@ -82,7 +82,7 @@ class ScheduleRunner:
             log.warning(
                 "schedule %s: tick %s not run: %s",
                 schedule.name,
-                _iso(tick),
+                iso_utc(tick),
                 " ".join(str(error).split()),
             )
 
@@ -129,10 +129,6 @@ class ScheduleRunner:
             pass
         except TransitionFailed as error:
             log.warning("schedule event to %s/%s refused: %s", tenant, instance_id, error)
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _text(value: object) -> str | None:

@@ -14,6 +14,7 @@ import typer
 from statewright.chart.durations import parse_duration_ms, suggest_duration
 from statewright.cli.session import JsonOption, UrlOption, open_session, print_json
 from statewright.engine import PruneReport
+from statewright.engine.clock import iso_utc
 from statewright.engine.pruning import DEFAULT_PRUNE_BATCH, MAX_PRUNE_BATCH
 
 __all__ = ["prune"]
@@ -110,7 +111,7 @@ def prune(
             if status is not None:
                 status.stop()
         if as_json:
-            print_json({**_plain(report), "cutoff_at": _iso(report.cutoff)})
+            print_json({**_plain(report), "cutoff_at": iso_utc(report.cutoff)})
             return
         _print(session.console.print, report)
 
@@ -137,7 +138,7 @@ def _age(text: str) -> timedelta:
 
 
 def _print(say: Callable[[str], None], report: PruneReport) -> None:
-    cutoff = _iso(report.cutoff)
+    cutoff = iso_utc(report.cutoff)
     if report.dry_run:
         say(
             f"would remove {report.instances} instances finished before {cutoff} "
@@ -188,7 +189,3 @@ def _plain(report: PruneReport) -> dict[str, object]:
         "partitions_added": list(report.partitions_added),
         "seconds": round(report.seconds, 3),
     }
-
-
-def _iso(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
