@@ -38,7 +38,7 @@ from statewright.store.records import (
     TransitionWrite,
 )
 
-__all__ = ["TransitionParts", "build_write"]
+__all__ = ["TransitionParts", "build_write", "step_run_key"]
 
 log = logging.getLogger("statewright.engine")
 
@@ -192,7 +192,7 @@ def _step(
         src=effect.src,
         input=dump_json(effect.input, "a step input"),
         state=effect.state,
-        idempotency_key=f"{tenant}/{instance_id}/{effect.id}/{version}",
+        idempotency_key=step_run_key(tenant, instance_id, effect.id, version),
         retry=retry,
     )
 
@@ -204,3 +204,9 @@ def _runtime_status(status: str, steps: list[StepWrite], timers: dict[str, Timer
     if steps:
         return "running"
     return "waiting" if timers else "active"
+
+
+def step_run_key(tenant: str, instance_id: str, invoke_id: str, version: int) -> str:
+    """A step run's idempotency key (`current_step().idempotency_key`), the same for every
+    attempt: the run started by the transition to `version` of the instance."""
+    return f"{tenant}/{instance_id}/{invoke_id}/{version}"

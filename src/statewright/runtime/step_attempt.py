@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from statewright.chart.implementations import UserFunction
 from statewright.runtime.retry import STEP_TIMEOUT, WORKER_LOST, RetryPolicy
-from statewright.runtime.step_context import StepContext, _current
+from statewright.runtime.step_context import StepContext, running
 from statewright.store.records import StepAttemptRecord, StepRecord
 
 __all__ = [
@@ -66,7 +66,11 @@ class Attempt:
     def call(self) -> None:
         """Run the step's function here, recording its output or its error."""
         self.started = time.monotonic()
-        token = _current.set(self.context())
+        with running(self.context()):
+            self._run()
+
+    def _run(self) -> None:
+        """`call`'s body, as the step run."""
         try:
             if self.function is None:
                 raise NotProvided(f"step {self.step.src!r} is not provided in this worker")
@@ -90,7 +94,6 @@ class Attempt:
                 raise
         finally:
             self.ended = time.monotonic()
-            _current.reset(token)
 
     def context(self) -> StepContext:
         step = self.step

@@ -19,12 +19,14 @@ of a stopped run is discarded.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from statewright.errors import StatewrightError
 
-__all__ = ["CANCEL_CHECK_MS", "StepContext", "current_step"]
+__all__ = ["CANCEL_CHECK_MS", "StepContext", "current_step", "running"]
 
 #: How often a worker checks that the steps it runs are still wanted (renewing their leases).
 CANCEL_CHECK_MS = 1000
@@ -55,6 +57,17 @@ class StepContext:
 
 
 _current: ContextVar[StepContext | None] = ContextVar("statewright_step", default=None)
+
+
+@contextmanager
+def running(context: StepContext) -> Iterator[None]:
+    """The block runs as the step run `context` (what `current_step()` gives inside it): a
+    worker's attempt, or a step the testing `Actor` runs."""
+    token = _current.set(context)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def current_step() -> StepContext:

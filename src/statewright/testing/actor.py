@@ -36,8 +36,9 @@ from statewright.chart import (
 )
 from statewright.chart.json_types import JsonObject
 from statewright.chart.snapshot import error_to_json
+from statewright.engine.writes import step_run_key
 from statewright.errors import SnapshotError, StatewrightError
-from statewright.runtime.step_context import StepContext, _current
+from statewright.runtime.step_context import StepContext, running
 from statewright.testing.clock import VirtualClock
 from statewright.testing.restore import (
     PendingTimer,
@@ -359,7 +360,7 @@ class Actor:
             invoke_id=effect.id,
             src=effect.src,
             attempt=1,
-            idempotency_key=f"{_TENANT}/{self.machine.id}/{effect.id}/{version}",
+            idempotency_key=step_run_key(_TENANT, self.machine.id, effect.id, version),
         )
         outcome = _call_step(fn, effect.input, context)
         if outcome is PENDING:
@@ -397,17 +398,15 @@ class Actor:
 
 
 def _call_step(fn: Callable[..., object], input: object, context: StepContext) -> Any:
-    token = _current.set(context)
     try:
-        result = fn(input)
-        if inspect.isawaitable(result):
-            result = asyncio.run(_await(result))
+        with running(context):
+            result = fn(input)
+            if inspect.isawaitable(result):
+                result = asyncio.run(_await(result))
     except StepError as error:
         return ("error", error.value)
     except Exception as error:
         return ("error", error_to_json(error))
-    finally:
-        _current.reset(token)
     if result is PENDING:
         return PENDING
     return ("done", result)
