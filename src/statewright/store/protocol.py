@@ -34,7 +34,7 @@ from statewright.store.tokens import TokenStore
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
