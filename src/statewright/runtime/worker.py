@@ -41,7 +41,7 @@ from statewright.runtime.steps import (
     DEFAULT_LEASE_MS,
     StepRunner,
 )
-from statewright.runtime.webhooks import Webhook
+from statewright.runtime.webhooks import DEFAULT_DEADLINE_S, Webhook
 from statewright.store.records import TimerRecord
 from statewright.store.url import redact_url
 
@@ -115,9 +115,16 @@ class Worker:
         engine, for listeners that react with `send` or `start`."""
         self.outbox.listen(pattern, listener)
 
-    def webhook(self, pattern: str, url: str, secret: str) -> None:
-        """POST outbox messages matching `pattern` to `url`, signed with `secret`."""
-        self.outbox.listen(pattern, Webhook(url, secret))
+    def webhook(
+        self, pattern: str, url: str, secret: str, *, deadline_s: float = DEFAULT_DEADLINE_S
+    ) -> None:
+        """POST outbox messages matching `pattern` to `url`, signed with `secret`; a delivery
+        not answered 2xx within `deadline_s` seconds (connect to answer) fails and is retried.
+
+        Raises:
+            ConfigError: `deadline_s` is not above 0, or not shorter than `outbox_lease_ms`.
+        """
+        self.outbox.listen(pattern, Webhook(url, secret, deadline_s=deadline_s))
 
     def check(self) -> None:
         """The check `run` makes before it claims anything: the store is intact, writable
