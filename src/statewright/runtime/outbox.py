@@ -15,11 +15,14 @@ and its bookkeeping repeats it.
 A worker claims a batch of messages for a lease (`OUTBOX_LEASE_MS` by default) and delivers
 them one after the other. A message whose claim has run out before its turn is left for the
 next claim, not started, so a message is held only while its own listeners run (the first of a
-batch always runs: every round makes progress). A listener that runs longer than the lease may
-see its message delivered twice, once by another worker. A listener may declare how long one
-call can take at most, as `deadline_s` (a `Webhook` does, and enforces it): `listen` refuses
-one whose deadline is not shorter than the lease, and a message is started only while its
-claim has at least its listeners' deadline left.
+batch always runs: every round makes progress). While a message's listeners run, a thread
+renews its claim every third of the lease (as the step runner renews running steps), so a
+listener that runs longer than the lease keeps its message: another worker takes it over only
+when this one died or could not reach the store for a whole lease. A listener may declare how
+long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it): `listen`
+refuses one whose deadline is not shorter than the lease, and a message is started only while
+its claim has at least its listeners' deadline left; a message whose listeners all declare one
+needs no renewal.
 
 Each delivery and each dead letter is one log line (logger `statewright.worker`) with the
 instance id, tenant, message id, event type and attempt also as `extra` fields, e.g.
@@ -31,7 +34,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -195,9 +200,11 @@ class OutboxDelivery:
             attempt=record.attempts + 1,
             engine=self.engine,
         )
+        bounded = all(_deadline_ms(listener) for listener in listeners)
         try:
-            for listener in listeners:
-                listener(message)
+            with nullcontext() if bounded else self._renewed(store, record):
+                for listener in listeners:
+                    listener(message)
         except KeyboardInterrupt:
             raise  # Ctrl-C stops the worker; the claim falls due again after its lease
         except BaseException as error:
@@ -216,6 +223,36 @@ class OutboxDelivery:
             extra={"kind": "message_delivered_late", **fields},
         )
         return 0
+
+    @contextmanager
+    def _renewed(self, store: Store, record: OutboxRecord) -> Iterator[None]:
+        """Renew the claim on `record` every third of the lease, from a thread, while the
+        block runs (listeners without a deadline may run longer than the lease). A renewal
+        the store refuses (the claim ran out and another worker took the message) ends it:
+        the delivery's bookkeeping then finds the message taken over and logs it."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            held_until = record.next_attempt_at
+            while not stop.wait(self.lease_ms / 3000):
+                lease_until = self.engine.clock.now() + self.lease_ms
+                try:
+                    if not store.renew_outbox_lease(record, held_until, lease_until):
+                        return
+                except Exception:  # the store is away: the next beat tries again
+                    log.debug("renewing the claim on %s failed", record.message_id, exc_info=True)
+                    continue
+                held_until = lease_until
+
+        beat = threading.Thread(
+            target=renew, name=f"statewright-outbox-{record.message_id}", daemon=True
+        )
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
 
     def _failed(
         self,

@@ -77,8 +77,8 @@ class Worker:
         the other, deterministic; a batch of steps claims only as many as can start),
         holding each claimed step run for `step_lease_ms` (renewed while it runs), each
         claimed timer for `timer_lease_ms` (while its transition commits) and each claimed
-        outbox message for `outbox_lease_ms` (a message whose listeners run longer may be
-        delivered twice): a dead worker's work is taken over after that long. `lease_ms` is
+        outbox message for `outbox_lease_ms` (renewed while its listeners run; a webhook's
+        deadline must be shorter): a dead worker's work is taken over after that long. `lease_ms` is
         the older name of `step_lease_ms`.
 
         Raises:
