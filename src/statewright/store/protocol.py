@@ -190,6 +190,12 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         the others stay pending, untouched, for a worker that has listeners for them."""
         ...
 
+    def renew_outbox_lease(self, message: OutboxRecord, held_until: int, lease_until: int) -> bool:
+        """Heartbeat: extend a claimed message's lease, held until `held_until`, to
+        `lease_until`; False if the claim is no longer ours (the message was delivered or
+        failed, or claimed again after the lease ran out)."""
+        ...
+
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
         """Mark a message delivered; False if someone else handled this attempt already."""
         ...

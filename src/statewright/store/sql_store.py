@@ -433,6 +433,25 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         )
         return [OutboxRecord(**row) for row in rows]
 
+    def renew_outbox_lease(self, message: OutboxRecord, held_until: int, lease_until: int) -> bool:
+        """Heartbeat: extend a claimed message's lease, held until `held_until`, to
+        `lease_until`; False if the claim is no longer ours (the message was delivered or
+        failed, or claimed again after the lease ran out)."""
+        params = {
+            "message_id": message.message_id,
+            "attempts": message.attempts,
+            "held_until": held_until,
+            "lease_until": lease_until,
+        }
+        return (
+            self._run_alone(
+                self.queries["renew_outbox_lease"],
+                params,
+                what=f"renewing the claim on {message.message_id!r}",
+            )
+            == 1
+        )
+
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
         """Mark a message delivered; False if someone else handled this attempt already."""
         params = {"message_id": message.message_id, "attempts": message.attempts, "now": now}

@@ -122,7 +122,8 @@ def worker(
         typer.Option(
             callback=_seconds(LEASE_MIN_S, _OUTBOX_LEASE_WHY),
             help="Seconds a claimed outbox message is ours before another worker may "
-            "deliver it; a message whose listeners run longer may be delivered twice "
+            "deliver it; renewed while its listeners run, so a dead worker's messages move "
+            "after this long; a webhook's deadline must be shorter "
             f"(at least {LEASE_MIN_S:g}).",
         ),
     ] = OUTBOX_LEASE_MS / 1000,

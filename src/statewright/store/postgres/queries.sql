@@ -433,6 +433,12 @@ WHERE message_id IN (SELECT message_id FROM due)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
+-- name: renew_outbox_lease
+-- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+UPDATE outbox SET next_attempt_at = %(lease_until)s
+WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s
+  AND next_attempt_at = %(held_until)s;
+
 -- name: outbox_delivered
 UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s,
        last_error = NULL

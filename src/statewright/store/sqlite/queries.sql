@@ -417,6 +417,12 @@ WHERE message_id IN (
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
+-- name: renew_outbox_lease
+-- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+UPDATE outbox SET next_attempt_at = :lease_until
+WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts
+  AND next_attempt_at = :held_until;
+
 -- name: outbox_delivered
 UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = :now,
        last_error = NULL
