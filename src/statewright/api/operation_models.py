@@ -170,13 +170,27 @@ class RedriveIn(BaseModel):
     event_type: str | None = _Id
     all: bool = Field(default=False, description="Every dead letter of the tenant.")
     dry_run: bool = Field(default=False, description="Only count them.")
+    as_of: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "The `as_of` a dry run returned: only the letters dead then (and still dead) are "
+            "redriven, none dead-lettered since. Without it, every letter dead now."
+        ),
+    )
 
 
 class RedriveOut(BaseModel):
-    """How many dead letters were (with `dry_run`, would be) redriven."""
+    """How many dead letters were (with `dry_run`, would be) redriven, and as of when."""
 
     redriven: int
     dry_run: bool
+    as_of: int | None = Field(
+        description=(
+            "A dry run: the dead letters' position when they were counted, to pass back with "
+            "the redrive so that it acts on those only. Otherwise the `as_of` given, if any."
+        )
+    )
 
 
 class BulkFilterIn(BaseModel):
