@@ -355,9 +355,7 @@ class Operating(Deciding):
                 raise NotFound(_not_dead(self, tenant, message_id))
             if dry_run:
                 return count
-        return self.store.redrive_dead_letters(
-            tenant, self.clock.now(), through=as_of, **filters
-        )
+        return self.store.redrive_dead_letters(tenant, self.clock.now(), through=as_of, **filters)
 
     def _check_as_of(self, as_of: int, message_id: str | None) -> None:
         if message_id is not None:
