@@ -205,6 +205,14 @@ class BulkFilterIn(BaseModel):
     tag: str | None = _Id
     all: bool = Field(default=False, description="Every instance of the tenant (no filter).")
     dry_run: bool = Field(default=False, description="Only count the matches.")
+    as_of: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "The `as_of` a dry run returned: act only on the instances with no transition "
+            "since (the others are `changed`). Without it, on every instance matching now."
+        ),
+    )
 
 
 class BulkSendIn(BulkFilterIn):
@@ -233,9 +241,21 @@ class RefusedOut(BaseModel):
 
 
 class BulkOut(BaseModel):
-    """How many instances the filter matched, those acted on, and those refused."""
+    """How many instances the filter matched, those acted on, those refused, and (given
+    `as_of`) those changed since it and left alone."""
 
     matched: int
     done: list[str]
     refused: list[RefusedOut]
     dry_run: bool
+    changed: list[str] = Field(
+        description=(
+            "Given `as_of`: the instances matching but changed (a transition) since it, left alone."
+        )
+    )
+    as_of: int | None = Field(
+        description=(
+            "A dry run: the position it counted at, to pass back with the bulk so that it "
+            "acts on no instance changed since. Otherwise the `as_of` given, if any."
+        )
+    )

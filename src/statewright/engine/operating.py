@@ -10,7 +10,7 @@ import builtins
 import json
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from statewright.chart import Snapshot
 from statewright.chart.accepting import accepted_transitions
@@ -39,6 +39,10 @@ from statewright.errors import (
     StoreUnavailable,
     VersionConflict,
 )
+from statewright.store.stream import StreamMarker
+
+if TYPE_CHECKING:
+    from statewright.store.protocol import Store
 
 __all__ = ["STEP_STATUSES", "Operating", "accepted_of"]
 
@@ -293,20 +297,7 @@ class Operating(Deciding):
         Raises:
             StoreUnavailable: such a transaction is still running after `timeout_s`.
         """
-        marker = self.store.dead_letter_marker()
-        if marker.pending is None:
-            return marker.seq
-        deadline = time.monotonic() + timeout_s
-        pause = 0.001
-        while not self.store.stream_settled(marker.pending):
-            if time.monotonic() >= deadline:
-                raise StoreUnavailable(
-                    f"a transaction writing to the outbox has run for more than {timeout_s:g} s, "
-                    "so the dead letters cannot be counted exactly; try again once it ends"
-                )
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
-        return marker.seq
+        return settled(self.store, self.store.dead_letter_marker(), timeout_s, "the outbox")
 
     def redrive(
         self,
@@ -387,6 +378,28 @@ class Operating(Deciding):
             self._load(tenant, owner)
             filters["instance_id"] = owner
         return {"tenant": tenant, **filters}
+
+
+def settled(store: Store, marker: StreamMarker, timeout_s: float, table: str) -> int:
+    """`marker`'s position, once every transaction it saw writing to `table` has ended (at
+    once without any: SQLite), so that every row numbered up to it is committed.
+
+    Raises:
+        StoreUnavailable: one is still running after `timeout_s`.
+    """
+    if marker.pending is None:
+        return marker.seq
+    deadline = time.monotonic() + timeout_s
+    pause = 0.001
+    while not store.stream_settled(marker.pending):
+        if time.monotonic() >= deadline:
+            raise StoreUnavailable(
+                f"a transaction writing to {table} has run for more than {timeout_s:g} s, so "
+                "what matches cannot be counted exactly; try again once it ends"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    return marker.seq
 
 
 def _page_size(limit: int) -> int:

@@ -383,6 +383,11 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         only those dead-lettered at or before that position of `dead_letter_marker`)."""
         ...
 
+    def change_position(self, tenant: str, instance_id: str, version: int) -> int | None:
+        """The live stream's position (`stream_seq`) of the audit row of an instance's
+        `version`: 0 if older than the stream, None if there is none."""
+        ...
+
     def dead_letter_marker(self) -> StreamMarker:
         """The last position drawn for a dead letter, and (PostgreSQL) the transactions then
         in flight: every letter dead-lettered up to it is committed once none of them is

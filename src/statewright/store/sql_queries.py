@@ -321,6 +321,16 @@ class OperatorQueries:
         )
         return [OutboxRecord(**row) for row in rows]
 
+    def change_position(self, tenant: str, instance_id: str, version: int) -> int | None:
+        """The audit stream position (`stream_seq`) of the transition that made `version` of
+        the instance; 0 for one written before the stream had numbers, None without it."""
+        row = self._read_one(
+            self.operations["change_position"],
+            {"tenant": tenant, "instance_id": instance_id, "version": version},
+            what=f"reading the audit row of {instance_id!r}",
+        )
+        return None if row is None else int(row["seq"])
+
     def dead_letter_marker(self) -> StreamMarker:
         """The last position drawn for a dead letter and what must settle before every
         letter dead-lettered up to it is committed (see `stream_marker`)."""

@@ -135,6 +135,13 @@ FROM pg_locks
 WHERE locktype = 'relation' AND relation = 'outbox'::regclass AND mode = 'RowExclusiveLock'
   AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database());
 
+-- Where in the audit stream an instance's version was written (its audit row's
+-- stream_seq; 0 for a row older than the stream): a bulk given a dry run's as_of acts
+-- only on the instances with no transition since (a key lookup).
+-- name: change_position
+SELECT coalesce(stream_seq, 0) AS seq FROM audit
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND seq = %(version)s;
+
 -- name: redrive_dead_letters
 UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL,
        dead_seq = NULL

@@ -116,6 +116,13 @@ LIMIT :limit;
 -- name: dead_letter_marker
 SELECT value AS seq FROM counters WHERE name = 'work';
 
+-- Where in the audit stream an instance's version was written (its audit row's
+-- stream_seq; 0 for a row older than the stream): a bulk given a dry run's as_of acts
+-- only on the instances with no transition since (a key lookup).
+-- name: change_position
+SELECT coalesce(stream_seq, 0) AS seq FROM audit
+WHERE tenant = :tenant AND instance_id = :instance_id AND seq = :version;
+
 -- name: redrive_dead_letters
 UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now, last_error = NULL,
        dead_seq = NULL
