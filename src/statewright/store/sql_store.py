@@ -475,14 +475,20 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
             "next_attempt_at": next_attempt_at,
             "error": error,
         }
-        return (
-            self._run_alone(
-                self.queries["outbox_failed"],
-                params,
-                what=f"recording a failed delivery of {message.message_id!r}",
-            )
-            == 1
-        )
+        what = f"recording a failed delivery of {message.message_id!r}"
+        with self._transaction(write=True, what=what) as tx:
+            if tx.run(self.queries["outbox_failed"], params) != 1:
+                return False
+            if dead:
+                # Drawn after the UPDATE above locked the outbox table, so that a redrive's
+                # dry run can tell when every number up to its marker is settled
+                # (`dead_letter_marker`).
+                (seq,) = self._reserve_work_seq(tx, 1)
+                tx.run(
+                    self.queries["outbox_dead_seq"],
+                    {"message_id": message.message_id, "dead_seq": seq},
+                )
+        return True
 
     def dead_letters(self, limit: int = 100) -> list[OutboxRecord]:
         """Dead-lettered messages of every tenant, oldest first (admin tools)."""

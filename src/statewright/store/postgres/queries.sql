@@ -449,6 +449,11 @@ UPDATE outbox SET status = %(status)s, attempts = attempts + 1,
        next_attempt_at = %(next_attempt_at)s, last_error = %(error)s
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
 
+-- A message just dead-lettered (in the transaction of `outbox_failed`, which locked the
+-- outbox table first) gets the number that orders it among the dead (dead_seq).
+-- name: outbox_dead_seq
+UPDATE outbox SET dead_seq = %(dead_seq)s WHERE message_id = %(message_id)s;
+
 -- name: dead_letters
 SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
        next_attempt_at, last_error, delivered_at
@@ -457,7 +462,8 @@ ORDER BY created_seq
 LIMIT %(limit)s;
 
 -- name: redrive_outbox
-UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL,
+       dead_seq = NULL
 WHERE message_id = %(message_id)s AND status = 'dead';
 
 -- name: outbox

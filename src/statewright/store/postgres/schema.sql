@@ -124,6 +124,8 @@ CREATE TABLE outbox (
     next_attempt_at BIGINT NOT NULL DEFAULT 0,
     last_error TEXT,
     delivered_at BIGINT,
+    -- dead_seq: when it was dead-lettered, a number of work_seq (NULL while not dead)
+    dead_seq BIGINT,
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
 CREATE INDEX outbox_by_instance ON outbox (tenant, instance_id, created_seq);
