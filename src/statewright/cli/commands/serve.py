@@ -15,9 +15,9 @@ import typer
 
 from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
-from statewright.cli.project import find_project, resolve_store_url
+from statewright.cli.project import resolve_store_url
 from statewright.cli.serve_processes import run_processes
-from statewright.cli.session import end_with, exit_code
+from statewright.cli.session import end_with, exit_code, load_project
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -146,8 +146,8 @@ def serve(
             "--with-worker runs the worker loops in the one server process; use "
             "--workers 1, or run `statewright worker` beside the server processes",
         )
+    project = load_project(False)  # a broken statewright.toml: exit 2, as for every command
     try:
-        project = find_project()
         store_url = resolve_store_url(url, project)
         # The setup is read before the store is opened: a broken file changes nothing.
         setup = resolve_setup(machines, project)
