@@ -14,8 +14,8 @@ import typer
 
 from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
-from statewright.cli.project import find_project, resolve_store_url
-from statewright.cli.session import end_with
+from statewright.cli.project import resolve_store_url
+from statewright.cli.session import end_with, load_project
 from statewright.engine import Engine
 from statewright.errors import ConfigError, StatewrightError, StoreError, StoreUnavailable
 from statewright.runtime import Worker
@@ -158,8 +158,8 @@ def worker(
     Example: statewright worker --url sqlite:///app.db --machines machines.py --once
     """
     configure_logging(log)
+    project = load_project(False)  # a broken statewright.toml: exit 2, as for every command
     try:
-        project = find_project()
         url = resolve_store_url(url, project)
         # The setup file is read before the store is opened: a broken file changes nothing.
         setup = resolve_setup(machines, project)
