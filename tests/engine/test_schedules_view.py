@@ -120,7 +120,7 @@ def test_two_workers_running_one_schedule_are_both_listed(engine: Engine) -> Non
 
 
 def test_a_worker_that_publishes_no_schedules_is_still_a_worker(engine: Engine) -> None:
-    """A worker older than schema 13 writes no schedules (NULL): it runs none, as far as
+    """A worker older than schema 14 writes no schedules (NULL): it runs none, as far as
     anyone can tell, and is listed as before."""
     now = engine.clock.now()
     old = WorkerRecord(

@@ -1,7 +1,7 @@
 """The cron schedules the workers run, as they advertise them: what each does, which live
 workers run it, its last tick and its next.
 
-A worker publishes the specs of its schedules in its row of the `workers` table (schema 13;
+A worker publishes the specs of its schedules in its row of the `workers` table (schema 14;
 a worker older than that publishes none) and claims each tick in `schedule_ticks`. This reads
 both: a schedule is listed while a worker that runs it was heard of within `WORKERS_SEEN_MS`,
 so one whose workers all died stays listed, run by no live worker, until they are forgotten.
@@ -124,7 +124,7 @@ class Schedules(Deciding):
 
 
 def _specs(worker: WorkerRecord) -> Iterator[Mapping[str, object]]:
-    """The schedule specs a worker advertises (none from a worker older than schema 13)."""
+    """The schedule specs a worker advertises (none from a worker older than schema 14)."""
     try:
         specs = json.loads(worker.schedules) if worker.schedules else []
     except ValueError:

@@ -238,7 +238,7 @@ class StepAttemptRecord:
 class WorkerRecord:
     """A running worker as it advertises itself: which step sources and listener patterns
     (JSON arrays) it provides, the specs of the cron schedules it runs (a JSON array; None
-    from a worker older than schema 13), and when it was last heard of."""
+    from a worker older than schema 14), and when it was last heard of."""
 
     id: str
     host: str

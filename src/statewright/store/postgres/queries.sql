@@ -443,6 +443,12 @@ WHERE message_id IN (SELECT message_id FROM due)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
+-- name: renew_outbox_lease
+-- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+UPDATE outbox SET next_attempt_at = %(lease_until)s
+WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s
+  AND next_attempt_at = %(held_until)s;
+
 -- name: outbox_delivered
 UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s,
        last_error = NULL
@@ -453,6 +459,11 @@ UPDATE outbox SET status = %(status)s, attempts = attempts + 1,
        next_attempt_at = %(next_attempt_at)s, last_error = %(error)s
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
 
+-- A message just dead-lettered (in the transaction of `outbox_failed`, which locked the
+-- outbox table first) gets the number that orders it among the dead (dead_seq).
+-- name: outbox_dead_seq
+UPDATE outbox SET dead_seq = %(dead_seq)s WHERE message_id = %(message_id)s;
+
 -- name: dead_letters
 SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
        next_attempt_at, last_error, delivered_at
@@ -461,7 +472,8 @@ ORDER BY created_seq
 LIMIT %(limit)s;
 
 -- name: redrive_outbox
-UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL,
+       dead_seq = NULL
 WHERE message_id = %(message_id)s AND status = 'dead';
 
 -- name: outbox

@@ -124,6 +124,8 @@ CREATE TABLE outbox (
     next_attempt_at BIGINT NOT NULL DEFAULT 0,
     last_error TEXT,
     delivered_at BIGINT,
+    -- dead_seq: when it was dead-lettered, a number of work_seq (NULL while not dead)
+    dead_seq BIGINT,
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
 CREATE INDEX outbox_by_instance ON outbox (tenant, instance_id, created_seq);
@@ -150,7 +152,7 @@ CREATE TABLE schedule_ticks (
 );
 
 -- Workers and what they provide (heartbeat_at: last heard of; schedules: the specs of the
--- cron schedules they run, NULL from a worker older than schema 13); failed step attempts.
+-- cron schedules they run, NULL from a worker older than schema 14); failed step attempts.
 CREATE TABLE workers (
     id TEXT COLLATE "C" PRIMARY KEY,
     host TEXT NOT NULL,

@@ -425,6 +425,12 @@ WHERE message_id IN (
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
+-- name: renew_outbox_lease
+-- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+UPDATE outbox SET next_attempt_at = :lease_until
+WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts
+  AND next_attempt_at = :held_until;
+
 -- name: outbox_delivered
 UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = :now,
        last_error = NULL
@@ -435,6 +441,11 @@ UPDATE outbox SET status = :status, attempts = attempts + 1,
        next_attempt_at = :next_attempt_at, last_error = :error
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts;
 
+-- A message just dead-lettered (in the transaction of `outbox_failed`, which locked the
+-- outbox table first) gets the number that orders it among the dead (dead_seq).
+-- name: outbox_dead_seq
+UPDATE outbox SET dead_seq = :dead_seq WHERE message_id = :message_id;
+
 -- name: dead_letters
 SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
        next_attempt_at, last_error, delivered_at
@@ -443,7 +454,8 @@ ORDER BY created_seq
 LIMIT :limit;
 
 -- name: redrive_outbox
-UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now, last_error = NULL
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now, last_error = NULL,
+       dead_seq = NULL
 WHERE message_id = :message_id AND status = 'dead';
 
 -- name: outbox

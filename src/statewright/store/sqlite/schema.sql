@@ -120,6 +120,8 @@ CREATE TABLE outbox (
     next_attempt_at INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     delivered_at INTEGER,
+    -- dead_seq: when it was dead-lettered, a number of the "work" counter (NULL while not dead)
+    dead_seq INTEGER,
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
 CREATE INDEX outbox_by_instance ON outbox (tenant, instance_id, created_seq);
@@ -146,7 +148,7 @@ CREATE TABLE schedule_ticks (
 );
 
 -- Workers and what they provide (heartbeat_at: last heard of; schedules: the specs of the
--- cron schedules they run, NULL from a worker older than schema 13); failed step attempts.
+-- cron schedules they run, NULL from a worker older than schema 14); failed step attempts.
 CREATE TABLE workers (
     id TEXT PRIMARY KEY,
     host TEXT NOT NULL,

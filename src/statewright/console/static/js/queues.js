@@ -257,12 +257,23 @@ async function retryStep(step, button) {
   await refresh();
 }
 
-async function redrive(body, button) {
+const letters = (n) => `${n} dead ${n === 1 ? "letter" : "letters"}`;
+
+// What a redrive did, in the words of its confirmation: `shown` is the count the user said
+// yes to (a redrive of all), which the server kept to with the count's `as_of`.
+function redriveDone(result, shown) {
+  const done = `${result.redriven} redriven.`;
+  if (shown === undefined || result.redriven >= shown) return done;
+  const gone = shown - result.redriven;
+  return `${result.redriven} of the ${shown} counted redriven: ${gone} ${gone === 1 ? "was" : "were"} ` +
+    "no longer dead (redriven by someone else meanwhile). Letters dead since the count were left alone.";
+}
+
+async function redrive(body, button, shown) {
   if (button) button.disabled = true;
   try {
     const result = await api("/dead-letters/redrive", { method: "POST", body });
-    replace($("dead-result"), h("div", { class: "sw-note", "data-testid": "redrive-done" },
-      `${result.redriven} ${result.redriven === 1 ? "message" : "messages"} sent again.`));
+    replace($("dead-result"), h("div", { class: "sw-note", "data-testid": "redrive-done" }, redriveDone(result, shown)));
     await refresh();
   } catch (error) {
     if (button) button.disabled = false;
@@ -273,10 +284,13 @@ async function redrive(body, button) {
 async function countRedriveAll() {
   const confirm = $("redrive-confirm");
   try {
+    // The count comes with the position it was taken at (as_of): the redrive sent with it
+    // acts on those letters only, never on one that died after the count.
     const counted = await api("/dead-letters/redrive", { method: "POST", body: { all: true, dry_run: true } });
+    const shown = counted.redriven;
     replace(confirm,
-      h("span", { "data-testid": "redrive-count" }, `Send ${counted.redriven} dead ${counted.redriven === 1 ? "letter" : "letters"} again?`),
-      h("button", { type: "button", class: "sw-button sw-small sw-primary", "data-testid": "redrive-go", onclick: () => { confirm.hidden = true; redrive({ all: true }); } }, "Yes, redrive"),
+      h("span", { "data-testid": "redrive-count" }, `Send ${letters(shown)} again?`),
+      h("button", { type: "button", class: "sw-button sw-small sw-primary", "data-testid": "redrive-go", onclick: () => { confirm.hidden = true; redrive({ all: true, as_of: counted.as_of }, null, shown); } }, `Yes, redrive ${shown}`),
       h("button", { type: "button", class: "sw-button sw-small", onclick: () => { confirm.hidden = true; } }, "No"));
     confirm.hidden = false;
   } catch (error) {
