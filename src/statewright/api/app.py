@@ -40,6 +40,7 @@ from statewright.api.routes import (
     instances,
     operations,
     outbox,
+    schedules,
     service,
     session,
     stream,
@@ -109,6 +110,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         bulk.router,
         stream.router,
         workers.router,
+        schedules.router,
     )
     for router in routers:
         app.include_router(router)

@@ -102,7 +102,9 @@ class Worker:
         self.outbox = OutboxDelivery(engine, lease_ms=outbox_lease_ms)
         self.schedules = ScheduleRunner(engine)
         # Advertises what this worker provides while `run` runs (runtime/presence.py).
-        self.presence = Presence(engine, lambda: self.outbox.patterns)
+        self.presence = Presence(
+            engine, lambda: self.outbox.patterns, schedules=self.schedules.specs
+        )
         self._outage: Outage | None = None  # while `run` runs
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:

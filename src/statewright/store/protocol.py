@@ -20,6 +20,7 @@ from statewright.store.records import (
     IdempotencyRecord,
     InstanceRecord,
     OutboxRecord,
+    ScheduleTickRecord,
     StateCountRecord,
     StateMatch,
     StepAttemptRecord,
@@ -34,7 +35,7 @@ from statewright.store.tokens import TokenStore
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
@@ -297,6 +298,10 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
 
     def finish_tick(self, name: str, tick_at: int) -> None:
         """Mark a claimed tick done."""
+        ...
+
+    def last_ticks(self, names: Sequence[str]) -> list[ScheduleTickRecord]:
+        """The latest claimed tick of each named schedule (none for one never claimed)."""
         ...
 
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:

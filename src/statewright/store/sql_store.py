@@ -39,6 +39,7 @@ from statewright.store.records import (
     IdempotencyRecord,
     InstanceRecord,
     OutboxRecord,
+    ScheduleTickRecord,
     StepAttemptRecord,
     StepRecord,
     TimerRecord,
@@ -606,6 +607,17 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
             {"name": name, "tick_at": tick_at},
             what=f"finishing a tick of {name!r}",
         )
+
+    def last_ticks(self, names: Sequence[str]) -> list[ScheduleTickRecord]:
+        """The latest claimed tick of each named schedule (none for one never claimed)."""
+        if not names:
+            return []
+        rows = self._read_all(
+            self.queries["last_ticks"],
+            {"names": sorted(set(names)), "names_json": json.dumps(sorted(set(names)))},
+            what=f"reading the last ticks of {len(names)} schedules",
+        )
+        return [ScheduleTickRecord(**row) for row in rows]
 
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""

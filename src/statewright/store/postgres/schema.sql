@@ -147,10 +147,12 @@ CREATE TABLE schedule_ticks (
     tick_at BIGINT NOT NULL,
     status TEXT NOT NULL DEFAULT 'running',
     lease_until BIGINT,
+    claims INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (name, tick_at)
 );
 
--- Workers and what they provide (heartbeat_at: last heard of); failed step attempts.
+-- Workers and what they provide (heartbeat_at: last heard of; schedules: the specs of the
+-- cron schedules they run, NULL from a worker older than schema 14); failed step attempts.
 CREATE TABLE workers (
     id TEXT COLLATE "C" PRIMARY KEY,
     host TEXT NOT NULL,
@@ -158,7 +160,8 @@ CREATE TABLE workers (
     steps JSON NOT NULL,
     listeners JSON NOT NULL,
     started_at BIGINT NOT NULL,
-    heartbeat_at BIGINT NOT NULL
+    heartbeat_at BIGINT NOT NULL,
+    schedules JSON
 );
 
 CREATE TABLE step_attempts (

@@ -143,10 +143,12 @@ CREATE TABLE schedule_ticks (
     tick_at INTEGER NOT NULL,
     status TEXT NOT NULL DEFAULT 'running',
     lease_until INTEGER,
+    claims INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (name, tick_at)
 );
 
--- Workers and what they provide (heartbeat_at: last heard of); failed step attempts.
+-- Workers and what they provide (heartbeat_at: last heard of; schedules: the specs of the
+-- cron schedules they run, NULL from a worker older than schema 14); failed step attempts.
 CREATE TABLE workers (
     id TEXT PRIMARY KEY,
     host TEXT NOT NULL,
@@ -154,7 +156,8 @@ CREATE TABLE workers (
     steps TEXT NOT NULL,
     listeners TEXT NOT NULL,
     started_at INTEGER NOT NULL,
-    heartbeat_at INTEGER NOT NULL
+    heartbeat_at INTEGER NOT NULL,
+    schedules TEXT
 );
 
 CREATE TABLE step_attempts (

@@ -1,6 +1,6 @@
 // The queues: unfinished steps (running, retrying, waiting for a worker), pending timers,
-// the workers heard of recently, the outbox's messages waiting for delivery, and its dead
-// letters with redrive. Read again every few seconds and soon after each committed
+// the workers heard of recently, the cron schedules they run, the outbox's messages waiting
+// for delivery, and its dead letters with redrive. Read again every few seconds and soon after each committed
 // transition; the rows are made again each time, so the keyboard focus is carried over to
 // the same link or button of the same row. The steps tab is kept in the URL (`?steps=`).
 import { ApiError, api, live, session } from "./api.js";
@@ -16,6 +16,7 @@ const lists = {
   dead: { path: "/dead-letters", items: [], cursor: null },
 };
 let workers = [];
+let schedules = [];
 const STEP_FILTERS = ["all", "running", "retrying", "no-worker"];
 let stepFilter = "all";
 let canAct = false;
@@ -48,14 +49,16 @@ async function load(name, { more = false } = {}) {
 
 async function refresh() {
   try {
-    const [found] = await Promise.all([
+    const [found, scheduled] = await Promise.all([
       api("/workers"),
+      api("/schedules"),
       load("steps"),
       load("timers"),
       load("outbox"),
       load("dead"),
     ]);
     workers = found.items;
+    schedules = scheduled.items;
     replace($("problem"));
     render();
     $("refreshed").textContent = `updated ${fmtTime(Date.now()).slice(11)}`;
@@ -96,6 +99,7 @@ function render() {
   const retrying = steps.filter((s) => s.status === "retrying").length;
   const orphaned = steps.filter((s) => needsWorker(s, sources)).length;
   const alive = workers.filter((w) => w.alive).length;
+  const unrun = schedules.filter((s) => s.workers.length === 0).length;
   const stat = (label, value, tone, testid) =>
     h("div", { class: "sw-stat", "data-tone": tone, "data-testid": testid },
       h("span", { class: "sw-stat-n" }, value), h("span", { class: "sw-stat-label" }, label));
@@ -108,10 +112,12 @@ function render() {
     stat("Outbox pending", counted(lists.outbox), "", "stat-outbox"),
     stat("Dead letters", counted(lists.dead), lists.dead.items.length ? "bad" : "", "stat-dead"),
     stat("Workers live", String(alive), alive ? "" : "bad", "stat-workers"),
+    stat("Schedules without a worker", String(unrun), unrun ? "bad" : "", "stat-unrun-schedules"),
   );
   renderSteps(sources);
   renderTimers();
   renderWorkers();
+  renderSchedules();
   renderOutbox();
   renderDead();
   refocus(place);
@@ -188,6 +194,30 @@ function renderWorkers() {
       h("td", { title: fmtTime(worker.heartbeat_at) }, since(worker.heartbeat_at)),
       h("td", { class: "sw-muted" }, fmtTime(worker.started_at)))));
   $("workers-empty").hidden = workers.length > 0;
+}
+
+function renderSchedules() {
+  $("schedules-count").textContent = String(schedules.length);
+  replace($("schedules"), schedules.map((schedule) => {
+    const tick = schedule.last_tick;
+    return h("tr", { "data-testid": "schedule-row", "data-id": schedule.name },
+      h("td", {}, h("span", { class: "sw-mono" }, schedule.name),
+        schedule.description ? h("span", { class: "sw-sub" }, schedule.description) : null),
+      h("td", { class: "sw-wrap", "data-testid": "schedule-summary" }, schedule.summary),
+      h("td", { class: "sw-nowrap" }, h("span", { class: "sw-mono" }, schedule.cron),
+        h("span", { class: "sw-sub" }, schedule.timezone)),
+      h("td", { class: "sw-wrap", "data-testid": "schedule-workers" }, schedule.workers.length
+        ? h("span", { class: "sw-mono" }, schedule.workers.map((w) => `${w.host}:${w.pid}`).join(", "))
+        : [h("span", { class: "sw-error-text", "data-testid": "schedule-no-worker" }, "no live worker runs it"),
+          h("span", { class: "sw-sub", title: fmtTime(schedule.last_heard_at) }, `last heard of ${since(schedule.last_heard_at)}: its ticks wait`)]),
+      h("td", { "data-testid": "schedule-last-tick" }, tick
+        ? [h("span", { title: fmtTime(tick.at) }, since(tick.at)), " ", pill(tick.status),
+          tick.taken_over ? h("span", { class: "sw-sub" }, "taken over from a worker that died") : null]
+        : h("span", { class: "sw-faint" }, "never")),
+      h("td", { title: fmtTime(schedule.next_tick), "data-testid": "schedule-next-tick" },
+        schedule.next_tick === null ? h("span", { class: "sw-faint" }, "none") : since(schedule.next_tick)));
+  }));
+  $("schedules-empty").hidden = schedules.length > 0;
 }
 
 function renderDead() {
