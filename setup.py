@@ -144,7 +144,7 @@ def _download(package: NpmPackage) -> bytes:
         raise SystemExit(
             f"statewright build: {package.url} does not match its integrity hash "
             f"(expected {package.integrity}, got {algorithm}-{found}); the download was "
-            f"corrupted or tampered with: nothing was written. {fix}"
+            f"corrupted or tampered with: nothing was written; {fix}"
         )
     return data
 
