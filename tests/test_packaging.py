@@ -86,7 +86,7 @@ def test_the_wheel_holds_the_package_its_data_and_nothing_else(tmp_path: Path) -
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     shutil.copytree(ROOT / "src", tree / "src", ignore=ignore)
     shutil.copytree(ROOT / "examples", tree / "examples", ignore=ignore)
-    for name in ("setup.py", "pyproject.toml", "README.md", "MANIFEST.in"):
+    for name in ("setup.py", "pyproject.toml", "README.md", "MANIFEST.in", "LICENSE"):
         shutil.copy(ROOT / name, tree / name)
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q"]
     built = subprocess.run(
@@ -103,6 +103,7 @@ def test_the_wheel_holds_the_package_its_data_and_nothing_else(tmp_path: Path) -
         names = set(archive.namelist())
         metadata = archive.read(f"statewright-{version}.dist-info/METADATA").decode()
         entry_points = archive.read(f"statewright-{version}.dist-info/entry_points.txt").decode()
+        licence_text = archive.read(f"statewright-{version}.dist-info/licenses/LICENSE").decode()
     assert {name.split("/")[0] for name in names} == {
         "statewright",
         f"statewright-{version}.dist-info",
@@ -118,5 +119,9 @@ def test_the_wheel_holds_the_package_its_data_and_nothing_else(tmp_path: Path) -
     assert "statewright/console/templates/login.html" in names
     assert not [name for name in names if "/tests/" in name or name.endswith((".pyc", ".db"))]
     assert "License-Expression: Apache-2.0" in metadata.splitlines()
+    assert "License-File: LICENSE" in metadata.splitlines()  # the licence's text, shipped
+    licence = f"statewright-{version}.dist-info/licenses/LICENSE"
+    assert licence in names
     assert f"Version: {version}" in metadata.splitlines()
     assert "statewright = statewright.cli:main" in entry_points
+    assert "Apache License" in licence_text and "Version 2.0, January 2004" in licence_text
