@@ -9,6 +9,10 @@ package's `console/static/vendor/` (served at `/static/vendor/`). Each extracted
 checked against its sha256 too. A package whose files are already there with the expected
 hashes is kept, so rebuilding needs no network; a tarball that fails a check writes nothing.
 
+A wheel also carries the example files `statewright demo` runs (`DEMO_EXAMPLES`, copied from
+`examples/` into the package's `cli/demo/examples/`), so that the demo works where statewright
+is installed, not only in a checkout.
+
 The rest of the project's metadata is in pyproject.toml.
 """
 
@@ -104,6 +108,17 @@ SWAGGER_UI = NpmPackage(
 NPM_PACKAGES = (ELKJS, SWAGGER_UI)
 ROOT = Path(__file__).resolve().parent
 VENDOR = Path("statewright", "console", "static", "vendor")
+#: The files of `examples/` that `statewright demo` reads (the demo's `machines.FILES`), and
+#: where a wheel carries them.
+DEMO_EXAMPLES = (
+    "order/order.json",
+    "approval/approval.json",
+    "intake/intake.json",
+    "order/steps.py",
+    "approval/steps.py",
+    "intake/schedules.json",
+)
+DEMO_EXAMPLES_IN_PACKAGE = Path("statewright", "cli", "demo", "examples")
 
 
 def _sha256(path: Path) -> str | None:
@@ -129,7 +144,7 @@ def _download(package: NpmPackage) -> bytes:
         raise SystemExit(
             f"statewright build: {package.url} does not match its integrity hash "
             f"(expected {package.integrity}, got {algorithm}-{found}); the download was "
-            f"corrupted or tampered with: nothing was written. {fix}"
+            f"corrupted or tampered with: nothing was written; {fix}"
         )
     return data
 
@@ -172,12 +187,26 @@ def fetch_vendor(target: Path) -> None:
         fetch_package(target, package)
 
 
+def copy_demo_examples(examples: Path, build_lib: Path) -> None:
+    """Copy the `DEMO_EXAMPLES` files of `examples` into the built package."""
+    missing = [name for name in DEMO_EXAMPLES if not (examples / name).is_file()]
+    if missing:
+        raise SystemExit(
+            f"statewright build: {examples} lacks {', '.join(missing)}, which the wheel carries "
+            "for `statewright demo`; build from a complete checkout or source distribution"
+        )
+    target = build_lib / DEMO_EXAMPLES_IN_PACKAGE
+    for name in DEMO_EXAMPLES:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).write_bytes((examples / name).read_bytes())
+
+
 class BuildPyWithVendor(build_py):
     """`build_py` that first fetches the npm packages into the source tree, then copies their
-    files as package data.
+    files, and the demo's example files, as package data.
 
-    An editable install (`pip install -e .`) runs this too: the files land in the source tree the
-    install points at.
+    An editable install (`pip install -e .`) runs this too: the npm files land in the source
+    tree the install points at; the demo reads the checkout's `examples/` there.
     """
 
     def run(self) -> None:
@@ -190,6 +219,7 @@ class BuildPyWithVendor(build_py):
             for package in NPM_PACKAGES:
                 for name in package.files:
                     self.copy_file(str(source / name), str(built / name))
+            copy_demo_examples(ROOT / "examples", Path(self.build_lib))
 
 
 if __name__ == "__main__":  # setuptools runs this file as __main__; tests import it

@@ -90,3 +90,11 @@ def test_runtime_policies_are_pure(name: str) -> None:
     path = Path(importlib.import_module(f"statewright.runtime.{name}").__file__ or "")
     imported = {module.split(".")[0] for _, module in imported_modules(path)}
     assert imported - {"statewright"} <= PURE_POLICIES[name]
+
+
+def test_the_engines_cron_ticks_are_pure() -> None:
+    """The tick arithmetic the engine and the runtime share (`engine/cron_ticks.py`) takes the
+    same vows as the cron policy it was taken out of."""
+    path = Path(importlib.import_module("statewright.engine.cron_ticks").__file__ or "")
+    imported = {module.split(".")[0] for _, module in imported_modules(path)}
+    assert imported <= PURE_POLICIES["cron"]

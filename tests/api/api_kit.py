@@ -121,12 +121,12 @@ def make_api(url: str, settings: ApiSettings | None = None) -> Iterator[Api]:
 
 
 @contextmanager
-def uvicorn_on_a_free_port(app: Any, http: Any = Protocol) -> Iterator[int]:
+def uvicorn_on_a_free_port(app: Any, http: Any = Protocol, **options: Any) -> Iterator[int]:
     """`app` served by a real uvicorn server (in a thread, on a free loopback port, `http`
-    its protocol: `serve`'s by default) while the block runs; the port. The server is
-    stopped, and checked stopped, afterwards."""
+    its protocol: `serve`'s by default, more `uvicorn.Config` `options`) while the block
+    runs; the port. The server is stopped, and checked stopped, afterwards."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, http=http, lifespan="off", log_config=None
+        app, host="127.0.0.1", port=0, http=http, lifespan="off", log_config=None, **options
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

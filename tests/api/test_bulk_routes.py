@@ -16,10 +16,19 @@ def test_bulk_send_over_a_state_with_a_dry_run_count(api: Api) -> None:
     post(api, "/api/v1/instances/c/events", {"type": "REJECT"})
     body = {"event": {"type": "APPROVE", "by": "ops"}, "state": "pending"}
     dry = post(api, "/api/v1/bulk/send", {**body, "dry_run": True})
-    assert dry.json() == {"matched": 2, "done": [], "refused": [], "dry_run": True}
+    counted = dry.json()
+    assert (counted["matched"], counted["done"], counted["refused"]) == (2, [], [])
+    assert counted["dry_run"] is True and isinstance(counted["as_of"], int)
     assert api.engine.get("a", tenant="acme").version == 1
     response = post(api, "/api/v1/bulk/send", body, **{"Idempotency-Key": "approve-all"})
-    assert response.json() == {"matched": 2, "done": ["a", "b"], "refused": [], "dry_run": False}
+    assert response.json() == {
+        "matched": 2,
+        "done": ["a", "b"],
+        "refused": [],
+        "dry_run": False,
+        "changed": [],
+        "as_of": None,
+    }
     history = api.engine.history("a", tenant="acme")
     assert history[-1].event == {"type": "APPROVE", "by": "ops"}
     assert history[-1].idempotency_key == "approve-all/a"

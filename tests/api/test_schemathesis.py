@@ -4,6 +4,7 @@ and no response that breaks the document (status, content type, body schema)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from schemathesis.checks import (
 )
 
 from statewright.api import ApiSettings
+from statewright.store.records import WorkerRecord
 
 EXAMPLES = int(os.environ.get("STATEWRIGHT_SCHEMATHESIS_EXAMPLES", "12"))
 CHECKS = [
@@ -38,6 +40,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     folder: Path = tmp_path_factory.mktemp("schemathesis")
     for api in make_api(f"sqlite:///{folder}/api.db", ApiSettings(max_body_bytes=4096, rate=0)):
         api.engine.register(CLAIM)  # typed events: their schemas are in the document too
+        now = api.engine.clock.now()
+        nightly = {
+            "name": "nightly",
+            "cron": "0 2 * * *",
+            "action": {"start": "order", "tenant": "acme"},
+        }
+        api.engine.store.register_worker(  # a schedule, so that its list has an item to check
+            WorkerRecord(id="w", host="h", pid=1, steps="[]", listeners="[]", started_at=now,
+                         heartbeat_at=now, schedules=json.dumps([nightly]))
+        )  # fmt: skip
         api.client.post(
             "/api/v1/instances/o1",
             json={"definition": "order", "input": {"amount": 1}},

@@ -217,11 +217,48 @@ def test_dead_letters_and_redrive(project: Path) -> None:
     assert "listener: boom" in run("dead-letters").stdout
     assert run("redrive").exit_code == 2  # neither an id, a filter nor --all
     dry = data(run("redrive", "--all", "--dry-run", "--json"))
+    assert isinstance(dry, dict) and isinstance(dry.pop("as_of"), int)
     assert dry == {"redriven": 0, "matched": 1, "dry_run": True}
     redriven = run("redrive", message.message_id)
     assert redriven.exit_code == 0 and "1 dead letter(s) redriven" in redriven.stdout
     assert "no dead letters" in run("dead-letters").stdout
     assert run("redrive", message.message_id).exit_code == 3
+
+
+def test_redrive_as_of_leaves_a_letter_dead_since_the_count_alone(project: Path) -> None:
+    setup = project / "implementations.py"  # nobody listens: order.paid stays in the outbox
+    setup.write_text(setup.read_text().replace('LISTENERS = {"order.paid": order_paid}', ""))
+    for number in (1, 2):
+        assert start(f"A-{number}", 25).exit_code == 0
+    assert run("worker", "--once").exit_code == 0
+    with Engine.open(f"sqlite:///{project / 'statewright.db'}") as engine:
+        first, second = engine.store.due_outbox(engine.clock.now() + 1, 10)
+        engine.store.outbox_failed(first, error="boom", next_attempt_at=0, dead=True)
+        dry = run("redrive", "--all", "--dry-run")
+        assert "1 dead letter(s) would be redriven" in dry.stdout
+        as_of = dry.stdout.split("--as-of ")[1].split()[0]
+        engine.store.outbox_failed(second, error="boom", next_attempt_at=0, dead=True)
+    redriven = run("redrive", "--all", "--as-of", as_of)
+    assert redriven.exit_code == 0 and "1 dead letter(s) redriven" in redriven.stdout
+    left = data(run("dead-letters", "--json"))
+    assert isinstance(left, dict)
+    assert [letter["message_id"] for letter in left["dead_letters"]] == [second.message_id]
+    assert run("redrive", "--all", "--as-of", "-1").exit_code == 2
+
+
+def test_bulk_as_of_leaves_an_instance_changed_since_the_count_alone(project: Path) -> None:
+    for number in (1, 2):
+        assert start(f"A-{number}", 2500).exit_code == 0
+    dry = data(run("bulk", "cancel", "--state", "pending_approval", "--dry-run", "--json"))
+    assert isinstance(dry, dict) and dry["matched"] == 2
+    assert run("send", "A-1", "APPROVE", "by=ann").exit_code == 0  # changed since the count
+    cancelled = run("bulk", "cancel", "--all", "--as-of", str(dry["as_of"]), "--json")
+    assert cancelled.exit_code == 0, cancelled.output
+    answer = data(cancelled)
+    assert isinstance(answer, dict)
+    assert (answer["done"], answer["changed"]) == (["A-2"], ["A-1"])
+    text = run("bulk", "cancel", "--all", "--dry-run")
+    assert "add --as-of " in text.stdout
 
 
 def test_the_store_url_comes_from_url_then_env_then_the_project(
@@ -243,7 +280,8 @@ def test_bulk_commands_over_a_filter(project: Path) -> None:
     assert run("bulk", "cancel").exit_code == 2  # no filter and no --all
     dry = data(run("bulk", "send", "APPROVE", "by=ops", "--state", "pending_approval",
                    "--dry-run", "--json"))  # fmt: skip
-    assert dry == {"matched": 2, "dry_run": True, "done": [], "refused": {}}
+    assert isinstance(dry, dict) and isinstance(dry.pop("as_of"), int)
+    assert dry == {"matched": 2, "dry_run": True, "done": [], "refused": {}, "changed": []}
     sent = run("bulk", "send", "APPROVE", "by=ops", "--state", "pending_approval")
     assert sent.exit_code == 0 and "2 matched: 2 sent, 0 refused" in sent.stdout
     refused = run("bulk", "send", "APPROVE", "--definition", "order", "--json")

@@ -1,5 +1,5 @@
-"""`statewright init` checks every path it would write before writing any, and a failed
-`init` leaves nothing behind."""
+"""`statewright init` checks every path it would write before writing any, a failed `init`
+leaves nothing behind, and its next steps work in a fresh environment."""
 
 from __future__ import annotations
 
@@ -82,3 +82,13 @@ def test_a_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("/proc/statewright-init: cannot write it")
     assert "Traceback" not in result.output
+
+
+def test_the_next_steps_say_where_pytest_comes_from(tmp_path: Path) -> None:
+    # pytest is no dependency of statewright: a fresh environment has no `pytest` to run.
+    result = init(tmp_path / "shop")
+
+    assert result.exit_code == 0
+    next_steps = " ".join(result.stdout.split()).split("next: ", 1)[1]
+    assert next_steps.startswith(f"cd {tmp_path / 'shop'}; pytest")
+    assert "pip install pytest" in next_steps

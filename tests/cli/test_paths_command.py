@@ -141,3 +141,35 @@ def test_paths_is_documented() -> None:
     result = runner.invoke(app, ["paths", "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "error", "message"),
+    [
+        ([ORDER, "--to", "shiped"], 1, "PathError", "--to: machine 'order' has no state"),
+        ([ORDER, "--limit", "3"], 1, "PathError", "found more than 3 states"),
+        (["nothing.json"], 1, "DefinitionError", "nothing.json: no such file"),
+        ([ORDER, "--machines", "nothing.py"], 2, "ConfigError", "nothing.py: no such file"),
+    ],
+)
+def test_with_json_an_error_is_a_json_object_on_stdout_and_a_line_on_stderr(
+    args: list[str],
+    code: int,
+    error: str,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["paths", *args, "--input", INPUT, "--json"])
+    assert result.exit_code == code, result.output
+    refused = json.loads(result.stdout)
+    assert refused["error"] == error and message in refused["message"]
+    assert message in result.stderr
+
+
+def test_without_json_an_error_leaves_stdout_empty() -> None:
+    result = runner.invoke(app, ["paths", ORDER, "--input", INPUT, "--to", "shiped"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "--to: machine 'order' has no state 'shiped'" in result.stderr

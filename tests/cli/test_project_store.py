@@ -76,4 +76,4 @@ def test_serve_refuses_a_broken_project_before_opening_the_store(project: Path) 
     toml.write_text(toml.read_text() + 'colour = "red"\n')
     for command in (["serve"], ["tokens", "list"], ["db", "status"]):
         refused = runner.invoke(app, command)
-        assert refused.exit_code == 1 and "unknown key 'colour'" in refused.stderr, command
+        assert refused.exit_code == 2 and "unknown key 'colour'" in refused.stderr, command

@@ -41,6 +41,22 @@ def test_each_page_is_a_shell_served_without_a_session(
     assert answer.headers["cache-control"] == "no-store"
 
 
+def test_the_policy_allows_only_this_origin_and_nothing_inline(client: TestClient) -> None:
+    policy = client.get("/").headers["content-security-policy"]
+    directives = dict(d.strip().partition(" ")[::2] for d in policy.split(";"))
+    assert directives == {
+        "default-src": "'none'",
+        "script-src": "'self'",
+        "style-src": "'self'",  # no 'unsafe-inline': no style attribute, no <style>
+        "img-src": "'self'",
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "frame-ancestors": "'none'",
+        "base-uri": "'none'",
+        "form-action": "'none'",  # every form is sent by its script, never by the browser
+    }
+
+
 def test_the_nav_marks_the_page_and_login_has_none(client: TestClient) -> None:
     queues = client.get("/queues").text
     assert '<a href="/queues" aria-current="page">Queues</a>' in queues

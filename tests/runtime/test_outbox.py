@@ -218,7 +218,8 @@ def test_a_claimed_message_is_held_for_the_outbox_lease_then_another_worker_may_
         ("just before the lease ends", 0),
         ("when it ends", 1),
     ]
-    assert [m.attempt for m in taken_over] == [1]  # a listener outlasting the lease: twice
+    # Virtual time ran past the lease with no renewal (as when a worker stalls): twice.
+    assert [m.attempt for m in taken_over] == [1]
     assert statuses(engine, "s-1") == [("delivered", 1)]
 
 

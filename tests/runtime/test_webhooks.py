@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -168,3 +169,18 @@ def test_a_failed_delivery_names_the_url_without_its_secrets(
     assert len(receiver.requests) == 1
     assert record.last_error == f"WebhookError: http://127.0.0.1:{port}/hook?… answered 500"
     assert "hook-pass" not in record.last_error and "hook-token" not in record.last_error
+
+
+def test_an_endpoint_that_cannot_be_reached_fails_the_delivery_naming_the_url(
+    store_url: str,
+) -> None:
+    with socket.socket() as placeholder:  # a port nothing listens on once it is closed
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    record = first_attempt(store_url, f"http://user:pass@127.0.0.1:{port}/hook?token=t")
+    assert (record.status, record.attempts) == ("pending", 1)
+    assert record.last_error is not None
+    assert record.last_error.startswith(
+        f"WebhookError: http://127.0.0.1:{port}/hook?… could not be reached: ConnectError: "
+    )
+    assert "pass" not in record.last_error and "token" not in record.last_error

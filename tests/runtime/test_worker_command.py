@@ -242,3 +242,34 @@ def test_an_outbox_lease_of_zero_is_refused_before_anything_runs(
     assert "--outbox-lease" in result.output
     with Engine.open(store_url) as engine:
         assert engine.get("q-1").value == "a"
+
+
+@pytest.mark.parametrize("empty_store_url", ["sqlite"], indirect=True)
+def test_a_webhook_whose_deadline_outlasts_the_outbox_lease_stops_the_worker_at_start(
+    store_url: str, tmp_path: Path
+) -> None:
+    setup = tmp_path / "hook_setup.py"
+    setup.write_text(
+        f"REPORT = {str(tmp_path / 'unused.json')!r}\n{HELD}\n"
+        "from statewright.runtime.webhooks import Webhook\n"
+        "LISTENERS = {'held.*': Webhook('http://127.0.0.1:9/hook', 'secret')}\n"
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(setup.read_text(), str(setup), "exec"), namespace)
+    (machine,) = namespace["MACHINES"]  # type: ignore[misc]
+    with Engine.open(store_url) as engine:
+        engine.register(machine)
+        engine.start("held", instance_id="h-1")
+    args = ["worker", "--url", store_url, "--machines", str(setup), "--once"]
+
+    result = runner.invoke(app, [*args, "--outbox-lease", "10"])
+
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        f"{setup}: Webhook(http://127.0.0.1:9/hook, deadline_s=10) for 'held.*': its deadline "
+        "(10 s) is not shorter than the outbox lease (10 s: the worker's outbox_lease_ms, "
+        "--outbox-lease), so another worker could deliver a message while it still runs; give "
+        "it a shorter deadline_s, or a longer outbox lease"
+    )
+    with Engine.open(store_url) as engine:
+        assert engine.get("h-1").value == "a"  # its timer did not fire

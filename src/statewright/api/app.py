@@ -6,7 +6,8 @@
 Every route but liveness and readiness needs an API token (`auth.py`) and sees only its
 tenant. Errors are `application/problem+json` (`problems.py`); bodies over `max_body_bytes`
 are refused with 413, malformed ones with 422; each token may send `rate` requests a second
-(bursts of `burst`), then 429.
+(bursts of `burst`), then 429; each client address may send `auth_failures` credentials that
+are not valid a minute, then 429 before the store is read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 from statewright.api.auth import DEFERRED_STATE, DeferredCaller
 from statewright.api.fast_send import FastSend
 from statewright.api.head import HeadAsGet
-from statewright.api.limits import BodyLimit, RateLimiter
+from statewright.api.limits import AuthFailures, BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
 from statewright.api.response_headers import with_response_headers
@@ -39,6 +40,7 @@ from statewright.api.routes import (
     instances,
     operations,
     outbox,
+    schedules,
     service,
     session,
     stream,
@@ -65,6 +67,8 @@ class ApiSettings:
     #: Requests a second each token may send (0: no limit), and the burst it may save up.
     rate: float = 50.0
     burst: int = 100
+    #: Failed authentications each client address may make a minute (0: no limit).
+    auth_failures: int = 20
     #: The live stream's heartbeat, poll interval, replay and queue bounds.
     stream: StreamSettings = field(default_factory=StreamSettings)
     #: How long a console session lasts after login (ms), and whether to serve the console.
@@ -89,7 +93,8 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.limiter = RateLimiter(settings.rate, settings.burst)
     app.state.max_body_bytes = settings.max_body_bytes
-    app.state.send_lane = SendLane(engine, app.state.limiter)
+    app.state.auth_failures = AuthFailures(settings.auth_failures)
+    app.state.send_lane = SendLane(engine, app.state.limiter, app.state.auth_failures)
     app.state.metrics = Metrics()
     app.state.stream_hub = StreamHub(engine, settings.stream)
     app.state.session_ms = settings.session_ms
@@ -105,6 +110,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         bulk.router,
         stream.router,
         workers.router,
+        schedules.router,
     )
     for router in routers:
         app.include_router(router)

@@ -1,6 +1,11 @@
 """Who calls: the bearer token of every request, checked against the store each time (a
 revocation counts at once), its tenant (every query is scoped to it) and its role.
 
+A client address that has sent too many credentials that are not valid (`AuthFailures`,
+`serve --auth-failures` a minute) is answered 429 before its next credential is read from
+the store, unless that credential authenticated before: guessing costs the store nothing,
+and a client behind the same address with a real token keeps working.
+
 A request may instead carry the web console's session cookie (`sw_session`, made by
 `POST /api/v1/session`): it acts as the session's token. With the cookie, every request but
 GET and HEAD must also send the session's CSRF secret as `X-CSRF-Token`, else 403: a page of
@@ -24,7 +29,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from statewright.api.limits import RateLimiter
+from statewright.api.limits import AuthFailures, RateLimiter, client_key
 from statewright.api.problems import Problem
 from statewright.engine import Engine
 from statewright.engine.sessions import Session
@@ -146,14 +151,20 @@ def bearer_refused() -> Problem:
 
 def _token(request: Request, credential: Credential) -> tuple[Token, Session | None]:
     engine: Engine = request.app.state.engine
+    failures: AuthFailures = request.app.state.auth_failures
+    address = client_key(request.scope.get("client"))
+    secret = credential.bearer if credential.bearer is not None else credential.session_id or ""
+    failures.check(address, secret)  # 429 before the store is read
     found = resolve(engine, credential)
     if found is None:
+        failures.failed(address, secret)
         if credential.bearer is None:
             raise _unauthorized(
                 "the console session has ended (logged out, expired, or its token revoked); "
                 "log in again at /login"
             )
         raise bearer_refused()
+    failures.succeeded(secret)
     token, session = found
     if session is not None:
         check_csrf(request, session)
@@ -185,8 +196,9 @@ def _authorize(request: Request, credential: Credential, role: str) -> Caller:
     """The caller of `credential`, counted against its rate, holding `role` or a higher one.
 
     Raises:
-        Problem: 401 (no valid token), 403 (no CSRF secret with a cookie), 429 (over its
-            rate), 403 (its role is too low).
+        Problem: 429 (too many failed authentications from the client's address), 401 (no
+            valid token), 403 (no CSRF secret with a cookie), 429 (over its rate), 403 (its
+            role is too low).
     """
     token, session = _token(request, credential)
     return admit(request.app.state.limiter, token, role, session)

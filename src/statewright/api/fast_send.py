@@ -42,6 +42,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from statewright.api.auth import Credential, DeferredCaller
+from statewright.api.limits import client_key
 from statewright.api.metrics import Metrics
 from statewright.api.models import json_data
 from statewright.api.problems import Problem
@@ -102,7 +103,8 @@ class FastSend:
         if key is None:
             expected = _expected(if_match)
             if expected is not False:
-                job = LaneJob(secret, instance_id, event, expected, _loop())
+                client = client_key(scope.get("client"))
+                job = LaneJob(secret, instance_id, event, expected, _loop(), client=client)
                 try:
                     await state.send_lane.send(job)
                 except Exception as failed:  # a bug: the app's 500, logged

@@ -170,13 +170,27 @@ class RedriveIn(BaseModel):
     event_type: str | None = _Id
     all: bool = Field(default=False, description="Every dead letter of the tenant.")
     dry_run: bool = Field(default=False, description="Only count them.")
+    as_of: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "The `as_of` a dry run returned: only the letters dead then (and still dead) are "
+            "redriven, none dead-lettered since. Without it, every letter dead now."
+        ),
+    )
 
 
 class RedriveOut(BaseModel):
-    """How many dead letters were (with `dry_run`, would be) redriven."""
+    """How many dead letters were (with `dry_run`, would be) redriven, and as of when."""
 
     redriven: int
     dry_run: bool
+    as_of: int | None = Field(
+        description=(
+            "A dry run: the dead letters' position when they were counted, to pass back with "
+            "the redrive so that it acts on those only. Otherwise the `as_of` given, if any."
+        )
+    )
 
 
 class BulkFilterIn(BaseModel):
@@ -191,6 +205,14 @@ class BulkFilterIn(BaseModel):
     tag: str | None = _Id
     all: bool = Field(default=False, description="Every instance of the tenant (no filter).")
     dry_run: bool = Field(default=False, description="Only count the matches.")
+    as_of: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "The `as_of` a dry run returned: act only on the instances with no transition "
+            "since (the others are `changed`). Without it, on every instance matching now."
+        ),
+    )
 
 
 class BulkSendIn(BulkFilterIn):
@@ -219,9 +241,21 @@ class RefusedOut(BaseModel):
 
 
 class BulkOut(BaseModel):
-    """How many instances the filter matched, those acted on, and those refused."""
+    """How many instances the filter matched, those acted on, those refused, and (given
+    `as_of`) those changed since it and left alone."""
 
     matched: int
     done: list[str]
     refused: list[RefusedOut]
     dry_run: bool
+    changed: list[str] = Field(
+        description=(
+            "Given `as_of`: the instances matching but changed (a transition) since it, left alone."
+        )
+    )
+    as_of: int | None = Field(
+        description=(
+            "A dry run: the position it counted at, to pass back with the bulk so that it "
+            "acts on no instance changed since. Otherwise the `as_of` given, if any."
+        )
+    )

@@ -56,6 +56,7 @@ from statewright.api.fast_send import (
     expected_of,
     plain_send,
 )
+from statewright.api.limits import client_key
 from statewright.api.response_headers import with_response_headers
 from statewright.api.send_lane import LaneJob, Sent
 
@@ -153,6 +154,7 @@ class ShortSend:
                 self.expected,
                 self.protocol.loop,
                 self.answered,
+                client_key(self.cycle.scope.get("client")),
             )
             self.api.state.send_lane.submit(job)
         except Exception as error:  # a bug: the app's 500, logged

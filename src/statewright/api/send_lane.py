@@ -35,7 +35,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from statewright.api.auth import Caller, admit, bearer_refused
-from statewright.api.limits import RateLimiter
+from statewright.api.limits import AuthFailures, RateLimiter
 from statewright.api.response_headers import API_HEADERS
 from statewright.api.views import transition_body
 from statewright.engine import Engine
@@ -83,6 +83,7 @@ class LaneJob:
     called with the job instead (on `loop`, with no future made)."""
 
     __slots__ = (
+        "client",
         "error",
         "event",
         "expected",
@@ -102,8 +103,10 @@ class LaneJob:
         expected: int | None,
         loop: asyncio.AbstractEventLoop,
         on_answer: Callable[[LaneJob], None] | None = None,
+        client: str = "unknown",
     ) -> None:
         self.secret = secret
+        self.client = client  # the client's address (`limits.client_key`)
         self.instance_id = instance_id
         self.event = event
         self.expected = expected
@@ -126,9 +129,17 @@ class SendLane:
     instance at a time, as the engine's group commit does).
     """
 
-    def __init__(self, engine: Engine, limiter: RateLimiter, *, idle_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        limiter: RateLimiter,
+        failures: AuthFailures | None = None,
+        *,
+        idle_s: float = 2.0,
+    ) -> None:
         self._engine = engine
         self._limiter = limiter
+        self._failures = failures or AuthFailures(0)
         self._idle_s = idle_s
         self._most = max(1, int(getattr(engine.store, "group_commit_leaders", 1)))
         self._lock = threading.Lock()
@@ -201,15 +212,21 @@ class SendLane:
         """Answer every job: its token checked, the batch sent, each response built."""
         found: dict[str, Token | BaseException | None] = {}
         admitted: list[tuple[LaneJob, Caller]] = []
+        failures = self._failures
         for job in jobs:
-            if job.secret not in found:
-                try:
-                    found[job.secret] = self._engine.authenticate(job.secret)
-                except Exception as error:  # the store's: as the route's token check meets it
-                    found[job.secret] = error
-            token = found[job.secret]
             try:
+                if job.secret not in found:
+                    failures.check(job.client, job.secret)  # 429 before the store is read
+                    try:
+                        found[job.secret] = self._engine.authenticate(job.secret)
+                    except Exception as error:  # the store's: as the route's check meets it
+                        found[job.secret] = error
+                    else:
+                        if found[job.secret] is not None:
+                            failures.succeeded(job.secret)
+                token = found[job.secret]
                 if token is None:
+                    failures.failed(job.client, job.secret)
                     raise bearer_refused()
                 if isinstance(token, BaseException):
                     raise token

@@ -20,6 +20,7 @@ from statewright.cli.commands import (
     paths,
     project_init,
     prune,
+    schedules,
     serve,
     show,
     step,
@@ -77,6 +78,7 @@ app.command("retry")(step.retry)
 app.command("cancel")(instance.cancel)
 app.command("dead-letters")(outbox.dead_letters)
 app.command("redrive")(outbox.redrive)
+app.command("schedules")(schedules.schedules)
 app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(bulk.app, name="bulk")

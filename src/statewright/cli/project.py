@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from statewright.errors import ConfigError
-from statewright.store.url import DEFAULT_URL, URL_VARIABLE
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE, check_url
 
 __all__ = ["PROJECT_FILE", "Project", "find_project", "resolve_store_url"]
 
@@ -49,8 +49,9 @@ def find_project(start: Path | None = None) -> Project | None:
     above it; None outside a project.
 
     Raises:
-        ConfigError: the file is not valid TOML, or holds an unknown key or a value of the
-            wrong type (the message names the key and the fix).
+        ConfigError: the file is not valid TOML, or holds an unknown key, a value of the
+            wrong type or a `url` that is not a store URL (the message names the file, the
+            key and the fix).
     """
     folder = (start or Path.cwd()).resolve()
     for candidate in (folder, *folder.parents):
@@ -76,6 +77,11 @@ def read_project(file: Path) -> Project:
             )
         if not isinstance(value, str) or not value:
             raise ConfigError(f'{file}: {key} must be a non-empty string, e.g. {key} = "..."')
+    if "url" in table:
+        try:
+            check_url(table["url"])
+        except ConfigError as error:
+            raise ConfigError(f"{file}: url: {error}") from None
     root = file.parent
 
     def path(key: str) -> Path | None:

@@ -40,6 +40,7 @@ def run_processes(
     group_commit: bool,
     settings: ApiSettings,
     access_log: bool = True,
+    forwarded_allow_ips: str | None = None,
 ) -> bool:
     """Serve on the bound `sock` with `workers` processes until SIGTERM or SIGINT (each
     finishes its requests).
@@ -64,6 +65,7 @@ def run_processes(
                 "max_body_bytes": settings.max_body_bytes,
                 "rate": settings.rate,
                 "burst": settings.burst,
+                "auth_failures": settings.auth_failures,
             },
             "stream": {
                 "heartbeat_s": settings.stream.heartbeat_s,
@@ -84,6 +86,7 @@ def run_processes(
         http=HTTP_PROTOCOL,
         access_log=access_log,
         server_header=False,
+        forwarded_allow_ips=forwarded_allow_ips,
         # Each process's open live streams never end by themselves: give them this long
         # after SIGTERM, then close them (clients reconnect with Last-Event-ID elsewhere).
         timeout_graceful_shutdown=STREAM_GRACE_S,

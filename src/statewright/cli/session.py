@@ -59,6 +59,7 @@ __all__ = [
     "UrlOption",
     "exit_code",
     "fail",
+    "load_project",
     "open_session",
     "print_json",
     "end_with",
@@ -149,8 +150,8 @@ def open_session(
     has is not found, naming those there are, before anything is created or registered.
     """
     console = Console(highlight=False, soft_wrap=True)
+    project = load_project(as_json)
     try:
-        project = find_project()
         store_url = resolve_store_url(url, project)
         setup = resolve_setup(machines_file, project) if machines else WorkerSetup([])
         provided = {machine.id for machine in setup.machines}
@@ -171,6 +172,18 @@ def open_session(
                 _register(engine, machine, source)
             chosen = tenant or (project.tenant if project else None) or DEFAULT_TENANT
             yield Session(engine, chosen, as_json, console, project)
+    except StatewrightError as error:
+        fail(error, as_json)
+
+
+def load_project(as_json: bool) -> Project | None:
+    """The project of the working folder (`find_project`), for every command that reads it.
+    A `statewright.toml` that cannot be used (not TOML, an unknown key, a value of the wrong
+    type, a bad store URL) ends the command through `fail`, as any configuration error:
+    exit 2, one line naming the file, the key and the fix (with `as_json`, the JSON error
+    on stdout too), before anything is opened or written."""
+    try:
+        return find_project()
     except StatewrightError as error:
         fail(error, as_json)
 

@@ -6,6 +6,7 @@ from statewright.engine.bulk import BulkResult
 from statewright.engine.engine import Engine
 from statewright.engine.partition_pruning import AuditPartition, Partitioned
 from statewright.engine.pruning import PruneReport
+from statewright.engine.schedules import ScheduleSeen, ScheduleWorker, TickSeen
 from statewright.engine.stream import StreamEntry
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
 from statewright.engine.work_views import (
@@ -31,10 +32,13 @@ __all__ = [
     "Partitioned",
     "PendingTimer",
     "PruneReport",
+    "ScheduleSeen",
+    "ScheduleWorker",
     "SendRequest",
     "StateCount",
     "StepAttempt",
     "StepRun",
     "StreamEntry",
+    "TickSeen",
     "VerifyResult",
 ]

@@ -7,6 +7,16 @@ are visited by id, page by page, so one that leaves the filter meanwhile is stil
 once and one that enters it behind the visit is not. A bulk send with an `idempotency_key`
 gives each instance the key `<key>/<instance id>`, so that running the same bulk again after a
 crash sends nothing twice.
+
+A dry run also returns `as_of`, the live stream's settled position (`bulk_horizon`) taken
+before it counts. A bulk given that `as_of` acts only on the instances with no transition
+since (the audit row of the version it finds is at or before `as_of`), each sent or
+cancelled at that version (a transition in between refuses it: `VersionConflict`). Those
+left alone are `changed`. So it acts on no instance the count did not count: one matching
+now with no transition since `as_of` matched when counted, since its business state, status
+and tags were the same then. (The runtime status also moves without a transition, when a
+step attempt fails or is retried: a `runtime_status` filter of `running` or `retrying` can
+still take in an instance whose step changed so after the count.)
 """
 
 from __future__ import annotations
@@ -18,11 +28,11 @@ from typing import TypedDict
 
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.engine.listing import Listing
-from statewright.engine.operating import Operating
+from statewright.engine.operating import Operating, settled
 from statewright.engine.payload import check_id, event_json
 from statewright.engine.sending import checked_event
 from statewright.engine.work import Work
-from statewright.errors import PayloadError, StatewrightError
+from statewright.errors import PayloadError, StatewrightError, VersionConflict
 
 __all__ = ["BULK_LIMIT", "Bulk", "BulkFilters", "BulkResult"]
 
@@ -43,12 +53,15 @@ class BulkFilters(TypedDict):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BulkResult:
     """What a bulk operation did: how many instances the filter matched, the ids it acted on,
-    and per refused instance its error (`dry_run`: only `matched`)."""
+    and per refused instance its error (`dry_run`: only `matched`, and the `as_of` to pass
+    to the bulk). Given `as_of`: `changed`, those matching but changed since, left alone."""
 
     matched: int
     done: tuple[str, ...] = ()
     refused: dict[str, StatewrightError] = field(default_factory=dict)
     dry_run: bool = False
+    changed: tuple[str, ...] = ()
+    as_of: int | None = None
 
 
 class Bulk(Work, Operating, Listing):
@@ -63,6 +76,7 @@ class Bulk(Work, Operating, Listing):
         idempotency_key: str | None = None,
         roles: Collection[str] | None = None,
         dry_run: bool = False,
+        as_of: int | None = None,
         limit: int = BULK_LIMIT,
         definition_id: str | None = None,
         status: str | None = None,
@@ -85,10 +99,16 @@ class Bulk(Work, Operating, Listing):
         if actor is not None:
             check_id(actor, "actor")
 
-        def act(instance_id: str) -> None:
+        def act(instance_id: str, version: int | None) -> None:
             key = None if idempotency_key is None else f"{idempotency_key}/{instance_id}"
             self.send(
-                instance_id, event, tenant=tenant, actor=actor, idempotency_key=key, roles=roles
+                instance_id,
+                event,
+                tenant=tenant,
+                actor=actor,
+                idempotency_key=key,
+                roles=roles,
+                expected_version=version,
             )
 
         filters: BulkFilters = {
@@ -98,7 +118,7 @@ class Bulk(Work, Operating, Listing):
             "state": state,
             "tag": tag,
         }
-        return self._bulk(act, tenant, dry_run, limit, filters)
+        return self._bulk(act, tenant, dry_run, as_of, limit, filters)
 
     def bulk_cancel(
         self,
@@ -107,6 +127,7 @@ class Bulk(Work, Operating, Listing):
         reason: str | None = None,
         actor: str | None = None,
         dry_run: bool = False,
+        as_of: int | None = None,
         limit: int = BULK_LIMIT,
         definition_id: str | None = None,
         status: str | None = None,
@@ -117,8 +138,10 @@ class Bulk(Work, Operating, Listing):
         """Cancel every instance of the tenant the filters match (see `bulk_send`); finished
         ones are reported as refused (`InstanceNotActive`)."""
 
-        def act(instance_id: str) -> None:
-            self.cancel(instance_id, tenant=tenant, reason=reason, actor=actor)
+        def act(instance_id: str, version: int | None) -> None:
+            self.cancel(
+                instance_id, tenant=tenant, reason=reason, actor=actor, expected_version=version
+            )
 
         filters: BulkFilters = {
             "definition_id": definition_id,
@@ -127,13 +150,14 @@ class Bulk(Work, Operating, Listing):
             "state": state,
             "tag": tag,
         }
-        return self._bulk(act, tenant, dry_run, limit, filters)
+        return self._bulk(act, tenant, dry_run, as_of, limit, filters)
 
     def bulk_retry(
         self,
         *,
         tenant: str = DEFAULT_TENANT,
         dry_run: bool = False,
+        as_of: int | None = None,
         limit: int = BULK_LIMIT,
         definition_id: str | None = None,
         status: str | None = None,
@@ -144,7 +168,7 @@ class Bulk(Work, Operating, Listing):
         """Make every waiting step of the instances the filters match due now (see
         `bulk_send`); an instance with none waiting is reported (`StepNotRetryable`)."""
 
-        def act(instance_id: str) -> None:
+        def act(instance_id: str, version: int | None) -> None:
             self.retry_step(instance_id, tenant=tenant)
 
         filters: BulkFilters = {
@@ -154,19 +178,33 @@ class Bulk(Work, Operating, Listing):
             "state": state,
             "tag": tag,
         }
-        return self._bulk(act, tenant, dry_run, limit, filters)
+        return self._bulk(act, tenant, dry_run, as_of, limit, filters)
+
+    def bulk_horizon(self, *, timeout_s: float = 10.0) -> int:
+        """The live stream's position up to which every transition is committed (waiting, on
+        PostgreSQL, at most `timeout_s` for those in flight): a bulk's dry run takes it
+        before it counts and returns it as `as_of`.
+
+        Raises:
+            StoreUnavailable: a transaction in flight still runs after `timeout_s`.
+        """
+        return settled(self.store, self.store.stream_marker(), timeout_s, "the audit log")
 
     def _bulk(
         self,
-        act: Callable[[str], None],
+        act: Callable[[str, int | None], None],
         tenant: str,
         dry_run: bool,
+        as_of: int | None,
         limit: int,
         filters: BulkFilters,
     ) -> BulkResult:
+        if as_of is not None:
+            _check_as_of(as_of, self.store.stream_marker().seq)
+        position = self.bulk_horizon() if dry_run and as_of is None else as_of
         matched = sum(c.count for c in self.count_by_state(tenant=tenant, **filters))
         if dry_run:
-            return BulkResult(matched=matched, dry_run=True)
+            return BulkResult(matched=matched, dry_run=True, as_of=position)
         if matched > limit:
             raise PayloadError(
                 f"the filter matches {matched} instances, more than the limit of {limit} for "
@@ -174,17 +212,49 @@ class Bulk(Work, Operating, Listing):
             )
         done: builtins.list[str] = []
         refused: dict[str, StatewrightError] = {}
+        changed: builtins.list[str] = []
         cursor: str | None = None
         while True:
             page = self.list(tenant=tenant, cursor=cursor, limit=500, **filters)
             for instance in page:
+                version = None
+                if as_of is not None:
+                    at = self.store.change_position(tenant, instance.id, instance.version)
+                    if at is not None and at > as_of:
+                        changed.append(instance.id)
+                        continue
+                    version = instance.version
                 try:
-                    act(instance.id)
+                    act(instance.id, version)
+                except VersionConflict as error:
+                    if as_of is not None:
+                        changed.append(instance.id)
+                    else:
+                        refused[instance.id] = error
                 except StatewrightError as error:
                     refused[instance.id] = error
                 else:
                     done.append(instance.id)
-            if page.next_cursor is None or len(done) + len(refused) >= limit:
+            if page.next_cursor is None or len(done) + len(refused) + len(changed) >= limit:
                 break
             cursor = page.next_cursor
-        return BulkResult(matched=matched, done=tuple(done), refused=refused)
+        return BulkResult(
+            matched=matched,
+            done=tuple(done),
+            refused=refused,
+            changed=tuple(changed),
+            as_of=as_of,
+        )
+
+
+def _check_as_of(as_of: int, drawn: int) -> None:
+    if isinstance(as_of, bool) or not isinstance(as_of, int) or as_of < 0:
+        raise PayloadError(
+            f"as_of {as_of!r} is no position: pass the whole number >= 0 a dry run returned "
+            '("dry_run": true)'
+        )
+    if as_of > drawn:
+        raise PayloadError(
+            f"as_of {as_of} is past the audit log's current position {drawn}: pass the as_of "
+            'a dry run returned ("dry_run": true), or leave it out for what matches now'
+        )

@@ -36,6 +36,7 @@ from statewright.engine.outbox_reads import OutboxReads
 from statewright.engine.payload import DEFAULT_MAX_EVENT_BYTES
 from statewright.engine.pruning import Pruning
 from statewright.engine.registry import Registry
+from statewright.engine.schedules import Schedules
 from statewright.engine.sessions import Sessions
 from statewright.engine.stream import Streams
 from statewright.engine.workers import Workers
@@ -52,7 +53,9 @@ __all__ = ["DEFAULT_TENANT", "SEND_ATTEMPTS", "Engine"]
 log = logging.getLogger("statewright.engine")
 
 
-class Engine(BatchSending, Bulk, Sessions, Catalog, Streams, Workers, OutboxReads, Pruning):
+class Engine(
+    BatchSending, Bulk, Sessions, Catalog, Streams, Workers, Schedules, OutboxReads, Pruning
+):
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and

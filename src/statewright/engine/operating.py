@@ -10,7 +10,7 @@ import builtins
 import json
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from statewright.chart import Snapshot
 from statewright.chart.accepting import accepted_transitions
@@ -31,7 +31,18 @@ from statewright.engine.work_views import (
     StepRun,
 )
 from statewright.engine.writes import build_write
-from statewright.errors import InstanceNotActive, NotFound, StepNotRetryable, VersionConflict
+from statewright.errors import (
+    InstanceNotActive,
+    NotFound,
+    PayloadError,
+    StepNotRetryable,
+    StoreUnavailable,
+    VersionConflict,
+)
+from statewright.store.stream import StreamMarker
+
+if TYPE_CHECKING:
+    from statewright.store.protocol import Store
 
 __all__ = ["STEP_STATUSES", "Operating", "accepted_of"]
 
@@ -274,6 +285,20 @@ class Operating(Deciding):
         letters = [DeadLetter.from_record(row) for row in rows]
         return _page(letters, size, "dead_letters", filters, lambda d: [d.message_id])
 
+    def dead_letter_horizon(self, *, timeout_s: float = 10.0) -> int:
+        """The position every dead letter so far is at or before: a letter dead-lettered
+        later is after it. A redrive's dry run returns it as `as_of`, and `redrive(...,
+        as_of=)` then acts on the letters dead at that moment only.
+
+        On PostgreSQL a transaction writing to the outbox when the position was read (one
+        that may be dead-lettering a message with a number below it) is waited for, at
+        most `timeout_s`; on SQLite nothing is ever in flight.
+
+        Raises:
+            StoreUnavailable: such a transaction is still running after `timeout_s`.
+        """
+        return settled(self.store, self.store.dead_letter_marker(), timeout_s, "the outbox")
+
     def redrive(
         self,
         message_id: str | None = None,
@@ -282,10 +307,14 @@ class Operating(Deciding):
         instance_id: str | None = None,
         event_type: str | None = None,
         dry_run: bool = False,
+        as_of: int | None = None,
     ) -> int:
         """Put dead letters back to be delivered now, attempts reset: the one `message_id`
         names, or every one of the tenant the filters match (all of them with none). With
-        `dry_run`, only count them.
+        `dry_run`, only count them. With `as_of` (a `dead_letter_horizon()` taken when they
+        were counted), only the letters that were dead then and still are: one dead-lettered
+        since is left alone, so that a redrive does what its dry run counted, less what left
+        the dead letters meanwhile (redriven by someone else).
 
         Returns:
             How many were (or, with `dry_run`, would be) redriven.
@@ -293,18 +322,21 @@ class Operating(Deciding):
         Raises:
             NotFound: `message_id` names no dead letter of this tenant (the message says if
                 it is pending or delivered instead).
-            PayloadError: a malformed filter.
+            PayloadError: a malformed filter; `as_of` with `message_id`, negative, or past
+                the dead letters' current position (not one a dry run returned).
         """
         self._scope(tenant, None, message_id=message_id, instance_id=instance_id)
         if event_type is not None:
             check_id(event_type, "event type")
+        if as_of is not None:
+            self._check_as_of(as_of, message_id)
         filters = {"instance_id": instance_id, "event_type": event_type, "message_id": message_id}
         if dry_run or message_id is not None:
             count = 0
             after: str | None = None
             while True:
                 page = self.store.list_dead_letters(
-                    tenant, after_id=after, limit=MAX_PAGE, **filters
+                    tenant, after_id=after, through=as_of, limit=MAX_PAGE, **filters
                 )
                 count += len(page)
                 if len(page) < MAX_PAGE:
@@ -314,7 +346,26 @@ class Operating(Deciding):
                 raise NotFound(_not_dead(self, tenant, message_id))
             if dry_run:
                 return count
-        return self.store.redrive_dead_letters(tenant, self.clock.now(), **filters)
+        return self.store.redrive_dead_letters(tenant, self.clock.now(), through=as_of, **filters)
+
+    def _check_as_of(self, as_of: int, message_id: str | None) -> None:
+        if message_id is not None:
+            raise PayloadError(
+                f"as_of is for a redrive by filter or of all; {message_id!r} names one dead "
+                "letter already: leave as_of out"
+            )
+        if isinstance(as_of, bool) or not isinstance(as_of, int) or as_of < 0:
+            raise PayloadError(
+                f"as_of {as_of!r} is no position: pass the whole number >= 0 a dry run "
+                'returned ("dry_run": true)'
+            )
+        drawn = self.store.dead_letter_marker().seq
+        if as_of > drawn:
+            raise PayloadError(
+                f"as_of {as_of} is past the dead letters' current position {drawn}: pass the "
+                'as_of a dry run returned ("dry_run": true), or leave it out for every letter '
+                "dead now"
+            )
 
     def _scope(self, tenant: str, owner: str | None, **filters: str | None) -> dict[str, object]:
         """Check the tenant and filters (and that the instance `owner` is this tenant's);
@@ -327,6 +378,28 @@ class Operating(Deciding):
             self._load(tenant, owner)
             filters["instance_id"] = owner
         return {"tenant": tenant, **filters}
+
+
+def settled(store: Store, marker: StreamMarker, timeout_s: float, table: str) -> int:
+    """`marker`'s position, once every transaction it saw writing to `table` has ended (at
+    once without any: SQLite), so that every row numbered up to it is committed.
+
+    Raises:
+        StoreUnavailable: one is still running after `timeout_s`.
+    """
+    if marker.pending is None:
+        return marker.seq
+    deadline = time.monotonic() + timeout_s
+    pause = 0.001
+    while not store.stream_settled(marker.pending):
+        if time.monotonic() >= deadline:
+            raise StoreUnavailable(
+                f"a transaction writing to {table} has run for more than {timeout_s:g} s, so "
+                "what matches cannot be counted exactly; try again once it ends"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    return marker.seq
 
 
 def _page_size(limit: int) -> int:

@@ -45,39 +45,32 @@ ticks at all for `"* 1 * * SUN"` on the spring-forward Sunday) and around half-h
 (Lord Howe: 02:00-02:29 missing from `"* */2 * * *"`): it steps hours as 3600 s and jumps
 to midnights that do not exist. Its calendar walk has no such problem.
 
+The tick arithmetic lives in `engine/cron_ticks.py`, below the runtime, so that the engine
+too can say when a schedule ticks next (`Engine.schedules`).
+
 One more deviation from cronsim, towards Debian: a one-value range with a step (`5-5/10`)
 means 5, where cronsim reads `5/10` (5, 15, 25, ...).
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import re
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from functools import cache
+from datetime import datetime
 from types import MappingProxyType
 
 from cronsim import CronSim, CronSimError
 
 from statewright.chart.faults import did_you_mean
+from statewright.engine.cron_ticks import MACROS, expand, ticks_after, zone
 from statewright.engine.listing import RUNTIME_STATUSES, STATUSES
 from statewright.errors import ConfigError
 
 __all__ = ["Schedule", "due_ticks", "next_tick", "parse_schedule"]
 
-_MACROS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
 _KEYS = ("name", "cron", "timezone", "action", "description")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}")
 _CRON_FIX = (
@@ -204,7 +197,7 @@ def next_tick(schedule: Schedule, after_ms: int) -> int:
         ConfigError: no tick in the 50 years after `after_ms` (cronsim's horizon); a schedule
             that never ticks at all is refused when it is built.
     """
-    for tick in _ticks(schedule, after_ms):
+    for tick in ticks_after(schedule.cron, schedule.timezone, after_ms):
         return tick
     raise ConfigError(
         f'schedule "{schedule.name}": cron {schedule.cron!r} has no tick in the '
@@ -233,104 +226,13 @@ def due_ticks(schedule: Schedule, after_ms: int, until_ms: int, limit: int) -> l
     if limit < 1:
         raise ValueError(f"limit must be >= 1, not {limit}")
     ticks: list[int] = []
-    for tick in _ticks(schedule, after_ms):
+    for tick in ticks_after(schedule.cron, schedule.timezone, after_ms):
         if tick > until_ms:
             break
         ticks.append(tick)
         if len(ticks) == limit:
             break
     return ticks
-
-
-def _ticks(schedule: Schedule, after_ms: int) -> Iterator[int]:
-    """Yield the ticks strictly after `after_ms`, in increasing order (ms)."""
-    zone = _zone(schedule.timezone)
-    expression = _expand(schedule.cron)
-    minute, hour = expression.split()[:2]
-    by_wall_clock = not minute.startswith("*") and not hour.startswith("*")
-    # cronsim walks the naive wall clock: calendar arithmetic, no time zone. The walk starts
-    # early enough to meet a wall time that the clock repeats after `after_ms`.
-    after_s = after_ms // 1000
-    start = datetime.fromtimestamp(after_s + _lowest_offset_s(zone, after_s), UTC)
-    pending: list[int] = []  # instants found, in seconds, not yet yielded (a heap)
-    last = after_ms
-    for wall in CronSim(expression, start.replace(tzinfo=None)):
-        instants = _instants(wall, zone, by_wall_clock=by_wall_clock)
-        # The earliest instant of a wall time never decreases as the walk goes on, so what
-        # is pending before it is final. Only the second pass of a repeated hour waits here.
-        while pending and instants and pending[0] < instants[0]:
-            tick = heapq.heappop(pending) * 1000
-            if tick > last:
-                last = tick
-                yield tick
-        for instant in instants:
-            heapq.heappush(pending, instant)
-    while pending:
-        tick = heapq.heappop(pending) * 1000
-        if tick > last:
-            last = tick
-            yield tick
-
-
-def _instants(wall: datetime, zone: tzinfo, *, by_wall_clock: bool) -> list[int]:
-    """The instants (epoch s, ascending) at which the naive wall time `wall` ticks."""
-    if zone is UTC:
-        return [int(wall.replace(tzinfo=UTC).timestamp())]
-    first = wall.replace(tzinfo=zone)  # fold=0: the first pass of a repeated wall time
-    if _exists(first):
-        second = wall.replace(tzinfo=zone, fold=1)
-        if by_wall_clock or second.utcoffset() == first.utcoffset():
-            return [int(first.timestamp())]
-        return [int(first.timestamp()), int(second.timestamp())]
-    if not by_wall_clock:
-        return []  # not on the wall clock today: no tick
-    # Debian's cron: a job whose time was skipped runs at the first minute after the gap.
-    while not _exists(first):
-        first = (first.replace(tzinfo=None) + timedelta(minutes=1)).replace(tzinfo=zone)
-    return [int(first.timestamp())]
-
-
-def _exists(local: datetime) -> bool:
-    """Whether the wall clock of `local`'s zone ever shows it (not in a spring-forward gap)."""
-    return local.astimezone(UTC).astimezone(local.tzinfo).replace(tzinfo=None, fold=0) == (
-        local.replace(tzinfo=None, fold=0)
-    )
-
-
-def _lowest_offset_s(zone: tzinfo, at_s: int) -> int:
-    """The lowest UTC offset of `zone` in the day after `at_s`, in seconds."""
-    if zone is UTC:
-        return 0
-    offsets = (datetime.fromtimestamp(at_s + hour * 3600, zone).utcoffset() for hour in range(27))
-    return min(int(offset.total_seconds()) for offset in offsets if offset is not None)
-
-
-def _expand(cron: str) -> str:
-    expression = _MACROS.get(cron.strip().lower(), cron)
-    return " ".join(
-        ",".join(_without_degenerate_step(item) for item in field.split(","))
-        for field in expression.split()
-    )
-
-
-#: `5-5/10`: a range of one value, with a step. Debian's cron reads it as 5; cronsim as
-#: `5/10` (5, 15, 25, ...), so it is rewritten to the one value before cronsim sees it.
-#: (Found by the brute-force property in tests/runtime/test_cron.py.)
-_DEGENERATE_STEP = re.compile(r"(?P<first>[^-/]+)-(?P<last>[^-/]+)/0*[1-9][0-9]*")
-
-
-def _without_degenerate_step(item: str) -> str:
-    match = _DEGENERATE_STEP.fullmatch(item)
-    if match and match["first"].upper() == match["last"].upper():
-        return match["first"]
-    return item
-
-
-@cache
-def _zone(name: str) -> zoneinfo.ZoneInfo | timezone:
-    # datetime.UTC, not ZoneInfo("UTC"): cronsim recognises it and skips its DST
-    # handling (the ticks are the same either way, only faster).
-    return UTC if name == "UTC" else zoneinfo.ZoneInfo(name)
 
 
 def _schedule_faults(name: str, cron: str, zone: str, action: Mapping[str, object]) -> list[str]:
@@ -353,7 +255,7 @@ def _schedule_faults(name: str, cron: str, zone: str, action: Mapping[str, objec
 
 def _zone_fault(name: str) -> str:
     try:
-        _zone(name)
+        zone(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         # Listing the zones reads the whole database; only on this error path.
         zones = zoneinfo.available_timezones()
@@ -366,10 +268,10 @@ def _zone_fault(name: str) -> str:
 
 
 def _cron_faults(cron: str) -> list[str]:
-    expression = _expand(cron)
+    expression = expand(cron)
     fields = expression.split()
-    if cron.strip().startswith("@") and cron.strip().lower() not in _MACROS:
-        known = ", ".join(_MACROS)
+    if cron.strip().startswith("@") and cron.strip().lower() not in MACROS:
+        known = ", ".join(MACROS)
         return [f"cron: unknown macro {cron.strip()!r}; use {known} or {_CRON_FIX}"]
     if len(fields) != 5:
         extra = "; seconds are not supported" if len(fields) == 6 else ""

@@ -15,8 +15,14 @@ and its bookkeeping repeats it.
 A worker claims a batch of messages for a lease (`OUTBOX_LEASE_MS` by default) and delivers
 them one after the other. A message whose claim has run out before its turn is left for the
 next claim, not started, so a message is held only while its own listeners run (the first of a
-batch always runs: every round makes progress). A listener that runs longer than the lease may
-see its message delivered twice, once by another worker.
+batch always runs: every round makes progress). While a message's listeners run, a thread
+renews its claim every third of the lease (as the step runner renews running steps), so a
+listener that runs longer than the lease keeps its message: another worker takes it over only
+when this one died or could not reach the store for a whole lease. A listener may declare how
+long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it): `listen`
+refuses one whose deadline is not shorter than the lease, and a message is started only while
+its claim has at least its listeners' deadline left; a message whose listeners all declare one
+needs no renewal.
 
 Each delivery and each dead letter is one log line (logger `statewright.worker`) with the
 instance id, tenant, message id, event type and attempt also as `extra` fields, e.g.
@@ -27,7 +33,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import math
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -108,7 +117,21 @@ class OutboxDelivery:
         self.outage: Outage | None = None
 
     def listen(self, pattern: str, listener: Listener) -> None:
-        """Deliver messages whose event type matches `pattern` (`"x"`, `"order.*"`, `"*"`)."""
+        """Deliver messages whose event type matches `pattern` (`"x"`, `"order.*"`, `"*"`).
+
+        Raises:
+            ConfigError: the listener declares a `deadline_s` (a `Webhook`) that is not
+                shorter than the lease: another worker would take its messages over while
+                it still delivers them.
+        """
+        deadline_ms = _deadline_ms(listener)
+        if deadline_ms >= self.lease_ms:
+            raise ConfigError(
+                f"{listener!r} for {pattern!r}: its deadline ({deadline_ms / 1000:g} s) is not "
+                f"shorter than the outbox lease ({self.lease_ms / 1000:g} s: the worker's "
+                f"outbox_lease_ms, --outbox-lease), so another worker could deliver a message "
+                f"while it still runs; give it a shorter deadline_s, or a longer outbox lease"
+            )
         self._listeners.append((pattern, listener))
 
     @property
@@ -132,10 +155,17 @@ class OutboxDelivery:
         delivered = 0
         claimed = store.due_outbox(now, batch, self.lease_ms, types=self.patterns)
         for index, record in enumerate(claimed):
-            if index and self.engine.clock.now() >= record.next_attempt_at:
-                continue  # its claim lapsed: another worker may hold it by now
+            if index and self._claim_too_short(record):
+                continue  # left for the next claim, not charged an attempt
             delivered += self._deliver(store, record, now)
         return delivered
+
+    def _claim_too_short(self, record: OutboxRecord) -> bool:
+        """Whether the claim on `record` has lapsed (another worker may hold it by now), or
+        would before its listeners' deadline."""
+        event_type = str(json.loads(record.event).get("type"))
+        needed = max(map(_deadline_ms, self.matching(event_type)), default=0)
+        return self.engine.clock.now() + needed >= record.next_attempt_at
 
     def _deliver(self, store: Store, record: OutboxRecord, now: int) -> int:
         event = json.loads(record.event)
@@ -170,9 +200,11 @@ class OutboxDelivery:
             attempt=record.attempts + 1,
             engine=self.engine,
         )
+        bounded = all(_deadline_ms(listener) for listener in listeners)
         try:
-            for listener in listeners:
-                listener(message)
+            with nullcontext() if bounded else self._renewed(store, record):
+                for listener in listeners:
+                    listener(message)
         except KeyboardInterrupt:
             raise  # Ctrl-C stops the worker; the claim falls due again after its lease
         except BaseException as error:
@@ -191,6 +223,36 @@ class OutboxDelivery:
             extra={"kind": "message_delivered_late", **fields},
         )
         return 0
+
+    @contextmanager
+    def _renewed(self, store: Store, record: OutboxRecord) -> Iterator[None]:
+        """Renew the claim on `record` every third of the lease, from a thread, while the
+        block runs (listeners without a deadline may run longer than the lease). A renewal
+        the store refuses (the claim ran out and another worker took the message) ends it:
+        the delivery's bookkeeping then finds the message taken over and logs it."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            held_until = record.next_attempt_at
+            while not stop.wait(self.lease_ms / 3000):
+                lease_until = self.engine.clock.now() + self.lease_ms
+                try:
+                    if not store.renew_outbox_lease(record, held_until, lease_until):
+                        return
+                except Exception:  # the store is away: the next beat tries again
+                    log.debug("renewing the claim on %s failed", record.message_id, exc_info=True)
+                    continue
+                held_until = lease_until
+
+        beat = threading.Thread(
+            target=renew, name=f"statewright-outbox-{record.message_id}", daemon=True
+        )
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
 
     def _failed(
         self,
@@ -231,6 +293,15 @@ class OutboxDelivery:
             _outcome(decision, recorded),
             extra={"kind": kind, "error": reason, **fields},
         )
+
+
+def _deadline_ms(listener: Listener) -> int:
+    """The longest one call of `listener` takes, in milliseconds, if it declares it
+    (`deadline_s`, as a `Webhook` does); 0 if it does not."""
+    deadline_s = getattr(listener, "deadline_s", None)
+    if isinstance(deadline_s, bool) or not isinstance(deadline_s, int | float):
+        return 0
+    return math.ceil(deadline_s * 1000)
 
 
 def _outcome(decision: RetryDecision, recorded: bool) -> str:

@@ -1,14 +1,16 @@
 """A running worker's row in the workers table: what it provides, renewed by a heartbeat.
 
 `Worker.run` registers the worker when it starts (a fresh id, its host and pid, the step
-sources of the machines registered on its engine, its listener patterns), renews the row
+sources of the machines registered on its engine, its listener patterns, the specs of its
+cron schedules), renews the row
 every `WORKER_HEARTBEAT_MS` from a daemon thread (so that a long step or a long sleep does
 not silence it; what it provides is read again each time, so machines registered later are
 advertised), and deletes it when it stops cleanly. A killed worker's row stops being renewed
 and counts as gone after `WORKER_GONE_MS`; rows not heard of for an hour are forgotten by the
 next worker that starts. The claim itself does not read this table: a worker claims by the
 sources it provides (`Store.claim_steps(..., srcs=)`); the table tells readers which sources
-some live worker provides (`Engine.get(...).waiting_for`).
+some live worker provides (`Engine.get(...).waiting_for`) and which schedules some live
+worker runs (`Engine.schedules`).
 """
 
 from __future__ import annotations
@@ -44,11 +46,13 @@ class Presence:
         listeners: Callable[[], list[str]],
         *,
         heartbeat_ms: int = WORKER_HEARTBEAT_MS,
+        schedules: Callable[[], list[dict[str, object]]] = list,
     ) -> None:
         self.engine = engine
         self.id = uuid.uuid4().hex
         self.heartbeat_ms = heartbeat_ms
         self._listeners = listeners
+        self._schedules = schedules
         self._started_at = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,6 +94,7 @@ class Presence:
             listeners=json.dumps(sorted(set(self._listeners()))),
             started_at=self._started_at,
             heartbeat_at=self.engine.clock.now(),
+            schedules=json.dumps(sorted(self._schedules(), key=lambda spec: str(spec["name"]))),
         )
 
     def beat(self, *, forget_before: int | None = None) -> bool:

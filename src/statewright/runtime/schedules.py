@@ -51,6 +51,10 @@ class ScheduleRunner:
         self._first_seen.setdefault(parsed.name, self.engine.clock.now())
         return parsed
 
+    def specs(self) -> list[dict[str, object]]:
+        """The schedules run here, as configuration (what the worker advertises)."""
+        return [schedule.to_json() for schedule in list(self._schedules.values())]
+
     def run_due(self) -> int:
         """Claim and run every due tick; how many ticks this worker ran."""
         ran = 0

@@ -41,7 +41,7 @@ from statewright.runtime.steps import (
     DEFAULT_LEASE_MS,
     StepRunner,
 )
-from statewright.runtime.webhooks import Webhook
+from statewright.runtime.webhooks import DEFAULT_DEADLINE_S, Webhook
 from statewright.store.records import TimerRecord
 from statewright.store.url import redact_url
 
@@ -77,8 +77,8 @@ class Worker:
         the other, deterministic; a batch of steps claims only as many as can start),
         holding each claimed step run for `step_lease_ms` (renewed while it runs), each
         claimed timer for `timer_lease_ms` (while its transition commits) and each claimed
-        outbox message for `outbox_lease_ms` (a message whose listeners run longer may be
-        delivered twice): a dead worker's work is taken over after that long. `lease_ms` is
+        outbox message for `outbox_lease_ms` (renewed while its listeners run; a webhook's
+        deadline must be shorter): a dead worker's work is taken over after that long. `lease_ms` is
         the older name of `step_lease_ms`.
 
         Raises:
@@ -102,7 +102,9 @@ class Worker:
         self.outbox = OutboxDelivery(engine, lease_ms=outbox_lease_ms)
         self.schedules = ScheduleRunner(engine)
         # Advertises what this worker provides while `run` runs (runtime/presence.py).
-        self.presence = Presence(engine, lambda: self.outbox.patterns)
+        self.presence = Presence(
+            engine, lambda: self.outbox.patterns, schedules=self.schedules.specs
+        )
         self._outage: Outage | None = None  # while `run` runs
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
@@ -115,9 +117,16 @@ class Worker:
         engine, for listeners that react with `send` or `start`."""
         self.outbox.listen(pattern, listener)
 
-    def webhook(self, pattern: str, url: str, secret: str) -> None:
-        """POST outbox messages matching `pattern` to `url`, signed with `secret`."""
-        self.outbox.listen(pattern, Webhook(url, secret))
+    def webhook(
+        self, pattern: str, url: str, secret: str, *, deadline_s: float = DEFAULT_DEADLINE_S
+    ) -> None:
+        """POST outbox messages matching `pattern` to `url`, signed with `secret`; a delivery
+        not answered 2xx within `deadline_s` seconds (connect to answer) fails and is retried.
+
+        Raises:
+            ConfigError: `deadline_s` is not above 0, or not shorter than `outbox_lease_ms`.
+        """
+        self.outbox.listen(pattern, Webhook(url, secret, deadline_s=deadline_s))
 
     def check(self) -> None:
         """The check `run` makes before it claims anything: the store is intact, writable

@@ -20,6 +20,7 @@ from statewright.store.records import (
     IdempotencyRecord,
     InstanceRecord,
     OutboxRecord,
+    ScheduleTickRecord,
     StateCountRecord,
     StateMatch,
     StepAttemptRecord,
@@ -28,13 +29,13 @@ from statewright.store.records import (
     TransitionWrite,
     WorkerRecord,
 )
-from statewright.store.stream import StreamStore
+from statewright.store.stream import StreamMarker, StreamStore
 from statewright.store.tokens import TokenStore
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 15
 
 
 class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
@@ -190,6 +191,12 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         the others stay pending, untouched, for a worker that has listeners for them."""
         ...
 
+    def renew_outbox_lease(self, message: OutboxRecord, held_until: int, lease_until: int) -> bool:
+        """Heartbeat: extend a claimed message's lease, held until `held_until`, to
+        `lease_until`; False if the claim is no longer ours (the message was delivered or
+        failed, or claimed again after the lease ran out)."""
+        ...
+
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
         """Mark a message delivered; False if someone else handled this attempt already."""
         ...
@@ -293,6 +300,10 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         """Mark a claimed tick done."""
         ...
 
+    def last_ticks(self, names: Sequence[str]) -> list[ScheduleTickRecord]:
+        """The latest claimed tick of each named schedule (none for one never claimed)."""
+        ...
+
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""
         ...
@@ -376,9 +387,22 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         event_type: str | None = None,
         message_id: str | None = None,
         after_id: str | None = None,
+        through: int | None = None,
         limit: int = 100,
     ) -> list[OutboxRecord]:
-        """A tenant's dead-lettered outbox messages by id, after `after_id`."""
+        """A tenant's dead-lettered outbox messages by id, after `after_id` (with `through`,
+        only those dead-lettered at or before that position of `dead_letter_marker`)."""
+        ...
+
+    def change_position(self, tenant: str, instance_id: str, version: int) -> int | None:
+        """The live stream's position (`stream_seq`) of the audit row of an instance's
+        `version`: 0 if older than the stream, None if there is none."""
+        ...
+
+    def dead_letter_marker(self) -> StreamMarker:
+        """The last position drawn for a dead letter, and (PostgreSQL) the transactions then
+        in flight: every letter dead-lettered up to it is committed once none of them is
+        (`stream_settled`)."""
         ...
 
     def list_pending_outbox(
@@ -395,8 +419,10 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         instance_id: str | None = None,
         event_type: str | None = None,
         message_id: str | None = None,
+        through: int | None = None,
     ) -> int:
-        """Put a tenant's matching dead letters back to pending now; how many."""
+        """Put a tenant's matching dead letters (with `through`, only those dead-lettered at
+        or before that position) back to pending now; how many."""
         ...
 
     def close(self) -> None:

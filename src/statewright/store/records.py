@@ -237,7 +237,8 @@ class StepAttemptRecord:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerRecord:
     """A running worker as it advertises itself: which step sources and listener patterns
-    (JSON arrays) it provides, and when it was last heard of."""
+    (JSON arrays) it provides, the specs of the cron schedules it runs (a JSON array; None
+    from a worker older than schema 14), and when it was last heard of."""
 
     id: str
     host: str
@@ -246,6 +247,20 @@ class WorkerRecord:
     listeners: str
     started_at: int
     heartbeat_at: int
+    schedules: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleTickRecord:
+    """A claimed tick of a cron schedule: `status` "running" (claimed, its action not done;
+    `lease_until` ends the claim) or "done"; `claims` counts the workers that claimed it
+    (more than 1: taken over from a worker that died)."""
+
+    name: str
+    tick_at: int
+    status: str
+    lease_until: int | None
+    claims: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

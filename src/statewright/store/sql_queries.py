@@ -29,6 +29,7 @@ from statewright.store.records import (
     StepRecord,
     TimerRecord,
 )
+from statewright.store.stream import StreamMarker
 from statewright.store.transaction import Params, Row, Transaction
 
 __all__ = ["OperatorQueries", "id_prefix_range", "state_matchers"]
@@ -45,6 +46,9 @@ class OperatorQueries:
     operations: ClassVar[Mapping[str, str]]
 
     def _transaction(self, *, write: bool, what: str) -> AbstractContextManager[Transaction]:
+        raise NotImplementedError
+
+    def _read_one(self, sql: str, params: Params, *, what: str) -> Row | None:
         raise NotImplementedError
 
     def _read_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
@@ -298,21 +302,50 @@ class OperatorQueries:
         event_type: str | None = None,
         message_id: str | None = None,
         after_id: str | None = None,
+        through: int | None = None,
         limit: int = 100,
     ) -> list[OutboxRecord]:
-        """A tenant's dead-lettered outbox messages (of one instance, event type or id), by
-        message id, after `after_id`."""
+        """A tenant's dead-lettered outbox messages (of one instance, event type or id; with
+        `through`, only those dead-lettered at or before that position), by message id,
+        after `after_id`."""
         params = {
             "tenant": tenant,
             "instance_id": instance_id,
             "event_type": event_type,
             "message_id": message_id,
+            "through": through,
             "after_id": after_id or "",
             "limit": max(1, limit),
         }
         query = "list_dead_letters" if instance_id is None else "list_instance_dead_letters"
         rows = self._read_all(self.operations[query], params, what="listing dead letters")
         return [OutboxRecord(**row) for row in rows]
+
+    def change_position(self, tenant: str, instance_id: str, version: int) -> int | None:
+        """The audit stream position (`stream_seq`) of the transition that made `version` of
+        the instance; 0 for one written before the stream had numbers, None without it."""
+        row = self._read_one(
+            self.operations["change_position"],
+            {"tenant": tenant, "instance_id": instance_id, "version": version},
+            what=f"reading the audit row of {instance_id!r}",
+        )
+        return None if row is None else int(row["seq"])
+
+    def dead_letter_marker(self) -> StreamMarker:
+        """The last position drawn for a dead letter and what must settle before every
+        letter dead-lettered up to it is committed (see `stream_marker`)."""
+        queries = self.operations
+        what = "reading the dead letters' position"
+        if "dead_letter_marker" in queries:  # SQLite: one writer at a time, nothing in flight
+            row = self._read_one(queries["dead_letter_marker"], {}, what=what)
+            assert row is not None
+            return StreamMarker(seq=int(row["seq"]), pending=None)
+        # In this order: a transaction that drew a number up to `seq` locked the outbox
+        # table before it drew, so the second read sees it holding the lock, or it is over.
+        last = self._read_one(queries["dead_letter_last_drawn"], {}, what=what)
+        flight = self._read_one(queries["dead_letter_in_flight"], {}, what=what)
+        assert last is not None and flight is not None
+        return StreamMarker(seq=int(last["seq"]), pending=flight["pending"])
 
     def list_pending_outbox(
         self, tenant: str, *, after_id: str | None = None, limit: int = 100
@@ -332,15 +365,18 @@ class OperatorQueries:
         instance_id: str | None = None,
         event_type: str | None = None,
         message_id: str | None = None,
+        through: int | None = None,
     ) -> int:
-        """Put a tenant's matching dead letters back to pending, due at `now`, attempts reset,
-        in one transaction; how many."""
+        """Put a tenant's matching dead letters (with `through`, only those dead-lettered at
+        or before that position) back to pending, due at `now`, attempts reset, in one
+        transaction; how many."""
         params = {
             "tenant": tenant,
             "now": now,
             "instance_id": instance_id,
             "event_type": event_type,
             "message_id": message_id,
+            "through": through,
         }
         changed = self._run_alone(
             self.operations["redrive_dead_letters"], params, what="redriving dead letters"

@@ -39,6 +39,7 @@ from statewright.store.records import (
     IdempotencyRecord,
     InstanceRecord,
     OutboxRecord,
+    ScheduleTickRecord,
     StepAttemptRecord,
     StepRecord,
     TimerRecord,
@@ -433,6 +434,25 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         )
         return [OutboxRecord(**row) for row in rows]
 
+    def renew_outbox_lease(self, message: OutboxRecord, held_until: int, lease_until: int) -> bool:
+        """Heartbeat: extend a claimed message's lease, held until `held_until`, to
+        `lease_until`; False if the claim is no longer ours (the message was delivered or
+        failed, or claimed again after the lease ran out)."""
+        params = {
+            "message_id": message.message_id,
+            "attempts": message.attempts,
+            "held_until": held_until,
+            "lease_until": lease_until,
+        }
+        return (
+            self._run_alone(
+                self.queries["renew_outbox_lease"],
+                params,
+                what=f"renewing the claim on {message.message_id!r}",
+            )
+            == 1
+        )
+
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
         """Mark a message delivered; False if someone else handled this attempt already."""
         params = {"message_id": message.message_id, "attempts": message.attempts, "now": now}
@@ -456,14 +476,20 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
             "next_attempt_at": next_attempt_at,
             "error": error,
         }
-        return (
-            self._run_alone(
-                self.queries["outbox_failed"],
-                params,
-                what=f"recording a failed delivery of {message.message_id!r}",
-            )
-            == 1
-        )
+        what = f"recording a failed delivery of {message.message_id!r}"
+        with self._transaction(write=True, what=what) as tx:
+            if tx.run(self.queries["outbox_failed"], params) != 1:
+                return False
+            if dead:
+                # Drawn after the UPDATE above locked the outbox table, so that a redrive's
+                # dry run can tell when every number up to its marker is settled
+                # (`dead_letter_marker`).
+                (seq,) = self._reserve_work_seq(tx, 1)
+                tx.run(
+                    self.queries["outbox_dead_seq"],
+                    {"message_id": message.message_id, "dead_seq": seq},
+                )
+        return True
 
     def dead_letters(self, limit: int = 100) -> list[OutboxRecord]:
         """Dead-lettered messages of every tenant, oldest first (admin tools)."""
@@ -581,6 +607,17 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
             {"name": name, "tick_at": tick_at},
             what=f"finishing a tick of {name!r}",
         )
+
+    def last_ticks(self, names: Sequence[str]) -> list[ScheduleTickRecord]:
+        """The latest claimed tick of each named schedule (none for one never claimed)."""
+        if not names:
+            return []
+        rows = self._read_all(
+            self.queries["last_ticks"],
+            {"names": sorted(set(names)), "names_json": json.dumps(sorted(set(names)))},
+            what=f"reading the last ticks of {len(names)} schedules",
+        )
+        return [ScheduleTickRecord(**row) for row in rows]
 
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""

@@ -28,6 +28,7 @@ __all__ = [
     "URL_VARIABLE",
     "PostgresOptions",
     "SqliteOptions",
+    "check_url",
     "open_store",
     "parse_postgres_url",
     "parse_sqlite_url",
@@ -94,6 +95,21 @@ def open_store(url: str, *, create: bool = True) -> Store:
 
         return PostgresStore(parse_postgres_url(url), url=url)
     raise _bad(url, "unknown scheme")
+
+
+def check_url(url: str) -> None:
+    """Check that `url` is one of the accepted forms, opening nothing.
+
+    Raises:
+        ConfigError: as `open_store` for the same URL.
+    """
+    scheme = url.partition(":")[0].lower()
+    if scheme == "sqlite":
+        parse_sqlite_url(url)
+    elif scheme in ("postgresql", "postgres"):
+        parse_postgres_url(url)
+    else:
+        raise _bad(url, "unknown scheme")
 
 
 def resolve_url(url: str | None) -> str:

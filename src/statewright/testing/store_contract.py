@@ -507,6 +507,29 @@ def check_outbox_claims_only_the_event_types_asked_for(store: Store) -> None:
     assert {(m.status, m.attempts) for m in others} == {("pending", 0)}
 
 
+def check_outbox_leases_renew_only_while_the_claim_is_ours(store: Store) -> None:
+    """A heartbeat extends a claimed message's lease; once the message was claimed again (its
+    lease ran out), delivered or failed, the old claim renews nothing."""
+    save_definition(store)
+    store.commit_transition(start(outbox=(_message("m-1"), _message("m-2"))))
+    now = T0 + 2_000
+    claimed = store.due_outbox(now, 10, lease_ms=1_000)
+    first, second = sorted(claimed, key=lambda message: message.message_id)
+    assert store.renew_outbox_lease(first, now + 1_000, now + 60_000)
+    assert store.renew_outbox_lease(first, now + 60_000, now + 90_000)
+    # Not due again while renewed; the unrenewed one falls due when its lease ends.
+    assert [m.message_id for m in store.due_outbox(now + 30_000, 10, 1_000)] == ["m-2"]
+    assert not store.renew_outbox_lease(second, now + 1_000, now + 60_000)  # claimed again
+    assert not store.renew_outbox_lease(first, now + 1_000, now + 120_000)  # not its lease
+    (again,) = store.due_outbox(now + 90_000, 10, 1_000, types=["m-1"])  # ran out: taken over
+    assert not store.renew_outbox_lease(first, now + 90_000, now + 150_000)
+    assert store.outbox_delivered(again, now + 90_500)
+    assert not store.renew_outbox_lease(again, now + 91_000, now + 150_000)
+    by_id = {m.message_id: m for m in store.outbox("acme", "order-42")}
+    assert by_id["m-1"].status == "delivered"
+    assert (by_id["m-2"].status, by_id["m-2"].next_attempt_at) == ("pending", now + 31_000)
+
+
 def check_idempotency_rows(store: Store) -> None:
     """The idempotency row is found by its key; a reused key fails the whole commit."""
     save_definition(store)
@@ -1162,6 +1185,7 @@ CONTRACT: tuple[Check, ...] = (
     check_steps_start_stop_and_replace,
     check_outbox_rows_accumulate_in_order,
     check_outbox_claims_only_the_event_types_asked_for,
+    check_outbox_leases_renew_only_while_the_claim_is_ours,
     check_idempotency_rows,
     check_drop_pending_work_deletes_every_timer_and_step,
     check_runtime_status_is_computed_from_pending_work,

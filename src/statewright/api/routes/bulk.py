@@ -1,7 +1,8 @@
 """Bulk operations over a filter of the tenant's instances (the filters of the instance
 list, or `all`): send one event, cancel, or retry waiting steps, each instance in its own
-transaction; `dry_run` only counts the matches. The answer: how many matched, the ids done,
-and each refused one with the problem it would have been alone."""
+transaction; `dry_run` only counts the matches, and returns `as_of`, the position it counted
+at: a bulk given it acts on no instance changed since (those are `changed`). The answer: how
+many matched, the ids done, and each refused one with the problem it would have been alone."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def bulk_send(
                 idempotency_key=key,
                 roles=caller.token.roles,
                 dry_run=body.dry_run,
+                as_of=body.as_of,
                 **filters,
             )
         )
@@ -82,6 +84,7 @@ def bulk_cancel(
                 reason=body.reason,
                 actor=caller.token.actor,
                 dry_run=body.dry_run,
+                as_of=body.as_of,
                 **filters,
             )
         )
@@ -100,7 +103,11 @@ def bulk_retry(
     engine = engine_of(request)
 
     def handle() -> Reply:
-        return _reply(engine.bulk_retry(tenant=caller.tenant, dry_run=body.dry_run, **filters))
+        return _reply(
+            engine.bulk_retry(
+                tenant=caller.tenant, dry_run=body.dry_run, as_of=body.as_of, **filters
+            )
+        )
 
     return idempotent(request, caller, key, body.model_dump(mode="json"), handle)
 
@@ -141,5 +148,7 @@ def _reply(result: BulkResult) -> Reply:
         done=list(result.done),
         refused=refused,
         dry_run=result.dry_run,
+        changed=list(result.changed),
+        as_of=result.as_of,
     )
     return Reply(200, body.model_dump(mode="json"))

@@ -183,7 +183,8 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "The request body is too large.",
         422: "Malformed input, fields failing the event's declared schema (`errors`), or an "
         "Idempotency-Key reused for another request.",
-        429: "Too many requests from this token.",
+        429: "Too many requests from this token, or too many failed authentications from "
+        "this client address.",
         503: "The store cannot be reached; try again.",
     }
     return {

@@ -1,5 +1,6 @@
 """The outbox: the messages not delivered yet; the dead letters, listed and put back to be
-delivered (one, those a filter matches, or all; `dry_run` only counts)."""
+delivered (one, those a filter matches, or all; `dry_run` only counts, and says as of when,
+so that the redrive after it acts on exactly those)."""
 
 from __future__ import annotations
 
@@ -108,8 +109,11 @@ def redrive(
 ) -> JSONResponse:
     """Put dead letters back to be delivered now, their attempts reset: the one
     `message_id` names, those `instance_id` and `event_type` match, or with `all` every
-    one of the tenant; `dry_run` only counts them. A `message_id` that is no dead letter of
-    the tenant: 404 saying if it is pending or delivered instead."""
+    one of the tenant; `dry_run` only counts them and returns `as_of`, the position they
+    were counted at. Passed back with the redrive, `as_of` keeps it to the letters dead then
+    (less those redriven meanwhile): one dead-lettered since is left alone. Without it, every
+    letter matching now. A `message_id` that is no dead letter of the tenant: 404 saying if
+    it is pending or delivered instead."""
     key = check_key(key)
     chosen = body.message_id or body.instance_id or body.event_type
     if chosen is None and not body.all:
@@ -124,13 +128,20 @@ def redrive(
     engine = engine_of(request)
 
     def handle() -> Reply:
+        # A dry run counts the letters dead at a position it returns; a redrive given that
+        # position acts on those only (Engine.dead_letter_horizon).
+        as_of = body.as_of
+        if body.dry_run and as_of is None and body.message_id is None:
+            as_of = engine.dead_letter_horizon()
         count = engine.redrive(
             body.message_id,
             tenant=caller.tenant,
             instance_id=body.instance_id,
             event_type=body.event_type,
             dry_run=body.dry_run,
+            as_of=as_of,
         )
-        return Reply(200, RedriveOut(redriven=count, dry_run=body.dry_run).model_dump())
+        out = RedriveOut(redriven=count, dry_run=body.dry_run, as_of=as_of)
+        return Reply(200, out.model_dump())
 
     return idempotent(request, caller, key, body.model_dump(mode="json"), handle)

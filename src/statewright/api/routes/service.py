@@ -117,8 +117,8 @@ _START_HASH = base64.b64encode(hashlib.sha256(_START.encode()).digest()).decode(
 DOCS_HEADERS = {
     "Content-Security-Policy": (
         f"default-src 'self'; script-src 'self' 'sha256-{_START_HASH}'; "
-        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",

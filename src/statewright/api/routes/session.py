@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from statewright.api.auth import SESSION_COOKIE, check_csrf
+from statewright.api.limits import AuthFailures, client_key
 from statewright.api.problems import Problem
 from statewright.api.routes.common import Viewer, engine_of, errors
 from statewright.engine.sessions import DEFAULT_SESSION_MS, Session
@@ -70,11 +71,19 @@ def _info(token: Token, session: Session | None) -> SessionOut:
 )
 def login(request: Request, body: SessionIn) -> JSONResponse:
     """Exchange an API token for a session cookie acting as it (401 for a token that is
-    not valid, 429 when the token is over its rate). The token's secret is not kept: the
+    not valid, 429 when the token is over its rate or the client's address has sent too
+    many tokens that are not valid). The token's secret is not kept: the
     session refers to the token's row."""
     lifetime_ms: int = getattr(request.app.state, "session_ms", DEFAULT_SESSION_MS)
     engine, secret = engine_of(request), body.token.strip()
+    failures: AuthFailures = request.app.state.auth_failures
+    address = client_key(request.scope.get("client"))
+    failures.check(address, secret)  # 429 before the store is read
     token = engine.authenticate(secret)
+    if token is None:
+        failures.failed(address, secret)
+    else:
+        failures.succeeded(secret)
     # A login counts against its token's rate, as every request of the session will: no
     # one holding a token makes sessions (rows in the store) faster than it may call.
     made = None

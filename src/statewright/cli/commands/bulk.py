@@ -35,6 +35,14 @@ Status = Annotated[str | None, typer.Option("--status", help="active, done, erro
 Runtime = Annotated[str | None, typer.Option("--runtime-status", help="e.g. retrying.")]
 Every = Annotated[bool, typer.Option("--all", help="Every instance of the tenant.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Only count the matches.")]
+AsOf = Annotated[
+    int | None,
+    typer.Option(
+        "--as-of",
+        min=0,
+        help="Only the instances unchanged since a --dry-run counted them (the position shown).",
+    ),
+]
 Actor = Annotated[str | None, typer.Option("--actor", help="Who does it, for the audit rows.")]
 
 
@@ -68,7 +76,9 @@ def _report(session: Session, result: BulkResult, verb: str) -> None:
             {
                 "matched": result.matched,
                 "dry_run": result.dry_run,
+                "as_of": result.as_of,
                 "done": list(result.done),
+                "changed": list(result.changed),
                 "refused": {
                     instance_id: {"error": type(error).__name__, "message": str(error)}
                     for instance_id, error in result.refused.items()
@@ -77,9 +87,16 @@ def _report(session: Session, result: BulkResult, verb: str) -> None:
         )
     elif result.dry_run:
         session.console.print(f"{result.matched} instance(s) match: nothing {verb} (dry run)")
+        if result.matched and result.as_of is not None:
+            session.console.print(
+                f"to act on these and no instance changed since, add --as-of {result.as_of} "
+                "(without --dry-run)"
+            )
     else:
+        changed = f", {len(result.changed)} changed since the count, left alone"
         session.console.print(
             f"{result.matched} matched: {len(result.done)} {verb}, {len(result.refused)} refused"
+            + (changed if result.changed else "")
         )
         for instance_id, error in result.refused.items():
             text = str(error)  # most messages name their instance first: not twice
@@ -109,6 +126,7 @@ def send(
     runtime_status: Runtime = None,
     every: Every = False,
     dry_run: DryRun = False,
+    as_of: AsOf = None,
     url: UrlOption = None,
     tenant: TenantOption = None,
     as_json: JsonOption = False,
@@ -133,6 +151,7 @@ def send(
             actor=actor,
             idempotency_key=idempotency_key,
             dry_run=dry_run,
+            as_of=as_of,
             **filters,
         )
         _report(session, result, "sent")
@@ -149,6 +168,7 @@ def cancel(
     runtime_status: Runtime = None,
     every: Every = False,
     dry_run: DryRun = False,
+    as_of: AsOf = None,
     url: UrlOption = None,
     tenant: TenantOption = None,
     as_json: JsonOption = False,
@@ -160,7 +180,12 @@ def cancel(
     filters = _filters(definition, state, tag, status, runtime_status, every)
     with open_session(url, tenant, as_json) as session:
         result = session.engine.bulk_cancel(
-            tenant=session.tenant, reason=reason, actor=actor, dry_run=dry_run, **filters
+            tenant=session.tenant,
+            reason=reason,
+            actor=actor,
+            dry_run=dry_run,
+            as_of=as_of,
+            **filters,
         )
         _report(session, result, "cancelled")
 
@@ -174,6 +199,7 @@ def retry(
     runtime_status: Runtime = None,
     every: Every = False,
     dry_run: DryRun = False,
+    as_of: AsOf = None,
     url: UrlOption = None,
     tenant: TenantOption = None,
     as_json: JsonOption = False,
@@ -186,5 +212,7 @@ def retry(
     """
     filters = _filters(definition, state, tag, status, runtime_status, every)
     with open_session(url, tenant, as_json) as session:
-        result = session.engine.bulk_retry(tenant=session.tenant, dry_run=dry_run, **filters)
+        result = session.engine.bulk_retry(
+            tenant=session.tenant, dry_run=dry_run, as_of=as_of, **filters
+        )
         _report(session, result, "retried")

@@ -6,8 +6,15 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from statewright.cli.project import find_project, resolve_store_url
-from statewright.cli.session import JsonOption, end_with, exit_code, open_session, print_json
+from statewright.cli.project import resolve_store_url
+from statewright.cli.session import (
+    JsonOption,
+    end_with,
+    exit_code,
+    load_project,
+    open_session,
+    print_json,
+)
 from statewright.engine.partition_pruning import DEFAULT_AHEAD
 from statewright.errors import ConfigError, StatewrightError, StoreUnavailable
 from statewright.store import SCHEMA_VERSION, open_store
@@ -190,11 +197,8 @@ def partition_audit(
 
 def _url(given: str | None) -> str:
     """The store as every command finds it (`--url`, STATEWRIGHT_URL, statewright.toml); a
-    broken statewright.toml exits 1, as for `serve` and `tokens`."""
-    try:
-        return resolve_store_url(given, find_project())
-    except StatewrightError as error:
-        _fail(error, 1)
+    broken statewright.toml exits 2, as for every command."""
+    return resolve_store_url(given, load_project(False))
 
 
 def _fail(error: StatewrightError | str, code: int | None = None) -> NoReturn:

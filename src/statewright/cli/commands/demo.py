@@ -17,6 +17,7 @@ import typer
 from statewright.chart.durations import parse_duration_ms
 from statewright.cli.commands.serve import is_loopback
 from statewright.cli.demo.folder import TENANT, DemoFolder, prepare
+from statewright.cli.demo.machines import default_examples
 from statewright.cli.demo.offline import walk_through
 from statewright.cli.demo.server import Server, free_port, port_is_free
 from statewright.cli.demo.traffic import Traffic, TrafficStopped
@@ -52,8 +53,13 @@ def demo(
         ),
     ] = Path(".demo"),
     examples: Annotated[
-        Path, typer.Option(help="The examples folder (order/, approval/, intake/).")
-    ] = Path("examples"),
+        Path | None,
+        typer.Option(
+            help="The examples folder (order/, approval/, intake/); default: examples/ here, "
+            "else the copy installed with statewright.",
+            show_default=False,
+        ),
+    ] = None,
     rate: Annotated[
         float,
         typer.Option(min=0.1, max=50, help="Traffic actions a second (each one or two requests)."),
@@ -79,6 +85,8 @@ def demo(
 
     Example: statewright demo --for 5m --port 8080
     """
+    if examples is None:
+        examples = default_examples()
     if offline:
         walk_through(examples / "order")
         return

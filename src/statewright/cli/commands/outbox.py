@@ -80,6 +80,14 @@ def redrive(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only count what would be redriven.")
     ] = False,
+    as_of: Annotated[
+        int | None,
+        typer.Option(
+            "--as-of",
+            min=0,
+            help="Only the letters dead when a --dry-run counted them (the position it printed).",
+        ),
+    ] = None,
     url: UrlOption = None,
     tenant: TenantOption = None,
     as_json: JsonOption = False,
@@ -96,15 +104,31 @@ def redrive(
             "to redrive every dead letter"
         )
     with open_session(url, tenant, as_json) as session:
+        if dry_run and as_of is None and message_id is None:
+            # The position first, then the count: a later redrive --as-of acts on these only.
+            as_of = session.engine.dead_letter_horizon()
         count = session.engine.redrive(
             message_id,
             tenant=session.tenant,
             instance_id=instance,
             event_type=event_type,
             dry_run=dry_run,
+            as_of=as_of,
         )
         if as_json:
-            print_json({"redriven": 0 if dry_run else count, "matched": count, "dry_run": dry_run})
+            print_json(
+                {
+                    "redriven": 0 if dry_run else count,
+                    "matched": count,
+                    "dry_run": dry_run,
+                    "as_of": as_of,
+                }
+            )
             return
         verb = "would be redriven (dry run)" if dry_run else "redriven: due for delivery now"
         session.console.print(f"{count} dead letter(s) {verb}")
+        if dry_run and as_of is not None and count:
+            session.console.print(
+                f"to redrive these and no letter dead since, add --as-of {as_of} "
+                "(without --dry-run)"
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 import yaml
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from statewright.chart import Machine as ChartMachine
 from statewright.cli.commands.definition import print_faults, with_python_side
+from statewright.cli.session import end_with, print_json
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
 from statewright.testing.path_options import state_filter
@@ -116,14 +117,16 @@ def paths(
             limit=limit,
         )
     except DefinitionError as error:
+        if as_json:  # stdout is the script's: the error as JSON there, the faults on stderr
+            print_json({"error": type(error).__name__, "message": str(error),
+                        "faults": [str(fault) for fault in error.faults]})  # fmt: skip
+            console = Console(stderr=True, highlight=False, soft_wrap=True)
         print_faults(console, f"{definition}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
-    except PathError as error:
-        console.print(f"[red]✗[/red] {error}")
-        raise typer.Exit(1) from None
-    except StatewrightError as error:  # the --machines file could not be loaded
-        console.print(f"[red]✗[/red] {error}")
-        raise typer.Exit(2) from None
+    except PathError as error:  # exit 1: a state no machine state matches, or the limit
+        _refuse(error, as_json, 1)
+    except StatewrightError as error:  # the --machines file could not be loaded: exit 2
+        _refuse(error, as_json, 2)
     if as_json:
         typer.echo(json.dumps([path.to_json() for path in found], indent=2, default=repr))
         return
@@ -185,3 +188,11 @@ def _json_option(text: str, name: str) -> Any:
 def _state_option(text: str) -> Any:
     """A state value as text (`a.b`, `#id`), or as JSON when it starts with `{`."""
     return _json_option(text, "--to/--from") if text.lstrip().startswith("{") else text
+
+
+def _refuse(error: StatewrightError, as_json: bool, code: int) -> NoReturn:
+    """End the command for `error` as every command ends: one line on stderr and, with
+    `--json`, the JSON error object on stdout."""
+    if as_json:
+        print_json({"error": type(error).__name__, "message": str(error)})
+    end_with(code, error)

@@ -215,7 +215,8 @@ def init(
     for name in FILES:
         console.print(f"  {name}")
     console.print(
-        f"next: cd {folder}; pytest; statewright start order --input "
+        f"next: cd {folder}; pytest (statewright does not install it: pip install pytest); "
+        "statewright start order --input "
         '\'{"orderId": "A-1", "amount": 25}\'; statewright worker --once; statewright list'
     )
 

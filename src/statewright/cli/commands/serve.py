@@ -15,9 +15,9 @@ import typer
 
 from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
-from statewright.cli.project import find_project, resolve_store_url
+from statewright.cli.project import resolve_store_url
 from statewright.cli.serve_processes import run_processes
-from statewright.cli.session import end_with, exit_code
+from statewright.cli.session import end_with, exit_code, load_project
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -68,6 +68,23 @@ def serve(
     burst: Annotated[
         int, typer.Option(min=1, help="Requests a token may send at once above its rate.")
     ] = 100,
+    auth_failures: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Credentials that are not valid each client address may send a minute, "
+            "then 429 without reading the store (0: no limit).",
+        ),
+    ] = 20,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated addresses (or networks, or *) of the reverse proxies whose "
+            "X-Forwarded-For names the client (default: $FORWARDED_ALLOW_IPS, else "
+            "127.0.0.1). Failed authentications are counted per client address.",
+            show_default=False,
+        ),
+    ] = None,
     with_worker: Annotated[
         bool,
         typer.Option(
@@ -146,8 +163,8 @@ def serve(
             "--with-worker runs the worker loops in the one server process; use "
             "--workers 1, or run `statewright worker` beside the server processes",
         )
+    project = load_project(False)  # a broken statewright.toml: exit 2, as for every command
     try:
-        project = find_project()
         store_url = resolve_store_url(url, project)
         # The setup is read before the store is opened: a broken file changes nothing.
         setup = resolve_setup(machines, project)
@@ -180,7 +197,13 @@ def serve(
         streams = StreamSettings(
             heartbeat_s=stream_heartbeat, poll_s=stream_poll, replay_limit=stream_replay
         )
-        settings = ApiSettings(max_body_bytes=max_body, rate=rate, burst=burst, stream=streams)
+        settings = ApiSettings(
+            max_body_bytes=max_body,
+            rate=rate,
+            burst=burst,
+            auth_failures=auth_failures,
+            stream=streams,
+        )
         address = _address(sock)
         if workers > 1:
             typer.echo(f"serving {redact_url(store_url)} at {address} with {workers} processes")
@@ -193,6 +216,7 @@ def serve(
                 group_commit=group_commit,
                 settings=settings,
                 access_log=access_log,
+                forwarded_allow_ips=forwarded_allow_ips,
             )
             if not started:
                 end_with(1, "a server process failed to start (its error is logged above)")
@@ -208,6 +232,7 @@ def serve(
                 http=HTTP_PROTOCOL,
                 access_log=access_log,
                 server_header=False,
+                forwarded_allow_ips=forwarded_allow_ips,
             )
         )
         stop = threading.Event()

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from statewright.cli.project import Project, find_project, resolve_store_url
-from statewright.cli.session import end_with, fail
+from statewright.cli.project import Project, resolve_store_url
+from statewright.cli.session import fail, load_project
 from statewright.engine import Engine
 from statewright.engine.engine import DEFAULT_TENANT
 from statewright.engine.tokens import ROLES, Token
@@ -84,7 +84,7 @@ def create(
         "name the tenant, or leave --tenant out for the default (statewright.toml's, else default)",
     )
     _not_blank(name, "--name", "give a name, or leave --name out for a token without one")
-    project = _project()
+    project = load_project(as_json)
     with _engine(url, project, as_json) as engine:
         try:
             token, secret = engine.create_token(
@@ -119,7 +119,7 @@ def list_tokens(
 
     Example: statewright tokens list --tenant acme --json
     """
-    with _engine(url, _project(), as_json) as engine:
+    with _engine(url, load_project(as_json), as_json) as engine:
         try:
             tokens = engine.tokens(tenant=tenant)
         except StatewrightError as error:
@@ -156,7 +156,7 @@ def revoke(
 
     Example: statewright tokens revoke 3f9c2a7b1d04
     """
-    with _engine(url, _project(), as_json) as engine:
+    with _engine(url, load_project(as_json), as_json) as engine:
         try:
             token = engine.revoke_token(prefix)
         except StatewrightError as error:
@@ -172,13 +172,6 @@ def _not_blank(value: str | None, option: str, fix: str) -> None:
     otherwise stand for the default silently, or be stored blank."""
     if value is not None and not value.strip():
         raise typer.BadParameter(f"{value!r} is blank; {fix}", param_hint=option)
-
-
-def _project() -> Project | None:
-    try:
-        return find_project()
-    except StatewrightError as error:
-        end_with(1, error)
 
 
 def _engine(url: str | None, project: Project | None, as_json: bool) -> Engine:

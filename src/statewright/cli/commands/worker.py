@@ -14,8 +14,8 @@ import typer
 
 from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
-from statewright.cli.project import find_project, resolve_store_url
-from statewright.cli.session import end_with
+from statewright.cli.project import resolve_store_url
+from statewright.cli.session import end_with, load_project
 from statewright.engine import Engine
 from statewright.errors import ConfigError, StatewrightError, StoreError, StoreUnavailable
 from statewright.runtime import Worker
@@ -122,7 +122,8 @@ def worker(
         typer.Option(
             callback=_seconds(LEASE_MIN_S, _OUTBOX_LEASE_WHY),
             help="Seconds a claimed outbox message is ours before another worker may "
-            "deliver it; a message whose listeners run longer may be delivered twice "
+            "deliver it; renewed while its listeners run, so a dead worker's messages move "
+            "after this long; a webhook's deadline must be shorter "
             f"(at least {LEASE_MIN_S:g}).",
         ),
     ] = OUTBOX_LEASE_MS / 1000,
@@ -157,8 +158,8 @@ def worker(
     Example: statewright worker --url sqlite:///app.db --machines machines.py --once
     """
     configure_logging(log)
+    project = load_project(False)  # a broken statewright.toml: exit 2, as for every command
     try:
-        project = find_project()
         url = resolve_store_url(url, project)
         # The setup file is read before the store is opened: a broken file changes nothing.
         setup = resolve_setup(machines, project)

@@ -2,6 +2,10 @@
 implementations, a listener taking their outbox messages, and the intake's schedule, for the
 demo's tenant.
 
+The examples are read from `examples/` in the current folder when it has them (a checkout's
+root), else from the copy a wheel carries (`PACKAGED`, written by the build), else from the
+checkout statewright runs from (an editable install): `default_examples`.
+
 The demo folder's `machines.py` (the `--machines` file of its `serve`) calls `load`; each
 example's `steps.py` is imported under its own module name, since two of them share the file
 name.
@@ -19,7 +23,7 @@ from statewright.definitions import Machine
 from statewright.errors import ConfigError
 from statewright.runtime import OutboxMessage
 
-__all__ = ["EXAMPLES", "load", "missing_examples"]
+__all__ = ["EXAMPLES", "FILES", "PACKAGED", "default_examples", "load", "missing_examples"]
 
 log = logging.getLogger("statewright.demo")
 
@@ -31,10 +35,27 @@ EXAMPLES = {
 }
 
 
+#: Every file of the examples folder the demo reads (a wheel carries these: setup.py).
+FILES = (*EXAMPLES.values(), "order/steps.py", "approval/steps.py", "intake/schedules.json")
+#: Where a wheel carries the examples (the build copies them there from `examples/`).
+PACKAGED = Path(__file__).resolve().parent / "examples"
+#: A checkout's examples, for statewright run from its source tree.
+_CHECKOUT = Path(__file__).resolve().parents[4] / "examples"
+
+
 def missing_examples(examples: Path) -> list[str]:
     """The example files the demo needs that `examples` lacks (empty when it has them all)."""
-    needed = [*EXAMPLES.values(), "order/steps.py", "approval/steps.py", "intake/schedules.json"]
-    return [name for name in needed if not (examples / name).is_file()]
+    return [name for name in FILES if not (examples / name).is_file()]
+
+
+def default_examples() -> Path:
+    """`examples` here if it has every file the demo reads, else the installed copy, else the
+    checkout's; `examples` (to be named in the error) when none has them all."""
+    here = Path("examples")
+    for candidate in (here, PACKAGED, _CHECKOUT):
+        if not missing_examples(candidate):
+            return candidate
+    return here
 
 
 def load(

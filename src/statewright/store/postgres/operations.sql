@@ -101,6 +101,8 @@ WHERE tenant = %(tenant)s
 ORDER BY instance_id, timer_id
 LIMIT %(limit)s;
 
+-- A tenant's dead letters (of one instance, of one event type; with `through`, only those
+-- dead-lettered at or before that dead_seq), keyset-paged on the id.
 -- name: list_dead_letters
 SELECT tenant, instance_id, message_id, version, event, status, attempts,
        created_at, next_attempt_at, last_error, delivered_at
@@ -109,6 +111,7 @@ WHERE tenant = %(tenant)s AND status = 'dead'
   AND (%(instance_id)s::text IS NULL OR instance_id = %(instance_id)s)
   AND (%(event_type)s::text IS NULL OR event ->> 'type' = %(event_type)s)
   AND (%(message_id)s::text IS NULL OR message_id = %(message_id)s)
+  AND (%(through)s::bigint IS NULL OR COALESCE(dead_seq, 0) <= %(through)s)
   AND message_id > %(after_id)s
 ORDER BY message_id
 LIMIT %(limit)s;
@@ -120,7 +123,7 @@ LIMIT %(limit)s;
 -- name: list_instance_dead_letters
 WITH mine AS MATERIALIZED (
     SELECT tenant, instance_id, message_id, version, event, status, attempts,
-           created_at, next_attempt_at, last_error, delivered_at
+           created_at, next_attempt_at, last_error, delivered_at, dead_seq
     FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
 )
 SELECT tenant, instance_id, message_id, version, event, status, attempts,
@@ -129,16 +132,41 @@ FROM mine
 WHERE status = 'dead'
   AND (%(event_type)s::text IS NULL OR event ->> 'type' = %(event_type)s)
   AND (%(message_id)s::text IS NULL OR message_id = %(message_id)s)
+  AND (%(through)s::bigint IS NULL OR COALESCE(dead_seq, 0) <= %(through)s)
   AND message_id > %(after_id)s
 ORDER BY message_id
 LIMIT %(limit)s;
 
+-- How far dead_seq has been drawn, and the transactions writing to the outbox then: as
+-- for the live stream (stream.sql), a number up to the marker is settled (committed or
+-- never) once none of those is running, since a dead-lettering transaction locks the
+-- outbox table before it draws its number. A redrive's dry run returns the settled
+-- marker as `as_of`. (work_seq also numbers new timers, steps and messages: a gap
+-- between dead_seq values is of no account.)
+-- name: dead_letter_last_drawn
+SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS seq FROM work_seq;
+
+-- name: dead_letter_in_flight
+SELECT array_agg(DISTINCT virtualtransaction)::text AS pending
+FROM pg_locks
+WHERE locktype = 'relation' AND relation = 'outbox'::regclass AND mode = 'RowExclusiveLock'
+  AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database());
+
+-- Where in the audit stream an instance's version was written (its audit row's
+-- stream_seq; 0 for a row older than the stream): a bulk given a dry run's as_of acts
+-- only on the instances with no transition since (a key lookup).
+-- name: change_position
+SELECT coalesce(stream_seq, 0) AS seq FROM audit
+WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND seq = %(version)s;
+
 -- name: redrive_dead_letters
-UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL,
+       dead_seq = NULL
 WHERE tenant = %(tenant)s AND status = 'dead'
   AND (%(instance_id)s::text IS NULL OR instance_id = %(instance_id)s)
   AND (%(event_type)s::text IS NULL OR event ->> 'type' = %(event_type)s)
-  AND (%(message_id)s::text IS NULL OR message_id = %(message_id)s);
+  AND (%(message_id)s::text IS NULL OR message_id = %(message_id)s)
+  AND (%(through)s::bigint IS NULL OR COALESCE(dead_seq, 0) <= %(through)s);
 
 -- name: retry_step_now
 UPDATE steps SET next_attempt_at = %(now)s

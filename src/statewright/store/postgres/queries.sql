@@ -387,9 +387,19 @@ VALUES (%(name)s, %(tick_at)s, 'running', %(lease_until)s)
 ON CONFLICT (name, tick_at) DO NOTHING;
 
 -- name: take_over_tick
-UPDATE schedule_ticks SET lease_until = %(lease_until)s
+UPDATE schedule_ticks SET lease_until = %(lease_until)s, claims = claims + 1
 WHERE name = %(name)s AND tick_at = %(tick_at)s AND status = 'running'
   AND lease_until <= %(now)s;
+
+-- The latest tick claimed of each named schedule (none for one never claimed): each is
+-- the last entry of its schedule's range of the primary key.
+-- name: last_ticks
+SELECT t.name, t.tick_at, t.status, t.lease_until, t.claims
+FROM unnest(%(names)s::text[]) AS wanted (name)
+CROSS JOIN LATERAL (
+    SELECT name, tick_at, status, lease_until, claims FROM schedule_ticks
+    WHERE schedule_ticks.name = wanted.name
+    ORDER BY tick_at DESC LIMIT 1) AS t;
 
 -- name: finish_tick
 UPDATE schedule_ticks SET status = 'done', lease_until = NULL
@@ -433,6 +443,12 @@ WHERE message_id IN (SELECT message_id FROM due)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
+-- name: renew_outbox_lease
+-- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+UPDATE outbox SET next_attempt_at = %(lease_until)s
+WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s
+  AND next_attempt_at = %(held_until)s;
+
 -- name: outbox_delivered
 UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s,
        last_error = NULL
@@ -443,6 +459,11 @@ UPDATE outbox SET status = %(status)s, attempts = attempts + 1,
        next_attempt_at = %(next_attempt_at)s, last_error = %(error)s
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
 
+-- A message just dead-lettered (in the transaction of `outbox_failed`, which locked the
+-- outbox table first) gets the number that orders it among the dead (dead_seq).
+-- name: outbox_dead_seq
+UPDATE outbox SET dead_seq = %(dead_seq)s WHERE message_id = %(message_id)s;
+
 -- name: dead_letters
 SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
        next_attempt_at, last_error, delivered_at
@@ -451,7 +472,8 @@ ORDER BY created_seq
 LIMIT %(limit)s;
 
 -- name: redrive_outbox
-UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, last_error = NULL,
+       dead_seq = NULL
 WHERE message_id = %(message_id)s AND status = 'dead';
 
 -- name: outbox
@@ -475,10 +497,12 @@ FROM idempotency WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s AND
 
 -- A worker says it runs (at its start, then on every heartbeat) and what it provides.
 -- name: upsert_worker
-INSERT INTO workers (id, host, pid, steps, listeners, started_at, heartbeat_at)
-VALUES (%(id)s, %(host)s, %(pid)s, %(steps)s, %(listeners)s, %(started_at)s, %(heartbeat_at)s)
+INSERT INTO workers (id, host, pid, steps, listeners, started_at, heartbeat_at, schedules)
+VALUES (%(id)s, %(host)s, %(pid)s, %(steps)s, %(listeners)s, %(started_at)s, %(heartbeat_at)s,
+        %(schedules)s)
 ON CONFLICT (id) DO UPDATE
-SET steps = excluded.steps, listeners = excluded.listeners, heartbeat_at = excluded.heartbeat_at;
+SET steps = excluded.steps, listeners = excluded.listeners, heartbeat_at = excluded.heartbeat_at,
+    schedules = excluded.schedules;
 
 -- name: delete_worker
 DELETE FROM workers WHERE id = %(id)s;
@@ -489,6 +513,6 @@ DELETE FROM workers WHERE id = %(id)s;
 DELETE FROM workers WHERE heartbeat_at < %(before)s;
 
 -- name: live_workers
-SELECT id, host, pid, steps, listeners, started_at, heartbeat_at
+SELECT id, host, pid, steps, listeners, started_at, heartbeat_at, schedules
 FROM workers WHERE heartbeat_at >= %(alive_after)s
 ORDER BY started_at, id;

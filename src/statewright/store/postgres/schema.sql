@@ -127,6 +127,8 @@ CREATE TABLE outbox (
     next_attempt_at BIGINT NOT NULL DEFAULT 0,
     last_error TEXT,
     delivered_at BIGINT,
+    -- dead_seq: when it was dead-lettered, a number of work_seq (NULL while not dead)
+    dead_seq BIGINT,
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
 CREATE INDEX outbox_by_instance ON outbox (tenant, instance_id, created_seq);
@@ -149,10 +151,12 @@ CREATE TABLE schedule_ticks (
     tick_at BIGINT NOT NULL,
     status TEXT NOT NULL DEFAULT 'running',
     lease_until BIGINT,
+    claims INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (name, tick_at)
 );
 
--- Workers and what they provide (heartbeat_at: last heard of); failed step attempts.
+-- Workers and what they provide (heartbeat_at: last heard of; schedules: the specs of the
+-- cron schedules they run, NULL from a worker older than schema 14); failed step attempts.
 CREATE TABLE workers (
     id TEXT COLLATE "C" PRIMARY KEY,
     host TEXT NOT NULL,
@@ -160,7 +164,8 @@ CREATE TABLE workers (
     steps JSON NOT NULL,
     listeners JSON NOT NULL,
     started_at BIGINT NOT NULL,
-    heartbeat_at BIGINT NOT NULL
+    heartbeat_at BIGINT NOT NULL,
+    schedules JSON
 );
 
 CREATE TABLE step_attempts (

@@ -80,6 +80,16 @@ _REFUSALS = (
 #: `keepalives=x`), before it reaches any server: waiting for the server cannot fix it.
 _BAD_VALUE = re.compile(r"\binvalid (?:\w+ value|port number|integer value)\b")
 
+#: The server's answers when prepared statements of one client meet those of another: a
+#: pooler in transaction mode shares one server connection between clients.
+_POOLER_FAULTS = (psycopg.errors.DuplicatePreparedStatement, psycopg.errors.InvalidSqlStatementName)
+_POOLER_FIX = (
+    "a connection pooler in transaction mode (PgBouncer's pool_mode = transaction) seems to "
+    "stand between statewright and PostgreSQL, and statewright needs sessions of its own "
+    "(prepared statements, LISTEN, advisory locks): set pool_mode = session for this "
+    "database, or connect to PostgreSQL directly"
+)
+
 _CHECK_SERVER = (
     "check that the server runs and accepts connections at that host and port, and the "
     "user, password and database name in the URL"
@@ -275,6 +285,8 @@ class PostgresStore(AuditPartitions, SqlStore):
             )
         if isinstance(error, psycopg.OperationalError) and (not state or state[:2] in ("08", "57")):
             return StoreUnavailable(f"{what}: lost {self.display_url} ({message}); {_CHECK_SERVER}")
+        if isinstance(error, _POOLER_FAULTS):
+            return StoreError(f"{what}: {self.display_url} answered {message!r}: {_POOLER_FIX}")
         if isinstance(error, psycopg.IntegrityError):
             return StoreError(
                 f"{what}: the database refused the write ({message}); nothing was written"
@@ -292,7 +304,7 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
     connection.adapters.register_loader("json", TextLoader)
     register_column_dumpers(connection.adapters)
     connection.prepare_threshold = 0
-    connection.execute("SET plan_cache_mode = force_generic_plan")
+    connection.execute("SET plan_cache_mode = force_generic_plan", prepare=False)
 
 
 def _conninfo_keys(conninfo: str, display_url: str) -> set[str]:

@@ -98,7 +98,8 @@ WHERE tenant = :tenant
 ORDER BY instance_id, timer_id
 LIMIT :limit;
 
--- A tenant's dead letters (of one instance, of one event type), keyset-paged on the id.
+-- A tenant's dead letters (of one instance, of one event type; with `through`, only those
+-- dead-lettered at or before that dead_seq), keyset-paged on the id.
 -- name: list_dead_letters
 SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
        next_attempt_at, last_error, delivered_at
@@ -107,6 +108,7 @@ WHERE tenant = :tenant AND status = 'dead'
   AND (:instance_id IS NULL OR instance_id = :instance_id)
   AND (:event_type IS NULL OR json_extract(event, '$.type') = :event_type)
   AND (:message_id IS NULL OR message_id = :message_id)
+  AND (:through IS NULL OR COALESCE(dead_seq, 0) <= :through)
   AND message_id > :after_id
 ORDER BY message_id
 LIMIT :limit;
@@ -121,16 +123,31 @@ FROM outbox INDEXED BY outbox_by_instance
 WHERE tenant = :tenant AND instance_id = :instance_id AND status = 'dead'
   AND (:event_type IS NULL OR json_extract(event, '$.type') = :event_type)
   AND (:message_id IS NULL OR message_id = :message_id)
+  AND (:through IS NULL OR COALESCE(dead_seq, 0) <= :through)
   AND message_id > :after_id
 ORDER BY message_id
 LIMIT :limit;
 
+-- How far dead_seq has been drawn: one writer at a time, so every letter dead-lettered
+-- with a number up to it is committed (a redrive's dry run returns it as `as_of`).
+-- name: dead_letter_marker
+SELECT value AS seq FROM counters WHERE name = 'work';
+
+-- Where in the audit stream an instance's version was written (its audit row's
+-- stream_seq; 0 for a row older than the stream): a bulk given a dry run's as_of acts
+-- only on the instances with no transition since (a key lookup).
+-- name: change_position
+SELECT coalesce(stream_seq, 0) AS seq FROM audit
+WHERE tenant = :tenant AND instance_id = :instance_id AND seq = :version;
+
 -- name: redrive_dead_letters
-UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now, last_error = NULL
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now, last_error = NULL,
+       dead_seq = NULL
 WHERE tenant = :tenant AND status = 'dead'
   AND (:instance_id IS NULL OR instance_id = :instance_id)
   AND (:event_type IS NULL OR json_extract(event, '$.type') = :event_type)
-  AND (:message_id IS NULL OR message_id = :message_id);
+  AND (:message_id IS NULL OR message_id = :message_id)
+  AND (:through IS NULL OR COALESCE(dead_seq, 0) <= :through);
 
 -- A run waiting for its next attempt is due now; nothing else about it changes.
 -- name: retry_step_now

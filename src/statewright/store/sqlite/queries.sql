@@ -371,9 +371,17 @@ VALUES (:name, :tick_at, 'running', :lease_until)
 ON CONFLICT (name, tick_at) DO NOTHING;
 
 -- name: take_over_tick
-UPDATE schedule_ticks SET lease_until = :lease_until
+UPDATE schedule_ticks SET lease_until = :lease_until, claims = claims + 1
 WHERE name = :name AND tick_at = :tick_at AND status = 'running'
   AND lease_until <= :now;
+
+-- The latest tick claimed of each named schedule (none for one never claimed): each is
+-- the last entry of its schedule's range of the primary key.
+-- name: last_ticks
+SELECT t.name, t.tick_at, t.status, t.lease_until, t.claims
+FROM json_each(:names_json) AS wanted
+JOIN schedule_ticks AS t ON t.name = wanted.value
+ AND t.tick_at = (SELECT MAX(tick_at) FROM schedule_ticks WHERE name = wanted.value);
 
 -- name: finish_tick
 UPDATE schedule_ticks SET status = 'done', lease_until = NULL
@@ -417,6 +425,12 @@ WHERE message_id IN (
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
+-- name: renew_outbox_lease
+-- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+UPDATE outbox SET next_attempt_at = :lease_until
+WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts
+  AND next_attempt_at = :held_until;
+
 -- name: outbox_delivered
 UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = :now,
        last_error = NULL
@@ -427,6 +441,11 @@ UPDATE outbox SET status = :status, attempts = attempts + 1,
        next_attempt_at = :next_attempt_at, last_error = :error
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts;
 
+-- A message just dead-lettered (in the transaction of `outbox_failed`, which locked the
+-- outbox table first) gets the number that orders it among the dead (dead_seq).
+-- name: outbox_dead_seq
+UPDATE outbox SET dead_seq = :dead_seq WHERE message_id = :message_id;
+
 -- name: dead_letters
 SELECT tenant, instance_id, message_id, version, event, status, attempts, created_at,
        next_attempt_at, last_error, delivered_at
@@ -435,7 +454,8 @@ ORDER BY created_seq
 LIMIT :limit;
 
 -- name: redrive_outbox
-UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now, last_error = NULL
+UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now, last_error = NULL,
+       dead_seq = NULL
 WHERE message_id = :message_id AND status = 'dead';
 
 -- name: outbox
@@ -459,10 +479,12 @@ FROM idempotency WHERE tenant = :tenant AND instance_id = :instance_id AND key =
 
 -- A worker says it runs (at its start, then on every heartbeat) and what it provides.
 -- name: upsert_worker
-INSERT INTO workers (id, host, pid, steps, listeners, started_at, heartbeat_at)
-VALUES (:id, :host, :pid, :steps, :listeners, :started_at, :heartbeat_at)
+INSERT INTO workers (id, host, pid, steps, listeners, started_at, heartbeat_at, schedules)
+VALUES (:id, :host, :pid, :steps, :listeners, :started_at, :heartbeat_at,
+        :schedules)
 ON CONFLICT (id) DO UPDATE
-SET steps = excluded.steps, listeners = excluded.listeners, heartbeat_at = excluded.heartbeat_at;
+SET steps = excluded.steps, listeners = excluded.listeners, heartbeat_at = excluded.heartbeat_at,
+    schedules = excluded.schedules;
 
 -- name: delete_worker
 DELETE FROM workers WHERE id = :id;
@@ -473,6 +495,6 @@ DELETE FROM workers WHERE id = :id;
 DELETE FROM workers WHERE heartbeat_at < :before;
 
 -- name: live_workers
-SELECT id, host, pid, steps, listeners, started_at, heartbeat_at
+SELECT id, host, pid, steps, listeners, started_at, heartbeat_at, schedules
 FROM workers WHERE heartbeat_at >= :alive_after
 ORDER BY started_at, id;

@@ -123,6 +123,8 @@ CREATE TABLE outbox (
     next_attempt_at INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     delivered_at INTEGER,
+    -- dead_seq: when it was dead-lettered, a number of the "work" counter (NULL while not dead)
+    dead_seq INTEGER,
     FOREIGN KEY (tenant, instance_id) REFERENCES instances (tenant, id) ON DELETE CASCADE
 );
 CREATE INDEX outbox_by_instance ON outbox (tenant, instance_id, created_seq);
@@ -145,10 +147,12 @@ CREATE TABLE schedule_ticks (
     tick_at INTEGER NOT NULL,
     status TEXT NOT NULL DEFAULT 'running',
     lease_until INTEGER,
+    claims INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (name, tick_at)
 );
 
--- Workers and what they provide (heartbeat_at: last heard of); failed step attempts.
+-- Workers and what they provide (heartbeat_at: last heard of; schedules: the specs of the
+-- cron schedules they run, NULL from a worker older than schema 14); failed step attempts.
 CREATE TABLE workers (
     id TEXT PRIMARY KEY,
     host TEXT NOT NULL,
@@ -156,7 +160,8 @@ CREATE TABLE workers (
     steps TEXT NOT NULL,
     listeners TEXT NOT NULL,
     started_at INTEGER NOT NULL,
-    heartbeat_at INTEGER NOT NULL
+    heartbeat_at INTEGER NOT NULL,
+    schedules TEXT
 );
 
 CREATE TABLE step_attempts (

@@ -29,7 +29,7 @@ function stateBar(entry) {
     el(
       "div",
       { class: "mix-bar", title: states.map((s) => `${valueText(s.value)}: ${s.count}`).join("\n") },
-      top.map((s, i) => el("span", { class: `mix-seg mix-${i}`, style: `flex-grow: ${s.count}` })),
+      top.map((s, i) => el("span", { class: `mix-seg mix-${i}`, style: { flexGrow: String(s.count) } })),
     ),
     el(
       "div",

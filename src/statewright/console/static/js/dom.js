@@ -3,6 +3,8 @@
 /**
  * An element: `h("a", {href: "/x", class: "y", onclick: fn, dataset: {k: "v"}}, "text", child)`.
  * Attributes `null`/`false` are left out; children may be strings, nodes, arrays or null.
+ * `style` is an object of CSSOM properties (`{flexGrow: "3"}`), set one by one: the pages'
+ * Content-Security-Policy refuses a style attribute, so a string is an error.
  */
 export function h(tag, attrs = {}, ...children) {
   const element = document.createElement(tag);
@@ -14,6 +16,11 @@ export function h(tag, attrs = {}, ...children) {
       Object.assign(element.dataset, value);
     } else if (name === "class") {
       element.className = value;
+    } else if (name === "style") {
+      if (typeof value !== "object") {
+        throw new TypeError(`h("${tag}"): style must be an object such as {flexGrow: "3"}, not ${JSON.stringify(value)}: the console's Content-Security-Policy refuses style attributes`);
+      }
+      Object.assign(element.style, value);
     } else {
       element.setAttribute(name, value === true ? "" : String(value));
     }

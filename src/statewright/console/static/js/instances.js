@@ -364,7 +364,8 @@ async function countBulk() {
         class: action === "cancel" ? "sw-button sw-danger" : "sw-button sw-primary",
         "data-testid": "bulk-go",
         disabled: counted.matched === 0,
-        onclick: () => runBulk(action, { ...body, dry_run: false }),
+        // With the count's as_of: the bulk acts on no instance changed since the count.
+        onclick: () => runBulk(action, { ...body, dry_run: false, as_of: counted.as_of }, counted.matched),
       }, `Yes, ${action} ${counted.matched}`),
       h("button", { type: "button", class: "sw-button", onclick: resetBulk }, "No"),
     );
@@ -374,14 +375,26 @@ async function countBulk() {
   }
 }
 
-async function runBulk(action, body) {
+// What a bulk did, against the count the user said yes to (`shown`): those changed since the
+// count (a transition, or new in the filter) were left alone, and are said so.
+function bulkDone(result, shown) {
+  const changed = result.changed.length;
+  let text = `${result.done.length} done, ${result.refused.length} refused (of ${shown} counted).`;
+  if (changed) {
+    text += ` ${changed} ${changed === 1 ? "instance" : "instances"} changed since the count ` +
+      `(or entered the filter) and ${changed === 1 ? "was" : "were"} left alone.`;
+  }
+  return text;
+}
+
+async function runBulk(action, body, shown) {
   resetBulk();
   try {
     const result = await api(`/bulk/${action}`, { method: "POST", body });
     replace(
       $("bulk-result"),
       h("div", { class: "sw-note", "data-testid": "bulk-done" },
-        `${result.done.length} done, ${result.refused.length} refused (of ${result.matched} matched).`,
+        bulkDone(result, shown),
         result.refused.length
           ? h("ul", { class: "sw-refused" }, result.refused.slice(0, 8).map((r) =>
               h("li", {}, h("a", { href: href(r.instance_id) }, r.instance_id), `: ${r.reason || r.detail}`)))

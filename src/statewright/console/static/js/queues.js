@@ -1,6 +1,6 @@
 // The queues: unfinished steps (running, retrying, waiting for a worker), pending timers,
-// the workers heard of recently, the outbox's messages waiting for delivery, and its dead
-// letters with redrive. Read again every few seconds and soon after each committed
+// the workers heard of recently, the cron schedules they run, the outbox's messages waiting
+// for delivery, and its dead letters with redrive. Read again every few seconds and soon after each committed
 // transition; the rows are made again each time, so the keyboard focus is carried over to
 // the same link or button of the same row. The steps tab is kept in the URL (`?steps=`).
 import { ApiError, api, live, session } from "./api.js";
@@ -16,6 +16,7 @@ const lists = {
   dead: { path: "/dead-letters", items: [], cursor: null },
 };
 let workers = [];
+let schedules = [];
 const STEP_FILTERS = ["all", "running", "retrying", "no-worker"];
 let stepFilter = "all";
 let canAct = false;
@@ -48,14 +49,16 @@ async function load(name, { more = false } = {}) {
 
 async function refresh() {
   try {
-    const [found] = await Promise.all([
+    const [found, scheduled] = await Promise.all([
       api("/workers"),
+      api("/schedules"),
       load("steps"),
       load("timers"),
       load("outbox"),
       load("dead"),
     ]);
     workers = found.items;
+    schedules = scheduled.items;
     replace($("problem"));
     render();
     $("refreshed").textContent = `updated ${fmtTime(Date.now()).slice(11)}`;
@@ -96,6 +99,7 @@ function render() {
   const retrying = steps.filter((s) => s.status === "retrying").length;
   const orphaned = steps.filter((s) => needsWorker(s, sources)).length;
   const alive = workers.filter((w) => w.alive).length;
+  const unrun = schedules.filter((s) => s.workers.length === 0).length;
   const stat = (label, value, tone, testid) =>
     h("div", { class: "sw-stat", "data-tone": tone, "data-testid": testid },
       h("span", { class: "sw-stat-n" }, value), h("span", { class: "sw-stat-label" }, label));
@@ -108,10 +112,12 @@ function render() {
     stat("Outbox pending", counted(lists.outbox), "", "stat-outbox"),
     stat("Dead letters", counted(lists.dead), lists.dead.items.length ? "bad" : "", "stat-dead"),
     stat("Workers live", String(alive), alive ? "" : "bad", "stat-workers"),
+    stat("Schedules without a worker", String(unrun), unrun ? "bad" : "", "stat-unrun-schedules"),
   );
   renderSteps(sources);
   renderTimers();
   renderWorkers();
+  renderSchedules();
   renderOutbox();
   renderDead();
   refocus(place);
@@ -190,6 +196,30 @@ function renderWorkers() {
   $("workers-empty").hidden = workers.length > 0;
 }
 
+function renderSchedules() {
+  $("schedules-count").textContent = String(schedules.length);
+  replace($("schedules"), schedules.map((schedule) => {
+    const tick = schedule.last_tick;
+    return h("tr", { "data-testid": "schedule-row", "data-id": schedule.name },
+      h("td", {}, h("span", { class: "sw-mono" }, schedule.name),
+        schedule.description ? h("span", { class: "sw-sub" }, schedule.description) : null),
+      h("td", { class: "sw-wrap", "data-testid": "schedule-summary" }, schedule.summary),
+      h("td", { class: "sw-nowrap" }, h("span", { class: "sw-mono" }, schedule.cron),
+        h("span", { class: "sw-sub" }, schedule.timezone)),
+      h("td", { class: "sw-wrap", "data-testid": "schedule-workers" }, schedule.workers.length
+        ? h("span", { class: "sw-mono" }, schedule.workers.map((w) => `${w.host}:${w.pid}`).join(", "))
+        : [h("span", { class: "sw-error-text", "data-testid": "schedule-no-worker" }, "no live worker runs it"),
+          h("span", { class: "sw-sub", title: fmtTime(schedule.last_heard_at) }, `last heard of ${since(schedule.last_heard_at)}: its ticks wait`)]),
+      h("td", { "data-testid": "schedule-last-tick" }, tick
+        ? [h("span", { title: fmtTime(tick.at) }, since(tick.at)), " ", pill(tick.status),
+          tick.taken_over ? h("span", { class: "sw-sub" }, "taken over from a worker that died") : null]
+        : h("span", { class: "sw-faint" }, "never")),
+      h("td", { title: fmtTime(schedule.next_tick), "data-testid": "schedule-next-tick" },
+        schedule.next_tick === null ? h("span", { class: "sw-faint" }, "none") : since(schedule.next_tick)));
+  }));
+  $("schedules-empty").hidden = schedules.length > 0;
+}
+
 function renderDead() {
   const items = lists.dead.items;
   $("dead-count").textContent = counted(lists.dead);
@@ -227,12 +257,23 @@ async function retryStep(step, button) {
   await refresh();
 }
 
-async function redrive(body, button) {
+const letters = (n) => `${n} dead ${n === 1 ? "letter" : "letters"}`;
+
+// What a redrive did, in the words of its confirmation: `shown` is the count the user said
+// yes to (a redrive of all), which the server kept to with the count's `as_of`.
+function redriveDone(result, shown) {
+  const done = `${result.redriven} redriven.`;
+  if (shown === undefined || result.redriven >= shown) return done;
+  const gone = shown - result.redriven;
+  return `${result.redriven} of the ${shown} counted redriven: ${gone} ${gone === 1 ? "was" : "were"} ` +
+    "no longer dead (redriven by someone else meanwhile). Letters dead since the count were left alone.";
+}
+
+async function redrive(body, button, shown) {
   if (button) button.disabled = true;
   try {
     const result = await api("/dead-letters/redrive", { method: "POST", body });
-    replace($("dead-result"), h("div", { class: "sw-note", "data-testid": "redrive-done" },
-      `${result.redriven} ${result.redriven === 1 ? "message" : "messages"} sent again.`));
+    replace($("dead-result"), h("div", { class: "sw-note", "data-testid": "redrive-done" }, redriveDone(result, shown)));
     await refresh();
   } catch (error) {
     if (button) button.disabled = false;
@@ -243,10 +284,13 @@ async function redrive(body, button) {
 async function countRedriveAll() {
   const confirm = $("redrive-confirm");
   try {
+    // The count comes with the position it was taken at (as_of): the redrive sent with it
+    // acts on those letters only, never on one that died after the count.
     const counted = await api("/dead-letters/redrive", { method: "POST", body: { all: true, dry_run: true } });
+    const shown = counted.redriven;
     replace(confirm,
-      h("span", { "data-testid": "redrive-count" }, `Send ${counted.redriven} dead ${counted.redriven === 1 ? "letter" : "letters"} again?`),
-      h("button", { type: "button", class: "sw-button sw-small sw-primary", "data-testid": "redrive-go", onclick: () => { confirm.hidden = true; redrive({ all: true }); } }, "Yes, redrive"),
+      h("span", { "data-testid": "redrive-count" }, `Send ${letters(shown)} again?`),
+      h("button", { type: "button", class: "sw-button sw-small sw-primary", "data-testid": "redrive-go", onclick: () => { confirm.hidden = true; redrive({ all: true, as_of: counted.as_of }, null, shown); } }, `Yes, redrive ${shown}`),
       h("button", { type: "button", class: "sw-button sw-small", onclick: () => { confirm.hidden = true; } }, "No"));
     confirm.hidden = false;
   } catch (error) {
