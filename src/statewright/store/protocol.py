@@ -35,7 +35,7 @@ from statewright.store.tokens import TokenStore
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema version this release needs; each backend ships migrations up to it.
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 
 class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):

@@ -4,8 +4,9 @@ step run made due now, dead letters redriven. A mixin of `SqlStore`, over the qu
 backend's `operations.sql` (and the `filter_*` fragments of its `queries.sql`).
 
 Every list is one tenant's, ordered by a primary key or index prefix and paged by keyset (the
-last key seen), so a page costs the same however deep it is and rows inserted meanwhile never
-shift a page. A business-state filter reads the state index (`instance_states`, kept by
+last key seen, "" before the first page: always a range of the index, never an "IS NULL OR"
+test), so a page costs the same however deep it is and rows inserted meanwhile never shift a
+page. A business-state filter reads the state index (`instance_states`, kept by
 triggers: a row per state each instance is in), one index range per definition (and version)
 the state or tag names, merged in id order; counts per state read the counts the same
 triggers keep (`state_counts`), so neither grows with the number of instances. An id prefix
@@ -313,12 +314,11 @@ class OperatorQueries:
             "event_type": event_type,
             "message_id": message_id,
             "through": through,
-            "after_id": after_id,
+            "after_id": after_id or "",
             "limit": max(1, limit),
         }
-        rows = self._read_all(
-            self.operations["list_dead_letters"], params, what="listing dead letters"
-        )
+        query = "list_dead_letters" if instance_id is None else "list_instance_dead_letters"
+        rows = self._read_all(self.operations[query], params, what="listing dead letters")
         return [OutboxRecord(**row) for row in rows]
 
     def change_position(self, tenant: str, instance_id: str, version: int) -> int | None:
@@ -351,7 +351,7 @@ class OperatorQueries:
         self, tenant: str, *, after_id: str | None = None, limit: int = 100
     ) -> list[OutboxRecord]:
         """A tenant's outbox messages not delivered yet, by message id, after `after_id`."""
-        params = {"tenant": tenant, "after_id": after_id, "limit": max(1, limit)}
+        params = {"tenant": tenant, "after_id": after_id or "", "limit": max(1, limit)}
         rows = self._read_all(
             self.operations["list_pending_outbox"], params, what="listing the pending outbox"
         )
@@ -441,7 +441,10 @@ def _json_path(keys: Sequence[str]) -> str:
 
 
 def _after(after: tuple[str, str] | None) -> dict[str, object]:
+    """The keyset bound of a page of steps or timers: the last key seen, or ("", ""), below
+    every key (ids are never empty), for the first page. A bound that is always there is a
+    range of the primary key; an "IS NULL OR" test would read every row before it."""
     return {
-        "after_instance": None if after is None else after[0],
-        "after_key": None if after is None else after[1],
+        "after_instance": "" if after is None else after[0],
+        "after_key": "" if after is None else after[1],
     }

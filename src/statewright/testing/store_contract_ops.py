@@ -129,6 +129,8 @@ def check_steps_and_timers_are_listed_per_tenant_by_keyset(store: Store) -> None
     page = store.list_steps("acme", after=("o-1", "s1"), limit=1)
     assert [(s.instance_id, s.invoke_id) for s in page] == [("o-1", "s2")]
     assert [s.invoke_id for s in store.list_steps("acme", instance_id="o-2")] == ["s1"]
+    after = store.list_steps("acme", instance_id="o-1", after=("o-1", "s1"))
+    assert [(s.instance_id, s.invoke_id) for s in after] == [("o-1", "s2")]
     assert store.list_steps("acme", status="running") == []
     (claimed,) = store.claim_steps(T0 + 2_000, 60_000, 1)
     running = store.list_steps("acme", status="running")
@@ -138,6 +140,8 @@ def check_steps_and_timers_are_listed_per_tenant_by_keyset(store: Store) -> None
     assert [t.timer_id for t in store.list_timers("acme")] == ["a", "b"]
     assert [t.timer_id for t in store.list_timers("acme", after=("o-2", "a"))] == ["b"]
     assert store.list_timers("acme", instance_id="o-1") == []
+    after_a = store.list_timers("acme", instance_id="o-2", after=("o-2", "a"))
+    assert [(t.instance_id, t.timer_id) for t in after_a] == [("o-2", "b")]
     assert store.list_timers("globex") == []
 
 
@@ -182,6 +186,14 @@ def check_dead_letters_are_listed_and_redriven_per_tenant(store: Store) -> None:
     assert ids() == ["m1", "m3"]
     assert ids("globex") == ["m9"]
     assert ids(instance_id="o-2") == ["m3"]
+    assert ids(instance_id="o-1") == ["m1"]  # m2 failed, not dead
+    assert ids(instance_id="o-1", after_id="m1") == []
+    assert ids(instance_id="o-1", event_type="sent") == []
+    assert ids(instance_id="o-1", event_type="paid", message_id="m1") == ["m1"]
+    assert ids(after_id="m1", limit=1) == ["m3"]
+    waiting = store.list_pending_outbox("acme")
+    assert [m.message_id for m in waiting] == ["m2"]
+    assert store.list_pending_outbox("acme", after_id="m2") == []
     assert ids(event_type="paid", after_id="m1") == ["m3"]
     assert ids(message_id="m2") == []  # failed, not dead
     (letter,) = store.list_dead_letters("acme", limit=1)

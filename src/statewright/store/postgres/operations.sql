@@ -69,8 +69,7 @@ FROM steps
 WHERE tenant = %(tenant)s
   AND (%(instance_id)s::text IS NULL OR instance_id = %(instance_id)s)
   AND (%(status)s::text IS NULL OR status = %(status)s)
-  AND (%(after_instance)s::text IS NULL
-       OR (instance_id, invoke_id) > (%(after_instance)s::text, %(after_key)s::text))
+  AND (instance_id, invoke_id) > (%(after_instance)s::text, %(after_key)s::text)
 ORDER BY instance_id, invoke_id
 LIMIT %(limit)s;
 
@@ -81,8 +80,7 @@ SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key,
 FROM steps
 WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
   AND (%(status)s::text IS NULL OR status = %(status)s)
-  AND (%(after_instance)s::text IS NULL
-       OR (instance_id, invoke_id) > (%(after_instance)s::text, %(after_key)s::text))
+  AND invoke_id > %(after_key)s::text
 ORDER BY instance_id, invoke_id
 LIMIT %(limit)s;
 
@@ -90,8 +88,7 @@ LIMIT %(limit)s;
 SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers
 WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
-  AND (%(after_instance)s::text IS NULL
-       OR (instance_id, timer_id) > (%(after_instance)s::text, %(after_key)s::text))
+  AND timer_id > %(after_key)s::text
 ORDER BY instance_id, timer_id
 LIMIT %(limit)s;
 
@@ -100,8 +97,7 @@ SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers
 WHERE tenant = %(tenant)s
   AND (%(instance_id)s::text IS NULL OR instance_id = %(instance_id)s)
-  AND (%(after_instance)s::text IS NULL
-       OR (instance_id, timer_id) > (%(after_instance)s::text, %(after_key)s::text))
+  AND (instance_id, timer_id) > (%(after_instance)s::text, %(after_key)s::text)
 ORDER BY instance_id, timer_id
 LIMIT %(limit)s;
 
@@ -116,7 +112,28 @@ WHERE tenant = %(tenant)s AND status = 'dead'
   AND (%(event_type)s::text IS NULL OR event ->> 'type' = %(event_type)s)
   AND (%(message_id)s::text IS NULL OR message_id = %(message_id)s)
   AND (%(through)s::bigint IS NULL OR COALESCE(dead_seq, 0) <= %(through)s)
-  AND (%(after_id)s::text IS NULL OR message_id > %(after_id)s)
+  AND message_id > %(after_id)s
+ORDER BY message_id
+LIMIT %(limit)s;
+
+-- One instance's dead letters: its messages by their index (outbox_by_instance), not the
+-- tenant's dead letters tested one by one. The instance's messages are read first (a
+-- materialized CTE is planned alone, with only the instance's key to search by): the
+-- generic plan would otherwise take outbox_by_tenant_status, which names more conditions.
+-- name: list_instance_dead_letters
+WITH mine AS MATERIALIZED (
+    SELECT tenant, instance_id, message_id, version, event, status, attempts,
+           created_at, next_attempt_at, last_error, delivered_at, dead_seq
+    FROM outbox WHERE tenant = %(tenant)s AND instance_id = %(instance_id)s
+)
+SELECT tenant, instance_id, message_id, version, event, status, attempts,
+       created_at, next_attempt_at, last_error, delivered_at
+FROM mine
+WHERE status = 'dead'
+  AND (%(event_type)s::text IS NULL OR event ->> 'type' = %(event_type)s)
+  AND (%(message_id)s::text IS NULL OR message_id = %(message_id)s)
+  AND (%(through)s::bigint IS NULL OR COALESCE(dead_seq, 0) <= %(through)s)
+  AND message_id > %(after_id)s
 ORDER BY message_id
 LIMIT %(limit)s;
 
@@ -163,6 +180,6 @@ SELECT tenant, instance_id, message_id, version, event, status, attempts,
        created_at, next_attempt_at, last_error, delivered_at
 FROM outbox
 WHERE tenant = %(tenant)s AND status = 'pending'
-  AND (%(after_id)s::text IS NULL OR message_id > %(after_id)s)
+  AND message_id > %(after_id)s
 ORDER BY message_id
 LIMIT %(limit)s;

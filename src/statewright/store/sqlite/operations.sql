@@ -62,12 +62,14 @@ FROM steps
 WHERE tenant = :tenant
   AND (:instance_id IS NULL OR instance_id = :instance_id)
   AND (:status IS NULL OR status = :status)
-  AND (:after_instance IS NULL OR (instance_id, invoke_id) > (:after_instance, :after_key))
+  AND (instance_id, invoke_id) > (:after_instance, :after_key)
 ORDER BY instance_id, invoke_id
 LIMIT :limit;
 
 -- One instance's step runs (the console's instance page): its primary-key range only, not
 -- the tenant's (an "instance_id IS NULL OR" test would keep SQLite to the tenant prefix).
+-- Paged by invoke id alone: a cursor of this list is scoped to the instance, so its last key
+-- is the instance's own (a row-value bound would make SQLite search the tenant's range).
 -- name: list_instance_steps
 SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry,
        started_version, status, attempts, created_at, next_attempt_at, lease_until, last_error,
@@ -75,7 +77,7 @@ SELECT tenant, instance_id, invoke_id, src, input, state, idempotency_key, retry
 FROM steps
 WHERE tenant = :tenant AND instance_id = :instance_id
   AND (:status IS NULL OR status = :status)
-  AND (:after_instance IS NULL OR (instance_id, invoke_id) > (:after_instance, :after_key))
+  AND invoke_id > :after_key
 ORDER BY instance_id, invoke_id
 LIMIT :limit;
 
@@ -83,7 +85,7 @@ LIMIT :limit;
 SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers
 WHERE tenant = :tenant AND instance_id = :instance_id
-  AND (:after_instance IS NULL OR (instance_id, timer_id) > (:after_instance, :after_key))
+  AND timer_id > :after_key
 ORDER BY instance_id, timer_id
 LIMIT :limit;
 
@@ -92,7 +94,7 @@ SELECT tenant, instance_id, timer_id, due_at, event, created_seq
 FROM timers
 WHERE tenant = :tenant
   AND (:instance_id IS NULL OR instance_id = :instance_id)
-  AND (:after_instance IS NULL OR (instance_id, timer_id) > (:after_instance, :after_key))
+  AND (instance_id, timer_id) > (:after_instance, :after_key)
 ORDER BY instance_id, timer_id
 LIMIT :limit;
 
@@ -107,7 +109,22 @@ WHERE tenant = :tenant AND status = 'dead'
   AND (:event_type IS NULL OR json_extract(event, '$.type') = :event_type)
   AND (:message_id IS NULL OR message_id = :message_id)
   AND (:through IS NULL OR COALESCE(dead_seq, 0) <= :through)
-  AND (:after_id IS NULL OR message_id > :after_id)
+  AND message_id > :after_id
+ORDER BY message_id
+LIMIT :limit;
+
+-- One instance's dead letters: its messages by their index (outbox_by_instance), not the
+-- tenant's dead letters tested one by one (SQLite plans without statistics and would take
+-- outbox_by_tenant_status, which names more of the conditions).
+-- name: list_instance_dead_letters
+SELECT tenant, instance_id, message_id, version, event, status, attempts,
+       created_at, next_attempt_at, last_error, delivered_at
+FROM outbox INDEXED BY outbox_by_instance
+WHERE tenant = :tenant AND instance_id = :instance_id AND status = 'dead'
+  AND (:event_type IS NULL OR json_extract(event, '$.type') = :event_type)
+  AND (:message_id IS NULL OR message_id = :message_id)
+  AND (:through IS NULL OR COALESCE(dead_seq, 0) <= :through)
+  AND message_id > :after_id
 ORDER BY message_id
 LIMIT :limit;
 
@@ -144,6 +161,6 @@ SELECT tenant, instance_id, message_id, version, event, status, attempts, create
        next_attempt_at, last_error, delivered_at
 FROM outbox
 WHERE tenant = :tenant AND status = 'pending'
-  AND (:after_id IS NULL OR message_id > :after_id)
+  AND message_id > :after_id
 ORDER BY message_id
 LIMIT :limit;

@@ -44,6 +44,9 @@ CREATE TABLE instances (
 CREATE INDEX instances_by_runtime_status ON instances (tenant, runtime_status, id);
 CREATE INDEX instances_by_definition ON instances (tenant, definition_id, id);
 CREATE INDEX instances_by_status ON instances (tenant, status, id);
+CREATE INDEX instances_by_definition_status ON instances (tenant, definition_id, status, id);
+CREATE INDEX instances_by_definition_runtime_status
+    ON instances (tenant, definition_id, runtime_status, id);
 
 CREATE TABLE audit (
     tenant TEXT NOT NULL,
@@ -127,6 +130,7 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_by_instance ON outbox (tenant, instance_id, created_seq);
 CREATE INDEX outbox_by_status ON outbox (status, created_at);
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at, created_seq);
+CREATE INDEX outbox_by_tenant_status ON outbox (tenant, status, message_id);
 
 CREATE TABLE idempotency (
     tenant TEXT NOT NULL,
