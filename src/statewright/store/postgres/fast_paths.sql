@@ -72,8 +72,12 @@ WITH w AS MATERIALIZED (
                 WHERE t.tenant = i.tenant AND t.instance_id = i.id LIMIT 1) AS timed
         OFFSET 0  -- kept a subquery: each probe runs once per row
     ) AS work
-    WHERE i.version = w.expected_version AND i.status = w.status
-      AND i.definition_id = w.definition_id AND i.definition_version = w.definition_version
+    -- Compared as rows, IS NOT DISTINCT FROM (the columns are NOT NULL: the same as `=`),
+    -- which no index takes as its condition: the generic plan reads the row by its key
+    -- rather than through an index that leads with the status or the definition.
+    WHERE (i.version, i.status, i.definition_id, i.definition_version)
+          IS NOT DISTINCT FROM (w.expected_version, w.status, w.definition_id,
+                                w.definition_version)
       AND (NOT w.same_value OR i.value = w.value)
       AND i.runtime_status = CASE
           WHEN i.status <> 'active' THEN i.status

@@ -101,6 +101,11 @@ CASE
     WHEN EXISTS (SELECT 1 FROM timers WHERE tenant = %(tenant)s AND instance_id = %(id)s) THEN 'waiting'
     ELSE 'active' END;
 
+-- The updates below find the row by its key (tenant, id) and compare the rest as rows with
+-- IS NOT DISTINCT FROM (the columns are NOT NULL: the same as `=`), which no index takes as
+-- its condition: with `=`, the generic plan would read the row through an index leading
+-- with the status, definition or runtime status (the operators' lists' indexes), and
+-- compute the runtime status before it, for a tenth more per send than by the key.
 -- The cheap updates of a transition that keeps the instance's status and definition:
 -- only unindexed columns are set, so no index entry is rewritten (a column named in SET
 -- rewrites its index entries even when its value stays the same). No row: the kept
@@ -111,10 +116,10 @@ CASE
 -- name: update_instance_quiet
 UPDATE instances
 SET version = %(version)s, snapshot = %(snapshot)s, value = %(value)s, updated_at = %(at)s
-WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
-  AND status = %(status)s AND definition_id = %(definition_id)s
-  AND definition_version = %(definition_version)s
-  AND runtime_status = {include:part_runtime_status};
+WHERE tenant = %(tenant)s AND id = %(id)s
+  AND (version, status, definition_id, definition_version, runtime_status)
+      IS NOT DISTINCT FROM (%(expected_version)s, %(status)s, %(definition_id)s,
+                            %(definition_version)s, {include:part_runtime_status});
 
 -- update_instance_quiet for a transition that keeps the state value too (the commonest send:
 -- a context change): the value is checked rather than set, so that the state index's
@@ -123,17 +128,18 @@ WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
 -- name: update_instance_quiet_same_value
 UPDATE instances
 SET version = %(version)s, snapshot = %(snapshot)s, updated_at = %(at)s
-WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
-  AND value = %(value)s AND status = %(status)s AND definition_id = %(definition_id)s
-  AND definition_version = %(definition_version)s
-  AND runtime_status = {include:part_runtime_status};
+WHERE tenant = %(tenant)s AND id = %(id)s
+  AND (version, value, status, definition_id, definition_version, runtime_status)
+      IS NOT DISTINCT FROM (%(expected_version)s, %(value)s, %(status)s, %(definition_id)s,
+                            %(definition_version)s, {include:part_runtime_status});
 
 -- name: update_instance_kept
 UPDATE instances
 SET version = %(version)s, snapshot = %(snapshot)s, value = %(value)s, updated_at = %(at)s
-WHERE tenant = %(tenant)s AND id = %(id)s AND version = %(expected_version)s
-  AND status = %(status)s AND definition_id = %(definition_id)s
-  AND definition_version = %(definition_version)s;
+WHERE tenant = %(tenant)s AND id = %(id)s
+  AND (version, status, definition_id, definition_version)
+      IS NOT DISTINCT FROM (%(expected_version)s, %(status)s, %(definition_id)s,
+                            %(definition_version)s);
 
 -- The runtime status the pending work gives (part_runtime_status). The row is written only
 -- when it changes, so that its index entry is left alone otherwise.
