@@ -13,18 +13,12 @@ Chromium driven headless by Playwright (sync API).
 from __future__ import annotations
 
 import os
-import runpy
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from console_kit import CHROMIUM, CHROMIUM_ARGS, MACHINES_FILE, VIEWPORT, ConsoleServer
-from pages_kit import free_port, wait_ready
-
-from statewright.engine import Engine
+from console_kit import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, ConsoleServer
+from pages_kit import serving_console
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -58,34 +52,8 @@ def chromium_browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
     """`statewright serve --with-worker` on a fresh SQLite file, the examples registered."""
-    folder = tmp_path_factory.mktemp("console")
-    store_url = f"sqlite:///{folder / 'console.db'}"
-    machines: list[Any] = runpy.run_path(str(MACHINES_FILE))["MACHINES"]
-    with Engine.open(store_url) as engine:
-        for machine in machines:
-            engine.register(machine)
-        port = free_port()
-        log = folder / "serve.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "statewright", "serve", "--url", store_url,
-                 "--port", str(port), "--machines", str(MACHINES_FILE), "--with-worker",
-                 "--rate", "0", "--stream-poll", "0.05", "--stream-heartbeat", "1"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(process, base, log)
-            yield ConsoleServer(base, store_url, engine, log)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with serving_console(tmp_path_factory.mktemp("console")) as server:
+        yield server
 
 
 @pytest.fixture

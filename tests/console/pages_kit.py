@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from console_kit import SCREENSHOTS, VIEWPORT
+from console_kit import MACHINES_FILE, SCREENSHOTS, VIEWPORT, ConsoleServer
 
 from statewright.engine import Engine
 
@@ -132,3 +132,39 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / name
     page.screenshot(path=str(path))
     return path
+
+
+@contextmanager
+def serving_console(folder: Path, setup: Path = MACHINES_FILE) -> Iterator[ConsoleServer]:
+    """`statewright serve --with-worker` on a fresh SQLite file in `folder`, the examples
+    registered and `setup` its worker's file (MACHINES, SCHEDULES, ...), on a free loopback
+    port; stopped with SIGTERM afterwards."""
+    import runpy
+
+    store_url = f"sqlite:///{folder / 'console.db'}"
+    machines: list[Any] = runpy.run_path(str(MACHINES_FILE))["MACHINES"]
+    with Engine.open(store_url) as engine:
+        for machine in machines:
+            engine.register(machine)
+        port = free_port()
+        log = folder / "serve.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "statewright", "serve", "--url", store_url,
+                 "--port", str(port), "--machines", str(setup), "--with-worker",
+                 "--rate", "0", "--stream-poll", "0.05", "--stream-heartbeat", "1"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(process, base, log)
+            yield ConsoleServer(base, store_url, engine, log)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -5,18 +5,12 @@ worker, the next tick as a countdown; and, for a tenant with none, how to define
 from __future__ import annotations
 
 import json
-import os
 import re
-import runpy
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from console_kit import MACHINES_FILE, ConsoleServer
-from pages_kit import free_port, wait_ready
+from pages_kit import serving_console
 from playwright.sync_api import Page, expect
 
 from statewright.engine import Engine
@@ -51,33 +45,8 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     folder = tmp_path_factory.mktemp("schedules-console")
     setup = folder / "implementations.py"
     setup.write_text(SETUP)
-    store_url = f"sqlite:///{folder / 'console.db'}"
-    machines: list[Any] = runpy.run_path(str(MACHINES_FILE))["MACHINES"]
-    with Engine.open(store_url) as engine:
-        for machine in machines:
-            engine.register(machine)
-        port = free_port()
-        log = folder / "serve.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "statewright", "serve", "--url", store_url,
-                 "--port", str(port), "--machines", str(setup), "--with-worker",
-                 "--rate", "0", "--stream-poll", "0.05", "--stream-heartbeat", "1"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(process, base, log)
-            yield ConsoleServer(base, store_url, engine, log)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with serving_console(folder, setup) as server:
+        yield server
 
 
 def _dead_worker(engine: Engine) -> None:
