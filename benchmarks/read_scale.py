@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import tempfile
 import threading
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from benchmarks.console import percentiles, report
 from benchmarks.console_data import TENANT, Made, instance_id, populate
 from statewright.api import ApiSettings, create_app
 from statewright.api.http_protocol import Protocol
@@ -324,13 +324,6 @@ def time_calls(stores: list[Store], rounds: int) -> list[dict[str, list[float]]]
     return found
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    """p50 and p99 in milliseconds."""
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return statistics.median(ordered) * 1000, p99 * 1000
-
-
 def prepare(url: str, size: int, reuse: bool) -> Made:
     """The store at `url`: made (and given its operations) unless `reuse` finds it made."""
     marker = (
@@ -358,18 +351,6 @@ def measure(urls: list[str], sizes: list[int], rounds: int, reuse: bool) -> list
             store.base, store.secret = stack.enter_context(serving(store.url))
         times = time_calls(stores, rounds)
     return [{name: percentiles(samples) for name, samples in t.items() if samples} for t in times]
-
-
-def report(database: str, sizes: list[int], results: list[Results]) -> None:
-    """One table: per call, p50/p99 at each size and the largest over the smallest."""
-    small, large = results[0], results[-1]
-    head = " | ".join(f"{s:,} p50 / p99 ms" for s in sizes)
-    print(f"\n{database}\n| call | {head} | p50 ratio | p99 ratio |")
-    print("|---|" + "---:|" * (len(sizes) + 2))
-    for name in small:
-        cells = " | ".join(f"{r[name][0]:.1f} / {r[name][1]:.1f}" for r in results)
-        ratios = (large[name][0] / small[name][0], large[name][1] / small[name][1])
-        print(f"| {name} | {cells} | {ratios[0]:.2f} | {ratios[1]:.2f} |", flush=True)
 
 
 def main() -> None:
