@@ -321,13 +321,12 @@ _SEND_WRITES = (
 )
 
 
+@pytest.mark.parametrize("empty_store_url", ["postgres"], indirect=True)  # its generic plans
 @pytest.mark.parametrize("name", _SEND_WRITES)
 def test_a_sends_write_finds_its_instance_by_its_key_alone(store_url: str, name: str) -> None:
     """The operators' lists have indexes leading with the definition, status and runtime
     status; a send's update checks those columns too, and with `=` the generic plan searched
     such an index by them, computing the runtime status first, for a tenth more per send."""
-    if store_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's generic plans; SQLite's sends are timed by benchmarks")
     plan = _postgres_generic_plan(store_url, name)
     reads = [i for i, line in enumerate(plan) if re.search(r"Scan .* on instances\b", line)]
     assert reads, plan
