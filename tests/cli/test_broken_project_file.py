@@ -24,7 +24,7 @@ runner = CliRunner(env={"COLUMNS": "200"})
 
 #: Commands that act on the files they are given (or make a project) and read no
 #: statewright.toml.
-READS_NO_PROJECT = {"validate", "paths", "diagram", "init", "demo"}
+READS_NO_PROJECT = {"validate", "diagram", "init", "demo"}
 
 #: Arguments a command needs to get past its own parsing to where it reads the project;
 #: any other command gets "x" for each required argument.

@@ -225,6 +225,22 @@ def test_dead_letters_and_redrive(project: Path) -> None:
     assert run("redrive", message.message_id).exit_code == 3
 
 
+def test_paths_in_a_project_takes_its_implementations_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order's guard is written in Python (implementations.py): paths finds it there."""
+    found = run("paths", "definitions/order.json", "--input",
+                '{"orderId": "A-1", "amount": 2500}', "--json")  # fmt: skip
+    assert found.exit_code == 0, found.output
+    states = {json.dumps(path["state"]) for path in json.loads(found.stdout)}
+    assert '"paid"' in states, states
+    elsewhere = project.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "order.json").write_text((project / "definitions" / "order.json").read_text())
+    monkeypatch.chdir(elsewhere)  # outside the project: the guard is missing, as before
+    assert run("paths", "order.json").exit_code != 0
+
+
 def test_redrive_as_of_leaves_a_letter_dead_since_the_count_alone(project: Path) -> None:
     setup = project / "implementations.py"  # nobody listens: order.paid stays in the outbox
     setup.write_text(setup.read_text().replace('LISTENERS = {"order.paid": order_paid}', ""))

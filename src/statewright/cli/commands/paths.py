@@ -13,7 +13,7 @@ from rich.table import Table
 
 from statewright.chart import Machine as ChartMachine
 from statewright.cli.commands.definition import print_faults, with_python_side
-from statewright.cli.session import end_with, print_json
+from statewright.cli.session import end_with, load_project, print_json
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
 from statewright.testing.path_options import state_filter
@@ -89,7 +89,8 @@ def paths(
     does: in each state every event the active states handle is sent (a timer as
     xstate.after.<delay>.<state id>, a step's result as xstate.done.actor.<id> or
     xstate.error.actor.<id>), with guards evaluated on the sample events of --events. Guards
-    and actions written in Python need --machines or --implementations.
+    and actions written in Python come from --machines or --implementations, or, in a
+    project, from its statewright.toml's implementations file.
 
     Example: statewright paths examples/order/order.json --events examples/order/sample-events.json
     """
@@ -98,6 +99,10 @@ def paths(
         raise typer.BadParameter(
             f"{serialize!r} is not one of {', '.join(_SERIALIZE)}", param_hint="--serialize"
         )
+    if machines is None and implementations is None:
+        project = load_project(as_json)  # in a project: its implementations file, as `start`
+        if project is not None and project.implementations is not None:
+            machines = project.implementations
     try:
         machine = with_python_side(Machine.load(definition), machines, implementations)
         from_state = _state_option(from_) if from_ is not None else None
