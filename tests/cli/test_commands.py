@@ -225,6 +225,21 @@ def test_dead_letters_and_redrive(project: Path) -> None:
     assert run("redrive", message.message_id).exit_code == 3
 
 
+def test_a_definition_filter_naming_no_definition_is_refused(project: Path) -> None:
+    assert start("A-1", 2500).exit_code == 0
+    listed = run("list", "--definition", "ordr")
+    assert listed.exit_code == 3
+    assert "no such definition" in listed.stderr and "did you mean 'order'?" in listed.stderr
+    assert run("list", "--definition", "ordr", "--count").exit_code == 3
+    refused = run("bulk", "cancel", "--definition", "ordr", "--json")
+    assert refused.exit_code == 3 and json.loads(refused.stdout)["error"] == "NotFound"
+    assert run("bulk", "retry", "--definition", "nope", "--dry-run").exit_code == 3
+    assert data(run("bulk", "cancel", "--definition", "order", "--dry-run", "--json"))
+    assert run("show", "A-1").exit_code == 0  # nothing was cancelled
+    kept = data(run("list", "--definition", "order", "--json"))
+    assert isinstance(kept, dict) and [i["id"] for i in kept["instances"]] == ["A-1"]
+
+
 def test_paths_in_a_project_takes_its_implementations_file(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from statewright.cli.session import (
     Session,
     TenantOption,
     UrlOption,
+    check_definition_filter,
     open_session,
     print_json,
 )
@@ -145,6 +146,7 @@ def send(
     body.update(parse_fields(fields or []))
     body["type"] = typed_as(body.get("type"), event)
     with open_session(url, tenant, as_json, machines=not dry_run) as session:
+        check_definition_filter(session, definition)
         result = session.engine.bulk_send(
             body,
             tenant=session.tenant,
@@ -179,6 +181,7 @@ def cancel(
     """
     filters = _filters(definition, state, tag, status, runtime_status, every)
     with open_session(url, tenant, as_json) as session:
+        check_definition_filter(session, definition)
         result = session.engine.bulk_cancel(
             tenant=session.tenant,
             reason=reason,
@@ -212,6 +215,7 @@ def retry(
     """
     filters = _filters(definition, state, tag, status, runtime_status, every)
     with open_session(url, tenant, as_json) as session:
+        check_definition_filter(session, definition)
         result = session.engine.bulk_retry(
             tenant=session.tenant, dry_run=dry_run, as_of=as_of, **filters
         )

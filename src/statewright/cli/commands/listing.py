@@ -9,7 +9,14 @@ import typer
 from rich.table import Table
 
 from statewright.cli.render import at, instance_data, state_text
-from statewright.cli.session import JsonOption, TenantOption, UrlOption, open_session, print_json
+from statewright.cli.session import (
+    JsonOption,
+    TenantOption,
+    UrlOption,
+    check_definition_filter,
+    open_session,
+    print_json,
+)
 
 __all__ = ["list_instances"]
 
@@ -67,6 +74,7 @@ def list_instances(
     }
     with open_session(url, tenant, as_json) as session:
         engine = session.engine
+        check_definition_filter(session, definition)
         if count:
             counts = engine.count_by_state(tenant=session.tenant, **filters)
             if as_json:
