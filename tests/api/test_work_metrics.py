@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -228,3 +229,12 @@ def test_registering_the_work_gauges_reads_nothing() -> None:
     assert reads == []
     assert metrics.registry.get_sample_value("statewright_store_up") == 1.0
     assert reads == [1]
+
+
+def test_every_work_gauge_is_documented_in_docs_api_md() -> None:
+    collector = WorkCollector(lambda: _summary(0))
+    names = {metric.name for metric in collector.describe()}
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(statewright_\w+)", text, flags=re.MULTILINE))
+    assert len(names) == 14
+    assert names == documented
