@@ -51,7 +51,9 @@ NOTIFIER = {
 }
 
 
-def _worker(worker_id: str, heartbeat_at: int) -> WorkerRecord:
+def _worker(worker_id: str, heartbeat_at: int, schedule: str) -> WorkerRecord:
+    spec = {"name": schedule, "cron": "0 3 * * *", "timezone": "UTC"}
+    spec["action"] = {"start": "sleeper-def-k2", "tenant": TENANT}
     return WorkerRecord(
         id=worker_id,
         host="box-1",
@@ -60,6 +62,7 @@ def _worker(worker_id: str, heartbeat_at: int) -> WorkerRecord:
         listeners=json.dumps(["order.*"]),
         started_at=heartbeat_at - 1000,
         heartbeat_at=heartbeat_at,
+        schedules=json.dumps([spec]),
     )
 
 
@@ -112,8 +115,11 @@ def test_the_work_gauges_count_every_kind_of_waiting_work_and_its_lag(engine: En
     [dead] = store.due_outbox(now, limit=1, lease_ms=30_000)
     assert store.outbox_failed(dead, error="gone", next_attempt_at=now, dead=True)
     assert len(store.due_outbox(now, limit=1, lease_ms=30_000)) == 1
-    store.register_worker(_worker("w-live", now))
-    store.register_worker(_worker("w-quiet", now - WORKER_GONE_MS - 1000))
+    # Schedules: one run by the live worker, its last tick stalled (its claim ran out); one
+    # run only by a worker gone quiet.
+    store.register_worker(_worker("w-live", now, "nightly-sched-k2"))
+    store.register_worker(_worker("w-quiet", now - WORKER_GONE_MS - 1000, "hourly-sched-k2"))
+    assert store.claim_tick("nightly-sched-k2", now - 120_000, now - 120_000, 1000)
 
     text = _scrape(engine)
 
@@ -132,6 +138,9 @@ def test_the_work_gauges_count_every_kind_of_waiting_work_and_its_lag(engine: En
         "statewright_outbox_lag_seconds": 55.0,
         "statewright_work_lag_seconds": 55.0,
         "statewright_workers_live": 1.0,
+        "statewright_schedules": 2.0,
+        "statewright_schedules_without_live_worker": 1.0,
+        "statewright_schedules_stalled": 1.0,
     }
     instances = {name: value for name, value in samples.items() if "instances" in name}
     assert instances == {
@@ -145,7 +154,17 @@ def test_the_work_gauges_count_every_kind_of_waiting_work_and_its_lag(engine: En
     }
     assert "# HELP statewright_work_lag_seconds" in text
     # Nothing names a tenant, a definition or an instance.
-    for secret in (TENANT, "default", "-def-k2", "sleep-", "pay-", "note-", "w-live", "box-1"):
+    for secret in (
+        TENANT,
+        "default",
+        "-def-k2",
+        "sleep-",
+        "pay-",
+        "note-",
+        "w-live",
+        "box-1",
+        "sched-k2",
+    ):
         assert secret not in text
     assert running.invoke_id == "charge"
 
@@ -155,7 +174,7 @@ def test_with_no_work_every_count_and_lag_is_zero(engine: Engine) -> None:
     assert samples["statewright_store_up"] == 1.0
     for name in ("timer", "step", "outbox", "work"):
         assert samples[f"statewright_{name}_lag_seconds"] == 0.0
-    for name in ("timers_overdue", "steps_due", "outbox_pending", "outbox_dead", "workers_live"):
+    for name in ("timers_overdue", "steps_due", "outbox_pending", "outbox_dead", "schedules"):
         assert samples[f"statewright_{name}"] == 0.0
 
 
@@ -185,7 +204,8 @@ def _summary(lag_ms: int) -> WorkSummary:
     return WorkSummary(
         now=0, instances={}, timers_overdue=0, steps_due=0, steps_running=0, steps_retrying=0,
         outbox_due=0, outbox_pending=0, outbox_dead=0, timer_lag_ms=lag_ms, step_lag_ms=0,
-        outbox_lag_ms=0, workers_live=0, count_cap=1,
+        outbox_lag_ms=0, workers_live=0, schedules=0, schedules_unrun=0, schedules_stalled=0,
+        count_cap=1,
     )  # fmt: skip
 
 
@@ -236,5 +256,5 @@ def test_every_work_gauge_is_documented_in_docs_api_md() -> None:
     names = {metric.name for metric in collector.describe()}
     text = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `(statewright_\w+)", text, flags=re.MULTILINE))
-    assert len(names) == 14
+    assert len(names) == 17
     assert names == documented

@@ -158,6 +158,9 @@ _DESCRIBED = WorkSummary(
     step_lag_ms=0,
     outbox_lag_ms=0,
     workers_live=0,
+    schedules=0,
+    schedules_unrun=0,
+    schedules_stalled=0,
     count_cap=1,
 )
 
@@ -241,4 +244,19 @@ def _families(summary: WorkSummary | None) -> Iterator[Metric]:
         "statewright_workers_live",
         "Workers that sent a heartbeat within the liveness window.",
         summary.workers_live,
+    )
+    yield _gauge(
+        "statewright_schedules",
+        "Cron schedules that workers heard of in the last hour run.",
+        summary.schedules,
+    )
+    yield _gauge(
+        "statewright_schedules_without_live_worker",
+        "Cron schedules no live worker runs: they make no ticks until one starts.",
+        summary.schedules_unrun,
+    )
+    yield _gauge(
+        "statewright_schedules_stalled",
+        "Cron schedules whose latest tick is stalled: claimed by a worker whose claim ran out.",
+        summary.schedules_stalled,
     )

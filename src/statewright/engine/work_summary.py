@@ -4,7 +4,8 @@ status, and the work waiting for the workers, with how late the oldest due item 
 Every number is read cheaply: the instance counts from the counts per state the store's
 triggers keep (a few rows whatever the number of instances), each count of waiting work from
 one index range read up to `WORK_COUNT_CAP` rows, and each oldest due time from the first
-row of its range; the live workers are the small `workers` table. Nothing names a tenant, an
+row of its range; the live workers and the schedules they run are the small `workers` table,
+and each schedule's last tick one key lookup. Nothing names a tenant, an
 instance or a definition: the summary is every tenant's together.
 """
 
@@ -16,7 +17,8 @@ from types import MappingProxyType
 
 from statewright.engine.deciding import Deciding
 from statewright.engine.listing import RUNTIME_STATUSES, STATUSES
-from statewright.engine.workers import WORKER_GONE_MS
+from statewright.engine.schedules import schedule_specs, tick_status
+from statewright.engine.workers import WORKER_GONE_MS, WORKERS_SEEN_MS
 
 __all__ = ["INSTANCE_STATUSES", "WORK_COUNT_CAP", "WorkSummary", "WorkSummaries"]
 
@@ -49,6 +51,11 @@ class WorkSummary:
         timer_lag_ms, step_lag_ms, outbox_lag_ms: how long ago the oldest overdue timer,
             due step run or due message fell due; 0 when none is.
         workers_live: workers heard of within `WORKER_GONE_MS`.
+        schedules: the cron schedules that workers heard of in the last hour
+            (`WORKERS_SEEN_MS`) run, as `Engine.schedules` lists them, of every tenant.
+        schedules_unrun: those of them no live worker runs (they make no ticks).
+        schedules_stalled: those whose latest tick is stalled: claimed by a worker whose
+            claim ran out unfinished.
         count_cap: the cap of each count of waiting work (a count equal to it means at least).
     """
 
@@ -65,6 +72,9 @@ class WorkSummary:
     step_lag_ms: int
     outbox_lag_ms: int
     workers_live: int
+    schedules: int
+    schedules_unrun: int
+    schedules_stalled: int
     count_cap: int
 
 
@@ -95,7 +105,11 @@ class WorkSummaries(Deciding):
             return 0 if oldest is None else max(0, now - oldest)
 
         steps_due = ("steps_pending_due", "steps_retrying_due", "steps_running_lapsed")
-        live = self.store.live_workers(now - WORKER_GONE_MS)
+        seen = self.store.live_workers(now - WORKERS_SEEN_MS)
+        live = [worker for worker in seen if worker.heartbeat_at >= now - WORKER_GONE_MS]
+        names = {str(spec["name"]) for worker in seen for spec in schedule_specs(worker)}
+        run = {str(spec["name"]) for worker in live for spec in schedule_specs(worker)}
+        ticks = self.store.last_ticks(sorted(names)) if names else []
         return WorkSummary(
             now=now,
             instances=MappingProxyType(instances),
@@ -110,5 +124,8 @@ class WorkSummaries(Deciding):
             step_lag_ms=lag(*steps_due),
             outbox_lag_ms=lag("outbox_due"),
             workers_live=len(live),
+            schedules=len(names),
+            schedules_unrun=len(names - run),
+            schedules_stalled=sum(1 for tick in ticks if tick_status(tick, now) == "stalled"),
             count_cap=cap,
         )
