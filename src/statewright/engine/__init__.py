@@ -9,6 +9,7 @@ from statewright.engine.pruning import PruneReport
 from statewright.engine.schedules import ScheduleSeen, ScheduleWorker, TickSeen
 from statewright.engine.stream import StreamEntry
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
+from statewright.engine.work_summary import WorkSummary
 from statewright.engine.work_views import (
     Accepted,
     AcceptedEvent,
@@ -41,4 +42,5 @@ __all__ = [
     "StreamEntry",
     "TickSeen",
     "VerifyResult",
+    "WorkSummary",
 ]

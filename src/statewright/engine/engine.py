@@ -39,6 +39,7 @@ from statewright.engine.registry import Registry
 from statewright.engine.schedules import Schedules
 from statewright.engine.sessions import Sessions
 from statewright.engine.stream import Streams
+from statewright.engine.work_summary import WorkSummaries
 from statewright.engine.workers import Workers
 from statewright.store import open_store
 from statewright.store.records import DefinitionRecord
@@ -54,7 +55,16 @@ log = logging.getLogger("statewright.engine")
 
 
 class Engine(
-    BatchSending, Bulk, Sessions, Catalog, Streams, Workers, Schedules, OutboxReads, Pruning
+    BatchSending,
+    Bulk,
+    Sessions,
+    Catalog,
+    Streams,
+    Workers,
+    Schedules,
+    OutboxReads,
+    Pruning,
+    WorkSummaries,
 ):
     """Durable instances of registered machines on one store.
 
@@ -66,7 +76,8 @@ class Engine(
     `deciding.py` (an event run through the chart into the write to commit); `tokens.py`
     (API tokens), `sessions.py` (web console sessions), `catalog.py` (definitions,
     readiness, idempotent requests), `stream.py` (committed transitions after a cursor,
-    for the live stream), `workers.py` (the workers seen) and `outbox_reads.py` (the
+    for the live stream), `workers.py` (the workers seen), `work_summary.py` (every
+    tenant's work at a glance, for the metrics) and `outbox_reads.py` (the
     pending outbox) serve the HTTP API; `pruning.py` removes finished instances' history.
     """
 

@@ -23,7 +23,15 @@ from statewright.engine.deciding import DEFAULT_TENANT, Deciding
 from statewright.engine.workers import WORKER_GONE_MS, WORKERS_SEEN_MS
 from statewright.store.records import ScheduleTickRecord, WorkerRecord
 
-__all__ = ["ScheduleSeen", "ScheduleWorker", "Schedules", "TickSeen", "describe_action"]
+__all__ = [
+    "ScheduleSeen",
+    "ScheduleWorker",
+    "Schedules",
+    "TickSeen",
+    "describe_action",
+    "schedule_specs",
+    "tick_status",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,7 +120,7 @@ class Schedules(Deciding):
         for worker in sorted(
             self.store.live_workers(now - WORKERS_SEEN_MS), key=lambda w: w.heartbeat_at
         ):
-            for spec in _specs(worker):
+            for spec in schedule_specs(worker):
                 action = spec.get("action")
                 if not isinstance(action, Mapping) or _tenant(action) != tenant:
                     continue
@@ -123,7 +131,7 @@ class Schedules(Deciding):
         return [_seen(specs[name], runners[name], ticks.get(name), now) for name in sorted(specs)]
 
 
-def _specs(worker: WorkerRecord) -> Iterator[Mapping[str, object]]:
+def schedule_specs(worker: WorkerRecord) -> Iterator[Mapping[str, object]]:
     """The schedule specs a worker advertises (none from a worker older than schema 14)."""
     try:
         specs = json.loads(worker.schedules) if worker.schedules else []
@@ -164,11 +172,16 @@ def _seen(
     )
 
 
+def tick_status(tick: ScheduleTickRecord, now: int) -> str:
+    """A claimed tick's status at `now`: "done", "running", or "stalled" (its worker's claim
+    ran out unfinished)."""
+    if tick.status == "running" and (tick.lease_until or 0) <= now:
+        return "stalled"
+    return tick.status
+
+
 def _tick(tick: ScheduleTickRecord, now: int) -> TickSeen:
-    status = tick.status
-    if status == "running" and (tick.lease_until or 0) <= now:
-        status = "stalled"
-    return TickSeen(at=tick.tick_at, status=status, taken_over=tick.claims > 1)
+    return TickSeen(at=tick.tick_at, status=tick_status(tick, now), taken_over=tick.claims > 1)
 
 
 def _next_tick(cron: str, timezone: str, now: int) -> int | None:

@@ -27,6 +27,7 @@ from statewright.store.records import (
     StepRecord,
     TimerRecord,
     TransitionWrite,
+    WorkCountRecord,
     WorkerRecord,
 )
 from statewright.store.stream import StreamMarker, StreamStore
@@ -349,6 +350,13 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         states: Sequence[StateMatch] | None = None,
     ) -> list[StateCountRecord]:
         """How many of a tenant's instances have each state value, per definition."""
+        ...
+
+    def work_summary(
+        self, now: int, cap: int
+    ) -> tuple[list[tuple[str, str, int]], list[WorkCountRecord]]:
+        """Every tenant's work: instances per (status, runtime status), and the waiting work
+        per kind, each count at most `cap` (an index range read up to it)."""
         ...
 
     def list_steps(

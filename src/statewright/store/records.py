@@ -30,6 +30,7 @@ __all__ = [
     "TimerRecord",
     "TimerWrite",
     "TransitionWrite",
+    "WorkCountRecord",
     "WorkerRecord",
     "direct_init",
 ]
@@ -232,6 +233,17 @@ class StepAttemptRecord:
     error_message: str
     started_at: int | None
     ended_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkCountRecord:
+    """One kind of waiting work over every tenant (`work_counts`): how many rows, at most the
+    cap the count was read with, and the earliest due time among them (None for none, or for
+    a kind that is not due)."""
+
+    kind: str
+    count: int
+    oldest: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,6 +28,7 @@ from statewright.store.records import (
     StateMatch,
     StepRecord,
     TimerRecord,
+    WorkCountRecord,
 )
 from statewright.store.stream import StreamMarker
 from statewright.store.transaction import Params, Row, Transaction
@@ -211,6 +212,33 @@ class OperatorQueries:
         if locked is not None and locked["locked"]:
             tx.run(self.operations["fold_state_counts"], {})
             tx.run(self.operations["drop_empty_state_counts"], {})
+
+    def work_summary(
+        self, now: int, cap: int
+    ) -> tuple[list[tuple[str, str, int]], list[WorkCountRecord]]:
+        """Every tenant's work, in one transaction: the instances per (status, runtime
+        status), from the counts per state, and the waiting work per kind (`work_counts`:
+        each count at most `cap`, with the earliest due time of what is due at `now`)."""
+        what = "reading the work summary"
+        folds = "fold_state_counts" in self.operations
+        with self._transaction(write=folds, what=what) as tx:
+            if folds:  # PostgreSQL: fold the changes in, as count_by_state does
+                self._fold_state_counts(tx)
+            counted = tx.all(self.operations["work_instance_counts"], {})
+            work = tx.all(self.operations["work_counts"], {"now": now, "cap": max(1, cap)})
+        instances = [
+            (str(row["status"]), str(row["runtime_status"]), int(str(row["count"])))
+            for row in counted
+        ]
+        records = [
+            WorkCountRecord(
+                kind=str(row["kind"]),
+                count=int(str(row["count"])),
+                oldest=None if row["oldest"] is None else int(str(row["oldest"])),
+            )
+            for row in work
+        ]
+        return instances, records
 
     def _instance_filters(
         self,

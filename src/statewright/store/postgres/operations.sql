@@ -183,3 +183,47 @@ WHERE tenant = %(tenant)s AND status = 'pending'
   AND message_id > %(after_id)s
 ORDER BY message_id
 LIMIT %(limit)s;
+
+-- The work summary (sqlite/operations.sql explains it): the counts are state_counts plus
+-- the changes appended since the last fold, as in count_by_state.
+-- name: work_instance_counts
+SELECT status, runtime_status, sum(count) AS count FROM (
+    SELECT status, runtime_status, count FROM state_counts
+    UNION ALL
+    SELECT status, runtime_status, count FROM state_count_changes) AS counts
+GROUP BY status, runtime_status HAVING sum(count) > 0 ORDER BY status, runtime_status;
+
+-- name: work_counts
+SELECT 'timers_overdue' AS kind, count(*) AS count, min(due_at) AS oldest FROM (
+    SELECT due_at FROM timers WHERE due_at < %(now)s ORDER BY due_at LIMIT %(cap)s) AS w
+UNION ALL
+SELECT 'steps_pending_due', count(*), min(next_attempt_at) FROM (
+    SELECT next_attempt_at FROM steps WHERE status = 'pending' AND next_attempt_at <= %(now)s
+    ORDER BY next_attempt_at LIMIT %(cap)s) AS w
+UNION ALL
+SELECT 'steps_retrying_due', count(*), min(next_attempt_at) FROM (
+    SELECT next_attempt_at FROM steps WHERE status = 'retrying' AND next_attempt_at <= %(now)s
+    ORDER BY next_attempt_at LIMIT %(cap)s) AS w
+UNION ALL
+SELECT 'steps_retrying_waiting', count(*), NULL FROM (
+    SELECT 1 FROM steps WHERE status = 'retrying' AND next_attempt_at > %(now)s
+    LIMIT %(cap)s) AS w
+UNION ALL
+SELECT 'steps_running', count(*), NULL FROM (
+    SELECT 1 FROM steps WHERE status = 'running' AND lease_until > %(now)s
+    LIMIT %(cap)s) AS w
+UNION ALL
+SELECT 'steps_running_lapsed', count(*), min(lease_until) FROM (
+    SELECT lease_until FROM steps
+    WHERE status = 'running' AND next_attempt_at <= %(now)s AND lease_until <= %(now)s
+    LIMIT %(cap)s) AS w
+UNION ALL
+SELECT 'outbox_due', count(*), min(next_attempt_at) FROM (
+    SELECT next_attempt_at FROM outbox WHERE status = 'pending' AND next_attempt_at <= %(now)s
+    ORDER BY next_attempt_at LIMIT %(cap)s) AS w
+UNION ALL
+SELECT 'outbox_pending', count(*), NULL FROM (
+    SELECT 1 FROM outbox WHERE status = 'pending' LIMIT %(cap)s) AS w
+UNION ALL
+SELECT 'outbox_dead', count(*), NULL FROM (
+    SELECT 1 FROM outbox WHERE status = 'dead' LIMIT %(cap)s) AS w;

@@ -164,3 +164,48 @@ WHERE tenant = :tenant AND status = 'pending'
   AND message_id > :after_id
 ORDER BY message_id
 LIMIT :limit;
+
+-- The work summary every tenant's work gives (the metrics): instances per status and
+-- runtime status from the counts the triggers keep (a few rows per definition, version,
+-- state and status, whatever the number of instances).
+-- name: work_instance_counts
+SELECT status, runtime_status, sum(count) AS count FROM state_counts
+GROUP BY status, runtime_status HAVING sum(count) > 0 ORDER BY status, runtime_status;
+
+-- The work waiting, per kind: how many rows (at most :cap: each count reads one range of an
+-- index, and stops there) and, for what is due, the earliest due time (the first row of the
+-- range). Overdue timers and due steps and messages are those a worker could claim now; a
+-- running step whose lease ran out is due again from the lease's end. Claimed messages are
+-- due at their claim's end, so they are pending but not due.
+-- name: work_counts
+SELECT 'timers_overdue' AS kind, count(*) AS count, min(due_at) AS oldest FROM (
+    SELECT due_at FROM timers WHERE due_at < :now ORDER BY due_at LIMIT :cap) AS w
+UNION ALL
+SELECT 'steps_pending_due', count(*), min(next_attempt_at) FROM (
+    SELECT next_attempt_at FROM steps WHERE status = 'pending' AND next_attempt_at <= :now
+    ORDER BY next_attempt_at LIMIT :cap) AS w
+UNION ALL
+SELECT 'steps_retrying_due', count(*), min(next_attempt_at) FROM (
+    SELECT next_attempt_at FROM steps WHERE status = 'retrying' AND next_attempt_at <= :now
+    ORDER BY next_attempt_at LIMIT :cap) AS w
+UNION ALL
+SELECT 'steps_retrying_waiting', count(*), NULL FROM (
+    SELECT 1 FROM steps WHERE status = 'retrying' AND next_attempt_at > :now LIMIT :cap) AS w
+UNION ALL
+SELECT 'steps_running', count(*), NULL FROM (
+    SELECT 1 FROM steps WHERE status = 'running' AND lease_until > :now LIMIT :cap) AS w
+UNION ALL
+SELECT 'steps_running_lapsed', count(*), min(lease_until) FROM (
+    SELECT lease_until FROM steps
+    WHERE status = 'running' AND next_attempt_at <= :now AND lease_until <= :now
+    LIMIT :cap) AS w
+UNION ALL
+SELECT 'outbox_due', count(*), min(next_attempt_at) FROM (
+    SELECT next_attempt_at FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now
+    ORDER BY next_attempt_at LIMIT :cap) AS w
+UNION ALL
+SELECT 'outbox_pending', count(*), NULL FROM (
+    SELECT 1 FROM outbox WHERE status = 'pending' LIMIT :cap) AS w
+UNION ALL
+SELECT 'outbox_dead', count(*), NULL FROM (
+    SELECT 1 FROM outbox WHERE status = 'dead' LIMIT :cap) AS w;
