@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import signal
 import socket
 import subprocess
@@ -139,8 +140,6 @@ def serving_console(folder: Path, setup: Path = MACHINES_FILE) -> Iterator[Conso
     """`statewright serve --with-worker` on a fresh SQLite file in `folder`, the examples
     registered and `setup` its worker's file (MACHINES, SCHEDULES, ...), on a free loopback
     port; stopped with SIGTERM afterwards."""
-    import runpy
-
     store_url = f"sqlite:///{folder / 'console.db'}"
     machines: list[Any] = runpy.run_path(str(MACHINES_FILE))["MACHINES"]
     with Engine.open(store_url) as engine:
@@ -148,23 +147,11 @@ def serving_console(folder: Path, setup: Path = MACHINES_FILE) -> Iterator[Conso
             engine.register(machine)
         port = free_port()
         log = folder / "serve.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "statewright", "serve", "--url", store_url,
-                 "--port", str(port), "--machines", str(setup), "--with-worker",
-                 "--rate", "0", "--stream-poll", "0.05", "--stream-heartbeat", "1"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
+        with statewright(
+            "serve", "--url", store_url, "--port", str(port), "--machines", str(setup),
+            "--with-worker", "--rate", "0", "--stream-poll", "0.05", "--stream-heartbeat", "1",
+            log=log,
+        ) as process:  # fmt: skip
+            base = f"http://127.0.0.1:{port}"
             wait_ready(process, base, log)
             yield ConsoleServer(base, store_url, engine, log)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
