@@ -16,7 +16,9 @@ A worker claims a batch of messages for a lease (`OUTBOX_LEASE_MS` by default) a
 them one after the other. A message whose claim has run out before its turn is left for the
 next claim, not started, so a message is held only while its own listeners run (the first of a
 batch always runs: every round makes progress). While a message's listeners run, a thread
-renews its claim every third of the lease (as the step runner renews running steps), so a
+renews its claim every third of the lease (as the step runner renews running steps; one
+thread for the worker's messages, `_ClaimKeeper`, which ends once none has been held for a
+while: a thread started per message cost about 130 µs of each delivery), so a
 listener that runs longer than the lease keeps its message: another worker takes it over only
 when this one died or could not reach the store for a whole lease. A listener may declare how
 long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it): `listen`
@@ -35,6 +37,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -111,6 +114,7 @@ class OutboxDelivery:
         self.engine = engine
         self.policy = policy
         self.lease_ms = lease_ms
+        self._claims = _ClaimKeeper(lease_ms, engine.clock.now)
         self._listeners: list[tuple[str, Listener]] = []
         #: While the worker runs: a delivery is recorded through an outage of the store
         #: (rather than the message redelivered once its claim lapses).
@@ -155,20 +159,28 @@ class OutboxDelivery:
         delivered = 0
         claimed = store.due_outbox(now, batch, self.lease_ms, types=self.patterns)
         for index, record in enumerate(claimed):
-            if index and self._claim_too_short(record):
+            event = json.loads(record.event)
+            listeners = self.matching(str(event.get("type")))
+            if index and self._claim_too_short(record, listeners):
                 continue  # left for the next claim, not charged an attempt
-            delivered += self._deliver(store, record, now)
+            delivered += self._deliver(store, record, now, event, listeners)
         return delivered
 
-    def _claim_too_short(self, record: OutboxRecord) -> bool:
+    def _claim_too_short(self, record: OutboxRecord, listeners: list[Listener]) -> bool:
         """Whether the claim on `record` has lapsed (another worker may hold it by now), or
-        would before its listeners' deadline."""
-        event_type = str(json.loads(record.event).get("type"))
-        needed = max(map(_deadline_ms, self.matching(event_type)), default=0)
+        would before its `listeners`' deadline."""
+        needed = max(map(_deadline_ms, listeners), default=0)
         return self.engine.clock.now() + needed >= record.next_attempt_at
 
-    def _deliver(self, store: Store, record: OutboxRecord, now: int) -> int:
-        event = json.loads(record.event)
+    def _deliver(
+        self,
+        store: Store,
+        record: OutboxRecord,
+        now: int,
+        event: dict[str, object],
+        listeners: list[Listener],
+    ) -> int:
+        """Deliver `record` (its `event`, parsed) to its matching `listeners`."""
         event_type = str(event.get("type"))
         fields = {
             "instance_id": record.instance_id,
@@ -181,7 +193,6 @@ class OutboxDelivery:
             f"{record.instance_id} (tenant {record.tenant}) {event_type}, "
             f"message {record.message_id}, attempt {record.attempts + 1}"
         )
-        listeners = self.matching(event_type)
         if not listeners:
             # The claim asked for our patterns only; a listener added meanwhile can explain a
             # mismatch. Not charged: the claim lapses and the message is due again.
@@ -202,7 +213,7 @@ class OutboxDelivery:
         )
         bounded = all(_deadline_ms(listener) for listener in listeners)
         try:
-            with nullcontext() if bounded else self._renewed(store, record):
+            with nullcontext() if bounded else self._claims.holding(store, record):
                 for listener in listeners:
                     listener(message)
         except KeyboardInterrupt:
@@ -223,36 +234,6 @@ class OutboxDelivery:
             extra={"kind": "message_delivered_late", **fields},
         )
         return 0
-
-    @contextmanager
-    def _renewed(self, store: Store, record: OutboxRecord) -> Iterator[None]:
-        """Renew the claim on `record` every third of the lease, from a thread, while the
-        block runs (listeners without a deadline may run longer than the lease). A renewal
-        the store refuses (the claim ran out and another worker took the message) ends it:
-        the delivery's bookkeeping then finds the message taken over and logs it."""
-        stop = threading.Event()
-
-        def renew() -> None:
-            held_until = record.next_attempt_at
-            while not stop.wait(self.lease_ms / 3000):
-                lease_until = self.engine.clock.now() + self.lease_ms
-                try:
-                    if not store.renew_outbox_lease(record, held_until, lease_until):
-                        return
-                except Exception:  # the store is away: the next beat tries again
-                    log.debug("renewing the claim on %s failed", record.message_id, exc_info=True)
-                    continue
-                held_until = lease_until
-
-        beat = threading.Thread(
-            target=renew, name=f"statewright-outbox-{record.message_id}", daemon=True
-        )
-        beat.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            beat.join()
 
     def _failed(
         self,
@@ -293,6 +274,77 @@ class OutboxDelivery:
             _outcome(decision, recorded),
             extra={"kind": kind, "error": reason, **fields},
         )
+
+
+class _Held:
+    """A claimed message whose listeners run, and until when the claim is ours."""
+
+    __slots__ = ("held_until", "lost", "record", "store")
+
+    def __init__(self, store: Store, record: OutboxRecord) -> None:
+        self.store = store
+        self.record = record
+        self.held_until = record.next_attempt_at
+        self.lost = False  # the claim ran out and another worker took the message
+
+
+class _ClaimKeeper:
+    """Renews, every third of the lease, the claims of the messages whose listeners are
+    running, from one thread: started by the first message held, ended once no message has
+    been held for a beat or two. Holding a message costs a lock and a dict entry; a renewal
+    refused (the message delivered, failed or taken over meanwhile) changes nothing."""
+
+    def __init__(self, lease_ms: int, now: Callable[[], int]) -> None:
+        self._lease_ms = lease_ms
+        self._now = now
+        self._lock = threading.Lock()
+        self._held: dict[int, _Held] = {}
+        self._running = False
+
+    @contextmanager
+    def holding(self, store: Store, record: OutboxRecord) -> Iterator[None]:
+        """Keep the claim on `record` while the block runs."""
+        held = _Held(store, record)
+        with self._lock:
+            self._held[id(held)] = held
+            if not self._running:
+                self._running = True
+                threading.Thread(
+                    target=self._beat, name="statewright-outbox-claims", daemon=True
+                ).start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._held[id(held)]
+
+    def _beat(self) -> None:
+        idle = False
+        while True:
+            time.sleep(self._lease_ms / 3000)
+            with self._lock:
+                due = [held for held in self._held.values() if not held.lost]
+                if not due:
+                    if idle:
+                        self._running = False
+                        return
+                    idle = True
+                    continue
+                idle = False
+            for held in due:
+                self._renew(held)
+
+    def _renew(self, held: _Held) -> None:
+        lease_until = self._now() + self._lease_ms
+        try:
+            renewed = held.store.renew_outbox_lease(held.record, held.held_until, lease_until)
+        except Exception:  # the store is away: the next beat tries again
+            log.debug("renewing the claim on %s failed", held.record.message_id, exc_info=True)
+            return
+        if renewed:
+            held.held_until = lease_until
+        else:  # the delivery's bookkeeping finds the message taken over and logs it
+            held.lost = True
 
 
 def _deadline_ms(listener: Listener) -> int:
