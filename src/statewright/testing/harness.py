@@ -9,8 +9,8 @@
         h.assert_dead_lettered("A-3", "order.shipped")
 
 Everything runs for real against a temporary SQLite file: the same engine, store and worker
-code as production, with time moving only when the test says so. The worker loops run so
-far: timers, steps and outbox delivery (schedules come with the rest of the runtime).
+code as production, with time moving only when the test says so. Every worker loop runs:
+timers, steps, outbox delivery and the cron schedules given to `schedule`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from statewright.chart import Machine
 from statewright.engine import AuditEntry, Engine, Instance
+from statewright.runtime.cron import Schedule
 from statewright.runtime.outbox import Listener
 from statewright.runtime.worker import Worker
 from statewright.testing.clock import VirtualClock, to_milliseconds
@@ -72,7 +73,7 @@ class Harness:
 
     def advance(self, amount: int | float | str) -> int:
         """Move time forward (`1000`, `"48h"`, `"PT2H"`), stopping whenever work falls due (a
-        timer, a step's retry, an outbox retry) to run it, so that work set off by other work
+        timer, a step's retry, an outbox retry, a schedule's tick) to run it, so that work set off by other work
         counts from when that ran.
 
         Returns:
@@ -82,12 +83,7 @@ class Harness:
         ran = self.run_due_work()
         stuck_at: int | None = None
         while True:
-            outbox = self.worker.outbox
-            due = self.engine.store.next_work_at(
-                outbox=outbox.active,
-                outbox_types=outbox.patterns,
-                srcs=sorted(self.engine.registry.actor_sources()),
-            )
+            due = self._next_due()
             if due is None or due > target or due == stuck_at:
                 # Nothing more due by the target, or what is due stays due without running
                 # (a timer whose guard raises, say): stop stepping.
@@ -102,6 +98,22 @@ class Harness:
         if target > self.clock.now():
             self.clock.advance(target - self.clock.now())
         return ran + self.run_due_work()
+
+    def _next_due(self) -> int | None:
+        """When the next work falls due: a timer, a retry, an outbox message or a tick."""
+        outbox = self.worker.outbox
+        due = self.engine.store.next_work_at(
+            outbox=outbox.active,
+            outbox_types=outbox.patterns,
+            srcs=sorted(self.engine.registry.actor_sources()),
+        )
+        tick = self.worker.schedules.next_due()
+        return tick if due is None else due if tick is None else min(due, tick)
+
+    def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
+        """Run a cron schedule (a `Schedule` or its configuration, as in a `schedules.json`)
+        from now on: `advance` stops at each of its ticks to run it, as a worker would."""
+        return self.worker.schedule(schedule)
 
     def listen(self, pattern: str, listener: Listener) -> None:
         """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`."""
