@@ -119,6 +119,30 @@ class Harness:
         """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`."""
         self.worker.listen(pattern, listener)
 
+    def redrive(self, instance_id: str, *event_types: str, tenant: str = "default") -> int:
+        """`Engine.redrive` the instance's dead letters (of these event types; all with none),
+        then run the work that is due: their next delivery, attempts counted afresh.
+
+        Returns:
+            How many were redriven.
+
+        Raises:
+            AssertionError: none was (a mistyped id or type), naming what is dead-lettered.
+        """
+        redriven = 0
+        for event_type in event_types or (None,):
+            redriven += self.engine.redrive(
+                tenant=tenant, instance_id=instance_id, event_type=event_type
+            )
+        if redriven == 0:
+            raise AssertionError(
+                f"{instance_id} has no dead letters{' of ' if event_types else ''}"
+                f"{', '.join(event_types)} to redrive; dead-lettered: "
+                f"{self._outbox_types(instance_id, 'dead', tenant) or 'none'}"
+            )
+        self.run_due_work()
+        return redriven
+
     def run_due_work(self) -> int:
         """Run every worker loop until nothing is due now; how much work ran."""
         return self.worker.run_once()
@@ -142,11 +166,7 @@ class Harness:
         self, instance_id: str, *event_types: str, tenant: str = "default"
     ) -> None:
         """Assert the instance's pending outbox messages have exactly these event types."""
-        pending = [
-            json.loads(message.event)["type"]
-            for message in self.engine.store.outbox(tenant, instance_id)
-            if message.status == "pending"
-        ]
+        pending = self._outbox_types(instance_id, "pending", tenant)
         if pending != list(event_types):
             raise AssertionError(
                 f"{instance_id} has outbox messages {pending} pending, not {list(event_types)}"
@@ -172,11 +192,13 @@ class Harness:
         invoke_id: str,
         *,
         attempts: int | None = None,
-        in_: str | None = None,
+        in_: int | str | tuple[int | str, int | str] | None = None,
         tenant: str = "default",
     ) -> None:
         """Assert a step run failed and waits to be retried (after `attempts` attempts, due
-        `in_` from now)."""
+        `in_` from now: a duration, or a `(shortest, longest)` pair, both included, since a
+        retry policy's jitter draws each delay from a range: `in_=("0.5s", "1s")` for the
+        first retry of a `"delay": "1s"` policy)."""
         steps = {s.invoke_id: s for s in self.engine.store.steps(tenant, instance_id)}
         step = steps.get(invoke_id)
         if step is None or step.status != "retrying":
@@ -188,21 +210,28 @@ class Harness:
             raise AssertionError(
                 f"step {invoke_id!r} made {step.attempts} attempts, not {attempts}"
             )
-        if in_ is not None and step.next_attempt_at - self.clock.now() != to_milliseconds(in_):
+        if in_ is not None:
+            shortest, longest = in_ if isinstance(in_, tuple) else (in_, in_)
             left = step.next_attempt_at - self.clock.now()
-            raise AssertionError(f"step {invoke_id!r} retries in {left} ms, not {in_}")
+            if not to_milliseconds(shortest) <= left <= to_milliseconds(longest):
+                wanted = f"between {shortest} and {longest}" if isinstance(in_, tuple) else in_
+                raise AssertionError(f"step {invoke_id!r} retries in {left} ms, not {wanted}")
 
     def assert_dead_lettered(
         self, instance_id: str, *event_types: str, tenant: str = "default"
     ) -> None:
         """Assert the instance's dead-lettered outbox messages have exactly these types."""
-        dead = [
-            json.loads(m.event)["type"]
-            for m in self.engine.store.outbox(tenant, instance_id)
-            if m.status == "dead"
-        ]
+        dead = self._outbox_types(instance_id, "dead", tenant)
         if dead != list(event_types):
             raise AssertionError(f"{instance_id} has {dead} dead-lettered, not {list(event_types)}")
+
+    def _outbox_types(self, instance_id: str, status: str, tenant: str) -> list[str]:
+        """The event types of the instance's outbox messages in `status`, oldest first."""
+        return [
+            json.loads(message.event)["type"]
+            for message in self.engine.store.outbox(tenant, instance_id)
+            if message.status == status
+        ]
 
     # -- closing ------------------------------------------------------------------------------
 
