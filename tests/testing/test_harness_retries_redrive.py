@@ -44,8 +44,11 @@ def test_redrive_delivers_the_dead_letters_again() -> None:
         h.assert_dead_lettered("A-1", "order.shipped")
         down = False
 
-        with pytest.raises(AssertionError, match="A-1 has no dead letters of order.paid to "
-                           r"redrive; dead-lettered: \['order.shipped'\]"):
+        with pytest.raises(
+            AssertionError,
+            match="A-1 has no dead letters of order.paid to "
+            r"redrive; dead-lettered: \['order.shipped'\]",
+        ):
             h.redrive("A-1", "order.paid")
         assert h.redrive("A-1", "order.shipped") == 1
 

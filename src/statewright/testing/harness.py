@@ -73,8 +73,8 @@ class Harness:
 
     def advance(self, amount: int | float | str) -> int:
         """Move time forward (`1000`, `"48h"`, `"PT2H"`), stopping whenever work falls due (a
-        timer, a step's retry, an outbox retry, a schedule's tick) to run it, so that work set off by other work
-        counts from when that ran.
+        timer, a step's retry, an outbox retry, a schedule's tick) to run it, so that work set
+        off by other work counts from when that ran.
 
         Returns:
             How much work ran.
