@@ -12,9 +12,7 @@ __all__ = ["harness"]  # the fixture, imported as a project's conftest would ena
 ORDER = Path(__file__).parents[2] / "examples" / "order" / "order.json"
 
 
-def test_a_restart_on_the_same_database_carries_on(
-    harness: HarnessFactory, tmp_path: Path
-) -> None:
+def test_a_restart_on_the_same_database_carries_on(harness: HarnessFactory, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     machine = Machine.load(ORDER, actors={"chargeCard": lambda _: {"paymentId": "p"}})
     first = harness(machine, url=url)
