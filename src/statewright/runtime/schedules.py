@@ -26,7 +26,7 @@ from statewright.errors import (
     StatewrightError,
     TransitionFailed,
 )
-from statewright.runtime.cron import Schedule, due_ticks, parse_schedule
+from statewright.runtime.cron import Schedule, due_ticks, next_tick, parse_schedule
 from statewright.runtime.outage import is_transient
 
 __all__ = ["ScheduleRunner"]
@@ -54,6 +54,16 @@ class ScheduleRunner:
     def specs(self) -> list[dict[str, object]]:
         """The schedules run here, as configuration (what the worker advertises)."""
         return [schedule.to_json() for schedule in list(self._schedules.values())]
+
+    def next_due(self) -> int | None:
+        """When the earliest tick not yet claimed falls due (epoch ms), or None without
+        schedules: what a caller moving time itself (the testing `Harness`) must stop at."""
+        store = self.engine.store
+        ticks = []
+        for name, schedule in self._schedules.items():
+            last = store.last_tick(name)
+            ticks.append(next_tick(schedule, self._first_seen[name] if last is None else last))
+        return min(ticks, default=None)
 
     def run_due(self) -> int:
         """Claim and run every due tick; how many ticks this worker ran."""

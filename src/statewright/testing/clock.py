@@ -20,6 +20,8 @@ def to_milliseconds(amount: int | float | str) -> int:
         raise ValueError("a duration cannot be true or false")
     if isinstance(amount, (int, float)):
         milliseconds = round(amount)
+    elif not isinstance(amount, str):
+        raise ValueError(f"{amount!r} is not a duration; write milliseconds, '48h' or 'PT48H'")
     else:
         parsed = parse_duration_ms(amount)
         if parsed is None:

@@ -9,8 +9,8 @@
         h.assert_dead_lettered("A-3", "order.shipped")
 
 Everything runs for real against a temporary SQLite file: the same engine, store and worker
-code as production, with time moving only when the test says so. The worker loops run so
-far: timers, steps and outbox delivery (schedules come with the rest of the runtime).
+code as production, with time moving only when the test says so. Every worker loop runs:
+timers, steps, outbox delivery and the cron schedules given to `schedule`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from statewright.chart import Machine
 from statewright.engine import AuditEntry, Engine, Instance
+from statewright.runtime.cron import Schedule
 from statewright.runtime.outbox import Listener
 from statewright.runtime.worker import Worker
 from statewright.testing.clock import VirtualClock, to_milliseconds
@@ -72,8 +73,8 @@ class Harness:
 
     def advance(self, amount: int | float | str) -> int:
         """Move time forward (`1000`, `"48h"`, `"PT2H"`), stopping whenever work falls due (a
-        timer, a step's retry, an outbox retry) to run it, so that work set off by other work
-        counts from when that ran.
+        timer, a step's retry, an outbox retry, a schedule's tick) to run it, so that work set
+        off by other work counts from when that ran.
 
         Returns:
             How much work ran.
@@ -82,12 +83,7 @@ class Harness:
         ran = self.run_due_work()
         stuck_at: int | None = None
         while True:
-            outbox = self.worker.outbox
-            due = self.engine.store.next_work_at(
-                outbox=outbox.active,
-                outbox_types=outbox.patterns,
-                srcs=sorted(self.engine.registry.actor_sources()),
-            )
+            due = self._next_due()
             if due is None or due > target or due == stuck_at:
                 # Nothing more due by the target, or what is due stays due without running
                 # (a timer whose guard raises, say): stop stepping.
@@ -103,9 +99,49 @@ class Harness:
             self.clock.advance(target - self.clock.now())
         return ran + self.run_due_work()
 
+    def _next_due(self) -> int | None:
+        """When the next work falls due: a timer, a retry, an outbox message or a tick."""
+        outbox = self.worker.outbox
+        due = self.engine.store.next_work_at(
+            outbox=outbox.active,
+            outbox_types=outbox.patterns,
+            srcs=sorted(self.engine.registry.actor_sources()),
+        )
+        tick = self.worker.schedules.next_due()
+        return tick if due is None else due if tick is None else min(due, tick)
+
+    def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
+        """Run a cron schedule (a `Schedule` or its configuration, as in a `schedules.json`)
+        from now on: `advance` stops at each of its ticks to run it, as a worker would."""
+        return self.worker.schedule(schedule)
+
     def listen(self, pattern: str, listener: Listener) -> None:
         """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`."""
         self.worker.listen(pattern, listener)
+
+    def redrive(self, instance_id: str, *event_types: str, tenant: str = "default") -> int:
+        """`Engine.redrive` the instance's dead letters (of these event types; all with none),
+        then run the work that is due: their next delivery, attempts counted afresh.
+
+        Returns:
+            How many were redriven.
+
+        Raises:
+            AssertionError: none was (a mistyped id or type), naming what is dead-lettered.
+        """
+        redriven = 0
+        for event_type in event_types or (None,):
+            redriven += self.engine.redrive(
+                tenant=tenant, instance_id=instance_id, event_type=event_type
+            )
+        if redriven == 0:
+            raise AssertionError(
+                f"{instance_id} has no dead letters{' of ' if event_types else ''}"
+                f"{', '.join(event_types)} to redrive; dead-lettered: "
+                f"{self._outbox_types(instance_id, 'dead', tenant) or 'none'}"
+            )
+        self.run_due_work()
+        return redriven
 
     def run_due_work(self) -> int:
         """Run every worker loop until nothing is due now; how much work ran."""
@@ -130,11 +166,7 @@ class Harness:
         self, instance_id: str, *event_types: str, tenant: str = "default"
     ) -> None:
         """Assert the instance's pending outbox messages have exactly these event types."""
-        pending = [
-            json.loads(message.event)["type"]
-            for message in self.engine.store.outbox(tenant, instance_id)
-            if message.status == "pending"
-        ]
+        pending = self._outbox_types(instance_id, "pending", tenant)
         if pending != list(event_types):
             raise AssertionError(
                 f"{instance_id} has outbox messages {pending} pending, not {list(event_types)}"
@@ -160,11 +192,13 @@ class Harness:
         invoke_id: str,
         *,
         attempts: int | None = None,
-        in_: str | None = None,
+        in_: int | str | tuple[int | str, int | str] | None = None,
         tenant: str = "default",
     ) -> None:
         """Assert a step run failed and waits to be retried (after `attempts` attempts, due
-        `in_` from now)."""
+        `in_` from now: a duration, or a `(shortest, longest)` pair, both included, since a
+        retry policy's jitter draws each delay from a range: `in_=("0.5s", "1s")` for the
+        first retry of a `"delay": "1s"` policy)."""
         steps = {s.invoke_id: s for s in self.engine.store.steps(tenant, instance_id)}
         step = steps.get(invoke_id)
         if step is None or step.status != "retrying":
@@ -176,21 +210,28 @@ class Harness:
             raise AssertionError(
                 f"step {invoke_id!r} made {step.attempts} attempts, not {attempts}"
             )
-        if in_ is not None and step.next_attempt_at - self.clock.now() != to_milliseconds(in_):
+        if in_ is not None:
+            shortest, longest = in_ if isinstance(in_, tuple) else (in_, in_)
             left = step.next_attempt_at - self.clock.now()
-            raise AssertionError(f"step {invoke_id!r} retries in {left} ms, not {in_}")
+            if not to_milliseconds(shortest) <= left <= to_milliseconds(longest):
+                wanted = f"between {shortest} and {longest}" if isinstance(in_, tuple) else in_
+                raise AssertionError(f"step {invoke_id!r} retries in {left} ms, not {wanted}")
 
     def assert_dead_lettered(
         self, instance_id: str, *event_types: str, tenant: str = "default"
     ) -> None:
         """Assert the instance's dead-lettered outbox messages have exactly these types."""
-        dead = [
-            json.loads(m.event)["type"]
-            for m in self.engine.store.outbox(tenant, instance_id)
-            if m.status == "dead"
-        ]
+        dead = self._outbox_types(instance_id, "dead", tenant)
         if dead != list(event_types):
             raise AssertionError(f"{instance_id} has {dead} dead-lettered, not {list(event_types)}")
+
+    def _outbox_types(self, instance_id: str, status: str, tenant: str) -> list[str]:
+        """The event types of the instance's outbox messages in `status`, oldest first."""
+        return [
+            json.loads(message.event)["type"]
+            for message in self.engine.store.outbox(tenant, instance_id)
+            if message.status == status
+        ]
 
     # -- closing ------------------------------------------------------------------------------
 
