@@ -103,9 +103,10 @@ class Harness:
             self.clock.advance(target - self.clock.now())
         return ran + self.run_due_work()
 
-    def listen(self, pattern: str, listener: Listener) -> None:
-        """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`."""
-        self.worker.listen(pattern, listener)
+    def listen(self, pattern: str, listener: Listener, *, deadline_s: float | None = None) -> None:
+        """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`,
+        within `deadline_s` per call (`Worker.listen`)."""
+        self.worker.listen(pattern, listener, deadline_s=deadline_s)
 
     def run_due_work(self) -> int:
         """Run every worker loop until nothing is due now; how much work ran."""
