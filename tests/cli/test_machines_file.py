@@ -82,7 +82,7 @@ def test_the_file_runs_once_and_imports_the_modules_beside_it(url: str, tmp_path
 def failure(url: str, machines: Path | str) -> str:
     """The worker's output for a setup file that cannot load: one line, no traceback."""
     code, output = worker(url, machines, "--once")
-    assert code == 1, output
+    assert code == 2, output  # bad input, as docs/cli.md's table says
     assert "Traceback" not in output
     assert len(output.strip().splitlines()) == 1, output
     return output.strip()
@@ -218,7 +218,7 @@ def test_a_missing_implementations_file_names_the_project_setting(
 
     result = runner.invoke(app, ["worker", "--once"])
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     line = result.output.strip()
     missing = tmp_path / "shop" / "impl.py"
     assert line == f"{missing}: no such file; fix implementations = in statewright.toml"

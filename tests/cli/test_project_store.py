@@ -70,7 +70,7 @@ def test_a_project_store_not_migrated_is_refused_naming_the_fix(project: Path) -
 def test_serve_refuses_a_broken_project_before_opening_the_store(project: Path) -> None:
     (project / "implementations.py").write_text("GUARDS = {'isSmall': 1\n")
     served = runner.invoke(app, ["serve", "--port", "0"])
-    assert served.exit_code == 1
+    assert served.exit_code == 2
     assert "implementations.py, line 1: SyntaxError" in served.stderr
     toml = project / "statewright.toml"
     toml.write_text(toml.read_text() + 'colour = "red"\n')

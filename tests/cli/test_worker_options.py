@@ -81,7 +81,7 @@ def test_the_shortest_durations_run(url: str) -> None:
 def test_a_machines_file_that_cannot_be_loaded_is_named_on_stderr(url: str) -> None:
     result = runner.invoke(app, ["worker", "--url", url, "--once", "--machines", "nope.py"])
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == ""
     assert "nope.py: no such file" in result.stderr
     assert state(url) == "a"

@@ -7,7 +7,8 @@ Exit codes (docs/cli.md):
     0  done
     1  refused or failed: the event is not accepted, a guard or action raised, the step is
        not waiting for a retry, a definition has faults
-    2  bad usage or input: an unknown option, malformed JSON, a bad id, URL or cursor
+    2  bad usage or input: an unknown option, malformed JSON, a bad id, URL or cursor, a
+       statewright.toml or implementations file that cannot be loaded (`load_setup`)
     3  not found: no such instance, definition, step or dead letter (in this tenant)
     4  conflict: the instance changed under you, the id is taken, it has finished already,
        the idempotency key was used for another request, a file `init` would overwrite,
@@ -60,6 +61,7 @@ __all__ = [
     "exit_code",
     "fail",
     "load_project",
+    "load_setup",
     "open_session",
     "print_json",
     "end_with",
@@ -151,9 +153,9 @@ def open_session(
     """
     console = Console(highlight=False, soft_wrap=True)
     project = load_project(as_json)
+    setup = load_setup(machines_file, project, as_json) if machines else WorkerSetup([])
     try:
         store_url = resolve_store_url(url, project)
-        setup = resolve_setup(machines_file, project) if machines else WorkerSetup([])
         provided = {machine.id for machine in setup.machines}
         if starting is not None:
             create = starting in provided
@@ -184,6 +186,20 @@ def load_project(as_json: bool) -> Project | None:
     on stdout too), before anything is opened or written."""
     try:
         return find_project()
+    except StatewrightError as error:
+        fail(error, as_json)
+
+
+def load_setup(machines_file: Path | None, project: Project | None, as_json: bool) -> WorkerSetup:
+    """What a command that runs definitions registers (`resolve_setup`: the `--machines`
+    file, else the project's definitions and implementations file), for every such command
+    (`start`, `send`, `bulk send`, `verify`, `worker`, `serve`). A file that cannot be
+    loaded (missing, a syntax error, an import that fails, a MACHINES, GUARDS, LISTENERS, ...
+    of the wrong shape) ends the command through `fail` as any configuration error: exit 2,
+    one line naming the file, the line and the fix; a definition with faults exits 1. Either
+    way before the store is opened: a broken file changes nothing."""
+    try:
+        return resolve_setup(machines_file, project)
     except StatewrightError as error:
         fail(error, as_json)
 

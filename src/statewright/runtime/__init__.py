@@ -16,7 +16,7 @@ The loops stand on two pure policies, with no clock, I/O or randomness of their 
 from __future__ import annotations
 
 from statewright.runtime.cron import Schedule, due_ticks, next_tick, parse_schedule
-from statewright.runtime.outbox import Listener, OutboxMessage
+from statewright.runtime.outbox import Listener, ListenerTimeout, OutboxMessage
 from statewright.runtime.retry import (
     OUTBOX_DEFAULT,
     STEP_DEFAULT,
@@ -38,6 +38,7 @@ __all__ = [
     "Backoff",
     "GiveUpReason",
     "Listener",
+    "ListenerTimeout",
     "OUTBOX_DEFAULT",
     "OutboxMessage",
     "RetryDecision",

@@ -21,10 +21,20 @@ thread for the worker's messages, `_ClaimKeeper`, which ends once none has been 
 while: a thread started per message cost about 130 µs of each delivery), so a
 listener that runs longer than the lease keeps its message: another worker takes it over only
 when this one died or could not reach the store for a whole lease. A listener may declare how
-long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it): `listen`
-refuses one whose deadline is not shorter than the lease, and a message is started only while
-its claim has at least its listeners' deadline left; a message whose listeners all declare one
-needs no renewal.
+long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it; or given
+to `listen`): `listen` refuses one whose deadline is not shorter than the lease, and a message
+is started only while its claim has at least its listeners' deadline left; a message whose
+listeners all declare one needs no renewal.
+
+Every call has a deadline: the declared one, else the retry policy's `timeout`
+(`OUTBOX_DEFAULT`: 30 s), as a step's attempt has its policy's `timeout`, enforced the same
+way. A listener runs on a daemon thread of the delivery's (`_ListenerThread`, one reused for
+every call), and the delivery waits for it until its deadline; past it the delivery fails
+with `ListenerTimeout` (retried with backoff, then dead-lettered, as any failure), and the
+claim is no longer renewed. Python cannot interrupt a call running in a thread: it goes on,
+abandoned with its thread (a daemon, so it never holds the worker's exit up), and what it
+does later is not waited for; the next call gets a new thread. A `Webhook` enforces its own
+deadline (it cuts its connection) and runs in the worker's thread.
 
 Each delivery and each dead letter is one log line (logger `statewright.worker`) with the
 instance id, tenant, message id, event type and attempt also as `extra` fields, e.g.
@@ -36,9 +46,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -59,7 +71,7 @@ from statewright.store.records import OutboxRecord
 if TYPE_CHECKING:
     from statewright.engine import Engine
 
-__all__ = ["Listener", "OUTBOX_LEASE_MS", "OutboxDelivery", "OutboxMessage"]
+__all__ = ["Listener", "ListenerTimeout", "OUTBOX_LEASE_MS", "OutboxDelivery", "OutboxMessage"]
 
 #: How long a claimed outbox message is a worker's before another may deliver it.
 OUTBOX_LEASE_MS = 30_000
@@ -96,6 +108,13 @@ class OutboxMessage:
 Listener = Callable[[OutboxMessage], object]
 
 
+class ListenerTimeout(Exception):
+    """A listener did not return within its deadline (its `deadline_s`, else the outbox
+    policy's `timeout`): the delivery failed, and is retried with backoff, then
+    dead-lettered. The call itself could not be stopped and may still be running: make the
+    listener return sooner, or give it a longer `deadline_s` (below the outbox lease)."""
+
+
 class OutboxDelivery:
     """Listeners by event pattern, and one delivery pass over the due messages they match."""
 
@@ -115,20 +134,26 @@ class OutboxDelivery:
         self.policy = policy
         self.lease_ms = lease_ms
         self._claims = _ClaimKeeper(lease_ms, engine.clock.now)
-        self._listeners: list[tuple[str, Listener]] = []
+        self._calls = _ListenerThread()
+        #: (pattern, listener, its declared deadline in ms or 0)
+        self._listeners: list[tuple[str, Listener, int]] = []
         #: While the worker runs: a delivery is recorded through an outage of the store
         #: (rather than the message redelivered once its claim lapses).
         self.outage: Outage | None = None
 
-    def listen(self, pattern: str, listener: Listener) -> None:
+    def listen(self, pattern: str, listener: Listener, *, deadline_s: float | None = None) -> None:
         """Deliver messages whose event type matches `pattern` (`"x"`, `"order.*"`, `"*"`).
 
+        Each call of `listener` has a deadline: `deadline_s`, else the one it declares (a
+        `Webhook`'s), else the policy's `timeout` (30 s by default, the claim renewed
+        meanwhile). Past it the delivery fails with `ListenerTimeout`.
+
         Raises:
-            ConfigError: the listener declares a `deadline_s` (a `Webhook`) that is not
-                shorter than the lease: another worker would take its messages over while
-                it still delivers them.
+            ConfigError: `deadline_s` is not a number of seconds above 0, or the deadline
+                given or declared is not shorter than the lease: another worker would take
+                its messages over while it still delivers them.
         """
-        deadline_ms = _deadline_ms(listener)
+        deadline_ms = _deadline_ms(listener) if deadline_s is None else _given(deadline_s, pattern)
         if deadline_ms >= self.lease_ms:
             raise ConfigError(
                 f"{listener!r} for {pattern!r}: its deadline ({deadline_ms / 1000:g} s) is not "
@@ -136,7 +161,7 @@ class OutboxDelivery:
                 f"outbox_lease_ms, --outbox-lease), so another worker could deliver a message "
                 f"while it still runs; give it a shorter deadline_s, or a longer outbox lease"
             )
-        self._listeners.append((pattern, listener))
+        self._listeners.append((pattern, listener, deadline_ms))
 
     @property
     def active(self) -> bool:
@@ -146,11 +171,19 @@ class OutboxDelivery:
     @property
     def patterns(self) -> list[str]:
         """The patterns listened for: the event types this worker claims messages of."""
-        return list(dict.fromkeys(pattern for pattern, _ in self._listeners))
+        return list(dict.fromkeys(pattern for pattern, _, _ in self._listeners))
 
     def matching(self, event_type: str) -> list[Listener]:
         """The listeners for an event type, in registration order."""
-        return [fn for pattern, fn in self._listeners if matches_descriptor(pattern, event_type)]
+        return [fn for fn, _ in self._matching(event_type)]
+
+    def _matching(self, event_type: str) -> list[tuple[Listener, int]]:
+        """The listeners for an event type with their declared deadlines (ms, 0 for none)."""
+        return [
+            (fn, deadline_ms)
+            for pattern, fn, deadline_ms in self._listeners
+            if matches_descriptor(pattern, event_type)
+        ]
 
     def deliver_due(self, store: Store, now: int, batch: int) -> int:
         """Try every message due at `now` that a listener matches once; how many were
@@ -160,16 +193,16 @@ class OutboxDelivery:
         claimed = store.due_outbox(now, batch, self.lease_ms, types=self.patterns)
         for index, record in enumerate(claimed):
             event = json.loads(record.event)
-            listeners = self.matching(str(event.get("type")))
+            listeners = self._matching(str(event.get("type")))
             if index and self._claim_too_short(record, listeners):
                 continue  # left for the next claim, not charged an attempt
             delivered += self._deliver(store, record, now, event, listeners)
         return delivered
 
-    def _claim_too_short(self, record: OutboxRecord, listeners: list[Listener]) -> bool:
+    def _claim_too_short(self, record: OutboxRecord, listeners: list[tuple[Listener, int]]) -> bool:
         """Whether the claim on `record` has lapsed (another worker may hold it by now), or
-        would before its `listeners`' deadline."""
-        needed = max(map(_deadline_ms, listeners), default=0)
+        would before its `listeners`' declared deadline."""
+        needed = max((deadline_ms for _, deadline_ms in listeners), default=0)
         return self.engine.clock.now() + needed >= record.next_attempt_at
 
     def _deliver(
@@ -178,7 +211,7 @@ class OutboxDelivery:
         record: OutboxRecord,
         now: int,
         event: dict[str, object],
-        listeners: list[Listener],
+        listeners: list[tuple[Listener, int]],
     ) -> int:
         """Deliver `record` (its `event`, parsed) to its matching `listeners`."""
         event_type = str(event.get("type"))
@@ -211,11 +244,13 @@ class OutboxDelivery:
             attempt=record.attempts + 1,
             engine=self.engine,
         )
-        bounded = all(_deadline_ms(listener) for listener in listeners)
+        bounded = all(deadline_ms for _, deadline_ms in listeners)
         try:
+            # Renewed while the listeners run, up to their deadline: a call past it fails
+            # the delivery, which ends the renewal with this block.
             with nullcontext() if bounded else self._claims.holding(store, record):
-                for listener in listeners:
-                    listener(message)
+                for listener, deadline_ms in listeners:
+                    self._call(listener, message, deadline_ms or self.policy.timeout_ms)
         except KeyboardInterrupt:
             raise  # Ctrl-C stops the worker; the claim falls due again after its lease
         except BaseException as error:
@@ -234,6 +269,24 @@ class OutboxDelivery:
             extra={"kind": "message_delivered_late", **fields},
         )
         return 0
+
+    def _call(self, listener: Listener, message: OutboxMessage, deadline_ms: int | None) -> None:
+        """Call `listener` with `message` within `deadline_ms` (no limit with None).
+
+        Raises:
+            ListenerTimeout: the call did not return in time (it goes on, abandoned).
+            BaseException: what the listener raised.
+        """
+        if deadline_ms is None or getattr(listener, "enforces_deadline", False):
+            listener(message)  # no limit, or one the listener keeps itself (a Webhook)
+            return
+        if not self._calls.call(lambda: listener(message), deadline_ms / 1000):
+            raise ListenerTimeout(
+                f"listener {_name(listener)} did not return within its deadline of "
+                f"{deadline_ms / 1000:g} s (it may still be running: a Python call cannot "
+                f"be stopped); make it return sooner, or give it a longer deadline_s "
+                f"(worker.listen(pattern, fn, deadline_s=...), below the outbox lease)"
+            )
 
     def _failed(
         self,
@@ -345,6 +398,83 @@ class _ClaimKeeper:
             held.held_until = lease_until
         else:  # the delivery's bookkeeping finds the message taken over and logs it
             held.lost = True
+
+
+class _ListenerThread:
+    """Runs listener calls one at a time on a daemon thread, so that a delivery can stop
+    waiting for a call at its deadline, as the step loop stops waiting for an attempt past
+    its timeout. The thread is reused from call to call (one per call would cost about
+    100 µs of each delivery) and ends after a second with nothing to run. A call that
+    outlives its deadline keeps its thread (Python cannot interrupt it): that thread is
+    abandoned, and the next call starts a new one."""
+
+    _IDLE_S = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: queue.SimpleQueue[tuple[Callable[[], object], Future[None]]] | None = None
+
+    def call(self, fn: Callable[[], object], deadline_s: float) -> bool:
+        """Run `fn` on the thread; False if it has not returned after `deadline_s` (then
+        abandoned). What `fn` raises is raised here."""
+        future: Future[None] = Future()
+        with self._lock:
+            calls = self._calls
+            if calls is None:
+                calls = self._calls = queue.SimpleQueue()
+                threading.Thread(
+                    target=self._serve, args=(calls,), name="statewright-listener", daemon=True
+                ).start()
+            calls.put((fn, future))
+        done, _ = wait([future], timeout=deadline_s)
+        if not done:
+            with self._lock:
+                if self._calls is calls:
+                    self._calls = None  # its thread stays with the call, abandoned
+            return False
+        future.result()  # raises what `fn` raised
+        return True
+
+    def _serve(self, calls: queue.SimpleQueue[tuple[Callable[[], object], Future[None]]]) -> None:
+        while True:
+            try:
+                fn, future = calls.get(timeout=self._IDLE_S)
+            except queue.Empty:
+                with self._lock:
+                    if calls.empty():  # nothing was put meanwhile: end here
+                        if self._calls is calls:
+                            self._calls = None
+                        return
+                continue
+            try:
+                fn()
+            except BaseException as error:  # the delivery's to judge, in the worker's thread
+                future.set_exception(error)
+            else:
+                future.set_result(None)
+            if self._calls is not calls:
+                return  # abandoned past its deadline: the next calls have a thread of their own
+
+
+def _given(deadline_s: object, pattern: str) -> int:
+    """A `deadline_s` given to `listen`, in milliseconds."""
+    if (
+        isinstance(deadline_s, bool)
+        or not isinstance(deadline_s, int | float)
+        or not math.isfinite(deadline_s)
+        or deadline_s <= 0
+    ):
+        raise ConfigError(
+            f"listener for {pattern!r}: deadline_s must be a number of seconds above 0, not "
+            f"{deadline_s!r}; leave it out for the outbox policy's timeout "
+            f"({OUTBOX_DEFAULT.timeout_ms and OUTBOX_DEFAULT.timeout_ms / 1000:g} s)"
+        )
+    return math.ceil(deadline_s * 1000)
+
+
+def _name(listener: Listener) -> str:
+    """A listener as a message names it: its qualified name, else its repr."""
+    return str(getattr(listener, "__qualname__", None) or repr(listener))
 
 
 def _deadline_ms(listener: Listener) -> int:

@@ -115,6 +115,10 @@ class Webhook:
         ConfigError: `deadline_s` is not a number of seconds above 0.
     """
 
+    #: It keeps its deadline itself (it cuts its connection), so the outbox calls it in the
+    #: worker's thread rather than on a listener thread it would abandon at the deadline.
+    enforces_deadline = True
+
     def __init__(
         self,
         url: str,

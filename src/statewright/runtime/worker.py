@@ -111,11 +111,20 @@ class Worker:
         """Run a cron schedule (a `Schedule` or its configuration) on this worker."""
         return self.schedules.add(schedule)
 
-    def listen(self, pattern: str, listener: Listener) -> None:
+    def listen(self, pattern: str, listener: Listener, *, deadline_s: float | None = None) -> None:
         """Deliver outbox messages whose event type matches `pattern` to `listener`. The
         worker claims only messages its patterns match; `message.engine` is this worker's
-        engine, for listeners that react with `send` or `start`."""
-        self.outbox.listen(pattern, listener)
+        engine, for listeners that react with `send` or `start`.
+
+        A call that does not return within `deadline_s` seconds (default: the listener's own
+        `deadline_s` attribute, else the outbox policy's timeout, 30 s) fails the delivery
+        with `ListenerTimeout`: retried with backoff, then dead-lettered. The call itself
+        cannot be stopped; it is abandoned on its thread (`runtime/outbox.py`).
+
+        Raises:
+            ConfigError: `deadline_s` is not above 0, or not shorter than `outbox_lease_ms`.
+        """
+        self.outbox.listen(pattern, listener, deadline_s=deadline_s)
 
     def webhook(
         self, pattern: str, url: str, secret: str, *, deadline_s: float = DEFAULT_DEADLINE_S

@@ -115,9 +115,10 @@ class Harness:
         from now on: `advance` stops at each of its ticks to run it, as a worker would."""
         return self.worker.schedule(schedule)
 
-    def listen(self, pattern: str, listener: Listener) -> None:
-        """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`."""
-        self.worker.listen(pattern, listener)
+    def listen(self, pattern: str, listener: Listener, *, deadline_s: float | None = None) -> None:
+        """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`,
+        within `deadline_s` per call (`Worker.listen`)."""
+        self.worker.listen(pattern, listener, deadline_s=deadline_s)
 
     def redrive(self, instance_id: str, *event_types: str, tenant: str = "default") -> int:
         """`Engine.redrive` the instance's dead letters (of these event types; all with none),

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from statewright.cli.logs import LogFormat, configure_logging
-from statewright.cli.machines_file import WorkerSetup, resolve_setup
+from statewright.cli.machines_file import WorkerSetup
 from statewright.cli.project import resolve_store_url
 from statewright.cli.serve_processes import run_processes
-from statewright.cli.session import end_with, exit_code, load_project
+from statewright.cli.session import end_with, exit_code, load_project, load_setup
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -164,12 +164,10 @@ def serve(
             "--workers 1, or run `statewright worker` beside the server processes",
         )
     project = load_project(False)  # a broken statewright.toml: exit 2, as for every command
-    try:
-        store_url = resolve_store_url(url, project)
-        # The setup is read before the store is opened: a broken file changes nothing.
-        setup = resolve_setup(machines, project)
-    except StatewrightError as error:
-        end_with(1, str(error))
+    # Read before the store is opened: a broken file exits 2 (1 for a definition's faults)
+    # and changes nothing, as for every command that loads it.
+    setup = load_setup(machines, project, False)
+    store_url = resolve_store_url(url, project)
     # Bound before anything is announced: a port in use is one line, not a banner and a
     # traceback. Listening starts only when the server runs.
     sock = _bind(host, port)

@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 
 from statewright.cli.logs import LogFormat, configure_logging
-from statewright.cli.machines_file import WorkerSetup, resolve_setup
+from statewright.cli.machines_file import WorkerSetup
 from statewright.cli.project import resolve_store_url
-from statewright.cli.session import end_with, load_project
+from statewright.cli.session import end_with, load_project, load_setup
 from statewright.engine import Engine
 from statewright.errors import ConfigError, StatewrightError, StoreError, StoreUnavailable
 from statewright.runtime import Worker
@@ -159,12 +159,10 @@ def worker(
     """
     configure_logging(log)
     project = load_project(False)  # a broken statewright.toml: exit 2, as for every command
-    try:
-        url = resolve_store_url(url, project)
-        # The setup file is read before the store is opened: a broken file changes nothing.
-        setup = resolve_setup(machines, project)
-    except StatewrightError as error:
-        end_with(1, str(error))
+    # Read before the store is opened: a broken file exits 2 (1 for a definition's faults)
+    # and changes nothing, as for every command that loads it.
+    setup = load_setup(machines, project, False)
+    url = resolve_store_url(url, project)
     source = str(machines or "statewright.toml")
     with _open(url, setup, wait_s=0 if once else wait_for_store, source=source) as engine:
         runner = Worker(
