@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from statewright.errors import Fault
 
-__all__ = ["Faults", "a_or_an", "did_you_mean", "few", "join_path", "kind_of"]
+__all__ = ["PROVIDE_IT", "Faults", "a_or_an", "did_you_mean", "few", "join_path", "kind_of"]
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
@@ -56,6 +56,11 @@ def join_path(base: str, key: str | int) -> str:
     return f"{base}.{key}"
 
 
+#: How the fix of an implementation nobody provided starts (the hint, if any, before it):
+#: a caller that knows where its user provides implementations words the rest.
+PROVIDE_IT = "provide it: "
+
+
 class Faults:
     """What loading found so far: structural faults, implementations referenced but missing,
     and warnings.
@@ -85,7 +90,7 @@ class Faults:
     def add_missing(self, path: str, kind: str, name: str, provided: Iterable[str]) -> None:
         """Record a reference to an implementation nobody provided (yet)."""
         hint = did_you_mean(name, provided)
-        fix = f"provide it: machine.provide({kind}={{{name!r}: ...}})"
+        fix = f"{PROVIDE_IT}machine.provide({kind}={{{name!r}: ...}})"
         self.missing.append(Fault(path, f"{kind[:-1]} {name!r} is not provided", _join(hint, fix)))
 
     def add_misspelt_duration(self, path: str, name: str, fix: str) -> None:

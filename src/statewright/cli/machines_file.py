@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from statewright.chart.faults import PROVIDE_IT
 from statewright.cli.project import PROJECT_FILE, Project
 from statewright.definitions import Machine
-from statewright.errors import ConfigError
+from statewright.errors import ConfigError, DefinitionError, Fault
 
 __all__ = [
     "WorkerSetup",
@@ -81,7 +82,8 @@ def resolve_setup(machines: Path | None, project: Project | None) -> WorkerSetup
         module = _import(machines)
         if project is not None and _is_implementations(module):
             provided = _provided(machines, module)
-            return _setup(machines, module, _load_definitions(project.definitions, provided))
+            definitions = _load_definitions(project.definitions, provided, machines)
+            return _setup(machines, module, definitions)
         return _setup(machines, module, _machines(machines, module))
     if project is not None:
         return load_project_setup(project.definitions, project.implementations)
@@ -131,14 +133,16 @@ def load_project_setup(definitions: Path | None, implementations: Path | None) -
         DefinitionError: a definition file has faults.
     """
     if implementations is None:
-        return WorkerSetup(_load_definitions(definitions, {}))
+        return WorkerSetup(_load_definitions(definitions, {}, None))
     if not implementations.is_file():
         raise ConfigError(_missing(implementations, _IMPLEMENTATIONS_KEY))
     module = _import(implementations)
     if hasattr(module, "MACHINES"):
         return _setup(implementations, module, _machines(implementations, module))
     provided = _provided(implementations, module)
-    return _setup(implementations, module, _load_definitions(definitions, provided))
+    return _setup(
+        implementations, module, _load_definitions(definitions, provided, implementations)
+    )
 
 
 def _is_implementations(module: ModuleType) -> bool:
@@ -160,11 +164,52 @@ def _provided(path: Path, module: ModuleType) -> dict[str, dict[str, object]]:
     return provided
 
 
-def _load_definitions(folder: Path | None, provided: dict[str, dict[str, object]]) -> list[Machine]:
-    return [
-        Machine.load(file, **provided)  # type: ignore[arg-type]
-        for file in _definition_files(folder)
-    ]
+def _load_definitions(
+    folder: Path | None, provided: dict[str, dict[str, object]], implementations: Path | None
+) -> list[Machine]:
+    """The definitions in `folder`, provided from the `implementations` file (None: none).
+
+    Raises:
+        DefinitionError: a definition has faults, or names a guard, action or delay the
+            implementations file does not provide: named by the definition file, each
+            missing one with where to add it (`add it to GUARDS in implementations.py`).
+    """
+    machines = []
+    for file in _definition_files(folder):
+        machine = Machine.load(file, **provided)  # type: ignore[arg-type]
+        if machine.unrunnable_faults:
+            faults = [_where_to_provide(f, implementations) for f in machine.unrunnable_faults]
+            raise DefinitionError(
+                faults, machine_id=machine.id, source=str(_shown(file)), missing=faults
+            )
+        machines.append(machine)
+    return machines
+
+
+def _where_to_provide(fault: Fault, implementations: Path | None) -> Fault:
+    """`fault` (an implementation not provided) with the fix a project's author makes: add
+    it to the implementations file's dict of its kind, rather than `machine.provide(...)`.
+    A delay that reads as a misspelt duration keeps its own fix (what was meant)."""
+    hint, found, _ = fault.fix.partition(PROVIDE_IT)
+    kind = fault.message.split(" ", 1)[0] + "s"
+    if not found or kind not in _KINDS:
+        return fault
+    if implementations is None:
+        where = (
+            f"name a Python file in {PROJECT_FILE} (implementations = "
+            f'"implementations.py") whose {_KINDS[kind]} dict provides it'
+        )
+    else:
+        where = f"add it to {_KINDS[kind]} in {_shown(implementations)}"
+    return Fault(fault.path, fault.message, hint + where)
+
+
+def _shown(path: Path) -> Path:
+    """`path` as messages show it: relative to the working folder when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def _definition_files(folder: Path | None) -> list[Path]:
