@@ -67,6 +67,7 @@ def curl(line: str, token: str) -> tuple[str, str, dict[str, str], str | None]:
     return method, url.removeprefix("http://127.0.0.1:8000"), headers, body
 
 
+@pytest.mark.slow
 def test_the_first_example_of_api_md_runs_as_written(folder: Path) -> None:
     machines_py, lines = first_blocks()
     assert machines_py.startswith("# machines.py\n")

@@ -15,6 +15,8 @@ from statewright import AsOfAhead, Engine
 from statewright.cli import app
 from statewright.store.url import URL_VARIABLE
 
+pytestmark = pytest.mark.slow  # each test makes a project and starts an order
+
 runner = CliRunner(env={"COLUMNS": "200"})
 
 
