@@ -27,6 +27,7 @@ from statewright.chart import (
 )
 from statewright.definitions import Machine, read_definition
 from statewright.errors import (
+    AsOfAhead,
     ConfigError,
     DefinitionError,
     DefinitionMoved,
@@ -85,6 +86,7 @@ def __getattr__(name: str) -> object:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsOfAhead",
     "AuditEntry",
     "CancelTimer",
     "ConfigError",

@@ -22,7 +22,8 @@ The tree::
     ├── WorkGone               a timer or step was already handled, cancelled or replaced
     ├── PruneRunning           another run of `prune` holds the database's pruning lock
     ├── PayloadError           an event or input that is not JSON, or too large
-    │   └── PayloadInvalid     an event or input that fails its declared JSON Schema
+    │   ├── PayloadInvalid     an event or input that fails its declared JSON Schema
+    │   └── AsOfAhead          an as_of past the position it is a count of
     ├── ConfigError            a bad store URL or engine option
     ├── StoreError             the database failed or is not usable
     │   ├── SchemaOutOfDate    the database schema is older (or newer) than this version
@@ -39,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AsOfAhead",
     "ConfigError",
     "DefinitionError",
     "DefinitionMoved",
@@ -285,6 +287,20 @@ class PathError(StatewrightError):
 
 class PayloadError(StatewrightError):
     """An event or input is not JSON data or is too large; send JSON within the limit."""
+
+
+class AsOfAhead(PayloadError):
+    """An `as_of` (a bulk operation's or a redrive's) is past the current position of what it
+    counts: the audit log for a bulk operation, the dead letters for a redrive. Give back the
+    `as_of` a dry run returned, or leave it out to act on what matches now; nothing was changed.
+
+    `as_of` is the position given, `position` the current one.
+    """
+
+    def __init__(self, message: str, *, as_of: int, position: int) -> None:
+        self.as_of = as_of
+        self.position = position
+        super().__init__(message)
 
 
 class PayloadInvalid(PayloadError):

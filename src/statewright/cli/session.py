@@ -38,6 +38,7 @@ from statewright.definitions import Machine
 from statewright.engine import Engine
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.errors import (
+    AsOfAhead,
     ConfigError,
     DefinitionError,
     EventError,
@@ -267,6 +268,22 @@ def check_definition_filter(session: Session, definition_id: str | None) -> None
     raise NotFound(
         f"--definition {definition_id!r}: the store has no such definition ({there}); {fix}"
     )
+
+
+@contextmanager
+def as_of_refusal() -> Iterator[None]:
+    """Refuse an `--as-of` past the store's current position in the command line's words: the
+    engine's message asks for the `as_of` a dry run returned (`"dry_run": true`), the API's.
+    A usage error naming the option (exit 2), as for any option value refused."""
+    try:
+        yield
+    except AsOfAhead as error:
+        raise typer.BadParameter(
+            f"{error.as_of} is past the store's current position {error.position}: give the "
+            "--as-of a --dry-run printed (on this store), or leave --as-of out to act on what "
+            "matches now; nothing was changed",
+            param_hint="--as-of",
+        ) from None
 
 
 def fail(error: StatewrightError, as_json: bool) -> NoReturn:

@@ -32,7 +32,7 @@ from statewright.engine.operating import Operating, settled
 from statewright.engine.payload import check_id, event_json
 from statewright.engine.sending import checked_event
 from statewright.engine.work import Work
-from statewright.errors import PayloadError, StatewrightError, VersionConflict
+from statewright.errors import AsOfAhead, PayloadError, StatewrightError, VersionConflict
 
 __all__ = ["BULK_LIMIT", "Bulk", "BulkFilters", "BulkResult"]
 
@@ -254,7 +254,9 @@ def _check_as_of(as_of: int, drawn: int) -> None:
             '("dry_run": true)'
         )
     if as_of > drawn:
-        raise PayloadError(
+        raise AsOfAhead(
             f"as_of {as_of} is past the audit log's current position {drawn}: pass the as_of "
-            'a dry run returned ("dry_run": true), or leave it out for what matches now'
+            'a dry run returned ("dry_run": true), or leave it out for what matches now',
+            as_of=as_of,
+            position=drawn,
         )

@@ -32,6 +32,7 @@ from statewright.engine.work_views import (
 )
 from statewright.engine.writes import build_write
 from statewright.errors import (
+    AsOfAhead,
     InstanceNotActive,
     NotFound,
     PayloadError,
@@ -361,10 +362,12 @@ class Operating(Deciding):
             )
         drawn = self.store.dead_letter_marker().seq
         if as_of > drawn:
-            raise PayloadError(
+            raise AsOfAhead(
                 f"as_of {as_of} is past the dead letters' current position {drawn}: pass the "
                 'as_of a dry run returned ("dry_run": true), or leave it out for every letter '
-                "dead now"
+                "dead now",
+                as_of=as_of,
+                position=drawn,
             )
 
     def _scope(self, tenant: str, owner: str | None, **filters: str | None) -> dict[str, object]:

@@ -14,6 +14,7 @@ from statewright.cli.session import (
     Session,
     TenantOption,
     UrlOption,
+    as_of_refusal,
     check_definition_filter,
     open_session,
     print_json,
@@ -147,15 +148,16 @@ def send(
     body["type"] = typed_as(body.get("type"), event)
     with open_session(url, tenant, as_json, machines=not dry_run) as session:
         check_definition_filter(session, definition)
-        result = session.engine.bulk_send(
-            body,
-            tenant=session.tenant,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            dry_run=dry_run,
-            as_of=as_of,
-            **filters,
-        )
+        with as_of_refusal():
+            result = session.engine.bulk_send(
+                body,
+                tenant=session.tenant,
+                actor=actor,
+                idempotency_key=idempotency_key,
+                dry_run=dry_run,
+                as_of=as_of,
+                **filters,
+            )
         _report(session, result, "sent")
 
 
@@ -182,14 +184,15 @@ def cancel(
     filters = _filters(definition, state, tag, status, runtime_status, every)
     with open_session(url, tenant, as_json) as session:
         check_definition_filter(session, definition)
-        result = session.engine.bulk_cancel(
-            tenant=session.tenant,
-            reason=reason,
-            actor=actor,
-            dry_run=dry_run,
-            as_of=as_of,
-            **filters,
-        )
+        with as_of_refusal():
+            result = session.engine.bulk_cancel(
+                tenant=session.tenant,
+                reason=reason,
+                actor=actor,
+                dry_run=dry_run,
+                as_of=as_of,
+                **filters,
+            )
         _report(session, result, "cancelled")
 
 
@@ -216,7 +219,8 @@ def retry(
     filters = _filters(definition, state, tag, status, runtime_status, every)
     with open_session(url, tenant, as_json) as session:
         check_definition_filter(session, definition)
-        result = session.engine.bulk_retry(
-            tenant=session.tenant, dry_run=dry_run, as_of=as_of, **filters
-        )
+        with as_of_refusal():
+            result = session.engine.bulk_retry(
+                tenant=session.tenant, dry_run=dry_run, as_of=as_of, **filters
+            )
         _report(session, result, "retried")

@@ -9,7 +9,14 @@ import typer
 from rich.table import Table
 
 from statewright.cli.render import at, one_line
-from statewright.cli.session import JsonOption, TenantOption, UrlOption, open_session, print_json
+from statewright.cli.session import (
+    JsonOption,
+    TenantOption,
+    UrlOption,
+    as_of_refusal,
+    open_session,
+    print_json,
+)
 
 __all__ = ["dead_letters", "redrive"]
 
@@ -107,14 +114,15 @@ def redrive(
         if dry_run and as_of is None and message_id is None:
             # The position first, then the count: a later redrive --as-of acts on these only.
             as_of = session.engine.dead_letter_horizon()
-        count = session.engine.redrive(
-            message_id,
-            tenant=session.tenant,
-            instance_id=instance,
-            event_type=event_type,
-            dry_run=dry_run,
-            as_of=as_of,
-        )
+        with as_of_refusal():
+            count = session.engine.redrive(
+                message_id,
+                tenant=session.tenant,
+                instance_id=instance,
+                event_type=event_type,
+                dry_run=dry_run,
+                as_of=as_of,
+            )
         if as_json:
             print_json(
                 {
