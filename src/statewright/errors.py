@@ -345,7 +345,20 @@ class StoreError(StatewrightError):
 
 
 class SchemaOutOfDate(StoreError):
-    """The database schema is not the one this version needs; the message names the command."""
+    """The database schema is not the one this version needs: older (run `statewright db
+    migrate`) or newer (upgrade statewright); the message says which.
+
+    Attributes:
+        found: the database's schema version (None where it was not read).
+        needed: the schema version this statewright needs (None likewise).
+    """
+
+    def __init__(
+        self, message: str, *, found: int | None = None, needed: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.found = found
+        self.needed = needed
 
 
 class StoreUnavailable(StoreError):

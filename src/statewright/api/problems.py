@@ -203,12 +203,17 @@ def problem_of(error: StatewrightError, *, if_match: bool = False) -> Problem:
             503, "unavailable", "Try again shortly", detail, headers={"Retry-After": "1"}
         )
     if isinstance(error, SchemaOutOfDate):
+        fix = (
+            "its operator restarts this server with the upgraded statewright"
+            if error.found is not None and error.needed is not None and error.found > error.needed
+            else 'its operator runs "statewright db migrate"'
+        )
         return Problem(
             503,
             "store-error",
             "The store is not usable",
-            "the store's schema is not the one this server's version needs; its operator "
-            'runs "statewright db migrate" (the server\'s log names the store and versions)',
+            f"the store's schema is not the one this server's version needs; {fix} (the "
+            "server's log names the store and both versions)",
         )
     if isinstance(error, StoreError):
         return Problem(

@@ -8,9 +8,9 @@ import builtins
 
 from statewright.engine.deciding import Deciding
 from statewright.engine.payload import check_id, check_version
-from statewright.errors import SchemaOutOfDate
 from statewright.store.protocol import SCHEMA_VERSION
 from statewright.store.records import DefinitionRecord
+from statewright.store.schema import schema_mismatch
 from statewright.store.tokens import RequestRecord
 from statewright.store.url import redact_url
 
@@ -63,10 +63,7 @@ class Catalog(Deciding):
         """
         found = self.store.schema_version()
         if found != SCHEMA_VERSION:
-            raise SchemaOutOfDate(
-                f"{redact_url(self.store.url)} is at schema {found} and this version needs "
-                f'{SCHEMA_VERSION}; run "statewright db migrate"'
-            )
+            raise schema_mismatch(redact_url(self.store.url), found)
 
     def claim_request(self, tenant: str, key: str, request_hash: str) -> RequestRecord | None:
         """Claim an idempotency key for a request: None if it is this caller's to handle

@@ -69,6 +69,12 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         application's); empty for an empty database or one of statewright's."""
         ...
 
+    def watch_schema(self) -> None:
+        """From now on, refuse every write (`SchemaOutOfDate`) once the schema is no longer
+        this version's, as when a newer statewright migrates the database while this
+        process runs (looked at before a write, at most every second)."""
+        ...
+
     def check(self) -> None:
         """Check that a worker can use the database now, before it claims anything: the
         schema is this version's (SQLite: and the file is intact and writable).

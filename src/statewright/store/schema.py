@@ -9,6 +9,13 @@
   that opening another application's database is refused rather than mixed into.
 - `check()` is what a worker runs before it claims anything: the schema is this version's
   (and, in the SQLite store, the file is intact and writable).
+- `watch_schema()`, armed by `open_schema`, makes a long-running process notice a schema
+  it no longer matches: a newer statewright's `db migrate` run while this one serves (a
+  rolling upgrade). Before a write, at most every `SCHEMA_RECHECK_S`, the store reads the
+  version again; once it is not this version's, every write is refused with
+  `SchemaOutOfDate` naming both versions (a worker stops on it, exit status 5; the HTTP API
+  answers 503), so that an old process never writes rows a newer schema does not expect
+  (an audit row without its stream cursor, say) for longer than that.
 """
 
 from __future__ import annotations
@@ -28,7 +35,12 @@ from statewright.store.url import redact_url
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
-__all__ = ["SchemaOps", "open_schema"]
+__all__ = ["SCHEMA_RECHECK_S", "SchemaOps", "open_schema", "schema_mismatch"]
+
+#: How often (seconds) a process that opened the store re-reads the schema version before
+#: a write (`SchemaOps.watch_schema`): one read a second, the longest an old process can
+#: go on writing after a newer statewright migrated the database.
+SCHEMA_RECHECK_S = 1.0
 
 
 class SchemaOps(ABC):
@@ -37,6 +49,9 @@ class SchemaOps(ABC):
     queries: ClassVar[Mapping[str, str]]
     migrations: ClassVar[tuple[Migration, ...]]
     url: str
+    #: `time.monotonic()` at which the next write re-reads the schema version; None while
+    #: the schema is not watched (a store opened without `open_schema`, e.g. to migrate).
+    _schema_recheck_at: float | None = None
 
     @abstractmethod
     def _transaction(self, *, write: bool, what: str) -> AbstractContextManager[Transaction]:
@@ -107,6 +122,30 @@ class SchemaOps(ABC):
         """
         open_schema(self, create=False, share=False)  # type: ignore[arg-type]
 
+    def watch_schema(self) -> None:
+        """From now on, refuse writes once the schema is no longer this version's (checked
+        before a write, at most every `SCHEMA_RECHECK_S`); `open_schema` calls it."""
+        self._schema_recheck_at = time.monotonic() + SCHEMA_RECHECK_S
+
+    def _before_write(self) -> None:
+        """Called before every write: re-read the schema version when it is time.
+
+        Raises:
+            SchemaOutOfDate: the schema is no longer this version's (nothing is written).
+        """
+        recheck_at = self._schema_recheck_at
+        if recheck_at is not None and time.monotonic() >= recheck_at:
+            self._recheck_schema()
+
+    def _recheck_schema(self) -> None:
+        # The next write looks again in a second, however this look ends (also when it
+        # fails: the write itself then meets the same outage and says so).
+        self._schema_recheck_at = time.monotonic() + SCHEMA_RECHECK_S
+        found = self.schema_version()
+        if found != SCHEMA_VERSION:
+            self._schema_recheck_at = time.monotonic()  # refuse every write from now on
+            raise schema_mismatch(redact_url(self.url), found, running=True)
+
     def _apply(self, tx: Transaction, migration: Migration) -> None:
         tx.script(migration.sql)
         tx.run(
@@ -147,14 +186,35 @@ def open_schema(store: Store, *, create: bool, share: bool) -> int:
             )
         if create:
             found = store.create_schema()
-    if found < SCHEMA_VERSION:
-        raise SchemaOutOfDate(
-            f"{shown} is at schema {found} and this version needs {SCHEMA_VERSION}; "
-            f'run "statewright db migrate --url {shown}"'
-        )
-    if found > SCHEMA_VERSION:
-        raise SchemaOutOfDate(
-            f"{shown} is at schema {found}, newer than this version's {SCHEMA_VERSION}; "
-            "upgrade statewright"
-        )
+    if found != SCHEMA_VERSION:
+        raise schema_mismatch(shown, found)
+    store.watch_schema()
     return found
+
+
+def schema_mismatch(shown: str, found: int, *, running: bool = False) -> SchemaOutOfDate:
+    """The error for the database `shown` (a URL without its password) at schema `found`,
+    not this version's: it names both versions and the fix. `running`: found by a process
+    that had opened the database at this version's schema (it was migrated meanwhile)."""
+    if found < SCHEMA_VERSION:
+        return SchemaOutOfDate(
+            f"{shown} is at schema {found} and this version needs {SCHEMA_VERSION}; "
+            f'run "statewright db migrate --url {shown}"',
+            found=found,
+            needed=SCHEMA_VERSION,
+        )
+    if running:
+        return SchemaOutOfDate(
+            f"{shown} is now at schema {found}, newer than this version's {SCHEMA_VERSION}: "
+            "a newer statewright migrated it while this process ran; nothing was written; "
+            "restart this process with the upgraded statewright",
+            found=found,
+            needed=SCHEMA_VERSION,
+        )
+    return SchemaOutOfDate(
+        f"{shown} is at schema {found}, newer than this version's {SCHEMA_VERSION}: a newer "
+        "statewright migrated it; upgrade statewright here too (pip install --upgrade "
+        "statewright) and start this process again; this version writes nothing to it",
+        found=found,
+        needed=SCHEMA_VERSION,
+    )

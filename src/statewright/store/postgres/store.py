@@ -193,6 +193,8 @@ class PostgresStore(AuditPartitions, SqlStore):
 
     @contextmanager
     def _transaction(self, *, write: bool, what: str) -> Iterator[Transaction]:
+        if write:
+            self._before_write()
         with self._errors(what), self._pool.connection() as connection, connection.transaction():
             yield _PostgresTransaction(connection)
 
@@ -218,6 +220,7 @@ class PostgresStore(AuditPartitions, SqlStore):
             return cursor.fetchall()
 
     def _write_all(self, sql: str, params: Params, *, what: str) -> list[Row]:
+        self._before_write()
         with self._alone(what) as cursor:  # one statement: atomic on its own
             cursor.execute(sql, params)
             return cursor.fetchall()
@@ -227,6 +230,7 @@ class PostgresStore(AuditPartitions, SqlStore):
         # query and never a prepared statement): the one plan kept for all values
         # (`_configure`) cannot know how few due rows LIMIT takes, and with a million pending
         # timers it scanned the table on every claim (90 ms against 2 for 300k timers here).
+        self._before_write()
         with (
             self._errors(what),
             self._pool.connection() as connection,
@@ -242,6 +246,7 @@ class PostgresStore(AuditPartitions, SqlStore):
         # whose `with connection:` only commits or rolls back a transaction, which a lone
         # statement in autocommit never leaves open (the pool still checks the connection
         # when it comes back, and drops a broken one). About 15 µs of CPU less per call.
+        self._before_write()
         with self._errors(what):
             connection = self._pool.getconn()
             try:

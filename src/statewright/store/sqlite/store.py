@@ -127,6 +127,8 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         """One transaction on `connection`: committed on success, rolled back on any error,
         SQLite's errors translated (their message starting with `what`). A write holds its
         turn (`writer_lock.py`) from `BEGIN IMMEDIATE` to its end."""
+        if write:
+            self._before_write()
         try:
             with self._writer if write else _NO_TURN:
                 try:
@@ -159,6 +161,7 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         the general path then runs and finds out why."""
         if not writes or not all(map(is_quiet, writes)):
             return False
+        self._before_write()
         quiet = self._quiet
         update_values, audit_values = quiet.update_values, quiet.audit_values
         try:
