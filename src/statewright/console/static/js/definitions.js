@@ -3,7 +3,7 @@
 
 import { api, live } from "./api.js";
 import { valueText } from "./chartvalue.js";
-import { problemBox } from "./dom.js";
+import { problemBox, replaceKeepingFocus } from "./dom.js";
 import { el, fill, msTime } from "./ui.js";
 
 const root = document.getElementById("definitions-root");
@@ -79,7 +79,8 @@ async function load() {
   missing.forEach((d, i) => read[i] && infos.set(d.id, read[i]));
   const allBy = byDefinition(all);
   const activeBy = byDefinition(active);
-  fill(
+  // Drawn anew on each live update: the focused link keeps the focus.
+  replaceKeepingFocus(
     root,
     el("div", { class: "page-head" }, el("h1", {}, "Definitions"), el("span", { class: "sw-muted" }, `${definitions.items.length} definitions · ${all.total} instances`)),
     definitions.items.length === 0
