@@ -73,8 +73,16 @@ async function readAll() {
   });
 }
 
+let revealed = null; // the active states last brought into view
 function highlight(value) {
-  drawing?.highlight(activePaths(value).map(toId));
+  const ids = activePaths(value).map(toId);
+  drawing?.highlight(ids);
+  // Only when they change: an operator scrolling the drawing is not pulled back each read.
+  const key = ids.join(" ");
+  if (drawing && key !== revealed) {
+    revealed = key;
+    drawing.reveal();
+  }
 }
 
 function renderScrubber() {
