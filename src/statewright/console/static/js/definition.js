@@ -3,7 +3,7 @@
 // events it accepts with their schemas. The counts follow the live stream.
 
 import { api, live } from "./api.js";
-import { problemBox } from "./dom.js";
+import { problemBox, replaceKeepingFocus } from "./dom.js";
 import { filterPath, leafPaths, stateIds, valueText } from "./chartvalue.js";
 import { eventsTable } from "./events_table.js";
 import { drawStatechart } from "./statechart.js";
@@ -52,7 +52,8 @@ async function paintCounts() {
   const counts = await api(`/state-counts?definition=${enc}`);
   drawing?.paintCounts(perState(counts.items));
   const items = [...counts.items].sort((a, b) => b.count - a.count);
-  fill(
+  // Drawn anew on each live update: a focused state's link keeps the focus.
+  replaceKeepingFocus(
     ui.counts,
     el(
       "section",

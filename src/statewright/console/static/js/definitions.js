@@ -3,7 +3,7 @@
 
 import { api, live } from "./api.js";
 import { valueText } from "./chartvalue.js";
-import { problemBox } from "./dom.js";
+import { problemBox, replaceKeepingFocus } from "./dom.js";
 import { el, fill, msTime } from "./ui.js";
 
 const root = document.getElementById("definitions-root");
@@ -19,10 +19,11 @@ function byDefinition(counts) {
   return out;
 }
 
-function stateBar(entry) {
+function stateBar(entry, name) {
   if (!entry || entry.total === 0) return el("span", { class: "sw-muted" }, "—");
   const states = [...entry.states].sort((a, b) => b.count - a.count);
   const top = states.slice(0, 4);
+  const rest = states.slice(top.length);
   return el(
     "div",
     { class: "state-mix" },
@@ -37,7 +38,20 @@ function stateBar(entry) {
       top.map((s, i) =>
         el("span", { class: "mix-item" }, el("span", { class: `mix-dot mix-${i}` }), `${valueText(s.value)} ${s.count}`),
       ),
-      states.length > top.length ? el("span", { class: "sw-muted" }, `+${states.length - top.length} more`) : null,
+      // The states left out of the legend are named on the definition's page (and here on hover).
+      rest.length
+        ? el(
+            "a",
+            {
+              class: "sw-muted",
+              href: `/definitions/${name}`,
+              title: rest.map((s) => `${valueText(s.value)}: ${s.count}`).join("\n"),
+              "aria-label": `${rest.length} more: ${rest.map((s) => `${valueText(s.value)} ${s.count}`).join(", ")}`,
+              "data-testid": "more-states",
+            },
+            `+${rest.length} more`,
+          )
+        : null,
     ),
   );
 }
@@ -62,7 +76,7 @@ function row(definition, info, all, active) {
     ),
     el("td", { class: "sw-num", "data-testid": "instance-count" }, el("a", { href: `/?definition=${name}` }, String(all?.total ?? 0))),
     el("td", { class: "sw-num", "data-testid": "active-count" }, el("a", { href: `/?definition=${name}&status=active` }, String(active?.total ?? 0))),
-    el("td", {}, stateBar(active)),
+    el("td", {}, stateBar(active, name)),
   );
 }
 
@@ -79,7 +93,8 @@ async function load() {
   missing.forEach((d, i) => read[i] && infos.set(d.id, read[i]));
   const allBy = byDefinition(all);
   const activeBy = byDefinition(active);
-  fill(
+  // Drawn anew on each live update: the focused link keeps the focus.
+  replaceKeepingFocus(
     root,
     el("div", { class: "page-head" }, el("h1", {}, "Definitions"), el("span", { class: "sw-muted" }, `${definitions.items.length} definitions · ${all.total} instances`)),
     definitions.items.length === 0

@@ -57,6 +57,32 @@ export function arrange(parent, nodes) {
   return parent;
 }
 
+/** What tells a control apart among the ones a page makes again: its link target, else its
+ * test id, else its tag, role and text. */
+function controlKey(node) {
+  const href = node.getAttribute("href");
+  if (href !== null) return `a ${href}`;
+  if (node.dataset.testid) return `id ${node.dataset.testid}`;
+  return `${node.tagName} ${node.getAttribute("role") || ""} ${node.textContent.trim()}`;
+}
+
+/**
+ * Replace `element`'s children, as `replace` does, and give the keyboard focus back to the
+ * new twin of the control that had it (same link target or test id): pages that draw their
+ * content anew on each live update keep the focus where the person left it, instead of
+ * sending it back to the top of the page.
+ */
+export function replaceKeepingFocus(element, ...children) {
+  const focused = document.activeElement;
+  const key = focused && focused !== element && element.contains(focused) ? controlKey(focused) : null;
+  replace(element, ...children);
+  if (key === null || element.contains(document.activeElement)) return element;
+  const twin = [...element.querySelectorAll("a[href], button, input, select, textarea, [tabindex]")]
+    .find((node) => controlKey(node) === key);
+  twin?.focus({ preventScroll: true });
+  return element;
+}
+
 /** Replace an element's children. */
 export function replace(element, ...children) {
   element.replaceChildren();

@@ -18,7 +18,7 @@ const path = `/instances/${encodeURIComponent(id)}`;
 
 const ui = {
   title: el("div", { class: "page-head" }),
-  flash: el("div", { class: "flash", role: "status", "aria-live": "polite", "data-testid": "flash" }),
+  flash: el("div", { class: "flash", role: "status", "aria-live": "polite", "data-testid": "flash", tabindex: "-1" }),
   notice: el("div", { class: "notice", "data-testid": "notice" }),
   status: el("div", { class: "status-pair" }),
   actions: el("div"),
@@ -73,8 +73,16 @@ async function readAll() {
   });
 }
 
+let revealed = null; // the active states last brought into view
 function highlight(value) {
-  drawing?.highlight(activePaths(value).map(toId));
+  const ids = activePaths(value).map(toId);
+  drawing?.highlight(ids);
+  // Only when they change: an operator scrolling the drawing is not pulled back each read.
+  const key = ids.join(" ");
+  if (drawing && key !== revealed) {
+    revealed = key;
+    drawing.reveal();
+  }
 }
 
 function renderScrubber() {
@@ -230,7 +238,12 @@ const ctx = {
     const [from, to] = [valueText(entry.from_value), valueText(entry.to_value)];
     // A stop, or an event handled without leaving the state, moves nowhere: no arrow.
     flash(from === to ? `${message} in ${to} (v${entry.version})` : `${message}: ${from} → ${to} (v${entry.version})`);
-    refresh();
+    // The button that sent it is gone once the instance has moved on (its actions are new):
+    // the focus goes to the message saying what was done, just before the new actions,
+    // rather than back to the top of the page.
+    refresh().then(() => {
+      if (document.activeElement === document.body || !document.activeElement) ui.flash.focus({ preventScroll: true });
+    });
   },
 };
 

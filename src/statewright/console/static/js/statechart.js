@@ -335,6 +335,26 @@ export class Drawing {
     this.svg.classList.toggle("sw-has-active", active.size > 0);
   }
 
+  /**
+   * Scroll the drawing's container sideways to the active states when none of them is in
+   * view: a chart wider than its container shows its left end first, which an instance
+   * that has moved on has left. A container already showing an active state is left alone.
+   */
+  reveal() {
+    const box = this.svg.parentElement;
+    if (!box || box.scrollWidth <= box.clientWidth) return;
+    // The innermost active states: a compound one around them is active too, and wide.
+    const leaves = [...this.svg.querySelectorAll("g.sw-state.sw-active")].filter((g) => !g.querySelector("g.sw-state.sw-active"));
+    if (leaves.length === 0) return;
+    const frame = box.getBoundingClientRect();
+    const spans = leaves.map((g) => g.getBoundingClientRect());
+    if (spans.some((r) => r.left >= frame.left && r.right <= frame.right)) return;
+    const left = Math.min(...spans.map((r) => r.left)) - frame.left + box.scrollLeft;
+    const right = Math.max(...spans.map((r) => r.right)) - frame.left + box.scrollLeft;
+    const room = box.clientWidth;
+    box.scrollLeft = right - left <= room ? (left + right - room) / 2 : left - 16;
+  }
+
   /** Paint a count badge on each state of `{stateId: n}`; states not named lose theirs. */
   paintCounts(counts) {
     for (const [id, g] of this.boxes) {
