@@ -32,9 +32,7 @@ def _migrate_as_newer_release(url: str) -> None:
     store = open_store(url)
     try:
         with store._transaction(write=True, what="test") as tx:  # type: ignore[attr-defined]
-            tx.run(
-                f"INSERT INTO schema_migrations (version, applied_at) VALUES ({NEWER}, 0)", {}
-            )
+            tx.run(f"INSERT INTO schema_migrations (version, applied_at) VALUES ({NEWER}, 0)", {})
     finally:
         store.close()
 
