@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from statewright.chart.events import matches_descriptor
 from statewright.errors import ConfigError
@@ -456,14 +456,20 @@ class _ListenerThread:
                 return  # abandoned past its deadline: the next calls have a thread of their own
 
 
+def is_seconds(value: object) -> TypeGuard[float]:
+    """Whether `value` is a number of seconds above 0 (a deadline: not a bool, not NaN or
+    infinite), as `listen`'s and a `Webhook`'s `deadline_s` must be."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 def _given(deadline_s: object, pattern: str) -> int:
     """A `deadline_s` given to `listen`, in milliseconds."""
-    if (
-        isinstance(deadline_s, bool)
-        or not isinstance(deadline_s, int | float)
-        or not math.isfinite(deadline_s)
-        or deadline_s <= 0
-    ):
+    if not is_seconds(deadline_s):
         raise ConfigError(
             f"listener for {pattern!r}: deadline_s must be a number of seconds above 0, not "
             f"{deadline_s!r}; leave it out for the outbox policy's timeout "

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import time
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,7 +38,7 @@ import httpx
 
 from statewright.errors import ConfigError
 from statewright.runtime.http_deadline import Cutoff
-from statewright.runtime.outbox import OutboxMessage
+from statewright.runtime.outbox import OutboxMessage, is_seconds
 
 __all__ = [
     "DEFAULT_DEADLINE_S",
@@ -129,12 +128,7 @@ class Webhook:
         client: httpx.Client | None = None,
     ) -> None:
         deadline_s = deadline_s if timeout_s is None else timeout_s
-        if (
-            isinstance(deadline_s, bool)
-            or not isinstance(deadline_s, int | float)
-            or not math.isfinite(deadline_s)
-            or deadline_s <= 0
-        ):
+        if not is_seconds(deadline_s):
             raise ConfigError(
                 f"webhook {shown_url(url)}: deadline_s must be a number of seconds above 0, "
                 f"not {deadline_s!r}; the default is {DEFAULT_DEADLINE_S:g}"
