@@ -21,12 +21,14 @@ The tree::
     ├── IdempotencyConflict    an idempotency key reused with a different request
     ├── WorkGone               a timer or step was already handled, cancelled or replaced
     ├── PruneRunning           another run of `prune` holds the database's pruning lock
+    ├── MigrationBlocked       a migration gave up waiting for a lock another transaction holds
     ├── PayloadError           an event or input that is not JSON, or too large
     │   ├── PayloadInvalid     an event or input that fails its declared JSON Schema
     │   └── AsOfAhead          an as_of past the position it is a count of
     ├── ConfigError            a bad store URL or engine option
     ├── StoreError             the database failed or is not usable
     │   ├── SchemaOutOfDate    the database schema is older (or newer) than this version
+    │   ├── ForeignDatabase    another application's database, and statewright's not shared in
     │   └── StoreUnavailable   the database cannot be reached
     └── InternalError          a bug in statewright: please report it
 
@@ -48,12 +50,14 @@ __all__ = [
     "EventNotAccepted",
     "ExpressionError",
     "Fault",
+    "ForeignDatabase",
     "IdempotencyConflict",
     "ImplementationError",
     "InstanceExists",
     "InstanceNotActive",
     "InternalError",
     "LoopLimitError",
+    "MigrationBlocked",
     "NotFound",
     "NotPermitted",
     "PathError",
@@ -336,6 +340,32 @@ class PruneRunning(StatewrightError):
         super().__init__(message)
 
 
+class MigrationBlocked(StatewrightError):
+    """A schema migration waited its lock timeout for a table another transaction holds a
+    lock on, and gave up rather than make every other writer queue behind it; nothing of
+    that migration was changed. The message names each holder and the fix.
+
+    Attributes:
+        migration: the migration that waited (`0014_worker_schedules`).
+        holders: one line per transaction found holding a lock on its tables (process id,
+            table, state, when its transaction and its last query started, the query).
+        pids: those transactions' server process ids, in the same order.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        migration: str = "",
+        holders: Sequence[str] = (),
+        pids: Sequence[int] = (),
+    ) -> None:
+        super().__init__(message)
+        self.migration = migration
+        self.holders = tuple(holders)
+        self.pids = tuple(pids)
+
+
 class ConfigError(StatewrightError):
     """A bad store URL or engine option; the message says the accepted forms."""
 
@@ -359,6 +389,20 @@ class SchemaOutOfDate(StoreError):
         super().__init__(message)
         self.found = found
         self.needed = needed
+
+
+class ForeignDatabase(StoreError):
+    """The database holds another application's tables and no statewright schema; nothing
+    was created. Check the URL, or add statewright's tables beside them (`share=True`,
+    `statewright db migrate --share`).
+
+    Attributes:
+        tables: a few of its tables, by name.
+    """
+
+    def __init__(self, message: str, *, tables: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.tables = tuple(tables)
 
 
 class StoreUnavailable(StoreError):

@@ -1,5 +1,5 @@
-"""The API sits above the engine: it reaches the store only through the engine, and no
-lower layer imports it."""
+"""The API and the CLI sit above the engine: they reach the store only through the engine,
+and no lower layer imports them."""
 
 from __future__ import annotations
 
@@ -28,6 +28,19 @@ def test_the_api_reaches_the_store_only_through_the_engine() -> None:
         f"{path.name}:{line} imports {module}"
         for path, line, module in imported_modules_of(SOURCE / "api")
         if module.startswith(("statewright.store", "statewright.runtime", "statewright.cli"))
+    ]
+    assert offenders == []
+
+
+#: What the CLI may import from the store package: URL parsing, to find and show the store.
+CLI_STORE_IMPORTS = ("statewright.store.url",)
+
+
+def test_the_cli_reaches_the_store_only_through_the_engine() -> None:
+    offenders = [
+        f"{path.name}:{line} imports {module}"
+        for path, line, module in imported_modules_of(SOURCE / "cli")
+        if module.startswith("statewright.store") and module not in CLI_STORE_IMPORTS
     ]
     assert offenders == []
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from statewright.cli import app
-from statewright.cli.commands import db as db_module
+from statewright.engine import migrating
 from statewright.store import SCHEMA_VERSION
 
 runner = CliRunner()
@@ -48,7 +48,7 @@ def test_migrate_into_a_missing_folder_exits_5_creating_nothing(tmp_path: Path) 
 
 
 def test_migrate_on_a_newer_schema_exits_5(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db_module, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
+    monkeypatch.setattr(migrating, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
 
     result = runner.invoke(app, ["db", "migrate", "--url", store_url])
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import statewright.cli.commands.db as db_module
+import statewright.engine.migrating as migrating
 from statewright.cli import app
 from statewright.store import SCHEMA_VERSION
 
@@ -39,7 +39,7 @@ def test_status_exits_1_while_a_migration_is_pending(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert runner.invoke(app, ["db", "status", "--url", store_url]).exit_code == 0
-    monkeypatch.setattr(db_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(migrating, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     result = runner.invoke(app, ["db", "status", "--url", store_url])
     assert result.exit_code == 1
     assert f"this version needs {SCHEMA_VERSION + 1}" in result.output

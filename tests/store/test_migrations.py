@@ -124,7 +124,7 @@ def test_each_backend_ships_migrations_up_to_the_schema_version(
 
 
 def test_both_backends_define_the_same_queries() -> None:
-    only_postgres = {"lock_migrations", "lock_definition"}
+    only_postgres = {"lock_migrations", "lock_definition", "lock_wait_limit", "lock_holders"}
     only_sqlite = {"read_work_seq"}
     assert set(PostgresStore.queries) - set(SqliteStore.queries) == only_postgres
     assert set(SqliteStore.queries) - set(PostgresStore.queries) == only_sqlite

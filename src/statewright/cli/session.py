@@ -12,7 +12,7 @@ Exit codes (docs/cli.md):
     3  not found: no such instance, definition, step or dead letter (in this tenant)
     4  conflict: the instance changed under you, the id is taken, it has finished already,
        the idempotency key was used for another request, a file `init` would overwrite,
-       another `prune` is running
+       another `prune` is running, a migration blocked by another transaction's lock
     5  the store cannot be used: unreachable, schema out of date, not a statewright database
 """
 
@@ -45,6 +45,7 @@ from statewright.errors import (
     IdempotencyConflict,
     InstanceExists,
     InstanceNotActive,
+    MigrationBlocked,
     NotFound,
     PayloadError,
     PruneRunning,
@@ -105,6 +106,7 @@ _EXIT_CODES: tuple[tuple[type[StatewrightError], int], ...] = (
     (InstanceNotActive, 4),
     (IdempotencyConflict, 4),
     (PruneRunning, 4),
+    (MigrationBlocked, 4),
     (PayloadError, 2),
     (EventError, 2),
     (ConfigError, 2),

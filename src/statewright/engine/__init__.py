@@ -4,6 +4,7 @@ and the work it creates, in one transaction."""
 from statewright.engine.batch_sending import SendRequest
 from statewright.engine.bulk import BulkResult
 from statewright.engine.engine import Engine
+from statewright.engine.migrating import Migrated, SchemaStatus, migrate_store, schema_status
 from statewright.engine.partition_pruning import AuditPartition, Partitioned
 from statewright.engine.pruning import PruneReport
 from statewright.engine.schedules import ScheduleSeen, ScheduleWorker, TickSeen
@@ -29,12 +30,14 @@ __all__ = [
     "DeadLetter",
     "Engine",
     "Instance",
+    "Migrated",
     "Page",
     "Partitioned",
     "PendingTimer",
     "PruneReport",
     "ScheduleSeen",
     "ScheduleWorker",
+    "SchemaStatus",
     "SendRequest",
     "StateCount",
     "StepAttempt",
@@ -43,4 +46,6 @@ __all__ = [
     "TickSeen",
     "VerifyResult",
     "WorkSummary",
+    "migrate_store",
+    "schema_status",
 ]

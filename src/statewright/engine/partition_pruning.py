@@ -35,6 +35,7 @@ __all__ = [
     "AuditPartitioning",
     "PartitionPass",
     "Partitioned",
+    "check_interval",
 ]
 
 log = logging.getLogger("statewright.engine")

@@ -50,11 +50,18 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         """The applied schema version; 0 for an empty database."""
         ...
 
-    def migrate(self) -> list[int]:
+    def migrate(self, *, lock_timeout_s: float | None = None) -> list[int]:
         """Apply every pending migration, in order, each in its own transaction.
+
+        `lock_timeout_s` (PostgreSQL; None: no limit): the longest a migration waits for a
+        lock on a table before it is rolled back.
 
         Returns:
             The versions applied (empty if up to date).
+
+        Raises:
+            MigrationBlocked: a migration waited `lock_timeout_s` for a lock and was
+                rolled back (those before it stay applied); it names who holds the lock.
         """
         ...
 

@@ -2,6 +2,11 @@
 
 - `migrate()` applies each pending migration in its own transaction under the migration
   lock (PostgreSQL: an advisory lock; SQLite: `BEGIN IMMEDIATE`, its single write lock).
+  With `lock_timeout_s` (PostgreSQL), a migration waits at most that long for each lock on
+  a table it changes: an `ALTER TABLE` queued behind a long transaction (a report's read)
+  would otherwise make every other reader and writer of that table queue behind it. On
+  the timeout it is rolled back and `MigrationBlocked` names the transactions holding
+  locks on its tables (`_lock_holders`).
 - `create_schema()` gives an EMPTY database the whole schema in ONE transaction, under the
   same lock, so that several processes opening a new database at once never see it half
   made: the first creates it, the others wait for the lock and then find it complete.
@@ -20,13 +25,20 @@
 
 from __future__ import annotations
 
+import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, ClassVar
 
-from statewright.errors import SchemaOutOfDate, StoreError
+from statewright.errors import (
+    ForeignDatabase,
+    MigrationBlocked,
+    SchemaOutOfDate,
+    StoreError,
+    StoreUnavailable,
+)
 from statewright.store.protocol import SCHEMA_VERSION
 from statewright.store.sql_files import Migration
 from statewright.store.transaction import Transaction
@@ -35,12 +47,24 @@ from statewright.store.url import redact_url
 if TYPE_CHECKING:
     from statewright.store.protocol import Store
 
-__all__ = ["SCHEMA_RECHECK_S", "SchemaOps", "open_schema", "schema_mismatch"]
+__all__ = [
+    "SCHEMA_RECHECK_S",
+    "LockWaitTimedOut",
+    "SchemaOps",
+    "migration_blocked",
+    "open_schema",
+    "schema_mismatch",
+]
 
 #: How often (seconds) a process that opened the store re-reads the schema version before
 #: a write (`SchemaOps.watch_schema`): one read a second, the longest an old process can
 #: go on writing after a newer statewright migrated the database.
 SCHEMA_RECHECK_S = 1.0
+
+
+class LockWaitTimedOut(StoreUnavailable):
+    """A statement gave up waiting for a lock (PostgreSQL's `lock_timeout`): the backend
+    raises it, `migrate` turns it into `MigrationBlocked`."""
 
 
 class SchemaOps(ABC):
@@ -67,24 +91,62 @@ class SchemaOps(ABC):
         with self._transaction(write=False, what="reading the schema version") as tx:
             return self._schema_version(tx)
 
-    def migrate(self) -> list[int]:
+    def migrate(self, *, lock_timeout_s: float | None = None) -> list[int]:
         """Apply every pending migration, in order, each in its own transaction.
 
         Safe to run from several processes at once: each migration is applied once.
+        `lock_timeout_s` (PostgreSQL; None: wait as long as it takes): the longest a
+        migration waits for a lock on a table, once it holds the migration lock.
 
         Returns:
             The versions applied (empty if up to date).
+
+        Raises:
+            MigrationBlocked: a migration waited `lock_timeout_s` for a lock; it was rolled
+                back (the ones before it stay applied), naming who holds its tables.
         """
         applied: list[int] = []
         for migration in self.migrations:
             what = f"applying migration {migration.version:04d}_{migration.name}"
-            with self._transaction(write=True, what=what) as tx:
-                self._lock(tx, "lock_migrations", {})
-                if self._schema_version(tx) >= migration.version:
-                    continue
-                self._apply(tx, migration)
+            try:
+                with self._transaction(write=True, what=what) as tx:
+                    self._lock(tx, "lock_migrations", {})
+                    if self._schema_version(tx) >= migration.version:
+                        continue
+                    if lock_timeout_s is not None:
+                        self._limit_lock_wait(tx, lock_timeout_s)
+                    self._apply(tx, migration)
+            except LockWaitTimedOut:
+                if lock_timeout_s is None:
+                    raise
+                raise self._blocked(migration, lock_timeout_s) from None
             applied.append(migration.version)
         return applied
+
+    def _limit_lock_wait(self, tx: Transaction, lock_timeout_s: float) -> None:
+        """Make the rest of this transaction wait at most `lock_timeout_s` for a lock,
+        where the backend can (PostgreSQL: `SET LOCAL lock_timeout`)."""
+        if "lock_wait_limit" in self.queries:
+            timeout = f"{max(1, round(lock_timeout_s * 1000))}ms"
+            tx.one(self.queries["lock_wait_limit"], {"timeout": timeout})
+
+    def _lock_holders(self, tables: list[str], waited_s: float) -> Sequence[Mapping[str, object]]:
+        """The transactions that hold a lock on one of `tables` and began at least
+        `waited_s` ago (so before a lock wait of that long), where the backend can tell."""
+        return []
+
+    def _blocked(self, migration: Migration, waited_s: float) -> MigrationBlocked:
+        """The error for `migration`, given up after waiting `waited_s` for a lock: it names
+        each transaction holding a lock on a table the migration names, and the fix."""
+        name = f"{migration.version:04d}_{migration.name}"
+        words = sorted(set(re.findall(r"[a-z_][a-z0-9_]*", migration.sql.lower())))
+        try:
+            rows = self._lock_holders(words, waited_s)
+        except StoreError:
+            rows = []  # the holders cannot be read: the error still says what happened
+        holders = [_describe_holder(row) for row in rows]
+        pids = list(dict.fromkeys(int(str(row["pid"])) for row in rows))
+        return migration_blocked(name, waited_s, holders, pids)
 
     def create_schema(self) -> int:
         """Give an empty database the whole schema, in one transaction under the migration
@@ -169,7 +231,7 @@ def open_schema(store: Store, *, create: bool, share: bool) -> int:
     refused unless `share` (the schema is then created beside those tables).
 
     Raises:
-        StoreError: another application's database, and not `share`.
+        ForeignDatabase: another application's database, and not `share`.
         SchemaOutOfDate: the schema is older or newer than this version's (or there is
             none and not `create`).
     """
@@ -178,11 +240,12 @@ def open_schema(store: Store, *, create: bool, share: bool) -> int:
     if found == 0:
         tables = store.foreign_tables()
         if tables and not share:
-            raise StoreError(
+            raise ForeignDatabase(
                 f"{shown} is not a statewright database: it holds tables of another "
                 f"application ({', '.join(tables[:3])}); check the URL, or add "
                 "statewright's tables beside them: Engine.open(url, share=True) or "
-                '"statewright db migrate --share"'
+                '"statewright db migrate --share"',
+                tables=tables[:3],
             )
         if create:
             found = store.create_schema()
@@ -218,3 +281,64 @@ def schema_mismatch(shown: str, found: int, *, running: bool = False) -> SchemaO
         found=found,
         needed=SCHEMA_VERSION,
     )
+
+
+def migration_blocked(
+    name: str,
+    waited_s: float,
+    holders: Sequence[str],
+    pids: Sequence[int],
+    *,
+    attempts: int = 1,
+    version: int | None = None,
+) -> MigrationBlocked:
+    """The error for the migration `name` given up `attempts` times after waiting `waited_s`
+    for a lock, with the database left at schema `version` (where known): it names each of
+    the `holders` (lines of `_describe_holder`, of the transactions `pids`) and the fix."""
+    tries = "" if attempts == 1 else f" {attempts} times"
+    each = "" if attempts == 1 else " each time"
+    left = "" if version is None else f"; the database stays at schema {version}"
+    if holders:
+        held = "; ".join(holders)
+        fix = (
+            "end that transaction (commit or roll it back in its application, or "
+            f"SELECT pg_terminate_backend({pids[0]}) if it is stuck)"
+            if len(pids) == 1
+            else "end those transactions (commit or roll them back in their applications, "
+            "or pg_terminate_backend(pid) the stuck ones)"
+        )
+        fix += ', then run "statewright db migrate" again'
+    else:
+        held = "no transaction holds a lock on its tables any more (it has ended)"
+        fix = 'run "statewright db migrate" again now'
+    return MigrationBlocked(
+        f"migration {name} waited {waited_s:g} s for a lock on its tables{tries} and was "
+        f"rolled back{each}{left}; {held}. Fix: {fix}; or let it wait longer (--lock-timeout)",
+        migration=name,
+        holders=holders,
+        pids=pids,
+    )
+
+
+def _describe_holder(row: Mapping[str, object]) -> str:
+    """One line for a transaction holding a lock (a row of `_lock_holders`): who, on what,
+    doing what, since when."""
+    now_ms = int(str(row["now_ms"]))
+    began_ms = int(str(row["xact_start_ms"]))
+    query = " ".join(str(row["query"] or "").split())
+    query = query if len(query) <= 120 else query[:117] + "..."
+    who = f"pid {row['pid']}"
+    if row.get("application_name"):
+        who += f" ({row['application_name']})"
+    state = str(row["state"] or "unknown state")
+    line = (
+        f"{who} holds {row['relation']} ({row['mode']}), {state}, its transaction started "
+        f"{_utc(began_ms)} ({(now_ms - began_ms) / 1000:.0f} s ago)"
+    )
+    if row.get("query_start_ms") is not None:
+        line += f", its last query started {_utc(int(str(row['query_start_ms'])))}"
+    return line + (f": {query}" if query else "")
+
+
+def _utc(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ms / 1000))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, NoReturn
 
 import typer
@@ -15,10 +16,21 @@ from statewright.cli.session import (
     open_session,
     print_json,
 )
-from statewright.engine.partition_pruning import DEFAULT_AHEAD
-from statewright.errors import ConfigError, StatewrightError, StoreUnavailable
-from statewright.store import SCHEMA_VERSION, open_store
-from statewright.store.partitions import check_interval
+from statewright.engine.migrating import (
+    DEFAULT_LOCK_TIMEOUT_S,
+    DEFAULT_MIGRATE_ATTEMPTS,
+    RETRY_PAUSE_S,
+    migrate_store,
+    schema_status,
+)
+from statewright.engine.partition_pruning import DEFAULT_AHEAD, check_interval
+from statewright.errors import (
+    ConfigError,
+    ForeignDatabase,
+    MigrationBlocked,
+    StatewrightError,
+    StoreUnavailable,
+)
 from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
 
 __all__ = ["app", "migrate", "partition_audit", "status"]
@@ -27,12 +39,37 @@ __all__ = ["app", "migrate", "partition_audit", "status"]
 STORE_UNUSABLE = 5
 #: The most partitions `partition-audit --ahead` makes past the current one.
 MAX_AHEAD = 24
+#: The longest `migrate --lock-timeout` (seconds): an hour.
+MAX_LOCK_TIMEOUT_S = 3600.0
+#: The least `migrate --lock-timeout` (seconds).
+MIN_LOCK_TIMEOUT_S = 0.1
+#: The most `migrate --attempts`.
+MAX_ATTEMPTS = 20
 
 app = typer.Typer(
     help="Create, upgrade and inspect the database schema.",
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _lock_timeout(value: float) -> float:
+    if not math.isfinite(value) or not MIN_LOCK_TIMEOUT_S <= value <= MAX_LOCK_TIMEOUT_S:
+        raise typer.BadParameter(
+            f"{value:g} is not a number of seconds from {MIN_LOCK_TIMEOUT_S:g} to "
+            f"{MAX_LOCK_TIMEOUT_S:g}; pick one inside (default {DEFAULT_LOCK_TIMEOUT_S:g})"
+        )
+    return value
+
+
+def _attempts(value: int) -> int:
+    if not 1 <= value <= MAX_ATTEMPTS:
+        raise typer.BadParameter(
+            f"{value} is outside 1..{MAX_ATTEMPTS}; pick one inside "
+            f"(default {DEFAULT_MIGRATE_ATTEMPTS})"
+        )
+    return value
+
 
 UrlOption = Annotated[
     str | None,
@@ -57,39 +94,57 @@ def migrate(
             help="Add statewright's tables to a database that holds another application's.",
         ),
     ] = False,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            callback=_lock_timeout,
+            help="PostgreSQL: the longest, in seconds, a migration waits for a lock on a "
+            "table (other statements on it queue behind it meanwhile) before it is rolled "
+            "back and tried again.",
+        ),
+    ] = DEFAULT_LOCK_TIMEOUT_S,
+    attempts: Annotated[
+        int,
+        typer.Option(
+            "--attempts",
+            callback=_attempts,
+            help=f"How many times a migration that gave up waiting is tried (1..{MAX_ATTEMPTS}).",
+        ),
+    ] = DEFAULT_MIGRATE_ATTEMPTS,
 ) -> None:
     """Apply every pending migration (an empty database gets the whole schema).
 
     Example: statewright db migrate --url postgresql://app@db:5432/app
     """
     url = _url(url)
-    shown = redact_url(url)
+
+    def blocked(error: MigrationBlocked, attempt: int) -> None:
+        held = "; ".join(error.holders) or "the transaction that held it has ended"
+        typer.echo(
+            f"warning: migration {error.migration} waited {lock_timeout:g} s for a lock and "
+            f"was rolled back; {held}; trying again in {RETRY_PAUSE_S:g} s "
+            f"(attempt {attempt + 1} of {attempts})",
+            err=True,
+        )
+
     try:
-        store = open_store(url)
-        try:
-            tables = [] if share else store.foreign_tables()
-            if tables:
-                _fail(
-                    f"{shown} is not a statewright database: it holds tables of another "
-                    f"application ({', '.join(tables[:3])}); check the URL, or pass --share "
-                    "to add statewright's tables beside them",
-                    1,  # refused: --share overrides it
-                )
-            applied = store.migrate()
-            version = store.schema_version()
-        finally:
-            store.close()
+        done = migrate_store(
+            url, share=share, lock_timeout_s=lock_timeout, attempts=attempts, on_blocked=blocked
+        )
+    except ForeignDatabase as error:
+        _fail(error, 1)  # refused: --share overrides it
     except StatewrightError as error:
         _fail(error)
-    for number in applied:
-        typer.echo(f"applied migration {number:04d} to {shown}")
-    if version > SCHEMA_VERSION:
-        _fail(f"{shown} is at schema {version}, newer than this version's {SCHEMA_VERSION}; "
-              "upgrade statewright", STORE_UNUSABLE)  # fmt: skip
-    if applied:
-        typer.echo(f"{shown} is now at schema {version}")
+    for number in done.applied:
+        typer.echo(f"applied migration {number:04d} to {done.url}")
+    if done.version > done.needed:
+        _fail(f"{done.url} is at schema {done.version}, newer than this version's "
+              f"{done.needed}; upgrade statewright", STORE_UNUSABLE)  # fmt: skip
+    if done.applied:
+        typer.echo(f"{done.url} is now at schema {done.version}")
     else:
-        typer.echo(f"{shown} is up to date (schema {version})")
+        typer.echo(f"{done.url} is up to date (schema {done.version})")
 
 
 @app.command()
@@ -102,30 +157,26 @@ def status(url: UrlOption = None) -> None:
     Example: statewright db status --url sqlite:///app.db
     """
     url = _url(url)
-    shown = redact_url(url)
     try:
-        store = open_store(url, create=False)
-        try:
-            version = store.schema_version()
-        finally:
-            store.close()
+        found = schema_status(url)
     except StoreUnavailable as error:
         _fail(error)  # no answer: exit 5
     except StatewrightError as error:
         # No database there (no file, no folder) is a store not at the schema needed: 1,
         # as for one not migrated. A bad URL exits 2.
         _fail(error, 2 if isinstance(error, ConfigError) else 1)
-    if version == SCHEMA_VERSION:
+    shown, version, needed = found.url, found.version, found.needed
+    if version == needed:
         typer.echo(f"{shown} is up to date (schema {version})")
-    elif version < SCHEMA_VERSION:
+    elif version < needed:
         typer.echo(
-            f"{shown} is at schema {version} and this version needs {SCHEMA_VERSION}; "
+            f"{shown} is at schema {version} and this version needs {needed}; "
             f'run "statewright db migrate --url {shown}"'
         )
         raise typer.Exit(1)
     else:
         typer.echo(
-            f"{shown} is at schema {version}, newer than this version's {SCHEMA_VERSION}; "
+            f"{shown} is at schema {version}, newer than this version's {needed}; "
             "upgrade statewright"
         )
         raise typer.Exit(1)

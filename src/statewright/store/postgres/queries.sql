@@ -18,6 +18,29 @@ SELECT coalesce(max(version), 0) AS version FROM schema_migrations;
 -- name: lock_migrations
 SELECT pg_advisory_xact_lock(hashtext('statewright.migrate'));
 
+-- A migration waits at most this long for each lock it takes from here to its commit
+-- ('5000ms'), so that an ALTER TABLE queued behind a long transaction gives up instead of
+-- making every other statement on that table queue behind it.
+-- name: lock_wait_limit
+SELECT set_config('lock_timeout', %(timeout)s, true);
+
+-- The transactions holding a lock on one of the named relations of this schema that began
+-- at least `waited_s` ago: those a migration that waited that long for a lock queued behind.
+-- name: lock_holders
+SELECT a.pid, c.relname AS relation, l.mode, a.state, a.application_name, a.query,
+       (extract(epoch FROM a.xact_start) * 1000)::bigint AS xact_start_ms,
+       (extract(epoch FROM a.query_start) * 1000)::bigint AS query_start_ms,
+       (extract(epoch FROM now()) * 1000)::bigint AS now_ms
+FROM pg_catalog.pg_locks AS l
+JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
+JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.granted AND l.pid <> pg_backend_pid()
+  AND c.relnamespace = to_regnamespace(current_schema())
+  AND c.relkind IN ('r', 'p') AND c.relname = ANY(%(tables)s)
+  AND a.xact_start <= now() - make_interval(secs => %(waited_s)s)
+ORDER BY a.xact_start, a.pid, c.relname
+LIMIT 10;
+
 -- name: record_migration
 INSERT INTO schema_migrations (version, applied_at) VALUES (%(version)s, %(applied_at)s);
 

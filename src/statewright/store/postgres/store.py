@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -33,6 +33,7 @@ from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
 from statewright.store.postgres.prune_lock import prune_advisory_lock
+from statewright.store.schema import LockWaitTimedOut
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore
 from statewright.store.transaction import Params, Row, Transaction
@@ -275,6 +276,12 @@ class PostgresStore(AuditPartitions, SqlStore):
                     self._pool.check()
             raise translated from error
 
+    def _lock_holders(self, tables: list[str], waited_s: float) -> Sequence[Mapping[str, object]]:
+        params = {"tables": tables, "waited_s": waited_s}
+        return self._read_all(
+            self.queries["lock_holders"], params, what="reading who holds the locks"
+        )
+
     def _reserve_work_seq(self, tx: Transaction, count: int) -> list[int]:
         return [
             int(row["value"]) for row in tx.all(self.queries["reserve_work_seq"], {"count": count})
@@ -283,6 +290,11 @@ class PostgresStore(AuditPartitions, SqlStore):
     def _translate(self, error: psycopg.Error, what: str) -> StoreError:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         state = error.sqlstate or ""
+        if isinstance(error, psycopg.errors.LockNotAvailable):
+            return LockWaitTimedOut(
+                f"{what}: {self.display_url}: gave up waiting for a lock ({message}); "
+                "another transaction holds it: try again once it has ended"
+            )
         if isinstance(error, psycopg.errors.UndefinedTable):
             return SchemaOutOfDate(
                 f"{what}: {self.display_url} has no statewright schema ({message}); "
