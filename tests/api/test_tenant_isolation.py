@@ -18,17 +18,20 @@ import base64
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
-from api_kit import Api, make_api
+from api_kit import Api, make_api, uvicorn_on_a_free_port
 from shop_kit import HOUR, SHOP
+from sse_kit import sse
 
 from statewright import Machine
-from statewright.api import ApiSettings
+from statewright.api import ApiSettings, StreamSettings
 from statewright.store.records import WorkerRecord
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -193,6 +196,24 @@ def build(api: Api) -> World:
         **{"Idempotency-Key": world.keys[1]},
     )
     assert started.status_code == 201, started.text
+    heartbeat(api)
+    # The victim's cursors of every list that pages (one item a page), and its stream's.
+    for path in ("/api/v1/instances", "/api/v1/steps", "/api/v1/timers", "/api/v1/outbox",
+                 "/api/v1/dead-letters", f"/api/v1/instances/{victim_id('ord')}/steps"):  # fmt: skip
+        page = _call(api, "GET", f"{path}?limit=1", "other:viewer").json()
+        if page.get("next_cursor"):
+            world.cursors.append(page["next_cursor"])
+    assert len(world.cursors) >= 2
+    world.stream_cursor = min(e.cursor for e in api.engine.audit_since(0, tenant=VICTIM))
+    login = api.client.post("/api/v1/session", json={"token": api.tokens["other:operator"]})
+    assert login.status_code == 201
+    world.session = {"cookie": login.cookies["sw_session"], "csrf": login.json()["csrf"]}
+    api.client.cookies.clear()
+    return world
+
+
+def heartbeat(api: Api) -> None:
+    """A live worker running a schedule of each tenant (heard of now)."""
     now = api.engine.clock.now()
     schedules = [
         {"name": f"{MARK}-nightly", "cron": "@daily", "action": {"start": "shop", "tenant": VICTIM}},
@@ -210,19 +231,6 @@ def build(api: Api) -> World:
             schedules=json.dumps(schedules),
         )
     )
-    # The victim's cursors of every list that pages (one item a page), and its stream's.
-    for path in ("/api/v1/instances", "/api/v1/steps", "/api/v1/timers", "/api/v1/outbox",
-                 "/api/v1/dead-letters", f"/api/v1/instances/{victim_id('ord')}/steps"):  # fmt: skip
-        page = _call(api, "GET", f"{path}?limit=1", "other:viewer").json()
-        if page.get("next_cursor"):
-            world.cursors.append(page["next_cursor"])
-    assert len(world.cursors) >= 2
-    world.stream_cursor = min(e.cursor for e in api.engine.audit_since(0, tenant=VICTIM))
-    login = api.client.post("/api/v1/session", json={"token": api.tokens["other:operator"]})
-    assert login.status_code == 201
-    world.session = {"cookie": login.cookies["sw_session"], "csrf": login.json()["csrf"]}
-    api.client.cookies.clear()
-    return world
 
 
 def fingerprint(api: Api, tenant: str) -> dict[str, Any]:
@@ -491,6 +499,7 @@ def test_every_route_keeps_to_the_callers_tenant_and_role(roomy: Api) -> None:
     victim_before = fingerprint(api, VICTIM)
     walk(api, world, all_routes)
     assert fingerprint(api, VICTIM) == victim_before
+    heartbeat(api)  # the walks take seconds: the worker stays live through each
     first = walk(api, world, all_routes, reads=True)
     # The victim moves on: new instances, events, a cancel, its dead letter redriven, new
     # ids under the attacker's own ones' names. The attacker's reads answer the same.
@@ -505,6 +514,7 @@ def test_every_route_keeps_to_the_callers_tenant_and_role(roomy: Api) -> None:
     assert redriven.json()["redriven"] == 1
     world.messages = []  # redriven: no longer a dead letter of the victim's
     world.instances = [victim_id(kind) for kind in (*KINDS, "ord")]
+    heartbeat(api)
     second = walk(api, world, all_routes, reads=True)
     both = first.keys() & second.keys()
     assert len(both) > 300
@@ -515,3 +525,161 @@ def test_every_route_keeps_to_the_callers_tenant_and_role(roomy: Api) -> None:
     victim_before = fingerprint(api, VICTIM)
     walk(api, world, all_routes, acting=True)
     assert fingerprint(api, VICTIM) == victim_before
+
+
+@pytest.fixture
+def streaming(store_url: str) -> Iterator[Api]:
+    stream = StreamSettings(heartbeat_s=0.2, poll_s=0.05)
+    yield from make_api(store_url, ApiSettings(rate=0, auth_failures=0, stream=stream))
+
+
+def _events_until_quiet(stream: Any) -> list[Any]:
+    found = []
+    while (event := stream.next(skip_heartbeats=False)) is not None:
+        found.append(event)
+    return found
+
+
+def test_the_live_stream_keeps_to_the_tenant_whatever_its_filters_and_last_event_id(
+    streaming: Api,
+) -> None:
+    api = streaming
+    world = build(api)
+    _call(api, "POST", "/api/v1/instances/both/events", "other:admin",
+          {"type": "NOTE", "text": f"{MARK}-both"})  # fmt: skip
+    mine = [e.cursor for e in api.engine.audit_since(0, tenant=ATTACKER)]
+    with uvicorn_on_a_free_port(api.client.app) as port:
+        base = f"http://127.0.0.1:{port}"
+        auth = api.auth("viewer")
+        # Replayed from before the other tenant's first transition: only the caller's own.
+        since = {"Last-Event-ID": str(world.stream_cursor - 1), **auth}
+        for path in ("/api/v1/stream", "/api/v1/stream?definition=order",
+                     "/api/v1/instances/both/stream"):  # fmt: skip
+            with sse(base, path, since) as stream:
+                got = _events_until_quiet(stream)
+            assert got and all(MARK not in json.dumps(e.data) for e in got), path
+            assert {int(e.id) for e in got} <= set(mine), path
+        assert [e.data["version"] for e in got] == [1]  # the caller's "both", not the other's
+        # Live: the other tenant's transitions never reach the caller's streams.
+        with sse(base, "/api/v1/stream", auth) as tenant, \
+                sse(base, "/api/v1/instances/both/stream", auth) as one:  # fmt: skip
+            tenant.quiet()
+            one.quiet()
+            for instance_id, token in ((victim_id("ord"), "other:admin"), ("both", "other:admin"),
+                                       ("both", "admin")):  # fmt: skip
+                sent = httpx.post(f"{base}/api/v1/instances/{instance_id}/events",
+                                  json={"type": "NOTE", "text": f"{MARK}-live" if token != "admin"
+                                        else "mine"}, headers=api.auth(token))  # fmt: skip
+                assert sent.status_code == 200, sent.text
+            (event,) = tenant.events(1)
+            assert (event.data["instance_id"], event.data["event"]["text"]) == ("both", "mine")
+            (event,) = one.events(1)
+            assert event.data["event"]["text"] == "mine"
+            tenant.quiet()
+            one.quiet()
+        # Another tenant's instance is no stream: 404 as for an instance of nobody.
+        for instance_id in (victim_id("ord"), NOBODY):
+            refused = httpx.get(f"{base}/api/v1/instances/{instance_id}/stream", headers=auth)
+            assert refused.status_code == 404
+            assert refused.json()["detail"].replace(instance_id, "<id>") == (
+                f"no instance '<id>' in tenant '{ATTACKER}'"
+            ) or MARK not in refused.text.replace(instance_id, "")
+
+
+def test_sends_to_one_id_in_two_tenants_at_once_each_reach_their_own(streaming: Api) -> None:
+    api = streaming
+    _start(api, "both", "admin", "order")
+    _start(api, "both", "other:admin", "order")
+    with uvicorn_on_a_free_port(api.client.app) as port:
+        base = f"http://127.0.0.1:{port}"
+
+        def send(n: int) -> int:
+            token = "operator" if n % 2 else "other:operator"
+            with httpx.Client(base_url=base) as client:
+                answer = client.post("/api/v1/instances/both/events", headers=api.auth(token),
+                                     json={"type": "NOTE", "text": f"{token}-{n}"})  # fmt: skip
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["tenant" if "tenant" in answer.json() else "event"] is not None
+            return n
+
+        with ThreadPoolExecutor(8) as pool:
+            assert sorted(pool.map(send, range(40))) == list(range(40))
+    for tenant, token in ((ATTACKER, "operator"), (VICTIM, "other:operator")):
+        texts = [e.event.get("text") for e in api.engine.history("both", tenant=tenant)[1:]]
+        assert len(texts) == 20 and all(str(t).startswith(f"{token}-") for t in texts), texts
+
+
+def test_starts_under_the_other_tenants_ids_make_the_callers_own(roomy: Api) -> None:
+    api = roomy
+    world = build(api)
+    victim_before = fingerprint(api, VICTIM)
+    for victim in world.instances:
+        for instance_id in (victim, f"{NOBODY}-{victim}"):
+            body = {"definition": "shop", "input": {"amount": 1}}
+            viewer = _call(api, "POST", f"/api/v1/instances/{instance_id}", "viewer", body)
+            assert viewer.json()["type"] == "urn:statewright:problem:role-too-low"
+            made = _call(api, "POST", f"/api/v1/instances/{instance_id}", "operator", body)
+            assert made.status_code == 201 and made.json()["tenant"] == ATTACKER, made.text
+            again = _call(api, "POST", f"/api/v1/instances/{instance_id}", "admin", body)
+            assert again.json()["type"] == "urn:statewright:problem:instance-exists"
+    assert fingerprint(api, VICTIM) == victim_before
+
+
+def test_a_console_session_acts_only_as_its_own_token(roomy: Api) -> None:
+    api = roomy
+    world = build(api)
+    victim_before = fingerprint(api, VICTIM)
+    client = api.client
+    login = client.post("/api/v1/session", json={"token": api.tokens["operator"]})
+    mine = {"cookie": login.cookies["sw_session"], "csrf": login.json()["csrf"]}
+    client.cookies.clear()
+    cancel = f"/api/v1/instances/{victim_id('pend')}/cancel"
+    # My cookie with the other session's CSRF secret, and the other way round: refused.
+    for cookie, csrf in ((mine["cookie"], world.session["csrf"]),
+                         (world.session["cookie"], mine["csrf"])):  # fmt: skip
+        client.cookies.set("sw_session", cookie)
+        for method, path in (("POST", cancel), ("DELETE", "/api/v1/session")):
+            refused = client.request(method, path, json={}, headers={"X-CSRF-Token": csrf})
+            assert refused.json()["type"] == "urn:statewright:problem:csrf-failed", refused.text
+        client.cookies.clear()
+    # The other tenant's cookie beside my bearer token: the request is my token's.
+    client.cookies.set("sw_session", world.session["cookie"])
+    who = client.get("/api/v1/session", headers=api.auth("viewer"))
+    assert (who.json()["tenant"], who.json()["csrf"]) == (ATTACKER, None)
+    acted = client.post(cancel, json={}, headers=api.auth("operator"))
+    assert acted.status_code == 404
+    client.cookies.clear()
+    # My session, on every page of the console and its API: nothing of the other tenant.
+    client.cookies.set("sw_session", mine["cookie"])
+    for page in ("/", f"/instances/{victim_id('ord')}", "/definitions", "/definitions/shop",
+                 "/queues", "/login", "/logout"):  # fmt: skip
+        shown = client.get(page)
+        assert shown.status_code == 200
+        assert MARK not in shown.text.replace(victim_id("ord"), ""), page
+    listed = client.get("/api/v1/instances").json()["items"]
+    assert listed and all(i["tenant"] == ATTACKER for i in listed)
+    gone = client.post(cancel, json={}, headers={"X-CSRF-Token": mine["csrf"]})
+    assert gone.status_code == 404
+    client.cookies.clear()
+    assert fingerprint(api, VICTIM) == victim_before
+    client.cookies.set("sw_session", world.session["cookie"])
+    assert client.get("/api/v1/session").json()["tenant"] == VICTIM  # still logged in
+
+
+def test_metrics_name_no_tenant_instance_or_payload(roomy: Api) -> None:
+    """docs/api.md: the metrics are the server's and every tenant's work together, route
+    templates and totals only; a token of any tenant may read them (the documented choice:
+    keep /api/metrics from tenants at the proxy where their activity must stay hidden)."""
+    api = roomy
+    build(api)
+    for path in (f"/api/v1/instances/{victim_id('ord')}", "/api/v1/instances/nope/history",
+                 f"/api/{MARK}-no-route"):  # fmt: skip
+        api.client.get(path, headers=api.auth("other:viewer"))
+    text = api.client.get("/api/metrics", headers=api.auth("viewer")).text
+    assert "statewright_instances" in text and "statewright_outbox_dead" in text
+    labels = set(re.findall(r'(\w+)="', text))
+    assert labels <= {"method", "route", "status", "runtime_status", "le", "quantile"}, labels
+    assert MARK not in text and "o-" not in text and VICTIM not in text
+    routes_named = set(re.findall(r'route="([^"]*)"', text))
+    assert all(r == "unmatched" or "{" in r or r.count("/") <= 4 for r in routes_named)
+    assert not any("VICTIM" in r or "nope" in r for r in routes_named), routes_named
