@@ -38,6 +38,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 ATTACKER, VICTIM = "acme", "other"
 #: In every id and payload of the victim's: an answer to the attacker holding it leaks.
 MARK = "VICTIM"
+#: In the attacker's own payloads: an answer to its token without payloads holding it leaks.
+OWN = "MINE-PAYLOAD"
 #: The victim's instances (shop ones, and an order with a note), by what they wait on.
 KINDS = ("dead", "retry", "out", "pend", "pay")
 #: Ids that exist in no tenant: the control of each probe naming a victim's object.
@@ -121,8 +123,7 @@ def _call(api: Api, method: str, path: str, token: str, body: Any = None, **head
 
 def _start(api: Api, instance_id: str, token: str, definition: str = "shop") -> None:
     body: dict[str, Any] = {"definition": definition, "input": {"amount": 5}}
-    if instance_id.startswith("o-"):
-        body["input"]["note"] = f"{MARK}-input"
+    body["input"]["note"] = f"{MARK}-input" if instance_id.startswith("o-") else OWN
     answer = _call(api, "POST", f"/api/v1/instances/{instance_id}", token, body)
     assert answer.status_code == 201, answer.text
 
@@ -167,7 +168,7 @@ def build(api: Api) -> World:
         _start(api, f"{prefix}-pay", token)
         _approve(api, f"{prefix}-pay", token)
         _start(api, f"{prefix}-ord", token, "order")
-        text = f"{MARK}-note" if prefix != "a" else "acme-note"
+        text = f"{MARK}-note" if prefix != "a" else OWN
         noted = _call(
             api, "POST", f"/api/v1/instances/{prefix}-ord/events", token, {"type": "NOTE", "text": text}
         )
@@ -217,7 +218,11 @@ def heartbeat(api: Api) -> None:
     now = api.engine.clock.now()
     schedules = [
         {"name": f"{MARK}-nightly", "cron": "@daily", "action": {"start": "shop", "tenant": VICTIM}},
-        {"name": "acme-nightly", "cron": "@daily", "action": {"start": "shop", "tenant": ATTACKER}},
+        {
+            "name": "acme-nightly",
+            "cron": "@daily",
+            "action": {"start": "shop", "input": {"note": OWN}, "tenant": ATTACKER},
+        },
     ]
     api.engine.store.register_worker(
         WorkerRecord(
@@ -387,6 +392,9 @@ def probes(route: Route, world: World, *, acting: bool = False) -> Iterator[Prob
                 for key in world.keys:
                     yield Probe(route, path, body=body, headers=(("Idempotency-Key", key),),
                                 named=(*named, key))  # fmt: skip
+            if "If-Match" in headers:
+                for tag in ('"1"', '"99"', "*"):
+                    yield Probe(route, path, body=body, headers=(("If-Match", tag),), named=named)
             if "Last-Event-ID" in headers and not named:
                 yield Probe(route, path, headers=(("Last-Event-ID", str(world.stream_cursor)),))
             for name in sorted(query):
@@ -466,6 +474,8 @@ def walk(
                 scrubbed = _scrubbed(got.text, probe.named)
                 if MARK in scrubbed:
                     failures.append(f"{label}: the other tenant's data: {scrubbed[:300]}")
+                if role == "no-payloads" and OWN in got.text:
+                    failures.append(f"{label}: a payload to a token without: {got.text[:300]}")
                 if probe.named and not acting:
                     control = probe.control()
                     other = ask(api, control, role)
@@ -501,6 +511,8 @@ def test_every_route_keeps_to_the_callers_tenant_and_role(roomy: Api) -> None:
     assert fingerprint(api, VICTIM) == victim_before
     heartbeat(api)  # the walks take seconds: the worker stays live through each
     first = walk(api, world, all_routes, reads=True)
+    shown = [label.split(" ")[2] for label, text in first.items() if OWN in text]
+    assert {"/api/v1/instances", "/api/v1/schedules"} <= set(shown)
     # The victim moves on: new instances, events, a cancel, its dead letter redriven, new
     # ids under the attacker's own ones' names. The attacker's reads answer the same.
     attacker_before = fingerprint(api, ATTACKER)
