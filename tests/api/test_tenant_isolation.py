@@ -15,6 +15,7 @@ other tenant has moved on.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -338,10 +339,17 @@ class Probe:
         )
 
 
+def _nobody(value: str) -> str:
+    """An id of nobody's as long as `value` (so that answers echoing it are as long), none
+    a part of another."""
+    return ("zz" + hashlib.sha256(value.encode()).hexdigest() * 2)[: len(value)]
+
+
 def _control_of(value: str) -> str:
-    """An object like `value` that exists nowhere: an id, a message id, a cursor, a key."""
+    """An object like `value` (as long, but for a cursor) that exists nowhere: an id, a
+    message id, a cursor, a key."""
     if value.startswith(f"{VICTIM}/"):  # a message id: tenant/instance/version/n
-        return value.replace(victim_id("dead"), NOBODY)
+        return value.replace(victim_id("dead"), _nobody(victim_id("dead")))
     try:
         data = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
     except ValueError:
@@ -352,7 +360,7 @@ def _control_of(value: str) -> str:
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
     if value.isdigit():
         return value
-    return f"{NOBODY}-{len(value)}"
+    return _nobody(value)
 
 
 def probes(route: Route, world: World, *, acting: bool = False) -> Iterator[Probe]:
@@ -412,21 +420,28 @@ def probes(route: Route, world: World, *, acting: bool = False) -> Iterator[Prob
                                 named=(*named, *value_named))  # fmt: skip
 
 
+#: The headers two answers alike carry alike (their lengths, when what they echo is as long).
+COMPARED = ("content-length", "content-type", "etag", "location", "allow", "www-authenticate")
+
+
 @dataclass
 class Answer:
     status: int
     type: str | None
     text: str
+    headers: tuple[tuple[str, str], ...] = ()
 
 
-def ask(api: Api, probe: Probe, token: str) -> Answer:
-    method = "HEAD" if probe.route.streams and probe.route.method == "GET" else probe.route.method
+def ask(api: Api, probe: Probe, token: str, *, head: bool = False) -> Answer:
+    streams = probe.route.streams and probe.route.method == "GET"
+    method = "HEAD" if head or streams else probe.route.method
     answer = _call(api, method, probe.url(), token, probe.body, **dict(probe.headers))
     text = answer.text
     kind = None
     if answer.content and answer.headers["content-type"].startswith("application/problem+json"):
         kind = answer.json()["type"]
-    return Answer(answer.status_code, kind, text)
+    kept = tuple((name, answer.headers[name]) for name in COMPARED if name in answer.headers)
+    return Answer(answer.status_code, kind, text, kept)
 
 
 #: A generated instance id (a start under none): two starts never get the same one.
@@ -460,12 +475,18 @@ def walk(
         starts = route.method == "POST" and route.path.endswith("/instances/{instance_id}")
         if starts or route.path == "/api/v1/session" and route.method != "GET":
             continue  # the starts under chosen ids: test_starts_...; the login: below
-        for probe in probes(route, world, acting=acting):
+        head_too = route.method == "GET" and not route.streams and not reads
+        for probe, head in (
+            (probe, head)
+            for probe in probes(route, world, acting=acting)
+            for head in ((False, True) if head_too else (False,))
+        ):
             if reads and route.method != "GET" and not (probe.body or {}).get("dry_run"):
                 continue
             for role in ROLES:
-                got = ask(api, probe, role)
-                label = f"{role} {probe.route.method} {probe.url()} {json.dumps(probe.body)}"
+                got = ask(api, probe, role, head=head)
+                method = "HEAD" if head else probe.route.method
+                label = f"{role} {method} {probe.url()} {json.dumps(probe.body)}"
                 low = TOKEN_RANK[role] < RANK[needed[doc_key]]
                 if low and got.type != "urn:statewright:problem:role-too-low":
                     failures.append(f"{label}: {got.status} where the role is too low")
@@ -478,8 +499,13 @@ def walk(
                     failures.append(f"{label}: a payload to a token without: {got.text[:300]}")
                 if probe.named and not acting:
                     control = probe.control()
-                    other = ask(api, control, role)
+                    other = ask(api, control, role, head=head)
                     same = _scrubbed(other.text, control.named)
+                    as_long = all(len(a) == len(b) for a, b in zip(probe.named, control.named))
+                    mine = {k: _scrubbed(v, probe.named) for k, v in got.headers}
+                    theirs = {k: _scrubbed(v, control.named) for k, v in other.headers}
+                    if as_long and mine != theirs:
+                        failures.append(f"{label}: headers {got.headers} but {other.headers}")
                     if (got.status, got.type, scrubbed) != (other.status, other.type, same):
                         at = next((n for n, (x, y) in enumerate(zip(scrubbed, same)) if x != y), 0)
                         failures.append(
