@@ -130,7 +130,9 @@ def _start(api: Api, instance_id: str, token: str, definition: str = "shop") -> 
 
 
 def _approve(api: Api, instance_id: str, token: str) -> None:
-    answer = _call(api, "POST", f"/api/v1/instances/{instance_id}/events", token, {"type": "APPROVE"})
+    answer = _call(
+        api, "POST", f"/api/v1/instances/{instance_id}/events", token, {"type": "APPROVE"}
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -152,7 +154,9 @@ def build(api: Api) -> World:
         _approve(api, f"{prefix}-dead", token)
         api.engine.finish_step(_claim_one(api, f"{prefix}-dead"), output={"ok": True})
         (message,) = api.engine.store.due_outbox(api.engine.clock.now() + 1, 10)
-        api.engine.store.outbox_failed(message, error=f"{prefix}: boom", next_attempt_at=0, dead=True)
+        api.engine.store.outbox_failed(
+            message, error=f"{prefix}: boom", next_attempt_at=0, dead=True
+        )
         messages[prefix] = message.message_id
     for prefix, token in owners.items():
         _start(api, f"{prefix}-retry", token)
@@ -171,7 +175,11 @@ def build(api: Api) -> World:
         _start(api, f"{prefix}-ord", token, "order")
         text = f"{MARK}-note" if prefix != "a" else OWN
         noted = _call(
-            api, "POST", f"/api/v1/instances/{prefix}-ord/events", token, {"type": "NOTE", "text": text}
+            api,
+            "POST",
+            f"/api/v1/instances/{prefix}-ord/events",
+            token,
+            {"type": "NOTE", "text": text},
         )
         assert noted.status_code == 200, noted.text
     _start(api, "both", "admin", "order")
@@ -200,8 +208,14 @@ def build(api: Api) -> World:
     assert started.status_code == 201, started.text
     heartbeat(api)
     # The victim's cursors of every list that pages (one item a page), and its stream's.
-    for path in ("/api/v1/instances", "/api/v1/steps", "/api/v1/timers", "/api/v1/outbox",
-                 "/api/v1/dead-letters", f"/api/v1/instances/{victim_id('ord')}/steps"):  # fmt: skip
+    for path in (
+        "/api/v1/instances",
+        "/api/v1/steps",
+        "/api/v1/timers",
+        "/api/v1/outbox",
+        "/api/v1/dead-letters",
+        f"/api/v1/instances/{victim_id('ord')}/steps",
+    ):
         page = _call(api, "GET", f"{path}?limit=1", "other:viewer").json()
         if page.get("next_cursor"):
             world.cursors.append(page["next_cursor"])
@@ -218,7 +232,11 @@ def heartbeat(api: Api) -> None:
     """A live worker running a schedule of each tenant (heard of now)."""
     now = api.engine.clock.now()
     schedules = [
-        {"name": f"{MARK}-nightly", "cron": "@daily", "action": {"start": "shop", "tenant": VICTIM}},
+        {
+            "name": f"{MARK}-nightly",
+            "cron": "@daily",
+            "action": {"start": "shop", "tenant": VICTIM},
+        },
         {
             "name": "acme-nightly",
             "cron": "@daily",
@@ -246,8 +264,10 @@ def fingerprint(api: Api, tenant: str) -> dict[str, Any]:
     return {
         "instances": [(i.id, i.version, i.status, i.runtime_status, i.value) for i in instances],
         "history": {i.id: len(engine.history(i.id, tenant=tenant)) for i in instances},
-        "steps": [(s.instance_id, s.status, s.attempts, s.next_attempt_at)
-                  for s in engine.steps(tenant=tenant, limit=1000)],  # fmt: skip
+        "steps": [
+            (s.instance_id, s.status, s.attempts, s.next_attempt_at)
+            for s in engine.steps(tenant=tenant, limit=1000)
+        ],
         "timers": [(t.instance_id, t.timer_id, t.due_at) for t in engine.timers(tenant=tenant)],
         "outbox": [(m.message_id, m.attempts) for m in engine.pending_outbox(tenant=tenant)],
         "dead": [(d.message_id, d.attempts) for d in engine.dead_letters(tenant=tenant)],
@@ -397,9 +417,14 @@ def probes(route: Route, world: World, *, acting: bool = False) -> Iterator[Prob
                 continue
             yield Probe(route, path, body=body, named=named)
             if "Idempotency-Key" in headers:
-                for key in world.keys:
-                    yield Probe(route, path, body=body, headers=(("Idempotency-Key", key),),
-                                named=(*named, key))  # fmt: skip
+                for reused in world.keys:
+                    yield Probe(
+                        route,
+                        path,
+                        body=body,
+                        headers=(("Idempotency-Key", reused),),
+                        named=(*named, reused),
+                    )
             if "If-Match" in headers:
                 for tag in ('"1"', '"99"', "*"):
                     yield Probe(route, path, body=body, headers=(("If-Match", tag),), named=named)
@@ -416,8 +441,9 @@ def probes(route: Route, world: World, *, acting: bool = False) -> Iterator[Prob
                 elif name == "event_type":
                     values = [("shop.shipped", ())]
                 for value, value_named in values:
-                    yield Probe(route, path, query=((name, value),), body=body,
-                                named=(*named, *value_named))  # fmt: skip
+                    yield Probe(
+                        route, path, query=((name, value),), body=body, named=(*named, *value_named)
+                    )
 
 
 #: The headers two answers alike carry alike (their lengths, when what they echo is as long).
@@ -451,8 +477,13 @@ _GENERATED = re.compile(r"[0-9a-f]{32}")
 def _scrubbed(text: str, named: tuple[str, ...]) -> str:
     """The answer with the values the probe sent (echoed in a problem's detail) taken out."""
     for value in named:
-        for form in (repr(value), repr(value)[:60], value, quote(value, safe=""),
-                     json.dumps(value)[1:-1]):  # fmt: skip
+        for form in (
+            repr(value),
+            repr(value)[:60],
+            value,
+            quote(value, safe=""),
+            json.dumps(value)[1:-1],
+        ):
             text = text.replace(form, "<named>")
     return _VOLATILE.sub(r'"\1": _', _GENERATED.sub("<generated>", text))
 
@@ -473,7 +504,7 @@ def walk(
         doc_key = (route.method, _doc_path(route.path))
         assert doc_key in needed, f"{doc_key} is not in docs/api.md's endpoint table"
         starts = route.method == "POST" and route.path.endswith("/instances/{instance_id}")
-        if starts or route.path == "/api/v1/session" and route.method != "GET":
+        if starts or (route.path == "/api/v1/session" and route.method != "GET"):
             continue  # the starts under chosen ids: test_starts_...; the login: below
         head_too = route.method == "GET" and not route.streams and not reads
         for probe, head in (
@@ -498,25 +529,34 @@ def walk(
                 if role == "no-payloads" and OWN in got.text:
                     failures.append(f"{label}: a payload to a token without: {got.text[:300]}")
                 if probe.named and not acting:
-                    control = probe.control()
-                    other = ask(api, control, role, head=head)
-                    same = _scrubbed(other.text, control.named)
-                    as_long = all(len(a) == len(b) for a, b in zip(probe.named, control.named))
-                    mine = {k: _scrubbed(v, probe.named) for k, v in got.headers}
-                    theirs = {k: _scrubbed(v, control.named) for k, v in other.headers}
-                    if as_long and mine != theirs:
-                        failures.append(f"{label}: headers {got.headers} but {other.headers}")
-                    if (got.status, got.type, scrubbed) != (other.status, other.type, same):
-                        at = next((n for n, (x, y) in enumerate(zip(scrubbed, same)) if x != y), 0)
-                        failures.append(
-                            f"{label}: {got.status} ...{scrubbed[max(0, at - 80):at + 120]} "
-                            f"but for an object of nobody {other.status} "
-                            f"...{same[max(0, at - 80):at + 120]}"
-                        )
+                    failures += _unlike_nobodys(api, probe, role, head, got, label)
                 if route.path != "/api/metrics":
                     seen[label] = scrubbed
     assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} in all)"
     return seen
+
+
+def _unlike_nobodys(
+    api: Api, probe: Probe, role: str, head: bool, got: Answer, label: str
+) -> list[str]:
+    """How the answer to `probe` differs from the answer to its control (the same naming
+    objects of nobody's): an existence oracle."""
+    control = probe.control()
+    other = ask(api, control, role, head=head)
+    scrubbed, same = _scrubbed(got.text, probe.named), _scrubbed(other.text, control.named)
+    found = []
+    as_long = all(len(a) == len(b) for a, b in zip(probe.named, control.named, strict=True))
+    mine = {k: _scrubbed(v, probe.named) for k, v in got.headers}
+    theirs = {k: _scrubbed(v, control.named) for k, v in other.headers}
+    if as_long and mine != theirs:
+        found.append(f"{label}: headers {got.headers} but {other.headers}")
+    if (got.status, got.type, scrubbed) != (other.status, other.type, same):
+        at = next((n for n, (x, y) in enumerate(zip(scrubbed, same, strict=False)) if x != y), 0)
+        found.append(
+            f"{label}: {got.status} ...{scrubbed[max(0, at - 80) : at + 120]} but for an "
+            f"object of nobody {other.status} ...{same[max(0, at - 80) : at + 120]}"
+        )
+    return found
 
 
 # --- the tests ------------------------------------------------------------------------------
@@ -546,8 +586,13 @@ def test_every_route_keeps_to_the_callers_tenant_and_role(roomy: Api) -> None:
         _start(api, f"o-{MARK}-new{n}", "other:admin")
     _start(api, "a-pend-2", "other:admin")
     _call(api, "POST", f"/api/v1/instances/{victim_id('pend')}/cancel", "other:admin", {})
-    _call(api, "POST", f"/api/v1/instances/{victim_id('ord')}/events", "other:admin",
-          {"type": "NOTE", "text": f"{MARK}-later"})  # fmt: skip
+    _call(
+        api,
+        "POST",
+        f"/api/v1/instances/{victim_id('ord')}/events",
+        "other:admin",
+        {"type": "NOTE", "text": f"{MARK}-later"},
+    )
     redriven = _call(api, "POST", "/api/v1/dead-letters/redrive", "other:operator", {"all": True})
     assert redriven.json()["redriven"] == 1
     world.messages = []  # redriven: no longer a dead letter of the victim's
@@ -556,7 +601,9 @@ def test_every_route_keeps_to_the_callers_tenant_and_role(roomy: Api) -> None:
     second = walk(api, world, all_routes, reads=True)
     both = first.keys() & second.keys()
     assert len(both) > 300
-    moved = {label: (first[label], second[label]) for label in both if second[label] != first[label]}
+    moved = {
+        label: (first[label], second[label]) for label in both if second[label] != first[label]
+    }
     assert not moved, json.dumps(dict(list(moved.items())[:5]), indent=1)
     assert fingerprint(api, ATTACKER) == attacker_before
     # The bulk operations and redrives that act, by every role: on the attacker's own only.
@@ -583,31 +630,46 @@ def test_the_live_stream_keeps_to_the_tenant_whatever_its_filters_and_last_event
 ) -> None:
     api = streaming
     world = build(api)
-    _call(api, "POST", "/api/v1/instances/both/events", "other:admin",
-          {"type": "NOTE", "text": f"{MARK}-both"})  # fmt: skip
+    _call(
+        api,
+        "POST",
+        "/api/v1/instances/both/events",
+        "other:admin",
+        {"type": "NOTE", "text": f"{MARK}-both"},
+    )
     mine = [e.cursor for e in api.engine.audit_since(0, tenant=ATTACKER)]
     with uvicorn_on_a_free_port(api.client.app) as port:
         base = f"http://127.0.0.1:{port}"
         auth = api.auth("viewer")
         # Replayed from before the other tenant's first transition: only the caller's own.
         since = {"Last-Event-ID": str(world.stream_cursor - 1), **auth}
-        for path in ("/api/v1/stream", "/api/v1/stream?definition=order",
-                     "/api/v1/instances/both/stream"):  # fmt: skip
+        for path in (
+            "/api/v1/stream",
+            "/api/v1/stream?definition=order",
+            "/api/v1/instances/both/stream",
+        ):
             with sse(base, path, since) as stream:
                 got = _events_until_quiet(stream)
             assert got and all(MARK not in json.dumps(e.data) for e in got), path
             assert {int(e.id) for e in got} <= set(mine), path
         assert [e.data["version"] for e in got] == [1]  # the caller's "both", not the other's
         # Live: the other tenant's transitions never reach the caller's streams.
-        with sse(base, "/api/v1/stream", auth) as tenant, \
-                sse(base, "/api/v1/instances/both/stream", auth) as one:  # fmt: skip
+        with (
+            sse(base, "/api/v1/stream", auth) as tenant,
+            sse(base, "/api/v1/instances/both/stream", auth) as one,
+        ):
             tenant.quiet()
             one.quiet()
-            for instance_id, token in ((victim_id("ord"), "other:admin"), ("both", "other:admin"),
-                                       ("both", "admin")):  # fmt: skip
-                sent = httpx.post(f"{base}/api/v1/instances/{instance_id}/events",
-                                  json={"type": "NOTE", "text": f"{MARK}-live" if token != "admin"
-                                        else "mine"}, headers=api.auth(token))  # fmt: skip
+            for instance_id, token in (
+                (victim_id("ord"), "other:admin"),
+                ("both", "other:admin"),
+                ("both", "admin"),
+            ):
+                sent = httpx.post(
+                    f"{base}/api/v1/instances/{instance_id}/events",
+                    json={"type": "NOTE", "text": f"{MARK}-live" if token != "admin" else "mine"},
+                    headers=api.auth(token),
+                )
                 assert sent.status_code == 200, sent.text
             (event,) = tenant.events(1)
             assert (event.data["instance_id"], event.data["event"]["text"]) == ("both", "mine")
@@ -634,8 +696,11 @@ def test_sends_to_one_id_in_two_tenants_at_once_each_reach_their_own(streaming: 
         def send(n: int) -> int:
             token = "operator" if n % 2 else "other:operator"
             with httpx.Client(base_url=base) as client:
-                answer = client.post("/api/v1/instances/both/events", headers=api.auth(token),
-                                     json={"type": "NOTE", "text": f"{token}-{n}"})  # fmt: skip
+                answer = client.post(
+                    "/api/v1/instances/both/events",
+                    headers=api.auth(token),
+                    json={"type": "NOTE", "text": f"{token}-{n}"},
+                )
             assert answer.status_code == 200, answer.text
             assert answer.json()["tenant" if "tenant" in answer.json() else "event"] is not None
             return n
@@ -673,8 +738,10 @@ def test_a_console_session_acts_only_as_its_own_token(roomy: Api) -> None:
     client.cookies.clear()
     cancel = f"/api/v1/instances/{victim_id('pend')}/cancel"
     # My cookie with the other session's CSRF secret, and the other way round: refused.
-    for cookie, csrf in ((mine["cookie"], world.session["csrf"]),
-                         (world.session["cookie"], mine["csrf"])):  # fmt: skip
+    for cookie, csrf in (
+        (mine["cookie"], world.session["csrf"]),
+        (world.session["cookie"], mine["csrf"]),
+    ):
         client.cookies.set("sw_session", cookie)
         for method, path in (("POST", cancel), ("DELETE", "/api/v1/session")):
             refused = client.request(method, path, json={}, headers={"X-CSRF-Token": csrf})
@@ -689,8 +756,15 @@ def test_a_console_session_acts_only_as_its_own_token(roomy: Api) -> None:
     client.cookies.clear()
     # My session, on every page of the console and its API: nothing of the other tenant.
     client.cookies.set("sw_session", mine["cookie"])
-    for page in ("/", f"/instances/{victim_id('ord')}", "/definitions", "/definitions/shop",
-                 "/queues", "/login", "/logout"):  # fmt: skip
+    for page in (
+        "/",
+        f"/instances/{victim_id('ord')}",
+        "/definitions",
+        "/definitions/shop",
+        "/queues",
+        "/login",
+        "/logout",
+    ):
         shown = client.get(page)
         assert shown.status_code == 200
         assert MARK not in shown.text.replace(victim_id("ord"), ""), page
@@ -710,8 +784,11 @@ def test_metrics_name_no_tenant_instance_or_payload(roomy: Api) -> None:
     keep /api/metrics from tenants at the proxy where their activity must stay hidden)."""
     api = roomy
     build(api)
-    for path in (f"/api/v1/instances/{victim_id('ord')}", "/api/v1/instances/nope/history",
-                 f"/api/{MARK}-no-route"):  # fmt: skip
+    for path in (
+        f"/api/v1/instances/{victim_id('ord')}",
+        "/api/v1/instances/nope/history",
+        f"/api/{MARK}-no-route",
+    ):
         api.client.get(path, headers=api.auth("other:viewer"))
     text = api.client.get("/api/metrics", headers=api.auth("viewer")).text
     assert "statewright_instances" in text and "statewright_outbox_dead" in text

@@ -49,8 +49,14 @@ def test_a_tenant_option_keeps_every_command_to_that_tenant(store_url: str) -> N
     with Engine.open(store_url) as engine:
         before = [(i.id, i.version) for i in engine.list(tenant="other")]
     for named, nobody in (("secret-1", "nobody-1"),):
-        for command in (["show"], ["history"], ["accepted"], ["retry"], ["cancel"],
-                        ["send", "--idempotency-key", "k-1"]):  # fmt: skip
+        for command in (
+            ["show"],
+            ["history"],
+            ["accepted"],
+            ["retry"],
+            ["cancel"],
+            ["send", "--idempotency-key", "k-1"],
+        ):
             extra = ["CLOSE"] if command[0] == "send" else []
             got = run(store_url, command[0], named, *extra, *command[1:], "--tenant", "acme")
             control = run(store_url, command[0], nobody, *extra, *command[1:], "--tenant", "acme")
@@ -63,7 +69,9 @@ def test_a_tenant_option_keeps_every_command_to_that_tenant(store_url: str) -> N
     counted = run(store_url, "redrive", "--all", "--dry-run", "--tenant", "acme", "--json")
     assert json.loads(counted.output)["redriven"] == 0
     got = run(store_url, "redrive", message_id, "--tenant", "acme")
-    control = run(store_url, "redrive", message_id.replace("secret-1", "nobody-1"), "--tenant", "acme")
+    control = run(
+        store_url, "redrive", message_id.replace("secret-1", "nobody-1"), "--tenant", "acme"
+    )
     assert got.exit_code == control.exit_code != 0, got.output
     assert "secret-1" not in got.output.replace(message_id, "<id>")
     bulk = run(store_url, "bulk", "cancel", "--all", "--tenant", "acme", "--json")
