@@ -58,22 +58,36 @@ class Protocol(_Base):  # type: ignore[misc]
         # The bytes read since the last head ended, while a head is being read.
         self._head_bytes = 0
         self._in_head = True
+        self._heads = 0  # how many heads have ended on the connection
 
     def data_received(self, data: bytes) -> None:
-        """uvicorn's, unless the head being read grows past `MAX_HEAD_BYTES`: then 431."""
+        """uvicorn's, unless the head being read grows past `MAX_HEAD_BYTES`: then 431.
+
+        One read may hold a head and its body (a proxy writes both at once): the bytes
+        past the bound are parsed only once the bytes within it have ended the head."""
         if _COUNTS_HEADS and self._in_head:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self._in_head = False
-                self.logger.warning(_TOO_LARGE)
-                self._refuse_head()
+            room = MAX_HEAD_BYTES - self._head_bytes
+            if len(data) > room:
+                heads = self._heads
+                self._head_bytes = MAX_HEAD_BYTES
+                super().data_received(data[:room])
+                if self.transport.is_closing():  # refused by uvicorn (a parse error)
+                    return
+                if self._heads == heads:  # the head did not end within the bound
+                    self._in_head = False
+                    self.logger.warning(_TOO_LARGE)
+                    self._refuse_head()
+                    return
+                self.data_received(data[room:])
                 return
+            self._head_bytes += len(data)
         super().data_received(data)
 
     def on_headers_complete(self) -> None:
         """uvicorn's; the body (if any) is not counted as head."""
         self._in_head = False
         self._head_bytes = 0
+        self._heads += 1
         super().on_headers_complete()
 
     def _refuse_head(self) -> None:
