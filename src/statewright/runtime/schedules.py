@@ -43,12 +43,21 @@ class ScheduleRunner:
         self.backlog = backlog
         self._schedules: dict[str, Schedule] = {}
         self._first_seen: dict[str, int] = {}
+        #: When the next tick falls due, as of the last `run_due` (epoch ms); None before
+        #: the first pass and without schedules. What an idle worker waits for, read
+        #: without a query: every tick up to that pass was run there (or is another
+        #: worker's claim), so the next is the first after it, or at once when the pass
+        #: stopped at `backlog`.
+        self.next_at: int | None = None
 
     def add(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
         """Run `schedule` (a `Schedule`, or configuration for `parse_schedule`)."""
         parsed = schedule if isinstance(schedule, Schedule) else parse_schedule(schedule)
         self._schedules[parsed.name] = parsed
-        self._first_seen.setdefault(parsed.name, self.engine.clock.now())
+        now = self.engine.clock.now()
+        self._first_seen.setdefault(parsed.name, now)
+        tick = next_tick(parsed, now)
+        self.next_at = tick if self.next_at is None else min(self.next_at, tick)
         return parsed
 
     def specs(self) -> list[dict[str, object]]:
@@ -69,15 +78,20 @@ class ScheduleRunner:
         """Claim and run every due tick; how many ticks this worker ran."""
         ran = 0
         store, now = self.engine.store, self.engine.clock.now()
+        next_at: int | None = None
         for name, schedule in self._schedules.items():
             last = store.last_tick(name)
             # From just before the last claimed tick: a claim whose worker died is taken over.
             after = self._first_seen[name] if last is None else last - 1
-            for tick in due_ticks(schedule, after, now, self.backlog):
+            ticks = due_ticks(schedule, after, now, self.backlog)
+            for tick in ticks:
                 if store.claim_tick(name, tick, now, self.lease_ms):
                     self._run_tick(schedule, tick)
                     store.finish_tick(name, tick)
                     ran += 1
+            due = now if len(ticks) == self.backlog else next_tick(schedule, now)
+            next_at = due if next_at is None else min(next_at, due)
+        self.next_at = next_at
         return ran
 
     def _run_tick(self, schedule: Schedule, tick: int) -> None:

@@ -237,14 +237,16 @@ class Worker:
         return ran + delivered, full
 
     def _wait(self, poll_ms: int, stop: threading.Event, *, worked: bool = False) -> None:
-        """Sleep until the next known due time, a wake-up from another process's commit,
+        """Sleep until the next known due time (stored work, or a tick of this worker's
+        schedules), a wake-up from another process's commit,
         `stop`, or `poll_ms` at the latest (wake-ups are best-effort). The sleep is taken in
         slices of at most `_STOP_CHECK_MS`, so that a stop is seen within one. After a round
         that `worked`, work already due is taken at once."""
         store = self.engine.store
         wait_ms = poll_ms
         # An idle worker that is not listening waits for its turn (or its poll), not for the
-        # next due time: the listening one wakes for that.
+        # next due time of the stored work: the listening one wakes for that. The ticks of
+        # its own schedules (which other workers may not run) it waits for itself.
         due = (
             store.next_work_at(
                 outbox=self.outbox.active,
@@ -254,6 +256,9 @@ class Worker:
             if store.listening
             else None
         )
+        tick = self.schedules.next_at
+        if tick is not None and (due is None or tick < due):
+            due = tick
         if due is not None:
             if worked and due <= self.engine.clock.now():
                 return  # e.g. a timer that fell due during the round
