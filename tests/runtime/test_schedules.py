@@ -159,3 +159,31 @@ def test_a_tick_whose_start_is_refused_is_logged_and_the_worker_goes_on(
     assert why in line
     clock.advance(QUARTER)
     assert worker.run_once() == 2  # the next tick is claimed and tried again
+
+
+def test_a_dead_workers_tick_is_taken_over_before_the_ticks_after_it(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    """A worker died holding a tick (claimed, its action not run): the next ticks wait for
+    the take-over when its lease ends, rather than passing it by and leaving it unrun."""
+    daily = {
+        "name": "daily-report",
+        "cron": "0 2 * * *",
+        "action": {"start": "report", "input": {"day": "today"}},
+    }
+    worker = Worker(engine)
+    worker.schedule(daily)
+    worker.run_once()
+    day = 86_400_000
+    first = START - START % day + day + 2 * 3_600_000  # 2023-11-15T02:00Z
+    clock.advance("2d")  # two ticks due: a worker that died claimed the first
+    assert engine.store.claim_tick("daily-report", first, clock.now(), worker.schedules.lease_ms)
+
+    assert worker.run_once() == 0  # the next tick waits while the claim is held
+    assert engine.list(definition_id="report") == []
+
+    clock.advance(worker.schedules.lease_ms)  # the claim ends: taken over, then the next
+    assert worker.run_once() == 2
+    started = sorted(i.id for i in engine.list(definition_id="report"))
+    assert started == [f"daily-report-{first}", f"daily-report-{first + day}"]
+    assert worker.run_once() == 0

@@ -24,7 +24,8 @@ when this one died or could not reach the store for a whole lease. A listener ma
 long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it; or given
 to `listen`): `listen` refuses one whose deadline is not shorter than the lease, and a message
 is started only while its claim has at least its listeners' deadline left; a message whose
-listeners all declare one needs no renewal.
+listeners all declare one, and whose claim outlasts their deadlines added up (they run one
+after the other), needs no renewal.
 
 Every call has a deadline: the declared one, else the retry policy's `timeout`
 (`OUTBOX_DEFAULT`: 30 s), as a step's attempt has its policy's `timeout`, enforced the same
@@ -244,7 +245,12 @@ class OutboxDelivery:
             attempt=record.attempts + 1,
             engine=self.engine,
         )
-        bounded = all(deadline_ms for _, deadline_ms in listeners)
+        # The listeners run one after the other: their deadlines add up. Without renewal the
+        # claim must outlast them all, else another worker delivers the message meanwhile.
+        bounded = all(deadline_ms for _, deadline_ms in listeners) and (
+            self.engine.clock.now() + sum(deadline_ms for _, deadline_ms in listeners)
+            < record.next_attempt_at
+        )
         try:
             # Renewed while the listeners run, up to their deadline: a call past it fails
             # the delivery, which ends the renewal with this block.

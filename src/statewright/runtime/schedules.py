@@ -2,7 +2,10 @@
 
 A tick is claimed by inserting (schedule name, tick time) (`Store.claim_tick`): exactly one
 worker wins it. The winner runs the action and marks the tick done; if it dies first, the
-claim's lease expires and another worker takes the tick over. Actions are idempotent on the
+claim's lease expires and another worker takes the tick over. A schedule's ticks are claimed
+in order, each only once the one before it is done or claimed by the same worker, so the
+later ticks of a dead worker's tick wait for its take-over, and every tick before the last
+claimed one is done. Actions are idempotent on the
 tick, so a take-over never doubles them: an `event` action sends with the idempotency key
 `schedule/<name>/<tick>` (instances that do not accept the event are skipped), a `start`
 action starts the instance `<name>-<tick>` (already started means done).
@@ -80,15 +83,25 @@ class ScheduleRunner:
         store, now = self.engine.store, self.engine.clock.now()
         next_at: int | None = None
         for name, schedule in self._schedules.items():
-            last = store.last_tick(name)
-            # From just before the last claimed tick: a claim whose worker died is taken over.
-            after = self._first_seen[name] if last is None else last - 1
+            latest = store.last_ticks([name])
+            last = latest[0] if latest else None
+            # From the last claimed tick on: a claim whose worker died is taken over. Every
+            # tick before it is done, since a tick is claimed only once the one before it is.
+            after = self._first_seen[name] if last is None else last.tick_at - 1
             ticks = due_ticks(schedule, after, now, self.backlog)
             for tick in ticks:
                 if store.claim_tick(name, tick, now, self.lease_ms):
                     self._run_tick(schedule, tick)
                     store.finish_tick(name, tick)
                     ran += 1
+                elif last is not None and tick == last.tick_at and last.status == "done":
+                    continue  # the last tick, already run: on to the next
+                else:
+                    # Held by another worker: the ticks after it wait for it, which its
+                    # worker runs next, or a take-over once its lease ends if that worker
+                    # died. Claiming past it would leave it behind the last tick, where
+                    # nothing looks for it again: its action would never run.
+                    break
             due = now if len(ticks) == self.backlog else next_tick(schedule, now)
             next_at = due if next_at is None else min(next_at, due)
         self.next_at = next_at
