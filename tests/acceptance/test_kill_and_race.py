@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from workload import every_instance
 
 from statewright.engine import Engine
 
@@ -50,7 +51,7 @@ def check_consistent(url: str) -> dict[str, int]:
     """Versions gap-free, every snapshot equal to its replay, n counts the INCs."""
     versions = {}
     with Engine.open(url) as engine:
-        for instance in engine.list(limit=1000):
+        for instance in every_instance(engine):
             history = engine.history(instance.id)
             assert [entry.seq for entry in history] == list(range(1, instance.version + 1))
             assert instance.context == {"n": instance.version - 1}

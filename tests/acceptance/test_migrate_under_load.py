@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from workload import every_instance
 
 from statewright.engine import Engine
 from statewright.testing.postgres import create_schema, drop_schema
@@ -162,7 +163,7 @@ def test_a_no_op_migrate_disturbs_neither_serve_nor_a_worker(
             while engine.list(status="active", limit=1):
                 assert time.monotonic() < deadline, "the worker did not finish the instances"
                 time.sleep(0.1)
-            finished = engine.list(limit=1000)
+            finished = list(every_instance(engine))
     finally:
         stop.set()
         _stop(serve)

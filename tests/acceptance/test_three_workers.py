@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_worker_kill import seed_orders, spawn
+from workload import every_instance
 
 from statewright.engine import Engine
 
@@ -32,7 +33,7 @@ def test_three_workers_handle_everything_exactly_once(
             while time.monotonic() < deadline:
                 delivered = sum(
                     1
-                    for i in engine.list(limit=1000)
+                    for i in every_instance(engine)
                     for m in engine.store.outbox("default", i.id)
                     if m.status == "delivered"
                 )
@@ -48,7 +49,7 @@ def test_three_workers_handle_everything_exactly_once(
     charges = Counter(log.with_suffix(".charges").read_text().split())
     deliveries = Counter(log.with_suffix(".deliveries").read_text().split())
     with Engine.open(store_url) as engine:
-        for instance in engine.list(limit=1000):
+        for instance in every_instance(engine):
             assert instance.status == "done", instance.id
             events = Counter(str(e.event["type"]) for e in engine.history(instance.id))
             assert events["xstate.done.actor.charge"] == 1

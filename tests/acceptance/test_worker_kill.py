@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+from workload import every_instance
 
 from statewright.engine import Engine
 
@@ -161,7 +162,7 @@ def wait_for_orders(store_url: str, timeout_s: float) -> None:
             pending = engine.list(status="active", limit=1)
             undelivered = [
                 m
-                for i in engine.list(limit=1000)
+                for i in every_instance(engine)
                 for m in engine.store.outbox("default", i.id)
                 if m.status != "delivered"
             ]
@@ -180,7 +181,7 @@ def check_orders(
     charges = Counter(log.with_suffix(".charges").read_text().split())
     deliveries = Counter(log.with_suffix(".deliveries").read_text().split())
     with Engine.open(store_url) as engine:
-        instances = engine.list(limit=1000)
+        instances = list(every_instance(engine))
         assert len(instances) == orders
         results = timers = 0
         for instance in instances:

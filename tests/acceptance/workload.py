@@ -12,9 +12,10 @@ from __future__ import annotations
 import random
 import sys
 import threading
+from collections.abc import Iterator
 
 from statewright import Machine
-from statewright.engine import Engine
+from statewright.engine import Engine, Instance
 from statewright.errors import VersionConflict
 
 COUNTER = {
@@ -93,3 +94,15 @@ if __name__ == "__main__":
         threads(url, int(rest[0]), int(rest[1]))
     else:
         race(url, int(rest[0]), int(rest[1]), int(rest[2]))
+
+
+def every_instance(engine: Engine) -> Iterator[Instance]:
+    """Every instance of the default tenant, page after page (a page holds at most 1000),
+    so that a check at a larger size (the size variables) sees them all."""
+    cursor = None
+    while True:
+        page = engine.list(limit=1000, cursor=cursor)
+        yield from page
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
