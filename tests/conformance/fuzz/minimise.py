@@ -104,11 +104,7 @@ def _kept_deletions(
     case: dict[str, Any], expected_cause: str, folder: Path, *, coarse: bool
 ) -> list[tuple[Any, ...]]:
     """The single deletions that XState accepts and that keep `expected_cause`."""
-    paths = list(deletions({"machine": case["machine"], "steps": case["steps"]}))
-    if coarse:
-        paths = [
-            p for p in paths if p[-1] in _COARSE or (len(p) > 1 and p[-2] in ("states", "steps"))
-        ]
+    paths = candidates(case, coarse=coarse)
     names = {f"c{index:05d}": path for index, path in enumerate(paths)}
     for name, path in names.items():
         (folder / "cases" / f"{name}.json").write_text(json.dumps(without(case, path)))
@@ -121,6 +117,19 @@ def _kept_deletions(
         if _cause(without(case, path), expected) == expected_cause:
             kept.append(path)
     return kept
+
+
+def candidates(case: dict[str, Any], *, coarse: bool) -> list[tuple[Any, ...]]:
+    """The deletions to try: inside the machine and the steps, never the two themselves (a
+    case without steps still differs at its start, and then cannot be shrunk further)."""
+    paths = [
+        path
+        for path in deletions({"machine": case["machine"], "steps": case["steps"]})
+        if len(path) > 1
+    ]
+    if coarse:
+        paths = [p for p in paths if p[-1] in _COARSE or p[-2] in ("states", "steps")]
+    return paths
 
 
 def _cause(case: dict[str, Any], expected: dict[str, Any]) -> str | None:
