@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -17,7 +18,7 @@ from typing import Any
 from statewright.chart.json_types import JsonObject
 from statewright.testing import Actor
 
-__all__ = ["XStateTimersActor", "first_difference", "library"]
+__all__ = ["XStateStepsActor", "XStateTimersActor", "first_difference", "library"]
 
 HERE = Path(__file__).parent
 
@@ -50,6 +51,39 @@ class XStateTimersActor(Actor):
                 self._deliver(event)
 
         self._timers[timer_id] = (self.clock.set_timeout(fire, delay_ms), event)
+
+
+#: Marks a run in `_results` that a newer run under its id has orphaned (XStateStepsActor).
+_ORPHAN = "\0orphan:"
+
+
+class XStateStepsActor(Actor):
+    """The testing actor with XState's children (`spawnChild`, `stopChild` in actions/).
+
+    An invocation started under an id whose run is still going does not replace it: the
+    snapshot's `children[id]` names only the newest actor, so leaving the state stops only
+    that one, and the older run, never stopped, still delivers its result. statewright's
+    actor replaces the running step, as the engine replaces its row: a deliberate difference
+    (docs/xstate-differences.md). Replaying with this actor tells whether that difference
+    alone explains a disagreement.
+    """
+
+    def _start_step(self, effect: Any) -> None:
+        if effect.id in self.running_steps:
+            self._results = deque(
+                (f"{_ORPHAN}{run_id}", event) if run_id == effect.id else (run_id, event)
+                for run_id, event in self._results
+            )
+        super()._start_step(effect)
+
+    def _settle(self) -> None:
+        while self._results and self.snapshot.status == "active":
+            run_id, event = self._results.popleft()
+            if run_id.startswith(_ORPHAN):
+                self._deliver(event)
+            elif run_id in self.running_steps:
+                del self.running_steps[run_id]
+                self._deliver(event)
 
 
 def _trace(actor: Any, emitted_before: int) -> dict[str, object]:
