@@ -10,6 +10,8 @@ Every case uses only what `recorder/record.mjs` translates and `library.py` impl
   XState's events (`xstate.after.<delay>.<id>`, `xstate.done.state.<id>`, an invocation's
   default id `<index>.<id>`) and the descendants' default ids (still `m.<path>`) depend on;
 - wildcards over XState's own events: `xstate.*`, `xstate.done.*`, `xstate.after.*`;
+- lists of guarded candidates not only in `on` but in `always`, `after`, `onDone` and an
+  invocation's `onDone`/`onError`;
 - results passed on: assigns, emits and outputs read `event.output`, `event.error` and
   `event.actorId`, so a final state's `output` reaches its parent's `onDone`, an invocation's
   result its `onDone`/`onError`, and the top-level final state's `output` the machine's
@@ -167,7 +169,7 @@ class _Generator:
         if on:
             config["on"] = on
         if self.chance(0.15):
-            config["always"] = self.transition(node, internal=True)
+            config["always"] = self.candidates(node, internal=True)
         elif self.chance(0.08):
             # Terminates without the count: it clears `armed`, which nothing else assigns.
             always = self.transition(node, internal=False)
@@ -177,9 +179,9 @@ class _Generator:
             config["always"] = always
         if self.chance(0.2):
             keys = self.rng.sample(AFTER_KEYS, self.rng.choice((1, 1, 2)))
-            config["after"] = {key: self.transition(node, internal=False) for key in keys}
+            config["after"] = {key: self.candidates(node, internal=False) for key in keys}
         if node.type in ("compound", "parallel") and node.parent is not None and self.chance(0.4):
-            config["onDone"] = self.transition(node, internal=True)
+            config["onDone"] = self.candidates(node, internal=True)
         if self.chance(0.15):
             config["invoke"] = self.invoke(node)
             if self.chance(0.2):
@@ -194,10 +196,16 @@ class _Generator:
         if self.chance(0.5):
             invoke["input"] = self.data()
         if self.chance(0.8):
-            invoke["onDone"] = self.transition(node, internal=True)
+            invoke["onDone"] = self.candidates(node, internal=True)
         if self.chance(0.5):
-            invoke["onError"] = self.transition(node, internal=True)
+            invoke["onError"] = self.candidates(node, internal=True)
         return invoke
+
+    def candidates(self, node: Node, internal: bool) -> Any:
+        """One transition, or a list of guarded candidates (the first whose guard passes)."""
+        if self.chance(0.25):
+            return [self.transition(node, internal) for _ in range(self.rng.randint(2, 3))]
+        return self.transition(node, internal)
 
     def transition(self, node: Node, internal: bool) -> dict[str, Any] | str:
         transition: dict[str, Any] = {}
