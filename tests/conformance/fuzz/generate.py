@@ -179,7 +179,9 @@ class _Generator:
             config["always"] = always
         if self.chance(0.2):
             keys = self.rng.sample(AFTER_KEYS, self.rng.choice((1, 1, 2)))
-            config["after"] = {key: self.candidates(node, internal=False) for key in keys}
+            config["after"] = {
+                key: self.candidates(node, internal=False, delayed=True) for key in keys
+            }
         if node.type in ("compound", "parallel") and node.parent is not None and self.chance(0.4):
             config["onDone"] = self.candidates(node, internal=True)
         if self.chance(0.15):
@@ -201,10 +203,17 @@ class _Generator:
             invoke["onError"] = self.candidates(node, internal=True)
         return invoke
 
-    def candidates(self, node: Node, internal: bool) -> Any:
-        """One transition, or a list of guarded candidates (the first whose guard passes)."""
+    def candidates(self, node: Node, internal: bool, *, delayed: bool = False) -> Any:
+        """One transition, or a list of guarded candidates (the first whose guard passes).
+
+        In a list under `after` a target is never a bare string: XState reads it as a
+        transition without a target, and statewright refuses it (docs/xstate-differences.md).
+        """
         if self.chance(0.25):
-            return [self.transition(node, internal) for _ in range(self.rng.randint(2, 3))]
+            found = [self.transition(node, internal) for _ in range(self.rng.randint(2, 3))]
+            if delayed:
+                found = [{"target": t} if isinstance(t, str) else t for t in found]
+            return found
         return self.transition(node, internal)
 
     def transition(self, node: Node, internal: bool) -> dict[str, Any] | str:
