@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.conformance.fuzz.minimise import candidates
+import json
+from pathlib import Path
+
+from tests.conformance.fuzz.minimise import _cause, candidates
+
+CONFORMANCE = Path(__file__).parent
 
 CASE = {
     "machine": {"id": "m", "initial": "a", "states": {"a": {"entry": ["in_a"]}}},
@@ -25,3 +30,13 @@ def test_the_fine_pass_tries_every_key_and_element_inside() -> None:
     assert ("machine", "states", "a", "entry", 0) in paths
     assert ("machine", "initial") in paths
     assert ("machine", "id") not in paths
+
+
+def test_a_known_difference_is_kept_apart_from_an_unexplained_one() -> None:
+    # A shrink that leaves only a deliberate difference must not pass for the unexplained
+    # disagreement being minimised.
+    name = "fuzz-history-invoke-restarted"
+    case = json.loads((CONFORMANCE / "cases" / f"{name}.json").read_text())
+    expected = json.loads((CONFORMANCE / "expected" / f"{name}.json").read_text())
+    cause = _cause(case, expected)
+    assert cause is not None and cause.startswith("known: an invocation started under an id")
