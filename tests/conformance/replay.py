@@ -10,15 +10,24 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from statewright.chart.effects import CancelTimer
 from statewright.chart.json_types import JsonObject
+from statewright.chart.run import Run
 from statewright.testing import Actor
 
-__all__ = ["XStateStepsActor", "XStateTimersActor", "first_difference", "library"]
+__all__ = [
+    "XStateStepsActor",
+    "XStateTimersActor",
+    "first_difference",
+    "library",
+    "xstate_cancel",
+]
 
 HERE = Path(__file__).parent
 
@@ -51,6 +60,27 @@ class XStateTimersActor(Actor):
                 self._deliver(event)
 
         self._timers[timer_id] = (self.clock.set_timeout(fire, delay_ms), event)
+
+
+@contextmanager
+def xstate_cancel() -> Iterator[None]:
+    """While replaying, a `cancel` in the chart only asks to cancel, as XState's does.
+
+    The chart drops every timer of that id scheduled earlier in the macrostep: with timers
+    that replace one another, only the last could be pending. With XState's scheduler
+    (`XStateTimersActor`) an earlier one, orphaned by a later one under the same id, still
+    fires; this keeps it, so that the replay shows it.
+    """
+    original = Run.cancel_timer
+
+    def cancel_timer(self: Run, timer_id: str) -> None:
+        self.effects.append(CancelTimer(id=timer_id))
+
+    Run.cancel_timer = cancel_timer  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Run.cancel_timer = original  # type: ignore[method-assign]
 
 
 #: Marks a run in `_results` that a newer run under its id has orphaned (XStateStepsActor).

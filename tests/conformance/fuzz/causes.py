@@ -10,16 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.conformance.replay import XStateStepsActor, XStateTimersActor, first_difference
+from tests.conformance.replay import (
+    XStateStepsActor,
+    XStateTimersActor,
+    first_difference,
+    xstate_cancel,
+)
 
 __all__ = ["KNOWN_CAUSES", "known_cause"]
 
 
 def _timer_replaced(case: dict[str, Any], expected: dict[str, Any], cause: str) -> bool:
-    return (
-        cause.startswith("trace differs")
-        and first_difference("case", case, expected, actor_type=XStateTimersActor) is None
-    )
+    if not cause.startswith("trace differs"):
+        return False
+    with xstate_cancel():
+        return first_difference("case", case, expected, actor_type=XStateTimersActor) is None
 
 
 def _step_replaced(case: dict[str, Any], expected: dict[str, Any], cause: str) -> bool:
