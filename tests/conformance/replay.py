@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from statewright.chart.effects import CancelTimer
+from statewright.chart.effects import CancelTimer, StartStep
 from statewright.chart.json_types import JsonObject
 from statewright.chart.run import Run
 from statewright.testing import Actor
@@ -97,6 +97,54 @@ class XStateStepsActor(Actor):
     (docs/xstate-differences.md). Replaying with this actor tells whether that difference
     alone explains a disagreement.
     """
+
+    _held: list[Any] | None = None
+
+    def _apply(self, step: Any) -> None:
+        if self.macrosteps:
+            super()._apply(step)
+            return
+        # The initial macrostep: XState's `start()` starts the snapshot's children first (the
+        # newest run under each id, in the order of `children`), then runs the deferred
+        # actions, which start the runs that newer ones orphaned.
+        self._held = []
+        try:
+            super()._apply(step)
+        finally:
+            held, self._held = self._held, None
+        last = {effect.id: effect for effect in held}
+        current = [last[i] for i in step.snapshot.children if i in last]
+        for effect in current:
+            self._start_step(effect)
+        for effect in held:
+            if not any(effect is c for c in current):
+                self._start_orphan(effect)
+
+    def _perform(self, effect: Any) -> None:
+        if self._held is not None and isinstance(effect, StartStep):
+            self._held.append(effect)
+        else:
+            super()._perform(effect)
+
+    def _start_orphan(self, effect: Any) -> None:
+        """Start a run that a newer one under its id has already orphaned."""
+        held = f"{_ORPHAN}held"
+        self._results = deque(
+            (held, event) if run_id == effect.id else (run_id, event)
+            for run_id, event in self._results
+        )
+        running = self.running_steps.get(effect.id)
+        Actor._start_step(self, effect)
+        self._results = deque(
+            (f"{_ORPHAN}{run_id}", event)
+            if run_id == effect.id
+            else ((effect.id, event) if run_id == held else (run_id, event))
+            for run_id, event in self._results
+        )
+        if running is None:
+            self.running_steps.pop(effect.id, None)
+        else:
+            self.running_steps[effect.id] = running
 
     def _start_step(self, effect: Any) -> None:
         if effect.id in self.running_steps:

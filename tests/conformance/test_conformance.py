@@ -40,6 +40,7 @@ KNOWN_GAPS: dict[str, str] = {
     "fuzz-history-sibling-after-rescheduled": TIMER_ID_GAP,
     "fuzz-history-after-orphan-fires": TIMER_ID_GAP,
     "fuzz-history-invoke-restarted": STEP_ID_GAP,
+    "fuzz-history-invoke-restarted-at-start": STEP_ID_GAP,
 }
 
 try:
