@@ -356,3 +356,71 @@ def test_an_ancestor_may_handle_the_done_event(rec: Any) -> None:
     assert actor.snapshot.value == "q"
     assert actor.snapshot.context == {"out": 10}
     assert rec.take() == ["in_p", "in_a", "out_a", "out_p", "in_q"]
+
+
+def reentered_config(leave_on: str) -> dict[str, Any]:
+    """`a` goes to the history state `h`, which enters `a` again without exiting it (no
+    history yet: the parent's initial state), so `a` starts its step again; then it leaves."""
+    return {
+        "id": "m",
+        "initial": "idle",
+        "context": {"count": 0},
+        "states": {
+            "idle": {"on": {"GO": "p"}},
+            "p": {
+                "initial": "a",
+                "states": {
+                    "a": node(
+                        "a",
+                        invoke={"src": "job", "id": "job"},
+                        on={"AGAIN": "h"},
+                        always=[
+                            {
+                                "target": "h",
+                                "guard": {"$expr": "context.count < 1"},
+                                "actions": {"type": "assign", "params": {"count": 1}},
+                            },
+                            {"target": "b", "guard": {"$expr": "context.count == 1"}},
+                        ]
+                        if leave_on == "always"
+                        else [],
+                    ),
+                    "b": node("b"),
+                    "h": {"type": "history"},
+                },
+            },
+        },
+    }
+
+
+def test_a_step_started_again_and_left_in_the_same_macrostep_never_starts(rec: Any) -> None:
+    machine = rec.machine(reentered_config("always"), actors={"job": lambda input: "ran"})
+    snapshot, _ = machine.initial_transition()
+
+    snapshot, effects = machine.transition(snapshot, "GO")
+
+    assert snapshot.value == {"p": "b"}
+    assert rec.take() == ["in_a", "in_a", "out_a", "in_b"]
+    assert snapshot.children == {}
+    assert effects == ()
+
+
+def test_a_running_step_started_again_and_left_in_one_macrostep_is_stopped(rec: Any) -> None:
+    config = reentered_config("event")
+    config["states"]["p"]["states"]["a"]["on"]["AGAIN"] = {
+        "target": "h",
+        "actions": {"type": "raise", "params": {"event": {"type": "LEAVE"}}},
+    }
+    config["states"]["p"]["states"]["a"]["on"]["LEAVE"] = "b"
+    machine = rec.machine(config, actors={"job": lambda input: "ran"})
+    snapshot, _ = machine.initial_transition()
+    snapshot, effects = machine.transition(snapshot, "GO")
+    assert effects == (StartStep(id="job", src="job", input=None, state="m.p.a"),)
+    rec.take()
+
+    snapshot, effects = machine.transition(snapshot, "AGAIN")
+
+    assert snapshot.value == {"p": "b"}
+    assert rec.take() == ["in_a", "out_a", "in_b"]
+    assert snapshot.children == {}
+    assert effects == (StopStep(id="job"),)

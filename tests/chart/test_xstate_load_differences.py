@@ -284,6 +284,14 @@ REFUSED_AT_LOAD: list[tuple[str, Any, str, str]] = [
         "states.a.after.-100",
         "a delay cannot be negative",
     ),
+    # XState: a string inside a list under `after` is spread into a transition without a
+    # target (`getDelayedTransitions`); in `on`, `always` and `onDone` it is a target.
+    (
+        "after-list-of-target-strings",
+        machine(a={"after": {"100": ["b", {"target": "a"}]}}, b={}),
+        "states.a.after.100[0]",
+        "a target string in a list of delayed transitions does nothing in XState",
+    ),
     (
         "empty-after-key",
         machine(a={"after": {"": "a"}}),

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from statewright.chart.effects import CancelTimer, StartStep
 from statewright.chart.json_types import JsonObject
+from statewright.chart.run import Run
 from statewright.testing import Actor
 
-__all__ = ["XStateTimersActor", "first_difference", "library"]
+__all__ = [
+    "XStateStepsActor",
+    "XStateTimersActor",
+    "first_difference",
+    "library",
+    "xstate_cancel",
+]
 
 HERE = Path(__file__).parent
 
@@ -50,6 +60,108 @@ class XStateTimersActor(Actor):
                 self._deliver(event)
 
         self._timers[timer_id] = (self.clock.set_timeout(fire, delay_ms), event)
+
+
+@contextmanager
+def xstate_cancel() -> Iterator[None]:
+    """While replaying, a `cancel` in the chart only asks to cancel, as XState's does.
+
+    The chart drops every timer of that id scheduled earlier in the macrostep: with timers
+    that replace one another, only the last could be pending. With XState's scheduler
+    (`XStateTimersActor`) an earlier one, orphaned by a later one under the same id, still
+    fires; this keeps it, so that the replay shows it.
+    """
+    original = Run.cancel_timer
+
+    def cancel_timer(self: Run, timer_id: str) -> None:
+        self.effects.append(CancelTimer(id=timer_id))
+
+    Run.cancel_timer = cancel_timer  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Run.cancel_timer = original  # type: ignore[method-assign]
+
+
+#: Marks a run in `_results` that a newer run under its id has orphaned (XStateStepsActor).
+_ORPHAN = "\0orphan:"
+
+
+class XStateStepsActor(Actor):
+    """The testing actor with XState's children (`spawnChild`, `stopChild` in actions/).
+
+    An invocation started under an id whose run is still going does not replace it: the
+    snapshot's `children[id]` names only the newest actor, so leaving the state stops only
+    that one, and the older run, never stopped, still delivers its result. statewright's
+    actor replaces the running step, as the engine replaces its row: a deliberate difference
+    (docs/xstate-differences.md). Replaying with this actor tells whether that difference
+    alone explains a disagreement.
+    """
+
+    _held: list[Any] | None = None
+
+    def _apply(self, step: Any) -> None:
+        if self.macrosteps:
+            super()._apply(step)
+            return
+        # The initial macrostep: XState's `start()` starts the snapshot's children first (the
+        # newest run under each id, in the order of `children`), then runs the deferred
+        # actions, which start the runs that newer ones orphaned.
+        self._held = []
+        try:
+            super()._apply(step)
+        finally:
+            held, self._held = self._held, None
+        last = {effect.id: effect for effect in held}
+        current = [last[i] for i in step.snapshot.children if i in last]
+        for effect in current:
+            self._start_step(effect)
+        for effect in held:
+            if not any(effect is c for c in current):
+                self._start_orphan(effect)
+
+    def _perform(self, effect: Any) -> None:
+        if self._held is not None and isinstance(effect, StartStep):
+            self._held.append(effect)
+        else:
+            super()._perform(effect)
+
+    def _start_orphan(self, effect: Any) -> None:
+        """Start a run that a newer one under its id has already orphaned."""
+        held = f"{_ORPHAN}held"
+        self._results = deque(
+            (held, event) if run_id == effect.id else (run_id, event)
+            for run_id, event in self._results
+        )
+        running = self.running_steps.get(effect.id)
+        Actor._start_step(self, effect)
+        self._results = deque(
+            (f"{_ORPHAN}{run_id}", event)
+            if run_id == effect.id
+            else ((effect.id, event) if run_id == held else (run_id, event))
+            for run_id, event in self._results
+        )
+        if running is None:
+            self.running_steps.pop(effect.id, None)
+        else:
+            self.running_steps[effect.id] = running
+
+    def _start_step(self, effect: Any) -> None:
+        if effect.id in self.running_steps:
+            self._results = deque(
+                (f"{_ORPHAN}{run_id}", event) if run_id == effect.id else (run_id, event)
+                for run_id, event in self._results
+            )
+        super()._start_step(effect)
+
+    def _settle(self) -> None:
+        while self._results and self.snapshot.status == "active":
+            run_id, event = self._results.popleft()
+            if run_id.startswith(_ORPHAN):
+                self._deliver(event)
+            elif run_id in self.running_steps:
+                del self.running_steps[run_id]
+                self._deliver(event)
 
 
 def _trace(actor: Any, emitted_before: int) -> dict[str, object]:

@@ -129,11 +129,28 @@ class InvokeAfterPass(WiringPass):
                 continue
             delay = compile_delay(str(raw_key), path=key_path, faults=self.faults, impls=self.impls)
             event = f"xstate.after.{key}.{node.id}"
+            if isinstance(raw, list) and any(isinstance(item, str) for item in raw):
+                _refuse_target_strings(raw, key_path, self.faults)
+                raw = [item for item in raw if not isinstance(item, str)]
             out.setdefault(event, []).extend(self._transitions(node, raw, event, key_path))
             entry.append(_schedule_after(event, delay, str(raw_key), node.id))
             exit_.append(_cancel_after(event))
             delays.append(key)
         node.after_delays = tuple(delays)
+
+
+def _refuse_target_strings(raw: list[object], path: str, faults: Faults) -> None:
+    """A target string inside a list under `after`: XState reads it as a transition without a
+    target (`getDelayedTransitions` spreads the string), surely not what was meant."""
+    for index, item in enumerate(raw):
+        if isinstance(item, str):
+            faults.add(
+                join_path(path, index),
+                f"a target string in a list of delayed transitions does nothing in XState "
+                f"(it is read as a transition without a target), so {item!r} would not be "
+                "entered",
+                f'write {{"target": "{item}"}}, or the string alone instead of the list',
+            )
 
 
 def _schedule_after(event: str, delay: object, label: str, where: str) -> Op:

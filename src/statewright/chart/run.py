@@ -41,6 +41,7 @@ class Run:
     """Mutable scratchpad of a macrostep: context, current event, effects, internal queue."""
 
     __slots__ = (
+        "_children_before",
         "_owns_children",
         "changed",
         "children",
@@ -60,6 +61,8 @@ class Run:
         #: Internal events (`raise` without delay, `xstate.done.state.*`), FIFO.
         self.queue: deque[JsonObject] = deque()
         self.children = children
+        #: The invocations running when the macrostep began.
+        self._children_before = children
         self._owns_children = False
         #: Set by anything that makes XState clone its snapshot (assign, spawn, stop).
         self.changed = False
@@ -99,16 +102,24 @@ class Run:
         self.changed = True
 
     def stop_child(self, invoke_id: str) -> None:
-        """Stop an invocation. One started in this same macrostep never starts at all."""
+        """Stop an invocation. One started in this same macrostep never starts at all.
+
+        A state entered again without being exited (through a history state) starts its
+        invocation again under the same id, replacing the run: every start asked for in this
+        macrostep is dropped, and a run that was going before it is stopped.
+        """
         if invoke_id not in self.children:
             return
         del self._own_children()[invoke_id]
         self.changed = True
-        for index, effect in enumerate(self.effects):
-            if isinstance(effect, StartStep) and effect.id == invoke_id:
-                del self.effects[index]
-                return
-        self.effects.append(StopStep(id=invoke_id))
+        kept = [e for e in self.effects if not (isinstance(e, StartStep) and e.id == invoke_id)]
+        dropped = len(kept) < len(self.effects)
+        self.effects = kept
+        if not dropped or (
+            invoke_id in self._children_before
+            and not any(isinstance(e, StopStep) and e.id == invoke_id for e in kept)
+        ):
+            self.effects.append(StopStep(id=invoke_id))
 
     def _own_children(self) -> dict[str, ChildRef]:
         if not self._owns_children:

@@ -341,6 +341,9 @@ class Actor:
         self._timers[timer_id] = (self.clock.set_timeout(fire, delay_ms), event)
 
     def _start_step(self, effect: StartStep) -> None:
+        # A step started under an id that is still running replaces that run, as the engine's
+        # step row is replaced: the old run's result, if it has one waiting, is discarded.
+        self._results = deque(r for r in self._results if r[0] != effect.id)
         self.running_steps[effect.id] = (effect.src, effect.input)
         if not self.run_steps:
             return

@@ -4,7 +4,18 @@ Every case uses only what `recorder/record.mjs` translates and `library.py` impl
 ../README.md): compound, parallel, final and history states, `onDone`, guarded `always`,
 `after` (numbers and the library's named delays), `raise` (immediate and delayed), `cancel`,
 `emit`, `assign` with `$expr` paths, the library's guards and `and`/`or`/`not`, and invoked
-`succeed`/`fail`/`never` actors with `onDone`/`onError`.
+`succeed`/`fail`/`never` actors with `onDone`/`onError`. Also:
+
+- states with their own `id`, which `#id` targets, `xstate.stateIn` guards, the names of
+  XState's events (`xstate.after.<delay>.<id>`, `xstate.done.state.<id>`, an invocation's
+  default id `<index>.<id>`) and the descendants' default ids (still `m.<path>`) depend on;
+- wildcards over XState's own events: `xstate.*`, `xstate.done.*`, `xstate.after.*`;
+- lists of guarded candidates not only in `on` but in `always`, `after`, `onDone` and an
+  invocation's `onDone`/`onError`;
+- results passed on: assigns, emits and outputs read `event.output`, `event.error` and
+  `event.actorId`, so a final state's `output` reaches its parent's `onDone`, an invocation's
+  result its `onDone`/`onError`, and the top-level final state's `output` the machine's
+  `output` (`{"$expr": "event.output"}` in the root's `output`).
 
 Two rules keep every case finite in both engines, since XState has no bound on a macrostep:
 
@@ -31,8 +42,10 @@ __all__ = ["generate_case"]
 EXTERNAL = ("E.a", "E.b", "F")
 RAISED = ("R.a", "R.b")
 #: `on` keys, and which of them can match an event from inside the machine.
-ON_KEYS = (*EXTERNAL, *RAISED, "E.*", "R.*", "*")
-INTERNAL_KEYS = frozenset({*RAISED, "R.*", "*"})
+#: Wildcards over XState's own events: every event they match comes from inside the machine.
+XSTATE_WILDCARDS = ("xstate.*", "xstate.done.*", "xstate.after.*")
+ON_KEYS = (*EXTERNAL, *RAISED, "E.*", "R.*", "*", *XSTATE_WILDCARDS)
+INTERNAL_KEYS = frozenset({*RAISED, "R.*", "*", *XSTATE_WILDCARDS})
 #: `after` keys: numbers and the library's named delays, all different values (short = 100,
 #: long = 1000, fromCtx = context.delay = 200).
 AFTER_KEYS = ("50", "150", "300", "short", "long", "fromCtx")
@@ -47,10 +60,17 @@ class Node:
     parent: Node | None
     children: list[Node] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    #: The state's own `id`, if it has one.
+    custom_id: str | None = None
 
     @property
     def id(self) -> str:
-        return self.key if self.parent is None else f"{self.parent.id}.{self.key}"
+        """The id XState knows the state by: its own, else the machine id and its path."""
+        return self.custom_id or self.path_id
+
+    @property
+    def path_id(self) -> str:
+        return self.key if self.parent is None else f"{self.parent.path_id}.{self.key}"
 
     def ancestors(self) -> list[Node]:
         node, found = self.parent, []
@@ -113,6 +133,8 @@ class _Generator:
 
     def fill(self, node: Node) -> dict[str, Any]:
         config = node.config
+        if node.custom_id is not None:
+            config["id"] = node.custom_id
         if node.type in ("parallel", "final", "history"):
             config["type"] = node.type
         if node.type == "history":
@@ -147,7 +169,7 @@ class _Generator:
         if on:
             config["on"] = on
         if self.chance(0.15):
-            config["always"] = self.transition(node, internal=True)
+            config["always"] = self.candidates(node, internal=True)
         elif self.chance(0.08):
             # Terminates without the count: it clears `armed`, which nothing else assigns.
             always = self.transition(node, internal=False)
@@ -157,9 +179,11 @@ class _Generator:
             config["always"] = always
         if self.chance(0.2):
             keys = self.rng.sample(AFTER_KEYS, self.rng.choice((1, 1, 2)))
-            config["after"] = {key: self.transition(node, internal=False) for key in keys}
+            config["after"] = {
+                key: self.candidates(node, internal=False, delayed=True) for key in keys
+            }
         if node.type in ("compound", "parallel") and node.parent is not None and self.chance(0.4):
-            config["onDone"] = self.transition(node, internal=True)
+            config["onDone"] = self.candidates(node, internal=True)
         if self.chance(0.15):
             config["invoke"] = self.invoke(node)
             if self.chance(0.2):
@@ -174,10 +198,23 @@ class _Generator:
         if self.chance(0.5):
             invoke["input"] = self.data()
         if self.chance(0.8):
-            invoke["onDone"] = self.transition(node, internal=True)
+            invoke["onDone"] = self.candidates(node, internal=True)
         if self.chance(0.5):
-            invoke["onError"] = self.transition(node, internal=True)
+            invoke["onError"] = self.candidates(node, internal=True)
         return invoke
+
+    def candidates(self, node: Node, internal: bool, *, delayed: bool = False) -> Any:
+        """One transition, or a list of guarded candidates (the first whose guard passes).
+
+        In a list under `after` a target is never a bare string: XState reads it as a
+        transition without a target, and statewright refuses it (docs/xstate-differences.md).
+        """
+        if self.chance(0.25):
+            found = [self.transition(node, internal) for _ in range(self.rng.randint(2, 3))]
+            if delayed:
+                found = [{"target": t} if isinstance(t, str) else t for t in found]
+            return found
+        return self.transition(node, internal)
 
     def transition(self, node: Node, internal: bool) -> dict[str, Any] | str:
         transition: dict[str, Any] = {}
@@ -232,6 +269,10 @@ class _Generator:
             return {kind: [self.guard(1) for _ in range(self.rng.randint(1, 3))]}
         if depth == 0 and roll > 0.99:
             return "explode"
+        if roll > 0.92:
+            states = [n for n in self.nodes if n.parent is not None and n.type != "history"]
+            state = self.rng.choice(states)
+            return {"type": "xstate.stateIn", "params": {"state": "#" + state.id}}
         return self.rng.choice(
             (
                 "yes",
@@ -251,6 +292,9 @@ class _Generator:
                 {"$expr": "event.v"},
                 {"a": {"$expr": "context.flag"}, "b": [1, {"$expr": "event.type"}]},
                 "text",
+                {"$expr": "event.output"},
+                {"o": {"$expr": "event.output"}, "e": {"$expr": "event.error"}},
+                {"id": {"$expr": "event.actorId"}, "t": {"$expr": "event.type"}},
             )
         )
 
@@ -301,6 +345,9 @@ def generate_case(seed: int) -> dict[str, Any]:
     gen = _Generator(rng)
     root = Node("m", "parallel" if rng.random() < 0.12 else "compound", None)
     gen.build(root, 0)
+    for node in gen.nodes[1:]:
+        if node.type != "history" and rng.random() < 0.15:
+            node.custom_id = f"id_{node.key}"
     for node in gen.nodes:
         gen.cancel_on_exit = False
         gen.fill(node)
@@ -315,7 +362,12 @@ def generate_case(seed: int) -> dict[str, Any]:
         case["input"] = {"flag": rng.random() < 0.5}
         machine["context"]["flag"] = {"$expr": "input.flag"}
     if rng.random() < 0.2:
-        machine["output"] = {"x": {"$expr": "context.x"}}
+        machine["output"] = rng.choice(
+            (
+                {"x": {"$expr": "context.x"}},
+                {"x": {"$expr": "context.x"}, "final": {"$expr": "event.output"}},
+            )
+        )
     steps: list[dict[str, Any]] = []
     for _ in range(rng.randint(3, 10)):
         if rng.random() < 0.7:
