@@ -147,7 +147,8 @@ def test_migrate_behind_a_long_read_gives_up_naming_it_and_never_stalls_writers(
         # The writers queued behind the migration's waits only: never much longer than the
         # lock timeout, and they carried on between the attempts and after.
         assert len(heartbeats.waits) > 20
-        assert max(heartbeats.waits) < LOCK_TIMEOUT_S + 0.5, max(heartbeats.waits)
+        # (without the lock timeout they wait until the report ends, here never)
+        assert max(heartbeats.waits) < LOCK_TIMEOUT_S + 3, max(heartbeats.waits)
     finally:
         report.close()  # the report ends: its transaction and its lock go
 
