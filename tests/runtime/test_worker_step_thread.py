@@ -191,3 +191,43 @@ def test_a_fault_on_either_loop_stops_the_worker_and_is_raised(
     assert len(failed) == 1 and isinstance(failed[0], StoreError), failed
     assert stop.is_set()
     assert not [t for t in threading.enumerate() if t.name == "statewright-steps"]
+
+
+def test_step_leases_are_renewed_while_a_listener_runs_on(engine: Engine) -> None:
+    """A slow listener (the other loop) holds up no heartbeat: with a 300 ms lease and the
+    clock moved a second on, the running step's lease is renewed past the new time, so no
+    other worker could take the step over."""
+    blocker = Blocker()
+    in_listener, listener_release = threading.Event(), threading.Event()
+
+    def slow(message: OutboxMessage) -> None:
+        in_listener.set()
+        listener_release.wait(60)
+
+    engine.register(Machine.from_config(BLOCKER, actors={"block": blocker}))
+    engine.register(Machine.from_config(REMINDER))
+    worker = Worker(engine, step_lease_ms=300)
+    worker.listen("note.*", slow, deadline_s=20)
+    stop = threading.Event()
+    thread = running(worker, stop)
+    try:
+        engine.start("blocker", instance_id="b-1")
+        until(blocker.started.is_set, "the step started")
+        engine.start("reminder", instance_id="r-1")
+        assert isinstance(engine.clock, VirtualClock)
+        engine.clock.advance(1_000)  # the timer falls due, and the step's first lease ends
+        until(in_listener.is_set, "the listener was called")
+        moved_to = engine.clock.now()
+
+        def renewed() -> bool:
+            (run,) = engine.store.steps("default", "b-1")
+            return run.lease_until is not None and run.lease_until > moved_to
+
+        until(renewed, "the step's lease was renewed past the moved clock")
+        assert not listener_release.is_set() and not blocker.release.is_set()
+    finally:
+        blocker.release.set()
+        listener_release.set()
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
