@@ -100,6 +100,8 @@ class StepRunner:
         self._pool_busy: set[Future[None]] = set()
         #: While the worker runs: results are committed through outages of the store.
         self.outage: Outage | None = None
+        #: While the worker runs: once set, a batch claims no more runs (those in hand end).
+        self.stop: threading.Event | None = None
 
     @property
     def claim_limit(self) -> int:
@@ -429,6 +431,9 @@ class _Claims:
     def take(self, free: int) -> list[Attempt]:
         """Claim up to `free` runs (within the budget); the attempts to start now."""
         attempts: list[Attempt] = []
+        stop = self.runner.stop
+        if stop is not None and stop.is_set():
+            return attempts  # the worker is stopping: the runs in hand end, no more start
         # Runs given up at once (their last attempt's worker was lost) take no slot: the
         # claim is made again for the slots they left.
         while not attempts and not self.exhausted:

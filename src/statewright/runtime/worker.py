@@ -11,8 +11,12 @@
 - delivers a batch of due outbox messages to its listeners and webhooks
   (`runtime/outbox.py`), once it has at least one: `worker.listen("order.*", fn)`.
 
-`run()` repeats it until SIGTERM, SIGINT or `stop`, sleeping when nothing is due until the
-next due time or a wake-up from a commit that created work (the poll is the fallback).
+`run()` works until SIGTERM, SIGINT or `stop`, on two threads, so that neither kind of work
+waits for the other: the step loop (a thread of its own, `statewright-steps`) claims and runs
+steps as slots free up, while the calling thread fires timers, runs ticks and delivers
+messages in rounds. Each sleeps when it has nothing due, until its next due time or a
+wake-up from a commit that created work (the poll is the fallback). The calling thread alone
+waits on the store's wake-up channel and passes each wake-up on to the step loop.
 It first checks the store (`Store.check`: schema version, and for SQLite the file's
 integrity and that it is writable) and stops with one error line, before it claims
 anything, if the store cannot be used. Once running, it rides out outages of the store
@@ -106,6 +110,10 @@ class Worker:
             engine, lambda: self.outbox.patterns, schedules=self.schedules.specs
         )
         self._outage: Outage | None = None  # while `run` runs
+        # While `run` runs: set to wake the step loop (a wake-up from the store, timers that
+        # fired), and to wake the other loop (step results, which may create its work).
+        self._steps_wake = threading.Event()
+        self._due_wake = threading.Event()
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
         """Run a cron schedule (a `Schedule` or its configuration) on this worker."""
@@ -179,69 +187,178 @@ class Worker:
     def run(self, *, poll_ms: int = 1000, stop: threading.Event | None = None) -> None:
         """Work until stopped: by SIGTERM or SIGINT (in the main thread), or by `stop`.
 
-        Rounds follow each other while one comes back with a full batch (more is due);
-        otherwise the worker waits for a wake-up. On PostgreSQL one idle worker listens
-        at a time (store/postgres/listener.py), so a trickle of work is taken by one worker
-        in batches, not in ones by every worker; the work a round's own results start wakes
-        it again at once."""
+        Steps run on a thread of their own (`statewright-steps`), beside the calling thread,
+        which fires timers, runs ticks and delivers messages: a long step holds none of
+        them up, nor they a step. Each loop takes its next batch at once while the last one
+        came back full or ran something; otherwise it waits for a wake-up or its next due
+        time. Only the calling thread waits on the store's wake-ups: on PostgreSQL one idle
+        worker listens at a time (store/postgres/listener.py), so a trickle of work is taken
+        by one worker in batches, not in ones by every worker. It passes each wake-up on to
+        the step loop, which also wakes at its next due step and at its poll.
+
+        Both loops ride out an outage of the store together (one pair of log lines); a fault
+        that waiting cannot fix on either stops both, and is raised here. On a stop the step
+        loop claims nothing more and lets the steps in hand end; `run` returns once both
+        loops have ended, with `stop` set.
+        """
         stop = stop or threading.Event()
         restore = _on_signals(stop)
         store = self.engine.store
         outage = Outage(redact_url(store.url), stop)
         self.steps.outage = self.outbox.outage = self._outage = outage
+        self.steps.stop = stop
+        self._steps_wake.clear()
+        self._due_wake.clear()
+        faults: list[BaseException] = []  # what stopped the step loop, if anything
+        steps = threading.Thread(
+            target=self._step_loop,
+            args=(poll_ms, stop, outage, faults),
+            name="statewright-steps",
+            daemon=True,
+        )
         try:
-            outage.call(self.check)  # before anything is claimed; waits out an outage
-            log.info("worker started on %s", outage.store)
-            self.presence.start()
-            while not stop.is_set():
-                try:
-                    self._turn(poll_ms, stop, outage)
-                except StatewrightError as error:
-                    if not is_transient(error):
-                        raise
-                    outage.failed(error)
-        except StatewrightError as error:
-            if is_transient(error) and stop.is_set():
-                return  # stopped while the store was away
-            log.error("worker cannot go on: %s", " ".join(str(error).split()))
-            raise
+            fault: BaseException | None = None
+            try:
+                outage.call(self.check)  # before anything is claimed; waits out an outage
+                log.info("worker started on %s", outage.store)
+                self.presence.start()
+                steps.start()
+                while not stop.is_set():
+                    try:
+                        self._turn(poll_ms, stop, outage)
+                    except StatewrightError as error:
+                        if not is_transient(error):
+                            raise
+                        outage.failed(error)
+            except StatewrightError as error:
+                if not (is_transient(error) and stop.is_set()):  # else: stopped in an outage
+                    fault = error
+            finally:
+                stop.set()  # the step loop stops too (also on any other exception)
+                if steps.is_alive():
+                    steps.join()
+            fault = fault or (faults[0] if faults else None)
+            if fault is not None:
+                if isinstance(fault, StatewrightError):
+                    log.error("worker cannot go on: %s", " ".join(str(fault).split()))
+                raise fault
         finally:
             restore()
             self.presence.stop()
             self.steps.outage = self.outbox.outage = self._outage = None
+            self.steps.stop = None
             self.steps.close()
             log.info("worker stopped")
 
+    def _step_loop(
+        self, poll_ms: int, stop: threading.Event, outage: Outage, faults: list[BaseException]
+    ) -> None:
+        """`run`'s step loop, on its own thread: a batch of steps (claimed as slots free
+        up), again at once while batches run something, else a wait (`_wait_for_steps`).
+        An outage is waited out; a fault is kept in `faults` and stops the worker."""
+        try:
+            claim = True
+            while not stop.is_set():
+                try:
+                    if claim:
+                        self._steps_wake.clear()
+                        ran = self.steps.run_batch()
+                        outage.ok()
+                        if ran:
+                            self._due_wake.set()  # its results may have created timers etc.
+                            continue
+                    claim = self._wait_for_steps(poll_ms, stop, claimed=claim)
+                except StatewrightError as error:
+                    if not is_transient(error) or stop.is_set():
+                        raise
+                    outage.failed(error)
+                    claim = True
+        except StatewrightError as error:
+            if not (is_transient(error) and stop.is_set()):
+                faults.append(error)
+        except BaseException as error:  # a defect: it stops the worker, raised by `run`
+            faults.append(error)
+        finally:
+            stop.set()
+
+    def _wait_for_steps(self, poll_ms: int, stop: threading.Event, *, claimed: bool) -> bool:
+        """The step loop's sleep: until the next due step run (read from the store where
+        this worker listens, as `_wait` does), a wake-up passed on by the other loop, `stop`,
+        or `poll_ms` at the latest. Returns whether to claim steps now. A step due now is
+        claimed at once, unless the claim just made (`claimed`) found nothing: then it is
+        another worker's for now, or no slot is free, and is looked at again shortly."""
+        store = self.engine.store
+        wait_ms, claim = poll_ms, True
+        if store.listening:
+            due = store.next_work_at(
+                outbox=False, timers=False, srcs=sorted(self.engine.registry.actor_sources())
+            )
+            if due is None:
+                claim = False  # nothing stored to claim: look again at the poll
+            else:
+                delay = due - self.engine.clock.now()
+                if delay <= 0 and not claimed:
+                    return True
+                wait_ms = max(_HELD_WAIT_MS, min(poll_ms, delay))
+                claim = delay <= poll_ms
+        deadline = time.monotonic() + wait_ms / 1000
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return claim
+            if self._steps_wake.wait(min(remaining, _STOP_CHECK_MS / 1000)):
+                return True
+        return False
+
     def _turn(self, poll_ms: int, stop: threading.Event, outage: Outage) -> None:
-        """One round of work, then, unless more is due, a wait for a wake-up."""
-        ran, more = self._round(set())
+        """`run`'s other loop: one round of timers, ticks and messages (the steps run on
+        their own thread), then, unless more is due, a wait for a wake-up, which is passed
+        on to the step loop."""
+        ran, more = self._round(set(), steps=False)
         outage.ok()
+        if ran:
+            self._steps_wake.set()  # e.g. a fired timer started a step
         if more or stop.is_set():
             return
         if ran and self.engine.store.wait_for_work(0):
+            self._steps_wake.set()
             return  # woken already, e.g. by the work this round's results started
-        self._wait(poll_ms, stop, worked=ran > 0)
+        if self._wait(poll_ms, stop, worked=ran > 0, steps=False, wake=self._due_wake):
+            self._steps_wake.set()
 
-    def _round(self, failed_timers: set[tuple[str, str, str, int]]) -> tuple[int, bool]:
-        """One batch of each kind of due work: how many units ran, and whether a batch came
-        back full (so that more is probably due)."""
+    def _round(
+        self, failed_timers: set[tuple[str, str, str, int]], *, steps: bool = True
+    ) -> tuple[int, bool]:
+        """One batch of each kind of due work (with `steps`, also of steps: `run_once`):
+        how many units ran, and whether a batch came back full (so that more is probably
+        due)."""
         fired, claimed = self._fire_timer_batch(failed_timers)
-        steps = self.steps.run_batch()
-        ran = fired + steps + self.schedules.run_due()
+        stepped = self.steps.run_batch() if steps else 0
+        ran = fired + stepped + self.schedules.run_due()
         delivered = 0
         if self.outbox.active:
             delivered = self.outbox.deliver_due(
                 self.engine.store, self.engine.clock.now(), self.batch
             )
-        full = max(claimed, steps, delivered) >= self.batch
+        full = max(claimed, stepped, delivered) >= self.batch
         return ran + delivered, full
 
-    def _wait(self, poll_ms: int, stop: threading.Event, *, worked: bool = False) -> None:
-        """Sleep until the next known due time (stored work, or a tick of this worker's
-        schedules), a wake-up from another process's commit,
-        `stop`, or `poll_ms` at the latest (wake-ups are best-effort). The sleep is taken in
-        slices of at most `_STOP_CHECK_MS`, so that a stop is seen within one. After a round
-        that `worked`, work already due is taken at once."""
+    def _wait(
+        self,
+        poll_ms: int,
+        stop: threading.Event,
+        *,
+        worked: bool = False,
+        steps: bool = True,
+        wake: threading.Event | None = None,
+    ) -> bool:
+        """Sleep until the next known due time (stored work: timers, messages and, with
+        `steps`, step runs; or a tick of this worker's schedules), a wake-up from another
+        process's commit, `wake` (set by the step loop), `stop`, or `poll_ms` at the latest
+        (wake-ups are best-effort). The sleep is taken in slices of at most
+        `_STOP_CHECK_MS`, so that a stop is seen within one. After a round that `worked`,
+        work already due is taken at once. Returns whether a wake-up from the store ended
+        it."""
         store = self.engine.store
         wait_ms = poll_ms
         # An idle worker that is not listening waits for its turn (or its poll), not for the
@@ -252,6 +369,7 @@ class Worker:
                 outbox=self.outbox.active,
                 outbox_types=self.outbox.patterns,
                 srcs=sorted(self.engine.registry.actor_sources()),
+                steps=steps,
             )
             if store.listening
             else None
@@ -261,17 +379,21 @@ class Worker:
             due = tick
         if due is not None:
             if worked and due <= self.engine.clock.now():
-                return  # e.g. a timer that fell due during the round
+                return False  # e.g. a timer that fell due during the round
             # Work due now that a round found nothing of is another worker's for now.
             wait_ms = max(_HELD_WAIT_MS, min(poll_ms, due - self.engine.clock.now()))
         deadline = time.monotonic() + min(wait_ms, poll_ms) / 1000
         while not stop.is_set():
+            if wake is not None and wake.is_set():
+                wake.clear()
+                return False
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return
+                return False
             slice_s = min(remaining, _STOP_CHECK_MS / 1000)
             if store.wait_for_work(slice_s):
-                return  # woken: new work
+                return True  # woken: new work
+        return False
 
     def _fire_timer_batch(self, failed: set[tuple[str, str, str, int]]) -> tuple[int, int]:
         """Fire one batch of due timers, skipping those in `failed` (their guard or action

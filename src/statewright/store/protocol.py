@@ -294,11 +294,14 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         outbox: bool,
         outbox_types: Sequence[str] | None = None,
         srcs: Sequence[str] | None = None,
+        timers: bool = True,
+        steps: bool = True,
     ) -> int | None:
-        """The earliest time a timer, step run (of the step sources `srcs`, as in
-        `claim_steps`; every source for None) or, with `outbox`, an outbox message of the
-        event types `outbox_types` matches as in `due_outbox`, is due, over every tenant;
-        None when nothing waits (for virtual-time harnesses)."""
+        """The earliest time a timer (with `timers`), step run (with `steps`; of the step
+        sources `srcs`, as in `claim_steps`; every source for None) or, with `outbox`, an
+        outbox message of the event types `outbox_types` matches as in `due_outbox`, is due,
+        over every tenant; None when nothing waits (for virtual-time harnesses, and for a
+        worker's waits: its step loop waits for the steps, its other loop for the rest)."""
         ...
 
     def last_tick(self, name: str) -> int | None:

@@ -572,13 +572,21 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         outbox: bool,
         outbox_types: Sequence[str] | None = None,
         srcs: Sequence[str] | None = None,
+        timers: bool = True,
+        steps: bool = True,
     ) -> int | None:
-        """The earliest time a timer, step run (of the sources `srcs`, all for None) or, with
-        `outbox`, an outbox message of the event types `outbox_types` matches is due."""
+        """The earliest time a timer (with `timers`), step run (with `steps`, of the sources
+        `srcs`, all for None) or, with `outbox`, an outbox message of the event types
+        `outbox_types` matches is due."""
         times = []
         if outbox and outbox_types is not None and not outbox_types:
             outbox = False
-        for query in ("next_work_at", "next_outbox_at") if outbox else ("next_work_at",):
+        queries = [
+            "next_work_at" if timers and steps else "next_timer_at" if timers else "next_step_at"
+        ] if timers or steps else []
+        if outbox:
+            queries.append("next_outbox_at")
+        for query in queries:
             params = _types(outbox_types) if query == "next_outbox_at" else _srcs(srcs)
             row = self._read_one(self.queries[query], params, what="finding the next due work")
             if row is not None and row["at"] is not None:

@@ -883,6 +883,21 @@ def check_step_leases_renew_only_while_the_claim_is_ours(store: Store) -> None:
     assert store.renew_step_leases([], NOW) == []
 
 
+def check_the_next_due_time_of_timers_or_steps_alone(store: Store) -> None:
+    """`next_work_at` with `steps=False` is the next timer's due time, with `timers=False`
+    the next step run's (a worker's two loops each wait for their own kind)."""
+    save_definition(store)
+    store.commit_transition(
+        start(timers_scheduled=(_timer("t", T0 + 5_000),), steps_started=(_step_write("s"),))
+    )
+    step_at = store.next_work_at(outbox=False, timers=False)
+    assert step_at is not None and step_at < T0 + 5_000
+    assert store.next_work_at(outbox=False) == step_at
+    assert store.next_work_at(outbox=False, steps=False) == T0 + 5_000
+    assert store.next_work_at(outbox=False, timers=False, srcs=["sendEmail"]) is None
+    assert store.next_work_at(outbox=False, timers=False, steps=False) is None
+
+
 def check_a_claim_takes_only_the_step_sources_given(store: Store) -> None:
     """A claim with `srcs` takes only runs of those sources; the others stay pending with no
     attempt charged, until a claim that provides them."""
@@ -1199,6 +1214,7 @@ CONTRACT: tuple[Check, ...] = (
     check_load_instances_reads_many_by_key,
     check_step_leases_renew_only_while_the_claim_is_ours,
     check_a_claim_takes_only_the_step_sources_given,
+    check_the_next_due_time_of_timers_or_steps_alone,
     check_failed_step_attempts_are_kept_with_their_retry_or_error,
     check_a_batch_keeps_the_attempts_of_the_steps_it_gives_up,
     check_workers_register_renew_and_go,

@@ -398,6 +398,23 @@ SELECT MIN(at) AS at FROM (
         AND (%(srcs)s::text[] IS NULL OR src = ANY(%(srcs)s::text[]))
 ) AS due;
 
+-- The timers alone (next_work_at without the steps).
+-- name: next_timer_at
+SELECT MIN(due_at) AS at FROM timers;
+
+-- The steps alone (next_work_at without the timers), of the sources as there.
+-- name: next_step_at
+SELECT MIN(at) AS at FROM (
+    SELECT MIN(next_attempt_at) AS at FROM steps WHERE status = 'pending'
+        AND (%(srcs)s::text[] IS NULL OR src = ANY(%(srcs)s::text[]))
+    UNION ALL
+    SELECT MIN(next_attempt_at) FROM steps WHERE status = 'retrying'
+        AND (%(srcs)s::text[] IS NULL OR src = ANY(%(srcs)s::text[]))
+    UNION ALL
+    SELECT MIN(lease_until) FROM steps WHERE status = 'running'
+        AND (%(srcs)s::text[] IS NULL OR src = ANY(%(srcs)s::text[]))
+) AS due;
+
 -- name: next_outbox_at
 -- :types and :prefixes as in due_outbox.
 SELECT MIN(next_attempt_at) AS at FROM outbox
