@@ -31,6 +31,7 @@ WORK_CACHE_S = 1.0
 #: The methods counted by name; any other is counted as "other".
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
+
 class Metrics:
     """The API's metrics, registered in `registry`; with `work` (the engine's
     `work_summary`), the work gauges too (`WorkCollector`)."""

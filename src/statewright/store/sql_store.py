@@ -581,9 +581,11 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         times = []
         if outbox and outbox_types is not None and not outbox_types:
             outbox = False
-        queries = [
-            "next_work_at" if timers and steps else "next_timer_at" if timers else "next_step_at"
-        ] if timers or steps else []
+        queries = (
+            ["next_work_at" if timers and steps else "next_timer_at" if timers else "next_step_at"]
+            if timers or steps
+            else []
+        )
         if outbox:
             queries.append("next_outbox_at")
         for query in queries:
