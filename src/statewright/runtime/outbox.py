@@ -61,6 +61,7 @@ from statewright.errors import ConfigError
 from statewright.runtime.outage import Outage, through
 from statewright.runtime.retry import (
     OUTBOX_DEFAULT,
+    WORKER_LOST,
     RetryDecision,
     RetryPolicy,
     decide,
@@ -187,49 +188,75 @@ class OutboxDelivery:
         ]
 
     def deliver_due(self, store: Store, now: int, batch: int) -> int:
-        """Try every message due at `now` that a listener matches once; how many were
-        delivered. Messages of other event types are left to other workers, and messages
-        whose claim ran out while earlier ones of the batch were delivered to the next claim."""
+        """Try up to `batch` messages due at `now` that a listener matches, once each; how
+        many were delivered. Messages of other event types are left to other workers.
+
+        Each message is claimed when its turn comes, one claim per message: a claim charges
+        an attempt, so a worker killed during one delivery has spent that message's attempt
+        only, never those of messages it had not started (and each claim has its whole
+        lease for its listeners' deadlines)."""
         delivered = 0
-        claimed = store.due_outbox(now, batch, self.lease_ms, types=self.patterns)
-        for index, record in enumerate(claimed):
-            event = json.loads(record.event)
-            listeners = self._matching(str(event.get("type")))
-            if index and self._claim_too_short(record, listeners):
-                continue  # left for the next claim, not charged an attempt
-            delivered += self._deliver(store, record, now, event, listeners)
+        tried: list[str] = []  # a message failed here may be due again at once: not this round
+        for _ in range(batch):
+            claimed = store.due_outbox(now, 1, self.lease_ms, types=self.patterns, skip=tried)
+            if not claimed:
+                break
+            (record,) = claimed
+            tried.append(record.message_id)
+            if record.attempts > self.policy.attempts:
+                self._lost(store, record, now)
+            else:
+                delivered += self._deliver(store, record, now)
+            now = max(now, self.engine.clock.now())  # the next claim's lease starts from now
         return delivered
 
-    def _claim_too_short(self, record: OutboxRecord, listeners: list[tuple[Listener, int]]) -> bool:
-        """Whether the claim on `record` has lapsed (another worker may hold it by now), or
-        would before its `listeners`' declared deadline."""
-        needed = max((deadline_ms for _, deadline_ms in listeners), default=0)
-        return self.engine.clock.now() + needed >= record.next_attempt_at
-
-    def _deliver(
-        self,
-        store: Store,
-        record: OutboxRecord,
-        now: int,
-        event: dict[str, object],
-        listeners: list[tuple[Listener, int]],
-    ) -> int:
-        """Deliver `record` (its `event`, parsed) to its matching `listeners`."""
-        event_type = str(event.get("type"))
-        fields = {
-            "instance_id": record.instance_id,
-            "tenant": record.tenant,
-            "message_id": record.message_id,
-            "event_type": event_type,
-            "attempt": record.attempts + 1,
-        }
-        about = (
-            f"{record.instance_id} (tenant {record.tenant}) {event_type}, "
-            f"message {record.message_id}, attempt {record.attempts + 1}"
+    def _lost(self, store: Store, record: OutboxRecord, now: int) -> None:
+        """Dead-letter `record`, claimed once its attempts were used up: its last delivery
+        (every one, if it has no error recorded) ended with its worker. The attempt the claim
+        charged is given back: it was never made."""
+        used = record.attempts - 1
+        where = (
+            f"each of its {used} deliveries"
+            if record.last_error is None
+            else f"its last delivery (attempt {used})"
         )
+        reason = (
+            f"{WORKER_LOST}: its worker stopped during {where} (killed, or lost its store for "
+            f"a whole lease); see the worker logs"
+        )
+        if record.last_error is not None:
+            reason += f"; the failure before: {record.last_error}"
+        recorded = through(
+            self.outage,
+            lambda: store.outbox_failed(
+                record, error=reason, next_attempt_at=now, dead=True, attempts=used
+            ),
+        )
+        about, fields = _described(record, json.loads(record.event), used)
+        kind, what = (
+            ("message_dead_lettered", "message dead-lettered")
+            if recorded
+            else ("message_failed", "message failed")
+        )
+        outcome = "no attempts left; dead-lettered" if recorded else _TAKEN_OVER
+        log.warning(
+            "%s: %s of %s: %s; %s",
+            what,
+            about,
+            self.policy.attempts,
+            reason,
+            outcome,
+            extra={"kind": kind, "error": reason, **fields},
+        )
+
+    def _deliver(self, store: Store, record: OutboxRecord, now: int) -> int:
+        """Deliver `record`, just claimed (its attempts count this one), to its listeners."""
+        event = json.loads(record.event)
+        listeners = self._matching(str(event.get("type")))
+        about, fields = _described(record, event, record.attempts)
         if not listeners:
-            # The claim asked for our patterns only; a listener added meanwhile can explain a
-            # mismatch. Not charged: the claim lapses and the message is due again.
+            # The claim asked for our patterns only, which the listeners match alike, so this
+            # does not happen; if it did, the claim lapses and the message is due again.
             log.warning(
                 "message not delivered: %s: no listener matches here",
                 about,
@@ -242,7 +269,7 @@ class OutboxDelivery:
             instance_id=record.instance_id,
             version=record.version,
             event=event,
-            attempt=record.attempts + 1,
+            attempt=record.attempts,
             engine=self.engine,
         )
         # The listeners run one after the other: their deadlines add up. Without renewal the
@@ -304,7 +331,7 @@ class OutboxDelivery:
         fields: dict[str, object],
     ) -> None:
         """Record a failed attempt: retried later, or dead-lettered; one log line either way."""
-        attempt = record.attempts + 1
+        attempt = record.attempts
         decision = decide(
             self.policy, attempt, type(error).__name__, stable_rand(record.message_id, attempt)
         )
@@ -498,9 +525,32 @@ def _deadline_ms(listener: Listener) -> int:
     return math.ceil(deadline_s * 1000)
 
 
+def _described(
+    record: OutboxRecord, event: dict[str, object], attempt: int
+) -> tuple[str, dict[str, object]]:
+    """How a log line names `record` (its `event`, parsed) at `attempt`: its text, and the
+    same facts as `extra` fields."""
+    event_type = str(event.get("type"))
+    fields: dict[str, object] = {
+        "instance_id": record.instance_id,
+        "tenant": record.tenant,
+        "message_id": record.message_id,
+        "event_type": event_type,
+        "attempt": attempt,
+    }
+    about = (
+        f"{record.instance_id} (tenant {record.tenant}) {event_type}, "
+        f"message {record.message_id}, attempt {attempt}"
+    )
+    return about, fields
+
+
+_TAKEN_OVER = "another worker had taken the message over meanwhile (its claim ran out)"
+
+
 def _outcome(decision: RetryDecision, recorded: bool) -> str:
     if not recorded:
-        return "another worker had taken the message over meanwhile (its claim ran out)"
+        return _TAKEN_OVER
     if decision.retry:
         return f"retrying in {decision.delay_ms} ms"
     if decision.give_up == "non_retryable":

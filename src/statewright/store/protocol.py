@@ -196,13 +196,20 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         lease_ms: int = 60_000,
         *,
         types: Sequence[str] | None = None,
+        skip: Sequence[str] = (),
     ) -> list[OutboxRecord]:
         """Claim pending outbox messages of every tenant due at `now` for `lease_ms`: no other
-        worker gets them until then (if this one dies, they are due again after it).
+        worker gets them until then (if this one dies, they are due again after it). Each
+        claim charges the message an attempt (its `attempts` as returned counts it), so that
+        a delivery lost with its worker has spent one; the claim is the message's `attempts`
+        and `next_attempt_at` as returned, which `renew_outbox_lease`, `outbox_delivered` and
+        `outbox_failed` check.
 
         With `types` (event-type descriptors as listeners use them: `"order.shipped"`,
         `"order.*"`, `"*"`), only messages whose event type one of them matches are claimed;
-        the others stay pending, untouched, for a worker that has listeners for them."""
+        the others stay pending, untouched, for a worker that has listeners for them. The
+        messages whose ids are in `skip` are not claimed either (a worker's round tries each
+        message once, also one that failed and is due again at once)."""
         ...
 
     def renew_outbox_lease(self, message: OutboxRecord, held_until: int, lease_until: int) -> bool:
@@ -212,13 +219,25 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         ...
 
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
-        """Mark a message delivered; False if someone else handled this attempt already."""
+        """Mark a claimed message delivered (its attempts as the claim charged them); False if
+        the claim is no longer ours (claimed again after its lease ran out, or handled)."""
         ...
 
     def outbox_failed(
-        self, message: OutboxRecord, *, error: str, next_attempt_at: int, dead: bool
+        self,
+        message: OutboxRecord,
+        *,
+        error: str,
+        next_attempt_at: int,
+        dead: bool,
+        attempts: int | None = None,
     ) -> bool:
-        """Record a failed attempt: try again at `next_attempt_at`, or dead-letter it."""
+        """Record a failed attempt of a claimed message: try again at `next_attempt_at`, or
+        dead-letter it; False if the claim is no longer ours.
+
+        `attempts` records a count other than the claim's: one fewer when the claim gives a
+        message up without delivering it (its last allowed attempt was lost with its worker),
+        so that the attempt this claim charged but never made is not counted."""
         ...
 
     def dead_letters(self, limit: int = 100) -> list[OutboxRecord]:

@@ -423,12 +423,19 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         lease_ms: int = 60_000,
         *,
         types: Sequence[str] | None = None,
+        skip: Sequence[str] = (),
     ) -> list[OutboxRecord]:
         """Claim pending outbox messages due at `now` for `lease_ms`, of the event types
-        `types` matches (see the protocol)."""
+        `types` matches, but those in `skip` (see the protocol)."""
         if types is not None and not types:
             return []
-        params = {"now": now, "limit": limit, "lease_until": now + lease_ms, **_types(types)}
+        params = {
+            "now": now,
+            "limit": limit,
+            "lease_until": now + lease_ms,
+            "tried": json.dumps(list(skip)) if skip else None,
+            **_types(types),
+        }
         rows = self._claim_all(
             self.queries["due_outbox"], params, what="claiming due outbox messages"
         )
@@ -454,7 +461,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         )
 
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
-        """Mark a message delivered; False if someone else handled this attempt already."""
+        """Mark a claimed message delivered; False if the claim is no longer ours."""
         params = {"message_id": message.message_id, "attempts": message.attempts, "now": now}
         return (
             self._run_alone(
@@ -466,12 +473,20 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         )
 
     def outbox_failed(
-        self, message: OutboxRecord, *, error: str, next_attempt_at: int, dead: bool
+        self,
+        message: OutboxRecord,
+        *,
+        error: str,
+        next_attempt_at: int,
+        dead: bool,
+        attempts: int | None = None,
     ) -> bool:
-        """Record a failed attempt: try again at `next_attempt_at`, or dead-letter it."""
+        """Record a failed attempt: try again at `next_attempt_at`, or dead-letter it (see the
+        protocol)."""
         params = {
             "message_id": message.message_id,
             "attempts": message.attempts,
+            "recorded_attempts": message.attempts if attempts is None else attempts,
             "status": "dead" if dead else "pending",
             "next_attempt_at": next_attempt_at,
             "error": error,

@@ -456,7 +456,10 @@ VALUES (%(message_id)s, %(tenant)s, %(instance_id)s, %(version)s, %(event)s, 'pe
 -- name: due_outbox
 -- :types and :prefixes, JSON arrays of event types and of type prefixes (`order.` for a
 -- listener of `order.*`), keep the claim to the messages this worker has listeners for; with
--- both NULL it claims every message.
+-- both NULL it claims every message. The ids in :tried, a JSON array (or NULL), are not
+-- claimed: a worker's round tries each message once. Each claim charges an attempt, so that a
+-- delivery lost with its worker (killed, or cut off from the store for a whole lease) has
+-- spent one.
 -- Read once, as claim_timers says.
 WITH due AS MATERIALIZED (
     SELECT message_id FROM outbox
@@ -465,26 +468,31 @@ WITH due AS MATERIALIZED (
            OR event ->> 'type' IN (SELECT value FROM json_array_elements_text(%(types)s::json))
            OR EXISTS (SELECT 1 FROM json_array_elements_text(%(prefixes)s::json) AS prefix(value)
                       WHERE substr(event ->> 'type', 1, length(prefix.value)) = prefix.value))
+      AND (%(tried)s::json IS NULL
+           OR message_id NOT IN (SELECT value FROM json_array_elements_text(%(tried)s::json)))
     ORDER BY next_attempt_at, created_seq
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-UPDATE outbox SET next_attempt_at = %(lease_until)s
+UPDATE outbox SET next_attempt_at = %(lease_until)s, attempts = attempts + 1
 WHERE message_id IN (SELECT message_id FROM due)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
 -- name: renew_outbox_lease
--- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+-- A claim is the message's attempts (each claim charges one) and next_attempt_at, both of which
+-- a later claim (after this one ran out) moves.
 UPDATE outbox SET next_attempt_at = %(lease_until)s
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s
   AND next_attempt_at = %(held_until)s;
 
 -- name: outbox_delivered
-UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s,
-       last_error = NULL
+-- The attempt was charged by the claim; the claim is still ours if the attempts are the same.
+UPDATE outbox SET status = 'delivered', delivered_at = %(now)s, last_error = NULL
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
 
 -- name: outbox_failed
-UPDATE outbox SET status = %(status)s, attempts = attempts + 1,
+-- :recorded_attempts is the claim's attempts, or one fewer for a claim that dead-letters a
+-- message whose last attempt was lost with its worker (the claim's own was never made).
+UPDATE outbox SET status = %(status)s, attempts = %(recorded_attempts)s,
        next_attempt_at = %(next_attempt_at)s, last_error = %(error)s
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
 

@@ -410,8 +410,11 @@ VALUES (:message_id, :tenant, :instance_id, :version, :event, 'pending', 0,
 -- name: due_outbox
 -- :types and :prefixes, JSON arrays of event types and of type prefixes (`order.` for a
 -- listener of `order.*`), keep the claim to the messages this worker has listeners for; with
--- both NULL it claims every message.
-UPDATE outbox SET next_attempt_at = :lease_until
+-- both NULL it claims every message. The ids in :tried, a JSON array (or NULL), are not
+-- claimed: a worker's round tries each message once. Each claim charges an attempt, so that a
+-- delivery lost with its worker (killed, or cut off from the store for a whole lease) has
+-- spent one.
+UPDATE outbox SET next_attempt_at = :lease_until, attempts = attempts + 1
 WHERE message_id IN (
     SELECT message_id FROM outbox
     WHERE status = 'pending' AND next_attempt_at <= :now
@@ -420,24 +423,29 @@ WHERE message_id IN (
            OR EXISTS (SELECT 1 FROM json_each(:prefixes) AS prefix
                       WHERE substr(json_extract(event, '$.type'), 1, length(prefix.value))
                             = prefix.value))
+      AND (:tried IS NULL
+           OR message_id NOT IN (SELECT value FROM json_each(:tried)))
     ORDER BY next_attempt_at, created_seq
     LIMIT :limit)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
 -- name: renew_outbox_lease
--- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+-- A claim is the message's attempts (each claim charges one) and next_attempt_at, both of which
+-- a later claim (after this one ran out) moves.
 UPDATE outbox SET next_attempt_at = :lease_until
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts
   AND next_attempt_at = :held_until;
 
 -- name: outbox_delivered
-UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = :now,
-       last_error = NULL
+-- The attempt was charged by the claim; the claim is still ours if the attempts are the same.
+UPDATE outbox SET status = 'delivered', delivered_at = :now, last_error = NULL
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts;
 
 -- name: outbox_failed
-UPDATE outbox SET status = :status, attempts = attempts + 1,
+-- :recorded_attempts is the claim's attempts, or one fewer for a claim that dead-letters a
+-- message whose last attempt was lost with its worker (the claim's own was never made).
+UPDATE outbox SET status = :status, attempts = :recorded_attempts,
        next_attempt_at = :next_attempt_at, last_error = :error
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts;
 
