@@ -57,6 +57,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, TypeGuard
 
 from statewright.chart.events import matches_descriptor
@@ -71,7 +72,7 @@ from statewright.runtime.retry import (
     stable_rand,
 )
 from statewright.store.protocol import Store
-from statewright.store.records import OutboxRecord
+from statewright.store.records import OutboxDelivered, OutboxFailed, OutboxRecord
 
 if TYPE_CHECKING:
     from statewright.engine import Engine
@@ -195,66 +196,72 @@ class OutboxDelivery:
         """Try up to `batch` messages due at `now` that a listener matches, once each; how
         many were delivered. Messages of other event types are left to other workers.
 
-        Each message is claimed when its turn comes, one claim per message: a claim charges
-        an attempt, so a worker killed during one delivery has spent that message's attempt
-        only, never those of messages it had not started (and each claim has its whole
-        lease for its listeners' deadlines)."""
+        One claim holds the batch; it starts (charges the attempt of) its first message only,
+        and each message's outcome is written together with the start of the next, so that
+        at any moment only the message being delivered has been charged: a worker killed
+        during one delivery has spent that message's attempt only, never those of messages
+        it had not started. A start holds its message a whole lease from then, for its
+        listeners' deadlines; a message that another worker took once its claim ran out
+        before its turn is left to it, not started."""
+        claimed = store.due_outbox(now, batch, self.lease_ms, types=self.patterns, started=1)
+        if not claimed:
+            return 0
         delivered = 0
-        tried: list[str] = []  # a message failed here may be due again at once: not this round
-        for _ in range(batch):
-            claimed = store.due_outbox(now, 1, self.lease_ms, types=self.patterns, skip=tried)
-            if not claimed:
-                break
-            (record,) = claimed
-            tried.append(record.message_id)
-            if record.attempts > self.policy.attempts:
-                self._lost(store, record, now)
-            else:
-                delivered += self._deliver(store, record, now)
-            now = max(now, self.engine.clock.now())  # the next claim's lease starts from now
+        record: OutboxRecord | None = claimed[0]
+        waiting = iter(claimed[1:])
+        while record is not None:
+            outcome, report = self._attempt(store, record)
+            recorded, record = self._next(store, outcome, waiting)
+            delivered += report(recorded)
         return delivered
 
-    def _lost(self, store: Store, record: OutboxRecord, now: int) -> None:
-        """Dead-letter `record`, claimed once its attempts were used up: its last delivery
-        (every one, if it has no error recorded) ended with its worker. The attempt the claim
-        charged is given back: it was never made."""
-        used = record.attempts - 1
-        where = (
-            f"each of its {used} deliveries"
-            if record.last_error is None
-            else f"its last delivery (attempt {used})"
-        )
-        reason = (
-            f"{WORKER_LOST}: its worker stopped during {where} (killed, or lost its store for "
-            f"a whole lease); see the worker logs"
-        )
-        if record.last_error is not None:
-            reason += f"; the failure before: {record.last_error}"
-        recorded = through(
-            self.outage,
-            lambda: store.outbox_failed(
-                record, error=reason, next_attempt_at=now, dead=True, attempts=used
-            ),
-        )
-        about, fields = _described(record, json.loads(record.event), used)
-        kind, what = (
-            ("message_dead_lettered", "message dead-lettered")
-            if recorded
-            else ("message_failed", "message failed")
-        )
-        outcome = "no attempts left; dead-lettered" if recorded else _TAKEN_OVER
-        log.warning(
-            "%s: %s of %s: %s; %s",
-            what,
-            about,
-            self.policy.attempts,
-            reason,
-            outcome,
-            extra={"kind": kind, "error": reason, **fields},
+    def _next(
+        self,
+        store: Store,
+        outcome: OutboxDelivered | OutboxFailed | None,
+        waiting: Iterator[OutboxRecord],
+    ) -> tuple[bool, OutboxRecord | None]:
+        """Record `outcome` and start the next message `waiting` in the same write; whether
+        the outcome was recorded, and the message started (None: the batch is done). A
+        message that another worker took meanwhile (its lease ran out while earlier ones
+        were delivered) is not started: the next one is."""
+        recorded = True
+        for message in waiting:
+            done, started = through(self.outage, partial(self._start, store, message, outcome))
+            if outcome is not None:
+                recorded, outcome = done, None
+            if started is not None:
+                return recorded, started
+        if outcome is not None:
+            recorded = through(self.outage, partial(self._record, store, outcome))
+        return recorded, None
+
+    def _start(
+        self, store: Store, message: OutboxRecord, after: OutboxDelivered | OutboxFailed | None
+    ) -> tuple[bool, OutboxRecord | None]:
+        now = self.engine.clock.now()  # read at each try: an outage may last
+        return store.start_outbox(message, now, now + self.lease_ms, after=after)
+
+    def _record(self, store: Store, outcome: OutboxDelivered | OutboxFailed) -> bool:
+        """Record `outcome` alone (no message of the batch left to start with it)."""
+        if isinstance(outcome, OutboxDelivered):
+            return store.outbox_delivered(outcome.message, self.engine.clock.now())
+        return store.outbox_failed(
+            outcome.message,
+            error=outcome.error,
+            next_attempt_at=outcome.next_attempt_at,
+            dead=outcome.dead,
+            attempts=outcome.attempts,
         )
 
-    def _deliver(self, store: Store, record: OutboxRecord, now: int) -> int:
-        """Deliver `record`, just claimed (its attempts count this one), to its listeners."""
+    def _attempt(
+        self, store: Store, record: OutboxRecord
+    ) -> tuple[OutboxDelivered | OutboxFailed | None, Callable[[bool], int]]:
+        """Deliver `record`, just started (its attempts count this one): the outcome to
+        record, and what logs it once written (given whether it was recorded), returning
+        1 for a delivery recorded."""
+        if record.attempts > self.policy.attempts:
+            return self._lost(record)
         event = json.loads(record.event)
         listeners = self._matching(str(event.get("type")))
         about, fields = _described(record, event, record.attempts)
@@ -266,7 +273,7 @@ class OutboxDelivery:
                 about,
                 extra={"kind": "message_unmatched", **fields},
             )
-            return 0
+            return None, lambda recorded: 0
         message = OutboxMessage(
             id=record.message_id,
             tenant=record.tenant,
@@ -294,18 +301,68 @@ class OutboxDelivery:
             # Also one that is not an Exception (`sys.exit()`, an abort signal of a library):
             # a failed attempt, retried and dead-lettered in the end, never a worker stopped
             # by every delivery of the same message.
-            self._failed(store, record, error, now, about, fields)
+            return self._failed(record, error, about, fields)
+
+        def report(recorded: bool) -> int:
+            if recorded:
+                log.info(
+                    "message delivered: %s", about, extra={"kind": "message_delivered", **fields}
+                )
+                return 1
+            log.warning(
+                "message delivered: %s, but another worker had taken it over meanwhile (its "
+                "claim ran out): it may be delivered again",
+                about,
+                extra={"kind": "message_delivered_late", **fields},
+            )
             return 0
-        if through(self.outage, lambda: store.outbox_delivered(record, now)):
-            log.info("message delivered: %s", about, extra={"kind": "message_delivered", **fields})
-            return 1
-        log.warning(
-            "message delivered: %s, but another worker had taken it over meanwhile (its claim "
-            "ran out): it may be delivered again",
-            about,
-            extra={"kind": "message_delivered_late", **fields},
+
+        return OutboxDelivered(message=record), report
+
+    def _lost(self, record: OutboxRecord) -> tuple[OutboxFailed, Callable[[bool], int]]:
+        """Dead-letter `record`, started once its attempts were used up: its last delivery
+        (every one, if it has no error recorded) ended with its worker. The attempt the start
+        charged is given back: it was never made."""
+        used = record.attempts - 1
+        where = (
+            f"each of its {used} deliveries"
+            if record.last_error is None
+            else f"its last delivery (attempt {used})"
         )
-        return 0
+        reason = (
+            f"{WORKER_LOST}: its worker stopped during {where} (killed, or lost its store for "
+            f"a whole lease); see the worker logs"
+        )
+        if record.last_error is not None:
+            reason += f"; the failure before: {record.last_error}"
+        about, fields = _described(record, json.loads(record.event), used)
+
+        def report(recorded: bool) -> int:
+            kind, what = (
+                ("message_dead_lettered", "message dead-lettered")
+                if recorded
+                else ("message_failed", "message failed")
+            )
+            outcome = "no attempts left; dead-lettered" if recorded else _TAKEN_OVER
+            log.warning(
+                "%s: %s of %s: %s; %s",
+                what,
+                about,
+                self.policy.attempts,
+                reason,
+                outcome,
+                extra={"kind": kind, "error": reason, **fields},
+            )
+            return 0
+
+        failure = OutboxFailed(
+            message=record,
+            error=reason,
+            next_attempt_at=self.engine.clock.now(),
+            dead=True,
+            attempts=used,
+        )
+        return failure, report
 
     def _call(self, listener: Listener, message: OutboxMessage, deadline_ms: int | None) -> None:
         """Call `listener` with `message` within `deadline_ms` (no limit with None).
@@ -327,43 +384,44 @@ class OutboxDelivery:
 
     def _failed(
         self,
-        store: Store,
         record: OutboxRecord,
         error: BaseException,
-        now: int,
         about: str,
         fields: dict[str, object],
-    ) -> None:
-        """Record a failed attempt: retried later, or dead-lettered; one log line either way."""
+    ) -> tuple[OutboxFailed, Callable[[bool], int]]:
+        """A failed attempt: retried later, or dead-lettered; one log line either way."""
         attempt = record.attempts
         decision = decide(
             self.policy, attempt, type(error).__name__, stable_rand(record.message_id, attempt)
         )
+        now = self.engine.clock.now()
         due = decision.due_at(now)
         reason = f"{type(error).__name__}: {error}"
-        recorded = through(
-            self.outage,
-            lambda: store.outbox_failed(
-                record,
-                error=reason,
-                next_attempt_at=now if due is None else due,
-                dead=not decision.retry,
-            ),
+
+        def report(recorded: bool) -> int:
+            kind, what = (
+                ("message_dead_lettered", "message dead-lettered")
+                if recorded and not decision.retry
+                else ("message_failed", "message failed")
+            )
+            log.warning(
+                "%s: %s of %s: %s; %s",
+                what,
+                about,
+                decision.attempts,
+                reason,
+                _outcome(decision, recorded),
+                extra={"kind": kind, "error": reason, **fields},
+            )
+            return 0
+
+        failure = OutboxFailed(
+            message=record,
+            error=reason,
+            next_attempt_at=now if due is None else due,
+            dead=not decision.retry,
         )
-        kind, what = (
-            ("message_dead_lettered", "message dead-lettered")
-            if recorded and not decision.retry
-            else ("message_failed", "message failed")
-        )
-        log.warning(
-            "%s: %s of %s: %s; %s",
-            what,
-            about,
-            decision.attempts,
-            reason,
-            _outcome(decision, recorded),
-            extra={"kind": kind, "error": reason, **fields},
-        )
+        return failure, report
 
 
 class _Held:

@@ -19,6 +19,8 @@ from statewright.store.records import (
     DefinitionRecord,
     IdempotencyRecord,
     InstanceRecord,
+    OutboxDelivered,
+    OutboxFailed,
     OutboxRecord,
     ScheduleTickRecord,
     StateCountRecord,
@@ -197,19 +199,46 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         *,
         types: Sequence[str] | None = None,
         skip: Sequence[str] = (),
+        started: int | None = None,
     ) -> list[OutboxRecord]:
         """Claim pending outbox messages of every tenant due at `now` for `lease_ms`: no other
-        worker gets them until then (if this one dies, they are due again after it). Each
-        claim charges the message an attempt (its `attempts` as returned counts it), so that
-        a delivery lost with its worker has spent one; the claim is the message's `attempts`
-        and `next_attempt_at` as returned, which `renew_outbox_lease`, `outbox_delivered` and
-        `outbox_failed` check.
+        worker gets them until then (if this one dies, they are due again after it). They
+        come in delivery order: those started first, then by creation.
+
+        A started message is charged an attempt (its `attempts` as returned counts it), so
+        that a delivery lost with its worker has spent one. `started` says how many of the
+        claimed messages are started now (the first due; None: all of them); the others are
+        held for the lease uncharged, and `start_outbox` starts each when its turn comes, so
+        that a worker lost during one delivery has charged no message it had not started.
+        The claim is the message's `attempts` and `next_attempt_at` as returned, which
+        `start_outbox`, `renew_outbox_lease`, `outbox_delivered` and `outbox_failed` check.
 
         With `types` (event-type descriptors as listeners use them: `"order.shipped"`,
         `"order.*"`, `"*"`), only messages whose event type one of them matches are claimed;
         the others stay pending, untouched, for a worker that has listeners for them. The
-        messages whose ids are in `skip` are not claimed either (a worker's round tries each
-        message once, also one that failed and is due again at once)."""
+        messages whose ids are in `skip` are not claimed either."""
+        ...
+
+    def start_outbox(
+        self,
+        message: OutboxRecord,
+        now: int,
+        lease_until: int,
+        *,
+        after: OutboxDelivered | OutboxFailed | None = None,
+    ) -> tuple[bool, OutboxRecord | None]:
+        """Start the delivery of `message`, claimed and held uncharged (`due_outbox(...,
+        started=...)`): charge its attempt and hold it until `lease_until`. In the same write,
+        record `after`, the outcome of the delivery before it (a delivery recorded at `now`),
+        so that a worker delivering a batch writes once per message.
+
+        A held message whose lease ran out is started all the same unless another claim took
+        it meanwhile (which moves its `next_attempt_at`): starting it takes a new lease.
+
+        Returns whether `after` was recorded (False: its claim was no longer ours, as
+        `outbox_delivered` and `outbox_failed` say; True without one), and `message` as
+        started (its claim from now on), or None if the claim on it is no longer ours (another
+        claim took it, or it was handled): then it was not started."""
         ...
 
     def renew_outbox_lease(self, message: OutboxRecord, held_until: int, lease_until: int) -> bool:

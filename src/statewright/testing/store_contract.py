@@ -35,6 +35,8 @@ from statewright.store.records import (
     DefinitionRecord,
     IdempotencyRecord,
     InstanceWrite,
+    OutboxDelivered,
+    OutboxFailed,
     OutboxWrite,
     StepAttemptRecord,
     StepRecord,
@@ -570,6 +572,74 @@ def check_outbox_claims_charge_an_attempt_each(store: Store) -> None:
     assert third.attempts == 3
     assert store.outbox_failed(third, error="lost", next_attempt_at=now, dead=True, attempts=2)
     assert rows()["m-1"] == ("dead", 2, "lost")
+
+
+def check_outbox_batches_start_one_message_at_a_time(store: Store) -> None:
+    """`due_outbox(..., started=1)` claims a batch and starts (charges) its first message only,
+    the earliest due; `start_outbox` starts each of the others when its turn comes, holding
+    it a whole lease from then, in one write with the outcome of the one before, so that a
+    batch lost with its worker has charged only the message then being delivered. A held
+    message is started also after its lease ran out, unless another claim took it; an
+    outcome whose claim is no longer ours is not recorded."""
+    save_definition(store)
+    ids = ("m-1", "m-2", "m-3", "m-4", "m-5")
+    store.commit_transition(start(outbox=tuple(_message(message_id) for message_id in ids)))
+    now = T0 + 2_000
+
+    def rows() -> dict[str, tuple[str, int, int]]:
+        return {
+            m.message_id: (m.status, m.attempts, m.next_attempt_at)
+            for m in store.outbox("acme", "order-42")
+        }
+
+    held = now + 1_000
+    claimed = store.due_outbox(now, 10, lease_ms=1_000, started=1)
+    assert [(m.message_id, m.attempts, m.next_attempt_at) for m in claimed] == [
+        ("m-1", 1, held),
+        *((message_id, 0, held) for message_id in ids[1:]),
+    ]
+    first, second, third, fourth, _ = claimed
+    assert store.due_outbox(now, 10, lease_ms=1_000) == []  # held, though not started
+    recorded, started = store.start_outbox(
+        second, now + 100, now + 1_100, after=OutboxDelivered(message=first)
+    )
+    assert recorded and started is not None
+    assert (started.message_id, started.attempts, started.next_attempt_at) == (
+        "m-2",
+        1,
+        now + 1_100,
+    )
+    assert rows() == {
+        "m-1": ("delivered", 1, held),
+        "m-2": ("pending", 1, now + 1_100),
+        **{message_id: ("pending", 0, held) for message_id in ids[2:]},
+    }
+    assert store.renew_outbox_lease(started, now + 1_100, now + 1_200)  # the start's claim
+    assert not store.renew_outbox_lease(second, held, now + 1_200)  # not the batch's any more
+    started = dataclasses.replace(started, next_attempt_at=now + 1_200)
+    # Past the batch's lease: m-3 is taken by another claim (held, uncharged), m-4 is not.
+    (taken,) = store.due_outbox(held, 1, lease_ms=1_000, started=0)
+    assert (taken.message_id, taken.attempts, taken.next_attempt_at) == ("m-3", 0, held + 1_000)
+    failure = OutboxFailed(message=started, error="boom", next_attempt_at=now + 9_000, dead=True)
+    recorded, lost = store.start_outbox(third, held + 1, held + 2_000, after=failure)
+    assert recorded and lost is None  # m-2's failure recorded, m-3 not ours to start
+    assert store.start_outbox(third, held + 1, held + 2_000) == (True, None)
+    recorded, late = store.start_outbox(
+        fourth, held + 1, held + 5_000, after=OutboxDelivered(message=first)
+    )
+    assert not recorded  # m-1's outcome is not this claim's to record again
+    assert late is not None and (late.attempts, late.next_attempt_at) == (1, held + 5_000)
+    assert rows() == {
+        "m-1": ("delivered", 1, held),
+        "m-2": ("dead", 1, now + 9_000),
+        "m-3": ("pending", 0, held + 1_000),
+        "m-4": ("pending", 1, held + 5_000),
+        "m-5": ("pending", 0, held),
+    }
+    # A claim starts the earliest due (m-4, failed and due again first); then by creation.
+    assert store.outbox_failed(late, error="later", next_attempt_at=now, dead=False)
+    again = store.due_outbox(held + 10_000, 10, lease_ms=1_000, started=1)
+    assert [(m.message_id, m.attempts) for m in again] == [("m-4", 2), ("m-3", 0), ("m-5", 0)]
 
 
 def check_idempotency_rows(store: Store) -> None:
@@ -1229,6 +1299,7 @@ CONTRACT: tuple[Check, ...] = (
     check_outbox_claims_only_the_event_types_asked_for,
     check_outbox_leases_renew_only_while_the_claim_is_ours,
     check_outbox_claims_charge_an_attempt_each,
+    check_outbox_batches_start_one_message_at_a_time,
     check_idempotency_rows,
     check_drop_pending_work_deletes_every_timer_and_step,
     check_runtime_status_is_computed_from_pending_work,

@@ -411,12 +411,11 @@ VALUES (:message_id, :tenant, :instance_id, :version, :event, 'pending', 0,
 -- :types and :prefixes, JSON arrays of event types and of type prefixes (`order.` for a
 -- listener of `order.*`), keep the claim to the messages this worker has listeners for; with
 -- both NULL it claims every message. The ids in :tried, a JSON array (or NULL), are not
--- claimed: a worker's round tries each message once. Each claim charges an attempt, so that a
--- delivery lost with its worker (killed, or cut off from the store for a whole lease) has
--- spent one.
-UPDATE outbox SET next_attempt_at = :lease_until, attempts = attempts + 1
-WHERE message_id IN (
-    SELECT message_id FROM outbox
+-- claimed. The first :started due are started (charged an attempt, so that a delivery lost
+-- with its worker has spent one); the others are held uncharged until start_outbox starts
+-- them. `started` and created_seq give the delivery order.
+WITH due AS MATERIALIZED (
+    SELECT message_id, next_attempt_at, created_seq FROM outbox
     WHERE status = 'pending' AND next_attempt_at <= :now
       AND (:types IS NULL
            OR json_extract(event, '$.type') IN (SELECT value FROM json_each(:types))
@@ -426,7 +425,36 @@ WHERE message_id IN (
       AND (:tried IS NULL
            OR message_id NOT IN (SELECT value FROM json_each(:tried)))
     ORDER BY next_attempt_at, created_seq
-    LIMIT :limit)
+    LIMIT :limit),
+head AS MATERIALIZED (
+    SELECT message_id FROM due ORDER BY next_attempt_at, created_seq LIMIT :started)
+UPDATE outbox SET next_attempt_at = :lease_until, attempts = attempts + (message_id IN head)
+WHERE message_id IN (SELECT message_id FROM due)
+RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
+          next_attempt_at, last_error, delivered_at, created_seq, message_id IN head AS started;
+
+-- name: start_outbox
+-- Start a message held uncharged by a claim that is still ours (held until :held_until, which
+-- any other claim would have moved, also after this one ran out): charge its attempt, and
+-- hold it a whole lease from now.
+UPDATE outbox SET attempts = attempts + 1, next_attempt_at = :lease_until
+WHERE message_id = :next_id AND status = 'pending' AND attempts = :next_attempts
+  AND next_attempt_at = :held_until
+RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
+          next_attempt_at, last_error, delivered_at;
+
+-- name: outbox_delivered_start
+-- outbox_delivered of :message_id and start_outbox of :next_id in one statement (a worker
+-- delivering a batch writes once per message): the rows changed, each as it is now.
+UPDATE outbox SET
+    status = iif(message_id = :message_id, 'delivered', status),
+    delivered_at = iif(message_id = :message_id, :now, delivered_at),
+    last_error = iif(message_id = :message_id, NULL, last_error),
+    attempts = iif(message_id = :message_id, attempts, attempts + 1),
+    next_attempt_at = iif(message_id = :message_id, next_attempt_at, :lease_until)
+WHERE (message_id = :message_id AND status = 'pending' AND attempts = :attempts)
+   OR (message_id = :next_id AND status = 'pending' AND attempts = :next_attempts
+       AND next_attempt_at = :held_until)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
