@@ -12,21 +12,22 @@ doubling from 10 s up to 1 h) and, when the attempts are exhausted, dead-lettere
 puts it back). Listeners must be idempotent on `message.id`, since a crash between a delivery
 and its bookkeeping repeats it.
 
-A worker delivers a batch of messages one after the other, claiming each for a lease
-(`OUTBOX_LEASE_MS` by default) when its turn comes. The claim charges the attempt, as a step's
-does: a delivery lost with its worker (killed, or cut off from the store for a whole lease)
-has spent one, and only the message then in hand has; a claim that finds the attempts used up
-that way dead-letters the message at once (`WORKER_LOST`), so that a message whose listener
-kills its worker every time ends in the dead letters, not claimed again for ever. A round
-tries each message once. While a message's listeners run, a thread
-renews its claim every third of the lease (as the step runner renews running steps; one
-thread for the worker's messages, `_ClaimKeeper`, which ends once none has been held for a
-while: a thread started per message cost about 130 µs of each delivery), so a
+A worker claims a batch of messages for a lease (`OUTBOX_LEASE_MS` by default) and delivers
+them one after the other. Starting a delivery charges its attempt, as a step's claim does: a
+delivery lost with its worker (killed, or cut off from the store for a whole lease) has spent
+one. The claim starts only the first message; each outcome is written together with the start
+of the next (one write per message), so that only the message then in hand has been charged. A
+start that finds the attempts used up that way dead-letters the message at once
+(`WORKER_LOST`), so that a message whose listener kills its worker every time ends in the dead
+letters, not claimed again for ever. A round tries each message once. While a message's
+listeners run, a thread renews its claim every third of the lease (as the step runner renews
+running steps; one thread for the worker's messages, `_ClaimKeeper`, which ends once none has
+been held for a while: a thread started per message cost about 130 µs of each delivery), so a
 listener that runs longer than the lease keeps its message: another worker takes it over only
 when this one died or could not reach the store for a whole lease. A listener may declare how
-long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it; or given
-to `listen`): `listen` refuses one whose deadline is not shorter than the lease, so that a
-message, claimed when its turn comes, starts with its listeners' deadline left; a message whose
+long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it; or given to
+`listen`): `listen` refuses one whose deadline is not shorter than the lease, so that a
+message, started with a whole lease, has its listeners' deadline left; a message whose
 listeners all declare one, and whose claim outlasts their deadlines added up (they run one
 after the other), needs no renewal.
 

@@ -509,14 +509,14 @@ started AS (
 SELECT * FROM delivered UNION ALL SELECT * FROM started;
 
 -- name: renew_outbox_lease
--- A claim is the message's attempts (each claim charges one) and next_attempt_at, both of which
+-- A claim is the message's attempts (each start charges one) and next_attempt_at, both of which
 -- a later claim (after this one ran out) moves.
 UPDATE outbox SET next_attempt_at = %(lease_until)s
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s
   AND next_attempt_at = %(held_until)s;
 
 -- name: outbox_delivered
--- The attempt was charged by the claim; the claim is still ours if the attempts are the same.
+-- The attempt was charged at its start; the claim is still ours if the attempts are the same.
 UPDATE outbox SET status = 'delivered', delivered_at = %(now)s, last_error = NULL
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
 

@@ -459,14 +459,14 @@ RETURNING tenant, instance_id, message_id, version, event, status, attempts, cre
           next_attempt_at, last_error, delivered_at;
 
 -- name: renew_outbox_lease
--- A claim is the message's attempts (each claim charges one) and next_attempt_at, both of which
+-- A claim is the message's attempts (each start charges one) and next_attempt_at, both of which
 -- a later claim (after this one ran out) moves.
 UPDATE outbox SET next_attempt_at = :lease_until
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts
   AND next_attempt_at = :held_until;
 
 -- name: outbox_delivered
--- The attempt was charged by the claim; the claim is still ours if the attempts are the same.
+-- The attempt was charged at its start; the claim is still ours if the attempts are the same.
 UPDATE outbox SET status = 'delivered', delivered_at = :now, last_error = NULL
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts;
 
