@@ -218,12 +218,13 @@ def test_a_claimed_message_is_held_for_the_outbox_lease_then_another_worker_may_
         ("just before the lease ends", 0),
         ("when it ends", 1),
     ]
-    # Virtual time ran past the lease with no renewal (as when a worker stalls): twice.
-    assert [m.attempt for m in taken_over] == [1]
-    assert statuses(engine, "s-1") == [("delivered", 1)]
+    # Virtual time ran past the lease with no renewal (as when a worker stalls): twice. The
+    # claim that ran out counts as an attempt, as one lost with its worker does.
+    assert [m.attempt for m in taken_over] == [2]
+    assert statuses(engine, "s-1") == [("delivered", 2)]
 
 
-def test_a_message_whose_claim_ran_out_while_the_batch_was_delivered_is_not_started(
+def test_a_message_is_claimed_at_its_turn_so_one_another_worker_delivered_meanwhile_is_not(
     engine: Engine, clock: VirtualClock
 ) -> None:
     other = Worker(engine)
@@ -233,7 +234,7 @@ def test_a_message_whose_claim_ran_out_while_the_batch_was_delivered_is_not_star
 
     def slow(message: OutboxMessage) -> None:
         got.append(message.id)
-        clock.advance(1_000)  # the whole batch's claim runs out meanwhile
+        clock.advance(1_000)  # the claim runs out meanwhile
         other.run_once()
 
     worker = Worker(engine, outbox_lease_ms=1_000)
@@ -244,11 +245,12 @@ def test_a_message_whose_claim_ran_out_while_the_batch_was_delivered_is_not_star
 
     worker.run_once()
 
-    # The first of the batch ran past its lease (and was taken over: delivered twice); the
-    # second was not started once its claim had run out, so only the other worker has it.
+    # The first ran past its lease and was taken over (delivered twice, its second delivery
+    # its second attempt); the second, claimed only when its turn came, had been delivered by
+    # the other worker by then, so only the other worker has it, on its first attempt.
     assert len(got) == 1
     assert sorted(other_got) == ["default/s-1/2/0", "default/s-1/3/0"]
-    assert statuses(engine, "s-1") == [("delivered", 1), ("delivered", 1)]
+    assert statuses(engine, "s-1") == [("delivered", 2), ("delivered", 1)]
 
 
 @pytest.mark.parametrize("lease_ms", [0, -5, 1.5])

@@ -39,7 +39,7 @@ _INTEGER_PARAMS = {
     "attempt", "started_at", "ended_at", "pid", "heartbeat_at", "before", "alive_after",
     "timer_count", "write_count", "consumed_step_count", "consumed_timer_count",
     "response_status", "payloads", "revoked_at", "stale_before", "after", "through",
-    "expires_at", "dead_seq", "held_until",
+    "expires_at", "dead_seq", "held_until", "recorded_attempts", "next_attempts", "started",
     "state_version", "cap",
 }  # fmt: skip
 #: Parameters that are arrays (PostgreSQL's batched lookups).
@@ -54,6 +54,7 @@ _OTHER_PARAMS: dict[str, object] = {
     "steps": '[["s", "src", "{}", "state", "key", null]]',
     "messages": '[["m", "{}"]]',
     "srcs_json": '["x"]',
+    "tried": '["x"]',
     "pending": "{3/10,4/11}",
 }
 _TABLES = (

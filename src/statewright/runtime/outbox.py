@@ -13,17 +13,21 @@ puts it back). Listeners must be idempotent on `message.id`, since a crash betwe
 and its bookkeeping repeats it.
 
 A worker claims a batch of messages for a lease (`OUTBOX_LEASE_MS` by default) and delivers
-them one after the other. A message whose claim has run out before its turn is left for the
-next claim, not started, so a message is held only while its own listeners run (the first of a
-batch always runs: every round makes progress). While a message's listeners run, a thread
-renews its claim every third of the lease (as the step runner renews running steps; one
-thread for the worker's messages, `_ClaimKeeper`, which ends once none has been held for a
-while: a thread started per message cost about 130 µs of each delivery), so a
+them one after the other. Starting a delivery charges its attempt, as a step's claim does: a
+delivery lost with its worker (killed, or cut off from the store for a whole lease) has spent
+one. The claim starts only the first message; each outcome is written together with the start
+of the next (one write per message), so that only the message then in hand has been charged. A
+start that finds the attempts used up that way dead-letters the message at once
+(`WORKER_LOST`), so that a message whose listener kills its worker every time ends in the dead
+letters, not claimed again for ever. A round tries each message once. While a message's
+listeners run, a thread renews its claim every third of the lease (as the step runner renews
+running steps; one thread for the worker's messages, `_ClaimKeeper`, which ends once none has
+been held for a while: a thread started per message cost about 130 µs of each delivery), so a
 listener that runs longer than the lease keeps its message: another worker takes it over only
 when this one died or could not reach the store for a whole lease. A listener may declare how
-long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it; or given
-to `listen`): `listen` refuses one whose deadline is not shorter than the lease, and a message
-is started only while its claim has at least its listeners' deadline left; a message whose
+long one call can take at most, as `deadline_s` (a `Webhook` does, and enforces it; or given to
+`listen`): `listen` refuses one whose deadline is not shorter than the lease, so that a
+message, started with a whole lease, has its listeners' deadline left; a message whose
 listeners all declare one, and whose claim outlasts their deadlines added up (they run one
 after the other), needs no renewal.
 
@@ -54,6 +58,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, TypeGuard
 
 from statewright.chart.events import matches_descriptor
@@ -61,13 +66,14 @@ from statewright.errors import ConfigError
 from statewright.runtime.outage import Outage, through
 from statewright.runtime.retry import (
     OUTBOX_DEFAULT,
+    WORKER_LOST,
     RetryDecision,
     RetryPolicy,
     decide,
     stable_rand,
 )
 from statewright.store.protocol import Store
-from statewright.store.records import OutboxRecord
+from statewright.store.records import OutboxDelivered, OutboxFailed, OutboxRecord
 
 if TYPE_CHECKING:
     from statewright.engine import Engine
@@ -91,7 +97,8 @@ class OutboxMessage:
         instance_id: the instance that emitted it.
         version: the instance version whose transition emitted it.
         event: the emitted event.
-        attempt: 1 for the first delivery, counting up on retries.
+        attempt: 1 for the first delivery, counting up with each one started (retries,
+            and deliveries lost with their worker).
         engine: the engine the worker runs for: `message.engine.send(...)`, `.start(...)`,
             `.get(...)` (pass `tenant=message.tenant`, and an idempotency key derived from
             `message.id`, so that a repeated delivery does not act twice).
@@ -187,62 +194,94 @@ class OutboxDelivery:
         ]
 
     def deliver_due(self, store: Store, now: int, batch: int) -> int:
-        """Try every message due at `now` that a listener matches once; how many were
-        delivered. Messages of other event types are left to other workers, and messages
-        whose claim ran out while earlier ones of the batch were delivered to the next claim."""
+        """Try up to `batch` messages due at `now` that a listener matches, once each; how
+        many were delivered. Messages of other event types are left to other workers.
+
+        One claim holds the batch; it starts (charges the attempt of) its first message only,
+        and each message's outcome is written together with the start of the next, so that
+        at any moment only the message being delivered has been charged: a worker killed
+        during one delivery has spent that message's attempt only, never those of messages
+        it had not started. A start holds its message a whole lease from then, for its
+        listeners' deadlines; a message that another worker took once its claim ran out
+        before its turn is left to it, not started."""
+        claimed = store.due_outbox(now, batch, self.lease_ms, types=self.patterns, started=1)
+        if not claimed:
+            return 0
         delivered = 0
-        claimed = store.due_outbox(now, batch, self.lease_ms, types=self.patterns)
-        for index, record in enumerate(claimed):
-            event = json.loads(record.event)
-            listeners = self._matching(str(event.get("type")))
-            if index and self._claim_too_short(record, listeners):
-                continue  # left for the next claim, not charged an attempt
-            delivered += self._deliver(store, record, now, event, listeners)
+        record: OutboxRecord | None = claimed[0]
+        waiting = iter(claimed[1:])
+        while record is not None:
+            outcome, report = self._attempt(store, record)
+            recorded, record = self._next(store, outcome, waiting)
+            delivered += report(recorded)
         return delivered
 
-    def _claim_too_short(self, record: OutboxRecord, listeners: list[tuple[Listener, int]]) -> bool:
-        """Whether the claim on `record` has lapsed (another worker may hold it by now), or
-        would before its `listeners`' declared deadline."""
-        needed = max((deadline_ms for _, deadline_ms in listeners), default=0)
-        return self.engine.clock.now() + needed >= record.next_attempt_at
-
-    def _deliver(
+    def _next(
         self,
         store: Store,
-        record: OutboxRecord,
-        now: int,
-        event: dict[str, object],
-        listeners: list[tuple[Listener, int]],
-    ) -> int:
-        """Deliver `record` (its `event`, parsed) to its matching `listeners`."""
-        event_type = str(event.get("type"))
-        fields = {
-            "instance_id": record.instance_id,
-            "tenant": record.tenant,
-            "message_id": record.message_id,
-            "event_type": event_type,
-            "attempt": record.attempts + 1,
-        }
-        about = (
-            f"{record.instance_id} (tenant {record.tenant}) {event_type}, "
-            f"message {record.message_id}, attempt {record.attempts + 1}"
+        outcome: OutboxDelivered | OutboxFailed | None,
+        waiting: Iterator[OutboxRecord],
+    ) -> tuple[bool, OutboxRecord | None]:
+        """Record `outcome` and start the next message `waiting` in the same write; whether
+        the outcome was recorded, and the message started (None: the batch is done). A
+        message that another worker took meanwhile (its lease ran out while earlier ones
+        were delivered) is not started: the next one is."""
+        recorded = True
+        for message in waiting:
+            done, started = through(self.outage, partial(self._start, store, message, outcome))
+            if outcome is not None:
+                recorded, outcome = done, None
+            if started is not None:
+                return recorded, started
+        if outcome is not None:
+            recorded = through(self.outage, partial(self._record, store, outcome))
+        return recorded, None
+
+    def _start(
+        self, store: Store, message: OutboxRecord, after: OutboxDelivered | OutboxFailed | None
+    ) -> tuple[bool, OutboxRecord | None]:
+        now = self.engine.clock.now()  # read at each try: an outage may last
+        return store.start_outbox(message, now, now + self.lease_ms, after=after)
+
+    def _record(self, store: Store, outcome: OutboxDelivered | OutboxFailed) -> bool:
+        """Record `outcome` alone (no message of the batch left to start with it)."""
+        if isinstance(outcome, OutboxDelivered):
+            return store.outbox_delivered(outcome.message, self.engine.clock.now())
+        return store.outbox_failed(
+            outcome.message,
+            error=outcome.error,
+            next_attempt_at=outcome.next_attempt_at,
+            dead=outcome.dead,
+            attempts=outcome.attempts,
         )
+
+    def _attempt(
+        self, store: Store, record: OutboxRecord
+    ) -> tuple[OutboxDelivered | OutboxFailed | None, Callable[[bool], int]]:
+        """Deliver `record`, just started (its attempts count this one): the outcome to
+        record, and what logs it once written (given whether it was recorded), returning
+        1 for a delivery recorded."""
+        if record.attempts > self.policy.attempts:
+            return self._lost(record)
+        event = json.loads(record.event)
+        listeners = self._matching(str(event.get("type")))
+        about, fields = _described(record, event, record.attempts)
         if not listeners:
-            # The claim asked for our patterns only; a listener added meanwhile can explain a
-            # mismatch. Not charged: the claim lapses and the message is due again.
+            # The claim asked for our patterns only, which the listeners match alike, so this
+            # does not happen; if it did, the claim lapses and the message is due again.
             log.warning(
                 "message not delivered: %s: no listener matches here",
                 about,
                 extra={"kind": "message_unmatched", **fields},
             )
-            return 0
+            return None, lambda recorded: 0
         message = OutboxMessage(
             id=record.message_id,
             tenant=record.tenant,
             instance_id=record.instance_id,
             version=record.version,
             event=event,
-            attempt=record.attempts + 1,
+            attempt=record.attempts,
             engine=self.engine,
         )
         # The listeners run one after the other: their deadlines add up. Without renewal the
@@ -263,18 +302,68 @@ class OutboxDelivery:
             # Also one that is not an Exception (`sys.exit()`, an abort signal of a library):
             # a failed attempt, retried and dead-lettered in the end, never a worker stopped
             # by every delivery of the same message.
-            self._failed(store, record, error, now, about, fields)
+            return self._failed(record, error, about, fields)
+
+        def report(recorded: bool) -> int:
+            if recorded:
+                log.info(
+                    "message delivered: %s", about, extra={"kind": "message_delivered", **fields}
+                )
+                return 1
+            log.warning(
+                "message delivered: %s, but another worker had taken it over meanwhile (its "
+                "claim ran out): it may be delivered again",
+                about,
+                extra={"kind": "message_delivered_late", **fields},
+            )
             return 0
-        if through(self.outage, lambda: store.outbox_delivered(record, now)):
-            log.info("message delivered: %s", about, extra={"kind": "message_delivered", **fields})
-            return 1
-        log.warning(
-            "message delivered: %s, but another worker had taken it over meanwhile (its claim "
-            "ran out): it may be delivered again",
-            about,
-            extra={"kind": "message_delivered_late", **fields},
+
+        return OutboxDelivered(message=record), report
+
+    def _lost(self, record: OutboxRecord) -> tuple[OutboxFailed, Callable[[bool], int]]:
+        """Dead-letter `record`, started once its attempts were used up: its last delivery
+        (every one, if it has no error recorded) ended with its worker. The attempt the start
+        charged is given back: it was never made."""
+        used = record.attempts - 1
+        where = (
+            f"each of its {used} deliveries"
+            if record.last_error is None
+            else f"its last delivery (attempt {used})"
         )
-        return 0
+        reason = (
+            f"{WORKER_LOST}: its worker stopped during {where} (killed, or lost its store for "
+            f"a whole lease); see the worker logs"
+        )
+        if record.last_error is not None:
+            reason += f"; the failure before: {record.last_error}"
+        about, fields = _described(record, json.loads(record.event), used)
+
+        def report(recorded: bool) -> int:
+            kind, what = (
+                ("message_dead_lettered", "message dead-lettered")
+                if recorded
+                else ("message_failed", "message failed")
+            )
+            outcome = "no attempts left; dead-lettered" if recorded else _TAKEN_OVER
+            log.warning(
+                "%s: %s of %s: %s; %s",
+                what,
+                about,
+                self.policy.attempts,
+                reason,
+                outcome,
+                extra={"kind": kind, "error": reason, **fields},
+            )
+            return 0
+
+        failure = OutboxFailed(
+            message=record,
+            error=reason,
+            next_attempt_at=self.engine.clock.now(),
+            dead=True,
+            attempts=used,
+        )
+        return failure, report
 
     def _call(self, listener: Listener, message: OutboxMessage, deadline_ms: int | None) -> None:
         """Call `listener` with `message` within `deadline_ms` (no limit with None).
@@ -296,43 +385,44 @@ class OutboxDelivery:
 
     def _failed(
         self,
-        store: Store,
         record: OutboxRecord,
         error: BaseException,
-        now: int,
         about: str,
         fields: dict[str, object],
-    ) -> None:
-        """Record a failed attempt: retried later, or dead-lettered; one log line either way."""
-        attempt = record.attempts + 1
+    ) -> tuple[OutboxFailed, Callable[[bool], int]]:
+        """A failed attempt: retried later, or dead-lettered; one log line either way."""
+        attempt = record.attempts
         decision = decide(
             self.policy, attempt, type(error).__name__, stable_rand(record.message_id, attempt)
         )
+        now = self.engine.clock.now()
         due = decision.due_at(now)
         reason = f"{type(error).__name__}: {error}"
-        recorded = through(
-            self.outage,
-            lambda: store.outbox_failed(
-                record,
-                error=reason,
-                next_attempt_at=now if due is None else due,
-                dead=not decision.retry,
-            ),
+
+        def report(recorded: bool) -> int:
+            kind, what = (
+                ("message_dead_lettered", "message dead-lettered")
+                if recorded and not decision.retry
+                else ("message_failed", "message failed")
+            )
+            log.warning(
+                "%s: %s of %s: %s; %s",
+                what,
+                about,
+                decision.attempts,
+                reason,
+                _outcome(decision, recorded),
+                extra={"kind": kind, "error": reason, **fields},
+            )
+            return 0
+
+        failure = OutboxFailed(
+            message=record,
+            error=reason,
+            next_attempt_at=now if due is None else due,
+            dead=not decision.retry,
         )
-        kind, what = (
-            ("message_dead_lettered", "message dead-lettered")
-            if recorded and not decision.retry
-            else ("message_failed", "message failed")
-        )
-        log.warning(
-            "%s: %s of %s: %s; %s",
-            what,
-            about,
-            decision.attempts,
-            reason,
-            _outcome(decision, recorded),
-            extra={"kind": kind, "error": reason, **fields},
-        )
+        return failure, report
 
 
 class _Held:
@@ -498,9 +588,32 @@ def _deadline_ms(listener: Listener) -> int:
     return math.ceil(deadline_s * 1000)
 
 
+def _described(
+    record: OutboxRecord, event: dict[str, object], attempt: int
+) -> tuple[str, dict[str, object]]:
+    """How a log line names `record` (its `event`, parsed) at `attempt`: its text, and the
+    same facts as `extra` fields."""
+    event_type = str(event.get("type"))
+    fields: dict[str, object] = {
+        "instance_id": record.instance_id,
+        "tenant": record.tenant,
+        "message_id": record.message_id,
+        "event_type": event_type,
+        "attempt": attempt,
+    }
+    about = (
+        f"{record.instance_id} (tenant {record.tenant}) {event_type}, "
+        f"message {record.message_id}, attempt {attempt}"
+    )
+    return about, fields
+
+
+_TAKEN_OVER = "another worker had taken the message over meanwhile (its claim ran out)"
+
+
 def _outcome(decision: RetryDecision, recorded: bool) -> str:
     if not recorded:
-        return "another worker had taken the message over meanwhile (its claim ran out)"
+        return _TAKEN_OVER
     if decision.retry:
         return f"retrying in {decision.delay_ms} ms"
     if decision.give_up == "non_retryable":

@@ -19,6 +19,8 @@ from statewright.store.records import (
     DefinitionRecord,
     IdempotencyRecord,
     InstanceRecord,
+    OutboxDelivered,
+    OutboxFailed,
     OutboxRecord,
     ScheduleTickRecord,
     StateCountRecord,
@@ -196,13 +198,47 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         lease_ms: int = 60_000,
         *,
         types: Sequence[str] | None = None,
+        skip: Sequence[str] = (),
+        started: int | None = None,
     ) -> list[OutboxRecord]:
         """Claim pending outbox messages of every tenant due at `now` for `lease_ms`: no other
-        worker gets them until then (if this one dies, they are due again after it).
+        worker gets them until then (if this one dies, they are due again after it). They
+        come in delivery order: those started first, then by creation.
+
+        A started message is charged an attempt (its `attempts` as returned counts it), so
+        that a delivery lost with its worker has spent one. `started` says how many of the
+        claimed messages are started now (the first due; None: all of them); the others are
+        held for the lease uncharged, and `start_outbox` starts each when its turn comes, so
+        that a worker lost during one delivery has charged no message it had not started.
+        The claim is the message's `attempts` and `next_attempt_at` as returned, which
+        `start_outbox`, `renew_outbox_lease`, `outbox_delivered` and `outbox_failed` check.
 
         With `types` (event-type descriptors as listeners use them: `"order.shipped"`,
         `"order.*"`, `"*"`), only messages whose event type one of them matches are claimed;
-        the others stay pending, untouched, for a worker that has listeners for them."""
+        the others stay pending, untouched, for a worker that has listeners for them. The
+        messages whose ids are in `skip` are not claimed either."""
+        ...
+
+    def start_outbox(
+        self,
+        message: OutboxRecord,
+        now: int,
+        lease_until: int,
+        *,
+        after: OutboxDelivered | OutboxFailed | None = None,
+    ) -> tuple[bool, OutboxRecord | None]:
+        """Start the delivery of `message`, claimed and held uncharged (`due_outbox(...,
+        started=...)`): charge its attempt and hold it until `lease_until`. In the same write,
+        record `after`, the outcome of the delivery before it (a delivery recorded at `now`),
+        so that a worker delivering a batch writes once per message.
+
+        A held message whose lease ran out is started all the same unless another claim took
+        it meanwhile (which moves its `next_attempt_at`): starting it takes a new lease.
+
+        Returns whether `after` was recorded (False: its claim was no longer ours, as
+        `outbox_delivered` and `outbox_failed` say; True without one), and `message` as
+        started (its claim from now on), or None if the claim on it is no longer ours (another
+        claim took it, or it was handled): then it was not started."""
         ...
 
     def renew_outbox_lease(self, message: OutboxRecord, held_until: int, lease_until: int) -> bool:
@@ -212,13 +248,25 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         ...
 
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
-        """Mark a message delivered; False if someone else handled this attempt already."""
+        """Mark a claimed message delivered (its attempts as the claim charged them); False if
+        the claim is no longer ours (claimed again after its lease ran out, or handled)."""
         ...
 
     def outbox_failed(
-        self, message: OutboxRecord, *, error: str, next_attempt_at: int, dead: bool
+        self,
+        message: OutboxRecord,
+        *,
+        error: str,
+        next_attempt_at: int,
+        dead: bool,
+        attempts: int | None = None,
     ) -> bool:
-        """Record a failed attempt: try again at `next_attempt_at`, or dead-letter it."""
+        """Record a failed attempt of a claimed message: try again at `next_attempt_at`, or
+        dead-letter it; False if the claim is no longer ours.
+
+        `attempts` records a count other than the claim's: one fewer when the claim gives a
+        message up without delivering it (its last allowed attempt was lost with its worker),
+        so that the attempt this claim charged but never made is not counted."""
         ...
 
     def dead_letters(self, limit: int = 100) -> list[OutboxRecord]:

@@ -20,6 +20,8 @@ __all__ = [
     "IdempotencyRecord",
     "InstanceRecord",
     "InstanceWrite",
+    "OutboxDelivered",
+    "OutboxFailed",
     "OutboxRecord",
     "OutboxWrite",
     "StateCountRecord",
@@ -290,6 +292,26 @@ class OutboxRecord:
     next_attempt_at: int = 0
     last_error: str | None = None
     delivered_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxDelivered:
+    """The outcome of a claimed message's delivery: its listeners all returned (recorded at
+    the `now` of the write that records it)."""
+
+    message: OutboxRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxFailed:
+    """The outcome of a claimed message's delivery: it failed, to be tried again at
+    `next_attempt_at`, or dead-lettered (`dead`), as `Store.outbox_failed` records it."""
+
+    message: OutboxRecord
+    error: str
+    next_attempt_at: int
+    dead: bool
+    attempts: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,6 +38,8 @@ from statewright.store.records import (
     DefinitionRecord,
     IdempotencyRecord,
     InstanceRecord,
+    OutboxDelivered,
+    OutboxFailed,
     OutboxRecord,
     ScheduleTickRecord,
     StepAttemptRecord,
@@ -423,16 +425,60 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         lease_ms: int = 60_000,
         *,
         types: Sequence[str] | None = None,
+        skip: Sequence[str] = (),
+        started: int | None = None,
     ) -> list[OutboxRecord]:
         """Claim pending outbox messages due at `now` for `lease_ms`, of the event types
-        `types` matches (see the protocol)."""
+        `types` matches, but those in `skip`, starting the first `started` (see the
+        protocol)."""
         if types is not None and not types:
             return []
-        params = {"now": now, "limit": limit, "lease_until": now + lease_ms, **_types(types)}
+        params = {
+            "now": now,
+            "limit": limit,
+            "lease_until": now + lease_ms,
+            "tried": json.dumps(list(skip)) if skip else None,
+            "started": limit if started is None else started,
+            **_types(types),
+        }
         rows = self._claim_all(
             self.queries["due_outbox"], params, what="claiming due outbox messages"
         )
+        rows.sort(key=lambda row: (not row.pop("started"), row.pop("created_seq")))
         return [OutboxRecord(**row) for row in rows]
+
+    def start_outbox(
+        self,
+        message: OutboxRecord,
+        now: int,
+        lease_until: int,
+        *,
+        after: OutboxDelivered | OutboxFailed | None = None,
+    ) -> tuple[bool, OutboxRecord | None]:
+        """Start the delivery of a message held uncharged, in one write with the outcome of
+        the delivery before it (see the protocol)."""
+        params = {
+            "next_id": message.message_id,
+            "next_attempts": message.attempts,
+            "held_until": message.next_attempt_at,
+            "lease_until": lease_until,
+            "now": now,
+        }
+        what = f"starting the delivery of {message.message_id!r}"
+        if after is None:
+            rows = self._write_all(self.queries["start_outbox"], params, what=what)
+            return True, (OutboxRecord(**rows[0]) if rows else None)
+        if isinstance(after, OutboxDelivered):
+            params |= {"message_id": after.message.message_id, "attempts": after.message.attempts}
+            rows = self._write_all(self.queries["outbox_delivered_start"], params, what=what)
+            by_id = {row["message_id"]: row for row in rows}
+            started = by_id.get(message.message_id)
+            recorded = after.message.message_id in by_id
+            return recorded, (None if started is None else OutboxRecord(**started))
+        with self._transaction(write=True, what=what) as tx:
+            recorded = self._record_failure(tx, after)
+            row = tx.one(self.queries["start_outbox"], params)
+        return recorded, (None if row is None else OutboxRecord(**row))
 
     def renew_outbox_lease(self, message: OutboxRecord, held_until: int, lease_until: int) -> bool:
         """Heartbeat: extend a claimed message's lease, held until `held_until`, to
@@ -454,7 +500,7 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         )
 
     def outbox_delivered(self, message: OutboxRecord, now: int) -> bool:
-        """Mark a message delivered; False if someone else handled this attempt already."""
+        """Mark a claimed message delivered; False if the claim is no longer ours."""
         params = {"message_id": message.message_id, "attempts": message.attempts, "now": now}
         return (
             self._run_alone(
@@ -466,29 +512,48 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         )
 
     def outbox_failed(
-        self, message: OutboxRecord, *, error: str, next_attempt_at: int, dead: bool
+        self,
+        message: OutboxRecord,
+        *,
+        error: str,
+        next_attempt_at: int,
+        dead: bool,
+        attempts: int | None = None,
     ) -> bool:
-        """Record a failed attempt: try again at `next_attempt_at`, or dead-letter it."""
+        """Record a failed attempt: try again at `next_attempt_at`, or dead-letter it (see the
+        protocol)."""
+        failure = OutboxFailed(
+            message=message,
+            error=error,
+            next_attempt_at=next_attempt_at,
+            dead=dead,
+            attempts=attempts,
+        )
+        what = f"recording a failed delivery of {message.message_id!r}"
+        with self._transaction(write=True, what=what) as tx:
+            return self._record_failure(tx, failure)
+
+    def _record_failure(self, tx: Transaction, failure: OutboxFailed) -> bool:
+        """Record `failure` in `tx`; False if the claim on its message is no longer ours."""
+        message = failure.message
         params = {
             "message_id": message.message_id,
             "attempts": message.attempts,
-            "status": "dead" if dead else "pending",
-            "next_attempt_at": next_attempt_at,
-            "error": error,
+            "recorded_attempts": message.attempts if failure.attempts is None else failure.attempts,
+            "status": "dead" if failure.dead else "pending",
+            "next_attempt_at": failure.next_attempt_at,
+            "error": failure.error,
         }
-        what = f"recording a failed delivery of {message.message_id!r}"
-        with self._transaction(write=True, what=what) as tx:
-            if tx.run(self.queries["outbox_failed"], params) != 1:
-                return False
-            if dead:
-                # Drawn after the UPDATE above locked the outbox table, so that a redrive's
-                # dry run can tell when every number up to its marker is settled
-                # (`dead_letter_marker`).
-                (seq,) = self._reserve_work_seq(tx, 1)
-                tx.run(
-                    self.queries["outbox_dead_seq"],
-                    {"message_id": message.message_id, "dead_seq": seq},
-                )
+        if tx.run(self.queries["outbox_failed"], params) != 1:
+            return False
+        if failure.dead:
+            # Drawn after the UPDATE above locked the outbox table, so that a redrive's dry
+            # run can tell when every number up to its marker is settled (`dead_letter_marker`).
+            (seq,) = self._reserve_work_seq(tx, 1)
+            tx.run(
+                self.queries["outbox_dead_seq"],
+                {"message_id": message.message_id, "dead_seq": seq},
+            )
         return True
 
     def dead_letters(self, limit: int = 100) -> list[OutboxRecord]:

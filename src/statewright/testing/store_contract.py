@@ -35,6 +35,8 @@ from statewright.store.records import (
     DefinitionRecord,
     IdempotencyRecord,
     InstanceWrite,
+    OutboxDelivered,
+    OutboxFailed,
     OutboxWrite,
     StepAttemptRecord,
     StepRecord,
@@ -497,14 +499,23 @@ def check_outbox_claims_only_the_event_types_asked_for(store: Store) -> None:
     assert claimed(["nothing.*"]) == [] and claimed([]) == []
     assert claimed(["ping", "*"]) == claimed(None) == sorted(types)
 
+    def others() -> set[tuple[str, str, int, int]]:
+        return {
+            (m.message_id, m.status, m.attempts, m.next_attempt_at)
+            for m in store.outbox("acme", "order-42")
+            if m.message_id != "ping"
+        }
+
+    before = others()
     (ping,) = store.due_outbox(now, 100, lease_ms=60_000, types=["ping"])
     assert ping.message_id == "ping"
     assert store.next_work_at(outbox=True, outbox_types=["ping"]) == now + 60_000
     assert store.next_work_at(outbox=True, outbox_types=["orders"]) == now
     assert store.next_work_at(outbox=True, outbox_types=["nothing"]) is None
     assert store.next_work_at(outbox=True, outbox_types=[]) is None
-    others = [m for m in store.outbox("acme", "order-42") if m.message_id != "ping"]
-    assert {(m.status, m.attempts) for m in others} == {("pending", 0)}
+    # Untouched: not claimed, so not charged (the claims above with a lease of 0 charged each
+    # message they took an attempt).
+    assert others() == before
 
 
 def check_outbox_leases_renew_only_while_the_claim_is_ours(store: Store) -> None:
@@ -528,6 +539,107 @@ def check_outbox_leases_renew_only_while_the_claim_is_ours(store: Store) -> None
     by_id = {m.message_id: m for m in store.outbox("acme", "order-42")}
     assert by_id["m-1"].status == "delivered"
     assert (by_id["m-2"].status, by_id["m-2"].next_attempt_at) == ("pending", now + 31_000)
+
+
+def check_outbox_claims_charge_an_attempt_each(store: Store) -> None:
+    """Each claim charges the message an attempt, so that a delivery lost with its worker
+    has spent one; a claim that ran out (claimed again since) renews and records nothing; an
+    outcome keeps the claim's count (a first delivery shows 1), or one fewer for a claim that
+    gives the message up unmade; `skip` leaves messages unclaimed."""
+    save_definition(store)
+    store.commit_transition(start(outbox=(_message("m-1"), _message("m-2"))))
+    now = T0 + 2_000
+    (first,) = store.due_outbox(now, 10, lease_ms=1_000, skip=["m-2"])
+    assert (first.message_id, first.attempts, first.next_attempt_at) == ("m-1", 1, now + 1_000)
+    (again,) = store.due_outbox(now + 1_000, 10, 1_000, skip=["m-2"])  # ran out: claimed again
+    assert (again.attempts, again.next_attempt_at) == (2, now + 2_000)
+    assert not store.renew_outbox_lease(first, now + 1_000, now + 5_000)
+    assert not store.outbox_delivered(first, now + 1_500)
+    assert not store.outbox_failed(first, error="late", next_attempt_at=now, dead=False)
+    assert store.renew_outbox_lease(again, now + 2_000, now + 3_000)
+    assert store.outbox_failed(again, error="boom", next_attempt_at=now + 9_000, dead=False)
+    (second,) = store.due_outbox(now + 1_000, 10, 1_000, types=["m-2"])
+    assert store.outbox_delivered(second, now + 1_000)
+
+    def rows() -> dict[str, tuple[str, int, str | None]]:
+        return {
+            m.message_id: (m.status, m.attempts, m.last_error)
+            for m in store.outbox("acme", "order-42")
+        }
+
+    assert rows() == {"m-1": ("pending", 2, "boom"), "m-2": ("delivered", 1, None)}
+    (third,) = store.due_outbox(now + 9_000, 10, 1_000)
+    assert third.attempts == 3
+    assert store.outbox_failed(third, error="lost", next_attempt_at=now, dead=True, attempts=2)
+    assert rows()["m-1"] == ("dead", 2, "lost")
+
+
+def check_outbox_batches_start_one_message_at_a_time(store: Store) -> None:
+    """`due_outbox(..., started=1)` claims a batch and starts (charges) its first message only,
+    the earliest due; `start_outbox` starts each of the others when its turn comes, holding
+    it a whole lease from then, in one write with the outcome of the one before, so that a
+    batch lost with its worker has charged only the message then being delivered. A held
+    message is started also after its lease ran out, unless another claim took it; an
+    outcome whose claim is no longer ours is not recorded."""
+    save_definition(store)
+    ids = ("m-1", "m-2", "m-3", "m-4", "m-5")
+    store.commit_transition(start(outbox=tuple(_message(message_id) for message_id in ids)))
+    now = T0 + 2_000
+
+    def rows() -> dict[str, tuple[str, int, int]]:
+        return {
+            m.message_id: (m.status, m.attempts, m.next_attempt_at)
+            for m in store.outbox("acme", "order-42")
+        }
+
+    held = now + 1_000
+    claimed = store.due_outbox(now, 10, lease_ms=1_000, started=1)
+    assert [(m.message_id, m.attempts, m.next_attempt_at) for m in claimed] == [
+        ("m-1", 1, held),
+        *((message_id, 0, held) for message_id in ids[1:]),
+    ]
+    first, second, third, fourth, _ = claimed
+    assert store.due_outbox(now, 10, lease_ms=1_000) == []  # held, though not started
+    recorded, started = store.start_outbox(
+        second, now + 100, now + 1_100, after=OutboxDelivered(message=first)
+    )
+    assert recorded and started is not None
+    assert (started.message_id, started.attempts, started.next_attempt_at) == (
+        "m-2",
+        1,
+        now + 1_100,
+    )
+    assert rows() == {
+        "m-1": ("delivered", 1, held),
+        "m-2": ("pending", 1, now + 1_100),
+        **{message_id: ("pending", 0, held) for message_id in ids[2:]},
+    }
+    assert store.renew_outbox_lease(started, now + 1_100, now + 1_200)  # the start's claim
+    assert not store.renew_outbox_lease(second, held, now + 1_200)  # not the batch's any more
+    started = dataclasses.replace(started, next_attempt_at=now + 1_200)
+    # Past the batch's lease: m-3 is taken by another claim (held, uncharged), m-4 is not.
+    (taken,) = store.due_outbox(held, 1, lease_ms=1_000, started=0)
+    assert (taken.message_id, taken.attempts, taken.next_attempt_at) == ("m-3", 0, held + 1_000)
+    failure = OutboxFailed(message=started, error="boom", next_attempt_at=now + 9_000, dead=True)
+    recorded, lost = store.start_outbox(third, held + 1, held + 2_000, after=failure)
+    assert recorded and lost is None  # m-2's failure recorded, m-3 not ours to start
+    assert store.start_outbox(third, held + 1, held + 2_000) == (True, None)
+    recorded, late = store.start_outbox(
+        fourth, held + 1, held + 5_000, after=OutboxDelivered(message=first)
+    )
+    assert not recorded  # m-1's outcome is not this claim's to record again
+    assert late is not None and (late.attempts, late.next_attempt_at) == (1, held + 5_000)
+    assert rows() == {
+        "m-1": ("delivered", 1, held),
+        "m-2": ("dead", 1, now + 9_000),
+        "m-3": ("pending", 0, held + 1_000),
+        "m-4": ("pending", 1, held + 5_000),
+        "m-5": ("pending", 0, held),
+    }
+    # A claim starts the earliest due (m-4, failed and due again first); then by creation.
+    assert store.outbox_failed(late, error="later", next_attempt_at=now, dead=False)
+    again = store.due_outbox(held + 10_000, 10, lease_ms=1_000, started=1)
+    assert [(m.message_id, m.attempts) for m in again] == [("m-4", 2), ("m-3", 0), ("m-5", 0)]
 
 
 def check_idempotency_rows(store: Store) -> None:
@@ -1201,6 +1313,8 @@ CONTRACT: tuple[Check, ...] = (
     check_outbox_rows_accumulate_in_order,
     check_outbox_claims_only_the_event_types_asked_for,
     check_outbox_leases_renew_only_while_the_claim_is_ours,
+    check_outbox_claims_charge_an_attempt_each,
+    check_outbox_batches_start_one_message_at_a_time,
     check_idempotency_rows,
     check_drop_pending_work_deletes_every_timer_and_step,
     check_runtime_status_is_computed_from_pending_work,

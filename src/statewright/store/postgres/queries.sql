@@ -473,35 +473,74 @@ VALUES (%(message_id)s, %(tenant)s, %(instance_id)s, %(version)s, %(event)s, 'pe
 -- name: due_outbox
 -- :types and :prefixes, JSON arrays of event types and of type prefixes (`order.` for a
 -- listener of `order.*`), keep the claim to the messages this worker has listeners for; with
--- both NULL it claims every message.
+-- both NULL it claims every message. The ids in :tried, a JSON array (or NULL), are not
+-- claimed. The first :started due are started (charged an attempt, so that a delivery lost
+-- with its worker has spent one); the others are held uncharged until start_outbox starts
+-- them. `started` and created_seq give the delivery order.
 -- Read once, as claim_timers says.
 WITH due AS MATERIALIZED (
-    SELECT message_id FROM outbox
+    SELECT message_id, next_attempt_at, created_seq FROM outbox
     WHERE status = 'pending' AND next_attempt_at <= %(now)s
       AND (%(types)s::json IS NULL
            OR event ->> 'type' IN (SELECT value FROM json_array_elements_text(%(types)s::json))
            OR EXISTS (SELECT 1 FROM json_array_elements_text(%(prefixes)s::json) AS prefix(value)
                       WHERE substr(event ->> 'type', 1, length(prefix.value)) = prefix.value))
+      AND (%(tried)s::json IS NULL
+           OR message_id NOT IN (SELECT value FROM json_array_elements_text(%(tried)s::json)))
     ORDER BY next_attempt_at, created_seq
-    LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-UPDATE outbox SET next_attempt_at = %(lease_until)s
+    LIMIT %(limit)s FOR UPDATE SKIP LOCKED),
+head AS MATERIALIZED (
+    SELECT message_id FROM due ORDER BY next_attempt_at, created_seq LIMIT %(started)s)
+UPDATE outbox SET next_attempt_at = %(lease_until)s,
+       attempts = attempts + CASE WHEN message_id IN (SELECT message_id FROM head)
+                                  THEN 1 ELSE 0 END
 WHERE message_id IN (SELECT message_id FROM due)
+RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
+          next_attempt_at, last_error, delivered_at, created_seq,
+          message_id IN (SELECT message_id FROM head) AS started;
+
+-- name: start_outbox
+-- Start a message held uncharged by a claim that is still ours (held until :held_until, which
+-- any other claim would have moved, also after this one ran out): charge its attempt, and
+-- hold it a whole lease from now.
+UPDATE outbox SET attempts = attempts + 1, next_attempt_at = %(lease_until)s
+WHERE message_id = %(next_id)s AND status = 'pending' AND attempts = %(next_attempts)s
+  AND next_attempt_at = %(held_until)s
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
+-- name: outbox_delivered_start
+-- outbox_delivered of :message_id and start_outbox of :next_id in one statement (a worker
+-- delivering a batch writes once per message): the rows changed, each as it is now.
+WITH delivered AS (
+    UPDATE outbox SET status = 'delivered', delivered_at = %(now)s, last_error = NULL
+    WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s
+    RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
+              next_attempt_at, last_error, delivered_at),
+started AS (
+    UPDATE outbox SET attempts = attempts + 1, next_attempt_at = %(lease_until)s
+    WHERE message_id = %(next_id)s AND status = 'pending' AND attempts = %(next_attempts)s
+      AND next_attempt_at = %(held_until)s
+    RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
+              next_attempt_at, last_error, delivered_at)
+SELECT * FROM delivered UNION ALL SELECT * FROM started;
+
 -- name: renew_outbox_lease
--- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+-- A claim is the message's attempts (each start charges one) and next_attempt_at, both of which
+-- a later claim (after this one ran out) moves.
 UPDATE outbox SET next_attempt_at = %(lease_until)s
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s
   AND next_attempt_at = %(held_until)s;
 
 -- name: outbox_delivered
-UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s,
-       last_error = NULL
+-- The attempt was charged at its start; the claim is still ours if the attempts are the same.
+UPDATE outbox SET status = 'delivered', delivered_at = %(now)s, last_error = NULL
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
 
 -- name: outbox_failed
-UPDATE outbox SET status = %(status)s, attempts = attempts + 1,
+-- :recorded_attempts is the claim's attempts, or one fewer for a claim that dead-letters a
+-- message whose last attempt was lost with its worker (the claim's own was never made).
+UPDATE outbox SET status = %(status)s, attempts = %(recorded_attempts)s,
        next_attempt_at = %(next_attempt_at)s, last_error = %(error)s
 WHERE message_id = %(message_id)s AND status = 'pending' AND attempts = %(attempts)s;
 

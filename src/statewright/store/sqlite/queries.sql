@@ -427,34 +427,70 @@ VALUES (:message_id, :tenant, :instance_id, :version, :event, 'pending', 0,
 -- name: due_outbox
 -- :types and :prefixes, JSON arrays of event types and of type prefixes (`order.` for a
 -- listener of `order.*`), keep the claim to the messages this worker has listeners for; with
--- both NULL it claims every message.
-UPDATE outbox SET next_attempt_at = :lease_until
-WHERE message_id IN (
-    SELECT message_id FROM outbox
+-- both NULL it claims every message. The ids in :tried, a JSON array (or NULL), are not
+-- claimed. The first :started due are started (charged an attempt, so that a delivery lost
+-- with its worker has spent one); the others are held uncharged until start_outbox starts
+-- them. `started` and created_seq give the delivery order.
+WITH due AS MATERIALIZED (
+    SELECT message_id, next_attempt_at, created_seq FROM outbox
     WHERE status = 'pending' AND next_attempt_at <= :now
       AND (:types IS NULL
            OR json_extract(event, '$.type') IN (SELECT value FROM json_each(:types))
            OR EXISTS (SELECT 1 FROM json_each(:prefixes) AS prefix
                       WHERE substr(json_extract(event, '$.type'), 1, length(prefix.value))
                             = prefix.value))
+      AND (:tried IS NULL
+           OR message_id NOT IN (SELECT value FROM json_each(:tried)))
     ORDER BY next_attempt_at, created_seq
-    LIMIT :limit)
+    LIMIT :limit),
+head AS MATERIALIZED (
+    SELECT message_id FROM due ORDER BY next_attempt_at, created_seq LIMIT :started)
+UPDATE outbox SET next_attempt_at = :lease_until, attempts = attempts + (message_id IN head)
+WHERE message_id IN (SELECT message_id FROM due)
+RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
+          next_attempt_at, last_error, delivered_at, created_seq, message_id IN head AS started;
+
+-- name: start_outbox
+-- Start a message held uncharged by a claim that is still ours (held until :held_until, which
+-- any other claim would have moved, also after this one ran out): charge its attempt, and
+-- hold it a whole lease from now.
+UPDATE outbox SET attempts = attempts + 1, next_attempt_at = :lease_until
+WHERE message_id = :next_id AND status = 'pending' AND attempts = :next_attempts
+  AND next_attempt_at = :held_until
+RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
+          next_attempt_at, last_error, delivered_at;
+
+-- name: outbox_delivered_start
+-- outbox_delivered of :message_id and start_outbox of :next_id in one statement (a worker
+-- delivering a batch writes once per message): the rows changed, each as it is now.
+UPDATE outbox SET
+    status = iif(message_id = :message_id, 'delivered', status),
+    delivered_at = iif(message_id = :message_id, :now, delivered_at),
+    last_error = iif(message_id = :message_id, NULL, last_error),
+    attempts = iif(message_id = :message_id, attempts, attempts + 1),
+    next_attempt_at = iif(message_id = :message_id, next_attempt_at, :lease_until)
+WHERE (message_id = :message_id AND status = 'pending' AND attempts = :attempts)
+   OR (message_id = :next_id AND status = 'pending' AND attempts = :next_attempts
+       AND next_attempt_at = :held_until)
 RETURNING tenant, instance_id, message_id, version, event, status, attempts, created_at,
           next_attempt_at, last_error, delivered_at;
 
 -- name: renew_outbox_lease
--- A claim is the message's next_attempt_at, which a later claim (after this one ran out) moves.
+-- A claim is the message's attempts (each start charges one) and next_attempt_at, both of which
+-- a later claim (after this one ran out) moves.
 UPDATE outbox SET next_attempt_at = :lease_until
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts
   AND next_attempt_at = :held_until;
 
 -- name: outbox_delivered
-UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = :now,
-       last_error = NULL
+-- The attempt was charged at its start; the claim is still ours if the attempts are the same.
+UPDATE outbox SET status = 'delivered', delivered_at = :now, last_error = NULL
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts;
 
 -- name: outbox_failed
-UPDATE outbox SET status = :status, attempts = attempts + 1,
+-- :recorded_attempts is the claim's attempts, or one fewer for a claim that dead-letters a
+-- message whose last attempt was lost with its worker (the claim's own was never made).
+UPDATE outbox SET status = :status, attempts = :recorded_attempts,
        next_attempt_at = :next_attempt_at, last_error = :error
 WHERE message_id = :message_id AND status = 'pending' AND attempts = :attempts;
 
