@@ -65,6 +65,46 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     assert all(record.levelno == logging.WARNING for record in caplog.records)
 
 
+def test_a_loop_that_succeeds_does_not_end_the_outage_of_one_that_still_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A worker's step loop and its other loop share one Outage. On a full disk reads pass
+    # and writes fail: the loop that reads must not end the outage of the one that writes,
+    # which would then try again at once and log an outage on every try.
+    outage = Outage("db", policy=OutagePolicy(first_s=0.001, max_s=1.0), rand=lambda: 1.0)
+    caplog.set_level(logging.INFO, logger="statewright.worker")
+    slept: list[float] = []
+    down_before_its_success: list[bool] = []
+    reader_done = threading.Event()
+
+    def writer() -> None:
+        for _ in range(4):
+            slept.append(outage.failed(StoreUnavailable("committing: the disk is full")))
+            reader_done.wait(1)  # the reader's success comes between two failures
+        down_before_its_success.append(outage.down)
+        outage.ok()  # the writer's own success ends it
+
+    def reader() -> None:
+        outage.ok()
+        reader_done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while not slept:
+        time.sleep(0.001)
+    threading.Thread(target=reader).start()
+    thread.join(5)
+    assert down_before_its_success == [True]  # the reader's success did not end it
+    lines = [record.getMessage() for record in caplog.records][:-1]
+    assert lines == [
+        "store db unavailable, retrying (backoff up to 1 s): committing: the disk is full"
+    ]
+    # Its backoff kept doubling (0.001, 0.002, 0.004, 0.008 s), not reset by the reader.
+    assert slept[3] >= 0.007, slept
+    assert not outage.down
+    assert caplog.records[-1].getMessage().endswith("(4 failed tries)")
+
+
 def test_call_retries_transient_errors_and_raises_the_others_at_once() -> None:
     outage = Outage("db", policy=OutagePolicy(first_s=0.001, max_s=0.001))
     answers: list[BaseException | str] = [StoreUnavailable("a"), StoreUnavailable("b"), "done"]

@@ -65,7 +65,12 @@ class Outage:
     """One worker's view of its store's availability: logs each outage once, with its cause,
     and its end, with how long it lasted; sleeps the backoff between tries.
 
-    Thread-safe; `stop` cuts a backoff short (and ends `call`'s retries).
+    Thread-safe, and shared by a worker's loops (its step loop and the loop of timers, ticks
+    and messages): each loop that failed backs off on its own count of failures in a row,
+    and the outage ends when a loop that failed in it succeeds. A loop that did not fail
+    does not end it for one that still fails (a full disk lets reads through and fails
+    writes): that one would otherwise try again at once, logging an outage each time.
+    `stop` cuts a backoff short (and ends `call`'s retries).
     """
 
     def __init__(
@@ -83,7 +88,9 @@ class Outage:
         self._rand = rand
         self._lock = threading.Lock()
         self._since: float | None = None  # time.monotonic() of the outage's first failure
-        self._failures = 0
+        self._failures = 0  # in all, since the outage began
+        #: The loops (threads) failing now, each with its failures in a row.
+        self._failing: dict[int, int] = {}
 
     @property
     def down(self) -> bool:
@@ -93,9 +100,10 @@ class Outage:
     def failed(self, error: BaseException) -> float:
         """A try failed with a transient `error`: log it if it starts an outage, then sleep
         the backoff (or until `stop`). Returns the seconds slept."""
+        me = threading.get_ident()
         with self._lock:
             self._failures += 1
-            failures = self._failures
+            failures = self._failing[me] = self._failing.get(me, 0) + 1
             if self._since is None:
                 self._since = time.monotonic()
                 log.warning(
@@ -110,14 +118,16 @@ class Outage:
         return time.monotonic() - started
 
     def ok(self) -> None:
-        """A try succeeded: if the store was unavailable, log that it is back."""
+        """A try succeeded: if this loop failed in the outage, the outage is over; log that
+        the store is back. A loop that did not fail in it says nothing of it."""
         if self._since is None:
             return
         with self._lock:
             since, failures = self._since, self._failures
-            if since is None:
-                return
+            if since is None or threading.get_ident() not in self._failing:
+                return  # not failing here: another loop's outage is not over
             self._since, self._failures = None, 0
+            self._failing.clear()
         log.warning(
             "store %s available again after %.1f s (%d failed tries)",
             self.store,
