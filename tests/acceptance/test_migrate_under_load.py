@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from test_readme_api import free_port, wait_until_live
 from workload import every_instance
 
 from statewright.engine import Engine
@@ -64,25 +64,6 @@ def pg_store_url(postgres_url: str) -> Iterator[str]:
     drop_schema(postgres_url, schema)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_live(server: subprocess.Popen[str], base: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/api/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, "serve stopped at start"
-        assert time.monotonic() < deadline, "serve did not answer within 30 s"
-        time.sleep(0.1)
-
-
 def _spawn(args: list[str], log: Path) -> subprocess.Popen[str]:
     with log.open("w") as stderr:  # the child keeps its own copy
         return subprocess.Popen(
@@ -111,7 +92,7 @@ def test_a_no_op_migrate_disturbs_neither_serve_nor_a_worker(
     machines.write_text(MACHINES)
     with Engine.open(url) as engine:
         _, secret = engine.create_token(role="operator")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     serve_log, worker_log = tmp_path / "serve.log", tmp_path / "worker.log"
     serve = _spawn(
@@ -140,7 +121,7 @@ def test_a_no_op_migrate_disturbs_neither_serve_nor_a_worker(
 
     senders = [threading.Thread(target=send, args=(n,), daemon=True) for n in range(SENDERS)]
     try:
-        _wait_until_live(serve, base)
+        wait_until_live(serve, base)
         for thread in senders:
             thread.start()
         time.sleep(WARM_S)

@@ -91,7 +91,7 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
                     text=True,
                     start_new_session=True,
                 )
-                _wait_until_live(server, f"http://127.0.0.1:{port}")
+                wait_until_live(server, f"http://127.0.0.1:{port}")
                 continue
             outputs.append(_run(command, folder, env))
         started, approved, read = (json.loads(out) for out in outputs[-3:])
@@ -122,7 +122,7 @@ def _run(command: str, folder: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def _wait_until_live(server: subprocess.Popen[str], base: str) -> None:
+def wait_until_live(server: subprocess.Popen[str], base: str) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:

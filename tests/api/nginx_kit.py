@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sse_kit import free_port
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
@@ -73,12 +74,6 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         capture_output=True,
     )  # fmt: skip
     return cert, key
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
