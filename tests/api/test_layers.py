@@ -45,6 +45,18 @@ def test_the_cli_reaches_the_store_only_through_the_engine() -> None:
     assert offenders == []
 
 
+def test_the_api_and_the_cli_never_reach_past_the_engine_to_its_store() -> None:
+    """Importing nothing from the store is not enough: `engine.store` is the store itself."""
+    offenders = [
+        f"{path.relative_to(SOURCE)}:{node.lineno} reads .store"
+        for package in ("api", "cli")
+        for path in sorted((SOURCE / package).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Attribute) and node.attr == "store"
+    ]
+    assert offenders == []
+
+
 def test_no_lower_layer_imports_the_api() -> None:
     offenders = [
         f"{path.name}:{line} imports {module}"

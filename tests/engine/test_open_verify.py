@@ -92,7 +92,7 @@ def test_verify_command_reports_an_instance_that_does_not_replay(
     assert "0 of 1 instances match" in result.output
 
 
-def _overwrite_snapshot(engine: Engine, text: str) -> None:
+def _overwrite_snapshot(engine: Engine, text: str, tenant: str = "default") -> None:
     """Tamper with the row behind the engine's back, as a bad migration or a hand edit would."""
     url = engine.store.url
     if url.startswith("sqlite"):
@@ -100,10 +100,47 @@ def _overwrite_snapshot(engine: Engine, text: str) -> None:
 
         connection = sqlite3.connect(url.split("sqlite:///", 1)[1].split("?")[0])
         with connection:
-            connection.execute("UPDATE instances SET snapshot = ? WHERE id = 'o-1'", (text,))
+            connection.execute(
+                "UPDATE instances SET snapshot = ? WHERE tenant = ? AND id = 'o-1'", (text, tenant)
+            )
         connection.close()
     else:
         import psycopg
 
         with psycopg.connect(url) as connection:
-            connection.execute("UPDATE instances SET snapshot = %s WHERE id = 'o-1'", (text,))
+            connection.execute(
+                "UPDATE instances SET snapshot = %s WHERE tenant = %s AND id = 'o-1'",
+                (text, tenant),
+            )
+
+
+def test_verify_all_walks_every_tenant_page_by_page_and_goes_on_past_a_mismatch(
+    store_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import statewright.engine.reads as reads_module
+
+    monkeypatch.setattr(reads_module, "_VERIFY_PAGE", 2)  # several pages per tenant
+    with Engine.open(store_url, clock=clock) as engine:
+        engine.register(order_machine())
+        for tenant in ("acme", "globex"):
+            for index in range(5):
+                engine.start(
+                    "order", input={"amount": index}, instance_id=f"o-{index}", tenant=tenant
+                )
+        engine.send("o-1", {"type": "NOTE", "text": "a"}, tenant="globex")
+        record = engine.store.load_instance("globex", "o-1")
+        assert record is not None
+        tampered = json.loads(record.snapshot)
+        tampered["context"]["note"] = "edited by hand"
+        _overwrite_snapshot(engine, json.dumps(tampered), tenant="globex")
+
+        results = list(engine.verify_all())
+        only_acme = [(r.tenant, r.instance_id) for r in engine.verify_all(tenant="acme")]
+        total = engine.count_instances()
+
+    assert [(r.tenant, r.instance_id) for r in results] == [
+        (tenant, f"o-{index}") for tenant in ("acme", "globex") for index in range(5)
+    ]
+    assert [(r.tenant, r.instance_id) for r in results if not r.ok] == [("globex", "o-1")]
+    assert only_acme == [("acme", f"o-{index}") for index in range(5)]
+    assert total == 10

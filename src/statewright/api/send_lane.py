@@ -141,7 +141,7 @@ class SendLane:
         self._limiter = limiter
         self._failures = failures or AuthFailures(0)
         self._idle_s = idle_s
-        self._most = max(1, int(getattr(engine.store, "group_commit_leaders", 1)))
+        self._most = engine.concurrent_commits
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._queue: list[LaneJob] = []

@@ -169,7 +169,7 @@ def open_session(
         fail(error, as_json)
     try:
         with engine:
-            if starting is not None and not create and not engine.store.get_definition(starting):
+            if starting is not None and not create and not _stored(engine, starting):
                 stored = {definition.id for definition in engine.definitions()}
                 raise _no_definition(starting, provided | stored, project)
             source = machines_file or (project.file if project else None)
@@ -179,6 +179,15 @@ def open_session(
             yield Session(engine, chosen, as_json, console, project)
     except StatewrightError as error:
         fail(error, as_json)
+
+
+def _stored(engine: Engine, definition_id: str) -> bool:
+    """Whether the store holds a definition of this id."""
+    try:
+        engine.definition(definition_id)
+    except (NotFound, PayloadError):
+        return False
+    return True
 
 
 def load_project(as_json: bool) -> Project | None:

@@ -101,6 +101,14 @@ class Engine(
         self._heads = HeadCache(head_cache)
         self._commits = CommitGroups() if group_commit else None
 
+    @property
+    def concurrent_commits(self) -> int:
+        """How many transactions of writes the store takes at once to advantage: 1 on
+        SQLite (one writer), 2 on PostgreSQL (`group_commit_leaders`). A caller that
+        batches sends itself (the HTTP API's send lane) keeps at most this many batches
+        committing."""
+        return max(1, int(getattr(self.store, "group_commit_leaders", 1)))
+
     @classmethod
     def open(
         cls,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import json
+from collections.abc import Iterator
 from typing import Literal, overload
 
 from statewright.chart import Machine, Snapshot
@@ -13,13 +14,19 @@ from statewright.engine.deciding import DEFAULT_TENANT, Deciding
 from statewright.engine.payload import dump_json
 from statewright.engine.views import AuditEntry, Instance, StepAttempt, VerifyResult
 from statewright.engine.workers import waiting_for
+from statewright.errors import StatewrightError
 from statewright.store.records import InstanceRecord
 
 __all__ = ["Reads"]
 
 
+#: How many instances `verify_all` reads a page.
+_VERIFY_PAGE = 500
+
+
 class Reads(Deciding):
-    """`get`, `history`, `step_attempts` and `verify` (`list` is in `listing.py`)."""
+    """`get`, `history`, `step_attempts`, `verify` and `verify_all` (`list` is in
+    `listing.py`)."""
 
     def get(self, instance_id: str, *, tenant: str = DEFAULT_TENANT) -> Instance:
         """The instance as it stands, with what it waits for when nobody is doing it
@@ -117,6 +124,35 @@ class Reads(Deciding):
             if not page:
                 break
         return _replay_log(machine, record, entries)
+
+    def count_instances(self, tenant: str | None = None) -> int:
+        """How many instances one tenant has, or (`None`) every tenant together: for an
+        operator's tools, such as `verify_all`'s progress."""
+        return self.store.count_instances(tenant)
+
+    def verify_all(self, *, tenant: str | None = None) -> Iterator[VerifyResult]:
+        """`verify` every instance of one tenant, or (`None`) of every tenant, by tenant then
+        id, read a page at a time (memory stays flat however many there are). An instance
+        that cannot be replayed (its definition gone, a guard that now raises) is a failed
+        result with the error as its `problem`, and the walk goes on."""
+        for name in [tenant] if tenant is not None else self.store.tenants():
+            after: str | None = None
+            while True:
+                page = self.store.list_instances(name, after_id=after, limit=_VERIFY_PAGE)
+                for record in page:
+                    try:
+                        yield self.verify(record.id, tenant=record.tenant)
+                    except StatewrightError as error:
+                        yield VerifyResult(
+                            tenant=record.tenant,
+                            instance_id=record.id,
+                            ok=False,
+                            checked=0,
+                            problem=str(error),
+                        )
+                if len(page) < _VERIFY_PAGE:
+                    break
+                after = page[-1].id
 
     def _view(self, record: InstanceRecord) -> Instance:
         machine = self.registry.machine(record.definition_id, record.definition_version)
