@@ -187,3 +187,101 @@ def test_a_dead_workers_tick_is_taken_over_before_the_ticks_after_it(
     started = sorted(i.id for i in engine.list(definition_id="report"))
     assert started == [f"daily-report-{first}", f"daily-report-{first + day}"]
     assert worker.run_once() == 0
+
+
+LEASE = 60_000
+
+
+def _slow_sends(
+    monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+    clock: VirtualClock,
+    each_ms: int,
+    during: dict[int, object],
+) -> None:
+    """Each send of `engine` takes `each_ms` of the virtual clock, and before the n-th (from
+    1) the callable `during[n]` runs: another worker's pass, as it would meanwhile."""
+    sent = [0]
+    original = engine.send
+
+    def slow_send(*args: object, **kwargs: object) -> object:
+        sent[0] += 1
+        step = during.get(sent[0])
+        if callable(step):
+            step()
+        clock.advance(each_ms)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "send", slow_send)
+
+
+def test_a_tick_whose_action_outlasts_its_lease_keeps_its_claim(
+    engine: Engine, clock: VirtualClock, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event for a large fleet can take longer than one lease: the claim is renewed
+    while it runs, so no other worker takes the tick over and runs it beside this one."""
+    for index in range(10):
+        engine.start("intake", instance_id=f"r-{index}")
+        engine.send(f"r-{index}", "SUBMIT")
+    worker = Worker(engine)
+    worker.schedules.lease_ms = LEASE
+    worker.schedule(ESCALATE)
+    clock.advance(NEXT_QUARTER - START)
+    with open_engine(store_url, clock) as other_engine:
+        other = Worker(other_engine)
+        other.schedules.lease_ms = LEASE
+        other.schedule(ESCALATE)
+        others_ran: list[int] = []
+        # 10 sends of 25 s each: 250 s, four leases; the other worker looks at 150 s.
+        _slow_sends(
+            monkeypatch, engine, clock, 25_000, {7: lambda: others_ran.append(other.run_once())}
+        )
+
+        assert worker.run_once() == 1
+        assert others_ran == [0]
+        assert other.run_once() == 0
+
+    for index in range(10):
+        assert escalations(engine, f"r-{index}") == ["schedule:escalate-stale"]
+    (tick,) = engine.store.last_ticks(["escalate-stale"])
+    assert (tick.tick_at, tick.status, tick.claims) == (NEXT_QUARTER, "done", 1)
+
+
+def test_a_worker_that_stalled_past_its_lease_leaves_the_tick_to_its_new_holder(
+    engine: Engine,
+    clock: VirtualClock,
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker that stalled past its lease (a pause of the process, a long send) finds at
+    its next renewal that another worker took the tick over: it stops there and leaves the
+    tick to that worker, which runs it to the end and marks it done."""
+    for index in range(6):
+        engine.start("intake", instance_id=f"r-{index}")
+        engine.send(f"r-{index}", "SUBMIT")
+    worker = Worker(engine)
+    worker.schedules.lease_ms = LEASE
+    worker.schedule(ESCALATE)
+    clock.advance(NEXT_QUARTER - START)
+    with open_engine(store_url, clock) as other_engine:
+        other = Worker(other_engine)
+        other.schedules.lease_ms = LEASE
+        other.schedule(ESCALATE)
+        others_ran: list[int] = []
+
+        def stall_then_the_other_takes_over() -> None:
+            clock.advance(LEASE + 1)
+            others_ran.append(other.run_once())
+
+        _slow_sends(monkeypatch, engine, clock, 1_000, {3: stall_then_the_other_takes_over})
+        caplog.set_level("WARNING", logger="statewright.worker")
+
+        assert worker.run_once() == 0  # stopped at its renewal, the tick not its own
+        assert others_ran == [1]
+
+    assert "taken over by another worker" in caplog.text
+    for index in range(6):
+        assert escalations(engine, f"r-{index}") == ["schedule:escalate-stale"]
+    (tick,) = engine.store.last_ticks(["escalate-stale"])
+    assert (tick.tick_at, tick.status, tick.claims) == (NEXT_QUARTER, "done", 2)

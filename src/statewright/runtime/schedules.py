@@ -1,8 +1,9 @@
 """The schedule loop: cron schedules whose every tick runs once across all workers.
 
 A tick is claimed by inserting (schedule name, tick time) (`Store.claim_tick`): exactly one
-worker wins it. The winner runs the action and marks the tick done; if it dies first, the
-claim's lease expires and another worker takes the tick over. A schedule's ticks are claimed
+worker wins it. The winner runs the action and marks the tick done, renewing the claim's
+lease while the action runs (`_Hold`); if it dies first, the lease expires and another
+worker takes the tick over. A schedule's ticks are claimed
 in order, each only once the one before it is done or claimed by the same worker, so the
 later ticks of a dead worker's tick wait for its take-over, and every tick before the last
 claimed one is done. Actions are idempotent on the
@@ -90,8 +91,21 @@ class ScheduleRunner:
             after = self._first_seen[name] if last is None else last.tick_at - 1
             ticks = due_ticks(schedule, after, now, self.backlog)
             for tick in ticks:
-                if store.claim_tick(name, tick, now, self.lease_ms):
-                    self._run_tick(schedule, tick)
+                claims = store.claim_tick(name, tick, now, self.lease_ms)
+                if claims is not None:
+                    hold = _Hold(self, name, tick, claims, now)
+                    try:
+                        self._run_tick(schedule, tick, hold)
+                    except _TakenOver:
+                        log.warning(
+                            "schedule %s: tick %s taken over by another worker while its "
+                            "action ran here (its lease of %d ms ran out between renewals): "
+                            "left to that worker",
+                            name,
+                            iso_utc(tick),
+                            self.lease_ms,
+                        )
+                        break
                     store.finish_tick(name, tick)
                     ran += 1
                 elif last is not None and tick == last.tick_at and last.status == "done":
@@ -107,7 +121,7 @@ class ScheduleRunner:
         self.next_at = next_at
         return ran
 
-    def _run_tick(self, schedule: Schedule, tick: int) -> None:
+    def _run_tick(self, schedule: Schedule, tick: int, hold: _Hold) -> None:
         """Run the tick's action; one that the engine refuses is logged and the tick done.
 
         A `start` of a definition this engine does not have, or whose initial transition
@@ -116,7 +130,7 @@ class ScheduleRunner:
         outage of the store goes on up, leaving the tick claimed for a take-over.
         """
         try:
-            self._run(schedule, tick)
+            self._run(schedule, tick, hold)
         except StatewrightError as error:
             if is_transient(error):
                 raise
@@ -127,7 +141,7 @@ class ScheduleRunner:
                 " ".join(str(error).split()),
             )
 
-    def _run(self, schedule: Schedule, tick: int) -> None:
+    def _run(self, schedule: Schedule, tick: int, hold: _Hold) -> None:
         action = schedule.action
         tenant = str(action.get("tenant", "default"))
         actor = f"schedule:{schedule.name}"
@@ -156,6 +170,7 @@ class ScheduleRunner:
                 limit=500,
             )
             for instance in page:
+                hold.keep()
                 self._send(instance.id, event, tenant, actor, f"schedule/{schedule.name}/{tick}")
             if len(page) < 500:
                 return
@@ -170,6 +185,41 @@ class ScheduleRunner:
             pass
         except TransitionFailed as error:
             log.warning("schedule event to %s/%s refused: %s", tenant, instance_id, error)
+
+
+class _TakenOver(Exception):
+    """The tick being run was taken over by another worker: stop running it here."""
+
+
+class _Hold:
+    """A claimed tick, its lease renewed while its action runs: an event sent to every
+    instance of a large fleet can outlast one lease, and the worker taking the tick over
+    would run the action again beside this one (its sends keyed on the tick, so no effect
+    twice, but every send twice). Renewed every third of a lease, between sends; a renewal
+    that finds the tick taken over (this worker stalled past its lease) stops the action
+    here, leaving it to that worker."""
+
+    __slots__ = ("_claims", "_name", "_renewed_at", "_runner", "_tick")
+
+    def __init__(self, runner: ScheduleRunner, name: str, tick: int, claims: int, now: int):
+        self._runner, self._name, self._tick, self._claims = runner, name, tick, claims
+        self._renewed_at = now
+
+    def keep(self) -> None:
+        """Renew the lease if a third of it has passed since the claim or the last renewal.
+
+        Raises:
+            _TakenOver: another worker holds the tick now.
+        """
+        runner = self._runner
+        now = runner.engine.clock.now()
+        if now - self._renewed_at < runner.lease_ms // 3:
+            return
+        if not runner.engine.store.renew_tick(
+            self._name, self._tick, self._claims, now, runner.lease_ms
+        ):
+            raise _TakenOver
+        self._renewed_at = now
 
 
 def _text(value: object) -> str | None:

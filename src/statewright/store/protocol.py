@@ -356,9 +356,15 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         """The latest tick of a schedule any worker claimed, or None."""
         ...
 
-    def claim_tick(self, name: str, tick_at: int, now: int, lease_ms: int) -> bool:
-        """Claim a schedule's tick: True for exactly one worker (or for the one taking over
-        a claim whose lease expired unfinished)."""
+    def claim_tick(self, name: str, tick_at: int, now: int, lease_ms: int) -> int | None:
+        """Claim a schedule's tick: for exactly one worker (or for the one taking over a
+        claim whose lease expired unfinished) its claim number, 1 plus the take-overs before
+        it; None for the others."""
+        ...
+
+    def renew_tick(self, name: str, tick_at: int, claims: int, now: int, lease_ms: int) -> bool:
+        """Extend to `now + lease_ms` the lease of a tick held as claim number `claims`:
+        False if another worker has taken it over since, or it is done."""
         ...
 
     def finish_tick(self, name: str, tick_at: int) -> None:

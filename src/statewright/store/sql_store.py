@@ -667,13 +667,25 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         )
         return None if row is None or row["at"] is None else int(str(row["at"]))
 
-    def claim_tick(self, name: str, tick_at: int, now: int, lease_ms: int) -> bool:
-        """Claim a schedule's tick: True for exactly one worker (or a take-over)."""
+    def claim_tick(self, name: str, tick_at: int, now: int, lease_ms: int) -> int | None:
+        """Claim a schedule's tick: its claim number for exactly one worker (1, or one more
+        for each take-over), None for the others."""
         params = {"name": name, "tick_at": tick_at, "now": now, "lease_until": now + lease_ms}
         with self._transaction(write=True, what=f"claiming a tick of {name!r}") as tx:
             if tx.run(self.queries["insert_tick"], params) == 1:
-                return True
-            return tx.run(self.queries["take_over_tick"], params) == 1
+                return 1
+            if tx.run(self.queries["take_over_tick"], params) != 1:
+                return None
+            row = tx.one(self.queries["tick_claims"], params)
+            assert row is not None  # just updated, in this transaction
+            return int(row["claims"])
+
+    def renew_tick(self, name: str, tick_at: int, claims: int, now: int, lease_ms: int) -> bool:
+        """Extend the lease of a tick this worker holds as claim number `claims`: False if
+        another worker has taken it over (or it is done)."""
+        params = {"name": name, "tick_at": tick_at, "claims": claims, "lease_until": now + lease_ms}
+        with self._transaction(write=True, what=f"renewing a tick of {name!r}") as tx:
+            return tx.run(self.queries["renew_tick"], params) == 1
 
     def finish_tick(self, name: str, tick_at: int) -> None:
         """Mark a claimed tick done."""

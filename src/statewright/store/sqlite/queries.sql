@@ -392,6 +392,16 @@ UPDATE schedule_ticks SET lease_until = :lease_until, claims = claims + 1
 WHERE name = :name AND tick_at = :tick_at AND status = 'running'
   AND lease_until <= :now;
 
+-- name: tick_claims
+SELECT claims FROM schedule_ticks WHERE name = :name AND tick_at = :tick_at;
+
+-- A claim's holder keeps it: only while no other worker has taken the tick over (each
+-- take-over counts one more claim).
+-- name: renew_tick
+UPDATE schedule_ticks SET lease_until = :lease_until
+WHERE name = :name AND tick_at = :tick_at AND status = 'running'
+  AND claims = :claims;
+
 -- The latest tick claimed of each named schedule (none for one never claimed): each is
 -- the last entry of its schedule's range of the primary key.
 -- name: last_ticks
