@@ -36,11 +36,13 @@ requires_openssl = pytest.mark.skipif(
 )
 
 
-def documented_server() -> str:
-    """The `nginx` block of docs/operations.md, "Behind nginx", as written there."""
+def documented_server(location: str = "location / {") -> str:
+    """The `nginx` block of docs/operations.md, "Behind nginx", that holds `location`, as
+    written there (one at the root of a host name, one under the prefix /statewright/)."""
     blocks = re.findall(r"```nginx\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
-    assert len(blocks) == 1, f"{DOCS} should hold exactly one nginx block, not {len(blocks)}"
-    return str(blocks[0])
+    found = [block for block in blocks if location in block]
+    assert len(found) == 1, f"{DOCS} should hold one nginx block with {location!r}: {len(found)}"
+    return str(found[0])
 
 
 def documented_nginx_server(folder: Path, serve_base: str, location: str = "") -> tuple[str, str]:
@@ -59,6 +61,26 @@ def documented_nginx_server(folder: Path, serve_base: str, location: str = "") -
         ("location / {", "location / {\n" + location),
     ]:
         assert was in server, f"docs/operations.md's nginx block no longer has {was!r}"
+        server = server.replace(was, now)
+    return server, f"https://127.0.0.1:{port}"
+
+
+def documented_prefixed_server(folder: Path, serve_base: str) -> tuple[str, str]:
+    """docs/operations.md's `server` block with `location /statewright/`, made to listen on
+    a free loopback port with a self-signed certificate (in `folder`) in front of
+    `serve_base` (a `serve --root-path /statewright`); and the base URL (https) of the host,
+    without the prefix."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = self_signed(folder)
+    port = free_port()
+    server = documented_server("location /statewright/ {")
+    for was, now in [
+        ("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;"),
+        ("/etc/ssl/certs/tools.pem", str(cert)),
+        ("/etc/ssl/private/tools.key", str(key)),
+        ("http://127.0.0.1:8000/;", f"http://127.0.0.1:{serve_base.rsplit(':', 1)[1]}/;"),
+    ]:
+        assert was in server, f"docs/operations.md's prefixed nginx block no longer has {was!r}"
         server = server.replace(was, now)
     return server, f"https://127.0.0.1:{port}"
 

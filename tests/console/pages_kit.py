@@ -136,10 +136,12 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 @contextmanager
-def serving_console(folder: Path, setup: Path = MACHINES_FILE) -> Iterator[ConsoleServer]:
+def serving_console(
+    folder: Path, setup: Path = MACHINES_FILE, *options: str
+) -> Iterator[ConsoleServer]:
     """`statewright serve --with-worker` on a fresh SQLite file in `folder`, the examples
     registered and `setup` its worker's file (MACHINES, SCHEDULES, ...), on a free loopback
-    port; stopped with SIGTERM afterwards."""
+    port, with more `options` (`--root-path /x`); stopped with SIGTERM afterwards."""
     store_url = f"sqlite:///{folder / 'console.db'}"
     machines: list[Any] = runpy.run_path(str(MACHINES_FILE))["MACHINES"]
     with Engine.open(store_url) as engine:
@@ -150,7 +152,7 @@ def serving_console(folder: Path, setup: Path = MACHINES_FILE) -> Iterator[Conso
         with statewright(
             "serve", "--url", store_url, "--port", str(port), "--machines", str(setup),
             "--with-worker", "--rate", "0", "--stream-poll", "0.05", "--stream-heartbeat", "1",
-            log=log,
+            *options, log=log,
         ) as process:  # fmt: skip
             base = f"http://127.0.0.1:{port}"
             wait_ready(process, base, log)

@@ -33,6 +33,7 @@ from statewright.api.limits import AuthFailures, BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
 from statewright.api.response_headers import with_response_headers
+from statewright.api.root_path import root_of, route_path
 from statewright.api.routes import (
     bulk,
     definitions,
@@ -157,7 +158,7 @@ class _Api(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            send = with_response_headers(send, scope["path"])
+            send = with_response_headers(send, route_path(scope))
         if self.short_way_on():
             await self._fast_send(scope, receive, send)
         else:
@@ -226,11 +227,17 @@ def _http_problem(request: Request, error: HTTPException) -> Problem:
     """The problem of an error raised by the HTTP layers themselves (routing, reading the
     body), in the API's own terms."""
     status, headers = error.status_code, dict(error.headers or {})
-    path = request.url.path
+    path, root = request.url.path, root_of(request.scope)
     if status == 404:
-        hint = "the OpenAPI document at /api/openapi.json lists them"
+        hint = f"the OpenAPI document at {root}/api/openapi.json lists them"
         if len(path) > 1 and path.endswith("/"):
             hint = f"drop the trailing slash ({path.rstrip('/') or '/'}); {hint}"
+        if root and path.startswith(f"{root}{root}/"):
+            hint = (
+                f"the path starts with the root path {root} twice: have the proxy strip "
+                f"{root} before passing the request on (nginx: a '/' after the address in "
+                f"proxy_pass, as in 'proxy_pass http://127.0.0.1:8000/;'); {hint}"
+            )
         return Problem(404, "not-found", "Not found", f"no route {path}; {hint}")
     if status == 405:
         named = headers.pop("Allow", "") or headers.pop("allow", "")

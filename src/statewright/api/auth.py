@@ -31,6 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from statewright.api.limits import AuthFailures, RateLimiter, client_key
 from statewright.api.problems import Problem
+from statewright.api.root_path import root_of
 from statewright.engine import Engine
 from statewright.engine.sessions import Session
 from statewright.engine.tokens import ROLES, Token
@@ -117,7 +118,8 @@ def credential_of(request: Request, credentials: HTTPAuthorizationCredentials | 
         return Credential(session_id=session_id)
     raise _unauthorized(
         "send an API token as 'Authorization: Bearer sw_...'; "
-        '"statewright tokens create" makes one (or log in to the console at /login)'
+        '"statewright tokens create" makes one (or log in to the console at '
+        f"{root_of(request.scope)}/login)"
     )
 
 
@@ -161,7 +163,7 @@ def _token(request: Request, credential: Credential) -> tuple[Token, Session | N
         if credential.bearer is None:
             raise _unauthorized(
                 "the console session has ended (logged out, expired, or its token revoked); "
-                "log in again at /login"
+                f"log in again at {root_of(request.scope)}/login"
             )
         raise bearer_refused()
     failures.succeeded(secret)

@@ -41,6 +41,7 @@ def run_processes(
     settings: ApiSettings,
     access_log: bool = True,
     forwarded_allow_ips: str | None = None,
+    root_path: str = "",
 ) -> bool:
     """Serve on the bound `sock` with `workers` processes until SIGTERM or SIGINT (each
     finishes its requests).
@@ -87,6 +88,7 @@ def run_processes(
         access_log=access_log,
         server_header=False,
         forwarded_allow_ips=forwarded_allow_ips,
+        root_path=root_path,
         # Each process's open live streams never end by themselves: give them this long
         # after SIGTERM, then close them (clients reconnect with Last-Event-ID elsewhere).
         timeout_graceful_shutdown=STREAM_GRACE_S,

@@ -1,6 +1,7 @@
 """The console's page routes: each answers a page shell rendered from its template, without
 reading the store or checking the session (the page's script calls the API, and goes to
-`/login?next=...` when that answers 401)."""
+`/login?next=...` when that answers 401). Every URL a page names starts with the app's root
+path (`serve --root-path`; the templates' `root`, "" at the root of a host name)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, select_autoescape
+from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-__all__ = ["SECURITY_HEADERS", "render", "router"]
+__all__ = ["SECURITY_HEADERS", "render", "root_of", "router"]
 
 router = APIRouter(include_in_schema=False)
 _TEMPLATES = Environment(
@@ -36,8 +38,9 @@ SECURITY_HEADERS = {
 }
 
 
-def render(template: str, *, active: str = "", **values: object) -> HTMLResponse:
-    """The page `template` (under templates/) with `values`; `active` names the nav entry."""
+def render(template: str, *, request: Request, active: str = "", **values: object) -> HTMLResponse:
+    """The page `template` (under templates/) with `values`, for `request` (whose root path
+    its URLs start with); `active` names the nav entry."""
     try:
         page = _TEMPLATES.get_template(template)
     except TemplateNotFound:
@@ -46,46 +49,53 @@ def render(template: str, *, active: str = "", **values: object) -> HTMLResponse
             status_code=404,
             headers=SECURITY_HEADERS,
         )
-    return HTMLResponse(page.render(active=active, **values), headers=SECURITY_HEADERS)
+    page_text = page.render(active=active, root=root_of(request), **values)
+    return HTMLResponse(page_text, headers=SECURITY_HEADERS)
+
+
+def root_of(request: Request) -> str:
+    """The root path the app is served under ("" at the root of a host name): ASGI's
+    `root_path`, which `serve --root-path` has uvicorn set."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
 
 
 @router.get("/login")
-def login_page() -> HTMLResponse:
+def login_page(request: Request) -> HTMLResponse:
     """The login form: an API token in, a session cookie out."""
-    return render("login.html")
+    return render("login.html", request=request)
 
 
 @router.get("/logout")
-def logout_page() -> HTMLResponse:
+def logout_page(request: Request) -> HTMLResponse:
     """Asks, then ends the session (its script calls `DELETE /api/v1/session`)."""
-    return render("logout.html")
+    return render("logout.html", request=request)
 
 
 @router.get("/")
-def instances_page() -> HTMLResponse:
+def instances_page(request: Request) -> HTMLResponse:
     """The instances: filters, counts per state, live rows, bulk actions."""
-    return render("instances.html", active="instances")
+    return render("instances.html", request=request, active="instances")
 
 
 @router.get("/instances/{instance_id}")
-def instance_page(instance_id: str) -> HTMLResponse:
+def instance_page(request: Request, instance_id: str) -> HTMLResponse:
     """One instance (its script reads the id from the URL)."""
-    return render("instance.html", active="instances", instance_id=instance_id)
+    return render("instance.html", request=request, active="instances", instance_id=instance_id)
 
 
 @router.get("/definitions")
-def definitions_page() -> HTMLResponse:
+def definitions_page(request: Request) -> HTMLResponse:
     """Every definition."""
-    return render("definitions.html", active="definitions")
+    return render("definitions.html", request=request, active="definitions")
 
 
 @router.get("/definitions/{name}")
-def definition_page(name: str) -> HTMLResponse:
+def definition_page(request: Request, name: str) -> HTMLResponse:
     """One definition, drawn with its counts."""
-    return render("definition.html", active="definitions", definition=name)
+    return render("definition.html", request=request, active="definitions", definition=name)
 
 
 @router.get("/queues")
-def queues_page() -> HTMLResponse:
+def queues_page(request: Request) -> HTMLResponse:
     """Timers, steps, outbox dead letters and workers."""
-    return render("queues.html", active="queues")
+    return render("queues.html", request=request, active="queues")

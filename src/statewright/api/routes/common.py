@@ -215,9 +215,9 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def location(instance_id: str) -> str:
-    """The path of an instance."""
-    return f"/api/v1/instances/{quote(instance_id, safe='')}"
+def location(instance_id: str, root: str = "") -> str:
+    """The path of an instance, under the app's root path `root`."""
+    return f"{root}/api/v1/instances/{quote(instance_id, safe='')}"
 
 
 def expected_version(if_match: str | None) -> int | None:

@@ -21,6 +21,7 @@ from statewright.api.models import (
     StartIn,
     TransitionOut,
 )
+from statewright.api.root_path import root_of
 from statewright.api.routes.common import (
     DeferredOperator,
     IdempotencyKey,
@@ -96,7 +97,7 @@ def _start(
     *,
     keyed: bool,
 ) -> JSONResponse:
-    engine = engine_of(request)
+    engine, root = engine_of(request), root_of(request.scope)
 
     def handle() -> Reply:
         try:
@@ -116,7 +117,7 @@ def _start(
         return Reply(
             201,
             instance_out(instance, payloads=caller.payloads).model_dump(mode="json"),
-            {"Location": location(instance.id), "ETag": etag(instance.version)},
+            {"Location": location(instance.id, root), "ETag": etag(instance.version)},
         )
 
     return idempotent(request, caller, key, body.model_dump(mode="json"), handle)

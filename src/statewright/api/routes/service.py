@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import logging
 from typing import Annotated
@@ -19,6 +20,7 @@ from statewright.api.auth import Caller, caller_with
 from statewright.api.event_schemas import with_event_schemas
 from statewright.api.models import HealthOut
 from statewright.api.problems import problem_of
+from statewright.api.root_path import root_of
 from statewright.api.routes.common import engine_of, errors
 from statewright.errors import StatewrightError
 
@@ -84,16 +86,24 @@ def docs(request: Request, caller: Viewer) -> HTMLResponse:
     """The OpenAPI docs page, its document inline (the page needs no second request).
 
     Swagger UI comes from `/static/vendor/` (fetched by the package build, served by this
-    server); the page runs no script but that and its fixed start-up script, which the
-    Content-Security-Policy names by hash.
+    server, under the root path); the page runs no script but that and its fixed start-up
+    script, which the Content-Security-Policy names by hash.
     """
     # A JSON data block: `<` escaped so that no `</script>` or `<!--` in a schema can end it.
     spec = json.dumps(_document(request)).replace("<", "\\u003c")
-    return HTMLResponse(_DOCS_PAGE.replace("{SPEC}", spec), headers=DOCS_HEADERS)
+    root = html.escape(root_of(request.scope))
+    page = _DOCS_PAGE.replace("{ROOT}", root).replace("{SPEC}", spec)
+    return HTMLResponse(page, headers=DOCS_HEADERS)
 
 
 def _document(request: Request) -> dict[str, object]:
-    return with_event_schemas(request.app.openapi(), engine_of(request).definitions())
+    """The OpenAPI document; under a root path, its `servers` names it, so that the paths
+    (and the docs page's "Try it out") are read under the prefix."""
+    document = with_event_schemas(request.app.openapi(), engine_of(request).definitions())
+    root = root_of(request.scope)
+    if root:
+        document["servers"] = [{"url": root}]
+    return document
 
 
 #: Starts Swagger UI on the document in the page: fixed, so that the policy can name its hash.
@@ -104,10 +114,10 @@ _START = (
 _DOCS_PAGE = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>statewright API</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/vendor/swagger-ui.css">
+<link rel="stylesheet" href="{{ROOT}}/static/vendor/swagger-ui.css">
 </head><body><div id="ui"></div>
 <script type="application/json" id="openapi">{{SPEC}}</script>
-<script src="/static/vendor/swagger-ui-bundle.js"></script>
+<script src="{{ROOT}}/static/vendor/swagger-ui-bundle.js"></script>
 <script>{_START}</script>
 </body></html>
 """

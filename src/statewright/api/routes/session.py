@@ -2,8 +2,9 @@
 
 `POST /api/v1/session` with `{"token": "sw_..."}` answers 201 with the session's info
 (including its CSRF secret) and sets the `sw_session` cookie (HttpOnly, SameSite=Strict,
-Path=/, and Secure when the request came over https). `GET` reads the info of the caller
-(a bearer token's has no `csrf`); `DELETE` ends the session and clears the cookie.
+Path=/ (the root path under `serve --root-path`), and Secure when the request came over
+https). `GET` reads the info of the caller (a bearer token's has no `csrf`); `DELETE` ends
+the session and clears the cookie.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from starlette.responses import JSONResponse, Response
 from statewright.api.auth import SESSION_COOKIE, check_csrf
 from statewright.api.limits import AuthFailures, client_key
 from statewright.api.problems import Problem
+from statewright.api.root_path import root_of
 from statewright.api.routes.common import Viewer, engine_of, errors
 from statewright.engine.sessions import DEFAULT_SESSION_MS, Session
 from statewright.engine.tokens import Token
 
-__all__ = ["SessionIn", "SessionOut", "router"]
+__all__ = ["SessionIn", "SessionOut", "cookie_path", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["session"])
 
@@ -47,6 +49,12 @@ class SessionOut(BaseModel):
         "session cookie; null for a bearer token."
     )
     expires_at: int | None = Field(description="When the session ends (Unix ms); null: never.")
+
+
+def cookie_path(request: Request) -> str:
+    """The session cookie's `Path`: the app's root path (`/` at the root of a host name),
+    so that the browser sends it to this app's pages and API only."""
+    return root_of(request.scope) or "/"
 
 
 def _info(token: Token, session: Session | None) -> SessionOut:
@@ -104,7 +112,7 @@ def login(request: Request, body: SessionIn) -> JSONResponse:
         SESSION_COOKIE,
         session_id,
         max_age=lifetime_ms // 1000,
-        path="/",
+        path=cookie_path(request),
         secure=request.url.scheme == "https",
         httponly=True,
         samesite="strict",
@@ -138,7 +146,7 @@ def logout(request: Request) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(
         SESSION_COOKIE,
-        path="/",
+        path=cookie_path(request),
         secure=request.url.scheme == "https",
         httponly=True,
         samesite="strict",

@@ -31,6 +31,16 @@ if TYPE_CHECKING:
 __all__ = ["is_loopback", "serve"]
 
 
+def _root_path(text: str) -> str:
+    """`--root-path` checked: empty, or a path such as /statewright."""
+    from statewright.api.root_path import check_root_path
+
+    try:
+        return check_root_path(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
 def serve(
     url: Annotated[
         str | None,
@@ -85,6 +95,16 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    root_path: Annotated[
+        str,
+        typer.Option(
+            callback=_root_path,
+            help="The path prefix a reverse proxy serves the API and the console under, "
+            "such as /statewright for https://example.com/statewright/ (the proxy strips it "
+            "before passing each request on). Default: none, the root of a host name.",
+            show_default=False,
+        ),
+    ] = "",
     with_worker: Annotated[
         bool,
         typer.Option(
@@ -204,7 +224,10 @@ def serve(
         )
         address = _address(sock)
         if workers > 1:
-            typer.echo(f"serving {redact_url(store_url)} at {address} with {workers} processes")
+            typer.echo(
+                f"serving {redact_url(store_url)} at {address} with {workers} processes "
+                f"{_where(root_path)}"
+            )
             engine.close()
             started = run_processes(
                 url=store_url,
@@ -215,6 +238,7 @@ def serve(
                 settings=settings,
                 access_log=access_log,
                 forwarded_allow_ips=forwarded_allow_ips,
+                root_path=root_path,
             )
             if not started:
                 end_with(1, "a server process failed to start (its error is logged above)")
@@ -231,6 +255,7 @@ def serve(
                 access_log=access_log,
                 server_header=False,
                 forwarded_allow_ips=forwarded_allow_ips,
+                root_path=root_path,
             )
         )
         stop = threading.Event()
@@ -246,9 +271,7 @@ def serve(
         # A signal before uvicorn takes the signals over stops it once it has started.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, partial(_stopped, server))
-        typer.echo(
-            f"serving {redact_url(store_url)} at {address} (the console at /, OpenAPI at /api/docs)"
-        )
+        typer.echo(f"serving {redact_url(store_url)} at {address} {_where(root_path)}")
         try:
             server.run(sockets=[sock])
         except SystemExit:
@@ -259,6 +282,16 @@ def serve(
                 thread.join()
         if failed or not server.started:
             raise typer.Exit(1)  # the worker (or uvicorn) logged the cause, on one line
+
+
+def _where(root_path: str) -> str:
+    """Where the banner says the console and the docs are."""
+    if not root_path:
+        return "(the console at /, OpenAPI at /api/docs)"
+    return (
+        f"under the root path {root_path}, for a proxy that strips it (the console at "
+        f"{root_path}/, OpenAPI at {root_path}/api/docs)"
+    )
 
 
 #: What to do when the address cannot be bound, by errno; `None` for a name not resolved.

@@ -1,8 +1,11 @@
 // The console's one way to the HTTP API: same-origin fetch with the session cookie, the
 // CSRF header on every state-changing request, problem+json errors, the login redirect,
-// and one live stream per tab (see docs/console.md).
+// and one live stream per tab (see docs/console.md). Every URL starts with the root path
+// (paths.js).
 
-const PREFIX = "/api/v1";
+import { at, consolePath } from "./paths.js";
+
+const PREFIX = at("/api/v1");
 
 /** A refused or failed API call: `.status`, `.problem` (the problem+json), `.message`. */
 export class ApiError extends Error {
@@ -22,8 +25,9 @@ let leaving = false;
 export function toLogin() {
   if (leaving) return;
   leaving = true;
-  const here = location.pathname + location.search;
-  location.assign(location.pathname === "/logout" ? "/login" : `/login?next=${encodeURIComponent(here)}`);
+  const page = consolePath();
+  const here = page + location.search;
+  location.assign(at(page === "/logout" ? "/login" : `/login?next=${encodeURIComponent(here)}`));
 }
 
 let sessionPromise = null;

@@ -8,9 +8,10 @@ import { filterPath, leafPaths, stateIds, valueText } from "./chartvalue.js";
 import { eventsTable } from "./events_table.js";
 import { drawStatechart } from "./statechart.js";
 import { el, fill, msTime } from "./ui.js";
+import { at, consolePath } from "./paths.js";
 
 const root = document.getElementById("definition-root");
-const name = decodeURIComponent(location.pathname.replace(/^\/definitions\//, "").replace(/\/$/, ""));
+const name = decodeURIComponent(consolePath().replace(/^\/definitions\//, "").replace(/\/$/, ""));
 const enc = encodeURIComponent(name);
 
 const ui = {
@@ -30,7 +31,7 @@ function notFound() {
       { class: "sw-panel sw-panel-body not-found", "data-testid": "not-found" },
       el("h1", {}, "Definition not found"),
       el("p", {}, "No definition ", el("code", {}, name), " is stored (or not that version)."),
-      el("p", {}, el("a", { href: "/definitions" }, "← All definitions")),
+      el("p", {}, el("a", { href: at("/definitions") }, "← All definitions")),
     ),
   );
 }
@@ -71,7 +72,7 @@ async function paintCounts() {
                 el(
                   "tr",
                   { "data-testid": "state-count", "data-state": valueText(c.value) },
-                  el("td", {}, el("a", { href: `/?definition=${enc}&state=${encodeURIComponent(filterPath(c.value))}` }, valueText(c.value))),
+                  el("td", {}, el("a", { href: at(`/?definition=${enc}&state=${encodeURIComponent(filterPath(c.value))}`) }, valueText(c.value))),
                   el("td", { class: "sw-num" }, String(c.count)),
                 ),
               ),

@@ -5,6 +5,7 @@ import { api, live } from "./api.js";
 import { valueText } from "./chartvalue.js";
 import { problemBox, replaceKeepingFocus } from "./dom.js";
 import { el, fill, msTime } from "./ui.js";
+import { at } from "./paths.js";
 
 const root = document.getElementById("definitions-root");
 
@@ -44,7 +45,7 @@ function stateBar(entry, name) {
             "a",
             {
               class: "sw-muted",
-              href: `/definitions/${name}`,
+              href: at(`/definitions/${name}`),
               title: rest.map((s) => `${valueText(s.value)}: ${s.count}`).join("\n"),
               "aria-label": `${rest.length} more: ${rest.map((s) => `${valueText(s.value)} ${s.count}`).join(", ")}`,
               "data-testid": "more-states",
@@ -65,17 +66,17 @@ function row(definition, info, all, active) {
     el(
       "td",
       {},
-      el("a", { class: "def-name", href: `/definitions/${name}` }, definition.id),
+      el("a", { class: "def-name", href: at(`/definitions/${name}`) }, definition.id),
       info?.config?.description ? el("div", { class: "sw-muted small" }, info.config.description) : null,
     ),
     el(
       "td",
       { class: "versions" },
-      versions.map((v) => el("a", { class: "version-chip", href: `/definitions/${name}?version=${v.version}`, title: v.hash ? `hash ${v.hash.slice(0, 12)}` : "" }, `v${v.version}`)),
+      versions.map((v) => el("a", { class: "version-chip", href: at(`/definitions/${name}?version=${v.version}`), title: v.hash ? `hash ${v.hash.slice(0, 12)}` : "" }, `v${v.version}`)),
       el("div", { class: "sw-muted small nowrap" }, `v${definition.version} stored ${msTime(definition.created_at).slice(0, 16)}`),
     ),
-    el("td", { class: "sw-num", "data-testid": "instance-count" }, el("a", { href: `/?definition=${name}` }, String(all?.total ?? 0))),
-    el("td", { class: "sw-num", "data-testid": "active-count" }, el("a", { href: `/?definition=${name}&status=active` }, String(active?.total ?? 0))),
+    el("td", { class: "sw-num", "data-testid": "instance-count" }, el("a", { href: at(`/?definition=${name}`) }, String(all?.total ?? 0))),
+    el("td", { class: "sw-num", "data-testid": "active-count" }, el("a", { href: at(`/?definition=${name}&status=active`) }, String(active?.total ?? 0))),
     el("td", {}, stateBar(active, name)),
   );
 }

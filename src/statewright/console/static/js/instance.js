@@ -11,9 +11,10 @@ import { businessState, contextPanel, runtimeStatus, stepsPanel, tickCountdowns,
 import { markScrub, renderTimeline, tick } from "./timeline.js";
 import { drawStatechart } from "./statechart.js";
 import { el, fill, msTime } from "./ui.js";
+import { at, consolePath } from "./paths.js";
 
 const root = document.getElementById("instance-root");
-const id = decodeURIComponent(location.pathname.replace(/^\/instances\//, "").replace(/\/$/, ""));
+const id = decodeURIComponent(consolePath().replace(/^\/instances\//, "").replace(/\/$/, ""));
 const path = `/instances/${encodeURIComponent(id)}`;
 
 const ui = {
@@ -45,7 +46,7 @@ function notFound() {
       { class: "sw-panel sw-panel-body not-found", "data-testid": "not-found" },
       el("h1", {}, "Instance not found"),
       el("p", {}, "There is no instance ", el("code", {}, id), " in your tenant: the id may be mistyped, or it belongs to another tenant."),
-      el("p", {}, el("a", { href: "/" }, "← All instances")),
+      el("p", {}, el("a", { href: at("/") }, "← All instances")),
     ),
   );
 }
@@ -139,7 +140,7 @@ function render() {
       el(
         "div",
         { class: "sw-muted" },
-        el("a", { href: `/definitions/${encodeURIComponent(inst.definition)}?version=${inst.definition_version}` }, `${inst.definition} v${inst.definition_version}`),
+        el("a", { href: at(`/definitions/${encodeURIComponent(inst.definition)}?version=${inst.definition_version}`) }, `${inst.definition} v${inst.definition_version}`),
         ` · tenant ${inst.tenant}`,
       ),
     );

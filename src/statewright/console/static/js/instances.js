@@ -5,6 +5,7 @@
 import { api, live, session } from "./api.js";
 import { activePaths, filterPath, valueText } from "./chartvalue.js";
 import { arrange, closeConfirmOnEscape, fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
+import { at } from "./paths.js";
 
 const FILTERS = ["definition", "state", "tag", "status", "runtime_status"];
 const PAGE = 100;
@@ -47,13 +48,13 @@ function writeUrl() {
   const params = new URLSearchParams(filters());
   if (search()) params.set("q", search());
   const text = params.toString();
-  history.replaceState(null, "", text ? `/?${text}` : "/");
+  history.replaceState(null, "", at(text ? `/?${text}` : "/"));
 }
 
 // -- rows ------------------------------------------------------------------------------------
 
 function href(id) {
-  return `/instances/${encodeURIComponent(id)}`;
+  return at(`/instances/${encodeURIComponent(id)}`);
 }
 
 function runtimeCell(item) {
@@ -124,7 +125,7 @@ function showEmpty({ failed = false } = {}) {
       h("button", { type: "button", class: "sw-button sw-small", "data-testid": "empty-clear", onclick: clearFilters }, "Clear the filters"));
   } else {
     replace(empty, "No instances in this tenant yet. Start one with ", h("code", {}, "statewright start DEFINITION"),
-      " or ", h("code", {}, "POST /api/v1/instances"), "; ", h("a", { href: "/definitions" }, "Definitions"), " lists what can be started.");
+      " or ", h("code", {}, "POST /api/v1/instances"), "; ", h("a", { href: at("/definitions") }, "Definitions"), " lists what can be started.");
   }
 }
 

@@ -1,11 +1,16 @@
 // The login form: POST the token to /api/v1/session (the answer sets the cookie), then go
-// to `next` (a path of this site only, and never the log-out page).
+// to `next` (a path of this console only, without the root path, and never the log-out page).
 import { problemBox, replace } from "./dom.js";
+import { at } from "./paths.js";
 
 const form = document.getElementById("login-form");
 const errorBox = document.getElementById("login-error");
 
 function nextPath() {
+  return at(nextInConsole());
+}
+
+function nextInConsole() {
   const next = new URLSearchParams(location.search).get("next") || "/";
   // Only a path of this origin: never "//host" or "https://host". The text is read as the
   // browser reads a URL (which drops tabs and newlines: "/\t/host" is "//host"), and only
@@ -29,7 +34,7 @@ form.addEventListener("submit", async (submitted) => {
   const button = form.querySelector("button");
   button.disabled = true;
   try {
-    const response = await fetch("/api/v1/session", {
+    const response = await fetch(at("/api/v1/session"), {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },

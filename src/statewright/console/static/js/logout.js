@@ -2,12 +2,13 @@
 // login page. Done on a click only: a link from another site cannot log anyone out.
 import { api } from "./api.js";
 import { problemBox, replace } from "./dom.js";
+import { at } from "./paths.js";
 
 /** End the session and show the login page; a refusal is shown in `where`. */
 export async function logout(where) {
   try {
     await api("/session", { method: "DELETE" });
-    location.replace("/login");
+    location.replace(at("/login"));
   } catch (error) {
     if (error.status !== 401 && where) replace(where, problemBox(error));
   }

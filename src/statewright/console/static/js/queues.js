@@ -6,6 +6,7 @@
 import { ApiError, api, live, session } from "./api.js";
 import { eventLabel } from "./chartvalue.js";
 import { closeConfirmOnEscape, fmtTime, h, pill, problemBox, replace, since } from "./dom.js";
+import { at } from "./paths.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
@@ -22,7 +23,7 @@ let stepFilter = "all";
 let canAct = false;
 
 function link(id) {
-  return h("a", { class: "sw-id", href: `/instances/${encodeURIComponent(id)}` }, id);
+  return h("a", { class: "sw-id", href: at(`/instances/${encodeURIComponent(id)}`) }, id);
 }
 
 /** The step sources some live worker provides. */
@@ -316,7 +317,7 @@ async function start() {
       if (stepFilter === "all") params.delete("steps");
       else params.set("steps", stepFilter);
       const text = params.toString();
-      history.replaceState(null, "", text ? `/queues?${text}` : "/queues");
+      history.replaceState(null, "", at(text ? `/queues?${text}` : "/queues"));
       renderSteps(provided());
     });
   }
