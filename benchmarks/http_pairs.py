@@ -3,6 +3,7 @@ on another tree's `src` (run with it first on `PYTHONPATH`), loaded in turns.
 
     python -m benchmarks.http_pairs --other /tmp/old/src                # SQLite FULL
     python -m benchmarks.http_pairs --other /tmp/old/src --postgres --turns 8
+    python -m benchmarks.http_pairs --other /tmp/old/src --serve='--root-path /statewright'
 
 On a shared machine the disk's and the cores' load moves a whole run of `benchmarks.http`
 by more than a change of the server does. Here both servers run at once on one store (each
@@ -10,7 +11,8 @@ with the other idle), and each turn measures the engine's in-process sequential 
 16 clients (`http_load.py`, as `benchmarks.http`) on this tree's server, then on the other
 (the order alternating from turn to turn), so that each pair meets the same load. Reported
 per turn and as medians: sends/s, the rate over the turn's in-process sequential rate, and
-each server's user and system CPU per send.
+each server's user and system CPU per send. `--serve` gives both servers the same `serve`
+arguments.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL, not SQLite")
     parser.add_argument("--turns", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=4.0, help="per load (default 4)")
+    parser.add_argument("--serve", default="", help="`serve` arguments of both servers")
     args = parser.parse_args(argv)
     budget = Budget(seconds=args.seconds, warmup=0.5, sequential=1.5, turns=1)
     rows: dict[str, list[list[float]]] = {"this": [], "other": []}
@@ -78,8 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             url = stack.enter_context(durable.durable_postgres()).url
         token, own, _ = prepare(url, CLIENTS)
         servers = {
-            "this": stack.enter_context(serving(url, folder, ())),
-            "other": stack.enter_context(serving(url, folder, (), src=args.other)),
+            "this": stack.enter_context(serving(url, folder, args.serve.split())),
+            "other": stack.enter_context(serving(url, folder, args.serve.split(), src=args.other)),
         }
         for side in servers:  # warm both: connections, caches
             one(*servers[side], token, own, 1.0)

@@ -147,16 +147,20 @@ class _Api(FastAPI):
 
     def short_way_on(self) -> bool:
         """Whether sends may be answered before FastAPI's layers: not while FastAPI's own
-        telemetry is on (looked up at most once a second), nor under a root path."""
+        telemetry is on (looked up at most once a second). A root path (the server's, as
+        `serve --root-path` sets it) is no reason: the short ways match the path as the
+        router does."""
         now = time.monotonic()
         if now - self._telemetry_seen >= 1.0:  # a lookup costs more than the rest: once a second
             self._telemetry_seen = now
             # FastAPI's own OpenTelemetry, in the versions that have it.
             native = getattr(self, "_native_telemetry", None)
             self._telemetry_on = native is not None and bool(native.enabled())
-        return not (self._telemetry_on or self.root_path)
+        return not self._telemetry_on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.root_path:  # FastAPI's own (deprecated) setting, as its `__call__` applies it
+            scope["root_path"] = self.root_path
         if scope["type"] == "http":
             send = with_response_headers(send, route_path(scope))
         if self.short_way_on():

@@ -21,9 +21,15 @@ Under `serve`, most sends the lane takes are queued before this layer, by the HT
 protocol itself (`protocol_sends.py`), which answers them with `answer` when they fail.
 
 Anything else (no or another content type, a chunked or oversized body, JSON that does not
-parse or is not a plain event, no bearer token, a path id out of bounds, a mount under a
-root path) goes the full way unchanged, its body replayed, so every refusal is the route's
-own: the same 401, 413 or 422 problem as before.
+parse or is not a plain event, no bearer token, a path id out of bounds) goes the full way
+unchanged, its body replayed, so every refusal is the route's own: the same 401, 413 or 422
+problem as before.
+
+Under a root path (`serve --root-path`, `root_path.py`) the send path is matched as the
+router matches it, on the request's path without the prefix (Starlette's `get_route_path`):
+uvicorn puts the prefix in front of `path` and `raw_path`, so a problem's `instance` and the
+access line name the full path either way, and a path with the prefix twice goes the full
+way to its 404.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path  # what the router matches (FastAPI's too)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -193,11 +200,12 @@ async def _respond(
 
 def plain_send(scope: Scope, max_body_bytes: int) -> tuple[str, str, dict[bytes, bytes]] | None:
     """(instance id, bearer secret, headers by lowercase name) of a POST to the send path
-    (no root path) with a bearer token, `Content-Type: application/json` and a
-    `Content-Length` of at most `max_body_bytes`; None for any other request (the full way's)."""
-    if scope["method"] != "POST" or scope.get("root_path"):
+    (under the request's root path, if any) with a bearer token, `Content-Type:
+    application/json` and a `Content-Length` of at most `max_body_bytes`; None for any other
+    request (the full way's)."""
+    if scope["method"] != "POST":
         return None
-    matched = _SEND_PATH.fullmatch(scope["path"])
+    matched = _SEND_PATH.fullmatch(get_route_path(scope))
     if matched is None:
         return None
     headers = _headers(scope)

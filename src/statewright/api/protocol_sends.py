@@ -10,9 +10,11 @@ httptools) takes a request `fast_send` would queue on the lane itself:
 `POST /api/v1/instances/{id}/events` on HTTP/1.1 with a bearer token,
 `Content-Type: application/json`, a `Content-Length` within the body limit and uvicorn's
 read buffer, no Idempotency-Key, no or a well-formed If-Match, no `Expect: 100-continue`,
-no proxy headers, and a body that is a plain event; when FastAPI's own telemetry is off and
-the app has no root path (`_Api.short_way_on`), uvicorn limits no concurrency, and
-uvicorn is a release this was tested with (`TESTED_UVICORN`).
+no proxy headers, and a body that is a plain event; when FastAPI's own telemetry is off
+(`_Api.short_way_on`), uvicorn limits no concurrency, and uvicorn is a release this was
+tested with (`TESTED_UVICORN`). Under a root path (`serve --root-path`) the send path is
+matched without it, as the router matches it (`fast_send.plain_send`): uvicorn's `path`
+and `raw_path` carry the prefix, so the access line and a problem's `instance` name it.
 
 It keeps every behaviour of the way through the app: the 200's bytes are those uvicorn
 writes for the lane's response (the server's default headers, `connection: close` when the
@@ -58,6 +60,7 @@ from statewright.api.fast_send import (
 )
 from statewright.api.limits import client_key
 from statewright.api.response_headers import with_response_headers
+from statewright.api.root_path import route_path
 from statewright.api.send_lane import LaneJob, Sent
 
 if TYPE_CHECKING:
@@ -102,7 +105,7 @@ def take(api: _Api, protocol: Any, cycle: Any) -> ShortSend | None:
     if (
         scope["http_version"] != "1.1"
         or cycle.waiting_for_100_continue
-        or protocol.root_path
+        or api.root_path  # FastAPI's own (deprecated) root path: the app applies it
         or not api.short_way_on()
     ):
         return None
@@ -186,7 +189,7 @@ class ShortSend:
         api, started = self.api, self.started
 
         async def answered(scope: Any, receive: Any, send: Any) -> None:
-            sending = with_response_headers(send, scope["path"])  # as `app.py` adds them
+            sending = with_response_headers(send, route_path(scope))  # as `app.py` adds them
             await answer(api, scope, receive, sending, started, job, error)
 
         self.protocol.start_task(self.cycle, answered)
