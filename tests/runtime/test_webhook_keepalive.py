@@ -22,6 +22,7 @@ import pytest
 
 from statewright import Machine
 from statewright.engine import Engine
+from statewright.errors import ConfigError
 from statewright.runtime import Worker
 from statewright.runtime.outbox import OutboxMessage
 from statewright.runtime.webhooks import Webhook
@@ -375,3 +376,33 @@ def test_threads_sharing_a_webhook_share_its_connections(receiver: Receiver) -> 
     assert receiver.accepted <= 2
     webhook.close()
     assert receiver.wait_until_closed() == 0
+
+
+@SQLITE
+def test_keepalive_0_opens_a_connection_per_delivery(store_url: str, receiver: Receiver) -> None:
+    with Engine.open(store_url, clock=VirtualClock(1_700_000_000_000)) as engine:
+        emit(engine, 3)
+        with Worker(engine) as worker:
+            worker.webhook("*", receiver.url, SECRET, keepalive_s=0)
+            assert worker.run_once() == 3
+        assert receiver.accepted == 3
+        assert receiver.wait_until_closed() == 0
+
+
+@SQLITE
+@pytest.mark.parametrize("keepalive_s", [-1, float("nan"), float("inf"), "4", True])
+def test_a_keepalive_that_is_not_a_number_of_seconds_is_refused(
+    store_url: str, keepalive_s: object
+) -> None:
+    url = "https://user:pass@hooks.example/in?token=t"
+    with pytest.raises(ConfigError) as refused:
+        Webhook(url, SECRET, keepalive_s=keepalive_s)  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        f"webhook https://hooks.example/in?…: keepalive_s must be a number of seconds, 0 (a "
+        f"connection per delivery) or more, not {keepalive_s!r}; the default is 4"
+    )
+    with Engine.open(store_url) as engine:
+        worker = Worker(engine)
+        with pytest.raises(ConfigError, match="keepalive_s"):
+            worker.webhook("*", url, SECRET, keepalive_s=keepalive_s)  # type: ignore[arg-type]
+        assert not worker.outbox.active  # nothing was registered
