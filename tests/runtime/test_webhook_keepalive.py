@@ -406,3 +406,23 @@ def test_a_keepalive_that_is_not_a_number_of_seconds_is_refused(
         with pytest.raises(ConfigError, match="keepalive_s"):
             worker.webhook("*", url, SECRET, keepalive_s=keepalive_s)  # type: ignore[arg-type]
         assert not worker.outbox.active  # nothing was registered
+
+
+@SQLITE
+def test_the_kept_connection_is_closed_when_a_running_worker_stops(
+    store_url: str, receiver: Receiver
+) -> None:
+    stop = threading.Event()
+    with Engine.open(store_url) as engine:
+        emit(engine, 2)
+        worker = Worker(engine)
+        worker.webhook("*", receiver.url, SECRET, keepalive_s=60)
+        running = threading.Thread(target=worker.run, kwargs={"poll_ms": 50, "stop": stop})
+        running.start()
+        until = time.monotonic() + 5
+        while receiver.requests < 2 and time.monotonic() < until:
+            time.sleep(0.01)
+        assert (receiver.requests, receiver.open) == (2, 1)
+        stop.set()
+        running.join()
+        assert receiver.wait_until_closed() == 0
