@@ -218,6 +218,7 @@ def assert_delivered_at_first_attempt(engine: Engine, count: int) -> None:
     assert got == [("delivered", 1, None)] * count
 
 
+@pytest.mark.slow
 @SQLITE
 def test_deliveries_to_one_endpoint_share_one_connection_closed_with_the_worker(
     store_url: str, receiver: Receiver
@@ -331,6 +332,7 @@ def test_a_small_answer_body_is_read_to_keep_the_connection_and_a_large_one_is_n
     assert receiver.sent < 16 * 1024 * 1024, receiver.sent
 
 
+@pytest.mark.slow
 @SQLITE
 def test_an_idle_connection_is_closed_after_its_keepalive(
     store_url: str, receiver: Receiver
@@ -408,6 +410,7 @@ def test_a_keepalive_that_is_not_a_number_of_seconds_is_refused(
         assert not worker.outbox.active  # nothing was registered
 
 
+@pytest.mark.slow
 @SQLITE
 def test_the_kept_connection_is_closed_when_a_running_worker_stops(
     store_url: str, receiver: Receiver
