@@ -112,8 +112,8 @@ class Cutoff:
     def watch(self, found: socket.socket) -> None:
         """Cut `found` (a connection's socket, plain or TLS) at the deadline: the socket the
         exchange now uses, in place of any it used before (a retried connect)."""
-        if found is self._watched:
-            return
+        if found is self._watched or found.fileno() < 0:
+            return  # known already, or closed (its use fails at once)
         # A duplicate of the descriptor, as a plain socket (an SSLSocket cannot be `dup`ed):
         # a shutdown of either reaches the one connection.
         duplicate = socket.fromfd(found.fileno(), found.family, found.type, found.proto)

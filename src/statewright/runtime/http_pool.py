@@ -66,8 +66,8 @@ def _as_httpx_errors() -> Iterator[None]:
 class _Body(httpx.SyncByteStream):
     """An answer's body as httpcore streams it, its errors raised as httpx's."""
 
-    def __init__(self, stream: httpcore.Response) -> None:
-        self._response = stream
+    def __init__(self, response: httpcore.Response) -> None:
+        self._response = response
 
     def __iter__(self) -> Iterator[bytes]:
         with _as_httpx_errors():

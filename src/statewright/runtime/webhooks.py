@@ -35,8 +35,9 @@ An endpoint may close an idle connection just as a delivery starts on it. The po
 each idle connection before it reuses it (a close that has arrived shows), but one that
 crosses the request on the way cannot be told from an endpoint that took the request and
 then failed: a request written to a socket may or may not have reached the endpoint. So a
-delivery whose kept connection fails before any answer (the endpoint closed it, or reset it)
-is sent again at once, once, on a new connection, within the same deadline; the endpoint may
+delivery whose kept connection fails before the answer's status and headers (the endpoint
+closed it, reset it, or answered what is not HTTP) is sent again at once, once, on a new
+connection, within the same deadline (never after the deadline cut it); the endpoint may
 then see the message twice, which delivery at least once allows anyway (deduplicate on
 `X-Statewright-Message-Id`). A failure on a new connection is the delivery's failure.
 
@@ -86,7 +87,7 @@ DEFAULT_KEEPALIVE_S = 4.0
 #: The largest answer body read (and dropped) to keep its connection; larger ones are not.
 BODY_LIMIT = 8 * 1024
 
-#: Failures of a kept connection before any answer that the endpoint's closing it causes.
+#: How a kept connection fails before the answer's head when the endpoint has closed it.
 _CLOSED_UNDER_US = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
@@ -149,8 +150,8 @@ class Webhook:
     this class's deadline per request and a connection per delivery.
 
     Raises:
-        ConfigError: `deadline_s` is not a number of seconds above 0, or `keepalive_s` not
-            one of 0 or more.
+        ConfigError: `deadline_s` is not a number of seconds above 0, or `keepalive_s` is
+            not a number of seconds, 0 or more.
     """
 
     #: It keeps its deadline itself (it cuts its connection), so the outbox calls it in the
@@ -239,7 +240,7 @@ class Webhook:
 
     def _post(self, body: bytes, headers: dict[str, str], cutoff: Cutoff) -> int:
         """POST `body` under `cutoff`: the answer's status. A kept connection that fails
-        before any answer (the endpoint closed it meanwhile) is replaced once."""
+        before the answer's head (the endpoint closed it meanwhile) is replaced once."""
         pool = self.pool
         try:
             return self._exchange(body, headers, cutoff)
