@@ -429,3 +429,13 @@ def test_the_kept_connection_is_closed_when_a_running_worker_stops(
         stop.set()
         running.join()
         assert receiver.wait_until_closed() == 0
+
+
+def test_a_proxy_named_in_the_environment_gets_a_connection_per_delivery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Webhook("https://hooks.example/in", SECRET).pool is not None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    webhook = Webhook("https://hooks.example/in", SECRET)
+    assert webhook.pool is None  # httpx's own client, which uses the proxy
+    webhook.client.close()
