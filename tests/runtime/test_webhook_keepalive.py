@@ -281,13 +281,13 @@ def test_a_slow_answer_on_a_kept_connection_is_cut_at_the_deadline_and_not_reuse
         worker.webhook("*", receiver.url, SECRET, deadline_s=0.5)
         emit(engine, 1)
         assert worker.run_once() == 1  # the connection is kept
-        receiver.mode = "drip"  # the whole answer would take 1.2 s, a byte per 0.1 s
+        receiver.mode = "drip"  # a byte every 0.1 s
         engine.start("notify", instance_id="n-1")
         engine.send("n-1", "GO")
         started = time.monotonic()
         assert worker.run_once() == 0
         took = time.monotonic() - started
-        assert 0.5 <= took < 1.1, took
+        assert 0.5 <= took < 1.5, took  # the whole answer would take 4 s
         (record,) = engine.store.outbox("default", "n-1")
         assert (record.status, record.attempts) == ("pending", 1)
         assert record.last_error is not None and "delivery deadline of 0.5 s" in record.last_error
