@@ -125,8 +125,9 @@ def message_of(engine: Engine, instance_id: str) -> OutboxRecord:
 
 @pytest.mark.slow
 @SQLITE
+@pytest.mark.parametrize("keepalive_s", [4, 0], ids=["kept", "per-delivery"])
 def test_an_answer_dripped_a_byte_at_a_time_is_cut_at_the_deadline_and_retried(
-    store_url: str, endpoint: Endpoint
+    store_url: str, endpoint: Endpoint, keepalive_s: float
 ) -> None:
     # Each byte comes well within any per-read timeout; the whole answer would take ~6 s.
     endpoint.mode = "drip"
@@ -134,7 +135,7 @@ def test_an_answer_dripped_a_byte_at_a_time_is_cut_at_the_deadline_and_retried(
     with Engine.open(store_url, clock=clock) as engine:
         engine.register(Machine.from_config(NOTIFY))
         worker = Worker(engine, outbox_lease_ms=2_000)
-        worker.webhook("*", endpoint.url, SECRET, deadline_s=0.5)
+        worker.webhook("*", endpoint.url, SECRET, deadline_s=0.5, keepalive_s=keepalive_s)
         engine.start("notify", instance_id="n-1")
         engine.send("n-1", "GO")
 

@@ -13,22 +13,37 @@ once, in the thread that waits on it. The socket comes from httpx's `trace` exte
 connection is made (`connection.connect_tcp.complete`), and the timer keeps a duplicate of
 its descriptor: a shutdown acts on the connection, not the descriptor, so it reaches the TLS
 socket that later wraps the plain one (and detaches it), and the duplicate, closed only when
-the exchange ends, can never name another socket meanwhile. A connection taken from a pool
-makes no such event, so the request asks for a fresh one (`Connection: close`): the endpoint
-closes it after its answer and no pool keeps it.
+the exchange ends, can never name another socket meanwhile.
+
+A connection taken from a pool makes no such event. `CutoffBackend` is an httpcore network
+backend whose streams hand their socket over themselves: at each read, write or TLS handshake
+a stream shows its socket to the exchange's `Cutoff` running in that thread (a context
+variable, set while the `with` block runs), so the timer knows the socket of a pooled
+connection before the first byte of the request goes out on it. A pool made without it (a
+client of the caller's) makes no such promise: its requests ask for a fresh connection
+(`Connection: close`), which the endpoint closes after its answer and no pool keeps.
+
+A connection cut by the deadline is never used again: the shutdown ends the exchange with an
+error, on which httpcore closes the connection; and should the timer fire just as an answer
+ended and the connection went back to its pool, its shut socket reads as closed by the peer
+(`is_readable`), which is what the pool checks before it reuses an idle connection.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar, Token
 from types import TracebackType
+from typing import Any
 
+import httpcore
 import httpx
 
-__all__ = ["Cutoff"]
+__all__ = ["Cutoff", "CutoffBackend"]
 
 #: The trace events that hand over the connection's stream (and so its socket).
 _CONNECTED = frozenset(
@@ -44,7 +59,11 @@ class Cutoff:
     def __init__(self, deadline_s: float) -> None:
         self.deadline_s = deadline_s
         self.expired = False
+        #: Whether a connection was opened during the exchange (else it took a pooled one).
+        self.connected = False
         self._socket: socket.socket | None = None
+        self._watched: object = None  # the socket object `_socket` duplicates
+        self._token: Token[Cutoff | None] | None = None
         self._done = False
         self._lock = threading.Lock()
         self._timer = threading.Timer(deadline_s, self._cut)
@@ -61,6 +80,7 @@ class Cutoff:
         return {"trace": self._trace}
 
     def __enter__(self) -> Cutoff:
+        self._token = _running.set(self)
         self._timer.start()
         return self
 
@@ -71,6 +91,9 @@ class Cutoff:
         traceback: TracebackType | None,
     ) -> None:
         self._timer.cancel()
+        if self._token is not None:
+            _running.reset(self._token)
+            self._token = None
         with self._lock:
             self._done = True
             if self._socket is not None:
@@ -82,14 +105,25 @@ class Cutoff:
         stream = info.get("return_value")
         get_extra_info = getattr(stream, "get_extra_info", None)
         found = get_extra_info("socket") if callable(get_extra_info) else None
-        if not isinstance(found, socket.socket):
-            return
+        if isinstance(found, socket.socket):
+            self.connected = True
+            self.watch(found)
+
+    def watch(self, found: socket.socket) -> None:
+        """Cut `found` (a connection's socket, plain or TLS) at the deadline: the socket the
+        exchange now uses, in place of any it used before (a retried connect)."""
+        if found is self._watched or found.fileno() < 0:
+            return  # known already, or closed (its use fails at once)
+        # A duplicate of the descriptor, as a plain socket (an SSLSocket cannot be `dup`ed):
+        # a shutdown of either reaches the one connection.
+        duplicate = socket.fromfd(found.fileno(), found.family, found.type, found.proto)
         with self._lock:
             if self._done:
+                duplicate.close()
                 return
             if self._socket is not None:
                 self._socket.close()  # a retried connect: keep the latest
-            self._socket = found.dup()
+            self._socket, self._watched = duplicate, found
             if self.expired:
                 _shut_down(self._socket)  # connected after the deadline: end it now
 
@@ -106,3 +140,83 @@ def _shut_down(sock: socket.socket) -> None:
     """Wake whatever waits on `sock`: its reads see the end, its writes fail."""
     with contextlib.suppress(OSError):  # already reset by the peer: nothing waits on it
         sock.shutdown(socket.SHUT_RDWR)
+
+
+#: The exchange whose `with Cutoff(...)` block runs in this thread, if any.
+_running: ContextVar[Cutoff | None] = ContextVar("statewright_cutoff", default=None)
+
+
+def _show(stream: httpcore.NetworkStream) -> None:
+    """Show `stream`'s socket to the exchange running in this thread, before it is used."""
+    cutoff = _running.get()
+    if cutoff is not None:
+        found = stream.get_extra_info("socket")
+        if isinstance(found, socket.socket):
+            cutoff.watch(found)
+
+
+class _ShownStream(httpcore.NetworkStream):
+    """A connection's stream that shows its socket to the running `Cutoff` at each use, so a
+    pooled connection (which makes no connect event) is cut at the deadline too."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        _show(self._stream)
+        return self._stream.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        _show(self._stream)
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        _show(self._stream)  # the handshake can stall too
+        return _ShownStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class CutoffBackend(httpcore.NetworkBackend):
+    """httpcore's own network backend, whose streams show their socket to the `Cutoff` of
+    the exchange that uses them (see the module docstring): give it to a connection pool
+    whose connections are kept between exchanges under a deadline."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return self._opened(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        return self._opened(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+    @staticmethod
+    def _opened(stream: httpcore.NetworkStream) -> httpcore.NetworkStream:
+        cutoff = _running.get()
+        if cutoff is not None:
+            cutoff.connected = True
+        _show(stream)
+        return _ShownStream(stream)

@@ -177,6 +177,11 @@ class OutboxDelivery:
         return bool(self._listeners)
 
     @property
+    def listeners(self) -> list[Listener]:
+        """The listeners registered, in registration order."""
+        return [fn for _, fn, _ in self._listeners]
+
+    @property
     def patterns(self) -> list[str]:
         """The patterns listened for: the event types this worker claims messages of."""
         return list(dict.fromkeys(pattern for pattern, _, _ in self._listeners))

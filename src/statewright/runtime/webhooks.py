@@ -19,8 +19,32 @@ connect to the answer's status line and headers (`runtime/http_deadline.py`): an
 that sends its answer a byte at a time is cut off there, whereas httpx's own timeouts bound
 each read and would let it run on. It must be shorter than the worker's outbox lease (the
 outbox refuses the webhook otherwise), so that no other worker takes the message over while
-it is being delivered. Only the status counts: the answer's body is never read, so an
-endpoint that streams gigabytes costs no memory. Each delivery opens its own connection.
+it is being delivered. Only the status counts.
+
+Connections are kept alive (`runtime/http_pool.py`): deliveries to one endpoint, one after
+the other, share one connection (one TCP connect and TLS handshake instead of one per
+message), idle for at most `keepalive_s` (4 s by default, under the 5 s that common servers
+keep an idle connection) and closed when the worker closes (`Worker.close`, the end of
+`run`). The deadline holds on a kept connection as on a new one, and a connection is never
+used again after a deadline cut it, after an error, or with an answer not read to its end.
+To be reused, a connection must have its answer's body read: a body of up to 8 KiB
+(`BODY_LIMIT`, by its `Content-Length`, or as it arrives) is read and dropped; a larger one
+is not read (an endpoint that streams gigabytes costs no memory) and its connection closed.
+
+An endpoint may close an idle connection just as a delivery starts on it. The pool checks
+each idle connection before it reuses it (a close that has arrived shows), but one that
+crosses the request on the way cannot be told from an endpoint that took the request and
+then failed: a request written to a socket may or may not have reached the endpoint. So a
+delivery whose kept connection fails before the answer's status and headers (the endpoint
+closed it, reset it, or answered what is not HTTP) is sent again at once, once, on a new
+connection, within the same deadline (never after the deadline cut it); the endpoint may
+then see the message twice, which delivery at least once allows anyway (deduplicate on
+`X-Statewright-Message-Id`). A failure on a new connection is the delivery's failure.
+
+Each delivery opens its own connection (`Connection: close`) with `keepalive_s=0`, with a
+`client` of your own (whose pool gives the deadline no socket to cut), and when the
+environment names a proxy (`HTTPS_PROXY` and the like, which the kept connections do not
+use; httpx's own client does).
 
 The URL is the operator's configuration (`Worker.webhook`), never a client's: no API route
 sets one, so a loopback or private address is allowed (a receiver on the same host).
@@ -33,15 +57,19 @@ import hmac
 import json
 import time
 from urllib.parse import urlsplit, urlunsplit
+from urllib.request import getproxies
 
 import httpx
 
 from statewright.errors import ConfigError
 from statewright.runtime.http_deadline import Cutoff
+from statewright.runtime.http_pool import KeepAlivePool
 from statewright.runtime.outbox import OutboxMessage, is_seconds
 
 __all__ = [
+    "BODY_LIMIT",
     "DEFAULT_DEADLINE_S",
+    "DEFAULT_KEEPALIVE_S",
     "DEFAULT_TOLERANCE_S",
     "Webhook",
     "WebhookError",
@@ -52,6 +80,15 @@ __all__ = [
 
 #: How long one delivery may take, connect to answer, by default (seconds).
 DEFAULT_DEADLINE_S = 10.0
+
+#: How long a connection is kept idle for the next delivery, by default (seconds).
+DEFAULT_KEEPALIVE_S = 4.0
+
+#: The largest answer body read (and dropped) to keep its connection; larger ones are not.
+BODY_LIMIT = 8 * 1024
+
+#: How a kept connection fails before the answer's head when the endpoint has closed it.
+_CLOSED_UNDER_US = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -107,11 +144,14 @@ class Webhook:
     """A listener that POSTs each message to `url`, signed with `secret`, and fails the
     delivery unless the endpoint answers 2xx within `deadline_s` seconds.
 
-    `timeout_s` is the older name of `deadline_s`. A `client` of your own is used as given
-    (its proxies, certificates), with this class's deadline per request.
+    Its connection is kept for the next delivery while idle up to `keepalive_s` seconds (0:
+    a connection per delivery); `close` closes it. `timeout_s` is the older name of
+    `deadline_s`. A `client` of your own is used as given (its proxies, certificates), with
+    this class's deadline per request and a connection per delivery.
 
     Raises:
-        ConfigError: `deadline_s` is not a number of seconds above 0.
+        ConfigError: `deadline_s` is not a number of seconds above 0, or `keepalive_s` is
+            not a number of seconds, 0 or more.
     """
 
     #: It keeps its deadline itself (it cuts its connection), so the outbox calls it in the
@@ -125,6 +165,7 @@ class Webhook:
         *,
         deadline_s: float = DEFAULT_DEADLINE_S,
         timeout_s: float | None = None,
+        keepalive_s: float = DEFAULT_KEEPALIVE_S,
         client: httpx.Client | None = None,
     ) -> None:
         deadline_s = deadline_s if timeout_s is None else timeout_s
@@ -133,10 +174,21 @@ class Webhook:
                 f"webhook {shown_url(url)}: deadline_s must be a number of seconds above 0, "
                 f"not {deadline_s!r}; the default is {DEFAULT_DEADLINE_S:g}"
             )
+        if not (keepalive_s == 0 or is_seconds(keepalive_s)) or isinstance(keepalive_s, bool):
+            raise ConfigError(
+                f"webhook {shown_url(url)}: keepalive_s must be a number of seconds, 0 (a "
+                f"connection per delivery) or more, not {keepalive_s!r}; the default is "
+                f"{DEFAULT_KEEPALIVE_S:g}"
+            )
         self.url = url
         self.secret = secret
         #: The longest one delivery may take (the outbox checks it against its lease).
         self.deadline_s = float(deadline_s)
+        #: Kept connections, unless each delivery opens its own (see the module docstring).
+        self.pool: KeepAlivePool | None = None
+        if client is None and keepalive_s and not _proxied():
+            self.pool = KeepAlivePool(float(keepalive_s))
+            client = httpx.Client(transport=self.pool, follow_redirects=False)
         self.client = client or httpx.Client(follow_redirects=False)
 
     def __repr__(self) -> str:
@@ -155,27 +207,18 @@ class Webhook:
             ensure_ascii=False,
         ).encode()
         timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Statewright-Message-Id": message.id,
+            "X-Statewright-Timestamp": timestamp,
+            "X-Statewright-Signature": sign(self.secret, timestamp, body),
+        }
+        if self.pool is None:
+            headers["Connection"] = "close"  # a fresh connection, which the deadline can cut
         cutoff = Cutoff(self.deadline_s)
         try:
-            with (
-                cutoff,
-                self.client.stream(
-                    "POST",
-                    self.url,
-                    follow_redirects=False,
-                    content=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "Connection": "close",  # a fresh connection, which the deadline can cut
-                        "X-Statewright-Message-Id": message.id,
-                        "X-Statewright-Timestamp": timestamp,
-                        "X-Statewright-Signature": sign(self.secret, timestamp, body),
-                    },
-                    timeout=cutoff.timeout,
-                    extensions=cutoff.extensions,
-                ) as response,
-            ):
-                status = response.status_code  # the body is never read: only the status counts
+            with cutoff:
+                status = self._post(body, headers, cutoff)
         except httpx.HTTPError as error:
             if cutoff.expired or isinstance(error, httpx.TimeoutException):
                 raise WebhookError(
@@ -188,3 +231,58 @@ class Webhook:
             ) from error
         if not 200 <= status < 300:
             raise WebhookError(f"{shown_url(self.url)} answered {status}")
+
+    def close(self) -> None:
+        """Close the kept connections (a later delivery opens a new one). A `client` of
+        your own stays open: it is yours to close."""
+        if self.pool is not None:
+            self.pool.close()
+
+    def _post(self, body: bytes, headers: dict[str, str], cutoff: Cutoff) -> int:
+        """POST `body` under `cutoff`: the answer's status. A kept connection that fails
+        before the answer's head (the endpoint closed it meanwhile) is replaced once."""
+        pool = self.pool
+        try:
+            return self._exchange(body, headers, cutoff)
+        except _CLOSED_UNDER_US:
+            if pool is None or cutoff.connected or cutoff.expired:
+                raise  # a new connection failed, or the deadline cut it: the delivery fails
+        # The endpoint may have closed its other idle connections too: none is taken again.
+        pool.close_idle()
+        return self._exchange(body, headers, cutoff)
+
+    def _exchange(self, body: bytes, headers: dict[str, str], cutoff: Cutoff) -> int:
+        with self.client.stream(
+            "POST",
+            self.url,
+            follow_redirects=False,
+            content=body,
+            headers=headers,
+            timeout=cutoff.timeout,
+            extensions=cutoff.extensions,
+        ) as response:
+            if self.pool is not None:
+                _read_small_body(response)
+            return response.status_code
+
+
+def _read_small_body(response: httpx.Response) -> None:
+    """Read `response`'s body to its end if it has at most `BODY_LIMIT` bytes, so that its
+    connection can carry the next delivery; stop reading a larger one (its connection is
+    then closed, not reused). The status is known: a failure here fails nothing."""
+    length = response.headers.get("Content-Length")
+    if length is not None and not (length.isdigit() and int(length) <= BODY_LIMIT):
+        return
+    read = 0
+    try:
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > BODY_LIMIT:
+                return
+    except httpx.HTTPError:
+        return  # cut by the deadline, or closed: httpcore drops the connection
+
+
+def _proxied() -> bool:
+    """Whether the environment names a proxy, which httpx's client would use."""
+    return any(scheme in getproxies() for scheme in ("http", "https", "all"))

@@ -45,7 +45,7 @@ from statewright.runtime.steps import (
     DEFAULT_LEASE_MS,
     StepRunner,
 )
-from statewright.runtime.webhooks import DEFAULT_DEADLINE_S, Webhook
+from statewright.runtime.webhooks import DEFAULT_DEADLINE_S, DEFAULT_KEEPALIVE_S, Webhook
 from statewright.store.records import TimerRecord
 from statewright.store.url import redact_url
 
@@ -135,15 +135,25 @@ class Worker:
         self.outbox.listen(pattern, listener, deadline_s=deadline_s)
 
     def webhook(
-        self, pattern: str, url: str, secret: str, *, deadline_s: float = DEFAULT_DEADLINE_S
+        self,
+        pattern: str,
+        url: str,
+        secret: str,
+        *,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        keepalive_s: float = DEFAULT_KEEPALIVE_S,
     ) -> None:
         """POST outbox messages matching `pattern` to `url`, signed with `secret`; a delivery
         not answered 2xx within `deadline_s` seconds (connect to answer) fails and is retried.
+        The connection is kept for the next delivery while idle up to `keepalive_s` seconds
+        (0: a connection per delivery), and closed with the worker.
 
         Raises:
-            ConfigError: `deadline_s` is not above 0, or not shorter than `outbox_lease_ms`.
+            ConfigError: `deadline_s` is not above 0, or not shorter than `outbox_lease_ms`;
+                `keepalive_s` is below 0.
         """
-        self.outbox.listen(pattern, Webhook(url, secret, deadline_s=deadline_s))
+        webhook = Webhook(url, secret, deadline_s=deadline_s, keepalive_s=keepalive_s)
+        self.outbox.listen(pattern, webhook)
 
     def check(self) -> None:
         """The check `run` makes before it claims anything: the store is intact, writable
@@ -174,9 +184,16 @@ class Worker:
 
     def close(self) -> None:
         """Stop the threads `run_once` left to run steps (a step that timed out and was
-        abandoned finishes on its own). `run` stops them itself when it ends; a later
-        `run_once` starts new ones. The engine stays open: it is the caller's."""
+        abandoned finishes on its own) and close the connections its webhooks keep. `run`
+        does both itself when it ends; a later `run_once` starts new ones. The engine stays
+        open: it is the caller's."""
         self.steps.close()
+        self._close_webhooks()
+
+    def _close_webhooks(self) -> None:
+        for listener in self.outbox.listeners:
+            if isinstance(listener, Webhook):
+                listener.close()
 
     def __enter__(self) -> Worker:
         return self
@@ -248,6 +265,7 @@ class Worker:
             self.steps.outage = self.outbox.outage = self._outage = None
             self.steps.stop = None
             self.steps.close()
+            self._close_webhooks()
             log.info("worker stopped")
 
     def _step_loop(
