@@ -110,9 +110,9 @@ class Worker:
             engine, lambda: self.outbox.patterns, schedules=self.schedules.specs
         )
         self._outage: Outage | None = None  # while `run` runs
-        # While `run` runs: set to wake the step loop (a wake-up from the store, timers that
-        # fired), and to wake the other loop (step results, which may create its work).
-        self._steps_wake = threading.Event()
+        # While `run` runs: set to wake the other loop (step results, which may create its
+        # work). The step loop is woken by `self.steps.wake()` (a wake-up from the store,
+        # timers that fired), also in the middle of a batch.
         self._due_wake = threading.Event()
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
@@ -207,7 +207,8 @@ class Worker:
         outage = Outage(redact_url(store.url), stop)
         self.steps.outage = self.outbox.outage = self._outage = outage
         self.steps.stop = stop
-        self._steps_wake.clear()
+        self.steps.poll_s = poll_ms / 1000
+        self.steps.woken.clear()
         self._due_wake.clear()
         faults: list[BaseException] = []  # what stopped the step loop, if anything
         steps = threading.Thread(
@@ -247,6 +248,8 @@ class Worker:
             self.presence.stop()
             self.steps.outage = self.outbox.outage = self._outage = None
             self.steps.stop = None
+            self.steps.poll_s = None
+            self.steps.woken.clear()
             self.steps.close()
             log.info("worker stopped")
 
@@ -261,8 +264,8 @@ class Worker:
             while not stop.is_set():
                 try:
                     if claim:
-                        self._steps_wake.clear()
-                        ran = self.steps.run_batch()
+                        self.steps.woken.clear()
+                        ran = self.steps.run_batch(endless=True)
                         outage.ok()
                         if ran:
                             self._due_wake.set()  # its results may have created timers etc.
@@ -306,7 +309,7 @@ class Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return claim
-            if self._steps_wake.wait(min(remaining, _STOP_CHECK_MS / 1000)):
+            if self.steps.woken.wait(min(remaining, _STOP_CHECK_MS / 1000)):
                 return True
         return False
 
@@ -317,14 +320,14 @@ class Worker:
         ran, more = self._round(set(), steps=False)
         outage.ok()
         if ran:
-            self._steps_wake.set()  # e.g. a fired timer started a step
+            self.steps.wake()  # e.g. a fired timer started a step
         if more or stop.is_set():
             return
         if ran and self.engine.store.wait_for_work(0):
-            self._steps_wake.set()
+            self.steps.wake()
             return  # woken already, e.g. by the work this round's results started
         if self._wait(poll_ms, stop, worked=ran > 0, steps=False, wake=self._due_wake):
-            self._steps_wake.set()
+            self.steps.wake()
 
     def _round(
         self, failed_timers: set[tuple[str, str, str, int]], *, steps: bool = True
