@@ -19,6 +19,7 @@ import pytest
 
 from statewright import Machine
 from statewright.engine import Engine
+from statewright.errors import StoreUnavailable
 from statewright.runtime import Worker
 from statewright.testing import VirtualClock
 
@@ -138,6 +139,53 @@ def test_a_wake_up_claims_no_more_runs_than_slots_are_free(
     finally:
         first.release.set()
         second.release.set()
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_a_claim_that_fails_in_an_outage_leaves_the_runs_in_hand_running(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim the batch makes while it has runs in hand (here for a new step, on its
+    wake-up) fails with the store away: the batch rides it out and goes on, so the long
+    step's result is still applied by this worker (not left to its lease to lapse and run
+    again), and the new step starts once claims succeed again."""
+    engine, other = engines
+    long, quick = Blocker(), Blocker()
+    quick.release.set()
+    for each in (engine, other):
+        each.register(Machine.from_config(invoking("long", "long"), actors={"long": long}))
+        each.register(Machine.from_config(invoking("quick", "quick"), actors={"quick": quick}))
+    away = threading.Event()
+    failed = threading.Event()
+    claim_steps = engine.store.claim_steps
+
+    def claim_or_fail(*args: object, **kwargs: object) -> object:
+        if away.is_set():
+            failed.set()
+            raise StoreUnavailable("claiming due steps: the server went away")
+        return claim_steps(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.store, "claim_steps", claim_or_fail)
+    worker = Worker(engine, concurrency=4)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, kwargs={"poll_ms": 50, "stop": stop})
+    thread.start()
+    try:
+        other.start("long", instance_id="l-1")
+        until(lambda: long.calls == 1, "the long step started")
+        away.set()
+        other.start("quick", instance_id="q-1")
+        until(failed.is_set, "a claim failed")
+        away.clear()
+        until(lambda: engine.get("q-1").value == "done", "the new step ran")
+
+        long.release.set()
+        until(lambda: engine.get("l-1").value == "done", "the long step's result was applied")
+        assert long.calls == 1
+    finally:
+        long.release.set()
         stop.set()
         thread.join(30)
     assert not thread.is_alive()

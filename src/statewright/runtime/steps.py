@@ -308,9 +308,22 @@ class StepRunner:
         if not (ended or claims.wanted):
             return
         free = self._free_slots(running)
-        if free and (not running or claims.wanted or free >= self._refill_at):
-            for attempt in claims.take(free):
-                running[self._start(attempt)] = attempt
+        if not free or (running and not claims.wanted and free < self._refill_at):
+            return
+        try:
+            attempts = claims.take(free)
+        except Exception as error:
+            if self.outage is None or not is_transient(error):
+                raise
+            # The runs in hand go on and the results held are committed (through the
+            # outage); raising would drop them, to run again once their leases lapsed.
+            claims.failed()
+            self.outage.failed(error)
+            return
+        if self.outage is not None:
+            self.outage.ok()  # if this loop's claims failed in an outage, it is over
+        for attempt in attempts:
+            running[self._start(attempt)] = attempt
 
     def _start(self, attempt: Attempt) -> Future[None]:
         """Start an attempt: on the pool, or, with a timeout, on a thread of its own (a
@@ -490,6 +503,11 @@ class _Claims:
         if poll_s is None or not self.exhausted or self.left() <= 0:
             return None
         return self._claimed_at + poll_s
+
+    def failed(self) -> None:
+        """A claim failed (the store is away): look again at the poll."""
+        self.exhausted = True
+        self._claimed_at = time.monotonic()
 
     def left(self) -> int:
         """How many more runs the batch may claim."""
