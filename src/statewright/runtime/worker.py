@@ -194,7 +194,8 @@ class Worker:
         time. Only the calling thread waits on the store's wake-ups: on PostgreSQL one idle
         worker listens at a time (store/postgres/listener.py), so a trickle of work is taken
         by one worker in batches, not in ones by every worker. It passes each wake-up on to
-        the step loop, which also wakes at its next due step and at its poll.
+        the step loop (which claims for its free slots at once, also in the middle of a
+        batch), which also wakes at its next due step and at its poll.
 
         Both loops ride out an outage of the store together (one pair of log lines); a fault
         that waiting cannot fix on either stops both, and is raised here. On a stop the step
@@ -257,7 +258,8 @@ class Worker:
         self, poll_ms: int, stop: threading.Event, outage: Outage, faults: list[BaseException]
     ) -> None:
         """`run`'s step loop, on its own thread: a batch of steps (claimed as slots free
-        up), again at once while batches run something, else a wait (`_wait_for_steps`).
+        up and on wake-ups, with no cap on its runs in all), again at once while batches
+        run something, else a wait (`_wait_for_steps`).
         An outage is waited out; a fault is kept in `faults` and stops the worker."""
         try:
             claim = True
