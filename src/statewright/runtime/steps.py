@@ -6,7 +6,9 @@ provides (the actors of the machines registered on its engine): a run nobody pro
 pending, uncharged, and is claimed when a worker that provides it starts. It claims only as
 many runs as it can start at once (free slots of `concurrency`), and more as runs end, up
 to `batch` per batch, so that every claimed run starts right away: an attempt is spent only
-on a run that started. A worker that dies
+on a run that started. While the worker runs, a batch that found nothing more due claims
+again for its free slots when woken (`wake`: new work was committed) and at the worker's
+poll, so that a new step does not wait for the batch's other steps to end. A worker that dies
 mid-step has used one: when its lease expires (`DEFAULT_LEASE_MS`, 10 s) another worker
 claims the run again ("lease taken over" in the log, and the lost attempt kept with
 `WORKER_LOST` in the history), and a run whose last allowed attempt was lost that way gives
@@ -43,7 +45,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from statewright.engine import Engine
 from statewright.engine.views import StepResult
@@ -102,6 +104,14 @@ class StepRunner:
         self.outage: Outage | None = None
         #: While the worker runs: once set, a batch claims no more runs (those in hand end).
         self.stop: threading.Event | None = None
+        #: While the worker runs: its poll, after which a batch whose last claim came back
+        #: short looks again for its free slots (wake-ups are best-effort).
+        self.poll_s: float | None = None
+        #: Set by `wake` (new work may be due: a wake-up passed on while the worker runs);
+        #: a batch then claims for its free slots at once, and the idle loop wakes.
+        self.woken = threading.Event()
+        #: Set when an attempt ends or `wake` is called: what a running batch waits on.
+        self._changed = threading.Event()
 
     @property
     def claim_limit(self) -> int:
@@ -113,6 +123,12 @@ class StepRunner:
     def _refill_at(self) -> int:
         """How many slots must be free before a batch claims more runs."""
         return max(1, self.concurrency // 2)
+
+    def wake(self) -> None:
+        """New work may be due (a wake-up from a commit, timers that fired): a running batch
+        claims for its free slots now, without waiting for half of them to be free."""
+        self.woken.set()
+        self._changed.set()
 
     def close(self) -> None:
         """Stop the pool's idle threads (an abandoned, timed-out step finishes on its own)."""
@@ -131,12 +147,14 @@ class StepRunner:
             if count == 0:
                 return ran
 
-    def run_batch(self) -> int:
+    def run_batch(self, *, endless: bool = False) -> int:
         """Run one batch of due step runs (of the sources this worker provides): claim as
         many as can start now, start them, and claim more as they end, up to `batch` in all
         (the results applied as they come); how many attempts ended (0: nothing was due, or
-        no slot was free)."""
-        claims = _Claims(self, budget=self.batch)
+        no slot was free). With `endless` (`run`'s step loop) there is no cap on the runs
+        in all: the batch goes on while it has runs in hand, so that it never stops
+        claiming for its free slots to wait for its last runs to end."""
+        claims = _Claims(self, budget=None if endless else self.batch)
         attempts = claims.take(self._free_slots({}))
         if claims.count == 0:
             return 0
@@ -242,10 +260,16 @@ class StepRunner:
         apply_by = 0.0
         while running:
             timeout = wait_s(running.values(), next_beat)
+            look_at = claims.look_again_at() if claims is not None else None
+            if look_at is not None:
+                timeout = min(timeout, max(0.0, look_at - time.monotonic()))
             if held:
                 timeout = max(0.0, min(timeout, apply_by - time.monotonic()))
-            done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
-            ended = [running.pop(future) for future in done]
+            # An attempt's end and a wake-up both set `_changed`; it is cleared before the
+            # ends and the wake-up are read, so that one that comes after is not missed.
+            self._changed.wait(timeout)
+            self._changed.clear()
+            ended = [running.pop(future) for future in list(running) if future.done()]
             now = time.monotonic()
             for future, attempt in list(running.items()):
                 if attempt.timed_out(now):
@@ -261,17 +285,45 @@ class StepRunner:
                     attempt.cancel()  # no longer ours: not waited for, its result dropped
                 running = {f: a for f, a in running.items() if id(a) not in lost}
                 next_beat = time.monotonic() + beat_s
-            # Refill once half the slots are free (or none runs): a claim per ended run
-            # would cost a statement and an instance read each.
-            free = self._free_slots(running) if claims is not None and ended else 0
-            if claims is not None and free and (not running or free >= self._refill_at):
-                for attempt in claims.take(free):
-                    running[self._start(attempt)] = attempt
+            if claims is not None:
+                self._refill(running, claims, ended=bool(ended))
             if held and (not running or time.monotonic() >= apply_by):
                 self._apply(held)
                 held = []
         if held:
             self._apply(held)
+
+    def _refill(
+        self, running: dict[Future[None], Attempt], claims: _Claims, *, ended: bool
+    ) -> None:
+        """Start more runs from `claims` in the free slots: at once after a wake-up (new
+        work may be due) or the poll, else once half the slots are free (or none runs), as
+        runs end: a claim per ended run would cost a statement and an instance read each."""
+        if self.woken.is_set():
+            self.woken.clear()
+            claims.want()
+        look_at = claims.look_again_at()
+        if look_at is not None and time.monotonic() >= look_at:
+            claims.want()
+        if not (ended or claims.wanted):
+            return
+        free = self._free_slots(running)
+        if not free or (running and not claims.wanted and free < self._refill_at):
+            return
+        try:
+            attempts = claims.take(free)
+        except Exception as error:
+            if self.outage is None or not is_transient(error):
+                raise
+            # The runs in hand go on and the results held are committed (through the
+            # outage); raising would drop them, to run again once their leases lapsed.
+            claims.failed()
+            self.outage.failed(error)
+            return
+        if self.outage is not None:
+            self.outage.ok()  # if this loop's claims failed in an outage, it is over
+        for attempt in attempts:
+            running[self._start(attempt)] = attempt
 
     def _start(self, attempt: Attempt) -> Future[None]:
         """Start an attempt: on the pool, or, with a timeout, on a thread of its own (a
@@ -285,6 +337,7 @@ class StepRunner:
                 )
             submitted = pool.submit(attempt.call)
             self._pool_busy.add(submitted)
+            submitted.add_done_callback(self._ended)
             return submitted
         future: Future[None] = Future()
         future.set_running_or_notify_cancel()
@@ -295,7 +348,11 @@ class StepRunner:
 
         name = f"statewright-step-{attempt.step.invoke_id}"
         threading.Thread(target=run, name=name, daemon=True).start()
+        future.add_done_callback(self._ended)
         return future
+
+    def _ended(self, future: Future[None]) -> None:
+        self._changed.set()  # a batch that waits looks at its runs
 
     def _started(self, attempt: Attempt) -> None:
         step = attempt.step
@@ -419,28 +476,58 @@ def _given_up(result: StepResult, decision: RetryDecision) -> str:
 
 
 class _Claims:
-    """The claims of one batch: up to `budget` runs in all, taken as slots free up, until a
-    claim comes back short (nothing more is due)."""
+    """The claims of one batch: up to `budget` runs in all (None: no cap), taken as slots
+    free up, until a claim comes back short (nothing more is due), and again after a
+    wake-up (new work may be due) or, while the worker runs, at its poll."""
 
-    def __init__(self, runner: StepRunner, *, budget: int) -> None:
+    def __init__(self, runner: StepRunner, *, budget: int | None) -> None:
         self.runner = runner
         self.budget = budget
         self.count = 0
         self.exhausted = False
+        #: A wake-up (or the poll) came that no claim has answered yet: claim for the first
+        #: free slot rather than for half of them.
+        self.wanted = False
+        self._claimed_at = time.monotonic()
+
+    def want(self) -> None:
+        """New work may be due: claim again, at the first free slot."""
+        self.exhausted = False
+        self.wanted = True
+
+    def look_again_at(self) -> float | None:
+        """When a batch whose last claim came back short looks again by itself (monotonic
+        seconds): at the worker's poll, as its idle loop would; None outside `run`, or when
+        it will claim anyway."""
+        poll_s = self.runner.poll_s
+        if poll_s is None or not self.exhausted or self.left() <= 0:
+            return None
+        return self._claimed_at + poll_s
+
+    def failed(self) -> None:
+        """A claim failed (the store is away): look again at the poll."""
+        self.exhausted = True
+        self._claimed_at = time.monotonic()
+
+    def left(self) -> int:
+        """How many more runs the batch may claim."""
+        return self.runner.batch if self.budget is None else self.budget - self.count
 
     def take(self, free: int) -> list[Attempt]:
         """Claim up to `free` runs (within the budget); the attempts to start now."""
         attempts: list[Attempt] = []
+        self.wanted = False
         stop = self.runner.stop
         if stop is not None and stop.is_set():
             return attempts  # the worker is stopping: the runs in hand end, no more start
         # Runs given up at once (their last attempt's worker was lost) take no slot: the
         # claim is made again for the slots they left.
         while not attempts and not self.exhausted:
-            limit = min(free, self.budget - self.count)
+            limit = min(free, self.left())
             if limit <= 0:
                 break
             claimed, attempts = self.runner._claim(limit)
+            self._claimed_at = time.monotonic()
             self.count += claimed
             self.exhausted = claimed < limit
         return attempts

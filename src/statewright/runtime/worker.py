@@ -110,9 +110,9 @@ class Worker:
             engine, lambda: self.outbox.patterns, schedules=self.schedules.specs
         )
         self._outage: Outage | None = None  # while `run` runs
-        # While `run` runs: set to wake the step loop (a wake-up from the store, timers that
-        # fired), and to wake the other loop (step results, which may create its work).
-        self._steps_wake = threading.Event()
+        # While `run` runs: set to wake the other loop (step results, which may create its
+        # work). The step loop is woken by `self.steps.wake()` (a wake-up from the store,
+        # timers that fired), also in the middle of a batch.
         self._due_wake = threading.Event()
 
     def schedule(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
@@ -211,7 +211,8 @@ class Worker:
         time. Only the calling thread waits on the store's wake-ups: on PostgreSQL one idle
         worker listens at a time (store/postgres/listener.py), so a trickle of work is taken
         by one worker in batches, not in ones by every worker. It passes each wake-up on to
-        the step loop, which also wakes at its next due step and at its poll.
+        the step loop (which claims for its free slots at once, also in the middle of a
+        batch), which also wakes at its next due step and at its poll.
 
         Both loops ride out an outage of the store together (one pair of log lines); a fault
         that waiting cannot fix on either stops both, and is raised here. On a stop the step
@@ -224,7 +225,8 @@ class Worker:
         outage = Outage(redact_url(store.url), stop)
         self.steps.outage = self.outbox.outage = self._outage = outage
         self.steps.stop = stop
-        self._steps_wake.clear()
+        self.steps.poll_s = poll_ms / 1000
+        self.steps.woken.clear()
         self._due_wake.clear()
         faults: list[BaseException] = []  # what stopped the step loop, if anything
         steps = threading.Thread(
@@ -264,6 +266,8 @@ class Worker:
             self.presence.stop()
             self.steps.outage = self.outbox.outage = self._outage = None
             self.steps.stop = None
+            self.steps.poll_s = None
+            self.steps.woken.clear()
             self.steps.close()
             self._close_webhooks()
             log.info("worker stopped")
@@ -272,15 +276,16 @@ class Worker:
         self, poll_ms: int, stop: threading.Event, outage: Outage, faults: list[BaseException]
     ) -> None:
         """`run`'s step loop, on its own thread: a batch of steps (claimed as slots free
-        up), again at once while batches run something, else a wait (`_wait_for_steps`).
+        up and on wake-ups, with no cap on its runs in all), again at once while batches
+        run something, else a wait (`_wait_for_steps`).
         An outage is waited out; a fault is kept in `faults` and stops the worker."""
         try:
             claim = True
             while not stop.is_set():
                 try:
                     if claim:
-                        self._steps_wake.clear()
-                        ran = self.steps.run_batch()
+                        self.steps.woken.clear()
+                        ran = self.steps.run_batch(endless=True)
                         outage.ok()
                         if ran:
                             self._due_wake.set()  # its results may have created timers etc.
@@ -324,7 +329,7 @@ class Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return claim
-            if self._steps_wake.wait(min(remaining, _STOP_CHECK_MS / 1000)):
+            if self.steps.woken.wait(min(remaining, _STOP_CHECK_MS / 1000)):
                 return True
         return False
 
@@ -335,14 +340,14 @@ class Worker:
         ran, more = self._round(set(), steps=False)
         outage.ok()
         if ran:
-            self._steps_wake.set()  # e.g. a fired timer started a step
+            self.steps.wake()  # e.g. a fired timer started a step
         if more or stop.is_set():
             return
         if ran and self.engine.store.wait_for_work(0):
-            self._steps_wake.set()
+            self.steps.wake()
             return  # woken already, e.g. by the work this round's results started
         if self._wait(poll_ms, stop, worked=ran > 0, steps=False, wake=self._due_wake):
-            self._steps_wake.set()
+            self.steps.wake()
 
     def _round(
         self, failed_timers: set[tuple[str, str, str, int]], *, steps: bool = True
