@@ -189,3 +189,56 @@ def test_a_claim_that_fails_in_an_outage_leaves_the_runs_in_hand_running(
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
+
+
+def test_work_a_step_result_creates_is_taken_while_the_batch_runs(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step's result emits an outbox message while another step of the batch runs on:
+    the worker's other loop delivers it then, not when the batch ends (under steady load a
+    batch rarely ends). The worker hears no wake-ups from the store here, as a PostgreSQL
+    worker whose listening turn another worker holds: the step loop must tell it."""
+    engine, other = engines
+    long = Blocker()
+    notifying = {
+        "id": "notifying",
+        "initial": "working",
+        "states": {
+            "working": {
+                "invoke": {
+                    "src": "quick",
+                    "onDone": {
+                        "target": "done",
+                        "actions": [{"type": "emit", "params": {"event": {"type": "finished"}}}],
+                    },
+                }
+            },
+            "done": {"type": "final"},
+        },
+    }
+    for each in (engine, other):
+        each.register(Machine.from_config(invoking("long", "long"), actors={"long": long}))
+        each.register(Machine.from_config(notifying, actors={"quick": lambda input: {}}))
+    other.start("long", instance_id="l-1")
+    other.start("notifying", instance_id="n-1")
+
+    def deaf(timeout: float) -> bool:
+        time.sleep(timeout)
+        return False
+
+    monkeypatch.setattr(engine.store, "wait_for_work", deaf)
+    delivered = threading.Event()
+    worker = Worker(engine, concurrency=4)
+    worker.listen("finished", lambda message: delivered.set())
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, kwargs={"poll_ms": 60_000, "stop": stop})
+    thread.start()
+    try:
+        until(lambda: long.calls == 1, "the long step started")
+        until(delivered.is_set, "the quick step's message was delivered")
+        assert engine.get("l-1").value == "working"  # the long step still runs
+    finally:
+        long.release.set()
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()

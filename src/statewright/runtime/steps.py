@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from statewright.engine import Engine
@@ -112,6 +113,10 @@ class StepRunner:
         self.woken = threading.Event()
         #: Set when an attempt ends or `wake` is called: what a running batch waits on.
         self._changed = threading.Event()
+        #: While the worker runs: called once a batch of results is committed (their
+        #: transitions may have created timers and outbox messages: the worker's other loop
+        #: looks for them at once, not when this batch ends, which under load it rarely does).
+        self.on_results: Callable[[], None] | None = None
 
     @property
     def claim_limit(self) -> int:
@@ -393,6 +398,8 @@ class StepRunner:
             return
         results = [result for _, result, _ in pending]
         outcomes = through(self.outage, lambda: self.engine.finish_steps(results))
+        if self.on_results is not None:
+            self.on_results()
         unstorable: list[Attempt] = []
         away: BaseException | None = None
         for (attempt, result, decision), outcome in zip(pending, outcomes, strict=True):

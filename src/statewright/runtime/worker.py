@@ -226,6 +226,7 @@ class Worker:
         self.steps.outage = self.outbox.outage = self._outage = outage
         self.steps.stop = stop
         self.steps.poll_s = poll_ms / 1000
+        self.steps.on_results = self._due_wake.set  # results may have created its work
         self.steps.woken.clear()
         self._due_wake.clear()
         faults: list[BaseException] = []  # what stopped the step loop, if anything
@@ -267,6 +268,7 @@ class Worker:
             self.steps.outage = self.outbox.outage = self._outage = None
             self.steps.stop = None
             self.steps.poll_s = None
+            self.steps.on_results = None
             self.steps.woken.clear()
             self.steps.close()
             self._close_webhooks()
