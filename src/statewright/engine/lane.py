@@ -81,12 +81,11 @@ class Lane(Generic[J]):
         self._name = name
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
-        self._ended = threading.Condition(self._lock)
         self._queue: list[J] = []
         self._running: set[Hashable] = set()  # the keys of the batches being handled
         self._threads = 0  # running
         self._waiting = 0  # of them, waiting for work
-        self._idents: set[int] = set()  # of them, those that started their loop
+        self._alive: set[threading.Thread] = set()  # of them, by thread
         self._closed: Callable[[], BaseException] | None = None
 
     @property
@@ -111,29 +110,29 @@ class Lane(Generic[J]):
                 self._threads += 1
                 thread = threading.Thread(target=self._run, name=self._name)
                 thread.daemon = True
+                self._alive.add(thread)
                 thread.start()
 
     def close(self, error: Callable[[], BaseException]) -> None:
         """Refuse new jobs with `error()`, fail the queued ones with it (each answered on its
-        loop), and return once the batches being handled are answered.
+        loop), and return once the lane's threads have ended, the batches they were
+        handling answered.
 
         Called from one of the lane's own threads (a `handle` that closes it), it waits for
         the others only."""
         with self._lock:
             self._closed = error
             queued, self._queue = self._queue, []
+            threads = list(self._alive)
             self._work.notify_all()
         for job in queued:
             job.fail(error())
         hand_back(queued)
-        with self._lock:
-            own = 1 if threading.get_ident() in self._idents else 0
-            while self._threads > own:
-                self._ended.wait()
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join()
 
     def _run(self) -> None:
-        with self._lock:
-            self._idents.add(threading.get_ident())
         while True:
             with self._lock:
                 jobs = self._take()
@@ -147,9 +146,8 @@ class Lane(Generic[J]):
                     if not jobs and not woken:
                         break
                 if not jobs:
-                    self._idents.discard(threading.get_ident())
+                    self._alive.discard(threading.current_thread())
                     self._threads -= 1
-                    self._ended.notify_all()
                     return
             try:
                 self._handle(jobs)
