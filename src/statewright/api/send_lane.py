@@ -221,4 +221,3 @@ class SendLane:
                 job.response = Sent(body, outcome.version)
             else:
                 job.error = outcome
-
