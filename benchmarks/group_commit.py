@@ -13,6 +13,13 @@ grouping engine and then without it. The headline is each concurrent rate over t
 sequential rate of the same engine in the same turn (the median over the turns); at the end
 every instance's counter must equal the sends acknowledged to it.
 
+Another shape of caller, timed in the same turns: one event loop running `--threads` asyncio
+tasks, each sending to instances of its own through `Engine.send_async` (the engine's lane
+thread sends what the tasks queued in batches with `send_many`). It is not 16 threads: the
+senders are tasks of one thread, and the engine's work runs in one thread of the lane's.
+Beside it, the same tasks as such an application sends without `send_async`: each send
+through `asyncio.to_thread(engine.send, ...)` (the loop's default pool, grouped commits).
+
 The most one interpreter can commit when grouping costs nothing, timed in the same turns:
 one thread sending through `Engine.send_many` in batches of `--threads` (each batch decided
 in that thread and committed in one transaction, no thread woken or parked). Threads share
@@ -37,6 +44,7 @@ own, on a file (SQLite, the same `synchronous`) or database (PostgreSQL) of its 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import os
 import statistics
@@ -60,6 +68,10 @@ PER_THREAD = 50
 RAW = "raw transition, a connection per thread"
 #: The name of the rows of one thread's batches through `send_many`.
 BATCHED = "one thread, send_many in batches"
+#: The name of the rows of one event loop's tasks sending through `send_async`.
+ASYNC = "one event loop's tasks, send_async"
+#: The name of the rows of the same tasks through `asyncio.to_thread(engine.send, ...)`.
+TO_THREAD = "one event loop's tasks, asyncio.to_thread"
 #: The name of the rows of group commit with the sending threads on one processor.
 ONE_CPU = "group commit, the threads on one CPU"
 
@@ -188,6 +200,46 @@ class BatchedSenders(Senders):
         return done
 
 
+class AsyncSenders(Senders):
+    """`Senders` whose `rate(threads, seconds)` with more than one thread is one event loop
+    (in one thread) running `threads` tasks, each sending to instances of its own through
+    `Engine.send_async`: the engine's lane takes what the tasks queued in batches. A caller
+    of another shape than the threads: one loop, no thread per sender."""
+
+    def rate(self, threads: int, seconds: float) -> Timed:
+        if threads == 1:
+            return super().rate(1, seconds)
+        return timed_threads(1, seconds, functools.partial(self._run_tasks, threads))
+
+    def _run_tasks(self, tasks: int, thread: int, stop: float) -> int:
+        async def task(owner: int) -> int:
+            owned = self.ids[owner]
+            done = 0
+            while time.perf_counter() < stop:
+                instance_id = owned[done % PER_THREAD]
+                await self._send_one(instance_id)
+                self.acknowledged[instance_id] = self.acknowledged.get(instance_id, 0) + 1
+                done += 1
+            return done
+
+        async def main() -> int:
+            return sum(await asyncio.gather(*(task(owner) for owner in range(tasks))))
+
+        return asyncio.run(main())
+
+    async def _send_one(self, instance_id: str) -> None:
+        await self.engine.send_async(instance_id, INC)
+
+
+class ToThreadSenders(AsyncSenders):
+    """`AsyncSenders` whose tasks send as an application on asyncio does without
+    `send_async`: `await asyncio.to_thread(engine.send, ...)`, a thread of the loop's
+    default pool per send (at most `min(32, CPUs + 4)` at once), its commits grouped."""
+
+    async def _send_one(self, instance_id: str) -> None:
+        await asyncio.to_thread(self.engine.send, instance_id, INC)
+
+
 class OneCpuSenders(Senders):
     """`Senders` whose `rate(threads, seconds)` with more than one thread runs those threads
     on one processor (`cpus`): the grouping without wake-ups from one processor to the
@@ -262,6 +314,8 @@ def measure(
         "group commit": Senders(Engine.open(url), threads=threads, tag="g"),
         "no group commit": Senders(Engine.open(url, group_commit=False), threads=threads, tag="n"),
         BATCHED: BatchedSenders(Engine.open(url), threads=threads, tag="b"),
+        ASYNC: AsyncSenders(Engine.open(url), threads=threads, tag="a"),
+        TO_THREAD: ToThreadSenders(Engine.open(url), threads=threads, tag="t"),
         RAW: RawSenders(raw, threads),
     }
     if one_cpu is not None:

@@ -61,14 +61,16 @@ def check_consistent(url: str) -> dict[str, int]:
     return versions
 
 
-@pytest.mark.parametrize("mode", ["stream", "threads"])
+@pytest.mark.parametrize("mode", ["stream", "threads", "asyncio"])
 def test_sigkill_mid_stream_loses_no_committed_transition(store_url: str, mode: str) -> None:
     """`threads`: eight threads of one engine, their commits grouped, racing on the same
-    instances: whatever a group had acknowledged before the kill is stored."""
+    instances: whatever a group had acknowledged before the kill is stored. `asyncio`:
+    eight tasks of one event loop sending through `Engine.send_async`, their sends
+    committed in the lane's batches: whatever a batch had acknowledged is stored."""
     prepare(store_url)
     rng = random.Random(7)
     committed: dict[str, int] = {}
-    args = [str(INSTANCES)] if mode == "stream" else [str(INSTANCES), "8"]
+    args = [str(INSTANCES)] if mode == "stream" else [str(INSTANCES), "8"]  # 8 threads/tasks
     for _ in range(KILL_ROUNDS):
         child = spawn(mode, store_url, *args)
         assert child.stdout is not None

@@ -5,10 +5,13 @@ each committed (instance, version) only after the commit returned.
     python workload.py race URL INSTANCES COUNT SEED # COUNT optimistic INCs on random instances
     python workload.py threads URL INSTANCES THREADS # THREADS threads streaming INCs at once
                                                      # (group commits) until killed
+    python workload.py asyncio URL INSTANCES TASKS   # TASKS asyncio tasks streaming INCs
+                                                     # through Engine.send_async until killed
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sys
 import threading
@@ -86,9 +89,31 @@ def threads(url: str, instances: int, count: int) -> None:
         threading.Event().wait()
 
 
+def tasks(url: str, instances: int, count: int) -> None:
+    """Tasks of one event loop sending at once through `send_async` (in batches of one
+    transaction), each to every instance in turn; a line per send only after it returned."""
+
+    async def sender(engine: Engine, offset: int) -> None:
+        turn = offset
+        while True:
+            instance_id = f"c-{turn % instances}"
+            entry = await engine.send_async(instance_id, {"type": "INC"})
+            print(f"{instance_id} {entry.seq}", flush=True)
+            turn += 1
+
+    async def main() -> None:
+        with Engine.open(url) as engine:
+            engine.register(counter_machine())
+            await asyncio.gather(*(sender(engine, offset) for offset in range(count)))
+
+    asyncio.run(main())
+
+
 if __name__ == "__main__":
     mode, url, *rest = sys.argv[1:]
-    if mode == "stream":
+    if mode == "asyncio":
+        tasks(url, int(rest[0]), int(rest[1]))
+    elif mode == "stream":
         stream(url, int(rest[0]))
     elif mode == "threads":
         threads(url, int(rest[0]), int(rest[1]))

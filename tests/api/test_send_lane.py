@@ -110,7 +110,7 @@ class Batches:
         self.sizes: list[int] = []
         self.held = 0
         engine = api.engine
-        lane = api.client.app.state.send_lane  # type: ignore[attr-defined]
+        lane = api.client.app.state.send_lane._lane  # type: ignore[attr-defined]
         send_many = engine.send_many
         first = threading.local()
 
@@ -139,7 +139,7 @@ def test_the_sends_queued_meanwhile_form_one_batch_and_each_gets_its_own_version
     assert [a.status_code for a in answers] == [200] * 40
     # The lane's threads (one per batch the store commits at once) each hold a batch, and
     # the rest queued meanwhile: sent in a batch each after.
-    threads = api.client.app.state.send_lane._most  # type: ignore[attr-defined]
+    threads = api.client.app.state.send_lane._lane._most  # type: ignore[attr-defined]
     assert sum(batched.sizes) == 40 and len(batched.sizes) <= 2 * threads
     for n in range(8):
         versions = sorted(int(a.headers["etag"].strip('"')) for a in answers[n::8])

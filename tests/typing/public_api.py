@@ -33,3 +33,10 @@ def drive(machine: Machine, engine: Engine, harness: Harness) -> None:
     harness.send("A-1", typed)
     engine.send_many([SendRequest("A-1", event), SendRequest("A-2", "APPROVE")])
     Worker(engine).run_once()
+
+
+async def drive_async(engine: Engine) -> None:
+    # `send_async` answers as `send` does, awaited; events as read-only mappings.
+    typed: Approve = {"type": "APPROVE", "by": "ann"}
+    assert_type(await engine.send_async("A-1", typed, expected_version=3), AuditEntry)
+    await engine.send_async("A-2", "APPROVE", idempotency_key="req-77")

@@ -20,15 +20,17 @@ batches, so the database's commit and the hand-offs are shared. Errors go back a
 (a `Problem`, the engine's error, an unexpected exception), for the app's own handlers to
 render on the loop. The thread ends after `idle_s` without work and starts again with the
 next send.
+
+The queue, the threads, the batches and the hand-back are the engine's `Lane`
+(`engine/lane.py`, under `Engine.send_async` too); what is the API's own is steps 1 and 3,
+the job (`LaneJob`: a parsed request, answered by its future or `on_answer`) and `Sent`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,6 +42,7 @@ from statewright.api.response_headers import API_HEADERS
 from statewright.api.views import transition_body
 from statewright.engine import Engine
 from statewright.engine.batch_sending import SendRequest
+from statewright.engine.lane import MAX_BATCH, Lane
 from statewright.engine.tokens import Token
 from statewright.engine.views import AuditEntry
 
@@ -47,8 +50,6 @@ __all__ = ["MAX_BATCH", "LaneJob", "SendLane", "Sent"]
 
 log = logging.getLogger("statewright.api")
 
-#: The most sends taken into one batch (the engine's group commit takes as many).
-MAX_BATCH = 128
 #: The role a send needs.
 _ROLE = "operator"
 #: JSON as `JSONResponse` renders it (the same settings), with an encoder made once.
@@ -118,9 +119,30 @@ class LaneJob:
         self.response: Sent | None = None
         self.error: BaseException | None = None
 
+    @property
+    def key(self) -> str:
+        """Sends to one instance id are never in two batches at once."""
+        return self.instance_id
+
+    def fail(self, error: BaseException) -> None:
+        """Answer with `error`, unless answered already (the lane's thread)."""
+        if self.response is None and self.error is None:
+            self.error = error
+
+    def answer(self) -> None:
+        """Tell the waiting request (on its loop)."""
+        if self.on_answer is not None:
+            try:
+                self.on_answer(self)
+            except Exception:  # a bug of that one answer: the others still answered
+                log.exception("answering a send to %s failed", self.instance_id)
+        elif self.future is not None and not self.future.done():
+            self.future.set_result(None)
+
 
 class SendLane:
-    """The lane of one app: its engine, its rate limiter.
+    """The lane of one app: its engine, its rate limiter, over the engine's `Lane`
+    (`engine/lane.py`: the queue, the threads, the batches, the hand-back to each loop).
 
     As many batches are sent at once as the store commits groups at once
     (`group_commit_leaders`: one on SQLite, which has one writer; two on PostgreSQL, each on
@@ -140,73 +162,19 @@ class SendLane:
         self._engine = engine
         self._limiter = limiter
         self._failures = failures or AuthFailures(0)
-        self._idle_s = idle_s
-        self._most = engine.concurrent_commits
-        self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)
-        self._queue: list[LaneJob] = []
-        self._sending: set[str] = set()  # the instance ids of the batches being sent
-        self._threads = 0  # running
-        self._waiting = 0  # of them, waiting for work
+        self._lane: Lane[LaneJob] = Lane(
+            self._handle, threads=engine.concurrent_commits, idle_s=idle_s, name="statewright-send-lane"
+        )
+        self.submit = self._lane.submit
 
     async def send(self, job: LaneJob) -> None:
         """Queue `job` and wait for its answer (`job.response` or `job.error`)."""
-        self.submit(job)
+        self._lane.submit(job)
         assert job.future is not None
         await job.future
 
-    def submit(self, job: LaneJob) -> None:
-        """Queue `job`: it is answered on its loop (its future done, or its `on_answer`)."""
-        with self._lock:
-            self._queue.append(job)
-            if self._waiting:
-                self._work.notify()
-            elif self._threads < self._most:
-                self._threads += 1
-                thread = threading.Thread(target=self._run, name="statewright-send-lane")
-                thread.daemon = True
-                thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                jobs = self._take()
-                while not jobs:
-                    self._waiting += 1
-                    woken = self._work.wait(self._idle_s)
-                    self._waiting -= 1
-                    jobs = self._take()
-                    if not jobs and not woken:
-                        self._threads -= 1
-                        return
-            try:
-                self._handle(jobs)
-            except BaseException as error:  # a bug: the jobs not yet answered fail with it
-                for job in jobs:
-                    if job.response is None and job.error is None:
-                        job.error = error
-            finally:
-                with self._lock:
-                    self._sending.difference_update(job.instance_id for job in jobs)
-                    if self._queue and self._waiting:
-                        self._work.notify()
-                _hand_back(jobs)
-
-    def _take(self) -> list[LaneJob]:
-        """The next batch: the queued jobs of instances no other batch is sending, in order,
-        at most MAX_BATCH (lock held)."""
-        if not self._sending:
-            jobs = self._queue[:MAX_BATCH]
-            del self._queue[:MAX_BATCH]
-        else:
-            jobs = []
-            left: list[LaneJob] = []
-            for job in self._queue:
-                taken = len(jobs) < MAX_BATCH and job.instance_id not in self._sending
-                (jobs if taken else left).append(job)
-            self._queue = left
-        self._sending.update(job.instance_id for job in jobs)
-        return jobs
+    #: Queue `job`: it is answered on its loop (its future done, or its `on_answer`).
+    submit: Callable[[LaneJob], None]
 
     def _handle(self, jobs: Sequence[LaneJob]) -> None:
         """Answer every job: its token checked, the batch sent, each response built."""
@@ -252,24 +220,3 @@ class SendLane:
                 job.response = Sent(body, outcome.version)
             else:
                 job.error = outcome
-
-
-def _hand_back(jobs: Sequence[LaneJob]) -> None:
-    """Wake each event loop once for all its jobs."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[LaneJob]] = {}
-    for job in jobs:
-        by_loop.setdefault(job.loop, []).append(job)
-    for loop, answered in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for these
-            loop.call_soon_threadsafe(_answered, answered)
-
-
-def _answered(jobs: list[LaneJob]) -> None:
-    for job in jobs:
-        if job.on_answer is not None:
-            try:
-                job.on_answer(job)
-            except Exception:  # a bug of that one answer: the others still answered
-                log.exception("answering a send to %s failed", job.instance_id)
-        elif job.future is not None and not job.future.done():
-            job.future.set_result(None)

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from statewright.chart import Machine
-from statewright.engine.batch_sending import BatchSending
+from statewright.engine.async_sending import AsyncSending
 from statewright.engine.bulk import Bulk
 from statewright.engine.catalog import Catalog
 from statewright.engine.clock import Clock, SystemClock
@@ -55,7 +55,7 @@ log = logging.getLogger("statewright.engine")
 
 
 class Engine(
-    BatchSending,
+    AsyncSending,
     Bulk,
     Sessions,
     Catalog,
@@ -68,7 +68,8 @@ class Engine(
 ):
     """Durable instances of registered machines on one store.
 
-    Its methods live by concern: `sending.py` (start, send, deliver), `work.py` (timers and
+    Its methods live by concern: `sending.py` (start, send, deliver),
+    `batch_sending.py` (send_many), `async_sending.py` (send_async), `work.py` (timers and
     step results, alone or in batches), `reads.py` (get, history, verify), `listing.py`
     (list, count by state), `operating.py` (accepted events, cancel, retry a step now,
     steps, timers and dead letters, redrive), `bulk.py` (send, cancel or retry over a
@@ -100,6 +101,7 @@ class Engine(
         self.registry = Registry(store, self.clock)
         self._heads = HeadCache(head_cache)
         self._commits = CommitGroups() if group_commit else None
+        self._open_async_lane()
 
     @property
     def concurrent_commits(self) -> int:
@@ -152,7 +154,9 @@ class Engine(
         )
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Release the store's connections. Sends queued by `send_async` and not yet taken
+        fail with `StoreError`; a batch being sent is waited for."""
+        self._close_async_lane()
         self.store.close()
 
     def __enter__(self) -> Engine:
