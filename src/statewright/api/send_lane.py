@@ -163,18 +163,21 @@ class SendLane:
         self._limiter = limiter
         self._failures = failures or AuthFailures(0)
         self._lane: Lane[LaneJob] = Lane(
-            self._handle, threads=engine.concurrent_commits, idle_s=idle_s, name="statewright-send-lane"
+            self._handle,
+            threads=engine.concurrent_commits,
+            idle_s=idle_s,
+            name="statewright-send-lane",
         )
-        self.submit = self._lane.submit
 
     async def send(self, job: LaneJob) -> None:
         """Queue `job` and wait for its answer (`job.response` or `job.error`)."""
-        self._lane.submit(job)
+        self.submit(job)
         assert job.future is not None
         await job.future
 
-    #: Queue `job`: it is answered on its loop (its future done, or its `on_answer`).
-    submit: Callable[[LaneJob], None]
+    def submit(self, job: LaneJob) -> None:
+        """Queue `job`: it is answered on its loop (its future done, or its `on_answer`)."""
+        self._lane.submit(job)
 
     def _handle(self, jobs: Sequence[LaneJob]) -> None:
         """Answer every job: its token checked, the batch sent, each response built."""
