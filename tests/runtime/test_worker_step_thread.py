@@ -55,8 +55,12 @@ class Blocker:
     def __init__(self) -> None:
         self.started = threading.Event()
         self.release = threading.Event()
+        self.calls = 0
+        self._lock = threading.Lock()
 
     def __call__(self, input: object) -> dict[str, bool]:
+        with self._lock:
+            self.calls += 1
         self.started.set()
         self.release.wait(60)
         return {"released": self.release.is_set()}
@@ -150,7 +154,7 @@ def test_a_stop_ends_both_loops_and_lets_the_running_step_finish(engine: Engine)
     thread = running(worker, stop)
     engine.start("blocker", instance_id="b-1")
     engine.start("blocker", instance_id="b-2")
-    until(blocker.started.is_set, "a step started")
+    until(lambda: blocker.calls == 2, "both steps started")  # both in hand at the stop
     stop.set()
     time.sleep(0.2)
     assert thread.is_alive()  # the steps in hand finish
