@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from statewright.chart import Machine
 from statewright.engine.async_sending import AsyncSending
+from statewright.engine.batch_starting import BatchStarting
 from statewright.engine.bulk import Bulk
 from statewright.engine.catalog import Catalog
 from statewright.engine.clock import Clock, SystemClock
@@ -56,6 +57,7 @@ log = logging.getLogger("statewright.engine")
 
 class Engine(
     AsyncSending,
+    BatchStarting,
     Bulk,
     Sessions,
     Catalog,
