@@ -21,6 +21,7 @@ from statewright.errors import (
     StoreUnavailable,
     TransitionFailed,
 )
+from statewright.store import sql_store
 
 ORDER = {
     "id": "order",
@@ -244,3 +245,29 @@ def test_a_database_error_fails_every_start_of_the_transaction(tmp_path: Path) -
                 engine.get(name)
         after = engine.start_many(requests)
         assert [type(outcome) for outcome in after] == [Instance, Instance]
+
+
+def test_a_batch_of_starts_is_written_query_by_query_for_all(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starts pinned to the latest definition are written as one batch (`commit_batch.py`:
+    each statement once for all, the newer-definition check once per version), not start
+    by start."""
+    one_by_one: list[str] = []
+    write_transition = sql_store.write_transition
+
+    def counted(tx: Any, queries: Any, write: Any, reserve: Any) -> None:
+        one_by_one.append(write.instance_id)
+        write_transition(tx, queries, write, reserve)
+
+    monkeypatch.setattr(sql_store, "write_transition", counted)
+    outcomes = engine.start_many(
+        [StartRequest("order", input={"amount": n}, instance_id=f"s{n}") for n in (1, 2, 3)]
+    )
+    assert [type(outcome) for outcome in outcomes] == [Instance] * 3
+    assert one_by_one == []
+    assert [engine.get(f"s{n}").context["amount"] for n in (1, 2, 3)] == [1, 2, 3]
+    taken = engine.start_many(  # a taken id: the batch is written one by one, naming it
+        [StartRequest("order", input={"amount": 1}, instance_id=i) for i in ("s1", "s4")]
+    )
+    assert [type(outcome) for outcome in taken] == [InstanceExists, Instance]
