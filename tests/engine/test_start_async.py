@@ -304,3 +304,18 @@ def test_many_loops_start_at_once(engine: Engine) -> None:
         assert len(made[f"l{loop}"]) == tasks * starts
         for instance_id in made[f"l{loop}"]:
             assert engine.get(instance_id).version == 1
+
+
+def test_an_id_that_cannot_be_hashed_is_refused_as_start_refuses_it_and_the_lane_goes_on(
+    engine: Engine,
+) -> None:
+    async def main() -> None:
+        with pytest.raises(PayloadError, match="instance id"):
+            await asyncio.wait_for(
+                engine.start_async("order", input=one(), instance_id=["a"]),  # type: ignore[arg-type]
+                10,
+            )
+        made = await asyncio.wait_for(engine.start_async("order", input=one(), instance_id="a"), 10)
+        assert made.id == "a"
+
+    asyncio.run(main())

@@ -74,6 +74,18 @@ class _AsyncCall(Generic[R, T]):
             self.future.set_result(self.outcome)
 
 
+def _key_of(tenant: object, instance_id: object) -> Hashable:
+    """A call's key on its lane: its instance; for ids that are no strings and cannot be
+    hashed (refused in the lane's thread, as `send` and `start` refuse them), a key of its
+    own, so that the lane can take the call."""
+    key = (tenant, instance_id)
+    try:
+        hash(key)
+    except TypeError:
+        return object()
+    return key
+
+
 _AsyncSend = _AsyncCall[SendRequest, AuditEntry]
 _AsyncStart = _AsyncCall[StartRequest, Instance]
 
@@ -149,7 +161,7 @@ class AsyncSending(BatchSending, BatchStarting):
                 expected_version=expected_version,
                 roles=roles,
             ),
-            (tenant, instance_id),
+            _key_of(tenant, instance_id),
             f"the send to {instance_id}",
             asyncio.get_running_loop(),
         )
@@ -197,7 +209,7 @@ class AsyncSending(BatchSending, BatchStarting):
                 actor=actor,
                 version=version,
             ),
-            (tenant, instance_id),
+            _key_of(tenant, instance_id),
             f"the start of {instance_id}",
             loop,
         )
