@@ -4,6 +4,7 @@
     python -m benchmarks.http --quick           # smoke run, ~30 seconds
     python -m benchmarks.http --no-postgres --clients 1,16 --variant=--no-group-commit
     python -m benchmarks.http --variant=--no-group-commit --variant= --variant='--workers 2'
+    python -m benchmarks.http --starts --clients 1,16   # starts instead of sends
 
 For each database: the engine's in-process sequential send rate (`Engine.send` in a loop,
 the counter of `durable.py`), then a `statewright serve` process on a free loopback port and
@@ -14,6 +15,10 @@ distinct and present), then 16 clients of `GET /api/health/live` (the HTTP stack
 `--variant` (serve's arguments) is measured in turn. Reported: sends/s, p50/p99 latency,
 errors, the HTTP rate over the in-process sequential rate, and the CPU time per request of
 the server and of the load generator (what limits a two-core machine).
+
+With `--starts`, starts instead of sends: the in-process sequential rate is `Engine.start`'s
+(a counter under a generated id, in a loop), and each client sends `POST /api/v1/instances`
+with `{"definition": "counter"}` one request at a time (201s counted); then the health probe.
 """
 
 from __future__ import annotations
@@ -109,6 +114,19 @@ def sequential(url: str, budget: Budget) -> float:
                 turn += 1
 
         loop(100)  # warm: the head cache and the prepared statements
+        rates = sorted(durable.rate(loop, budget.sequential) for _ in range(budget.turns))
+    return rates[len(rates) // 2]
+
+
+def sequential_starts(url: str, budget: Budget) -> float:
+    """The engine's in-process sequential starts/s on `url` (median of the turns)."""
+    with Engine.open(url) as engine:
+
+        def loop(n: int) -> None:
+            for _ in range(n):
+                engine.start("counter")
+
+        loop(100)  # warm: the registry and the prepared statements
         rates = sorted(durable.rate(loop, budget.sequential) for _ in range(budget.turns))
     return rates[len(rates) // 2]
 
@@ -216,16 +234,21 @@ def measure(
     budget: Budget,
     folder: Path,
     variants: Sequence[str],
+    *,
+    starts: bool = False,
 ) -> tuple[list[Variant], str]:
-    """For each serve variant: the sequential rate and the load runs; then `verify`."""
+    """For each serve variant: the sequential rate and the load runs; then `verify`.
+    With `starts`, starts instead of sends (and no shared instances)."""
     token, own, shared = prepare(url, max(clients))
     found = []
     for variant in variants:
-        seq = sequential(url, budget)
+        seq = sequential_starts(url, budget) if starts else sequential(url, budget)
         rows = []
         with serving(url, folder, variant.split()) as (pid, port):
-            runs = [(count, "own") for count in clients]
-            runs += [(SHARED_CLIENTS, "shared"), (PROBE_CLIENTS, "probe")]
+            runs = [(count, "start" if starts else "own") for count in clients]
+            if not starts:
+                runs.append((SHARED_CLIENTS, "shared"))
+            runs.append((PROBE_CLIENTS, "probe"))
             for count, kind in runs:
                 rows.append(one_run(name, url, pid, port, token, count, kind, own, shared, budget))
         found.append(Variant(name, variant, seq, rows))
@@ -247,10 +270,13 @@ def one_run(
     shared: list[str],
     budget: Budget,
 ) -> Row:
-    """One load run of `count` clients: own instances, shared ones, or the health probe."""
-    ids = {"own": own[:count], "shared": [shared] * count, "probe": [["-"]] * count}[kind]
+    """One load run of `count` clients: own instances, shared ones, starts, or the health
+    probe."""
+    one = [["-"]] * count
+    ids = {"own": own[:count], "shared": [shared] * count, "probe": one, "start": one}[kind]
     plan = {
         "probe": kind == "probe",
+        "start": "counter" if kind == "start" else None,
         "port": port,
         "token": token,
         "clients": ids,
@@ -287,7 +313,7 @@ def one_run(
 def report(results: Sequence[tuple[list[Variant], str]]) -> str:
     """The results as Markdown."""
     lines = [
-        "| database | serve | clients | sends/s | p50 ms | p99 ms | errors | HTTP / in-process "
+        "| database | serve | clients | per s | p50 ms | p99 ms | errors | HTTP / in-process "
         "sequential | server CPU ms/req | load CPU ms/req |",
         "|---|---|---|---:|---:|---:|---|---:|---:|---:|",
     ]
@@ -302,7 +328,7 @@ def report(results: Sequence[tuple[list[Variant], str]]) -> str:
                 lines.append(_line(row, args, seq))
                 if row.kind == "shared":
                     notes.append(f"- {name}, {args}, shared instances: {row.checked}")
-            target = [r for r in variant.rows if r.clients == 16 and r.kind == "own"]
+            target = [r for r in variant.rows if r.clients == 16 and r.kind in ("own", "start")]
             if target:
                 met = "met" if target[0].rate >= seq else "missed"
                 notes.append(
@@ -316,6 +342,7 @@ def report(results: Sequence[tuple[list[Variant], str]]) -> str:
 def _line(row: Row, args: str, seq: float) -> str:
     label = {
         "own": str(row.clients),
+        "start": f"{row.clients}, starts",
         "shared": f"{row.clients} sharing {SHARED_INSTANCES}",
         "probe": f"{row.clients}, GET /api/health/live",
     }[row.kind]
@@ -340,6 +367,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "to compare configurations in one run (default: one, serve's defaults)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--starts", action="store_true", help="starts (POST /api/v1/instances) instead of sends"
+    )
     return parser.parse_args(argv)
 
 
@@ -358,7 +388,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             databases.append(("PostgreSQL", server.url))
         for name, url in databases:
             print(f"{name} ...", file=sys.stderr, flush=True)
-            results.append(measure(name, url, clients, budget, folder, variants))
+            results.append(
+                measure(name, url, clients, budget, folder, variants, starts=args.starts)
+            )
     print(f"cores: {os.cpu_count()}")
     print(report(results))
     if args.json:

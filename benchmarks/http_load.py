@@ -11,7 +11,9 @@ Plan members: `port`, `token`, `clients` (a list, one list of instance ids per c
 `warmup` and `seconds` (requests are timed only after the warm-up), and `if_match`: send
 `If-Match` with the version last seen of the instance (from the `ETag` of a 200, or the
 `current_version` of a 412), so that clients sharing instances lose races as 412s;
-`probe`: send `GET /api/health/live` instead (no token, no database): the HTTP stack's floor.
+`probe`: send `GET /api/health/live` instead (no token, no database): the HTTP stack's floor;
+`start`: send `POST /api/v1/instances` with `{"definition": <start>}` instead (a new instance
+under a generated id each time; 201 counts as done).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ async def _client(
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", int(str(plan["port"])))
     body = b'{"type":"INC"}'
+    starting = plan.get("start")
+    if starting:
+        body = json.dumps({"definition": starting}).encode()
     base = (
         "Host: 127.0.0.1\r\n"
         f"Authorization: Bearer {plan['token']}\r\n"
@@ -68,6 +73,8 @@ async def _client(
                 extra = f'If-Match: "{versions[instance_id]}"\r\n'
             if plan.get("probe"):
                 writer.write(b"GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            elif starting:
+                writer.write(f"POST /api/v1/instances HTTP/1.1\r\n{base}\r\n".encode() + body)
             elif not extra:
                 writer.write(plain[instance_id])
             else:
@@ -87,7 +94,7 @@ async def _client(
                 versions[instance_id] = int(json.loads(payload)["current_version"])
             if began < start:
                 continue
-            if status == 200:
+            if status == 200 or (status == 201 and starting):
                 tally.ok += 1
                 tally.latencies.append(ended - began)
             else:

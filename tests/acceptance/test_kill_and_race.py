@@ -61,12 +61,14 @@ def check_consistent(url: str) -> dict[str, int]:
     return versions
 
 
-@pytest.mark.parametrize("mode", ["stream", "threads", "asyncio"])
+@pytest.mark.parametrize("mode", ["stream", "threads", "asyncio", "starts"])
 def test_sigkill_mid_stream_loses_no_committed_transition(store_url: str, mode: str) -> None:
     """`threads`: eight threads of one engine, their commits grouped, racing on the same
     instances: whatever a group had acknowledged before the kill is stored. `asyncio`:
     eight tasks of one event loop sending through `Engine.send_async`, their sends
-    committed in the lane's batches: whatever a batch had acknowledged is stored."""
+    committed in the lane's batches: whatever a batch had acknowledged is stored. `starts`:
+    eight tasks starting instances through `Engine.start_async`, in the start lane's
+    batches: every start acknowledged is stored."""
     prepare(store_url)
     rng = random.Random(7)
     committed: dict[str, int] = {}

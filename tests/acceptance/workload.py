@@ -7,6 +7,8 @@ each committed (instance, version) only after the commit returned.
                                                      # (group commits) until killed
     python workload.py asyncio URL INSTANCES TASKS   # TASKS asyncio tasks streaming INCs
                                                      # through Engine.send_async until killed
+    python workload.py starts URL INSTANCES TASKS    # TASKS asyncio tasks starting counters
+                                                     # through Engine.start_async until killed
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import random
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 
 from statewright import Machine
@@ -109,10 +112,33 @@ def tasks(url: str, instances: int, count: int) -> None:
     asyncio.run(main())
 
 
+def starts(url: str, count: int) -> None:
+    """Tasks of one event loop starting counters at once through `start_async` (in batches
+    of one transaction), under ids of this process's own; a line per start (its id and
+    version 1) only after it returned."""
+    prefix = uuid.uuid4().hex[:8]
+
+    async def starter(engine: Engine, task: int) -> None:
+        turn = 0
+        while True:
+            instance = await engine.start_async("counter", instance_id=f"s-{prefix}-{task}-{turn}")
+            print(f"{instance.id} {instance.version}", flush=True)
+            turn += 1
+
+    async def main() -> None:
+        with Engine.open(url) as engine:
+            engine.register(counter_machine())
+            await asyncio.gather(*(starter(engine, task) for task in range(count)))
+
+    asyncio.run(main())
+
+
 if __name__ == "__main__":
     mode, url, *rest = sys.argv[1:]
     if mode == "asyncio":
         tasks(url, int(rest[0]), int(rest[1]))
+    elif mode == "starts":
+        starts(url, int(rest[1]))
     elif mode == "stream":
         stream(url, int(rest[0]))
     elif mode == "threads":

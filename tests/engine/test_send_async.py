@@ -21,6 +21,7 @@ from statewright.errors import (
     EventNotAccepted,
     IdempotencyConflict,
     NotFound,
+    PayloadError,
     StoreError,
     StoreUnavailable,
     VersionConflict,
@@ -315,3 +316,18 @@ def test_an_idempotency_key_answers_a_repeated_send_once(engine: Engine) -> None
 
     asyncio.run(main())
     assert engine.get("a").version == 2
+
+
+def test_an_id_that_cannot_be_hashed_is_refused_as_send_refuses_it_and_the_lane_goes_on(
+    engine: Engine,
+) -> None:
+    started(engine, "a")
+
+    async def main() -> None:
+        with pytest.raises(PayloadError, match="instance id"):
+            await asyncio.wait_for(engine.send_async(["a"], INC), 10)  # type: ignore[arg-type]
+        with pytest.raises(PayloadError, match="tenant"):
+            await asyncio.wait_for(engine.send_async("a", INC, tenant={}), 10)  # type: ignore[arg-type]
+        assert (await asyncio.wait_for(engine.send_async("a", INC), 10)).seq == 2
+
+    asyncio.run(main())

@@ -2,6 +2,7 @@
 and the work it creates, in one transaction."""
 
 from statewright.engine.batch_sending import SendRequest
+from statewright.engine.batch_starting import StartRequest
 from statewright.engine.bulk import BulkResult
 from statewright.engine.engine import Engine
 from statewright.engine.migrating import Migrated, SchemaStatus, migrate_store, schema_status
@@ -39,6 +40,7 @@ __all__ = [
     "ScheduleWorker",
     "SchemaStatus",
     "SendRequest",
+    "StartRequest",
     "StateCount",
     "StepAttempt",
     "StepRun",

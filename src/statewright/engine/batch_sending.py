@@ -216,19 +216,12 @@ class BatchSending(Sending):
         commit); the indexes to send the ordinary way."""
         if not decided:
             return []
-        results: list[BaseException | None]
-        if self._commits is None:  # each in a transaction of its own, as `send` commits then
-            results = [self._alone(one.write) for one in decided]
-        elif len(decided) == 1:
-            results = [self._alone(decided[0].write)]  # alone: the cheapest path
-        else:
-            try:
-                results = list(self.store.commit_transitions([d.write for d in decided]))
-            except Exception as error:  # the database's own error: nothing of the batch is in
-                for one in decided:
-                    self._heads.drop(one.write.tenant, one.write.instance_id)
-                    outcomes[one.index] = error
-                return []
+        results, whole = self._commit_together([one.write for one in decided])
+        if whole:  # the database's own error: nothing of the batch is in
+            for one, error in zip(decided, results, strict=True):
+                self._heads.drop(one.write.tenant, one.write.instance_id)
+                outcomes[one.index] = error
+            return []
         ordinary: list[int] = []
         for one, result in zip(decided, results, strict=True):
             write = one.write
@@ -245,14 +238,6 @@ class BatchSending(Sending):
             else:
                 outcomes[one.index] = result
         return ordinary
-
-    def _alone(self, write: TransitionWrite) -> BaseException | None:
-        """Commit one write in a transaction of its own: None, or its error."""
-        try:
-            self.store.commit_transition(write)
-        except Exception as error:
-            return error
-        return None
 
     def _send_one(self, request: SendRequest) -> AuditEntry | BaseException:
         """`send` for one request, its exception returned."""

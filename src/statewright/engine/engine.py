@@ -69,7 +69,8 @@ class Engine(
     """Durable instances of registered machines on one store.
 
     Its methods live by concern: `sending.py` (start, send, deliver),
-    `batch_sending.py` (send_many), `async_sending.py` (send_async), `work.py` (timers and
+    `batch_sending.py` (send_many), `batch_starting.py` (start_many), `async_sending.py`
+    (send_async and start_async), `work.py` (timers and
     step results, alone or in batches), `reads.py` (get, history, verify), `listing.py`
     (list, count by state), `operating.py` (accepted events, cancel, retry a step now,
     steps, timers and dead letters, redrive), `bulk.py` (send, cancel or retry over a
@@ -154,8 +155,9 @@ class Engine(
         )
 
     def close(self) -> None:
-        """Release the store's connections. Sends queued by `send_async` and not yet taken
-        fail with `StoreError`; a batch being sent is waited for."""
+        """Release the store's connections. Sends and starts queued by `send_async` and
+        `start_async` and not yet taken fail with `StoreError`; a batch being made is
+        waited for."""
         self._close_async_lane()
         self.store.close()
 

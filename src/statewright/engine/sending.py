@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
+from statewright.chart import Snapshot
 from statewright.chart.machine import normalize_event
 from statewright.engine.conflicts import SEND_ATTEMPTS, conflict_pause_s, kept_moving
 from statewright.engine.deciding import DEFAULT_TENANT, Deciding, transition_failed
@@ -39,7 +40,7 @@ from statewright.store.records import DefinitionRecord, TransitionWrite
 __all__ = ["Sending", "checked_event", "checked_send"]
 
 #: How many times a start is made again on a definition version registered meanwhile.
-_START_ROUNDS = 5
+START_ROUNDS = 5
 
 
 class Sending(Deciding):
@@ -68,6 +69,39 @@ class Sending(Deciding):
             DefinitionMoved: other processes registered newer versions of the definition
                 during five attempts in a row; start it again.
         """
+        instance_id, text = self._checked_start(
+            definition_id, input, instance_id, tenant, actor, version
+        )
+        # Pinned to the latest version seen here (unless `version`); the store refuses the
+        # start if another process registered a newer one (DefinitionMoved), and it is made
+        # again on that.
+        attempt = 0
+        while True:
+            definition = self._start_definition(definition_id, version, attempt)
+            try:
+                return self._start_on(
+                    definition, tenant, instance_id, text, actor, latest=version is None
+                )
+            except DefinitionMoved:
+                attempt += 1
+                if attempt == START_ROUNDS:
+                    raise
+
+    def _checked_start(
+        self,
+        definition_id: str,
+        input: object,
+        instance_id: str | None,
+        tenant: str,
+        actor: str | None,
+        version: int | None,
+    ) -> tuple[str, str]:
+        """What `start` checks before it reads anything: the instance id (generated if
+        None) and the start event's JSON text.
+
+        Raises:
+            PayloadError: as `start`.
+        """
         check_id(tenant, "tenant")
         check_id(definition_id, "definition id")
         instance_id = check_id(
@@ -80,19 +114,21 @@ class Sending(Deciding):
         event = {"type": "xstate.init", "input": input}
         text = event_json(event, self.max_event_bytes, "the start input")
         if version is not None:
-            pinned = self.registry.version(definition_id, check_version(version, "version"))
-            return self._start_on(pinned, tenant, instance_id, text, actor, latest=False)
-        # Pinned to the latest version seen here; the store refuses the start if another
-        # process registered a newer one (DefinitionMoved), and it is made again on that.
-        attempt = 0
-        while True:
-            definition = self.registry.latest(definition_id, fresh=attempt > 0)
-            try:
-                return self._start_on(definition, tenant, instance_id, text, actor)
-            except DefinitionMoved:
-                attempt += 1
-                if attempt == _START_ROUNDS:
-                    raise
+            check_version(version, "version")
+        return instance_id, text
+
+    def _start_definition(
+        self, definition_id: str, version: int | None, attempt: int
+    ) -> DefinitionRecord:
+        """The definition version a start is made on: `version`, else the latest (as seen
+        here on the first `attempt`, read afresh on the later ones).
+
+        Raises:
+            NotFound: as `start`.
+        """
+        if version is not None:
+            return self.registry.version(definition_id, version)
+        return self.registry.latest(definition_id, fresh=attempt > 0)
 
     def _start_on(
         self,
@@ -106,6 +142,29 @@ class Sending(Deciding):
     ) -> Instance:
         """Start the instance on this definition version (if it is still the latest, when
         `latest`)."""
+        write, parsed, instance = self._start_write(
+            definition, tenant, instance_id, text, actor, latest=latest
+        )
+        self._commit(write)
+        self._heads.put(Head.after(write), parsed)
+        return instance
+
+    def _start_write(
+        self,
+        definition: DefinitionRecord,
+        tenant: str,
+        instance_id: str,
+        text: str,
+        actor: str | None,
+        *,
+        latest: bool,
+    ) -> tuple[TransitionWrite, Snapshot | None, Instance]:
+        """A start decided, not committed: its write, the new snapshot as a reload would
+        give it (`TransitionParts.parsed`), and the instance as it will be stored.
+
+        Raises:
+            PayloadInvalid, TransitionFailed: as `start`.
+        """
         machine = self.registry.machine(definition.id, definition.version)
         input = json.loads(text)["input"]
         machine.check_input(input, instance_id=instance_id)
@@ -128,20 +187,22 @@ class Sending(Deciding):
             idempotency=None,
             latest_definition=latest,
         )
-        self._commit(write)
-        self._heads.put(Head.after(write), parts.parsed)
         # As stored, without reading it back: a new instance has no work but its own, so
         # the audit row's runtime status is the instance's.
-        return Instance(
-            tenant=tenant,
-            id=instance_id,
-            definition_id=definition.id,
-            definition_version=definition.version,
-            version=write.audit.seq,
-            snapshot=step.snapshot,
-            runtime_status=write.audit.runtime_status,
-            created_at=now,
-            updated_at=now,
+        return (
+            write,
+            parts.parsed,
+            Instance(
+                tenant=tenant,
+                id=instance_id,
+                definition_id=definition.id,
+                definition_version=definition.version,
+                version=write.audit.seq,
+                snapshot=step.snapshot,
+                runtime_status=write.audit.runtime_status,
+                created_at=now,
+                updated_at=now,
+            ),
         )
 
     def send(
@@ -318,6 +379,28 @@ class Sending(Deciding):
             self.store.commit_transition(write)
         else:
             self._commits.commit(write, self.store)
+
+    def _commit_together(
+        self, writes: Sequence[TransitionWrite]
+    ) -> tuple[list[BaseException | None], bool]:
+        """Commit writes of distinct instances (starts, sends) in ONE transaction
+        (`Store.commit_transitions`; each in one of its own for an engine without group
+        commit, as `_commit` does then): per write, None or its error, and whether that
+        error is the database's own, failing every write (none of them committed)."""
+        if self._commits is None or len(writes) == 1:  # alone: the cheapest path
+            return [self._commit_alone(write) for write in writes], False
+        try:
+            return list(self.store.commit_transitions(writes)), False
+        except Exception as error:  # the database's own error: nothing of the batch is in
+            return [error] * len(writes), True
+
+    def _commit_alone(self, write: TransitionWrite) -> BaseException | None:
+        """Commit one write in a transaction of its own: None, or its error."""
+        try:
+            self.store.commit_transition(write)
+        except Exception as error:
+            return error
+        return None
 
     def _replay(
         self, tenant: str, instance_id: str, key: str, request_hash: str

@@ -11,7 +11,9 @@ It is all or nothing and optimistic: if any write would be refused (a moved vers
 id, work already consumed), `write_batch` returns False having written part of the batch, the
 caller rolls the transaction back and commits the writes one by one, which finds out which
 write is refused and why. Only batches it can write this way qualify (`batchable`): writes of
-distinct instances, with no idempotency row and no start pinned to the latest definition.
+distinct instances, with no idempotency row. Starts pinned to the latest definition
+(`latest_definition`) are checked once per definition version of the batch: if any has a
+newer version, nothing is written here either.
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ __all__ = ["batchable", "write_batch"]
 
 def batchable(writes: Sequence[TransitionWrite]) -> bool:
     """Whether `write_batch` can write these: more than one, of distinct instances, none
-    with an idempotency row or pinned to the latest definition."""
+    with an idempotency row."""
     keys = {(write.tenant, write.instance_id) for write in writes}
     return (
         len(writes) > 1
         and len(keys) == len(writes)
-        and all(write.idempotency is None and not write.latest_definition for write in writes)
+        and all(write.idempotency is None for write in writes)
     )
 
 
@@ -48,6 +50,15 @@ def write_batch(
 ) -> bool:
     """Write every row of `writes` (see `batchable`) in the open transaction `tx`; False if
     some write would be refused: the caller must roll `tx` back."""
+    pinned = {
+        (write.definition_id, write.definition_version)
+        for write in writes
+        if write.expected_version == 0 and write.latest_definition
+    }
+    for definition_id, version in sorted(pinned):  # a start on a version since replaced
+        newer = {"definition_id": definition_id, "definition_version": version}
+        if tx.one(queries["newer_definition"], newer) is not None:
+            return False
     starts = [instance_params(write) for write in writes if write.expected_version == 0]
     if not _all_one(tx, queries["insert_instance"], starts):
         return False
