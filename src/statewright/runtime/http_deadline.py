@@ -24,9 +24,13 @@ client of the caller's) makes no such promise: its requests ask for a fresh conn
 (`Connection: close`), which the endpoint closes after its answer and no pool keeps.
 
 A connection cut by the deadline is never used again: the shutdown ends the exchange with an
-error, on which httpcore closes the connection; and should the timer fire just as an answer
-ended and the connection went back to its pool, its shut socket reads as closed by the peer
-(`is_readable`), which is what the pool checks before it reuses an idle connection.
+error, on which httpcore closes the connection. A connection whose exchange ended in time is
+let go of before it goes back to the pool (`Cutoff.release`, which `KeepAlivePool` calls as
+the answer's body is closed), since another thread's exchange may take it from there at once:
+under the cutoff's lock, either the deadline passed first and shut the socket down, which
+then reads as closed by the peer (`is_readable`, what the pool checks before it reuses an
+idle connection), or the deadline finds no socket to cut. A deadline passing after the
+answer, while the `with` block still runs, cuts nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from typing import Any
 import httpcore
 import httpx
 
-__all__ = ["Cutoff", "CutoffBackend"]
+__all__ = ["Cutoff", "CutoffBackend", "running"]
 
 #: The trace events that hand over the connection's stream (and so its socket).
 _CONNECTED = frozenset(
@@ -127,6 +131,15 @@ class Cutoff:
             if self.expired:
                 _shut_down(self._socket)  # connected after the deadline: end it now
 
+    def release(self) -> None:
+        """Stop watching the connection the exchange used, as it goes back to its pool:
+        another exchange may take it at once, and this deadline must not cut that one's
+        exchange. A connection used again under this `Cutoff` is watched again."""
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close()
+            self._socket = self._watched = None
+
     def _cut(self) -> None:
         with self._lock:
             if self._done:
@@ -144,6 +157,11 @@ def _shut_down(sock: socket.socket) -> None:
 
 #: The exchange whose `with Cutoff(...)` block runs in this thread, if any.
 _running: ContextVar[Cutoff | None] = ContextVar("statewright_cutoff", default=None)
+
+
+def running() -> Cutoff | None:
+    """The `Cutoff` whose `with` block runs in this thread, if any."""
+    return _running.get()
 
 
 def _show(stream: httpcore.NetworkStream) -> None:
