@@ -1,6 +1,7 @@
-"""The deadlines of HTTP exchanges (`Cutoff`): an exchange is cut at its own deadline, on a
-new or a kept connection; one that ended in time is never cut, not even the next exchange on
-its kept connection.
+"""The deadlines of HTTP exchanges (`Cutoff`) share one thread: an exchange is cut at its own
+deadline, on a new or a kept connection; one that ended in time is never cut, not even the
+next exchange on its kept connection; a delivery starts no thread of its own; and the thread
+ends once no deadline is left.
 
 The endpoint is a real HTTP/1.1 server on loopback that keeps its connections and can answer
 late or a byte at a time.
@@ -19,8 +20,11 @@ import pytest
 
 from statewright.runtime.http_deadline import Cutoff
 from statewright.runtime.http_pool import KeepAlivePool
+from statewright.runtime.outbox import OutboxMessage
+from statewright.runtime.webhooks import Webhook
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+THREAD = "statewright-http-deadlines"
 
 
 class Endpoint:
@@ -108,6 +112,22 @@ def post(client: httpx.Client, url: str, cutoff: Cutoff) -> httpx.Response:
     return client.post(url, content=b"{}", timeout=cutoff.timeout, extensions=cutoff.extensions)
 
 
+def deadline_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == THREAD]
+
+
+def message(index: int) -> OutboxMessage:
+    return OutboxMessage(
+        id=f"default/i-{index}/2/0",
+        tenant="default",
+        instance_id=f"i-{index}",
+        version=2,
+        event={"type": "ping"},
+        attempt=1,
+        engine=None,  # type: ignore[arg-type]
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("connection", ["new", "kept"])
 def test_a_slow_answer_is_cut_at_the_deadline(
@@ -152,6 +172,28 @@ def test_concurrent_exchanges_are_each_cut_at_their_own_deadline(
         assert deadline_s <= took[deadline_s] < deadline_s + 0.5, took
 
 
+def test_deliveries_in_a_row_start_no_thread_each(
+    endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    webhook = Webhook(endpoint.url, "s3cr3t")
+    webhook(message(0))  # the connection, its pool's sweeper and the deadlines' thread
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counted(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    for index in range(1, 51):
+        webhook(message(index))
+    monkeypatch.undo()
+    webhook.close()
+    assert started == []
+    assert (endpoint.accepted, endpoint.requests) == (1, 51)
+    assert len(deadline_threads()) == 1
+
+
 @pytest.mark.slow
 def test_a_deadline_passing_after_its_exchange_ended_never_cuts_the_next_on_its_connection(
     endpoint: Endpoint, client: httpx.Client
@@ -183,3 +225,22 @@ def test_a_deadline_passing_after_its_exchange_ended_never_cuts_the_next_on_its_
     assert not cutoff.expired
     assert first[0].expired  # its deadline did pass, while its block ran
     assert (endpoint.accepted, endpoint.requests) == (1, 2)  # on the one kept connection
+
+
+@pytest.mark.slow
+def test_the_deadline_thread_ends_once_no_deadline_is_left(
+    endpoint: Endpoint, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("statewright.runtime.deadline_thread._IDLE_S", 0.1)
+    with Cutoff(0.2) as cutoff:
+        assert post(client, endpoint.url, cutoff).status_code == 200
+    assert len(deadline_threads()) == 1
+    until = time.monotonic() + 3
+    while deadline_threads() and time.monotonic() < until:
+        time.sleep(0.01)
+    assert deadline_threads() == []
+    # Started again by the next exchange, which is cut at its deadline as before.
+    endpoint.drip = True
+    with Cutoff(0.2) as cutoff, pytest.raises(httpx.HTTPError):
+        post(client, endpoint.url, cutoff)
+    assert cutoff.expired
