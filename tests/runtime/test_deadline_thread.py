@@ -3,6 +3,7 @@ times; a cancelled one is never called."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 from statewright.runtime.deadline_thread import DeadlineThread
@@ -25,3 +26,23 @@ def test_functions_are_called_in_the_order_of_their_times_and_cancelled_ones_nev
     kept = [index for index in range(60) if index % 3 == 0]
     assert called == sorted(kept, key=lambda index: (index % 7, index))
     clock.cancel(handles[0])  # after its call: nothing
+
+
+def test_a_forked_child_calls_its_functions_from_a_thread_of_its_own() -> None:
+    clock = DeadlineThread("statewright-test-fork")
+    waiting = clock.add(30, lambda: None)  # the parent's thread runs, waiting for it
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: it has no thread until its first add
+        try:
+            called = threading.Event()
+            clock.add(0.05, called.set)
+            os.write(write, b"1" if called.wait(2) else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    got = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    clock.cancel(waiting)
+    assert got == b"1"

@@ -25,6 +25,9 @@ Theory of operation:
 - With nothing left to call, the thread waits `_IDLE_S` (1 s) and ends if nothing was added
   meanwhile; the next `add` starts another. So it ends at most a deadline and a second after
   the last exchange, and it never holds a process's exit up (a daemon).
+- A forked child has none of its parent's threads: it starts with an empty heap (the
+  exchanges running in the parent are not the child's) and a lock of its own, and its first
+  `add` starts its thread.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,6 +61,18 @@ class DeadlineThread:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self._reset()
+        reset = weakref.WeakMethod(self._reset)  # the hook must not keep `self` alive
+
+        def reset_in_child() -> None:
+            method = reset()
+            if method is not None:
+                method()
+
+        os.register_at_fork(after_in_child=reset_in_child)
+
+    def _reset(self) -> None:
+        """Start afresh: made, or forked (where the lock may have been held at the fork)."""
         self._condition = threading.Condition(threading.Lock())
         self._heap: list[_Entry] = []
         self._cancelled = 0  # entries in the heap marked cancelled
