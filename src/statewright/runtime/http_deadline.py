@@ -35,8 +35,8 @@ let go of before it goes back to the pool (`Cutoff.release`, which `KeepAlivePoo
 the answer's body is closed), since another thread's exchange may take it from there at once:
 under the cutoff's lock, either the deadline passed first and shut the socket down, which
 then reads as closed by the peer (`is_readable`, what the pool checks before it reuses an
-idle connection), or the deadline finds no socket to cut. A deadline passing after the
-answer, while the `with` block still runs, cuts nothing.
+idle connection), or the deadline finds no socket to cut. So a deadline passing after the
+answer, while the `with` block still runs, cuts no other exchange's kept connection.
 """
 
 from __future__ import annotations
