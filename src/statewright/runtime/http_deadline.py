@@ -7,26 +7,36 @@ and once that claim's lease runs out another worker delivers the same message at
 time; so one delivery must end by a deadline, whatever the endpoint does.
 
 `Cutoff` enforces it with public httpx parts only. Every operation's timeout is the deadline
-(which bounds the connect, before there is a socket to cut), and a timer shuts the socket
-down when the deadline passes: the blocked read or write (or TLS handshake) then fails at
-once, in the thread that waits on it. The socket comes from httpx's `trace` extension as the
-connection is made (`connection.connect_tcp.complete`), and the timer keeps a duplicate of
-its descriptor: a shutdown acts on the connection, not the descriptor, so it reaches the TLS
-socket that later wraps the plain one (and detaches it), and the duplicate, closed only when
-the exchange ends, can never name another socket meanwhile.
+(which bounds the connect, before there is a socket to cut), and when the deadline passes the
+socket is shut down: the blocked read or write (or TLS handshake) then fails at once, in the
+thread that waits on it. The deadlines of all exchanges are kept by one thread
+(`runtime/deadline_thread.py`), which cuts each at its time; a delivery starts no thread of
+its own (a `threading.Timer` each cost about 100 µs of CPU, an eighth of a delivery on a kept
+connection), and the thread ends by itself, within a deadline and a second after the last
+exchange. The socket comes from httpx's `trace` extension as the connection is made
+(`connection.connect_tcp.complete`), and the cutoff keeps a duplicate of its descriptor: a
+shutdown acts on the connection, not the descriptor, so it reaches the TLS socket that later
+wraps the plain one (and detaches it), and the duplicate, closed only when the exchange ends
+or lets the connection go, can never name another socket meanwhile. A deadline that passes
+after the `with` block ended cuts nothing: the block's end takes the deadline back, and a cut
+the thread had already taken finds the exchange done under the cutoff's lock.
 
 A connection taken from a pool makes no such event. `CutoffBackend` is an httpcore network
 backend whose streams hand their socket over themselves: at each read, write or TLS handshake
 a stream shows its socket to the exchange's `Cutoff` running in that thread (a context
-variable, set while the `with` block runs), so the timer knows the socket of a pooled
+variable, set while the `with` block runs), so the cutoff knows the socket of a pooled
 connection before the first byte of the request goes out on it. A pool made without it (a
 client of the caller's) makes no such promise: its requests ask for a fresh connection
 (`Connection: close`), which the endpoint closes after its answer and no pool keeps.
 
 A connection cut by the deadline is never used again: the shutdown ends the exchange with an
-error, on which httpcore closes the connection; and should the timer fire just as an answer
-ended and the connection went back to its pool, its shut socket reads as closed by the peer
-(`is_readable`), which is what the pool checks before it reuses an idle connection.
+error, on which httpcore closes the connection. A connection whose exchange ended in time is
+let go of before it goes back to the pool (`Cutoff.release`, which `KeepAlivePool` calls as
+the answer's body is closed), since another thread's exchange may take it from there at once:
+under the cutoff's lock, either the deadline passed first and shut the socket down, which
+then reads as closed by the peer (`is_readable`, what the pool checks before it reuses an
+idle connection), or the deadline finds no socket to cut. So a deadline passing after the
+answer, while the `with` block still runs, cuts no other exchange's kept connection.
 """
 
 from __future__ import annotations
@@ -43,7 +53,9 @@ from typing import Any
 import httpcore
 import httpx
 
-__all__ = ["Cutoff", "CutoffBackend"]
+from statewright.runtime.deadline_thread import DeadlineThread
+
+__all__ = ["Cutoff", "CutoffBackend", "running"]
 
 #: The trace events that hand over the connection's stream (and so its socket).
 _CONNECTED = frozenset(
@@ -66,8 +78,7 @@ class Cutoff:
         self._token: Token[Cutoff | None] | None = None
         self._done = False
         self._lock = threading.Lock()
-        self._timer = threading.Timer(deadline_s, self._cut)
-        self._timer.daemon = True
+        self._handle: object = None  # its entry in `_deadlines` while the block runs
 
     @property
     def timeout(self) -> httpx.Timeout:
@@ -76,12 +87,12 @@ class Cutoff:
 
     @property
     def extensions(self) -> dict[str, object]:
-        """The request extensions that hand the connection's socket to the timer."""
+        """The request extensions that hand the connection's socket to the cutoff."""
         return {"trace": self._trace}
 
     def __enter__(self) -> Cutoff:
         self._token = _running.set(self)
-        self._timer.start()
+        self._handle = _deadlines.add(self.deadline_s, self._cut)
         return self
 
     def __exit__(
@@ -90,7 +101,9 @@ class Cutoff:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._timer.cancel()
+        if self._handle is not None:
+            _deadlines.cancel(self._handle)  # a cut already taken finds `_done` set
+            self._handle = None
         if self._token is not None:
             _running.reset(self._token)
             self._token = None
@@ -127,6 +140,15 @@ class Cutoff:
             if self.expired:
                 _shut_down(self._socket)  # connected after the deadline: end it now
 
+    def release(self) -> None:
+        """Stop watching the connection the exchange used, as it goes back to its pool:
+        another exchange may take it at once, and this deadline must not cut that one's
+        exchange. A connection used again under this `Cutoff` is watched again."""
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close()
+            self._socket = self._watched = None
+
     def _cut(self) -> None:
         with self._lock:
             if self._done:
@@ -142,8 +164,16 @@ def _shut_down(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+#: The one thread that cuts every exchange at its deadline.
+_deadlines = DeadlineThread("statewright-http-deadlines")
+
 #: The exchange whose `with Cutoff(...)` block runs in this thread, if any.
 _running: ContextVar[Cutoff | None] = ContextVar("statewright_cutoff", default=None)
+
+
+def running() -> Cutoff | None:
+    """The `Cutoff` whose `with` block runs in this thread, if any."""
+    return _running.get()
 
 
 def _show(stream: httpcore.NetworkStream) -> None:

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 import httpcore
 import httpx
 
-from statewright.runtime.http_deadline import CutoffBackend
+from statewright.runtime.http_deadline import CutoffBackend, running
 
 __all__ = ["KeepAlivePool"]
 
@@ -64,16 +64,25 @@ def _as_httpx_errors() -> Iterator[None]:
 
 
 class _Body(httpx.SyncByteStream):
-    """An answer's body as httpcore streams it, its errors raised as httpx's."""
+    """An answer's body as httpcore streams it, its errors raised as httpx's. Closing it
+    gives the connection back to the pool (or closes it), once the exchange's deadline has
+    let go of it."""
 
     def __init__(self, response: httpcore.Response) -> None:
         self._response = response
+        self._cutoff = running()
 
     def __iter__(self) -> Iterator[bytes]:
         with _as_httpx_errors():
             yield from self._response.iter_stream()
 
     def close(self) -> None:
+        # First let the deadline go of the connection: given back to the pool, it may carry
+        # another thread's exchange at once, which this deadline, passing now, must not cut.
+        # The cut takes the same lock: one that came first shut the socket down, which the
+        # pool then finds closed and does not reuse.
+        if self._cutoff is not None:
+            self._cutoff.release()
         self._response.close()  # an unread body: httpcore closes its connection
 
 
