@@ -1,6 +1,7 @@
-"""The hot route's short way: `POST /api/v1/instances/{id}/events`, well formed, answered
-before FastAPI's layers (its error and telemetry middleware, the app's own middleware, the
-routing, dependency solving) and sent through the app's send lane (`send_lane.py`).
+"""The hot routes' short way: `POST /api/v1/instances/{id}/events` (and a start), well
+formed, answered before FastAPI's layers (its error and telemetry middleware, the app's own
+middleware, the routing, dependency solving) and sent through the app's send lane
+(`send_lane.py`).
 
 A send is the request the API answers most, and on a small machine the server's CPU per
 request is what bounds the send rate. `FastSend` is the outermost layer of the app
@@ -17,8 +18,13 @@ batched with the sends arriving meanwhile. With a key (or a malformed If-Match) 
 what the route does (`routes.instances.send`: the token checked first, then the key and
 If-Match, then the engine) in a thread of a pool.
 
-Under `serve`, most sends the lane takes are queued before this layer, by the HTTP
-protocol itself (`protocol_sends.py`), which answers them with `answer` when they fail.
+A start (`POST /api/v1/instances`, `POST /api/v1/instances/{id}`) is taken alike when its
+body is plainly a start (`start_lane.start_of`) and it has no Idempotency-Key: it is queued
+on the start lane (`start_lane.py`, batches through `Engine.start_many`) and answered with
+the route's 201 or the app's own problem. A keyed start goes the full way.
+
+Under `serve`, most sends and starts the lanes take are queued before this layer, by the
+HTTP protocol itself (`protocol_sends.py`), which answers them with `answer` when they fail.
 
 Anything else (no or another content type, a chunked or oversized body, JSON that does not
 parse or is not a plain event, no bearer token, a path id out of bounds) goes the full way
@@ -94,7 +100,8 @@ ROUTE_PATH: str = SEND_ROUTE.path
 
 
 class FastSend:
-    """ASGI app answering well-formed sends itself; the rest goes to `app`, the full way.
+    """ASGI app answering well-formed sends and starts itself; the rest goes to `app`, the
+    full way.
 
     `api` is the FastAPI application whose state (engine, metrics, limits, send lane) and
     exception handlers serve; without, the request's `scope["app"]`.

@@ -16,6 +16,9 @@ tested with (`TESTED_UVICORN`). Under a root path (`serve --root-path`) the send
 matched without it, as the router matches it (`fast_send.plain_send`): uvicorn's `path`
 and `raw_path` carry the prefix, so the access line and a problem's `instance` name it.
 
+A plain start (`POST /api/v1/instances[/{id}]`, the same conditions but If-Match, a body
+plainly a start) is taken alike, queued on the start lane and answered with its 201.
+
 It keeps every behaviour of the way through the app: the 200's bytes are those uvicorn
 writes for the lane's response (the server's default headers, `connection: close` when the
 connection is not kept alive), the access line is uvicorn's (`AccessLogger`), the metrics
