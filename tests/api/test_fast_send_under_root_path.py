@@ -33,15 +33,17 @@ SIDES = ("proto", "asgi_", "route")
 
 
 @contextmanager
-def served(api: Api, settings: ApiSettings) -> Iterator[dict[str, tuple[int, Any]]]:
-    """The three servers under `ROOT`, by side: (port, app)."""
+def served(
+    api: Api, settings: ApiSettings, root: str = ROOT
+) -> Iterator[dict[str, tuple[int, Any]]]:
+    """The three servers under `root`, by side: (port, app)."""
     with ExitStack() as stack:
         found = {}
         for side, http in zip(SIDES, (Protocol, "httptools", "httptools"), strict=True):
             app = create_app(api.engine, settings)
             if side == "route":
                 app.short_way_on = lambda: False  # type: ignore[method-assign]
-            port = stack.enter_context(uvicorn_on_a_free_port(app, http, root_path=ROOT))
+            port = stack.enter_context(uvicorn_on_a_free_port(app, http, root_path=root))
             found[side] = (port, app)
         yield found
 

@@ -49,6 +49,7 @@ from statewright.api.routes import (
     workers,
 )
 from statewright.api.send_lane import SendLane
+from statewright.api.start_lane import StartLane
 from statewright.api.stream_hub import StreamHub, StreamSettings
 from statewright.engine import Engine
 from statewright.engine.sessions import DEFAULT_SESSION_MS
@@ -96,6 +97,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.auth_failures = AuthFailures(settings.auth_failures)
     app.state.send_lane = SendLane(engine, app.state.limiter, app.state.auth_failures)
+    app.state.start_lane = StartLane(engine, app.state.limiter, app.state.auth_failures)
     app.state.metrics = Metrics(engine.work_summary)
     app.state.stream_hub = StreamHub(engine, settings.stream)
     app.state.session_ms = settings.session_ms

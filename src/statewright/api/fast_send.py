@@ -1,6 +1,7 @@
-"""The hot route's short way: `POST /api/v1/instances/{id}/events`, well formed, answered
-before FastAPI's layers (its error and telemetry middleware, the app's own middleware, the
-routing, dependency solving) and sent through the app's send lane (`send_lane.py`).
+"""The hot routes' short way: `POST /api/v1/instances/{id}/events` (and a start), well
+formed, answered before FastAPI's layers (its error and telemetry middleware, the app's own
+middleware, the routing, dependency solving) and sent through the app's send lane
+(`send_lane.py`).
 
 A send is the request the API answers most, and on a small machine the server's CPU per
 request is what bounds the send rate. `FastSend` is the outermost layer of the app
@@ -17,8 +18,13 @@ batched with the sends arriving meanwhile. With a key (or a malformed If-Match) 
 what the route does (`routes.instances.send`: the token checked first, then the key and
 If-Match, then the engine) in a thread of a pool.
 
-Under `serve`, most sends the lane takes are queued before this layer, by the HTTP
-protocol itself (`protocol_sends.py`), which answers them with `answer` when they fail.
+A start (`POST /api/v1/instances`, `POST /api/v1/instances/{id}`) is taken alike when its
+body is plainly a start (`start_lane.start_of`) and it has no Idempotency-Key: it is queued
+on the start lane (`start_lane.py`, batches through `Engine.start_many`) and answered with
+the route's 201 or the app's own problem. A keyed start goes the full way.
+
+Under `serve`, most sends and starts the lanes take are queued before this layer, by the
+HTTP protocol itself (`protocol_sends.py`), which answers them with `answer` when they fail.
 
 Anything else (no or another content type, a chunked or oversized body, JSON that does not
 parse or is not a plain event, no bearer token, a path id out of bounds) goes the full way
@@ -39,6 +45,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -53,28 +60,48 @@ from statewright.api.limits import client_key
 from statewright.api.metrics import Metrics
 from statewright.api.models import json_data
 from statewright.api.problems import Problem
+from statewright.api.root_path import root_of
 from statewright.api.routes import instances
 from statewright.api.routes.common import expected_version
-from statewright.api.send_lane import LaneJob
+from statewright.api.send_lane import Job, LaneJob
+from statewright.api.start_lane import StartJob, start_of
 from statewright.engine.payload import MAX_DEPTH
 from statewright.errors import StatewrightError
 
-__all__ = ["ROUTE_PATH", "FastSend", "answer", "event_of", "expected_of", "plain_send"]
+__all__ = [
+    "ROUTE_PATH",
+    "SEND_ROUTE",
+    "FastSend",
+    "answer",
+    "event_of",
+    "expected_of",
+    "parsed",
+    "plain_request",
+    "start_job",
+]
 
-#: The send path; `[^/]` as the route's `{instance_id}`, 1 to 200 as its `InstanceId`.
-_SEND_PATH = re.compile(r"/api/v1/instances/([^/]{1,200})/events")
+#: The start and send paths; `[^/]` as the routes' `{instance_id}`, 1 to 200 as their
+#: `InstanceId`.
+_PATHS = re.compile(r"/api/v1/instances(?:/([^/]{1,200})(/events)?)?")
 #: The longest event type `EventIn` takes (`api/models.py`).
 _TYPE_MAX = 200
-#: What the metrics read of `scope["route"]`: the route template.
-_ROUTE = next(
-    r for r in instances.router.routes if isinstance(r, APIRoute) and r.name == "send_event"
-)
-#: The route's template, as the metrics count it.
-ROUTE_PATH: str = _ROUTE.path
+
+
+def _route(name: str) -> APIRoute:
+    return next(r for r in instances.router.routes if isinstance(r, APIRoute) and r.name == name)
+
+
+#: What the metrics read of `scope["route"]`: the route and its template.
+SEND_ROUTE = _route("send_event")
+_START_GENERATED = _route("start_generated")
+_START_CHOSEN = _route("start_chosen")
+#: The send route's template, as the metrics count it.
+ROUTE_PATH: str = SEND_ROUTE.path
 
 
 class FastSend:
-    """ASGI app answering well-formed sends itself; the rest goes to `app`, the full way.
+    """ASGI app answering well-formed sends and starts itself; the rest goes to `app`, the
+    full way.
 
     `api` is the FastAPI application whose state (engine, metrics, limits, send lane) and
     exception handlers serve; without, the request's `scope["app"]`.
@@ -91,14 +118,21 @@ class FastSend:
         started = time.perf_counter()
         api = self.api if self.api is not None else scope["app"]
         state = api.state
-        plain = plain_send(scope, state.max_body_bytes)
+        plain = plain_request(scope, state.max_body_bytes)
         if plain is None:
             await self.app(scope, receive, send)
             return
-        instance_id, secret, headers = plain
+        route, instance_id, secret, headers = plain
+        if route is not SEND_ROUTE and b"idempotency-key" in headers:  # the route's to keep
+            await self.app(scope, receive, send)
+            return
         body = await _read(receive)
         if body is None:  # the client went away
             return
+        if route is not SEND_ROUTE:
+            await _start(self.app, api, scope, receive, send, started, plain, body)
+            return
+        assert instance_id is not None
         event = event_of(body)
         if event is None:
             await self.app(scope, _replay(body, receive), send)
@@ -113,7 +147,7 @@ class FastSend:
                 client = client_key(scope.get("client"))
                 job = LaneJob(secret, instance_id, event, expected, _loop(), client=client)
                 try:
-                    await state.send_lane.send(job)
+                    await state.send_lane.run(job)
                 except Exception as failed:  # a bug: the app's 500, logged
                     job, error = None, failed
         if job is None and error is None:  # a key, or a malformed If-Match: as the route
@@ -123,19 +157,61 @@ class FastSend:
         await answer(api, scope, receive, send, started, job, error)
 
 
+async def _start(
+    app: ASGIApp,
+    api: Starlette,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    started: float,
+    plain: Plain,
+    body: bytes,
+) -> None:
+    """A start: through the start lane if its body is plainly one, else the full way."""
+    route, instance_id, secret, _ = plain
+    job = start_job(secret, instance_id, scope, body, _loop())
+    if job is None:
+        await app(scope, _replay(body, receive), send)
+        return
+    error: BaseException | None = None
+    try:
+        await api.state.start_lane.run(job)
+    except Exception as failed:  # a bug: the app's 500, logged
+        error = failed
+    await answer(api, scope, receive, send, started, None if error else job, error, route)
+
+
+def start_job(
+    secret: str,
+    instance_id: str | None,
+    scope: Scope,
+    body: bytes,
+    loop: asyncio.AbstractEventLoop,
+    on_answer: Callable[[StartJob], None] | None = None,
+) -> StartJob | None:
+    """The start lane's job for a start whose body is plainly a start; else None."""
+    start = start_of(parsed(body), body)
+    if start is None:
+        return None
+    client = client_key(scope.get("client"))
+    return StartJob(secret, instance_id, start, root_of(scope), loop, on_answer, client)
+
+
 async def answer(
     api: Starlette,
     scope: Scope,
     receive: Receive,
     send: Send,
     started: float,
-    job: LaneJob | None,
+    job: Job | None,
     error: BaseException | None = None,
+    route: APIRoute = SEND_ROUTE,
 ) -> None:
-    """Answer a send the lane answered (`job`) or that failed before (`error`), as the route
-    would: its response, or the app's own handler's for its error; counted in the metrics."""
+    """Answer a send or start its lane answered (`job`) or that failed before (`error`), as
+    `route` would: its response, or the app's own handler's for its error; counted in the
+    metrics."""
     scope["app"] = api
-    scope["route"] = _ROUTE
+    scope["route"] = route
     response: Any = None
     try:
         if job is not None:
@@ -161,7 +237,7 @@ async def _keyed(
     """A send with an Idempotency-Key (or a malformed If-Match), as the route sends it, in a
     thread of a pool."""
     scope["app"] = api
-    scope["route"] = _ROUTE
+    scope["route"] = SEND_ROUTE
     secret, instance_id, event = sent
     request = Request(scope, receive)
     try:
@@ -189,23 +265,29 @@ async def _respond(
 ) -> None:
     """Send `response`, timed and counted in the metrics under the route's template."""
     metrics: Metrics = api.state.metrics
+    template = scope["route"].path
     status = 500
     try:
         status = response.status_code
-        metrics.time("POST", _ROUTE.path, time.perf_counter() - started)
+        metrics.time("POST", template, time.perf_counter() - started)
         await response(scope, receive, send)
     finally:
-        metrics.count("POST", _ROUTE.path, status)
+        metrics.count("POST", template, status)
 
 
-def plain_send(scope: Scope, max_body_bytes: int) -> tuple[str, str, dict[bytes, bytes]] | None:
-    """(instance id, bearer secret, headers by lowercase name) of a POST to the send path
-    (under the request's root path, if any) with a bearer token, `Content-Type:
-    application/json` and a `Content-Length` of at most `max_body_bytes`; None for any other
-    request (the full way's)."""
+#: (route, instance id: None for a generated one, bearer secret, headers by lowercase name).
+Plain = tuple[APIRoute, str | None, str, dict[bytes, bytes]]
+
+
+def plain_request(scope: Scope, max_body_bytes: int) -> Plain | None:
+    """The route, instance id (None for a start under a generated one), bearer secret and
+    headers by lowercase name of a POST to the send or a start path (under the request's
+    root path, if any) with a bearer token, `Content-Type: application/json` and a
+    `Content-Length` of at most `max_body_bytes`; None for any other request (the full
+    way's)."""
     if scope["method"] != "POST":
         return None
-    matched = _SEND_PATH.fullmatch(get_route_path(scope))
+    matched = _PATHS.fullmatch(get_route_path(scope))
     if matched is None:
         return None
     headers = _headers(scope)
@@ -218,7 +300,10 @@ def plain_send(scope: Scope, max_body_bytes: int) -> tuple[str, str, dict[bytes,
         or int(length) > max_body_bytes  # the body limit's 413, the full way
     ):
         return None
-    return matched.group(1), secret, headers
+    instance_id, events = matched.groups()
+    if events:
+        return SEND_ROUTE, instance_id, secret, headers
+    return _START_CHOSEN if instance_id else _START_GENERATED, instance_id, secret, headers
 
 
 def expected_of(headers: dict[bytes, bytes]) -> int | Literal[False] | None:
@@ -306,23 +391,30 @@ def event_of(body: bytes) -> dict[str, Any] | None:
     (the route then refuses it, or reads it its own way: NaN, a type of another kind,
     nesting deeper than the engine's `MAX_DEPTH`, which `EventIn` refuses as the request's
     fault, `invalid-request`, where the engine would call it `invalid-input`)."""
-    if not body:
+    parsed_body = parsed(body)
+    if type(parsed_body) is not dict:
         return None
-    try:  # `json.loads(body, parse_constant=_no_constant)`, its decoder made once
-        parsed = _decode(body.decode(json.detect_encoding(body), "surrogatepass"))
-    except Exception:  # not JSON, not UTF-8, nested too deep, NaN: the route's to say
-        return None
-    if type(parsed) is not dict:
-        return None
-    kind = parsed.get("type")
+    kind = parsed_body.get("type")
     if type(kind) is not str or not 0 < len(kind) <= _TYPE_MAX:
         return None
     if body.count(b"{") + body.count(b"[") > MAX_DEPTH:  # rare: only then can it be too deep
         try:
-            json_data(parsed, "the event")
+            json_data(parsed_body, "the event")
         except ValueError:
             return None
-    return {"type": kind, **parsed}
+    return {"type": kind, **parsed_body}
+
+
+def parsed(body: bytes) -> object:
+    """The body as the routes read it (`json.loads`), with NaN and Infinity refused; None
+    for a body that is not such JSON (the route's to refuse or read its own way: not JSON,
+    not UTF-8, nested too deep, NaN)."""
+    if not body:
+        return None
+    try:  # `json.loads(body, parse_constant=_no_constant)`, its decoder made once
+        return _decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+    except Exception:
+        return None
 
 
 def _no_constant(name: str) -> object:

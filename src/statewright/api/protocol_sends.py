@@ -16,6 +16,9 @@ tested with (`TESTED_UVICORN`). Under a root path (`serve --root-path`) the send
 matched without it, as the router matches it (`fast_send.plain_send`): uvicorn's `path`
 and `raw_path` carry the prefix, so the access line and a problem's `instance` name it.
 
+A plain start (`POST /api/v1/instances[/{id}]`, the same conditions but If-Match, a body
+plainly a start) is taken alike, queued on the start lane and answered with its 201.
+
 It keeps every behaviour of the way through the app: the 200's bytes are those uvicorn
 writes for the lane's response (the server's default headers, `connection: close` when the
 connection is not kept alive), the access line is uvicorn's (`AccessLogger`), the metrics
@@ -33,6 +36,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
+from fastapi.routing import APIRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
@@ -51,17 +55,18 @@ except ImportError:  # no httptools: uvicorn's h11 protocol, and every send the 
 
 from statewright.api.access_log import ACCESS_MESSAGE
 from statewright.api.fast_send import (
-    ROUTE_PATH,
+    SEND_ROUTE,
     FastSend,
     answer,
     event_of,
     expected_of,
-    plain_send,
+    plain_request,
+    start_job,
 )
 from statewright.api.limits import client_key
 from statewright.api.response_headers import with_response_headers
 from statewright.api.root_path import route_path
-from statewright.api.send_lane import LaneJob, Sent
+from statewright.api.send_lane import Job, LaneJob, Sent
 
 if TYPE_CHECKING:
     from statewright.api.app import _Api
@@ -109,72 +114,98 @@ def take(api: _Api, protocol: Any, cycle: Any) -> ShortSend | None:
         or not api.short_way_on()
     ):
         return None
-    plain = plain_send(scope, min(api.state.max_body_bytes, HIGH_WATER_LIMIT))
+    plain = plain_request(scope, min(api.state.max_body_bytes, HIGH_WATER_LIMIT))
     if plain is None:
         return None
-    instance_id, secret, headers = plain
+    route, instance_id, secret, headers = plain
     if not _LEFT.isdisjoint(headers):
         return None
-    expected = expected_of(headers)
-    if expected is False:
-        return None
-    return ShortSend(api, protocol, cycle, secret, instance_id, expected)
+    expected = None
+    if route is SEND_ROUTE:
+        expected = expected_of(headers)
+        if expected is False:
+            return None
+    return ShortSend(api, protocol, cycle, route, secret, instance_id, expected)
 
 
 class ShortSend:
-    """One send the protocol answers itself, from its body's arrival to its response."""
+    """One send or start the protocol answers itself, from its body's arrival to its
+    response."""
 
-    __slots__ = ("api", "cycle", "expected", "instance_id", "protocol", "secret", "started")
+    __slots__ = (
+        "api",
+        "cycle",
+        "expected",
+        "instance_id",
+        "protocol",
+        "route",
+        "secret",
+        "started",
+    )
 
     def __init__(
         self,
         api: _Api,
         protocol: Any,
         cycle: Any,
+        route: APIRoute,
         secret: str,
-        instance_id: str,
+        instance_id: str | None,
         expected: int | None,
     ) -> None:
         self.started = time.perf_counter()
         self.api = api
         self.protocol = protocol
         self.cycle = cycle
+        self.route = route
         self.secret = secret
         self.instance_id = instance_id
         self.expected = expected
 
     def body_complete(self) -> None:
-        """The body is in: queue the event on the lane, or hand the request to uvicorn."""
+        """The body is in: queue it on its lane, or hand the request to uvicorn."""
         try:
-            event = event_of(bytes(self.cycle.body))
-            if event is None:  # the full way, its body already read
+            job = self._job(bytes(self.cycle.body))
+            if job is None:  # the full way, its body already read
                 self.protocol.start_task(self.cycle, self.protocol.app)
                 return
-            job = LaneJob(
-                self.secret,
-                self.instance_id,
-                event,
-                self.expected,
-                self.protocol.loop,
-                self.answered,
-                client_key(self.cycle.scope.get("client")),
-            )
-            self.api.state.send_lane.submit(job)
+            lanes = self.api.state
+            (lanes.send_lane if isinstance(job, LaneJob) else lanes.start_lane).submit(job)
         except Exception as error:  # a bug: the app's 500, logged
             self._through_app(None, error)
 
-    def answered(self, job: LaneJob) -> None:
-        """The lane's answer (on the event loop): a 200 written here, anything else by the
-        app's handlers."""
+    def _job(self, body: bytes) -> Job | None:
+        """The lane's job for the request; None if its body is not plainly a send or a
+        start (the full way's)."""
+        scope = self.cycle.scope
+        loop = self.protocol.loop
+        if self.route is not SEND_ROUTE:
+            return start_job(self.secret, self.instance_id, scope, body, loop, self.answered)
+        event = event_of(body)
+        if event is None:
+            return None
+        assert self.instance_id is not None
+        client = client_key(scope.get("client"))
+        return LaneJob(
+            self.secret, self.instance_id, event, self.expected, loop, self.answered, client
+        )
+
+    def answered(self, job: Job) -> None:
+        """The lane's answer (on the event loop): a success written here, anything else by
+        the app's handlers."""
         cycle = self.cycle
         response = job.response
-        head = None if cycle.flow.write_paused else _head(cycle.default_headers)
-        if response is None or head is None:
+        if response is None or cycle.flow.write_paused:
+            self._through_app(job, None)
+            return
+        head = _head(response.status_code, cycle.default_headers)
+        if head is None:
             self._through_app(job, None)
             return
         metrics = self.api.state.metrics
+        template = self.route.path
         try:
-            metrics.time("POST", ROUTE_PATH, time.perf_counter() - self.started)
+            metrics.time("POST", template, time.perf_counter() - self.started)
             if not cycle.disconnected:
                 try:
                     _write(cycle, head, response)
@@ -182,15 +213,15 @@ class ShortSend:
                     cycle.logger.error("Exception in ASGI application\n", exc_info=error)
                     cycle.transport.close()
         finally:
-            metrics.count("POST", ROUTE_PATH, 200)
+            metrics.count("POST", template, response.status_code)
 
-    def _through_app(self, job: LaneJob | None, error: BaseException | None) -> None:
+    def _through_app(self, job: Job | None, error: BaseException | None) -> None:
         """Answer in an ASGI task of uvicorn's, as `fast_send` answers."""
-        api, started = self.api, self.started
+        api, started, route = self.api, self.started, self.route
 
         async def answered(scope: Any, receive: Any, send: Any) -> None:
             sending = with_response_headers(send, route_path(scope))  # as `app.py` adds them
-            await answer(api, scope, receive, sending, started, job, error)
+            await answer(api, scope, receive, sending, started, job, error, route)
 
         self.protocol.start_task(self.cycle, answered)
 
@@ -207,7 +238,7 @@ def _write(cycle: Any, head: bytes, response: Sent) -> None:
             scope["method"],
             get_path_with_query_string(scope),
             scope["http_version"],
-            200,
+            response.status_code,
         )
     parts = [head]
     for name, value in response.raw_headers:
@@ -226,22 +257,21 @@ def _write(cycle: Any, head: bytes, response: Sent) -> None:
 _heads: tuple[object, bytes | None] = (None, None)
 
 
-def _head(default_headers: list[tuple[bytes, bytes]]) -> bytes | None:
-    """The status line of a 200 and the server's default headers, as uvicorn writes them;
-    None when uvicorn would treat one of them specially or refuse it (made once per list:
-    the server replaces it each second, for its `date`)."""
+def _head(status: int, default_headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The status line of `status` and the server's default headers, as uvicorn writes
+    them; None when uvicorn would treat one of them specially or refuse it (the headers made
+    once per list: the server replaces it each second, for its `date`)."""
     global _heads
     seen, made = _heads
-    if seen is default_headers:
-        return made
-    parts = [STATUS_LINE[200]]
-    for name, value in default_headers:
-        lowered = name.lower()
-        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value) or lowered in _SPECIAL:
-            made = None
-            break
-        parts += (lowered, b": ", value, b"\r\n")
-    else:
-        made = b"".join(parts)
-    _heads = (default_headers, made)
-    return made
+    if seen is not default_headers:
+        parts: list[bytes] = []
+        for name, value in default_headers:
+            lowered = name.lower()
+            if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value) or lowered in _SPECIAL:
+                made = None
+                break
+            parts += (lowered, b": ", value, b"\r\n")
+        else:
+            made = b"".join(parts)
+        _heads = (default_headers, made)
+    return None if made is None else STATUS_LINE[status] + made

@@ -32,7 +32,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from starlette.types import Receive, Scope, Send
 
@@ -46,11 +46,11 @@ from statewright.engine.lane import MAX_BATCH, Lane
 from statewright.engine.tokens import Token
 from statewright.engine.views import AuditEntry
 
-__all__ = ["MAX_BATCH", "LaneJob", "SendLane", "Sent"]
+__all__ = ["MAX_BATCH", "ApiLane", "Job", "LaneJob", "SendLane", "Sent", "admitted", "encoded"]
 
 log = logging.getLogger("statewright.api")
 
-#: The role a send needs.
+#: The role a send or a start needs.
 _ROLE = "operator"
 #: JSON as `JSONResponse` renders it (the same settings), with an encoder made once.
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
@@ -58,15 +58,20 @@ _JSON = (b"content-type", b"application/json")
 
 
 class Sent:
-    """A send's 200 response: the bytes `JSONResponse(body, headers={"ETag": ...})` sends
-    through the app (the same headers in the same order), made without its layers."""
+    """A short way's success: the bytes `JSONResponse(body, status_code=status,
+    headers={"Location": ..., "ETag": ...})` sends through the app (the same headers in the
+    same order; `Location` only when given), made without its layers. A send's is a 200
+    with its `ETag`, a start's a 201 with its `Location` too."""
 
-    __slots__ = ("body", "raw_headers")
-    status_code = 200
+    __slots__ = ("body", "raw_headers", "status_code")
 
-    def __init__(self, body: bytes, version: int) -> None:
+    def __init__(
+        self, body: bytes, version: int, *, status: int = 200, location: str | None = None
+    ) -> None:
         self.body = body
+        self.status_code = status
         self.raw_headers = [
+            *(() if location is None else ((b"location", location.encode("latin-1")),)),
             (b"etag", b'"%d"' % version),
             (b"content-length", b"%d" % len(body)),
             _JSON,
@@ -74,43 +79,32 @@ class Sent:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": self.raw_headers})
         await send({"type": "http.response.body", "body": self.body})
 
 
-class LaneJob:
-    """One send queued on the lane, and, once answered, its answer: `response`, else
-    `error`. Answered means `future` done; for a job made with `on_answer`, that function
-    called with the job instead (on `loop`, with no future made)."""
+def encoded(body: Any) -> bytes:
+    """`body` as `JSONResponse` renders it."""
+    return _encode(body).encode()
 
-    __slots__ = (
-        "client",
-        "error",
-        "event",
-        "expected",
-        "future",
-        "instance_id",
-        "loop",
-        "on_answer",
-        "response",
-        "secret",
-    )
+
+class Job:
+    """A request queued on a lane of the API, and, once answered, its answer: `response`,
+    else `error`. Answered means `future` done; for a job made with `on_answer`, that
+    function called with the job instead (on `loop`, with no future made)."""
+
+    __slots__ = ("client", "error", "future", "loop", "on_answer", "response", "secret")
 
     def __init__(
         self,
         secret: str,
-        instance_id: str,
-        event: dict[str, Any],
-        expected: int | None,
         loop: asyncio.AbstractEventLoop,
-        on_answer: Callable[[LaneJob], None] | None = None,
-        client: str = "unknown",
+        on_answer: Callable[[Any], None] | None,
+        client: str,
     ) -> None:
         self.secret = secret
         self.client = client  # the client's address (`limits.client_key`)
-        self.instance_id = instance_id
-        self.event = event
-        self.expected = expected
         self.loop = loop
         self.on_answer = on_answer
         self.future: asyncio.Future[None] | None = None
@@ -121,8 +115,8 @@ class LaneJob:
 
     @property
     def key(self) -> str:
-        """Sends to one instance id are never in two batches at once."""
-        return self.instance_id
+        """Requests of one instance id are never in two batches at once."""
+        raise NotImplementedError
 
     def fail(self, error: BaseException) -> None:
         """Answer with `error`, unless answered already (the lane's thread)."""
@@ -135,21 +129,91 @@ class LaneJob:
             try:
                 self.on_answer(self)
             except Exception:  # a bug of that one answer: the others still answered
-                log.exception("answering a send to %s failed", self.instance_id)
+                log.exception("answering a request for %s failed", self.key)
         elif self.future is not None and not self.future.done():
             self.future.set_result(None)
 
+    async def wait(self) -> None:
+        """Until answered (a job made without `on_answer`)."""
+        assert self.future is not None
+        await self.future
 
-class SendLane:
-    """The lane of one app: its engine, its rate limiter, over the engine's `Lane`
-    (`engine/lane.py`: the queue, the threads, the batches, the hand-back to each loop).
 
-    As many batches are sent at once as the store commits groups at once
+class LaneJob(Job):
+    """One send queued on the send lane."""
+
+    __slots__ = ("event", "expected", "instance_id")
+
+    def __init__(
+        self,
+        secret: str,
+        instance_id: str,
+        event: dict[str, Any],
+        expected: int | None,
+        loop: asyncio.AbstractEventLoop,
+        on_answer: Callable[[LaneJob], None] | None = None,
+        client: str = "unknown",
+    ) -> None:
+        super().__init__(secret, loop, on_answer, client)
+        self.instance_id = instance_id
+        self.event = event
+        self.expected = expected
+
+    @property
+    def key(self) -> str:
+        """Sends to one instance id are never in two batches at once."""
+        return self.instance_id
+
+
+J = TypeVar("J", bound=Job)
+
+
+def admitted(
+    engine: Engine, limiter: RateLimiter, failures: AuthFailures, jobs: Sequence[J], role: str
+) -> list[tuple[J, Caller]]:
+    """The jobs whose token the route would let through, each with its caller; the others
+    answered with the route's refusal (401, 429, 403, or the store's error meeting the
+    check). Each distinct secret is read from the store once (per batch: never across
+    batches, so that a revocation counts for the next batch at once)."""
+    found: dict[str, Token | BaseException | None] = {}
+    through: list[tuple[J, Caller]] = []
+    for job in jobs:
+        try:
+            if job.secret not in found:
+                failures.check(job.client, job.secret)  # 429 before the store is read
+                try:
+                    found[job.secret] = engine.authenticate(job.secret)
+                except Exception as error:  # the store's: as the route's check meets it
+                    found[job.secret] = error
+                else:
+                    if found[job.secret] is not None:
+                        failures.succeeded(job.secret)
+            token = found[job.secret]
+            if token is None:
+                failures.failed(job.client, job.secret)
+                raise bearer_refused()
+            if isinstance(token, BaseException):
+                raise token
+            through.append((job, admit(limiter, token, role)))
+        except Exception as error:
+            job.error = error
+    return through
+
+
+class ApiLane(Generic[J]):
+    """A lane of one app: its engine, its rate limiter, over the engine's `Lane`
+    (`engine/lane.py`: the queue, the threads, the batches, the hand-back to each loop);
+    `_handle` answers a batch (in a lane thread), `admitted` checks its tokens.
+
+    As many batches are handled at once as the store commits groups at once
     (`group_commit_leaders`: one on SQLite, which has one writer; two on PostgreSQL, each on
     a connection of its own), each by a thread of its own, and never two batches holding a
-    send to the same instance id: the later one waits for the earlier (one write per
+    request for the same instance id: the later one waits for the earlier (one write per
     instance at a time, as the engine's group commit does).
     """
+
+    #: The lane threads' name.
+    name = "statewright-lane"
 
     def __init__(
         self,
@@ -162,48 +226,35 @@ class SendLane:
         self._engine = engine
         self._limiter = limiter
         self._failures = failures or AuthFailures(0)
-        self._lane: Lane[LaneJob] = Lane(
-            self._handle,
-            threads=engine.concurrent_commits,
-            idle_s=idle_s,
-            name="statewright-send-lane",
+        self._lane: Lane[J] = Lane(
+            self._handle, threads=engine.concurrent_commits, idle_s=idle_s, name=self.name
         )
 
-    async def send(self, job: LaneJob) -> None:
+    async def run(self, job: J) -> None:
         """Queue `job` and wait for its answer (`job.response` or `job.error`)."""
         self.submit(job)
-        assert job.future is not None
-        await job.future
+        await job.wait()
 
-    def submit(self, job: LaneJob) -> None:
+    def submit(self, job: J) -> None:
         """Queue `job`: it is answered on its loop (its future done, or its `on_answer`)."""
         self._lane.submit(job)
 
+    def admitted(self, jobs: Sequence[J]) -> list[tuple[J, Caller]]:
+        """The jobs whose token holds the operator role (`admitted`), with their callers."""
+        return admitted(self._engine, self._limiter, self._failures, jobs, _ROLE)
+
+    def _handle(self, jobs: Sequence[J]) -> None:
+        raise NotImplementedError
+
+
+class SendLane(ApiLane[LaneJob]):
+    """The send lane of one app: batches through `Engine.send_many`."""
+
+    name = "statewright-send-lane"
+
     def _handle(self, jobs: Sequence[LaneJob]) -> None:
         """Answer every job: its token checked, the batch sent, each response built."""
-        found: dict[str, Token | BaseException | None] = {}
-        admitted: list[tuple[LaneJob, Caller]] = []
-        failures = self._failures
-        for job in jobs:
-            try:
-                if job.secret not in found:
-                    failures.check(job.client, job.secret)  # 429 before the store is read
-                    try:
-                        found[job.secret] = self._engine.authenticate(job.secret)
-                    except Exception as error:  # the store's: as the route's check meets it
-                        found[job.secret] = error
-                    else:
-                        if found[job.secret] is not None:
-                            failures.succeeded(job.secret)
-                token = found[job.secret]
-                if token is None:
-                    failures.failed(job.client, job.secret)
-                    raise bearer_refused()
-                if isinstance(token, BaseException):
-                    raise token
-                admitted.append((job, admit(self._limiter, token, _ROLE)))
-            except Exception as error:
-                job.error = error
+        admitted_jobs = self.admitted(jobs)
         outcomes = self._engine.send_many(
             [
                 SendRequest(
@@ -214,12 +265,12 @@ class SendLane:
                     expected_version=job.expected,
                     roles=caller.token.roles,
                 )
-                for job, caller in admitted
+                for job, caller in admitted_jobs
             ]
         )
-        for (job, caller), outcome in zip(admitted, outcomes, strict=True):
+        for (job, caller), outcome in zip(admitted_jobs, outcomes, strict=True):
             if isinstance(outcome, AuditEntry):
-                body = _encode(transition_body(outcome, payloads=caller.payloads)).encode()
+                body = encoded(transition_body(outcome, payloads=caller.payloads))
                 job.response = Sent(body, outcome.version)
             else:
                 job.error = outcome

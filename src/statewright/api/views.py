@@ -22,6 +22,7 @@ __all__ = [
     "accepted",
     "accepted_events_out",
     "dead_letter_out",
+    "instance_body",
     "instance_out",
     "step_out",
     "transition_body",
@@ -67,23 +68,30 @@ def accepted_events_out(found: Accepted, caller: Caller) -> list[AcceptedEventOu
 
 def instance_out(instance: Instance, *, payloads: bool) -> InstanceOut:
     """An instance's body; without `payloads`, its context and output are withheld."""
-    return InstanceOut(
-        id=instance.id,
-        tenant=instance.tenant,
-        definition=instance.definition_id,
-        definition_version=instance.definition_version,
-        version=instance.version,
-        value=instance.value,
-        status=instance.status,
-        runtime_status=instance.runtime_status,
-        context=instance.context if payloads else None,
-        output=instance.snapshot.output if payloads else None,
-        accepted_events=list(accepted(instance).types),
-        waiting_for=instance.waiting_for,
-        payloads_withheld=not payloads,
-        created_at=instance.created_at,
-        updated_at=instance.updated_at,
-    )
+    return InstanceOut(**instance_body(instance, payloads=payloads))
+
+
+def instance_body(instance: Instance, *, payloads: bool) -> dict[str, Any]:
+    """An instance's body as a dict, keys in `InstanceOut`'s order (the same as
+    `instance_out(...).model_dump(mode="json")`, made without the model: the start lane's
+    answer); without `payloads`, its context and output are withheld."""
+    return {
+        "id": instance.id,
+        "tenant": instance.tenant,
+        "definition": instance.definition_id,
+        "definition_version": instance.definition_version,
+        "version": instance.version,
+        "value": instance.value,
+        "status": instance.status,
+        "runtime_status": instance.runtime_status,
+        "context": instance.context if payloads else None,
+        "output": instance.snapshot.output if payloads else None,
+        "accepted_events": list(accepted(instance).types),
+        "waiting_for": instance.waiting_for,
+        "payloads_withheld": not payloads,
+        "created_at": instance.created_at,
+        "updated_at": instance.updated_at,
+    }
 
 
 def transition_out(entry: AuditEntry, *, payloads: bool) -> TransitionOut:
