@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 from console_kit import VIEWPORT, ConsoleServer
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Error as PlaywrightError
 
 pytestmark = pytest.mark.slow
 
@@ -96,3 +99,45 @@ def test_login_refuses_a_next_of_the_logout_page(
     page.get_by_test_id("login-token").fill(console_server.token("viewer"))
     page.get_by_test_id("login-submit").click()
     expect(page).to_have_url(f"{console_server.url}/")
+
+
+#: Makes the page's next API call after logging out answer 401 once the page has been sent
+#: to the login page, as the live stream's reconnection or a refresh in flight does; says
+#: so on the console when the page's code has had that answer.
+LATE_401 = """async () => {
+  const { api } = await import("/static/js/api.js");
+  const realFetch = window.fetch;
+  window.fetch = async (input, init) => {
+    const answer = await realFetch(input, init);
+    if (init?.method === "DELETE" && String(input).endsWith("/api/v1/session")) {
+      setTimeout(() => api("/session").catch(() => console.log("late 401 answered")), 0);
+    }
+    return answer;
+  };
+}"""
+
+
+def test_logging_out_goes_to_the_login_page_though_a_late_request_is_refused(
+    logged_in_page: Callable[..., Page], console_server: ConsoleServer
+) -> None:
+    page = logged_in_page("viewer")
+    page.goto("/queues")
+    expect(page.get_by_test_id("who-role")).to_contain_text("viewer")
+    page.evaluate(LATE_401)
+    held: list[Route] = []  # each navigation to the login page, until the late 401 is had
+
+    def login_page(url: str) -> bool:
+        return urlsplit(url).path == "/login"
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(login_page, hold)
+    with page.expect_console_message(lambda message: message.text == "late 401 answered"):
+        page.get_by_test_id("logout").click()
+    page.unroute(login_page)
+    for route in held:
+        with contextlib.suppress(PlaywrightError):  # a navigation the next one replaced
+            route.continue_()
+    expect(page).to_have_url(f"{console_server.url}/login")  # no `next`: nothing to go back to
+    expect(page.get_by_test_id("login-token")).to_be_visible()

@@ -43,6 +43,7 @@ def test_each_page_is_a_shell_served_without_a_session(
 
 def test_the_policy_allows_only_this_origin_and_nothing_inline(client: TestClient) -> None:
     policy = client.get("/").headers["content-security-policy"]
+    assert client.get("/login").headers["content-security-policy"] == policy
     directives = dict(d.strip().partition(" ")[::2] for d in policy.split(";"))
     assert directives == {
         "default-src": "'none'",
@@ -54,6 +55,9 @@ def test_the_policy_allows_only_this_origin_and_nothing_inline(client: TestClien
         "frame-ancestors": "'none'",
         "base-uri": "'none'",
         "form-action": "'none'",  # every form is sent by its script, never by the browser
+        # No string reaches an HTML or script sink, and no Trusted Types policy may be made.
+        "require-trusted-types-for": "'script'",
+        "trusted-types": "'none'",
     }
 
 

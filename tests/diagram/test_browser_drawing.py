@@ -1,6 +1,7 @@
 """statechart.js in a real browser (Debian's Chromium, headless): it draws a model with the
-page's global ELK, highlights the active states and paints counts by switching classes and
-badges only, and lays each definition version out once (memory, then sessionStorage)."""
+page's global ELK in DOM nodes equal to what the markup of `renderSvg` parses to, highlights
+the active states and paints counts by switching classes and badges only, and lays each
+definition version out once (memory, then sessionStorage)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="/static/css/diagram.css">
 <script src="/static/vendor/elk.bundled.js"></script></head><body><div id="c"></div>
 <script type="module">
-import { drawStatechart } from "/static/js/statechart.js";
+import { drawStatechart, renderSvg, svgElement } from "/static/js/statechart.js";
 const model = MODEL;
 let layouts = 0;
 const RealELK = window.ELK;
@@ -43,6 +44,10 @@ window.ELK = class extends RealELK { layout(g) { layouts++; return super.layout(
 try {
   const drawing = await drawStatechart(document.getElementById("c"), model);
   const svg = document.querySelector("#c svg");
+  const parsed = document.createElement("div");
+  parsed.innerHTML = renderSvg(model, drawing.layout);
+  const xml = (node) => new XMLSerializer().serializeToString(node);
+  const built = svgElement(document, model, drawing.layout);
   drawing.highlight(["order", "order.pending_approval"]);
   drawing.highlight(["order", "order.payment"]);
   drawing.paintCounts({"order.pending_approval": 12, "order.payment": 3});
@@ -51,6 +56,8 @@ try {
   await drawStatechart(other, model);
   document.body.dataset.result = JSON.stringify({
     sameSvg: svg === document.querySelector("#c svg"),
+    builtAsMarkup: xml(built) === xml(parsed.firstElementChild),
+    builtNodes: built.querySelectorAll("*").length,
     states: [...svg.querySelectorAll("g.sw-state")].map((g) => g.dataset.state),
     active: [...svg.querySelectorAll("g.sw-state.sw-active")].map((g) => g.dataset.state),
     counts: [...svg.querySelectorAll(".sw-count")].map(
@@ -125,6 +132,8 @@ def test_the_console_drawing_highlights_and_counts_without_laying_out_again(
     result = json.loads(html.unescape(found.group(1)))
     assert "error" not in result, result
     assert result["sameSvg"] is True
+    # The console builds its SVG with DOM calls: the same nodes as the file's markup.
+    assert result["builtAsMarkup"] is True and result["builtNodes"] > 100
     assert len(result["states"]) == 16 and result["redrawn"] == 16
     assert result["active"] == ["order", "order.payment"]
     assert result["counts"] == [["order.payment", "4"]]

@@ -24,12 +24,15 @@ _TEMPLATES = Environment(
 #: and API calls (no inline script or style: scripts style elements through the CSSOM, and
 #: the drawing's SVG carries classes), no plug-ins, no <base>, no form sent by the browser
 #: itself (every form's script sends it), never framed, never cached (the shells are small;
-#: the data is fetched anyway).
+#: the data is fetched anyway). Trusted Types are required and no policy may be made: no
+#: string reaches an HTML or script sink (innerHTML, a script's src, eval, a Worker's URL;
+#: the scripts build elements with DOM calls, the statechart's SVG too), so an injected
+#: string that tried would be refused by the browser.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
         "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'none'"
+        "form-action 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",

@@ -123,7 +123,9 @@ _DOCS_PAGE = f"""<!doctype html>
 """
 _START_HASH = base64.b64encode(hashlib.sha256(_START.encode()).digest()).decode()
 #: The docs page's headers: scripts only from this origin and the start-up script above,
-#: requests ("Try it out") only to this origin, never framed, never cached.
+#: requests ("Try it out") only to this origin, never framed, never cached. No Trusted Types,
+#: unlike the console's pages: Swagger UI sets the descriptions it renders from Markdown
+#: through React's innerHTML, which they would refuse.
 DOCS_HEADERS = {
     "Content-Security-Policy": (
         f"default-src 'self'; script-src 'self' 'sha256-{_START_HASH}'; "

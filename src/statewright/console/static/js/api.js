@@ -19,6 +19,14 @@ export class ApiError extends Error {
 
 let leaving = false;
 
+/** Go to the console page `page` for good (logging out): a request still in flight that is
+ * answered 401 once the session has ended must not send the page to the login page with a
+ * `next` instead (the later navigation would win). */
+export function leaveFor(page) {
+  leaving = true;
+  location.replace(at(page));
+}
+
 /** Go to the login page, coming back here afterwards; once, however many calls got a 401
  * (a second navigation would abort the first). Never back to the log-out page: it would
  * end the session just made. */

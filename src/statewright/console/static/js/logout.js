@@ -1,14 +1,13 @@
 // Log out: end the session (DELETE /api/v1/session, with the CSRF header), then go to the
 // login page. Done on a click only: a link from another site cannot log anyone out.
-import { api } from "./api.js";
+import { api, leaveFor } from "./api.js";
 import { problemBox, replace } from "./dom.js";
-import { at } from "./paths.js";
 
 /** End the session and show the login page; a refusal is shown in `where`. */
 export async function logout(where) {
   try {
     await api("/session", { method: "DELETE" });
-    location.replace(at("/login"));
+    leaveFor("/login");
   } catch (error) {
     if (error.status !== 401 && where) replace(where, problemBox(error));
   }

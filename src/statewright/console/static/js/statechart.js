@@ -1,6 +1,7 @@
 // The statechart drawing: a diagram model (GET /api/v1/definitions/{id}/diagram) laid out
 // by elkjs and drawn as SVG. One renderer for the console and `statewright diagram`, which
-// runs this file in an embedded V8: so no imports and no DOM outside `drawStatechart`.
+// runs this file in an embedded V8: so no imports, and no DOM but in the console's part
+// (`svgElement`, `Drawing`, `drawStatechart`, given a document to build in).
 //
 //   const drawing = await drawStatechart(container, model);   // global ELK from elk.bundled.js
 //   drawing.highlight(["order", "order.review"]);              // switches classes only
@@ -8,6 +9,7 @@
 //
 //   const layout = await layoutStatechart(ELK, model);         // pure: geometry, absolute
 //   const svg = renderSvg(model, layout, {css});                // pure: an SVG string
+//   const element = svgElement(document, model, layout);        // the same, as DOM nodes
 //
 // Compound and parallel states are nested boxes (a parallel state's regions dashed), every
 // compound state has an initial marker, final states a double border, and transitions are
@@ -184,87 +186,133 @@ export async function layoutStatechart(ELK, model) {
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const esc = (text) => String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 const num = (n) => String(Math.round(n * 10) / 10);
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+// The drawing is described once, as a tree of `{tag, attrs, children}` whose children are
+// nodes, text (a string) or `{raw}` (the embedded style sheet), and then either written out
+// as markup (`renderSvg`, for the standalone file) or built with DOM calls (`svgElement`,
+// for the console: no HTML string reaches the page, as its Trusted Types policy requires).
+// The "\n" text children lay the file out one state or edge a line.
+
+/** A node of the drawing's tree; `children` may hold arrays and nulls (flattened, dropped). */
+function el(tag, attrs, ...children) {
+  return { tag, attrs, children: children.flat(Infinity).filter((c) => c !== null && c !== undefined) };
+}
+
+/** `items`, each on a line of its own, and the closing tag on the next. */
+const lines = (items) => [...items.flatMap((item) => ["\n", item]), "\n"];
+
+const SELF_CLOSING = new Set(["circle", "rect", "path"]);
+
+function markup(node) {
+  if (typeof node === "string") return esc(node);
+  if (node.raw !== undefined) return node.raw;
+  const attrs = Object.entries(node.attrs).map(([name, value]) => ` ${name}="${esc(value)}"`).join("");
+  if (node.children.length === 0 && SELF_CLOSING.has(node.tag)) return `<${node.tag}${attrs}/>`;
+  return `<${node.tag}${attrs}>${node.children.map(markup).join("")}</${node.tag}>`;
+}
+
+function build(doc, node) {
+  if (typeof node === "string") return doc.createTextNode(node);
+  if (node.raw !== undefined) return doc.createTextNode(node.raw);
+  const element = doc.createElementNS(SVG_NS, node.tag);
+  for (const [name, value] of Object.entries(node.attrs)) {
+    if (name !== "xmlns") element.setAttribute(name, String(value)); // createElementNS set it
+  }
+  for (const child of node.children) element.append(build(doc, child));
+  return element;
+}
 
 function pathOf(points) {
   return points.map((p, i) => `${i ? "L" : "M"}${num(p.x)} ${num(p.y)}`).join(" ");
 }
 
-function stateSvg(state, box, parent) {
+function stateNode(state, box, parent) {
   const classes = ["sw-state", `sw-${state.kind}`];
   if (parent?.kind === "parallel") classes.push("sw-region");
   if (state.parent === null) classes.push("sw-root");
-  const parts = [`<g class="${classes.join(" ")}" data-state="${esc(state.id)}" transform="translate(${num(box.x)} ${num(box.y)})">`];
-  parts.push(`<title>${esc(state.id)}${state.description ? ` \u2014 ${esc(state.description)}` : ""}</title>`);
+  const g = { class: classes.join(" "), "data-state": state.id, transform: `translate(${num(box.x)} ${num(box.y)})` };
+  const title = el("title", {}, `${state.id}${state.description ? ` \u2014 ${state.description}` : ""}`);
   if (state.kind === "history") {
-    const r = box.width / 2;
-    parts.push(`<circle class="sw-box" cx="${num(r)}" cy="${num(r)}" r="${num(r)}"/>`);
-    parts.push(`<text class="sw-name" x="${num(r)}" y="${num(r + 4)}" text-anchor="middle">${state.history === "deep" ? "H*" : "H"}</text>`);
-  } else {
-    parts.push(`<rect class="sw-box" width="${num(box.width)}" height="${num(box.height)}" rx="8" ry="8"/>`);
-    if (state.kind === "final") {
-      parts.push(`<rect class="sw-final-ring" x="4" y="4" width="${num(box.width - 8)}" height="${num(box.height - 8)}" rx="5" ry="5"/>`);
-    }
-    const leaf = state.children.length === 0 && state.internal.length === 0;
-    const nameY = leaf ? box.height / 2 + 4.5 : 19;
-    parts.push(`<text class="sw-name" x="${PAD}" y="${num(nameY)}">${esc(state.key)}</text>`);
-    if (state.kind === "parallel") {
-      parts.push(`<text class="sw-kind" x="${num(box.width - PAD)}" y="19" text-anchor="end">parallel</text>`);
-    }
-    state.internal.forEach((text, i) => {
-      parts.push(`<text class="sw-internal" x="${PAD}" y="${HEADER + 12 + i * LINE}">${esc(text)}</text>`);
-    });
+    const r = num(box.width / 2);
+    return el(
+      "g", g, title,
+      el("circle", { class: "sw-box", cx: r, cy: r, r }),
+      el("text", { class: "sw-name", x: r, y: num(box.width / 2 + 4), "text-anchor": "middle" }, state.history === "deep" ? "H*" : "H"),
+    );
   }
-  parts.push("</g>");
-  return parts.join("");
+  const leaf = state.children.length === 0 && state.internal.length === 0;
+  const nameY = leaf ? box.height / 2 + 4.5 : 19;
+  return el(
+    "g", g, title,
+    el("rect", { class: "sw-box", width: num(box.width), height: num(box.height), rx: "8", ry: "8" }),
+    state.kind === "final"
+      ? el("rect", { class: "sw-final-ring", x: "4", y: "4", width: num(box.width - 8), height: num(box.height - 8), rx: "5", ry: "5" })
+      : null,
+    el("text", { class: "sw-name", x: PAD, y: num(nameY) }, state.key),
+    state.kind === "parallel" ? el("text", { class: "sw-kind", x: num(box.width - PAD), y: "19", "text-anchor": "end" }, "parallel") : null,
+    state.internal.map((text, i) => el("text", { class: "sw-internal", x: PAD, y: HEADER + 12 + i * LINE }, text)),
+  );
 }
 
-/**
- * The SVG of a laid-out model (pure). `css`, when given, is embedded in a <style> element
- * so the file stands alone; the console styles it with diagram.css instead.
- */
-export function renderSvg(model, layout, { css = null, title = null } = {}) {
+function edgeNode(edge, transitions) {
+  const t = edge.transition === null ? null : transitions.get(edge.transition);
+  const cls = t ? `sw-edge sw-edge-${t.kind}` : "sw-edge sw-edge-initial";
+  const parts = [];
+  if (edge.points.length) parts.push(el("path", { class: "sw-edge-line", d: pathOf(edge.points), "marker-end": "url(#sw-arrow)" }));
+  if (edge.label) {
+    const l = edge.label;
+    parts.push(
+      el(
+        "g", { class: "sw-label", "data-transition": edge.transition },
+        el("rect", { x: num(l.x), y: num(l.y), width: num(l.width), height: num(l.height), rx: "4", ry: "4" }),
+        el("text", { x: num(l.x + 4), y: num(l.y + l.height - 4.5) }, l.text),
+      ),
+    );
+  }
+  return el("g", { class: cls, "data-edge": edge.id, "data-source": edge.source, "data-target": edge.target }, lines(parts));
+}
+
+/** The tree of a laid-out model's drawing (pure): what `renderSvg` and `svgElement` output. */
+function svgTree(model, layout, { css = null, title = null } = {}) {
   const { states } = index(model);
   const w = Math.ceil(layout.width);
   const h = Math.ceil(layout.height);
   const name = title ?? `Statechart of ${model.definition}${model.version ? ` version ${model.version}` : ""}`;
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="sw-statechart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(name)}">`,
-    `<title>${esc(name)}</title>`,
-    '<defs><marker id="sw-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path class="sw-arrowhead" d="M0 1 L9 5 L0 9 z"/></marker></defs>',
-  ];
-  if (css) out.push(`<style>${css.replace(/<\/style/gi, "<\\/style")}</style>`);
-  out.push('<g class="sw-states">');
-  for (const state of model.states) {
-    const box = layout.states[state.id];
-    if (box) out.push(stateSvg(state, box, state.parent === null ? null : states.get(state.parent)));
-  }
-  out.push("</g>");
-  out.push('<g class="sw-initials">');
-  for (const [id, box] of Object.entries(layout.initials)) {
-    out.push(`<circle class="sw-initial" data-state="${esc(id)}" cx="${num(box.x + box.width / 2)}" cy="${num(box.y + box.height / 2)}" r="${num(box.width / 2)}"/>`);
-  }
-  out.push("</g>");
-  out.push('<g class="sw-edges">');
+  const drawn = model.states.filter((state) => layout.states[state.id]);
   const transitions = new Map(model.transitions.map((t) => [t.id, t]));
-  for (const edge of layout.edges) {
-    const t = edge.transition === null ? null : transitions.get(edge.transition);
-    const cls = t ? `sw-edge sw-edge-${t.kind}` : "sw-edge sw-edge-initial";
-    out.push(`<g class="${cls}" data-edge="${esc(edge.id)}" data-source="${esc(edge.source)}" data-target="${esc(edge.target)}">`);
-    if (edge.points.length) {
-      out.push(`<path class="sw-edge-line" d="${pathOf(edge.points)}" marker-end="url(#sw-arrow)"/>`);
-    }
-    if (edge.label) {
-      const l = edge.label;
-      out.push(
-        `<g class="sw-label" data-transition="${esc(edge.transition)}">` +
-          `<rect x="${num(l.x)}" y="${num(l.y)}" width="${num(l.width)}" height="${num(l.height)}" rx="4" ry="4"/>` +
-          `<text x="${num(l.x + 4)}" y="${num(l.y + l.height - 4.5)}">${esc(l.text)}</text></g>`,
-      );
-    }
-    out.push("</g>");
-  }
-  out.push("</g></svg>");
-  return out.join("\n");
+  const top = [
+    el("title", {}, name),
+    el(
+      "defs", {},
+      el(
+        "marker", { id: "sw-arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "8", markerHeight: "8", orient: "auto-start-reverse" },
+        el("path", { class: "sw-arrowhead", d: "M0 1 L9 5 L0 9 z" }),
+      ),
+    ),
+    css ? el("style", {}, { raw: css.replace(/<\/style/gi, "<\\/style") }) : null,
+    el("g", { class: "sw-states" }, lines(drawn.map((state) => stateNode(state, layout.states[state.id], state.parent === null ? null : states.get(state.parent))))),
+    el(
+      "g", { class: "sw-initials" },
+      lines(Object.entries(layout.initials).map(([id, box]) => el("circle", { class: "sw-initial", "data-state": id, cx: num(box.x + box.width / 2), cy: num(box.y + box.height / 2), r: num(box.width / 2) }))),
+    ),
+    el("g", { class: "sw-edges" }, lines(layout.edges.map((edge) => edgeNode(edge, transitions)))),
+  ].filter((node) => node !== null);
+  const attrs = { xmlns: SVG_NS, class: "sw-statechart", viewBox: `0 0 ${w} ${h}`, width: w, height: h, role: "img", "aria-label": name };
+  return el("svg", attrs, top.flatMap((node) => ["\n", node]));
+}
+
+/**
+ * The SVG of a laid-out model as markup (pure). `css`, when given, is embedded in a <style>
+ * element so the file stands alone; the console styles it with diagram.css instead.
+ */
+export function renderSvg(model, layout, options = {}) {
+  return markup(svgTree(model, layout, options));
+}
+
+/** The same drawing as an SVG element of `doc`, built with DOM calls (no markup parsed). */
+export function svgElement(doc, model, layout, options = {}) {
+  return build(doc, svgTree(model, layout, options));
 }
 
 // -- the console: cached layouts and a live drawing -------------------------------------------
@@ -312,8 +360,6 @@ export async function cachedLayout(ELK, model) {
     throw error;
   }
 }
-
-const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** A drawn statechart: live updates switch classes and badges, never lay out again. */
 export class Drawing {
@@ -389,8 +435,8 @@ export async function drawStatechart(container, model, { ELK = globalThis.ELK } 
     throw new Error("elkjs is not loaded: add <script src=\"/static/vendor/elk.bundled.js\"> before the modules");
   }
   const layout = await cachedLayout(ELK, model);
-  container.innerHTML = renderSvg(model, layout);
-  const svg = container.querySelector("svg");
+  const svg = svgElement(container.ownerDocument, model, layout);
+  container.replaceChildren(svg);
   // Shrunk to fit its container, but no further than MIN_SCALE (its text stays readable):
   // past that the container scrolls sideways.
   svg.style.minWidth = `${Math.ceil(layout.width * MIN_SCALE)}px`;
