@@ -14,6 +14,7 @@ locks it, so a second writer of the same instance waits and then finds the versi
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ from statewright.store.postgres.audit_partitions import AuditPartitions
 from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
+from statewright.store.postgres.plan_choice import PlanChoice
 from statewright.store.postgres.prune_lock import prune_advisory_lock
 from statewright.store.schema import LockWaitTimedOut
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
@@ -144,12 +146,14 @@ class PostgresStore(AuditPartitions, SqlStore):
             min_interval_s=AUDIT_NOTIFY_S,
         )
         self._commits = CommitListener(options.conninfo, kwargs)
+        self._plans = PlanChoice()
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             options.conninfo,
             kwargs=kwargs,
             min_size=options.pool_min,
             max_size=options.pool_max,
-            configure=_configure,
+            configure=functools.partial(_configure, plans=self._plans),
+            check=self._plans.check,
             name="statewright",
             timeout=POOL_TIMEOUT,
             open=False,
@@ -311,17 +315,18 @@ class PostgresStore(AuditPartitions, SqlStore):
         return StoreError(f"{what}: {self.display_url}: {message}")
 
 
-def _configure(connection: psycopg.Connection[Any]) -> None:
+def _configure(connection: psycopg.Connection[Any], *, plans: PlanChoice) -> None:
     """Read `json` columns as the text that was stored, not as parsed Python values, dump
-    `commit_quiet_group`'s columns with `array_columns.py`, and plan each prepared statement
-    once (psycopg prepares a statement run several times on a connection): every statement
-    looks rows up by key, so one plan fits all parameters,
-    while the planner would otherwise plan the larger ones anew on every run (a CTE whose
-    custom plan looks cheaper than its generic one costs more to plan than to run)."""
+    `commit_quiet_group`'s columns with `array_columns.py`, prepare every statement, and plan
+    each prepared statement once (a generic plan), unless a new table is still growing
+    unanalyzed: `plan_choice.py`. Every statement looks rows up by key, so one plan fits all
+    parameters, while the planner would otherwise plan the larger ones anew on every run (a
+    CTE whose custom plan looks cheaper than its generic one costs more to plan than to
+    run)."""
     connection.adapters.register_loader("json", TextLoader)
     register_column_dumpers(connection.adapters)
     connection.prepare_threshold = 0
-    connection.execute("SET plan_cache_mode = force_generic_plan", prepare=False)
+    plans.configure(connection)
 
 
 def _conninfo_keys(conninfo: str, display_url: str) -> set[str]:
