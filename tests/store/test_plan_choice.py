@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -114,7 +115,17 @@ def _modes(engine: Engine, count: int) -> set[str]:
             pool.putconn(connection)
 
 
-def test_connections_plan_each_run_while_a_table_grows_unanalyzed_then_plan_once(
+def _unanalyzed(postgres_url: str, schema: str) -> set[str]:
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r' AND c.reltuples < 0",
+            (schema,),
+        ).fetchall()
+    return {str(name) for (name,) in rows}
+
+
+def test_the_store_analyzes_a_table_that_grew_unanalyzed_and_keeps_generic_plans(
     postgres_url: str, schema_url: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(plan_choice, "LOOK_EVERY_S", 0.0)
@@ -122,15 +133,55 @@ def test_connections_plan_each_run_while_a_table_grows_unanalyzed_then_plan_once
     engine = _engine(url)
     try:
         assert _modes(engine, 3) == {"force_generic_plan"}  # small tables: plan once
+        assert "instances" in _unanalyzed(postgres_url, schema)
         _run(engine)
+        assert _modes(engine, 3) == {"force_generic_plan"}
+    finally:
+        engine.close()
+    # Those that grew past ten pages were analyzed; the small ones were left to autovacuum.
+    left = _unanalyzed(postgres_url, schema)
+    assert not {"instances", "audit", "instance_states"} & left
+    assert {"outbox", "steps", "timers"} <= left
+
+
+@pytest.fixture
+def other_role_url(postgres_url: str, schema_url: tuple[str, str]) -> Iterator[str]:
+    """`schema_url`'s URL for a role that may read and write the tables but does not own
+    them (so its ANALYZE skips them)."""
+    schema, url = schema_url
+    role = f"plans_user_{time.time_ns()}"
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f'CREATE ROLE "{role}" LOGIN')
+        connection.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        connection.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+        connection.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
+    parts = urlsplit(url)
+    netloc = f"{role}@{parts.hostname}:{parts.port}"
+    yield urlunsplit(parts._replace(netloc=netloc))
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f'DROP OWNED BY "{role}"')
+        connection.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_role_that_cannot_analyze_plans_each_run_until_the_tables_are_analyzed(
+    postgres_url: str,
+    schema_url: tuple[str, str],
+    other_role_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(plan_choice, "LOOK_EVERY_S", 0.0)
+    schema, _ = schema_url
+    engine = _engine(other_role_url)
+    try:
+        _run(engine)
+        assert "instances" in _unanalyzed(postgres_url, schema)
         assert _modes(engine, 3) == {"force_custom_plan"}
         with psycopg.connect(postgres_url, autocommit=True) as connection:
             connection.execute(f'ANALYZE "{schema}".instances')
             assert _modes(engine, 3) == {"force_custom_plan"}  # others grew too
-            for (table,) in connection.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
-            ).fetchall():
+            for table in _unanalyzed(postgres_url, schema):
                 connection.execute(f'ANALYZE "{schema}"."{table}"')
         assert _modes(engine, 3) == {"force_generic_plan"}
+        assert engine.store._plans._settled  # type: ignore[attr-defined]
     finally:
         engine.close()

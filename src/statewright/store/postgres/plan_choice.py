@@ -10,16 +10,20 @@ key (`tenant = $1 AND id = $2`) and an index scan of a list index on `tenant` co
 same; the plan may pick the list index and keep it while the table grows, every lookup
 then reading all of the tenant's rows, until autovacuum's first ANALYZE (up to a minute
 after the first rows, or never where autovacuum is off) makes the connections plan again.
-Measured: a store starting and sending on a new database slowed from 820 to 240 starts a
-second within a minute, then sped up four times at the ANALYZE.
+Measured (`benchmarks/fresh_database.py`): a store starting and sending on a new database
+slowed from 850 to 240 starts a second within a minute, then sped up four times at the
+ANALYZE.
 
-So while one of the tables whose rows grow with use (or an audit partition) is larger than
-the planner's ten-page assumption and not analyzed yet, connections plan each run
-(`force_custom_plan`): each plan then sees the table's present size, and the primary key
-wins. The store looks at most every `LOOK_EVERY_S`, on a connection just taken from the
-pool, and stops looking once every such table has been analyzed; a connection whose
-setting differs is set again when it is next taken. On PostgreSQL 13 and earlier a table
-never analyzed cannot be told from an empty one: connections keep generic plans there.
+So the store looks, at most every `LOOK_EVERY_S` and on a connection it hands out, for
+tables whose rows grow with use (and audit partitions) that are not analyzed yet and have
+grown past the planner's ten-page assumption. It analyzes those itself, as autovacuum
+would within the minute (`SKIP_LOCKED`: a table being analyzed or vacuumed is left alone;
+a table this role does not own is skipped with a warning in the server's log). A table
+still unanalyzed after that makes the connections plan each run (`force_custom_plan`), each
+plan then seeing the table's present size, until it is analyzed. A connection whose setting
+differs from the store's is set again when it is next handed out. The store stops looking
+once every such table has been analyzed. On PostgreSQL 13 and earlier a table never
+analyzed cannot be told from an empty one: connections keep generic plans there.
 """
 
 from __future__ import annotations
@@ -63,7 +67,8 @@ class PlanChoice:
 
     def configure(self, connection: psycopg.Connection[Any]) -> None:
         """Set a new connection up (before the pool hands it out)."""
-        self._look(connection)
+        with contextlib.suppress(psycopg.Error):
+            self._look(connection)
         self._set(connection, self._mode)
 
     def check(self, connection: psycopg.Connection[Any]) -> None:
@@ -83,10 +88,21 @@ class PlanChoice:
             if self._settled or time.monotonic() < self._look_at:
                 return
             self._look_at = time.monotonic() + LOOK_EVERY_S
-        row = connection.execute(_UNANALYZED, prepare=False).fetchone()
-        made, unanalyzed, grown = (bool(row[0]), int(row[1]), int(row[2])) if row else (False, 0, 0)
+        made, unanalyzed, grown = self._unanalyzed(connection)
+        if grown:
+            # As autovacuum would within its next minute; a table another session is
+            # analyzing (or vacuuming) is skipped, and one this role does not own is
+            # skipped with a warning to the server's log: it is planned each run until then.
+            with contextlib.suppress(psycopg.Error):
+                connection.execute(f"ANALYZE (SKIP_LOCKED) {', '.join(grown)}", prepare=False)
+            made, unanalyzed, grown = self._unanalyzed(connection)
         self._mode = CUSTOM if grown else GENERIC
         self._settled = made and unanalyzed == 0
+
+    @staticmethod
+    def _unanalyzed(connection: psycopg.Connection[Any]) -> tuple[bool, int, list[str]]:
+        row = connection.execute(_UNANALYZED, prepare=False).fetchone()
+        return (bool(row[0]), int(row[1]), list(row[2])) if row else (False, 0, [])
 
     def _set(self, connection: psycopg.Connection[Any], mode: str) -> None:
         connection.execute(f"SET plan_cache_mode = {mode}", prepare=False)

@@ -1,13 +1,15 @@
 -- How the store's connections plan their prepared statements (plan_choice.py).
 
 -- The tables whose rows grow with use, and audit's partitions, that the server has not
--- analyzed yet (reltuples < 0, PostgreSQL 14 and later): `unanalyzed`, and of those the ones
--- already larger than the 10 pages the planner assumes of a table it knows nothing of:
--- `grown`; and whether the schema is there yet (`made`).
+-- analyzed yet (reltuples < 0, PostgreSQL 14 and later): how many (`unanalyzed`), and the
+-- names, as ANALYZE takes them, of those already larger than the 10 pages the planner
+-- assumes of a table it knows nothing of (`grown`); and whether the schema is there yet.
 -- name: unanalyzed_tables
 SELECT to_regclass('instances') IS NOT NULL AS made, count(*) AS unanalyzed,
-       count(*) FILTER (WHERE pg_relation_size(c.oid)
-                              > 10 * current_setting('block_size')::bigint) AS grown
+       coalesce(array_agg(c.oid::regclass::text)
+                    FILTER (WHERE pg_relation_size(c.oid)
+                                  > 10 * current_setting('block_size')::bigint),
+                '{}') AS grown
 FROM pg_class AS c
 WHERE c.relkind = 'r' AND c.reltuples < 0
   AND (c.oid IN (to_regclass('instances'), to_regclass('audit'), to_regclass('timers'),
