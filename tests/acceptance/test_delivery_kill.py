@@ -276,24 +276,26 @@ def test_cron_ticks_exactly_once_through_worker_kills(store_url: str, tmp_path: 
             seed=9,
             busy=lambda: any(r["status"] == "running" for r in _ticks(watcher)[-1:]),
         )
-    # One worker to the end: past the tick lease (5 min fast: 5 s), every tick claimed by
-    # a killed worker is taken over.
+    # One worker to the end: it runs every tick due by now, and past the tick lease (5 min
+    # fast: 5 s), every tick claimed by a killed worker is taken over.
+    minute = 60_000
     finisher = spawn("cron", store_url, log, str(start_ms), stderr)
     try:
-        time.sleep(7)
         with Engine.open(store_url) as engine:
             until = clock.now()
-            deadline = time.monotonic() + 20  # past the tick lease (5 s here)
+            deadline = time.monotonic() + 25  # well past the tick lease (5 s here)
             while time.monotonic() < deadline:
                 rows = _ticks(engine)
-                if rows and not any(r["status"] != "done" and r["tick_at"] < until for r in rows):
+                caught_up = bool(rows) and int(str(rows[-1]["tick_at"])) >= until - minute
+                if caught_up and not any(
+                    r["status"] != "done" and int(str(r["tick_at"])) < until for r in rows
+                ):
                     break
                 time.sleep(0.2)
     finally:
         finisher.send_signal(signal.SIGTERM)
         finisher.wait(timeout=30)
 
-    minute = 60_000
     with Engine.open(store_url) as engine:
         rows = [r for r in _ticks(engine) if r["tick_at"] < until]
         ticks = [int(r["tick_at"]) for r in rows]

@@ -21,11 +21,11 @@ pytestmark = pytest.mark.slow
 MANUAL_REVIEW = "payment_failed"
 
 
-def test_demo_for_30s_shows_moving_instances_and_failed_steps_then_exits_0(
+def test_demo_for_15s_shows_moving_instances_and_failed_steps_then_exits_0(
     tmp_path: Path,
 ) -> None:
     folder = tmp_path.resolve() / "demo"
-    run = start_demo(folder, "--for", "30s")
+    run = start_demo(folder, "--for", "15s")
     try:
         run.read_banner()
         seen = _watch(run)

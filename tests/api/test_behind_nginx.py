@@ -120,9 +120,9 @@ PROMPT_S = 10.0
 def test_the_stream_is_prompt_outlives_the_read_timeout_and_resumes_after_a_drop(
     kind: str, setup: Setup
 ) -> None:
-    # nginx closes a connection silent for 3 s; serve's heartbeat every 0.5 s keeps it open.
+    # nginx closes a connection silent for 2 s; serve's heartbeat every 0.4 s keeps it open.
     with (
-        behind(kind, setup, "--stream-heartbeat", "0.5", location="proxy_read_timeout 3s;")
+        behind(kind, setup, "--stream-heartbeat", "0.4", location="proxy_read_timeout 2s;")
         as (base, _),
         client_from(CLIENT, base, timeout=10) as client,
         stream(client, setup.auth) as watcher,
@@ -134,7 +134,7 @@ def test_the_stream_is_prompt_outlives_the_read_timeout_and_resumes_after_a_drop
         assert _start(client, setup.auth, "A-1").status_code == 201
         (first,) = watcher.events(1, within_s=PROMPT_S)
         assert first.data["instance_id"] == "A-1"
-        time.sleep(7)  # twice nginx's read timeout, with nothing committed
+        time.sleep(4.5)  # over twice nginx's read timeout, with nothing committed
         assert client.post("/api/v1/instances/A-1/events", json={"type": "REJECT"},
                            headers=setup.auth).status_code == 200  # fmt: skip
         (second,) = watcher.events(1, within_s=PROMPT_S)
@@ -142,7 +142,7 @@ def test_the_stream_is_prompt_outlives_the_read_timeout_and_resumes_after_a_drop
     # A heartbeat slower than nginx's read timeout: nginx drops the stream, and the
     # reconnect with Last-Event-ID gets, through nginx, exactly what was missed meanwhile.
     with (
-        behind(kind, setup, "--stream-heartbeat", "30", location="proxy_read_timeout 3s;")
+        behind(kind, setup, "--stream-heartbeat", "30", location="proxy_read_timeout 2s;")
         as (base, _),
         client_from(CLIENT, base, timeout=10) as client,
     ):  # fmt: skip
