@@ -86,11 +86,19 @@ def _run(engine: Engine) -> None:
         engine.send(ids[index * 7 % len(ids)], {"type": "INC"})
 
 
+@pytest.mark.parametrize("role", ["owner", "not the owner"])
 def test_lookups_by_key_keep_to_the_primary_key_while_instances_grow_unanalyzed(
-    postgres_url: str, schema_url: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    postgres_url: str,
+    schema_url: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    role: str,
 ) -> None:
+    """The owner's store analyzes the grown tables; another role's plans each run."""
     monkeypatch.setattr(plan_choice, "LOOK_EVERY_S", 0.05)
     schema, url = schema_url
+    if role != "owner":
+        url = request.getfixturevalue("other_role_url")
     engine = _engine(url)
     try:
         _run(engine)
