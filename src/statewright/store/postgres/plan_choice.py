@@ -60,11 +60,6 @@ class PlanChoice:
             weakref.WeakKeyDictionary()
         )
 
-    @property
-    def mode(self) -> str:
-        """`force_generic_plan` or `force_custom_plan`: what connections are set to."""
-        return self._mode
-
     def configure(self, connection: psycopg.Connection[Any]) -> None:
         """Set a new connection up (before the pool hands it out)."""
         with contextlib.suppress(psycopg.Error):
