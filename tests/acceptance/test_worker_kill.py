@@ -76,9 +76,12 @@ def spawn(
     lease_s: float = 1.0,
     env: dict[str, str] | None = None,
     prefix: Sequence[str] = (),
+    short_leases: bool = False,
 ) -> subprocess.Popen[str]:
     """A worker process for `url` running the setup's machines, its log to `stderr`
-    (`prefix`: a command to run it under, such as `ip netns exec NAME`)."""
+    (`prefix`: a command to run it under, such as `ip netns exec NAME`; `short_leases`: a
+    killed worker's timers and messages move after 1 and 2 s, not the defaults' 5 and 30)."""
+    leases = ["--timer-lease", "1", "--outbox-lease", "2"] if short_leases else []
     return subprocess.Popen(
         [
             *prefix,
@@ -94,6 +97,7 @@ def spawn(
             "0.02",
             "--lease",
             str(lease_s),
+            *leases,
         ],
         stdout=subprocess.DEVNULL,
         stderr=stderr,
@@ -132,13 +136,13 @@ def test_workers_killed_at_random_lose_and_double_nothing(
     rng = random.Random(11)
     kills = 0
     for _ in range(ROUNDS):
-        workers = [spawn(store_url, setup, log) for _ in range(2)]
+        workers = [spawn(store_url, setup, log, short_leases=True) for _ in range(2)]
         time.sleep(rng.uniform(0.8, 2.0))
         for worker in workers:
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=30)
             kills += 1
-    finisher = spawn(store_url, setup, log)
+    finisher = spawn(store_url, setup, log, short_leases=True)
     try:
         wait_for_orders(store_url, 120)
     finally:
