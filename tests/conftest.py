@@ -19,6 +19,7 @@ afterwards; a database per test would cost a copy of the template each time.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,6 +35,20 @@ from statewright.testing.postgres import TemporaryPostgres, create_schema, drop_
 
 BACKENDS = ("sqlite", "postgres")
 PARTITIONED = os.environ.get("STATEWRIGHT_TEST_PARTITIONED_AUDIT") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _forget_modules_imported_from_test_folders(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """The CLI imports a project's implementations file under its own name
+    (`implementations`), as a script would. In one test process, a file imported by one test
+    must not stand in for another test's file of the same name."""
+    yield
+    folder = str(tmp_path_factory.getbasetemp())
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(folder):
+            del sys.modules[name]
 
 
 def _migrate(store: Store) -> None:

@@ -10,8 +10,6 @@ as it is added, and must then be in `LOADS_IMPLEMENTATIONS`."""
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,16 +28,6 @@ NOT_RUN = {"demo", "init"}
 
 PROJECT = '[statewright]\nurl = "sqlite:///app.db"\ndefinitions = "definitions"\n' \
     'implementations = "implementations.py"\n'  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _forget_imported_files(tmp_path: Path) -> Iterator[None]:
-    """The CLI imports an implementations file under its own name, as a script would; in
-    this one process a file imported here must not stand in for another test's."""
-    yield
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
 
 
 #: Broken implementations files, each with the start of what its one line must say after

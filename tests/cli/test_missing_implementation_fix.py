@@ -5,8 +5,6 @@ GUARDS, ACTIONS or DELAYS), not `machine.provide(...)`, which a project never ca
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,14 +19,11 @@ runner = CliRunner(env={"COLUMNS": "200"})
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv(URL_VARIABLE, raising=False)
     assert runner.invoke(app, ["init", str(tmp_path / "shop")]).exit_code == 0
     monkeypatch.chdir(tmp_path / "shop")
-    yield tmp_path / "shop"
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
+    return tmp_path / "shop"
 
 
 @pytest.mark.parametrize("name", sorted(LOADS_IMPLEMENTATIONS))
