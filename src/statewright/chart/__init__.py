@@ -1,7 +1,8 @@
 """The statechart core: XState v5 machine definitions, run exactly, in pure Python.
 
 This package is pure: no I/O, no clock, no randomness, no logging; it imports only the
-standard library. See `docs/architecture.md` for the layers above it.
+standard library, `statewright.errors`, and `jsonschema` for the event schemas a definition
+declares. See `docs/architecture.md` for the layers above it.
 """
 
 from statewright.chart.effects import (
