@@ -9,7 +9,7 @@ Exit codes (docs/cli.md):
        not waiting for a retry, a definition has faults
     2  bad usage or input: an unknown option, malformed JSON, a bad id, URL or cursor, a
        statewright.toml or implementations file that cannot be loaded (`load_setup`)
-    3  not found: no such instance, definition, step or dead letter (in this tenant)
+    3  not found: no such instance, definition, dead letter or token (in this tenant)
     4  conflict: the instance changed under you, the id is taken, it has finished already,
        the idempotency key was used for another request, a file `init` would overwrite,
        another `prune` is running, a migration blocked by another transaction's lock

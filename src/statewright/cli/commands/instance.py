@@ -25,6 +25,7 @@ from statewright.cli.session import (
     open_session,
     print_json,
 )
+from statewright.engine.permissions import ADMIN_ROLE
 
 __all__ = ["accepted", "cancel", "send", "start"]
 
@@ -178,7 +179,12 @@ def accepted(
     instance_id: Annotated[str, typer.Argument(help="The instance id.")],
     role: Annotated[
         str | None,
-        typer.Option("--role", help="Only the events this role may send.", show_default=False),
+        typer.Option(
+            "--role",
+            help="Only the events this role may send: those whose transitions name it or no "
+            "role (admin: every one).",
+            show_default=False,
+        ),
     ] = None,
     url: UrlOption = None,
     tenant: TenantOption = None,
@@ -189,11 +195,15 @@ def accepted(
     Guarded ones may still refuse a given payload. The fields come from the JSON Schema its
     definition declares (in full with --json).
 
-    Example: statewright accepted A-1 --role operator
+    Example: statewright accepted A-1 --role approver
     """
     with open_session(url, tenant, as_json) as session:
         found = session.engine.accepted(instance_id, tenant=session.tenant)
-        events = [e for e in found.events if role is None or e.roles is None or role in e.roles]
+        events = [
+            e
+            for e in found.events
+            if role in (None, ADMIN_ROLE) or e.roles is None or role in e.roles
+        ]
         if as_json:
             print_json({**_header(found), "events": events})
             return
