@@ -5,6 +5,7 @@ stderr with the exit code of docs/cli.md."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,29 @@ def test_a_missing_store_is_refused_and_not_created(tmp_path: Path) -> None:
     assert result.exit_code == 5
     assert result.stderr.startswith(f"no SQLite database at {tmp_path / 'typo.db'}")
     assert not (tmp_path / "typo.db").exists()
+
+
+def test_verify_json_names_each_instance_that_differs_and_exits_1(project: Path) -> None:
+    order = json.dumps({"orderId": "A-2", "amount": 25})
+    assert run("start", "order", "--id", "A-2", "--input", order).exit_code == 0
+    matching = run("verify", "--json")
+    assert matching.exit_code == 0, matching.output
+    assert json.loads(matching.stdout) == {"instances": 2, "matching": 2, "mismatched": []}
+
+    with sqlite3.connect(project / "statewright.db") as connection:  # a hand edit behind its back
+        connection.execute(
+            "UPDATE instances SET snapshot = json_set(snapshot, '$.context.amount', 26) "
+            "WHERE id = 'A-2'"
+        )
+    connection.close()
+    found = run("verify", "--json")
+
+    assert found.exit_code == 1
+    said = json.loads(found.stdout)  # nothing but the JSON on stdout: no progress, no text
+    assert said["instances"] == 2 and said["matching"] == 1
+    (mismatch,) = said["mismatched"]
+    assert mismatch["tenant"] == "default" and mismatch["instance_id"] == "A-2"
+    assert mismatch["problem"]
+    text = run("verify")
+    assert text.exit_code == 1
+    assert "default/A-2" in text.stdout and "1 of 2 instances match" in text.stdout

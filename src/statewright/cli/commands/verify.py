@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from statewright.cli.session import UrlOption, open_session
+from statewright.cli.session import JsonOption, UrlOption, open_session, print_json
 
 __all__ = ["verify"]
 
@@ -24,6 +24,7 @@ def verify(
             show_default=False,
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Replay every instance's audit log and check it rebuilds the stored snapshot.
 
@@ -33,19 +34,27 @@ def verify(
 
     Example: statewright verify --url sqlite:///app.db --machines machines.py
     """
-    failures = 0
-    with open_session(url, None, False, machines=True, machines_file=machines) as session:
+    mismatched: list[dict[str, str]] = []
+    with open_session(url, None, as_json, machines=True, machines_file=machines) as session:
         engine, console = session.engine, session.console
         total = engine.count_instances()
-        with Progress(console=console, transient=True) as progress:
+        with Progress(console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("verifying", total=total)
             for result in engine.verify_all():
                 if not result.ok:
-                    failures += 1
-                    console.print(
-                        f"[red]✗[/red] {result.tenant}/{result.instance_id}: {result.problem}"
-                    )
+                    problem = str(result.problem)
+                    where = {"tenant": result.tenant, "instance_id": result.instance_id}
+                    mismatched.append({**where, "problem": problem})
+                    if not as_json:
+                        console.print(
+                            f"[red]✗[/red] {result.tenant}/{result.instance_id}: {problem}"
+                        )
                 progress.advance(task)
-        console.print(f"{total - failures} of {total} instances match their audit log")
-    if failures:
+        if as_json:
+            print_json(
+                {"instances": total, "matching": total - len(mismatched), "mismatched": mismatched}
+            )
+        else:
+            console.print(f"{total - len(mismatched)} of {total} instances match their audit log")
+    if mismatched:
         raise typer.Exit(1)
