@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -124,3 +125,28 @@ def test_db_commands_have_help() -> None:
     result = runner.invoke(app, ["db", "--help"])
     assert result.exit_code == 0
     assert "migrate" in result.output and "status" in result.output
+
+
+def test_status_json_gives_both_versions_and_the_verdict(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = runner.invoke(app, ["db", "status", "--url", store_url, "--json"])
+    assert result.exit_code == 0, result.output
+    said = json.loads(result.stdout)
+    assert said["schema"] == said["needed"] == SCHEMA_VERSION and said["up_to_date"] is True
+    assert said["url"]
+
+    monkeypatch.setattr(migrating, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    behind = runner.invoke(app, ["db", "status", "--url", store_url, "--json"])
+    assert behind.exit_code == 1
+    said = json.loads(behind.stdout)
+    assert said["needed"] == SCHEMA_VERSION + 1 and said["up_to_date"] is False
+
+
+def test_status_json_of_no_database_is_the_error_object_exit_1(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    result = runner.invoke(app, ["db", "status", "--url", url, "--json"])
+    assert result.exit_code == 1
+    said = json.loads(result.stdout)
+    assert said["error"] and "no SQLite database" in said["message"]
+    assert not (tmp_path / "none.db").exists()

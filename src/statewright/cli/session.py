@@ -60,6 +60,7 @@ __all__ = [
     "Session",
     "TenantOption",
     "UrlOption",
+    "error_json",
     "exit_code",
     "fail",
     "load_project",
@@ -301,8 +302,13 @@ def fail(error: StatewrightError, as_json: bool) -> NoReturn:
     """End the command for `error`: its message on stderr (with `as_json`, also a JSON object
     on stdout: `{"error": class name, "message", ...its facts}`), and its exit code."""
     if as_json:
-        print_json({"error": type(error).__name__, "message": str(error), **_facts(error)})
+        print_json(error_json(error))
     end_with(exit_code(error), error)
+
+
+def error_json(error: StatewrightError) -> dict[str, object]:
+    """An error as `--json` prints it: `{"error": class name, "message", ...its facts}`."""
+    return {"error": type(error).__name__, "message": str(error), **_facts(error)}
 
 
 def end_with(code: int, message: object) -> NoReturn:

@@ -11,6 +11,7 @@ from statewright.cli.project import resolve_store_url
 from statewright.cli.session import (
     JsonOption,
     end_with,
+    error_json,
     exit_code,
     load_project,
     open_session,
@@ -148,25 +149,32 @@ def migrate(
 
 
 @app.command()
-def status(url: UrlOption = None) -> None:
+def status(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Show the database's schema version against the one this statewright needs.
 
     Exits 1 unless they are the same (no database at the URL included), 5 if the store
-    cannot be reached, 2 for a bad URL. A SQLite file is never created here.
+    cannot be reached, 2 for a bad URL. A SQLite file is never created here. With --json:
+    {"url", "schema", "needed", "up_to_date"}, or the error as every command gives it.
 
     Example: statewright db status --url sqlite:///app.db
     """
-    url = _url(url)
+    url = _url(url, as_json)
     try:
         found = schema_status(url)
     except StoreUnavailable as error:
-        _fail(error)  # no answer: exit 5
+        _fail(error, as_json=as_json)  # no answer: exit 5
     except StatewrightError as error:
         # No database there (no file, no folder) is a store not at the schema needed: 1,
         # as for one not migrated. A bad URL exits 2.
-        _fail(error, 2 if isinstance(error, ConfigError) else 1)
+        _fail(error, 2 if isinstance(error, ConfigError) else 1, as_json=as_json)
     shown, version, needed = found.url, found.version, found.needed
-    if version == needed:
+    if as_json:
+        print_json(
+            {"url": shown, "schema": version, "needed": needed, "up_to_date": version == needed}
+        )
+        if version != needed:
+            raise typer.Exit(1)
+    elif version == needed:
         typer.echo(f"{shown} is up to date (schema {version})")
     elif version < needed:
         typer.echo(
@@ -246,16 +254,21 @@ def partition_audit(
                        "and audit_default")  # fmt: skip
 
 
-def _url(given: str | None) -> str:
+def _url(given: str | None, as_json: bool = False) -> str:
     """The store as every command finds it (`--url`, STATEWRIGHT_URL, statewright.toml); a
     broken statewright.toml exits 2, as for every command."""
-    return resolve_store_url(given, load_project(False))
+    return resolve_store_url(given, load_project(as_json))
 
 
-def _fail(error: StatewrightError | str, code: int | None = None) -> NoReturn:
+def _fail(
+    error: StatewrightError | str, code: int | None = None, *, as_json: bool = False
+) -> NoReturn:
     """End the command with one line on stderr and the exit code of the table in
     docs/cli.md: by default the error's (a bad URL 2; a store unreachable, missing or not
-    usable 5)."""
+    usable 5). With `as_json`, a StatewrightError is also a JSON object on stdout, as
+    `fail` prints it."""
     if code is None:
         code = exit_code(error) if isinstance(error, StatewrightError) else 1
+    if as_json and isinstance(error, StatewrightError):
+        print_json(error_json(error))
     end_with(code, error)

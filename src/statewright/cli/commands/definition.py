@@ -19,6 +19,7 @@ from statewright.chart import Machine as ChartMachine
 from statewright.chart.implementations import Implementations
 from statewright.chart.nodes import StateNode, Transition
 from statewright.cli.machines_file import load_machines_or_implementations
+from statewright.cli.session import JsonOption, error_json, print_json
 from statewright.definitions import Machine
 from statewright.engine.registry import storable_faults
 from statewright.errors import DefinitionError, Fault, StatewrightError
@@ -58,6 +59,7 @@ def validate(
             "against."
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Validate a machine definition: every fault with its JSON path and a fix.
 
@@ -70,6 +72,9 @@ def validate(
     probably a mistake, such as a raised event no state handles) are printed with their
     path and a fix; only --strict fails on them.
 
+    With --json: one object with "valid", "machine", "states", and the "faults", "warnings"
+    and "missing" implementations, each with its "path", "message" and "fix".
+
     Exit status: 0 valid, 1 faults (or, with --strict, warnings or missing implementations),
     2 a bad option.
 
@@ -77,37 +82,59 @@ def validate(
     """
     console = Console(highlight=False, soft_wrap=True)
     checked = machines is not None or implementations is not None
+    machine: ChartMachine | None = None
+    warnings: tuple[Fault, ...] = ()
     try:
         machine = _load(definition_file(path), machines, implementations)
     except DefinitionError as error:
         # Loading stops at structural faults, and lists the missing implementations with them.
+        machine_id = error.machine_id
         faults = tuple(fault for fault in error.faults if fault not in error.missing)
         missing = error.missing
         if checked:  # Engine.register would refuse the definition for these too
             faults += tuple(fault for fault in missing if not fault.message.startswith("actor "))
             missing = tuple(fault for fault in missing if fault not in faults)
-        print_faults(console, f"{path}: {len(faults)} fault(s)", faults)
-        _print_missing(console, missing, strict=strict, checked=checked)
-        raise typer.Exit(1) from None
+        head = f"{path}: {len(faults)} fault(s)"
+        failed = True
     except StatewrightError as error:  # the --machines file could not be loaded
+        if as_json:
+            print_json(error_json(error))
         Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]✗[/red] {error}")
         raise typer.Exit(2) from None
-    failing = storable_faults(machine) + (
-        machine.unrunnable_faults if checked else machine.misspelt_durations
-    )
-    missing = tuple(fault for fault in machine.missing_implementations if fault not in failing)
-    if failing:
+    else:
+        machine_id = machine.id
+        faults = storable_faults(machine) + (
+            machine.unrunnable_faults if checked else machine.misspelt_durations
+        )
+        missing = tuple(fault for fault in machine.missing_implementations if fault not in faults)
+        warnings = machine.warnings
         what = "Engine.register refuses it" if checked else "it cannot be registered"
-        print_faults(console, f"{path}: {len(failing)} fault(s) ({what})", failing)
+        head = f"{path}: {len(faults)} fault(s) ({what})"
+        failed = bool(faults) or (strict and bool(missing or warnings))
+    if as_json:
+        print_json(
+            {
+                "path": str(path),
+                "valid": not failed,
+                "machine": machine_id,
+                "states": None if machine is None else len(machine.states),
+                "faults": faults,
+                "warnings": warnings,
+                "missing": missing,
+            }
+        )
+    elif faults or machine is None:
+        print_faults(console, head, faults)
         _print_missing(console, missing, strict=strict, checked=checked)
-        raise typer.Exit(1)
-    console.print(f"[green]✓[/green] {path}: machine {machine.id!r}, {len(machine.states)} states")
-    if machine.warnings:
-        _print_warnings(console, machine.warnings, strict=strict)
-    _print_missing(console, missing, strict=strict, checked=checked)
-    if not quiet:
-        console.print(render_tree(machine))
-    if strict and (missing or machine.warnings):
+    else:
+        states = len(machine.states)
+        console.print(f"[green]✓[/green] {path}: machine {machine.id!r}, {states} states")
+        if warnings:
+            _print_warnings(console, warnings, strict=strict)
+        _print_missing(console, missing, strict=strict, checked=checked)
+        if not quiet:
+            console.print(render_tree(machine))
+    if failed:
         raise typer.Exit(1)
 
 
