@@ -38,14 +38,14 @@ def test_a_letter_dead_after_the_dry_run_is_not_redriven_with_its_as_of(api: Api
     messages = shipped(api, "a", "b")
     kill(api, messages["b"])
     counted = post(api, REDRIVE, {"all": True, "dry_run": True}).json()
-    assert counted["redriven"] == 1 and counted["dry_run"] is True
+    assert counted["matched"] == 1 and counted["redriven"] == 0 and counted["dry_run"] is True
     as_of = counted["as_of"]
     assert isinstance(as_of, int)
     kill(api, messages["a"])
     assert dead_ids(api) == ["a", "b"]
 
     done = post(api, REDRIVE, {"all": True, "as_of": as_of}, **{"Idempotency-Key": "r1"})
-    assert done.json() == {"redriven": 1, "dry_run": False, "as_of": as_of}
+    assert done.json() == {"redriven": 1, "matched": 1, "dry_run": False, "as_of": as_of}
     assert dead_ids(api) == ["a"]  # died after the count: left for the next one
     replay = post(api, REDRIVE, {"all": True, "as_of": as_of}, **{"Idempotency-Key": "r1"})
     assert replay.json() == done.json() and replay.headers["idempotent-replayed"] == "true"
@@ -54,6 +54,7 @@ def test_a_letter_dead_after_the_dry_run_is_not_redriven_with_its_as_of(api: Api
     # Without as_of, every letter dead now, as before.
     assert post(api, REDRIVE, {"all": True}).json() == {
         "redriven": 1,
+        "matched": 1,
         "dry_run": False,
         "as_of": None,
     }
@@ -65,7 +66,7 @@ def test_letters_redriven_meanwhile_are_not_counted_as_done(api: Api) -> None:
     for message in messages.values():
         kill(api, message)
     counted = post(api, REDRIVE, {"event_type": "shop.shipped", "dry_run": True}).json()
-    assert counted["redriven"] == 3
+    assert counted["matched"] == 3 and counted["redriven"] == 0
     # Someone else redrives one, and it dies again: after the count, so it is left alone.
     assert post(api, REDRIVE, {"message_id": messages["a"].message_id}).json()["redriven"] == 1
     (again,) = [m for m in api.engine.store.due_outbox(api.engine.clock.now() + 1, 10)]

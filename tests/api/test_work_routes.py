@@ -151,12 +151,13 @@ def test_dead_letters_are_listed_and_redriven(api: Api) -> None:
     elsewhere = post(api, "/api/v1/dead-letters/redrive", {"message_id": message_id}, "other:admin")
     assert elsewhere.status_code == 404
     dry = post(api, "/api/v1/dead-letters/redrive", {"event_type": "shop.shipped", "dry_run": True})
-    assert dry.json()["redriven"] == 1 and dry.json()["dry_run"] is True
+    assert dry.json()["matched"] == 1 and dry.json()["redriven"] == 0
+    assert dry.json()["dry_run"] is True
     assert len(get(api, "/api/v1/dead-letters").json()["items"]) == 1
     done = post(
         api, "/api/v1/dead-letters/redrive", {"message_id": message_id}, **{"Idempotency-Key": "d1"}
     )
-    assert done.json() == {"redriven": 1, "dry_run": False, "as_of": None}
+    assert done.json() == {"redriven": 1, "matched": 1, "dry_run": False, "as_of": None}
     replay = post(
         api, "/api/v1/dead-letters/redrive", {"message_id": message_id}, **{"Idempotency-Key": "d1"}
     )

@@ -181,9 +181,13 @@ class RedriveIn(BaseModel):
 
 
 class RedriveOut(BaseModel):
-    """How many dead letters were (with `dry_run`, would be) redriven, and as of when."""
+    """How many dead letters were redriven (none with `dry_run`) and matched, as of when."""
 
-    redriven: int
+    redriven: int = Field(description="The dead letters redriven: 0 on a dry run.")
+    matched: int = Field(
+        description="The dead letters matched: on a dry run, those that would be redriven; "
+        "otherwise the same as `redriven`."
+    )
     dry_run: bool
     as_of: int | None = Field(
         description=(

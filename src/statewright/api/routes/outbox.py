@@ -141,7 +141,8 @@ def redrive(
             dry_run=body.dry_run,
             as_of=as_of,
         )
-        out = RedriveOut(redriven=count, dry_run=body.dry_run, as_of=as_of)
+        redriven = 0 if body.dry_run else count
+        out = RedriveOut(redriven=redriven, matched=count, dry_run=body.dry_run, as_of=as_of)
         return Reply(200, out.model_dump())
 
     return idempotent(request, caller, key, body.model_dump(mode="json"), handle)

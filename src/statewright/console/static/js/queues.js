@@ -288,7 +288,7 @@ async function countRedriveAll() {
     // The count comes with the position it was taken at (as_of): the redrive sent with it
     // acts on those letters only, never on one that died after the count.
     const counted = await api("/dead-letters/redrive", { method: "POST", body: { all: true, dry_run: true } });
-    const shown = counted.redriven;
+    const shown = counted.matched;
     replace(confirm,
       h("span", { "data-testid": "redrive-count" }, `Send ${letters(shown)} again?`),
       h("button", { type: "button", class: "sw-button sw-small sw-primary", "data-testid": "redrive-go", onclick: () => { confirm.hidden = true; redrive({ all: true, as_of: counted.as_of }, null, shown); } }, `Yes, redrive ${shown}`),
