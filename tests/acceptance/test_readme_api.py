@@ -7,8 +7,8 @@ in a fresh folder, with these three departures, and only these:
 - `pip install .` is not run: the package this test runs under is already installed (its
   `statewright` command is first on PATH), and installing again would take minutes;
 - port 8000 becomes a free loopback port (the machine may be serving something on 8000);
-- after the `serve ... &` line, the test waits until the server answers before the next
-  command (a person typing does that by reading its first log line).
+- after the `serve ... &` line, the test also waits until the server answers (the README's
+  next line waits for readiness too; the test's wait reports a server that died).
 
 `serve` runs as a real process, in its own process group, stopped by SIGTERM at the end.
 """

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,11 +54,12 @@ from statewright.errors import (
     StoreError,
     VersionConflict,
 )
-from statewright.store.url import parse_sqlite_url, redact_url
+from statewright.store.url import URL_VARIABLE, parse_sqlite_url, redact_url
 
 __all__ = [
     "JsonOption",
     "Session",
+    "check_store_named",
     "TenantOption",
     "UrlOption",
     "error_json",
@@ -165,6 +167,8 @@ def open_session(
             create = starting in provided
             if not create and _is_missing_file(store_url):
                 raise _no_definition(starting, provided, project, store_url)
+        elif not create:
+            check_store_named(url, project, store_url)
         engine = Engine.open(store_url, create=create)
     except StatewrightError as error:
         fail(error, as_json)
@@ -239,6 +243,24 @@ def _is_missing_file(url: str) -> bool:
         return not Path(parse_sqlite_url(url).path).exists()
     except ConfigError:
         return False
+
+
+def check_store_named(given: str | None, project: Project | None, store_url: str) -> None:
+    """Refuse a command run outside any project with no store named (no --url, no
+    STATEWRIGHT_URL) where the default file is missing: the fix is a project or a URL, not
+    a database made in this folder.
+
+    Raises:
+        StoreError: naming the three places a store is named, and the fixes (exit 5).
+    """
+    named = given or os.environ.get(URL_VARIABLE) or project is not None
+    if named or not _is_missing_file(store_url):
+        return
+    raise StoreError(
+        f"no {PROJECT_FILE} here or above, no --url and no {URL_VARIABLE}, and no store at "
+        f"{redact_url(store_url)} (the default): run the command in a project made by "
+        '"statewright init", or name the store with --url (e.g. --url sqlite:///path/to/app.db)'
+    )
 
 
 def _no_definition(

@@ -17,7 +17,13 @@ from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup
 from statewright.cli.project import resolve_store_url
 from statewright.cli.serve_processes import run_processes
-from statewright.cli.session import end_with, exit_code, load_project, load_setup
+from statewright.cli.session import (
+    check_store_named,
+    end_with,
+    exit_code,
+    load_project,
+    load_setup,
+)
 from statewright.engine import Engine
 from statewright.errors import StatewrightError
 from statewright.runtime import Worker
@@ -194,6 +200,7 @@ def serve(
     try:
         # At start a store that cannot be opened is an error (exit 5, or 2 for a bad URL):
         # there is nothing to serve yet. Once serving, requests answer 503 while it is away.
+        check_store_named(url, project, store_url)
         engine = Engine.open(store_url, create=False, group_commit=group_commit)
     except StatewrightError as error:
         sock.close()

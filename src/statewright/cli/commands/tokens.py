@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from statewright.cli.project import Project, resolve_store_url
-from statewright.cli.session import fail, load_project
+from statewright.cli.session import check_store_named, fail, load_project
 from statewright.engine import Engine
 from statewright.engine.engine import DEFAULT_TENANT
 from statewright.engine.tokens import ROLES, Token
@@ -179,7 +179,9 @@ def _engine(url: str | None, project: Project | None, as_json: bool) -> Engine:
     One that cannot be opened ends the command as it ends every other: exit 5 (unreachable,
     no such SQLite file, schema out of date, not a statewright database), 2 for a bad URL."""
     try:
-        return Engine.open(resolve_store_url(url, project), create=False)
+        store_url = resolve_store_url(url, project)
+        check_store_named(url, project, store_url)
+        return Engine.open(store_url, create=False)
     except StatewrightError as error:
         fail(error, as_json)
 

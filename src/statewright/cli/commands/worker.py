@@ -15,7 +15,7 @@ import typer
 from statewright.cli.logs import LogFormat, configure_logging
 from statewright.cli.machines_file import WorkerSetup
 from statewright.cli.project import resolve_store_url
-from statewright.cli.session import end_with, load_project, load_setup
+from statewright.cli.session import check_store_named, end_with, load_project, load_setup
 from statewright.engine import Engine
 from statewright.errors import ConfigError, StatewrightError, StoreError, StoreUnavailable
 from statewright.runtime import Worker
@@ -162,7 +162,11 @@ def worker(
     # Read before the store is opened: a broken file exits 2 (1 for a definition's faults)
     # and changes nothing, as for every command that loads it.
     setup = load_setup(machines, project, False)
-    url = resolve_store_url(url, project)
+    given, url = url, resolve_store_url(url, project)
+    try:
+        check_store_named(given, project, url)
+    except StatewrightError as error:
+        end_with(_exit_code(error), error)
     source = str(machines or "statewright.toml")
     with _open(url, setup, wait_s=0 if once else wait_for_store, source=source) as engine:
         runner = Worker(
