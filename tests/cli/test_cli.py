@@ -179,6 +179,15 @@ def test_every_command_has_help_and_is_documented() -> None:
         assert f"statewright {' '.join(command)}" in docs, command
 
 
+@pytest.mark.parametrize("command", [["list"], ["verify"], ["bulk", "cancel"], ["prune"]])
+def test_help_shows_no_value_beside_a_flag(command: list[str]) -> None:
+    """A flag takes no value: its help line must not show a type as if it took one."""
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    flags = [line for line in result.output.splitlines() if "--json" in line or "--help" in line]
+    assert flags and not [line for line in flags if "<bool>" in line or "BOOLEAN" in line]
+
+
 def test_version_prints_the_installed_version() -> None:
     from importlib.metadata import version
 

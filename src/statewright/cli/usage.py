@@ -115,7 +115,7 @@ def _parameter(error: UsageError) -> dict[str, str]:
         long = [name for name in error.param.opts if name.startswith("--")]
         return {"option": (long or error.param.opts)[0]}
     if isinstance(error.param, TyperArgument):
-        return {"argument": error.param.display_name_raw}
+        return {"argument": error.param.name or ""}
     if isinstance(error.param_hint, str) and error.param_hint.startswith("-"):
         return {"option": error.param_hint}  # a body's refusal naming its option
     return {}
