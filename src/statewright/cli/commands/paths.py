@@ -13,7 +13,7 @@ from rich.table import Table
 
 from statewright.chart import Machine as ChartMachine
 from statewright.cli.commands.definition import print_faults, with_python_side
-from statewright.cli.session import end_with, load_project, print_json
+from statewright.cli.session import end_with, error_json, load_project, print_json
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
 from statewright.testing.path_options import state_filter
@@ -111,10 +111,12 @@ def paths(
         for spec, option in ((from_state, "--from"), (to_state, "--to")):
             if spec is not None:
                 state_filter(machine, spec, option)
+        start_input = _json_option(input, "--input") if input is not None else None
+        _check_start(machine, start_input, input)
         found = find_paths(
             machine,
             events=_read_events(events) if events is not None else None,
-            input=_json_option(input, "--input") if input is not None else None,
+            input=start_input,
             from_state=from_state,
             to_state=to_state,
             simple=simple,
@@ -141,6 +143,30 @@ def paths(
             "[yellow]no reachable state matches --to[/yellow]; check the state, or give "
             "sample events (--events) whose guards let the machine get there"
         )
+
+
+def _check_start(machine: ChartMachine, start_input: Any, given: str | None) -> None:
+    """Refuse to explore a machine whose start fails, as `statewright start` refuses to start
+    it: the exploration would hold one state in error, and the cause would be lost.
+
+    Raises:
+        PathError: naming the cause (the error the start got) and `--input` as the fix.
+    """
+    try:
+        snapshot = machine.initial_transition(start_input).snapshot
+    except DefinitionError:
+        raise
+    except StatewrightError as error:
+        cause: object = error
+    else:
+        if snapshot.status != "error":
+            return
+        cause = snapshot.error
+    started = "with no --input" if given is None else f"with --input '{given}'"
+    raise PathError(
+        f"machine {machine.id!r} cannot start {started}: {cause}; give the input its "
+        "definition reads: --input '{...}'"
+    )
 
 
 def _table(machine: ChartMachine, found: list[TestPath], simple: bool, with_context: bool) -> Table:
@@ -199,5 +225,5 @@ def _refuse(error: StatewrightError, as_json: bool, code: int) -> NoReturn:
     """End the command for `error` as every command ends: one line on stderr and, with
     `--json`, the JSON error object on stdout."""
     if as_json:
-        print_json({"error": type(error).__name__, "message": str(error)})
+        print_json(error_json(error))
     end_with(code, error)
