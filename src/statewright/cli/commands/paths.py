@@ -13,6 +13,7 @@ from rich.table import Table
 
 from statewright.chart import Machine as ChartMachine
 from statewright.cli.commands.definition import print_faults, with_python_side
+from statewright.cli.definition_files import DEFINITION_HELP, definition_file
 from statewright.cli.session import end_with, error_json, load_project, print_json
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
@@ -27,7 +28,7 @@ _SERIALIZE = ("full", "xstate", "value")
 
 
 def paths(
-    definition: Annotated[Path, typer.Argument(help="A machine definition: .json, .yaml or .yml.")],
+    definition: Annotated[Path, typer.Argument(help=DEFINITION_HELP)],
     to: Annotated[
         str | None,
         typer.Option(
@@ -99,12 +100,16 @@ def paths(
         raise typer.BadParameter(
             f"{serialize!r} is not one of {', '.join(_SERIALIZE)}", param_hint="--serialize"
         )
-    if machines is None and implementations is None:
-        project = load_project(as_json)  # in a project: its implementations file, as `start`
-        if project is not None and project.implementations is not None:
-            machines = project.implementations
+    by_project = machines is None and implementations is None
+    # In a project: its implementations file, as `start`, and DEFINITION may be an id.
+    project = load_project(as_json) if by_project or not definition.exists() else None
+    if by_project and project is not None and project.implementations is not None:
+        machines = project.implementations
+    shown = definition  # as messages name the definition: the file found for an id
     try:
-        machine = with_python_side(Machine.load(definition), machines, implementations)
+        file = definition_file(definition, project)
+        shown = definition if definition.exists() else file
+        machine = with_python_side(Machine.load(file), machines, implementations)
         from_state = _state_option(from_) if from_ is not None else None
         to_state = _state_option(to) if to is not None else None
         # Checked here first, so that an unknown state is reported under the option's name.
@@ -128,7 +133,7 @@ def paths(
             print_json({"error": type(error).__name__, "message": str(error),
                         "faults": [str(fault) for fault in error.faults]})  # fmt: skip
             console = Console(stderr=True, highlight=False, soft_wrap=True)
-        print_faults(console, f"{definition}: {len(error.faults)} fault(s)", error.faults)
+        print_faults(console, f"{shown}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
     except PathError as error:  # exit 1: a state no machine state matches, or the limit
         _refuse(error, as_json, 1)
