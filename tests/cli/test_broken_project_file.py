@@ -22,8 +22,8 @@ from statewright.store.url import URL_VARIABLE
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
-#: Commands that read no statewright.toml. `validate`, `paths` and `diagram` read it to find
-#: a definition by id, as for the "x" they are given here.
+#: Commands that read no statewright.toml. `validate`, `paths` and `diagram` read it (for
+#: the "x" they are given here) to find a definition by id.
 READS_NO_PROJECT = {"init", "demo"}
 
 #: Arguments a command needs to get past its own parsing to where it reads the project;

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from statewright.cli.machines_file import shown_path
 from statewright.cli.project import Project
 from statewright.definitions import read_definition
 from statewright.errors import DefinitionError, Fault
@@ -70,7 +71,7 @@ def _in_project(path: Path, project: Project | None) -> Path:
     by_id = [file for file in files if ids[file] == name]
     by_stem = [file for file in files if file.stem == name]
     if by_id or by_stem:
-        return _shown((by_id or by_stem)[0])
+        return shown_path((by_id or by_stem)[0])
     fix = _missing_fix(path, sorted(set(ids.values())))
     raise DefinitionError([Fault(str(path), "no such file", fix)])
 
@@ -90,14 +91,6 @@ def _definition_id(file: Path) -> str:
     except DefinitionError:
         return file.stem
     return definition_id if isinstance(definition_id, str) and definition_id else file.stem
-
-
-def _shown(file: Path) -> Path:
-    """`file` relative to the working folder when inside it, as messages show paths."""
-    try:
-        return file.relative_to(Path.cwd().resolve())
-    except ValueError:
-        return file
 
 
 def _definitions_in(folder: Path, depth: int = 1) -> list[Path]:

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,7 +18,12 @@ from statewright.chart import Machine as ChartMachine
 from statewright.chart.implementations import Implementations
 from statewright.chart.nodes import StateNode, Transition
 from statewright.cli.definition_files import DEFINITION_HELP, definition_file
-from statewright.cli.machines_file import load_machines_or_implementations
+from statewright.cli.machines_file import (
+    load_machines_or_implementations,
+    project_implementations,
+    shown_path,
+)
+from statewright.cli.project import PROJECT_FILE
 from statewright.cli.session import JsonOption, error_json, load_project, print_json
 from statewright.definitions import Machine
 from statewright.engine.registry import storable_faults
@@ -63,7 +68,8 @@ def validate(
 
     On success, print its states and transitions. Implementations the definition names (guards,
     actions, delays, steps) are Python code provided at run time; they are listed, and only
-    fail the check with --strict. With --machines or --implementations they are checked: a
+    fail the check with --strict. With --machines or --implementations (in a project, with
+    neither, against its statewright.toml's implementations file) they are checked: a
     missing guard, action or delay fails (Engine.register would refuse the definition), a
     missing step is listed (workers provide steps). An "after" key that reads as a duration
     statewright cannot parse ("1 minute") always fails. Warnings (what XState accepts but is
@@ -71,7 +77,8 @@ def validate(
     path and a fix; only --strict fails on them.
 
     With --json: one object with "valid", "machine", "states", and the "faults", "warnings"
-    and "missing" implementations, each with its "path", "message" and "fix".
+    and "missing" implementations, each with its "path", "message" and "fix", and what it
+    was "checked_against".
 
     Exit status: 0 valid, 1 faults (or, with --strict, warnings or missing implementations),
     2 a bad option.
@@ -79,10 +86,19 @@ def validate(
     Example: statewright validate definitions/order.json --machines implementations.py
     """
     console = Console(highlight=False, soft_wrap=True)
+    by_project = machines is None and implementations is None
+    # In a project: its implementations file, as if given with --machines; PATH may be an id.
+    project = load_project(as_json) if by_project or not path.exists() else None
+    from_project = None
+    if by_project:
+        try:
+            machines = from_project = project_implementations(project)
+        except StatewrightError as error:
+            _refuse_python_side(error, as_json)
     checked = machines is not None or implementations is not None
+    against = _checked_against(machines, implementations)
     machine: ChartMachine | None = None
     warnings: tuple[Fault, ...] = ()
-    project = None if path.exists() else load_project(as_json)  # PATH may be a definition id
     shown = path  # as messages name the definition: the file found for an id
     try:
         file = definition_file(path, project)
@@ -99,10 +115,7 @@ def validate(
         head = f"{shown}: {len(faults)} fault(s)"
         failed = True
     except StatewrightError as error:  # the --machines file could not be loaded
-        if as_json:
-            print_json(error_json(error))
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]✗[/red] {error}")
-        raise typer.Exit(2) from None
+        _refuse_python_side(error, as_json)
     else:
         machine_id = machine.id
         faults = storable_faults(machine) + (
@@ -123,14 +136,17 @@ def validate(
                 "faults": faults,
                 "warnings": warnings,
                 "missing": missing,
+                "checked_against": against,
             }
         )
     elif faults or machine is None:
         print_faults(console, head, faults)
+        _print_checked_against(console, against, by_project=from_project is not None)
         _print_missing(console, missing, strict=strict, checked=checked)
     else:
         states = len(machine.states)
         console.print(f"[green]✓[/green] {shown}: machine {machine.id!r}, {states} states")
+        _print_checked_against(console, against, by_project=from_project is not None)
         if warnings:
             _print_warnings(console, warnings, strict=strict)
         _print_missing(console, missing, strict=strict, checked=checked)
@@ -138,6 +154,28 @@ def validate(
             console.print(render_tree(machine))
     if failed:
         raise typer.Exit(1)
+
+
+def _refuse_python_side(error: StatewrightError, as_json: bool) -> NoReturn:
+    """End the command for implementations that cannot be loaded: exit 2, the error on
+    stderr and, with `as_json`, as JSON on stdout."""
+    if as_json:
+        print_json(error_json(error))
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]✗[/red] {error}")
+    raise typer.Exit(2) from None
+
+
+def _checked_against(machines: Path | None, implementations: str | None) -> list[str]:
+    """What the definition is checked against: the file, the module:attr, or both."""
+    found = [str(shown_path(machines))] if machines is not None else []
+    return found + ([implementations] if implementations is not None else [])
+
+
+def _print_checked_against(console: Console, against: list[str], *, by_project: bool) -> None:
+    if not against:
+        return
+    given = f" ({PROJECT_FILE}'s implementations)" if by_project else ""
+    console.print(f"  checked against {' and '.join(against)}{given}")
 
 
 def _load(file: Path, machines: Path | None, implementations: str | None) -> ChartMachine:

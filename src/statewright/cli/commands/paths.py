@@ -14,6 +14,7 @@ from rich.table import Table
 from statewright.chart import Machine as ChartMachine
 from statewright.cli.commands.definition import print_faults, with_python_side
 from statewright.cli.definition_files import DEFINITION_HELP, definition_file
+from statewright.cli.machines_file import project_implementations
 from statewright.cli.session import end_with, error_json, load_project, print_json
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
@@ -103,10 +104,10 @@ def paths(
     by_project = machines is None and implementations is None
     # In a project: its implementations file, as `start`, and DEFINITION may be an id.
     project = load_project(as_json) if by_project or not definition.exists() else None
-    if by_project and project is not None and project.implementations is not None:
-        machines = project.implementations
     shown = definition  # as messages name the definition: the file found for an id
     try:
+        if by_project:
+            machines = project_implementations(project)
         file = definition_file(definition, project)
         shown = definition if definition.exists() else file
         machine = with_python_side(Machine.load(file), machines, implementations)
