@@ -141,7 +141,8 @@ def validate(
         )
     elif faults or machine is None:
         print_faults(console, head, faults)
-        _print_checked_against(console, against, by_project=from_project is not None)
+        if machine_id is not None:  # the definition was read, and checked
+            _print_checked_against(console, against, by_project=from_project is not None)
         _print_missing(console, missing, strict=strict, checked=checked)
     else:
         states = len(machine.states)
