@@ -105,15 +105,18 @@ def _definitions_in(folder: Path, depth: int = 1) -> list[Path]:
 def _missing_fix(path: Path, ids: list[str]) -> str:
     """The fix for a path naming nothing: the file beside it with a close name, if one is,
     else to check the path; in a project, or to give one of its definition ids."""
-    or_id = f"or give a definition id of this project: {', '.join(ids)}" if ids else ""
     folder = path.parent
-    if not folder.is_dir():
-        fix = f"check the path: the folder {str(folder)!r} does not exist either"
-        return f"{fix}; {or_id}" if or_id else fix
-    near = _near_miss(path)
+    near = _near_miss(path) if folder.is_dir() else None
+    if not ids:
+        if not folder.is_dir():
+            return f"check the path: the folder {str(folder)!r} does not exist either"
+        return f'did you mean "{near}"?' if near is not None else "check the path"
+    an_id = f"a definition id of this project: {', '.join(ids)}"
     if near is not None:
-        return f'did you mean "{near}"? O{or_id[1:]}' if or_id else f'did you mean "{near}"?'
-    return f"check the path, {or_id}" if or_id else "check the path"
+        return f'did you mean "{near}"? Or give {an_id}'
+    if not folder.is_dir():
+        return f"check the path (the folder {str(folder)!r} does not exist either), or give {an_id}"
+    return f"check the path, or give {an_id}"
 
 
 def _near_miss(path: Path) -> Path | None:
