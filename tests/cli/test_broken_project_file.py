@@ -22,9 +22,9 @@ from statewright.store.url import URL_VARIABLE
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
-#: Commands that act on the files they are given (or make a project) and read no
-#: statewright.toml.
-READS_NO_PROJECT = {"validate", "diagram", "init", "demo"}
+#: Commands that read no statewright.toml. `validate`, `paths` and `diagram` read it (for
+#: the "x" they are given here) to find a definition by id.
+READS_NO_PROJECT = {"init", "demo"}
 
 #: Arguments a command needs to get past its own parsing to where it reads the project;
 #: any other command gets "x" for each required argument.

@@ -173,3 +173,18 @@ def test_without_json_an_error_leaves_stdout_empty() -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "--to: machine 'order' has no state 'shiped'" in result.stderr
+
+
+def test_in_a_project_a_missing_implementations_file_names_the_key_to_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    (tmp_path / "implementations.py").unlink()
+    monkeypatch.chdir(tmp_path)
+
+    result = runner.invoke(app, ["paths", "definitions/order.json", "--input", INPUT])
+
+    assert result.exit_code == 2
+    assert "implementations.py: no such file; fix implementations = in statewright.toml" in (
+        result.stderr
+    )

@@ -29,7 +29,9 @@ __all__ = [
     "load_machines_or_implementations",
     "load_project_setup",
     "load_worker_setup",
+    "project_implementations",
     "resolve_setup",
+    "shown_path",
 ]
 
 #: The module attributes a project's implementations file may define, by `provide` keyword.
@@ -88,6 +90,21 @@ def resolve_setup(machines: Path | None, project: Project | None) -> WorkerSetup
     if project is not None:
         return load_project_setup(project.definitions, project.implementations)
     return WorkerSetup([])
+
+
+def project_implementations(project: Project | None) -> Path | None:
+    """The project's implementations file, for the commands that check a definition against
+    it as against a `--machines` file (`validate`, `paths`); None outside a project or when
+    statewright.toml names none.
+
+    Raises:
+        ConfigError: statewright.toml names a file that is not there (the fix: its key).
+    """
+    if project is None or project.implementations is None:
+        return None
+    if not project.implementations.is_file():
+        raise ConfigError(_missing(project.implementations, _IMPLEMENTATIONS_KEY))
+    return project.implementations
 
 
 def load_machines_or_implementations(path: Path) -> list[Machine] | dict[str, dict[str, object]]:
@@ -180,7 +197,7 @@ def _load_definitions(
         if machine.unrunnable_faults:
             faults = [_where_to_provide(f, implementations) for f in machine.unrunnable_faults]
             raise DefinitionError(
-                faults, machine_id=machine.id, source=str(_shown(file)), missing=faults
+                faults, machine_id=machine.id, source=str(shown_path(file)), missing=faults
             )
         machines.append(machine)
     return machines
@@ -200,11 +217,11 @@ def _where_to_provide(fault: Fault, implementations: Path | None) -> Fault:
             f'"implementations.py") whose {_KINDS[kind]} dict provides it'
         )
     else:
-        where = f"add it to {_KINDS[kind]} in {_shown(implementations)}"
+        where = f"add it to {_KINDS[kind]} in {shown_path(implementations)}"
     return Fault(fault.path, fault.message, hint + where)
 
 
-def _shown(path: Path) -> Path:
+def shown_path(path: Path) -> Path:
     """`path` as messages show it: relative to the working folder when inside it."""
     try:
         return path.resolve().relative_to(Path.cwd().resolve())

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,8 +17,14 @@ from rich.tree import Tree
 from statewright.chart import Machine as ChartMachine
 from statewright.chart.implementations import Implementations
 from statewright.chart.nodes import StateNode, Transition
-from statewright.cli.machines_file import load_machines_or_implementations
-from statewright.cli.session import JsonOption, error_json, print_json
+from statewright.cli.definition_files import DEFINITION_HELP, definition_file
+from statewright.cli.machines_file import (
+    load_machines_or_implementations,
+    project_implementations,
+    shown_path,
+)
+from statewright.cli.project import PROJECT_FILE
+from statewright.cli.session import JsonOption, error_json, load_project, print_json
 from statewright.definitions import Machine
 from statewright.engine.registry import storable_faults
 from statewright.errors import DefinitionError, Fault, StatewrightError
@@ -27,12 +32,10 @@ from statewright.errors import DefinitionError, Fault, StatewrightError
 __all__ = ["render_tree", "validate"]
 
 _KINDS = ("guards", "actions", "actors", "delays")
-#: The suffixes of definition files, as `Machine.load` reads them.
-_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def validate(
-    path: Annotated[Path, typer.Argument(help="A machine definition: .json, .yaml or .yml.")],
+    path: Annotated[Path, typer.Argument(help=DEFINITION_HELP)],
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only faults and warnings, not the states.")
     ] = False,
@@ -65,7 +68,8 @@ def validate(
 
     On success, print its states and transitions. Implementations the definition names (guards,
     actions, delays, steps) are Python code provided at run time; they are listed, and only
-    fail the check with --strict. With --machines or --implementations they are checked: a
+    fail the check with --strict. With --machines or --implementations (in a project, with
+    neither, against its statewright.toml's implementations file) they are checked: a
     missing guard, action or delay fails (Engine.register would refuse the definition), a
     missing step is listed (workers provide steps). An "after" key that reads as a duration
     statewright cannot parse ("1 minute") always fails. Warnings (what XState accepts but is
@@ -73,7 +77,8 @@ def validate(
     path and a fix; only --strict fails on them.
 
     With --json: one object with "valid", "machine", "states", and the "faults", "warnings"
-    and "missing" implementations, each with its "path", "message" and "fix".
+    and "missing" implementations, each with its "path", "message" and "fix", and what it
+    was "checked_against".
 
     Exit status: 0 valid, 1 faults (or, with --strict, warnings or missing implementations),
     2 a bad option.
@@ -81,11 +86,24 @@ def validate(
     Example: statewright validate definitions/order.json --machines implementations.py
     """
     console = Console(highlight=False, soft_wrap=True)
+    by_project = machines is None and implementations is None
+    # In a project: its implementations file, as if given with --machines; PATH may be an id.
+    project = load_project(as_json) if by_project or not path.exists() else None
+    from_project = None
+    if by_project:
+        try:
+            machines = from_project = project_implementations(project)
+        except StatewrightError as error:
+            _refuse_python_side(error, as_json)
     checked = machines is not None or implementations is not None
+    against = _checked_against(machines, implementations)
     machine: ChartMachine | None = None
     warnings: tuple[Fault, ...] = ()
+    shown = path  # as messages name the definition: the file found for an id
     try:
-        machine = _load(definition_file(path), machines, implementations)
+        file = definition_file(path, project)
+        shown = path if path.exists() else file
+        machine = _load(file, machines, implementations)
     except DefinitionError as error:
         # Loading stops at structural faults, and lists the missing implementations with them.
         machine_id = error.machine_id
@@ -94,13 +112,10 @@ def validate(
         if checked:  # Engine.register would refuse the definition for these too
             faults += tuple(fault for fault in missing if not fault.message.startswith("actor "))
             missing = tuple(fault for fault in missing if fault not in faults)
-        head = f"{path}: {len(faults)} fault(s)"
+        head = f"{shown}: {len(faults)} fault(s)"
         failed = True
     except StatewrightError as error:  # the --machines file could not be loaded
-        if as_json:
-            print_json(error_json(error))
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]✗[/red] {error}")
-        raise typer.Exit(2) from None
+        _refuse_python_side(error, as_json)
     else:
         machine_id = machine.id
         faults = storable_faults(machine) + (
@@ -109,26 +124,30 @@ def validate(
         missing = tuple(fault for fault in machine.missing_implementations if fault not in faults)
         warnings = machine.warnings
         what = "Engine.register refuses it" if checked else "it cannot be registered"
-        head = f"{path}: {len(faults)} fault(s) ({what})"
+        head = f"{shown}: {len(faults)} fault(s) ({what})"
         failed = bool(faults) or (strict and bool(missing or warnings))
     if as_json:
         print_json(
             {
-                "path": str(path),
+                "path": str(shown),
                 "valid": not failed,
                 "machine": machine_id,
                 "states": None if machine is None else len(machine.states),
                 "faults": faults,
                 "warnings": warnings,
                 "missing": missing,
+                "checked_against": against,
             }
         )
     elif faults or machine is None:
         print_faults(console, head, faults)
+        if machine_id is not None:  # the definition was read, and checked
+            _print_checked_against(console, against, by_project=from_project is not None)
         _print_missing(console, missing, strict=strict, checked=checked)
     else:
         states = len(machine.states)
-        console.print(f"[green]✓[/green] {path}: machine {machine.id!r}, {states} states")
+        console.print(f"[green]✓[/green] {shown}: machine {machine.id!r}, {states} states")
+        _print_checked_against(console, against, by_project=from_project is not None)
         if warnings:
             _print_warnings(console, warnings, strict=strict)
         _print_missing(console, missing, strict=strict, checked=checked)
@@ -136,6 +155,28 @@ def validate(
             console.print(render_tree(machine))
     if failed:
         raise typer.Exit(1)
+
+
+def _refuse_python_side(error: StatewrightError, as_json: bool) -> NoReturn:
+    """End the command for implementations that cannot be loaded: exit 2, the error on
+    stderr and, with `as_json`, as JSON on stdout."""
+    if as_json:
+        print_json(error_json(error))
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]✗[/red] {error}")
+    raise typer.Exit(2) from None
+
+
+def _checked_against(machines: Path | None, implementations: str | None) -> list[str]:
+    """What the definition is checked against: the file, the module:attr, or both."""
+    found = [str(shown_path(machines))] if machines is not None else []
+    return found + ([implementations] if implementations is not None else [])
+
+
+def _print_checked_against(console: Console, against: list[str], *, by_project: bool) -> None:
+    if not against:
+        return
+    given = f" ({PROJECT_FILE}'s implementations)" if by_project else ""
+    console.print(f"  checked against {' and '.join(against)}{given}")
 
 
 def _load(file: Path, machines: Path | None, implementations: str | None) -> ChartMachine:
@@ -158,61 +199,6 @@ def _load(file: Path, machines: Path | None, implementations: str | None) -> Cha
         Machine.load(file, **{kind: getattr(python_side, kind) for kind in _KINDS})
         raise
     return with_python_side(machine, machines, implementations)
-
-
-def definition_file(path: Path) -> Path:
-    """The definition file `path` names: itself, or in a folder its one `machine.json`
-    (`.yaml`, `.yml`) or `<folder name>.json` (as `Machine.load` finds it, the name of `.`
-    included).
-
-    Raises:
-        DefinitionError: no such file (naming a close near miss beside it, if any), or a
-            folder without exactly one of those files (naming the folder and the files it
-            expected, and the definition files there are).
-    """
-    if not path.exists():
-        raise DefinitionError([Fault(str(path), "no such file", _near_miss(path))])
-    if not path.is_dir():
-        return path
-    folder = path.resolve()
-    expected = ("machine", folder.name)
-    found = [p.name for p in _definitions_in(folder) if p.stem in expected and p.parent == folder]
-    if len(found) == 1:
-        return path / found[0]
-    wanted = f"machine.json/.yaml or {folder.name}.json/.yaml"
-    if found:
-        message = f"the folder {folder} holds {', '.join(found)}; expected only one of {wanted}"
-        fix = "pass the file itself"
-    else:
-        message = f"the folder {folder} holds no {wanted}"
-        there = [str(path / p.relative_to(folder)) for p in _definitions_in(folder, depth=2)]
-        fix = (
-            f"pass a definition file, e.g. {', '.join(there[:3])}"
-            if there
-            else "pass a definition file (.json, .yaml or .yml)"
-        )
-    raise DefinitionError([Fault(str(path), message, fix)])
-
-
-def _definitions_in(folder: Path, depth: int = 1) -> list[Path]:
-    """The definition files in `folder` (and, with `depth` 2, in its folders), sorted."""
-    files = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in _SUFFIXES]
-    if depth > 1:
-        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            files += _definitions_in(sub, depth - 1)
-    return files
-
-
-def _near_miss(path: Path) -> str:
-    """A fix for a missing file: the file beside it whose name is close, if one is. Names
-    are compared without their suffix, so that a shared ".json" alone makes no match."""
-    folder = path.parent
-    if not folder.is_dir():
-        return f"check the path: the folder {str(folder)!r} does not exist either"
-    near = [p for p in folder.iterdir() if p.is_dir() or p.suffix.lower() in _SUFFIXES]
-    by_stem = {p.stem: p.name for p in sorted(near, reverse=True)}  # order.json before .yaml
-    close = difflib.get_close_matches(path.stem, by_stem, n=1, cutoff=0.75)
-    return f'did you mean "{folder / by_stem[close[0]]}"?' if close else "check the path"
 
 
 def print_faults(console: Console, head: str, faults: tuple[Fault, ...]) -> None:

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from statewright.cli.commands.definition import print_faults
+from statewright.cli.definition_files import DEFINITION_HELP, definition_file
+from statewright.cli.session import load_project
 from statewright.definitions import Machine
 from statewright.diagram import DiagramUnavailable, diagram_model, layout_model, render_svg
 from statewright.errors import DefinitionError
@@ -20,7 +22,7 @@ __all__ = ["diagram"]
 
 
 def diagram(
-    definition: Annotated[Path, typer.Argument(help="A machine definition: .json, .yaml or .yml.")],
+    definition: Annotated[Path, typer.Argument(help=DEFINITION_HELP)],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write to this file instead of standard output."),
@@ -45,10 +47,14 @@ def diagram(
     Example: statewright diagram examples/order/order.json -o order.svg
     """
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    project = None if definition.exists() else load_project(False)  # it may be an id
+    shown = definition  # as messages name the definition: the file found for an id
     try:
-        machine = Machine.load(definition)
+        file = definition_file(definition, project)
+        shown = definition if definition.exists() else file
+        machine = Machine.load(file)
     except DefinitionError as error:
-        print_faults(errors, f"{definition}: {len(error.faults)} fault(s)", error.faults)
+        print_faults(errors, f"{shown}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
     model = diagram_model(machine)
     try:

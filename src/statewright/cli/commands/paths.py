@@ -13,7 +13,9 @@ from rich.table import Table
 
 from statewright.chart import Machine as ChartMachine
 from statewright.cli.commands.definition import print_faults, with_python_side
-from statewright.cli.session import end_with, load_project, print_json
+from statewright.cli.definition_files import DEFINITION_HELP, definition_file
+from statewright.cli.machines_file import project_implementations
+from statewright.cli.session import end_with, error_json, load_project, print_json
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
 from statewright.testing.path_options import state_filter
@@ -27,7 +29,7 @@ _SERIALIZE = ("full", "xstate", "value")
 
 
 def paths(
-    definition: Annotated[Path, typer.Argument(help="A machine definition: .json, .yaml or .yml.")],
+    definition: Annotated[Path, typer.Argument(help=DEFINITION_HELP)],
     to: Annotated[
         str | None,
         typer.Option(
@@ -99,22 +101,28 @@ def paths(
         raise typer.BadParameter(
             f"{serialize!r} is not one of {', '.join(_SERIALIZE)}", param_hint="--serialize"
         )
-    if machines is None and implementations is None:
-        project = load_project(as_json)  # in a project: its implementations file, as `start`
-        if project is not None and project.implementations is not None:
-            machines = project.implementations
+    by_project = machines is None and implementations is None
+    # In a project: its implementations file, as `start`, and DEFINITION may be an id.
+    project = load_project(as_json) if by_project or not definition.exists() else None
+    shown = definition  # as messages name the definition: the file found for an id
     try:
-        machine = with_python_side(Machine.load(definition), machines, implementations)
+        if by_project:
+            machines = project_implementations(project)
+        file = definition_file(definition, project)
+        shown = definition if definition.exists() else file
+        machine = with_python_side(Machine.load(file), machines, implementations)
         from_state = _state_option(from_) if from_ is not None else None
         to_state = _state_option(to) if to is not None else None
         # Checked here first, so that an unknown state is reported under the option's name.
         for spec, option in ((from_state, "--from"), (to_state, "--to")):
             if spec is not None:
                 state_filter(machine, spec, option)
+        start_input = _json_option(input, "--input") if input is not None else None
+        _check_start(machine, start_input, input)
         found = find_paths(
             machine,
             events=_read_events(events) if events is not None else None,
-            input=_json_option(input, "--input") if input is not None else None,
+            input=start_input,
             from_state=from_state,
             to_state=to_state,
             simple=simple,
@@ -126,7 +134,7 @@ def paths(
             print_json({"error": type(error).__name__, "message": str(error),
                         "faults": [str(fault) for fault in error.faults]})  # fmt: skip
             console = Console(stderr=True, highlight=False, soft_wrap=True)
-        print_faults(console, f"{definition}: {len(error.faults)} fault(s)", error.faults)
+        print_faults(console, f"{shown}: {len(error.faults)} fault(s)", error.faults)
         raise typer.Exit(1) from None
     except PathError as error:  # exit 1: a state no machine state matches, or the limit
         _refuse(error, as_json, 1)
@@ -141,6 +149,30 @@ def paths(
             "[yellow]no reachable state matches --to[/yellow]; check the state, or give "
             "sample events (--events) whose guards let the machine get there"
         )
+
+
+def _check_start(machine: ChartMachine, start_input: Any, given: str | None) -> None:
+    """Refuse to explore a machine whose start fails, as `statewright start` refuses to start
+    it: the exploration would hold one state in error, and the cause would be lost.
+
+    Raises:
+        PathError: naming the cause (the error the start got) and `--input` as the fix.
+    """
+    try:
+        snapshot = machine.initial_transition(start_input).snapshot
+    except DefinitionError:
+        raise
+    except StatewrightError as error:
+        cause: object = error
+    else:
+        if snapshot.status != "error":
+            return
+        cause = snapshot.error
+    started = "with no --input" if given is None else f"with --input '{given}'"
+    raise PathError(
+        f"machine {machine.id!r} cannot start {started}: {cause}; give the input its "
+        "definition reads: --input '{...}'"
+    )
 
 
 def _table(machine: ChartMachine, found: list[TestPath], simple: bool, with_context: bool) -> Table:
@@ -199,5 +231,5 @@ def _refuse(error: StatewrightError, as_json: bool, code: int) -> NoReturn:
     """End the command for `error` as every command ends: one line on stderr and, with
     `--json`, the JSON error object on stdout."""
     if as_json:
-        print_json({"error": type(error).__name__, "message": str(error)})
+        print_json(error_json(error))
     end_with(code, error)
