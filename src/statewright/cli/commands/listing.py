@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from statewright.cli.instance_filters import check_instance_filters
 from statewright.cli.render import at, instance_data, state_text
 from statewright.cli.session import (
     JsonOption,
     TenantOption,
     UrlOption,
-    check_definition_filter,
     open_session,
     print_json,
 )
@@ -74,7 +74,7 @@ def list_instances(
     }
     with open_session(url, tenant, as_json) as session:
         engine = session.engine
-        check_definition_filter(session, definition)
+        check_instance_filters(session, definition, state, tag)
         if count:
             counts = engine.count_by_state(tenant=session.tenant, **filters)
             if as_json:
