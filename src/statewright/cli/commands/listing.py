@@ -17,6 +17,7 @@ from statewright.cli.session import (
     open_session,
     print_json,
 )
+from statewright.cli.tables import print_table, text, whole
 
 __all__ = ["list_instances"]
 
@@ -80,10 +81,10 @@ def list_instances(
             if as_json:
                 print_json([{**vars_of(c), "state": c.state} for c in counts])
                 return
-            table = Table("definition", "state", "instances")
+            table = Table(whole("definition"), text("state"), whole("instances"))
             for row in counts:
                 table.add_row(row.definition_id, row.state, str(row.count))
-            session.console.print(table)
+            print_table(session.console, table)
             session.console.print(f"{sum(c.count for c in counts)} in all")
             return
         page = engine.list(
@@ -97,7 +98,14 @@ def list_instances(
                 }
             )
             return
-        table = Table("id", "definition", "state", "status", "runtime", "updated")
+        table = Table(
+            whole("id"),
+            whole("definition"),
+            text("state"),
+            whole("status"),
+            whole("runtime"),
+            whole("updated"),
+        )
         for instance in page:
             table.add_row(
                 instance.id,
@@ -107,7 +115,7 @@ def list_instances(
                 instance.runtime_status,
                 at(instance.updated_at),
             )
-        session.console.print(table)
+        print_table(session.console, table)
         if page.next_cursor:
             session.console.print(f"more: add --cursor {page.next_cursor}")
 

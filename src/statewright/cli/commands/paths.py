@@ -14,6 +14,7 @@ from rich.table import Table
 from statewright.chart import Machine as ChartMachine
 from statewright.cli.commands.definition import print_faults, with_python_side
 from statewright.cli.session import end_with, load_project, print_json
+from statewright.cli.tables import print_table, text, whole
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
 from statewright.testing.path_options import state_filter
@@ -135,7 +136,7 @@ def paths(
     if as_json:
         typer.echo(json.dumps([path.to_json() for path in found], indent=2, default=repr))
         return
-    console.print(_table(machine, found, simple, context))
+    print_table(console, _table(machine, found, simple, context))
     if not found:
         console.print(
             "[yellow]no reachable state matches --to[/yellow]; check the state, or give "
@@ -145,12 +146,9 @@ def paths(
 
 def _table(machine: ChartMachine, found: list[TestPath], simple: bool, with_context: bool) -> Table:
     kind = "simple" if simple else "shortest"
-    table = Table(title=f"{machine.id}: {len(found)} {kind} path(s)")
-    table.add_column("state", overflow="fold")
-    if with_context:
-        table.add_column("context")
-    table.add_column("steps", justify="right")
-    table.add_column("events", overflow="fold")
+    columns = [text("state"), *([text("context")] if with_context else [])]
+    columns += [whole("steps", justify="right"), text("events")]
+    table = Table(*columns, title=f"{machine.id}: {len(found)} {kind} path(s)")
     for path in found:
         snapshot = path.snapshot
         state = format_value(snapshot.value)
