@@ -3,6 +3,8 @@ state."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from statewright import Machine
@@ -108,6 +110,39 @@ def test_bad_state_filters_are_refused_naming_the_fix(reviews: Engine) -> None:
         reviews.list(definition_id="review", state="reveiw")
     with pytest.raises(PayloadError, match="not both"):
         reviews.list(state="review", tag="busy")
+
+
+def test_check_state_and_tag_refuses_what_no_definition_has(reviews: Engine) -> None:
+    """`list` alone lists nothing for these; a caller that would rather refuse checks first."""
+    assert reviews.list(state="reveiw") == [] and reviews.list(tag="mony") == []
+    with pytest.raises(PayloadError, match="no definition has a state 'reveiw'; did you mean "):
+        reviews.check_state_and_tag(state="reveiw")
+    with pytest.raises(PayloadError, match=r'"review.finance" \(in review\)\?'):
+        reviews.check_state_and_tag(state="review.finanse")
+    with pytest.raises(PayloadError, match=r"no definition declares a tag 'mony'; .*\"money\""):
+        reviews.check_state_and_tag(tag="mony")
+    with pytest.raises(PayloadError, match="'order' declares no tag 'busy'; it declares none"):
+        reviews.check_state_and_tag(definition_id="order", tag="busy")
+    with pytest.raises(PayloadError, match="'review' has no state 'pending'"):
+        reviews.check_state_and_tag(definition_id="review", state="pending")
+    with pytest.raises(PayloadError, match="not both"):
+        reviews.check_state_and_tag(state="review", tag="busy")
+    for state in ("review", "review.legal", "pending", None):
+        reviews.check_state_and_tag(state=state)
+    for tag in ("busy", "money"):
+        reviews.check_state_and_tag(tag=tag, definition_id="review")
+
+
+def test_check_state_and_tag_takes_a_tag_of_any_version(reviews: Engine) -> None:
+    """A tag filter finds instances by the version they run: one an older version declares
+    still finds them."""
+    untagged = json.loads(json.dumps(REVIEW).replace('"money"', '"cash"'))
+    del untagged["states"]["review"]["states"]["finance"]
+    untagged["states"]["review"]["states"]["legal"]["on"]["OK"] = "#review.done"
+    reviews.register(Machine.from_config(untagged))  # version 2: no finance, no money
+    reviews.check_state_and_tag(tag="money")
+    with pytest.raises(PayloadError, match=r"has no state 'review\.finance'"):
+        reviews.check_state_and_tag(definition_id="review", state="review.finance")
 
 
 def test_status_filters_no_instance_can_match_are_refused_naming_the_values(

@@ -288,22 +288,6 @@ def _no_definition(
     return NotFound(f"no definition {definition_id!r} to start ({there}); {fix}")
 
 
-def check_definition_filter(session: Session, definition_id: str | None) -> None:
-    """Refuse a `--definition` filter naming no definition of the store (a misspelt id
-    would otherwise match nothing, silently): NotFound, exit 3, with the near miss."""
-    if definition_id is None:
-        return
-    ids = sorted({record.id for record in session.engine.definitions()})
-    if definition_id in ids:
-        return
-    close = difflib.get_close_matches(definition_id, ids, n=1)
-    fix = f"did you mean {close[0]!r}?" if close else "filter by one of those"
-    there = f"the definitions are: {', '.join(ids)}" if ids else "it has none"
-    raise NotFound(
-        f"--definition {definition_id!r}: the store has no such definition ({there}); {fix}"
-    )
-
-
 @contextmanager
 def as_of_refusal() -> Iterator[None]:
     """Refuse an `--as-of` past the store's current position in the command line's words: the

@@ -10,11 +10,11 @@ so that an instance is found by the tags of the version it runs.
 from __future__ import annotations
 
 import builtins
-import difflib
 
 from statewright.chart import Machine
 from statewright.engine.cursor import decode_cursor, encode_cursor
 from statewright.engine.deciding import DEFAULT_TENANT
+from statewright.engine.filter_names import check_state, check_tag
 from statewright.engine.payload import check_choice, check_id
 from statewright.engine.reads import Reads
 from statewright.engine.views import Instance
@@ -115,6 +115,30 @@ class Listing(Reads):
         )
         return [StateCount.from_record(row) for row in rows]
 
+    def check_state_and_tag(
+        self,
+        *,
+        definition_id: str | None = None,
+        state: str | None = None,
+        tag: str | None = None,
+    ) -> None:
+        """Refuse a `state` that the latest version of no definition has, or a `tag` that no
+        version of one declares (of `definition_id` alone when given), naming the near miss.
+
+        `list` refuses only a state the given definition lacks: without one, a misspelt state
+        or tag matches nothing. A caller that would rather refuse it checks here first.
+
+        Raises:
+            NotFound: no definition `definition_id`.
+            PayloadError: no definition has the state or the tag, or both are given.
+        """
+        _check_not_both(state, tag)
+        ids = self._definition_ids(definition_id)
+        if state is not None:
+            check_state([self.registry.machine(*self._latest(i)) for i in ids], state)
+        if tag is not None:
+            check_tag([machine for i in ids for machine in self._versions(i)], tag)
+
     def _list_filters(
         self,
         tenant: str,
@@ -138,17 +162,23 @@ class Listing(Reads):
                 check_id(value, name.replace("_", " "))
         check_choice(status, "status", STATUSES)
         check_choice(runtime_status, "runtime status", RUNTIME_STATUSES)
-        if state is not None and tag is not None:
-            raise PayloadError(
-                f"filter by state ({state!r}) or by tag ({tag!r}), not both; drop one"
-            )
+        _check_not_both(state, tag)
         if state is not None and definition_id is not None:
-            _check_state(self.registry.machine(*self._latest(definition_id)), state)
+            check_state([self.registry.machine(*self._latest(definition_id))], state)
         return filters
 
     def _latest(self, definition_id: str) -> tuple[str, int]:
         record = self.registry.latest(definition_id, fresh=True)
         return record.id, record.version
+
+    def _definition_ids(self, given: str | None) -> builtins.list[str]:
+        """`[given]`, or every stored definition's id."""
+        return [given] if given is not None else [d.id for d in self.store.list_definitions()]
+
+    def _versions(self, definition_id: str) -> builtins.list[Machine]:
+        """The machine of every stored version of a definition, oldest first."""
+        latest = self.registry.latest(definition_id, fresh=True)
+        return [self.registry.machine(definition_id, v) for v in range(1, latest.version + 1)]
 
     def _find(
         self, filters: dict[str, str | None], after: str | None, limit: int
@@ -171,13 +201,9 @@ class Listing(Reads):
             return [StateMatch(path=tuple(state.split(".")))]
         if tag is None:
             return None
-        given = filters["definition_id"]
-        ids = [given] if given is not None else [d.id for d in self.store.list_definitions()]
         matches: builtins.list[StateMatch] = []
-        for definition_id in ids:
-            latest = self.registry.latest(definition_id, fresh=True)
-            for version in range(1, latest.version + 1):
-                machine = self.registry.machine(definition_id, version)
+        for definition_id in self._definition_ids(filters["definition_id"]):
+            for version, machine in enumerate(self._versions(definition_id), start=1):
                 matches.extend(
                     StateMatch(
                         path=node.state_path,
@@ -190,11 +216,6 @@ class Listing(Reads):
         return matches
 
 
-def _check_state(machine: Machine, state: str) -> None:
-    """Refuse a state path the definition does not have, naming the near miss."""
-    paths = {".".join(node.state_path) for node in machine.states if node.state_path}
-    if state in paths:
-        return
-    close = difflib.get_close_matches(state, sorted(paths), n=1)
-    hint = f'did you mean "{close[0]}"?' if close else "its states are " + ", ".join(sorted(paths))
-    raise PayloadError(f"definition {machine.id!r} has no state {state!r}; {hint}")
+def _check_not_both(state: str | None, tag: str | None) -> None:
+    if state is not None and tag is not None:
+        raise PayloadError(f"filter by state ({state!r}) or by tag ({tag!r}), not both; drop one")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from statewright.cli.instance_filters import check_instance_filters
 from statewright.cli.render import event_type, parse_fields, parse_json, typed_as
 from statewright.cli.session import (
     JsonOption,
@@ -15,7 +16,6 @@ from statewright.cli.session import (
     TenantOption,
     UrlOption,
     as_of_refusal,
-    check_definition_filter,
     open_session,
     print_json,
 )
@@ -147,7 +147,7 @@ def send(
     body.update(parse_fields(fields or []))
     body["type"] = typed_as(body.get("type"), event)
     with open_session(url, tenant, as_json, machines=not dry_run) as session:
-        check_definition_filter(session, definition)
+        check_instance_filters(session, definition, state, tag)
         with as_of_refusal():
             result = session.engine.bulk_send(
                 body,
@@ -183,7 +183,7 @@ def cancel(
     """
     filters = _filters(definition, state, tag, status, runtime_status, every)
     with open_session(url, tenant, as_json) as session:
-        check_definition_filter(session, definition)
+        check_instance_filters(session, definition, state, tag)
         with as_of_refusal():
             result = session.engine.bulk_cancel(
                 tenant=session.tenant,
@@ -218,7 +218,7 @@ def retry(
     """
     filters = _filters(definition, state, tag, status, runtime_status, every)
     with open_session(url, tenant, as_json) as session:
-        check_definition_filter(session, definition)
+        check_instance_filters(session, definition, state, tag)
         with as_of_refusal():
             result = session.engine.bulk_retry(
                 tenant=session.tenant, dry_run=dry_run, as_of=as_of, **filters

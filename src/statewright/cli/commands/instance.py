@@ -25,6 +25,7 @@ from statewright.cli.session import (
     open_session,
     print_json,
 )
+from statewright.cli.tables import print_table, text, whole
 from statewright.engine.permissions import ADMIN_ROLE
 
 __all__ = ["accepted", "cancel", "send", "start"]
@@ -215,7 +216,13 @@ def accepted(
         if not events:
             console.print("it accepts no event now" + (f" from role {role}" if role else ""))
             return
-        table = Table("event", "guard", "roles", "leads to", "fields (schema)")
+        table = Table(
+            whole("event"),
+            whole("guard"),
+            text("roles"),
+            text("leads to"),
+            text("fields (schema)"),
+        )
         for event in events:
             table.add_row(
                 event.type + (" (wildcard)" if event.wildcard else ""),
@@ -224,7 +231,7 @@ def accepted(
                 ", ".join(event.targets) or "(stays)",
                 escape(fields_text(event.schema)) or "(any)",
             )
-        console.print(table)
+        print_table(console, table)
 
 
 def _header(found: object) -> dict[str, object]:

@@ -8,15 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from statewright.cli.instance_filters import check_instance_filters
 from statewright.cli.render import at, instance_data, state_text
 from statewright.cli.session import (
     JsonOption,
     TenantOption,
     UrlOption,
-    check_definition_filter,
     open_session,
     print_json,
 )
+from statewright.cli.tables import print_table, text, whole
 
 __all__ = ["list_instances"]
 
@@ -74,16 +75,16 @@ def list_instances(
     }
     with open_session(url, tenant, as_json) as session:
         engine = session.engine
-        check_definition_filter(session, definition)
+        check_instance_filters(session, definition, state, tag)
         if count:
             counts = engine.count_by_state(tenant=session.tenant, **filters)
             if as_json:
                 print_json([{**vars_of(c), "state": c.state} for c in counts])
                 return
-            table = Table("definition", "state", "instances")
+            table = Table(whole("definition"), text("state"), whole("instances"))
             for row in counts:
                 table.add_row(row.definition_id, row.state, str(row.count))
-            session.console.print(table)
+            print_table(session.console, table)
             session.console.print(f"{sum(c.count for c in counts)} in all")
             return
         page = engine.list(
@@ -97,7 +98,14 @@ def list_instances(
                 }
             )
             return
-        table = Table("id", "definition", "state", "status", "runtime", "updated")
+        table = Table(
+            whole("id"),
+            whole("definition"),
+            text("state"),
+            whole("status"),
+            whole("runtime"),
+            whole("updated"),
+        )
         for instance in page:
             table.add_row(
                 instance.id,
@@ -107,7 +115,7 @@ def list_instances(
                 instance.runtime_status,
                 at(instance.updated_at),
             )
-        session.console.print(table)
+        print_table(session.console, table)
         if page.next_cursor:
             session.console.print(f"more: add --cursor {page.next_cursor}")
 

@@ -17,6 +17,7 @@ from statewright.cli.session import (
     open_session,
     print_json,
 )
+from statewright.cli.tables import print_table, text, whole
 
 __all__ = ["dead_letters", "redrive"]
 
@@ -59,7 +60,14 @@ def dead_letters(
         if not page:
             session.console.print("no dead letters")
             return
-        table = Table("message", "instance", "event", "attempts", "failed at", "last error")
+        table = Table(
+            whole("message"),
+            whole("instance"),
+            text("event"),
+            whole("attempts"),
+            whole("failed at"),
+            text("last error"),
+        )
         for letter in page:
             table.add_row(
                 letter.message_id,
@@ -69,7 +77,7 @@ def dead_letters(
                 at(letter.failed_at),
                 letter.last_error or "",
             )
-        session.console.print(table)
+        print_table(session.console, table)
         if page.next_cursor:
             session.console.print(f"more: add --cursor {page.next_cursor}")
 

@@ -16,6 +16,7 @@ from statewright.cli.commands.definition import print_faults, with_python_side
 from statewright.cli.definition_files import DEFINITION_HELP, definition_file
 from statewright.cli.machines_file import project_implementations
 from statewright.cli.session import end_with, error_json, load_project, print_json
+from statewright.cli.tables import print_table, text, whole
 from statewright.definitions import Machine
 from statewright.errors import DefinitionError, PathError, StatewrightError
 from statewright.testing.path_options import state_filter
@@ -143,7 +144,7 @@ def paths(
     if as_json:
         typer.echo(json.dumps([path.to_json() for path in found], indent=2, default=repr))
         return
-    console.print(_table(machine, found, simple, context))
+    print_table(console, _table(machine, found, simple, context))
     if not found:
         console.print(
             "[yellow]no reachable state matches --to[/yellow]; check the state, or give "
@@ -177,12 +178,9 @@ def _check_start(machine: ChartMachine, start_input: Any, given: str | None) -> 
 
 def _table(machine: ChartMachine, found: list[TestPath], simple: bool, with_context: bool) -> Table:
     kind = "simple" if simple else "shortest"
-    table = Table(title=f"{machine.id}: {len(found)} {kind} path(s)")
-    table.add_column("state", overflow="fold")
-    if with_context:
-        table.add_column("context")
-    table.add_column("steps", justify="right")
-    table.add_column("events", overflow="fold")
+    columns = [text("state"), *([text("context")] if with_context else [])]
+    columns += [whole("steps", justify="right"), text("events")]
+    table = Table(*columns, title=f"{machine.id}: {len(found)} {kind} path(s)")
     for path in found:
         snapshot = path.snapshot
         state = format_value(snapshot.value)

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from statewright.cli.render import at
 from statewright.cli.session import JsonOption, TenantOption, UrlOption, open_session, print_json
+from statewright.cli.tables import print_table, text, whole
 from statewright.engine import ScheduleSeen
 
 __all__ = ["schedules"]
@@ -38,7 +39,14 @@ def schedules(
                 "statewright worker (docs/cli.md, statewright worker)"
             )
             return
-        table = Table("schedule", "does", "cron", "workers", "last tick", "next tick")
+        table = Table(
+            text("schedule"),
+            text("does"),
+            whole("cron"),
+            text("workers"),
+            whole("last tick"),
+            whole("next tick"),
+        )
         for seen in found:
             table.add_row(
                 _name(seen),
@@ -48,7 +56,7 @@ def schedules(
                 _last_tick(seen),
                 at(seen.next_tick),
             )
-        session.console.print(table)
+        print_table(session.console, table)
 
 
 def _name(seen: ScheduleSeen) -> Text:

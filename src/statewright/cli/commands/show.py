@@ -12,6 +12,7 @@ from rich.table import Table
 
 from statewright.cli.render import at, instance_data, one_line, state_text
 from statewright.cli.session import JsonOption, TenantOption, UrlOption, open_session, print_json
+from statewright.cli.tables import print_table, text, whole
 from statewright.engine import Engine
 from statewright.engine.views import AuditEntry, StepAttempt
 from statewright.engine.work_views import PendingTimer, StepRun
@@ -54,7 +55,13 @@ def show(
             )
             return
         console = session.console
-        side = Table("business state", "runtime status", "version", "definition", box=None)
+        side = Table(
+            text("business state"),
+            text("runtime status"),
+            whole("version"),
+            whole("definition"),
+            box=None,
+        )
         runtime = instance.runtime_status
         if instance.waiting_for:
             runtime += f" (waiting for {instance.waiting_for})"
@@ -65,7 +72,7 @@ def show(
             f"{instance.definition_id} v{instance.definition_version}",
         )
         console.print(f"[bold]{instance.id}[/bold] (tenant {instance.tenant})")
-        console.print(side)
+        print_table(console, side)
         console.print("[dim]context[/dim]")
         console.print(json.dumps(instance.context, indent=2, ensure_ascii=False))
         _timers(console, timers, engine)
@@ -74,7 +81,7 @@ def show(
             names = ", ".join(e.type + ("?" if e.guarded else "") for e in accepted.events)
             console.print(f"[dim]accepts now[/dim] {names}  [dim](? : guarded)[/dim]")
         console.print("[dim]history[/dim]")
-        console.print(_timeline(entries))
+        print_table(console, _timeline(entries))
 
 
 def history(
@@ -100,7 +107,7 @@ def history(
         if as_json:
             print_json([_entry_data(e) for e in entries])
             return
-        session.console.print(_timeline(entries))
+        print_table(session.console, _timeline(entries))
 
 
 def _entry_data(entry: AuditEntry | StepAttempt) -> dict[str, object]:
@@ -114,7 +121,14 @@ def _timers(console: Console, timers: list[PendingTimer], engine: Engine) -> Non
         console.print("[dim]timers[/dim] none pending")
         return
     now = engine.clock.now()
-    table = Table("timer", "due at", "in", "event", title="pending timers", title_justify="left")
+    table = Table(
+        whole("timer"),
+        whole("due at"),
+        whole("in"),
+        text("event"),
+        title="pending timers",
+        title_justify="left",
+    )
     for timer in timers:
         due = timer.due_at
         table.add_row(
@@ -123,7 +137,7 @@ def _timers(console: Console, timers: list[PendingTimer], engine: Engine) -> Non
             _duration(due - now),
             one_line(timer.event, 40),
         )
-    console.print(table)
+    print_table(console, table)
 
 
 def _steps(console: Console, steps: list[StepRun]) -> None:
@@ -131,19 +145,33 @@ def _steps(console: Console, steps: list[StepRun]) -> None:
         console.print("[dim]steps[/dim] none running")
         return
     table = Table(
-        "step", "src", "status", "attempts", "next attempt", "last error", title="steps",
+        whole("step"),
+        whole("src"),
+        whole("status"),
+        whole("attempts"),
+        whole("next attempt"),
+        text("last error"),
+        title="steps",
         title_justify="left",
-    )  # fmt: skip
+    )
     for run in steps:
         most = run.max_attempts
         due = at(run.next_attempt_at) if run.status != "running" else "-"
         tries = f"{run.attempts}" + (f" of {most}" if most else "")
         table.add_row(run.invoke_id, run.src, run.status, tries, due, run.last_error or "")
-    console.print(table)
+    print_table(console, table)
 
 
 def _timeline(entries: list[AuditEntry] | list[AuditEntry | StepAttempt]) -> Table:
-    table = Table("v", "at", "event", "by", "from → to", "runtime", box=None)
+    table = Table(
+        whole("v"),
+        whole("at"),
+        text("event"),
+        text("by"),
+        text("from → to"),
+        whole("runtime"),
+        box=None,
+    )
     for entry in entries:
         if isinstance(entry, StepAttempt):
             table.add_row(

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from statewright.cli.project import Project, resolve_store_url
 from statewright.cli.session import check_store_named, fail, load_project
+from statewright.cli.tables import print_table, text, whole
 from statewright.engine import Engine
 from statewright.engine.engine import DEFAULT_TENANT
 from statewright.engine.tokens import ROLES, Token
@@ -127,11 +128,17 @@ def list_tokens(
     if as_json:
         typer.echo(json.dumps([_as_dict(token) for token in tokens]))
         return
-    table = Table(box=None)
-    for column in ("prefix", "tenant", "role", "event roles", "payloads", "name"):
-        table.add_column(column, no_wrap=column == "prefix", overflow="fold")
-    table.add_column("created (UTC)", no_wrap=True)
-    table.add_column("revoked", no_wrap=True)
+    table = Table(
+        whole("prefix"),
+        whole("tenant"),
+        whole("role"),
+        text("event roles"),
+        whole("payloads"),
+        text("name"),
+        whole("created (UTC)"),
+        whole("revoked"),
+        box=None,
+    )
     for token in tokens:
         table.add_row(
             token.prefix,
@@ -143,7 +150,7 @@ def list_tokens(
             _time(token.created_at),
             _time(token.revoked_at) if token.revoked_at else "",
         )
-    Console(highlight=False, soft_wrap=True).print(table)
+    print_table(Console(highlight=False, soft_wrap=True), table)
 
 
 @app.command()
