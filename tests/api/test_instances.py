@@ -73,6 +73,19 @@ def test_a_start_pinned_to_a_version_and_refused_starts(api: Api) -> None:
     assert [i.id for i in api.engine.list(tenant="acme")] == ["p", "q"]
 
 
+def test_a_start_of_a_misspelt_definition_names_the_near_miss_and_a_fix_for_any_caller(
+    api: Api,
+) -> None:
+    response = post(api, "/api/v1/instances/N-1", {"definition": "ordr"})
+    assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"] == (
+        "no definition 'ordr' (registered: order); did you mean 'order'? If not, register it "
+        "first (statewright serve registers the project's definitions folder; Python: "
+        "engine.register(machine))"
+    )
+    assert api.engine.list(tenant="acme") == []
+
+
 def test_get_carries_the_version_as_etag(api: Api) -> None:
     post(api, "/api/v1/instances/o1", {"definition": "order", "input": {"amount": 1}})
     post(api, "/api/v1/instances/o1/events", {"type": "NOTE", "text": "hi"})

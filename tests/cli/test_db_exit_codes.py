@@ -30,6 +30,25 @@ def test_a_bad_url_exits_2(command: str, url: str) -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("given", ["--url", "STATEWRIGHT_URL"])
+def test_a_file_path_for_a_url_exits_2_naming_its_sqlite_url(
+    given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = f"{tmp_path}/statewright.db"
+    monkeypatch.chdir(tmp_path)
+    if given == "--url":
+        result = runner.invoke(app, ["db", "status", "--url", path])
+    else:
+        monkeypatch.setenv("STATEWRIGHT_URL", path)
+        result = runner.invoke(app, ["db", "status"])
+
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert f"bad store URL {path!r}: a file path, not a URL; " in line
+    assert f"use sqlite:///{path} (sqlite:/// then the path: an absolute one gives four" in line
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("command", ["migrate", "status"])
 def test_a_store_that_cannot_be_reached_exits_5(command: str) -> None:
     result = runner.invoke(app, ["db", command, "--url", UNREACHABLE])

@@ -149,5 +149,14 @@ def test_an_idempotency_key_reused_for_another_event_is_refused(engine: Engine) 
 def test_unknown_instances_and_definitions_are_not_found(engine: Engine) -> None:
     with pytest.raises(NotFound, match="no instance 'nope' in tenant 'default'"):
         engine.send("nope", "GO")
-    with pytest.raises(NotFound, match="no definition 'invoice'"):
+    with pytest.raises(NotFound) as unknown:
         engine.start("invoice")
+    assert str(unknown.value) == (
+        "no definition 'invoice' (registered: order); register it first (statewright serve "
+        "registers the project's definitions folder; Python: engine.register(machine))"
+    )
+    with pytest.raises(NotFound) as misspelt:
+        engine.start("ordr")
+    assert "(registered: order); did you mean 'order'? If not, register it first (" in str(
+        misspelt.value
+    )

@@ -39,7 +39,8 @@ def test_sqlite_options_and_defaults() -> None:
         ("postgresql://db/app?pool_max=0", "pool_max='0'"),
         ("postgresql://db:port/app", "Port could not be cast"),
         ("mysql://db/app", "unknown scheme"),
-        ("app.db", "unknown scheme"),
+        ("app", "unknown scheme"),
+        ("db.internal/app", "unknown scheme"),
     ],
 )
 def test_a_bad_url_names_itself_the_reason_and_both_forms(url: str, reason: str) -> None:
@@ -48,6 +49,48 @@ def test_a_bad_url_names_itself_the_reason_and_both_forms(url: str, reason: str)
     message = str(caught.value)
     assert reason in message
     assert "sqlite:///relative/path.db" in message and "postgresql://user" in message
+
+
+@pytest.mark.parametrize(
+    ("path", "suggested", "how"),
+    [
+        (
+            "/tmp/x/statewright.db",
+            "sqlite:////tmp/x/statewright.db",
+            "the path: an absolute one gives four slashes",
+        ),
+        ("x.db", "sqlite:///x.db", "the relative path"),
+        (
+            "C:\\data\\app.db",
+            "sqlite:///C:\\data\\app.db",
+            "the path",
+        ),
+        ("./data/app.sqlite3", "sqlite:///./data/app.sqlite3", "the relative path"),
+        (
+            "/tmp/a b?%.db",
+            "sqlite:////tmp/a b%3F%25.db",
+            "the path: an absolute one gives four slashes",
+        ),
+    ],
+)
+def test_a_file_path_given_as_a_url_names_its_sqlite_url(
+    path: str, suggested: str, how: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        open_store(path)
+    message = str(caught.value)
+    assert message == (
+        f"bad store URL {path!r}: a file path, not a URL; for a SQLite database in that file "
+        f"use {suggested} (sqlite:/// then {how})"
+    )
+    assert parse_sqlite_url(suggested).path == path  # the suggestion names that very file
+
+
+def test_a_home_path_is_suggested_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/home/ann")
+    with pytest.raises(ConfigError) as caught:
+        open_store("~/app.db")
+    assert "use sqlite:////home/ann/app.db (" in str(caught.value)
 
 
 def test_postgres_pool_options_are_taken_out_and_the_rest_goes_to_libpq() -> None:

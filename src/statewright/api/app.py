@@ -29,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 from statewright.api.auth import DEFERRED_STATE, DeferredCaller
 from statewright.api.fast_send import FastSend
 from statewright.api.head import HeadAsGet
+from statewright.api.invalid_requests import invalid_request
 from statewright.api.limits import AuthFailures, BodyLimit, RateLimiter
 from statewright.api.metrics import Metrics, MetricsMiddleware
 from statewright.api.problems import Problem, problem_of, problem_response
@@ -194,20 +195,8 @@ def _handle_errors(app: FastAPI) -> None:
                 return problem_response(request, refused)
             except StatewrightError as failed:
                 return await engine_error(request, failed)
-        found = [
-            {"field": ".".join(str(part) for part in e.get("loc", ())), "message": e.get("msg")}
-            for e in error.errors()
-        ]
-        named = "; ".join(f"{e['field']}: {e['message']}" for e in found[:5])
         return problem_response(
-            request,
-            Problem(
-                422,
-                "invalid-request",
-                "Invalid request",
-                f"{named}; send JSON (Content-Type: application/json) of the documented shape",
-                errors=found,
-            ),
+            request, invalid_request(error, request.headers.get("content-type"))
         )
 
     @app.exception_handler(HTTPException)

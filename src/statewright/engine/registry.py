@@ -19,6 +19,7 @@ version is stored under a hash derived from the content's and the replaced versi
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -140,11 +141,7 @@ class Registry:
             return cached
         record = self._store.get_definition(definition_id)
         if record is None:
-            known = ", ".join(d.id for d in self._store.list_definitions()) or "none"
-            raise NotFound(
-                f"no definition {definition_id!r} (registered: {known}); "
-                "call engine.register(machine) first"
-            )
+            raise _no_definition(definition_id, [d.id for d in self._store.list_definitions()])
         self._latest[definition_id] = record
         return record
 
@@ -216,3 +213,16 @@ def storable_faults(machine: Machine) -> tuple[Fault, ...]:
     except PayloadError as error:
         return (Fault("", str(error), "fix that string in the definition"),)
     return ()
+
+
+def _no_definition(definition_id: str, ids: list[str]) -> NotFound:
+    """The not-found of an id no definition has: the ids there are, the near miss, and how
+    to register one, for every caller (the API, the CLI, Python)."""
+    known = ", ".join(ids) or "none"
+    close = difflib.get_close_matches(definition_id, ids, n=1)
+    near = f"did you mean {close[0]!r}? If not, " if close else ""
+    return NotFound(
+        f"no definition {definition_id!r} (registered: {known}); {near}register it first "
+        "(statewright serve registers the project's definitions folder; Python: "
+        "engine.register(machine))"
+    )

@@ -14,6 +14,7 @@ Accepted forms::
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -94,7 +95,7 @@ def open_store(url: str, *, create: bool = True) -> Store:
         from statewright.store.postgres import PostgresStore
 
         return PostgresStore(parse_postgres_url(url), url=url)
-    raise _bad(url, "unknown scheme")
+    raise _unknown_scheme(url)
 
 
 def check_url(url: str) -> None:
@@ -109,7 +110,7 @@ def check_url(url: str) -> None:
     elif scheme in ("postgresql", "postgres"):
         parse_postgres_url(url)
     else:
-        raise _bad(url, "unknown scheme")
+        raise _unknown_scheme(url)
 
 
 def resolve_url(url: str | None) -> str:
@@ -218,6 +219,49 @@ def _integer(url: str, options: dict[str, str], key: str, default: int, *, minim
     if value < minimum:
         raise _bad(url, f"{key}={options[key]!r} is not a whole number >= {minimum}")
     return value
+
+
+#: A URL's scheme (RFC 3986), and a Windows drive, which reads as one.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
+#: File name endings of SQLite databases.
+_SQLITE_SUFFIXES = (".db", ".db3", ".sqlite", ".sqlite3")
+
+
+def _unknown_scheme(url: str) -> ConfigError:
+    """The error of a URL that is neither `sqlite:` nor `postgresql:`; for a file path given
+    as it is (`/tmp/x/statewright.db`), the SQLite URL of that file."""
+    path = _file_path(url)
+    if path is None:
+        return _bad(url, "unknown scheme")
+    if path.startswith("/"):
+        how = "the path: an absolute one gives four slashes"
+    elif path.startswith("\\") or _DRIVE.match(path):
+        how = "the path"
+    else:
+        how = "the relative path"
+    suggested = "sqlite:///" + path.replace("%", "%25").replace("?", "%3F")
+    return ConfigError(
+        f"bad store URL {redact_url(url)!r}: a file path, not a URL; for a SQLite database "
+        f"in that file use {suggested} (sqlite:/// then {how})"
+    )
+
+
+def _file_path(url: str) -> str | None:
+    """The file path `url` looks like, when it has no scheme (a Windows drive aside): an
+    absolute path, one starting with `.` or `~`, or one ending as SQLite files do (`.db`,
+    `.sqlite`...); `~` expanded (a URL does not expand it). None for anything else
+    (`db.internal/app` may be a host)."""
+    text = url.strip()
+    if not text or (_SCHEME.match(text) and not _DRIVE.match(text)):
+        return None
+    if not (
+        text.startswith(("/", "\\", ".", "~"))
+        or _DRIVE.match(text)
+        or text.lower().endswith(_SQLITE_SUFFIXES)
+    ):
+        return None
+    return os.path.expanduser(text) if text.startswith("~") else text
 
 
 def _bad(url: str, reason: str) -> ConfigError:
