@@ -92,3 +92,21 @@ def test_the_next_steps_say_where_pytest_comes_from(tmp_path: Path) -> None:
     next_steps = " ".join(result.stdout.split()).split("next: ", 1)[1]
     assert next_steps.startswith(f"cd {tmp_path / 'shop'}; pytest")
     assert "pip install pytest" in next_steps
+
+
+def test_the_orders_start_input_is_checked_by_the_schema_the_definition_declares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STATEWRIGHT_URL", raising=False)
+    assert init(tmp_path / "shop").exit_code == 0
+    monkeypatch.chdir(tmp_path / "shop")
+
+    missing = runner.invoke(app, ["start", "order", "--id", "A-1", "--input", '{"orderId": "A-1"}'])
+    assert missing.exit_code == 2
+    said = " ".join(missing.output.split())
+    assert "amount: 'amount' is a required property" in said and "statewright.input" in said
+
+    started = runner.invoke(
+        app, ["start", "order", "--id", "A-1", "--input", '{"orderId": "A-1", "amount": 25}']
+    )
+    assert started.exit_code == 0, started.output

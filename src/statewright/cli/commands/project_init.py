@@ -29,6 +29,13 @@ _DEFINITION = """\
 {
   "id": "order",
   "initial": "submitted",
+  "statewright": {
+    "input": {
+      "type": "object",
+      "properties": {"orderId": {"type": "string"}, "amount": {"type": "number", "minimum": 0}},
+      "required": ["orderId", "amount"]
+    }
+  },
   "context": {
     "orderId": {"$expr": "input.orderId"},
     "amount": {"$expr": "input.amount"},
