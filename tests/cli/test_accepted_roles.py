@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from statewright.cli import app
-from statewright.store.url import URL_VARIABLE
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -21,14 +20,10 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project whose order's APPROVE (in pending_approval) names the role `approver`, with
-    order A-1 waiting for approval."""
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    folder = tmp_path / "shop"
-    assert run("init", str(folder)).exit_code == 0
-    monkeypatch.chdir(folder)
-    definition = folder / "definitions" / "order.json"
+def project(project: Path) -> Path:
+    """The init project, whose order's APPROVE (in pending_approval) names the role
+    `approver`, with order A-1 waiting for approval."""
+    definition = project / "definitions" / "order.json"
     config = json.loads(definition.read_text())
     approve = config["states"]["pending_approval"]["on"]["APPROVE"]
     approve["statewright"] = {"roles": ["approver"]}
@@ -36,7 +31,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     order = json.dumps({"orderId": "A-1", "amount": 9000})
     started = run("start", "order", "--id", "A-1", "--input", order)
     assert started.exit_code == 0, started.output
-    return folder
+    return project
 
 
 def accepted(*role: str) -> list[str]:

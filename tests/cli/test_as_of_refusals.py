@@ -5,7 +5,6 @@ and nothing changed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from typer.testing import CliRunner, Result
 
 from statewright import AsOfAhead, Engine
 from statewright.cli import app
-from statewright.store.url import URL_VARIABLE
 
 pytestmark = pytest.mark.slow  # each test makes a project and starts an order
 
@@ -25,15 +23,11 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A project (statewright init) as the working folder, with one order waiting."""
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    folder = tmp_path / "shop"
-    assert run("init", str(folder)).exit_code == 0
-    monkeypatch.chdir(folder)
+def project(project: Path) -> Path:
+    """The init project, with one order waiting."""
     started = run("start", "order", "--id", "A-1", "--input", '{"orderId": "A-1", "amount": 2500}')
     assert started.exit_code == 0, started.output
-    yield folder
+    return project
 
 
 @pytest.mark.parametrize(

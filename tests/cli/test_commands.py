@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,17 +25,6 @@ def run(*args: str) -> Result:
 def data(result: Result) -> object:
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh project (statewright init) as the working folder, no STATEWRIGHT_URL."""
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    folder = tmp_path / "shop"
-    made = run("init", str(folder))
-    assert made.exit_code == 0, made.output
-    monkeypatch.chdir(folder)
-    yield folder
 
 
 def start(instance_id: str, amount: int) -> Result:

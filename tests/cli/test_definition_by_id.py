@@ -24,12 +24,10 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "shop"
-    assert run("init", str(folder)).exit_code == 0
-    (folder / "definitions" / "approval-flow.json").write_text(json.dumps(APPROVAL))
-    monkeypatch.chdir(folder)
-    return folder
+def project(project: Path) -> Path:
+    """The init project, with a second definition in a file named apart from its id."""
+    (project / "definitions" / "approval-flow.json").write_text(json.dumps(APPROVAL))
+    return project
 
 
 @pytest.mark.parametrize("name", ["order", "approval", "approval-flow"])

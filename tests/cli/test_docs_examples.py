@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from statewright.cli import app
-from statewright.store.url import URL_VARIABLE
 
 DOCS = Path(__file__).parents[2] / "docs" / "cli.md"
 READING = ("list", "show", "history", "accepted")
@@ -25,16 +23,6 @@ def examples(*commands: str) -> list[str]:
     words = "|".join(map(re.escape, commands))
     pattern = re.compile(rf"^ {{4}}(statewright (?:{words}) .*)$", re.MULTILINE)
     return pattern.findall(DOCS.read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    folder = tmp_path / "shop"
-    made = runner.invoke(app, ["init", str(folder)])
-    assert made.exit_code == 0, made.output
-    monkeypatch.chdir(folder)
-    yield folder
 
 
 def run(line: str) -> None:

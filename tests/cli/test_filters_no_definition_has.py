@@ -5,14 +5,12 @@ one that some definition has filters as ever."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from statewright.cli import app
-from statewright.store.url import URL_VARIABLE
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -37,18 +35,14 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A project (statewright init) with order and review, and the order A-1 pending."""
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    folder = tmp_path / "shop"
-    assert run("init", str(folder)).exit_code == 0
-    (folder / "definitions" / "review.json").write_text(json.dumps(REVIEW))
-    monkeypatch.chdir(folder)
+def project(project: Path) -> Path:
+    """The init project with order and review, and the order A-1 pending."""
+    (project / "definitions" / "review.json").write_text(json.dumps(REVIEW))
     order = json.dumps({"orderId": "A-1", "amount": 2500})
     started = run("start", "order", "--id", "A-1", "--input", order)
     assert started.exit_code == 0, started.output
     assert run("start", "review", "--id", "R-1").exit_code == 0
-    yield folder
+    return project
 
 
 def listed(*args: str) -> list[str]:

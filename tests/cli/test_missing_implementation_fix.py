@@ -13,17 +13,8 @@ from test_broken_project_file import _arguments
 from typer.testing import CliRunner
 
 from statewright.cli import app
-from statewright.store.url import URL_VARIABLE
 
 runner = CliRunner(env={"COLUMNS": "200"})
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    assert runner.invoke(app, ["init", str(tmp_path / "shop")]).exit_code == 0
-    monkeypatch.chdir(tmp_path / "shop")
-    return tmp_path / "shop"
 
 
 @pytest.mark.parametrize("name", sorted(LOADS_IMPLEMENTATIONS))

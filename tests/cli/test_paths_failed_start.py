@@ -23,14 +23,6 @@ def run(*args: str) -> Result:
     return runner.invoke(app, list(args))
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "shop"
-    assert run("init", str(folder)).exit_code == 0
-    monkeypatch.chdir(folder)
-    return folder
-
-
 @pytest.mark.parametrize("options", [[], ["--to", "paid"], ["--from", "pending_approval"]])
 def test_a_start_that_fails_is_named_with_its_cause_and_input_as_the_fix(
     project: Path, options: list[str]

@@ -18,14 +18,12 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    folder = tmp_path / "shop"
-    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
-    toml = folder / "statewright.toml"
+def project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The init project with the tenant acme, run from one of its folders."""
+    toml = project / "statewright.toml"
     toml.write_text(toml.read_text() + 'tenant = "acme"\n')
-    monkeypatch.chdir(folder / "definitions")  # any folder of the project
-    return folder
+    monkeypatch.chdir(project / "definitions")  # any folder of the project
+    return project
 
 
 def test_db_and_tokens_use_the_projects_store_and_tenant(project: Path) -> None:

@@ -26,14 +26,6 @@ def no_url_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(URL_VARIABLE, raising=False)
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "shop"
-    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
-    monkeypatch.chdir(folder)
-    return folder
-
-
 def test_outside_a_project_no_store_is_made(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

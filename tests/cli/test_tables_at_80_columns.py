@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from typer.testing import CliRunner, Result
 from statewright.cli import app
 from statewright.cli.tables import print_table, text, whole
 from statewright.engine import Engine
-from statewright.store.url import URL_VARIABLE
 
 narrow = CliRunner(env={"COLUMNS": "80"})
 TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ?")
@@ -30,14 +28,11 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A project (statewright init) with two orders under generated ids."""
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    run("init", str(tmp_path / "shop"))
-    monkeypatch.chdir(tmp_path / "shop")
+def project(project: Path) -> Path:
+    """The init project with two orders under generated ids."""
     for amount in (2500, 2600):
         run("start", "order", "--input", json.dumps({"orderId": "X", "amount": amount}))
-    yield tmp_path / "shop"
+    return project
 
 
 def ids() -> list[str]:

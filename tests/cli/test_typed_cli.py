@@ -5,14 +5,12 @@ schema (in full with --json). In a project made by `statewright init`, on its SQ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from statewright.cli import app
-from statewright.store.url import URL_VARIABLE
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -40,14 +38,10 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A project made by init, with the typed definition beside its example."""
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    folder = tmp_path / "shop"
-    assert run("init", str(folder)).exit_code == 0
-    (folder / "definitions" / "claim.json").write_text(json.dumps(CLAIM))
-    monkeypatch.chdir(folder)
-    yield folder
+def project(project: Path) -> Path:
+    """The init project, with the typed definition beside its example."""
+    (project / "definitions" / "claim.json").write_text(json.dumps(CLAIM))
+    return project
 
 
 def test_validate_names_the_path_of_a_bad_schema(tmp_path: Path) -> None:

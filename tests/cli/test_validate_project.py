@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner, Result
 
 from statewright.cli import app
@@ -16,14 +15,6 @@ runner = CliRunner(env={"COLUMNS": "200"})
 
 def run(*args: str) -> Result:
     return runner.invoke(app, list(args))
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "shop"
-    assert run("init", str(folder)).exit_code == 0
-    monkeypatch.chdir(folder)
-    return folder
 
 
 def test_the_documented_example_checks_the_projects_implementations(project: Path) -> None:

@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from statewright.cli import app
-from statewright.store.url import URL_VARIABLE
 
 runner = CliRunner()
 
@@ -22,15 +21,11 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An init project with one order paid without approval (its guard isSmall ran)."""
-    monkeypatch.delenv(URL_VARIABLE, raising=False)
-    folder = tmp_path / "shop"
-    assert run("init", str(folder)).exit_code == 0
-    monkeypatch.chdir(folder)
+def project(project: Path) -> Path:
+    """The init project with one order paid without approval (its guard isSmall ran)."""
     order = json.dumps({"orderId": "A-1", "amount": 25})
     assert run("start", "order", "--id", "A-1", "--input", order).exit_code == 0
-    return folder
+    return project
 
 
 def test_verify_uses_the_projects_implementations(project: Path) -> None:
