@@ -421,6 +421,8 @@ def test_the_last_group_is_woken_only_when_the_next_one_is_about_to_commit(
     store = engine.store
     commit_many = store.commit_transitions
     release_first = threading.Event()
+    first_group: list[list[str]] = []  # what p1's group holds, once it waits to commit
+    first_entered = threading.Event()
     returned: list[str] = []
     seen_at_entry: list[list[str]] = []
     woken_before_commit: list[list[str]] = []
@@ -432,6 +434,8 @@ def test_the_last_group_is_woken_only_when_the_next_one_is_about_to_commit(
     ) -> list[StatewrightError | None]:
         ids = [write.instance_id for write in writes]
         if ids[0] in first:
+            first_group.append(ids)
+            first_entered.set()
             assert release_first.wait(30)  # the second group queues meanwhile
             return commit_many(writes, before_commit=before_commit)
         time.sleep(0.05)  # time enough for woken threads to return
@@ -477,6 +481,9 @@ def test_the_last_group_is_woken_only_when_the_next_one_is_about_to_commit(
     store.commit_transition = hold_lone  # type: ignore[method-assign]
     blocker.set()  # p0 commits alone; p1 and p2 then commit as a group, held
     wait_until(lambda: len(returned) == 1)
+    # p1's group gathered before the q senders start (a loaded machine may wake p1 late)
+    assert first_entered.wait(30)
+    assert sorted(first_group[0]) == ["p1", "p2"]
     later = queued_group(second)
     wait_until(lambda: queued(engine) == 4)  # p1's group leading, q0-q2 queued
     release_first.set()
