@@ -165,6 +165,9 @@ def test_retry_refusals_say_exactly_why(engine: Engine, clock: VirtualClock) -> 
     engine.finish_step(run, error={"message": "declined"}, failed=True)
     gave_up = refused("charge")
     assert gave_up.reason == "gave_up" and "gave up" in str(gave_up)
+    assert "(it accepts RETRY now)" in str(gave_up)  # the event that re-enters its state
+    ended = refused("chrage")  # no unfinished step: the near miss is among the ended ones
+    assert ended.reason == "no_step" and 'did you mean "charge"?' in str(ended)
     engine.send("o-1", "RETRY")
     (again,) = engine.store.claim_steps(clock.now(), 60_000, 10)
     engine.finish_step(again, output={"ok": True})

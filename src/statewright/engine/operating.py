@@ -7,6 +7,7 @@ tenant's instance is `NotFound`, never visible.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from statewright.errors import (
     InstanceNotActive,
     NotFound,
     PayloadError,
+    StatewrightError,
     StepNotRetryable,
     StoreUnavailable,
     VersionConflict,
@@ -196,7 +198,8 @@ class Operating(Deciding):
             chosen = [s for s in steps if invoke_id is None or s.invoke_id == invoke_id]
             waiting = [s for s in chosen if s.status == "retrying"]
             if not waiting or (invoke_id is not None and len(chosen) != 1):
-                raise refusal(self.store, record, invoke_id, chosen, steps, now)
+                accepts = functools.partial(self._accepted_types, instance_id, tenant)
+                raise refusal(self.store, record, invoke_id, chosen, steps, now, accepts)
             if all(self.store.retry_step_now(step, now) for step in waiting):
                 made = {s.invoke_id for s in waiting}
                 fresh = self.store.steps(tenant, instance_id)
@@ -209,6 +212,14 @@ class Operating(Deciding):
             invoke_id=invoke_id,
             reason="running",
         )
+
+    def _accepted_types(self, instance_id: str, tenant: str) -> builtins.list[str] | None:
+        """The event types the instance accepts now, for a refusal's fix; None if they
+        cannot be told here (its definition is not registered in this process)."""
+        try:
+            return [event.type for event in self.accepted(instance_id, tenant=tenant).events]
+        except StatewrightError:
+            return None
 
     def steps(
         self,

@@ -26,9 +26,11 @@ def refusal(
     chosen: Sequence[StepRecord],
     steps: Sequence[StepRecord],
     now: int,
+    accepts: Callable[[], Sequence[str] | None] = lambda: None,
 ) -> StepNotRetryable:
     """The refusal for retrying `invoke_id` (every waiting step for None) of `record`, whose
-    unfinished steps are `steps` (`chosen`: those `invoke_id` names) and none waits."""
+    unfinished steps are `steps` (`chosen`: those `invoke_id` names) and none waits;
+    `accepts` gives the event types it accepts now, for the fix of a step that gave up."""
     instance_id = record.id
 
     def refuse(text: str, reason: str, status: str | None = None) -> StepNotRetryable:
@@ -48,7 +50,7 @@ def refusal(
         states = ", ".join(f"{s.invoke_id} is {s.status}" for s in steps)
         return refuse(f"none of its steps waits for a retry ({states})", "no_waiting_step")
     if not chosen:
-        return _ended(store, record, invoke_id, steps, refuse)
+        return _ended(store, record, invoke_id, steps, refuse, accepts)
     (step,) = chosen
     if step.status == "running":
         until = _time(step.lease_until) if step.lease_until else "now"
@@ -74,9 +76,11 @@ def _ended(
     invoke_id: str,
     steps: Sequence[StepRecord],
     refuse: Callable[..., StepNotRetryable],
+    accepts: Callable[[], Sequence[str] | None],
 ) -> StepNotRetryable:
     """The refusal for a step with no unfinished run: it finished, gave up, or never was."""
-    outcome = _last_outcome(store, record, invoke_id)
+    outcomes = _outcomes(store, record)
+    outcome = outcomes.get(invoke_id)
     if outcome is not None:
         kind, version = outcome
         if kind == "done":
@@ -88,30 +92,41 @@ def _ended(
             a for a in store.step_attempts(record.tenant, record.id) if a.invoke_id == invoke_id
         ]
         spent = f" after {len(attempts)} attempts" if attempts else ""
+        types = accepts()
+        if types:
+            now = f"it accepts {', '.join(types)} now"
+        else:
+            now = "it accepts no event now" if types is not None else "see the events it accepts"
         return refuse(
             f"step {invoke_id!r} gave up{spent} at version {version}: its error went to the "
-            "chart; send the event that re-enters its state to run it again",
+            f"chart; send the event that re-enters its state to run it again ({now})",
             "gave_up",
         )
     known = [s.invoke_id for s in steps]
-    close = difflib.get_close_matches(invoke_id, known, n=1)
+    close = difflib.get_close_matches(invoke_id, [*known, *outcomes], n=1)
     hint = f'; did you mean "{close[0]}"?' if close else ""
     there = ", ".join(known) if known else "none"
     return refuse(f"it has no step {invoke_id!r} (its unfinished steps: {there}){hint}", "no_step")
 
 
-def _last_outcome(store: Store, record: InstanceRecord, invoke_id: str) -> tuple[str, int] | None:
-    """How the step's latest run ended, from the audit log: ("done" or "error", version)."""
-    done = f"xstate.done.actor.{invoke_id}"
-    error = f"xstate.error.actor.{invoke_id}"
-    found: tuple[str, int] | None = None
+#: The events that end a step's run, by the prefix of their type.
+_ENDINGS = {"xstate.done.actor.": "done", "xstate.error.actor.": "error"}
+
+
+def _outcomes(store: Store, record: InstanceRecord) -> dict[str, tuple[str, int]]:
+    """How each step's latest run ended, from the audit log: ("done" or "error", version),
+    by invoke id."""
+    found: dict[str, tuple[str, int]] = {}
     after = 0
     while True:
         page = store.history(record.tenant, record.id, after_seq=after, limit=1000)
         for row in page:
             kind = json.loads(row.event).get("type")
-            if kind in (done, error):
-                found = ("done" if kind == done else "error", row.seq)
+            if not isinstance(kind, str):
+                continue
+            for prefix, ending in _ENDINGS.items():
+                if kind.startswith(prefix):
+                    found[kind.removeprefix(prefix)] = (ending, row.seq)
         if len(page) < 1000:
             return found
         after = page[-1].seq
