@@ -88,6 +88,7 @@ def test_filters_search_and_a_bulk_action_counted_first(
     page.locator("[data-testid=state-count][data-state=pending_approval]").click()
     expect(page).to_have_url(re.compile(r"definition=order&state=pending_approval&status=active"))
     expect(page.get_by_test_id("instances-row")).to_have_count(3)  # A-1001, A-1005, A-1008
+    expect(page.locator("#total")).to_have_text("3 instances")  # the state filter counted too
     waiting = [
         t.strip() for t in page.locator("[data-testid=instances-row] .sw-id").all_inner_texts()
     ]
@@ -105,6 +106,7 @@ def test_filters_search_and_a_bulk_action_counted_first(
     page.goto("/")
     page.get_by_test_id("filter-search").fill("A-100")
     expect(page.get_by_test_id("instances-row")).to_have_count(8)
+    expect(page.locator("#total")).to_contain_text("ids starting with A-100, of ")
     page.get_by_test_id("filter-search").fill("secret")
     expect(page.get_by_test_id("instances-empty")).to_be_visible()
 

@@ -225,12 +225,23 @@ function showChips(fresh) {
   arrange($("counts"), chips);
 }
 
+/** The heading's count: the instances the filters match. The counts are read without the
+ * state filter (every state's chip stays), so with one it is the sum of the chips in that
+ * state; the id search has no count, and says so instead of a total it does not filter. */
+function totalText(counts, state) {
+  const matching = state
+    ? counts.items.filter((c) => activePaths(c.value).includes(state)).reduce((n, c) => n + c.count, 0)
+    : counts.total;
+  const text = `${matching} ${matching === 1 ? "instance" : "instances"}`;
+  return search() ? `ids starting with ${search()}, of ${text}` : text;
+}
+
 async function loadCounts() {
   const { state, ...rest } = filters();
   const params = new URLSearchParams(rest).toString();
   try {
     const counts = await api(`/state-counts${params ? `?${params}` : ""}`);
-    $("total").textContent = `${counts.total} ${counts.total === 1 ? "instance" : "instances"}`;
+    $("total").textContent = totalText(counts, state);
     showChips(counts.items.map((c) => chip(c, { state, definition: rest.definition })));
     replace($("f-state-list"), [...new Set(counts.items.map((c) => filterPath(c.value)))].map((s) => h("option", { value: s })));
   } catch (error) {
