@@ -21,11 +21,13 @@ pytestmark = pytest.mark.slow
 MANUAL_REVIEW = "payment_failed"
 
 
-def test_demo_for_15s_shows_moving_instances_and_failed_steps_then_exits_0(
+def test_demo_for_25s_shows_moving_instances_and_failed_steps_then_exits_0(
     tmp_path: Path,
 ) -> None:
     folder = tmp_path.resolve() / "demo"
-    run = start_demo(folder, "--for", "15s")
+    # 25 s: the declined order reaches manual review after its third attempt, in about 10 s
+    # on a quiet machine and up to twice that beside other tests.
+    run = start_demo(folder, "--for", "25s")
     try:
         run.read_banner()
         seen = _watch(run)
