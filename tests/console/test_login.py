@@ -25,6 +25,10 @@ def test_login_with_a_token_then_logout(
         page.get_by_test_id("login-token").fill("sw_000000000000_" + "A" * 43)
         page.get_by_test_id("login-submit").click()
         expect(page.get_by_test_id("login-error")).to_contain_text("not valid")
+        page.get_by_test_id("login-token").fill("   ")  # `required` lets spaces through
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("login-error")).to_contain_text("Paste an API token")
+        expect(page.get_by_test_id("login-error")).not_to_contain_text("422")
         page.get_by_test_id("login-token").fill(console_server.token("operator", name="ann"))
         page.get_by_test_id("login-submit").click()
         expect(page).to_have_url(f"{console_server.url}/queues")

@@ -31,6 +31,14 @@ function nextInConsole() {
 form.addEventListener("submit", async (submitted) => {
   submitted.preventDefault();
   errorBox.hidden = true;
+  const token = form.token.value.trim();
+  if (!token) {  // only spaces: `required` lets them through
+    const problem = { title: "No token", detail: "Paste an API token (sw_...) here: statewright tokens create prints one." };
+    replace(errorBox, problemBox({ problem }));
+    errorBox.hidden = false;
+    form.token.focus();
+    return;
+  }
   const button = form.querySelector("button");
   button.disabled = true;
   try {
@@ -38,7 +46,7 @@ form.addEventListener("submit", async (submitted) => {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ token: form.token.value.trim() }),
+      body: JSON.stringify({ token }),
     });
     if (response.status === 201) {
       location.assign(nextPath());
