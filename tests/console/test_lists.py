@@ -187,3 +187,27 @@ def test_the_queues_page_shows_steps_timers_and_workers(
     shop.engine.send("IN-1", "SUBMIT", actor="ada")
     message = page.get_by_test_id("outbox-row").filter(has_text="IN-1")
     expect(message).to_contain_text("intake.submitted")
+    # On a phone the tables scroll sideways inside their panels: a word (an id, a step's
+    # name, a state) stays on one line, not broken every few letters to fit the width.
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(step).to_be_visible()
+    assert page.evaluate(BROKEN_WORDS) == []
+
+
+#: The texts of table cells without a space whose text runs over more than one line.
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const td of document.querySelectorAll(".sw-table td")) {
+    const text = td.innerText.trim();
+    if (!text || /\\s/.test(text)) continue;
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    const tops = new Set();
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const rect of range.getClientRects()) tops.add(Math.round(rect.top / 4));
+    }
+    if (tops.size > 1) broken.push(text);
+  }
+  return broken;
+}"""
