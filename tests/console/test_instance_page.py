@@ -77,8 +77,11 @@ def test_an_order_is_drawn_and_approve_moves_it_on_live(
     expect(state_box(page, "order.pending_approval")).to_have_class(ACTIVE)
     expect(state_box(page, "order.fulfilment.inventory.reserving")).not_to_have_class(ACTIVE)
     expect(page.get_by_test_id("scrub-label")).to_contain_text("pending_approval")
+    # Only the diagram and the history go back, and the page says so.
+    expect(page.get_by_test_id("scrub-note")).to_contain_text("the instance now")
     page.get_by_test_id("scrub-live").click()
     expect(state_box(page, "order.fulfilment.inventory.reserving")).to_have_class(ACTIVE)
+    expect(page.get_by_test_id("scrub-note")).to_have_text("")
 
 
 def test_an_order_in_manual_review_is_retried(

@@ -99,12 +99,16 @@ function renderScrubber() {
   range.value = String(scrubAt ?? n - 1);
   range.disabled = n < 2;
   const label = el("span", { class: "scrub-label", "data-testid": "scrub-label" });
+  // While replaying, only the diagram and the history go back: the cards and the actions
+  // above are the instance now, and say so, so that nobody reads the past as the present.
+  const note = el("span", { class: "scrub-note", "data-testid": "scrub-note", role: "status" });
   const toLive = el("button", { type: "button", class: "sw-button sw-small", "data-testid": "scrub-live" }, "Live");
   const show = () => {
     const i = Number(range.value);
     scrubAt = i >= n - 1 ? null : i;
     const t = data.history[i];
     toLive.disabled = scrubAt === null;
+    note.textContent = scrubAt === null ? "" : "the past: the cards and actions above are the instance now";
     label.textContent = t ? `v${t.version} · ${msTime(t.at)} · ${valueText(t.to_value)}${scrubAt === null ? " (now)" : ""}` : "";
     if (t) highlight(t.to_value);
     ui.diagram.classList.toggle("replaying", scrubAt !== null);
@@ -116,7 +120,7 @@ function renderScrubber() {
     range.value = String(n - 1);
     show();
   });
-  fill(ui.scrub, el("span", { class: "sw-muted" }, "Replay"), range, label, toLive);
+  fill(ui.scrub, el("span", { class: "sw-muted" }, "Replay"), range, label, note, toLive);
   show();
 }
 
