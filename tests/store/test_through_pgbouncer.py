@@ -67,12 +67,16 @@ def pgbouncer(postgres_url: str, pool_mode: str) -> Iterator[str]:
         connection.execute(f'CREATE DATABASE "{database}"')
     folder = Path(tempfile.mkdtemp(prefix="statewright-pgbouncer-"))
     port = _free_port()
+    # In transaction mode one server connection: every client's transactions run on it, so
+    # the prepared statements of two clients meet whatever the timing. In session mode each
+    # client keeps a server connection of its own, as many as the workflow opens.
+    size = 1 if pool_mode == "transaction" else 40
     (folder / "users.txt").write_text('"postgres" ""\n')
     (folder / "pgbouncer.ini").write_text(
         f"[databases]\n{database} = host={server.hostname} port={server.port} dbname={database}\n"
         f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {folder}/users.txt\npool_mode = {pool_mode}\n"
-        f"default_pool_size = 40\nlogfile = {folder}/log\npidfile = {folder}/pid\n"
+        f"default_pool_size = {size}\nlogfile = {folder}/log\npidfile = {folder}/pid\n"
     )
     command = [PGBOUNCER, "-q", str(folder / "pgbouncer.ini")]
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
