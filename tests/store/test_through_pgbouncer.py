@@ -30,6 +30,7 @@ import pytest
 from statewright import Machine, NotFound, StoreError
 from statewright.engine import Engine
 from statewright.runtime import Worker
+from statewright.store.postgres import store as postgres_store
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
@@ -58,9 +59,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def pgbouncer(postgres_url: str, pool_mode: str) -> Iterator[str]:
-    """A PgBouncer in `pool_mode` in front of a fresh database of the session's server;
-    yields the URL to reach that database through it."""
+def pgbouncer(
+    postgres_url: str, pool_mode: str, *, size: int | None = None, settings: str = ""
+) -> Iterator[str]:
+    """A PgBouncer in `pool_mode` with `size` server connections (and any more `settings`
+    lines) in front of a fresh database of the session's server; yields the URL to reach
+    that database through it."""
     server = urlsplit(postgres_url)
     database = f"bouncer_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(postgres_url, autocommit=True) as connection:
@@ -70,13 +74,15 @@ def pgbouncer(postgres_url: str, pool_mode: str) -> Iterator[str]:
     # In transaction mode one server connection: every client's transactions run on it, so
     # the prepared statements of two clients meet whatever the timing. In session mode each
     # client keeps a server connection of its own, as many as the workflow opens.
-    size = 1 if pool_mode == "transaction" else 40
+    if size is None:
+        size = 1 if pool_mode == "transaction" else 40
     (folder / "users.txt").write_text('"postgres" ""\n')
     (folder / "pgbouncer.ini").write_text(
         f"[databases]\n{database} = host={server.hostname} port={server.port} dbname={database}\n"
         f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {folder}/users.txt\npool_mode = {pool_mode}\n"
         f"default_pool_size = {size}\nlogfile = {folder}/log\npidfile = {folder}/pid\n"
+        f"{settings}"
     )
     command = [PGBOUNCER, "-q", str(folder / "pgbouncer.ini")]
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
@@ -145,7 +151,39 @@ def test_session_pooling_runs_the_whole_workflow(postgres_url: str) -> None:
             engine.get("late")
 
 
-def test_transaction_pooling_is_refused_naming_the_setting(postgres_url: str) -> None:
+@pytest.mark.parametrize(
+    ("size", "settings"),
+    [(1, ""), (20, ""), (20, "server_round_robin = 1\n")],
+    ids=["one-server-connection", "twenty", "twenty-in-turn"],
+)
+def test_transaction_pooling_is_refused_at_open_naming_the_setting(
+    postgres_url: str, size: int, settings: str
+) -> None:
+    # One process, one engine: it might keep to one connection and never meet another
+    # client's prepared statements, so the refusal must not wait for that.
+    with pgbouncer(postgres_url, "transaction", size=size, settings=settings) as url:
+        started = time.monotonic()
+        with pytest.raises(StoreError) as refused:
+            Engine.open(url).close()
+        assert time.monotonic() - started < 5  # refused, not waited for as an outage
+        message = str(refused.value)
+        assert "pool_mode = session" in message, message
+        assert "transaction mode" in message, message
+        assert "bouncer_" in message, message  # the database it was given
+
+
+def test_statement_pooling_is_refused_at_open(postgres_url: str) -> None:
+    with pgbouncer(postgres_url, "statement") as url, pytest.raises(StoreError) as refused:
+        Engine.open(url).close()
+    assert "pool_mode = session" in str(refused.value)
+
+
+def test_a_pooler_missed_at_open_is_refused_when_statements_meet(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if the pooler had been in session mode at open and was switched since: the
+    # server's refusal of the prepared statements names the setting too.
+    monkeypatch.setattr(postgres_store, "shares_sessions", lambda first, second: False)
     with pgbouncer(postgres_url, "transaction") as url:
         started = time.monotonic()
         # Two processes' connections share the pooler's one server connection: their prepared

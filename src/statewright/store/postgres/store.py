@@ -34,6 +34,7 @@ from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
 from statewright.store.postgres.plan_choice import PlanChoice
+from statewright.store.postgres.pooler import POOLER_FIX, shares_sessions
 from statewright.store.postgres.prune_lock import prune_advisory_lock
 from statewright.store.schema import LockWaitTimedOut
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
@@ -86,13 +87,6 @@ _BAD_VALUE = re.compile(r"\binvalid (?:\w+ value|port number|integer value)\b")
 #: The server's answers when prepared statements of one client meet those of another: a
 #: pooler in transaction mode shares one server connection between clients.
 _POOLER_FAULTS = (psycopg.errors.DuplicatePreparedStatement, psycopg.errors.InvalidSqlStatementName)
-_POOLER_FIX = (
-    "a connection pooler in transaction mode (PgBouncer's pool_mode = transaction) seems to "
-    "stand between statewright and PostgreSQL, and statewright needs sessions of its own "
-    "(prepared statements, LISTEN, advisory locks): set pool_mode = session for this "
-    "database, or connect to PostgreSQL directly"
-)
-
 _CHECK_SERVER = (
     "check that the server runs and accepts connections at that host and port, and the "
     "user, password and database name in the URL"
@@ -307,7 +301,7 @@ class PostgresStore(AuditPartitions, SqlStore):
         if isinstance(error, psycopg.OperationalError) and (not state or state[:2] in ("08", "57")):
             return StoreUnavailable(f"{what}: lost {self.display_url} ({message}); {_CHECK_SERVER}")
         if isinstance(error, _POOLER_FAULTS):
-            return StoreError(f"{what}: {self.display_url} answered {message!r}: {_POOLER_FIX}")
+            return StoreError(f"{what}: {self.display_url} answered {message!r}: {POOLER_FIX}")
         if isinstance(error, psycopg.IntegrityError):
             return StoreError(
                 f"{what}: the database refused the write ({message}); nothing was written"
@@ -337,10 +331,20 @@ def _conninfo_keys(conninfo: str, display_url: str) -> set[str]:
 
 
 def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> None:
-    """Connect once, so that a wrong URL fails now with the server's reason."""
+    """Connect, so that a wrong URL fails now with the server's reason, and refuse a
+    pooler in transaction mode (`pooler.py`).
+
+    Raises:
+        ConfigError: libpq rejects a parameter of the URL.
+        StoreError: the server refused the login, or a pooler shares its sessions.
+        StoreUnavailable: the server cannot be reached.
+    """
     try:
-        with psycopg.connect(conninfo, **kwargs):
-            pass
+        with (
+            psycopg.connect(conninfo, **kwargs) as first,
+            psycopg.connect(conninfo, **kwargs) as second,
+        ):
+            shared = shares_sessions(first, second)
     except psycopg.ProgrammingError as error:
         raise ConfigError(f"bad store URL {display_url!r}: {_one_line(error)}") from error
     except psycopg.Error as error:
@@ -354,6 +358,11 @@ def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> No
         raise (StoreError if lasting else StoreUnavailable)(
             f"cannot reach PostgreSQL at {redact_url(display_url)}: {reason}; {_CHECK_SERVER}"
         ) from error
+    if shared:
+        raise StoreError(
+            f"{redact_url(display_url)}: two connections' statements ran on one server "
+            f"session: {POOLER_FIX}"
+        )
 
 
 class _PostgresTransaction:
