@@ -47,6 +47,8 @@ def test_demo_for_25s_shows_moving_instances_and_failed_steps_then_exits_0(
     errors = [e for e in seen.review_history if e["event"]["type"] == "xstate.error.actor.payment"]
     assert errors and errors[0]["to_value"] == MANUAL_REVIEW
     assert "card declined" in str(errors[0]["event"]["error"])
+    # A dead letter for the redrive panel: the scripted intake's notification, refused.
+    assert any("mailbox is full" in str(d["last_error"]) for d in seen.dead_letters), seen
     _assert_nothing_left(run)
 
 
@@ -92,6 +94,7 @@ class _Seen:
         self.values: dict[str, object] = {}
         self.moved = 0
         self.review_history: list[dict[str, object]] = []
+        self.dead_letters: list[dict[str, object]] = []
 
 
 def _watch(run: DemoRun) -> _Seen:
@@ -115,6 +118,8 @@ def _watch(run: DemoRun) -> _Seen:
                 if item["value"] == MANUAL_REVIEW and not seen.review_history:
                     history = client.get(f"/api/v1/instances/{item['id']}/history")
                     seen.review_history = history.json()["items"]
+            if not seen.dead_letters:
+                seen.dead_letters = client.get("/api/v1/dead-letters").json()["items"]
             time.sleep(0.5)
     return seen
 

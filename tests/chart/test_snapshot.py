@@ -341,3 +341,27 @@ def test_the_testing_actor_snapshot_round_trips_mid_flight(rec: Any) -> None:
 
     assert restored == actor.snapshot
     assert restored.to_json() == data
+
+
+def test_a_machine_read_without_its_implementations_accepts_what_the_definition_declares() -> None:
+    # The CLI's `accepted` and the API read a stored definition without the process's
+    # implementations: a transition with only actions is still one the state accepts.
+    config = {
+        "id": "cart",
+        "initial": "open",
+        "states": {
+            "open": {
+                "on": {
+                    "ADD": {"actions": "count"},
+                    "NOTE": {"actions": ["count", "count"]},
+                    "NOTHING": {"actions": []},
+                    "CHECKOUT": "paid",
+                }
+            },
+            "paid": {},
+        },
+    }
+    provided = Machine.from_config(config, actions={"count": lambda context, event: None})
+    snapshot = provided.initial_transition().snapshot
+    read = Snapshot.from_json(Machine.from_config(config), snapshot.to_json())
+    assert snapshot.accepted_events == read.accepted_events == ("ADD", "NOTE", "CHECKOUT")

@@ -15,9 +15,11 @@ from fastapi.testclient import TestClient
 
 from statewright.api import ApiSettings, create_app
 from statewright.cli.demo.folder import TENANT
-from statewright.cli.demo.machines import load
+from statewright.cli.demo.machines import FULL_MAILBOX, OUTBOX_RETRY, load
 from statewright.cli.demo.traffic import Traffic, TrafficStopped
-from statewright.testing import Harness
+from statewright.engine import Engine
+from statewright.runtime import Worker
+from statewright.testing import Harness, VirtualClock
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
@@ -75,3 +77,34 @@ def test_the_traffic_stops_on_a_refused_token() -> None:
             with pytest.raises(TrafficStopped, match=r"refused the traffic's token \(401"):
                 traffic.step()
         assert h.engine.list(tenant=TENANT) == []
+
+
+def test_the_demos_full_mailbox_is_dead_lettered_at_once_and_delivered_when_redriven(
+    tmp_path: Path,
+) -> None:
+    machines, listeners, _ = load(EXAMPLES, TENANT)
+    clock = VirtualClock()
+    with Engine.open(f"sqlite:///{tmp_path / 'demo.db'}", clock=clock) as engine:
+        engine.store.migrate()
+        for machine in machines:
+            engine.register(machine)
+        worker = Worker(engine, outbox_retry=OUTBOX_RETRY)
+        for pattern, listener in listeners.items():
+            worker.listen(pattern, listener)  # type: ignore[arg-type]
+        for number, applicant in ((1, FULL_MAILBOX), (2, "ada")):
+            engine.start(
+                "intake", instance_id=f"R-{number}", tenant=TENANT, input={"applicant": applicant}
+            )
+            engine.send(f"R-{number}", "SUBMIT", tenant=TENANT)  # notifies the applicant
+
+        worker.run_once()
+
+        (dead,) = engine.store.dead_letters()
+        assert (dead.instance_id, dead.attempts) == ("R-1", 1)
+        assert dead.last_error == (
+            "MailboxFull: margaret's mailbox is full; redrive the message once she has made room"
+        )
+        assert [m.status for m in engine.store.outbox(TENANT, "R-2")] == ["delivered"]
+        assert engine.store.redrive(dead.message_id, clock.now())
+        worker.run_once()
+        assert [m.status for m in engine.store.outbox(TENANT, "R-1")] == ["delivered"]

@@ -273,3 +273,73 @@ def test_a_webhook_whose_deadline_outlasts_the_outbox_lease_stops_the_worker_at_
     )
     with Engine.open(store_url) as engine:
         assert engine.get("h-1").value == "a"  # its timer did not fire
+
+
+REJECTING = """
+from statewright import Machine
+
+MACHINES = [Machine.from_config({
+    "id": "held",
+    "initial": "a",
+    "states": {"a": {"after": {"0": {"target": "b", "actions": [
+        {"type": "emit", "params": {"event": {"type": "held.note"}}}]}}}, "b": {}},
+})]
+
+
+class AddressRejected(Exception):
+    pass
+
+
+def reject(message):
+    raise AddressRejected("no such mailbox")
+
+
+LISTENERS = {"held.*": reject}
+"""
+
+
+@pytest.mark.parametrize(
+    ("policy", "status"),
+    [("OUTBOX_RETRY = {'nonRetryable': ['AddressRejected']}", "dead"), ("", "pending")],
+    ids=["non-retryable", "default"],
+)
+def test_the_setup_files_outbox_retry_is_the_workers(
+    store_url: str, tmp_path: Path, policy: str, status: str
+) -> None:
+    setup = tmp_path / "rejecting_setup.py"
+    setup.write_text(f"{REJECTING}\n{policy}\n")
+    namespace: dict[str, object] = {}
+    exec(compile(setup.read_text(), str(setup), "exec"), namespace)
+    (machine,) = namespace["MACHINES"]  # type: ignore[misc]
+    with Engine.open(store_url) as engine:
+        engine.register(machine)
+        engine.start("held", instance_id="h-1")
+
+    result = runner.invoke(app, ["worker", "--url", store_url, "--machines", str(setup), "--once"])
+
+    assert result.exit_code == 0, result.output
+    with Engine.open(store_url) as engine:
+        (message,) = engine.store.outbox("default", "h-1")
+        assert (message.status, message.attempts) == (status, 1)
+
+
+def test_an_outbox_retry_written_wrong_stops_the_worker_naming_the_file(
+    store_url: str, tmp_path: Path
+) -> None:
+    setup = tmp_path / "rejecting_setup.py"
+    setup.write_text(f"{REJECTING}\nOUTBOX_RETRY = {{'atempts': 3}}\n")
+    namespace: dict[str, object] = {}
+    exec(compile(setup.read_text(), str(setup), "exec"), namespace)
+    (machine,) = namespace["MACHINES"]  # type: ignore[misc]
+    with Engine.open(store_url) as engine:
+        engine.register(machine)
+        engine.start("held", instance_id="h-1")
+
+    result = runner.invoke(app, ["worker", "--url", store_url, "--machines", str(setup), "--once"])
+
+    assert result.exit_code == 2, result.output
+    assert f"{setup}: OUTBOX_RETRY.atempts: unknown retry option 'atempts'" in " ".join(
+        result.output.split()
+    )
+    with Engine.open(store_url) as engine:
+        assert engine.get("h-1").value == "a"  # nothing ran

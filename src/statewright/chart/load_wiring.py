@@ -355,8 +355,12 @@ class WiringPass(LoaderState):
             transition.targets = self._resolve_targets(
                 node, raw["target"], join_path(path, "target")
             )
+        # What the definition declares, not what compiled: a machine loaded without its
+        # implementations (to read, as the CLI's `accepted`) has no ops for its actions.
+        raw_actions = raw.get("actions")
+        declared = len(raw_actions) if isinstance(raw_actions, list) else raw_actions is not None
         transition.has_content = bool(
-            transition.targets is not None or transition.actions or transition.reenter
+            transition.targets is not None or declared or transition.actions or transition.reenter
         )
         return transition
 

@@ -1,5 +1,5 @@
-"""Loading `MACHINES = [...]` (and a worker's `LISTENERS` and `SCHEDULES`) from a Python file,
-for commands that run definitions needing Python implementations.
+"""Loading `MACHINES = [...]` (and a worker's `LISTENERS`, `SCHEDULES` and `OUTBOX_RETRY`) from
+a Python file, for commands that run definitions needing Python implementations.
 
 The file is imported once, as a script would be: its folder goes first on `sys.path`, so it
 can import the modules beside it, and it is registered under its own name, so that those
@@ -22,6 +22,8 @@ from statewright.chart.faults import PROVIDE_IT
 from statewright.cli.project import PROJECT_FILE, Project
 from statewright.definitions import Machine
 from statewright.errors import ConfigError, DefinitionError, Fault
+from statewright.runtime.outbox_retry import outbox_policy
+from statewright.runtime.retry import RetryPolicy
 
 __all__ = [
     "WorkerSetup",
@@ -42,11 +44,14 @@ _IMPLEMENTATIONS_KEY = f"implementations = in {PROJECT_FILE}"
 
 @dataclass(frozen=True, slots=True)
 class WorkerSetup:
-    """What a worker's setup file defines: definitions, outbox listeners, cron schedules."""
+    """What a worker's setup file defines: definitions, outbox listeners, cron schedules,
+    the outbox's retry policy."""
 
     machines: list[Machine]
     listeners: dict[str, object] = field(default_factory=dict)
     schedules: list[object] = field(default_factory=list)
+    #: The outbox's retry policy (`OUTBOX_RETRY`), checked; None for the default.
+    outbox_retry: RetryPolicy | None = None
 
 
 def load_machines(path: Path) -> list[Machine]:
@@ -122,7 +127,8 @@ def load_machines_or_implementations(path: Path) -> list[Machine] | dict[str, di
 
 
 def _setup(path: Path, module: ModuleType, machines: list[Machine]) -> WorkerSetup:
-    """The setup with `machines` and the module's LISTENERS and SCHEDULES, checked."""
+    """The setup with `machines` and the module's LISTENERS, SCHEDULES and OUTBOX_RETRY,
+    checked."""
     listeners = getattr(module, "LISTENERS", {})
     schedules = getattr(module, "SCHEDULES", [])
     if not isinstance(listeners, dict) or not all(
@@ -137,7 +143,9 @@ def _setup(path: Path, module: ModuleType, machines: list[Machine]) -> WorkerSet
             f"{path}: SCHEDULES must be a list of schedule configurations, "
             'e.g. SCHEDULES = [{"name": ..., "cron": ..., "action": ...}]'
         )
-    return WorkerSetup(machines, listeners, schedules)
+    retry = getattr(module, "OUTBOX_RETRY", None)
+    outbox_retry = None if retry is None else outbox_policy(retry, where=f"{path}: OUTBOX_RETRY")
+    return WorkerSetup(machines, listeners, schedules, outbox_retry)
 
 
 def load_project_setup(definitions: Path | None, implementations: Path | None) -> WorkerSetup:

@@ -37,7 +37,9 @@ from statewright.errors import ConfigError, StatewrightError, VersionConflict, W
 from statewright.runtime.cron import Schedule
 from statewright.runtime.outage import Outage, is_transient, through
 from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener, OutboxDelivery
+from statewright.runtime.outbox_retry import outbox_policy
 from statewright.runtime.presence import Presence
+from statewright.runtime.retry import RetryPolicy
 from statewright.runtime.schedules import ScheduleRunner
 from statewright.runtime.steps import (
     DEFAULT_BATCH,
@@ -74,6 +76,7 @@ class Worker:
         timer_lease_ms: int = TIMER_LEASE_MS,
         concurrency: int = DEFAULT_CONCURRENCY,
         outbox_lease_ms: int = OUTBOX_LEASE_MS,
+        outbox_retry: RetryPolicy | Mapping[str, object] | None = None,
         lease_ms: int | None = None,
     ) -> None:
         """Work for `engine`: claim up to `batch` timers or messages at once (their results
@@ -85,9 +88,15 @@ class Worker:
         deadline must be shorter): a dead worker's work is taken over after that long. `lease_ms` is
         the older name of `step_lease_ms`.
 
+        `outbox_retry` is how failed deliveries are retried, a `RetryPolicy` or its
+        configuration as a step's `retry` is written (`{"attempts": 5, "nonRetryable":
+        ["AddressRejected"]}`: a listener raising that error type is dead-lettered at once);
+        the keys left out keep `OUTBOX_DEFAULT`'s values (10 attempts over about 85 minutes).
+
         Raises:
             ConfigError: `batch` or `concurrency` below 1, or a lease of 0 ms or less (a
-                lease that ends at once would let another worker take a step that runs).
+                lease that ends at once would let another worker take a step that runs), or
+                an `outbox_retry` key unknown or its value wrong.
         """
         step_lease_ms = step_lease_ms if lease_ms is None else lease_ms
         _check_options(  # (OutboxDelivery checks outbox_lease_ms)
@@ -103,7 +112,11 @@ class Worker:
         self.steps = StepRunner(
             engine, lease_ms=self.lease_ms, batch=batch, concurrency=concurrency
         )
-        self.outbox = OutboxDelivery(engine, lease_ms=outbox_lease_ms)
+        self.outbox = OutboxDelivery(
+            engine,
+            outbox_policy(outbox_retry, where="outbox_retry"),
+            lease_ms=outbox_lease_ms,
+        )
         self.schedules = ScheduleRunner(engine)
         # Advertises what this worker provides while `run` runs (runtime/presence.py).
         self.presence = Presence(

@@ -174,8 +174,8 @@ def _banner(folder: DemoFolder, base: str, moved: bool, asked: int, host: str) -
         f"  store       {folder.url}   (fresh each run)\n"
         f"  server log  {folder.log}\n"
         "Orders over 5000 are declined (retried, then manual review); documents named "
-        "unreadable-... fail\nevery attempt; some instances are left waiting for a person. "
-        "Ctrl-C stops it all."
+        "unreadable-... fail\nevery attempt; margaret's first notification is refused (a dead "
+        "letter to redrive); some\ninstances are left waiting for a person. Ctrl-C stops it all."
     )
 
 

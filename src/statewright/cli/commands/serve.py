@@ -355,7 +355,7 @@ def _server_class(hub: StreamHub) -> type[uvicorn.Server]:
 
 def _worker(engine: Engine, setup: WorkerSetup) -> Worker:
     """A worker on the server's engine, with the setup file's listeners and schedules."""
-    runner = Worker(engine)
+    runner = Worker(engine, outbox_retry=setup.outbox_retry)
     for pattern, listener in setup.listeners.items():
         runner.listen(pattern, listener)  # type: ignore[arg-type]
     for schedule in setup.schedules:

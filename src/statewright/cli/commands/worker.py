@@ -174,6 +174,7 @@ def worker(
             step_lease_ms=round(lease * 1000),
             timer_lease_ms=round(timer_lease * 1000),
             outbox_lease_ms=round(outbox_lease * 1000),
+            outbox_retry=setup.outbox_retry,
             concurrency=concurrency,
             batch=batch,
         )

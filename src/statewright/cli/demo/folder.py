@@ -34,7 +34,8 @@ class DemoFolder:
     Attributes:
         path: the folder (absolute).
         url: its store's URL.
-        machines: its setup file (`MACHINES`, `LISTENERS`, `SCHEDULES`) for `serve`.
+        machines: its setup file (`MACHINES`, `LISTENERS`, `SCHEDULES`, `OUTBOX_RETRY`) for
+            `serve`.
         log: where the server's log lines go.
         admin_token: a token of role admin in the demo's tenant, to log in to the console.
         traffic_token: a token of role operator, the traffic generator's.
@@ -112,7 +113,7 @@ approval and intake examples with their Python implementations, for `statewright
 
 from pathlib import Path
 
-from statewright.cli.demo.machines import load
+from statewright.cli.demo.machines import OUTBOX_RETRY, load
 
 MACHINES, LISTENERS, SCHEDULES = load(Path({examples!r}), {tenant!r})
 '''

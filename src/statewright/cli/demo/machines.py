@@ -1,6 +1,7 @@
 """The live demo's setup: the three examples (order, approval, intake) with their Python
-implementations, a listener taking their outbox messages, and the intake's schedule, for the
-demo's tenant.
+implementations, a listener taking their outbox messages (one applicant's notifications are
+refused and dead-lettered, for the console's redrive panel), and the intake's schedule, for
+the demo's tenant.
 
 The examples are read from `examples/` in the current folder when it has them (a checkout's
 root), else from the copy a wheel carries (`PACKAGED`, written by the build), else from the
@@ -23,7 +24,15 @@ from statewright.definitions import Machine
 from statewright.errors import ConfigError
 from statewright.runtime import OutboxMessage
 
-__all__ = ["EXAMPLES", "FILES", "PACKAGED", "default_examples", "load", "missing_examples"]
+__all__ = [
+    "EXAMPLES",
+    "FILES",
+    "OUTBOX_RETRY",
+    "PACKAGED",
+    "default_examples",
+    "load",
+    "missing_examples",
+]
 
 log = logging.getLogger("statewright.demo")
 
@@ -87,8 +96,27 @@ def load(
     return machines, listeners, schedules
 
 
+class MailboxFull(Exception):
+    """The demo's refused notification: dead-lettered at once (`OUTBOX_RETRY`)."""
+
+
+#: The outbox's retry policy of the demo's worker: a full mailbox is not retried.
+OUTBOX_RETRY = {"nonRetryable": ["MailboxFull"]}
+#: The applicant whose mailbox is full when first written to (it has room once redriven):
+#: the demo's dead letters, for the console's redrive panel.
+FULL_MAILBOX = "margaret"
+#: The messages to her refused so far (the demo's one process delivers them all).
+_REFUSED: set[str] = set()
+
+
 def _notify(message: OutboxMessage) -> None:
-    """Where a deployment would send an e-mail or call a webhook: the demo logs it."""
+    """Where a deployment would send an e-mail or call a webhook: the demo logs it, but
+    for the applicant whose mailbox is full the first time a message to her comes."""
+    if message.event.get("applicant") == FULL_MAILBOX and message.id not in _REFUSED:
+        _REFUSED.add(message.id)
+        raise MailboxFull(
+            f"{FULL_MAILBOX}'s mailbox is full; redrive the message once she has made room"
+        )
     log.info("notified: %s from %s", message.event.get("type"), message.instance_id)
 
 

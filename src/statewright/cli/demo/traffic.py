@@ -5,7 +5,9 @@ Each `step` does one thing: start an instance, or look at one whose think time i
 .../accepted`) and send it one of the events it accepts now and the token may send, by weight
 (mostly APPROVE; sometimes REJECT, RETRY, CANCEL). Some instances fail on purpose: orders over
 5000 are declined by the payment step (retried, then manual review in `payment_failed`), and
-documents named `unreadable-...` fail every processing attempt (`failed`). Some instances
+documents named `unreadable-...` fail every processing attempt (`failed`), and the first
+notification of each message to the applicant `margaret` is refused and dead-lettered (the
+demo's listener, `machines.py`). Some instances
 waiting for a person are left waiting (parked), so the console always has work to show.
 
 The first six starts are scripted: one instance of each kind, decided within seconds, the
@@ -40,7 +42,7 @@ _APPLICANTS = ("ada", "grace", "linus", "margaret", "edsger", "barbara")
 #: (definition, a fixed input choice) for the scripted opening.
 _OPENING = (
     ("order", 250), ("order", 2500), ("order", 7200),
-    ("approval", "unreadable-scan"), ("approval", "lease"), ("intake", "ada"),
+    ("approval", "unreadable-scan"), ("approval", "lease"), ("intake", "margaret"),
 )  # fmt: skip
 _NOUNS = {"order": "orders", "approval": "approvals", "intake": "intake reviews"}
 
