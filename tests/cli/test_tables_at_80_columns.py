@@ -124,3 +124,48 @@ def test_a_table_that_fits_is_printed_as_rich_prints_it() -> None:
     out = io.StringIO()
     Console(file=out, width=80, highlight=False, soft_wrap=True).print(made())
     assert printed(made(), 80) == out.getvalue()
+
+
+def on_a_terminal(table: Table, width: int) -> str:
+    out = io.StringIO()
+    console = Console(file=out, width=width, force_terminal=True, color_system=None)
+    print_table(console, table)
+    return out.getvalue()
+
+
+def instances_table() -> Table:
+    table = Table(whole("id"), text("state"), whole("status"), whole("updated"))
+    table.title = "2 instances"
+    for number in (1, 2):
+        table.add_row(f"f5bbff607356{number}" * 2, "pending_approval", "active", "2026-12-07")
+    return table
+
+
+def test_a_table_too_wide_for_a_terminal_is_printed_as_records_within_its_width() -> None:
+    shown = on_a_terminal(instances_table(), 40)
+    lines = shown.splitlines()
+    assert lines[0] == "2 instances"
+    assert max(len(line.rstrip()) for line in lines) <= 40
+    for number in (1, 2):
+        (rule,) = [line for line in lines if line.startswith(f"{number} ─")]
+        record = lines[lines.index(rule) + 1 : lines.index(rule) + 5]
+        assert [line.split() for line in record] == [
+            ["id", f"f5bbff607356{number}" * 2],
+            ["state", "pending_approval"],
+            ["status", "active"],
+            ["updated", "2026-12-07"],
+        ]
+
+
+def test_the_same_table_to_a_pipe_keeps_one_whole_line_per_row() -> None:
+    shown = printed(instances_table(), 40)
+    (row,) = [line for line in shown.splitlines() if "f5bbff6073561" in line]
+    assert all(word in row for word in ("pending_approval", "active", "2026-12-07"))
+
+
+def test_a_table_that_fits_a_terminal_stays_a_table() -> None:
+    shown = on_a_terminal(instances_table(), 100)
+    (row,) = [line for line in shown.splitlines() if "f5bbff6073561" in line]
+    assert "pending_approval" in row and not any(
+        line.startswith("1 ─") for line in shown.splitlines()
+    )

@@ -1,16 +1,20 @@
 """The commands' tables: columns whose cells are never broken (ids, short names from a fixed
 set, times, counts) beside columns of free text that wrap, printed no narrower than those
-cells take, even past the console's width (a pipe's is 80 columns, unless COLUMNS says).
+cells take.
 
 An id cut to `f5bbff607356…`, or folded onto two lines, cannot be copied; a role folded into
-`opera`/`tor` cannot be read. A line longer than the terminal is wrapped by the terminal, and
-a pipe gets it whole.
+`opera`/`tor` cannot be read. So a table that cannot fit the console's width even with its
+text columns narrowed is printed, on a terminal, as one record per row (each column's
+header beside its value, as `psql`'s expanded display), and to a pipe at its width, past the
+console's (a pipe's is 80 columns, unless COLUMNS says): each row is then one line, whole, for
+`grep`.
 """
 
 from __future__ import annotations
 
 from rich.console import Console, JustifyMethod
 from rich.measure import Measurement
+from rich.rule import Rule
 from rich.table import Column, Table
 
 __all__ = ["TEXT_WORD", "print_table", "text", "whole"]
@@ -36,7 +40,8 @@ def text(header: str) -> Column:
 def print_table(console: Console, table: Table) -> None:
     """Print `table` at its natural width when the console has room; else with its `text`
     columns narrowed (each down to its longest word, up to `TEXT_WORD`) and its `whole`
-    columns kept whole, past the console's width if even that does not fit."""
+    columns kept whole; if even that does not fit, as records on a terminal (`_records`),
+    else past the console's width."""
     unbounded = console.options.update_width(_UNBOUNDED)
     natural, least = [], []
     for column in table.columns:
@@ -48,6 +53,9 @@ def print_table(console: Console, table: Table) -> None:
         least.append(natural[-1] if column.no_wrap else min(words, TEXT_WORD, natural[-1]))
     chrome = Measurement.get(console, unbounded, table).maximum - sum(natural)
     room = console.width - chrome
+    if sum(least) > room and console.is_terminal and table.row_count:
+        _records(console, table)
+        return
     if sum(natural) > room:
         widths = _narrowed(natural, least, room)
         for column, width in zip(table.columns, widths, strict=True):
@@ -63,3 +71,22 @@ def _narrowed(natural: list[int], least: list[int], room: int) -> list[int]:
     wanted = [most - fewest for most, fewest in zip(natural, least, strict=True)]
     total = sum(wanted) or 1
     return [fewest + want * spare // total for fewest, want in zip(least, wanted, strict=True)]
+
+
+def _records(console: Console, table: Table) -> None:
+    """Print each row of `table` as a record: a rule numbering it, then one line per column,
+    its header beside its value (free text wrapping beside the headers, ids kept whole)."""
+    headers = [str(column.header) for column in table.columns]
+    cells = [list(column.cells) for column in table.columns]
+    if table.title:
+        console.print(table.title, style="italic")
+    for row in range(table.row_count):
+        console.print(Rule(f"{row + 1}", align="left", style="dim"))
+        record = Table.grid(padding=(0, 2))
+        record.add_column(style="bold", no_wrap=True)
+        record.add_column(overflow="fold")
+        for header, column in zip(headers, cells, strict=True):
+            record.add_row(header, column[row])
+        console.print(record, crop=False)
+    if table.caption:
+        console.print(table.caption, style="dim")
