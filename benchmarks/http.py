@@ -5,6 +5,7 @@
     python -m benchmarks.http --no-postgres --clients 1,16 --variant=--no-group-commit
     python -m benchmarks.http --variant=--no-group-commit --variant= --variant='--workers 2'
     python -m benchmarks.http --starts --clients 1,16   # starts instead of sends
+    python -m benchmarks.http --starts --keyed          # each start with an Idempotency-Key
 
 For each database: the engine's in-process sequential send rate (`Engine.send` in a loop,
 the counter of `durable.py`), then a `statewright serve` process on a free loopback port and
@@ -236,6 +237,7 @@ def measure(
     variants: Sequence[str],
     *,
     starts: bool = False,
+    keyed: bool = False,
 ) -> tuple[list[Variant], str]:
     """For each serve variant: the sequential rate and the load runs; then `verify`.
     With `starts`, starts instead of sends (and no shared instances)."""
@@ -250,7 +252,9 @@ def measure(
                 runs.append((SHARED_CLIENTS, "shared"))
             runs.append((PROBE_CLIENTS, "probe"))
             for count, kind in runs:
-                rows.append(one_run(name, url, pid, port, token, count, kind, own, shared, budget))
+                rows.append(
+                    one_run(name, url, pid, port, token, count, kind, own, shared, budget, keyed)
+                )
         found.append(Variant(name, variant, seq, rows))
     with Engine.open(url) as engine:
         every = [*shared, *(i for ids in own for i in ids)]
@@ -269,6 +273,7 @@ def one_run(
     own: list[list[str]],
     shared: list[str],
     budget: Budget,
+    keyed: bool = False,
 ) -> Row:
     """One load run of `count` clients: own instances, shared ones, starts, or the health
     probe."""
@@ -277,6 +282,7 @@ def one_run(
     plan = {
         "probe": kind == "probe",
         "start": "counter" if kind == "start" else None,
+        "keyed": keyed,
         "port": port,
         "token": token,
         "clients": ids,
@@ -370,6 +376,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--starts", action="store_true", help="starts (POST /api/v1/instances) instead of sends"
     )
+    parser.add_argument(
+        "--keyed", action="store_true", help="with --starts: each with an Idempotency-Key"
+    )
     return parser.parse_args(argv)
 
 
@@ -389,7 +398,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, url in databases:
             print(f"{name} ...", file=sys.stderr, flush=True)
             results.append(
-                measure(name, url, clients, budget, folder, variants, starts=args.starts)
+                measure(
+                    name,
+                    url,
+                    clients,
+                    budget,
+                    folder,
+                    variants,
+                    starts=args.starts,
+                    keyed=args.keyed,
+                )
             )
     print(f"cores: {os.cpu_count()}")
     print(report(results))

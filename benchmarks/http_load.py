@@ -13,7 +13,8 @@ Plan members: `port`, `token`, `clients` (a list, one list of instance ids per c
 `current_version` of a 412), so that clients sharing instances lose races as 412s;
 `probe`: send `GET /api/health/live` instead (no token, no database): the HTTP stack's floor;
 `start`: send `POST /api/v1/instances` with `{"definition": <start>}` instead (a new instance
-under a generated id each time; 201 counts as done).
+under a generated id each time; 201 counts as done); `keyed`: each start with an
+`Idempotency-Key` of its own (its id then derives from the key).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ async def _client(
     }
     start, stop = window
     turn = 0
+    keys = f"{id(ids):x}-{time.time_ns():x}"  # this client's, unlike any earlier run's
     try:
         while True:
             began = time.perf_counter()
@@ -74,7 +76,10 @@ async def _client(
             if plan.get("probe"):
                 writer.write(b"GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             elif starting:
-                writer.write(f"POST /api/v1/instances HTTP/1.1\r\n{base}\r\n".encode() + body)
+                if plan.get("keyed"):
+                    extra = f"Idempotency-Key: {keys}-{turn}\r\n"
+                head = f"POST /api/v1/instances HTTP/1.1\r\n{base}{extra}\r\n"
+                writer.write(head.encode() + body)
             elif not extra:
                 writer.write(plain[instance_id])
             else:

@@ -170,3 +170,58 @@ def test_short_way_sends_are_counted_under_the_route_template(api: Api) -> None:
         'statewright_http_requests_total{method="POST",'
         'route="/api/v1/instances/{instance_id}/events",status="200"} 1.0'
     ) in metrics
+
+
+START_CASES = {
+    "keyed": {"body": {"definition": "order", "input": {"amount": 3}}, "key": "k-{way}"},
+    "keyed-again-other-body": {
+        "body": {"definition": "order", "input": {"amount": 4}},
+        "key": "k-{way}",
+        "before": {"definition": "order", "input": {"amount": 3}},
+    },
+    "malformed-key": {"body": {"definition": "order"}, "key": "a b"},
+    "viewer": {"body": {"definition": "order"}, "key": "v-{way}", "token": "viewer"},
+    "unknown-definition": {"body": {"definition": "ordr"}, "key": "u-{way}"},
+    "not-plainly-a-start": {"body": {"definition": "order", "extra": 1}, "key": "x-{way}"},
+}
+
+
+def started(api: Api, way: str, path: str, case: dict[str, Any]) -> Any:
+    """The response to a keyed start, the way's name replaced by `WAY` (to compare two)."""
+    content_type = JSON if way == "fast" else ROUTE_ONLY
+    headers = {"Content-Type": content_type} | api.auth(case.get("token", "operator"))
+    headers["Idempotency-Key"] = case["key"].format(way=way)
+    responses = []
+    for body in (case.get("before", case["body"]), case["body"]):
+        response = api.client.post(path.format(way=way), content=json.dumps(body), headers=headers)
+        text = response.text.replace(way, "WAY")
+        answer = json.loads(text)
+        answer.pop("created_at", None), answer.pop("updated_at", None)
+        if isinstance(answer.get("id"), str) and len(answer["id"]) == 32:
+            answer["id"] = "GENERATED"  # from the key, which differs between the two ways
+        kept = ("content-type", "etag", "idempotent-replayed")
+        headers_kept = {name: response.headers.get(name) for name in kept}
+        location = response.headers.get("location")
+        headers_kept["location"] = location and location.rsplit("/", 1)[0]
+        responses.append((response.status_code, answer, headers_kept))
+    return responses
+
+
+@pytest.mark.parametrize("path", ["/api/v1/instances", "/api/v1/instances/s-{way}"])
+@pytest.mark.parametrize("name", list(START_CASES))
+def test_a_keyed_start_is_answered_alike_by_the_short_way_and_by_the_route(
+    api: Api, name: str, path: str
+) -> None:
+    case = START_CASES[name]
+    assert started(api, "fast", path, case) == started(api, "route", path, case)
+
+
+def test_the_short_way_answers_a_well_formed_keyed_start_itself(api: Api) -> None:
+    body = b'{"definition": "order", "input": {"amount": 5}}'
+    headers = {"Content-Type": JSON, "Content-Length": str(len(body)), "Idempotency-Key": "s1"}
+    path = "/api/v1/instances/k1"
+    status, inner = call(api, api.auth("operator") | headers, body, path=path)
+    assert (status, inner.bodies) == (201, [])
+    again, inner = call(api, api.auth("operator") | headers, body, path=path)
+    assert (again, inner.bodies) == (201, [])  # the kept answer
+    assert api.engine.get("k1", tenant="acme").context["amount"] == 5

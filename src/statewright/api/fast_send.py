@@ -21,7 +21,9 @@ If-Match, then the engine) in a thread of a pool.
 A start (`POST /api/v1/instances`, `POST /api/v1/instances/{id}`) is taken alike when its
 body is plainly a start (`start_lane.start_of`) and it has no Idempotency-Key: it is queued
 on the start lane (`start_lane.py`, batches through `Engine.start_many`) and answered with
-the route's 201 or the app's own problem. A keyed start goes the full way.
+the route's 201 or the app's own problem. A keyed start whose body is plainly one does what
+its route does (`routes.instances.start_generated` or `start_chosen`: the token, then the
+key, then the engine) in a thread of a pool, as a keyed send.
 
 Under `serve`, most sends and starts the lanes take are queued before this layer, by the
 HTTP protocol itself (`protocol_sends.py`), which answers them with `answer` when they fail.
@@ -41,6 +43,7 @@ way to its 404.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import threading
@@ -58,7 +61,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from statewright.api.auth import Credential, DeferredCaller
 from statewright.api.limits import client_key
 from statewright.api.metrics import Metrics
-from statewright.api.models import json_data
+from statewright.api.models import StartIn, json_data
 from statewright.api.problems import Problem
 from statewright.api.root_path import root_of
 from statewright.api.routes import instances
@@ -123,14 +126,15 @@ class FastSend:
             await self.app(scope, receive, send)
             return
         route, instance_id, secret, headers = plain
-        if route is not SEND_ROUTE and b"idempotency-key" in headers:  # the route's to keep
-            await self.app(scope, receive, send)
-            return
         body = await _read(receive)
         if body is None:  # the client went away
             return
         if route is not SEND_ROUTE:
-            await _start(self.app, api, scope, receive, send, started, plain, body)
+            if b"idempotency-key" in headers:
+                key = _text(headers.get(b"idempotency-key"))
+                await _keyed_start(self.app, api, scope, receive, send, started, plain, body, key)
+            else:
+                await _start(self.app, api, scope, receive, send, started, plain, body)
             return
         assert instance_id is not None
         event = event_of(body)
@@ -253,6 +257,49 @@ async def _keyed(
                 key,
                 if_match,
             )
+        except (Problem, StatewrightError) as error:
+            response = await _handled(request, error)
+    except Exception as error:  # a bug: the app's 500, logged
+        response = await _handled(Request(scope, receive), error)
+    await _respond(api, scope, receive, send, started, response)
+
+
+async def _keyed_start(
+    app: ASGIApp,
+    api: Starlette,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    started: float,
+    plain: Plain,
+    body: bytes,
+    key: str | None,
+) -> None:
+    """A start with an Idempotency-Key whose body is plainly a start, as its route starts it,
+    in a thread of a pool; any other body the full way."""
+    route, instance_id, secret, _ = plain
+    start = start_of(parsed(body), body)
+    try:
+        model = None if start is None else StartIn(**start)
+    except ValueError:  # (pydantic's refusal) the route's own 422
+        model = None
+    if model is None:
+        await app(scope, _replay(body, receive), send)
+        return
+    scope["app"] = api
+    scope["route"] = route
+    request = Request(scope, receive)
+    try:
+        deferred = DeferredCaller(request, Credential(bearer=secret), "operator")
+        started_by = (
+            functools.partial(instances.start_generated, request, model, deferred, key)
+            if instance_id is None
+            else functools.partial(
+                instances.start_chosen, request, instance_id, model, deferred, key
+            )
+        )
+        try:
+            response = await _loop().run_in_executor(_senders(), started_by)
         except (Problem, StatewrightError) as error:
             response = await _handled(request, error)
     except Exception as error:  # a bug: the app's 500, logged
