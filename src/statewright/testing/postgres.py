@@ -81,7 +81,9 @@ class TemporaryPostgres:
         self.folder = Path(tempfile.mkdtemp(prefix="statewright-pg-"))
         self.port = 0
         self._as_postgres: list[str] = []
+        self._options = ""  # the server's command-line options, once started
         self._running = False
+        self._paused = False  # stopped by `pause`, its data kept
 
     @property
     def url(self) -> str:
@@ -114,7 +116,8 @@ class TemporaryPostgres:
         self.port = _free_port()
         options = [f"-p {self.port}", f"-k {self.folder}", f"-c listen_addresses={self.host}"]
         options += [f"-c {setting}" for setting in _SETTINGS]
-        self._run("pg_ctl", "-D", str(data), "-o", " ".join(options),
+        self._options = " ".join(options)
+        self._run("pg_ctl", "-D", str(data), "-o", self._options,
                   "-l", str(self.folder / "log"), "-w", "-t", "60", "start")  # fmt: skip
         self._running = True
         atexit.register(self.stop)
@@ -139,12 +142,26 @@ class TemporaryPostgres:
         self._run("pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"),
                   "-m", "fast", "-w", "-t", "60", "restart")  # fmt: skip
 
+    def pause(self) -> None:
+        """Stop the server at once (`pg_ctl stop -m immediate`: as if it crashed), keeping
+        its data: `resume` starts it again on the same port."""
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+        self._paused = True
+
+    def resume(self) -> None:
+        """Start the server `pause` stopped; returns once it accepts connections."""
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-o", self._options,
+                  "-l", str(self.folder / "log"), "-w", "-t", "60", "start")  # fmt: skip
+        self._paused = False
+
     def stop(self) -> None:
         """Stop the server at once and remove its folder; safe to call twice."""
         if self._running:
             self._running = False
             atexit.unregister(self.stop)
-            self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+            if not self._paused:
+                data = str(self.folder / "data")
+                self._run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> TemporaryPostgres:

@@ -32,11 +32,10 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
 from statewright.errors import ConfigError, StatewrightError
 from statewright.store.partitions import (
@@ -52,6 +51,7 @@ from statewright.store.partitions import (
     range_containing,
     ranges_between,
 )
+from statewright.store.postgres.outage_pool import OutagePool
 from statewright.store.transaction import Row
 
 __all__ = ["MAINTAIN_EVERY_S", "AuditPartitions"]
@@ -75,7 +75,7 @@ class AuditPartitions:
     display_url: str
     #: When this process last added the ranges ahead (`time.monotonic()`).
     _partitions_maintained: float = -MAINTAIN_EVERY_S
-    _pool: ConnectionPool[psycopg.Connection[Any]]
+    _pool: OutagePool
 
     def _errors(self, what: str) -> AbstractContextManager[None]:
         raise NotImplementedError

@@ -17,7 +17,8 @@ import contextlib
 import functools
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -25,7 +26,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
-from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+from psycopg_pool import PoolClosed, PoolTimeout
 
 from statewright.errors import ConfigError, SchemaOutOfDate, StoreError, StoreUnavailable
 from statewright.store.postgres.array_columns import register_column_dumpers
@@ -33,6 +34,7 @@ from statewright.store.postgres.audit_partitions import AuditPartitions
 from statewright.store.postgres.commit_listener import CommitListener
 from statewright.store.postgres.listener import Listener
 from statewright.store.postgres.notifier import Notifier
+from statewright.store.postgres.outage_pool import AWAY_WAIT_S, OutagePool
 from statewright.store.postgres.plan_choice import PlanChoice
 from statewright.store.postgres.pooler import POOLER_FIX, shares_sessions
 from statewright.store.postgres.prune_lock import prune_advisory_lock
@@ -131,6 +133,10 @@ class PostgresStore(AuditPartitions, SqlStore):
         defaults = {"connect_timeout": CONNECT_TIMEOUT, **NETWORK_DEFAULTS}
         kwargs.update({key: value for key, value in defaults.items() if key not in given})
         _check_server(options.conninfo, kwargs, self.display_url)
+        self._connect_kwargs = kwargs
+        #: When the pool last gave no connection, what a connection made without it found,
+        #: and whether that one connected (`_no_connection`).
+        self._diagnosed: tuple[float, StoreError, bool] | None = None
         self._listener = Listener(options.conninfo, connect_kwargs=kwargs)
         self._notifier = Notifier(options.conninfo, self.queries["notify_work"], kwargs)
         self._audit_notifier = Notifier(
@@ -141,7 +147,7 @@ class PostgresStore(AuditPartitions, SqlStore):
         )
         self._commits = CommitListener(options.conninfo, kwargs)
         self._plans = PlanChoice()
-        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+        self._pool = OutagePool(
             options.conninfo,
             kwargs=kwargs,
             min_size=options.pool_min,
@@ -259,10 +265,7 @@ class PostgresStore(AuditPartitions, SqlStore):
         try:
             yield
         except PoolTimeout as error:
-            raise StoreUnavailable(
-                f"{what}: no connection to {self.display_url} within {POOL_TIMEOUT:g} s; "
-                f"{_CHECK_SERVER}; or raise ?pool_max= (now {self._options.pool_max})"
-            ) from error
+            raise self._no_connection(what) from error
         except PoolClosed as error:
             raise StoreError(f"{what}: the store is closed; open a new one") from error
         except psycopg.Error as error:
@@ -270,9 +273,39 @@ class PostgresStore(AuditPartitions, SqlStore):
             if isinstance(translated, StoreUnavailable):
                 # The server restarted or the network dropped: the idle connections are
                 # most likely dead too. Replace them now, not one failed operation each.
+                self._pool.away = True
                 with contextlib.suppress(Exception):
                     self._pool.check()
             raise translated from error
+
+    def _no_connection(self, what: str) -> StoreError:
+        """Why the pool gave no connection in time, found by connecting once without it
+        (at most once a second): the server refused the login (a lasting `StoreError`: a
+        password changed, a role dropped), cannot be reached (`StoreUnavailable`; callers
+        then wait only briefly for the pool until it gives a connection again), or takes
+        connections while the pool has none to give (busy, or still reconnecting after an
+        outage: asked to connect now)."""
+        now = time.monotonic()
+        waited = AWAY_WAIT_S if self._pool.away else POOL_TIMEOUT
+        if self._diagnosed is None or now - self._diagnosed[0] >= 1.0:
+            try:
+                _connect(self._options.conninfo, self._connect_kwargs, self.display_url)
+            except StoreError as refused:  # StoreUnavailable too
+                self._diagnosed = (now, refused, False)
+            else:
+                busy = StoreUnavailable(
+                    f"no connection from this process's pool within {waited:g} s, "
+                    f"though {redact_url(self.display_url)} takes new connections: its "
+                    f"{self._options.pool_max} connections are busy (raise ?pool_max=), or "
+                    "it is reconnecting after an outage"
+                )
+                self._diagnosed = (now, busy, True)
+                with contextlib.suppress(Exception):
+                    self._pool.check()  # a connection now, not at its next attempt
+        _, found, reachable = self._diagnosed
+        if isinstance(found, StoreUnavailable) and not reachable:
+            self._pool.away = True
+        return type(found)(f"{what}: {found}")
 
     def _lock_holders(self, tables: list[str], waited_s: float) -> Sequence[Mapping[str, object]]:
         params = {"tables": tables, "waited_s": waited_s}
@@ -339,12 +372,35 @@ def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> No
         StoreError: the server refused the login, or a pooler shares its sessions.
         StoreUnavailable: the server cannot be reached.
     """
+    shared = _connect(conninfo, kwargs, display_url, both=shares_sessions)
+    if shared:
+        raise StoreError(
+            f"{redact_url(display_url)}: two connections' statements ran on one server "
+            f"session: {POOLER_FIX}"
+        )
+
+
+def _connect(
+    conninfo: str,
+    kwargs: dict[str, Any],
+    display_url: str,
+    *,
+    both: Callable[[psycopg.Connection[Any], psycopg.Connection[Any]], bool] | None = None,
+) -> bool:
+    """Connect once (twice at once with `both`, returning what it says of the two), so that
+    a fault fails with the server's reason.
+
+    Raises:
+        ConfigError: libpq rejects a parameter of the URL.
+        StoreError: the server refused the login.
+        StoreUnavailable: the server cannot be reached.
+    """
     try:
-        with (
-            psycopg.connect(conninfo, **kwargs) as first,
-            psycopg.connect(conninfo, **kwargs) as second,
-        ):
-            shared = shares_sessions(first, second)
+        with psycopg.connect(conninfo, **kwargs) as first:
+            if both is None:
+                return False
+            with psycopg.connect(conninfo, **kwargs) as second:
+                return both(first, second)
     except psycopg.ProgrammingError as error:
         raise ConfigError(f"bad store URL {display_url!r}: {_one_line(error)}") from error
     except psycopg.Error as error:
@@ -358,11 +414,6 @@ def _check_server(conninfo: str, kwargs: dict[str, Any], display_url: str) -> No
         raise (StoreError if lasting else StoreUnavailable)(
             f"cannot reach PostgreSQL at {redact_url(display_url)}: {reason}; {_CHECK_SERVER}"
         ) from error
-    if shared:
-        raise StoreError(
-            f"{redact_url(display_url)}: two connections' statements ran on one server "
-            f"session: {POOLER_FIX}"
-        )
 
 
 class _PostgresTransaction:
