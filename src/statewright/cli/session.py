@@ -33,9 +33,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from statewright.cli.definition_use import use_definitions
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
 from statewright.cli.project import PROJECT_FILE, Project, find_project, resolve_store_url
-from statewright.definitions import Machine
 from statewright.engine import Engine
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.errors import (
@@ -148,9 +148,10 @@ def open_session(
     create: bool = False,
     starting: str | None = None,
 ) -> Iterator[Session]:
-    """Open the project's store (see `resolve_store_url`); with `machines`, register the
+    """Open the project's store (see `resolve_store_url`); with `machines`, provide the
     `machines_file`'s machines (`--machines`), else the project's, first, so that their guards
-    and actions run here. They are read before the store is opened: a broken file changes
+    and actions run here (`definition_use.py`: only the definition a `start` starts may be
+    registered). They are read before the store is opened: a broken file changes
     nothing. A `StatewrightError` raised inside ends the command through `fail`.
 
     `starting` is the definition a `start` starts: the store is created (a missing SQLite
@@ -178,8 +179,8 @@ def open_session(
                 stored = {definition.id for definition in engine.definitions()}
                 raise _no_definition(starting, provided | stored, project)
             source = machines_file or (project.file if project else None)
-            for machine in setup.machines:
-                _register(engine, machine, source)
+            notes = Console(stderr=True, highlight=False, soft_wrap=True)
+            use_definitions(engine, setup.machines, source, starting, notes)
             chosen = tenant or (project.tenant if project else None) or DEFAULT_TENANT
             yield Session(engine, chosen, as_json, console, project)
     except StatewrightError as error:
@@ -219,19 +220,6 @@ def load_setup(machines_file: Path | None, project: Project | None, as_json: boo
         return resolve_setup(machines_file, project)
     except StatewrightError as error:
         fail(error, as_json)
-
-
-def _register(engine: Engine, machine: Machine, source: Path | None) -> None:
-    """Register `machine`; a refusal names the file it came from (`--machines`, else
-    statewright.toml), as `worker` does."""
-    try:
-        engine.register(machine)
-    except DefinitionError as error:
-        if source is None or error.source is not None:
-            raise
-        raise DefinitionError(
-            error.faults, machine_id=error.machine_id, source=str(source), missing=error.missing
-        ) from None
 
 
 def _is_missing_file(url: str) -> bool:

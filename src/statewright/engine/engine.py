@@ -187,3 +187,17 @@ class Engine(
         `statewright.engine` logger: `definition 'order' version 3: <path>: <message>; <fix>`.
         """
         return self.registry.register(machine)
+
+    def provide(self, machine: Machine | Mapping[str, object]) -> DefinitionRecord | None:
+        """Run the stored versions of a definition with this machine's implementations, in
+        this engine only, storing nothing (unlike `register`, the latest version stays what
+        it is): for a process that sends, replays or checks, but must not deploy.
+
+        Returns:
+            The latest stored version whose content is the machine's (it runs as the
+            machine), or None when no stored version has that content.
+
+        Raises:
+            DefinitionError: as `register`.
+        """
+        return self.registry.provide(machine)

@@ -71,7 +71,7 @@ class Registry:
         if refusals:
             raise DefinitionError(refusals, machine_id=machine.id)
         config = machine.config
-        text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = _stored_text(config)
         content_hash = canonical_hash(config)
         now = self._clock.now()
         record = self._store.save_definition(machine.id, content_hash, text, now)
@@ -89,6 +89,38 @@ class Registry:
         self._latest.pop(machine.id, None)
         self._log_warnings(machine, record)
         return record
+
+    def provide(self, machine: Machine | Mapping[str, object]) -> DefinitionRecord | None:
+        """Run the stored versions of `machine.id` with `machine`'s implementations, storing
+        nothing; the latest stored version whose content is `machine`'s (it runs as
+        `machine`), or None when none is.
+
+        Raises:
+            DefinitionError: as `register`; nothing is provided.
+        """
+        machine = _as_machine(machine)
+        refusals = storable_faults(machine) + machine.unrunnable_faults
+        if refusals:
+            raise DefinitionError(refusals, machine_id=machine.id)
+        text = _stored_text(machine.config)
+        same: DefinitionRecord | None = None
+        latest = self._store.get_definition(machine.id)
+        if latest is not None:
+            for version in range(latest.version, 0, -1):
+                record = (
+                    latest
+                    if version == latest.version
+                    else self._store.get_definition(machine.id, version)
+                )
+                if record is not None and record.config == text:
+                    same = record
+                    break
+        self._implementations[machine.id] = machine.implementations
+        self._max_iterations[machine.id] = machine.max_iterations_override
+        self._machines = {key: m for key, m in self._machines.items() if key[0] != machine.id}
+        if same is not None:
+            self._machines[(machine.id, same.version)] = machine
+        return same
 
     def _log_warnings(self, machine: Machine, record: DefinitionRecord) -> None:
         """One WARNING line per warning of the definition (see `Machine.warnings`): it is
@@ -186,6 +218,11 @@ def _as_machine(machine: object) -> Machine:
             )
         ]
     )
+
+
+def _stored_text(config: Mapping[str, object]) -> str:
+    """A definition's config as the store keeps it (canonical JSON)."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _reinstated_hash(content_hash: str, replaced_hash: str) -> str:
