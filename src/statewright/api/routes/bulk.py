@@ -18,6 +18,7 @@ from statewright.api.operation_models import (
     BulkRetryIn,
     BulkSendIn,
     RefusedOut,
+    SkippedOut,
 )
 from statewright.api.problems import Problem, problem_of
 from statewright.api.routes.common import (
@@ -150,5 +151,10 @@ def _reply(result: BulkResult) -> Reply:
         dry_run=result.dry_run,
         changed=list(result.changed),
         as_of=result.as_of,
+        would_act=result.would_act,
+        would_skip=[
+            SkippedOut(reason=s.reason, count=s.count, detail=s.detail) for s in result.would_skip
+        ],
+        guarded=result.guarded,
     )
     return Reply(200, body.model_dump(mode="json"))
