@@ -28,6 +28,9 @@ def test_bulk_send_over_a_state_with_a_dry_run_count(api: Api) -> None:
         "dry_run": False,
         "changed": [],
         "as_of": None,
+        "would_act": None,
+        "would_skip": [],
+        "guarded": 0,
     }
     history = api.engine.history("a", tenant="acme")
     assert history[-1].event == {"type": "APPROVE", "by": "ops"}

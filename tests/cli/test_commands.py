@@ -300,7 +300,16 @@ def test_bulk_commands_over_a_filter(project: Path) -> None:
     dry = data(run("bulk", "send", "APPROVE", "by=ops", "--state", "pending_approval",
                    "--dry-run", "--json"))  # fmt: skip
     assert isinstance(dry, dict) and isinstance(dry.pop("as_of"), int)
-    assert dry == {"matched": 2, "dry_run": True, "done": [], "refused": {}, "changed": []}
+    assert dry == {
+        "matched": 2,
+        "dry_run": True,
+        "done": [],
+        "refused": {},
+        "changed": [],
+        "would_act": 2,
+        "would_skip": [],
+        "guarded": 0,
+    }
     sent = run("bulk", "send", "APPROVE", "by=ops", "--state", "pending_approval")
     assert sent.exit_code == 0 and "2 matched: 2 sent, 0 refused" in sent.stdout
     refused = run("bulk", "send", "APPROVE", "--definition", "order", "--json")

@@ -23,6 +23,7 @@ __all__ = [
     "RedriveIn",
     "RedriveOut",
     "RefusedOut",
+    "SkippedOut",
     "StateCountOut",
     "StateCountsOut",
     "StepAttemptOut",
@@ -244,9 +245,25 @@ class RefusedOut(BaseModel):
     reason: str | None = Field(default=None, description="A step retry's refusal reason.")
 
 
+class SkippedOut(BaseModel):
+    """Instances matched that a bulk operation would leave alone, for one reason."""
+
+    reason: str = Field(
+        description="`not_active` (done, stopped or in error already), `not_accepted` (its "
+        "active states take no such event now), `not_permitted` (the event's transitions name "
+        "roles the token holds none of) or `no_waiting_step` (no step waits for a retry)."
+    )
+    count: int
+    detail: str = Field(
+        description='Words that read after the count: "done already", "not accepting '
+        'APPROVE in shipped".'
+    )
+
+
 class BulkOut(BaseModel):
     """How many instances the filter matched, those acted on, those refused, and (given
-    `as_of`) those changed since it and left alone."""
+    `as_of`) those changed since it and left alone; a dry run also says how many it would
+    change and how many it would skip, and why."""
 
     matched: int
     done: list[str]
@@ -262,4 +279,19 @@ class BulkOut(BaseModel):
             "A dry run: the position it counted at, to pass back with the bulk so that it "
             "acts on no instance changed since. Otherwise the `as_of` given, if any."
         )
+    )
+    would_act: int | None = Field(
+        default=None,
+        description="A dry run: how many of those matched the operation would change as they "
+        "stand now (null otherwise, and when more match than one bulk may act on).",
+    )
+    would_skip: list[SkippedOut] = Field(
+        default_factory=list,
+        description="A dry run: those matched it would leave alone, counted per reason, the "
+        "largest group first (`matched` = `would_act` + their counts).",
+    )
+    guarded: int = Field(
+        default=0,
+        description="A dry run of a send: how many of `would_act` take the event only through "
+        "guarded transitions, whose guards may still refuse it.",
     )

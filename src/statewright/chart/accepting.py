@@ -15,7 +15,7 @@ from statewright.chart.nodes import Transition
 from statewright.chart.select import candidates_for
 from statewright.chart.snapshot import Snapshot
 
-__all__ = ["accepted_transitions"]
+__all__ = ["accepted_transitions", "transitions_taking"]
 
 
 def accepted_transitions(snapshot: Snapshot) -> list[tuple[str, tuple[Transition, ...]]]:
@@ -46,6 +46,22 @@ def accepted_transitions(snapshot: Snapshot) -> list[tuple[str, tuple[Transition
         if content:
             found.append((descriptor, content))
     return found
+
+
+def transitions_taking(snapshot: Snapshot, event_type: str) -> tuple[Transition, ...]:
+    """The transitions that may take an event of `event_type` now, as `accepted_transitions`
+    finds them (wildcards matching it too, up to the first unguarded candidate, with
+    content); empty when none would take it, or the snapshot is not active."""
+    if snapshot.status != "active":
+        return ()
+    takes: list[Transition] = []
+    for atomic in snapshot._config.atomic:
+        for node in (atomic, *atomic.ancestors):
+            candidates = candidates_for(node, event_type)
+            takes.extend(_until_unguarded(candidates))
+            if any(t.guard is None for t in candidates):
+                break
+    return tuple(dict.fromkeys(t for t in takes if t.has_content))
 
 
 def _until_unguarded(candidates: tuple[Transition, ...]) -> list[Transition]:

@@ -17,6 +17,12 @@ now with no transition since `as_of` matched when counted, since its business st
 and tags were the same then. (The runtime status also moves without a transition, when a
 step attempt fails or is retried: a `runtime_status` filter of `running` or `retrying` can
 still take in an instance whose step changed so after the count.)
+
+A dry run (of at most `limit` matches) also says what the operation would do to each match
+as it stands: `would_act`, how many it would change, and `would_skip`, those it would leave
+alone, counted per reason (`bulk_preview.py`). A bulk send whose event no state of the
+matched instances' definitions takes at all is refused up front, dry run or not, naming the
+near miss: it would be refused at every instance.
 """
 
 from __future__ import annotations
@@ -26,15 +32,25 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from statewright.engine.bulk_preview import (
+    Skip,
+    Skipped,
+    check_event_known,
+    is_guarded,
+    not_active,
+    send_skip,
+    tally,
+)
 from statewright.engine.deciding import DEFAULT_TENANT
 from statewright.engine.listing import Listing
 from statewright.engine.operating import Operating, settled
 from statewright.engine.payload import check_id, event_json
 from statewright.engine.sending import checked_event
+from statewright.engine.views import Instance
 from statewright.engine.work import Work
 from statewright.errors import AsOfAhead, PayloadError, StatewrightError, VersionConflict
 
-__all__ = ["BULK_LIMIT", "Bulk", "BulkFilters", "BulkResult"]
+__all__ = ["BULK_LIMIT", "Bulk", "BulkFilters", "BulkResult", "Skipped"]
 
 #: The most instances one bulk call acts on; narrow the filter (or repeat) for more.
 BULK_LIMIT = 10_000
@@ -53,8 +69,11 @@ class BulkFilters(TypedDict):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BulkResult:
     """What a bulk operation did: how many instances the filter matched, the ids it acted on,
-    and per refused instance its error (`dry_run`: only `matched`, and the `as_of` to pass
-    to the bulk). Given `as_of`: `changed`, those matching but changed since, left alone."""
+    and per refused instance its error (`dry_run`: `matched`, the `as_of` to pass to the
+    bulk, and what it would do now: `would_act` of them changed, `would_skip` left alone per
+    reason, `guarded` of those acted on only if their guards allow; `would_act` is None when
+    more match than the limit). Given `as_of`: `changed`, those matching but changed since,
+    left alone."""
 
     matched: int
     done: tuple[str, ...] = ()
@@ -62,6 +81,9 @@ class BulkResult:
     dry_run: bool = False
     changed: tuple[str, ...] = ()
     as_of: int | None = None
+    would_act: int | None = None
+    would_skip: tuple[Skipped, ...] = ()
+    guarded: int = 0
 
 
 class Bulk(Work, Operating, Listing):
@@ -89,13 +111,17 @@ class Bulk(Work, Operating, Listing):
         checks the per-event roles as `send` does (a refusal is reported per instance).
 
         Raises:
-            PayloadError: a malformed filter or event (as `list` and `send`), or more
-                matches than `limit` (nothing is done then).
+            PayloadError: a malformed filter or event (as `list` and `send`), an event type
+                that no state of the matched instances' definitions takes (naming the near
+                miss), or more matches than `limit` (nothing is done then).
         """
 
         # What would refuse the event at every instance refuses the bulk once, up front: a
-        # reserved or malformed type, a payload that is no JSON or too large.
-        event_json(checked_event(event), self.max_event_bytes, "the event")
+        # reserved or malformed type, a payload that is no JSON or too large, a type that no
+        # definition of the instances matched takes in any state.
+        checked = checked_event(event)
+        event_json(checked, self.max_event_bytes, "the event")
+        event_type = str(checked["type"])
         if actor is not None:
             check_id(actor, "actor")
 
@@ -118,7 +144,16 @@ class Bulk(Work, Operating, Listing):
             "state": state,
             "tag": tag,
         }
-        return self._bulk(act, tenant, dry_run, as_of, limit, filters)
+
+        def preview(instance: Instance) -> tuple[Skip | None, bool]:
+            skip = send_skip(instance, event_type, roles)
+            return skip, skip is None and is_guarded(instance, event_type)
+
+        def known(definition_ids: builtins.list[str]) -> None:
+            versions = {d: self._versions(d) for d in definition_ids}
+            check_event_known(versions, event_type)
+
+        return self._bulk(act, tenant, dry_run, as_of, limit, filters, preview, known)
 
     def bulk_cancel(
         self,
@@ -150,7 +185,11 @@ class Bulk(Work, Operating, Listing):
             "state": state,
             "tag": tag,
         }
-        return self._bulk(act, tenant, dry_run, as_of, limit, filters)
+
+        def preview(instance: Instance) -> tuple[Skip | None, bool]:
+            return not_active(instance), False
+
+        return self._bulk(act, tenant, dry_run, as_of, limit, filters, preview)
 
     def bulk_retry(
         self,
@@ -178,7 +217,17 @@ class Bulk(Work, Operating, Listing):
             "state": state,
             "tag": tag,
         }
-        return self._bulk(act, tenant, dry_run, as_of, limit, filters)
+
+        def preview(instance: Instance) -> tuple[Skip | None, bool]:
+            finished = not_active(instance)
+            if finished is not None:
+                return finished, False
+            steps = self.store.steps(tenant, instance.id)
+            if any(step.status == "retrying" for step in steps):
+                return None, False
+            return ("no_waiting_step", "with no step waiting for a retry"), False
+
+        return self._bulk(act, tenant, dry_run, as_of, limit, filters, preview)
 
     def bulk_horizon(self, *, timeout_s: float = 10.0) -> int:
         """The live stream's position up to which every transition is committed (waiting, on
@@ -198,13 +247,23 @@ class Bulk(Work, Operating, Listing):
         as_of: int | None,
         limit: int,
         filters: BulkFilters,
+        preview: Callable[[Instance], tuple[Skip | None, bool]],
+        check: Callable[[builtins.list[str]], None] | None = None,
     ) -> BulkResult:
         if as_of is not None:
             _check_as_of(as_of, self.store.stream_marker().seq)
         position = self.bulk_horizon() if dry_run and as_of is None else as_of
-        matched = sum(c.count for c in self.count_by_state(tenant=tenant, **filters))
+        counts = self.count_by_state(tenant=tenant, **filters)
+        matched = sum(c.count for c in counts)
+        if check is not None:
+            given = filters["definition_id"]
+            ids = [given] if given is not None else []
+            check(builtins.list(dict.fromkeys([*ids, *(c.definition_id for c in counts)])))
         if dry_run:
-            return BulkResult(matched=matched, dry_run=True, as_of=position)
+            if matched > limit:
+                return BulkResult(matched=matched, dry_run=True, as_of=position)
+            # Counted again as it walks, so that the parts add up to the whole.
+            return self._preview(tenant, filters, preview, position)
         if matched > limit:
             raise PayloadError(
                 f"the filter matches {matched} instances, more than the limit of {limit} for "
@@ -244,6 +303,38 @@ class Bulk(Work, Operating, Listing):
             refused=refused,
             changed=tuple(changed),
             as_of=as_of,
+        )
+
+    def _preview(
+        self,
+        tenant: str,
+        filters: BulkFilters,
+        preview: Callable[[Instance], tuple[Skip | None, bool]],
+        position: int | None,
+    ) -> BulkResult:
+        """A dry run's answer: what the operation would do to each instance matching now."""
+        skips: builtins.list[Skip] = []
+        acting = guarded = 0
+        cursor: str | None = None
+        while True:
+            page = self.list(tenant=tenant, cursor=cursor, limit=500, **filters)
+            for instance in page:
+                skip, only_if = preview(instance)
+                if skip is None:
+                    acting += 1
+                    guarded += only_if
+                else:
+                    skips.append(skip)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        return BulkResult(
+            matched=acting + len(skips),
+            dry_run=True,
+            as_of=position,
+            would_act=acting,
+            would_skip=tally(skips),
+            guarded=guarded,
         )
 
 

@@ -18,6 +18,7 @@ from statewright.api.operation_models import (
     BulkRetryIn,
     BulkSendIn,
     RefusedOut,
+    SkippedOut,
 )
 from statewright.api.problems import Problem, problem_of
 from statewright.api.routes.common import (
@@ -29,7 +30,7 @@ from statewright.api.routes.common import (
     errors,
     keyed,
 )
-from statewright.engine import BulkResult
+from statewright.engine import BulkResult, Engine
 from statewright.engine.bulk import BulkFilters
 
 __all__ = ["router"]
@@ -46,8 +47,8 @@ def bulk_send(
     (the per-event roles are checked per instance). With an Idempotency-Key, each instance
     gets the engine key `<key>/<id>`, so a bulk sent again sends nothing twice."""
     key = check_key(key)
-    filters = _filters(body)
     engine = engine_of(request)
+    filters = _filters(body, engine)
     event = body.event.model_dump(mode="json")
 
     def handle() -> Reply:
@@ -74,8 +75,8 @@ def bulk_cancel(
     """Cancel every instance matched; those that had finished already are refused
     (`instance-not-active`)."""
     key = check_key(key)
-    filters = _filters(body)
     engine = engine_of(request)
+    filters = _filters(body, engine)
 
     def handle() -> Reply:
         return _reply(
@@ -99,8 +100,8 @@ def bulk_retry(
     """Make the waiting steps of every instance matched due now; an instance with none
     waiting is refused (`step-not-retryable` with its `reason`)."""
     key = check_key(key)
-    filters = _filters(body)
     engine = engine_of(request)
+    filters = _filters(body, engine)
 
     def handle() -> Reply:
         return _reply(
@@ -112,12 +113,12 @@ def bulk_retry(
     return idempotent(request, caller, key, body.model_dump(mode="json"), handle)
 
 
-def _filters(body: BulkFilterIn) -> BulkFilters:
+def _filters(body: BulkFilterIn, engine: Engine) -> BulkFilters:
     """The engine's filters; a body with none and without `all` is refused (a bulk over
-    every instance is said, never implied)."""
+    every instance is said, never implied), as is a state or tag no definition has."""
     filters = InstanceFilters(
         body.definition, body.status, body.runtime_status, body.state, body.tag
-    ).engine()
+    ).checked(engine)
     if not body.all and all(value is None for value in filters.values()):
         raise Problem(
             422,
@@ -150,5 +151,10 @@ def _reply(result: BulkResult) -> Reply:
         dry_run=result.dry_run,
         changed=list(result.changed),
         as_of=result.as_of,
+        would_act=result.would_act,
+        would_skip=[
+            SkippedOut(reason=s.reason, count=s.count, detail=s.detail) for s in result.would_skip
+        ],
+        guarded=result.guarded,
     )
     return Reply(200, body.model_dump(mode="json"))

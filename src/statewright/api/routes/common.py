@@ -88,6 +88,22 @@ class InstanceFilters:
             "tag": self.tag,
         }
 
+    def checked(self, engine: Engine) -> BulkFilters:
+        """As `engine()`, once a `state` or `tag` no definition has is refused, as the CLI
+        refuses it: misspelt, it would match nothing and say nothing.
+
+        Raises:
+            PayloadError: no definition (the one filtered by, when given) has the state in
+                its latest version or declares the tag in any version; the message names
+                the near miss.
+            NotFound: the definition filtered by is not stored.
+        """
+        if self.state is not None or self.tag is not None:
+            engine.check_state_and_tag(
+                definition_id=self.definition, state=self.state, tag=self.tag
+            )
+        return self.engine()
+
 
 def instance_filters(
     definition: Annotated[str | None, _Filter] = None,

@@ -154,13 +154,14 @@ def list_instances(
 ) -> InstancesOut:
     """The tenant's instances by id, filtered (and by the start of their id); page on with
     `cursor` = the last `next_cursor` and the same filters (or `after` = the last `next`)."""
-    found = engine_of(request).list(
+    engine = engine_of(request)
+    found = engine.list(
         tenant=caller.tenant,
         id_prefix=id_prefix,
         cursor=cursor,
         after=after,
         limit=limit,
-        **filters.engine(),
+        **filters.checked(engine),
     )
     return InstancesOut(
         items=[instance_out(instance, payloads=caller.payloads) for instance in found],

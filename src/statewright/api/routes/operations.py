@@ -47,7 +47,8 @@ def state_counts(
 ) -> StateCountsOut:
     """How many of the tenant's instances are in each business state, per definition, with
     the filters of the instance list; `total` is their sum."""
-    counts = engine_of(request).count_by_state(tenant=caller.tenant, **filters.engine())
+    engine = engine_of(request)
+    counts = engine.count_by_state(tenant=caller.tenant, **filters.checked(engine))
     return StateCountsOut(
         items=[
             StateCountOut(definition=c.definition_id, state=c.state, value=c.value, count=c.count)

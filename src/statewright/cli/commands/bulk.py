@@ -85,10 +85,18 @@ def _report(session: Session, result: BulkResult, verb: str) -> None:
                     instance_id: {"error": type(error).__name__, "message": str(error)}
                     for instance_id, error in result.refused.items()
                 },
+                "would_act": result.would_act,
+                "would_skip": [
+                    {"reason": s.reason, "count": s.count, "detail": s.detail}
+                    for s in result.would_skip
+                ],
+                "guarded": result.guarded,
             }
         )
     elif result.dry_run:
         session.console.print(f"{result.matched} instance(s) match: nothing {verb} (dry run)")
+        if result.would_act is not None and result.matched:
+            session.console.print(escape(_would(result, verb)))
         if result.matched and result.as_of is not None:
             session.console.print(
                 f"to act on these and no instance changed since, add --as-of {result.as_of} "
@@ -106,6 +114,19 @@ def _report(session: Session, result: BulkResult, verb: str) -> None:
             session.console.print(f"  {escape(shown)}", style="red")
     if result.refused:
         raise typer.Exit(1)
+
+
+def _would(result: BulkResult, verb: str) -> str:
+    """`9 would be cancelled; 3 skipped: 2 done already, 1 stopped already`."""
+    text = f"{result.would_act} would be {verb}"
+    if result.guarded:
+        text += f" ({result.guarded} only if their guards allow)"
+    skipped = sum(s.count for s in result.would_skip)
+    if skipped:
+        text += f"; {skipped} skipped: " + ", ".join(
+            f"{s.count} {s.detail}" for s in result.would_skip
+        )
+    return text
 
 
 @app.command()

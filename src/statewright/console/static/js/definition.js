@@ -6,6 +6,7 @@ import { api, live } from "./api.js";
 import { problemBox, replaceKeepingFocus } from "./dom.js";
 import { filterPath, leafPaths, stateIds, valueText } from "./chartvalue.js";
 import { eventsTable } from "./events_table.js";
+import { zoomable } from "./diagram_zoom.js";
 import { drawStatechart } from "./statechart.js";
 import { el, fill, msTime } from "./ui.js";
 import { at, consolePath } from "./paths.js";
@@ -20,6 +21,7 @@ const ui = {
   counts: el("div"),
   events: el("div"),
 };
+const view = zoomable(ui.diagram);
 let drawing = null;
 let toId = (p) => p;
 
@@ -112,12 +114,14 @@ async function show(version) {
   );
   fill(ui.events, eventsTable(config));
   drawing = null;
+  view.detach();
   ui.diagram.dataset.ready = "";
   fill(ui.diagram, el("p", { class: "sw-muted diagram-wait" }, "Drawing the statechart…"));
   try {
     const model = await api(`/definitions/${enc}/diagram?version=${definition.version}`);
     toId = stateIds(model, config.id ?? name);
     drawing = await drawStatechart(ui.diagram, model);
+    view.attach(drawing);
   } catch (error) {
     fill(ui.diagram, error.problem ? problemBox(error) : el("p", { class: "sw-muted" }, `The diagram could not be drawn: ${error.message}`));
   }
@@ -129,7 +133,7 @@ async function main() {
   fill(
     root,
     ui.head,
-    el("section", { class: "sw-panel diagram-card" }, ui.diagram),
+    el("section", { class: "sw-panel diagram-card" }, view.element),
     el("div", { class: "definition-grid" }, ui.counts, ui.events),
   );
   let loaded = false;

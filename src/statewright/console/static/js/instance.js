@@ -9,6 +9,7 @@ import { activePaths, stateIds, valueText } from "./chartvalue.js";
 import { actionsBar, actionsKey } from "./actions.js";
 import { businessState, contextPanel, runtimeStatus, stepsPanel, tickCountdowns, timersPanel } from "./panels.js";
 import { markScrub, renderTimeline, tick } from "./timeline.js";
+import { zoomable } from "./diagram_zoom.js";
 import { drawStatechart } from "./statechart.js";
 import { el, fill, msTime } from "./ui.js";
 import { at, consolePath } from "./paths.js";
@@ -29,6 +30,7 @@ const ui = {
   side: el("div", { class: "side" }),
   timeline: el("div", { class: "timeline-wrap" }),
 };
+const view = zoomable(ui.diagram);
 
 const data = { me: null, inst: null, history: [], attempts: [], accepted: null, steps: [], timers: [], config: null };
 let drawing = null;
@@ -286,7 +288,7 @@ async function main() {
     ui.notice,
     el("div", { class: "top-row" }, ui.status, ui.actions),
     ui.form,
-    el("section", { class: "sw-panel diagram-card" }, ui.diagram, ui.scrub),
+    el("section", { class: "sw-panel diagram-card" }, view.element, ui.scrub),
     el("div", { class: "instance-grid" }, el("section", { class: "sw-panel" }, ui.timeline), ui.side),
   );
   fill(ui.diagram, el("p", { class: "sw-muted diagram-wait" }, "Drawing the statechart…"));
@@ -303,6 +305,7 @@ async function main() {
   if (model) {
     try {
       drawing = await drawStatechart(ui.diagram, model);
+      view.attach(drawing);
       renderScrubber();
       ui.diagram.dataset.ready = "true";
     } catch (error) {

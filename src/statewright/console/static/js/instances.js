@@ -354,6 +354,49 @@ function bulkProblem(title, detail) {
   replace($("bulk-result"), problemBox({ problem: { title, detail } }));
 }
 
+// What the action does to an instance, after a count: "9 will be cancelled".
+function willDo(action, body) {
+  if (action === "send") return `will get ${body.event.type}`;
+  if (action === "retry") return "will have their waiting steps retried";
+  return "will be cancelled";
+}
+
+/** "2 done already, 1 stopped already": the dry run's skips, as words. */
+function skipsText(skips) {
+  return skips.map((s) => `${s.count} ${s.detail}`).join(", ");
+}
+
+// When the count finds nothing the action would change, there is nothing to confirm: say
+// why each match would be skipped, and what to change instead.
+const NOTHING_TO_DO = {
+  send: (body) => [`No matching instance would take ${body.event.type}`,
+    `send an event they accept now (an instance's page lists them), or change the filters`],
+  retry: () => ["No step to retry", "filter by runtime status retrying to find the instances whose steps wait"],
+  cancel: () => ["Nothing to cancel", "filter by status active to find the instances still running"],
+};
+
+/** The question for a count: how many match, how many the action will change, how many it
+ * will skip and why (a dry run tells all three). */
+function question(action, body, counted) {
+  const scope = body.all ? "every instance of the tenant" : "the instances matching the filter";
+  const n = counted.matched;
+  const head = [h("strong", {}, String(n)), ` ${n === 1 ? "instance" : "instances"} (${scope}). `];
+  const acting = counted.would_act;
+  const skipped = counted.would_skip.reduce((sum, s) => sum + s.count, 0);
+  const guarded = counted.guarded ? ` (${counted.guarded} only if their guards allow)` : "";
+  // No preview (more match than one bulk may act on), or nothing to skip: as counted.
+  if (acting === null || (skipped === 0 && !guarded)) {
+    return [...head, `Really ${describe(action, body)} ${n === 1 ? "it" : "them"}?`];
+  }
+  return [
+    ...head,
+    h("span", { "data-testid": "bulk-acting" }, `${acting} ${willDo(action, body)}${guarded}`),
+    skipped ? ", " : "",
+    skipped ? h("span", { "data-testid": "bulk-skipping" }, `${skipped} will be skipped: ${skipsText(counted.would_skip)}`) : "",
+    `. Really ${describe(action, body)} ${acting === 1 ? "that one" : `those ${acting}`}?`,
+  ];
+}
+
 async function countBulk() {
   const action = $("bulk-action").value;
   replace($("bulk-result"));
@@ -365,20 +408,22 @@ async function countBulk() {
   try {
     const counted = await api(`/bulk/${action}`, { method: "POST", body });
     if (mine !== asked) return;
-    const scope = body.all ? "every instance of the tenant" : "the instances matching the filter";
+    if (counted.matched > 0 && counted.would_act === 0) {
+      const [title, fix] = NOTHING_TO_DO[action](body);
+      return bulkProblem(title, `of the ${counted.matched} matching: ${skipsText(counted.would_skip)}; ${fix}`);
+    }
+    const acting = counted.would_act ?? counted.matched;
     replace(
       $("bulk-confirm"),
-      h("span", { "data-testid": "bulk-matched" },
-        h("strong", {}, String(counted.matched)), ` ${counted.matched === 1 ? "instance" : "instances"} (${scope}). `,
-        `Really ${describe(action, body)} ${counted.matched === 1 ? "it" : "them"}?`),
+      h("span", { "data-testid": "bulk-matched" }, question(action, body, counted)),
       h("button", {
         type: "button",
         class: action === "cancel" ? "sw-button sw-danger" : "sw-button sw-primary",
         "data-testid": "bulk-go",
-        disabled: counted.matched === 0,
+        disabled: acting === 0,
         // With the count's as_of: the bulk acts on no instance changed since the count.
         onclick: () => runBulk(action, { ...body, dry_run: false, as_of: counted.as_of }, counted.matched),
-      }, `Yes, ${action} ${counted.matched}`),
+      }, `Yes, ${action} ${acting}`),
       h("button", { type: "button", class: "sw-button", onclick: resetBulk }, "No"),
     );
     $("bulk-confirm").hidden = false;
