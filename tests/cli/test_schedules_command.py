@@ -89,3 +89,18 @@ def test_a_missing_store_exits_5_naming_it(tmp_path: Path, monkeypatch: pytest.M
     missing = f"sqlite:///{tmp_path / 'nope.db'}"
     result = runner.invoke(app, ["schedules", "--url", missing])
     assert result.exit_code == 5 and "nope.db" in result.output
+
+
+def test_a_schedule_known_only_from_its_ticks_shows_when_it_last_ticked(url: str) -> None:
+    """Dropped from SCHEDULES, or its workers stopped cleanly: no worker row says it."""
+    with Engine.open(url) as engine:
+        now = engine.clock.now()
+        assert engine.store.claim_tick("dropped-report", now - 120_000, now - 120_000, 1000)
+        engine.store.finish_tick("dropped-report", now - 120_000)
+    result = runner.invoke(app, ["schedules", "--url", url])
+    assert result.exit_code == 0, result.output
+    assert "dropped-report" in result.stdout and "no live worker (last ticked" in result.stdout
+    listed = json.loads(runner.invoke(app, ["schedules", "--url", url, "--json"]).stdout)
+    [dropped] = [s for s in listed["schedules"] if s["name"] == "dropped-report"]
+    assert (dropped["spec_known"], dropped["workers"]) == (False, [])
+    assert dropped["last_tick"]["status"] == "done"

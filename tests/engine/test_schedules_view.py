@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from tests_support import START_MS
 
 from statewright.engine import Engine
+from statewright.engine.schedules import TICKED_LISTED_MS
 from statewright.engine.workers import WORKER_GONE_MS, WORKERS_SEEN_MS
 from statewright.runtime import Worker
 from statewright.store.records import WorkerRecord
@@ -143,3 +144,66 @@ def test_an_event_action_is_summarised_with_its_filters() -> None:
     assert describe_action({"event": {"type": "PING"}, "where": both}) == (
         "send PING to order instances in status active and with runtime status waiting"
     )
+
+
+def test_a_schedule_that_ticked_but_no_worker_advertises_is_run_by_no_live_worker(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    """A deploy dropped it from SCHEDULES, or its workers stopped cleanly (which removes
+    their rows): known from its ticks, it is listed and counted as run by no live worker,
+    so that the alert on such schedules fires, until its last tick is 7 days old."""
+    worker = _worker(engine, REPORT)
+    [before] = engine.schedules(tenant="acme")
+    assert before.next_tick is not None
+    clock.advance(before.next_tick - clock.now())
+    assert worker.schedules.run_due() == 1
+    engine.store.remove_worker(worker.presence.id)  # a clean stop
+    clock.advance("2h")
+
+    [dropped] = engine.schedules()  # its tenant is not known: listed for the default one
+    assert (dropped.name, dropped.spec_known, dropped.workers) == ("nightly-report", False, ())
+    assert dropped.last_tick is not None
+    assert (dropped.last_tick.at, dropped.last_tick.status) == (before.next_tick, "done")
+    assert dropped.last_heard_at == before.next_tick and dropped.next_tick is None
+    assert engine.schedules(tenant="acme") == [] and engine.schedules(tenant="other") == []
+    summary = engine.work_summary()
+    assert (summary.schedules, summary.schedules_unrun) == (1, 1)
+
+    clock.advance(TICKED_LISTED_MS - 2 * 3_600_000)  # its last tick 7 days old, to the ms
+    assert [s.name for s in engine.schedules()] == ["nightly-report"]
+    clock.advance(1)
+    assert engine.schedules() == []
+    assert (engine.work_summary().schedules, engine.work_summary().schedules_unrun) == (0, 0)
+
+
+def test_a_ticked_schedule_a_live_worker_runs_is_listed_once_in_its_tenant(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    worker = _worker(engine, REPORT)
+    tick = engine.schedules(tenant="acme")[0].next_tick
+    assert tick is not None
+    clock.advance(tick - clock.now())
+    assert worker.schedules.run_due() == 1
+    assert worker.presence.beat()
+    assert engine.schedules() == []
+    [report] = engine.schedules(tenant="acme")
+    assert report.spec_known and [w.id for w in report.workers] == [worker.presence.id]
+    summary = engine.work_summary()
+    assert (summary.schedules, summary.schedules_unrun) == (1, 0)
+
+
+def test_the_next_tick_is_the_one_due_and_not_yet_run(engine: Engine, clock: VirtualClock) -> None:
+    worker = _worker(engine, {**REPORT, "catchUp": "1h"})
+    tick = engine.schedules(tenant="acme")[0].next_tick
+    assert tick is not None
+    clock.advance(tick - clock.now())
+    assert worker.schedules.run_due() == 1
+    clock.advance(20 * 60_000)  # the next quarter is due, its worker not come round yet
+    assert worker.presence.beat()
+    [due] = engine.schedules(tenant="acme")
+    assert due.next_tick == tick + 15 * 60_000 < clock.now()
+    assert due.catch_up == "1h"
+    clock.advance("2h")  # those due now are the ones of the last hour: the oldest of them
+    assert worker.presence.beat()
+    [late] = engine.schedules(tenant="acme")
+    assert late.next_tick == tick + 90 * 60_000  # 23:45, the first of the last hour (00:35)

@@ -82,12 +82,15 @@ def test_a_tick_sends_the_event_to_matching_instances_once(
     assert engine.history("r-1")[-1].idempotency_key == f"schedule/escalate-stale/{NEXT_QUARTER}"
 
 
-def test_missed_ticks_run_after_downtime(engine: Engine, clock: VirtualClock) -> None:
+def test_missed_ticks_run_after_downtime_with_catch_up_all(
+    engine: Engine, clock: VirtualClock
+) -> None:
     worker = Worker(engine)
     worker.schedule(
         {
             "name": "daily-report",
             "cron": "0 2 * * *",
+            "catchUp": "all",
             "action": {"start": "report", "input": {"day": "today"}},
         }
     )
@@ -98,6 +101,135 @@ def test_missed_ticks_run_after_downtime(engine: Engine, clock: VirtualClock) ->
     assert worker.run_once() == 3
     assert len(engine.list(definition_id="report")) == 3
     assert worker.run_once() == 0
+
+
+MINUTE = 60_000
+REMIND = {
+    "name": "remind",
+    "cron": "* * * * *",
+    "action": {"event": "ESCALATE", "where": {"definition": "intake"}},
+}
+
+
+def _reviews(engine: Engine, count: int) -> None:
+    for index in range(count):
+        engine.start("intake", instance_id=f"r-{index}")
+        engine.send(f"r-{index}", "SUBMIT")
+
+
+def _skips(logged: pytest.LogCaptureFixture, name: str) -> list[str]:
+    return [
+        r.getMessage()
+        for r in logged.records
+        if r.getMessage().startswith(f"schedule {name}: ") and "skipped" in r.getMessage()
+    ]
+
+
+def test_after_a_day_down_only_the_latest_missed_tick_runs_by_default(
+    engine: Engine, clock: VirtualClock, logged: pytest.LogCaptureFixture
+) -> None:
+    """The operator's case: every minute, the workers down for a day. The next pass runs
+    one tick, not 1,440, and says once how many it skipped and how to run them."""
+    _reviews(engine, 2)
+    worker = Worker(engine)
+    worker.schedule(REMIND)
+    worker.run_once()
+    clock.advance(MINUTE - START % MINUTE)  # the first tick: run
+    assert worker.run_once() == 1
+    first = clock.now()
+
+    clock.advance("1d")
+    assert worker.run_once() == 1
+    assert worker.run_once() == 0
+
+    (tick,) = engine.store.last_ticks(["remind"])
+    assert (tick.tick_at, tick.status) == (first + 1440 * MINUTE, "done")
+    (line,) = _skips(logged, "remind")
+    assert line.startswith(
+        "schedule remind: 1439 missed ticks skipped, from 2023-11-14T22:15:00Z to "
+        '2023-11-15T22:13:00Z (catchUp "latest", the default: only the latest missed tick runs)'
+    )
+    assert '"catchUp" on the schedule to a window such as "1h", or to "all"' in line
+    clock.advance(MINUTE)  # the schedule goes on ticking: nothing more is skipped
+    assert worker.run_once() == 1
+    assert len(_skips(logged, "remind")) == 1
+
+
+def test_a_catch_up_window_runs_the_missed_ticks_that_recent_and_skips_the_older(
+    engine: Engine, clock: VirtualClock, logged: pytest.LogCaptureFixture
+) -> None:
+    _reviews(engine, 1)
+    worker = Worker(engine)
+    worker.schedule({**REMIND, "catchUp": "1h"})
+    worker.run_once()
+    clock.advance(MINUTE - START % MINUTE)
+    assert worker.run_once() == 1
+
+    clock.advance("1d")
+    clock.advance(30_000)  # mid-minute: the 60 ticks of the last hour are in the window
+    assert worker.run_once() == 60
+    assert worker.run_once() == 0
+    (line,) = _skips(logged, "remind")
+    assert line.startswith("schedule remind: 1380 missed ticks skipped, from ")
+    assert 'catchUp "1h": only the missed ticks at most that old run' in line
+
+
+def test_a_window_that_no_missed_tick_is_in_skips_them_all_once_and_the_next_tick_runs(
+    engine: Engine, clock: VirtualClock, logged: pytest.LogCaptureFixture
+) -> None:
+    """As a Kubernetes CronJob past its startingDeadlineSeconds: a nightly report missed by
+    more than its window does not run late; the next night's does."""
+    worker = Worker(engine)
+    worker.schedule(
+        {
+            "name": "daily-report",
+            "cron": "0 2 * * *",
+            "catchUp": "1h",
+            "action": {"start": "report", "input": {"day": "today"}},
+        }
+    )
+    worker.run_once()
+    clock.advance("7h")  # 2023-11-15T05:13Z: the 02:00 tick is 3 h old
+
+    assert worker.run_once() == 0
+    assert worker.run_once() == 0
+    assert engine.list(definition_id="report") == []
+    (line,) = _skips(logged, "daily-report")
+    assert line.startswith(
+        "schedule daily-report: 1 missed tick skipped, from 2023-11-15T02:00:00Z to "
+        "2023-11-15T02:00:00Z"
+    )
+    next_night = START - START % 86_400_000 + 86_400_000 + 26 * 3_600_000  # the 16th, 02:00
+    assert worker.schedules.next_due() == next_night
+    clock.advance("21h")  # 02:13 on the 16th: that tick is in the window
+    assert worker.run_once() == 1
+    assert [i.id for i in engine.list(definition_id="report")] == [f"daily-report-{next_night}"]
+    assert len(_skips(logged, "daily-report")) == 1
+
+
+def test_racing_workers_after_downtime_run_the_latest_missed_tick_once(
+    engine: Engine, clock: VirtualClock, store_url: str
+) -> None:
+    _reviews(engine, 3)
+    engines = [open_engine(store_url, clock) for _ in range(3)]
+    workers = [Worker(e) for e in engines]
+    for worker in workers:
+        worker.schedule(ESCALATE)
+    clock.advance("1d")
+    ran: list[int] = []
+    try:
+        threads = [threading.Thread(target=lambda w=w: ran.append(w.run_once())) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for other in engines:
+            other.close()
+
+    assert sum(ran) == 1
+    for index in range(3):
+        assert escalations(engine, f"r-{index}") == ["schedule:escalate-stale"]
 
 
 def test_racing_workers_run_each_tick_once(

@@ -14,12 +14,35 @@ import heapq
 import re
 import zoneinfo
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import cache
 
 from cronsim import CronSim
 
-__all__ = ["MACROS", "expand", "ticks_after", "zone"]
+from statewright.chart.durations import parse_duration_ms
+
+__all__ = [
+    "CATCH_UP_DEFAULT",
+    "CATCH_UP_MIN_MS",
+    "MACROS",
+    "SKIPPED_COUNT_CAP",
+    "CatchUp",
+    "catch_up",
+    "catch_up_window_ms",
+    "expand",
+    "ticks_after",
+    "zone",
+]
+
+#: A schedule's catch-up policy when it names none: after downtime only the latest missed
+#: tick runs (as Celery beat does, and a Kubernetes CronJob without a deadline).
+CATCH_UP_DEFAULT = "latest"
+#: The shortest catch-up window: ticks are whole minutes apart, and a shorter window would
+#: skip ticks that a busy worker merely reaches a little late.
+CATCH_UP_MIN_MS = 60_000
+#: How many skipped ticks are counted one by one; past it the log says "more than".
+SKIPPED_COUNT_CAP = 10_000
 
 #: The macros and the five fields each stands for.
 MACROS = {
@@ -126,3 +149,112 @@ def zone(name: str) -> zoneinfo.ZoneInfo | timezone:
     # datetime.UTC, not ZoneInfo("UTC"): cronsim recognises it and skips its DST
     # handling (the ticks are the same either way, only faster).
     return UTC if name == "UTC" else zoneinfo.ZoneInfo(name)
+
+
+def catch_up_window_ms(policy: str) -> int | None:
+    """The window of a catch-up policy in ms: None for "all" (no limit), 0 for "latest"
+    (only the latest missed tick), else the duration it spells (assumed valid: `runtime.cron`
+    checks schedules when they are built)."""
+    if policy == "all":
+        return None
+    if policy == "latest":
+        return 0
+    window = parse_duration_ms(policy)
+    if window is None:
+        raise ValueError(f"not a catch-up policy: {policy!r}")
+    return window
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """What a pass over a schedule's due ticks does under its catch-up policy.
+
+    Attributes:
+        run: the due ticks to claim and run, earliest first.
+        skipped: how many due ticks the policy skips (counted up to `SKIPPED_COUNT_CAP`;
+            `skipped_more` says there were more).
+        skipped_more: there were more than `skipped` skipped ticks.
+        first_skipped, last_skipped: the earliest and latest skipped tick (None: none).
+    """
+
+    run: list[int]
+    skipped: int = 0
+    skipped_more: bool = False
+    first_skipped: int | None = None
+    last_skipped: int | None = None
+
+
+def catch_up(
+    cron: str, timezone_name: str, policy: str, after_ms: int, now_ms: int, limit: int
+) -> CatchUp:
+    """The due ticks of a schedule in (after_ms, now_ms] to run now, at most `limit`, and
+    those its catch-up `policy` skips.
+
+    - "all": every due tick runs, in order (`limit` per pass).
+    - "latest": only the latest due tick runs; the ones before it are skipped. One due tick
+      alone (however late) always runs.
+    - a window ("1h"): the due ticks at most that old run, in order; older ones are skipped
+      (none runs if none is that recent).
+    """
+    window = catch_up_window_ms(policy)
+    if window is None:
+        return CatchUp(_ticks_in(cron, timezone_name, after_ms, now_ms, limit))
+    if window == 0:
+        latest = _latest_tick(cron, timezone_name, after_ms, now_ms)
+        if latest is None:
+            return CatchUp([])
+        return _with_skipped(cron, timezone_name, after_ms, latest - 1, [latest])
+    cutoff = now_ms - window  # the oldest tick that still runs
+    run = _ticks_in(cron, timezone_name, max(after_ms, cutoff - 1), now_ms, limit)
+    if after_ms >= cutoff - 1:
+        return CatchUp(run)
+    return _with_skipped(cron, timezone_name, after_ms, cutoff - 1, run)
+
+
+def _with_skipped(
+    cron: str, timezone_name: str, after_ms: int, until_ms: int, run: list[int]
+) -> CatchUp:
+    """`run`, with the ticks in (after_ms, until_ms] as skipped."""
+    first, count, more = None, 0, False
+    for tick in ticks_after(cron, timezone_name, after_ms):
+        if tick > until_ms:
+            break
+        if count == SKIPPED_COUNT_CAP:
+            more = True
+            break
+        first = tick if first is None else first
+        count += 1
+    if first is None:
+        return CatchUp(run)
+    last = _latest_tick(cron, timezone_name, after_ms, until_ms)
+    return CatchUp(run, count, more, first, last)
+
+
+def _ticks_in(cron: str, timezone_name: str, after_ms: int, until_ms: int, limit: int) -> list[int]:
+    """The ticks in (after_ms, until_ms], earliest first, at most `limit`."""
+    ticks: list[int] = []
+    if limit < 1:
+        return ticks
+    for tick in ticks_after(cron, timezone_name, after_ms):
+        if tick > until_ms:
+            break
+        ticks.append(tick)
+        if len(ticks) == limit:
+            break
+    return ticks
+
+
+def _latest_tick(cron: str, timezone_name: str, after_ms: int, until_ms: int) -> int | None:
+    """The latest tick in (after_ms, until_ms], or None: looked for in ever longer spans back
+    from `until_ms`, so that a year of missed minutely ticks is not walked one by one."""
+    span = 2 * 60_000
+    while True:
+        start = max(after_ms, until_ms - span)
+        latest = None
+        for tick in ticks_after(cron, timezone_name, start):
+            if tick > until_ms:
+                break
+            latest = tick
+        if latest is not None or start == after_ms:
+            return latest
+        span *= 8

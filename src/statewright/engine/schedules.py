@@ -6,6 +6,13 @@ a worker older than that publishes none) and claims each tick in `schedule_ticks
 both: a schedule is listed while a worker that runs it was heard of within `WORKERS_SEEN_MS`,
 so one whose workers all died stays listed, run by no live worker, until they are forgotten.
 A schedule belongs to its action's tenant (`"tenant"`, `default` when absent).
+
+A schedule no worker heard of in that hour advertises (a deploy dropped it from `SCHEDULES`,
+or its workers stopped cleanly, which removes their rows) is still known from its ticks:
+while its last tick is at most `TICKED_LISTED_MS` (7 days) old it is listed, run by no live
+worker, with its last tick and nothing else (`spec_known` False), and counts among the
+schedules no live worker runs, so that the alert on them fires. Its ticks say nothing of its
+action, hence of its tenant: it is listed for the default tenant, the operators'.
 """
 
 from __future__ import annotations
@@ -18,12 +25,13 @@ from types import MappingProxyType
 
 from cronsim import CronSimError
 
-from statewright.engine.cron_ticks import ticks_after
+from statewright.engine.cron_ticks import CATCH_UP_DEFAULT, catch_up, ticks_after
 from statewright.engine.deciding import DEFAULT_TENANT, Deciding
 from statewright.engine.workers import WORKER_GONE_MS, WORKERS_SEEN_MS
 from statewright.store.records import ScheduleTickRecord, WorkerRecord
 
 __all__ = [
+    "TICKED_LISTED_MS",
     "ScheduleSeen",
     "ScheduleWorker",
     "Schedules",
@@ -32,6 +40,12 @@ __all__ = [
     "schedule_specs",
     "tick_status",
 ]
+
+
+#: How long a schedule that no worker advertises stays listed after its last tick: long
+#: enough for the alert on a schedule no live worker runs to be seen over a weekend, short
+#: enough that one dropped on purpose stops counting on its own.
+TICKED_LISTED_MS = 7 * 86_400_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,12 +82,18 @@ class ScheduleSeen:
         name, description, cron, timezone, action: the schedule's spec as its worker has it.
         summary: the action in words: "send REMIND to order instances in status active",
             "start report".
+        catch_up: its catch-up policy ("latest", a window such as "1h", or "all").
         tenant: the action's tenant.
         workers: the live workers that run it (empty: none does; its ticks wait).
-        last_heard_at: when a worker that runs it was last heard of (epoch ms).
+        last_heard_at: when a worker that runs it was last heard of (epoch ms); for a
+            schedule known only from its ticks, its last tick.
         last_tick: the latest tick claimed, or None (never ticked yet).
-        next_tick: when it ticks next by its cron and time zone (epoch ms), or None when the
-            cron has no tick in the next 50 years.
+        next_tick: the tick it runs next (epoch ms): one already due and not yet run (the
+            earliest its catch-up policy keeps), else the first after now by its cron and
+            time zone; None when the cron has no tick in the next 50 years, or its spec is
+            not known.
+        spec_known: False for a schedule known only from its ticks (no worker heard of in
+            the last hour advertises it): its cron, time zone and action are then empty.
     """
 
     name: str
@@ -87,6 +107,8 @@ class ScheduleSeen:
     last_heard_at: int
     last_tick: TickSeen | None
     next_tick: int | None
+    catch_up: str = CATCH_UP_DEFAULT
+    spec_known: bool = True
 
 
 def describe_action(action: Mapping[str, object]) -> str:
@@ -112,15 +134,18 @@ class Schedules(Deciding):
 
     def schedules(self, *, tenant: str = DEFAULT_TENANT) -> list[ScheduleSeen]:
         """The cron schedules of `tenant` that workers heard of in the last hour run, by
-        name: each with the live workers running it, its last tick and its next."""
+        name: each with the live workers running it, its last tick and its next; for the
+        default tenant also those known only from a tick of the last `TICKED_LISTED_MS`."""
         now = self.clock.now()
         specs: dict[str, Mapping[str, object]] = {}
         runners: dict[str, list[WorkerRecord]] = {}
+        advertised: set[str] = set()
         # Oldest first: the spec of the worker heard of last wins a name two specs share.
         for worker in sorted(
             self.store.live_workers(now - WORKERS_SEEN_MS), key=lambda w: w.heartbeat_at
         ):
             for spec in schedule_specs(worker):
+                advertised.add(str(spec["name"]))
                 action = spec.get("action")
                 if not isinstance(action, Mapping) or _tenant(action) != tenant:
                     continue
@@ -128,7 +153,12 @@ class Schedules(Deciding):
                 specs[name] = spec
                 runners.setdefault(name, []).append(worker)
         ticks = {tick.name: tick for tick in self.store.last_ticks(sorted(specs))}
-        return [_seen(specs[name], runners[name], ticks.get(name), now) for name in sorted(specs)]
+        seen = {name: _seen(specs[name], runners[name], ticks.get(name), now) for name in specs}
+        if tenant == DEFAULT_TENANT:
+            for tick in self.store.ticked_schedules(now - TICKED_LISTED_MS):
+                if tick.name not in advertised:
+                    seen[tick.name] = _ticked_only(tick, now)
+        return [seen[name] for name in sorted(seen)]
 
 
 def schedule_specs(worker: WorkerRecord) -> Iterator[Mapping[str, object]]:
@@ -157,6 +187,8 @@ def _seen(
     assert isinstance(action, Mapping)
     cron, timezone = str(spec.get("cron", "")), str(spec.get("timezone", "UTC"))
     live = [worker for worker in workers if worker.heartbeat_at >= now - WORKER_GONE_MS]
+    policy = spec.get("catchUp", CATCH_UP_DEFAULT)
+    policy = policy if isinstance(policy, str) else CATCH_UP_DEFAULT
     return ScheduleSeen(
         name=str(spec["name"]),
         description=str(spec.get("description", "")),
@@ -168,7 +200,26 @@ def _seen(
         workers=tuple(ScheduleWorker(id=w.id, host=w.host, pid=w.pid) for w in live),
         last_heard_at=max(worker.heartbeat_at for worker in workers),
         last_tick=None if tick is None else _tick(tick, now),
-        next_tick=_next_tick(cron, timezone, now),
+        next_tick=_next_tick(cron, timezone, policy, tick, now),
+        catch_up=policy,
+    )
+
+
+def _ticked_only(tick: ScheduleTickRecord, now: int) -> ScheduleSeen:
+    """A schedule known only from its ticks: no worker heard of lately advertises it."""
+    return ScheduleSeen(
+        name=tick.name,
+        description="",
+        cron="",
+        timezone="",
+        action=MappingProxyType({}),
+        summary="unknown: no worker heard of in the last hour runs it",
+        tenant=DEFAULT_TENANT,
+        workers=(),
+        last_heard_at=tick.tick_at,
+        last_tick=_tick(tick, now),
+        next_tick=None,
+        spec_known=False,
     )
 
 
@@ -184,10 +235,18 @@ def _tick(tick: ScheduleTickRecord, now: int) -> TickSeen:
     return TickSeen(at=tick.tick_at, status=tick_status(tick, now), taken_over=tick.claims > 1)
 
 
-def _next_tick(cron: str, timezone: str, now: int) -> int | None:
-    """The first tick after `now`; None for none in cronsim's horizon (or a spec that no
-    longer reads, which its worker would have refused)."""
+def _next_tick(
+    cron: str, timezone: str, policy: str, last: ScheduleTickRecord | None, now: int
+) -> int | None:
+    """The tick a worker runs next: after the last tick, the earliest due one that the
+    catch-up `policy` keeps (due: not yet run), else the first after `now`; None for none
+    in cronsim's horizon (or a spec that no longer reads, which its worker would have
+    refused)."""
     try:
+        if last is not None:
+            due = catch_up(cron, timezone, policy, last.tick_at, now, 1).run
+            if due:
+                return due[0]
         return next(ticks_after(cron, timezone, now), None)
     except (CronSimError, zoneinfo.ZoneInfoNotFoundError, ValueError, IndexError):
         return None

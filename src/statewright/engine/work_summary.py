@@ -5,7 +5,8 @@ Every number is read cheaply: the instance counts from the counts per state the 
 triggers keep (a few rows whatever the number of instances), each count of waiting work from
 one index range read up to `WORK_COUNT_CAP` rows, and each oldest due time from the first
 row of its range; the live workers and the schedules they run are the small `workers` table,
-and each schedule's last tick one key lookup. Nothing names a tenant, an
+and each schedule's last tick one key lookup (the schedules known only from their ticks: a
+walk of the ticks' key one schedule at a time). Nothing names a tenant, an
 instance or a definition: the summary is every tenant's together.
 """
 
@@ -17,7 +18,7 @@ from types import MappingProxyType
 
 from statewright.engine.deciding import Deciding
 from statewright.engine.listing import RUNTIME_STATUSES, STATUSES
-from statewright.engine.schedules import schedule_specs, tick_status
+from statewright.engine.schedules import TICKED_LISTED_MS, schedule_specs, tick_status
 from statewright.engine.workers import WORKER_GONE_MS, WORKERS_SEEN_MS
 
 __all__ = ["INSTANCE_STATUSES", "WORK_COUNT_CAP", "WorkSummary", "WorkSummaries"]
@@ -52,7 +53,8 @@ class WorkSummary:
             due step run or due message fell due; 0 when none is.
         workers_live: workers heard of within `WORKER_GONE_MS`.
         schedules: the cron schedules that workers heard of in the last hour
-            (`WORKERS_SEEN_MS`) run, as `Engine.schedules` lists them, of every tenant.
+            (`WORKERS_SEEN_MS`) run, and those no such worker advertises that ticked in the
+            last `TICKED_LISTED_MS`, as `Engine.schedules` lists them, of every tenant.
         schedules_unrun: those of them no live worker runs (they make no ticks).
         schedules_stalled: those whose latest tick is stalled: claimed by a worker whose
             claim ran out unfinished.
@@ -109,7 +111,12 @@ class WorkSummaries(Deciding):
         live = [worker for worker in seen if worker.heartbeat_at >= now - WORKER_GONE_MS]
         names = {str(spec["name"]) for worker in seen for spec in schedule_specs(worker)}
         run = {str(spec["name"]) for worker in live for spec in schedule_specs(worker)}
-        ticks = self.store.last_ticks(sorted(names)) if names else []
+        ticks = {t.name: t for t in self.store.last_ticks(sorted(names))} if names else {}
+        # Those no worker advertises any more, known from a recent tick (a deploy dropped
+        # them, or their workers stopped cleanly): run by no live worker.
+        for tick in self.store.ticked_schedules(now - TICKED_LISTED_MS):
+            names.add(tick.name)
+            ticks.setdefault(tick.name, tick)
         return WorkSummary(
             now=now,
             instances=MappingProxyType(instances),
@@ -126,6 +133,8 @@ class WorkSummaries(Deciding):
             workers_live=len(live),
             schedules=len(names),
             schedules_unrun=len(names - run),
-            schedules_stalled=sum(1 for tick in ticks if tick_status(tick, now) == "stalled"),
+            schedules_stalled=sum(
+                1 for tick in ticks.values() if tick_status(tick, now) == "stalled"
+            ),
             count_cap=cap,
         )

@@ -64,18 +64,31 @@ from types import MappingProxyType
 
 from cronsim import CronSim, CronSimError
 
+from statewright.chart.durations import parse_duration_ms, suggest_duration
 from statewright.chart.faults import did_you_mean
-from statewright.engine.cron_ticks import MACROS, expand, ticks_after, zone
+from statewright.engine.cron_ticks import (
+    CATCH_UP_DEFAULT,
+    CATCH_UP_MIN_MS,
+    MACROS,
+    expand,
+    ticks_after,
+    zone,
+)
 from statewright.engine.listing import RUNTIME_STATUSES, STATUSES
 from statewright.errors import ConfigError
 
 __all__ = ["Schedule", "due_ticks", "next_tick", "parse_schedule"]
 
-_KEYS = ("name", "cron", "timezone", "action", "description")
+_KEYS = ("name", "cron", "timezone", "action", "description", "catchUp")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}")
 _CRON_FIX = (
     'write five fields, minute hour day-of-month month day-of-week: "*/15 * * * *" '
     '(every 15 minutes), "0 2 * * *" (daily at 02:00), "0 9 * * MON-FRI"'
+)
+_CATCH_UP_FIX = (
+    'write "latest" (the default: after downtime only the latest missed tick runs), a window '
+    'such as "1h" or "PT30M" (the missed ticks at most that old run, older ones are skipped) '
+    'or "all" (every missed tick runs)'
 )
 _ACTION_FIX = (
     'write {"event": {"type": "ESCALATE"}, "where": {"definition": "intake"}} or '
@@ -109,6 +122,10 @@ class Schedule:
             "runtimeStatus"?: ...}, "tenant"?: str}` (send the event to the instances that
             match) or `{"start": definition id, "input"?: JSON, "tenant"?: str}`.
         description: free text for people.
+        catch_up: which missed ticks run after downtime (configuration key `catchUp`):
+            "latest" (the default; only the latest missed tick runs, the others are
+            skipped), a window such as "1h" (the missed ticks at most that old run, older
+            ones are skipped) or "all" (every missed tick runs, in order).
 
     Raises:
         ConfigError: on construction, listing every fault with its fix.
@@ -119,9 +136,11 @@ class Schedule:
     timezone: str = "UTC"
     action: Mapping[str, object] = field(hash=False)
     description: str = ""
+    catch_up: str = CATCH_UP_DEFAULT
 
     def __post_init__(self) -> None:
         faults = _schedule_faults(self.name, self.cron, self.timezone, self.action)
+        faults += _catch_up_faults(self.catch_up)
         if faults:
             raise _error(self.name, faults)
         frozen = MappingProxyType(json.loads(json.dumps(dict(self.action))))
@@ -137,6 +156,8 @@ class Schedule:
         }
         if self.description:
             data["description"] = self.description
+        if self.catch_up != CATCH_UP_DEFAULT:
+            data["catchUp"] = self.catch_up
         return data
 
 
@@ -144,8 +165,8 @@ def parse_schedule(data: Mapping[str, object]) -> Schedule:
     """Read and validate a schedule from configuration (a JSON or YAML object).
 
     Args:
-        data: keys name, cron, action, and optionally timezone (default "UTC") and
-            description.
+        data: keys name, cron, action, and optionally timezone (default "UTC"),
+            description and catchUp (default "latest"; see `Schedule.catch_up`).
 
     Returns:
         The schedule.
@@ -169,6 +190,9 @@ def parse_schedule(data: Mapping[str, object]) -> Schedule:
     for key in ("name", "cron", "timezone", "description"):
         if key in data and not isinstance(data[key], str):
             faults.append(f"{key}: must be a string, not {type(data[key]).__name__}")
+    catch_up = data.get("catchUp", CATCH_UP_DEFAULT)
+    if not isinstance(catch_up, str):
+        faults.append(f"catchUp: must be a string, not {type(catch_up).__name__}; {_CATCH_UP_FIX}")
     action = data.get("action")
     if "action" in data and not isinstance(action, Mapping):
         faults.append(f"action: must be an object; {_ACTION_FIX}")
@@ -180,6 +204,7 @@ def parse_schedule(data: Mapping[str, object]) -> Schedule:
         timezone=str(data.get("timezone", "UTC")),
         action=action,
         description=str(data.get("description", "")),
+        catch_up=str(catch_up),
     )
 
 
@@ -251,6 +276,26 @@ def _schedule_faults(name: str, cron: str, zone: str, action: Mapping[str, objec
     else:
         faults.append(f"action: must be an object; {_ACTION_FIX}")
     return faults
+
+
+def _catch_up_faults(policy: object) -> list[str]:
+    if not isinstance(policy, str):
+        return [f"catchUp: must be a string, not {type(policy).__name__}; {_CATCH_UP_FIX}"]
+    if policy in ("latest", "all"):
+        return []
+    window = parse_duration_ms(policy)
+    if window is None:
+        meant = suggest_duration(policy)
+        hint = f'did you mean "{meant}"? ' if meant else did_you_mean(policy, ("latest", "all"))
+        hint = f"{hint.rstrip()} Else " if hint else ""
+        return [f"catchUp: {policy!r} is not a catch-up policy; {hint}{_CATCH_UP_FIX}"]
+    if window < CATCH_UP_MIN_MS:
+        return [
+            f"catchUp: {policy!r} is shorter than a minute, which would skip ticks a busy "
+            'worker only reaches late; write a window of a minute or more ("5m", "1h"), '
+            '"latest" or "all"'
+        ]
+    return []
 
 
 def _zone_fault(name: str) -> str:

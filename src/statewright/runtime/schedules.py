@@ -11,8 +11,12 @@ tick, so a take-over never doubles them: an `event` action sends with the idempo
 `schedule/<name>/<tick>` (instances that do not accept the event are skipped), a `start`
 action starts the instance `<name>-<tick>` (already started means done).
 
-A schedule first seen by a worker ticks from then on (no backfill before it existed); after
-downtime, the missed ticks run in order, at most `backlog` of them per pass.
+A schedule first seen by a worker ticks from then on (no backfill before it existed). After
+downtime, its catch-up policy (`Schedule.catch_up`, the configuration's `catchUp`) says which
+missed ticks run: "latest" (the default) only the latest of them, a window ("1h") those at
+most that old, "all" every one; they run in order, at most `backlog` of them per pass. The
+ticks it skips are never claimed: one WARNING line per schedule says how many, from when to
+when, and how to run them instead.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Mapping
 
 from statewright.engine import Engine
 from statewright.engine.clock import iso_utc
+from statewright.engine.cron_ticks import CatchUp, catch_up
 from statewright.errors import (
     EventNotAccepted,
     IdempotencyConflict,
@@ -30,7 +35,7 @@ from statewright.errors import (
     StatewrightError,
     TransitionFailed,
 )
-from statewright.runtime.cron import Schedule, due_ticks, next_tick, parse_schedule
+from statewright.runtime.cron import Schedule, next_tick, parse_schedule
 from statewright.runtime.outage import is_transient
 
 __all__ = ["ScheduleRunner"]
@@ -47,6 +52,9 @@ class ScheduleRunner:
         self.backlog = backlog
         self._schedules: dict[str, Schedule] = {}
         self._first_seen: dict[str, int] = {}
+        #: The last tick of each schedule that its catch-up policy skipped here: the next
+        #: pass starts after it, so a skip is logged once.
+        self._skipped_to: dict[str, int] = {}
         #: When the next tick falls due, as of the last `run_due` (epoch ms); None before
         #: the first pass and without schedules. What an idle worker waits for, read
         #: without a query: every tick up to that pass was run there (or is another
@@ -75,51 +83,102 @@ class ScheduleRunner:
         ticks = []
         for name, schedule in self._schedules.items():
             last = store.last_tick(name)
-            ticks.append(next_tick(schedule, self._first_seen[name] if last is None else last))
+            ticks.append(next_tick(schedule, self._after(name, last)))
         return min(ticks, default=None)
 
+    def _after(self, name: str, last: int | None) -> int:
+        """The time after which `name`'s ticks are yet to be claimed or skipped: its last
+        claimed tick, its last skipped one, or when this worker first saw it."""
+        after = self._first_seen[name] if last is None else last
+        return max(after, self._skipped_to.get(name, after))
+
     def run_due(self) -> int:
-        """Claim and run every due tick; how many ticks this worker ran."""
+        """Claim and run the due ticks its catch-up policy keeps; how many ticks this worker
+        ran."""
         ran = 0
         store, now = self.engine.store, self.engine.clock.now()
         next_at: int | None = None
         for name, schedule in self._schedules.items():
             latest = store.last_ticks([name])
             last = latest[0] if latest else None
-            # From the last claimed tick on: a claim whose worker died is taken over. Every
-            # tick before it is done, since a tick is claimed only once the one before it is.
-            after = self._first_seen[name] if last is None else last.tick_at - 1
-            ticks = due_ticks(schedule, after, now, self.backlog)
-            for tick in ticks:
-                claims = store.claim_tick(name, tick, now, self.lease_ms)
-                if claims is not None:
-                    hold = _Hold(self, name, tick, claims, now)
-                    try:
-                        self._run_tick(schedule, tick, hold)
-                    except _TakenOver:
-                        log.warning(
-                            "schedule %s: tick %s taken over by another worker while its "
-                            "action ran here (its lease of %d ms ran out between renewals): "
-                            "left to that worker",
-                            name,
-                            iso_utc(tick),
-                            self.lease_ms,
-                        )
-                        break
-                    store.finish_tick(name, tick)
-                    ran += 1
-                elif last is not None and tick == last.tick_at and last.status == "done":
-                    continue  # the last tick, already run: on to the next
-                else:
-                    # Held by another worker: the ticks after it wait for it, which its
-                    # worker runs next, or a take-over once its lease ends if that worker
-                    # died. Claiming past it would leave it behind the last tick, where
-                    # nothing looks for it again: its action would never run.
-                    break
-            due = now if len(ticks) == self.backlog else next_tick(schedule, now)
+            # Every tick before the last claimed one is done or was skipped, since a tick is
+            # claimed only once the one before it is. The last claimed one, unfinished, is
+            # held by another worker (the ticks after it wait for it: claiming past it would
+            # leave it behind the last tick, where nothing looks for it again) or was left by
+            # a worker that died, and is taken over once its lease ends, however old: its
+            # action may have run in part.
+            if last is not None and last.status != "done":
+                outcome = self._claim_and_run(schedule, last.tick_at, now)
+                if outcome is None:
+                    due = next_tick(schedule, now)
+                    next_at = due if next_at is None else min(next_at, due)
+                    continue
+                ran += outcome
+                if not outcome:
+                    continue  # taken over from here while it ran: left to that worker
+            plan = catch_up(
+                schedule.cron,
+                schedule.timezone,
+                schedule.catch_up,
+                self._after(name, None if last is None else last.tick_at),
+                now,
+                self.backlog,
+            )
+            if plan.skipped:
+                self._log_skipped(schedule, plan)
+            for tick in plan.run:
+                outcome = self._claim_and_run(schedule, tick, now)
+                if not outcome:
+                    break  # held by another worker, or taken over from here
+                ran += 1
+            due = now if len(plan.run) == self.backlog else next_tick(schedule, now)
             next_at = due if next_at is None else min(next_at, due)
         self.next_at = next_at
         return ran
+
+    def _claim_and_run(self, schedule: Schedule, tick: int, now: int) -> int | None:
+        """Claim `tick` and run it: 1 when it ran here, 0 when another worker took it over
+        while its action ran here, None when another worker holds it."""
+        name = schedule.name
+        claims = self.engine.store.claim_tick(name, tick, now, self.lease_ms)
+        if claims is None:
+            return None
+        hold = _Hold(self, name, tick, claims, now)
+        try:
+            self._run_tick(schedule, tick, hold)
+        except _TakenOver:
+            log.warning(
+                "schedule %s: tick %s taken over by another worker while its "
+                "action ran here (its lease of %d ms ran out between renewals): "
+                "left to that worker",
+                name,
+                iso_utc(tick),
+                self.lease_ms,
+            )
+            return 0
+        self.engine.store.finish_tick(name, tick)
+        return 1
+
+    def _log_skipped(self, schedule: Schedule, plan: CatchUp) -> None:
+        """One line for the missed ticks a pass skips (the next pass starts after them)."""
+        assert plan.first_skipped is not None and plan.last_skipped is not None
+        self._skipped_to[schedule.name] = plan.last_skipped
+        count = f"more than {plan.skipped}" if plan.skipped_more else str(plan.skipped)
+        noun = "tick" if plan.skipped == 1 and not plan.skipped_more else "ticks"
+        if schedule.catch_up == "latest":
+            why = 'catchUp "latest", the default: only the latest missed tick runs'
+        else:
+            why = f'catchUp "{schedule.catch_up}": only the missed ticks at most that old run'
+        log.warning(
+            "schedule %s: %s missed %s skipped, from %s to %s (%s); to run more of them set "
+            '"catchUp" on the schedule to a window such as "1h", or to "all"',
+            schedule.name,
+            count,
+            noun,
+            iso_utc(plan.first_skipped),
+            iso_utc(plan.last_skipped),
+            why,
+        )
 
     def _run_tick(self, schedule: Schedule, tick: int, hold: _Hold) -> None:
         """Run the tick's action; one that the engine refuses is logged and the tick done.

@@ -375,6 +375,11 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         """The latest claimed tick of each named schedule (none for one never claimed)."""
         ...
 
+    def ticked_schedules(self, since: int) -> list[ScheduleTickRecord]:
+        """The latest claimed tick of every schedule whose latest tick is at `since` (epoch
+        ms) or later, by name: the schedules known from their ticks, whatever runs them."""
+        ...
+
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""
         ...

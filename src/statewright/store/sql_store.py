@@ -706,6 +706,16 @@ class SqlStore(SchemaOps, WorkerRows, OperatorQueries, TokenRows, StreamRows, Pr
         )
         return [ScheduleTickRecord(**row) for row in rows]
 
+    def ticked_schedules(self, since: int) -> list[ScheduleTickRecord]:
+        """The latest claimed tick of every schedule whose latest tick is at `since` or
+        later, by name."""
+        rows = self._read_all(
+            self.queries["ticked_schedules"],
+            {"since": since},
+            what="reading the schedules known from their ticks",
+        )
+        return [ScheduleTickRecord(**row) for row in rows]
+
     def steps(self, tenant: str, instance_id: str) -> list[StepRecord]:
         """The instance's step runs not yet finished, in creation order."""
         return [StepRecord(**row) for row in self._instance_rows("steps", tenant, instance_id)]

@@ -54,11 +54,24 @@ class ScheduleOut(BaseModel):
     workers: list[ScheduleWorkerOut] = Field(
         description="The live workers that run it; empty: none does, its ticks wait."
     )
-    last_heard_at: int = Field(description="When a worker that runs it was last heard of.")
+    last_heard_at: int = Field(
+        description="When a worker that runs it was last heard of; for a schedule known only "
+        "from its ticks, its last tick."
+    )
     last_tick: TickOut | None = Field(description="null: it never ticked yet.")
     next_tick: int | None = Field(
-        description="When it ticks next by its cron and time zone (epoch ms); null: no tick "
-        "in the next 50 years."
+        description="The tick it runs next (epoch ms): one due and not yet run, else the "
+        "first after now by its cron and time zone; null: no tick in the next 50 years, or "
+        "its spec is not known."
+    )
+    catch_up: str = Field(
+        description='Which missed ticks run after downtime: "latest", a window such as '
+        '"1h", or "all".'
+    )
+    spec_known: bool = Field(
+        description="false: no worker heard of in the last hour advertises it; it is known "
+        "from a tick of the last 7 days (listed for the default tenant), its cron, time zone "
+        "and action empty."
     )
 
 
@@ -92,6 +105,8 @@ def _out(seen: ScheduleSeen, *, payloads: bool) -> ScheduleOut:
         if tick is None
         else TickOut(at=tick.at, status=tick.status, taken_over=tick.taken_over),  # type: ignore[arg-type]
         next_tick=seen.next_tick,
+        catch_up=seen.catch_up,
+        spec_known=seen.spec_known,
     )
 
 

@@ -23,7 +23,10 @@ def schedules(
 
     The schedules that workers heard of in the last hour run, by name: what each does, its
     cron and time zone, the live workers running it, its last tick and its next. A schedule
-    no live worker runs is marked: its ticks wait for one.
+    no live worker runs is marked: its ticks wait for one. So is one that no worker
+    advertises any more but that ticked in the last 7 days (a deploy dropped it, or its
+    workers stopped), listed for the default tenant with its last tick. The next tick is the
+    one due and not yet run, if any.
 
     Example: statewright schedules --json
     """
@@ -67,6 +70,9 @@ def _name(seen: ScheduleSeen) -> Text:
 
 
 def _workers(seen: ScheduleSeen) -> Text:
+    if not seen.spec_known:
+        last = seen.last_tick.at if seen.last_tick is not None else seen.last_heard_at
+        return Text(f"no live worker (last ticked {at(last)})", style="red")
     if not seen.workers:
         return Text(f"no live worker (last heard {at(seen.last_heard_at)})", style="red")
     return Text("\n".join(f"{worker.host}:{worker.pid}" for worker in seen.workers))

@@ -457,6 +457,25 @@ CROSS JOIN LATERAL (
     WHERE schedule_ticks.name = wanted.name
     ORDER BY tick_at DESC LIMIT 1) AS t;
 
+-- The latest tick of every schedule whose latest tick is at %(since)s or later, by name:
+-- the names are walked one key range at a time (a skip scan of the primary key), so the
+-- cost grows with the number of schedules, not of their ticks.
+-- name: ticked_schedules
+WITH RECURSIVE names (name) AS (
+    SELECT MIN(name) FROM schedule_ticks
+    UNION ALL
+    SELECT (SELECT MIN(name) FROM schedule_ticks WHERE schedule_ticks.name > names.name)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT t.name, t.tick_at, t.status, t.lease_until, t.claims
+FROM names
+CROSS JOIN LATERAL (
+    SELECT name, tick_at, status, lease_until, claims FROM schedule_ticks
+    WHERE schedule_ticks.name = names.name
+    ORDER BY tick_at DESC LIMIT 1) AS t
+WHERE t.tick_at >= %(since)s
+ORDER BY t.name;
+
 -- name: finish_tick
 UPDATE schedule_ticks SET status = 'done', lease_until = NULL
 WHERE name = %(name)s AND tick_at = %(tick_at)s;

@@ -410,6 +410,23 @@ FROM json_each(:names_json) AS wanted
 JOIN schedule_ticks AS t ON t.name = wanted.value
  AND t.tick_at = (SELECT MAX(tick_at) FROM schedule_ticks WHERE name = wanted.value);
 
+-- The latest tick of every schedule whose latest tick is at :since or later, by name: the
+-- names are walked one key range at a time (a skip scan of the primary key), so the cost
+-- grows with the number of schedules, not of their ticks.
+-- name: ticked_schedules
+WITH RECURSIVE names (name) AS (
+    SELECT MIN(name) FROM schedule_ticks
+    UNION ALL
+    SELECT (SELECT MIN(name) FROM schedule_ticks WHERE name > names.name)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT t.name, t.tick_at, t.status, t.lease_until, t.claims
+FROM names
+JOIN schedule_ticks AS t ON t.name = names.name
+ AND t.tick_at = (SELECT MAX(tick_at) FROM schedule_ticks WHERE name = names.name)
+WHERE t.tick_at >= :since
+ORDER BY t.name;
+
 -- name: finish_tick
 UPDATE schedule_ticks SET status = 'done', lease_until = NULL
 WHERE name = :name AND tick_at = :tick_at;
