@@ -181,7 +181,8 @@ def test_list_filters_and_pages_with_after(api: Api) -> None:
     assert ids("limit=3&after=c") == (["d"], None)
     assert ids("status=done") == (["b"], None)
     assert ids("status=active&limit=2&after=a") == (["c", "d"], None)
-    assert ids("definition=nope") == ([], None)
+    unknown = api.client.get("/api/v1/instances?definition=ordr", headers=api.auth("viewer"))
+    assert unknown.status_code == 404 and "'ordr'" in unknown.json()["detail"], unknown.text
     assert ids("runtime_status=active")[0] == ["a", "c", "d"]
     bad = api.client.get("/api/v1/instances?limit=0", headers=api.auth("viewer"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.limit"

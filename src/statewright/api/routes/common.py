@@ -89,8 +89,9 @@ class InstanceFilters:
         }
 
     def checked(self, engine: Engine) -> BulkFilters:
-        """As `engine()`, once a `state` or `tag` no definition has is refused, as the CLI
-        refuses it: misspelt, it would match nothing and say nothing.
+        """As `engine()`, once a `definition` not stored, or a `state` or `tag` no definition
+        has, is refused, as the CLI refuses them: misspelt, they would match nothing and say
+        nothing.
 
         Raises:
             PayloadError: no definition (the one filtered by, when given) has the state in
@@ -102,6 +103,8 @@ class InstanceFilters:
             engine.check_state_and_tag(
                 definition_id=self.definition, state=self.state, tag=self.tag
             )
+        elif self.definition is not None:
+            engine.definition(self.definition)  # a misspelt one is not found, near miss named
         return self.engine()
 
 
