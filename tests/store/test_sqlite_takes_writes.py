@@ -5,13 +5,10 @@ its disk full (the last lasting failure is reported until a write succeeds)."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from tmpfs_kit import small_tmpfs
 
 from statewright import Machine
 from statewright.engine import Engine
@@ -91,22 +88,6 @@ def test_a_deleted_file_is_seen_within_a_second_without_a_stat_per_write(tmp_pat
             engine.start("door", instance_id="d-2")
 
 
-@contextmanager
-def _small_tmpfs(folder: Path) -> Iterator[Path]:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs to fill needs root")
-    folder.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
-
-
 def _fill(folder: Path) -> Path:
     filler = folder / "filler"
     descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
@@ -121,7 +102,7 @@ def _fill(folder: Path) -> Path:
 
 
 def test_a_full_disk_makes_the_store_not_ready_until_a_write_succeeds(tmp_path: Path) -> None:
-    with _small_tmpfs(tmp_path / "disk") as disk:
+    with small_tmpfs(tmp_path / "disk") as disk:
         path = disk / "app.db"
         engine = _open(path)
         try:

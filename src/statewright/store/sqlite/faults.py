@@ -111,9 +111,12 @@ def read_only_filesystem(path: str) -> str | None:
 
 
 def _read_only_fix(path: str, mount: str) -> str:
+    name = Path(path).name
     return (
-        f"the filesystem mounted at {mount} is read-only; remount it read-write "
-        f"(mount -o remount,rw {mount}) or move the database to a writable disk"
+        f"the filesystem mounted at {mount} is read-only (not a matter of permissions); "
+        f"remount it read-write (mount -o remount,rw {mount}) or move the database to a "
+        f"writable disk; to read it as it is (a backup, a snapshot), copy {name} and its "
+        f"{name}-wal file, if there is one, to a writable folder and name the copy in the URL"
     )
 
 
