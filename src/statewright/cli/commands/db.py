@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -30,9 +31,8 @@ from statewright.errors import (
     ForeignDatabase,
     MigrationBlocked,
     StatewrightError,
-    StoreUnavailable,
 )
-from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE, parse_sqlite_url, redact_url
 
 __all__ = ["app", "migrate", "partition_audit", "status"]
 
@@ -152,8 +152,9 @@ def migrate(
 def status(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Show the database's schema version against the one this statewright needs.
 
-    Exits 1 unless they are the same (no database at the URL included), 5 if the store
-    cannot be reached, 2 for a bad URL. A SQLite file is never created here. With --json:
+    Exits 1 unless they are the same (no SQLite file at the URL yet included), 5 if the
+    store cannot be used (not reached, a wrong password, no such database or folder, a
+    read-only or damaged file), 2 for a bad URL. A SQLite file is never created here. With --json:
     {"url", "schema", "needed", "up_to_date"}, or the error as every command gives it.
 
     Example: statewright db status --url sqlite:///app.db
@@ -161,12 +162,14 @@ def status(url: UrlOption = None, as_json: JsonOption = False) -> None:
     url = _url(url, as_json)
     try:
         found = schema_status(url)
-    except StoreUnavailable as error:
-        _fail(error, as_json=as_json)  # no answer: exit 5
+    except ConfigError as error:
+        _fail(error, 2, as_json=as_json)  # a bad URL
     except StatewrightError as error:
-        # No database there (no file, no folder) is a store not at the schema needed: 1,
-        # as for one not migrated. A bad URL exits 2.
-        _fail(error, 2 if isinstance(error, ConfigError) else 1, as_json=as_json)
+        # A SQLite file not made yet, in a folder that exists, is a store not at the schema
+        # needed, which "db migrate" makes: 1, as for one not migrated. Any other store
+        # that cannot be used (not reached, a wrong password, no such database or folder,
+        # a read-only or damaged file) is one "db migrate" cannot help: 5, as it exits.
+        _fail(error, 1 if _not_made_yet(url) else STORE_UNUSABLE, as_json=as_json)
     shown, version, needed = found.url, found.version, found.needed
     if as_json:
         print_json(
@@ -188,6 +191,18 @@ def status(url: UrlOption = None, as_json: JsonOption = False) -> None:
             "upgrade statewright"
         )
         raise typer.Exit(1)
+
+
+def _not_made_yet(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist in a folder that does (the
+    file "db migrate" would create)."""
+    if not url.lower().startswith("sqlite:"):
+        return False
+    try:
+        path = Path(parse_sqlite_url(url).path)
+    except ConfigError:
+        return False
+    return not path.exists() and not path.is_symlink() and path.parent.is_dir()
 
 
 def _ahead(value: int) -> int:
