@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
+from statewright.cli.new_store import open_engine
 from statewright.cli.project import PROJECT_FILE, Project, find_project, resolve_store_url
 from statewright.definitions import Machine
 from statewright.engine import Engine
@@ -169,7 +170,7 @@ def open_session(
                 raise _no_definition(starting, provided, project, store_url)
         elif not create:
             check_store_named(url, project, store_url)
-        engine = Engine.open(store_url, create=create)
+        engine = open_engine(store_url, create=create, project=project)
     except StatewrightError as error:
         fail(error, as_json)
     try:

@@ -8,6 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from statewright.cli.new_store import say_if_made, sqlite_file_to_make
 from statewright.cli.project import resolve_store_url
 from statewright.cli.session import (
     JsonOption,
@@ -129,6 +130,7 @@ def migrate(
             err=True,
         )
 
+    to_make = sqlite_file_to_make(url)
     try:
         done = migrate_store(
             url, share=share, lock_timeout_s=lock_timeout, attempts=attempts, on_blocked=blocked
@@ -137,6 +139,7 @@ def migrate(
         _fail(error, 1)  # refused: --share overrides it
     except StatewrightError as error:
         _fail(error)
+    say_if_made(to_make, url, load_project(False))
     for number in done.applied:
         typer.echo(f"applied migration {number:04d} to {done.url}")
     if done.version > done.needed:
