@@ -371,7 +371,15 @@ class ConfigError(StatewrightError):
 
 
 class StoreError(StatewrightError):
-    """The database failed or is not usable."""
+    """The database failed or is not usable.
+
+    Attributes:
+        public: the cause and the fix in words that do not name the store (no path, host
+            or URL), which the HTTP API may tell a caller without a token (readiness); None
+            where the message alone says it.
+    """
+
+    public: str | None = None
 
 
 class SchemaOutOfDate(StoreError):

@@ -3,6 +3,7 @@ OpenAPI document and docs page, the last two behind a token."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 
@@ -83,3 +84,30 @@ def test_unknown_routes_and_methods_are_problems(api: Api) -> None:
     assert missing.headers["content-type"] == "application/problem+json"
     wrong = api.client.delete("/api/v1/definitions", headers=api.auth("viewer"))
     assert wrong.status_code == 405 and wrong.json()["status"] == 405
+
+
+def test_readiness_is_503_and_starts_are_refused_once_the_sqlite_file_is_deleted(
+    sqlite_api: Api, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A start acknowledged into the deleted file would be lost: none is taken.
+    from statewright.store.sqlite import store as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "FILE_RECHECK_S", 0.0, raising=False)
+    sqlite_api.engine.store._file_check_at = 0.0  # type: ignore[attr-defined]
+    for suffix in ("", "-wal", "-shm"):
+        os.unlink(f"{tmp_path}/api.db{suffix}")
+    response = sqlite_api.client.get("/api/health/ready")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    detail = response.json()["detail"]
+    # The caller has no token: the cause and the fix, not the path (the log names it).
+    assert "SQLite file was deleted" in detail and "restart this process" in detail
+    assert str(tmp_path) not in detail
+    started = sqlite_api.client.post(
+        "/api/v1/instances",
+        json={"definition": "order", "input": {"amount": 9}},
+        headers=sqlite_api.auth("operator"),
+    )
+    assert started.status_code == 503, started.text
+    assert "was deleted" in started.json()["detail"]
+    assert not os.path.exists(f"{tmp_path}/api.db")

@@ -195,7 +195,9 @@ def problem_of(error: StatewrightError, *, if_match: bool = False) -> Problem:
             503,
             "unavailable",
             "Try again shortly",
-            "the store cannot be reached now; try again shortly (the server's log names the cause)",
+            error.public
+            or "the store cannot be reached now; try again shortly (the server's log names the "
+            "cause)",
             headers={"Retry-After": "1"},
         )
     if isinstance(error, DefinitionMoved):
@@ -220,7 +222,8 @@ def problem_of(error: StatewrightError, *, if_match: bool = False) -> Problem:
             503,
             "store-error",
             "The store is not usable",
-            "the store failed on this request (the server's log names the cause); tell the "
+            error.public
+            or "the store failed on this request (the server's log names the cause); tell the "
             "server's operator",
         )
     if isinstance(error, DefinitionError):

@@ -35,6 +35,7 @@ from rich.markup import escape
 
 from statewright.cli.definition_use import use_definitions
 from statewright.cli.machines_file import WorkerSetup, resolve_setup
+from statewright.cli.new_store import open_engine
 from statewright.cli.project import PROJECT_FILE, Project, find_project, resolve_store_url
 from statewright.engine import Engine
 from statewright.engine.deciding import DEFAULT_TENANT
@@ -170,7 +171,7 @@ def open_session(
                 raise _no_definition(starting, provided, project, store_url)
         elif not create:
             check_store_named(url, project, store_url)
-        engine = Engine.open(store_url, create=create)
+        engine = open_engine(store_url, create=create, project=project)
     except StatewrightError as error:
         fail(error, as_json)
     try:

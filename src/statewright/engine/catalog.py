@@ -55,15 +55,21 @@ class Catalog(Deciding):
         return self.registry.version(definition_id, check_version(version, "version"))
 
     def ready(self) -> None:
-        """Check that the store answers and holds this version's schema.
+        """Check that the store answers, holds this version's schema and can take writes
+        (`Store.check_writes`: SQLite's file is still at its path, no write failed for a
+        lasting reason since the last that succeeded).
 
         Raises:
-            StoreUnavailable: the database cannot be reached.
+            StoreUnavailable: the database cannot be reached, or writes fail for now (the
+                disk is full).
             SchemaOutOfDate: the schema is not this version's.
+            StoreError: writes are refused (the file was deleted or replaced, is
+                read-only), naming the fix.
         """
         found = self.store.schema_version()
         if found != SCHEMA_VERSION:
             raise schema_mismatch(redact_url(self.store.url), found)
+        self.store.check_writes()
 
     def claim_request(self, tenant: str, key: str, request_hash: str) -> RequestRecord | None:
         """Claim an idempotency key for a request: None if it is this caller's to handle

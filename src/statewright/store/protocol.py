@@ -84,6 +84,18 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         process runs (looked at before a write, at most every second)."""
         ...
 
+    def check_writes(self) -> None:
+        """Check that the store can take writes now (the API's readiness). SQLite: the file
+        at the path is still the one the store opened (not deleted or replaced), and no
+        write failed for a lasting reason (disk full, read-only) since the last that
+        succeeded (a small write tries again while one had).
+
+        Raises:
+            StoreError: writes are refused or fail, naming the cause and the fix.
+            StoreUnavailable: writes fail for now (the disk is full).
+        """
+        ...
+
     def check(self) -> None:
         """Check that a worker can use the database now, before it claims anything: the
         schema is this version's (SQLite: and the file is intact and writable).

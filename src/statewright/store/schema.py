@@ -184,6 +184,12 @@ class SchemaOps(ABC):
         """
         open_schema(self, create=False, share=False)  # type: ignore[arg-type]
 
+    def check_writes(self) -> None:
+        """Check that the store can take writes now (readiness): the SQLite store looks at
+        its file and at the last failed write; here (PostgreSQL) readiness is the read of
+        the schema version alone."""
+        return None
+
     def watch_schema(self) -> None:
         """From now on, refuse writes once the schema is no longer this version's (checked
         before a write, at most every `SCHEMA_RECHECK_S`); `open_schema` calls it."""

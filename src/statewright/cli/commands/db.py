@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
+from statewright.cli.new_store import say_if_made, sqlite_file_to_make
 from statewright.cli.project import resolve_store_url
 from statewright.cli.session import (
     JsonOption,
@@ -30,9 +32,8 @@ from statewright.errors import (
     ForeignDatabase,
     MigrationBlocked,
     StatewrightError,
-    StoreUnavailable,
 )
-from statewright.store.url import DEFAULT_URL, URL_VARIABLE, redact_url
+from statewright.store.url import DEFAULT_URL, URL_VARIABLE, parse_sqlite_url, redact_url
 
 __all__ = ["app", "migrate", "partition_audit", "status"]
 
@@ -129,6 +130,7 @@ def migrate(
             err=True,
         )
 
+    to_make = sqlite_file_to_make(url)
     try:
         done = migrate_store(
             url, share=share, lock_timeout_s=lock_timeout, attempts=attempts, on_blocked=blocked
@@ -137,6 +139,7 @@ def migrate(
         _fail(error, 1)  # refused: --share overrides it
     except StatewrightError as error:
         _fail(error)
+    say_if_made(to_make, url, load_project(False))
     for number in done.applied:
         typer.echo(f"applied migration {number:04d} to {done.url}")
     if done.version > done.needed:
@@ -152,8 +155,9 @@ def migrate(
 def status(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Show the database's schema version against the one this statewright needs.
 
-    Exits 1 unless they are the same (no database at the URL included), 5 if the store
-    cannot be reached, 2 for a bad URL. A SQLite file is never created here. With --json:
+    Exits 1 unless they are the same (no SQLite file at the URL yet included), 5 if the
+    store cannot be used (not reached, a wrong password, no such database or folder, a
+    read-only or damaged file), 2 for a bad URL. A SQLite file is never created here. With --json:
     {"url", "schema", "needed", "up_to_date"}, or the error as every command gives it.
 
     Example: statewright db status --url sqlite:///app.db
@@ -161,12 +165,14 @@ def status(url: UrlOption = None, as_json: JsonOption = False) -> None:
     url = _url(url, as_json)
     try:
         found = schema_status(url)
-    except StoreUnavailable as error:
-        _fail(error, as_json=as_json)  # no answer: exit 5
+    except ConfigError as error:
+        _fail(error, 2, as_json=as_json)  # a bad URL
     except StatewrightError as error:
-        # No database there (no file, no folder) is a store not at the schema needed: 1,
-        # as for one not migrated. A bad URL exits 2.
-        _fail(error, 2 if isinstance(error, ConfigError) else 1, as_json=as_json)
+        # A SQLite file not made yet, in a folder that exists, is a store not at the schema
+        # needed, which "db migrate" makes: 1, as for one not migrated. Any other store
+        # that cannot be used (not reached, a wrong password, no such database or folder,
+        # a read-only or damaged file) is one "db migrate" cannot help: 5, as it exits.
+        _fail(error, 1 if _not_made_yet(url) else STORE_UNUSABLE, as_json=as_json)
     shown, version, needed = found.url, found.version, found.needed
     if as_json:
         print_json(
@@ -188,6 +194,18 @@ def status(url: UrlOption = None, as_json: JsonOption = False) -> None:
             "upgrade statewright"
         )
         raise typer.Exit(1)
+
+
+def _not_made_yet(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist in a folder that does (the
+    file "db migrate" would create)."""
+    if not url.lower().startswith("sqlite:"):
+        return False
+    try:
+        path = Path(parse_sqlite_url(url).path)
+    except ConfigError:
+        return False
+    return not path.exists() and not path.is_symlink() and path.parent.is_dir()
 
 
 def _ahead(value: int) -> int:

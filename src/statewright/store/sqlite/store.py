@@ -13,6 +13,7 @@ corruption.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,14 @@ from statewright.store.records import TransitionWrite
 from statewright.store.sql_files import include_queries, load_migrations, load_queries
 from statewright.store.sql_store import SqlStore, committing
 from statewright.store.sqlite.connection import ConnectionPool, connect, split_statements
-from statewright.store.sqlite.faults import busy, missing_file, translate
+from statewright.store.sqlite.faults import (
+    WriteFault,
+    busy,
+    file_gone,
+    lasting_write_fault,
+    missing_file,
+    translate,
+)
 from statewright.store.sqlite.prune_lock import prune_file_lock
 from statewright.store.sqlite.quiet import QuietStatements
 from statewright.store.sqlite.wakeup import WakeChannel
@@ -39,6 +47,11 @@ __all__ = ["SqliteStore"]
 _PACKAGE = "statewright.store.sqlite"
 #: A read's turn: none (readers run side by side under WAL).
 _NO_TURN = nullcontext()
+#: How often (seconds) a write looks whether the file at the store's path is still the file
+#: its connections hold (`SqliteStore._check_file`): one `stat` a second, not one per write.
+#: A file deleted or replaced under a running process is then refused within a second;
+#: `check_writes` (the API's readiness) looks at once.
+FILE_RECHECK_S = 1.0
 
 
 class SqliteStore(UnpartitionedAudit, SqlStore):
@@ -72,11 +85,87 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
         self._options = options
         if not create and (missing := missing_file(options.path, self.display_url)):
             raise missing
-        self._pool = ConnectionPool(lambda: connect(options, url=self.display_url))
+        #: The file's (device, inode) when the first connection opened it; None before.
+        self._file_id: tuple[int, int] | None = None
+        #: `time.monotonic()` at which the next write looks at the file again.
+        self._file_check_at = 0.0
+        #: The last write that failed for a lasting reason (disk full, read-only, I/O
+        #: error), until a write succeeds: `check_writes` reports it.
+        self._write_fault: WriteFault | None = None
+        self._pool = ConnectionPool(self._connect)
         with self._pool.connection():
             pass  # open one connection now, so that a bad path fails here
+        self._file_id = _identity(options.path)
+        self._file_check_at = time.monotonic() + FILE_RECHECK_S
         self._writer = WriterLock(options.path, options.busy_timeout_ms / 1000)
         self._wakeups = WakeChannel(Path(options.path))
+
+    def _connect(self) -> sqlite3.Connection:
+        """A new connection for the pool: refused once the file at the path is no longer
+        the one the store opened (sqlite3 would otherwise create a new, empty one there)."""
+        if self._file_id is not None and (gone := self._file_fault()):
+            raise gone
+        return connect(self._options, url=self.display_url)
+
+    def _file_fault(self) -> StoreError | None:
+        """Why the file at the store's path is not the one its connections hold (deleted,
+        or replaced by another file); None while it is."""
+        try:
+            found: tuple[int, int] | None = _identity(self.path)
+        except FileNotFoundError:
+            found = None
+        except OSError:
+            return None  # cannot tell (the folder unreadable): the writes say what fails
+        if found == self._file_id:
+            return None
+        return file_gone(self.path, self.display_url, replaced=found is not None)
+
+    def _check_file(self) -> None:
+        """Refuse a write when the file was deleted or replaced (looked at every
+        FILE_RECHECK_S, then on every write once it was): a write committed into a file
+        that is no longer at the path is lost when this process ends.
+
+        Raises:
+            StoreError: naming the path and the fix (restore the file, restart).
+        """
+        fault = self._file_fault()
+        if fault is not None:
+            self._file_check_at = 0.0  # look again on every write
+            raise fault
+        self._file_check_at = time.monotonic() + FILE_RECHECK_S
+
+    def _before_write(self) -> None:
+        if time.monotonic() >= self._file_check_at:
+            self._check_file()
+        super()._before_write()
+
+    def check_writes(self) -> None:
+        """Check that the store can take writes now (the API's readiness): the file at the
+        path is the one the connections hold, and no write failed for a lasting reason
+        since the last one that succeeded; while one had, a small write (the header's
+        `user_version`, set to itself) tries again, so that freed space or a remount is
+        seen without other traffic.
+
+        Raises:
+            StoreError: the file was deleted or replaced, or writes fail for a lasting
+                reason (read-only, damaged), naming the fix.
+            StoreUnavailable: writes fail for now (the disk is full, an I/O error).
+        """
+        self._check_file()
+        if self._write_fault is None:
+            return
+        what = "checking that the store takes writes"
+        with suppress(StoreError), self._transaction(write=True, what=what) as tx:
+            row = tx.one("PRAGMA user_version", {})
+            version = int(next(iter(row.values()))) if row else 0
+            tx.run(f"PRAGMA user_version = {version}", {})
+        fault = self._write_fault
+        if fault is not None:
+            raise fault.reported()
+
+    def _remember_write_fault(self, error: sqlite3.Error, translated: StoreError) -> None:
+        if cause := lasting_write_fault(error):
+            self._write_fault = WriteFault(translated, cause, time.time())
 
     def close(self) -> None:
         """Close every connection; the store cannot be used afterwards."""
@@ -135,6 +224,8 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
                     connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                     yield _SqliteTransaction(connection)
                     connection.execute("COMMIT")
+                    if write:
+                        self._write_fault = None
                 except BaseException as error:
                     if connection.in_transaction:
                         # If even this fails, the pool drops the connection (still in a
@@ -142,7 +233,10 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
                         with suppress(sqlite3.Error):
                             connection.execute("ROLLBACK")
                     if isinstance(error, sqlite3.Error):
-                        raise self._translate(error, what) from error
+                        translated = self._translate(error, what)
+                        if write:
+                            self._remember_write_fault(error, translated)
+                        raise translated from error
                     raise
         except WriterBusy:
             raise self._busy(what) from None
@@ -184,12 +278,14 @@ class SqliteStore(UnpartitionedAudit, SqlStore):
                     if before_commit is not None:
                         before_commit()
                     execute("COMMIT")
+                    self._write_fault = None
                 except sqlite3.Error as error:
                     if connection.in_transaction:
                         with suppress(sqlite3.Error):  # else the pool drops the connection
                             execute("ROLLBACK")
                     translated = self._translate(error, committing(writes))
                     if isinstance(translated, StoreUnavailable):
+                        self._remember_write_fault(error, translated)
                         raise translated from error
                     return False
                 except BaseException:
@@ -287,6 +383,16 @@ def _quick_check(connection: sqlite3.Connection, path: str, url: str) -> None:
             f"{path} ({url}) is damaged ({found}); stop the workers and restore it from a "
             f"backup (or salvage it: sqlite3 {path} .recover)"
         )
+
+
+def _identity(path: str) -> tuple[int, int]:
+    """The (device, inode) of the file at `path`.
+
+    Raises:
+        OSError: it cannot be looked at (FileNotFoundError: there is none).
+    """
+    found = os.stat(path)
+    return found.st_dev, found.st_ino
 
 
 class _SqliteTransaction:
