@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tmpfs_kit import remount_read_only, small_tmpfs
 from typer.testing import CliRunner
 
 from statewright import Machine
@@ -16,6 +15,7 @@ from statewright.cli import app
 from statewright.engine import Engine
 from statewright.errors import StoreError
 from statewright.store import open_store
+from tmpfs_kit import remount_read_only, small_tmpfs
 
 
 def _a_store(path: Path) -> None:

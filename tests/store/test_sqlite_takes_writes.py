@@ -8,12 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
-from tmpfs_kit import small_tmpfs
 
 from statewright import Machine
 from statewright.engine import Engine
 from statewright.errors import StoreError, StoreUnavailable
 from statewright.store.sqlite import store as sqlite_store
+from tmpfs_kit import small_tmpfs
 
 CONFIG = {
     "id": "door",
