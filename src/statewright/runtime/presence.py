@@ -26,6 +26,7 @@ from collections.abc import Callable
 from statewright.engine import Engine
 from statewright.engine.workers import WORKER_HEARTBEAT_MS
 from statewright.errors import StatewrightError
+from statewright.runtime.clock_skew import ClockWatch
 from statewright.runtime.outage import is_transient
 from statewright.store.records import WorkerRecord
 
@@ -119,5 +120,7 @@ class Presence:
         return True
 
     def _beat_until_stopped(self) -> None:
+        clocks = ClockWatch(self.engine)
         while not self._stop.wait(self.heartbeat_ms / 1000):
-            self.beat()
+            if self.beat():
+                clocks.look()

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 
 from statewright.engine import AuditEntry, Engine
 from statewright.errors import ConfigError, StatewrightError, VersionConflict, WorkGone
+from statewright.runtime.clock_skew import check_clock
 from statewright.runtime.cron import Schedule
 from statewright.runtime.outage import Outage, is_transient, through
 from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener, OutboxDelivery
@@ -177,8 +178,11 @@ class Worker:
             StoreError: a damaged or read-only file, or not statewright's.
             SchemaOutOfDate: the schema is not this version's.
             StoreUnavailable: the store cannot be reached for now.
+            StoreError: also this host's clock 2 s or more off the PostgreSQL server's
+                (`clock_skew.py`).
         """
         self.engine.store.check()
+        check_clock(self.engine)
 
     def run_once(self) -> int:
         """Drain the work due now, in rounds: each round fires one batch of due timers, runs

@@ -96,6 +96,11 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         """
         ...
 
+    def server_clock_ms(self) -> int | None:
+        """The database server's clock (ms since the Unix epoch), for a store on another
+        host (PostgreSQL); None for one on this host's clock (SQLite)."""
+        ...
+
     def check(self) -> None:
         """Check that a worker can use the database now, before it claims anything: the
         schema is this version's (SQLite: and the file is intact and writable).

@@ -184,6 +184,11 @@ class SchemaOps(ABC):
         """
         open_schema(self, create=False, share=False)  # type: ignore[arg-type]
 
+    def server_clock_ms(self) -> int | None:
+        """The database server's clock (ms since the Unix epoch), for a store on another
+        host; None here (SQLite: the file is on this host, its processes share its clock)."""
+        return None
+
     def check_writes(self) -> None:
         """Check that the store can take writes now (readiness): the SQLite store looks at
         its file and at the last failed write; here (PostgreSQL) readiness is the read of

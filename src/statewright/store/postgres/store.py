@@ -89,6 +89,8 @@ _BAD_VALUE = re.compile(r"\binvalid (?:\w+ value|port number|integer value)\b")
 #: The server's answers when prepared statements of one client meet those of another: a
 #: pooler in transaction mode shares one server connection between clients.
 _POOLER_FAULTS = (psycopg.errors.DuplicatePreparedStatement, psycopg.errors.InvalidSqlStatementName)
+_SERVER_CLOCK = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms"
+
 _CHECK_SERVER = (
     "check that the server runs and accepts connections at that host and port, and the "
     "user, password and database name in the URL"
@@ -306,6 +308,11 @@ class PostgresStore(AuditPartitions, SqlStore):
         if isinstance(found, StoreUnavailable) and not reachable:
             self._pool.away = True
         return type(found)(f"{what}: {found}")
+
+    def server_clock_ms(self) -> int | None:
+        """The server's clock now (`clock_timestamp()`), in ms since the Unix epoch."""
+        row = self._read_one(_SERVER_CLOCK, {}, what="reading the server's clock")
+        return int(row["now_ms"]) if row is not None else None
 
     def _lock_holders(self, tables: list[str], waited_s: float) -> Sequence[Mapping[str, object]]:
         params = {"tables": tables, "waited_s": waited_s}
