@@ -44,6 +44,7 @@ __all__ = [
     "Credential",
     "DeferredCaller",
     "admit",
+    "authorize",
     "bearer",
     "bearer_refused",
     "caller_with",
@@ -194,7 +195,7 @@ def check_csrf(request: Request, session: Session) -> None:
     )
 
 
-def _authorize(request: Request, credential: Credential, role: str) -> Caller:
+def authorize(request: Request, credential: Credential, role: str) -> Caller:
     """The caller of `credential`, counted against its rate, holding `role` or a higher one.
 
     Raises:
@@ -234,7 +235,7 @@ def caller_with(role: str) -> Callable[..., Caller]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
-        return _authorize(request, credential_of(request, credentials), role)
+        return authorize(request, credential_of(request, credentials), role)
 
     return dependency
 
@@ -264,7 +265,7 @@ class DeferredCaller:
             Problem: 401, 429 or 403, as `caller_with`'s dependency.
         """
         if self._found is None:
-            self._found = _authorize(self._request, self._credential, self._role)
+            self._found = authorize(self._request, self._credential, self._role)
         return self._found
 
 

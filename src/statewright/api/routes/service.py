@@ -22,6 +22,7 @@ from statewright.api.models import HealthOut
 from statewright.api.problems import problem_of
 from statewright.api.root_path import root_of
 from statewright.api.routes.common import engine_of, errors
+from statewright.api.scrapers import scraper
 from statewright.errors import StatewrightError
 
 log = logging.getLogger("statewright.api")
@@ -68,8 +69,9 @@ def ready(request: Request) -> HealthOut:
     response_class=Response,
     summary="Metrics (Prometheus text)",
 )
-def metrics(request: Request, caller: Viewer) -> Response:
-    """The API's metrics in the Prometheus text format."""
+def metrics(request: Request, caller: Annotated[Caller, Depends(scraper)]) -> Response:
+    """The API's metrics in the Prometheus text format (while the store cannot be read, for
+    a token that scraped them lately: `scrapers.py`)."""
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )
