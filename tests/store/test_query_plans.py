@@ -40,7 +40,7 @@ _INTEGER_PARAMS = {
     "timer_count", "write_count", "consumed_step_count", "consumed_timer_count",
     "response_status", "payloads", "revoked_at", "stale_before", "after", "through",
     "expires_at", "dead_seq", "held_until", "recorded_attempts", "next_attempts", "started",
-    "state_version", "cap", "claims",
+    "state_version", "cap", "claims", "since",
 }  # fmt: skip
 #: Parameters that are arrays (PostgreSQL's batched lookups).
 _ARRAY_PARAMS = {"tenants", "ids", "srcs"}
