@@ -298,14 +298,8 @@ LISTENERS = {"held.*": reject}
 """
 
 
-@pytest.mark.parametrize(
-    ("policy", "status"),
-    [("OUTBOX_RETRY = {'nonRetryable': ['AddressRejected']}", "dead"), ("", "pending")],
-    ids=["non-retryable", "default"],
-)
-def test_the_setup_files_outbox_retry_is_the_workers(
-    store_url: str, tmp_path: Path, policy: str, status: str
-) -> None:
+def rejecting_setup(store_url: str, tmp_path: Path, policy: str) -> Path:
+    """REJECTING with `policy` as a setup file, its machine registered and h-1 started."""
     setup = tmp_path / "rejecting_setup.py"
     setup.write_text(f"{REJECTING}\n{policy}\n")
     namespace: dict[str, object] = {}
@@ -314,6 +308,18 @@ def test_the_setup_files_outbox_retry_is_the_workers(
     with Engine.open(store_url) as engine:
         engine.register(machine)
         engine.start("held", instance_id="h-1")
+    return setup
+
+
+@pytest.mark.parametrize(
+    ("policy", "status"),
+    [("OUTBOX_RETRY = {'nonRetryable': ['AddressRejected']}", "dead"), ("", "pending")],
+    ids=["non-retryable", "default"],
+)
+def test_the_setup_files_outbox_retry_is_the_workers(
+    store_url: str, tmp_path: Path, policy: str, status: str
+) -> None:
+    setup = rejecting_setup(store_url, tmp_path, policy)
 
     result = runner.invoke(app, ["worker", "--url", store_url, "--machines", str(setup), "--once"])
 
@@ -326,14 +332,7 @@ def test_the_setup_files_outbox_retry_is_the_workers(
 def test_an_outbox_retry_written_wrong_stops_the_worker_naming_the_file(
     store_url: str, tmp_path: Path
 ) -> None:
-    setup = tmp_path / "rejecting_setup.py"
-    setup.write_text(f"{REJECTING}\nOUTBOX_RETRY = {{'atempts': 3}}\n")
-    namespace: dict[str, object] = {}
-    exec(compile(setup.read_text(), str(setup), "exec"), namespace)
-    (machine,) = namespace["MACHINES"]  # type: ignore[misc]
-    with Engine.open(store_url) as engine:
-        engine.register(machine)
-        engine.start("held", instance_id="h-1")
+    setup = rejecting_setup(store_url, tmp_path, "OUTBOX_RETRY = {'atempts': 3}")
 
     result = runner.invoke(app, ["worker", "--url", store_url, "--machines", str(setup), "--once"])
 

@@ -32,6 +32,7 @@ __all__ = [
     "catch_up_window_ms",
     "expand",
     "ticks_after",
+    "ticks_in",
     "zone",
 ]
 
@@ -198,14 +199,14 @@ def catch_up(
     """
     window = catch_up_window_ms(policy)
     if window is None:
-        return CatchUp(_ticks_in(cron, timezone_name, after_ms, now_ms, limit))
+        return CatchUp(ticks_in(cron, timezone_name, after_ms, now_ms, limit))
     if window == 0:
         latest = _latest_tick(cron, timezone_name, after_ms, now_ms)
         if latest is None:
             return CatchUp([])
         return _with_skipped(cron, timezone_name, after_ms, latest - 1, [latest])
     cutoff = now_ms - window  # the oldest tick that still runs
-    run = _ticks_in(cron, timezone_name, max(after_ms, cutoff - 1), now_ms, limit)
+    run = ticks_in(cron, timezone_name, max(after_ms, cutoff - 1), now_ms, limit)
     if after_ms >= cutoff - 1:
         return CatchUp(run)
     return _with_skipped(cron, timezone_name, after_ms, cutoff - 1, run)
@@ -230,7 +231,7 @@ def _with_skipped(
     return CatchUp(run, count, more, first, last)
 
 
-def _ticks_in(cron: str, timezone_name: str, after_ms: int, until_ms: int, limit: int) -> list[int]:
+def ticks_in(cron: str, timezone_name: str, after_ms: int, until_ms: int, limit: int) -> list[int]:
     """The ticks in (after_ms, until_ms], earliest first, at most `limit`."""
     ticks: list[int] = []
     if limit < 1:

@@ -72,6 +72,7 @@ from statewright.engine.cron_ticks import (
     MACROS,
     expand,
     ticks_after,
+    ticks_in,
     zone,
 )
 from statewright.engine.listing import RUNTIME_STATUSES, STATUSES
@@ -250,14 +251,7 @@ def due_ticks(schedule: Schedule, after_ms: int, until_ms: int, limit: int) -> l
     """
     if limit < 1:
         raise ValueError(f"limit must be >= 1, not {limit}")
-    ticks: list[int] = []
-    for tick in ticks_after(schedule.cron, schedule.timezone, after_ms):
-        if tick > until_ms:
-            break
-        ticks.append(tick)
-        if len(ticks) == limit:
-            break
-    return ticks
+    return ticks_in(schedule.cron, schedule.timezone, after_ms, until_ms, limit)
 
 
 def _schedule_faults(name: str, cron: str, zone: str, action: Mapping[str, object]) -> list[str]:
