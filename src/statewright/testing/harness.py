@@ -10,7 +10,10 @@
 
 Everything runs for real against a temporary SQLite file: the same engine, store and worker
 code as production, with time moving only when the test says so. Every worker loop runs:
-timers, steps, outbox delivery and the cron schedules given to `schedule`.
+timers, steps, outbox delivery (to `listen`ers and `webhook`s) and the cron schedules given to
+`schedule`. The worker takes `Worker`'s options (`outbox_retry`, the leases, `batch`,
+`concurrency`), so that a test runs with the production worker's configuration; its steps run
+one after the other (`concurrency=1`) unless told otherwise, so that runs are deterministic.
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ from pathlib import Path
 from statewright.chart import Machine
 from statewright.engine import AuditEntry, Engine, Instance
 from statewright.runtime.cron import Schedule
-from statewright.runtime.outbox import Listener
-from statewright.runtime.worker import Worker
+from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener
+from statewright.runtime.retry import RetryPolicy
+from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_LEASE_MS
+from statewright.runtime.webhooks import DEFAULT_DEADLINE_S, DEFAULT_KEEPALIVE_S
+from statewright.runtime.worker import TIMER_LEASE_MS, Worker
 from statewright.testing.clock import VirtualClock, to_milliseconds
 
 __all__ = ["Harness"]
@@ -40,10 +46,28 @@ class Harness:
         machines: machines to register.
         start_ms: where virtual time starts (epoch milliseconds).
         url: a store URL to use instead of a temporary SQLite file.
+        batch, step_lease_ms, timer_lease_ms, outbox_lease_ms, outbox_retry: the worker's
+            options, as `Worker` takes them (e.g. `outbox_retry={"attempts": 3}`, the
+            production worker's policy, to test when a message is dead-lettered).
+        concurrency: how many steps run at the same time; 1 (the default, unlike `Worker`'s
+            8) runs them one after the other in the order they were claimed, so that a test
+            sees the same order, and the same audit log, on every run.
+
+    Raises:
+        ConfigError: a worker option out of range, as `Worker` raises it.
     """
 
     def __init__(
-        self, *machines: Machine, start_ms: int = DEFAULT_START_MS, url: str | None = None
+        self,
+        *machines: Machine,
+        start_ms: int = DEFAULT_START_MS,
+        url: str | None = None,
+        batch: int = DEFAULT_BATCH,
+        concurrency: int = 1,
+        step_lease_ms: int = DEFAULT_LEASE_MS,
+        timer_lease_ms: int = TIMER_LEASE_MS,
+        outbox_lease_ms: int = OUTBOX_LEASE_MS,
+        outbox_retry: RetryPolicy | Mapping[str, object] | None = None,
     ) -> None:
         self._folder = None if url else tempfile.TemporaryDirectory(prefix="statewright-")
         if url is None:
@@ -51,7 +75,21 @@ class Harness:
             url = f"sqlite:///{Path(self._folder.name) / 'harness.db'}?synchronous=normal"
         self.clock = VirtualClock(start_ms)
         self.engine = Engine.open(url, clock=self.clock)
-        self.worker = Worker(self.engine)
+        try:
+            self.worker = Worker(
+                self.engine,
+                batch=batch,
+                concurrency=concurrency,
+                step_lease_ms=step_lease_ms,
+                timer_lease_ms=timer_lease_ms,
+                outbox_lease_ms=outbox_lease_ms,
+                outbox_retry=outbox_retry,
+            )
+        except BaseException:
+            self.engine.close()
+            if self._folder is not None:
+                self._folder.cleanup()
+            raise
         for machine in machines:
             self.engine.register(machine)
 
@@ -119,6 +157,25 @@ class Harness:
         """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`,
         within `deadline_s` per call (`Worker.listen`)."""
         self.worker.listen(pattern, listener, deadline_s=deadline_s)
+
+    def webhook(
+        self,
+        pattern: str,
+        url: str,
+        secret: str,
+        *,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        keepalive_s: float = DEFAULT_KEEPALIVE_S,
+    ) -> None:
+        """POST outbox messages matching `pattern` to `url`, signed with `secret`
+        (`Worker.webhook`): a delivery not answered 2xx within `deadline_s` seconds fails
+        and is retried per `outbox_retry`, on virtual time.
+
+        Raises:
+            ConfigError: `deadline_s` is not above 0, or not shorter than `outbox_lease_ms`;
+                `keepalive_s` is below 0.
+        """
+        self.worker.webhook(pattern, url, secret, deadline_s=deadline_s, keepalive_s=keepalive_s)
 
     def redrive(self, instance_id: str, *event_types: str, tenant: str = "default") -> int:
         """`Engine.redrive` the instance's dead letters (of these event types; all with none),
