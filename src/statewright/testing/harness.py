@@ -19,6 +19,7 @@ one after the other (`concurrency=1`) unless told otherwise, so that runs are de
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,7 +32,7 @@ from statewright.runtime.retry import RetryPolicy
 from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_LEASE_MS
 from statewright.runtime.webhooks import DEFAULT_DEADLINE_S, DEFAULT_KEEPALIVE_S
 from statewright.runtime.worker import TIMER_LEASE_MS, Worker
-from statewright.testing.clock import VirtualClock, to_milliseconds
+from statewright.testing.clock import VirtualClock, exact_milliseconds, to_milliseconds
 
 __all__ = ["Harness"]
 
@@ -110,14 +111,16 @@ class Harness:
         return entry
 
     def advance(self, amount: int | float | str) -> int:
-        """Move time forward (`1000`, `"48h"`, `"PT2H"`), stopping whenever work falls due (a
+        """Move time forward (`1000`, `0.5`, `"48h"`, `"PT2H"`; fractions of a millisecond
+        add up, as on `VirtualClock`), stopping whenever work falls due (a
         timer, a step's retry, an outbox retry, a schedule's tick) to run it, so that work set
         off by other work counts from when that ran.
 
         Returns:
             How much work ran.
         """
-        target = self.clock.now() + to_milliseconds(amount)
+        end = self.clock._exact_now() + exact_milliseconds(amount)
+        target = math.floor(end)  # fractions of a millisecond are kept, as the clock keeps them
         ran = self.run_due_work()
         stuck_at: int | None = None
         while True:
@@ -126,15 +129,13 @@ class Harness:
                 # Nothing more due by the target, or what is due stays due without running
                 # (a timer whose guard raises, say): stop stepping.
                 break
-            if due > self.clock.now():
-                self.clock.advance(due - self.clock.now())
+            self.clock._advance_to(due)
             done = self.run_due_work()
             ran += done
             # A failed attempt is no work done but moves its retry later, and the stepping
             # goes on to that; only work that stays due where it was ends it.
             stuck_at = due if done == 0 else None
-        if target > self.clock.now():
-            self.clock.advance(target - self.clock.now())
+        self.clock._advance_to(end)
         return ran + self.run_due_work()
 
     def _next_due(self) -> int | None:
