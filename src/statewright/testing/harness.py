@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from statewright.chart import Machine
@@ -96,17 +96,49 @@ class Harness:
 
     # -- driving ------------------------------------------------------------------------------
 
-    def start(self, definition_id: str, **options: object) -> Instance:
+    def start(
+        self,
+        definition_id: str,
+        *,
+        input: object = None,
+        instance_id: str | None = None,
+        tenant: str = "default",
+        actor: str | None = None,
+        version: int | None = None,
+    ) -> Instance:
         """`Engine.start`, then run the work that is due."""
-        instance = self.engine.start(definition_id, **options)  # type: ignore[arg-type]
+        instance = self.engine.start(
+            definition_id,
+            input=input,
+            instance_id=instance_id,
+            tenant=tenant,
+            actor=actor,
+            version=version,
+        )
         self.run_due_work()
         return self.engine.get(instance.id, tenant=instance.tenant)
 
     def send(
-        self, instance_id: str, event: Mapping[str, object] | str, **options: object
+        self,
+        instance_id: str,
+        event: Mapping[str, object] | str,
+        *,
+        tenant: str = "default",
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        roles: Collection[str] | None = None,
     ) -> AuditEntry:
         """`Engine.send`, then run the work that is due."""
-        entry = self.engine.send(instance_id, event, **options)  # type: ignore[arg-type]
+        entry = self.engine.send(
+            instance_id,
+            event,
+            tenant=tenant,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+            roles=roles,
+        )
         self.run_due_work()
         return entry
 
