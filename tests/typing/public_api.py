@@ -7,6 +7,7 @@ test."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypedDict, assert_type
 
 from statewright import AuditEntry, Effect, Engine, Machine, Snapshot, Worker
@@ -42,6 +43,12 @@ def drive(machine: Machine, engine: Engine, harness: Harness) -> None:
     harness.send("A-1", "APPROVE", actorr="typo")  # type: ignore[call-arg]
     engine.send_many([SendRequest("A-1", event), SendRequest("A-2", "APPROVE")])
     Worker(engine).run_once()
+
+    # An instance's context is a read-only mapping, as a snapshot's: indexable as it is.
+    assert_type(engine.get("A-1").context, Mapping[str, object])
+    amount = engine.get("A-1").context["amount"]
+    assert_type(amount, object)
+    engine.get("A-1").context["amount"] = 3  # type: ignore[index]
 
 
 async def drive_async(engine: Engine) -> None:
