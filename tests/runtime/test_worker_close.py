@@ -59,9 +59,18 @@ def test_closing_a_worker_stops_its_step_threads(store_url: str, clock: VirtualC
     assert joined(before) == []
 
 
-def test_closing_a_harness_stops_its_workers_step_threads() -> None:
+def test_a_harness_runs_its_steps_in_the_calling_thread() -> None:
     before = set(threading.enumerate())
     with Harness(MACHINE) as harness:
+        harness.start("job", instance_id="j-1")
+        assert harness.engine.get("j-1").snapshot.status == "done"
+        assert step_threads(before) == []
+
+
+def test_closing_a_harness_stops_its_workers_step_threads() -> None:
+    before = set(threading.enumerate())
+    # concurrency=1, the Harness's default, runs steps in the calling thread: no pool.
+    with Harness(MACHINE, concurrency=2) as harness:
         harness.start("job", instance_id="j-1")
         assert harness.engine.get("j-1").snapshot.status == "done"
         assert step_threads(before)

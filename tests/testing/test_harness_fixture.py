@@ -25,3 +25,17 @@ def test_a_restart_on_the_same_database_carries_on(harness: HarnessFactory, tmp_
     second.assert_timer_pending("A-1", "xstate.after.48h.order.pending_approval", in_="24h")
     second.advance("24h")
     second.assert_state("A-1", "escalated")
+
+
+def test_the_fixture_takes_the_workers_options(harness: HarnessFactory) -> None:
+    machine = Machine.load(ORDER, actors={"chargeCard": lambda _: {"paymentId": "p"}})
+    h = harness(machine, outbox_retry={"attempts": 1})
+
+    def down(message: object) -> None:
+        raise ConnectionError("warehouse down")
+
+    h.listen("order.shipped", down)
+    h.start("order", instance_id="A-1", input={"orderId": "A-1", "amount": 100})
+    h.send("A-1", "RESERVED")
+    h.send("A-1", {"type": "SHIPPED", "tracking": "T-1"})
+    h.assert_dead_lettered("A-1", "order.shipped")  # at the first failure: one attempt

@@ -4,6 +4,7 @@ a verification."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -37,8 +38,9 @@ class Instance:
         return self.snapshot.value
 
     @property
-    def context(self) -> object:
-        """The instance's context."""
+    def context(self) -> Mapping[str, object]:
+        """The instance's context: a JSON object (a definition's context, and a stored
+        snapshot's, is always one), as `Snapshot.context`; treat it as read-only."""
         return self.snapshot.context
 
     @property

@@ -10,22 +10,29 @@
 
 Everything runs for real against a temporary SQLite file: the same engine, store and worker
 code as production, with time moving only when the test says so. Every worker loop runs:
-timers, steps, outbox delivery and the cron schedules given to `schedule`.
+timers, steps, outbox delivery (to `listen`ers and `webhook`s) and the cron schedules given to
+`schedule`. The worker takes `Worker`'s options (`outbox_retry`, the leases, `batch`,
+`concurrency`), so that a test runs with the production worker's configuration; its steps run
+one after the other (`concurrency=1`) unless told otherwise, so that runs are deterministic.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from statewright.chart import Machine
 from statewright.engine import AuditEntry, Engine, Instance
 from statewright.runtime.cron import Schedule
-from statewright.runtime.outbox import Listener
-from statewright.runtime.worker import Worker
-from statewright.testing.clock import VirtualClock, to_milliseconds
+from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener
+from statewright.runtime.retry import RetryPolicy
+from statewright.runtime.steps import DEFAULT_BATCH, DEFAULT_LEASE_MS
+from statewright.runtime.webhooks import DEFAULT_DEADLINE_S, DEFAULT_KEEPALIVE_S
+from statewright.runtime.worker import TIMER_LEASE_MS, Worker
+from statewright.testing.clock import VirtualClock, exact_milliseconds, to_milliseconds
 
 __all__ = ["Harness"]
 
@@ -40,10 +47,28 @@ class Harness:
         machines: machines to register.
         start_ms: where virtual time starts (epoch milliseconds).
         url: a store URL to use instead of a temporary SQLite file.
+        batch, step_lease_ms, timer_lease_ms, outbox_lease_ms, outbox_retry: the worker's
+            options, as `Worker` takes them (e.g. `outbox_retry={"attempts": 3}`, the
+            production worker's policy, to test when a message is dead-lettered).
+        concurrency: how many steps run at the same time; 1 (the default, unlike `Worker`'s
+            8) runs them one after the other in the order they were claimed, so that a test
+            sees the same order, and the same audit log, on every run.
+
+    Raises:
+        ConfigError: a worker option out of range, as `Worker` raises it.
     """
 
     def __init__(
-        self, *machines: Machine, start_ms: int = DEFAULT_START_MS, url: str | None = None
+        self,
+        *machines: Machine,
+        start_ms: int = DEFAULT_START_MS,
+        url: str | None = None,
+        batch: int = DEFAULT_BATCH,
+        concurrency: int = 1,
+        step_lease_ms: int = DEFAULT_LEASE_MS,
+        timer_lease_ms: int = TIMER_LEASE_MS,
+        outbox_lease_ms: int = OUTBOX_LEASE_MS,
+        outbox_retry: RetryPolicy | Mapping[str, object] | None = None,
     ) -> None:
         self._folder = None if url else tempfile.TemporaryDirectory(prefix="statewright-")
         if url is None:
@@ -51,35 +76,83 @@ class Harness:
             url = f"sqlite:///{Path(self._folder.name) / 'harness.db'}?synchronous=normal"
         self.clock = VirtualClock(start_ms)
         self.engine = Engine.open(url, clock=self.clock)
-        self.worker = Worker(self.engine)
+        try:
+            self.worker = Worker(
+                self.engine,
+                batch=batch,
+                concurrency=concurrency,
+                step_lease_ms=step_lease_ms,
+                timer_lease_ms=timer_lease_ms,
+                outbox_lease_ms=outbox_lease_ms,
+                outbox_retry=outbox_retry,
+            )
+        except BaseException:
+            self.engine.close()
+            if self._folder is not None:
+                self._folder.cleanup()
+            raise
         for machine in machines:
             self.engine.register(machine)
 
     # -- driving ------------------------------------------------------------------------------
 
-    def start(self, definition_id: str, **options: object) -> Instance:
+    def start(
+        self,
+        definition_id: str,
+        *,
+        input: object = None,
+        instance_id: str | None = None,
+        tenant: str = "default",
+        actor: str | None = None,
+        version: int | None = None,
+    ) -> Instance:
         """`Engine.start`, then run the work that is due."""
-        instance = self.engine.start(definition_id, **options)  # type: ignore[arg-type]
+        instance = self.engine.start(
+            definition_id,
+            input=input,
+            instance_id=instance_id,
+            tenant=tenant,
+            actor=actor,
+            version=version,
+        )
         self.run_due_work()
         return self.engine.get(instance.id, tenant=instance.tenant)
 
     def send(
-        self, instance_id: str, event: Mapping[str, object] | str, **options: object
+        self,
+        instance_id: str,
+        event: Mapping[str, object] | str,
+        *,
+        tenant: str = "default",
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        roles: Collection[str] | None = None,
     ) -> AuditEntry:
         """`Engine.send`, then run the work that is due."""
-        entry = self.engine.send(instance_id, event, **options)  # type: ignore[arg-type]
+        entry = self.engine.send(
+            instance_id,
+            event,
+            tenant=tenant,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+            roles=roles,
+        )
         self.run_due_work()
         return entry
 
     def advance(self, amount: int | float | str) -> int:
-        """Move time forward (`1000`, `"48h"`, `"PT2H"`), stopping whenever work falls due (a
+        """Move time forward (`1000`, `0.5`, `"48h"`, `"PT2H"`; fractions of a millisecond
+        add up, as on `VirtualClock`), stopping whenever work falls due (a
         timer, a step's retry, an outbox retry, a schedule's tick) to run it, so that work set
         off by other work counts from when that ran.
 
         Returns:
             How much work ran.
         """
-        target = self.clock.now() + to_milliseconds(amount)
+        end = self.clock._exact_now() + exact_milliseconds(amount)
+        target = math.floor(end)  # fractions of a millisecond are kept, as the clock keeps them
         ran = self.run_due_work()
         stuck_at: int | None = None
         while True:
@@ -88,15 +161,13 @@ class Harness:
                 # Nothing more due by the target, or what is due stays due without running
                 # (a timer whose guard raises, say): stop stepping.
                 break
-            if due > self.clock.now():
-                self.clock.advance(due - self.clock.now())
+            self.clock._advance_to(due)
             done = self.run_due_work()
             ran += done
             # A failed attempt is no work done but moves its retry later, and the stepping
             # goes on to that; only work that stays due where it was ends it.
             stuck_at = due if done == 0 else None
-        if target > self.clock.now():
-            self.clock.advance(target - self.clock.now())
+        self.clock._advance_to(end)
         return ran + self.run_due_work()
 
     def _next_due(self) -> int | None:
@@ -119,6 +190,25 @@ class Harness:
         """Deliver outbox messages matching `pattern` (`"order.*"`, `"*"`) to `listener`,
         within `deadline_s` per call (`Worker.listen`)."""
         self.worker.listen(pattern, listener, deadline_s=deadline_s)
+
+    def webhook(
+        self,
+        pattern: str,
+        url: str,
+        secret: str,
+        *,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        keepalive_s: float = DEFAULT_KEEPALIVE_S,
+    ) -> None:
+        """POST outbox messages matching `pattern` to `url`, signed with `secret`
+        (`Worker.webhook`): a delivery not answered 2xx within `deadline_s` seconds fails
+        and is retried per `outbox_retry`, on virtual time.
+
+        Raises:
+            ConfigError: `deadline_s` is not above 0, or not shorter than `outbox_lease_ms`;
+                `keepalive_s` is below 0.
+        """
+        self.worker.webhook(pattern, url, secret, deadline_s=deadline_s, keepalive_s=keepalive_s)
 
     def redrive(self, instance_id: str, *event_types: str, tenant: str = "default") -> int:
         """`Engine.redrive` the instance's dead letters (of these event types; all with none),

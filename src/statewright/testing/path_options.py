@@ -30,6 +30,7 @@ __all__ = [
     "SerializeOption",
     "StateFilter",
     "events_for",
+    "is_default_result",
     "state_filter",
     "state_key",
 ]
@@ -130,6 +131,16 @@ def _default_event(event_type: str) -> JsonObject:
         if event_type.startswith(prefix):
             return {"type": event_type, key: None, "actorId": event_type[len(prefix) :]}
     return {"type": event_type}
+
+
+def is_default_result(event: Mapping[str, object]) -> bool:
+    """Whether `event` is a step's result sent without a sample (`output` or `error` None)."""
+    event_type = event.get("type")
+    return (
+        isinstance(event_type, str)
+        and event_type.startswith(("xstate.done.actor.", "xstate.error.actor."))
+        and dict(event) == _default_event(event_type)
+    )
 
 
 def _sample(event_type: str, payload: Mapping[str, object], where: str) -> JsonObject:

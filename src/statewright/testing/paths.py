@@ -22,6 +22,7 @@ context), and the message says how to narrow it.
 from __future__ import annotations
 
 import json
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from statewright.chart import Machine, Snapshot
 from statewright.chart.json_types import JsonObject, JsonValue
 from statewright.chart.machine import normalize_event
+from statewright.chart.snapshot import error_to_json
 from statewright.errors import PathError
 from statewright.testing.path_options import (
     EventSamples,
@@ -36,15 +38,28 @@ from statewright.testing.path_options import (
     StateFilter,
     check_samples,
     events_for,
+    is_default_result,
     state_filter,
     state_key,
 )
 from statewright.testing.path_replay import replay
 
-__all__ = ["DEFAULT_LIMIT", "Path", "PathStep", "path_from_events", "paths"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "Path",
+    "PathCoverageWarning",
+    "PathStep",
+    "path_from_events",
+    "paths",
+]
 
 #: Default bound on the number of distinct states explored.
 DEFAULT_LIMIT = 10_000
+
+
+class PathCoverageWarning(UserWarning):
+    """`paths` sent a step's result without a sample and the machine went to status
+    `error` on it, so the states after that step were not explored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,19 +134,34 @@ class Path:
     def __len__(self) -> int:
         return self._last.length if self._last else 0
 
+    @property
+    def error(self) -> object:
+        """What put the machine in status `error` at the end of the path (the exception, or
+        a step's error data), or None when the path ends elsewhere."""
+        return self.snapshot.error if self.snapshot.status == "error" else None
+
     def describe(self) -> str:
-        """One line for people: `reaches "payment": APPROVE {"by": "ann"} → ...`."""
+        """One line for people: `reaches "payment": APPROVE {"by": "ann"} → ...`; a path that
+        ends in status `error` says so, with the error: `ends in error in paying
+        (ImplementationError: ...): xstate.done.actor.pay {"output": null}`."""
         events = " → ".join(format_event(event) for event in self.events) or "(start)"
-        return f"reaches {format_value(self.snapshot.value)}: {events}"
+        value = format_value(self.snapshot.value)
+        if self.snapshot.status == "error":
+            return f"ends in error in {value} ({format_error(self.snapshot.error)}): {events}"
+        return f"reaches {value}: {events}"
 
     def to_json(self) -> dict[str, JsonValue]:
-        """The path as data: the state reached and the events that lead there."""
-        return {
+        """The path as data: the state reached and the events that lead there (and, for a
+        path that ends in status `error`, the error)."""
+        data: dict[str, JsonValue] = {
             "state": self.snapshot.value,
             "context": dict(self.snapshot.context),
             "status": self.snapshot.status,
             "events": [dict(event) for event in self.events],
         }
+        if self.snapshot.status == "error":
+            data["error"] = error_to_json(self.snapshot.error)
+        return data
 
     def run(self, actor: object) -> Snapshot:
         """Replay the path on a `statewright.testing.Actor`, checking every state on the way.
@@ -170,6 +200,13 @@ def format_value(value: JsonValue) -> str:
     return json.dumps(value)
 
 
+def format_error(error: object) -> str:
+    """An error for people: `Type: message` for an exception, else its JSON."""
+    if isinstance(error, BaseException):
+        return f"{type(error).__name__}: {error}"
+    return json.dumps(error, sort_keys=True, default=repr)
+
+
 def format_event(event: Mapping[str, object]) -> str:
     """An event for people: its type, then its other fields as JSON when it has some."""
     rest = {key: value for key, value in event.items() if key != "type"}
@@ -201,6 +238,9 @@ class _Graph:
         self.parent: dict[str, tuple[str, JsonObject] | None] = {self.start_key: None}
         #: key -> [(event, next key)], in the order the events were tried.
         self.edges: dict[str, list[tuple[JsonObject, str]]] = {}
+        #: event type -> error, for step results sent without a sample that put the
+        #: machine in status error (what came after them was not explored).
+        self.unsampled_errors: dict[str, object] = {}
         queue = deque([self.start_key])
         while queue:
             here = queue.popleft()
@@ -210,6 +250,8 @@ class _Graph:
                 continue
             for event in events_for(machine, snapshot, samples):
                 after = machine.transition(snapshot, event).snapshot
+                if after.status == "error" and is_default_result(event):
+                    self.unsampled_errors.setdefault(str(event["type"]), after.error)
                 there = key(after)
                 self.edges[here].append((event, there))
                 if there not in self.states:
@@ -284,7 +326,9 @@ def paths(
         events: sample events: a mapping event type -> payloads (`{"APPROVE": [{"by":
             "ann"}, {"by": "bob"}]}`; `type` may be left out; `[]` never sends the event) or
             a function of the snapshot returning events. Types without samples are sent as
-            `{"type": T}`.
+            `{"type": T}`, a step's result as `{"output": null}` (`{"error": null}`): give
+            steps' results as samples (`{"xstate.done.actor.pay": [{"output": {"id":
+            "p-1"}}]}`) to explore what comes after a step that reads them.
         input: the machine's input, for its initial context.
         from_state: start here instead of the initial state: a `Snapshot`, or a state value,
             `#id` or predicate, to continue from every reached state that matches it (each
@@ -300,6 +344,10 @@ def paths(
     Returns:
         The paths: for shortest paths one per state reached, in breadth-first order (the
         start state first, with no steps).
+
+    Warns:
+        PathCoverageWarning: a step's result sent without a sample put the machine in status
+            `error`, naming the states not reached (that path's `describe()` says so too).
 
     Raises:
         PathError: a filter names no state of the machine, a sample event is malformed, or
@@ -328,11 +376,36 @@ def paths(
                 "it with these sample events; check the state, or give events= that reach it"
             )
     found: list[Path] = []
+    unsampled: dict[str, object] = {}
+    seen_states: set[str] = set()
     for head in heads:
         graph = _Graph(chart, head.snapshot, key, events, stop, limit)
         tails = graph.simple(head, limit, chart) if simple else graph.shortest(head).values()
         found.extend(path for path in tails if stop is None or stop(path.snapshot))
+        for event_type, error in graph.unsampled_errors.items():
+            unsampled.setdefault(event_type, error)
+        for snapshot in graph.states.values():
+            seen_states.update(snapshot.configuration)
+    if unsampled:
+        warnings.warn(_unsampled_warning(chart, unsampled, seen_states), PathCoverageWarning, 2)
     return found
+
+
+def _unsampled_warning(machine: Machine, unsampled: Mapping[str, object], reached: set[str]) -> str:
+    """What `paths` says when step results sent without samples ended in status error."""
+    results = "; ".join(
+        f"{event_type} ({'output' if '.done.' in event_type else 'error'}: null) put the "
+        f"machine in status error: {format_error(error)}"
+        for event_type, error in unsampled.items()
+    )
+    missed = [node.id for node in machine.states if node.state_path and node.id not in reached]
+    example = next(iter(unsampled))
+    field = "output" if ".done." in example else "error"
+    return (
+        f"paths({machine.id!r}): a step's result was sent without a sample: {results}. "
+        f"States not reached: {', '.join(missed) or 'none'}. Give sample results, e.g. "
+        f'events={{"{example}": [{{"{field}": {{...}}}}]}}, with the fields the machine reads'
+    )
 
 
 def path_from_events(
