@@ -48,6 +48,7 @@ instance id, tenant, message id, event type and attempt also as `extra` fields, 
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -157,10 +158,15 @@ class OutboxDelivery:
         meanwhile). Past it the delivery fails with `ListenerTimeout`.
 
         Raises:
-            ConfigError: `deadline_s` is not a number of seconds above 0, or the deadline
-                given or declared is not shorter than the lease: another worker would take
-                its messages over while it still delivers them.
+            ConfigError: `pattern` can match no event type (empty, spaces around it, a `*`
+                elsewhere than the whole pattern or its last part after a dot); `listener`
+                is not callable with one message; `deadline_s` is not a number of seconds
+                above 0, or the deadline given or declared is not shorter than the lease:
+                another worker would take its messages over while it still delivers them.
+                Each refused here, not when a message comes (10 attempts over ~85 minutes).
         """
+        check_pattern(pattern)
+        _check_listener(pattern, listener)
         deadline_ms = _deadline_ms(listener) if deadline_s is None else _given(deadline_s, pattern)
         if deadline_ms >= self.lease_ms:
             raise ConfigError(
@@ -555,6 +561,76 @@ class _ListenerThread:
                 future.set_result(None)
             if self._calls is not calls:
                 return  # abandoned past its deadline: the next calls have a thread of their own
+
+
+def check_pattern(pattern: object) -> None:
+    """Refuse a listener pattern that can match no event type, naming the fix. Valid: an
+    exact type (`"order.shipped"`), a prefix (`"order.*"`: `order` and `order.<...>`) or
+    everything (`"*"`), as `chart.events.matches_descriptor` and the claim's filter read
+    them (exact and case-sensitive).
+
+    Raises:
+        ConfigError: not a string, empty, with spaces around it, or with a `*` elsewhere
+            than the whole pattern or its last part after a dot (`"order*"`, `"*.shipped"`,
+            `"order.*.*"` match only that very text, which no event type is).
+    """
+    if not isinstance(pattern, str):
+        raise ConfigError(
+            f"listener pattern {pattern!r} must be a string: an event type "
+            '("order.shipped"), a prefix ("order.*") or "*" for every event'
+        )
+    if not pattern.strip():
+        raise ConfigError(
+            f"listener pattern {pattern!r} is empty and matches no event; give an event type "
+            '("order.shipped"), a prefix ("order.*") or "*" for every event'
+        )
+    if pattern != pattern.strip():
+        raise ConfigError(
+            f"listener pattern {pattern!r} has spaces around it and matches no event type "
+            f"(they are compared exactly); write {pattern.strip()!r}"
+        )
+    if (
+        "*" in pattern
+        and pattern != "*"
+        and not (pattern.endswith(".*") and "*" not in pattern[:-2])
+    ):
+        head = pattern.split("*", 1)[0].rstrip(".")
+        example = f'"{head}.*" or "*"' if head else '"order.*" or "*"'
+        raise ConfigError(
+            f'listener pattern {pattern!r} never matches: "*" may only be the whole pattern '
+            f"or its last part after a dot (a prefix); write {example}"
+        )
+
+
+def _check_listener(pattern: str, listener: object) -> None:
+    """Refuse a listener that cannot be called with one `OutboxMessage`."""
+    if not callable(listener):
+        hint = (
+            "; to POST messages to a URL, use worker.webhook(pattern, url, secret)"
+            if isinstance(listener, str) and "://" in listener
+            else ""
+        )
+        raise ConfigError(
+            f"listener for {pattern!r}: {listener!r} is not callable; give a function that "
+            f"takes the OutboxMessage, e.g. def notify(message): ...{hint}"
+        )
+    try:
+        signature = inspect.signature(listener)
+    except (TypeError, ValueError):
+        return  # a builtin without one: it is called as given
+    try:
+        signature.bind(object())
+    except TypeError:
+        empty = inspect.Signature.empty
+        signature = signature.replace(
+            parameters=[p.replace(annotation=empty) for p in signature.parameters.values()],
+            return_annotation=empty,
+        )
+        raise ConfigError(
+            f"listener for {pattern!r}: {_name(listener)}{signature} cannot be called with one "
+            f"argument, the OutboxMessage; define it as def {_name(listener).rpartition('.')[2]}"
+            f"(message): ..."
+        ) from None
 
 
 def is_seconds(value: object) -> TypeGuard[float]:
