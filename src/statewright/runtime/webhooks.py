@@ -63,6 +63,7 @@ import httpx
 
 from statewright.errors import ConfigError
 from statewright.runtime.http_deadline import Cutoff
+from statewright.runtime.http_deadline import stop_idle as stop_deadlines
 from statewright.runtime.http_pool import KeepAlivePool
 from statewright.runtime.outbox import OutboxMessage, is_seconds
 
@@ -277,10 +278,12 @@ class Webhook:
             raise WebhookError(f"{shown_url(self.url)} answered {status}")
 
     def close(self) -> None:
-        """Close the kept connections (a later delivery opens a new one). A `client` of
-        your own stays open: it is yours to close."""
+        """Close the kept connections and stop their sweeper thread, and the HTTP deadlines'
+        thread if no delivery uses it (a later delivery opens a new connection and starts
+        them again). A `client` of your own stays open: it is yours to close."""
         if self.pool is not None:
             self.pool.close()
+        stop_deadlines()
 
     def _post(self, body: bytes, headers: dict[str, str], cutoff: Cutoff) -> int:
         """POST `body` under `cutoff`: the answer's status. A kept connection that fails

@@ -211,14 +211,16 @@ class Worker:
                 return done
 
     def close(self) -> None:
-        """Stop the threads `run_once` left to run steps (a step that timed out and was
-        abandoned finishes on its own) and close the connections its webhooks keep. `run`
-        does both itself when it ends; a later `run_once` starts new ones. The engine stays
-        open: it is the caller's."""
+        """Stop and join the threads `run_once` left: those that run steps (a step that timed
+        out and was abandoned finishes on its own), the outbox's claim keeper and listener
+        thread, and its webhooks' (the kept connections and their sweeper, and the HTTP
+        deadlines' clock once no delivery uses it). `run` does all this itself when it ends;
+        a later `run_once` starts new ones. The engine stays open: it is the caller's."""
         self.steps.close()
-        self._close_webhooks()
+        self._close_deliveries()
 
-    def _close_webhooks(self) -> None:
+    def _close_deliveries(self) -> None:
+        self.outbox.close()
         for listener in self.outbox.listeners:
             if isinstance(listener, Webhook):
                 listener.close()
@@ -299,7 +301,7 @@ class Worker:
             self.steps.on_results = None
             self.steps.woken.clear()
             self.steps.close()
-            self._close_webhooks()
+            self._close_deliveries()
             log.info("worker stopped")
 
     def _step_loop(
