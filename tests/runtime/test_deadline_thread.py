@@ -46,3 +46,23 @@ def test_a_forked_child_calls_its_functions_from_a_thread_of_its_own() -> None:
     os.waitpid(pid, 0)
     clock.cancel(waiting)
     assert got == b"1"
+
+
+def test_stop_idle_ends_the_thread_at_once_unless_a_function_is_pending() -> None:
+    clock = DeadlineThread("statewright-test-stop")
+
+    def threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "statewright-test-stop"]
+
+    clock.stop_idle()  # no thread yet: nothing to do
+    pending = clock.add(30, lambda: None)
+    clock.stop_idle()  # a live entry (another worker's exchange): left running
+    assert len(threads()) == 1
+    clock.cancel(pending)
+    clock.stop_idle()  # only cancelled entries: it ends now, not a second later
+    assert threads() == []
+    called = threading.Event()
+    clock.add(0.01, called.set)  # the next add starts another
+    assert called.wait(2)
+    clock.stop_idle()
+    assert threads() == []

@@ -10,6 +10,7 @@ import pytest
 
 from statewright import Machine
 from statewright.engine import Engine
+from statewright.errors import ConfigError
 from statewright.runtime import Worker
 from statewright.testing import VirtualClock
 
@@ -417,3 +418,18 @@ def test_a_worker_that_stalled_past_its_lease_leaves_the_tick_to_its_new_holder(
         assert escalations(engine, f"r-{index}") == ["schedule:escalate-stale"]
     (tick,) = engine.store.last_ticks(["escalate-stale"])
     assert (tick.tick_at, tick.status, tick.claims) == (NEXT_QUARTER, "done", 2)
+
+
+def test_a_second_schedule_of_the_same_name_is_refused(engine: Engine) -> None:
+    worker = Worker(engine)
+    first = worker.schedule({"name": "nightly", "cron": "0 2 * * *", "action": {"start": "report"}})
+    with pytest.raises(ConfigError) as refused:
+        worker.schedule({"name": "nightly", "cron": "0 3 * * *", "action": {"start": "report"}})
+    assert str(refused.value) == (
+        "schedule 'nightly': this worker runs a schedule of that name already ('0 2 * * *' in "
+        "UTC); its ticks are claimed by name, so give each schedule a name of its own, or "
+        "drop one"
+    )
+    with pytest.raises(ConfigError, match=r"the same schedule given twice"):
+        worker.schedule(first)
+    assert worker.schedules.specs() == [first.to_json()]  # the first one stays

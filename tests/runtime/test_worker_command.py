@@ -342,3 +342,31 @@ def test_an_outbox_retry_written_wrong_stops_the_worker_naming_the_file(
     )
     with Engine.open(store_url) as engine:
         assert engine.get("h-1").value == "a"  # nothing ran
+
+
+@pytest.mark.parametrize("empty_store_url", ["sqlite"], indirect=True)
+def test_two_schedules_of_one_name_stop_the_worker_before_anything_runs(
+    store_url: str, tmp_path: Path
+) -> None:
+    machines = prepare(store_url, tmp_path)
+    machines.write_text(
+        MACHINES
+        + "SCHEDULES = [\n"
+        + "    {'name': 'nightly', 'cron': '0 2 * * *', 'action': {'start': 'quick'}},\n"
+        + "    {'name': 'nightly', 'cron': '*/5 * * * *', 'action': {'start': 'quick'}},\n"
+        + "]\n"
+    )
+
+    result = runner.invoke(
+        app, ["worker", "--url", store_url, "--machines", str(machines), "--once"]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert " ".join(result.output.split()) == (
+        f"{machines}: schedule 'nightly': this worker runs a schedule of that name already "
+        "('0 2 * * *' in UTC); its ticks are claimed by name, so give each schedule a name of "
+        "its own, or drop one"
+    )
+    with Engine.open(store_url) as engine:
+        assert engine.get("q-1").value == "a"  # its timer did not fire
+        assert engine.schedules() == []

@@ -24,7 +24,9 @@ Theory of operation:
   tell (a `Cutoff` does, under its own lock).
 - With nothing left to call, the thread waits `_IDLE_S` (1 s) and ends if nothing was added
   meanwhile; the next `add` starts another. So it ends at most a deadline and a second after
-  the last exchange, and it never holds a process's exit up (a daemon).
+  the last exchange, and it never holds a process's exit up (a daemon). `stop_idle` (a
+  closing worker's) ends it at once, and waits for it, when it has nothing left to call but
+  cancelled entries; with a live entry (another worker's exchange) it is left running.
 - A forked child has none of its parent's threads: it starts with an empty heap (the
   exchanges running in the parent are not the child's) and a lock of its own, and its first
   `add` starts its thread.
@@ -78,6 +80,8 @@ class DeadlineThread:
         self._cancelled = 0  # entries in the heap marked cancelled
         self._order = itertools.count()
         self._running = False
+        self._thread: threading.Thread | None = None  # the running thread
+        self._quit = False  # set by `stop_idle`: end once nothing is left to call
         self._adds = 0  # how many `add`s, to tell whether any came while the thread idled
         #: When the thread next looks at the heap on its own (-inf: it is about to look).
         self._wakes_at = -math.inf
@@ -89,9 +93,11 @@ class DeadlineThread:
         with self._condition:
             heapq.heappush(self._heap, entry)
             self._adds += 1
+            self._quit = False
             if not self._running:
                 self._running = True
-                threading.Thread(target=self._run, name=self.name, daemon=True).start()
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
             elif entry.at < self._wakes_at:
                 self._condition.notify()
         return entry
@@ -114,6 +120,18 @@ class DeadlineThread:
                 heapq.heapify(heap)
                 self._cancelled = 0
 
+    def stop_idle(self) -> None:
+        """End the thread now, and wait for it, if it has nothing left to call (entries
+        cancelled only); else leave it to its calls. The next `add` starts another."""
+        with self._condition:
+            if not self._running or len(self._heap) > self._cancelled:
+                return
+            self._quit = True
+            self._condition.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
     def _run(self) -> None:
         try:
             while due := self._wait_for_due():
@@ -134,6 +152,11 @@ class DeadlineThread:
                 due = self._take_due(now)
                 if due:
                     return due
+                if self._quit and len(self._heap) == self._cancelled:  # `stop_idle`: end
+                    self._heap.clear()
+                    self._cancelled = 0
+                    self._running = self._quit = False
+                    return []
                 if self._heap:
                     idle_since, wait_s = None, self._heap[0].at - now
                 elif idle_since == self._adds:  # idle for `_IDLE_S`: end

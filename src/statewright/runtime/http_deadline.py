@@ -55,7 +55,7 @@ import httpx
 
 from statewright.runtime.deadline_thread import DeadlineThread
 
-__all__ = ["Cutoff", "CutoffBackend", "running"]
+__all__ = ["Cutoff", "CutoffBackend", "running", "stop_idle"]
 
 #: The trace events that hand over the connection's stream (and so its socket).
 _CONNECTED = frozenset(
@@ -166,6 +166,13 @@ def _shut_down(sock: socket.socket) -> None:
 
 #: The one thread that cuts every exchange at its deadline.
 _deadlines = DeadlineThread("statewright-http-deadlines")
+
+
+def stop_idle() -> None:
+    """End the deadlines' thread now if no exchange has a deadline pending (a closing
+    worker's webhooks); the next exchange starts it again."""
+    _deadlines.stop_idle()
+
 
 #: The exchange whose `with Cutoff(...)` block runs in this thread, if any.
 _running: ContextVar[Cutoff | None] = ContextVar("statewright_cutoff", default=None)

@@ -21,7 +21,6 @@ replaced by the pool (httpcore's `ConnectionNotAvailable`), never failed.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -100,7 +99,8 @@ class KeepAlivePool(httpx.BaseTransport):
             network_backend=CutoffBackend(),
         )
         self._lock = threading.Lock()
-        self._sweeping = False
+        self._sweeper: threading.Thread | None = None  # while the pool holds connections
+        self._stop = threading.Event()  # the running sweeper's: set by `close`
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.SyncByteStream)
@@ -135,8 +135,14 @@ class KeepAlivePool(httpx.BaseTransport):
                 connection.close()
 
     def close(self) -> None:
-        """Close every connection (the pool opens new ones if used again)."""
+        """Close every connection and stop the sweeper, waiting for it (the pool opens new
+        connections, and starts a sweeper, if used again)."""
+        with self._lock:
+            sweeper, self._sweeper = self._sweeper, None
+            self._stop.set()
         self._pool.close()
+        if sweeper is not None and sweeper is not threading.current_thread():
+            sweeper.join()
 
     def open_connections(self) -> int:
         """How many connections are open, idle or in use."""
@@ -144,20 +150,23 @@ class KeepAlivePool(httpx.BaseTransport):
 
     def _sweep_later(self) -> None:
         with self._lock:
-            if self._sweeping:
+            if self._sweeper is not None:
                 return
-            self._sweeping = True
-        threading.Thread(target=self._sweep, name="statewright-webhook-pool", daemon=True).start()
+            self._stop = threading.Event()
+            self._sweeper = threading.Thread(
+                target=self._sweep, args=(self._stop,), name="statewright-webhook-pool", daemon=True
+            )
+            self._sweeper.start()
 
-    def _sweep(self) -> None:
+    def _sweep(self, stop: threading.Event) -> None:
         """Close the connections idle past `keepalive_s`, every half of it, until none is
-        left open."""
-        while True:
-            time.sleep(self.keepalive_s / 2)
+        left open or `close` stops it."""
+        while not stop.wait(self.keepalive_s / 2):
             for connection in self._pool.connections:
                 if not connection.is_closed() and connection.has_expired():
                     connection.close()
             with self._lock:
                 if not self.open_connections():
-                    self._sweeping = False
+                    if self._sweeper is threading.current_thread():
+                        self._sweeper = None
                     return

@@ -29,6 +29,7 @@ from statewright.engine import Engine
 from statewright.engine.clock import iso_utc
 from statewright.engine.cron_ticks import CatchUp, catch_up
 from statewright.errors import (
+    ConfigError,
     EventNotAccepted,
     IdempotencyConflict,
     InstanceExists,
@@ -63,8 +64,22 @@ class ScheduleRunner:
         self.next_at: int | None = None
 
     def add(self, schedule: Schedule | Mapping[str, object]) -> Schedule:
-        """Run `schedule` (a `Schedule`, or configuration for `parse_schedule`)."""
+        """Run `schedule` (a `Schedule`, or configuration for `parse_schedule`).
+
+        Raises:
+            ConfigError: the configuration is wrong, or this worker runs a schedule of the
+                same name already: ticks are claimed by name, so two schedules of one name
+                would share (and take each other's) ticks.
+        """
         parsed = schedule if isinstance(schedule, Schedule) else parse_schedule(schedule)
+        if parsed.name in self._schedules:
+            first = self._schedules[parsed.name]
+            same = " (the same schedule given twice)" if first == parsed else ""
+            raise ConfigError(
+                f"schedule {parsed.name!r}: this worker runs a schedule of that name already"
+                f"{same} ({first.cron!r} in {first.timezone}); its ticks are claimed by name, "
+                f"so give each schedule a name of its own, or drop one"
+            )
         self._schedules[parsed.name] = parsed
         now = self.engine.clock.now()
         self._first_seen.setdefault(parsed.name, now)

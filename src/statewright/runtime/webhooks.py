@@ -63,6 +63,7 @@ import httpx
 
 from statewright.errors import ConfigError
 from statewright.runtime.http_deadline import Cutoff
+from statewright.runtime.http_deadline import stop_idle as stop_deadlines
 from statewright.runtime.http_pool import KeepAlivePool
 from statewright.runtime.outbox import OutboxMessage, is_seconds
 
@@ -135,6 +136,37 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
 
 
+def _check_url(url: object) -> None:
+    """Refuse a webhook URL that no delivery could POST to, naming the fix.
+
+    Raises:
+        ConfigError: not a string, not http:// or https://, or without a host.
+    """
+    example = "e.g. https://hooks.example.com/statewright"
+    if not isinstance(url, str):
+        raise ConfigError(f"webhook URL {url!r} must be a string, the endpoint's URL, {example}")
+    shown = shown_url(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as error:
+        raise ConfigError(
+            f"webhook URL {shown!r} cannot be read ({error}); give the endpoint's full URL, "
+            f"{example}"
+        ) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        what = f"its scheme is {parts.scheme!r}" if parts.scheme else "it has no scheme"
+        raise ConfigError(
+            f"webhook URL {shown!r}: {what}; a webhook POSTs over http:// or https://, so "
+            f"give the endpoint's full URL, {example}"
+        )
+    if not parts.hostname:
+        raise ConfigError(
+            f"webhook URL {shown!r} names no host; give the endpoint's full URL, {example}"
+        )
+
+
 class WebhookError(Exception):
     """A delivery failed: the endpoint answered outside 2xx, could not be reached, or did not
     answer by the deadline. The message names the URL (without its secrets) and what to do."""
@@ -150,8 +182,10 @@ class Webhook:
     this class's deadline per request and a connection per delivery.
 
     Raises:
-        ConfigError: `deadline_s` is not a number of seconds above 0, or `keepalive_s` is
-            not a number of seconds, 0 or more.
+        ConfigError: `url` is not an absolute http:// or https:// URL with a host;
+            `secret` is empty (anyone could then sign a request the receiver accepts);
+            `deadline_s` is not a number of seconds above 0, or `keepalive_s` is not a
+            number of seconds, 0 or more. Each refused here, not at the first delivery.
     """
 
     #: It keeps its deadline itself (it cuts its connection), so the outbox calls it in the
@@ -169,6 +203,17 @@ class Webhook:
         client: httpx.Client | None = None,
     ) -> None:
         deadline_s = deadline_s if timeout_s is None else timeout_s
+        _check_url(url)
+        if not isinstance(secret, str) or not secret.strip():
+            what = (
+                "empty" if isinstance(secret, str) else f"a {type(secret).__name__}, not a string"
+            )
+            raise ConfigError(
+                f"webhook {shown_url(url)}: the secret is {what}, so its signatures would be "
+                "worthless (anyone could sign a request its receiver accepts); give a long "
+                "random string shared with the receiver, e.g. from "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         if not is_seconds(deadline_s):
             raise ConfigError(
                 f"webhook {shown_url(url)}: deadline_s must be a number of seconds above 0, "
@@ -233,10 +278,12 @@ class Webhook:
             raise WebhookError(f"{shown_url(self.url)} answered {status}")
 
     def close(self) -> None:
-        """Close the kept connections (a later delivery opens a new one). A `client` of
-        your own stays open: it is yours to close."""
+        """Close the kept connections and stop their sweeper thread, and the HTTP deadlines'
+        thread if no delivery uses it (a later delivery opens a new connection and starts
+        them again). A `client` of your own stays open: it is yours to close."""
         if self.pool is not None:
             self.pool.close()
+        stop_deadlines()
 
     def _post(self, body: bytes, headers: dict[str, str], cutoff: Cutoff) -> int:
         """POST `body` under `cutoff`: the answer's status. A kept connection that fails

@@ -37,7 +37,7 @@ from statewright.errors import ConfigError, StatewrightError, VersionConflict, W
 from statewright.runtime.clock_skew import check_clock
 from statewright.runtime.cron import Schedule
 from statewright.runtime.outage import Outage, is_transient, through
-from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener, OutboxDelivery
+from statewright.runtime.outbox import OUTBOX_LEASE_MS, Listener, OutboxDelivery, check_pattern
 from statewright.runtime.outbox_retry import outbox_policy
 from statewright.runtime.presence import Presence
 from statewright.runtime.retry import RetryPolicy
@@ -144,7 +144,11 @@ class Worker:
         cannot be stopped; it is abandoned on its thread (`runtime/outbox.py`).
 
         Raises:
-            ConfigError: `deadline_s` is not above 0, or not shorter than `outbox_lease_ms`.
+            ConfigError: `pattern` can match no event type (empty, spaces around it, a `*`
+                elsewhere than the whole pattern or its last part after a dot: valid are
+                `"order.shipped"`, `"order.*"` and `"*"`); `listener` is not callable with
+                one message; `deadline_s` is not above 0, or not shorter than
+                `outbox_lease_ms`.
         """
         self.outbox.listen(pattern, listener, deadline_s=deadline_s)
 
@@ -163,11 +167,18 @@ class Worker:
         (0: a connection per delivery), and closed with the worker.
 
         Raises:
-            ConfigError: `deadline_s` is not above 0, or not shorter than `outbox_lease_ms`;
-                `keepalive_s` is below 0.
+            ConfigError: `pattern` can match no event type (as for `listen`); `url` is not an
+                http:// or https:// URL with a host; `secret` is empty (signatures anyone
+                could forge); `deadline_s` is not above 0, or not shorter than
+                `outbox_lease_ms`; `keepalive_s` is below 0.
         """
+        check_pattern(pattern)
         webhook = Webhook(url, secret, deadline_s=deadline_s, keepalive_s=keepalive_s)
-        self.outbox.listen(pattern, webhook)
+        try:
+            self.outbox.listen(pattern, webhook)
+        except ConfigError:
+            webhook.close()
+            raise
 
     def check(self) -> None:
         """The check `run` makes before it claims anything: the store is intact, writable
@@ -200,14 +211,16 @@ class Worker:
                 return done
 
     def close(self) -> None:
-        """Stop the threads `run_once` left to run steps (a step that timed out and was
-        abandoned finishes on its own) and close the connections its webhooks keep. `run`
-        does both itself when it ends; a later `run_once` starts new ones. The engine stays
-        open: it is the caller's."""
+        """Stop and join the threads `run_once` left: those that run steps (a step that timed
+        out and was abandoned finishes on its own), the outbox's claim keeper and listener
+        thread, and its webhooks' (the kept connections and their sweeper, and the HTTP
+        deadlines' clock once no delivery uses it). `run` does all this itself when it ends;
+        a later `run_once` starts new ones. The engine stays open: it is the caller's."""
         self.steps.close()
-        self._close_webhooks()
+        self._close_deliveries()
 
-    def _close_webhooks(self) -> None:
+    def _close_deliveries(self) -> None:
+        self.outbox.close()
         for listener in self.outbox.listeners:
             if isinstance(listener, Webhook):
                 listener.close()
@@ -288,7 +301,7 @@ class Worker:
             self.steps.on_results = None
             self.steps.woken.clear()
             self.steps.close()
-            self._close_webhooks()
+            self._close_deliveries()
             log.info("worker stopped")
 
     def _step_loop(

@@ -343,7 +343,12 @@ class Store(TokenStore, StreamStore, PruneStore, AuditPartitionStore, Protocol):
         """Return True when another process may have created work (PostgreSQL: a NOTIFY from
         its commit; one idle worker listens at a time), or False after `timeout_s` at the
         latest. NOTIFY is best-effort, hence the timeout; `timeout_s=0` checks for a wake-up
-        that came already."""
+        that came already.
+
+        Raises:
+            StoreError: the store was closed, also by another thread during the wait
+                (which ends it; the waiter releases the socket or connection it waited on).
+        """
         ...
 
     @property

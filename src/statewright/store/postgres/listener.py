@@ -24,6 +24,13 @@ A worker that takes the token LISTENs before it looks for work, so work committe
 is found by its look, and work committed after wakes it. Waiting for the token ends at the
 timeout like listening does (the worker's poll, as NOTIFY is best-effort); the thread stays
 queued.
+
+Closing the store while a worker waits here must not close the connection under the wait
+(psycopg's `close` does not wait for the thread using it, whose socket number may then be
+reused). So `close` only marks the listener closed while a wait is in progress; the wait
+reads NOTIFYs in slices of `_CLOSE_CHECK_S`, sees the mark, closes the connection itself and
+raises the store's `StoreError` (the store is closed), as does every later wait, which never
+connects again.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from typing import Any
 
 import psycopg
 
+from statewright.errors import StoreError
+
 __all__ = ["HELP_AFTER_S", "Listener"]
 
 log = logging.getLogger("statewright.store")
@@ -46,6 +55,9 @@ HELP_AFTER_S = 0.02
 _TOKEN_CLASS = 0x7377
 _TOKEN = f"{_TOKEN_CLASS}, hashtext(coalesce(current_schema(), ''))"
 _CHANNEL = "statewright_work"
+#: How often a wait for a NOTIFY or the token looks whether the listener was closed.
+_CLOSE_CHECK_S = 0.1
+_CLOSED = "waiting for work: the store is closed; open a new one"
 
 
 class Listener:
@@ -70,6 +82,7 @@ class Listener:
         self._closed = threading.Event()
         self._watchdog: threading.Thread | None = None
         self._queued: _Queued | None = None  # the thread waiting for the token
+        self._waiters = 0  # threads in `wait`: the connection is theirs to close once closed
 
     @property
     def holding(self) -> bool:
@@ -78,38 +91,67 @@ class Listener:
 
     def wait(self, timeout_s: float) -> bool:
         """Return True on a NOTIFY (holding the token) or on taking the token; False after
-        `timeout_s` at the latest."""
+        `timeout_s` at the latest.
+
+        Raises:
+            StoreError: the listener was closed (with its store), also while waiting.
+        """
         deadline = time.monotonic() + max(0.0, timeout_s)
         with self._lock:
+            if self._closed.is_set():
+                raise StoreError(_CLOSED)
+            self._waiters += 1
             self._busy_since = None
             holding = self._holding
         try:
+            return self._wait(deadline, holding)
+        finally:
+            with self._lock:
+                self._waiters -= 1
+                last_out = self._closed.is_set() and self._waiters == 0
+            if last_out:
+                self._drop()
+                raise StoreError(_CLOSED)
+            self._working()
+
+    def _wait(self, deadline: float, holding: bool) -> bool:
+        try:
             connection = self._connect()
             if not holding:
-                return self._take(connection, timeout_s)
+                return self._take(connection, deadline)
             if _drain(connection):
                 return True
-            remaining = max(0.0, deadline - time.monotonic())
-            return any(True for _ in connection.notifies(timeout=remaining, stop_after=1))
+            while not self._closed.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                slice_s = min(remaining, _CLOSE_CHECK_S)
+                if any(True for _ in connection.notifies(timeout=slice_s, stop_after=1)):
+                    return True
+            return False
         except psycopg.Error as error:
+            if self._closed.is_set():
+                return False  # `wait` raises the store's error
             # The worker logs the outage; this one polls until the next wait reconnects.
             if self._failing_since is None:
                 self._failing_since = time.monotonic()
             log.debug("waiting for work on PostgreSQL failed (polling): %s", error)
             self._drop()
-            time.sleep(max(0.0, deadline - time.monotonic()))
+            self._closed.wait(max(0.0, deadline - time.monotonic()))
             return False
-        finally:
-            self._working()
 
     def close(self) -> None:
-        """Stop the watchdog and close the connection (which lets the token go)."""
-        self._closed.set()
+        """Stop the watchdog and close the connection (which lets the token go); while a
+        wait is in progress, that wait closes it (within `_CLOSE_CHECK_S`)."""
+        with self._lock:
+            self._closed.set()
+            waiting = self._waiters > 0
         self._busy.set()
         watchdog = self._watchdog
         if watchdog is not None and watchdog is not threading.current_thread():
             watchdog.join(timeout=5)
-        self._drop()
+        if not waiting:
+            self._drop()
 
     # -- the token ------------------------------------------------------------------------------
 
@@ -126,16 +168,17 @@ class Listener:
                 self._failing_since = None
         return connection
 
-    def _take(self, connection: psycopg.Connection[Any], timeout_s: float) -> bool:
-        """Wait up to `timeout_s` for the token (queued on a thread that blocks in the lock,
-        and stays queued after a timeout); whether it was taken. Taken, the connection
-        LISTENs, and NOTIFYs read before (from an earlier turn) are dropped: the worker
-        looks for work next."""
+    def _take(self, connection: psycopg.Connection[Any], deadline: float) -> bool:
+        """Wait until `deadline` (`time.monotonic()`) for the token (queued on a thread that
+        blocks in the lock, and stays queued after a timeout); whether it was taken. Taken,
+        the connection LISTENs, and NOTIFYs read before (from an earlier turn) are dropped:
+        the worker looks for work next."""
         queued = self._queued
         if queued is None:
             queued = self._queued = _Queued(connection)
-        if not queued.done.wait(max(0.0, timeout_s)):
-            return False
+        while not queued.done.wait(min(max(0.0, deadline - time.monotonic()), _CLOSE_CHECK_S)):
+            if self._closed.is_set() or time.monotonic() >= deadline:
+                return False
         self._queued = None
         if queued.error is not None:
             raise queued.error
