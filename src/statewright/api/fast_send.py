@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 import re
 import threading
 import time
@@ -455,10 +456,12 @@ def event_of(body: bytes) -> dict[str, Any] | None:
 def parsed(body: bytes) -> object:
     """The body as the routes read it (`json.loads`), with NaN and Infinity refused; None
     for a body that is not such JSON (the route's to refuse or read its own way: not JSON,
-    not UTF-8, nested too deep, NaN)."""
-    if not body:
+    not UTF-8, nested too deep, NaN, a number too large for a float such as 1e309, a
+    `\\uD800`-style escape, which may leave a lone surrogate), so that each refusal is the
+    route's whichever way the body came."""
+    if not body or _SURROGATE_ESCAPE.search(body):
         return None
-    try:  # `json.loads(body, parse_constant=_no_constant)`, its decoder made once
+    try:  # `json.loads(body, parse_constant=..., parse_float=...)`, its decoder made once
         return _decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except Exception:
         return None
@@ -468,7 +471,16 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON data")
 
 
-_decode = json.JSONDecoder(parse_constant=_no_constant).decode
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is too large for a float")
+    return value
+
+
+_decode = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite).decode
+#: An escape of a UTF-16 surrogate (`\uD800` to `\uDFFF`).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -4,7 +4,9 @@ another request is 422; while the first is still being handled, 409.
 
 Kept per tenant for 24 hours (`engine/catalog.py`). The responses kept are the successes and
 the refusals (4xx): sent again, the request would be refused again. A server error keeps
-nothing, so the request may be retried under the same key. The key also goes to the engine's
+nothing, so the request may be retried under the same key; nor do a 429 and a send's 409
+`version-conflict` without If-Match (other writers kept committing first), whose problems
+say to send the request again. The key also goes to the engine's
 own idempotency (`Engine.send(idempotency_key=...)`, in the transition's transaction), so a
 transition committed by a request whose response was lost is answered, not made twice.
 """
@@ -25,7 +27,7 @@ from statewright.api.auth import Caller
 from statewright.api.problems import PROBLEM_MEDIA_TYPE, Problem, instance_of, problem_of
 from statewright.api.views import withheld
 from statewright.engine import Engine
-from statewright.errors import StatewrightError
+from statewright.errors import StatewrightError, VersionConflict
 
 __all__ = ["KEY_HEADER", "Reply", "idempotent"]
 
@@ -110,13 +112,18 @@ def idempotent(
         response = replay.response()
         response.headers["Idempotent-Replayed"] = "true"
         return response
+    retryable = False  # a refusal that the same request may not meet again
     try:
         try:
             reply = handle()
         except StatewrightError as error:
-            raise problem_of(error, if_match="if-match" in request.headers) from error
+            if_match = "if-match" in request.headers
+            # Without If-Match, other writers committing first is no answer to keep: the
+            # problem says to send the request again, which must then run.
+            retryable = isinstance(error, VersionConflict) and not if_match
+            raise problem_of(error, if_match=if_match) from error
     except Problem as problem:
-        if problem.status >= 500 or problem.status == 429:
+        if problem.status >= 500 or problem.status == 429 or retryable:
             engine.drop_request(caller.tenant, key)
             raise
         reply = Reply(

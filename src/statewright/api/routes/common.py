@@ -49,7 +49,11 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias=KEY_HEADER,
-        description="Send the request again with the same key to get the first response.",
+        description="Send the request again with the same key to get the first response; 1 "
+        "to 200 visible ASCII characters (else 422 `invalid-idempotency-key`).",
+        # For the document only: the route refuses a malformed key itself, with its own
+        # problem (`idempotency.check_key`).
+        json_schema_extra={"pattern": "^[\\x21-\\x7e]{1,200}$"},
     ),
 ]
 IfMatch = Annotated[
@@ -178,8 +182,9 @@ def answered(status: int, *names: str) -> dict[int | str, dict[str, Any]]:
 def keyed(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
     """`responses` of a route that takes an Idempotency-Key: every answer it keeps (its
     success and its refusals, 401 and 429 aside: `idempotency.py`) may come back replayed,
-    marked `Idempotent-Replayed`."""
+    marked `Idempotent-Replayed`; and 409 while the first request with the key still runs."""
     replayed = {"Idempotent-Replayed": HEADERS["Idempotent-Replayed"]}
+    responses = {**errors(409), **responses}
     return {
         status: (
             {**response, "headers": {**response.get("headers", {}), **replayed}}

@@ -74,7 +74,7 @@ def _info(token: Token, session: Session | None) -> SessionOut:
     "/session",
     status_code=201,
     response_model=SessionOut,
-    responses=errors(),
+    responses=errors(413),
     summary="Log in: a session cookie for an API token",
 )
 def login(request: Request, body: SessionIn) -> JSONResponse:

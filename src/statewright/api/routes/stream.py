@@ -63,7 +63,7 @@ def hub_of(request: Request) -> StreamHub:
 @router.get(
     "/stream",
     response_class=StreamingResponse,
-    responses={**_DESCRIBED, **errors()},
+    responses={**_DESCRIBED, **errors(404)},
     summary="Live stream of the tenant's transitions",
 )
 async def tenant_stream(
@@ -76,7 +76,10 @@ async def tenant_stream(
     last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """Every transition committed in the token's tenant from now on (after `Last-Event-ID`
-    when sent), as Server-Sent Events."""
+    when sent), as Server-Sent Events; a `definition` not stored is 404, naming the near
+    miss (misspelt, it would match nothing and say nothing)."""
+    if definition is not None:
+        await asyncio.to_thread(hub_of(request).engine.definition, definition)
     return await _stream(request, caller, last_event_id, definition_id=definition)
 
 

@@ -107,7 +107,7 @@ def step_attempts(request: Request, instance_id: InstanceId, caller: Viewer) -> 
 @router.post(
     "/instances/{instance_id}/steps/{invoke_id}/retry",
     response_model=StepsOut,
-    responses=keyed({**errors(403, 404, 409), **answered(200)}),
+    responses=keyed({**errors(403, 404, 409, 413), **answered(200)}),
     summary="Retry a step now",
 )
 def retry_step(
