@@ -41,10 +41,9 @@ def use_definitions(
     """
     for machine in machines:
         try:
-            same = engine.provide(machine)
+            engine.provide(machine)
             if machine.id == starting:
-                version = None if same is None else same.version
-                _use_to_start(engine, machine, version, source, notes)
+                _use_to_start(engine, machine, source, notes)
         except DefinitionError as error:
             if source is None or error.source is not None:
                 raise
@@ -53,18 +52,17 @@ def use_definitions(
             ) from None
 
 
-def _use_to_start(
-    engine: Engine, machine: Machine, version: int | None, source: Path | None, notes: Console
-) -> None:
-    """Register `machine` if no stored version has its content (`version` None); refuse it
-    if it is an earlier version than the latest."""
-    stored = {record.id: record for record in engine.definitions()}.get(machine.id)
+def _use_to_start(engine: Engine, machine: Machine, source: Path | None, notes: Console) -> None:
+    """Register `machine` if no stored version has its content; refuse it if it is an
+    earlier version than the latest."""
+    same, stored = engine.stored_as(machine)
     where = str(source) if source is not None else "this folder"
-    if version is None:
+    if same is None:
         record = engine.register(machine)
         before = f"; the store's latest was {stored.version}" if stored is not None else ""
         notes.print(f"registered {machine.id!r} version {record.version} from {where}{before}")
         return
+    version = same.version
     if stored is not None and version != stored.version:
         raise ConfigError(
             f"{where}: {machine.id!r} here is version {version} of the store's, not its latest "

@@ -188,16 +188,21 @@ class Engine(
         """
         return self.registry.register(machine)
 
-    def provide(self, machine: Machine | Mapping[str, object]) -> DefinitionRecord | None:
+    def provide(self, machine: Machine | Mapping[str, object]) -> None:
         """Run the stored versions of a definition with this machine's implementations, in
         this engine only, storing nothing (unlike `register`, the latest version stays what
         it is): for a process that sends, replays or checks, but must not deploy.
 
-        Returns:
-            The latest stored version whose content is the machine's (it runs as the
-            machine), or None when no stored version has that content.
-
         Raises:
             DefinitionError: as `register`.
         """
-        return self.registry.provide(machine)
+        self.registry.provide(machine)
+
+    def stored_as(
+        self, machine: Machine | Mapping[str, object]
+    ) -> tuple[DefinitionRecord | None, DefinitionRecord | None]:
+        """How the store holds this machine's definition: the latest stored version with
+        its content (None if none has it), and the latest stored version of its id (None if
+        none is stored). Registering it would store a new version when the first is None,
+        and make an earlier one the latest again when the two differ."""
+        return self.registry.stored_as(machine)

@@ -90,10 +90,9 @@ class Registry:
         self._log_warnings(machine, record)
         return record
 
-    def provide(self, machine: Machine | Mapping[str, object]) -> DefinitionRecord | None:
+    def provide(self, machine: Machine | Mapping[str, object]) -> None:
         """Run the stored versions of `machine.id` with `machine`'s implementations, storing
-        nothing; the latest stored version whose content is `machine`'s (it runs as
-        `machine`), or None when none is.
+        nothing and reading nothing.
 
         Raises:
             DefinitionError: as `register`; nothing is provided.
@@ -102,25 +101,26 @@ class Registry:
         refusals = storable_faults(machine) + machine.unrunnable_faults
         if refusals:
             raise DefinitionError(refusals, machine_id=machine.id)
-        text = _stored_text(machine.config)
-        same: DefinitionRecord | None = None
-        latest = self._store.get_definition(machine.id)
-        if latest is not None:
-            for version in range(latest.version, 0, -1):
-                record = (
-                    latest
-                    if version == latest.version
-                    else self._store.get_definition(machine.id, version)
-                )
-                if record is not None and record.config == text:
-                    same = record
-                    break
         self._implementations[machine.id] = machine.implementations
         self._max_iterations[machine.id] = machine.max_iterations_override
         self._machines = {key: m for key, m in self._machines.items() if key[0] != machine.id}
-        if same is not None:
-            self._machines[(machine.id, same.version)] = machine
-        return same
+
+    def stored_as(
+        self, machine: Machine | Mapping[str, object]
+    ) -> tuple[DefinitionRecord | None, DefinitionRecord | None]:
+        """The latest stored version whose content is `machine`'s (None if none is), and
+        the latest stored version of its id (None if none is stored). Reads the versions
+        from the latest down, until one has that content."""
+        machine = _as_machine(machine)
+        text = _stored_text(machine.config)
+        latest = self._store.get_definition(machine.id)
+        if latest is None or latest.config == text:
+            return latest, latest
+        for version in range(latest.version - 1, 0, -1):
+            record = self._store.get_definition(machine.id, version)
+            if record is not None and record.config == text:
+                return record, latest
+        return None, latest
 
     def _log_warnings(self, machine: Machine, record: DefinitionRecord) -> None:
         """One WARNING line per warning of the definition (see `Machine.warnings`): it is
