@@ -62,6 +62,22 @@ def escalations(engine: Engine, instance_id: str) -> list[str | None]:
     return [e.actor for e in engine.history(instance_id) if e.event["type"] == "ESCALATE"]
 
 
+def run_at_once(workers: list[Worker], engines: list[Engine]) -> list[int]:
+    """Each worker's `run_once` on a thread of its own, all at once; then the engines closed.
+    What each ran."""
+    ran: list[int] = []
+    try:
+        threads = [threading.Thread(target=lambda w=w: ran.append(w.run_once())) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for other in engines:
+            other.close()
+    return ran
+
+
 def test_a_tick_sends_the_event_to_matching_instances_once(
     engine: Engine, clock: VirtualClock
 ) -> None:
@@ -217,16 +233,7 @@ def test_racing_workers_after_downtime_run_the_latest_missed_tick_once(
     for worker in workers:
         worker.schedule(ESCALATE)
     clock.advance("1d")
-    ran: list[int] = []
-    try:
-        threads = [threading.Thread(target=lambda w=w: ran.append(w.run_once())) for w in workers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        for other in engines:
-            other.close()
+    ran = run_at_once(workers, engines)
 
     assert sum(ran) == 1
     for index in range(3):
@@ -244,16 +251,7 @@ def test_racing_workers_run_each_tick_once(
     for worker in workers:
         worker.schedule(ESCALATE)
     clock.advance(NEXT_QUARTER - START)
-    ran: list[int] = []
-    try:
-        threads = [threading.Thread(target=lambda w=w: ran.append(w.run_once())) for w in workers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        for other in engines:
-            other.close()
+    ran = run_at_once(workers, engines)
 
     assert sum(ran) == 1
     for index in range(10):
